@@ -1,0 +1,46 @@
+//! Seam's configuration.
+//!
+//! Parsing is two steps: [`raw`] mirrors the TOML file exactly and refuses unknown keys,
+//! then [`validate`] turns it into the typed [`Config`] the gateway runs on, reporting every
+//! problem at once with the key it concerns.
+
+mod raw;
+mod secret;
+mod validate;
+
+pub use raw::{ProviderKind, ResponseModel};
+pub use secret::Secret;
+pub use validate::{
+    Config, ConfigError, Price, Provider, Route, ServerConfig, StoreConfig, Target,
+};
+
+use std::path::Path;
+
+/// Reads, parses and validates a config file. Secrets named by `*_env` keys are read from
+/// `env` (normally the process environment).
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.display().to_string(),
+        problems: vec![format!("cannot read the file: {e}")],
+    })?;
+    parse(&text, path, env)
+}
+
+/// Parses and validates config text; `origin` names the file in errors.
+pub fn parse(
+    text: &str,
+    origin: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let file = origin.display().to_string();
+    let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+        file: file.clone(),
+        problems: vec![e.to_string().trim_end().to_string()],
+    })?;
+    validate::validate(raw, origin, env).map_err(|problems| ConfigError { file, problems })
+}
+
+/// Reads secrets from the process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}

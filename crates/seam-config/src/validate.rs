@@ -1,0 +1,398 @@
+//! Turns the raw file into typed values, collecting every problem with the key it concerns.
+
+use crate::raw::{ProviderKind, RawConfig, RawProvider, RawRoute, ResponseModel};
+use crate::secret::Secret;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A config file that could not be used: the file and every problem found in it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    pub file: String,
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid config {}:", self.file)?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub providers: Vec<Provider>,
+    pub routes: Vec<Route>,
+    /// USD per million tokens, by model name as the provider reports or is asked for.
+    pub prices: BTreeMap<String, Price>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub admin_token: Option<Secret>,
+    pub max_body_bytes: usize,
+    /// When set, requests without a key are served as this tenant (local development only).
+    pub keyless_tenant: Option<String>,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub url: String,
+    pub batch_size: usize,
+    pub queue_capacity: usize,
+    pub flush_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub base_url: Option<String>,
+    pub api_key: Option<Secret>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub anthropic_version: String,
+    pub scenario: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: String,
+    pub targets: Vec<Target>,
+    pub response_model: ResponseModel,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+}
+
+impl Price {
+    pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> f64 {
+        (input_tokens as f64 * self.input + output_tokens as f64 * self.output) / 1_000_000.0
+    }
+}
+
+impl Config {
+    pub fn route(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.name == name)
+    }
+
+    pub fn price(&self, model: &str) -> Option<Price> {
+        self.prices.get(model).copied()
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+
+pub(crate) fn validate(
+    raw: RawConfig,
+    origin: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<String>> {
+    let mut problems = Vec::new();
+    let base_dir = origin.parent().unwrap_or(Path::new("."));
+
+    let listen_text = raw.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen = listen_text.parse().unwrap_or_else(|_| {
+        problems.push(format!(
+            "server.listen: `{listen_text}` is not an address such as 127.0.0.1:4000"
+        ));
+        SocketAddr::from(([127, 0, 0, 1], 4000))
+    });
+    let admin_token = raw.server.admin_token_env.as_deref().and_then(|name| {
+        let value = env(name);
+        if value.is_none() {
+            missing_admin_token(&mut problems, name);
+        }
+        value.map(Secret::new)
+    });
+    let max_body_bytes = match raw.server.max_body_bytes {
+        Some(0) => {
+            problems.push("server.max_body_bytes: must be greater than 0".into());
+            DEFAULT_MAX_BODY
+        }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        None => DEFAULT_MAX_BODY,
+    };
+    if let Some(t) = &raw.server.keyless_tenant
+        && t.trim().is_empty()
+    {
+        problems.push("server.keyless_tenant: must name a tenant".into());
+    }
+    let server = ServerConfig {
+        listen,
+        admin_token,
+        max_body_bytes,
+        keyless_tenant: raw.server.keyless_tenant,
+        shutdown_grace: Duration::from_secs(raw.server.shutdown_grace_secs.unwrap_or(30)),
+    };
+
+    let url = raw.store.url.unwrap_or_else(|| "sqlite://seam.db".into());
+    if !url.starts_with("sqlite:") {
+        problems.push(format!(
+            "store.url: `{}` is not supported; use sqlite://PATH (PostgreSQL support is tracked separately)",
+            url.split("://").next().unwrap_or("")
+        ));
+    }
+    let store = StoreConfig {
+        url,
+        batch_size: positive(&mut problems, "store.batch_size", raw.store.batch_size, 256),
+        queue_capacity: positive(
+            &mut problems,
+            "store.queue_capacity",
+            raw.store.queue_capacity,
+            65_536,
+        ),
+        flush_interval: Duration::from_millis(raw.store.flush_interval_ms.unwrap_or(100).max(1)),
+    };
+
+    let mut names = HashSet::new();
+    let mut providers = Vec::new();
+    for (i, p) in raw.providers.into_iter().enumerate() {
+        let key = format!("providers[{i}] ({})", p.name);
+        if !names.insert(p.name.clone()) {
+            problems.push(format!("{key}: the name `{}` is used twice", p.name));
+        }
+        providers.push(provider(p, &key, base_dir, env, &mut problems));
+    }
+
+    let mut route_names = HashSet::new();
+    let mut routes = Vec::new();
+    for (i, r) in raw.routes.into_iter().enumerate() {
+        let key = format!("routes[{i}] ({})", r.name);
+        if !route_names.insert(r.name.clone()) {
+            problems.push(format!("{key}: the route name `{}` is used twice", r.name));
+        }
+        routes.push(route(r, &key, &names, &mut problems));
+    }
+
+    let mut prices = BTreeMap::new();
+    for (model, p) in raw.prices {
+        if !(p.input >= 0.0 && p.output >= 0.0 && p.input.is_finite() && p.output.is_finite()) {
+            problems.push(format!(
+                "prices.\"{model}\": input and output must be non-negative numbers"
+            ));
+        }
+        prices.insert(
+            model,
+            Price {
+                input: p.input,
+                output: p.output,
+            },
+        );
+    }
+
+    if problems.is_empty() {
+        Ok(Config {
+            server,
+            store,
+            providers,
+            routes,
+            prices,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn missing_admin_token(problems: &mut Vec<String>, name: &str) {
+    problems.push(format!(
+        "server.admin_token_env: the environment variable `{name}` is not set"
+    ));
+}
+
+fn positive(problems: &mut Vec<String>, key: &str, v: Option<usize>, default: usize) -> usize {
+    match v {
+        Some(0) => {
+            problems.push(format!("{key}: must be greater than 0"));
+            default
+        }
+        Some(n) => n,
+        None => default,
+    }
+}
+
+fn provider(
+    p: RawProvider,
+    key: &str,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> Provider {
+    if p.name.trim().is_empty() {
+        problems.push(format!("{key}: name must not be empty"));
+    }
+    let base_url = p.base_url.map(|u| u.trim_end_matches('/').to_string());
+    match (&base_url, p.kind) {
+        (None, ProviderKind::Openai | ProviderKind::Anthropic) => problems.push(format!(
+            "{key}: base_url is required for kind = \"{}\"",
+            p.kind.as_str()
+        )),
+        (Some(u), _) if !(u.starts_with("http://") || u.starts_with("https://")) => problems.push(
+            format!("{key}: base_url `{u}` must start with http:// or https://"),
+        ),
+        _ => {}
+    }
+    if p.scenario.is_some() && (p.kind != ProviderKind::Sim || base_url.is_some()) {
+        problems.push(format!(
+            "{key}: scenario applies only to an in-process sim (kind = \"sim\" without base_url)"
+        ));
+    }
+    if p.anthropic_version.is_some() && p.kind != ProviderKind::Anthropic {
+        problems.push(format!(
+            "{key}: anthropic_version applies only to kind = \"anthropic\""
+        ));
+    }
+    let api_key = p.api_key_env.as_deref().and_then(|name| {
+        let value = env(name);
+        if value.is_none() {
+            problems.push(format!(
+                "{key}: api_key_env names `{name}`, which is not set in the environment"
+            ));
+        }
+        value.map(Secret::new)
+    });
+    Provider {
+        name: p.name,
+        kind: p.kind,
+        base_url,
+        api_key,
+        timeout: Duration::from_millis(p.timeout_ms.unwrap_or(120_000)),
+        connect_timeout: Duration::from_millis(p.connect_timeout_ms.unwrap_or(5_000)),
+        anthropic_version: p
+            .anthropic_version
+            .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
+        scenario: p.scenario.map(|s| base_dir.join(s)),
+    }
+}
+
+fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec<String>) -> Route {
+    if r.name.trim().is_empty() {
+        problems.push(format!("{key}: name must not be empty"));
+    }
+    if r.targets.is_empty() {
+        problems.push(format!("{key}: targets must name at least one provider"));
+    }
+    for (j, t) in r.targets.iter().enumerate() {
+        if !providers.contains(&t.provider) {
+            problems.push(format!(
+                "{key}.targets[{j}]: provider `{}` is not defined under [[providers]]",
+                t.provider
+            ));
+        }
+        if t.model.trim().is_empty() {
+            problems.push(format!("{key}.targets[{j}]: model must not be empty"));
+        }
+    }
+    Route {
+        name: r.name,
+        targets: r
+            .targets
+            .into_iter()
+            .map(|t| Target {
+                provider: t.provider,
+                model: t.model,
+            })
+            .collect(),
+        response_model: r.response_model.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parse;
+    use std::path::Path;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "LOCAL_KEY").then(|| "sk-local".to_string())
+    }
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:4000"
+
+[store]
+url = "sqlite://seam.db"
+
+[[providers]]
+name = "local"
+kind = "openai"
+base_url = "http://127.0.0.1:4010/v1/"
+api_key_env = "LOCAL_KEY"
+
+[[routes]]
+name = "chat"
+targets = [{ provider = "local", model = "sim-large-2026-01" }]
+
+[prices."sim-large-2026-01"]
+input = 1.0
+output = 4.0
+"#;
+
+    #[test]
+    fn accepts_the_documented_shape() {
+        let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
+        assert_eq!(
+            c.providers[0].base_url.as_deref(),
+            Some("http://127.0.0.1:4010/v1")
+        );
+        assert_eq!(
+            c.providers[0].api_key.as_ref().map(|s| s.expose()),
+            Some("sk-local")
+        );
+        assert_eq!(c.route("chat").map(|r| r.targets.len()), Some(1));
+        let price = c.price("sim-large-2026-01").expect("price");
+        assert!((price.cost(1_000_000, 500_000) - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_name_and_line() {
+        let text = GOOD.replace("listen = ", "lisen = ");
+        let err = parse(&text, Path::new("seam.toml"), &env).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("seam.toml"), "{msg}");
+        assert!(msg.contains("lisen"), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = GOOD
+            .replace("provider = \"local\"", "provider = \"nope\"")
+            .replace("LOCAL_KEY", "MISSING_KEY")
+            .replace("input = 1.0", "input = -1.0");
+        let err = parse(&text, Path::new("seam.toml"), &env).unwrap_err();
+        assert_eq!(err.problems.len(), 3, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("provider `nope` is not defined"), "{msg}");
+        assert!(msg.contains("MISSING_KEY"), "{msg}");
+        assert!(msg.contains("non-negative"), "{msg}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("sk-local"), "{debug}");
+    }
+}

@@ -1,0 +1,388 @@
+//! The sim's brain, independent of wire format: counts requests, applies the scenario and
+//! decides what the next answer is.
+
+use crate::scenario::{ContentMode, ErrorKind, Jitter, Scenario};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// A chat request reduced to what the sim looks at, whatever wire format it came in.
+#[derive(Debug, Default)]
+pub struct ChatInput {
+    pub model: String,
+    /// Word count of every message (system, user, assistant, tool) in the request.
+    pub input_words: u64,
+    pub last_user: String,
+    pub max_tokens: Option<u64>,
+    pub tools: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Stop,
+    Length,
+    ToolCalls,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Text, already split into tokens (words with their trailing space).
+    Text(Vec<String>),
+    Tool {
+        id: String,
+        name: String,
+        arguments: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub seq: u64,
+    pub served_model: String,
+    pub fingerprint: Option<String>,
+    pub body: Body,
+    pub finish: Finish,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub tokens_per_chunk: usize,
+    pub interval: Duration,
+    /// Cut the connection after this many chunks (streams) or half way (non-streaming).
+    pub cut_after_chunks: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Fail {
+        status: u16,
+        message: String,
+        retry_after_secs: Option<u64>,
+        retry_after_ms: Option<u64>,
+        usage_input_tokens: Option<u64>,
+    },
+    Hang(Duration),
+    Reset,
+    Reply(Reply),
+}
+
+/// A planned answer and how long to wait before giving it.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub delay: Duration,
+    pub plan: Plan,
+}
+
+/// Counters the control endpoint reports.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub connections: AtomicU64,
+    pub refused: AtomicU64,
+}
+
+/// The simulated upstream's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scenario: RwLock<Arc<Scenario>>,
+    started: RwLock<Instant>,
+    stats: Stats,
+    last_headers: RwLock<Value>,
+}
+
+impl Sim {
+    pub fn new(scenario: Scenario) -> Sim {
+        Sim {
+            inner: Arc::new(Inner {
+                scenario: RwLock::new(Arc::new(scenario)),
+                started: RwLock::new(Instant::now()),
+                stats: Stats::default(),
+                last_headers: RwLock::new(Value::Null),
+            }),
+        }
+    }
+
+    pub fn scenario(&self) -> Arc<Scenario> {
+        match self.inner.scenario.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Swaps the scenario and restarts the request count and clock it schedules by.
+    pub fn set_scenario(&self, s: Scenario) {
+        match self.inner.scenario.write() {
+            Ok(mut g) => *g = Arc::new(s),
+            Err(p) => *p.into_inner() = Arc::new(s),
+        }
+        if let Ok(mut t) = self.inner.started.write() {
+            *t = Instant::now();
+        }
+        self.inner.stats.requests.store(0, Ordering::Relaxed);
+        self.inner.stats.connections.store(0, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    pub fn set_last_headers(&self, v: Value) {
+        if let Ok(mut g) = self.inner.last_headers.write() {
+            *g = v;
+        }
+    }
+
+    pub fn last_headers(&self) -> Value {
+        self.inner
+            .last_headers
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Whether a newly accepted connection is to be reset at once (`kind = "refuse"`).
+    pub fn refuse_connection(&self) -> bool {
+        let n = self.inner.stats.connections.fetch_add(1, Ordering::Relaxed) + 1;
+        let s = self.scenario();
+        let roll = rand::random::<f64>();
+        let refuse = s
+            .errors
+            .iter()
+            .any(|e| e.kind == ErrorKind::Refuse && e.fires(n, roll));
+        if refuse {
+            self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        refuse
+    }
+
+    /// Decides the answer to the next chat (or embeddings) request.
+    pub fn plan(&self, input: &ChatInput) -> Decision {
+        let n = self.inner.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let s = self.scenario();
+        let delay = latency(&s);
+        let roll = rand::random::<f64>();
+        let mut cut = None;
+        for rule in s.errors.iter().filter(|r| r.fires(n, roll)) {
+            let plan = match rule.kind {
+                ErrorKind::Status => Plan::Fail {
+                    status: rule.status.unwrap_or(500),
+                    message: rule
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| format!("simulated error (request {n})")),
+                    retry_after_secs: rule.retry_after_secs,
+                    retry_after_ms: rule.retry_after_ms,
+                    usage_input_tokens: rule.usage_input_tokens,
+                },
+                ErrorKind::Timeout => {
+                    Plan::Hang(Duration::from_millis(rule.hold_ms.unwrap_or(3_600_000)))
+                }
+                ErrorKind::Reset => Plan::Reset,
+                ErrorKind::Cut => {
+                    cut = Some(rule.after_chunks.unwrap_or(2));
+                    continue;
+                }
+                ErrorKind::Refuse => continue,
+            };
+            return Decision { delay, plan };
+        }
+        let mut reply = self.reply(&s, n, input);
+        reply.cut_after_chunks = cut;
+        Decision {
+            delay,
+            plan: Plan::Reply(reply),
+        }
+    }
+
+    fn reply(&self, s: &Scenario, n: u64, input: &ChatInput) -> Reply {
+        let elapsed = self
+            .inner
+            .started
+            .read()
+            .map(|t| t.elapsed().as_secs_f64())
+            .unwrap_or(0.0);
+        let mut served = s.model.served.clone();
+        let mut fingerprint = s.model.fingerprint.clone();
+        for c in &s.model.changes {
+            let due = c.after_requests.is_some_and(|a| n > a)
+                || c.after_secs.is_some_and(|a| elapsed >= a);
+            if due {
+                served = c.served.clone().or(served);
+                fingerprint = c.fingerprint.clone().or(fingerprint);
+            }
+        }
+        let served_model = served.unwrap_or_else(|| input.model.clone());
+
+        let tool = match s.content.mode {
+            ContentMode::ToolCall => s
+                .content
+                .tool
+                .as_ref()
+                .map(|t| {
+                    let args: serde_json::Map<String, Value> = t
+                        .arguments
+                        .iter()
+                        .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                        .collect();
+                    (t.name.clone(), Value::Object(args).to_string())
+                })
+                .or_else(|| input.tools.first().map(|n| (n.clone(), "{}".to_string()))),
+            _ => None,
+        };
+        let (body, finish, words) = match tool {
+            Some((name, arguments)) => {
+                let words = arguments.len().div_ceil(4) as u64;
+                (
+                    Body::Tool {
+                        id: format!("call_sim_{n}"),
+                        name,
+                        arguments,
+                    },
+                    Finish::ToolCalls,
+                    words,
+                )
+            }
+            None => {
+                let text = match s.content.mode {
+                    ContentMode::Fixed => s.content.text.clone().unwrap_or_default(),
+                    ContentMode::Json => s
+                        .content
+                        .json
+                        .as_ref()
+                        .map(|j| toml_to_json(j).to_string())
+                        .unwrap_or_else(|| "{\"ok\":true}".into()),
+                    _ if input.last_user.trim().is_empty() => "Hello from the Seam sim.".into(),
+                    _ => input.last_user.clone(),
+                };
+                let mut tokens = tokenize(&text);
+                let mut finish = Finish::Stop;
+                if let Some(max) = input.max_tokens
+                    && tokens.len() as u64 > max
+                {
+                    tokens.truncate(max as usize);
+                    finish = Finish::Length;
+                }
+                let words = tokens.len() as u64;
+                (Body::Text(tokens), finish, words)
+            }
+        };
+        Reply {
+            seq: n,
+            served_model,
+            fingerprint,
+            body,
+            finish,
+            input_tokens: s.usage.input_tokens.unwrap_or(input.input_words),
+            output_tokens: s.usage.output_tokens.unwrap_or(words),
+            tokens_per_chunk: s.stream.tokens_per_chunk.max(1),
+            interval: Duration::from_millis(s.stream.interval_ms),
+            cut_after_chunks: None,
+        }
+    }
+}
+
+/// Splits text into word tokens, each keeping the whitespace that follows it, so that
+/// concatenating the tokens gives the text back.
+pub fn tokenize(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_space = false;
+    for ch in text.chars() {
+        if ch.is_whitespace() {
+            in_space = true;
+        } else if in_space && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+            in_space = false;
+        }
+        cur.push(ch);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+pub fn count_words(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+fn latency(s: &Scenario) -> Duration {
+    let mut ms = s.latency.fixed_ms as f64;
+    if let Some(j) = &s.latency.jitter {
+        let u: f64 = rand::random();
+        ms += match *j {
+            Jitter::Uniform { min_ms, max_ms } => min_ms + u * (max_ms - min_ms).max(0.0),
+            Jitter::Exponential { mean_ms } => -mean_ms * (1.0 - u).ln(),
+            Jitter::Normal { mean_ms, stddev_ms } => {
+                let u2: f64 = rand::random();
+                let z = (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                mean_ms + z * stddev_ms
+            }
+        };
+    }
+    Duration::from_micros((ms.max(0.0) * 1000.0) as u64)
+}
+
+pub fn toml_to_json(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::from(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_join_back_to_the_text() {
+        let t = tokenize("Hello  there, world\n!");
+        assert_eq!(t.concat(), "Hello  there, world\n!");
+        assert_eq!(t.len(), 4);
+    }
+
+    #[test]
+    fn max_tokens_truncates_with_length() {
+        let sim = Sim::new(Scenario::default());
+        let d = sim.plan(&ChatInput {
+            model: "m".into(),
+            last_user: "one two three four".into(),
+            max_tokens: Some(2),
+            ..Default::default()
+        });
+        let Plan::Reply(r) = d.plan else {
+            panic!("expected a reply")
+        };
+        assert_eq!(r.finish, Finish::Length);
+        assert_eq!(r.output_tokens, 2);
+        assert_eq!(r.served_model, "m");
+    }
+
+    #[test]
+    fn model_changes_after_n_requests() {
+        let s = Scenario::from_toml(
+            "[model]\nserved = \"a\"\nchanges = [{ after_requests = 2, served = \"b\" }]\n",
+        )
+        .unwrap();
+        let sim = Sim::new(s);
+        let served: Vec<String> = (0..3)
+            .map(|_| match sim.plan(&ChatInput::default()).plan {
+                Plan::Reply(r) => r.served_model,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(served, ["a", "a", "b"]);
+    }
+}

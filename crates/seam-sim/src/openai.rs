@@ -1,0 +1,333 @@
+//! The OpenAI wire format, as the sim speaks it.
+
+use crate::engine::{Body, ChatInput, Decision, Finish, Plan, Reply, Sim, count_words};
+use crate::output::Output;
+use bytes::Bytes;
+use seam_wire::{SSE_DONE, sse_data};
+use serde_json::{Value, json};
+
+pub fn chat(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
+    let (input, stream, include_usage) = match parse_chat(req) {
+        Ok(p) => p,
+        Err(msg) => {
+            return (
+                Default::default(),
+                error(400, "invalid_request_error", &msg),
+            );
+        }
+    };
+    let Decision { delay, plan } = sim.plan(&input);
+    (delay, render(plan, stream, include_usage))
+}
+
+fn parse_chat(req: &Value) -> Result<(ChatInput, bool, bool), String> {
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or("you must provide a model parameter")?;
+    let messages = req
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or("missing required parameter: 'messages'")?;
+    let mut input = ChatInput {
+        model: model.to_string(),
+        ..Default::default()
+    };
+    for m in messages {
+        let text = content_text(m.get("content").unwrap_or(&Value::Null));
+        input.input_words += count_words(&text);
+        if m.get("role").and_then(Value::as_str) == Some("user") {
+            input.last_user = text;
+        }
+    }
+    input.max_tokens = req
+        .get("max_completion_tokens")
+        .or_else(|| req.get("max_tokens"))
+        .and_then(Value::as_u64);
+    if let Some(tools) = req.get("tools").and_then(Value::as_array) {
+        input.tools = tools
+            .iter()
+            .filter_map(|t| t.pointer("/function/name").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+    }
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = req
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok((input, stream, include_usage))
+}
+
+fn content_text(c: &Value) -> String {
+    match c {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+fn render(plan: Plan, stream: bool, include_usage: bool) -> Output {
+    match plan {
+        Plan::Fail {
+            status,
+            message,
+            retry_after_secs,
+            retry_after_ms,
+            usage_input_tokens,
+        } => {
+            let kind = match status {
+                429 => "rate_limit_error",
+                400..=499 => "invalid_request_error",
+                _ => "server_error",
+            };
+            let mut body =
+                json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
+            if let Some(n) = usage_input_tokens {
+                body["usage"] =
+                    json!({"prompt_tokens": n, "completion_tokens": 0, "total_tokens": n});
+            }
+            let mut out = Output::json(status, &body);
+            if let Output::Json { headers, .. } = &mut out {
+                if let Some(s) = retry_after_secs {
+                    headers.push(("retry-after", s.to_string()));
+                }
+                if let Some(ms) = retry_after_ms {
+                    headers.push(("retry-after-ms", ms.to_string()));
+                }
+            }
+            out
+        }
+        Plan::Hang(d) => Output::Hang(d),
+        Plan::Reset => Output::Reset,
+        Plan::Reply(r) if stream => stream_reply(&r, include_usage),
+        Plan::Reply(r) => {
+            let mut out = Output::json(200, &completion(&r));
+            if let Output::Json { cut, .. } = &mut out {
+                *cut = r.cut_after_chunks.is_some();
+            }
+            out
+        }
+    }
+}
+
+pub fn error(status: u16, kind: &str, message: &str) -> Output {
+    Output::json(
+        status,
+        &json!({"error": {"message": message, "type": kind, "param": null, "code": null}}),
+    )
+}
+
+fn finish_reason(f: Finish) -> &'static str {
+    match f {
+        Finish::Stop => "stop",
+        Finish::Length => "length",
+        Finish::ToolCalls => "tool_calls",
+    }
+}
+
+fn usage(r: &Reply) -> Value {
+    json!({
+        "prompt_tokens": r.input_tokens,
+        "completion_tokens": r.output_tokens,
+        "total_tokens": r.input_tokens + r.output_tokens,
+    })
+}
+
+fn completion(r: &Reply) -> Value {
+    let message = match &r.body {
+        Body::Text(tokens) => {
+            json!({"role": "assistant", "content": tokens.concat(), "refusal": null})
+        }
+        Body::Tool {
+            id,
+            name,
+            arguments,
+        } => json!({
+            "role": "assistant",
+            "content": null,
+            "refusal": null,
+            "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}],
+        }),
+    };
+    json!({
+        "id": format!("chatcmpl-sim-{}", r.seq),
+        "object": "chat.completion",
+        "created": now(),
+        "model": r.served_model,
+        "system_fingerprint": r.fingerprint,
+        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason(r.finish)}],
+        "usage": usage(r),
+    })
+}
+
+fn stream_reply(r: &Reply, include_usage: bool) -> Output {
+    let id = format!("chatcmpl-sim-{}", r.seq);
+    let created = now();
+    let chunk = |delta: Value, finish: Option<&str>| {
+        let mut c = json!({
+            "id": id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": r.served_model,
+            "system_fingerprint": r.fingerprint,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        });
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        sse_data(&serde_json::to_vec(&c).unwrap_or_default())
+    };
+    let mut events = Vec::new();
+    match &r.body {
+        Body::Text(tokens) => {
+            events.push(chunk(json!({"role": "assistant", "content": ""}), None));
+            for piece in tokens.chunks(r.tokens_per_chunk) {
+                events.push(chunk(json!({"content": piece.concat()}), None));
+            }
+        }
+        Body::Tool {
+            id: call_id,
+            name,
+            arguments,
+        } => {
+            events.push(chunk(
+                json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]}),
+                None,
+            ));
+            let chars: Vec<char> = arguments.chars().collect();
+            for piece in chars.chunks(4 * r.tokens_per_chunk) {
+                let s: String = piece.iter().collect();
+                events.push(chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": s}}]}),
+                    None,
+                ));
+            }
+        }
+    }
+    events.push(chunk(json!({}), Some(finish_reason(r.finish))));
+    if include_usage {
+        let c = json!({
+            "id": id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": r.served_model,
+            "system_fingerprint": r.fingerprint,
+            "choices": [],
+            "usage": usage(r),
+        });
+        events.push(sse_data(&serde_json::to_vec(&c).unwrap_or_default()));
+    }
+    events.push(Bytes::from_static(SSE_DONE));
+    Output::Sse {
+        events,
+        interval: r.interval,
+        cut_after: r.cut_after_chunks,
+    }
+}
+
+pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
+    let Some(model) = req.get("model").and_then(Value::as_str) else {
+        return (
+            Default::default(),
+            error(
+                400,
+                "invalid_request_error",
+                "you must provide a model parameter",
+            ),
+        );
+    };
+    let inputs: Vec<String> = match req.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::Array(a)) => a.iter().map(|v| v.to_string()).collect(),
+        _ => {
+            return (
+                Default::default(),
+                error(
+                    400,
+                    "invalid_request_error",
+                    "'input' must be a string or an array",
+                ),
+            );
+        }
+    };
+    let dims = req
+        .get("dimensions")
+        .and_then(Value::as_u64)
+        .unwrap_or(8)
+        .clamp(1, 4096) as usize;
+    let input = ChatInput {
+        model: model.to_string(),
+        input_words: inputs.iter().map(|s| count_words(s).max(1)).sum(),
+        ..Default::default()
+    };
+    let Decision { delay, plan } = sim.plan(&input);
+    let r = match plan {
+        Plan::Reply(r) => r,
+        other => return (delay, render(other, false, false)),
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"object": "embedding", "index": i, "embedding": vector(s, dims)}))
+        .collect();
+    let body = json!({
+        "object": "list",
+        "data": data,
+        "model": r.served_model,
+        "usage": {"prompt_tokens": r.input_tokens, "total_tokens": r.input_tokens},
+    });
+    (delay, Output::json(200, &body))
+}
+
+/// A deterministic unit vector derived from the text (FNV-1a seeded per dimension).
+fn vector(text: &str, dims: usize) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..dims)
+        .map(|d| {
+            let mut h: u64 = 0xcbf29ce484222325 ^ (d as u64).wrapping_mul(0x9e3779b97f4a7c15);
+            for b in text.bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x100000001b3);
+            }
+            ((h >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
+        })
+        .collect();
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::EPSILON);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+pub fn models(sim: &Sim) -> Output {
+    let s = sim.scenario();
+    let mut ids: Vec<String> = s.model.served.iter().cloned().collect();
+    ids.extend(s.model.changes.iter().filter_map(|c| c.served.clone()));
+    if ids.is_empty() {
+        ids.push("sim".into());
+    }
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "seam-sim"}))
+        .collect();
+    Output::json(200, &json!({"object": "list", "data": data}))
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

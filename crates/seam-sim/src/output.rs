@@ -1,0 +1,38 @@
+//! What the sim answers, independent of transport: the HTTP server writes it to a socket,
+//! the in-process provider hands it to the gateway directly.
+
+use bytes::Bytes;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// One JSON body. `cut` sends only its first half, then drops the connection.
+    Json {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Bytes,
+        cut: bool,
+    },
+    /// A stream of SSE events sent `interval` apart; `cut_after` drops the connection
+    /// after that many events.
+    Sse {
+        events: Vec<Bytes>,
+        interval: Duration,
+        cut_after: Option<usize>,
+    },
+    /// No answer for this long.
+    Hang(Duration),
+    /// Drop the connection without answering.
+    Reset,
+}
+
+impl Output {
+    pub fn json(status: u16, body: &serde_json::Value) -> Output {
+        Output::Json {
+            status,
+            headers: Vec::new(),
+            body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+            cut: false,
+        }
+    }
+}

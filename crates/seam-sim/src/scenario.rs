@@ -1,0 +1,270 @@
+//! The scenario file: what the sim does, request by request. Documented in docs/sim.md.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub latency: Latency,
+    #[serde(default)]
+    pub errors: Vec<ErrorRule>,
+    #[serde(default)]
+    pub model: ModelSpec,
+    #[serde(default)]
+    pub stream: StreamShape,
+    #[serde(default)]
+    pub content: Content,
+    #[serde(default)]
+    pub usage: UsageSpec,
+}
+
+impl Scenario {
+    pub fn from_toml(text: &str) -> Result<Scenario, String> {
+        let s: Scenario = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        s.check()?;
+        Ok(s)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for (i, e) in self.errors.iter().enumerate() {
+            let schedules = [
+                e.rate.is_some(),
+                e.every.is_some(),
+                e.first.is_some(),
+                e.requests.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if schedules != 1 {
+                return Err(format!(
+                    "errors[{i}]: give exactly one of rate, every, first, requests"
+                ));
+            }
+            if let Some(r) = e.rate
+                && !(0.0..=1.0).contains(&r)
+            {
+                return Err(format!("errors[{i}].rate: must be between 0 and 1"));
+            }
+            if e.every == Some(0) {
+                return Err(format!("errors[{i}].every: must be at least 1"));
+            }
+            if e.kind == ErrorKind::Status && e.status.is_none() {
+                return Err(format!(
+                    "errors[{i}]: kind = \"status\" needs status = 429 (or 500, 503, ...)"
+                ));
+            }
+        }
+        if self.stream.tokens_per_chunk == 0 {
+            return Err("stream.tokens_per_chunk: must be at least 1".into());
+        }
+        for (i, c) in self.model.changes.iter().enumerate() {
+            if c.after_requests.is_some() == c.after_secs.is_some() {
+                return Err(format!(
+                    "model.changes[{i}]: give exactly one of after_requests, after_secs"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Delay before the response headers (and before the first chunk of a stream).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    #[serde(default)]
+    pub fixed_ms: u64,
+    pub jitter: Option<Jitter>,
+}
+
+/// Random extra delay added to `fixed_ms`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Jitter {
+    Uniform { min_ms: f64, max_ms: f64 },
+    Exponential { mean_ms: f64 },
+    Normal { mean_ms: f64, stddev_ms: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    /// An HTTP error status with a provider-shaped error body.
+    Status,
+    /// Hold the request without answering for `hold_ms`.
+    Timeout,
+    /// Read the request, then reset the connection without answering.
+    Reset,
+    /// Reset new connections as soon as they are accepted, before reading anything.
+    Refuse,
+    /// Answer, then cut the connection: after `after_chunks` chunks of a stream, or half
+    /// way through a non-streaming body.
+    Cut,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRule {
+    pub kind: ErrorKind,
+    pub status: Option<u16>,
+    pub message: Option<String>,
+    pub retry_after_secs: Option<u64>,
+    pub retry_after_ms: Option<u64>,
+    pub hold_ms: Option<u64>,
+    pub after_chunks: Option<usize>,
+    /// Usage reported in the error body (some providers bill failed calls).
+    pub usage_input_tokens: Option<u64>,
+    // Exactly one schedule:
+    pub rate: Option<f64>,
+    pub every: Option<u64>,
+    pub first: Option<u64>,
+    pub requests: Option<Vec<u64>>,
+}
+
+impl ErrorRule {
+    /// Whether this rule fires for the `n`th request (1-based); `roll` is uniform in [0, 1).
+    pub fn fires(&self, n: u64, roll: f64) -> bool {
+        if let Some(r) = self.rate {
+            return roll < r;
+        }
+        if let Some(e) = self.every {
+            return n % e == 0;
+        }
+        if let Some(f) = self.first {
+            return n <= f;
+        }
+        self.requests.as_ref().is_some_and(|l| l.contains(&n))
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The served model; by default the model the request asked for.
+    pub served: Option<String>,
+    pub fingerprint: Option<String>,
+    #[serde(default)]
+    pub changes: Vec<ModelChange>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelChange {
+    pub after_requests: Option<u64>,
+    pub after_secs: Option<f64>,
+    pub served: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamShape {
+    #[serde(default = "one")]
+    pub tokens_per_chunk: usize,
+    #[serde(default)]
+    pub interval_ms: u64,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Default for StreamShape {
+    fn default() -> Self {
+        StreamShape {
+            tokens_per_chunk: 1,
+            interval_ms: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentMode {
+    /// Repeat the last user message.
+    #[default]
+    Echo,
+    /// Always `text`.
+    Fixed,
+    /// `json` serialized as the message content.
+    Json,
+    /// Call `tool` (or the first tool the request offers) instead of answering in text.
+    ToolCall,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Content {
+    #[serde(default)]
+    pub mode: ContentMode,
+    pub text: Option<String>,
+    pub json: Option<toml::Value>,
+    pub tool: Option<ToolSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSpec {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: BTreeMap<String, toml::Value>,
+}
+
+/// Fixed token counts; by default the sim counts words (see docs/sim.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSpec {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_scenario() {
+        let s = Scenario::from_toml(
+            r#"
+[latency]
+fixed_ms = 5
+jitter = { kind = "exponential", mean_ms = 3.0 }
+
+[[errors]]
+kind = "status"
+status = 429
+retry_after_secs = 1
+every = 3
+
+[model]
+served = "sim-large-2026-01"
+fingerprint = "fp_1"
+changes = [{ after_requests = 10, served = "sim-large-2026-02", fingerprint = "fp_2" }]
+
+[stream]
+tokens_per_chunk = 2
+interval_ms = 10
+
+[content]
+mode = "fixed"
+text = "hello there"
+"#,
+        )
+        .expect("valid");
+        assert!(s.errors[0].fires(3, 0.9));
+        assert!(!s.errors[0].fires(4, 0.0));
+        assert_eq!(s.stream.tokens_per_chunk, 2);
+    }
+
+    #[test]
+    fn refuses_ambiguous_schedule_and_unknown_keys() {
+        let e = Scenario::from_toml("[[errors]]\nkind = \"reset\"\nrate = 0.5\nevery = 2\n")
+            .unwrap_err();
+        assert!(e.contains("exactly one"), "{e}");
+        let e = Scenario::from_toml("[latency]\nfixd_ms = 1\n").unwrap_err();
+        assert!(e.contains("fixd_ms"), "{e}");
+    }
+}

@@ -1,0 +1,143 @@
+//! The OpenAI wire shapes Seam speaks to clients: error bodies, usage, SSE framing.
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+
+/// An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub kind: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+    pub param: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    param: Option<&'a str>,
+    code: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            code: None,
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    pub fn param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request_error", message)
+    }
+
+    pub fn to_json(&self) -> Bytes {
+        let env = ErrorEnvelope {
+            error: ErrorBody {
+                message: &self.message,
+                kind: self.kind,
+                param: self.param.as_deref(),
+                code: self.code.as_deref(),
+            },
+        };
+        Bytes::from(serde_json::to_vec(&env).unwrap_or_default())
+    }
+
+    /// The same error as one SSE event, as OpenAI sends it inside a failing stream.
+    pub fn to_sse(&self) -> Bytes {
+        sse_data(&self.to_json())
+    }
+}
+
+/// Token counts as a provider reports them (or as Seam estimated them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    /// Reads an OpenAI `usage` object; `None` when it is absent or null.
+    pub fn from_openai(v: &Value) -> Option<Usage> {
+        let u = v.as_object()?;
+        Some(Usage {
+            input_tokens: u.get("prompt_tokens")?.as_u64()?,
+            output_tokens: u
+                .get("completion_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        })
+    }
+
+    pub fn to_openai(self) -> Value {
+        serde_json::json!({
+            "prompt_tokens": self.input_tokens,
+            "completion_tokens": self.output_tokens,
+            "total_tokens": self.input_tokens + self.output_tokens,
+        })
+    }
+}
+
+/// Frames one JSON payload as an SSE `data:` event.
+pub fn sse_data(json: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(json.len() + 8);
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(json);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
+/// The terminating event of an OpenAI stream.
+pub const SSE_DONE: &[u8] = b"data: [DONE]\n\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_openai_shape() {
+        let e = ApiError::new(404, "invalid_request_error", "no route `x`")
+            .code("model_not_found")
+            .param("model");
+        let v: Value = serde_json::from_slice(&e.to_json()).unwrap();
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert_eq!(v["error"]["code"], "model_not_found");
+        assert_eq!(v["error"]["param"], "model");
+        assert_eq!(v["error"]["message"], "no route `x`");
+    }
+
+    #[test]
+    fn usage_reads_openai_and_ignores_null() {
+        let v = serde_json::json!({"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8});
+        assert_eq!(
+            Usage::from_openai(&v),
+            Some(Usage {
+                input_tokens: 3,
+                output_tokens: 5
+            })
+        );
+        assert_eq!(Usage::from_openai(&Value::Null), None);
+    }
+}
