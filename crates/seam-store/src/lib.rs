@@ -1,1 +1,54 @@
+//! Seam's storage: one [`Store`] trait, the record types, versioned migrations, and the
+//! SQLite backend. [`conformance`] holds the behaviour every backend must show.
 
+pub mod conformance;
+mod migrate;
+mod records;
+mod sql;
+
+pub use records::{AttemptRecord, CallRecord, KeyRecord};
+pub use sql::SqlStore;
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Filters for reading calls back.
+#[derive(Debug, Clone, Default)]
+pub struct CallQuery {
+    pub since_ms: i64,
+    pub tenant: Option<String>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Applies pending migrations; returns the schema version now in force.
+    async fn migrate(&self) -> Result<i64>;
+
+    async fn insert_key(&self, key: &KeyRecord) -> Result<()>;
+    async fn list_keys(&self) -> Result<Vec<KeyRecord>>;
+    /// Revokes by id or by prefix; returns the keys revoked now.
+    async fn revoke_key(&self, id_or_prefix: &str, now_ms: i64) -> Result<Vec<KeyRecord>>;
+
+    /// Writes calls and attempts together, in one transaction.
+    async fn insert_records(&self, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Result<()>;
+    /// Newest first.
+    async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>>;
+    async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>>;
+}
+
+/// Opens the store a URL names and brings its schema up to date.
+pub async fn open(url: &str) -> Result<SqlStore> {
+    let store = SqlStore::connect(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,186 @@
+//! Behaviour every storage backend must show. Each backend's tests call [`run_all`] on a
+//! fresh, migrated store.
+
+use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Store};
+
+pub async fn run_all(store: &dyn Store) {
+    migrate_is_idempotent(store).await;
+    records_round_trip(store).await;
+    calls_filter_by_time_and_tenant(store).await;
+    batches_larger_than_one_statement(store).await;
+    keys_store_hashes_and_revoke(store).await;
+}
+
+pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
+    CallRecord {
+        id: id.into(),
+        created_ms,
+        tenant: tenant.into(),
+        key_id: Some("key_1".into()),
+        trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+        session_id: None,
+        endpoint: "chat.completions".into(),
+        route: "chat".into(),
+        stream: true,
+        requested_model: "chat".into(),
+        provider: Some("local".into()),
+        served_model: Some("sim-large-2026-01".into()),
+        system_fingerprint: Some("fp_1".into()),
+        status: 200,
+        outcome: "ok".into(),
+        error_class: None,
+        error_message: None,
+        attempts: 2,
+        latency_ms: 12.5,
+        ttfb_ms: Some(3.25),
+        input_tokens: 10,
+        output_tokens: 20,
+        cost_usd: 0.00009,
+        tokens_estimated: false,
+    }
+}
+
+pub fn sample_attempt(call: &CallRecord, seq: i64, ok: bool) -> AttemptRecord {
+    AttemptRecord {
+        id: format!("{}_a{seq}", call.id),
+        call_id: call.id.clone(),
+        seq,
+        created_ms: call.created_ms,
+        tenant: call.tenant.clone(),
+        trace_id: call.trace_id.clone(),
+        provider: "local".into(),
+        model: "sim-large-2026-01".into(),
+        served_model: ok.then(|| "sim-large-2026-01".into()),
+        system_fingerprint: None,
+        status: Some(if ok { 200 } else { 503 }),
+        outcome: if ok { "ok" } else { "error" }.into(),
+        error_class: (!ok).then(|| "status_5xx".into()),
+        error_body: (!ok).then(|| "{\"error\":{\"message\":\"overloaded\"}}".into()),
+        latency_ms: 4.0,
+        ttfb_ms: None,
+        input_tokens: 10,
+        output_tokens: if ok { 20 } else { 0 },
+        cost_usd: 0.00001,
+        tokens_estimated: !ok,
+    }
+}
+
+async fn migrate_is_idempotent(store: &dyn Store) {
+    let a = store.migrate().await.expect("migrate");
+    let b = store.migrate().await.expect("migrate again");
+    assert_eq!(a, b);
+    assert!(a >= 1);
+}
+
+async fn records_round_trip(store: &dyn Store) {
+    let call = sample_call("call_rt", 1_000, "acme");
+    let attempts = vec![
+        sample_attempt(&call, 1, false),
+        sample_attempt(&call, 2, true),
+    ];
+    store
+        .insert_records(std::slice::from_ref(&call), &attempts)
+        .await
+        .expect("insert");
+    let (got, got_attempts) = store
+        .get_call("call_rt")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(got, call);
+    assert_eq!(got_attempts, attempts);
+    assert!(store.get_call("call_missing").await.expect("get").is_none());
+}
+
+async fn calls_filter_by_time_and_tenant(store: &dyn Store) {
+    let calls = vec![
+        sample_call("call_f1", 5_000, "t1"),
+        sample_call("call_f2", 6_000, "t2"),
+        sample_call("call_f3", 7_000, "t1"),
+    ];
+    store.insert_records(&calls, &[]).await.expect("insert");
+    let q = CallQuery {
+        since_ms: 5_500,
+        tenant: None,
+        limit: 10,
+    };
+    let ids: Vec<String> = store
+        .list_calls(&q)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, ["call_f3", "call_f2"]);
+    let q = CallQuery {
+        since_ms: 0,
+        tenant: Some("t1".into()),
+        limit: 1,
+    };
+    let ids: Vec<String> = store
+        .list_calls(&q)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, ["call_f3"]);
+}
+
+async fn batches_larger_than_one_statement(store: &dyn Store) {
+    let calls: Vec<CallRecord> = (0..1000)
+        .map(|i| sample_call(&format!("call_b{i:04}"), 100_000 + i, "bulk"))
+        .collect();
+    let attempts: Vec<AttemptRecord> = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
+    store
+        .insert_records(&calls, &attempts)
+        .await
+        .expect("insert bulk");
+    let q = CallQuery {
+        since_ms: 0,
+        tenant: Some("bulk".into()),
+        limit: 5000,
+    };
+    assert_eq!(store.list_calls(&q).await.expect("list").len(), 1000);
+    // A failed batch writes nothing: the duplicate id aborts the whole transaction.
+    let dup = vec![
+        sample_call("call_new", 1, "bulk"),
+        sample_call("call_b0000", 1, "bulk"),
+    ];
+    assert!(store.insert_records(&dup, &[]).await.is_err());
+    assert!(store.get_call("call_new").await.expect("get").is_none());
+}
+
+async fn keys_store_hashes_and_revoke(store: &dyn Store) {
+    let key = KeyRecord {
+        id: "key_abc".into(),
+        tenant: "acme".into(),
+        name: Some("ci".into()),
+        prefix: "sk-seam-abcdef12".into(),
+        hash: "a".repeat(64),
+        created_ms: 1,
+        revoked_ms: None,
+    };
+    store.insert_key(&key).await.expect("insert key");
+    let keys = store.list_keys().await.expect("list");
+    assert!(keys.contains(&key));
+    assert!(
+        store.revoke_key("sk-", 5).await.is_err(),
+        "too short a prefix is refused"
+    );
+    let revoked = store.revoke_key("sk-seam-abcdef", 5).await.expect("revoke");
+    assert_eq!(revoked.len(), 1);
+    let keys = store.list_keys().await.expect("list");
+    let k = keys
+        .iter()
+        .find(|k| k.id == "key_abc")
+        .expect("still listed");
+    assert_eq!(k.revoked_ms, Some(5));
+    assert!(
+        store
+            .revoke_key("key_abc", 6)
+            .await
+            .expect("again")
+            .is_empty()
+    );
+}

@@ -1,0 +1,83 @@
+//! What Seam records: one [`CallRecord`] per client request, one [`AttemptRecord`] per
+//! upstream try.
+
+use serde::Serialize;
+
+/// One request a client made to Seam.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallRecord {
+    pub id: String,
+    pub created_ms: i64,
+    pub tenant: String,
+    pub key_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub session_id: Option<String>,
+    /// `chat.completions` or `embeddings`.
+    pub endpoint: String,
+    pub route: String,
+    pub stream: bool,
+    pub requested_model: String,
+    /// The provider whose attempt decided the call (the last one tried).
+    pub provider: Option<String>,
+    pub served_model: Option<String>,
+    pub system_fingerprint: Option<String>,
+    /// The HTTP status Seam answered with.
+    pub status: i64,
+    /// `ok`, `error`, or `refused` (never sent upstream).
+    pub outcome: String,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+    pub latency_ms: f64,
+    pub ttfb_ms: Option<f64>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// Sum of every attempt's cost, failed attempts included.
+    pub cost_usd: f64,
+    pub tokens_estimated: bool,
+}
+
+/// One HTTP try Seam made upstream for a call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttemptRecord {
+    pub id: String,
+    pub call_id: String,
+    pub seq: i64,
+    pub created_ms: i64,
+    pub tenant: String,
+    pub trace_id: Option<String>,
+    pub provider: String,
+    /// The model Seam asked the provider for.
+    pub model: String,
+    pub served_model: Option<String>,
+    pub system_fingerprint: Option<String>,
+    /// Upstream HTTP status, when one arrived.
+    pub status: Option<i64>,
+    /// `ok` or `error`.
+    pub outcome: String,
+    /// `connect`, `timeout`, `reset`, `status_429`, `status_5xx`, `status_4xx`, `stream_cut`,
+    /// `bad_response`.
+    pub error_class: Option<String>,
+    /// The upstream's error body, truncated; never contains Seam's or the provider's keys.
+    pub error_body: Option<String>,
+    pub latency_ms: f64,
+    pub ttfb_ms: Option<f64>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    pub tokens_estimated: bool,
+}
+
+/// A virtual API key as stored: only its hash, never the key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyRecord {
+    pub id: String,
+    pub tenant: String,
+    pub name: Option<String>,
+    /// The first characters of the key, enough to recognise it in a list.
+    pub prefix: String,
+    #[serde(skip)]
+    pub hash: String,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}

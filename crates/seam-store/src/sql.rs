@@ -1,0 +1,303 @@
+//! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
+//! placeholders; SQLite runs in WAL mode.
+
+use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Result, Store, StoreError, migrate};
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, QueryBuilder, Row};
+
+// Every dynamic string below only splices in the constant column lists of this file.
+
+/// Rows per INSERT statement; keeps bound parameters under SQLite's and PostgreSQL's limits.
+const ROWS_PER_STATEMENT: usize = 400;
+
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+}
+
+impl SqlStore {
+    /// Connects without migrating. `sqlite://PATH` creates the file when missing.
+    pub async fn connect(url: &str) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let url = if sqlite && !url.contains('?') && !url.contains(":memory:") {
+            format!("{url}?mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(SqlStore { pool })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn flag(b: bool) -> i64 {
+    b as i64
+}
+
+fn call_from_row(r: &AnyRow) -> std::result::Result<CallRecord, sqlx::Error> {
+    Ok(CallRecord {
+        id: r.try_get("id")?,
+        created_ms: r.try_get("created_ms")?,
+        tenant: r.try_get("tenant")?,
+        key_id: r.try_get("key_id")?,
+        trace_id: r.try_get("trace_id")?,
+        session_id: r.try_get("session_id")?,
+        endpoint: r.try_get("endpoint")?,
+        route: r.try_get("route")?,
+        stream: r.try_get::<i64, _>("stream")? != 0,
+        requested_model: r.try_get("requested_model")?,
+        provider: r.try_get("provider")?,
+        served_model: r.try_get("served_model")?,
+        system_fingerprint: r.try_get("system_fingerprint")?,
+        status: r.try_get("status")?,
+        outcome: r.try_get("outcome")?,
+        error_class: r.try_get("error_class")?,
+        error_message: r.try_get("error_message")?,
+        attempts: r.try_get("attempts")?,
+        latency_ms: r.try_get("latency_ms")?,
+        ttfb_ms: r.try_get("ttfb_ms")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cost_usd: r.try_get("cost_usd")?,
+        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
+    })
+}
+
+fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord, sqlx::Error> {
+    Ok(AttemptRecord {
+        id: r.try_get("id")?,
+        call_id: r.try_get("call_id")?,
+        seq: r.try_get("seq")?,
+        created_ms: r.try_get("created_ms")?,
+        tenant: r.try_get("tenant")?,
+        trace_id: r.try_get("trace_id")?,
+        provider: r.try_get("provider")?,
+        model: r.try_get("model")?,
+        served_model: r.try_get("served_model")?,
+        system_fingerprint: r.try_get("system_fingerprint")?,
+        status: r.try_get("status")?,
+        outcome: r.try_get("outcome")?,
+        error_class: r.try_get("error_class")?,
+        error_body: r.try_get("error_body")?,
+        latency_ms: r.try_get("latency_ms")?,
+        ttfb_ms: r.try_get("ttfb_ms")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cost_usd: r.try_get("cost_usd")?,
+        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
+    })
+}
+
+fn key_from_row(r: &AnyRow) -> std::result::Result<KeyRecord, sqlx::Error> {
+    Ok(KeyRecord {
+        id: r.try_get("id")?,
+        tenant: r.try_get("tenant")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("prefix")?,
+        hash: r.try_get("hash")?,
+        created_ms: r.try_get("created_ms")?,
+        revoked_ms: r.try_get("revoked_ms")?,
+    })
+}
+
+const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
+const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
+const KEY_COLUMNS: &str = "id, tenant, name, prefix, hash, created_ms, revoked_ms";
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn migrate(&self) -> Result<i64> {
+        Ok(migrate::run(&self.pool).await?)
+    }
+
+    async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )))
+        .bind(&k.id)
+        .bind(&k.tenant)
+        .bind(&k.name)
+        .bind(&k.prefix)
+        .bind(&k.hash)
+        .bind(k.created_ms)
+        .bind(k.revoked_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> Result<Vec<KeyRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {KEY_COLUMNS} FROM keys ORDER BY created_ms, id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(key_from_row)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    async fn revoke_key(&self, id_or_prefix: &str, now_ms: i64) -> Result<Vec<KeyRecord>> {
+        if id_or_prefix.len() < 6 {
+            return Err(StoreError::Invalid(
+                "give a key id or at least 6 characters of its prefix".into(),
+            ));
+        }
+        let matching: Vec<KeyRecord> = self
+            .list_keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.revoked_ms.is_none())
+            .filter(|k| k.id == id_or_prefix || k.prefix.starts_with(id_or_prefix))
+            .collect();
+        if matching.len() > 1 {
+            return Err(StoreError::Invalid(format!(
+                "`{id_or_prefix}` matches {} keys; give the key id",
+                matching.len()
+            )));
+        }
+        for k in &matching {
+            sqlx::query("UPDATE keys SET revoked_ms = $1 WHERE id = $2")
+                .bind(now_ms)
+                .bind(&k.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(matching)
+    }
+
+    async fn insert_records(&self, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in calls.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Any> =
+                QueryBuilder::new(format!("INSERT INTO calls ({CALL_COLUMNS}) "));
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(c.id.clone())
+                    .push_bind(c.created_ms)
+                    .push_bind(c.tenant.clone())
+                    .push_bind(c.key_id.clone())
+                    .push_bind(c.trace_id.clone())
+                    .push_bind(c.session_id.clone())
+                    .push_bind(c.endpoint.clone())
+                    .push_bind(c.route.clone())
+                    .push_bind(flag(c.stream))
+                    .push_bind(c.requested_model.clone())
+                    .push_bind(c.provider.clone())
+                    .push_bind(c.served_model.clone())
+                    .push_bind(c.system_fingerprint.clone())
+                    .push_bind(c.status)
+                    .push_bind(c.outcome.clone())
+                    .push_bind(c.error_class.clone())
+                    .push_bind(c.error_message.clone())
+                    .push_bind(c.attempts)
+                    .push_bind(c.latency_ms)
+                    .push_bind(c.ttfb_ms)
+                    .push_bind(c.input_tokens)
+                    .push_bind(c.output_tokens)
+                    .push_bind(c.cost_usd)
+                    .push_bind(flag(c.tokens_estimated));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Any> =
+                QueryBuilder::new(format!("INSERT INTO attempts ({ATTEMPT_COLUMNS}) "));
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(a.id.clone())
+                    .push_bind(a.call_id.clone())
+                    .push_bind(a.seq)
+                    .push_bind(a.created_ms)
+                    .push_bind(a.tenant.clone())
+                    .push_bind(a.trace_id.clone())
+                    .push_bind(a.provider.clone())
+                    .push_bind(a.model.clone())
+                    .push_bind(a.served_model.clone())
+                    .push_bind(a.system_fingerprint.clone())
+                    .push_bind(a.status)
+                    .push_bind(a.outcome.clone())
+                    .push_bind(a.error_class.clone())
+                    .push_bind(a.error_body.clone())
+                    .push_bind(a.latency_ms)
+                    .push_bind(a.ttfb_ms)
+                    .push_bind(a.input_tokens)
+                    .push_bind(a.output_tokens)
+                    .push_bind(a.cost_usd)
+                    .push_bind(flag(a.tokens_estimated));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>> {
+        let limit = if q.limit <= 0 { 1000 } else { q.limit };
+        let rows = match &q.tenant {
+            Some(t) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {CALL_COLUMNS} FROM calls WHERE created_ms >= $1 AND tenant = $2 ORDER BY created_ms DESC, id DESC LIMIT $3"
+                )))
+                .bind(q.since_ms)
+                .bind(t)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {CALL_COLUMNS} FROM calls WHERE created_ms >= $1 ORDER BY created_ms DESC, id DESC LIMIT $2"
+                )))
+                .bind(q.since_ms)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .iter()
+            .map(call_from_row)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
+        let Some(row) = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let call = call_from_row(&row)?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = $1 ORDER BY seq"
+        )))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let attempts = rows
+            .iter()
+            .map(attempt_from_row)
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Some((call, attempts)))
+    }
+}
