@@ -102,7 +102,7 @@ impl Config {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
-const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+const DEFAULT_ANTHROPIC_VERSION: &str = "2026-10-21";
 
 pub(crate) fn validate(
     raw: RawConfig,

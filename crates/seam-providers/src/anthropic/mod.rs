@@ -1,0 +1,130 @@
+//! Anthropic's Messages API, translated both ways for chat completions.
+
+mod request;
+mod response;
+mod stream;
+
+pub use request::to_messages_request;
+pub use response::{finish_reason, to_chat_completion};
+pub use stream::ChunkTranslator;
+
+use crate::http::{classify, client, json_body, redact, sse_events, status_error};
+use crate::{
+    AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, UpstreamRequest,
+};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use seam_config::Secret;
+use seam_wire::Usage;
+
+pub struct Anthropic {
+    name: String,
+    base_url: String,
+    key: Option<Secret>,
+    version: String,
+    client: reqwest::Client,
+}
+
+impl Anthropic {
+    pub fn new(cfg: &seam_config::Provider) -> Result<Anthropic, String> {
+        Ok(Anthropic {
+            name: cfg.name.clone(),
+            base_url: cfg.base_url.clone().unwrap_or_default(),
+            key: cfg.api_key.clone(),
+            version: cfg.anthropic_version.clone(),
+            client: client(cfg.connect_timeout)?,
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for Anthropic {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "anthropic"
+    }
+
+    async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
+        if req.endpoint == Endpoint::Embeddings {
+            return Err(AttemptError {
+                status: Some(400),
+                ..AttemptError::new(
+                    ErrorClass::Status4xx,
+                    format!(
+                        "provider `{}` (anthropic) has no embeddings endpoint",
+                        self.name
+                    ),
+                )
+            });
+        }
+        let body =
+            to_messages_request(req.body, req.model, req.stream).map_err(|m| AttemptError {
+                status: Some(400),
+                ..AttemptError::new(ErrorClass::Status4xx, m)
+            })?;
+        let mut builder = self
+            .client
+            .post(format!(
+                "{}/v1/messages",
+                self.base_url.trim_end_matches("/v1")
+            ))
+            .header("content-type", "application/json")
+            .header("anthropic-version", &self.version)
+            .body(serde_json::to_vec(&body).unwrap_or_default());
+        if let Some(k) = &self.key {
+            builder = builder.bearer_auth(k.expose());
+        }
+        let resp = builder.send().await.map_err(|e| classify(&e, &self.name))?;
+        if !resp.status().is_success() {
+            let mut err = status_error(resp, &self.name, self.key.as_ref()).await;
+            // Anthropic's error body is {"type":"error","error":{"type","message"}}.
+            if let Some(msg) = err
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                .and_then(|v| {
+                    v.pointer("/error/message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+            {
+                err.message = format!(
+                    "provider `{}` answered {}: {}",
+                    self.name,
+                    err.status.unwrap_or(0),
+                    redact(&msg, self.key.as_ref())
+                );
+            }
+            return Err(err);
+        }
+        if req.stream {
+            let mut t = ChunkTranslator::new(self.name.clone());
+            let s = sse_events(resp, self.name.clone())
+                .map(move |ev| ev.and_then(|e| t.translate(&e.event, &e.data)))
+                .flat_map(|r| {
+                    futures_util::stream::iter(match r {
+                        Ok(events) => events.into_iter().map(Ok).collect::<Vec<_>>(),
+                        Err(e) => vec![Err(e)],
+                    })
+                })
+                .boxed();
+            return Ok(Reply::Stream(s));
+        }
+        let (_, msg) = json_body(resp, &self.name).await?;
+        let body = to_chat_completion(&msg).map_err(|m| {
+            AttemptError::new(
+                ErrorClass::BadResponse,
+                format!("provider `{}` sent an unexpected message: {m}", self.name),
+            )
+        })?;
+        Ok(Reply::Complete(Complete {
+            raw: None,
+            usage: body.get("usage").and_then(Usage::from_openai),
+            served: Served::from_openai(&body),
+            body,
+        }))
+    }
+}

@@ -1,0 +1,156 @@
+//! HTTP plumbing shared by the providers that talk over the network.
+
+use crate::{AttemptError, ErrorClass};
+use eventsource_stream::{Event, Eventsource};
+use futures_util::{Stream, StreamExt};
+use seam_config::Secret;
+use seam_wire::Usage;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Most of an upstream error body Seam keeps in the record.
+const ERROR_BODY_LIMIT: usize = 8 * 1024;
+/// Most a non-streaming upstream body may be.
+const RESPONSE_LIMIT: usize = 64 * 1024 * 1024;
+
+/// One pooled client per provider, TCP_NODELAY on.
+pub(crate) fn client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
+    // The crypto provider is process-wide; installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(1024)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+pub(crate) fn classify(e: &reqwest::Error, provider: &str) -> AttemptError {
+    let class = if e.is_connect() {
+        ErrorClass::Connect
+    } else if e.is_timeout() {
+        ErrorClass::Timeout
+    } else {
+        ErrorClass::Reset
+    };
+    let what = match class {
+        ErrorClass::Connect => "could not connect to",
+        ErrorClass::Timeout => "timed out waiting for",
+        _ => "lost the connection to",
+    };
+    // reqwest's own text can carry the URL, never the key; keep only the kind of failure.
+    AttemptError::new(class, format!("Seam {what} provider `{provider}`"))
+}
+
+/// `Retry-After` (seconds) or `retry-after-ms`, whichever the upstream gave.
+pub(crate) fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+    }
+    text("retry-after")
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+}
+
+pub(crate) fn redact(text: &str, key: Option<&Secret>) -> String {
+    match key {
+        Some(k) if !k.expose().is_empty() => text.replace(k.expose(), "<redacted>"),
+        _ => text.to_string(),
+    }
+}
+
+/// Turns a non-2xx upstream response into an attempt error, keeping its body for the record.
+pub(crate) async fn status_error(
+    resp: reqwest::Response,
+    provider: &str,
+    key: Option<&Secret>,
+) -> AttemptError {
+    let status = resp.status().as_u16();
+    let retry_after = retry_after(resp.headers());
+    let bytes = resp.bytes().await.unwrap_or_default();
+    let text = redact(&String::from_utf8_lossy(&bytes), key);
+    let parsed: Option<Value> = serde_json::from_str(&text).ok();
+    let upstream_message = parsed
+        .as_ref()
+        .and_then(|v| v.pointer("/error/message"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let usage = parsed
+        .as_ref()
+        .and_then(|v| v.get("usage"))
+        .and_then(Usage::from_openai);
+    let mut body = text;
+    if body.len() > ERROR_BODY_LIMIT {
+        let mut cut = ERROR_BODY_LIMIT;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+    }
+    AttemptError {
+        class: ErrorClass::from_status(status),
+        status: Some(status),
+        message: match upstream_message {
+            Some(m) => format!("provider `{provider}` answered {status}: {m}"),
+            None => format!("provider `{provider}` answered {status}"),
+        },
+        body: Some(body),
+        retry_after,
+        usage,
+    }
+}
+
+/// Reads a whole JSON body, with a size cap.
+pub(crate) async fn json_body(
+    resp: reqwest::Response,
+    provider: &str,
+) -> Result<(bytes::Bytes, Value), AttemptError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n as usize > RESPONSE_LIMIT)
+    {
+        return Err(AttemptError::new(
+            ErrorClass::BadResponse,
+            format!("provider `{provider}` sent a body over {RESPONSE_LIMIT} bytes"),
+        ));
+    }
+    let bytes = resp.bytes().await.map_err(|e| {
+        let mut err = classify(&e, provider);
+        if err.class == ErrorClass::Reset {
+            err.class = ErrorClass::StreamCut;
+            err.message = format!("provider `{provider}` cut the response body short");
+        }
+        err
+    })?;
+    let value = serde_json::from_slice(&bytes).map_err(|e| {
+        AttemptError::new(
+            ErrorClass::BadResponse,
+            format!("provider `{provider}` sent a body that is not JSON: {e}"),
+        )
+    })?;
+    Ok((bytes, value))
+}
+
+/// The response body as SSE events; a broken connection becomes a `stream_cut` error.
+pub(crate) fn sse_events(
+    resp: reqwest::Response,
+    provider: String,
+) -> impl Stream<Item = Result<Event, AttemptError>> + Send {
+    resp.bytes_stream().eventsource().map(move |r| {
+        r.map_err(|e| {
+            AttemptError::new(
+                ErrorClass::StreamCut,
+                format!(
+                    "the stream from provider `{provider}` broke: {}",
+                    short(&e.to_string())
+                ),
+            )
+        })
+    })
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(200).collect()
+}

@@ -1,0 +1,173 @@
+//! Seam's simulated upstream, in-process: no socket, same scenario engine as `seam sim`.
+
+use crate::{
+    AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, StreamEvent,
+    UpstreamRequest,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use seam_sim::{Output, Scenario, Sim};
+use seam_wire::Usage;
+use serde_json::Value;
+use std::time::Duration;
+
+pub struct InProcessSim {
+    name: String,
+    sim: Sim,
+}
+
+impl InProcessSim {
+    pub fn new(cfg: &seam_config::Provider) -> Result<InProcessSim, String> {
+        let scenario = match &cfg.scenario {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("scenario {}: {e}", path.display()))?;
+                Scenario::from_toml(&text)
+                    .map_err(|e| format!("scenario {}: {e}", path.display()))?
+            }
+            None => Scenario::default(),
+        };
+        Ok(InProcessSim {
+            name: cfg.name.clone(),
+            sim: Sim::new(scenario),
+        })
+    }
+
+    /// The engine, so that tests and the demo can swap the scenario at run time.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+}
+
+#[async_trait]
+impl Provider for InProcessSim {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "sim"
+    }
+
+    async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
+        let body: Value =
+            serde_json::from_slice(&crate::openai::upstream_body(&req)).unwrap_or(Value::Null);
+        let endpoint = match req.endpoint {
+            Endpoint::ChatCompletions => seam_sim::Endpoint::ChatCompletions,
+            Endpoint::Embeddings => seam_sim::Endpoint::Embeddings,
+        };
+        let (delay, out) = self.sim.call(endpoint, &body);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let name = self.name.clone();
+        match out {
+            Output::Json {
+                status,
+                headers,
+                body,
+                cut,
+            } => {
+                if cut {
+                    return Err(AttemptError::new(
+                        ErrorClass::StreamCut,
+                        format!("provider `{name}` cut the response body short"),
+                    ));
+                }
+                let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if status != 200 {
+                    let header = |n: &str| {
+                        headers
+                            .iter()
+                            .find(|(k, _)| *k == n)
+                            .and_then(|(_, v)| v.parse::<f64>().ok())
+                    };
+                    let retry_after = header("retry-after-ms")
+                        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                        .or_else(|| header("retry-after").map(Duration::from_secs_f64));
+                    let msg = value
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("error");
+                    return Err(AttemptError {
+                        class: ErrorClass::from_status(status),
+                        status: Some(status),
+                        message: format!("provider `{name}` answered {status}: {msg}"),
+                        body: Some(String::from_utf8_lossy(&body).into_owned()),
+                        retry_after,
+                        usage: value.get("usage").and_then(Usage::from_openai),
+                    });
+                }
+                Ok(Reply::Complete(Complete {
+                    usage: value.get("usage").and_then(Usage::from_openai),
+                    served: Served::from_openai(&value),
+                    raw: Some(body),
+                    body: value,
+                }))
+            }
+            Output::Sse {
+                events,
+                interval,
+                cut_after,
+            } => {
+                let limit = cut_after.unwrap_or(usize::MAX);
+                let s = futures_util::stream::iter(events.into_iter().enumerate()).then(
+                    move |(i, ev)| {
+                        let name = name.clone();
+                        async move {
+                            if i > 0 && !interval.is_zero() {
+                                tokio::time::sleep(interval).await;
+                            }
+                            if i >= limit {
+                                return Err(AttemptError::new(
+                                    ErrorClass::StreamCut,
+                                    format!("the stream from provider `{name}` broke"),
+                                ));
+                            }
+                            parse_event(&ev)
+                        }
+                    },
+                );
+                // Stop after the first error, as a broken connection would.
+                let s = s.scan(false, |failed, r| {
+                    if *failed {
+                        return futures_util::future::ready(None);
+                    }
+                    *failed = r.is_err();
+                    futures_util::future::ready(Some(r))
+                });
+                Ok(Reply::Stream(s.boxed()))
+            }
+            Output::Hang(d) => {
+                tokio::time::sleep(d).await;
+                Err(AttemptError::new(
+                    ErrorClass::Timeout,
+                    format!("timed out waiting for provider `{name}`"),
+                ))
+            }
+            Output::Reset => Err(AttemptError::new(
+                ErrorClass::Reset,
+                format!("lost the connection to provider `{name}`"),
+            )),
+        }
+    }
+}
+
+fn parse_event(ev: &Bytes) -> Result<StreamEvent, AttemptError> {
+    let text = std::str::from_utf8(ev).unwrap_or("");
+    let data = text.trim().strip_prefix("data: ").unwrap_or(text.trim());
+    if data == "[DONE]" {
+        return Ok(StreamEvent::Done);
+    }
+    let value = serde_json::from_str(data).map_err(|e| {
+        AttemptError::new(
+            ErrorClass::BadResponse,
+            format!("sim event is not JSON: {e}"),
+        )
+    })?;
+    Ok(StreamEvent::Chunk {
+        raw: Some(Bytes::copy_from_slice(data.as_bytes())),
+        value,
+    })
+}
