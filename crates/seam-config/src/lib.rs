@@ -40,6 +40,12 @@ pub fn parse(
     validate::validate(raw, origin, env).map_err(|problems| ConfigError { file, problems })
 }
 
+/// Reads only what the admin commands (`seam keys`, `seam calls`) need: the store. The file
+/// must still parse strictly; provider secrets are not required to be set.
+pub fn load_store(path: &Path) -> Result<StoreConfig, ConfigError> {
+    Ok(load(path, &|_| Some(String::new()))?.store)
+}
+
 /// Reads secrets from the process environment.
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

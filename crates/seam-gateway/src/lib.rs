@@ -1,1 +1,70 @@
+//! Seam's data plane. A call runs the lifecycle phases in order, one module each:
+//! [`authenticate`] -> [`resolve`] -> [`dispatch`] -> [`relay`] -> [`account`] -> [`record`]
+//! -> [`observe`]. (Admit and render arrive with limits and prompt releases.)
 
+pub mod account;
+mod api;
+pub mod authenticate;
+mod call;
+pub mod dispatch;
+pub mod errors;
+pub mod observe;
+pub mod record;
+pub mod relay;
+pub mod resolve;
+mod server;
+
+pub use server::{Running, router};
+
+use authenticate::KeyCache;
+use observe::Metrics;
+use record::Recorder;
+use seam_config::Config;
+use seam_providers::Registry;
+use seam_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a call needs, shared by all requests.
+pub struct App {
+    pub config: Arc<Config>,
+    pub registry: Registry,
+    pub keys: KeyCache,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+    pub store: Arc<dyn Store>,
+}
+
+/// How often the key snapshot is refreshed from the store.
+pub const KEY_REFRESH: Duration = Duration::from_secs(1);
+
+/// Starts a gateway on `listener` with providers from `registry`.
+pub async fn start(
+    config: Config,
+    store: Arc<dyn Store>,
+    registry: Registry,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Running> {
+    account::warm_up();
+    let metrics = Metrics::new();
+    let keys = KeyCache::default();
+    keys.refresh(store.as_ref()).await?;
+    keys.spawn_refresh(store.clone(), KEY_REFRESH);
+    let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
+    let app = Arc::new(App {
+        config: Arc::new(config),
+        registry,
+        keys,
+        recorder,
+        metrics,
+        store,
+    });
+    Ok(server::start(app, listener, writer).await?)
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

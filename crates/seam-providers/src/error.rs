@@ -19,6 +19,8 @@ pub enum ErrorClass {
     StreamCut,
     /// The upstream answered with something that is not its documented format.
     BadResponse,
+    /// Seam stopped the attempt because the client went away.
+    Cancelled,
 }
 
 impl ErrorClass {
@@ -32,6 +34,7 @@ impl ErrorClass {
             ErrorClass::Status5xx => "status_5xx",
             ErrorClass::StreamCut => "stream_cut",
             ErrorClass::BadResponse => "bad_response",
+            ErrorClass::Cancelled => "cancelled",
         }
     }
 

@@ -14,6 +14,11 @@ pub mod sim;
 pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
 
+/// A pooled HTTP client as the providers build it (TLS via rustls/ring, TCP_NODELAY on).
+pub fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, String> {
+    http::client(connect_timeout)
+}
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;

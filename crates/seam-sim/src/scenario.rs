@@ -131,7 +131,7 @@ impl ErrorRule {
             return roll < r;
         }
         if let Some(e) = self.every {
-            return n % e == 0;
+            return n.is_multiple_of(e);
         }
         if let Some(f) = self.first {
             return n <= f;

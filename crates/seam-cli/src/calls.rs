@@ -1,0 +1,232 @@
+//! `seam calls` and `seam calls show ID`.
+
+use crate::cli::StoreArgs;
+use crate::format::{parse_since, table, timestamp};
+use seam_store::{CallQuery, CallRecord, Store};
+use serde_json::json;
+
+pub async fn list(
+    store: &StoreArgs,
+    since: &str,
+    tenant: Option<String>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let since = parse_since(since)?;
+    let store = store.open().await?;
+    let q = CallQuery {
+        since_ms: seam_gateway::now_ms() - since.as_millis() as i64,
+        tenant,
+        limit,
+    };
+    let calls = store.list_calls(&q).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&calls)?);
+        return Ok(());
+    }
+    if calls.is_empty() {
+        println!("no calls recorded in that window");
+        return Ok(());
+    }
+    println!("{}", calls_table(&calls));
+    let cost: f64 = calls.iter().map(|c| c.cost_usd).sum();
+    let attempts: i64 = calls.iter().map(|c| c.attempts).sum();
+    println!(
+        "\n{} calls, {} upstream attempts, ${:.6} (cost summed over attempts; * = tokens estimated)",
+        calls.len(),
+        attempts,
+        cost
+    );
+    Ok(())
+}
+
+pub fn calls_table(calls: &[CallRecord]) -> String {
+    let rows: Vec<Vec<String>> = calls
+        .iter()
+        .map(|c| {
+            vec![
+                timestamp(c.created_ms),
+                c.id.clone(),
+                c.tenant.clone(),
+                if c.route.is_empty() {
+                    format!("({})", c.requested_model)
+                } else {
+                    c.route.clone()
+                },
+                if c.stream { "stream" } else { "-" }.into(),
+                c.served_model.clone().unwrap_or_else(|| "-".into()),
+                c.status.to_string(),
+                match &c.error_class {
+                    Some(e) => format!("{} ({e})", c.outcome),
+                    None => c.outcome.clone(),
+                },
+                c.attempts.to_string(),
+                format!("{:.1}", c.latency_ms),
+                format!(
+                    "{}/{}{}",
+                    c.input_tokens,
+                    c.output_tokens,
+                    if c.tokens_estimated { "*" } else { "" }
+                ),
+                format!("{:.6}", c.cost_usd),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "TIME (UTC)",
+            "CALL",
+            "TENANT",
+            "ROUTE",
+            "MODE",
+            "SERVED MODEL",
+            "STATUS",
+            "OUTCOME",
+            "ATTEMPTS",
+            "MS",
+            "TOKENS IN/OUT",
+            "COST $",
+        ],
+        &rows,
+    )
+}
+
+pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
+    let store = store.open().await?;
+    let Some((call, attempts)) = store.get_call(id).await? else {
+        anyhow::bail!("no call `{id}` in the store (see `seam calls`)");
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"call": call, "attempts": attempts}))?
+        );
+        return Ok(());
+    }
+    let field = |k: &str, v: String| println!("{k:<20}{v}");
+    field("call", call.id.clone());
+    field("time (UTC)", timestamp(call.created_ms));
+    field("tenant", call.tenant.clone());
+    field(
+        "key",
+        call.key_id.clone().unwrap_or_else(|| "(keyless)".into()),
+    );
+    field("trace", call.trace_id.clone().unwrap_or_else(|| "-".into()));
+    field(
+        "session",
+        call.session_id.clone().unwrap_or_else(|| "-".into()),
+    );
+    field(
+        "endpoint",
+        format!(
+            "{}{}",
+            call.endpoint,
+            if call.stream { " (stream)" } else { "" }
+        ),
+    );
+    field(
+        "route",
+        format!("{} (asked for `{}`)", call.route, call.requested_model),
+    );
+    field(
+        "provider",
+        call.provider.clone().unwrap_or_else(|| "-".into()),
+    );
+    field(
+        "served model",
+        format!(
+            "{} {}",
+            call.served_model.clone().unwrap_or_else(|| "-".into()),
+            call.system_fingerprint
+                .as_deref()
+                .map(|f| format!("({f})"))
+                .unwrap_or_default()
+        ),
+    );
+    field("status", format!("{} {}", call.status, call.outcome));
+    if let Some(e) = &call.error_class {
+        field(
+            "error",
+            format!("{e}: {}", call.error_message.clone().unwrap_or_default()),
+        );
+    }
+    field(
+        "latency",
+        format!(
+            "{:.1} ms (first byte {})",
+            call.latency_ms,
+            call.ttfb_ms
+                .map(|t| format!("{t:.1} ms"))
+                .unwrap_or_else(|| "-".into())
+        ),
+    );
+    field(
+        "tokens",
+        format!(
+            "{} in / {} out{}",
+            call.input_tokens,
+            call.output_tokens,
+            if call.tokens_estimated {
+                " (estimated)"
+            } else {
+                ""
+            }
+        ),
+    );
+    field(
+        "cost",
+        format!("${:.6} over {} attempt(s)", call.cost_usd, call.attempts),
+    );
+    println!("\nattempts:");
+    let rows: Vec<Vec<String>> = attempts
+        .iter()
+        .map(|a| {
+            vec![
+                a.seq.to_string(),
+                a.provider.clone(),
+                a.model.clone(),
+                a.served_model.clone().unwrap_or_else(|| "-".into()),
+                a.status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                match &a.error_class {
+                    Some(e) => format!("{} ({e})", a.outcome),
+                    None => a.outcome.clone(),
+                },
+                format!("{:.1}", a.latency_ms),
+                format!(
+                    "{}/{}{}",
+                    a.input_tokens,
+                    a.output_tokens,
+                    if a.tokens_estimated { "*" } else { "" }
+                ),
+                format!("{:.6}", a.cost_usd),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(
+            &[
+                "#",
+                "PROVIDER",
+                "MODEL",
+                "SERVED",
+                "STATUS",
+                "OUTCOME",
+                "MS",
+                "TOKENS IN/OUT",
+                "COST $"
+            ],
+            &rows
+        )
+    );
+    for a in attempts.iter().filter(|a| a.error_body.is_some()) {
+        println!(
+            "\nattempt {} upstream body: {}",
+            a.seq,
+            a.error_body.clone().unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The command line: `seam serve`, `seam sim`, `seam keys`, `seam calls`, `seam demo`.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "seam",
+    version,
+    about = "Seam: an OpenAI-compatible LLM gateway that records every call and attempt"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The config file (see examples/seam.toml).
+        #[arg(long, short, default_value = "seam.toml")]
+        config: PathBuf,
+    },
+    /// Run the simulated upstream (OpenAI and Anthropic wire formats).
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:4010")]
+        listen: SocketAddr,
+        /// A scenario file (see docs/sim.md); the default answers every request at once.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+    },
+    /// Create, list and revoke virtual API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Read recorded calls back.
+    Calls {
+        #[command(subcommand)]
+        command: Option<CallsCommand>,
+        /// How far back: 30s, 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        since: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Start a sim and a gateway on a fresh SQLite file, send scripted traffic, show what
+    /// was recorded, then keep serving until Ctrl-C.
+    Demo {
+        /// Stop after the script instead of serving.
+        #[arg(long)]
+        exit: bool,
+        /// The gateway's port (0 picks a free one).
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a key for a tenant; the key is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (never the keys themselves: id, tenant, prefix, state).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id or prefix.
+    Revoke {
+        id_or_prefix: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CallsCommand {
+    /// One call with all its attempts.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the records are: a config file's [store], or a store URL directly.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    #[arg(long, short, default_value = "seam.toml", global = true)]
+    pub config: PathBuf,
+    /// A store URL (sqlite://PATH); overrides the config file.
+    #[arg(long, global = true, env = "SEAM_STORE")]
+    pub store: Option<String>,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve { config } => crate::serve::run(&config).await,
+            Command::Sim { listen, scenario } => crate::sim::run(listen, scenario.as_deref()).await,
+            Command::Keys { command, store } => crate::keys::run(command, &store).await,
+            Command::Calls {
+                command,
+                since,
+                tenant,
+                limit,
+                json,
+                store,
+            } => match command {
+                Some(CallsCommand::Show { id, json }) => {
+                    crate::calls::show(&store, &id, json).await
+                }
+                None => crate::calls::list(&store, &since, tenant, limit, json).await,
+            },
+            Command::Demo { exit, port } => crate::demo::run(exit, port).await,
+        }
+    }
+}
+
+impl StoreArgs {
+    pub async fn open(&self) -> anyhow::Result<seam_store::SqlStore> {
+        let url = match &self.store {
+            Some(u) => u.clone(),
+            None => {
+                seam_config::load_store(&self.config)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e}\n(or name the store directly with --store sqlite://PATH)"
+                        )
+                    })?
+                    .url
+            }
+        };
+        seam_store::open(&url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the store {url}: {e}"))
+    }
+}

@@ -1,0 +1,328 @@
+//! `seam demo`: the main job on the embedded default. A sim and a gateway on a fresh SQLite
+//! file, a short scripted mix of traffic, then what Seam recorded of it.
+
+use crate::calls::calls_table;
+use anyhow::Context;
+use seam_gateway::authenticate::mint_key;
+use seam_sim::{Scenario, Sim};
+use seam_store::{CallQuery, Store};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const BASE_SCENARIO: &str = r#"
+[latency]
+fixed_ms = 2
+[model]
+fingerprint = "fp_demo_1"
+[stream]
+tokens_per_chunk = 2
+interval_ms = 5
+"#;
+
+fn config_text(sim: &str, listen: &str, db: &Path) -> String {
+    format!(
+        r#"# Written by `seam demo`. Run `seam calls --config THIS_FILE` to read its records.
+[server]
+listen = "{listen}"
+
+[store]
+url = "sqlite://{db}"
+
+[[providers]]
+name = "sim"
+kind = "sim"
+base_url = "http://{sim}/v1"
+
+[[routes]]
+name = "chat"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+
+[[routes]]
+name = "embed"
+targets = [{{ provider = "sim", model = "sim-embed-1" }}]
+
+[prices."sim-large-2026-01"]
+input = 1.0
+output = 4.0
+
+[prices."sim-embed-1"]
+input = 0.1
+output = 0.0
+"#,
+        db = db.display()
+    )
+}
+
+pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
+    crate::init_logging("warn");
+    let dir = std::env::temp_dir().join(format!("seam-demo-{}", seam_gateway::now_ms()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let db = dir.join("seam.db");
+
+    // The simulated upstream, over real HTTP on loopback.
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sim_addr = sim_listener.local_addr()?;
+    let scenario = Scenario::from_toml(BASE_SCENARIO).map_err(anyhow::Error::msg)?;
+    let (sim_stop, sim_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let sim_task = tokio::spawn(seam_sim::server::serve(
+        sim_listener,
+        Sim::new(scenario),
+        async {
+            let _ = sim_stop_rx.await;
+        },
+    ));
+
+    let gw_listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("port {port} is busy ({e}); using a free port instead");
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?
+        }
+    };
+    let gw_addr = gw_listener.local_addr()?;
+    let config_path = dir.join("seam.toml");
+    std::fs::write(
+        &config_path,
+        config_text(&sim_addr.to_string(), &gw_addr.to_string(), &db),
+    )?;
+    let config = seam_config::load(&config_path, &seam_config::process_env)?;
+    let store = Arc::new(seam_store::open(&config.store.url).await?);
+    let key = mint_key("demo", Some("seam demo".into()), seam_gateway::now_ms());
+    store.insert_key(&key.record).await?;
+    let registry =
+        seam_providers::Registry::from_config(&config.providers).map_err(anyhow::Error::msg)?;
+    let running = seam_gateway::start(config, store.clone(), registry, gw_listener).await?;
+
+    println!("Seam demo");
+    println!("  sim (simulated upstream)  http://{sim_addr}");
+    println!("  gateway                   http://{gw_addr}/v1");
+    println!("  store                     {}\n", db.display());
+
+    let client = seam_providers::http_client(Duration::from_secs(2)).map_err(anyhow::Error::msg)?;
+    let script = Script {
+        client: &client,
+        base: format!("http://{gw_addr}/v1"),
+        sim: format!("http://{sim_addr}"),
+        key: &key.plain,
+    };
+    script.play().await?;
+
+    // The writer flushes every 100 ms; give it a moment, then read back what it wrote.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let calls = store
+        .list_calls(&CallQuery {
+            since_ms: 0,
+            tenant: None,
+            limit: 100,
+        })
+        .await?;
+    println!(
+        "\nWhat Seam recorded ({} calls; `*` = tokens estimated):\n",
+        calls.len()
+    );
+    println!("{}", calls_table(&calls));
+    let attempts: i64 = calls.iter().map(|c| c.attempts).sum();
+    let (tin, tout): (i64, i64) = calls.iter().fold((0, 0), |(i, o), c| {
+        (i + c.input_tokens, o + c.output_tokens)
+    });
+    let cost: f64 = calls.iter().map(|c| c.cost_usd).sum();
+    println!(
+        "\n{} calls, {} upstream attempts, {} input + {} output tokens, ${:.6}",
+        calls.len(),
+        attempts,
+        tin,
+        tout,
+        cost
+    );
+    if let Some(c) = calls.iter().find(|c| c.outcome == "error" && c.stream) {
+        println!(
+            "See one call and its attempts: seam calls show {} --config {}",
+            c.id,
+            config_path.display()
+        );
+    }
+
+    if exit {
+        running.shutdown().await;
+        let _ = sim_stop.send(());
+        let _ = sim_task.await;
+        return Ok(());
+    }
+    println!(
+        r#"
+Seam keeps serving. Point the OpenAI SDK at it:
+
+    from openai import OpenAI
+    client = OpenAI(base_url="http://{gw_addr}/v1", api_key="{key}")
+    print(client.chat.completions.create(model="chat", messages=[{{"role": "user", "content": "hi"}}]))
+
+Then: seam calls --config {config}
+Ctrl-C stops the demo."#,
+        key = key.plain,
+        config = config_path.display()
+    );
+    running.run_until(crate::shutdown_signal()).await;
+    let _ = sim_stop.send(());
+    let _ = sim_task.await;
+    Ok(())
+}
+
+struct Script<'a> {
+    client: &'a reqwest::Client,
+    base: String,
+    sim: String,
+    key: &'a str,
+}
+
+impl Script<'_> {
+    async fn play(&self) -> anyhow::Result<()> {
+        let hello =
+            json!([{"role": "user", "content": "What does a gateway record for each call?"}]);
+        self.step("chat", json!({"model": "chat", "messages": hello}), None)
+            .await?;
+        self.step(
+            "chat, streamed, with usage",
+            json!({"model": "chat", "messages": hello, "stream": true, "stream_options": {"include_usage": true}}),
+            None,
+        )
+        .await?;
+        self.step(
+            "chat, streamed",
+            json!({"model": "chat", "messages": hello, "stream": true}),
+            None,
+        )
+        .await?;
+        self.step(
+            "embeddings",
+            json!({"model": "embed", "input": ["billing question", "refund policy"]}),
+            None,
+        )
+        .await?;
+        self.set_scenario(&format!(
+            "{BASE_SCENARIO}\n[content]\nmode = \"tool_call\"\ntool = {{ name = \"lookup_invoice\", arguments = {{ id = \"inv_42\" }} }}\n"
+        ))
+        .await?;
+        let tools = json!([{"type": "function", "function": {"name": "lookup_invoice", "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}]);
+        self.step(
+            "chat with a tool call",
+            json!({"model": "chat", "messages": hello, "tools": tools}),
+            None,
+        )
+        .await?;
+        self.set_scenario(&format!(
+            "{BASE_SCENARIO}\n[[errors]]\nkind = \"status\"\nstatus = 429\nretry_after_secs = 1\nfirst = 1\n"
+        ))
+        .await?;
+        self.step(
+            "upstream answers 429",
+            json!({"model": "chat", "messages": hello}),
+            None,
+        )
+        .await?;
+        self.set_scenario(&format!(
+            "{BASE_SCENARIO}\n[[errors]]\nkind = \"cut\"\nafter_chunks = 4\nfirst = 1\n"
+        ))
+        .await?;
+        self.step(
+            "stream cut mid-way by the upstream",
+            json!({"model": "chat", "messages": hello, "stream": true}),
+            None,
+        )
+        .await?;
+        self.set_scenario(BASE_SCENARIO).await?;
+        self.step(
+            "unknown model",
+            json!({"model": "gpt-nope", "messages": hello}),
+            None,
+        )
+        .await?;
+        self.step(
+            "wrong key (not recorded: no tenant)",
+            json!({"model": "chat", "messages": hello}),
+            Some("sk-seam-wrong"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn step(&self, label: &str, body: Value, key: Option<&str>) -> anyhow::Result<()> {
+        let path = if body.get("input").is_some() {
+            "embeddings"
+        } else {
+            "chat/completions"
+        };
+        let resp = self
+            .client
+            .post(format!("{}/{path}", self.base))
+            .bearer_auth(key.unwrap_or(self.key))
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("{label}: the gateway did not answer"))?;
+        let status = resp.status().as_u16();
+        let call = resp
+            .headers()
+            .get("x-seam-call-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string();
+        let text = resp.text().await.unwrap_or_default();
+        let summary = summarize(&text);
+        println!("  {label:<40} {status}  {call}  {summary}");
+        Ok(())
+    }
+
+    async fn set_scenario(&self, toml: &str) -> anyhow::Result<()> {
+        let r = self
+            .client
+            .put(format!("{}/_sim/scenario", self.sim))
+            .body(toml.to_string())
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().is_success(),
+            "the sim refused a scenario: {}",
+            r.text().await.unwrap_or_default()
+        );
+        Ok(())
+    }
+}
+
+/// One short line about a response body: the reply text, the SSE event count, or the error.
+fn summarize(text: &str) -> String {
+    if text.starts_with("data: ") {
+        let events = text.matches("data: ").count();
+        let err = text.contains("\"error\"");
+        return format!(
+            "{events} SSE events{}",
+            if err {
+                ", ended with an error event"
+            } else {
+                ""
+            }
+        );
+    }
+    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    if let Some(m) = v.pointer("/error/message").and_then(Value::as_str) {
+        return format!("error: {}", m.chars().take(70).collect::<String>());
+    }
+    if let Some(c) = v
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+    {
+        return format!("\"{}\"", c.chars().take(50).collect::<String>());
+    }
+    if let Some(t) = v.pointer("/choices/0/message/tool_calls/0/function") {
+        return format!(
+            "tool call {}({})",
+            t["name"].as_str().unwrap_or(""),
+            t["arguments"].as_str().unwrap_or("")
+        );
+    }
+    if let Some(d) = v.get("data").and_then(Value::as_array) {
+        return format!("{} embeddings", d.len());
+    }
+    String::new()
+}

@@ -1,0 +1,24 @@
+//! `seam serve`.
+
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+
+pub async fn run(config_path: &Path) -> anyhow::Result<()> {
+    crate::init_logging("info");
+    let config = seam_config::load(config_path, &seam_config::process_env)?;
+    let store = seam_store::open(&config.store.url)
+        .await
+        .with_context(|| format!("cannot open the store {}", config.store.url))?;
+    let registry = seam_providers::Registry::from_config(&config.providers)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+    let listen = config.server.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let running = seam_gateway::start(config, Arc::new(store), registry, listener).await?;
+    tracing::info!(addr = %running.addr, "seam is serving; OpenAI base_url is http://{}/v1", running.addr);
+    running.run_until(crate::shutdown_signal()).await;
+    tracing::info!("stopped; records flushed");
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! The OpenAI-compatible endpoints: each runs the lifecycle phases in order.
+
+use crate::App;
+use crate::account;
+use crate::authenticate::authenticate;
+use crate::call::{AttemptEnd, CallCtx, CallEnd};
+use crate::dispatch::{Answer, dispatch};
+use crate::errors::{GatewayError, respond};
+use crate::observe::{CallLabels, RouteProvider, TokenLabels};
+use crate::record::Entry;
+use crate::relay::Relay;
+use crate::resolve::resolve;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use seam_config::ResponseModel;
+use seam_providers::{Complete, Endpoint};
+use seam_wire::Usage;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+pub async fn chat_completions(State(app): State<Arc<App>>, req: Request) -> Response {
+    generate(app, req, Endpoint::ChatCompletions).await
+}
+
+pub async fn embeddings(State(app): State<Arc<App>>, req: Request) -> Response {
+    generate(app, req, Endpoint::Embeddings).await
+}
+
+pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Response {
+    if let Err(e) = authenticate(
+        &headers,
+        &app.keys,
+        app.config.server.keyless_tenant.as_deref(),
+    ) {
+        app.metrics.auth_failures.inc();
+        return respond(&e);
+    }
+    let data: Vec<Value> = app
+        .config
+        .routes
+        .iter()
+        .map(|r| json!({"id": r.name, "object": "model", "created": 0, "owned_by": "seam"}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut ctx = CallCtx::new(endpoint, &parts.headers);
+    match authenticate(
+        &parts.headers,
+        &app.keys,
+        app.config.server.keyless_tenant.as_deref(),
+    ) {
+        Ok(c) => ctx.caller = c,
+        Err(e) => {
+            // Unauthenticated requests are counted, never recorded: they have no tenant.
+            app.metrics.auth_failures.inc();
+            return with_call_headers(respond(&e), &ctx.id, 0, None);
+        }
+    }
+    match run(&app, ctx, body).await {
+        Ok(resp) => resp,
+        Err((ctx, e)) => {
+            let resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
+            let upstream = matches!(e, GatewayError::Upstream(_));
+            let api = e.to_api();
+            finish(
+                &app,
+                ctx,
+                CallEnd {
+                    status: api.status,
+                    outcome: if upstream { "error" } else { "rejected" },
+                    error_class: Some(e.class()),
+                    error_message: Some(api.message),
+                    ttfb_ms: None,
+                },
+            );
+            resp
+        }
+    }
+}
+
+type Failed = (CallCtx, GatewayError);
+
+async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, Failed> {
+    let body = match read_body(app, &mut ctx, body).await {
+        Ok(b) => b,
+        Err(e) => return Err((ctx, e)),
+    };
+    let route = match resolve(&app.config, &ctx.requested_model) {
+        Ok(r) => r,
+        Err(e) => return Err((ctx, e)),
+    };
+    ctx.route = route.name.clone();
+    let include_usage = body
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let rewrite = (route.response_model == ResponseModel::Route).then(|| route.name.clone());
+    let d = match dispatch(app, &mut ctx, route, &body).await {
+        Ok(d) => d,
+        Err(e) => return Err((ctx, e)),
+    };
+    let upstream = crate::relay::Upstream {
+        provider: d.provider,
+        model: d.model,
+        started: d.started,
+        ttfb_ms: d.ttfb_ms,
+        idle_timeout: d.timeout,
+    };
+    Ok(match d.answer {
+        Answer::Complete(c) => complete(app, ctx, upstream, c, &body, rewrite),
+        Answer::Stream { first, rest } => Relay::new(
+            app.clone(),
+            ctx,
+            upstream,
+            first,
+            rest,
+            body,
+            include_usage,
+            rewrite,
+        )
+        .into_response(),
+    })
+}
+
+async fn read_body(
+    app: &App,
+    ctx: &mut CallCtx,
+    body: Body,
+) -> Result<Map<String, Value>, GatewayError> {
+    let limit = app.config.server.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            GatewayError::BodyTooLarge { limit }
+        } else {
+            GatewayError::BodyUnreadable
+        }
+    })?;
+    parse_body(&bytes, ctx)
+}
+
+/// Checks the fields Seam itself needs; everything else passes through untouched.
+fn parse_body(bytes: &Bytes, ctx: &mut CallCtx) -> Result<Map<String, Value>, GatewayError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        GatewayError::MalformedJson(format!("{e} (line {}, column {})", e.line(), e.column()))
+    })?;
+    let Value::Object(body) = value else {
+        return Err(GatewayError::NotAnObject);
+    };
+    ctx.requested_model = match body.get("model") {
+        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+        None | Some(Value::Null) => return Err(GatewayError::MissingField("model")),
+        Some(_) => {
+            return Err(GatewayError::InvalidField {
+                field: "model",
+                reason: "must be a non-empty string naming a route".into(),
+            });
+        }
+    };
+    match ctx.endpoint {
+        Endpoint::ChatCompletions => match body.get("messages") {
+            None | Some(Value::Null) => return Err(GatewayError::MissingField("messages")),
+            Some(Value::Array(a)) if !a.is_empty() => {}
+            Some(_) => {
+                return Err(GatewayError::InvalidField {
+                    field: "messages",
+                    reason: "must be a non-empty array of messages".into(),
+                });
+            }
+        },
+        Endpoint::Embeddings => {
+            if body.get("input").is_none_or(Value::is_null) {
+                return Err(GatewayError::MissingField("input"));
+            }
+        }
+    }
+    ctx.stream = match body.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b && ctx.endpoint == Endpoint::ChatCompletions,
+        Some(_) => {
+            return Err(GatewayError::InvalidField {
+                field: "stream",
+                reason: "must be true or false".into(),
+            });
+        }
+    };
+    Ok(body)
+}
+
+fn complete(
+    app: &App,
+    mut ctx: CallCtx,
+    up: crate::relay::Upstream,
+    c: Complete,
+    request: &Map<String, Value>,
+    rewrite: Option<String>,
+) -> Response {
+    let (usage, estimated) = match c.usage {
+        Some(u) => (u, false),
+        None => (
+            Usage {
+                input_tokens: account::estimate_input(request),
+                output_tokens: output_text(&c.body)
+                    .map(|t| account::count_tokens(&t))
+                    .unwrap_or(0),
+            },
+            true,
+        ),
+    };
+    let cost = account::cost(&app.config, c.served.model.as_deref(), &up.model, usage);
+    ctx.push_attempt(AttemptEnd {
+        provider: &up.provider,
+        model: &up.model,
+        started: up.started,
+        ttfb_ms: up.ttfb_ms,
+        served: &c.served,
+        usage,
+        estimated,
+        cost_usd: cost,
+        error: None,
+    });
+    count_attempt_ok(app, &ctx.route, &up.provider);
+    count_usage(app, &ctx.route, &up.provider, usage, estimated, cost);
+    let body = match (rewrite, c.raw) {
+        (None, Some(raw)) => raw,
+        (rewrite, _) => {
+            let mut body = c.body;
+            if let (Some(name), Some(o)) = (rewrite, body.as_object_mut()) {
+                o.insert("model".into(), Value::String(name));
+            }
+            Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+        }
+    };
+    let resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    let resp = with_call_headers(resp, &ctx.id, ctx.attempts.len(), c.served.model.as_deref());
+    finish(
+        app,
+        ctx,
+        CallEnd {
+            status: 200,
+            outcome: "ok",
+            error_class: None,
+            error_message: None,
+            ttfb_ms: up.ttfb_ms,
+        },
+    );
+    resp
+}
+
+fn output_text(body: &Value) -> Option<String> {
+    let choices = body.get("choices")?.as_array()?;
+    Some(
+        choices
+            .iter()
+            .filter_map(|c| c.pointer("/message/content").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(""),
+    )
+}
+
+pub fn with_call_headers(
+    mut resp: Response,
+    call_id: &str,
+    attempts: usize,
+    served: Option<&str>,
+) -> Response {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(call_id) {
+        h.insert("x-seam-call-id", v);
+    }
+    h.insert("x-seam-attempts", HeaderValue::from(attempts));
+    if let Some(v) = served.and_then(|s| HeaderValue::from_str(s).ok()) {
+        h.insert("x-seam-served-model", v);
+    }
+    resp
+}
+
+pub fn count_attempt_ok(app: &App, route: &str, provider: &str) {
+    app.metrics
+        .attempts
+        .get_or_create(&crate::observe::AttemptLabels {
+            route: route.to_string(),
+            provider: provider.to_string(),
+            outcome: "ok".into(),
+            error_class: String::new(),
+        })
+        .inc();
+}
+
+pub fn count_usage(
+    app: &App,
+    route: &str,
+    provider: &str,
+    usage: Usage,
+    estimated: bool,
+    cost: f64,
+) {
+    for (direction, n) in [
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+    ] {
+        if n > 0 {
+            app.metrics
+                .tokens
+                .get_or_create(&TokenLabels {
+                    route: route.to_string(),
+                    provider: provider.to_string(),
+                    direction: direction.into(),
+                    estimated: estimated.to_string(),
+                })
+                .inc_by(n);
+        }
+    }
+    if cost > 0.0 {
+        app.metrics
+            .cost
+            .get_or_create(&RouteProvider {
+                route: route.to_string(),
+                provider: provider.to_string(),
+            })
+            .inc_by(cost);
+    }
+}
+
+/// Counts the finished call and queues its records.
+pub fn finish(app: &App, ctx: CallCtx, end: CallEnd<'_>) {
+    let (call, attempts) = ctx.into_record(end);
+    app.metrics
+        .calls
+        .get_or_create(&CallLabels {
+            route: call.route.clone(),
+            provider: call.provider.clone().unwrap_or_default(),
+            outcome: call.outcome.clone(),
+            status: call.status.to_string(),
+        })
+        .inc();
+    app.metrics
+        .call_duration
+        .get_or_create(&RouteProvider {
+            route: call.route.clone(),
+            provider: call.provider.clone().unwrap_or_default(),
+        })
+        .observe(call.latency_ms / 1000.0);
+    app.recorder.record(Entry { call, attempts });
+}

@@ -1,0 +1,176 @@
+//! Phase 1, authenticate: who is calling. Keys are virtual, stored as SHA-256 hashes, and
+//! served from an in-memory snapshot that a background task refreshes from the store, so the
+//! hot path never waits on the database.
+
+use crate::errors::GatewayError;
+use seam_store::{KeyRecord, Store};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub const KEY_PREFIX: &str = "sk-seam-";
+
+/// Who a request is from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub tenant: String,
+    pub key_id: Option<String>,
+}
+
+/// A freshly minted key: the only moment its plain text exists.
+pub struct NewKey {
+    pub plain: String,
+    pub record: KeyRecord,
+}
+
+pub fn hash_key(plain: &str) -> String {
+    hex::encode(Sha256::digest(plain.as_bytes()))
+}
+
+pub fn mint_key(tenant: &str, name: Option<String>, now_ms: i64) -> NewKey {
+    let plain = format!("{KEY_PREFIX}{}", hex::encode(rand_bytes()));
+    let record = KeyRecord {
+        id: format!("key_{}", uuid::Uuid::now_v7().simple()),
+        tenant: tenant.to_string(),
+        name,
+        prefix: plain[..KEY_PREFIX.len() + 8].to_string(),
+        hash: hash_key(&plain),
+        created_ms: now_ms,
+        revoked_ms: None,
+    };
+    NewKey { plain, record }
+}
+
+/// 192 bits from the thread-local CSPRNG (ChaCha, seeded by the OS).
+fn rand_bytes() -> [u8; 24] {
+    rand::random()
+}
+
+/// The active keys by hash, swapped whole on refresh.
+#[derive(Clone, Default)]
+pub struct KeyCache {
+    by_hash: Arc<RwLock<Arc<HashMap<String, Caller>>>>,
+}
+
+impl KeyCache {
+    pub fn replace(&self, keys: &[KeyRecord]) {
+        let map: HashMap<String, Caller> = keys
+            .iter()
+            .filter(|k| k.revoked_ms.is_none())
+            .map(|k| {
+                (
+                    k.hash.clone(),
+                    Caller {
+                        tenant: k.tenant.clone(),
+                        key_id: Some(k.id.clone()),
+                    },
+                )
+            })
+            .collect();
+        if let Ok(mut g) = self.by_hash.write() {
+            *g = Arc::new(map);
+        }
+    }
+
+    fn lookup(&self, hash: &str) -> Option<Caller> {
+        self.by_hash.read().ok().and_then(|m| m.get(hash).cloned())
+    }
+
+    pub async fn refresh(&self, store: &dyn Store) -> Result<(), seam_store::StoreError> {
+        let keys = store.list_keys().await?;
+        self.replace(&keys);
+        Ok(())
+    }
+
+    /// Refreshes every `every` until the process ends; failures are logged, the last good
+    /// snapshot stays in force.
+    pub fn spawn_refresh(&self, store: Arc<dyn Store>, every: Duration) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = cache.refresh(store.as_ref()).await {
+                    tracing::warn!(error = %e, "could not refresh keys; keeping the last snapshot");
+                }
+            }
+        });
+    }
+}
+
+/// Reads the bearer key (or `x-api-key`) and maps it to a caller.
+pub fn authenticate(
+    headers: &http::HeaderMap,
+    keys: &KeyCache,
+    keyless_tenant: Option<&str>,
+) -> Result<Caller, GatewayError> {
+    let presented = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    match presented {
+        None => match keyless_tenant {
+            Some(t) => Ok(Caller {
+                tenant: t.to_string(),
+                key_id: None,
+            }),
+            None => Err(GatewayError::MissingKey),
+        },
+        Some(k) => keys.lookup(&hash_key(k)).ok_or(GatewayError::BadKey),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, auth.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn a_minted_key_authenticates_until_revoked() {
+        let k = mint_key("acme", None, 1);
+        assert!(k.plain.starts_with(KEY_PREFIX));
+        assert_ne!(k.record.hash, k.plain);
+        let cache = KeyCache::default();
+        cache.replace(std::slice::from_ref(&k.record));
+        let c = authenticate(&headers(&format!("Bearer {}", k.plain)), &cache, None).unwrap();
+        assert_eq!(c.tenant, "acme");
+        let mut revoked = k.record.clone();
+        revoked.revoked_ms = Some(2);
+        cache.replace(&[revoked]);
+        assert!(matches!(
+            authenticate(&headers(&format!("Bearer {}", k.plain)), &cache, None),
+            Err(GatewayError::BadKey)
+        ));
+    }
+
+    #[test]
+    fn keyless_mode_only_when_configured() {
+        let cache = KeyCache::default();
+        let none = http::HeaderMap::new();
+        assert!(matches!(
+            authenticate(&none, &cache, None),
+            Err(GatewayError::MissingKey)
+        ));
+        assert_eq!(
+            authenticate(&none, &cache, Some("dev")).unwrap().tenant,
+            "dev"
+        );
+        assert!(matches!(
+            authenticate(&headers("Bearer sk-wrong"), &cache, Some("dev")),
+            Err(GatewayError::BadKey)
+        ));
+    }
+}

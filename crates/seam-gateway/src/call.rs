@@ -1,0 +1,176 @@
+//! The per-call context every phase reads and adds to, and the records it becomes.
+
+use crate::authenticate::Caller;
+use seam_providers::{AttemptError, Endpoint, Served};
+use seam_store::{AttemptRecord, CallRecord};
+use seam_wire::Usage;
+use std::time::Instant;
+
+const MAX_ID_LEN: usize = 128;
+
+pub struct CallCtx {
+    pub id: String,
+    pub started: Instant,
+    pub created_ms: i64,
+    pub caller: Caller,
+    pub trace_id: Option<String>,
+    pub session_id: Option<String>,
+    pub endpoint: Endpoint,
+    pub route: String,
+    pub requested_model: String,
+    pub stream: bool,
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// What an upstream attempt ended with, for its record.
+pub struct AttemptEnd<'a> {
+    pub provider: &'a str,
+    pub model: &'a str,
+    pub started: Instant,
+    pub ttfb_ms: Option<f64>,
+    pub served: &'a Served,
+    pub usage: Usage,
+    pub estimated: bool,
+    pub cost_usd: f64,
+    pub error: Option<&'a AttemptError>,
+}
+
+/// How the call ended, for its record.
+pub struct CallEnd<'a> {
+    pub status: u16,
+    pub outcome: &'a str,
+    pub error_class: Option<&'a str>,
+    pub error_message: Option<String>,
+    pub ttfb_ms: Option<f64>,
+}
+
+impl CallCtx {
+    pub fn new(endpoint: Endpoint, headers: &http::HeaderMap) -> CallCtx {
+        CallCtx {
+            id: format!("call_{}", uuid::Uuid::now_v7().simple()),
+            started: Instant::now(),
+            created_ms: crate::now_ms(),
+            caller: Caller {
+                tenant: String::new(),
+                key_id: None,
+            },
+            trace_id: trace_id(headers),
+            session_id: header_id(headers, "x-seam-session"),
+            endpoint,
+            route: String::new(),
+            requested_model: String::new(),
+            stream: false,
+            attempts: Vec::new(),
+        }
+    }
+
+    pub fn push_attempt(&mut self, end: AttemptEnd<'_>) {
+        let seq = self.attempts.len() as i64 + 1;
+        let e = end.error;
+        self.attempts.push(AttemptRecord {
+            id: format!("{}_{seq}", self.id.replacen("call_", "att_", 1)),
+            call_id: self.id.clone(),
+            seq,
+            created_ms: crate::now_ms() - end.started.elapsed().as_millis() as i64,
+            tenant: self.caller.tenant.clone(),
+            trace_id: self.trace_id.clone(),
+            provider: end.provider.to_string(),
+            model: end.model.to_string(),
+            served_model: end.served.model.clone(),
+            system_fingerprint: end.served.fingerprint.clone(),
+            status: match e {
+                Some(e) => e.status.map(i64::from),
+                None => Some(200),
+            },
+            outcome: if e.is_some() { "error" } else { "ok" }.into(),
+            error_class: e.map(|e| e.class.as_str().to_string()),
+            error_body: e.and_then(|e| e.body.clone()),
+            latency_ms: ms(end.started),
+            ttfb_ms: end.ttfb_ms,
+            input_tokens: end.usage.input_tokens as i64,
+            output_tokens: end.usage.output_tokens as i64,
+            cost_usd: end.cost_usd,
+            tokens_estimated: end.estimated,
+        });
+    }
+
+    /// The call's record: totals are summed over its attempts.
+    pub fn into_record(self, end: CallEnd<'_>) -> (CallRecord, Vec<AttemptRecord>) {
+        let last = self.attempts.last();
+        let sum = |f: fn(&AttemptRecord) -> i64| self.attempts.iter().map(f).sum::<i64>();
+        let record = CallRecord {
+            id: self.id.clone(),
+            created_ms: self.created_ms,
+            tenant: self.caller.tenant.clone(),
+            key_id: self.caller.key_id.clone(),
+            trace_id: self.trace_id.clone(),
+            session_id: self.session_id.clone(),
+            endpoint: self.endpoint.as_str().into(),
+            route: self.route.clone(),
+            stream: self.stream,
+            requested_model: self.requested_model.clone(),
+            provider: last.map(|a| a.provider.clone()),
+            served_model: last.and_then(|a| a.served_model.clone()),
+            system_fingerprint: last.and_then(|a| a.system_fingerprint.clone()),
+            status: end.status as i64,
+            outcome: end.outcome.into(),
+            error_class: end.error_class.map(str::to_string),
+            error_message: end.error_message,
+            attempts: self.attempts.len() as i64,
+            latency_ms: ms(self.started),
+            ttfb_ms: end.ttfb_ms,
+            input_tokens: sum(|a| a.input_tokens),
+            output_tokens: sum(|a| a.output_tokens),
+            cost_usd: self.attempts.iter().map(|a| a.cost_usd).sum(),
+            tokens_estimated: self.attempts.iter().any(|a| a.tokens_estimated),
+        };
+        (record, self.attempts)
+    }
+}
+
+pub fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The W3C `traceparent` trace id, else `x-seam-trace`.
+fn trace_id(h: &http::HeaderMap) -> Option<String> {
+    let from_parent = h
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('-').nth(1))
+        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|t| t.bytes().any(|b| b != b'0'))
+        .map(str::to_ascii_lowercase);
+    from_parent.or_else(|| header_id(h, "x-seam-trace"))
+}
+
+fn header_id(h: &http::HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= MAX_ID_LEN)
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_from_traceparent_or_header() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "traceparent",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"
+                .parse()
+                .unwrap(),
+        );
+        h.insert("x-seam-trace", "mine".parse().unwrap());
+        assert_eq!(
+            trace_id(&h).as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        h.insert("traceparent", "garbage".parse().unwrap());
+        assert_eq!(trace_id(&h).as_deref(), Some("mine"));
+    }
+}

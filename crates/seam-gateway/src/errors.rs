@@ -1,0 +1,130 @@
+//! Every way a call can fail, turned into an OpenAI-shaped error response in one place.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use seam_providers::{AttemptError, ErrorClass};
+use seam_wire::ApiError;
+
+#[derive(Debug)]
+pub enum GatewayError {
+    MissingKey,
+    BadKey,
+    BodyTooLarge { limit: usize },
+    BodyUnreadable,
+    MalformedJson(String),
+    NotAnObject,
+    MissingField(&'static str),
+    InvalidField { field: &'static str, reason: String },
+    UnknownRoute(String),
+    Upstream(AttemptError),
+    Internal(String),
+}
+
+impl GatewayError {
+    /// The class recorded for the call (`None` for an upstream error: its attempt says).
+    pub fn class(&self) -> &'static str {
+        match self {
+            GatewayError::MissingKey | GatewayError::BadKey => "auth",
+            GatewayError::BodyTooLarge { .. } => "body_too_large",
+            GatewayError::BodyUnreadable
+            | GatewayError::MalformedJson(_)
+            | GatewayError::NotAnObject
+            | GatewayError::MissingField(_)
+            | GatewayError::InvalidField { .. } => "invalid_request",
+            GatewayError::UnknownRoute(_) => "unknown_route",
+            GatewayError::Upstream(e) => e.class.as_str(),
+            GatewayError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_api(&self) -> ApiError {
+        match self {
+            GatewayError::MissingKey => ApiError::new(
+                401,
+                "invalid_request_error",
+                "You didn't provide an API key. Send it as `Authorization: Bearer KEY` (create one with `seam keys create`).",
+            )
+            .code("missing_api_key"),
+            GatewayError::BadKey => ApiError::new(
+                401,
+                "invalid_request_error",
+                "Incorrect API key provided: it is unknown to Seam or has been revoked.",
+            )
+            .code("invalid_api_key"),
+            GatewayError::BodyTooLarge { limit } => ApiError::new(
+                413,
+                "invalid_request_error",
+                format!("The request body is larger than this gateway's limit of {limit} bytes (server.max_body_bytes)."),
+            )
+            .code("request_too_large"),
+            GatewayError::BodyUnreadable => {
+                ApiError::invalid_request("The request body could not be read.")
+            }
+            GatewayError::MalformedJson(detail) => ApiError::invalid_request(format!(
+                "We could not parse the JSON body of your request: {detail}"
+            ))
+            .code("invalid_json"),
+            GatewayError::NotAnObject => {
+                ApiError::invalid_request("The request body must be a JSON object.")
+                    .code("invalid_json")
+            }
+            GatewayError::MissingField(field) => {
+                ApiError::invalid_request(format!("Missing required parameter: '{field}'."))
+                    .code("missing_required_parameter")
+                    .param(*field)
+            }
+            GatewayError::InvalidField { field, reason } => {
+                ApiError::invalid_request(format!("Invalid value for '{field}': {reason}"))
+                    .code("invalid_value")
+                    .param(*field)
+            }
+            GatewayError::UnknownRoute(model) => ApiError::new(
+                404,
+                "invalid_request_error",
+                format!("The model `{model}` does not exist on this gateway: no route has that name (see GET /v1/models)."),
+            )
+            .code("model_not_found")
+            .param("model"),
+            GatewayError::Upstream(e) => upstream(e),
+            GatewayError::Internal(detail) => ApiError::new(
+                500,
+                "server_error",
+                format!("Seam hit an internal error: {detail}"),
+            ),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.to_api().status
+    }
+}
+
+fn upstream(e: &AttemptError) -> ApiError {
+    let (status, kind) = match e.class {
+        ErrorClass::Status429 => (429, "rate_limit_error"),
+        ErrorClass::Status4xx => (e.status.unwrap_or(400), "invalid_request_error"),
+        ErrorClass::Timeout => (504, "timeout_error"),
+        _ => (502, "upstream_error"),
+    };
+    ApiError::new(status, kind, e.message.clone()).code(format!("upstream_{}", e.class.as_str()))
+}
+
+/// Builds the HTTP response for an error, with `Retry-After` when the upstream gave one.
+pub fn respond(err: &GatewayError) -> Response {
+    let api = err.to_api();
+    let mut resp = (
+        StatusCode::from_u16(api.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(header::CONTENT_TYPE, "application/json")],
+        api.to_json(),
+    )
+        .into_response();
+    if let GatewayError::Upstream(AttemptError {
+        retry_after: Some(d),
+        ..
+    }) = err
+        && let Ok(v) = HeaderValue::from_str(&d.as_secs_f64().ceil().to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}

@@ -1,0 +1,110 @@
+//! The HTTP server: routes, TCP_NODELAY on every accepted socket, graceful shutdown with a
+//! deadline, and a final flush of queued records.
+
+use crate::App;
+use crate::api;
+use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(api::chat_completions))
+        .route("/v1/embeddings", post(api::embeddings))
+        .route("/v1/models", get(api::models))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(app)
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+}
+
+async fn not_found(uri: http::Uri) -> impl IntoResponse {
+    let e = seam_wire::ApiError::new(
+        404,
+        "invalid_request_error",
+        format!("Seam has no endpoint {}", uri.path()),
+    )
+    .code("unknown_url");
+    (
+        http::StatusCode::NOT_FOUND,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        e.to_json(),
+    )
+}
+
+/// A running gateway.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight calls finish (up to the grace period), flushes
+    /// records, and returns when all of that is done.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Runs until `signal` resolves, then shuts down as [`Running::shutdown`] does.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        tracing::info!("shutting down: no new connections; finishing in-flight calls");
+        self.shutdown().await;
+    }
+}
+
+pub(crate) async fn start(
+    app: Arc<App>,
+    listener: TcpListener,
+    writer: crate::record::RecordWriter,
+) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let grace = app.config.server.shutdown_grace;
+    let (stop, mut stop_rx) = watch::channel(false);
+    let mut deadline_rx = stop.subscribe();
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let serve = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    });
+    let task = tokio::spawn(async move {
+        let deadline = async move {
+            let _ = deadline_rx.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            r = serve.into_future() => {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "server stopped");
+                }
+            }
+            _ = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period; closing them");
+            }
+        }
+        writer.finish().await;
+    });
+    Ok(Running { addr, stop, task })
+}
