@@ -87,6 +87,6 @@ mod tests {
         );
         assert!(parse_since("h").is_err());
         assert_eq!(timestamp(0), "1970-01-01 00:00:00");
-        assert_eq!(timestamp(1_795_000_000_000), "2026-11-18 09:46:40");
+        assert_eq!(timestamp(1_795_000_000_000), "2026-11-18 11:06:40");
     }
 }
