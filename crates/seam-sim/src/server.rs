@@ -257,6 +257,8 @@ async fn write(out: Output) -> Response<Body> {
                 (events.into_iter(), 0usize),
                 move |(mut it, i)| async move {
                     if i >= limit && i < total {
+                        // Let what was sent reach the client before the connection drops.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
                         return Some((
                             Err(io::Error::new(
                                 io::ErrorKind::ConnectionReset,

@@ -1,0 +1,206 @@
+use seam_gateway::authenticate::mint_key;
+use seam_sim::{Scenario, Sim};
+use seam_store::{AttemptRecord, CallRecord, SqlStore, Store};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const PROVIDER_SECRET: &str = "sk-provider-secret-do-not-leak";
+
+pub struct Harness {
+    pub gw: String,
+    pub sim: String,
+    pub key: String,
+    pub store: Arc<SqlStore>,
+    pub client: reqwest::Client,
+    running: Option<seam_gateway::Running>,
+    _dir: tempfile::TempDir,
+    sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub struct Options<'a> {
+    pub scenario: &'a str,
+    /// Extra TOML appended to the config (more providers, routes, server keys).
+    pub extra: &'a str,
+    pub server: &'a str,
+    pub provider_kind: &'a str,
+    pub timeout_ms: u64,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            scenario: "[model]\nserved = \"sim-large-2026-01\"\nfingerprint = \"fp_1\"\n",
+            extra: "",
+            server: "",
+            provider_kind: "openai",
+            timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Harness {
+    pub async fn start(opts: Options<'_>) -> Harness {
+        let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim_addr = sim_listener.local_addr().unwrap();
+        let scenario = Scenario::from_toml(opts.scenario).expect("scenario");
+        let (sim_stop, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(seam_sim::server::serve(
+            sim_listener,
+            Sim::new(scenario),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let base = if opts.provider_kind == "anthropic" {
+            format!("http://{sim_addr}")
+        } else {
+            format!("http://{sim_addr}/v1")
+        };
+        let text = format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+{server}
+
+[store]
+url = "sqlite://{db}"
+flush_interval_ms = 5
+
+[[providers]]
+name = "up"
+kind = "{kind}"
+base_url = "{base}"
+api_key_env = "UP_KEY"
+timeout_ms = {timeout}
+
+[[routes]]
+name = "chat"
+targets = [{{ provider = "up", model = "sim-large-2026-01" }}]
+
+[prices."sim-large-2026-01"]
+input = 1.0
+output = 4.0
+
+{extra}
+"#,
+            server = opts.server,
+            db = dir.path().join("seam.db").display(),
+            kind = opts.provider_kind,
+            timeout = opts.timeout_ms,
+            extra = opts.extra,
+        );
+        let env = |name: &str| (name == "UP_KEY").then(|| PROVIDER_SECRET.to_string());
+        let config =
+            seam_config::parse(&text, std::path::Path::new("test.toml"), &env).expect("config");
+        let store = Arc::new(seam_store::open(&config.store.url).await.unwrap());
+        let key = mint_key("acme", None, 1);
+        store.insert_key(&key.record).await.unwrap();
+        let registry = seam_providers::Registry::from_config(&config.providers).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = seam_gateway::start(config, store.clone(), registry, listener)
+            .await
+            .unwrap();
+        Harness {
+            gw: format!("http://{}", running.addr),
+            sim: format!("http://{sim_addr}"),
+            key: key.plain,
+            store,
+            client: seam_providers::http_client(Duration::from_secs(2)).unwrap(),
+            running: Some(running),
+            _dir: dir,
+            sim_stop: Some(sim_stop),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.gw))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
+    pub async fn chat(&self, body: Value) -> reqwest::Response {
+        self.post("/v1/chat/completions", &body).await
+    }
+
+    pub async fn set_scenario(&self, toml: &str) {
+        let r = self
+            .client
+            .put(format!("{}/_sim/scenario", self.sim))
+            .body(toml.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+
+    pub async fn sim_stats(&self) -> Value {
+        self.client
+            .get(format!("{}/_sim/stats", self.sim))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (bounded) until the call's record is written, and returns it.
+    pub async fn record(&self, call_id: &str) -> (CallRecord, Vec<AttemptRecord>) {
+        for _ in 0..200 {
+            if let Some(r) = self.store.get_call(call_id).await.unwrap() {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("call {call_id} was never recorded");
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.gw))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Shuts the gateway down; the store (and the directory holding it) stay.
+    pub async fn shutdown(mut self) -> (Arc<SqlStore>, tempfile::TempDir) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        if let Some(s) = self.sim_stop.take() {
+            let _ = s.send(());
+        }
+        (self.store.clone(), self._dir)
+    }
+}
+
+pub fn call_id(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("x-seam-call-id")
+        .expect("x-seam-call-id")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn hello() -> Value {
+    serde_json::json!([{"role": "user", "content": "hello there gateway"}])
+}
+
+/// Splits an SSE body into its `data:` payloads.
+pub fn sse_data(body: &str) -> Vec<String> {
+    body.split("\n\n")
+        .filter_map(|e| e.trim().strip_prefix("data: "))
+        .map(str::to_string)
+        .collect()
+}

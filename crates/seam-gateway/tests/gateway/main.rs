@@ -1,0 +1,8 @@
+//! The gateway over real loopback HTTP: a `seam sim` server as the upstream, a real SQLite
+//! store, reqwest as the client.
+
+mod anthropic;
+mod errors;
+mod harness;
+mod records;
+mod streams;

@@ -1,0 +1,88 @@
+//! Streams: usage is always learned, stripped when not asked for, estimated when cut.
+
+use crate::harness::{Harness, Options, call_id, hello, sse_data};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn usage_chunk_only_when_the_client_asks() {
+    let h = Harness::start(Options::default()).await;
+    let r = h.chat(json!({"model": "chat", "messages": hello(), "stream": true, "stream_options": {"include_usage": true}})).await;
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    assert_eq!(r.headers()["x-seam-served-model"], "sim-large-2026-01");
+    let events = sse_data(&r.text().await.unwrap());
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let usage: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert_eq!(usage["usage"]["completion_tokens"], 3);
+    assert_eq!(usage["choices"], json!([]));
+
+    let r = h
+        .chat(json!({"model": "chat", "messages": hello(), "stream": true}))
+        .await;
+    let id = call_id(&r);
+    let events = sse_data(&r.text().await.unwrap());
+    let text: String = events
+        .iter()
+        .filter(|e| *e != "[DONE]")
+        .map(|e| serde_json::from_str::<Value>(e).unwrap())
+        .inspect(|v| {
+            assert!(
+                v.get("usage").is_none(),
+                "usage leaked to a client that did not ask: {v}"
+            )
+        })
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(text, "hello there gateway");
+    let (call, _) = h.record(&id).await;
+    assert_eq!(
+        (call.input_tokens, call.output_tokens, call.tokens_estimated),
+        (3, 3, false)
+    );
+    assert!(call.stream);
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_ends_with_an_error_event_and_an_estimate() {
+    let h = Harness::start(Options::default()).await;
+    h.set_scenario("[[errors]]\nkind = \"cut\"\nafter_chunks = 3\nfirst = 1\n[content]\nmode = \"fixed\"\ntext = \"alpha beta gamma delta epsilon zeta\"\n").await;
+    let r = h.chat(json!({"model": "chat", "messages": hello(), "stream": true, "stream_options": {"include_usage": true}})).await;
+    assert_eq!(r.status(), 200);
+    let id = call_id(&r);
+    let events = sse_data(&r.text().await.unwrap());
+    let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+    assert!(last["error"]["message"].is_string(), "{last}");
+    assert!(!events.iter().any(|e| e == "[DONE]"));
+    let (call, attempts) = h.record(&id).await;
+    assert_eq!(
+        (call.outcome.as_str(), call.error_class.as_deref()),
+        ("error", Some("stream_cut"))
+    );
+    assert!(call.tokens_estimated);
+    let relayed = seam_gateway::account::count_tokens("alpha beta ");
+    assert_eq!(
+        call.output_tokens as u64, relayed,
+        "estimated from what was relayed before the cut"
+    );
+    assert!(call.input_tokens > 0);
+    assert!(call.cost_usd > 0.0, "an estimated stream is still priced");
+    assert_eq!(attempts[0].outcome, "error");
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_stream_is_recorded() {
+    let h = Harness::start(Options::default()).await;
+    h.set_scenario("[stream]\ninterval_ms = 50\n[content]\nmode = \"fixed\"\ntext = \"a b c d e f g h i j k l m n o p\"\n").await;
+    let mut r = h
+        .chat(json!({"model": "chat", "messages": hello(), "stream": true}))
+        .await;
+    let id = call_id(&r);
+    let _first = r.chunk().await.unwrap();
+    drop(r);
+    let (call, _) = h.record(&id).await;
+    assert_eq!(call.outcome, "client_closed");
+    assert!(call.tokens_estimated);
+}
