@@ -182,3 +182,113 @@ async fn flush(store: &dyn Store, batch: &mut Vec<Entry>, metrics: &Metrics) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seam_store::{CallQuery, KeyRecord, StoreError};
+    use std::sync::atomic::AtomicUsize;
+
+    /// A store whose writes fail or succeed on command.
+    struct FlakyStore {
+        fail: bool,
+        writes: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Store for FlakyStore {
+        async fn migrate(&self) -> seam_store::Result<i64> {
+            Ok(1)
+        }
+        async fn insert_key(&self, _: &KeyRecord) -> seam_store::Result<()> {
+            Ok(())
+        }
+        async fn list_keys(&self) -> seam_store::Result<Vec<KeyRecord>> {
+            Ok(Vec::new())
+        }
+        async fn revoke_key(&self, _: &str, _: i64) -> seam_store::Result<Vec<KeyRecord>> {
+            Ok(Vec::new())
+        }
+        async fn insert_records(
+            &self,
+            calls: &[CallRecord],
+            _: &[AttemptRecord],
+        ) -> seam_store::Result<()> {
+            self.writes.fetch_add(calls.len(), Ordering::Relaxed);
+            if self.fail {
+                Err(StoreError::Invalid("disk full".into()))
+            } else {
+                Ok(())
+            }
+        }
+        async fn list_calls(&self, _: &CallQuery) -> seam_store::Result<Vec<CallRecord>> {
+            Ok(Vec::new())
+        }
+        async fn get_call(
+            &self,
+            _: &str,
+        ) -> seam_store::Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
+            Ok(None)
+        }
+    }
+
+    fn entry(id: &str) -> Entry {
+        let call = seam_store::conformance::sample_call(id, 1, "t");
+        let attempts = vec![seam_store::conformance::sample_attempt(&call, 1, true)];
+        Entry { call, attempts }
+    }
+
+    fn cfg(capacity: usize) -> StoreConfig {
+        StoreConfig {
+            url: String::new(),
+            batch_size: 16,
+            queue_capacity: capacity,
+            flush_interval: Duration::from_millis(10),
+        }
+    }
+
+    fn dropped(m: &Metrics, reason: &str) -> u64 {
+        m.records_dropped
+            .get_or_create(&Reason {
+                reason: reason.into(),
+            })
+            .get()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_drops_and_counts() {
+        let metrics = Metrics::new();
+        let store = Arc::new(FlakyStore {
+            fail: false,
+            writes: AtomicUsize::new(0),
+        });
+        let (rec, writer) = Recorder::spawn(store.clone(), &cfg(1), metrics.clone());
+        rec.record(entry("a"));
+        rec.record(entry("b"));
+        rec.record(entry("c"));
+        assert_eq!(
+            dropped(&metrics, "queue_full"),
+            4,
+            "two calls of two rows each"
+        );
+        writer.finish().await;
+        assert_eq!(store.writes.load(Ordering::Relaxed), 1);
+        assert_eq!(metrics.records_written.get(), 2);
+        assert_eq!(metrics.record_queue.get(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_store_is_retried_then_counted() {
+        let metrics = Metrics::new();
+        let store = Arc::new(FlakyStore {
+            fail: true,
+            writes: AtomicUsize::new(0),
+        });
+        let (rec, writer) = Recorder::spawn(store.clone(), &cfg(8), metrics.clone());
+        rec.record(entry("a"));
+        writer.finish().await;
+        assert_eq!(store.writes.load(Ordering::Relaxed), 3, "three tries");
+        assert_eq!(dropped(&metrics, "store_error"), 2);
+        assert_eq!(metrics.records_written.get(), 0);
+    }
+}
