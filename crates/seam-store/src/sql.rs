@@ -4,7 +4,7 @@
 use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Result, Store, StoreError, migrate};
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, QueryBuilder, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 // Every dynamic string below only splices in the constant column lists of this file.
 
@@ -14,6 +14,7 @@ const ROWS_PER_STATEMENT: usize = 400;
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    sqlite: bool,
 }
 
 impl SqlStore {
@@ -39,7 +40,7 @@ impl SqlStore {
             })
             .connect(&url)
             .await?;
-        Ok(SqlStore { pool })
+        Ok(SqlStore { pool, sqlite })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -121,6 +122,32 @@ const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id
 const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
 const KEY_COLUMNS: &str = "id, tenant, name, prefix, hash, created_ms, revoked_ms";
 
+/// `INSERT INTO table (cols) VALUES (..), (..)` for `rows` rows. PostgreSQL wants numbered
+/// placeholders; SQLite binds plain `?` much faster in long statements.
+fn insert_sql(table: &str, columns: &str, rows: usize, sqlite: bool) -> String {
+    let width = columns.split(',').count();
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            if sqlite {
+                sql.push('?');
+            } else {
+                sql.push('$');
+                sql.push_str(&(r * width + c + 1).to_string());
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 #[async_trait]
 impl Store for SqlStore {
     async fn migrate(&self) -> Result<i64> {
@@ -187,62 +214,72 @@ impl Store for SqlStore {
     async fn insert_records(&self, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for chunk in calls.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Any> =
-                QueryBuilder::new(format!("INSERT INTO calls ({CALL_COLUMNS}) "));
-            q.push_values(chunk, |mut b, c| {
-                b.push_bind(c.id.clone())
-                    .push_bind(c.created_ms)
-                    .push_bind(c.tenant.clone())
-                    .push_bind(c.key_id.clone())
-                    .push_bind(c.trace_id.clone())
-                    .push_bind(c.session_id.clone())
-                    .push_bind(c.endpoint.clone())
-                    .push_bind(c.route.clone())
-                    .push_bind(flag(c.stream))
-                    .push_bind(c.requested_model.clone())
-                    .push_bind(c.provider.clone())
-                    .push_bind(c.served_model.clone())
-                    .push_bind(c.system_fingerprint.clone())
-                    .push_bind(c.status)
-                    .push_bind(c.outcome.clone())
-                    .push_bind(c.error_class.clone())
-                    .push_bind(c.error_message.clone())
-                    .push_bind(c.attempts)
-                    .push_bind(c.latency_ms)
-                    .push_bind(c.ttfb_ms)
-                    .push_bind(c.input_tokens)
-                    .push_bind(c.output_tokens)
-                    .push_bind(c.cost_usd)
-                    .push_bind(flag(c.tokens_estimated));
-            });
-            q.build().execute(&mut *tx).await?;
+            let mut q = sqlx::query(AssertSqlSafe(insert_sql(
+                "calls",
+                CALL_COLUMNS,
+                chunk.len(),
+                self.sqlite,
+            )));
+            for c in chunk {
+                q = q
+                    .bind(c.id.clone())
+                    .bind(c.created_ms)
+                    .bind(c.tenant.clone())
+                    .bind(c.key_id.clone())
+                    .bind(c.trace_id.clone())
+                    .bind(c.session_id.clone())
+                    .bind(c.endpoint.clone())
+                    .bind(c.route.clone())
+                    .bind(flag(c.stream))
+                    .bind(c.requested_model.clone())
+                    .bind(c.provider.clone())
+                    .bind(c.served_model.clone())
+                    .bind(c.system_fingerprint.clone())
+                    .bind(c.status)
+                    .bind(c.outcome.clone())
+                    .bind(c.error_class.clone())
+                    .bind(c.error_message.clone())
+                    .bind(c.attempts)
+                    .bind(c.latency_ms)
+                    .bind(c.ttfb_ms)
+                    .bind(c.input_tokens)
+                    .bind(c.output_tokens)
+                    .bind(c.cost_usd)
+                    .bind(flag(c.tokens_estimated));
+            }
+            q.execute(&mut *tx).await?;
         }
         for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Any> =
-                QueryBuilder::new(format!("INSERT INTO attempts ({ATTEMPT_COLUMNS}) "));
-            q.push_values(chunk, |mut b, a| {
-                b.push_bind(a.id.clone())
-                    .push_bind(a.call_id.clone())
-                    .push_bind(a.seq)
-                    .push_bind(a.created_ms)
-                    .push_bind(a.tenant.clone())
-                    .push_bind(a.trace_id.clone())
-                    .push_bind(a.provider.clone())
-                    .push_bind(a.model.clone())
-                    .push_bind(a.served_model.clone())
-                    .push_bind(a.system_fingerprint.clone())
-                    .push_bind(a.status)
-                    .push_bind(a.outcome.clone())
-                    .push_bind(a.error_class.clone())
-                    .push_bind(a.error_body.clone())
-                    .push_bind(a.latency_ms)
-                    .push_bind(a.ttfb_ms)
-                    .push_bind(a.input_tokens)
-                    .push_bind(a.output_tokens)
-                    .push_bind(a.cost_usd)
-                    .push_bind(flag(a.tokens_estimated));
-            });
-            q.build().execute(&mut *tx).await?;
+            let mut q = sqlx::query(AssertSqlSafe(insert_sql(
+                "attempts",
+                ATTEMPT_COLUMNS,
+                chunk.len(),
+                self.sqlite,
+            )));
+            for a in chunk {
+                q = q
+                    .bind(a.id.clone())
+                    .bind(a.call_id.clone())
+                    .bind(a.seq)
+                    .bind(a.created_ms)
+                    .bind(a.tenant.clone())
+                    .bind(a.trace_id.clone())
+                    .bind(a.provider.clone())
+                    .bind(a.model.clone())
+                    .bind(a.served_model.clone())
+                    .bind(a.system_fingerprint.clone())
+                    .bind(a.status)
+                    .bind(a.outcome.clone())
+                    .bind(a.error_class.clone())
+                    .bind(a.error_body.clone())
+                    .bind(a.latency_ms)
+                    .bind(a.ttfb_ms)
+                    .bind(a.input_tokens)
+                    .bind(a.output_tokens)
+                    .bind(a.cost_usd)
+                    .bind(flag(a.tokens_estimated));
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,0 +1,32 @@
+//! The conformance suite on PostgreSQL, in a schema of its own that is dropped afterwards.
+//! Fails (never skips) when PostgreSQL is unreachable: set SEAM_TEST_POSTGRES to point
+//! elsewhere than postgres://postgres@127.0.0.1:5432/test.
+
+use sqlx::Executor;
+
+#[tokio::test]
+async fn postgres_passes_the_conformance_suite() {
+    let base = std::env::var("SEAM_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("seam_conformance_{}", std::process::id());
+    let admin = seam_store::SqlStore::connect(&base).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {base} is unreachable ({e}); start it (see README: Tests) or set SEAM_TEST_POSTGRES")
+    });
+    admin
+        .pool()
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        )))
+        .await
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let store = seam_store::open(&url).await.expect("open");
+    seam_store::conformance::run_all(&store).await;
+    store.pool().close().await;
+    admin
+        .pool()
+        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .await
+        .expect("drop schema");
+}
