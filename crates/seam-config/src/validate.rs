@@ -396,3 +396,14 @@ output = 4.0
         assert!(!debug.contains("sk-local"), "{debug}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    #[test]
+    fn the_annotated_example_is_valid() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seam.toml");
+        let c = crate::load(&path, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.routes.len(), 2);
+    }
+}
