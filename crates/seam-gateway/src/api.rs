@@ -208,7 +208,7 @@ fn complete(
         None => (
             Usage {
                 input_tokens: account::estimate_input(request),
-                output_tokens: output_text(&c.body)
+                output_tokens: output_text(&c.to_value())
                     .map(|t| account::count_tokens(&t))
                     .unwrap_or(0),
             },
@@ -229,11 +229,11 @@ fn complete(
     });
     count_attempt_ok(app, &ctx.route, &up.provider);
     count_usage(app, &ctx.route, &up.provider, usage, estimated, cost);
-    let body = match (rewrite, c.raw) {
-        (None, Some(raw)) => raw,
-        (rewrite, _) => {
-            let mut body = c.body;
-            if let (Some(name), Some(o)) = (rewrite, body.as_object_mut()) {
+    let body = match rewrite {
+        None => c.body,
+        Some(name) => {
+            let mut body = c.to_value();
+            if let Some(o) = body.as_object_mut() {
                 o.insert("model".into(), Value::String(name));
             }
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default())

@@ -102,11 +102,11 @@ pub(crate) async fn status_error(
     }
 }
 
-/// Reads a whole JSON body, with a size cap.
-pub(crate) async fn json_body(
+/// Reads a whole body, with a size cap.
+pub(crate) async fn body_bytes(
     resp: reqwest::Response,
     provider: &str,
-) -> Result<(bytes::Bytes, Value), AttemptError> {
+) -> Result<bytes::Bytes, AttemptError> {
     if resp
         .content_length()
         .is_some_and(|n| n as usize > RESPONSE_LIMIT)
@@ -124,13 +124,14 @@ pub(crate) async fn json_body(
         }
         err
     })?;
-    let value = serde_json::from_slice(&bytes).map_err(|e| {
-        AttemptError::new(
-            ErrorClass::BadResponse,
-            format!("provider `{provider}` sent a body that is not JSON: {e}"),
-        )
-    })?;
-    Ok((bytes, value))
+    Ok(bytes)
+}
+
+pub(crate) fn not_json(provider: &str, e: serde_json::Error) -> AttemptError {
+    AttemptError::new(
+        ErrorClass::BadResponse,
+        format!("provider `{provider}` sent a body that is not JSON: {e}"),
+    )
 }
 
 /// The response body as SSE events; a broken connection becomes a `stream_cut` error.

@@ -67,15 +67,57 @@ impl Served {
     }
 }
 
-/// A complete OpenAI-shaped response body.
+/// A complete OpenAI-shaped response body, with what Seam needs read out of it.
 #[derive(Debug, Clone)]
 pub struct Complete {
-    /// The body as received, when the provider speaks OpenAI natively; forwarded unchanged
-    /// when nothing needs rewriting.
-    pub raw: Option<Bytes>,
-    pub body: Value,
+    /// The JSON body; for OpenAI-native providers, the bytes exactly as received.
+    pub body: Bytes,
     pub usage: Option<Usage>,
     pub served: Served,
+}
+
+/// The few fields Seam reads from a response; the rest is scanned, not built.
+#[derive(serde::Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    model: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    system_fingerprint: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<PeekUsage>,
+}
+
+#[derive(serde::Deserialize)]
+struct PeekUsage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+impl Complete {
+    /// Reads usage and the served model from an OpenAI-shaped body, checking it is JSON.
+    pub fn from_openai_bytes(body: Bytes) -> Result<Complete, serde_json::Error> {
+        let peek: Peek<'_> = serde_json::from_slice(&body)?;
+        let usage = peek.usage.and_then(|u| {
+            Some(Usage {
+                input_tokens: u.prompt_tokens?,
+                output_tokens: u.completion_tokens.unwrap_or(0),
+            })
+        });
+        let served = Served {
+            model: peek.model.map(|m| m.into_owned()),
+            fingerprint: peek.system_fingerprint.map(|f| f.into_owned()),
+        };
+        Ok(Complete {
+            body,
+            usage,
+            served,
+        })
+    }
+
+    /// The body as a JSON document, for the rare caller that must change it.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
 }
 
 /// One event of an OpenAI-shaped stream.

@@ -1,16 +1,15 @@
 //! Any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, llama.cpp server, Seam's sim.
 
-use crate::http::{classify, client, json_body, redact, sse_events, status_error};
+use crate::http::{body_bytes, classify, client, not_json, redact, sse_events, status_error};
 use crate::{
-    AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, StreamEvent,
-    UpstreamRequest,
+    AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use seam_config::Secret;
-use seam_wire::Usage;
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 pub struct OpenAi {
     name: String,
@@ -38,19 +37,49 @@ impl OpenAi {
     }
 }
 
-/// The client's body with the target model, and for streams the usage chunk requested.
+/// The client's body with the target model and, for streams, the usage chunk requested;
+/// serialized straight from the client's body, field order kept, nothing cloned.
 pub fn upstream_body(req: &UpstreamRequest<'_>) -> Vec<u8> {
-    let mut body = req.body.clone();
-    body.insert("model".into(), Value::String(req.model.to_string()));
-    if req.stream {
-        let opts = body.entry("stream_options").or_insert_with(|| json!({}));
-        if let Some(o) = opts.as_object_mut() {
-            o.insert("include_usage".into(), Value::Bool(true));
-        } else {
-            *opts = json!({"include_usage": true});
+    serde_json::to_vec(&Outgoing(req)).unwrap_or_default()
+}
+
+struct Outgoing<'r, 'a>(&'r UpstreamRequest<'a>);
+
+/// `stream_options` with `include_usage` forced on, other options kept.
+struct WithUsage<'a>(Option<&'a Value>);
+
+impl Serialize for WithUsage<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if let Some(Value::Object(o)) = self.0 {
+            for (k, v) in o.iter().filter(|(k, _)| *k != "include_usage") {
+                m.serialize_entry(k, v)?;
+            }
         }
+        m.serialize_entry("include_usage", &true)?;
+        m.end()
     }
-    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+impl Serialize for Outgoing<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let req = self.0;
+        let mut m = s.serialize_map(None)?;
+        if !req.body.contains_key("model") {
+            m.serialize_entry("model", req.model)?;
+        }
+        for (k, v) in req.body {
+            match k.as_str() {
+                "model" => m.serialize_entry(k, req.model)?,
+                "stream_options" if req.stream => m.serialize_entry(k, &WithUsage(Some(v)))?,
+                _ => m.serialize_entry(k, v)?,
+            }
+        }
+        if req.stream && !req.body.contains_key("stream_options") {
+            m.serialize_entry("stream_options", &WithUsage(None))?;
+        }
+        m.end()
+    }
 }
 
 #[async_trait]
@@ -87,13 +116,9 @@ impl Provider for OpenAi {
                 self.key.clone(),
             )));
         }
-        let (raw, body) = json_body(resp, &self.name).await?;
-        Ok(Reply::Complete(Complete {
-            raw: Some(raw),
-            usage: body.get("usage").and_then(Usage::from_openai),
-            served: Served::from_openai(&body),
-            body,
-        }))
+        let body = body_bytes(resp, &self.name).await?;
+        let complete = Complete::from_openai_bytes(body).map_err(|e| not_json(&self.name, e))?;
+        Ok(Reply::Complete(complete))
     }
 }
 
@@ -131,4 +156,34 @@ fn stream(resp: reqwest::Response, name: String, key: Option<Secret>) -> crate::
             })
         })
         .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_outgoing_body_swaps_the_model_and_asks_for_usage() {
+        let body = json!({"model": "chat", "messages": [], "seed": 1, "stream": true, "stream_options": {"x": 1}});
+        let req = UpstreamRequest {
+            endpoint: Endpoint::ChatCompletions,
+            model: "target-1",
+            body: body.as_object().unwrap(),
+            stream: true,
+        };
+        let out: Value = serde_json::from_slice(&upstream_body(&req)).unwrap();
+        assert_eq!(
+            out,
+            json!({"model": "target-1", "messages": [], "seed": 1, "stream": true, "stream_options": {"x": 1, "include_usage": true}})
+        );
+        let plain = json!({"messages": []});
+        let req = UpstreamRequest {
+            stream: false,
+            body: plain.as_object().unwrap(),
+            ..req
+        };
+        let out: Value = serde_json::from_slice(&upstream_body(&req)).unwrap();
+        assert_eq!(out, json!({"model": "target-1", "messages": []}));
+    }
 }

@@ -1,8 +1,7 @@
 //! Seam's simulated upstream, in-process: no socket, same scenario engine as `seam sim`.
 
 use crate::{
-    AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, StreamEvent,
-    UpstreamRequest,
+    AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -99,12 +98,14 @@ impl Provider for InProcessSim {
                         usage: value.get("usage").and_then(Usage::from_openai),
                     });
                 }
-                Ok(Reply::Complete(Complete {
-                    usage: value.get("usage").and_then(Usage::from_openai),
-                    served: Served::from_openai(&value),
-                    raw: Some(body),
-                    body: value,
-                }))
+                Ok(Reply::Complete(Complete::from_openai_bytes(body).map_err(
+                    |e| {
+                        AttemptError::new(
+                            ErrorClass::BadResponse,
+                            format!("sim body is not JSON: {e}"),
+                        )
+                    },
+                )?))
             }
             Output::Sse {
                 events,

@@ -8,7 +8,7 @@ pub use request::to_messages_request;
 pub use response::{finish_reason, to_chat_completion};
 pub use stream::ChunkTranslator;
 
-use crate::http::{classify, client, json_body, redact, sse_events, status_error};
+use crate::http::{body_bytes, classify, client, not_json, redact, sse_events, status_error};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, UpstreamRequest,
 };
@@ -113,7 +113,9 @@ impl Provider for Anthropic {
                 .boxed();
             return Ok(Reply::Stream(s));
         }
-        let (_, msg) = json_body(resp, &self.name).await?;
+        let raw = body_bytes(resp, &self.name).await?;
+        let msg: serde_json::Value =
+            serde_json::from_slice(&raw).map_err(|e| not_json(&self.name, e))?;
         let body = to_chat_completion(&msg).map_err(|m| {
             AttemptError::new(
                 ErrorClass::BadResponse,
@@ -121,10 +123,9 @@ impl Provider for Anthropic {
             )
         })?;
         Ok(Reply::Complete(Complete {
-            raw: None,
             usage: body.get("usage").and_then(Usage::from_openai),
             served: Served::from_openai(&body),
-            body,
+            body: serde_json::to_vec(&body).unwrap_or_default().into(),
         }))
     }
 }

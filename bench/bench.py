@@ -1,0 +1,295 @@
+"""Seam's benchmark. Runs, in one round on this machine:
+
+  direct  the load tool against `seam sim` (the upstream)
+  nginx   an nginx reverse proxy (keepalive upstream, proxy_buffering off) in front of the sim
+  seam    `seam serve` in front of the sim, recording every call to SQLite
+
+The gateway under test (nginx or Seam) is pinned to core 0 with one worker; the sim and the
+load tool to core 1. Every figure is reported next to the baseline from the same round.
+Writes bench/results/<date>.md. Talks only to 127.0.0.1.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEAM = ROOT / "target" / "release" / "seam"
+SIM_PORT, SEAM_PORT, NGINX_PORT = 18010, 18000, 18020
+BODY = json.dumps(
+    {"model": "chat", "messages": [{"role": "user", "content": "Summarise the refund policy for an annual plan in one line."}]}
+)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def wait_port(port, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def machine_busy():
+    """Total non-idle jiffies so far, to compute the machine's CPU use over a run."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
+def wrk(port, conns, secs, script):
+    out = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency", "-s", script, f"http://127.0.0.1:{port}/v1/chat/completions"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    def ms(label):
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "requests": total, "non2xx": int(errors.group(1)) if errors else 0}
+
+
+def stream_timing(port, key, n):
+    """Time to first content chunk and mean gap between chunks, over n streams."""
+    body = json.dumps({"model": "chat", "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+    ttfc, gaps = [], []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.connect()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+        r = conn.getresponse()
+        stamps = []
+        buf = b""
+        while True:
+            piece = r.read1(65536)
+            if not piece:
+                break
+            now = time.perf_counter()
+            buf += piece
+            while b"\n\n" in buf:
+                ev, buf = buf.split(b"\n\n", 1)
+                if b'"content"' in ev:
+                    stamps.append(now)
+        if stamps:
+            ttfc.append((stamps[0] - t0) * 1000)
+            gaps.extend((b - a) * 1000 for a, b in zip(stamps, stamps[1:]))
+    conn.close()
+    return statistics.median(ttfc), statistics.mean(gaps)
+
+
+class Round:
+    def __init__(self, tmp: Path, secs: int):
+        self.tmp, self.secs, self.procs = tmp, secs, []
+
+    def start(self, args, core, env=None, log="log"):
+        p = subprocess.Popen(["taskset", "-c", str(core), *args], env={**os.environ, **(env or {})},
+                             stdout=subprocess.DEVNULL, stderr=open(self.tmp / f"{log}.log", "w"))
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def nginx_conf(tmp: Path) -> Path:
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/nginx-body;
+  proxy_temp_path {tmp}/nginx-proxy;
+  upstream sim {{ server 127.0.0.1:{SIM_PORT}; keepalive 128; }}
+  server {{
+    listen 127.0.0.1:{NGINX_PORT};
+    tcp_nodelay on;
+    location / {{
+      proxy_pass http://sim;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }}
+  }}
+}}
+""")
+    return conf
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--secs", type=int, default=10, help="seconds per throughput run")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="seam-bench-"))
+    config = tmp / "seam.toml"
+    config.write_text(f"""
+[server]
+listen = "127.0.0.1:{SEAM_PORT}"
+[store]
+url = "sqlite://{tmp}/seam.db"
+[[providers]]
+name = "sim"
+kind = "sim"
+base_url = "http://127.0.0.1:{SIM_PORT}/v1"
+[[routes]]
+name = "chat"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+[prices."sim-large-2026-01"]
+input = 1.0
+output = 4.0
+""")
+    key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench", "--json", "--config", str(config)],
+                                    capture_output=True, text=True, check=True).stdout)["key"]
+    script = tmp / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = [[{BODY}]]\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+    )
+    rnd = Round(tmp, args.secs)
+    results = {}
+    try:
+        rnd.start([str(SEAM), "sim", "--listen", f"127.0.0.1:{SIM_PORT}"], core=1, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="sim")
+        wait_port(SIM_PORT)
+        ngx = rnd.start(["nginx", "-c", str(nginx_conf(tmp))], core=0, log="nginx")
+        seam = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="seam")
+        wait_port(NGINX_PORT)
+        wait_port(SEAM_PORT)
+        # nginx's worker is a child of the master.
+        ngx_worker = int(subprocess.run(["pgrep", "-P", str(ngx.pid)], capture_output=True, text=True).stdout.split()[0])
+        targets = {"direct": (SIM_PORT, None), "nginx": (NGINX_PORT, ngx_worker), "seam": (SEAM_PORT, seam.pid)}
+        for name, (port, _) in targets.items():  # warm-up
+            wrk(port, 16, 2, str(script))
+        for name, (port, pid) in targets.items():
+            r = {}
+            r["c1"] = wrk(port, 1, args.secs, str(script))
+            b0, t0 = machine_busy()
+            c0 = cpu_ticks(pid) if pid else 0
+            r["c16"] = wrk(port, 16, args.secs, str(script))
+            b1, t1 = machine_busy()
+            c1 = cpu_ticks(pid) if pid else 0
+            r["machine_busy"] = (b1 - b0) / max(1, t1 - t0)
+            if pid:
+                r["cpu_us_per_req"] = (c1 - c0) / TICK * 1e6 / max(1, r["c16"]["requests"])
+                r["rss_mib"] = rss_kib(pid) / 1024
+            held = 0.0
+            for c in (1, 2, 4, 8, 16, 32, 64):
+                w = wrk(port, c, max(3, args.secs // 2), str(script))
+                if w["p99"] < 10.0 and w["non2xx"] == 0:
+                    held = max(held, w["rps"])
+            r["held_p99_10ms"] = held
+            r["stream"] = stream_timing(port, key, 30)
+            results[name] = r
+            print(f"{name}: {json.dumps(r)}", file=sys.stderr)
+        time.sleep(0.5)
+        calls = subprocess.run([str(SEAM), "calls", "--since", "1h", "--limit", "1", "--json", "--config", str(config)],
+                               capture_output=True, text=True).stdout
+        metrics = urllib_get(f"http://127.0.0.1:{SEAM_PORT}/metrics")
+    finally:
+        rnd.stop()
+    dropped = sum(float(m.group(1)) for m in re.finditer(r"^seam_records_dropped_total\{[^}]*\} ([\d.e+]+)", metrics, re.M))
+    written = re.search(r"^seam_records_written_total ([\d.e+]+)", metrics, re.M)
+    report = render(results, args.secs, dropped, float(written.group(1)) if written else 0.0, bool(json.loads(calls or "[]")))
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{datetime.date.today()}.md"
+    out.write_text(report)
+    print(report)
+    print(f"written to {out}", file=sys.stderr)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def urllib_get(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.read().decode()
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Linux {platform.release()}"
+
+
+def render(res, secs, dropped, written, recorded):
+    d, n, s = res["direct"], res["nginx"], res["seam"]
+    def added(r, key, q):
+        return r[key][q] - d[key][q]
+    lines = [
+        f"# Benchmark {datetime.date.today()}",
+        "",
+        f"Machine: {machine()}. Gateway (nginx or Seam, one worker each) pinned to core 0; sim and wrk on core 1.",
+        f"Seam records every call and attempt to SQLite (records written: {written:.0f}, dropped: {dropped:.0f}; read back: {'yes' if recorded else 'NO'}).",
+        f"Each throughput run {secs}s with wrk; latency is closed-loop (wrk), so 'held' rates are the highest throughput whose p99 stayed under 10 ms across 1-64 connections.",
+        "",
+        "| measure | direct to sim | nginx proxy | Seam | Seam vs nginx |",
+        "|---|---|---|---|---|",
+        f"| p50 latency, 1 in flight (ms) | {d['c1']['p50']:.3f} | {n['c1']['p50']:.3f} (+{added(n,'c1','p50'):.3f}) | {s['c1']['p50']:.3f} (+{added(s,'c1','p50'):.3f}) | {added(s,'c1','p50') - added(n,'c1','p50'):+.3f} ms |",
+        f"| p99 latency, 1 in flight (ms) | {d['c1']['p99']:.3f} | {n['c1']['p99']:.3f} (+{added(n,'c1','p99'):.3f}) | {s['c1']['p99']:.3f} (+{added(s,'c1','p99'):.3f}) | {added(s,'c1','p99') - added(n,'c1','p99'):+.3f} ms |",
+        f"| throughput, 16 connections (req/s) | {d['c16']['rps']:.0f} | {n['c16']['rps']:.0f} | {s['c16']['rps']:.0f} | {100 * s['c16']['rps'] / n['c16']['rps']:.0f}% |",
+        f"| highest throughput with p99 < 10 ms (req/s) | {d['held_p99_10ms']:.0f} | {n['held_p99_10ms']:.0f} | {s['held_p99_10ms']:.0f} | {100 * s['held_p99_10ms'] / max(1, n['held_p99_10ms']):.0f}% |",
+        f"| gateway CPU per request at 16 connections (µs) | - | {n['cpu_us_per_req']:.0f} | {s['cpu_us_per_req']:.0f} | {s['cpu_us_per_req'] / n['cpu_us_per_req']:.1f}x |",
+        f"| gateway RSS after the runs (MiB) | - | {n['rss_mib']:.1f} | {s['rss_mib']:.1f} | |",
+        f"| stream: time to first content chunk, median (ms) | {d['stream'][0]:.3f} | {n['stream'][0]:.3f} (+{n['stream'][0]-d['stream'][0]:.3f}) | {s['stream'][0]:.3f} (+{s['stream'][0]-d['stream'][0]:.3f}) | |",
+        f"| stream: mean gap between chunks (ms) | {d['stream'][1]:.3f} | {n['stream'][1]:.3f} (+{n['stream'][1]-d['stream'][1]:.3f}) | {s['stream'][1]:.3f} (+{s['stream'][1]-d['stream'][1]:.3f}) | |",
+        "",
+        f"Machine CPU use during the 16-connection runs (all processes, both cores): direct {d['machine_busy']:.0%}, nginx {n['machine_busy']:.0%}, Seam {s['machine_busy']:.0%}. ",
+        "Non-2xx responses: " + ", ".join(f"{k} {v['c16']['non2xx']}" for k, v in res.items()) + ".",
+        "",
+        "Targets (issue 2): added p99 at one request in flight ≤ 300 µs (read as 'no worse than nginx + 100 µs' when nginx cannot show it either); throughput ≥ 70% of nginx's.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
