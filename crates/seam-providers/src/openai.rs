@@ -13,7 +13,10 @@ use serde_json::Value;
 
 pub struct OpenAi {
     name: String,
-    base_url: String,
+    chat_url: reqwest::Url,
+    embeddings_url: reqwest::Url,
+    /// `Bearer KEY`, built once and marked sensitive so it never prints.
+    auth: Option<reqwest::header::HeaderValue>,
     key: Option<Secret>,
     client: reqwest::Client,
     kind: &'static str,
@@ -21,9 +24,16 @@ pub struct OpenAi {
 
 impl OpenAi {
     pub fn new(cfg: &seam_config::Provider) -> Result<OpenAi, String> {
+        let base = cfg.base_url.clone().unwrap_or_default();
+        let url = |path: &str| {
+            reqwest::Url::parse(&format!("{base}{path}"))
+                .map_err(|e| format!("base_url `{base}` is not a usable URL: {e}"))
+        };
         Ok(OpenAi {
             name: cfg.name.clone(),
-            base_url: cfg.base_url.clone().unwrap_or_default(),
+            chat_url: url("/chat/completions")?,
+            embeddings_url: url("/embeddings")?,
+            auth: bearer(cfg.api_key.as_ref())?,
             key: cfg.api_key.clone(),
             client: client(cfg.connect_timeout)?,
             kind: "openai",
@@ -35,6 +45,17 @@ impl OpenAi {
         self.kind = kind;
         self
     }
+}
+
+/// `Authorization: Bearer KEY` as a sensitive header value.
+pub(crate) fn bearer(key: Option<&Secret>) -> Result<Option<reqwest::header::HeaderValue>, String> {
+    key.map(|k| {
+        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", k.expose()))
+            .map_err(|_| "the API key has characters that cannot go in a header".to_string())?;
+        v.set_sensitive(true);
+        Ok(v)
+    })
+    .transpose()
 }
 
 /// The client's body with the target model and, for streams, the usage chunk requested;
@@ -93,17 +114,17 @@ impl Provider for OpenAi {
     }
 
     async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
-        let path = match req.endpoint {
-            Endpoint::ChatCompletions => "/chat/completions",
-            Endpoint::Embeddings => "/embeddings",
+        let url = match req.endpoint {
+            Endpoint::ChatCompletions => &self.chat_url,
+            Endpoint::Embeddings => &self.embeddings_url,
         };
         let mut builder = self
             .client
-            .post(format!("{}{path}", self.base_url))
+            .post(url.clone())
             .header("content-type", "application/json")
             .body(upstream_body(&req));
-        if let Some(k) = &self.key {
-            builder = builder.bearer_auth(k.expose());
+        if let Some(auth) = &self.auth {
+            builder = builder.header(reqwest::header::AUTHORIZATION, auth.clone());
         }
         let resp = builder.send().await.map_err(|e| classify(&e, &self.name))?;
         if !resp.status().is_success() {

