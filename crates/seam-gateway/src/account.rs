@@ -2,7 +2,7 @@
 //! (a stream cut short), an offline tokenizer estimates it and the record says so.
 
 use seam_config::Config;
-use seam_wire::Usage;
+use seam_wire::{RequestBody, Usage};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 use tiktoken_rs::CoreBPE;
@@ -31,7 +31,11 @@ pub fn count_tokens(text: &str) -> u64 {
 }
 
 /// Estimated input tokens of an OpenAI request body (chat messages or embeddings input).
-pub fn estimate_input(body: &Map<String, Value>) -> u64 {
+pub fn estimate_input(body: &RequestBody) -> u64 {
+    estimate_input_map(&body.to_map())
+}
+
+fn estimate_input_map(body: &Map<String, Value>) -> u64 {
     if let Some(messages) = body.get("messages").and_then(Value::as_array) {
         return messages
             .iter()
@@ -91,9 +95,9 @@ mod tests {
         let body: Map<String, Value> =
             serde_json::from_str(r#"{"messages": [{"role": "user", "content": "hello world"}]}"#)
                 .unwrap();
-        assert_eq!(estimate_input(&body), 2 + PER_MESSAGE_OVERHEAD);
+        assert_eq!(estimate_input_map(&body), 2 + PER_MESSAGE_OVERHEAD);
         let emb: Map<String, Value> =
             serde_json::from_str(r#"{"input": ["hello world", "hello"]}"#).unwrap();
-        assert_eq!(estimate_input(&emb), 3);
+        assert_eq!(estimate_input_map(&emb), 3);
     }
 }

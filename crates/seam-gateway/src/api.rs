@@ -6,7 +6,6 @@ use crate::authenticate::authenticate;
 use crate::call::{AttemptEnd, CallCtx, CallEnd};
 use crate::dispatch::{Answer, dispatch};
 use crate::errors::{GatewayError, respond};
-use crate::observe::{CallLabels, RouteProvider, TokenLabels};
 use crate::record::Entry;
 use crate::relay::Relay;
 use crate::resolve::resolve;
@@ -17,8 +16,8 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use seam_config::ResponseModel;
 use seam_providers::{Complete, Endpoint};
-use seam_wire::Usage;
-use serde_json::{Map, Value, json};
+use seam_wire::{RequestBody, Usage};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub async fn chat_completions(State(app): State<Arc<App>>, req: Request) -> Response {
@@ -87,7 +86,7 @@ async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
 type Failed = (CallCtx, GatewayError);
 
 async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, Failed> {
-    let body = match read_body(app, &mut ctx, body).await {
+    let body = match crate::request::read(app, &mut ctx, body).await {
         Ok(b) => b,
         Err(e) => return Err((ctx, e)),
     };
@@ -96,11 +95,7 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
         Err(e) => return Err((ctx, e)),
     };
     ctx.route = route.name.clone();
-    let include_usage = body
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let include_usage = crate::request::include_usage(&body);
     let rewrite = (route.response_model == ResponseModel::Route).then(|| route.name.clone());
     let d = match dispatch(app, &mut ctx, route, &body).await {
         Ok(d) => d,
@@ -129,78 +124,12 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     })
 }
 
-async fn read_body(
-    app: &App,
-    ctx: &mut CallCtx,
-    body: Body,
-) -> Result<Map<String, Value>, GatewayError> {
-    let limit = app.config.server.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            GatewayError::BodyTooLarge { limit }
-        } else {
-            GatewayError::BodyUnreadable
-        }
-    })?;
-    parse_body(&bytes, ctx)
-}
-
-/// Checks the fields Seam itself needs; everything else passes through untouched.
-fn parse_body(bytes: &Bytes, ctx: &mut CallCtx) -> Result<Map<String, Value>, GatewayError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        GatewayError::MalformedJson(format!("{e} (line {}, column {})", e.line(), e.column()))
-    })?;
-    let Value::Object(body) = value else {
-        return Err(GatewayError::NotAnObject);
-    };
-    ctx.requested_model = match body.get("model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
-        None | Some(Value::Null) => return Err(GatewayError::MissingField("model")),
-        Some(_) => {
-            return Err(GatewayError::InvalidField {
-                field: "model",
-                reason: "must be a non-empty string naming a route".into(),
-            });
-        }
-    };
-    match ctx.endpoint {
-        Endpoint::ChatCompletions => match body.get("messages") {
-            None | Some(Value::Null) => return Err(GatewayError::MissingField("messages")),
-            Some(Value::Array(a)) if !a.is_empty() => {}
-            Some(_) => {
-                return Err(GatewayError::InvalidField {
-                    field: "messages",
-                    reason: "must be a non-empty array of messages".into(),
-                });
-            }
-        },
-        Endpoint::Embeddings => {
-            if body.get("input").is_none_or(Value::is_null) {
-                return Err(GatewayError::MissingField("input"));
-            }
-        }
-    }
-    ctx.stream = match body.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b && ctx.endpoint == Endpoint::ChatCompletions,
-        Some(_) => {
-            return Err(GatewayError::InvalidField {
-                field: "stream",
-                reason: "must be true or false".into(),
-            });
-        }
-    };
-    Ok(body)
-}
-
 fn complete(
     app: &App,
     mut ctx: CallCtx,
     up: crate::relay::Upstream,
     c: Complete,
-    request: &Map<String, Value>,
+    request: &RequestBody,
     rewrite: Option<String>,
 ) -> Response {
     let (usage, estimated) = match c.usage {
@@ -227,8 +156,9 @@ fn complete(
         cost_usd: cost,
         error: None,
     });
-    count_attempt_ok(app, &ctx.route, &up.provider);
-    count_usage(app, &ctx.route, &up.provider, usage, estimated, cost);
+    app.metrics.attempt(&ctx.route, &up.provider, None);
+    app.metrics
+        .usage(&ctx.route, &up.provider, usage, estimated, cost);
     let body = match rewrite {
         None => c.body,
         Some(name) => {
@@ -288,71 +218,15 @@ pub fn with_call_headers(
     resp
 }
 
-pub fn count_attempt_ok(app: &App, route: &str, provider: &str) {
-    app.metrics
-        .attempts
-        .get_or_create(&crate::observe::AttemptLabels {
-            route: route.to_string(),
-            provider: provider.to_string(),
-            outcome: "ok".into(),
-            error_class: String::new(),
-        })
-        .inc();
-}
-
-pub fn count_usage(
-    app: &App,
-    route: &str,
-    provider: &str,
-    usage: Usage,
-    estimated: bool,
-    cost: f64,
-) {
-    for (direction, n) in [
-        ("input", usage.input_tokens),
-        ("output", usage.output_tokens),
-    ] {
-        if n > 0 {
-            app.metrics
-                .tokens
-                .get_or_create(&TokenLabels {
-                    route: route.to_string(),
-                    provider: provider.to_string(),
-                    direction: direction.into(),
-                    estimated: estimated.to_string(),
-                })
-                .inc_by(n);
-        }
-    }
-    if cost > 0.0 {
-        app.metrics
-            .cost
-            .get_or_create(&RouteProvider {
-                route: route.to_string(),
-                provider: provider.to_string(),
-            })
-            .inc_by(cost);
-    }
-}
-
 /// Counts the finished call and queues its records.
 pub fn finish(app: &App, ctx: CallCtx, end: CallEnd<'_>) {
     let (call, attempts) = ctx.into_record(end);
-    app.metrics
-        .calls
-        .get_or_create(&CallLabels {
-            route: call.route.clone(),
-            provider: call.provider.clone().unwrap_or_default(),
-            outcome: call.outcome.clone(),
-            status: call.status.to_string(),
-        })
-        .inc();
-    app.metrics
-        .call_duration
-        .get_or_create(&RouteProvider {
-            route: call.route.clone(),
-            provider: call.provider.clone().unwrap_or_default(),
-        })
-        .observe(call.latency_ms / 1000.0);
+    app.metrics.call(
+        &call.route,
+        call.provider.as_deref().unwrap_or(""),
+        &call.outcome,
+        call.status,
+        call.latency_ms / 1000.0,
+    );
     app.recorder.record(Entry { call, attempts });
 }

@@ -7,13 +7,12 @@ use crate::App;
 use crate::account;
 use crate::call::{AttemptEnd, CallCtx, ms};
 use crate::errors::GatewayError;
-use crate::observe::{AttemptLabels, RouteProvider};
 use futures_util::StreamExt;
 use seam_config::Route;
 use seam_providers::{
     AttemptError, ChunkStream, Complete, ErrorClass, Reply, Served, StreamEvent, UpstreamRequest,
 };
-use serde_json::{Map, Value};
+use seam_wire::RequestBody;
 use std::time::{Duration, Instant};
 
 pub enum Answer {
@@ -38,7 +37,7 @@ pub async fn dispatch(
     app: &App,
     ctx: &mut CallCtx,
     route: &Route,
-    body: &Map<String, Value>,
+    body: &RequestBody,
 ) -> Result<Dispatched, GatewayError> {
     let target = route
         .targets
@@ -83,12 +82,7 @@ pub async fn dispatch(
     };
     let ttfb = ms(started);
     app.metrics
-        .attempt_ttfb
-        .get_or_create(&RouteProvider {
-            route: route.name.clone(),
-            provider: target.provider.clone(),
-        })
-        .observe(ttfb / 1000.0);
+        .attempt_ttfb(&route.name, &target.provider, ttfb / 1000.0);
     match answer {
         Ok(answer) => Ok(Dispatched {
             provider: target.provider.clone(),
@@ -126,7 +120,8 @@ pub fn record_failed_attempt(
 ) {
     let usage = e.usage.unwrap_or_default();
     let cost = account::cost(&app.config, None, model, usage);
-    count_attempt_error(app, &ctx.route, provider, e);
+    app.metrics
+        .attempt(&ctx.route, provider, Some(e.class.as_str()));
     ctx.push_attempt(AttemptEnd {
         provider,
         model,
@@ -138,17 +133,5 @@ pub fn record_failed_attempt(
         cost_usd: cost,
         error: Some(e),
     });
-    crate::api::count_usage(app, &ctx.route, provider, usage, false, cost);
-}
-
-pub fn count_attempt_error(app: &App, route: &str, provider: &str, e: &AttemptError) {
-    app.metrics
-        .attempts
-        .get_or_create(&AttemptLabels {
-            route: route.to_string(),
-            provider: provider.to_string(),
-            outcome: "error".into(),
-            error_class: e.class.as_str().into(),
-        })
-        .inc();
+    app.metrics.usage(&ctx.route, provider, usage, false, cost);
 }

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod observe;
 pub mod record;
 pub mod relay;
+mod request;
 pub mod resolve;
 mod server;
 

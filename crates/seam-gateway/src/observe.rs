@@ -8,8 +8,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
+use seam_wire::Usage;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
@@ -65,6 +67,19 @@ pub struct Metrics {
     pub records_written: Counter,
     pub records_dropped: Family<Reason, Counter>,
     pub record_queue: Gauge,
+    /// Handles for the common case (success) per route and provider, so that counting a
+    /// call needs no label allocation: route -> provider -> handles.
+    hot: RwLock<HashMap<String, HashMap<String, Arc<Hot>>>>,
+}
+
+/// Pre-resolved series of one route and provider.
+struct Hot {
+    calls_ok: Counter,
+    attempts_ok: Counter,
+    tokens: [Counter; 4],
+    cost: Counter<f64, AtomicU64>,
+    call_duration: Histogram,
+    attempt_ttfb: Histogram,
 }
 
 impl Metrics {
@@ -82,6 +97,7 @@ impl Metrics {
             records_dropped: Family::default(),
             record_queue: Gauge::default(),
             registry: Registry::default(),
+            hot: RwLock::new(HashMap::new()),
         };
         registry.register(
             "calls",
@@ -134,6 +150,122 @@ impl Metrics {
             m.record_queue.clone(),
         );
         Arc::new(Metrics { registry, ..m })
+    }
+
+    fn hot(&self, route: &str, provider: &str) -> Arc<Hot> {
+        if let Some(h) = self
+            .hot
+            .read()
+            .ok()
+            .and_then(|m| m.get(route).and_then(|p| p.get(provider)).cloned())
+        {
+            return h;
+        }
+        let rp = RouteProvider {
+            route: route.to_string(),
+            provider: provider.to_string(),
+        };
+        let token = |direction: &str, estimated: bool| {
+            self.tokens
+                .get_or_create(&TokenLabels {
+                    route: route.to_string(),
+                    provider: provider.to_string(),
+                    direction: direction.into(),
+                    estimated: estimated.to_string(),
+                })
+                .clone()
+        };
+        let h = Arc::new(Hot {
+            calls_ok: self
+                .calls
+                .get_or_create(&CallLabels {
+                    route: route.to_string(),
+                    provider: provider.to_string(),
+                    outcome: "ok".into(),
+                    status: "200".into(),
+                })
+                .clone(),
+            attempts_ok: self
+                .attempts
+                .get_or_create(&AttemptLabels {
+                    route: route.to_string(),
+                    provider: provider.to_string(),
+                    outcome: "ok".into(),
+                    error_class: String::new(),
+                })
+                .clone(),
+            tokens: [
+                token("input", false),
+                token("output", false),
+                token("input", true),
+                token("output", true),
+            ],
+            cost: self.cost.get_or_create(&rp).clone(),
+            call_duration: self.call_duration.get_or_create(&rp).clone(),
+            attempt_ttfb: self.attempt_ttfb.get_or_create(&rp).clone(),
+        });
+        if let Ok(mut m) = self.hot.write() {
+            m.entry(route.to_string())
+                .or_default()
+                .insert(provider.to_string(), h.clone());
+        }
+        h
+    }
+
+    /// One call finished (per call, post-retry).
+    pub fn call(&self, route: &str, provider: &str, outcome: &str, status: i64, secs: f64) {
+        let hot = self.hot(route, provider);
+        if outcome == "ok" && status == 200 {
+            hot.calls_ok.inc();
+        } else {
+            self.calls
+                .get_or_create(&CallLabels {
+                    route: route.to_string(),
+                    provider: provider.to_string(),
+                    outcome: outcome.to_string(),
+                    status: status.to_string(),
+                })
+                .inc();
+        }
+        hot.call_duration.observe(secs);
+    }
+
+    /// One upstream attempt ended (per attempt, pre-retry); `error_class` is `None` on success.
+    pub fn attempt(&self, route: &str, provider: &str, error_class: Option<&str>) {
+        match error_class {
+            None => {
+                self.hot(route, provider).attempts_ok.inc();
+            }
+            Some(class) => {
+                self.attempts
+                    .get_or_create(&AttemptLabels {
+                        route: route.to_string(),
+                        provider: provider.to_string(),
+                        outcome: "error".into(),
+                        error_class: class.to_string(),
+                    })
+                    .inc();
+            }
+        }
+    }
+
+    pub fn attempt_ttfb(&self, route: &str, provider: &str, secs: f64) {
+        self.hot(route, provider).attempt_ttfb.observe(secs);
+    }
+
+    /// Tokens and cost one attempt was billed.
+    pub fn usage(&self, route: &str, provider: &str, usage: Usage, estimated: bool, cost: f64) {
+        let hot = self.hot(route, provider);
+        let base = if estimated { 2 } else { 0 };
+        if usage.input_tokens > 0 {
+            hot.tokens[base].inc_by(usage.input_tokens);
+        }
+        if usage.output_tokens > 0 {
+            hot.tokens[base + 1].inc_by(usage.output_tokens);
+        }
+        if cost > 0.0 {
+            hot.cost.inc_by(cost);
+        }
     }
 
     pub fn render(&self) -> String {

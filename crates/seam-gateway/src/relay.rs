@@ -6,7 +6,7 @@
 
 use crate::App;
 use crate::account;
-use crate::api::{count_attempt_ok, count_usage, finish, with_call_headers};
+use crate::api::{finish, with_call_headers};
 use crate::call::{AttemptEnd, CallCtx, CallEnd};
 use crate::errors::GatewayError;
 use axum::body::Body;
@@ -15,8 +15,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{StatusCode, header};
 use seam_providers::{AttemptError, ChunkStream, ErrorClass, Served, StreamEvent};
-use seam_wire::{SSE_DONE, Usage, sse_data};
-use serde_json::{Map, Value};
+use seam_wire::{RequestBody, SSE_DONE, Usage, sse_data};
+use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ pub struct Relay {
     up: Upstream,
     first: Option<StreamEvent>,
     rest: ChunkStream,
-    request: Map<String, Value>,
+    request: RequestBody,
     include_usage: bool,
     rewrite: Option<String>,
     usage: Option<Usage>,
@@ -53,7 +53,7 @@ impl Relay {
         up: Upstream,
         first: StreamEvent,
         rest: ChunkStream,
-        request: Map<String, Value>,
+        request: RequestBody,
         include_usage: bool,
         rewrite: Option<String>,
     ) -> Relay {
@@ -206,20 +206,14 @@ impl Relay {
             cost_usd: cost,
             error: error.as_ref(),
         });
-        match &error {
-            None => count_attempt_ok(&self.app, &ctx.route, &self.up.provider),
-            Some(e) => {
-                crate::dispatch::count_attempt_error(&self.app, &ctx.route, &self.up.provider, e)
-            }
-        }
-        count_usage(
-            &self.app,
+        self.app.metrics.attempt(
             &ctx.route,
             &self.up.provider,
-            usage,
-            estimated,
-            cost,
+            error.as_ref().map(|e| e.class.as_str()),
         );
+        self.app
+            .metrics
+            .usage(&ctx.route, &self.up.provider, usage, estimated, cost);
         let (outcome, class, message) = match &error {
             None => ("ok", None, None),
             Some(e) if e.class == ErrorClass::Cancelled => (
@@ -262,6 +256,8 @@ impl Drop for Relay {
 impl IntoResponse for Relay {
     fn into_response(self) -> Response {
         let call_id = self.ctx.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+        // The attempts that failed before this one, plus this one.
+        let attempts = self.ctx.as_ref().map_or(0, |c| c.attempts.len()) + 1;
         let served = self.served.model.clone();
         let body = futures_util::stream::unfold(self, |mut relay| async move {
             let bytes = relay.next_bytes().await?;
@@ -276,6 +272,6 @@ impl IntoResponse for Relay {
             Body::from_stream(body),
         )
             .into_response();
-        with_call_headers(resp, &call_id, 1, served.as_deref())
+        with_call_headers(resp, &call_id, attempts, served.as_deref())
     }
 }

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -24,7 +25,20 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .layer(CatchPanicLayer::custom(panic_response))
         .with_state(app)
+}
+
+/// A bug must not cost the client its answer shape: a panic becomes an OpenAI-style 500.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked; answered 500");
+    let e = seam_wire::ApiError::new(500, "server_error", "Seam hit an internal error.");
+    (
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        e.to_json(),
+    )
+        .into_response()
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {

@@ -22,8 +22,8 @@ pub fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Clie
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
-use seam_wire::Usage;
-use serde_json::{Map, Value};
+use seam_wire::{RequestBody, Usage};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -44,7 +44,7 @@ impl Endpoint {
 pub struct UpstreamRequest<'a> {
     pub endpoint: Endpoint,
     pub model: &'a str,
-    pub body: &'a Map<String, Value>,
+    pub body: &'a RequestBody,
     pub stream: bool,
 }
 

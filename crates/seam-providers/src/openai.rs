@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use seam_config::Secret;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 pub struct OpenAi {
@@ -58,49 +57,53 @@ pub(crate) fn bearer(key: Option<&Secret>) -> Result<Option<reqwest::header::Hea
     .transpose()
 }
 
-/// The client's body with the target model and, for streams, the usage chunk requested;
-/// serialized straight from the client's body, field order kept, nothing cloned.
+/// The client's body with the target model and, for streams, the usage chunk requested.
+/// Every other field is copied as the client wrote it, in its order.
 pub fn upstream_body(req: &UpstreamRequest<'_>) -> Vec<u8> {
-    serde_json::to_vec(&Outgoing(req)).unwrap_or_default()
+    let body = req.body;
+    let mut out = Vec::with_capacity(body.raw().len() + 64);
+    out.push(b'{');
+    let mut first = true;
+    let mut field = |out: &mut Vec<u8>, key: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+    };
+    if body.raw_field("model").is_none() {
+        field(&mut out, "model");
+        let _ = serde_json::to_writer(&mut out, req.model);
+    }
+    for (key, value) in body.fields() {
+        field(&mut out, key);
+        match key {
+            "model" => {
+                let _ = serde_json::to_writer(&mut out, req.model);
+            }
+            "stream_options" if req.stream => {
+                let opts: Value = serde_json::from_str(value).unwrap_or(Value::Null);
+                let _ = serde_json::to_writer(&mut out, &with_usage(opts));
+            }
+            _ => out.extend_from_slice(value.as_bytes()),
+        }
+    }
+    if req.stream && body.raw_field("stream_options").is_none() {
+        field(&mut out, "stream_options");
+        let _ = serde_json::to_writer(&mut out, &with_usage(Value::Null));
+    }
+    out.push(b'}');
+    out
 }
-
-struct Outgoing<'r, 'a>(&'r UpstreamRequest<'a>);
 
 /// `stream_options` with `include_usage` forced on, other options kept.
-struct WithUsage<'a>(Option<&'a Value>);
-
-impl Serialize for WithUsage<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        if let Some(Value::Object(o)) = self.0 {
-            for (k, v) in o.iter().filter(|(k, _)| *k != "include_usage") {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.serialize_entry("include_usage", &true)?;
-        m.end()
-    }
-}
-
-impl Serialize for Outgoing<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let req = self.0;
-        let mut m = s.serialize_map(None)?;
-        if !req.body.contains_key("model") {
-            m.serialize_entry("model", req.model)?;
-        }
-        for (k, v) in req.body {
-            match k.as_str() {
-                "model" => m.serialize_entry(k, req.model)?,
-                "stream_options" if req.stream => m.serialize_entry(k, &WithUsage(Some(v)))?,
-                _ => m.serialize_entry(k, v)?,
-            }
-        }
-        if req.stream && !req.body.contains_key("stream_options") {
-            m.serialize_entry("stream_options", &WithUsage(None))?;
-        }
-        m.end()
-    }
+fn with_usage(opts: Value) -> Value {
+    let mut o = match opts {
+        Value::Object(o) => o,
+        _ => serde_json::Map::new(),
+    };
+    o.insert("include_usage".into(), Value::Bool(true));
+    Value::Object(o)
 }
 
 #[async_trait]
@@ -182,15 +185,21 @@ fn stream(resp: reqwest::Response, name: String, key: Option<Secret>) -> crate::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use seam_wire::RequestBody;
     use serde_json::json;
 
     #[test]
     fn the_outgoing_body_swaps_the_model_and_asks_for_usage() {
-        let body = json!({"model": "chat", "messages": [], "seed": 1, "stream": true, "stream_options": {"x": 1}});
+        let body = RequestBody::parse(
+            json!({"model": "chat", "messages": [], "seed": 1, "stream": true, "stream_options": {"x": 1}})
+                .to_string()
+                .into(),
+        )
+        .unwrap();
         let req = UpstreamRequest {
             endpoint: Endpoint::ChatCompletions,
             model: "target-1",
-            body: body.as_object().unwrap(),
+            body: &body,
             stream: true,
         };
         let out: Value = serde_json::from_slice(&upstream_body(&req)).unwrap();
@@ -198,10 +207,10 @@ mod tests {
             out,
             json!({"model": "target-1", "messages": [], "seed": 1, "stream": true, "stream_options": {"x": 1, "include_usage": true}})
         );
-        let plain = json!({"messages": []});
+        let plain = RequestBody::parse(json!({"messages": []}).to_string().into()).unwrap();
         let req = UpstreamRequest {
             stream: false,
-            body: plain.as_object().unwrap(),
+            body: &plain,
             ..req
         };
         let out: Value = serde_json::from_slice(&upstream_body(&req)).unwrap();

@@ -1,4 +1,9 @@
-//! The OpenAI wire shapes Seam speaks to clients: error bodies, usage, SSE framing.
+//! The OpenAI wire shapes Seam speaks to clients: request bodies, error bodies, usage, SSE
+//! framing.
+
+mod body;
+
+pub use body::{BodyError, RequestBody};
 
 use bytes::Bytes;
 use serde::Serialize;

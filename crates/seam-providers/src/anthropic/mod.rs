@@ -60,11 +60,12 @@ impl Provider for Anthropic {
                 )
             });
         }
-        let body =
-            to_messages_request(req.body, req.model, req.stream).map_err(|m| AttemptError {
+        let body = to_messages_request(&req.body.to_map(), req.model, req.stream).map_err(|m| {
+            AttemptError {
                 status: Some(400),
                 ..AttemptError::new(ErrorClass::Status4xx, m)
-            })?;
+            }
+        })?;
         let mut builder = self
             .client
             .post(format!(

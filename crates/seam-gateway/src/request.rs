@@ -1,0 +1,86 @@
+//! Reads a client's request body and checks the fields Seam itself needs; every other field
+//! passes through untouched.
+
+use crate::App;
+use crate::call::CallCtx;
+use crate::errors::GatewayError;
+use axum::body::Body;
+use seam_providers::Endpoint;
+use seam_wire::{BodyError, RequestBody};
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+pub async fn read(app: &App, ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayError> {
+    let limit = app.config.server.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            GatewayError::BodyTooLarge { limit }
+        } else {
+            GatewayError::BodyUnreadable
+        }
+    })?;
+    let body = RequestBody::parse(bytes).map_err(|e| match e {
+        BodyError::Malformed(e) => {
+            GatewayError::MalformedJson(format!("{e} (line {}, column {})", e.line(), e.column()))
+        }
+        BodyError::NotAnObject => GatewayError::NotAnObject,
+    })?;
+    check(&body, ctx)?;
+    Ok(body)
+}
+
+fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {
+    ctx.requested_model = match body.get::<Option<String>>("model") {
+        None | Some(Ok(None)) => return Err(GatewayError::MissingField("model")),
+        Some(Ok(Some(m))) if !m.is_empty() => m,
+        _ => {
+            return Err(GatewayError::InvalidField {
+                field: "model",
+                reason: "must be a non-empty string naming a route".into(),
+            });
+        }
+    };
+    match ctx.endpoint {
+        Endpoint::ChatCompletions => {
+            if !body.has("messages") {
+                return Err(GatewayError::MissingField("messages"));
+            }
+            // Counting elements as IgnoredAny allocates nothing per message.
+            match body.get::<Vec<IgnoredAny>>("messages") {
+                Some(Ok(m)) if !m.is_empty() => {}
+                _ => {
+                    return Err(GatewayError::InvalidField {
+                        field: "messages",
+                        reason: "must be a non-empty array of messages".into(),
+                    });
+                }
+            }
+        }
+        Endpoint::Embeddings => {
+            if !body.has("input") {
+                return Err(GatewayError::MissingField("input"));
+            }
+        }
+    }
+    ctx.stream = match body.get::<Option<bool>>("stream") {
+        None | Some(Ok(None)) => false,
+        Some(Ok(Some(b))) => b && ctx.endpoint == Endpoint::ChatCompletions,
+        Some(Err(_)) => {
+            return Err(GatewayError::InvalidField {
+                field: "stream",
+                reason: "must be true or false".into(),
+            });
+        }
+    };
+    Ok(())
+}
+
+/// Whether the client asked for the usage chunk of a stream.
+pub fn include_usage(body: &RequestBody) -> bool {
+    body.get::<Value>("stream_options")
+        .and_then(Result::ok)
+        .and_then(|o| o.get("include_usage").and_then(Value::as_bool))
+        .unwrap_or(false)
+}
