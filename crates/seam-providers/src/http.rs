@@ -21,6 +21,10 @@ pub(crate) fn client(connect_timeout: Duration) -> Result<reqwest::Client, Strin
         .tcp_nodelay(true)
         // Upstreams are named explicitly in config; proxy discovery per request costs CPU.
         .no_proxy()
+        // One HTTP try per attempt, so that Seam counts every try the provider sees: no
+        // hidden retries (reqwest retries protocol NACKs by default) and no redirects.
+        .retry(reqwest::retry::never())
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(1024)

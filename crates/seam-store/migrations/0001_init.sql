@@ -60,4 +60,3 @@ CREATE TABLE IF NOT EXISTS attempts (
     tokens_estimated   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attempts_call ON attempts (call_id);
-CREATE INDEX IF NOT EXISTS attempts_created ON attempts (created_ms);
