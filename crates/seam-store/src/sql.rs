@@ -43,7 +43,8 @@ impl SqlStore {
             url.to_string()
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 4 } else { 8 })
+            // One SQLite connection: writes serialize anyway, and one page cache stays warm.
+            .max_connections(if sqlite { 1 } else { 8 })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
