@@ -5,10 +5,12 @@
 //! problem at once with the key it concerns.
 
 mod raw;
+mod retry;
 mod secret;
 mod validate;
 
 pub use raw::{ProviderKind, ResponseModel};
+pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};
 pub use secret::Secret;
 pub use validate::{
     Config, ConfigError, Price, Provider, Route, ServerConfig, StoreConfig, Target,

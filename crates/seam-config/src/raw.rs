@@ -16,6 +16,7 @@ pub(crate) struct RawConfig {
     pub routes: Vec<RawRoute>,
     #[serde(default)]
     pub prices: BTreeMap<String, RawPrice>,
+    pub divergence: Option<crate::retry::RawDivergence>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +90,7 @@ pub(crate) struct RawRoute {
     pub name: String,
     pub targets: Vec<RawTarget>,
     pub response_model: Option<ResponseModel>,
+    pub retry: Option<crate::retry::RawRetry>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! Turns the raw file into typed values, collecting every problem with the key it concerns.
 
 use crate::raw::{ProviderKind, RawConfig, RawProvider, RawRoute, ResponseModel};
+use crate::retry::{Divergence, RetryPolicy};
 use crate::secret::Secret;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -33,6 +34,7 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// USD per million tokens, by model name as the provider reports or is asked for.
     pub prices: BTreeMap<String, Price>,
+    pub divergence: Divergence,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +72,7 @@ pub struct Route {
     pub name: String,
     pub targets: Vec<Target>,
     pub response_model: ResponseModel,
+    pub retry: RetryPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +205,7 @@ pub(crate) fn validate(
         );
     }
 
+    let divergence = crate::retry::divergence(raw.divergence, &mut problems);
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -209,6 +213,7 @@ pub(crate) fn validate(
             providers,
             routes,
             prices,
+            divergence,
         })
     } else {
         Err(problems)
@@ -315,6 +320,7 @@ fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec
             })
             .collect(),
         response_model: r.response_model.unwrap_or_default(),
+        retry: crate::retry::retry_policy(r.retry, key, problems),
     }
 }
 

@@ -64,7 +64,11 @@ async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
     match run(&app, ctx, body).await {
         Ok(resp) => resp,
         Err((ctx, e)) => {
-            let resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
+            let mut resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
+            if ctx.budget_exhausted {
+                resp.headers_mut()
+                    .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
+            }
             let upstream = matches!(e, GatewayError::Upstream(_));
             let api = e.to_api();
             finish(
@@ -90,14 +94,15 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
         Ok(b) => b,
         Err(e) => return Err((ctx, e)),
     };
-    let route = match resolve(&app.config, &ctx.requested_model) {
+    let state = match resolve(&app.routes, &ctx.requested_model) {
         Ok(r) => r,
         Err(e) => return Err((ctx, e)),
     };
+    let route = &state.route;
     ctx.route = route.name.clone();
     let include_usage = crate::request::include_usage(&body);
     let rewrite = (route.response_model == ResponseModel::Route).then(|| route.name.clone());
-    let d = match dispatch(app, &mut ctx, route, &body).await {
+    let d = match dispatch(app, &mut ctx, &state, &body).await {
         Ok(d) => d,
         Err(e) => return Err((ctx, e)),
     };
@@ -228,5 +233,17 @@ pub fn finish(app: &App, ctx: CallCtx, end: CallEnd<'_>) {
         call.status,
         call.latency_ms / 1000.0,
     );
+    if let Some(first) = attempts.first() {
+        let first_ok = first.outcome == "ok";
+        app.metrics
+            .first_attempt(&call.route, &first.provider, first_ok);
+        app.divergence.observe(
+            app,
+            &call.route,
+            &first.provider,
+            first_ok,
+            call.outcome == "ok",
+        );
+    }
     app.recorder.record(Entry { call, attempts });
 }

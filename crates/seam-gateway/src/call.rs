@@ -20,6 +20,8 @@ pub struct CallCtx {
     pub requested_model: String,
     pub stream: bool,
     pub attempts: Vec<AttemptRecord>,
+    /// The retry budget refused a retry this call needed.
+    pub budget_exhausted: bool,
 }
 
 /// What an upstream attempt ended with, for its record.
@@ -61,6 +63,7 @@ impl CallCtx {
             requested_model: String::new(),
             stream: false,
             attempts: Vec::new(),
+            budget_exhausted: false,
         }
     }
 
@@ -74,6 +77,7 @@ impl CallCtx {
             created_ms: crate::now_ms() - end.started.elapsed().as_millis() as i64,
             tenant: self.caller.tenant.clone(),
             trace_id: self.trace_id.clone(),
+            route: self.route.clone(),
             provider: end.provider.to_string(),
             model: end.model.to_string(),
             served_model: end.served.model.clone(),
@@ -123,6 +127,7 @@ impl CallCtx {
             output_tokens: sum(|a| a.output_tokens),
             cost_usd: self.attempts.iter().map(|a| a.cost_usd).sum(),
             tokens_estimated: self.attempts.iter().any(|a| a.tokens_estimated),
+            budget_exhausted: self.budget_exhausted,
         };
         (record, self.attempts)
     }

@@ -1,18 +1,22 @@
-//! Phase 5, dispatch: makes the upstream attempt for a call and records failed ones.
+//! Phase 5, dispatch: makes a call's upstream attempts. Each target of the route gets up to
+//! `max_attempts` tries, spaced by jittered backoff or the upstream's `Retry-After`, every
+//! retry paid for from the retry budget; then the next target is tried. Failed attempts are
+//! recorded and priced as they happen.
 //!
 //! A streamed answer is held until its first event arrives, so that a failure before any
-//! byte reaches the client is still an ordinary HTTP error (and, with retries, retryable).
+//! byte reaches the client is still retryable; after that, the relay owns the stream.
 
 use crate::App;
 use crate::account;
+use crate::budget::backoff;
 use crate::call::{AttemptEnd, CallCtx, ms};
 use crate::errors::GatewayError;
+use crate::resolve::{RouteState, TargetState};
 use futures_util::StreamExt;
-use seam_config::Route;
 use seam_providers::{
     AttemptError, ChunkStream, Complete, ErrorClass, Reply, Served, StreamEvent, UpstreamRequest,
 };
-use seam_wire::RequestBody;
+use seam_wire::{RequestBody, Usage};
 use std::time::{Duration, Instant};
 
 pub enum Answer {
@@ -36,23 +40,65 @@ pub struct Dispatched {
 pub async fn dispatch(
     app: &App,
     ctx: &mut CallCtx,
-    route: &Route,
+    state: &RouteState,
     body: &RequestBody,
 ) -> Result<Dispatched, GatewayError> {
-    let target = route
-        .targets
-        .first()
-        .ok_or_else(|| GatewayError::Internal(format!("route `{}` has no targets", route.name)))?;
-    let provider = app.registry.get(&target.provider).ok_or_else(|| {
-        GatewayError::Internal(format!("provider `{}` is not registered", target.provider))
-    })?;
-    let timeout = app
-        .config
-        .providers
-        .iter()
-        .find(|p| p.name == target.provider)
-        .map(|p| p.timeout)
-        .unwrap_or(Duration::from_secs(120));
+    let policy = &state.route.retry;
+    let deadline = tokio::time::Instant::now() + policy.deadline;
+    let mut last: Option<AttemptError> = None;
+    'targets: for target in &state.targets {
+        for n in 1..=policy.max_attempts {
+            if n == 1 {
+                target.budget.deposit();
+            } else {
+                let Some(prev) = &last else { break 'targets };
+                let wait = match prev.retry_after {
+                    // Waiting longer than the cap helps nobody: try the next target.
+                    Some(ra) if ra > policy.retry_after_cap => continue 'targets,
+                    Some(ra) => ra,
+                    None => backoff(policy.backoff_base, policy.backoff_max, n - 1),
+                };
+                if tokio::time::Instant::now() + wait >= deadline {
+                    break 'targets;
+                }
+                if policy.budget && !target.budget.try_withdraw() {
+                    ctx.budget_exhausted = true;
+                    app.metrics
+                        .budget_refusal(&ctx.route, &target.provider_name);
+                    break 'targets;
+                }
+                app.metrics.retry(&ctx.route, &target.provider_name);
+                tokio::time::sleep(wait).await;
+            }
+            match attempt(app, ctx, target, body).await {
+                Ok(d) => return Ok(d),
+                Err(e) => {
+                    let retryable = policy.retries(e.class.as_str());
+                    last = Some(e);
+                    if !retryable {
+                        break 'targets;
+                    }
+                }
+            }
+        }
+    }
+    Err(GatewayError::Upstream(last.unwrap_or_else(|| {
+        AttemptError::new(
+            ErrorClass::Timeout,
+            "the call's deadline passed before any attempt",
+        )
+    })))
+}
+
+/// One HTTP try against one target.
+async fn attempt(
+    app: &App,
+    ctx: &mut CallCtx,
+    target: &TargetState,
+    body: &RequestBody,
+) -> Result<Dispatched, AttemptError> {
+    let name = &target.provider_name;
+    let timeout = target.timeout;
     let req = UpstreamRequest {
         endpoint: ctx.endpoint,
         model: &target.model,
@@ -60,9 +106,9 @@ pub async fn dispatch(
         stream: ctx.stream,
     };
     let started = Instant::now();
-    let result = match tokio::time::timeout(timeout, provider.send(req)).await {
+    let result = match tokio::time::timeout(timeout, target.provider.send(req)).await {
         Ok(r) => r,
-        Err(_) => Err(timed_out(&target.provider, timeout)),
+        Err(_) => Err(timed_out(name, timeout)),
     };
     let answer = match result {
         Ok(Reply::Complete(c)) => Ok(Answer::Complete(c)),
@@ -71,21 +117,17 @@ pub async fn dispatch(
             Ok(Some(Err(e))) => Err(e),
             Ok(None) => Err(AttemptError::new(
                 ErrorClass::StreamCut,
-                format!(
-                    "provider `{}` ended the stream before any event",
-                    target.provider
-                ),
+                format!("provider `{name}` ended the stream before any event"),
             )),
-            Err(_) => Err(timed_out(&target.provider, timeout)),
+            Err(_) => Err(timed_out(name, timeout)),
         },
         Err(e) => Err(e),
     };
     let ttfb = ms(started);
-    app.metrics
-        .attempt_ttfb(&route.name, &target.provider, ttfb / 1000.0);
+    app.metrics.attempt_ttfb(&ctx.route, name, ttfb / 1000.0);
     match answer {
         Ok(answer) => Ok(Dispatched {
-            provider: target.provider.clone(),
+            provider: name.clone(),
             model: target.model.clone(),
             started,
             ttfb_ms: Some(ttfb),
@@ -93,8 +135,8 @@ pub async fn dispatch(
             answer,
         }),
         Err(e) => {
-            record_failed_attempt(app, ctx, &target.provider, &target.model, started, &e);
-            Err(GatewayError::Upstream(e))
+            record_failed_attempt(app, ctx, name, &target.model, started, &e, body);
+            Err(e)
         }
     }
 }
@@ -109,7 +151,22 @@ fn timed_out(provider: &str, after: Duration) -> AttemptError {
     )
 }
 
-/// A failed attempt costs what the provider says it billed, if it says.
+/// Whether a failed attempt was probably billed for its input although no usage came back:
+/// the request reached the provider and was (or may have been) processed.
+fn likely_billed(class: ErrorClass) -> bool {
+    matches!(
+        class,
+        ErrorClass::Timeout
+            | ErrorClass::Status5xx
+            | ErrorClass::Reset
+            | ErrorClass::StreamCut
+            | ErrorClass::BadResponse
+    )
+}
+
+/// Prices a failed attempt: from the usage the provider reported; else, when it likely
+/// billed the input, from an estimate of the input (marked estimated); else nothing (a
+/// refused connection, a 429 or a 4xx).
 pub fn record_failed_attempt(
     app: &App,
     ctx: &mut CallCtx,
@@ -117,8 +174,19 @@ pub fn record_failed_attempt(
     model: &str,
     started: Instant,
     e: &AttemptError,
+    body: &RequestBody,
 ) {
-    let usage = e.usage.unwrap_or_default();
+    let (usage, estimated) = match e.usage {
+        Some(u) => (u, false),
+        None if likely_billed(e.class) => (
+            Usage {
+                input_tokens: account::estimate_input(body),
+                output_tokens: 0,
+            },
+            true,
+        ),
+        None => (Usage::default(), false),
+    };
     let cost = account::cost(&app.config, None, model, usage);
     app.metrics
         .attempt(&ctx.route, provider, Some(e.class.as_str()));
@@ -129,9 +197,10 @@ pub fn record_failed_attempt(
         ttfb_ms: None,
         served: &Served::default(),
         usage,
-        estimated: false,
+        estimated,
         cost_usd: cost,
         error: Some(e),
     });
-    app.metrics.usage(&ctx.route, provider, usage, false, cost);
+    app.metrics
+        .usage(&ctx.route, provider, usage, estimated, cost);
 }

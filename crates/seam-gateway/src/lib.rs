@@ -5,8 +5,10 @@
 pub mod account;
 mod api;
 pub mod authenticate;
+pub mod budget;
 mod call;
 pub mod dispatch;
+pub mod divergence;
 pub mod errors;
 pub mod observe;
 pub mod record;
@@ -29,11 +31,12 @@ use std::time::Duration;
 /// Everything a call needs, shared by all requests.
 pub struct App {
     pub config: Arc<Config>,
-    pub registry: Registry,
+    pub routes: resolve::RouteTable,
     pub keys: KeyCache,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub store: Arc<dyn Store>,
+    pub divergence: divergence::Detector,
 }
 
 /// How often the key snapshot is refreshed from the store.
@@ -52,13 +55,16 @@ pub async fn start(
     keys.refresh(store.as_ref()).await?;
     keys.spawn_refresh(store.clone(), KEY_REFRESH);
     let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
+    let routes = resolve::RouteTable::build(&config, &registry).map_err(anyhow::Error::msg)?;
+    let config_divergence = config.divergence.clone();
     let app = Arc::new(App {
         config: Arc::new(config),
-        registry,
+        routes,
         keys,
         recorder,
         metrics,
         store,
+        divergence: divergence::Detector::new(config_divergence),
     });
     Ok(server::start(app, listener, writer).await?)
 }

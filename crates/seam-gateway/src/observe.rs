@@ -67,6 +67,10 @@ pub struct Metrics {
     pub records_written: Counter,
     pub records_dropped: Family<Reason, Counter>,
     pub record_queue: Gauge,
+    pub first_attempts: Family<CallLabels, Counter>,
+    pub retries: Family<RouteProvider, Counter>,
+    pub budget_refusals: Family<RouteProvider, Counter>,
+    pub events: Family<Reason, Counter>,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<HashMap<String, HashMap<String, Arc<Hot>>>>,
@@ -75,6 +79,7 @@ pub struct Metrics {
 /// Pre-resolved series of one route and provider.
 struct Hot {
     calls_ok: Counter,
+    first_ok: Counter,
     attempts_ok: Counter,
     tokens: [Counter; 4],
     cost: Counter<f64, AtomicU64>,
@@ -96,6 +101,10 @@ impl Metrics {
             records_written: Counter::default(),
             records_dropped: Family::default(),
             record_queue: Gauge::default(),
+            first_attempts: Family::default(),
+            retries: Family::default(),
+            budget_refusals: Family::default(),
+            events: Family::default(),
             registry: Registry::default(),
             hot: RwLock::new(HashMap::new()),
         };
@@ -149,6 +158,26 @@ impl Metrics {
             "Calls waiting in the record writer's queue",
             m.record_queue.clone(),
         );
+        registry.register(
+            "first_attempts",
+            "Calls by the outcome of their first attempt, per call, pre-retry (status is empty)",
+            m.first_attempts.clone(),
+        );
+        registry.register(
+            "retries",
+            "Retries sent to a provider on a route, per attempt (attempts after a call's first on that target)",
+            m.retries.clone(),
+        );
+        registry.register(
+            "retry_budget_refusals",
+            "Calls failed fast because the route's retry budget for the provider was spent, per call",
+            m.budget_refusals.clone(),
+        );
+        registry.register(
+            "events",
+            "Change-timeline events written, by kind",
+            m.events.clone(),
+        );
         Arc::new(Metrics { registry, ..m })
     }
 
@@ -183,6 +212,15 @@ impl Metrics {
                     provider: provider.to_string(),
                     outcome: "ok".into(),
                     status: "200".into(),
+                })
+                .clone(),
+            first_ok: self
+                .first_attempts
+                .get_or_create(&CallLabels {
+                    route: route.to_string(),
+                    provider: provider.to_string(),
+                    outcome: "ok".into(),
+                    status: String::new(),
                 })
                 .clone(),
             attempts_ok: self
@@ -247,6 +285,39 @@ impl Metrics {
                     .inc();
             }
         }
+    }
+
+    pub fn first_attempt(&self, route: &str, provider: &str, ok: bool) {
+        if ok {
+            self.hot(route, provider).first_ok.inc();
+            return;
+        }
+        self.first_attempts
+            .get_or_create(&CallLabels {
+                route: route.to_string(),
+                provider: provider.to_string(),
+                outcome: "error".into(),
+                status: String::new(),
+            })
+            .inc();
+    }
+
+    pub fn retry(&self, route: &str, provider: &str) {
+        self.retries
+            .get_or_create(&RouteProvider {
+                route: route.to_string(),
+                provider: provider.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn budget_refusal(&self, route: &str, provider: &str) {
+        self.budget_refusals
+            .get_or_create(&RouteProvider {
+                route: route.to_string(),
+                provider: provider.to_string(),
+            })
+            .inc();
     }
 
     pub fn attempt_ttfb(&self, route: &str, provider: &str, secs: f64) {

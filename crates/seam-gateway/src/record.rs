@@ -225,6 +225,23 @@ mod tests {
         ) -> seam_store::Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
             Ok(None)
         }
+        async fn reliability(
+            &self,
+            _: i64,
+        ) -> seam_store::Result<(Vec<seam_store::CallGroup>, Vec<seam_store::AttemptGroup>)>
+        {
+            Ok((Vec::new(), Vec::new()))
+        }
+        async fn insert_event(&self, _: &seam_store::EventRecord) -> seam_store::Result<()> {
+            Ok(())
+        }
+        async fn list_events(
+            &self,
+            _: i64,
+            _: i64,
+        ) -> seam_store::Result<Vec<seam_store::EventRecord>> {
+            Ok(Vec::new())
+        }
     }
 
     fn entry(id: &str) -> Entry {

@@ -34,19 +34,27 @@ impl Scenario {
                 e.every.is_some(),
                 e.first.is_some(),
                 e.requests.is_some(),
+                e.pattern.is_some(),
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if schedules != 1 {
                 return Err(format!(
-                    "errors[{i}]: give exactly one of rate, every, first, requests"
+                    "errors[{i}]: give exactly one of rate, every, first, requests, pattern"
                 ));
             }
             if let Some(r) = e.rate
                 && !(0.0..=1.0).contains(&r)
             {
                 return Err(format!("errors[{i}].rate: must be between 0 and 1"));
+            }
+            if let Some(p) = &e.pattern
+                && (p.is_empty() || !p.bytes().all(|b| b == b'x' || b == b'.'))
+            {
+                return Err(format!(
+                    "errors[{i}].pattern: use only `x` (fail) and `.` (pass), e.g. \"x..\""
+                ));
             }
             if e.every == Some(0) {
                 return Err(format!("errors[{i}].every: must be at least 1"));
@@ -122,6 +130,9 @@ pub struct ErrorRule {
     pub every: Option<u64>,
     pub first: Option<u64>,
     pub requests: Option<Vec<u64>>,
+    /// Repeats over the requests: `x` fails, `.` passes; "x.." fails every third, starting
+    /// with the first.
+    pub pattern: Option<String>,
 }
 
 impl ErrorRule {
@@ -135,6 +146,10 @@ impl ErrorRule {
         }
         if let Some(f) = self.first {
             return n <= f;
+        }
+        if let Some(p) = &self.pattern {
+            let p = p.as_bytes();
+            return !p.is_empty() && p[((n - 1) % p.len() as u64) as usize] == b'x';
         }
         self.requests.as_ref().is_some_and(|l| l.contains(&n))
     }
@@ -255,6 +270,9 @@ text = "hello there"
         )
         .expect("valid");
         assert!(s.errors[0].fires(3, 0.9));
+        let p = Scenario::from_toml("[[errors]]\nkind = \"reset\"\npattern = \"x..\"\n").unwrap();
+        let fired: Vec<bool> = (1..=6).map(|n| p.errors[0].fires(n, 0.0)).collect();
+        assert_eq!(fired, [true, false, false, true, false, false]);
         assert!(!s.errors[0].fires(4, 0.0));
         assert_eq!(s.stream.tokens_per_chunk, 2);
     }

@@ -9,6 +9,71 @@ pub async fn run_all(store: &dyn Store) {
     calls_filter_by_time_and_tenant(store).await;
     batches_larger_than_one_statement(store).await;
     keys_store_hashes_and_revoke(store).await;
+    reliability_aggregates(store).await;
+    events_round_trip(store).await;
+}
+
+async fn reliability_aggregates(store: &dyn Store) {
+    let ok = sample_call("call_rel_ok", 10_000_000, "rel");
+    let mut failed = sample_call("call_rel_err", 10_000_001, "rel");
+    failed.outcome = "error".into();
+    failed.budget_exhausted = true;
+    let attempts = vec![
+        sample_attempt(&ok, 1, false),
+        sample_attempt(&ok, 2, true),
+        sample_attempt(&failed, 1, false),
+        sample_attempt(&failed, 2, false),
+    ];
+    store
+        .insert_records(&[ok, failed], &attempts)
+        .await
+        .expect("insert");
+    let (calls, groups) = store.reliability(10_000_000).await.expect("reliability");
+    let total: i64 = calls.iter().map(|c| c.calls).sum();
+    assert_eq!(total, 2);
+    assert_eq!(calls.iter().map(|c| c.budget_exhausted).sum::<i64>(), 1);
+    assert_eq!(calls.iter().map(|c| c.attempts).sum::<i64>(), 4);
+    let failed_first: i64 = groups
+        .iter()
+        .filter(|g| g.outcome == "error")
+        .map(|g| g.first_attempts)
+        .sum();
+    assert_eq!(failed_first, 2);
+    let failed_all: i64 = groups
+        .iter()
+        .filter(|g| g.outcome == "error")
+        .map(|g| g.attempts)
+        .sum();
+    assert_eq!(failed_all, 3);
+    assert!(
+        groups
+            .iter()
+            .all(|g| g.route == "chat" && g.provider == "local")
+    );
+}
+
+async fn events_round_trip(store: &dyn Store) {
+    let e = crate::EventRecord {
+        id: "evt_1".into(),
+        created_ms: 20_000_000,
+        kind: "provider_degraded_hidden_by_retries".into(),
+        route: Some("chat".into()),
+        provider: Some("local".into()),
+        message: "first attempts failing".into(),
+        details: "{\"first_attempt_error_rate\":0.4}".into(),
+    };
+    store.insert_event(&e).await.expect("insert event");
+    assert_eq!(
+        store.list_events(19_000_000, 10).await.expect("list"),
+        vec![e]
+    );
+    assert!(
+        store
+            .list_events(20_000_001, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }
 
 pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
@@ -37,6 +102,7 @@ pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
         output_tokens: 20,
         cost_usd: 0.00009,
         tokens_estimated: false,
+        budget_exhausted: false,
     }
 }
 
@@ -48,6 +114,7 @@ pub fn sample_attempt(call: &CallRecord, seq: i64, ok: bool) -> AttemptRecord {
         created_ms: call.created_ms,
         tenant: call.tenant.clone(),
         trace_id: call.trace_id.clone(),
+        route: call.route.clone(),
         provider: "local".into(),
         model: "sim-large-2026-01".into(),
         served_model: ok.then(|| "sim-large-2026-01".into()),

@@ -4,9 +4,11 @@
 pub mod conformance;
 mod migrate;
 mod records;
+pub mod reliability;
 mod sql;
 
-pub use records::{AttemptRecord, CallRecord, KeyRecord};
+pub use records::{AttemptRecord, CallRecord, EventRecord, KeyRecord};
+pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
@@ -44,6 +46,13 @@ pub trait Store: Send + Sync {
     /// Newest first.
     async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>>;
     async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>>;
+
+    /// Calls and attempts since a time, aggregated for the reliability report.
+    async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;
+
+    async fn insert_event(&self, event: &EventRecord) -> Result<()>;
+    /// Oldest first.
+    async fn list_events(&self, since_ms: i64, limit: i64) -> Result<Vec<EventRecord>>;
 }
 
 /// Opens the store a URL names and brings its schema up to date.

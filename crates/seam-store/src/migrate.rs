@@ -3,8 +3,14 @@
 use sqlx::AnyPool;
 
 /// (version, name, SQL). Append only: a released migration never changes.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "retries_and_events",
+        include_str!("../migrations/0002_retries_and_events.sql"),
+    ),
+];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {
     sqlx::raw_sql(

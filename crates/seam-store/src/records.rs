@@ -35,6 +35,8 @@ pub struct CallRecord {
     /// Sum of every attempt's cost, failed attempts included.
     pub cost_usd: f64,
     pub tokens_estimated: bool,
+    /// The retry budget refused a retry this call needed; it failed fast.
+    pub budget_exhausted: bool,
 }
 
 /// One HTTP try Seam made upstream for a call.
@@ -46,6 +48,7 @@ pub struct AttemptRecord {
     pub created_ms: i64,
     pub tenant: String,
     pub trace_id: Option<String>,
+    pub route: String,
     pub provider: String,
     /// The model Seam asked the provider for.
     pub model: String,
@@ -80,4 +83,18 @@ pub struct KeyRecord {
     pub hash: String,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+}
+
+/// One entry of the change timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRecord {
+    pub id: String,
+    pub created_ms: i64,
+    /// What happened, e.g. `provider_degraded_hidden_by_retries`.
+    pub kind: String,
+    pub route: Option<String>,
+    pub provider: Option<String>,
+    pub message: String,
+    /// Figures behind the event, as JSON text.
+    pub details: String,
 }

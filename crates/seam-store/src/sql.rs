@@ -1,7 +1,10 @@
 //! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
 //! placeholders; SQLite runs in WAL mode.
 
-use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Result, Store, StoreError, migrate};
+use crate::{
+    AttemptGroup, AttemptRecord, CallGroup, CallQuery, CallRecord, EventRecord, KeyRecord, Result,
+    Store, StoreError, migrate,
+};
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
@@ -94,6 +97,7 @@ fn call_from_row(r: &AnyRow) -> std::result::Result<CallRecord, sqlx::Error> {
         output_tokens: r.try_get("output_tokens")?,
         cost_usd: r.try_get("cost_usd")?,
         tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
+        budget_exhausted: r.try_get::<i64, _>("budget_exhausted")? != 0,
     })
 }
 
@@ -105,6 +109,7 @@ fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord, sqlx::Erro
         created_ms: r.try_get("created_ms")?,
         tenant: r.try_get("tenant")?,
         trace_id: r.try_get("trace_id")?,
+        route: r.try_get("route")?,
         provider: r.try_get("provider")?,
         model: r.try_get("model")?,
         served_model: r.try_get("served_model")?,
@@ -134,8 +139,9 @@ fn key_from_row(r: &AnyRow) -> std::result::Result<KeyRecord, sqlx::Error> {
     })
 }
 
-const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
-const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
+const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted";
+const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
+const EVENT_COLUMNS: &str = "id, created_ms, kind, route, provider, message, details";
 const KEY_COLUMNS: &str = "id, tenant, name, prefix, hash, created_ms, revoked_ms";
 
 /// `INSERT INTO table (cols) VALUES (..), (..)` for `rows` rows. PostgreSQL wants numbered
@@ -261,7 +267,8 @@ impl Store for SqlStore {
                     .bind(c.input_tokens)
                     .bind(c.output_tokens)
                     .bind(c.cost_usd)
-                    .bind(flag(c.tokens_estimated));
+                    .bind(flag(c.tokens_estimated))
+                    .bind(flag(c.budget_exhausted));
             }
             q.execute(&mut *tx).await?;
         }
@@ -280,6 +287,7 @@ impl Store for SqlStore {
                     .bind(a.created_ms)
                     .bind(a.tenant.as_str())
                     .bind(a.trace_id.as_deref())
+                    .bind(a.route.as_str())
                     .bind(a.provider.as_str())
                     .bind(a.model.as_str())
                     .bind(a.served_model.as_deref())
@@ -352,5 +360,96 @@ impl Store for SqlStore {
             .map(attempt_from_row)
             .collect::<std::result::Result<_, _>>()?;
         Ok(Some((call, attempts)))
+    }
+
+    async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {
+        let calls = sqlx::query(
+            "SELECT route, outcome, COUNT(*) AS calls, \
+             CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS dispatched, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, SUM(cost_usd) AS cost_usd, \
+             CAST(SUM(budget_exhausted) AS BIGINT) AS budget_exhausted \
+             FROM calls WHERE created_ms >= $1 GROUP BY route, outcome ORDER BY route, outcome",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CallGroup {
+                route: r.try_get("route")?,
+                outcome: r.try_get("outcome")?,
+                calls: r.try_get("calls")?,
+                dispatched: r.try_get("dispatched")?,
+                attempts: r.try_get("attempts")?,
+                cost_usd: r.try_get("cost_usd")?,
+                budget_exhausted: r.try_get("budget_exhausted")?,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        let attempts = sqlx::query(
+            "SELECT route, provider, outcome, COALESCE(error_class, '') AS error_class, \
+             COUNT(*) AS attempts, CAST(SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
+             SUM(cost_usd) AS cost_usd \
+             FROM attempts WHERE created_ms >= $1 \
+             GROUP BY route, provider, outcome, COALESCE(error_class, '') \
+             ORDER BY route, provider, outcome",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AttemptGroup {
+                route: r.try_get("route")?,
+                provider: r.try_get("provider")?,
+                outcome: r.try_get("outcome")?,
+                error_class: r.try_get("error_class")?,
+                attempts: r.try_get("attempts")?,
+                first_attempts: r.try_get("first_attempts")?,
+                cost_usd: r.try_get("cost_usd")?,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        Ok((calls, attempts))
+    }
+
+    async fn insert_event(&self, e: &EventRecord) -> Result<()> {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )))
+        .bind(e.id.as_str())
+        .bind(e.created_ms)
+        .bind(e.kind.as_str())
+        .bind(e.route.as_deref())
+        .bind(e.provider.as_deref())
+        .bind(e.message.as_str())
+        .bind(e.details.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_events(&self, since_ms: i64, limit: i64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE created_ms >= $1 ORDER BY created_ms, id LIMIT $2"
+        )))
+        .bind(since_ms)
+        .bind(if limit <= 0 { 1000 } else { limit })
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(EventRecord {
+                    id: r.try_get("id")?,
+                    created_ms: r.try_get("created_ms")?,
+                    kind: r.try_get("kind")?,
+                    route: r.try_get("route")?,
+                    provider: r.try_get("provider")?,
+                    message: r.try_get("message")?,
+                    details: r.try_get("details")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
     }
 }

@@ -25,6 +25,8 @@ pub struct Options<'a> {
     pub server: &'a str,
     pub provider_kind: &'a str,
     pub timeout_ms: u64,
+    /// The `chat` route's retry table; by default no retries, so errors map one to one.
+    pub retry: &'a str,
 }
 
 impl Default for Options<'_> {
@@ -35,6 +37,7 @@ impl Default for Options<'_> {
             server: "",
             provider_kind: "openai",
             timeout_ms: 5_000,
+            retry: "{ max_attempts = 1 }",
         }
     }
 }
@@ -78,6 +81,7 @@ timeout_ms = {timeout}
 [[routes]]
 name = "chat"
 targets = [{{ provider = "up", model = "sim-large-2026-01" }}]
+retry = {retry}
 
 [prices."sim-large-2026-01"]
 input = 1.0
@@ -89,6 +93,7 @@ output = 4.0
             db = dir.path().join("seam.db").display(),
             kind = opts.provider_kind,
             timeout = opts.timeout_ms,
+            retry = opts.retry,
             extra = opts.extra,
         );
         let env = |name: &str| (name == "UP_KEY").then(|| PROVIDER_SECRET.to_string());

@@ -5,4 +5,5 @@ mod anthropic;
 mod errors;
 mod harness;
 mod records;
+mod retries;
 mod streams;
