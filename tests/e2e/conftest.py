@@ -70,6 +70,12 @@ api_key_env = "E2E_ANTHROPIC_KEY"
 [[routes]]
 name = "chat"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 1 }}
+
+[[routes]]
+name = "chat-retry"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, backoff_base_ms = 1, backoff_max_ms = 5 }}
 
 [[routes]]
 name = "claude"

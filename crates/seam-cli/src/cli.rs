@@ -54,6 +54,23 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Reports over the recorded calls and attempts.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The change timeline: events such as a provider degrading behind retries.
+    Changes {
+        /// How far back: 30s, 15m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Start a sim and a gateway on a fresh SQLite file, send scripted traffic, show what
     /// was recorded, then keep serving until Ctrl-C.
     Demo {
@@ -86,6 +103,19 @@ pub(crate) enum KeysCommand {
     /// Revoke a key by id or prefix.
     Revoke {
         id_or_prefix: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Both sides of the retry knob per route and provider: first-attempt (pre-retry) and
+    /// final (post-retry) error rates, retry amplification, retry tax, budget refusals.
+    Reliability {
+        /// How far back: 30s, 15m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
         #[arg(long)]
         json: bool,
     },
@@ -130,6 +160,14 @@ impl Cli {
                 }
                 None => crate::calls::list(&store, &since, tenant, limit, json).await,
             },
+            Command::Report { command, store } => match command {
+                ReportCommand::Reliability { since, json } => {
+                    crate::report::reliability(&store, &since, json).await
+                }
+            },
+            Command::Changes { since, json, store } => {
+                crate::report::changes(&store, &since, json).await
+            }
             Command::Demo { exit, port } => crate::demo::run(exit, port).await,
         }
     }

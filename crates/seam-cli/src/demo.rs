@@ -38,6 +38,7 @@ base_url = "http://{sim}/v1"
 [[routes]]
 name = "chat"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
 
 [[routes]]
 name = "embed"
@@ -50,13 +51,17 @@ output = 4.0
 [prices."sim-embed-1"]
 input = 0.1
 output = 0.0
+
+[divergence]
+min_calls = 20
 "#,
         db = db.display()
     )
 }
 
 pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
-    crate::init_logging("warn");
+    // Warnings (such as the divergence event) are printed by the script itself.
+    crate::init_logging("error");
     let dir = std::env::temp_dir().join(format!("seam-demo-{}", seam_gateway::now_ms()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let db = dir.join("seam.db");
@@ -136,6 +141,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
         tout,
         cost
     );
+    degradation(&script, store.as_ref()).await?;
     if let Some(c) = calls.iter().find(|c| c.outcome == "error" && c.stream) {
         println!(
             "See one call and its attempts: seam calls show {} --config {}",
@@ -216,7 +222,7 @@ impl Script<'_> {
         ))
         .await?;
         self.step(
-            "upstream answers 429",
+            "upstream 429 once: Retry-After waited out",
             json!({"model": "chat", "messages": hello}),
             None,
         )
@@ -247,6 +253,28 @@ impl Script<'_> {
         Ok(())
     }
 
+    /// The provider starts failing 40% of first attempts; retries hide it from clients.
+    async fn degrade(&self, calls: usize) -> anyhow::Result<(usize, usize)> {
+        self.set_scenario(&format!(
+            "{BASE_SCENARIO}\n[[errors]]\nkind = \"status\"\nstatus = 503\npattern = \"x..x...\"\n"
+        ))
+        .await?;
+        let hello = json!([{"role": "user", "content": "Is my refund on its way?"}]);
+        let mut ok = 0;
+        for _ in 0..calls {
+            let r = self
+                .client
+                .post(format!("{}/chat/completions", self.base))
+                .bearer_auth(self.key)
+                .json(&json!({"model": "chat", "messages": hello}))
+                .send()
+                .await?;
+            ok += usize::from(r.status().is_success());
+        }
+        self.set_scenario(BASE_SCENARIO).await?;
+        Ok((ok, calls))
+    }
+
     async fn step(&self, label: &str, body: Value, key: Option<&str>) -> anyhow::Result<()> {
         let path = if body.get("input").is_some() {
             "embeddings"
@@ -262,15 +290,18 @@ impl Script<'_> {
             .await
             .with_context(|| format!("{label}: the gateway did not answer"))?;
         let status = resp.status().as_u16();
-        let call = resp
-            .headers()
-            .get("x-seam-call-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_string();
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let call = header("x-seam-call-id");
+        let attempts = header("x-seam-attempts");
         let text = resp.text().await.unwrap_or_default();
         let summary = summarize(&text);
-        println!("  {label:<40} {status}  {call}  {summary}");
+        println!("  {label:<42} {status}  attempts {attempts}  {call}  {summary}");
         Ok(())
     }
 
@@ -325,4 +356,37 @@ fn summarize(text: &str) -> String {
         return format!("{} embeddings", d.len());
     }
     String::new()
+}
+
+async fn degradation(script: &Script<'_>, store: &seam_store::SqlStore) -> anyhow::Result<()> {
+    println!("\nDegradation: the sim now fails 40% of first attempts with 503; Seam retries.");
+    let since = seam_gateway::now_ms();
+    let (ok, sent) = script.degrade(120).await?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (calls, attempts) = store.reliability(since).await?;
+    let report = seam_store::reliability::report(&calls, &attempts);
+    let Some(r) = report.iter().find(|r| r.route == "chat") else {
+        anyhow::bail!("no records of the degradation phase");
+    };
+    println!("  clients saw:  {ok} of {sent} calls succeed");
+    println!(
+        "  pre-retry:    first-attempt error rate {:.1}% (per call)",
+        r.first_attempt_error_rate * 100.0
+    );
+    println!(
+        "  post-retry:   final error rate {:.1}% (per call)",
+        r.final_error_rate * 100.0
+    );
+    println!(
+        "  the bill:     {} attempts for {} calls (amplification {:.2}); retry tax {:.1}% of ${:.6}",
+        r.attempts,
+        r.calls_dispatched,
+        r.retry_amplification,
+        r.retry_tax * 100.0,
+        r.cost_usd
+    );
+    for e in store.list_events(since, 10).await? {
+        println!("  event:        {} — {}", e.kind, e.message);
+    }
+    Ok(())
 }

@@ -1,0 +1,182 @@
+//! `seam report reliability` and `seam changes`.
+
+use crate::cli::StoreArgs;
+use crate::format::{parse_since, table, timestamp};
+use seam_store::{RouteReliability, Store};
+
+pub async fn reliability(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
+    let window = parse_since(since)?;
+    let store = store.open().await?;
+    let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
+    let (calls, attempts) = store.reliability(since_ms).await?;
+    let report = seam_store::reliability::report(&calls, &attempts);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "since_ms": since_ms,
+                "routes": report,
+            }))?
+        );
+        return Ok(());
+    }
+    println!("Reliability since {} UTC ({since})", timestamp(since_ms));
+    if report.is_empty() {
+        println!("\nno calls recorded in that window");
+    }
+    for r in &report {
+        print_route(r);
+    }
+    Ok(())
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn print_route(r: &RouteReliability) {
+    let outcomes: Vec<String> = r
+        .calls_by_outcome
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    println!("\nroute `{}`", r.route);
+    let rows = vec![
+        vec![
+            "calls by final outcome".into(),
+            outcomes.join(", "),
+            "per call, post-retry".into(),
+        ],
+        vec![
+            "calls that reached a provider".into(),
+            r.calls_dispatched.to_string(),
+            "per call".into(),
+        ],
+        vec![
+            "first-attempt error rate".into(),
+            pct(r.first_attempt_error_rate),
+            "per call, pre-retry".into(),
+        ],
+        vec![
+            "final error rate".into(),
+            pct(r.final_error_rate),
+            "per call, post-retry".into(),
+        ],
+        vec![
+            "attempts".into(),
+            r.attempts.to_string(),
+            "per attempt".into(),
+        ],
+        vec![
+            "retry amplification".into(),
+            format!("{:.2}", r.retry_amplification),
+            "attempts per call".into(),
+        ],
+        vec![
+            "cost".into(),
+            format!("${:.6}", r.cost_usd),
+            "all attempts, failed ones included".into(),
+        ],
+        vec![
+            "retry tax".into(),
+            pct(r.retry_tax),
+            "cost of failed attempts / cost".into(),
+        ],
+        vec![
+            "cost per successful call".into(),
+            format!("${:.6}", r.cost_per_successful_call_usd),
+            "per call, its failed attempts included".into(),
+        ],
+        vec![
+            "retry budget refusals".into(),
+            r.budget_refusals.to_string(),
+            "per call, failed fast".into(),
+        ],
+    ];
+    for line in table(&["FIGURE", "VALUE", "COUNTS"], &rows).lines() {
+        println!("  {line}");
+    }
+    let rows: Vec<Vec<String>> = r
+        .providers
+        .iter()
+        .map(|p| {
+            let classes: Vec<String> = p
+                .errors_by_class
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            vec![
+                p.provider.clone(),
+                p.attempts_by_outcome.values().sum::<i64>().to_string(),
+                pct(p.attempt_error_rate),
+                p.first_attempts.to_string(),
+                pct(p.first_attempt_error_rate),
+                if classes.is_empty() {
+                    "-".into()
+                } else {
+                    classes.join(", ")
+                },
+                format!("{:.6}", p.cost_usd),
+                format!("{:.6}", p.failed_attempts_cost_usd),
+            ]
+        })
+        .collect();
+    println!();
+    for line in table(
+        &[
+            "PROVIDER",
+            "ATTEMPTS",
+            "ERROR RATE (PER ATTEMPT)",
+            "FIRST ATTEMPTS",
+            "FIRST-ATTEMPT ERROR RATE (PER CALL, PRE-RETRY)",
+            "ERRORS BY CLASS",
+            "COST $",
+            "FAILED $",
+        ],
+        &rows,
+    )
+    .lines()
+    {
+        println!("  {line}");
+    }
+}
+
+pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
+    let window = parse_since(since)?;
+    let store = store.open().await?;
+    let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
+    let events = store.list_events(since_ms, 10_000).await?;
+    if json {
+        let out: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["details"] = serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null);
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if events.is_empty() {
+        println!("no changes recorded since {} UTC", timestamp(since_ms));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                timestamp(e.created_ms),
+                e.kind.clone(),
+                e.route.clone().unwrap_or_else(|| "-".into()),
+                e.provider.clone().unwrap_or_else(|| "-".into()),
+                e.message.clone(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(&["TIME (UTC)", "EVENT", "ROUTE", "PROVIDER", "WHAT"], &rows)
+    );
+    Ok(())
+}

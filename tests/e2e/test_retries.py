@@ -1,0 +1,37 @@
+"""Retries seen from the OpenAI SDK, and both sides of them in `seam report reliability`."""
+
+import pytest
+from openai import OpenAI
+
+pytestmark = pytest.mark.usefixtures("default_scenario")
+
+
+def test_retries_hide_failures_from_the_sdk_and_the_report_shows_both_sides(stack):
+    c = OpenAI(base_url=stack.base_url, api_key=stack.key, max_retries=0, timeout=10)
+    stack.set_scenario('[[errors]]\nkind = "status"\nstatus = 503\npattern = "x.."\n')
+    last = None
+    for _ in range(30):
+        raw = c.chat.completions.with_raw_response.create(
+            model="chat-retry", messages=[{"role": "user", "content": "retry me"}]
+        )
+        assert raw.parse().choices[0].message.content == "retry me"
+        last = raw.headers["x-seam-call-id"]
+    stack.call(last)  # the batch writer has flushed
+    report = stack.seam("report", "reliability", "--since", "1h", "--json")
+    r = next(r for r in report["routes"] if r["route"] == "chat-retry")
+    assert r["calls_dispatched"] == 30
+    assert r["first_attempt_error_rate"] == pytest.approx(0.5)
+    assert r["final_error_rate"] == 0
+    assert r["retry_amplification"] == pytest.approx(1.5)
+    assert 0 < r["retry_tax"] < 1
+    p = r["providers"][0]
+    assert p["provider"] == "sim" and p["errors_by_class"] == {"status_5xx": 15}
+    text = stack.seam("report", "reliability", "--since", "1h")
+    assert "pre-retry" in text and "post-retry" in text
+
+
+def test_changes_lists_events_as_json(stack):
+    events = stack.seam("changes", "--since", "1h", "--json")
+    assert isinstance(events, list)
+    for e in events:
+        assert {"kind", "created_ms", "message", "details"} <= e.keys()
