@@ -91,6 +91,36 @@ def wrk(port, conns, secs, script):
     return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "requests": total, "non2xx": int(errors.group(1)) if errors else 0}
 
 
+def sim_requests():
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{SIM_PORT}/_sim/stats", timeout=5) as r:
+        return json.loads(r.read())["requests"]
+
+
+def outage(route, key, calls=400, workers=8):
+    """Attempts the sim receives per client call while it answers every request with 503."""
+    from concurrent.futures import ThreadPoolExecutor
+    set_scenario('[[errors]]\nkind = "status"\nstatus = 503\nrate = 1.0\n')
+    body = json.dumps({"model": route, "messages": [{"role": "user", "content": "hello"}]})
+
+    def one(_):
+        conn = http.client.HTTPConnection("127.0.0.1", SEAM_PORT, timeout=30)
+        conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        return r.status
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        statuses = list(pool.map(one, range(calls)))
+    secs = time.monotonic() - t0
+    attempts = sim_requests()
+    set_scenario("")
+    return {"calls": calls, "attempts": attempts, "per_call": attempts / calls, "secs": secs,
+            "non_502": sum(1 for x in statuses if x != 502)}
+
+
 def stream_timing(port, key, n):
     """Time to first content chunk, and the mean gap between chunks, over n streams of 40
     chunks that the sim sends 2 ms apart."""
@@ -191,6 +221,14 @@ targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 [prices."sim-large-2026-01"]
 input = 1.0
 output = 4.0
+[[routes]]
+name = "outage-budget"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
+[[routes]]
+name = "outage-fixed"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, budget = false, backoff_base_ms = 5, backoff_max_ms = 20 }}
 """)
     key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench", "--json", "--config", str(config)],
                                     capture_output=True, text=True, check=True).stdout)["key"]
@@ -239,6 +277,8 @@ output = 4.0
             set_scenario("")
             results[name] = r
             print(f"{name}: {json.dumps(r)}", file=sys.stderr)
+        results["outage"] = {route: outage(route, key) for route in ("outage-budget", "outage-fixed")}
+        print(f"outage: {json.dumps(results['outage'])}", file=sys.stderr)
         time.sleep(0.5)
         calls = subprocess.run([str(SEAM), "calls", "--since", "1h", "--limit", "1", "--json", "--config", str(config)],
                                capture_output=True, text=True).stdout
@@ -275,6 +315,7 @@ def machine():
 
 def render(res, secs, dropped, written, recorded):
     d, n, s = res["direct"], res["nginx"], res["seam"]
+    ob, of = res["outage"]["outage-budget"], res["outage"]["outage-fixed"]
     def added(r, key, q):
         return r[key][q] - d[key][q]
     lines = [
@@ -294,6 +335,13 @@ def render(res, secs, dropped, written, recorded):
         f"| gateway RSS after the runs (MiB) | - | {n['rss_mib']:.1f} | {s['rss_mib']:.1f} | |",
         f"| stream: time to first content chunk, median (ms) | {d['stream'][0]:.3f} | {n['stream'][0]:.3f} (+{n['stream'][0]-d['stream'][0]:.3f}) | {s['stream'][0]:.3f} (+{s['stream'][0]-d['stream'][0]:.3f}) | |",
         f"| stream: mean gap between chunks, sent 2 ms apart (ms) | {d['stream'][1]:.3f} | {n['stream'][1]:.3f} (+{n['stream'][1]-d['stream'][1]:.3f}) | {s['stream'][1]:.3f} (+{s['stream'][1]-d['stream'][1]:.3f}) | |",
+        "",
+        f"Under a 100% outage (the sim answers every request 503; {ob['calls']} calls, 8 at a time, max_attempts = 3):",
+        "",
+        "| retry policy | upstream attempts | attempts per call |",
+        "|---|---|---|",
+        f"| Seam, retry budget (ratio 0.2, floor 5/s over 10 s) | {ob['attempts']} | {ob['per_call']:.2f} |",
+        f"| fixed count (budget = false) | {of['attempts']} | {of['per_call']:.2f} |",
         "",
         f"Machine CPU use during the 16-connection runs (all processes, both cores): direct {d['machine_busy']:.0%}, nginx {n['machine_busy']:.0%}, Seam {s['machine_busy']:.0%}. ",
         "Non-2xx responses: " + ", ".join(f"{k} {v['c16']['non2xx']}" for k, v in res.items()) + ".",

@@ -225,3 +225,42 @@ pub(crate) fn divergence(raw: Option<RawDivergence>, problems: &mut Vec<String>)
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn parse(retry: &str) -> Result<crate::Config, crate::ConfigError> {
+        let text = format!(
+            "[[providers]]\nname = \"p\"\nkind = \"sim\"\n[[routes]]\nname = \"r\"\ntargets = [{{ provider = \"p\", model = \"m\" }}]\n{retry}\n"
+        );
+        crate::parse(&text, Path::new("t.toml"), &|_| None)
+    }
+
+    #[test]
+    fn a_route_without_retry_gets_the_defaults() {
+        let c = parse("").unwrap();
+        let r = &c.routes[0].retry;
+        assert_eq!(
+            (r.max_attempts, r.budget_ratio, r.min_retries_per_second),
+            (3, 0.2, 5.0)
+        );
+        assert!(r.retries("status_5xx") && !r.retries("status_4xx"));
+    }
+
+    #[test]
+    fn bad_retry_values_are_named() {
+        let e = parse("retry = { max_attempts = 0, budget_ratio = 1.5, retry_on = [\"status_418\"], bogus = 1 }")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bogus"), "{e}");
+        let e =
+            parse("retry = { max_attempts = 0, budget_ratio = 1.5, retry_on = [\"status_418\"] }")
+                .unwrap_err();
+        let all = e.to_string();
+        assert_eq!(e.problems.len(), 3, "{all}");
+        assert!(all.contains("routes[0] (r).retry.max_attempts"), "{all}");
+        assert!(all.contains("budget_ratio"), "{all}");
+        assert!(all.contains("status_418"), "{all}");
+    }
+}
