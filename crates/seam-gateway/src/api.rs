@@ -115,11 +115,11 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     };
     Ok(match d.answer {
         Answer::Complete(c) => complete(app, ctx, upstream, c, &body, rewrite),
-        Answer::Stream { first, rest } => Relay::new(
+        Answer::Stream { head, rest } => Relay::new(
             app.clone(),
             ctx,
             upstream,
-            first,
+            head,
             rest,
             body,
             include_usage,

@@ -22,9 +22,37 @@ use std::time::{Duration, Instant};
 pub enum Answer {
     Complete(Complete),
     Stream {
-        first: StreamEvent,
+        /// The events up to and including the first that carries content; nothing has
+        /// reached the client yet.
+        head: Vec<StreamEvent>,
         rest: ChunkStream,
     },
+}
+
+/// Events without content (the role chunk) held back at most, waiting for content.
+const MAX_HEAD_EVENTS: usize = 16;
+
+/// Whether an event gives the client something of the answer: content, a tool call, a
+/// finish reason, usage, or the end of the stream.
+fn carries_content(e: &StreamEvent) -> bool {
+    let StreamEvent::Chunk { value, .. } = e else {
+        return true;
+    };
+    if value.get("usage").is_some_and(|u| !u.is_null()) {
+        return true;
+    }
+    value
+        .get("choices")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c.pointer("/delta/content")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| !t.is_empty())
+                || c.pointer("/delta/tool_calls").is_some()
+                || c.get("finish_reason").is_some_and(|f| !f.is_null())
+        })
 }
 
 /// A successful attempt, still open: the caller records it once usage is known.
@@ -112,15 +140,30 @@ async fn attempt(
     };
     let answer = match result {
         Ok(Reply::Complete(c)) => Ok(Answer::Complete(c)),
-        Ok(Reply::Stream(mut rest)) => match tokio::time::timeout(timeout, rest.next()).await {
-            Ok(Some(Ok(first))) => Ok(Answer::Stream { first, rest }),
-            Ok(Some(Err(e))) => Err(e),
-            Ok(None) => Err(AttemptError::new(
-                ErrorClass::StreamCut,
-                format!("provider `{name}` ended the stream before any event"),
-            )),
-            Err(_) => Err(timed_out(name, timeout)),
-        },
+        Ok(Reply::Stream(mut rest)) => {
+            // Retrying is only possible while nothing has reached the client: hold the
+            // stream until its first content.
+            let mut head = Vec::new();
+            loop {
+                match tokio::time::timeout(timeout, rest.next()).await {
+                    Ok(Some(Ok(ev))) => {
+                        let done = carries_content(&ev) || head.len() + 1 >= MAX_HEAD_EVENTS;
+                        head.push(ev);
+                        if done {
+                            break Ok(Answer::Stream { head, rest });
+                        }
+                    }
+                    Ok(Some(Err(e))) => break Err(e),
+                    Ok(None) => {
+                        break Err(AttemptError::new(
+                            ErrorClass::StreamCut,
+                            format!("provider `{name}` ended the stream before any content"),
+                        ));
+                    }
+                    Err(_) => break Err(timed_out(name, timeout)),
+                }
+            }
+        }
         Err(e) => Err(e),
     };
     let ttfb = ms(started);

@@ -34,7 +34,8 @@ pub struct Relay {
     app: Arc<App>,
     ctx: Option<CallCtx>,
     up: Upstream,
-    first: Option<StreamEvent>,
+    /// Events dispatch held back, sent first.
+    head: std::collections::VecDeque<StreamEvent>,
     rest: ChunkStream,
     request: RequestBody,
     include_usage: bool,
@@ -51,21 +52,21 @@ impl Relay {
         app: Arc<App>,
         ctx: CallCtx,
         up: Upstream,
-        first: StreamEvent,
+        head: Vec<StreamEvent>,
         rest: ChunkStream,
         request: RequestBody,
         include_usage: bool,
         rewrite: Option<String>,
     ) -> Relay {
-        let served = match &first {
-            StreamEvent::Chunk { value, .. } => Served::from_openai(value),
-            StreamEvent::Done => Served::default(),
+        let served = match head.first() {
+            Some(StreamEvent::Chunk { value, .. }) => Served::from_openai(value),
+            _ => Served::default(),
         };
         Relay {
             app,
             ctx: Some(ctx),
             up,
-            first: Some(first),
+            head: head.into(),
             rest,
             request,
             include_usage,
@@ -81,7 +82,7 @@ impl Relay {
     async fn next_bytes(&mut self) -> Option<Bytes> {
         loop {
             self.ctx.as_ref()?;
-            let event = match self.first.take() {
+            let event = match self.head.pop_front() {
                 Some(e) => Ok(e),
                 None => match tokio::time::timeout(self.up.idle_timeout, self.rest.next()).await {
                     Ok(Some(r)) => r,
