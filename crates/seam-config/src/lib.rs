@@ -4,11 +4,15 @@
 //! then [`validate`] turns it into the typed [`Config`] the gateway runs on, reporting every
 //! problem at once with the key it concerns.
 
+mod limits;
 mod raw;
 mod retry;
 mod secret;
 mod validate;
 
+pub use limits::{
+    FailMode, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits, Window as LimitWindow,
+};
 pub use raw::{ProviderKind, ResponseModel};
 pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};
 pub use secret::Secret;

@@ -17,6 +17,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub prices: BTreeMap<String, RawPrice>,
     pub divergence: Option<crate::retry::RawDivergence>,
+    pub limits: Option<crate::limits::RawLimits>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +92,8 @@ pub(crate) struct RawRoute {
     pub targets: Vec<RawTarget>,
     pub response_model: Option<ResponseModel>,
     pub retry: Option<crate::retry::RawRetry>,
+    /// Overrides of `[limits.trace_default]` for calls on this route.
+    pub trace_limits: Option<crate::limits::TraceLimits>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -35,6 +35,7 @@ pub struct Config {
     /// USD per million tokens, by model name as the provider reports or is asked for.
     pub prices: BTreeMap<String, Price>,
     pub divergence: Divergence,
+    pub limits: crate::limits::Limits,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +74,8 @@ pub struct Route {
     pub targets: Vec<Target>,
     pub response_model: ResponseModel,
     pub retry: RetryPolicy,
+    /// The route's own trace limits, over the defaults.
+    pub trace_limits: Option<crate::limits::TraceLimits>,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +209,7 @@ pub(crate) fn validate(
     }
 
     let divergence = crate::retry::divergence(raw.divergence, &mut problems);
+    let limits = crate::limits::limits(raw.limits, &mut problems);
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -214,6 +218,7 @@ pub(crate) fn validate(
             routes,
             prices,
             divergence,
+            limits,
         })
     } else {
         Err(problems)
@@ -321,6 +326,7 @@ fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec
             .collect(),
         response_model: r.response_model.unwrap_or_default(),
         retry: crate::retry::retry_policy(r.retry, key, problems),
+        trace_limits: r.trace_limits,
     }
 }
 

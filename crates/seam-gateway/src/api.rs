@@ -69,14 +69,18 @@ async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
                 resp.headers_mut()
                     .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
             }
-            let upstream = matches!(e, GatewayError::Upstream(_));
+            let outcome = match e {
+                GatewayError::Upstream(_) => "error",
+                GatewayError::Refused(_) => "refused",
+                _ => "rejected",
+            };
             let api = e.to_api();
             finish(
                 &app,
                 ctx,
                 CallEnd {
                     status: api.status,
-                    outcome: if upstream { "error" } else { "rejected" },
+                    outcome,
                     error_class: Some(e.class()),
                     error_message: Some(api.message),
                     ttfb_ms: None,
@@ -100,6 +104,13 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     };
     let route = &state.route;
     ctx.route = route.name.clone();
+    if let Some(limiter) = &app.limiter {
+        ctx.trace_limits = limiter.trace_limits(route.trace_limits);
+        let (tenant, trace) = (ctx.caller.tenant.clone(), ctx.trace_key().to_string());
+        if let Err(r) = limiter.admit_call(&tenant, &trace, &ctx.trace_limits, crate::now_ms()) {
+            return Err((ctx, GatewayError::Refused(r)));
+        }
+    }
     let include_usage = crate::request::include_usage(&body);
     let rewrite = (route.response_model == ResponseModel::Route).then(|| route.name.clone());
     let d = match dispatch(app, &mut ctx, &state, &body).await {

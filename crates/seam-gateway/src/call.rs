@@ -22,6 +22,10 @@ pub struct CallCtx {
     pub attempts: Vec<AttemptRecord>,
     /// The retry budget refused a retry this call needed.
     pub budget_exhausted: bool,
+    /// The limits this call's trace is held to.
+    pub trace_limits: seam_config::TraceLimits,
+    /// The open attempt's reservation against tenant and trace limits.
+    pub reservation: Option<crate::admit::Reservation>,
 }
 
 /// What an upstream attempt ended with, for its record.
@@ -48,15 +52,18 @@ pub struct CallEnd<'a> {
 
 impl CallCtx {
     pub fn new(endpoint: Endpoint, headers: &http::HeaderMap) -> CallCtx {
+        let id = format!("call_{}", uuid::Uuid::now_v7().simple());
+        // A call that names no trace is a trace of its own.
+        let trace_id = trace_id(headers).unwrap_or_else(|| id.clone());
         CallCtx {
-            id: format!("call_{}", uuid::Uuid::now_v7().simple()),
+            id,
             started: Instant::now(),
             created_ms: crate::now_ms(),
             caller: Caller {
                 tenant: String::new(),
                 key_id: None,
             },
-            trace_id: trace_id(headers),
+            trace_id: Some(trace_id),
             session_id: header_id(headers, "x-seam-session"),
             endpoint,
             route: String::new(),
@@ -64,10 +71,20 @@ impl CallCtx {
             stream: false,
             attempts: Vec::new(),
             budget_exhausted: false,
+            trace_limits: seam_config::TraceLimits::default(),
+            reservation: None,
         }
     }
 
+    /// The trace this call belongs to: the one it named, else itself.
+    pub fn trace_key(&self) -> &str {
+        self.trace_id.as_deref().unwrap_or(&self.id)
+    }
+
     pub fn push_attempt(&mut self, end: AttemptEnd<'_>) {
+        if let Some(r) = self.reservation.take() {
+            r.settle(end.usage, end.cost_usd);
+        }
         let seq = self.attempts.len() as i64 + 1;
         let e = end.error;
         self.attempts.push(AttemptRecord {

@@ -74,6 +74,7 @@ pub async fn dispatch(
     let policy = &state.route.retry;
     let deadline = tokio::time::Instant::now() + policy.deadline;
     let mut last: Option<AttemptError> = None;
+    let mut tokens: Option<(u64, u64)> = None;
     'targets: for target in &state.targets {
         for n in 1..=policy.max_attempts {
             if n == 1 {
@@ -98,6 +99,22 @@ pub async fn dispatch(
                 app.metrics.retry(&ctx.route, &target.provider_name);
                 tokio::time::sleep(wait).await;
             }
+            if let Some(limiter) = &app.limiter {
+                let (tenant, trace) = (ctx.caller.tenant.clone(), ctx.trace_key().to_string());
+                let est = estimate(
+                    app,
+                    limiter,
+                    &tenant,
+                    &ctx.trace_limits,
+                    body,
+                    &target.model,
+                    &mut tokens,
+                );
+                match limiter.reserve(&tenant, &trace, &ctx.trace_limits, est, crate::now_ms()) {
+                    Ok(r) => ctx.reservation = Some(r),
+                    Err(r) => return Err(GatewayError::Refused(r)),
+                }
+            }
             match attempt(app, ctx, target, body).await {
                 Ok(d) => return Ok(d),
                 Err(e) => {
@@ -116,6 +133,38 @@ pub async fn dispatch(
             "the call's deadline passed before any attempt",
         )
     })))
+}
+
+/// What an attempt will likely be billed: input from the offline tokenizer, output from the
+/// request's `max_tokens` (or the configured default); tokens are counted once per call.
+fn estimate(
+    app: &App,
+    limiter: &crate::admit::Limiter,
+    tenant: &str,
+    trace_limits: &seam_config::TraceLimits,
+    body: &RequestBody,
+    model: &str,
+    tokens: &mut Option<(u64, u64)>,
+) -> crate::admit::Estimate {
+    if !limiter.needs_estimate(tenant, trace_limits) {
+        return crate::admit::Estimate::default();
+    }
+    let (input, output) = *tokens.get_or_insert_with(|| {
+        let output = ["max_completion_tokens", "max_tokens"]
+            .iter()
+            .find_map(|k| body.get::<u64>(k).and_then(Result::ok))
+            .unwrap_or_else(|| limiter.default_output_tokens());
+        (account::estimate_input(body), output)
+    });
+    let usage = Usage {
+        input_tokens: input,
+        output_tokens: output,
+    };
+    crate::admit::Estimate {
+        input_tokens: input,
+        output_tokens: output,
+        cost: account::cost(&app.config, None, model, usage),
+    }
 }
 
 /// One HTTP try against one target.

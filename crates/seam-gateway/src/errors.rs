@@ -9,14 +9,21 @@ use seam_wire::ApiError;
 pub enum GatewayError {
     MissingKey,
     BadKey,
-    BodyTooLarge { limit: usize },
+    BodyTooLarge {
+        limit: usize,
+    },
     BodyUnreadable,
     MalformedJson(String),
     NotAnObject,
     MissingField(&'static str),
-    InvalidField { field: &'static str, reason: String },
+    InvalidField {
+        field: &'static str,
+        reason: String,
+    },
     UnknownRoute(String),
     Upstream(AttemptError),
+    /// A tenant or trace limit of Seam's own; never sent upstream.
+    Refused(crate::admit::Refusal),
     Internal(String),
 }
 
@@ -33,6 +40,7 @@ impl GatewayError {
             | GatewayError::InvalidField { .. } => "invalid_request",
             GatewayError::UnknownRoute(_) => "unknown_route",
             GatewayError::Upstream(e) => e.class.as_str(),
+            GatewayError::Refused(r) => r.code,
             GatewayError::Internal(_) => "internal",
         }
     }
@@ -86,6 +94,9 @@ impl GatewayError {
             .code("model_not_found")
             .param("model"),
             GatewayError::Upstream(e) => upstream(e),
+            GatewayError::Refused(r) => {
+                ApiError::new(429, "rate_limit_error", r.message.clone()).code(r.code)
+            }
             GatewayError::Internal(detail) => ApiError::new(
                 500,
                 "server_error",
@@ -118,11 +129,13 @@ pub fn respond(err: &GatewayError) -> Response {
         api.to_json(),
     )
         .into_response();
-    if let GatewayError::Upstream(AttemptError {
-        retry_after: Some(d),
-        ..
-    }) = err
-        && let Ok(v) = HeaderValue::from_str(&d.as_secs_f64().ceil().to_string())
+    let retry_after = match err {
+        GatewayError::Upstream(e) => e.retry_after,
+        GatewayError::Refused(r) => r.retry_after,
+        _ => None,
+    };
+    if let Some(v) =
+        retry_after.and_then(|d| HeaderValue::from_str(&d.as_secs_f64().ceil().to_string()).ok())
     {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }

@@ -1,8 +1,9 @@
 //! Seam's data plane. A call runs the lifecycle phases in order, one module each:
-//! [`authenticate`] -> [`resolve`] -> [`dispatch`] -> [`relay`] -> [`account`] -> [`record`]
-//! -> [`observe`]. (Admit and render arrive with limits and prompt releases.)
+//! [`authenticate`] -> [`resolve`] -> [`admit`] -> [`dispatch`] -> [`relay`] -> [`account`] -> [`record`]
+//! -> [`observe`]. (Render arrives with prompt releases.)
 
 pub mod account;
+pub mod admit;
 mod api;
 pub mod authenticate;
 pub mod budget;
@@ -37,6 +38,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub store: Arc<dyn Store>,
     pub divergence: divergence::Detector,
+    /// Tenant and trace limits; `None` when none are configured (admission is then free).
+    pub limiter: Option<Arc<admit::Limiter>>,
 }
 
 /// How often the key snapshot is refreshed from the store.
@@ -57,6 +60,10 @@ pub async fn start(
     let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
     let routes = resolve::RouteTable::build(&config, &registry).map_err(anyhow::Error::msg)?;
     let config_divergence = config.divergence.clone();
+    let limiter = config
+        .limits
+        .any()
+        .then(|| Arc::new(admit::Limiter::new(config.limits.clone())));
     let app = Arc::new(App {
         config: Arc::new(config),
         routes,
@@ -65,6 +72,7 @@ pub async fn start(
         metrics,
         store,
         divergence: divergence::Detector::new(config_divergence),
+        limiter,
     });
     Ok(server::start(app, listener, writer).await?)
 }

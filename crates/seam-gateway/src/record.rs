@@ -225,6 +225,12 @@ mod tests {
         ) -> seam_store::Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
             Ok(None)
         }
+        async fn trace(
+            &self,
+            _: &str,
+        ) -> seam_store::Result<(Vec<CallRecord>, Vec<AttemptRecord>)> {
+            Ok((Vec::new(), Vec::new()))
+        }
         async fn reliability(
             &self,
             _: i64,

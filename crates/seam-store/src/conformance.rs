@@ -10,6 +10,7 @@ pub async fn run_all(store: &dyn Store) {
     batches_larger_than_one_statement(store).await;
     keys_store_hashes_and_revoke(store).await;
     reliability_aggregates(store).await;
+    traces_read_back(store).await;
     events_round_trip(store).await;
 }
 
@@ -248,6 +249,34 @@ async fn keys_store_hashes_and_revoke(store: &dyn Store) {
             .revoke_key("key_abc", 6)
             .await
             .expect("again")
+            .is_empty()
+    );
+}
+
+async fn traces_read_back(store: &dyn Store) {
+    let mut a = sample_call("call_tr_1", 30_000_000, "tr");
+    a.trace_id = Some("trace-xyz".into());
+    let mut b = sample_call("call_tr_2", 30_000_001, "tr");
+    b.trace_id = Some("trace-xyz".into());
+    let attempts = vec![
+        sample_attempt(&a, 1, false),
+        sample_attempt(&a, 2, true),
+        sample_attempt(&b, 1, true),
+    ];
+    store
+        .insert_records(&[b, a], &attempts)
+        .await
+        .expect("insert");
+    let (calls, atts) = store.trace("trace-xyz").await.expect("trace");
+    let ids: Vec<&str> = calls.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["call_tr_1", "call_tr_2"]);
+    assert_eq!(atts.len(), 3);
+    assert!(
+        store
+            .trace("no-such-trace")
+            .await
+            .expect("trace")
+            .0
             .is_empty()
     );
 }

@@ -47,6 +47,9 @@ pub trait Store: Send + Sync {
     async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>>;
     async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>>;
 
+    /// A trace's calls (oldest first) and all their attempts.
+    async fn trace(&self, trace_id: &str) -> Result<(Vec<CallRecord>, Vec<AttemptRecord>)>;
+
     /// Calls and attempts since a time, aggregated for the reliability report.
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;
 

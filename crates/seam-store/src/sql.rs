@@ -362,6 +362,31 @@ impl Store for SqlStore {
         Ok(Some((call, attempts)))
     }
 
+    async fn trace(&self, trace_id: &str) -> Result<(Vec<CallRecord>, Vec<AttemptRecord>)> {
+        let calls = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE trace_id = $1 ORDER BY created_ms, id"
+        )))
+        .bind(trace_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(call_from_row)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut attempts = Vec::new();
+        for c in &calls {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = $1 ORDER BY seq"
+            )))
+            .bind(c.id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                attempts.push(attempt_from_row(r)?);
+            }
+        }
+        Ok((calls, attempts))
+    }
+
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {
         let calls = sqlx::query(
             "SELECT route, outcome, COUNT(*) AS calls, \

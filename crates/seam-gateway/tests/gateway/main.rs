@@ -4,6 +4,7 @@
 mod anthropic;
 mod errors;
 mod harness;
+mod limits;
 mod records;
 mod retries;
 mod streams;

@@ -1,0 +1,289 @@
+//! `[limits]`: tenant limits over calendar windows and trace limits per trace.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// What a tenant limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    Requests,
+    Attempts,
+    InputTokens,
+    OutputTokens,
+    /// Input plus output tokens.
+    Tokens,
+    /// USD.
+    Cost,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 6] = [
+        Metric::Requests,
+        Metric::Attempts,
+        Metric::InputTokens,
+        Metric::OutputTokens,
+        Metric::Tokens,
+        Metric::Cost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Requests => "requests",
+            Metric::Attempts => "attempts",
+            Metric::InputTokens => "input_tokens",
+            Metric::OutputTokens => "output_tokens",
+            Metric::Tokens => "tokens",
+            Metric::Cost => "cost",
+        }
+    }
+
+    /// The `code` of a refusal by this limit, e.g. `tenant_token_limit`.
+    pub fn refusal_code(self) -> &'static str {
+        match self {
+            Metric::Requests => "tenant_request_limit",
+            Metric::Attempts => "tenant_attempt_limit",
+            Metric::InputTokens => "tenant_input_token_limit",
+            Metric::OutputTokens => "tenant_output_token_limit",
+            Metric::Tokens => "tenant_token_limit",
+            Metric::Cost => "tenant_cost_limit",
+        }
+    }
+}
+
+/// A calendar window in UTC: limits reset when it rolls over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Window {
+    Minute,
+    Hour,
+    Day,
+    Month,
+}
+
+impl Window {
+    pub const ALL: [Window; 4] = [Window::Minute, Window::Hour, Window::Day, Window::Month];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Minute => "minute",
+            Window::Hour => "hour",
+            Window::Day => "day",
+            Window::Month => "month",
+        }
+    }
+}
+
+/// One limit: at most `max` of `metric` per `window`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TenantLimit {
+    pub metric: Metric,
+    pub window: Window,
+    pub max: f64,
+}
+
+/// Per-trace caps (a trace is one user request and every call it fans out into).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceLimits {
+    pub max_calls: Option<u64>,
+    pub max_attempts: Option<u64>,
+    pub max_tokens: Option<u64>,
+    pub max_cost: Option<f64>,
+    pub max_seconds: Option<f64>,
+}
+
+impl TraceLimits {
+    /// This set, with `over`'s values where it has them.
+    pub fn overridden_by(self, over: Option<TraceLimits>) -> TraceLimits {
+        let Some(o) = over else { return self };
+        TraceLimits {
+            max_calls: o.max_calls.or(self.max_calls),
+            max_attempts: o.max_attempts.or(self.max_attempts),
+            max_tokens: o.max_tokens.or(self.max_tokens),
+            max_cost: o.max_cost.or(self.max_cost),
+            max_seconds: o.max_seconds.or(self.max_seconds),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == TraceLimits::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnBackendDown {
+    #[serde(default = "closed")]
+    pub cost: FailMode,
+    #[serde(default = "closed")]
+    pub tokens: FailMode,
+    #[serde(default = "open")]
+    pub requests: FailMode,
+}
+
+fn closed() -> FailMode {
+    FailMode::Closed
+}
+fn open() -> FailMode {
+    FailMode::Open
+}
+
+impl Default for OnBackendDown {
+    fn default() -> Self {
+        OnBackendDown {
+            cost: FailMode::Closed,
+            tokens: FailMode::Closed,
+            requests: FailMode::Open,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub backend: Option<String>,
+    pub on_backend_down: Option<OnBackendDown>,
+    pub default_output_tokens: Option<u64>,
+    pub tenant_default: Option<BTreeMap<String, f64>>,
+    #[serde(default)]
+    pub tenants: BTreeMap<String, BTreeMap<String, f64>>,
+    pub trace_default: Option<TraceLimits>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Limits {
+    pub on_backend_down: OnBackendDown,
+    /// Output tokens reserved for an attempt whose request sets no `max_tokens`.
+    pub default_output_tokens: u64,
+    pub tenant_default: Vec<TenantLimit>,
+    /// Tenants with their own limits; they replace the defaults for that tenant.
+    pub tenants: BTreeMap<String, Vec<TenantLimit>>,
+    pub trace_default: TraceLimits,
+}
+
+impl Limits {
+    pub fn for_tenant(&self, tenant: &str) -> &[TenantLimit] {
+        self.tenants
+            .get(tenant)
+            .map(Vec::as_slice)
+            .unwrap_or(&self.tenant_default)
+    }
+
+    /// Whether anything is limited at all (no limits: admission costs nothing).
+    pub fn any(&self) -> bool {
+        !self.tenant_default.is_empty()
+            || !self.tenants.is_empty()
+            || !self.trace_default.is_empty()
+    }
+}
+
+fn tenant_limits(
+    table: &BTreeMap<String, f64>,
+    key: &str,
+    problems: &mut Vec<String>,
+) -> Vec<TenantLimit> {
+    let mut out = Vec::new();
+    for (name, max) in table {
+        let parsed = name.split_once("_per_").and_then(|(m, w)| {
+            let metric = Metric::ALL.into_iter().find(|x| x.as_str() == m)?;
+            let window = Window::ALL.into_iter().find(|x| x.as_str() == w)?;
+            Some((metric, window))
+        });
+        match parsed {
+            Some(_) if !(max.is_finite() && *max >= 0.0) => {
+                problems.push(format!("{key}.{name}: must be a number, 0 or more"));
+            }
+            Some((metric, window)) => out.push(TenantLimit { metric, window, max: *max }),
+            None => problems.push(format!(
+                "{key}.{name}: unknown limit; use METRIC_per_WINDOW with METRIC one of requests, attempts, input_tokens, output_tokens, tokens, cost and WINDOW one of minute, hour, day, month"
+            )),
+        }
+    }
+    out
+}
+
+pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limits {
+    let Some(r) = raw else {
+        return Limits {
+            default_output_tokens: 1024,
+            ..Limits::default()
+        };
+    };
+    match r.backend.as_deref() {
+        None | Some("local") => {}
+        Some(b) if b.starts_with("redis://") => problems.push(format!(
+            "limits.backend: `{b}`: the Redis backend is not available in this build yet; use \"local\""
+        )),
+        Some(b) => problems.push(format!("limits.backend: `{b}` is neither \"local\" nor a redis:// URL")),
+    }
+    let tenants = r
+        .tenants
+        .iter()
+        .map(|(t, table)| {
+            (
+                t.clone(),
+                tenant_limits(table, &format!("limits.tenants.{t}"), problems),
+            )
+        })
+        .collect();
+    Limits {
+        on_backend_down: r.on_backend_down.unwrap_or_default(),
+        default_output_tokens: r.default_output_tokens.unwrap_or(1024),
+        tenant_default: r
+            .tenant_default
+            .as_ref()
+            .map(|t| tenant_limits(t, "limits.tenant_default", problems))
+            .unwrap_or_default(),
+        tenants,
+        trace_default: r.trace_default.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn the_documented_shape_parses_and_bad_names_are_refused() {
+        let text = r#"
+[limits]
+backend = "local"
+on_backend_down = { cost = "closed", tokens = "closed", requests = "open" }
+
+[limits.tenant_default]
+requests_per_minute = 600
+tokens_per_day = 2_000_000
+cost_per_month = 100.0
+
+[limits.tenants.acme]
+cost_per_day = 5.0
+
+[limits.trace_default]
+max_calls = 25
+max_attempts = 40
+max_tokens = 200_000
+max_cost = 1.0
+max_seconds = 600
+"#;
+        let c = crate::parse(text, Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!(c.limits.tenant_default.len(), 3);
+        assert_eq!(c.limits.for_tenant("acme").len(), 1);
+        assert_eq!(c.limits.trace_default.max_calls, Some(25));
+        let bad = text.replace("tokens_per_day", "tokens_per_week");
+        let e = crate::parse(&bad, Path::new("t.toml"), &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("limits.tenant_default.tokens_per_week"), "{e}");
+        let redis = text.replace("\"local\"", "\"redis://127.0.0.1:6379\"");
+        let e = crate::parse(&redis, Path::new("t.toml"), &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Redis backend"), "{e}");
+    }
+}
