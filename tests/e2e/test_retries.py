@@ -35,3 +35,25 @@ def test_changes_lists_events_as_json(stack):
     assert isinstance(events, list)
     for e in events:
         assert {"kind", "created_ms", "message", "details"} <= e.keys()
+
+
+def test_a_trace_reads_back_as_a_tree_and_in_the_usage_report(stack):
+    c = OpenAI(base_url=stack.base_url, api_key=stack.key, max_retries=0, timeout=10)
+    stack.set_scenario('[[errors]]\nkind = "status"\nstatus = 503\npattern = "x.."\n')
+    last = None
+    for step in range(4):
+        raw = c.chat.completions.with_raw_response.create(
+            model="chat-retry",
+            messages=[{"role": "user", "content": f"step {step}"}],
+            extra_headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+        )
+        last = raw.headers["x-seam-call-id"]
+    stack.call(last)
+    tree = stack.seam("traces", "show", "0af7651916cd43dd8448eb211c80319c", "--json")
+    assert len(tree["calls"]) == 4
+    assert [len(c["attempts"]) for c in tree["calls"]] == [2, 1, 2, 1]
+    text = stack.seam("traces", "show", "0af7651916cd43dd8448eb211c80319c")
+    assert "4 calls, 6 attempts" in text and "status_5xx" in text
+    usage = stack.seam("report", "usage", "--by", "trace", "--since", "1h", "--json")
+    row = next(r for r in usage if r["key"] == "0af7651916cd43dd8448eb211c80319c")
+    assert row["calls"] == 4 and row["attempts"] == 6

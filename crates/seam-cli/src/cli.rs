@@ -61,6 +61,13 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Traces: one user request and every call it fanned out into.
+    Traces {
+        #[command(subcommand)]
+        command: TracesCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// The change timeline: events such as a provider degrading behind retries.
     Changes {
         /// How far back: 30s, 15m, 1h, 7d.
@@ -109,7 +116,28 @@ pub(crate) enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum TracesCommand {
+    /// A trace's calls and their attempts as a tree, with tokens, cost and outcome.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum ReportCommand {
+    /// Calls, attempts, tokens and cost per tenant, route or trace.
+    Usage {
+        /// tenant, route or trace
+        #[arg(long, default_value = "tenant")]
+        by: String,
+        /// How far back: 30s, 15m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Both sides of the retry knob per route and provider: first-attempt (pre-retry) and
     /// final (post-retry) error rates, retry amplification, retry tax, budget refusals.
     Reliability {
@@ -164,6 +192,12 @@ impl Cli {
                 ReportCommand::Reliability { since, json } => {
                     crate::report::reliability(&store, &since, json).await
                 }
+                ReportCommand::Usage { by, since, json } => {
+                    crate::report::usage(&store, &by, &since, json).await
+                }
+            },
+            Command::Traces { command, store } => match command {
+                TracesCommand::Show { id, json } => crate::traces::show(&store, &id, json).await,
             },
             Command::Changes { since, json, store } => {
                 crate::report::changes(&store, &since, json).await

@@ -41,6 +41,12 @@ targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
 
 [[routes]]
+name = "agent"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
+trace_limits = {{ max_calls = 8 }}
+
+[[routes]]
 name = "embed"
 targets = [{{ provider = "sim", model = "sim-embed-1" }}]
 
@@ -142,6 +148,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
         cost
     );
     degradation(&script, store.as_ref()).await?;
+    agent_loop(&script, store.as_ref()).await?;
     if let Some(c) = calls.iter().find(|c| c.outcome == "error" && c.stream) {
         println!(
             "See one call and its attempts: seam calls show {} --config {}",
@@ -251,6 +258,37 @@ impl Script<'_> {
         )
         .await?;
         Ok(())
+    }
+
+    /// A runaway agent: one user request keeps calling the model under one trace.
+    async fn agent(&self, trace: &str, max: usize) -> anyhow::Result<(usize, Option<String>)> {
+        self.set_scenario(&format!(
+            "{BASE_SCENARIO}\n[[errors]]\nkind = \"status\"\nstatus = 503\npattern = \"x..\"\n"
+        ))
+        .await?;
+        let mut made = 0;
+        let mut refusal = None;
+        for step in 0..max {
+            let r = self
+                .client
+                .post(format!("{}/chat/completions", self.base))
+                .bearer_auth(self.key)
+                .header("x-seam-trace", trace)
+                .json(&json!({"model": "agent", "messages": [{"role": "user", "content": format!("plan step {step}")}]}))
+                .send()
+                .await?;
+            made += 1;
+            if r.status().as_u16() == 429 {
+                let body: Value = r.json().await.unwrap_or_default();
+                refusal = body
+                    .pointer("/error/code")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                break;
+            }
+        }
+        self.set_scenario(BASE_SCENARIO).await?;
+        Ok((made, refusal))
     }
 
     /// The provider starts failing 40% of first attempts; retries hide it from clients.
@@ -387,6 +425,24 @@ async fn degradation(script: &Script<'_>, store: &seam_store::SqlStore) -> anyho
     );
     for e in store.list_events(since, 10).await? {
         println!("  event:        {} — {}", e.kind, e.message);
+    }
+    Ok(())
+}
+
+async fn agent_loop(script: &Script<'_>, store: &seam_store::SqlStore) -> anyhow::Result<()> {
+    let trace = format!("demo-agent-{}", seam_gateway::now_ms());
+    println!(
+        "\nAgent loop: one user request fans out into model calls (route `agent`, at most 8 calls per trace)."
+    );
+    let (made, refusal) = script.agent(&trace, 30).await?;
+    println!(
+        "  the agent made {made} calls; Seam stopped it with {}",
+        refusal.as_deref().unwrap_or("nothing (no limit hit)")
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (calls, attempts) = store.trace(&trace).await?;
+    for line in crate::traces::render(&trace, &calls, &attempts).lines() {
+        println!("  {line}");
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod keys;
 mod report;
 mod serve;
 mod sim;
+mod traces;
 
 pub use cli::Cli;
 

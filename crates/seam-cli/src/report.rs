@@ -180,3 +180,77 @@ pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Resu
     );
     Ok(())
 }
+
+pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyhow::Result<()> {
+    let by = match by {
+        "tenant" => seam_store::UsageBy::Tenant,
+        "route" => seam_store::UsageBy::Route,
+        "trace" => seam_store::UsageBy::Trace,
+        other => anyhow::bail!("--by `{other}`: use tenant, route or trace"),
+    };
+    let window = parse_since(since)?;
+    let store = store.open().await?;
+    let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
+    let rows = store.usage(by, since_ms).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no calls recorded since {} UTC", timestamp(since_ms));
+        return Ok(());
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                if r.key.is_empty() {
+                    "-".into()
+                } else {
+                    r.key.clone()
+                },
+                r.calls.to_string(),
+                r.refused.to_string(),
+                r.failed.to_string(),
+                r.attempts.to_string(),
+                format!(
+                    "{:.2}",
+                    if r.calls > 0 {
+                        r.attempts as f64 / r.calls as f64
+                    } else {
+                        0.0
+                    }
+                ),
+                format!(
+                    "{}{}",
+                    r.input_tokens,
+                    if r.tokens_estimated { "*" } else { "" }
+                ),
+                r.output_tokens.to_string(),
+                format!("{:.6}", r.cost_usd),
+            ]
+        })
+        .collect();
+    let key = by.column().trim_end_matches("_id").to_uppercase();
+    println!(
+        "{}",
+        table(
+            &[
+                &key,
+                "CALLS",
+                "REFUSED",
+                "FAILED",
+                "ATTEMPTS",
+                "ATTEMPTS/CALL",
+                "INPUT TOKENS",
+                "OUTPUT TOKENS",
+                "COST $"
+            ],
+            &table_rows
+        )
+    );
+    println!(
+        "\ncalls as clients made them; attempts, tokens and cost as providers billed them (* = some estimated)"
+    );
+    Ok(())
+}

@@ -60,10 +60,8 @@ pub async fn start(
     let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
     let routes = resolve::RouteTable::build(&config, &registry).map_err(anyhow::Error::msg)?;
     let config_divergence = config.divergence.clone();
-    let limiter = config
-        .limits
-        .any()
-        .then(|| Arc::new(admit::Limiter::new(config.limits.clone())));
+    let limited = config.limits.any() || config.routes.iter().any(|r| r.trace_limits.is_some());
+    let limiter = limited.then(|| Arc::new(admit::Limiter::new(config.limits.clone())));
     let app = Arc::new(App {
         config: Arc::new(config),
         routes,

@@ -23,6 +23,38 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// What `seam report usage` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageBy {
+    Tenant,
+    Route,
+    Trace,
+}
+
+impl UsageBy {
+    pub fn column(self) -> &'static str {
+        match self {
+            UsageBy::Tenant => "tenant",
+            UsageBy::Route => "route",
+            UsageBy::Trace => "trace_id",
+        }
+    }
+}
+
+/// Totals of one group: calls as clients made them, attempts and tokens as providers billed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UsageRow {
+    pub key: String,
+    pub calls: i64,
+    pub refused: i64,
+    pub failed: i64,
+    pub attempts: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    pub tokens_estimated: bool,
+}
+
 /// Filters for reading calls back.
 #[derive(Debug, Clone, Default)]
 pub struct CallQuery {
@@ -49,6 +81,9 @@ pub trait Store: Send + Sync {
 
     /// A trace's calls (oldest first) and all their attempts.
     async fn trace(&self, trace_id: &str) -> Result<(Vec<CallRecord>, Vec<AttemptRecord>)>;
+
+    /// Calls since a time, totalled per tenant, route or trace.
+    async fn usage(&self, by: UsageBy, since_ms: i64) -> Result<Vec<UsageRow>>;
 
     /// Calls and attempts since a time, aggregated for the reliability report.
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;

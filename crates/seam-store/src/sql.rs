@@ -3,7 +3,7 @@
 
 use crate::{
     AttemptGroup, AttemptRecord, CallGroup, CallQuery, CallRecord, EventRecord, KeyRecord, Result,
-    Store, StoreError, migrate,
+    Store, StoreError, UsageBy, UsageRow, migrate,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -385,6 +385,38 @@ impl Store for SqlStore {
             }
         }
         Ok((calls, attempts))
+    }
+
+    async fn usage(&self, by: UsageBy, since_ms: i64) -> Result<Vec<UsageRow>> {
+        let col = by.column();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COALESCE({col}, '') AS k, COUNT(*) AS calls, \
+             CAST(SUM(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS BIGINT) AS refused, \
+             CAST(SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
+             CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
+             CAST(MAX(tokens_estimated) AS BIGINT) AS estimated \
+             FROM calls WHERE created_ms >= $1 GROUP BY COALESCE({col}, '') ORDER BY cost_usd DESC, k"
+        )))
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(UsageRow {
+                    key: r.try_get("k")?,
+                    calls: r.try_get("calls")?,
+                    refused: r.try_get("refused")?,
+                    failed: r.try_get("failed")?,
+                    attempts: r.try_get("attempts")?,
+                    input_tokens: r.try_get("input_tokens")?,
+                    output_tokens: r.try_get("output_tokens")?,
+                    cost_usd: r.try_get("cost_usd")?,
+                    tokens_estimated: r.try_get::<i64, _>("estimated")? != 0,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
     }
 
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {

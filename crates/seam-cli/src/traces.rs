@@ -1,0 +1,99 @@
+//! `seam traces show ID`: a trace's calls and their attempts as a tree.
+
+use crate::cli::StoreArgs;
+use crate::format::timestamp;
+use seam_store::{AttemptRecord, CallRecord, Store};
+
+pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
+    let store = store.open().await?;
+    let (calls, attempts) = store.trace(id).await?;
+    if calls.is_empty() {
+        anyhow::bail!("no calls recorded for trace `{id}` (see `seam report usage --by trace`)");
+    }
+    if json {
+        let tree: Vec<serde_json::Value> = calls
+            .iter()
+            .map(|c| {
+                let atts: Vec<&AttemptRecord> =
+                    attempts.iter().filter(|a| a.call_id == c.id).collect();
+                serde_json::json!({"call": c, "attempts": atts})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"trace_id": id, "calls": tree}))?
+        );
+        return Ok(());
+    }
+    print!("{}", render(id, &calls, &attempts));
+    Ok(())
+}
+
+fn tokens(i: i64, o: i64, estimated: bool) -> String {
+    format!("{i}/{o}{}", if estimated { "*" } else { "" })
+}
+
+pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> String {
+    let total_cost: f64 = calls.iter().map(|c| c.cost_usd).sum();
+    let n_attempts: i64 = calls.iter().map(|c| c.attempts).sum();
+    let (tin, tout) = calls.iter().fold((0, 0), |(i, o), c| {
+        (i + c.input_tokens, o + c.output_tokens)
+    });
+    let first = calls.first().map(|c| c.created_ms).unwrap_or(0);
+    let mut out = format!(
+        "trace {id}: {} calls, {n_attempts} attempts, {tin} in / {tout} out tokens, ${total_cost:.6}, from {} UTC\n",
+        calls.len(),
+        timestamp(first)
+    );
+    for (i, c) in calls.iter().enumerate() {
+        let last_call = i + 1 == calls.len();
+        let (branch, stem) = if last_call {
+            ("└─", "   ")
+        } else {
+            ("├─", "│  ")
+        };
+        let outcome = match &c.error_class {
+            Some(e) => format!("{} ({e})", c.outcome),
+            None => c.outcome.clone(),
+        };
+        out.push_str(&format!(
+            "{branch} {} +{:.0}ms {} {} {} tokens {} ${:.6} {:.1}ms\n",
+            c.id,
+            (c.created_ms - first) as f64,
+            if c.route.is_empty() {
+                &c.requested_model
+            } else {
+                &c.route
+            },
+            outcome,
+            c.status,
+            tokens(c.input_tokens, c.output_tokens, c.tokens_estimated),
+            c.cost_usd,
+            c.latency_ms
+        ));
+        let atts: Vec<&AttemptRecord> = attempts.iter().filter(|a| a.call_id == c.id).collect();
+        for (j, a) in atts.iter().enumerate() {
+            let twig = if j + 1 == atts.len() {
+                "└─"
+            } else {
+                "├─"
+            };
+            let outcome = match &a.error_class {
+                Some(e) => format!("{} ({e})", a.outcome),
+                None => a.outcome.clone(),
+            };
+            out.push_str(&format!(
+                "{stem}{twig} attempt {} {}/{} {} tokens {} ${:.6} {:.1}ms\n",
+                a.seq,
+                a.provider,
+                a.model,
+                outcome,
+                tokens(a.input_tokens, a.output_tokens, a.tokens_estimated),
+                a.cost_usd,
+                a.latency_ms
+            ));
+        }
+    }
+    out.push_str("(* = tokens estimated)\n");
+    out
+}
