@@ -225,6 +225,13 @@ mod tests {
         ) -> seam_store::Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
             Ok(None)
         }
+        async fn usage(
+            &self,
+            _: seam_store::UsageBy,
+            _: i64,
+        ) -> seam_store::Result<Vec<seam_store::UsageRow>> {
+            Ok(Vec::new())
+        }
         async fn trace(
             &self,
             _: &str,
