@@ -236,7 +236,16 @@ pub fn with_call_headers(
 
 /// Counts the finished call and queues its records.
 pub fn finish(app: &App, ctx: CallCtx, end: CallEnd<'_>) {
+    let named = ctx.trace_named;
     let (call, attempts) = ctx.into_record(end);
+    app.fan_out.call(
+        &app.metrics,
+        &call.tenant,
+        call.trace_id.as_deref().unwrap_or(&call.id),
+        named,
+        attempts.len() as u64,
+        call.created_ms,
+    );
     app.metrics.call(
         &call.route,
         call.provider.as_deref().unwrap_or(""),

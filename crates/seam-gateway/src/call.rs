@@ -14,6 +14,8 @@ pub struct CallCtx {
     pub created_ms: i64,
     pub caller: Caller,
     pub trace_id: Option<String>,
+    /// Whether the client named the trace (else the call is its own trace).
+    pub trace_named: bool,
     pub session_id: Option<String>,
     pub endpoint: Endpoint,
     pub route: String,
@@ -54,7 +56,9 @@ impl CallCtx {
     pub fn new(endpoint: Endpoint, headers: &http::HeaderMap) -> CallCtx {
         let id = format!("call_{}", uuid::Uuid::now_v7().simple());
         // A call that names no trace is a trace of its own.
-        let trace_id = trace_id(headers).unwrap_or_else(|| id.clone());
+        let named = trace_id(headers);
+        let trace_named = named.is_some();
+        let trace_id = named.unwrap_or_else(|| id.clone());
         CallCtx {
             id,
             started: Instant::now(),
@@ -64,6 +68,7 @@ impl CallCtx {
                 key_id: None,
             },
             trace_id: Some(trace_id),
+            trace_named,
             session_id: header_id(headers, "x-seam-session"),
             endpoint,
             route: String::new(),

@@ -11,6 +11,7 @@ mod call;
 pub mod dispatch;
 pub mod divergence;
 pub mod errors;
+pub mod fanout;
 pub mod observe;
 pub mod record;
 pub mod relay;
@@ -40,6 +41,7 @@ pub struct App {
     pub divergence: divergence::Detector,
     /// Tenant and trace limits; `None` when none are configured (admission is then free).
     pub limiter: Option<Arc<admit::Limiter>>,
+    pub fan_out: Arc<fanout::FanOut>,
 }
 
 /// How often the key snapshot is refreshed from the store.
@@ -60,6 +62,8 @@ pub async fn start(
     let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
     let routes = resolve::RouteTable::build(&config, &registry).map_err(anyhow::Error::msg)?;
     let config_divergence = config.divergence.clone();
+    let fan_out = Arc::new(fanout::FanOut::default());
+    fan_out.spawn_sweeper(metrics.clone());
     let limited = config.limits.any() || config.routes.iter().any(|r| r.trace_limits.is_some());
     let limiter = limited.then(|| Arc::new(admit::Limiter::new(config.limits.clone())));
     let app = Arc::new(App {
@@ -71,6 +75,7 @@ pub async fn start(
         store,
         divergence: divergence::Detector::new(config_divergence),
         limiter,
+        fan_out,
     });
     Ok(server::start(app, listener, writer).await?)
 }

@@ -55,6 +55,10 @@ fn latency_histogram() -> Histogram {
     ])
 }
 
+fn fan_out_histogram() -> Histogram {
+    Histogram::new([1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0])
+}
+
 pub struct Metrics {
     registry: Registry,
     pub calls: Family<CallLabels, Counter>,
@@ -71,6 +75,8 @@ pub struct Metrics {
     pub retries: Family<RouteProvider, Counter>,
     pub budget_refusals: Family<RouteProvider, Counter>,
     pub events: Family<Reason, Counter>,
+    pub trace_calls: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
+    pub trace_attempts: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<HashMap<String, HashMap<String, Arc<Hot>>>>,
@@ -105,6 +111,8 @@ impl Metrics {
             retries: Family::default(),
             budget_refusals: Family::default(),
             events: Family::default(),
+            trace_calls: Family::new_with_constructor(fan_out_histogram),
+            trace_attempts: Family::new_with_constructor(fan_out_histogram),
             registry: Registry::default(),
             hot: RwLock::new(HashMap::new()),
         };
@@ -177,6 +185,16 @@ impl Metrics {
             "events",
             "Change-timeline events written, by kind",
             m.events.clone(),
+        );
+        registry.register(
+            "trace_calls",
+            "Fan-out: calls per trace (one user request), per tenant, observed when the trace goes quiet",
+            m.trace_calls.clone(),
+        );
+        registry.register(
+            "trace_attempts",
+            "Fan-out: upstream attempts per trace, retries included, per tenant",
+            m.trace_attempts.clone(),
         );
         Arc::new(Metrics { registry, ..m })
     }
