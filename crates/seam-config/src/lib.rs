@@ -11,7 +11,8 @@ mod secret;
 mod validate;
 
 pub use limits::{
-    FailMode, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits, Window as LimitWindow,
+    FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
+    Window as LimitWindow,
 };
 pub use raw::{ProviderKind, ResponseModel};
 pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};

@@ -148,6 +148,7 @@ impl Default for OnBackendDown {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLimits {
     pub backend: Option<String>,
+    pub key_prefix: Option<String>,
     pub on_backend_down: Option<OnBackendDown>,
     pub default_output_tokens: Option<u64>,
     pub tenant_default: Option<BTreeMap<String, f64>>,
@@ -156,8 +157,21 @@ pub(crate) struct RawLimits {
     pub trace_default: Option<TraceLimits>,
 }
 
+/// Where the counters live.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LimitBackend {
+    /// In this process: one gateway.
+    #[default]
+    Local,
+    /// In Redis, shared by every gateway that points at it (the URL).
+    Redis(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Limits {
+    pub backend: LimitBackend,
+    /// Prefix of every Redis key Seam writes.
+    pub key_prefix: String,
     pub on_backend_down: OnBackendDown,
     /// Output tokens reserved for an attempt whose request sets no `max_tokens`.
     pub default_output_tokens: u64,
@@ -212,16 +226,22 @@ pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limi
     let Some(r) = raw else {
         return Limits {
             default_output_tokens: 1024,
+            key_prefix: "seam".into(),
             ..Limits::default()
         };
     };
-    match r.backend.as_deref() {
-        None | Some("local") => {}
-        Some(b) if b.starts_with("redis://") => problems.push(format!(
-            "limits.backend: `{b}`: the Redis backend is not available in this build yet; use \"local\""
-        )),
-        Some(b) => problems.push(format!("limits.backend: `{b}` is neither \"local\" nor a redis:// URL")),
-    }
+    let backend = match r.backend.as_deref() {
+        None | Some("local") => LimitBackend::Local,
+        Some(b) if b.starts_with("redis://") || b.starts_with("rediss://") => {
+            LimitBackend::Redis(b.to_string())
+        }
+        Some(b) => {
+            problems.push(format!(
+                "limits.backend: `{b}` is neither \"local\" nor a redis:// URL"
+            ));
+            LimitBackend::Local
+        }
+    };
     let tenants = r
         .tenants
         .iter()
@@ -233,6 +253,8 @@ pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limi
         })
         .collect();
     Limits {
+        backend,
+        key_prefix: r.key_prefix.unwrap_or_else(|| "seam".into()),
         on_backend_down: r.on_backend_down.unwrap_or_default(),
         default_output_tokens: r.default_output_tokens.unwrap_or(1024),
         tenant_default: r

@@ -107,7 +107,10 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     if let Some(limiter) = &app.limiter {
         ctx.trace_limits = limiter.trace_limits(route.trace_limits);
         let (tenant, trace) = (ctx.caller.tenant.clone(), ctx.trace_key().to_string());
-        if let Err(r) = limiter.admit_call(&tenant, &trace, &ctx.trace_limits, crate::now_ms()) {
+        if let Err(r) = limiter
+            .admit_call(&tenant, &trace, &ctx.trace_limits, crate::now_ms())
+            .await
+        {
             return Err((ctx, GatewayError::Refused(r)));
         }
     }

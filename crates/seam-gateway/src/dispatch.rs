@@ -110,7 +110,10 @@ pub async fn dispatch(
                     &target.model,
                     &mut tokens,
                 );
-                match limiter.reserve(&tenant, &trace, &ctx.trace_limits, est, crate::now_ms()) {
+                match limiter
+                    .reserve(&tenant, &trace, &ctx.trace_limits, est, crate::now_ms())
+                    .await
+                {
                     Ok(r) => ctx.reservation = Some(r),
                     Err(r) => return Err(GatewayError::Refused(r)),
                 }

@@ -94,9 +94,12 @@ impl GatewayError {
             .code("model_not_found")
             .param("model"),
             GatewayError::Upstream(e) => upstream(e),
-            GatewayError::Refused(r) => {
-                ApiError::new(429, "rate_limit_error", r.message.clone()).code(r.code)
-            }
+            GatewayError::Refused(r) => ApiError::new(
+                r.status,
+                if r.status == 429 { "rate_limit_error" } else { "service_unavailable" },
+                r.message.clone(),
+            )
+            .code(r.code),
             GatewayError::Internal(detail) => ApiError::new(
                 500,
                 "server_error",

@@ -4,6 +4,7 @@
 
 use crate::observe::Metrics;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::histogram::Histogram;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub struct Tenant {
 pub struct FanOut {
     /// trace -> (tenant, calls, attempts, last seen ms)
     open: Mutex<HashMap<String, (String, u64, u64, i64)>>,
+    /// Histogram handles per tenant, so a call that is its own trace costs one lookup.
+    handles: std::sync::RwLock<HashMap<String, (Histogram, Histogram)>>,
 }
 
 impl FanOut {
@@ -34,7 +37,7 @@ impl FanOut {
         now_ms: i64,
     ) {
         if !named {
-            observe(m, tenant, 1, attempts);
+            self.observe_own(m, tenant, attempts);
             return;
         }
         if let Ok(mut open) = self.open.lock() {
@@ -67,6 +70,32 @@ impl FanOut {
         for (tenant, calls, attempts) in done {
             observe(m, &tenant, calls, attempts);
         }
+    }
+
+    fn observe_own(&self, m: &Metrics, tenant: &str, attempts: u64) {
+        let cached = self
+            .handles
+            .read()
+            .ok()
+            .and_then(|h| h.get(tenant).cloned());
+        let (calls_h, attempts_h) = match cached {
+            Some(h) => h,
+            None => {
+                let t = Tenant {
+                    tenant: tenant.to_string(),
+                };
+                let h = (
+                    m.trace_calls.get_or_create(&t).clone(),
+                    m.trace_attempts.get_or_create(&t).clone(),
+                );
+                if let Ok(mut all) = self.handles.write() {
+                    all.insert(tenant.to_string(), h.clone());
+                }
+                h
+            }
+        };
+        calls_h.observe(1.0);
+        attempts_h.observe(attempts as f64);
     }
 
     pub fn spawn_sweeper(self: &Arc<Self>, metrics: Arc<Metrics>) {

@@ -65,7 +65,13 @@ pub async fn start(
     let fan_out = Arc::new(fanout::FanOut::default());
     fan_out.spawn_sweeper(metrics.clone());
     let limited = config.limits.any() || config.routes.iter().any(|r| r.trace_limits.is_some());
-    let limiter = limited.then(|| Arc::new(admit::Limiter::new(config.limits.clone())));
+    let limiter = match limited {
+        true => Some(Arc::new(
+            admit::Limiter::new(config.limits.clone(), metrics.clone())
+                .map_err(anyhow::Error::msg)?,
+        )),
+        false => None,
+    };
     let app = Arc::new(App {
         config: Arc::new(config),
         routes,

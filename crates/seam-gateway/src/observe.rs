@@ -75,6 +75,7 @@ pub struct Metrics {
     pub retries: Family<RouteProvider, Counter>,
     pub budget_refusals: Family<RouteProvider, Counter>,
     pub events: Family<Reason, Counter>,
+    pub limit_backend_errors: Family<Reason, Counter>,
     pub trace_calls: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
     pub trace_attempts: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
     /// Handles for the common case (success) per route and provider, so that counting a
@@ -111,6 +112,7 @@ impl Metrics {
             retries: Family::default(),
             budget_refusals: Family::default(),
             events: Family::default(),
+            limit_backend_errors: Family::default(),
             trace_calls: Family::new_with_constructor(fan_out_histogram),
             trace_attempts: Family::new_with_constructor(fan_out_histogram),
             registry: Registry::default(),
@@ -185,6 +187,11 @@ impl Metrics {
             "events",
             "Change-timeline events written, by kind",
             m.events.clone(),
+        );
+        registry.register(
+            "limit_backend_errors",
+            "Calls whose limits could not be checked (backend unreachable), by the on_backend_down decision (open: passed, closed: refused)",
+            m.limit_backend_errors.clone(),
         );
         registry.register(
             "trace_calls",

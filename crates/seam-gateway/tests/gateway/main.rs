@@ -6,5 +6,6 @@ mod errors;
 mod harness;
 mod limits;
 mod records;
+mod redis_limits;
 mod retries;
 mod streams;

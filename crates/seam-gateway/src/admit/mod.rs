@@ -1,0 +1,302 @@
+//! Phase 3, admit: tenant limits over calendar windows and trace limits, counted at the
+//! attempt. A call is admitted (requests, trace calls, wall time, budgets not yet spent),
+//! then every upstream attempt reserves an estimate of what it will be billed (attempts,
+//! tokens, cost) and settles it with the provider's usage afterwards, so concurrent calls
+//! cannot overshoot a budget by more than the reservations outstanding.
+//!
+//! The counters live in this process ([`local`]) or in Redis ([`redis`]), where every
+//! gateway sharing it enforces one limit. When Redis cannot be reached, `on_backend_down`
+//! decides per kind of limit whether calls pass (open) or are refused (closed); every such
+//! decision is counted and logged.
+
+mod local;
+mod redis;
+mod window;
+
+pub use window::window_of;
+
+use crate::observe::{Metrics, Reason};
+use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
+use seam_wire::Usage;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+/// Why Seam refused: an OpenAI-style error with `code`, never sent upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// 429 for a limit, 503 when the limits cannot be checked and the policy is closed.
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+/// What one attempt is expected to be billed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Estimate {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost: f64,
+}
+
+impl Estimate {
+    fn tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+/// What a reservation holds, to settle it later.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    tenant: String,
+    trace: String,
+    /// The amount-counting limits reserved against, with the window each was reserved in.
+    windows: Vec<(Metric, LimitWindow, i64)>,
+    est: Estimate,
+}
+
+enum Backend {
+    Local(local::Local),
+    Redis(redis::RedisLimits),
+}
+
+pub struct Limiter {
+    cfg: Limits,
+    backend: Backend,
+    metrics: Arc<Metrics>,
+    last_down_log_ms: AtomicI64,
+}
+
+/// An attempt's reservation; settle it with what the provider billed. Dropped unsettled,
+/// it is released (the attempt never happened).
+pub struct Reservation {
+    limiter: Arc<Limiter>,
+    ticket: Ticket,
+    settled: bool,
+}
+
+impl Reservation {
+    pub fn settle(mut self, usage: Usage, cost: f64) {
+        self.settled = true;
+        self.limiter.settle(&self.ticket, Some((usage, cost)));
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.limiter.settle(&self.ticket, None);
+        }
+    }
+}
+
+/// How much of a metric an estimate (or a bill) is.
+fn amount(metric: Metric, e: &Estimate) -> f64 {
+    match metric {
+        Metric::Requests | Metric::Attempts => 0.0,
+        Metric::InputTokens => e.input_tokens as f64,
+        Metric::OutputTokens => e.output_tokens as f64,
+        Metric::Tokens => e.tokens() as f64,
+        Metric::Cost => e.cost,
+    }
+}
+
+fn fmt_amount(metric: Metric, v: f64) -> String {
+    match metric {
+        Metric::Cost => format!("${v:.4}"),
+        _ => format!("{}", v.round() as i64),
+    }
+}
+
+fn tenant_refusal(tenant: &str, l: &TenantLimit, used: f64, reserved: f64, now_ms: i64) -> Refusal {
+    let (_, end) = window_of(l.window, now_ms);
+    let wait = Duration::from_millis((end - now_ms).max(0) as u64);
+    Refusal {
+        status: 429,
+        code: l.metric.refusal_code(),
+        message: format!(
+            "Seam limit reached: tenant `{tenant}` may use {} {} per {}; it has used {} (and {} is reserved by calls in flight). The window resets in {}s.",
+            fmt_amount(l.metric, l.max),
+            l.metric.as_str().replace('_', " "),
+            l.window.as_str(),
+            fmt_amount(l.metric, used),
+            fmt_amount(l.metric, reserved),
+            wait.as_secs().max(1)
+        ),
+        retry_after: Some(wait),
+    }
+}
+
+fn trace_refusal(code: &'static str, trace: &str, usage: String) -> Refusal {
+    Refusal {
+        status: 429,
+        code,
+        message: format!(
+            "Seam limit reached: trace `{trace}` has used {usage} allowed per trace ({code}). A trace is one user request and every call it fans out into."
+        ),
+        retry_after: None,
+    }
+}
+
+impl Limiter {
+    pub fn new(cfg: Limits, metrics: Arc<Metrics>) -> Result<Limiter, String> {
+        let backend = match &cfg.backend {
+            LimitBackend::Local => Backend::Local(local::Local::default()),
+            LimitBackend::Redis(url) => {
+                Backend::Redis(redis::RedisLimits::new(url, &cfg.key_prefix)?)
+            }
+        };
+        Ok(Limiter {
+            cfg,
+            backend,
+            metrics,
+            last_down_log_ms: AtomicI64::new(0),
+        })
+    }
+
+    pub fn trace_limits(&self, route: Option<TraceLimits>) -> TraceLimits {
+        self.cfg.trace_default.overridden_by(route)
+    }
+
+    /// Whether any limit counts tokens or cost (only then is an estimate worth making).
+    pub fn needs_estimate(&self, tenant: &str, trace: &TraceLimits) -> bool {
+        self.cfg
+            .for_tenant(tenant)
+            .iter()
+            .any(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
+            || trace.max_tokens.is_some()
+            || trace.max_cost.is_some()
+    }
+
+    pub fn default_output_tokens(&self) -> u64 {
+        self.cfg.default_output_tokens
+    }
+
+    /// Admits a call: one more request for the tenant, one more call for the trace, within
+    /// the trace's wall time, and no budget already spent.
+    pub async fn admit_call(
+        &self,
+        tenant: &str,
+        trace: &str,
+        tl: &TraceLimits,
+        now_ms: i64,
+    ) -> Result<(), Refusal> {
+        let limits = self.cfg.for_tenant(tenant);
+        match &self.backend {
+            Backend::Local(l) => l.admit_call(tenant, limits, trace, tl, now_ms),
+            Backend::Redis(r) => match r.admit_call(tenant, limits, trace, tl, now_ms).await {
+                Ok(decision) => decision,
+                Err(e) => self.backend_down(limits, tl, &e),
+            },
+        }
+    }
+
+    /// Reserves one attempt's estimate against every limit, or refuses it.
+    pub async fn reserve(
+        self: &Arc<Self>,
+        tenant: &str,
+        trace: &str,
+        tl: &TraceLimits,
+        est: Estimate,
+        now_ms: i64,
+    ) -> Result<Reservation, Refusal> {
+        let limits = self.cfg.for_tenant(tenant);
+        let windows: Vec<(Metric, LimitWindow, i64)> = limits
+            .iter()
+            .filter(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
+            .map(|l| (l.metric, l.window, window_of(l.window, now_ms).0))
+            .collect();
+        let ticket = Ticket {
+            tenant: tenant.to_string(),
+            trace: trace.to_string(),
+            windows,
+            est,
+        };
+        let decision = match &self.backend {
+            Backend::Local(l) => l.reserve(limits, &ticket, tl, now_ms),
+            Backend::Redis(r) => match r.reserve(limits, &ticket, tl, now_ms).await {
+                Ok(decision) => decision,
+                Err(e) => self.backend_down(limits, tl, &e),
+            },
+        };
+        decision.map(|()| Reservation {
+            limiter: self.clone(),
+            ticket,
+            settled: false,
+        })
+    }
+
+    fn settle(&self, ticket: &Ticket, actual: Option<(Usage, f64)>) {
+        let (usage, cost) = actual.unwrap_or_default();
+        let billed = Estimate {
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cost,
+        };
+        match &self.backend {
+            Backend::Local(l) => l.settle(ticket, &billed),
+            Backend::Redis(r) => r.settle(ticket.clone(), billed),
+        }
+    }
+
+    /// The counters cannot be reached: `on_backend_down` decides, per kind of limit this call
+    /// is held to, whether it passes. Counted and logged, never silent.
+    fn backend_down(
+        &self,
+        limits: &[TenantLimit],
+        tl: &TraceLimits,
+        err: &str,
+    ) -> Result<(), Refusal> {
+        let policy = self.cfg.on_backend_down;
+        let costs = limits.iter().any(|l| l.metric == Metric::Cost) || tl.max_cost.is_some();
+        let tokens = limits.iter().any(|l| {
+            matches!(
+                l.metric,
+                Metric::Tokens | Metric::InputTokens | Metric::OutputTokens
+            )
+        }) || tl.max_tokens.is_some();
+        let closed = (costs && policy.cost == FailMode::Closed)
+            || (tokens && policy.tokens == FailMode::Closed)
+            || policy.requests == FailMode::Closed;
+        let decision = if closed { "closed" } else { "open" };
+        self.metrics
+            .limit_backend_errors
+            .get_or_create(&Reason {
+                reason: decision.into(),
+            })
+            .inc();
+        let now = crate::now_ms();
+        let last = self.last_down_log_ms.load(Ordering::Relaxed);
+        if now - last >= 1000
+            && self
+                .last_down_log_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::error!(
+                error = err,
+                decision,
+                "the limits backend is unreachable; see seam_limit_backend_errors_total"
+            );
+        }
+        if closed {
+            Err(Refusal {
+                status: 503,
+                code: "limits_unavailable",
+                message: "Seam cannot check this call's limits right now (the limits backend is unreachable) and its policy is to refuse rather than overspend.".into(),
+                retry_after: Some(Duration::from_secs(1)),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Calls and attempts a trace has made so far, when the counters are in this process.
+    pub fn trace_fan_out(&self, trace: &str) -> Option<(u64, u64)> {
+        match &self.backend {
+            Backend::Local(l) => l.trace_fan_out(trace),
+            Backend::Redis(_) => None,
+        }
+    }
+}
