@@ -303,9 +303,15 @@ max_seconds = 600
             .to_string();
         assert!(e.contains("limits.tenant_default.tokens_per_week"), "{e}");
         let redis = text.replace("\"local\"", "\"redis://127.0.0.1:6379\"");
-        let e = crate::parse(&redis, Path::new("t.toml"), &|_| None)
+        let c = crate::parse(&redis, Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!(
+            c.limits.backend,
+            crate::LimitBackend::Redis("redis://127.0.0.1:6379".into())
+        );
+        let bad = text.replace("\"local\"", "\"memcached://x\"");
+        let e = crate::parse(&bad, Path::new("t.toml"), &|_| None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("Redis backend"), "{e}");
+        assert!(e.contains("limits.backend"), "{e}");
     }
 }
