@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEAM = ROOT / "target" / "release" / "seam"
-SIM_PORT, SEAM_PORT, NGINX_PORT = 18010, 18000, 18020
+SIM_PORT, SEAM_PORT, NGINX_PORT, SEAM_REDIS_PORT = 18010, 18000, 18020, 18030
 BODY = json.dumps(
     {"model": "chat", "messages": [{"role": "user", "content": "Summarise the refund policy for an annual plan in one line."}]}
 )
@@ -172,6 +172,40 @@ class Round:
                 p.kill()
 
 
+def seam_config(tmp: Path, port: int, backend: str) -> str:
+    return f"""
+[server]
+listen = "127.0.0.1:{port}"
+[store]
+url = "sqlite://{tmp}/seam.db"
+[[providers]]
+name = "sim"
+kind = "sim"
+base_url = "http://127.0.0.1:{SIM_PORT}/v1"
+[[routes]]
+name = "chat"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+[prices."sim-large-2026-01"]
+input = 1.0
+output = 4.0
+[limits]
+backend = "{backend}"
+key_prefix = "seam-bench-{os.getpid()}"
+[limits.tenants.bench-limited]
+requests_per_minute = 1_000_000_000
+tokens_per_day = 1_000_000_000_000
+cost_per_month = 1_000_000_000.0
+[[routes]]
+name = "outage-budget"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
+[[routes]]
+name = "outage-fixed"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, budget = false, backoff_base_ms = 5, backoff_max_ms = 20 }}
+"""
+
+
 def nginx_conf(tmp: Path) -> Path:
     conf = tmp / "nginx.conf"
     conf.write_text(f"""
@@ -207,34 +241,10 @@ def main():
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="seam-bench-"))
     config = tmp / "seam.toml"
-    config.write_text(f"""
-[server]
-listen = "127.0.0.1:{SEAM_PORT}"
-[store]
-url = "sqlite://{tmp}/seam.db"
-[[providers]]
-name = "sim"
-kind = "sim"
-base_url = "http://127.0.0.1:{SIM_PORT}/v1"
-[[routes]]
-name = "chat"
-targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
-[prices."sim-large-2026-01"]
-input = 1.0
-output = 4.0
-[limits.tenants.bench-limited]
-requests_per_minute = 1_000_000_000
-tokens_per_day = 1_000_000_000_000
-cost_per_month = 1_000_000_000.0
-[[routes]]
-name = "outage-budget"
-targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
-retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
-[[routes]]
-name = "outage-fixed"
-targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
-retry = {{ max_attempts = 3, budget = false, backoff_base_ms = 5, backoff_max_ms = 20 }}
-""")
+    config.write_text(seam_config(tmp, SEAM_PORT, "local"))
+    # The same gateway with its limits in Redis, for the cost of admission.
+    config_redis = tmp / "seam-redis.toml"
+    config_redis.write_text(seam_config(tmp, SEAM_REDIS_PORT, "redis://127.0.0.1:6379"))
     key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench", "--json", "--config", str(config)],
                                     capture_output=True, text=True, check=True).stdout)["key"]
     limited_key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench-limited", "--json", "--config", str(config)],
@@ -296,6 +306,15 @@ retry = {{ max_attempts = 3, budget = false, backoff_base_ms = 5, backoff_max_ms
         lim["c16"] = wrk(SEAM_PORT, 16, args.secs, str(limited_script))
         lim["cpu_us_per_req"] = (cpu_ticks(seam.pid) - c0) / TICK * 1e6 / max(1, lim["c16"]["requests"])
         results["limited"] = lim
+        seam_r = rnd.start([str(SEAM), "serve", "--config", str(config_redis)], core=0, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="seam-redis")
+        wait_port(SEAM_REDIS_PORT)
+        wrk(SEAM_REDIS_PORT, 16, 2, str(limited_script))
+        lr = {"c1": wrk(SEAM_REDIS_PORT, 1, args.secs, str(limited_script))}
+        c0 = cpu_ticks(seam_r.pid)
+        lr["c16"] = wrk(SEAM_REDIS_PORT, 16, args.secs, str(limited_script))
+        lr["cpu_us_per_req"] = (cpu_ticks(seam_r.pid) - c0) / TICK * 1e6 / max(1, lr["c16"]["requests"])
+        results["limited_redis"] = lr
+        print(f"limited_redis: {json.dumps(lr)}", file=sys.stderr)
         print(f"limited: {json.dumps(lim)}", file=sys.stderr)
         results["outage"] = {route: outage(route, key) for route in ("outage-budget", "outage-fixed")}
         print(f"outage: {json.dumps(results['outage'])}", file=sys.stderr)
@@ -356,14 +375,14 @@ def render(res, secs, dropped, written, recorded):
         f"| stream: time to first chunk with text, median (ms) | {d['stream'][0]:.3f} | {n['stream'][0]:.3f} (+{n['stream'][0]-d['stream'][0]:.3f}) | {s['stream'][0]:.3f} (+{s['stream'][0]-d['stream'][0]:.3f}) | |",
         f"| stream: mean gap between chunks, sent 2 ms apart (ms) | {d['stream'][1]:.3f} | {n['stream'][1]:.3f} (+{n['stream'][1]-d['stream'][1]:.3f}) | {s['stream'][1]:.3f} (+{s['stream'][1]-d['stream'][1]:.3f}) | |",
         "",
-        "Cost of admission (the same load from a tenant with request, token and cost limits; in-process counters):",
+        "Cost of admission (the same load from a tenant with request, token and cost limits: a tokenizer estimate, a check and a reservation per attempt; the Redis server is not pinned):",
         "",
-        "| measure | Seam, no limits | Seam, tenant limits |",
-        "|---|---|---|",
-        f"| p50 latency, 1 in flight (ms) | {s['c1']['p50']:.3f} | {res['limited']['c1']['p50']:.3f} |",
-        f"| p99 latency, 1 in flight (ms) | {s['c1']['p99']:.3f} | {res['limited']['c1']['p99']:.3f} |",
-        f"| throughput, 16 connections (req/s) | {s['c16']['rps']:.0f} | {res['limited']['c16']['rps']:.0f} |",
-        f"| gateway CPU per request (µs) | {s['cpu_us_per_req']:.0f} | {res['limited']['cpu_us_per_req']:.0f} |",
+        "| measure | Seam, no limits | Seam, limits in-process | Seam, limits in Redis |",
+        "|---|---|---|---|",
+        f"| p50 latency, 1 in flight (ms) | {s['c1']['p50']:.3f} | {res['limited']['c1']['p50']:.3f} | {res['limited_redis']['c1']['p50']:.3f} |",
+        f"| p99 latency, 1 in flight (ms) | {s['c1']['p99']:.3f} | {res['limited']['c1']['p99']:.3f} | {res['limited_redis']['c1']['p99']:.3f} |",
+        f"| throughput, 16 connections (req/s) | {s['c16']['rps']:.0f} | {res['limited']['c16']['rps']:.0f} | {res['limited_redis']['c16']['rps']:.0f} |",
+        f"| gateway CPU per request (µs) | {s['cpu_us_per_req']:.0f} | {res['limited']['cpu_us_per_req']:.0f} | {res['limited_redis']['cpu_us_per_req']:.0f} |",
         "",
         f"Under a 100% outage (the sim answers every request 503; {ob['calls']} calls, 8 at a time, max_attempts = 3):",
         "",
