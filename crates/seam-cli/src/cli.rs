@@ -99,6 +99,10 @@ pub(crate) enum KeysCommand {
         /// A label to recognise the key by.
         #[arg(long)]
         name: Option<String>,
+        /// A limit of this key's own, on top of its tenant's: METRIC_per_WINDOW=MAX, e.g.
+        /// requests_per_minute=60 or cost_per_day=5 (repeatable).
+        #[arg(long = "limit", value_name = "METRIC_per_WINDOW=MAX")]
+        limits: Vec<String>,
         #[arg(long)]
         json: bool,
     },

@@ -9,16 +9,25 @@ use serde_json::json;
 pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
     let store = store.open().await?;
     match cmd {
-        KeysCommand::Create { tenant, name, json } => {
+        KeysCommand::Create {
+            tenant,
+            name,
+            limits,
+            json,
+        } => {
             if tenant.trim().is_empty() {
                 anyhow::bail!("--tenant must name a tenant");
             }
-            let key = mint_key(tenant.trim(), name, seam_gateway::now_ms());
+            let limits = parse_limits(&limits)?;
+            let mut key = mint_key(tenant.trim(), name, seam_gateway::now_ms());
+            if !limits.is_empty() {
+                key.record.limits = Some(serde_json::to_string(&limits)?);
+            }
             store.insert_key(&key.record).await?;
             if json {
                 println!(
                     "{}",
-                    json!({"id": key.record.id, "tenant": key.record.tenant, "name": key.record.name, "prefix": key.record.prefix, "key": key.plain})
+                    json!({"id": key.record.id, "tenant": key.record.tenant, "name": key.record.name, "prefix": key.record.prefix, "limits": limits, "key": key.plain})
                 );
             } else {
                 println!("{}", key.plain);
@@ -48,6 +57,7 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
                                 Some(t) => format!("revoked {}", timestamp(t)),
                                 None => "active".into(),
                             },
+                            limits_text(k.limits.as_deref()),
                         ]
                     })
                     .collect();
@@ -80,4 +90,38 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `METRIC_per_WINDOW=MAX` pairs, each checked as the config checks its limits.
+fn parse_limits(args: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, f64>> {
+    let mut out = std::collections::BTreeMap::new();
+    for a in args {
+        let (name, max) = a.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!(
+                "--limit `{a}`: write METRIC_per_WINDOW=MAX, e.g. requests_per_minute=60"
+            )
+        })?;
+        let max: f64 = max
+            .trim()
+            .replace('_', "")
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--limit `{a}`: `{max}` is not a number"))?;
+        seam_config::parse_limit(name.trim(), max)
+            .map_err(|e| anyhow::anyhow!("--limit `{a}`: {e}"))?;
+        out.insert(name.trim().to_string(), max);
+    }
+    Ok(out)
+}
+
+fn limits_text(limits: Option<&str>) -> String {
+    let map: std::collections::BTreeMap<String, f64> = limits
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    if map.is_empty() {
+        return "-".into();
+    }
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

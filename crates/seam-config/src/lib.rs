@@ -12,7 +12,7 @@ mod validate;
 
 pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
-    Window as LimitWindow,
+    Window as LimitWindow, parse_limit,
 };
 pub use raw::{ProviderKind, ResponseModel};
 pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};

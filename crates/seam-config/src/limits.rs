@@ -178,6 +178,8 @@ pub struct Limits {
     pub tenant_default: Vec<TenantLimit>,
     /// Tenants with their own limits; they replace the defaults for that tenant.
     pub tenants: BTreeMap<String, Vec<TenantLimit>>,
+    /// Tenants' own trace defaults (`trace_max_*` in their table), over `trace_default`.
+    pub tenant_traces: BTreeMap<String, TraceLimits>,
     pub trace_default: TraceLimits,
 }
 
@@ -189,6 +191,13 @@ impl Limits {
             .unwrap_or(&self.tenant_default)
     }
 
+    /// The trace limits of a call: the default, the tenant's, then the route's.
+    pub fn trace_limits(&self, tenant: &str, route: Option<TraceLimits>) -> TraceLimits {
+        self.trace_default
+            .overridden_by(self.tenant_traces.get(tenant).copied())
+            .overridden_by(route)
+    }
+
     /// Whether anything is limited at all (no limits: admission costs nothing).
     pub fn any(&self) -> bool {
         !self.tenant_default.is_empty()
@@ -197,29 +206,56 @@ impl Limits {
     }
 }
 
+/// Parses one `METRIC_per_WINDOW = MAX` limit (config tables and `seam keys --limit`).
+pub fn parse_limit(name: &str, max: f64) -> Result<TenantLimit, String> {
+    let parsed = name.split_once("_per_").and_then(|(m, w)| {
+        let metric = Metric::ALL.into_iter().find(|x| x.as_str() == m)?;
+        let window = Window::ALL.into_iter().find(|x| x.as_str() == w)?;
+        Some((metric, window))
+    });
+    match parsed {
+        Some(_) if !(max.is_finite() && max >= 0.0) => Err("must be a number, 0 or more".into()),
+        Some((metric, window)) => Ok(TenantLimit { metric, window, max }),
+        None => Err("unknown limit; use METRIC_per_WINDOW with METRIC one of requests, attempts, input_tokens, output_tokens, tokens, cost and WINDOW one of minute, hour, day, month".into()),
+    }
+}
+
+/// A tenant's table: window limits, and (for a named tenant) `trace_max_*` trace defaults.
 fn tenant_limits(
     table: &BTreeMap<String, f64>,
     key: &str,
+    trace_allowed: bool,
     problems: &mut Vec<String>,
-) -> Vec<TenantLimit> {
+) -> (Vec<TenantLimit>, TraceLimits) {
     let mut out = Vec::new();
+    let mut trace = TraceLimits::default();
     for (name, max) in table {
-        let parsed = name.split_once("_per_").and_then(|(m, w)| {
-            let metric = Metric::ALL.into_iter().find(|x| x.as_str() == m)?;
-            let window = Window::ALL.into_iter().find(|x| x.as_str() == w)?;
-            Some((metric, window))
-        });
-        match parsed {
-            Some(_) if !(max.is_finite() && *max >= 0.0) => {
-                problems.push(format!("{key}.{name}: must be a number, 0 or more"));
+        if let Some(field) = name.strip_prefix("trace_max_")
+            && trace_allowed
+        {
+            let whole = (*max >= 0.0 && max.fract() == 0.0).then_some(*max as u64);
+            match field {
+                "calls" => trace.max_calls = whole,
+                "attempts" => trace.max_attempts = whole,
+                "tokens" => trace.max_tokens = whole,
+                "cost" => trace.max_cost = Some(*max),
+                "seconds" => trace.max_seconds = Some(*max),
+                _ => {
+                    problems.push(format!("{key}.{name}: unknown trace limit; use trace_max_calls, trace_max_attempts, trace_max_tokens, trace_max_cost or trace_max_seconds"));
+                    continue;
+                }
             }
-            Some((metric, window)) => out.push(TenantLimit { metric, window, max: *max }),
-            None => problems.push(format!(
-                "{key}.{name}: unknown limit; use METRIC_per_WINDOW with METRIC one of requests, attempts, input_tokens, output_tokens, tokens, cost and WINDOW one of minute, hour, day, month"
-            )),
+            if matches!(field, "calls" | "attempts" | "tokens") && whole.is_none() {
+                problems.push(format!("{key}.{name}: must be a whole number, 0 or more"));
+            }
+            continue;
+        }
+        match parse_limit(name, *max) {
+            Ok(l) => out.push(l),
+            Err(e) => problems.push(format!("{key}.{name}: {e}")),
         }
     }
-    out
+    (out, trace)
 }
 
 pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limits {
@@ -242,16 +278,15 @@ pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limi
             LimitBackend::Local
         }
     };
-    let tenants = r
-        .tenants
-        .iter()
-        .map(|(t, table)| {
-            (
-                t.clone(),
-                tenant_limits(table, &format!("limits.tenants.{t}"), problems),
-            )
-        })
-        .collect();
+    let mut tenants = BTreeMap::new();
+    let mut tenant_traces = BTreeMap::new();
+    for (t, table) in &r.tenants {
+        let (limits, trace) = tenant_limits(table, &format!("limits.tenants.{t}"), true, problems);
+        tenants.insert(t.clone(), limits);
+        if !trace.is_empty() {
+            tenant_traces.insert(t.clone(), trace);
+        }
+    }
     Limits {
         backend,
         key_prefix: r.key_prefix.unwrap_or_else(|| "seam".into()),
@@ -260,9 +295,10 @@ pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limi
         tenant_default: r
             .tenant_default
             .as_ref()
-            .map(|t| tenant_limits(t, "limits.tenant_default", problems))
+            .map(|t| tenant_limits(t, "limits.tenant_default", false, problems).0)
             .unwrap_or_default(),
         tenants,
+        tenant_traces,
         trace_default: r.trace_default.unwrap_or_default(),
     }
 }
@@ -285,6 +321,7 @@ cost_per_month = 100.0
 
 [limits.tenants.acme]
 cost_per_day = 5.0
+trace_max_calls = 5
 
 [limits.trace_default]
 max_calls = 25
@@ -297,6 +334,14 @@ max_seconds = 600
         assert_eq!(c.limits.tenant_default.len(), 3);
         assert_eq!(c.limits.for_tenant("acme").len(), 1);
         assert_eq!(c.limits.trace_default.max_calls, Some(25));
+        assert_eq!(c.limits.trace_limits("acme", None).max_calls, Some(5));
+        assert_eq!(c.limits.trace_limits("acme", None).max_attempts, Some(40));
+        assert_eq!(c.limits.trace_limits("other", None).max_calls, Some(25));
+        let over = crate::TraceLimits {
+            max_calls: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(c.limits.trace_limits("acme", Some(over)).max_calls, Some(2));
         let bad = text.replace("tokens_per_day", "tokens_per_week");
         let e = crate::parse(&bad, Path::new("t.toml"), &|_| None)
             .unwrap_err()

@@ -104,11 +104,12 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     };
     let route = &state.route;
     ctx.route = route.name.clone();
-    if let Some(limiter) = &app.limiter {
-        ctx.trace_limits = limiter.trace_limits(route.trace_limits);
-        let (tenant, trace) = (ctx.caller.tenant.clone(), ctx.trace_key().to_string());
+    let limiter = &app.limiter;
+    ctx.trace_limits = limiter.trace_limits(&ctx.caller.tenant, route.trace_limits);
+    if limiter.applies(&ctx.caller, &ctx.trace_limits) {
+        let trace = ctx.trace_key().to_string();
         if let Err(r) = limiter
-            .admit_call(&tenant, &trace, &ctx.trace_limits, crate::now_ms())
+            .admit_call(&ctx.caller, &trace, &ctx.trace_limits, crate::now_ms())
             .await
         {
             return Err((ctx, GatewayError::Refused(r)));

@@ -16,6 +16,26 @@ pub const KEY_PREFIX: &str = "sk-seam-";
 pub struct Caller {
     pub tenant: String,
     pub key_id: Option<String>,
+    /// The key's own limits, on top of its tenant's.
+    pub key_limits: Arc<[seam_config::TenantLimit]>,
+}
+
+/// A key's stored limits; a malformed entry is skipped and logged, never fatal.
+fn key_limits(k: &KeyRecord) -> Arc<[seam_config::TenantLimit]> {
+    let Some(text) = &k.limits else {
+        return Arc::from(Vec::new());
+    };
+    let map: std::collections::BTreeMap<String, f64> =
+        serde_json::from_str(text).unwrap_or_default();
+    map.iter()
+        .filter_map(|(name, max)| match seam_config::parse_limit(name, *max) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(key = %k.id, limit = %name, "ignoring a key limit: {e}");
+                None
+            }
+        })
+        .collect()
 }
 
 /// A freshly minted key: the only moment its plain text exists.
@@ -38,6 +58,7 @@ pub fn mint_key(tenant: &str, name: Option<String>, now_ms: i64) -> NewKey {
         hash: hash_key(&plain),
         created_ms: now_ms,
         revoked_ms: None,
+        limits: None,
     };
     NewKey { plain, record }
 }
@@ -64,6 +85,7 @@ impl KeyCache {
                     Caller {
                         tenant: k.tenant.clone(),
                         key_id: Some(k.id.clone()),
+                        key_limits: key_limits(k),
                     },
                 )
             })
@@ -121,6 +143,7 @@ pub fn authenticate(
             Some(t) => Ok(Caller {
                 tenant: t.to_string(),
                 key_id: None,
+                key_limits: Arc::from(Vec::new()),
             }),
             None => Err(GatewayError::MissingKey),
         },

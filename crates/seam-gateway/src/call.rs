@@ -66,6 +66,7 @@ impl CallCtx {
             caller: Caller {
                 tenant: String::new(),
                 key_id: None,
+                key_limits: std::sync::Arc::from(Vec::new()),
             },
             trace_id: Some(trace_id),
             trace_named,

@@ -99,19 +99,20 @@ pub async fn dispatch(
                 app.metrics.retry(&ctx.route, &target.provider_name);
                 tokio::time::sleep(wait).await;
             }
-            if let Some(limiter) = &app.limiter {
-                let (tenant, trace) = (ctx.caller.tenant.clone(), ctx.trace_key().to_string());
+            let limiter = &app.limiter;
+            if limiter.applies(&ctx.caller, &ctx.trace_limits) {
+                let trace = ctx.trace_key().to_string();
                 let est = estimate(
                     app,
                     limiter,
-                    &tenant,
+                    &ctx.caller,
                     &ctx.trace_limits,
                     body,
                     &target.model,
                     &mut tokens,
                 );
                 match limiter
-                    .reserve(&tenant, &trace, &ctx.trace_limits, est, crate::now_ms())
+                    .reserve(&ctx.caller, &trace, &ctx.trace_limits, est, crate::now_ms())
                     .await
                 {
                     Ok(r) => ctx.reservation = Some(r),
@@ -143,13 +144,13 @@ pub async fn dispatch(
 fn estimate(
     app: &App,
     limiter: &crate::admit::Limiter,
-    tenant: &str,
+    caller: &crate::authenticate::Caller,
     trace_limits: &seam_config::TraceLimits,
     body: &RequestBody,
     model: &str,
     tokens: &mut Option<(u64, u64)>,
 ) -> crate::admit::Estimate {
-    if !limiter.needs_estimate(tenant, trace_limits) {
+    if !limiter.needs_estimate(caller, trace_limits) {
         return crate::admit::Estimate::default();
     }
     let (input, output) = *tokens.get_or_insert_with(|| {

@@ -39,8 +39,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub store: Arc<dyn Store>,
     pub divergence: divergence::Detector,
-    /// Tenant and trace limits; `None` when none are configured (admission is then free).
-    pub limiter: Option<Arc<admit::Limiter>>,
+    /// Tenant, key and trace limits; a caller without any costs one check.
+    pub limiter: Arc<admit::Limiter>,
     pub fan_out: Arc<fanout::FanOut>,
 }
 
@@ -64,14 +64,10 @@ pub async fn start(
     let config_divergence = config.divergence.clone();
     let fan_out = Arc::new(fanout::FanOut::default());
     fan_out.spawn_sweeper(metrics.clone());
-    let limited = config.limits.any() || config.routes.iter().any(|r| r.trace_limits.is_some());
-    let limiter = match limited {
-        true => Some(Arc::new(
-            admit::Limiter::new(config.limits.clone(), metrics.clone())
-                .map_err(anyhow::Error::msg)?,
-        )),
-        false => None,
-    };
+    // Always there: keys can carry limits of their own, created at run time.
+    let limiter = Arc::new(
+        admit::Limiter::new(config.limits.clone(), metrics.clone()).map_err(anyhow::Error::msg)?,
+    );
     let app = Arc::new(App {
         config: Arc::new(config),
         routes,

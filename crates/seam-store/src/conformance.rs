@@ -228,6 +228,7 @@ async fn keys_store_hashes_and_revoke(store: &dyn Store) {
         hash: "a".repeat(64),
         created_ms: 1,
         revoked_ms: None,
+        limits: Some("{\"requests_per_minute\":60.0}".into()),
     };
     store.insert_key(&key).await.expect("insert key");
     let keys = store.list_keys().await.expect("list");

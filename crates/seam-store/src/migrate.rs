@@ -10,6 +10,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retries_and_events",
         include_str!("../migrations/0002_retries_and_events.sql"),
     ),
+    (
+        3,
+        "key_limits",
+        include_str!("../migrations/0003_key_limits.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {

@@ -83,6 +83,8 @@ pub struct KeyRecord {
     pub hash: String,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// The key's own limits, as a JSON object of `METRIC_per_WINDOW` to its maximum.
+    pub limits: Option<String>,
 }
 
 /// One entry of the change timeline.

@@ -136,13 +136,14 @@ fn key_from_row(r: &AnyRow) -> std::result::Result<KeyRecord, sqlx::Error> {
         hash: r.try_get("hash")?,
         created_ms: r.try_get("created_ms")?,
         revoked_ms: r.try_get("revoked_ms")?,
+        limits: r.try_get("limits")?,
     })
 }
 
 const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted";
 const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
 const EVENT_COLUMNS: &str = "id, created_ms, kind, route, provider, message, details";
-const KEY_COLUMNS: &str = "id, tenant, name, prefix, hash, created_ms, revoked_ms";
+const KEY_COLUMNS: &str = "id, tenant, name, prefix, hash, created_ms, revoked_ms, limits";
 
 /// `INSERT INTO table (cols) VALUES (..), (..)` for `rows` rows. PostgreSQL wants numbered
 /// placeholders; SQLite binds plain `?` much faster in long statements.
@@ -178,7 +179,7 @@ impl Store for SqlStore {
 
     async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         )))
         .bind(&k.id)
         .bind(&k.tenant)
@@ -187,6 +188,7 @@ impl Store for SqlStore {
         .bind(&k.hash)
         .bind(k.created_ms)
         .bind(k.revoked_ms)
+        .bind(k.limits.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -1,6 +1,6 @@
 //! The in-process counters: one gateway, one set of limits.
 
-use super::{Estimate, Refusal, Ticket, amount, tenant_refusal, trace_refusal, window_of};
+use super::{Estimate, Refusal, Scope, Ticket, amount, scope_refusal, trace_refusal, window_of};
 use seam_config::{LimitWindow, Metric, TenantLimit, TraceLimits};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,8 +15,8 @@ pub(super) struct Local {
 
 #[derive(Default)]
 struct State {
-    /// tenant -> (metric, window) -> counter of the current window.
-    tenants: HashMap<String, HashMap<(Metric, LimitWindow), Counter>>,
+    /// scope (`tenant:NAME`, `key:ID`) -> (metric, window) -> counter of the current window.
+    scopes: HashMap<String, HashMap<(Metric, LimitWindow), Counter>>,
     traces: HashMap<String, TraceState>,
     last_sweep_ms: i64,
 }
@@ -70,26 +70,27 @@ fn current<'a>(
 impl Local {
     pub(super) fn admit_call(
         &self,
-        tenant: &str,
-        limits: &[TenantLimit],
+        scopes: &[Scope<'_>],
         trace: &str,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<(), Refusal> {
         let mut st = self.state.lock().map_err(|_| poisoned())?;
         st.sweep(now_ms);
-        let counters = st.tenants.entry(tenant.to_string()).or_default();
-        for l in limits {
-            let c = current(counters, l, now_ms);
-            let over = match l.metric {
-                // One more request must fit.
-                Metric::Requests => c.used + 1.0 > l.max,
-                // Attempts, tokens and cost are reserved per attempt; here only a budget
-                // already spent refuses the call.
-                _ => c.used + c.reserved >= l.max,
-            };
-            if over {
-                return Err(tenant_refusal(tenant, l, c.used, c.reserved, now_ms));
+        for s in scopes {
+            let counters = st.scopes.entry(s.name.clone()).or_default();
+            for l in s.limits {
+                let c = current(counters, l, now_ms);
+                let over = match l.metric {
+                    // One more request must fit.
+                    Metric::Requests => c.used + 1.0 > l.max,
+                    // Attempts, tokens and cost are reserved per attempt; here only a
+                    // budget already spent refuses the call.
+                    _ => c.used + c.reserved >= l.max,
+                };
+                if over {
+                    return Err(scope_refusal(s, l, c.used, c.reserved, now_ms));
+                }
             }
         }
         let t = st.traces.entry(trace.to_string()).or_insert(TraceState {
@@ -135,32 +136,35 @@ impl Local {
             ));
         }
         t.calls += 1;
-        let counters = st.tenants.entry(tenant.to_string()).or_default();
-        for l in limits.iter().filter(|l| l.metric == Metric::Requests) {
-            current(counters, l, now_ms).used += 1.0;
+        for s in scopes {
+            let counters = st.scopes.entry(s.name.clone()).or_default();
+            for l in s.limits.iter().filter(|l| l.metric == Metric::Requests) {
+                current(counters, l, now_ms).used += 1.0;
+            }
         }
         Ok(())
     }
 
     pub(super) fn reserve(
         &self,
-        limits: &[TenantLimit],
+        scopes: &[Scope<'_>],
         ticket: &Ticket,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<(), Refusal> {
-        let (tenant, trace, est) = (&ticket.tenant, &ticket.trace, &ticket.est);
+        let (trace, est) = (&ticket.trace, &ticket.est);
         let mut st = self.state.lock().map_err(|_| poisoned())?;
-        let counters = st.tenants.entry(tenant.clone()).or_default();
-        for l in limits.iter().filter(|l| l.metric != Metric::Requests) {
-            let c = current(counters, l, now_ms);
-            let need = if l.metric == Metric::Attempts {
-                1.0
-            } else {
-                amount(l.metric, est)
-            };
-            if c.used + c.reserved + need > l.max {
-                return Err(tenant_refusal(tenant, l, c.used, c.reserved, now_ms));
+        for s in scopes {
+            let counters = st.scopes.entry(s.name.clone()).or_default();
+            for l in s.limits.iter().filter(|l| l.metric != Metric::Requests) {
+                let c = current(counters, l, now_ms);
+                let need = match l.metric {
+                    Metric::Attempts => 1.0,
+                    m => amount(m, est),
+                };
+                if c.used + c.reserved + need > l.max {
+                    return Err(scope_refusal(s, l, c.used, c.reserved, now_ms));
+                }
             }
         }
         let t = st.traces.entry(trace.clone()).or_insert(TraceState {
@@ -207,13 +211,14 @@ impl Local {
         t.tokens_reserved += tokens;
         t.cost_reserved += est.cost;
         t.last_ms = now_ms;
-        let counters = st.tenants.entry(tenant.clone()).or_default();
-        for l in limits.iter().filter(|l| l.metric != Metric::Requests) {
-            let c = current(counters, l, now_ms);
-            if l.metric == Metric::Attempts {
-                c.used += 1.0;
-            } else {
-                c.reserved += amount(l.metric, est);
+        for s in scopes {
+            let counters = st.scopes.entry(s.name.clone()).or_default();
+            for l in s.limits.iter().filter(|l| l.metric != Metric::Requests) {
+                let c = current(counters, l, now_ms);
+                match l.metric {
+                    Metric::Attempts => c.used += 1.0,
+                    m => c.reserved += amount(m, est),
+                }
             }
         }
         Ok(())
@@ -223,15 +228,16 @@ impl Local {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        if let Some(counters) = st.tenants.get_mut(&r.tenant) {
-            for (metric, window, id) in &r.windows {
-                if let Some(c) = counters.get_mut(&(*metric, *window)) {
-                    // A window that rolled over meanwhile starts clean: nothing to release.
-                    if c.window == *id {
-                        c.reserved = (c.reserved - amount(*metric, &r.est)).max(0.0);
-                        c.used += amount(*metric, billed);
-                    }
-                }
+        for (scope, metric, window, id) in &r.windows {
+            if let Some(c) = st
+                .scopes
+                .get_mut(scope)
+                .and_then(|counters| counters.get_mut(&(*metric, *window)))
+                // A window that rolled over meanwhile starts clean: nothing to release.
+                && c.window == *id
+            {
+                c.reserved = (c.reserved - amount(*metric, &r.est)).max(0.0);
+                c.used += amount(*metric, billed);
             }
         }
         if let Some(t) = st.traces.get_mut(&r.trace) {
@@ -262,6 +268,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::super::{Estimate, Limiter, Reservation};
+    use crate::authenticate::Caller;
     use seam_config::{LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
     use seam_wire::Usage;
     use std::sync::Arc;
@@ -287,6 +294,14 @@ mod tests {
         }
     }
 
+    fn who(tenant: &str) -> Caller {
+        Caller {
+            tenant: tenant.into(),
+            key_id: None,
+            key_limits: Arc::from(Vec::new()),
+        }
+    }
+
     #[tokio::test]
     async fn requests_per_minute_refuse_with_retry_after_and_reset() {
         let l = limiter(
@@ -294,9 +309,12 @@ mod tests {
             TraceLimits::default(),
         );
         let tl = TraceLimits::default();
-        assert!(l.admit_call("acme", "t1", &tl, T0).await.is_ok());
-        assert!(l.admit_call("acme", "t2", &tl, T0 + 1).await.is_ok());
-        let r = l.admit_call("acme", "t3", &tl, T0 + 2).await.unwrap_err();
+        assert!(l.admit_call(&who("acme"), "t1", &tl, T0).await.is_ok());
+        assert!(l.admit_call(&who("acme"), "t2", &tl, T0 + 1).await.is_ok());
+        let r = l
+            .admit_call(&who("acme"), "t3", &tl, T0 + 2)
+            .await
+            .unwrap_err();
         assert_eq!(r.code, "tenant_request_limit");
         assert_eq!(r.retry_after, Some(Duration::from_millis(19_998)));
         assert!(
@@ -305,11 +323,13 @@ mod tests {
             r.message
         );
         assert!(
-            l.admit_call("other", "t4", &tl, T0 + 2).await.is_ok(),
+            l.admit_call(&who("other"), "t4", &tl, T0 + 2).await.is_ok(),
             "per tenant"
         );
         assert!(
-            l.admit_call("acme", "t5", &tl, T0 + 20_000).await.is_ok(),
+            l.admit_call(&who("acme"), "t5", &tl, T0 + 20_000)
+                .await
+                .is_ok(),
             "next minute"
         );
     }
@@ -326,10 +346,10 @@ mod tests {
             output_tokens: 100,
             cost: 0.0,
         };
-        let a = l.reserve("acme", "t", &tl, est, T0).await.unwrap();
-        let b = l.reserve("acme", "t", &tl, est, T0).await.unwrap();
+        let a = l.reserve(&who("acme"), "t", &tl, est, T0).await.unwrap();
+        let b = l.reserve(&who("acme"), "t", &tl, est, T0).await.unwrap();
         let refused = l
-            .reserve("acme", "t", &tl, est, T0)
+            .reserve(&who("acme"), "t", &tl, est, T0)
             .await
             .err()
             .expect("800 reserved + 400 > 1000");
@@ -344,7 +364,7 @@ mod tests {
         drop(b); // never sent: released
         let c = l
             .reserve(
-                "acme",
+                &who("acme"),
                 "t",
                 &tl,
                 Estimate {
@@ -358,7 +378,7 @@ mod tests {
             .unwrap();
         assert!(
             l.reserve(
-                "acme",
+                &who("acme"),
                 "t",
                 &tl,
                 Estimate {
@@ -378,7 +398,7 @@ mod tests {
             },
             0.0,
         );
-        let over = l.admit_call("acme", "t2", &tl, T0).await.unwrap_err();
+        let over = l.admit_call(&who("acme"), "t2", &tl, T0).await.unwrap_err();
         assert_eq!(
             over.code, "tenant_token_limit",
             "a spent budget refuses the next call"
@@ -395,10 +415,12 @@ mod tests {
         };
         let l = limiter(Vec::new(), tl);
         for _ in 0..3 {
-            l.admit_call("acme", "trace-a", &tl, T0).await.unwrap();
+            l.admit_call(&who("acme"), "trace-a", &tl, T0)
+                .await
+                .unwrap();
         }
         assert_eq!(
-            l.admit_call("acme", "trace-a", &tl, T0)
+            l.admit_call(&who("acme"), "trace-a", &tl, T0)
                 .await
                 .unwrap_err()
                 .code,
@@ -407,13 +429,13 @@ mod tests {
         let mut rs: Vec<Reservation> = Vec::new();
         for _ in 0..4 {
             rs.push(
-                l.reserve("acme", "trace-a", &tl, Estimate::default(), T0)
+                l.reserve(&who("acme"), "trace-a", &tl, Estimate::default(), T0)
                     .await
                     .unwrap(),
             );
         }
         assert_eq!(
-            l.reserve("acme", "trace-a", &tl, Estimate::default(), T0)
+            l.reserve(&who("acme"), "trace-a", &tl, Estimate::default(), T0)
                 .await
                 .err()
                 .unwrap()
@@ -422,9 +444,11 @@ mod tests {
         );
         drop(rs);
         assert_eq!(l.trace_fan_out("trace-a"), Some((3, 4)));
-        l.admit_call("acme", "trace-b", &tl, T0).await.unwrap();
+        l.admit_call(&who("acme"), "trace-b", &tl, T0)
+            .await
+            .unwrap();
         assert_eq!(
-            l.admit_call("acme", "trace-b", &tl, T0 + 61_000)
+            l.admit_call(&who("acme"), "trace-b", &tl, T0 + 61_000)
                 .await
                 .unwrap_err()
                 .code,

@@ -15,6 +15,7 @@ mod window;
 
 pub use window::window_of;
 
+use crate::authenticate::Caller;
 use crate::observe::{Metrics, Reason};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
 use seam_wire::Usage;
@@ -51,8 +52,9 @@ impl Estimate {
 pub(crate) struct Ticket {
     tenant: String,
     trace: String,
-    /// The amount-counting limits reserved against, with the window each was reserved in.
-    windows: Vec<(Metric, LimitWindow, i64)>,
+    /// The amount-counting limits reserved against: scope, metric, window, and the window
+    /// each was reserved in.
+    windows: Vec<(String, Metric, LimitWindow, i64)>,
     est: Estimate,
 }
 
@@ -109,14 +111,45 @@ fn fmt_amount(metric: Metric, v: f64) -> String {
     }
 }
 
-fn tenant_refusal(tenant: &str, l: &TenantLimit, used: f64, reserved: f64, now_ms: i64) -> Refusal {
+/// Whose limits: a tenant's, or one key's (on top of its tenant's).
+pub(crate) struct Scope<'a> {
+    /// The counters' name: `tenant:NAME` or `key:ID`.
+    name: String,
+    /// For messages: "tenant `acme`" or "key `key_1` of tenant `acme`".
+    who: String,
+    limits: &'a [TenantLimit],
+    key: bool,
+}
+
+fn refusal_code(metric: Metric, key: bool) -> &'static str {
+    if !key {
+        return metric.refusal_code();
+    }
+    match metric {
+        Metric::Requests => "key_request_limit",
+        Metric::Attempts => "key_attempt_limit",
+        Metric::InputTokens => "key_input_token_limit",
+        Metric::OutputTokens => "key_output_token_limit",
+        Metric::Tokens => "key_token_limit",
+        Metric::Cost => "key_cost_limit",
+    }
+}
+
+fn scope_refusal(
+    scope: &Scope<'_>,
+    l: &TenantLimit,
+    used: f64,
+    reserved: f64,
+    now_ms: i64,
+) -> Refusal {
     let (_, end) = window_of(l.window, now_ms);
     let wait = Duration::from_millis((end - now_ms).max(0) as u64);
+    let who = &scope.who;
     Refusal {
         status: 429,
-        code: l.metric.refusal_code(),
+        code: refusal_code(l.metric, scope.key),
         message: format!(
-            "Seam limit reached: tenant `{tenant}` may use {} {} per {}; it has used {} (and {} is reserved by calls in flight). The window resets in {}s.",
+            "Seam limit reached: {who} may use {} {} per {}; it has used {} (and {} is reserved by calls in flight). The window resets in {}s.",
             fmt_amount(l.metric, l.max),
             l.metric.as_str().replace('_', " "),
             l.window.as_str(),
@@ -155,18 +188,44 @@ impl Limiter {
         })
     }
 
-    pub fn trace_limits(&self, route: Option<TraceLimits>) -> TraceLimits {
-        self.cfg.trace_default.overridden_by(route)
+    /// The trace limits of a call: the default, the tenant's, then the route's.
+    pub fn trace_limits(&self, tenant: &str, route: Option<TraceLimits>) -> TraceLimits {
+        self.cfg.trace_limits(tenant, route)
+    }
+
+    fn scopes<'a>(&'a self, caller: &'a Caller) -> Vec<Scope<'a>> {
+        let mut out = vec![Scope {
+            name: format!("tenant:{}", caller.tenant),
+            who: format!("tenant `{}`", caller.tenant),
+            limits: self.cfg.for_tenant(&caller.tenant),
+            key: false,
+        }];
+        if let Some(id) = &caller.key_id
+            && !caller.key_limits.is_empty()
+        {
+            out.push(Scope {
+                name: format!("key:{id}"),
+                who: format!("key `{id}` of tenant `{}`", caller.tenant),
+                limits: &caller.key_limits,
+                key: true,
+            });
+        }
+        out
     }
 
     /// Whether any limit counts tokens or cost (only then is an estimate worth making).
-    pub fn needs_estimate(&self, tenant: &str, trace: &TraceLimits) -> bool {
-        self.cfg
-            .for_tenant(tenant)
-            .iter()
-            .any(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
-            || trace.max_tokens.is_some()
+    pub fn needs_estimate(&self, caller: &Caller, trace: &TraceLimits) -> bool {
+        self.scopes(caller).iter().any(|s| {
+            s.limits
+                .iter()
+                .any(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
+        }) || trace.max_tokens.is_some()
             || trace.max_cost.is_some()
+    }
+
+    /// Whether anything at all applies to this caller.
+    pub fn applies(&self, caller: &Caller, trace: &TraceLimits) -> bool {
+        self.scopes(caller).iter().any(|s| !s.limits.is_empty()) || !trace.is_empty()
     }
 
     pub fn default_output_tokens(&self) -> u64 {
@@ -177,17 +236,17 @@ impl Limiter {
     /// the trace's wall time, and no budget already spent.
     pub async fn admit_call(
         &self,
-        tenant: &str,
+        caller: &Caller,
         trace: &str,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<(), Refusal> {
-        let limits = self.cfg.for_tenant(tenant);
+        let scopes = self.scopes(caller);
         match &self.backend {
-            Backend::Local(l) => l.admit_call(tenant, limits, trace, tl, now_ms),
-            Backend::Redis(r) => match r.admit_call(tenant, limits, trace, tl, now_ms).await {
+            Backend::Local(l) => l.admit_call(&scopes, trace, tl, now_ms),
+            Backend::Redis(r) => match r.admit_call(&scopes, trace, tl, now_ms).await {
                 Ok(decision) => decision,
-                Err(e) => self.backend_down(limits, tl, &e),
+                Err(e) => self.backend_down(&scopes, tl, &e),
             },
         }
     }
@@ -195,29 +254,40 @@ impl Limiter {
     /// Reserves one attempt's estimate against every limit, or refuses it.
     pub async fn reserve(
         self: &Arc<Self>,
-        tenant: &str,
+        caller: &Caller,
         trace: &str,
         tl: &TraceLimits,
         est: Estimate,
         now_ms: i64,
     ) -> Result<Reservation, Refusal> {
-        let limits = self.cfg.for_tenant(tenant);
-        let windows: Vec<(Metric, LimitWindow, i64)> = limits
+        let scopes = self.scopes(caller);
+        let windows: Vec<(String, Metric, LimitWindow, i64)> = scopes
             .iter()
-            .filter(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
-            .map(|l| (l.metric, l.window, window_of(l.window, now_ms).0))
+            .flat_map(|s| {
+                s.limits
+                    .iter()
+                    .filter(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
+                    .map(|l| {
+                        (
+                            s.name.clone(),
+                            l.metric,
+                            l.window,
+                            window_of(l.window, now_ms).0,
+                        )
+                    })
+            })
             .collect();
         let ticket = Ticket {
-            tenant: tenant.to_string(),
+            tenant: caller.tenant.clone(),
             trace: trace.to_string(),
             windows,
             est,
         };
         let decision = match &self.backend {
-            Backend::Local(l) => l.reserve(limits, &ticket, tl, now_ms),
-            Backend::Redis(r) => match r.reserve(limits, &ticket, tl, now_ms).await {
+            Backend::Local(l) => l.reserve(&scopes, &ticket, tl, now_ms),
+            Backend::Redis(r) => match r.reserve(&scopes, &ticket, tl, now_ms).await {
                 Ok(decision) => decision,
-                Err(e) => self.backend_down(limits, tl, &e),
+                Err(e) => self.backend_down(&scopes, tl, &e),
             },
         };
         decision.map(|()| Reservation {
@@ -244,10 +314,11 @@ impl Limiter {
     /// is held to, whether it passes. Counted and logged, never silent.
     fn backend_down(
         &self,
-        limits: &[TenantLimit],
+        scopes: &[Scope<'_>],
         tl: &TraceLimits,
         err: &str,
     ) -> Result<(), Refusal> {
+        let limits: Vec<&TenantLimit> = scopes.iter().flat_map(|s| s.limits.iter()).collect();
         let policy = self.cfg.on_backend_down;
         let costs = limits.iter().any(|l| l.metric == Metric::Cost) || tl.max_cost.is_some();
         let tokens = limits.iter().any(|l| {

@@ -1,10 +1,10 @@
 //! The Redis counters: every gateway pointing at the same Redis enforces one limit. Each
 //! decision is one Lua script, so checking and counting are atomic across instances.
 
-use super::{Estimate, Refusal, Ticket, amount, tenant_refusal, trace_refusal, window_of};
+use super::{Estimate, Refusal, Scope, Ticket, amount, scope_refusal, trace_refusal, window_of};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
-use seam_config::{Metric, TenantLimit, TraceLimits};
+use seam_config::{LimitWindow, Metric, TenantLimit, TraceLimits};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -98,6 +98,15 @@ end
 return 0
 "#;
 
+/// One limit of one scope, as the admit script checks it.
+struct Counter<'a> {
+    scope: &'a Scope<'a>,
+    limit: &'a TenantLimit,
+    /// `req`, `spent` (call phase), `att`, `amt` (attempt phase): see the script.
+    kind: &'static str,
+    add: f64,
+}
+
 #[derive(Clone)]
 pub(super) struct RedisLimits {
     inner: Arc<Inner>,
@@ -177,12 +186,12 @@ impl RedisLimits {
         }
     }
 
-    fn counter_key(&self, tenant: &str, l: &TenantLimit, window: i64) -> String {
+    fn counter_key(&self, scope: &str, metric: Metric, window: LimitWindow, id: i64) -> String {
         format!(
-            "{}:lim:{tenant}:{}:{}:{window}",
+            "{}:lim:{scope}:{}:{}:{id}",
             self.inner.prefix,
-            l.metric.as_str(),
-            l.window.as_str()
+            metric.as_str(),
+            window.as_str()
         )
     }
 
@@ -190,27 +199,26 @@ impl RedisLimits {
         format!("{}:trace:{trace}", self.inner.prefix)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
         phase: &str,
-        tenant: &str,
-        counters: &[(&TenantLimit, &'static str, f64)],
+        counters: &[Counter<'_>],
         trace: &str,
         tl: &TraceLimits,
         est: &Estimate,
         now_ms: i64,
     ) -> Result<Result<(), Refusal>, String> {
         let mut inv = self.inner.admit.prepare_invoke();
-        for (l, _, _) in counters {
-            inv.key(self.counter_key(tenant, l, window_of(l.window, now_ms).0));
+        for c in counters {
+            let id = window_of(c.limit.window, now_ms).0;
+            inv.key(self.counter_key(&c.scope.name, c.limit.metric, c.limit.window, id));
         }
         inv.key(self.trace_key(trace));
         inv.arg(phase).arg(now_ms).arg(counters.len());
-        for (l, kind, add) in counters {
+        for c in counters {
             // Counters live a day past their window so a settle after the rollover finds them.
-            let expire = window_of(l.window, now_ms).1 + 86_400_000;
-            inv.arg(*kind).arg(l.max).arg(*add).arg(expire);
+            let expire = window_of(c.limit.window, now_ms).1 + 86_400_000;
+            inv.arg(c.kind).arg(c.limit.max).arg(c.add).arg(expire);
         }
         inv.arg(opt(tl.max_calls))
             .arg(opt(tl.max_attempts))
@@ -234,11 +242,10 @@ impl RedisLimits {
         Ok(match reply.first().map(String::as_str) {
             Some("ok") => Ok(()),
             Some("tenant") => {
-                let i = num(1) as usize;
-                let (l, _, _) = counters
-                    .get(i.saturating_sub(1))
+                let c = counters
+                    .get((num(1) as usize).saturating_sub(1))
                     .ok_or("Redis named an unknown limit")?;
-                Err(tenant_refusal(tenant, l, num(2), num(3), now_ms))
+                Err(scope_refusal(c.scope, c.limit, num(2), num(3), now_ms))
             }
             Some("trace") => {
                 let code = static_code(reply.get(1).map(String::as_str).unwrap_or(""));
@@ -254,63 +261,57 @@ impl RedisLimits {
 
     pub(super) async fn admit_call(
         &self,
-        tenant: &str,
-        limits: &[TenantLimit],
+        scopes: &[Scope<'_>],
         trace: &str,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<Result<(), Refusal>, String> {
-        let counters: Vec<(&TenantLimit, &'static str, f64)> = limits
+        let counters: Vec<Counter<'_>> = scopes
             .iter()
-            .map(|l| {
-                (
-                    l,
-                    if l.metric == Metric::Requests {
+            .flat_map(|s| {
+                s.limits.iter().map(move |l| Counter {
+                    scope: s,
+                    limit: l,
+                    kind: if l.metric == Metric::Requests {
                         "req"
                     } else {
                         "spent"
                     },
-                    0.0,
-                )
+                    add: 0.0,
+                })
             })
             .collect();
-        self.run(
-            "call",
-            tenant,
-            &counters,
-            trace,
-            tl,
-            &Estimate::default(),
-            now_ms,
-        )
-        .await
+        self.run("call", &counters, trace, tl, &Estimate::default(), now_ms)
+            .await
     }
 
     pub(super) async fn reserve(
         &self,
-        limits: &[TenantLimit],
+        scopes: &[Scope<'_>],
         ticket: &Ticket,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<Result<(), Refusal>, String> {
-        let counters: Vec<(&TenantLimit, &'static str, f64)> = limits
+        let counters: Vec<Counter<'_>> = scopes
             .iter()
-            .filter(|l| l.metric != Metric::Requests)
-            .map(|l| match l.metric {
-                Metric::Attempts => (l, "att", 0.0),
-                m => (l, "amt", amount(m, &ticket.est)),
+            .flat_map(|s| {
+                s.limits
+                    .iter()
+                    .filter(|l| l.metric != Metric::Requests)
+                    .map(move |l| Counter {
+                        scope: s,
+                        limit: l,
+                        kind: if l.metric == Metric::Attempts {
+                            "att"
+                        } else {
+                            "amt"
+                        },
+                        add: amount(l.metric, &ticket.est),
+                    })
             })
             .collect();
-        self.run(
-            "attempt",
-            &ticket.tenant,
-            &counters,
-            &ticket.trace,
-            tl,
-            &ticket.est,
-            now_ms,
-        )
-        .await
+        self.run("attempt", &counters, &ticket.trace, tl, &ticket.est, now_ms)
+            .await
     }
 
     /// Settles in the background: the call has its answer already.
@@ -321,18 +322,12 @@ impl RedisLimits {
         };
         rt.spawn(async move {
             let mut inv = me.inner.settle.prepare_invoke();
-            for (metric, window, id) in &ticket.windows {
-                inv.key(format!(
-                    "{}:lim:{}:{}:{}:{id}",
-                    me.inner.prefix,
-                    ticket.tenant,
-                    metric.as_str(),
-                    window.as_str()
-                ));
+            for (scope, metric, window, id) in &ticket.windows {
+                inv.key(me.counter_key(scope, *metric, *window, *id));
             }
             inv.key(me.trace_key(&ticket.trace));
             inv.arg(ticket.windows.len());
-            for (metric, _, _) in &ticket.windows {
+            for (_, metric, _, _) in &ticket.windows {
                 inv.arg(amount(*metric, &ticket.est)).arg(amount(*metric, &billed));
             }
             inv.arg(ticket.est.tokens())

@@ -136,3 +136,57 @@ async fn request_rate_limits_answer_429_with_retry_after() {
     assert_eq!(body["error"]["code"], "tenant_request_limit");
     assert_eq!(body["error"]["type"], "rate_limit_error");
 }
+
+#[tokio::test]
+async fn a_key_has_limits_of_its_own_and_a_tenant_its_own_trace_defaults() {
+    let h = Harness::start(Options {
+        extra: "[limits.trace_default]\nmax_calls = 100\n[limits.tenants.acme]\ntrace_max_calls = 3\n",
+        ..Options::default()
+    })
+    .await;
+    // acme's own trace default (3) overrides the global one (100).
+    let codes: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..4 {
+            v.push(traced(&h, "chat", "acme-trace").await.status().as_u16());
+        }
+        v
+    };
+    assert_eq!(codes, [200, 200, 200, 429]);
+
+    use seam_store::Store;
+    let mut key = seam_gateway::authenticate::mint_key("acme", None, 2);
+    key.record.limits = Some("{\"requests_per_minute\": 2}".into());
+    h.store.insert_key(&key.record).await.unwrap();
+    let send = || async {
+        h.client
+            .post(format!("{}/v1/chat/completions", h.gw))
+            .bearer_auth(&key.plain)
+            .json(&json!({"model": "chat", "messages": hello()}))
+            .send()
+            .await
+            .unwrap()
+    };
+    // The gateway picks new keys up within a second.
+    let mut first = send().await;
+    for _ in 0..30 {
+        if first.status() != 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        first = send().await;
+    }
+    assert_eq!(first.status(), 200);
+    assert_eq!(send().await.status(), 200);
+    let r = send().await;
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "key_request_limit");
+    // The tenant's other key is not held by this key's limit.
+    assert_eq!(
+        h.chat(json!({"model": "chat", "messages": hello()}))
+            .await
+            .status(),
+        200
+    );
+}
