@@ -57,3 +57,27 @@ def test_a_trace_reads_back_as_a_tree_and_in_the_usage_report(stack):
     usage = stack.seam("report", "usage", "--by", "trace", "--since", "1h", "--json")
     row = next(r for r in usage if r["key"] == "0af7651916cd43dd8448eb211c80319c")
     assert row["calls"] == 4 and row["attempts"] == 6
+
+
+def test_a_key_limit_refuses_through_the_sdk_with_its_code(stack):
+    import time
+
+    import openai
+
+    limited = stack.seam("keys", "create", "--tenant", "e2e-limited", "--limit", "requests_per_minute=2", "--json")
+    assert limited["limits"] == {"requests_per_minute": 2.0}
+    c = OpenAI(base_url=stack.base_url, api_key=limited["key"], max_retries=0, timeout=10)
+    deadline = time.monotonic() + 5  # the gateway picks new keys up within a second
+    while True:
+        try:
+            c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "one"}])
+            break
+        except openai.AuthenticationError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "two"}])
+    with pytest.raises(openai.RateLimitError) as e:
+        c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "three"}])
+    assert e.value.code == "key_request_limit"
+    assert "Seam limit" in e.value.message
+    assert int(e.value.response.headers["retry-after"]) >= 1

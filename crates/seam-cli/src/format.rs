@@ -57,7 +57,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         cells
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
@@ -74,6 +74,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_longer_than_the_headers_does_not_panic() {
+        let t = table(&["A"], &[vec!["x".into(), "extra".into()]]);
+        assert!(t.contains("extra"));
+    }
 
     #[test]
     fn since_and_timestamps() {

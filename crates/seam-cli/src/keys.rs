@@ -64,7 +64,7 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
                 println!(
                     "{}",
                     table(
-                        &["ID", "TENANT", "NAME", "PREFIX", "CREATED (UTC)", "STATE"],
+                        &["ID", "TENANT", "NAME", "PREFIX", "CREATED (UTC)", "STATE", "KEY LIMITS"],
                         &rows
                     )
                 );
