@@ -64,7 +64,15 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
                 println!(
                     "{}",
                     table(
-                        &["ID", "TENANT", "NAME", "PREFIX", "CREATED (UTC)", "STATE", "KEY LIMITS"],
+                        &[
+                            "ID",
+                            "TENANT",
+                            "NAME",
+                            "PREFIX",
+                            "CREATED (UTC)",
+                            "STATE",
+                            "KEY LIMITS"
+                        ],
                         &rows
                     )
                 );
