@@ -257,6 +257,19 @@ pub fn finish(app: &App, ctx: CallCtx, end: CallEnd<'_>) {
         call.status,
         call.latency_ms / 1000.0,
     );
+    for a in attempts.iter().filter(|a| a.outcome == "ok") {
+        if let Some(served) = &a.served_model {
+            app.drift.observe(
+                app,
+                &call.route,
+                &a.provider,
+                &a.model,
+                served,
+                a.system_fingerprint.as_deref().unwrap_or(""),
+                &call.id,
+            );
+        }
+    }
     if let Some(first) = attempts.first() {
         let first_ok = first.outcome == "ok";
         app.metrics

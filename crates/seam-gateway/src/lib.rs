@@ -10,6 +10,7 @@ pub mod budget;
 mod call;
 pub mod dispatch;
 pub mod divergence;
+pub mod drift;
 pub mod errors;
 pub mod fanout;
 pub mod observe;
@@ -42,6 +43,7 @@ pub struct App {
     /// Tenant, key and trace limits; a caller without any costs one check.
     pub limiter: Arc<admit::Limiter>,
     pub fan_out: Arc<fanout::FanOut>,
+    pub drift: drift::Drift,
 }
 
 /// How often the key snapshot is refreshed from the store.
@@ -62,6 +64,7 @@ pub async fn start(
     let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
     let routes = resolve::RouteTable::build(&config, &registry).map_err(anyhow::Error::msg)?;
     let config_divergence = config.divergence.clone();
+    let drift = drift::Drift::load(store.as_ref()).await?;
     let fan_out = Arc::new(fanout::FanOut::default());
     fan_out.spawn_sweeper(metrics.clone());
     // Always there: keys can carry limits of their own, created at run time.
@@ -78,6 +81,7 @@ pub async fn start(
         divergence: divergence::Detector::new(config_divergence),
         limiter,
         fan_out,
+        drift,
     });
     Ok(server::start(app, listener, writer).await?)
 }

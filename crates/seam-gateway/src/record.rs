@@ -248,6 +248,12 @@ mod tests {
         async fn insert_event(&self, _: &seam_store::EventRecord) -> seam_store::Result<()> {
             Ok(())
         }
+        async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
+            Ok(Vec::new())
+        }
+        async fn insert_served(&self, _: &seam_store::ServedRecord) -> seam_store::Result<()> {
+            Ok(())
+        }
         async fn list_events(
             &self,
             _: i64,

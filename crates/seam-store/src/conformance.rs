@@ -12,6 +12,29 @@ pub async fn run_all(store: &dyn Store) {
     reliability_aggregates(store).await;
     traces_read_back(store).await;
     events_round_trip(store).await;
+    served_models_are_remembered_once(store).await;
+}
+
+async fn served_models_are_remembered_once(store: &dyn Store) {
+    let s = crate::ServedRecord {
+        provider: "local".into(),
+        requested_model: "m-latest".into(),
+        served_model: "m-2026-01".into(),
+        system_fingerprint: "fp_1".into(),
+        first_seen_ms: 5,
+        first_call_id: "call_a".into(),
+    };
+    store.insert_served(&s).await.expect("insert");
+    let again = crate::ServedRecord {
+        first_seen_ms: 9,
+        first_call_id: "call_b".into(),
+        ..s.clone()
+    };
+    store
+        .insert_served(&again)
+        .await
+        .expect("a known pair is not an error");
+    assert_eq!(store.list_served().await.expect("list"), vec![s]);
 }
 
 async fn reliability_aggregates(store: &dyn Store) {

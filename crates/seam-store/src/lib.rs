@@ -7,7 +7,7 @@ mod records;
 pub mod reliability;
 mod sql;
 
-pub use records::{AttemptRecord, CallRecord, EventRecord, KeyRecord};
+pub use records::{AttemptRecord, CallRecord, EventRecord, KeyRecord, ServedRecord};
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sql::SqlStore;
 
@@ -89,6 +89,11 @@ pub trait Store: Send + Sync {
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;
 
     async fn insert_event(&self, event: &EventRecord) -> Result<()>;
+
+    /// Every served model and fingerprint seen so far.
+    async fn list_served(&self) -> Result<Vec<ServedRecord>>;
+    /// Remembers one; a pair already known is left as it was.
+    async fn insert_served(&self, s: &ServedRecord) -> Result<()>;
     /// Oldest first.
     async fn list_events(&self, since_ms: i64, limit: i64) -> Result<Vec<EventRecord>>;
 }

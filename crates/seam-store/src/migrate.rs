@@ -15,6 +15,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "key_limits",
         include_str!("../migrations/0003_key_limits.sql"),
     ),
+    (
+        4,
+        "served_models",
+        include_str!("../migrations/0004_served_models.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {

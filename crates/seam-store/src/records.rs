@@ -100,3 +100,15 @@ pub struct EventRecord {
     /// Figures behind the event, as JSON text.
     pub details: String,
 }
+
+/// A (served model, fingerprint) a provider answered a requested model with, first seen when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServedRecord {
+    pub provider: String,
+    pub requested_model: String,
+    pub served_model: String,
+    /// Empty when the provider sends none.
+    pub system_fingerprint: String,
+    pub first_seen_ms: i64,
+    pub first_call_id: String,
+}

@@ -3,7 +3,7 @@
 
 use crate::{
     AttemptGroup, AttemptRecord, CallGroup, CallQuery, CallRecord, EventRecord, KeyRecord, Result,
-    Store, StoreError, UsageBy, UsageRow, migrate,
+    ServedRecord, Store, StoreError, UsageBy, UsageRow, migrate,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -470,6 +470,44 @@ impl Store for SqlStore {
         })
         .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
         Ok((calls, attempts))
+    }
+
+    async fn list_served(&self) -> Result<Vec<ServedRecord>> {
+        let rows = sqlx::query(
+            "SELECT provider, requested_model, served_model, system_fingerprint, first_seen_ms, first_call_id \
+             FROM served_models ORDER BY first_seen_ms",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(ServedRecord {
+                    provider: r.try_get("provider")?,
+                    requested_model: r.try_get("requested_model")?,
+                    served_model: r.try_get("served_model")?,
+                    system_fingerprint: r.try_get("system_fingerprint")?,
+                    first_seen_ms: r.try_get("first_seen_ms")?,
+                    first_call_id: r.try_get("first_call_id")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+    }
+
+    async fn insert_served(&self, s: &ServedRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO served_models (provider, requested_model, served_model, system_fingerprint, first_seen_ms, first_call_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(s.provider.as_str())
+        .bind(s.requested_model.as_str())
+        .bind(s.served_model.as_str())
+        .bind(s.system_fingerprint.as_str())
+        .bind(s.first_seen_ms)
+        .bind(s.first_call_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn insert_event(&self, e: &EventRecord) -> Result<()> {

@@ -2,6 +2,7 @@
 //! store, reqwest as the client.
 
 mod anthropic;
+mod drift;
 mod errors;
 mod harness;
 mod limits;

@@ -1,0 +1,194 @@
+//! Part of observe: served-model drift. For each provider and requested model Seam remembers
+//! every served `model` and `system_fingerprint` it has seen (in the store, so a restart
+//! forgets nothing). A new one after the first writes a `served_model_changed` event, once per
+//! change: the provider moved an alias under a frozen prompt.
+
+use crate::App;
+use seam_store::{EventRecord, ServedRecord, Store};
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+pub const EVENT_KIND: &str = "served_model_changed";
+
+/// What a provider has served for one requested model.
+#[derive(Default)]
+struct Seen {
+    pairs: HashSet<(String, String)>,
+    /// The most recent pair: the common case is answered by comparing with it.
+    last: (String, String),
+}
+
+/// What one answer says about drift.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    Known,
+    /// The first answer ever for this provider and requested model: the baseline.
+    FirstSight,
+    Changed {
+        before: (String, String),
+    },
+}
+
+#[derive(Default)]
+pub struct Drift {
+    /// provider -> requested model -> seen
+    known: RwLock<HashMap<String, HashMap<String, Seen>>>,
+}
+
+impl Drift {
+    pub async fn load(store: &dyn Store) -> Result<Drift, seam_store::StoreError> {
+        let d = Drift::default();
+        for r in store.list_served().await? {
+            d.note(
+                &r.provider,
+                &r.requested_model,
+                &r.served_model,
+                &r.system_fingerprint,
+            );
+        }
+        Ok(d)
+    }
+
+    /// Records one answer and says whether it is known, the first, or a change.
+    pub fn note(&self, provider: &str, requested: &str, served: &str, fingerprint: &str) -> Note {
+        if let Ok(all) = self.known.read()
+            && let Some(seen) = all.get(provider).and_then(|p| p.get(requested))
+            && seen.last.0 == served
+            && seen.last.1 == fingerprint
+        {
+            return Note::Known;
+        }
+        let Ok(mut all) = self.known.write() else {
+            return Note::Known;
+        };
+        let seen = all
+            .entry(provider.to_string())
+            .or_default()
+            .entry(requested.to_string())
+            .or_default();
+        let pair = (served.to_string(), fingerprint.to_string());
+        let first = seen.pairs.is_empty();
+        let new = seen.pairs.insert(pair.clone());
+        let before = std::mem::replace(&mut seen.last, pair);
+        match (first, new) {
+            (true, _) => Note::FirstSight,
+            (false, true) => Note::Changed { before },
+            // Back to a pair seen before (e.g. a canary flip-flop): known, not a new change.
+            (false, false) => Note::Known,
+        }
+    }
+
+    /// Checks one successful attempt's served model; on a first sight or a change it is
+    /// remembered in the store, and a change writes the event.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &self,
+        app: &App,
+        route: &str,
+        provider: &str,
+        requested: &str,
+        served: &str,
+        fingerprint: &str,
+        call_id: &str,
+    ) {
+        let note = self.note(provider, requested, served, fingerprint);
+        if note == Note::Known {
+            return;
+        }
+        let record = ServedRecord {
+            provider: provider.to_string(),
+            requested_model: requested.to_string(),
+            served_model: served.to_string(),
+            system_fingerprint: fingerprint.to_string(),
+            first_seen_ms: crate::now_ms(),
+            first_call_id: call_id.to_string(),
+        };
+        let event = match &note {
+            Note::Changed { before } => {
+                let fp = |f: &str| {
+                    if f.is_empty() {
+                        "none".to_string()
+                    } else {
+                        f.to_string()
+                    }
+                };
+                let message = format!(
+                    "provider `{provider}` now serves `{served}` (fingerprint {}) when asked for `{requested}`; it served `{}` (fingerprint {}) before. First call: {call_id}",
+                    fp(fingerprint),
+                    before.0,
+                    fp(&before.1)
+                );
+                tracing::warn!(kind = EVENT_KIND, provider, requested, "{message}");
+                app.metrics
+                    .events
+                    .get_or_create(&crate::observe::Reason {
+                        reason: EVENT_KIND.into(),
+                    })
+                    .inc();
+                Some(EventRecord {
+                    id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+                    created_ms: record.first_seen_ms,
+                    kind: EVENT_KIND.into(),
+                    route: Some(route.to_string()),
+                    provider: Some(provider.to_string()),
+                    message,
+                    details: serde_json::json!({
+                        "actor": "provider",
+                        "requested_model": requested,
+                        "before": {"model": before.0, "system_fingerprint": before.1},
+                        "after": {"model": served, "system_fingerprint": fingerprint},
+                        "first_call_id": call_id,
+                    })
+                    .to_string(),
+                })
+            }
+            _ => None,
+        };
+        let store = app.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.insert_served(&record).await {
+                tracing::error!(error = %e, "could not remember a served model");
+            }
+            if let Some(ev) = event
+                && let Err(e) = store.insert_event(&ev).await
+            {
+                tracing::error!(error = %e, kind = EVENT_KIND, "could not write the event");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_noted_once() {
+        let d = Drift::default();
+        assert_eq!(d.note("p", "m-latest", "m-1", "fp1"), Note::FirstSight);
+        assert_eq!(d.note("p", "m-latest", "m-1", "fp1"), Note::Known);
+        assert_eq!(
+            d.note("p", "m-latest", "m-2", "fp2"),
+            Note::Changed {
+                before: ("m-1".into(), "fp1".into())
+            }
+        );
+        assert_eq!(d.note("p", "m-latest", "m-2", "fp2"), Note::Known);
+        assert_eq!(
+            d.note("p", "m-latest", "m-1", "fp1"),
+            Note::Known,
+            "seen before"
+        );
+        assert_eq!(
+            d.note("p", "m-latest", "m-2", "fp3"),
+            Note::Changed {
+                before: ("m-1".into(), "fp1".into())
+            }
+        );
+        assert_eq!(
+            d.note("q", "m-latest", "m-2", "fp3"),
+            Note::FirstSight,
+            "per provider"
+        );
+    }
+}
