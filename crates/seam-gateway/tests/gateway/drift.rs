@@ -26,14 +26,13 @@ async fn an_alias_move_raises_exactly_one_served_model_changed_event() {
     assert_eq!(r.headers()["x-seam-served-model"], "sim-large-2026-02");
     let _ = r.text().await;
     use seam_store::Store;
-    let mut events = Vec::new();
     for _ in 0..100 {
-        events = h.store.list_events(0, 10).await.unwrap();
-        if !events.is_empty() {
+        if !h.store.list_events(0, 10).await.unwrap().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // Give a second (wrong) event the time to show up too.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let events = h.store.list_events(0, 10).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
