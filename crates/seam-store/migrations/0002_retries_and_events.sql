@@ -2,7 +2,6 @@
 -- refused them; the change timeline starts with an events table.
 ALTER TABLE attempts ADD COLUMN route TEXT NOT NULL DEFAULT '';
 ALTER TABLE calls ADD COLUMN budget_exhausted INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX IF NOT EXISTS attempts_route ON attempts (route, created_ms);
 CREATE INDEX IF NOT EXISTS calls_trace ON calls (trace_id);
 
 CREATE TABLE IF NOT EXISTS events (

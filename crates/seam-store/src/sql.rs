@@ -446,12 +446,14 @@ impl Store for SqlStore {
         })
         .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
         let attempts = sqlx::query(
-            "SELECT route, provider, outcome, COALESCE(error_class, '') AS error_class, \
-             COUNT(*) AS attempts, CAST(SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
-             SUM(cost_usd) AS cost_usd \
-             FROM attempts WHERE created_ms >= $1 \
-             GROUP BY route, provider, outcome, COALESCE(error_class, '') \
-             ORDER BY route, provider, outcome",
+            // Through the calls' time index: attempts are found by their call, not scanned.
+            "SELECT a.route AS route, a.provider AS provider, a.outcome AS outcome, \
+             COALESCE(a.error_class, '') AS error_class, COUNT(*) AS attempts, \
+             CAST(SUM(CASE WHEN a.seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
+             SUM(a.cost_usd) AS cost_usd \
+             FROM calls c JOIN attempts a ON a.call_id = c.id WHERE c.created_ms >= $1 \
+             GROUP BY a.route, a.provider, a.outcome, COALESCE(a.error_class, '') \
+             ORDER BY a.route, a.provider, a.outcome",
         )
         .bind(since_ms)
         .fetch_all(&self.pool)
