@@ -61,6 +61,11 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Prompt files: lint them before they ship.
+    Prompt {
+        #[command(subcommand)]
+        command: PromptCommand,
+    },
     /// Traces: one user request and every call it fanned out into.
     Traces {
         #[command(subcommand)]
@@ -114,6 +119,22 @@ pub(crate) enum KeysCommand {
     /// Revoke a key by id or prefix.
     Revoke {
         id_or_prefix: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PromptCommand {
+    /// Checks every prompt file: schema, undeclared or unused variables, alias model names,
+    /// templates, routes. Exits non-zero when it finds an error.
+    Lint {
+        /// The prompts directory; by default the config's `[prompts] dir`, else ./prompts.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The config file, for its prompts directory and routes.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -198,6 +219,11 @@ impl Cli {
                 }
                 ReportCommand::Usage { by, since, json } => {
                     crate::report::usage(&store, &by, &since, json).await
+                }
+            },
+            Command::Prompt { command } => match command {
+                PromptCommand::Lint { dir, config, json } => {
+                    crate::prompts::lint(dir, config, json).await
                 }
             },
             Command::Traces { command, store } => match command {

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod format;
 mod keys;
+mod prompts;
 mod report;
 mod serve;
 mod sim;

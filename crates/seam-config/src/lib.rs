@@ -53,6 +53,12 @@ pub fn load_store(path: &Path) -> Result<StoreConfig, ConfigError> {
     Ok(load(path, &|_| Some(String::new()))?.store)
 }
 
+/// The whole config without requiring provider secrets to be set (for commands that only
+/// read it, such as `seam prompt lint`).
+pub fn load_lenient(path: &Path) -> Result<Config, ConfigError> {
+    load(path, &|_| Some(String::new()))
+}
+
 /// Reads secrets from the process environment.
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

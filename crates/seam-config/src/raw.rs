@@ -18,6 +18,13 @@ pub(crate) struct RawConfig {
     pub prices: BTreeMap<String, RawPrice>,
     pub divergence: Option<crate::retry::RawDivergence>,
     pub limits: Option<crate::limits::RawLimits>,
+    pub prompts: Option<RawPrompts>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrompts {
+    pub dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -36,6 +36,8 @@ pub struct Config {
     pub prices: BTreeMap<String, Price>,
     pub divergence: Divergence,
     pub limits: crate::limits::Limits,
+    /// Where the prompt files are (`[prompts] dir`, relative to the config file).
+    pub prompts_dir: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +212,11 @@ pub(crate) fn validate(
 
     let divergence = crate::retry::divergence(raw.divergence, &mut problems);
     let limits = crate::limits::limits(raw.limits, &mut problems);
+    let prompts_dir = base_dir.join(
+        raw.prompts
+            .and_then(|p| p.dir)
+            .unwrap_or_else(|| "prompts".into()),
+    );
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -219,6 +226,7 @@ pub(crate) fn validate(
             prices,
             divergence,
             limits,
+            prompts_dir,
         })
     } else {
         Err(problems)

@@ -1,0 +1,26 @@
+//! Prompts as files: one TOML file per prompt in a directory (normally in the application's
+//! repository). [`load_dir`] parses them strictly, [`lint`] finds what would break in
+//! production (undeclared or unused variables, alias model names, bad templates), and
+//! [`render`] turns a prompt and its variables into the messages sent upstream.
+
+mod lint;
+mod prompt;
+mod render;
+
+pub use lint::{Finding, Severity, is_alias, lint};
+pub use prompt::{Message, ModelChange, Prompt, Tool, load_dir, load_file};
+pub use render::{RenderError, render};
+
+/// A file that could not be read or parsed: the file, and why (TOML errors name the line
+/// and the key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileError {
+    pub file: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}

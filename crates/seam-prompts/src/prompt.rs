@@ -1,0 +1,98 @@
+//! The prompt file shape (see the README's example), parsed strictly.
+
+use crate::FileError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What happens when the provider serves another model than the one a release pinned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelChange {
+    #[default]
+    Record,
+    Alert,
+    Refuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub role: String,
+    /// A MiniJinja template over the prompt's variables.
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub parameters: Option<toml::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompt {
+    pub name: String,
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The route the prompt's calls go through.
+    pub route: String,
+    /// The pinned model snapshot, never an alias.
+    pub model: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+    /// Variable name -> type: string, number, integer, boolean, array, object.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub on_model_change: ModelChange,
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub tools: Vec<Tool>,
+    #[serde(default)]
+    pub response_format: Option<toml::Value>,
+    /// The file it came from (not part of the prompt's content).
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+pub fn load_file(path: &Path) -> Result<Prompt, FileError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+        file: file.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let mut p: Prompt = toml::from_str(&text).map_err(|e| FileError {
+        file: file.clone(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    p.file = path.to_path_buf();
+    Ok(p)
+}
+
+/// Every `*.toml` file of a directory, in name order: the prompts, and the files that failed.
+pub fn load_dir(dir: &Path) -> Result<(Vec<Prompt>, Vec<FileError>), FileError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| FileError {
+        file: dir.display().to_string(),
+        message: format!("cannot read the prompts directory: {e}"),
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let (mut prompts, mut errors) = (Vec::new(), Vec::new());
+    for p in paths {
+        match load_file(&p) {
+            Ok(prompt) => prompts.push(prompt),
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok((prompts, errors))
+}
