@@ -61,6 +61,20 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// People who act on the control plane (each with a token; SEAM_TOKEN names you).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The audit chain of control-plane actions.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Prompt files: lint them before they ship.
     Prompt {
         #[command(subcommand)]
@@ -122,6 +136,34 @@ pub(crate) enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsersCommand {
+    /// Create a user; the token is printed once and stored only as a hash. The first user of
+    /// a store is an admin; after that only an admin (SEAM_TOKEN) can create users.
+    Create {
+        name: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Every control-plane action, oldest first.
+    Log {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recomputes the chain; names the first record that does not match and exits non-zero.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +262,16 @@ impl Cli {
                 ReportCommand::Usage { by, since, json } => {
                     crate::report::usage(&store, &by, &since, json).await
                 }
+            },
+            Command::Users { command, store } => match command {
+                UsersCommand::Create { name, admin, json } => {
+                    crate::users::create(&store, &name, admin, json).await
+                }
+                UsersCommand::List { json } => crate::users::list(&store, json).await,
+            },
+            Command::Audit { command, store } => match command {
+                AuditCommand::Log { json } => crate::users::log(&store, json).await,
+                AuditCommand::Verify => crate::users::verify(&store).await,
             },
             Command::Prompt { command } => match command {
                 PromptCommand::Lint { dir, config, json } => {

@@ -8,6 +8,11 @@ use serde_json::json;
 
 pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
     let store = store.open().await?;
+    let who = match &cmd {
+        KeysCommand::List { .. } => None,
+        _ => Some(crate::users::actor(&store).await?),
+    };
+    let who = who.map(|u| u.name).unwrap_or_default();
     match cmd {
         KeysCommand::Create {
             tenant,
@@ -24,6 +29,16 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
                 key.record.limits = Some(serde_json::to_string(&limits)?);
             }
             store.insert_key(&key.record).await?;
+            store
+                .append_audit(
+                    &who,
+                    "key.create",
+                    &key.record.id,
+                    None,
+                    Some(json!({"tenant": key.record.tenant, "prefix": key.record.prefix, "limits": limits}).to_string()),
+                    seam_gateway::now_ms(),
+                )
+                .await?;
             if json {
                 println!(
                     "{}",
@@ -84,6 +99,18 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
                 .await?;
             if revoked.is_empty() {
                 anyhow::bail!("no active key matches `{id_or_prefix}` (see `seam keys list`)");
+            }
+            for k in &revoked {
+                store
+                    .append_audit(
+                        &who,
+                        "key.revoke",
+                        &k.id,
+                        Some(json!({"state": "active"}).to_string()),
+                        Some(json!({"state": "revoked"}).to_string()),
+                        seam_gateway::now_ms(),
+                    )
+                    .await?;
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&revoked)?);

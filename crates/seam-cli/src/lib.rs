@@ -10,6 +10,7 @@ mod report;
 mod serve;
 mod sim;
 mod traces;
+mod users;
 
 pub use cli::Cli;
 

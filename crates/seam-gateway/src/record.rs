@@ -248,6 +248,32 @@ mod tests {
         async fn insert_event(&self, _: &seam_store::EventRecord) -> seam_store::Result<()> {
             Ok(())
         }
+        async fn insert_user(&self, _: &seam_store::UserRecord) -> seam_store::Result<()> {
+            Ok(())
+        }
+        async fn list_users(&self) -> seam_store::Result<Vec<seam_store::UserRecord>> {
+            Ok(Vec::new())
+        }
+        async fn user_by_token_hash(
+            &self,
+            _: &str,
+        ) -> seam_store::Result<Option<seam_store::UserRecord>> {
+            Ok(None)
+        }
+        async fn append_audit(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: Option<String>,
+            _: Option<String>,
+            _: i64,
+        ) -> seam_store::Result<seam_store::AuditRecord> {
+            Err(StoreError::Invalid("not in this test".into()))
+        }
+        async fn list_audit(&self) -> seam_store::Result<Vec<seam_store::AuditRecord>> {
+            Ok(Vec::new())
+        }
         async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
             Ok(Vec::new())
         }

@@ -13,6 +13,58 @@ pub async fn run_all(store: &dyn Store) {
     traces_read_back(store).await;
     events_round_trip(store).await;
     served_models_are_remembered_once(store).await;
+    users_and_the_audit_chain(store).await;
+}
+
+async fn users_and_the_audit_chain(store: &dyn Store) {
+    let u = crate::UserRecord {
+        id: "usr_1".into(),
+        name: "ana".into(),
+        token_hash: "b".repeat(64),
+        admin: true,
+        created_ms: 1,
+    };
+    store.insert_user(&u).await.expect("insert user");
+    assert_eq!(
+        store
+            .user_by_token_hash(&"b".repeat(64))
+            .await
+            .expect("find"),
+        Some(u.clone())
+    );
+    assert!(
+        store
+            .user_by_token_hash("nope")
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let dup = crate::UserRecord {
+        id: "usr_2".into(),
+        token_hash: "c".repeat(64),
+        ..u
+    };
+    assert!(store.insert_user(&dup).await.is_err(), "names are unique");
+    for i in 0..3 {
+        store
+            .append_audit(
+                "ana",
+                "key.create",
+                &format!("key_{i}"),
+                None,
+                Some("{}".into()),
+                100 + i,
+            )
+            .await
+            .expect("append");
+    }
+    let chain = store.list_audit().await.expect("list");
+    assert_eq!(chain.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(chain[1].prev_hash, chain[0].hash);
+    assert_eq!(crate::audit::verify(&chain), None);
+    let mut tampered = chain.clone();
+    tampered[1].subject = "key_x".into();
+    assert_eq!(crate::audit::verify(&tampered).map(|(seq, _)| seq), Some(2));
 }
 
 async fn served_models_are_remembered_once(store: &dyn Store) {

@@ -1,13 +1,16 @@
 //! Seam's storage: one [`Store`] trait, the record types, versioned migrations, and the
 //! SQLite backend. [`conformance`] holds the behaviour every backend must show.
 
+pub mod audit;
 pub mod conformance;
 mod migrate;
 mod records;
 pub mod reliability;
 mod sql;
 
-pub use records::{AttemptRecord, CallRecord, EventRecord, KeyRecord, ServedRecord};
+pub use records::{
+    AttemptRecord, AuditRecord, CallRecord, EventRecord, KeyRecord, ServedRecord, UserRecord,
+};
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sql::SqlStore;
 
@@ -89,6 +92,23 @@ pub trait Store: Send + Sync {
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;
 
     async fn insert_event(&self, event: &EventRecord) -> Result<()>;
+
+    async fn insert_user(&self, u: &UserRecord) -> Result<()>;
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
+    async fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRecord>>;
+
+    /// Appends a control-plane action to the audit chain (computing its hash) and returns it.
+    async fn append_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        before: Option<String>,
+        after: Option<String>,
+        now_ms: i64,
+    ) -> Result<AuditRecord>;
+    /// The whole chain, oldest first.
+    async fn list_audit(&self) -> Result<Vec<AuditRecord>>;
 
     /// Every served model and fingerprint seen so far.
     async fn list_served(&self) -> Result<Vec<ServedRecord>>;

@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "served_models",
         include_str!("../migrations/0004_served_models.sql"),
     ),
+    (
+        5,
+        "users_and_audit",
+        include_str!("../migrations/0005_users_and_audit.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {

@@ -112,3 +112,28 @@ pub struct ServedRecord {
     pub first_seen_ms: i64,
     pub first_call_id: String,
 }
+
+/// A person who acts on the control plane; only a hash of their token is kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserRecord {
+    pub id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub admin: bool,
+    pub created_ms: i64,
+}
+
+/// One control-plane action, chained by hash to the one before.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub created_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}

@@ -2,8 +2,8 @@
 //! placeholders; SQLite runs in WAL mode.
 
 use crate::{
-    AttemptGroup, AttemptRecord, CallGroup, CallQuery, CallRecord, EventRecord, KeyRecord, Result,
-    ServedRecord, Store, StoreError, UsageBy, UsageRow, migrate,
+    AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord, EventRecord,
+    KeyRecord, Result, ServedRecord, Store, StoreError, UsageBy, UsageRow, UserRecord, migrate,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -124,6 +124,16 @@ fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord, sqlx::Erro
         output_tokens: r.try_get("output_tokens")?,
         cost_usd: r.try_get("cost_usd")?,
         tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
+    })
+}
+
+fn user_from_row(r: &AnyRow) -> std::result::Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        token_hash: r.try_get("token_hash")?,
+        admin: r.try_get::<i64, _>("admin")? != 0,
+        created_ms: r.try_get("created_ms")?,
     })
 }
 
@@ -472,6 +482,131 @@ impl Store for SqlStore {
         })
         .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
         Ok((calls, attempts))
+    }
+
+    async fn insert_user(&self, u: &UserRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name, token_hash, admin, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(u.id.as_str())
+        .bind(u.name.as_str())
+        .bind(u.token_hash.as_str())
+        .bind(flag(u.admin))
+        .bind(u.created_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, name, token_hash, admin, created_ms FROM users ORDER BY created_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(user_from_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    async fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(
+            "SELECT id, name, token_hash, admin, created_ms FROM users WHERE token_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn append_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        before: Option<String>,
+        after: Option<String>,
+        now_ms: i64,
+    ) -> Result<AuditRecord> {
+        // Another writer may append between our read and our insert: the seq key refuses
+        // the duplicate and we try again on the new tail.
+        let mut last_err = None;
+        for _ in 0..5 {
+            let mut tx = self.pool.begin().await?;
+            let tail = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+            let (seq, prev_hash) = match tail {
+                Some(r) => (
+                    r.try_get::<i64, _>("seq")? + 1,
+                    r.try_get::<String, _>("hash")?,
+                ),
+                None => (1, crate::audit::GENESIS.to_string()),
+            };
+            let mut rec = AuditRecord {
+                seq,
+                created_ms: now_ms,
+                actor: actor.to_string(),
+                action: action.to_string(),
+                subject: subject.to_string(),
+                before: before.clone(),
+                after: after.clone(),
+                prev_hash,
+                hash: String::new(),
+            };
+            rec.hash = crate::audit::record_hash(&rec);
+            let inserted = sqlx::query(
+                "INSERT INTO audit (seq, created_ms, actor, action, subject, before, after, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(rec.seq)
+            .bind(rec.created_ms)
+            .bind(rec.actor.as_str())
+            .bind(rec.action.as_str())
+            .bind(rec.subject.as_str())
+            .bind(rec.before.as_deref())
+            .bind(rec.after.as_deref())
+            .bind(rec.prev_hash.as_str())
+            .bind(rec.hash.as_str())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => match tx.commit().await {
+                    Ok(()) => return Ok(rec),
+                    Err(e) => last_err = Some(e),
+                },
+                Err(e) => last_err = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Err(StoreError::Db(
+            last_err.unwrap_or(sqlx::Error::PoolTimedOut),
+        ))
+    }
+
+    async fn list_audit(&self) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, created_ms, actor, action, subject, before, after, prev_hash, hash FROM audit ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    seq: r.try_get("seq")?,
+                    created_ms: r.try_get("created_ms")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    subject: r.try_get("subject")?,
+                    before: r.try_get("before")?,
+                    after: r.try_get("after")?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
     }
 
     async fn list_served(&self) -> Result<Vec<ServedRecord>> {
