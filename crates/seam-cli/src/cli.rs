@@ -75,6 +75,37 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Releases of a prompt: create one (content-addressed, immutable), approve it.
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Point NAME@CHANNEL at an approved release.
+    Deploy {
+        /// NAME@CHANNEL, e.g. support-bot@production
+        target: String,
+        /// The release id (from `seam release create`).
+        release: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Point NAME@CHANNEL back at the release it had before.
+    Rollback {
+        /// NAME@CHANNEL
+        target: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// A prompt's releases, their approvals and the channels on them.
+    Releases {
+        name: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Prompt files: lint them before they ship.
     Prompt {
         #[command(subcommand)]
@@ -136,6 +167,21 @@ pub(crate) enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReleaseCommand {
+    /// Make a release of prompt NAME from its file; it must lint clean.
+    Create {
+        name: String,
+        /// The prompts directory; by default the config's `[prompts] dir`, else ./prompts.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a release: you must own the prompt and not be its author.
+    Approve { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +309,21 @@ impl Cli {
                     crate::report::usage(&store, &by, &since, json).await
                 }
             },
+            Command::Release { command, store } => match command {
+                ReleaseCommand::Create { name, dir, json } => {
+                    crate::releases::create(&store, &name, dir, json).await
+                }
+                ReleaseCommand::Approve { id } => crate::releases::approve(&store, &id).await,
+            },
+            Command::Deploy {
+                target,
+                release,
+                store,
+            } => crate::releases::deploy(&store, &target, &release).await,
+            Command::Rollback { target, store } => crate::releases::rollback(&store, &target).await,
+            Command::Releases { name, json, store } => {
+                crate::releases::list(&store, &name, json).await
+            }
             Command::Users { command, store } => match command {
                 UsersCommand::Create { name, admin, json } => {
                     crate::users::create(&store, &name, admin, json).await

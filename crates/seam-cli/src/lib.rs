@@ -6,6 +6,7 @@ mod demo;
 mod format;
 mod keys;
 mod prompts;
+mod releases;
 mod report;
 mod serve;
 mod sim;

@@ -274,6 +274,36 @@ mod tests {
         async fn list_audit(&self) -> seam_store::Result<Vec<seam_store::AuditRecord>> {
             Ok(Vec::new())
         }
+        async fn insert_release(&self, _: &seam_store::ReleaseRecord) -> seam_store::Result<bool> {
+            Ok(true)
+        }
+        async fn get_release(
+            &self,
+            _: &str,
+        ) -> seam_store::Result<Option<seam_store::ReleaseRecord>> {
+            Ok(None)
+        }
+        async fn list_releases(
+            &self,
+            _: &str,
+        ) -> seam_store::Result<Vec<seam_store::ReleaseRecord>> {
+            Ok(Vec::new())
+        }
+        async fn insert_approval(&self, _: &seam_store::ApprovalRecord) -> seam_store::Result<()> {
+            Ok(())
+        }
+        async fn list_approvals(
+            &self,
+            _: &str,
+        ) -> seam_store::Result<Vec<seam_store::ApprovalRecord>> {
+            Ok(Vec::new())
+        }
+        async fn insert_deploy(&self, _: &seam_store::DeployRecord) -> seam_store::Result<()> {
+            Ok(())
+        }
+        async fn list_deploys(&self, _: &str) -> seam_store::Result<Vec<seam_store::DeployRecord>> {
+            Ok(Vec::new())
+        }
         async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
             Ok(Vec::new())
         }

@@ -14,6 +14,58 @@ pub async fn run_all(store: &dyn Store) {
     events_round_trip(store).await;
     served_models_are_remembered_once(store).await;
     users_and_the_audit_chain(store).await;
+    releases_approvals_and_deploys(store).await;
+}
+
+async fn releases_approvals_and_deploys(store: &dyn Store) {
+    let r = crate::ReleaseRecord {
+        id: "rel_abc".into(),
+        prompt: "support-bot".into(),
+        content: "{}".into(),
+        author: "ana".into(),
+        created_ms: 1,
+    };
+    assert!(store.insert_release(&r).await.expect("insert"));
+    assert!(
+        !store.insert_release(&r).await.expect("again"),
+        "the same release is not stored twice"
+    );
+    assert_eq!(
+        store.get_release("rel_abc").await.expect("get"),
+        Some(r.clone())
+    );
+    assert_eq!(
+        store.list_releases("support-bot").await.expect("list"),
+        vec![r]
+    );
+    let a = crate::ApprovalRecord {
+        release_id: "rel_abc".into(),
+        approver: "ben".into(),
+        created_ms: 2,
+    };
+    store.insert_approval(&a).await.expect("approve");
+    assert!(
+        store.insert_approval(&a).await.is_err(),
+        "one approval per person"
+    );
+    assert_eq!(
+        store.list_approvals("rel_abc").await.expect("list"),
+        vec![a]
+    );
+    let d = crate::DeployRecord {
+        id: "dep_1".into(),
+        prompt: "support-bot".into(),
+        channel: "production".into(),
+        release_id: "rel_abc".into(),
+        actor: "ben".into(),
+        kind: "deploy".into(),
+        created_ms: 3,
+    };
+    store.insert_deploy(&d).await.expect("deploy");
+    assert_eq!(
+        store.list_deploys("support-bot").await.expect("list"),
+        vec![d]
+    );
 }
 
 async fn users_and_the_audit_chain(store: &dyn Store) {

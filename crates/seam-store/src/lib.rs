@@ -9,7 +9,8 @@ pub mod reliability;
 mod sql;
 
 pub use records::{
-    AttemptRecord, AuditRecord, CallRecord, EventRecord, KeyRecord, ServedRecord, UserRecord,
+    ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, DeployRecord, EventRecord, KeyRecord,
+    ReleaseRecord, ServedRecord, UserRecord,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sql::SqlStore;
@@ -109,6 +110,17 @@ pub trait Store: Send + Sync {
     ) -> Result<AuditRecord>;
     /// The whole chain, oldest first.
     async fn list_audit(&self) -> Result<Vec<AuditRecord>>;
+
+    /// Stores a release unless one with its id exists; returns whether it was new.
+    async fn insert_release(&self, r: &ReleaseRecord) -> Result<bool>;
+    async fn get_release(&self, id: &str) -> Result<Option<ReleaseRecord>>;
+    /// A prompt's releases, oldest first.
+    async fn list_releases(&self, prompt: &str) -> Result<Vec<ReleaseRecord>>;
+    async fn insert_approval(&self, a: &ApprovalRecord) -> Result<()>;
+    async fn list_approvals(&self, release_id: &str) -> Result<Vec<ApprovalRecord>>;
+    async fn insert_deploy(&self, d: &DeployRecord) -> Result<()>;
+    /// A prompt's deploys and rollbacks on every channel, oldest first.
+    async fn list_deploys(&self, prompt: &str) -> Result<Vec<DeployRecord>>;
 
     /// Every served model and fingerprint seen so far.
     async fn list_served(&self) -> Result<Vec<ServedRecord>>;

@@ -25,6 +25,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users_and_audit",
         include_str!("../migrations/0005_users_and_audit.sql"),
     ),
+    (
+        6,
+        "releases",
+        include_str!("../migrations/0006_releases.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {

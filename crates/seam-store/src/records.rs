@@ -137,3 +137,34 @@ pub struct AuditRecord {
     pub prev_hash: String,
     pub hash: String,
 }
+
+/// A prompt release: its content (prompt, pinned model, params, tools) and whose it is. The
+/// id is a hash of the content, so the same content is the same release.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleaseRecord {
+    pub id: String,
+    pub prompt: String,
+    /// The release content, as JSON text.
+    pub content: String,
+    pub author: String,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApprovalRecord {
+    pub release_id: String,
+    pub approver: String,
+    pub created_ms: i64,
+}
+
+/// A channel pointed at a release (`kind` is `deploy` or `rollback`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeployRecord {
+    pub id: String,
+    pub prompt: String,
+    pub channel: String,
+    pub release_id: String,
+    pub actor: String,
+    pub kind: String,
+    pub created_ms: i64,
+}

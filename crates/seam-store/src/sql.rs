@@ -2,8 +2,9 @@
 //! placeholders; SQLite runs in WAL mode.
 
 use crate::{
-    AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord, EventRecord,
-    KeyRecord, Result, ServedRecord, Store, StoreError, UsageBy, UsageRow, UserRecord, migrate,
+    ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
+    DeployRecord, EventRecord, KeyRecord, ReleaseRecord, Result, ServedRecord, Store, StoreError,
+    UsageBy, UsageRow, UserRecord, migrate,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -124,6 +125,16 @@ fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord, sqlx::Erro
         output_tokens: r.try_get("output_tokens")?,
         cost_usd: r.try_get("cost_usd")?,
         tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
+    })
+}
+
+fn release_from_row(r: &AnyRow) -> std::result::Result<ReleaseRecord, sqlx::Error> {
+    Ok(ReleaseRecord {
+        id: r.try_get("id")?,
+        prompt: r.try_get("prompt")?,
+        content: r.try_get("content")?,
+        author: r.try_get("author")?,
+        created_ms: r.try_get("created_ms")?,
     })
 }
 
@@ -604,6 +615,112 @@ impl Store for SqlStore {
                     after: r.try_get("after")?,
                     prev_hash: r.try_get("prev_hash")?,
                     hash: r.try_get("hash")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+    }
+
+    async fn insert_release(&self, r: &ReleaseRecord) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO releases (id, prompt, content, author, created_ms) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(r.id.as_str())
+        .bind(r.prompt.as_str())
+        .bind(r.content.as_str())
+        .bind(r.author.as_str())
+        .bind(r.created_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_release(&self, id: &str) -> Result<Option<ReleaseRecord>> {
+        let row = sqlx::query(
+            "SELECT id, prompt, content, author, created_ms FROM releases WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(release_from_row).transpose()?)
+    }
+
+    async fn list_releases(&self, prompt: &str) -> Result<Vec<ReleaseRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, prompt, content, author, created_ms FROM releases WHERE prompt = $1 ORDER BY created_ms, id",
+        )
+        .bind(prompt)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(release_from_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    async fn insert_approval(&self, a: &ApprovalRecord) -> Result<()> {
+        sqlx::query("INSERT INTO approvals (release_id, approver, created_ms) VALUES ($1, $2, $3)")
+            .bind(a.release_id.as_str())
+            .bind(a.approver.as_str())
+            .bind(a.created_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_approvals(&self, release_id: &str) -> Result<Vec<ApprovalRecord>> {
+        let rows = sqlx::query(
+            "SELECT release_id, approver, created_ms FROM approvals WHERE release_id = $1 ORDER BY created_ms",
+        )
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(ApprovalRecord {
+                    release_id: r.try_get("release_id")?,
+                    approver: r.try_get("approver")?,
+                    created_ms: r.try_get("created_ms")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+    }
+
+    async fn insert_deploy(&self, d: &DeployRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO deploys (id, prompt, channel, release_id, actor, kind, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(d.id.as_str())
+        .bind(d.prompt.as_str())
+        .bind(d.channel.as_str())
+        .bind(d.release_id.as_str())
+        .bind(d.actor.as_str())
+        .bind(d.kind.as_str())
+        .bind(d.created_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_deploys(&self, prompt: &str) -> Result<Vec<DeployRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, prompt, channel, release_id, actor, kind, created_ms FROM deploys WHERE prompt = $1 ORDER BY created_ms, id",
+        )
+        .bind(prompt)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(DeployRecord {
+                    id: r.try_get("id")?,
+                    prompt: r.try_get("prompt")?,
+                    channel: r.try_get("channel")?,
+                    release_id: r.try_get("release_id")?,
+                    actor: r.try_get("actor")?,
+                    kind: r.try_get("kind")?,
+                    created_ms: r.try_get("created_ms")?,
                 })
             })
             .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)

@@ -1,0 +1,62 @@
+"""Releases: content-addressed, approved by an owner who is not the author, then deployed."""
+
+import json
+import os
+import shutil
+import subprocess
+
+from conftest import ROOT, SEAM
+
+
+def seam(store, *args, token=None):
+    env = {k: v for k, v in os.environ.items() if k != "SEAM_TOKEN"}
+    if token:
+        env["SEAM_TOKEN"] = token
+    return subprocess.run([SEAM, *args, "--store", store], capture_output=True, text=True, env=env, timeout=30)
+
+
+def test_a_release_needs_an_owner_who_is_not_its_author(tmp_path):
+    store = f"sqlite://{tmp_path / 'seam.db'}"
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    shutil.copy(ROOT / "examples" / "prompts" / "support-bot.toml", prompts)
+    admin = seam(store, "users", "create", "root").stdout.strip()
+    ana = seam(store, "users", "create", "ana", token=admin).stdout.strip()  # an owner
+    ben = seam(store, "users", "create", "ben", token=admin).stdout.strip()  # an owner
+    eve = seam(store, "users", "create", "eve", token=admin).stdout.strip()  # not an owner
+
+    made = seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json", token=ana)
+    assert made.returncode == 0, made.stderr
+    first = json.loads(made.stdout)["id"]
+    again = json.loads(seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json", token=ben).stdout)
+    assert again["id"] == first and again["new"] is False, "same content, same release"
+
+    unapproved = seam(store, "deploy", "support-bot@production", first, token=ana)
+    assert unapproved.returncode != 0 and "not approved" in unapproved.stderr
+    own = seam(store, "release", "approve", first, token=ana)
+    assert own.returncode != 0 and "authored" in own.stderr
+    stranger = seam(store, "release", "approve", first, token=eve)
+    assert stranger.returncode != 0 and "not an owner" in stranger.stderr
+    assert seam(store, "release", "approve", first, token=ben).returncode == 0
+    assert seam(store, "deploy", "support-bot@production", first, token=ana).returncode == 0
+
+    (prompts / "support-bot.toml").write_text(
+        (prompts / "support-bot.toml").read_text().replace("Never promise refunds.", "Never promise refunds or credits.")
+    )
+    second = json.loads(seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json", token=ben).stdout)["id"]
+    assert second != first
+    assert seam(store, "release", "approve", second, token=ana).returncode == 0
+    assert seam(store, "deploy", "support-bot@production", second, token=ben).returncode == 0
+    back = seam(store, "rollback", "support-bot@production", token=ana)
+    assert back.returncode == 0 and first in back.stdout
+
+    listing = json.loads(seam(store, "releases", "support-bot", "--json").stdout)
+    by_id = {r["id"]: r for r in listing["releases"]}
+    assert by_id[first]["channels"] == ["production"] and by_id[second]["channels"] == []
+    assert by_id[first]["approved_by"] == ["ben"] and by_id[first]["author"] == "ana"
+
+    actions = [(r["actor"], r["action"]) for r in json.loads(seam(store, "audit", "log", "--json").stdout)]
+    assert ("ben", "release.approve") in actions and ("ana", "release.rollback") in actions
+    assert seam(store, "audit", "verify").returncode == 0
+    kinds = [e["kind"] for e in json.loads(seam(store, "changes", "--since", "1h", "--json").stdout)]
+    assert kinds.count("release_deploy") == 2 and "release_rollback" in kinds
