@@ -65,6 +65,7 @@ async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
         Ok(resp) => resp,
         Err((ctx, e)) => {
             let mut resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
+            set_release(&mut resp, ctx.release_id.as_deref());
             if ctx.budget_exhausted {
                 resp.headers_mut()
                     .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
@@ -98,7 +99,27 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
         Ok(b) => b,
         Err(e) => return Err((ctx, e)),
     };
-    let state = match resolve(&app.routes, &ctx.requested_model) {
+    let (body, route_name) = match crate::render::target(&ctx.requested_model) {
+        None => (body, ctx.requested_model.clone()),
+        Some((name, channel)) => {
+            let Some(d) = app.releases.get(name, channel) else {
+                let e = GatewayError::NoRelease {
+                    name: name.to_string(),
+                    channel: channel.to_string(),
+                };
+                return Err((ctx, e));
+            };
+            match crate::render::render(&body, &d) {
+                Ok(rendered) => {
+                    ctx.release_id = Some(d.release_id.clone());
+                    ctx.pinned_model = Some(d.prompt.model.clone());
+                    (rendered, d.prompt.route.clone())
+                }
+                Err(e) => return Err((ctx, e)),
+            }
+        }
+    };
+    let state = match resolve(&app.routes, &route_name) {
         Ok(r) => r,
         Err(e) => return Err((ctx, e)),
     };
@@ -128,7 +149,8 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
         ttfb_ms: d.ttfb_ms,
         idle_timeout: d.timeout,
     };
-    Ok(match d.answer {
+    let release = ctx.release_id.clone();
+    let mut resp = match d.answer {
         Answer::Complete(c) => complete(app, ctx, upstream, c, &body, rewrite),
         Answer::Stream { head, rest } => Relay::new(
             app.clone(),
@@ -141,7 +163,16 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
             rewrite,
         )
         .into_response(),
-    })
+    };
+    set_release(&mut resp, release.as_deref());
+    Ok(resp)
+}
+
+/// `x-seam-release` on every answer to a prompt call.
+fn set_release(resp: &mut Response, release: Option<&str>) {
+    if let Some(v) = release.and_then(|r| HeaderValue::from_str(r).ok()) {
+        resp.headers_mut().insert("x-seam-release", v);
+    }
 }
 
 fn complete(

@@ -28,6 +28,9 @@ pub struct CallCtx {
     pub trace_limits: seam_config::TraceLimits,
     /// The open attempt's reservation against tenant and trace limits.
     pub reservation: Option<crate::admit::Reservation>,
+    /// For a prompt call: the release served, and the model it pins.
+    pub release_id: Option<String>,
+    pub pinned_model: Option<String>,
 }
 
 /// What an upstream attempt ended with, for its record.
@@ -79,6 +82,8 @@ impl CallCtx {
             budget_exhausted: false,
             trace_limits: seam_config::TraceLimits::default(),
             reservation: None,
+            release_id: None,
+            pinned_model: None,
         }
     }
 

@@ -108,7 +108,7 @@ pub async fn dispatch(
                     &ctx.caller,
                     &ctx.trace_limits,
                     body,
-                    &target.model,
+                    ctx.pinned_model.as_deref().unwrap_or(&target.model),
                     &mut tokens,
                 );
                 match limiter
@@ -180,9 +180,14 @@ async fn attempt(
 ) -> Result<Dispatched, AttemptError> {
     let name = &target.provider_name;
     let timeout = target.timeout;
+    // A prompt release pins its model on every target of its route.
+    let model = ctx
+        .pinned_model
+        .clone()
+        .unwrap_or_else(|| target.model.clone());
     let req = UpstreamRequest {
         endpoint: ctx.endpoint,
-        model: &target.model,
+        model: &model,
         body,
         stream: ctx.stream,
     };
@@ -224,14 +229,14 @@ async fn attempt(
     match answer {
         Ok(answer) => Ok(Dispatched {
             provider: name.clone(),
-            model: target.model.clone(),
+            model: model.clone(),
             started,
             ttfb_ms: Some(ttfb),
             timeout,
             answer,
         }),
         Err(e) => {
-            record_failed_attempt(app, ctx, name, &target.model, started, &e, body);
+            record_failed_attempt(app, ctx, name, &model, started, &e, body);
             Err(e)
         }
     }

@@ -21,6 +21,11 @@ pub enum GatewayError {
         reason: String,
     },
     UnknownRoute(String),
+    /// `prompt:NAME@CHANNEL` with no release deployed there.
+    NoRelease {
+        name: String,
+        channel: String,
+    },
     Upstream(AttemptError),
     /// A tenant or trace limit of Seam's own; never sent upstream.
     Refused(crate::admit::Refusal),
@@ -38,7 +43,7 @@ impl GatewayError {
             | GatewayError::NotAnObject
             | GatewayError::MissingField(_)
             | GatewayError::InvalidField { .. } => "invalid_request",
-            GatewayError::UnknownRoute(_) => "unknown_route",
+            GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => "unknown_route",
             GatewayError::Upstream(e) => e.class.as_str(),
             GatewayError::Refused(r) => r.code,
             GatewayError::Internal(_) => "internal",
@@ -90,6 +95,13 @@ impl GatewayError {
                 404,
                 "invalid_request_error",
                 format!("The model `{model}` does not exist on this gateway: no route has that name (see GET /v1/models)."),
+            )
+            .code("model_not_found")
+            .param("model"),
+            GatewayError::NoRelease { name, channel } => ApiError::new(
+                404,
+                "invalid_request_error",
+                format!("No release of prompt `{name}` is deployed on channel `{channel}` (see `seam releases {name}`)."),
             )
             .code("model_not_found")
             .param("model"),

@@ -1,6 +1,6 @@
 //! Seam's data plane. A call runs the lifecycle phases in order, one module each:
 //! [`authenticate`] -> [`resolve`] -> [`admit`] -> [`dispatch`] -> [`relay`] -> [`account`] -> [`record`]
-//! -> [`observe`]. (Render arrives with prompt releases.)
+//! -> [`observe`], with [`render`] for calls to a deployed prompt release.
 
 pub mod account;
 pub mod admit;
@@ -16,6 +16,7 @@ pub mod fanout;
 pub mod observe;
 pub mod record;
 pub mod relay;
+pub mod render;
 mod request;
 pub mod resolve;
 mod server;
@@ -44,6 +45,7 @@ pub struct App {
     pub limiter: Arc<admit::Limiter>,
     pub fan_out: Arc<fanout::FanOut>,
     pub drift: drift::Drift,
+    pub releases: Arc<render::ReleaseCache>,
 }
 
 /// How often the key snapshot is refreshed from the store.
@@ -65,6 +67,9 @@ pub async fn start(
     let routes = resolve::RouteTable::build(&config, &registry).map_err(anyhow::Error::msg)?;
     let config_divergence = config.divergence.clone();
     let drift = drift::Drift::load(store.as_ref()).await?;
+    let releases = Arc::new(render::ReleaseCache::default());
+    releases.refresh(store.as_ref()).await?;
+    releases.spawn_refresh(store.clone(), KEY_REFRESH);
     let fan_out = Arc::new(fanout::FanOut::default());
     fan_out.spawn_sweeper(metrics.clone());
     // Always there: keys can carry limits of their own, created at run time.
@@ -82,6 +87,7 @@ pub async fn start(
         limiter,
         fan_out,
         drift,
+        releases,
     });
     Ok(server::start(app, listener, writer).await?)
 }

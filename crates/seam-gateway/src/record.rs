@@ -304,6 +304,9 @@ mod tests {
         async fn list_deploys(&self, _: &str) -> seam_store::Result<Vec<seam_store::DeployRecord>> {
             Ok(Vec::new())
         }
+        async fn current_deploys(&self) -> seam_store::Result<Vec<seam_store::DeployRecord>> {
+            Ok(Vec::new())
+        }
         async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
             Ok(Vec::new())
         }

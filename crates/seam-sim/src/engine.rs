@@ -91,6 +91,7 @@ struct Inner {
     started: RwLock<Instant>,
     stats: Stats,
     last_headers: RwLock<Value>,
+    last_body: RwLock<Value>,
 }
 
 impl Sim {
@@ -101,6 +102,7 @@ impl Sim {
                 started: RwLock::new(Instant::now()),
                 stats: Stats::default(),
                 last_headers: RwLock::new(Value::Null),
+                last_body: RwLock::new(Value::Null),
             }),
         }
     }
@@ -133,6 +135,21 @@ impl Sim {
         if let Ok(mut g) = self.inner.last_headers.write() {
             *g = v;
         }
+    }
+
+    /// Keeps the last request body, so tests can check what a gateway sent.
+    pub fn set_last_body(&self, v: Value) {
+        if let Ok(mut g) = self.inner.last_body.write() {
+            *g = v;
+        }
+    }
+
+    pub fn last_body(&self) -> Value {
+        self.inner
+            .last_body
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or(Value::Null)
     }
 
     pub fn last_headers(&self) -> Value {

@@ -112,6 +112,7 @@ async fn handle(
             return write(out).await;
         }
     };
+    sim.set_last_body(body.clone());
     let (delay, out) = sim.call(endpoint, &body);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -179,6 +180,7 @@ fn control(sim: &Sim, method: &Method, path: &str, body: &[u8]) -> Response<Body
                     "connections": s.connections.load(Ordering::Relaxed),
                     "refused": s.refused.load(Ordering::Relaxed),
                     "last_headers": sim.last_headers(),
+                    "last_body": sim.last_body(),
                 }),
             )
         }

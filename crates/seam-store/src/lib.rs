@@ -121,6 +121,8 @@ pub trait Store: Send + Sync {
     async fn insert_deploy(&self, d: &DeployRecord) -> Result<()>;
     /// A prompt's deploys and rollbacks on every channel, oldest first.
     async fn list_deploys(&self, prompt: &str) -> Result<Vec<DeployRecord>>;
+    /// What every channel of every prompt points at now.
+    async fn current_deploys(&self) -> Result<Vec<DeployRecord>>;
 
     /// Every served model and fingerprint seen so far.
     async fn list_served(&self) -> Result<Vec<ServedRecord>>;

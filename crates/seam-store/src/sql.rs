@@ -726,6 +726,29 @@ impl Store for SqlStore {
             .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
     }
 
+    async fn current_deploys(&self) -> Result<Vec<DeployRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, prompt, channel, release_id, actor, kind, created_ms FROM deploys ORDER BY created_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut latest: std::collections::BTreeMap<(String, String), DeployRecord> =
+            Default::default();
+        for r in &rows {
+            let d = DeployRecord {
+                id: r.try_get("id")?,
+                prompt: r.try_get("prompt")?,
+                channel: r.try_get("channel")?,
+                release_id: r.try_get("release_id")?,
+                actor: r.try_get("actor")?,
+                kind: r.try_get("kind")?,
+                created_ms: r.try_get("created_ms")?,
+            };
+            latest.insert((d.prompt.clone(), d.channel.clone()), d);
+        }
+        Ok(latest.into_values().collect())
+    }
+
     async fn list_served(&self) -> Result<Vec<ServedRecord>> {
         let rows = sqlx::query(
             "SELECT provider, requested_model, served_model, system_fingerprint, first_seen_ms, first_call_id \

@@ -6,6 +6,7 @@ mod drift;
 mod errors;
 mod harness;
 mod limits;
+mod prompts;
 mod records;
 mod redis_limits;
 mod retries;

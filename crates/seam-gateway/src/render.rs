@@ -1,0 +1,151 @@
+//! Phase 4, render: a call to `model: "prompt:NAME"` (channel `production`) or
+//! `"prompt:NAME@CHANNEL"` gets the release deployed on that channel: its messages rendered
+//! with the call's `seam_variables` in front of the call's own turns, its tools and params,
+//! and its pinned model. Deployed releases are served from a snapshot refreshed from the store,
+//! so the hot path never waits on the database.
+
+use crate::errors::GatewayError;
+use seam_prompts::Prompt;
+use seam_store::Store;
+use seam_wire::RequestBody;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+pub const PREFIX: &str = "prompt:";
+pub const DEFAULT_CHANNEL: &str = "production";
+
+/// A release as the gateway serves it.
+pub struct Deployed {
+    pub release_id: String,
+    pub prompt: Prompt,
+}
+
+type Channels = HashMap<(String, String), Arc<Deployed>>;
+
+#[derive(Default)]
+pub struct ReleaseCache {
+    current: RwLock<Arc<Channels>>,
+    /// Releases never change: each is parsed once.
+    by_id: Mutex<HashMap<String, Arc<Deployed>>>,
+}
+
+/// `prompt:NAME[@CHANNEL]` -> (NAME, CHANNEL).
+pub fn target(model: &str) -> Option<(&str, &str)> {
+    let rest = model.strip_prefix(PREFIX)?;
+    Some(match rest.split_once('@') {
+        Some((name, channel)) => (name, channel),
+        None => (rest, DEFAULT_CHANNEL),
+    })
+}
+
+impl ReleaseCache {
+    pub async fn refresh(&self, store: &dyn Store) -> Result<(), seam_store::StoreError> {
+        let mut channels = Channels::new();
+        for d in store.current_deploys().await? {
+            let cached = self
+                .by_id
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&d.release_id).cloned());
+            let deployed = match cached {
+                Some(x) => x,
+                None => {
+                    let Some(r) = store.get_release(&d.release_id).await? else {
+                        continue;
+                    };
+                    let Ok(prompt) = serde_json::from_str::<Prompt>(&r.content) else {
+                        tracing::error!(release = %r.id, "a stored release does not parse; not served");
+                        continue;
+                    };
+                    let x = Arc::new(Deployed {
+                        release_id: r.id.clone(),
+                        prompt,
+                    });
+                    if let Ok(mut m) = self.by_id.lock() {
+                        m.insert(r.id, x.clone());
+                    }
+                    x
+                }
+            };
+            channels.insert((d.prompt, d.channel), deployed);
+        }
+        if let Ok(mut c) = self.current.write() {
+            *c = Arc::new(channels);
+        }
+        Ok(())
+    }
+
+    pub fn spawn_refresh(self: &Arc<Self>, store: Arc<dyn Store>, every: Duration) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = cache.refresh(store.as_ref()).await {
+                    tracing::warn!(error = %e, "could not refresh deployed releases; keeping the last snapshot");
+                }
+            }
+        });
+    }
+
+    pub fn get(&self, name: &str, channel: &str) -> Option<Arc<Deployed>> {
+        self.current
+            .read()
+            .ok()
+            .and_then(|c| c.get(&(name.to_string(), channel.to_string())).cloned())
+    }
+}
+
+fn toml_to_json(v: &toml::Value) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// The body to send upstream for a prompt call.
+pub fn render(body: &RequestBody, d: &Deployed) -> Result<RequestBody, GatewayError> {
+    let mut map = body.to_map();
+    let vars = match map.remove("seam_variables") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(o)) => o,
+        Some(_) => {
+            return Err(GatewayError::InvalidField {
+                field: "seam_variables",
+                reason: "must be an object of the prompt's variables".into(),
+            });
+        }
+    };
+    let p = &d.prompt;
+    let mut messages = seam_prompts::render(p, &vars).map_err(|e| GatewayError::InvalidField {
+        field: "seam_variables",
+        reason: format!("prompt `{}`: {e}", p.name),
+    })?;
+    if let Some(Value::Array(turns)) = map.remove("messages") {
+        messages.extend(turns);
+    }
+    map.insert("messages".into(), Value::Array(messages));
+    map.insert("model".into(), Value::String(p.model.clone()));
+    for (k, v) in &p.params {
+        map.insert(k.clone(), toml_to_json(v));
+    }
+    if !p.tools.is_empty() {
+        let tools: Vec<Value> = p
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters.as_ref().map(toml_to_json).unwrap_or(json!({"type": "object"})),
+                }})
+            })
+            .collect();
+        map.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(rf) = &p.response_format {
+        map.insert("response_format".into(), toml_to_json(rf));
+    }
+    let bytes = serde_json::to_vec(&map).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    RequestBody::parse(bytes.into()).map_err(|_| GatewayError::Internal("rendered body".into()))
+}
