@@ -97,6 +97,8 @@ output = 4.0
         sim = subprocess.Popen([SEAM, "sim", "--listen", f"127.0.0.1:{self.sim_port}"], env=self.env)
         self.procs.append(sim)
         wait_healthy(f"{self.sim_url}/healthz", sim)
+        # The first user is the admin; control-plane commands act as them from here on.
+        self.env["SEAM_TOKEN"] = self.seam("users", "create", "admin", "--json")["token"]
         self.key = self.seam("keys", "create", "--tenant", "e2e", "--json")["key"]
         gw = subprocess.Popen(
             [SEAM, "serve", "--config", str(self.config)], env=self.env, stderr=open(self.tmp / "serve.log", "w")
@@ -104,9 +106,10 @@ output = 4.0
         self.procs.append(gw)
         wait_healthy(f"http://127.0.0.1:{self.gw_port}/healthz", gw)
 
-    def seam(self, *args: str):
+    def seam(self, *args: str, token=None):
+        env = {**self.env, "SEAM_TOKEN": token} if token else self.env
         out = subprocess.run(
-            [SEAM, *args, "--config", str(self.config)], env=self.env, capture_output=True, text=True, timeout=30
+            [SEAM, *args, "--config", str(self.config)], env=env, capture_output=True, text=True, timeout=30
         )
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout) if "--json" in args else out.stdout

@@ -5,7 +5,7 @@ import os
 import shutil
 import subprocess
 
-from conftest import ROOT, SEAM
+from conftest import ROOT, SEAM  # noqa: F401
 
 
 def seam(store, *args, token=None):
@@ -60,3 +60,32 @@ def test_a_release_needs_an_owner_who_is_not_its_author(tmp_path):
     assert seam(store, "audit", "verify").returncode == 0
     kinds = [e["kind"] for e in json.loads(seam(store, "changes", "--since", "1h", "--json").stdout)]
     assert kinds.count("release_deploy") == 2 and "release_rollback" in kinds
+
+
+def test_an_application_calls_the_deployed_release_by_name(stack):
+    from openai import OpenAI
+
+    ana = stack.seam("users", "create", "ana", "--json")["token"]
+    ben = stack.seam("users", "create", "ben", "--json")["token"]
+    prompts = str(ROOT / "examples" / "prompts")
+    release = stack.seam("release", "create", "support-bot", "--dir", prompts, "--json", token=ana)["id"]
+    stack.seam("release", "approve", release, token=ben)
+    stack.seam("deploy", "support-bot@production", release, token=ana)
+    stack.set_scenario('[model]\nserved = "sim-large-2026-01"\nfingerprint = "fp_e2e"\n')
+    c = OpenAI(base_url=stack.base_url, api_key=stack.key, max_retries=0, timeout=10)
+    import time
+
+    deadline = time.monotonic() + 5  # the gateway picks a deploy up within a second
+    while True:
+        try:
+            raw = c.chat.completions.with_raw_response.create(
+                model="prompt:support-bot",
+                messages=[{"role": "user", "content": "Where is invoice 7?"}],
+                extra_body={"seam_variables": {"customer": "Acme"}},
+            )
+            break
+        except Exception:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert raw.headers["x-seam-release"] == release
+    assert raw.parse().choices[0].message.content == "Where is invoice 7?"
