@@ -89,3 +89,21 @@ def test_an_application_calls_the_deployed_release_by_name(stack):
             time.sleep(0.1)
     assert raw.headers["x-seam-release"] == release
     assert raw.parse().choices[0].message.content == "Where is invoice 7?"
+
+
+def test_prompt_diff_shows_what_a_new_release_would_change(tmp_path):
+    store = f"sqlite://{tmp_path / 'seam.db'}"
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    shutil.copy(ROOT / "examples" / "prompts" / "support-bot.toml", prompts)
+    first = json.loads(seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json").stdout)["id"]
+    same = seam(store, "prompt", "diff", "support-bot", "--dir", str(prompts))
+    assert same.returncode == 0 and "are the same" in same.stdout
+    path = prompts / "support-bot.toml"
+    path.write_text(path.read_text().replace("temperature = 0.2", "temperature = 0.7"))
+    changed = seam(store, "prompt", "diff", "support-bot", "--dir", str(prompts))
+    assert changed.returncode == 0
+    assert "-    \"temperature\": 0.2" in changed.stdout and "+    \"temperature\": 0.7" in changed.stdout
+    second = json.loads(seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json").stdout)["id"]
+    between = seam(store, "prompt", "diff", "support-bot", first, second)
+    assert f"--- {first}" in between.stdout and "+    \"temperature\": 0.7" in between.stdout

@@ -226,6 +226,16 @@ pub(crate) enum PromptCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What changed: the prompt file against its latest release, or release A against B.
+    Diff {
+        name: String,
+        /// Two release ids; without them, the file against the latest release.
+        releases: Vec<String>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -338,6 +348,12 @@ impl Cli {
                 PromptCommand::Lint { dir, config, json } => {
                     crate::prompts::lint(dir, config, json).await
                 }
+                PromptCommand::Diff {
+                    name,
+                    releases,
+                    dir,
+                    store,
+                } => crate::prompts::diff(&store, &name, &releases, dir).await,
             },
             Command::Traces { command, store } => match command {
                 TracesCommand::Show { id, json } => crate::traces::show(&store, &id, json).await,

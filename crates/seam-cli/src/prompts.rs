@@ -68,3 +68,70 @@ pub async fn lint(dir: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> 
     }
     Ok(())
 }
+
+/// A prompt's content as readable lines: pretty JSON of what shapes model behaviour.
+fn lines(content: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(content).unwrap_or_default() + "\n"
+}
+
+pub async fn diff(
+    store_args: &crate::cli::StoreArgs,
+    name: &str,
+    releases: &[String],
+    dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let store = store_args.open().await?;
+    let load = |id: &str| {
+        let store = &store;
+        let id = id.to_string();
+        async move {
+            use seam_store::Store;
+            let r = store
+                .get_release(&id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no release `{id}`"))?;
+            if r.prompt != name {
+                anyhow::bail!("{id} is a release of `{}`, not `{name}`", r.prompt);
+            }
+            Ok::<_, anyhow::Error>((id, serde_json::from_str::<serde_json::Value>(&r.content)?))
+        }
+    };
+    let ((a_label, a), (b_label, b)) = match releases {
+        [a, b] => (load(a).await?, load(b).await?),
+        [] => {
+            use seam_store::Store;
+            let latest = store.list_releases(name).await?.pop().ok_or_else(|| {
+                anyhow::anyhow!("`{name}` has no release yet: nothing to compare the file with")
+            })?;
+            let dir = dir
+                .or_else(|| {
+                    seam_config::load_lenient(&store_args.config)
+                        .ok()
+                        .map(|c| c.prompts_dir)
+                })
+                .unwrap_or_else(|| PathBuf::from("prompts"));
+            let path = dir.join(format!("{name}.toml"));
+            let file = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            (
+                (latest.id.clone(), serde_json::from_str(&latest.content)?),
+                (path.display().to_string(), serde_json::to_value(&file)?),
+            )
+        }
+        _ => anyhow::bail!(
+            "give two release ids, or none to compare the file with the latest release"
+        ),
+    };
+    let (old, new) = (lines(&a), lines(&b));
+    if old == new {
+        println!("{a_label} and {b_label} are the same");
+        return Ok(());
+    }
+    let d = similar::TextDiff::from_lines(&old, &new);
+    print!(
+        "{}",
+        d.unified_diff()
+            .context_radius(3)
+            .header(&a_label, &b_label)
+    );
+    Ok(())
+}
