@@ -71,7 +71,7 @@ async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
                     .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
             }
             let outcome = match e {
-                GatewayError::Upstream(_) => "error",
+                GatewayError::Upstream(_) | GatewayError::ServedModelMismatch { .. } => "error",
                 GatewayError::Refused(_) => "refused",
                 _ => "rejected",
             };
@@ -113,6 +113,7 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
                 Ok(rendered) => {
                     ctx.release_id = Some(d.release_id.clone());
                     ctx.pinned_model = Some(d.prompt.model.clone());
+                    ctx.model_policy = Some(d.prompt.on_model_change);
                     (rendered, d.prompt.route.clone())
                 }
                 Err(e) => return Err((ctx, e)),
@@ -149,6 +150,9 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
         ttfb_ms: d.ttfb_ms,
         idle_timeout: d.timeout,
     };
+    if let Err(e) = check_served_model(app, &mut ctx, &upstream, &d.answer, &body) {
+        return Err((ctx, e));
+    }
     let release = ctx.release_id.clone();
     let mut resp = match d.answer {
         Answer::Complete(c) => complete(app, ctx, upstream, c, &body, rewrite),
@@ -166,6 +170,83 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     };
     set_release(&mut resp, release.as_deref());
     Ok(resp)
+}
+
+/// A prompt release pins its model; when the provider serves another, the release's
+/// `on_model_change` decides: record (the drift event is enough), alert (an event per
+/// release and served model), or refuse (the attempt is recorded and billed, the client gets
+/// a 502 instead of an answer from a model its release was not tested against).
+fn check_served_model(
+    app: &App,
+    ctx: &mut CallCtx,
+    up: &crate::relay::Upstream,
+    answer: &Answer,
+    body: &RequestBody,
+) -> Result<(), GatewayError> {
+    let (Some(pinned), Some(policy), Some(release)) = (
+        ctx.pinned_model.clone(),
+        ctx.model_policy,
+        ctx.release_id.clone(),
+    ) else {
+        return Ok(());
+    };
+    let (served, usage) = match answer {
+        Answer::Complete(c) => (c.served.clone(), c.usage),
+        Answer::Stream { head, .. } => (
+            head.iter()
+                .find_map(|e| match e {
+                    seam_providers::StreamEvent::Chunk { value, .. } => {
+                        Some(seam_providers::Served::from_openai(value))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            None,
+        ),
+    };
+    let Some(served_model) = served.model.clone().filter(|m| *m != pinned) else {
+        return Ok(());
+    };
+    match policy {
+        seam_prompts::ModelChange::Record => Ok(()),
+        seam_prompts::ModelChange::Alert => {
+            app.model_alerts
+                .alert(app, &release, &pinned, &served_model, &ctx.id);
+            Ok(())
+        }
+        seam_prompts::ModelChange::Refuse => {
+            let (usage, estimated) = match usage {
+                Some(u) => (u, false),
+                None => (
+                    Usage {
+                        input_tokens: account::estimate_input(body),
+                        output_tokens: 0,
+                    },
+                    true,
+                ),
+            };
+            let cost = account::cost(&app.config, Some(&served_model), &up.model, usage);
+            ctx.push_attempt(AttemptEnd {
+                provider: &up.provider,
+                model: &up.model,
+                started: up.started,
+                ttfb_ms: up.ttfb_ms,
+                served: &served,
+                usage,
+                estimated,
+                cost_usd: cost,
+                error: None,
+            });
+            app.metrics.attempt(&ctx.route, &up.provider, None);
+            app.metrics
+                .usage(&ctx.route, &up.provider, usage, estimated, cost);
+            Err(GatewayError::ServedModelMismatch {
+                release,
+                pinned,
+                served: served_model,
+            })
+        }
+    }
 }
 
 /// `x-seam-release` on every answer to a prompt call.

@@ -31,6 +31,8 @@ pub struct CallCtx {
     /// For a prompt call: the release served, and the model it pins.
     pub release_id: Option<String>,
     pub pinned_model: Option<String>,
+    /// What the release says to do when the provider serves another model than it pins.
+    pub model_policy: Option<seam_prompts::ModelChange>,
 }
 
 /// What an upstream attempt ended with, for its record.
@@ -84,6 +86,7 @@ impl CallCtx {
             reservation: None,
             release_id: None,
             pinned_model: None,
+            model_policy: None,
         }
     }
 

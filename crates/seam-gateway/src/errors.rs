@@ -27,6 +27,12 @@ pub enum GatewayError {
         channel: String,
     },
     Upstream(AttemptError),
+    /// The provider served another model than the release pins, and the release refuses that.
+    ServedModelMismatch {
+        release: String,
+        pinned: String,
+        served: String,
+    },
     /// A tenant or trace limit of Seam's own; never sent upstream.
     Refused(crate::admit::Refusal),
     Internal(String),
@@ -46,6 +52,7 @@ impl GatewayError {
             GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => "unknown_route",
             GatewayError::Upstream(e) => e.class.as_str(),
             GatewayError::Refused(r) => r.code,
+            GatewayError::ServedModelMismatch { .. } => "served_model_mismatch",
             GatewayError::Internal(_) => "internal",
         }
     }
@@ -106,6 +113,12 @@ impl GatewayError {
             .code("model_not_found")
             .param("model"),
             GatewayError::Upstream(e) => upstream(e),
+            GatewayError::ServedModelMismatch { release, pinned, served } => ApiError::new(
+                502,
+                "upstream_error",
+                format!("The provider served `{served}`, but release {release} pins `{pinned}` and refuses other models (on_model_change = \"refuse\")."),
+            )
+            .code("served_model_mismatch"),
             GatewayError::Refused(r) => ApiError::new(
                 r.status,
                 if r.status == 429 { "rate_limit_error" } else { "service_unavailable" },

@@ -46,6 +46,7 @@ pub struct App {
     pub fan_out: Arc<fanout::FanOut>,
     pub drift: drift::Drift,
     pub releases: Arc<render::ReleaseCache>,
+    pub model_alerts: render::ModelAlerts,
 }
 
 /// How often the key snapshot is refreshed from the store.
@@ -88,6 +89,7 @@ pub async fn start(
         fan_out,
         drift,
         releases,
+        model_alerts: render::ModelAlerts::default(),
     });
     Ok(server::start(app, listener, writer).await?)
 }

@@ -24,6 +24,59 @@ pub struct Deployed {
 
 type Channels = HashMap<(String, String), Arc<Deployed>>;
 
+pub const MISMATCH_EVENT: &str = "release_model_mismatch";
+
+/// `on_model_change = "alert"`: one event per release and served model.
+#[derive(Default)]
+pub struct ModelAlerts {
+    seen: Mutex<std::collections::HashSet<(String, String)>>,
+}
+
+impl ModelAlerts {
+    pub fn alert(
+        &self,
+        app: &crate::App,
+        release: &str,
+        pinned: &str,
+        served: &str,
+        call_id: &str,
+    ) {
+        let first = self
+            .seen
+            .lock()
+            .map(|mut s| s.insert((release.to_string(), served.to_string())))
+            .unwrap_or(false);
+        if !first {
+            return;
+        }
+        let message = format!(
+            "release {release} pins `{pinned}` but the provider served `{served}` (first call: {call_id})"
+        );
+        tracing::warn!(kind = MISMATCH_EVENT, release, "{message}");
+        app.metrics
+            .events
+            .get_or_create(&crate::observe::Reason {
+                reason: MISMATCH_EVENT.into(),
+            })
+            .inc();
+        let event = seam_store::EventRecord {
+            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            created_ms: crate::now_ms(),
+            kind: MISMATCH_EVENT.into(),
+            route: None,
+            provider: None,
+            message,
+            details: json!({"actor": "provider", "release": release, "pinned": pinned, "served": served, "first_call_id": call_id}).to_string(),
+        };
+        let store = app.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.insert_event(&event).await {
+                tracing::error!(error = %e, "could not write the event");
+            }
+        });
+    }
+}
+
 #[derive(Default)]
 pub struct ReleaseCache {
     current: RwLock<Arc<Channels>>,

@@ -24,9 +24,13 @@ parameters = { type = "object", properties = { id = { type = "string" } } }
 "#;
 
 async fn deploy(h: &Harness) -> String {
+    deploy_text(h, PROMPT).await
+}
+
+async fn deploy_text(h: &Harness, text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("support-bot.toml");
-    std::fs::write(&path, PROMPT).unwrap();
+    std::fs::write(&path, text).unwrap();
     let prompt = seam_prompts::load_file(&path).unwrap();
     let release = ReleaseRecord {
         id: "rel_test0001".into(),
@@ -109,4 +113,78 @@ async fn a_prompt_call_sends_the_release_rendering_to_its_pinned_model() {
         e["error"]["message"].as_str().unwrap().contains("staging"),
         "{e}"
     );
+}
+
+async fn call_when_deployed(h: &Harness) -> reqwest::Response {
+    let body = json!({"model": "prompt:support-bot", "messages": [{"role": "user", "content": "hi"}], "seam_variables": {"customer": "Acme"}});
+    let mut r = h.chat(body.clone()).await;
+    for _ in 0..30 {
+        if r.status() != 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        r = h.chat(body.clone()).await;
+    }
+    r
+}
+
+#[tokio::test]
+async fn a_release_that_refuses_other_models_fails_the_call_but_records_the_bill() {
+    // The provider has moved the pinned snapshot's alias to a newer model.
+    let h = Harness::start(Options {
+        scenario: "[model]\nserved = \"sim-large-2026-02\"\n",
+        ..Options::default()
+    })
+    .await;
+    deploy_text(
+        &h,
+        &PROMPT.replace("owners =", "on_model_change = \"refuse\"\nowners ="),
+    )
+    .await;
+    let r = call_when_deployed(&h).await;
+    assert_eq!(r.status(), 502);
+    let id = crate::harness::call_id(&r);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "served_model_mismatch");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sim-large-2026-02"),
+        "{e}"
+    );
+    let (call, attempts) = h.record(&id).await;
+    assert_eq!(
+        (call.outcome.as_str(), call.error_class.as_deref()),
+        ("error", Some("served_model_mismatch"))
+    );
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(
+        attempts[0].outcome, "ok",
+        "the provider answered and billed"
+    );
+    assert!(attempts[0].input_tokens > 0 && call.cost_usd > 0.0);
+}
+
+#[tokio::test]
+async fn a_release_that_alerts_answers_and_raises_one_event() {
+    let h = Harness::start(Options {
+        scenario: "[model]\nserved = \"sim-large-2026-02\"\n",
+        ..Options::default()
+    })
+    .await;
+    deploy_text(
+        &h,
+        &PROMPT.replace("owners =", "on_model_change = \"alert\"\nowners ="),
+    )
+    .await;
+    assert_eq!(call_when_deployed(&h).await.status(), 200);
+    assert_eq!(call_when_deployed(&h).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let events = h.store.list_events(0, 10).await.unwrap();
+    let mismatches: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "release_model_mismatch")
+        .collect();
+    assert_eq!(mismatches.len(), 1, "{events:?}");
 }
