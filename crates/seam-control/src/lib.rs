@@ -1,0 +1,294 @@
+//! Control-plane operations, shared by the `seam` CLI and the gateway's `/api/` endpoints so
+//! that both enforce the same rules: a release is immutable and content-addressed; only an
+//! owner who is not its author approves it; only an approved release is deployed; every
+//! action is appended to the audit chain under its actor and to the change timeline.
+
+use seam_prompts::{Prompt, Severity};
+use seam_store::{
+    ApprovalRecord, DeployRecord, EventRecord, ReleaseRecord, Store, StoreError, UserRecord,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("{0}")]
+    NotFound(String),
+    /// The actor may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T> = std::result::Result<T, ControlError>;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The SHA-256 of a token, as stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The user a token belongs to.
+pub async fn user_by_token(store: &dyn Store, token: &str) -> Result<Option<UserRecord>> {
+    Ok(store.user_by_token_hash(&token_hash(token)).await?)
+}
+
+/// Appends to the audit chain and the change timeline.
+async fn record(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    after: Value,
+    prompt: &str,
+) -> Result<()> {
+    let now = now_ms();
+    store
+        .append_audit(actor, action, subject, None, Some(after.to_string()), now)
+        .await?;
+    store
+        .insert_event(&EventRecord {
+            id: format!("evt_{now}_{}", &subject[subject.len().saturating_sub(8)..]),
+            created_ms: now,
+            kind: action.replace('.', "_"),
+            route: None,
+            provider: None,
+            message: format!("{actor}: {action} {subject} ({prompt})"),
+            details: json!({"actor": actor, "prompt": prompt, "subject": subject, "after": after})
+                .to_string(),
+        })
+        .await?;
+    Ok(())
+}
+
+fn owners(release: &ReleaseRecord) -> Vec<String> {
+    serde_json::from_str::<Value>(&release.content)
+        .ok()
+        .and_then(|c| c.get("owners").cloned())
+        .and_then(|o| serde_json::from_value(o).ok())
+        .unwrap_or_default()
+}
+
+/// `NAME@CHANNEL` -> (NAME, CHANNEL).
+pub fn split_target(target: &str) -> Result<(&str, &str)> {
+    target
+        .split_once('@')
+        .filter(|(n, c)| !n.is_empty() && !c.is_empty())
+        .ok_or_else(|| {
+            ControlError::Invalid(format!(
+                "`{target}`: write NAME@CHANNEL, e.g. support-bot@production"
+            ))
+        })
+}
+
+/// Makes a release of a prompt (it must lint clean). Returns it and whether it is new: the
+/// same content is the same release.
+pub async fn create_release(
+    store: &dyn Store,
+    actor: &str,
+    prompt: &Prompt,
+) -> Result<(ReleaseRecord, bool)> {
+    let errors: Vec<String> = seam_prompts::lint(prompt)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| format!("{}: {}", f.key, f.message))
+        .collect();
+    if !errors.is_empty() {
+        return Err(ControlError::Invalid(format!(
+            "prompt `{}` does not lint clean, no release:\n  {}",
+            prompt.name,
+            errors.join("\n  ")
+        )));
+    }
+    let content =
+        serde_json::to_string(prompt).map_err(|e| ControlError::Invalid(e.to_string()))?;
+    let id = format!(
+        "rel_{}",
+        &hex::encode(Sha256::digest(content.as_bytes()))[..16]
+    );
+    let release = ReleaseRecord {
+        id: id.clone(),
+        prompt: prompt.name.clone(),
+        content,
+        author: actor.to_string(),
+        created_ms: now_ms(),
+    };
+    let new = store.insert_release(&release).await?;
+    if new {
+        record(
+            store,
+            actor,
+            "release.create",
+            &id,
+            json!({"model": prompt.model}),
+            &prompt.name,
+        )
+        .await?;
+    }
+    let stored = store.get_release(&id).await?.unwrap_or(release);
+    Ok((stored, new))
+}
+
+pub async fn approve(store: &dyn Store, actor: &str, id: &str) -> Result<ReleaseRecord> {
+    let release = store
+        .get_release(id)
+        .await?
+        .ok_or_else(|| ControlError::NotFound(format!("no release `{id}`")))?;
+    if release.author == actor {
+        return Err(ControlError::Forbidden(format!(
+            "`{actor}` authored {id} and cannot approve it: an owner other than the author must"
+        )));
+    }
+    let owners = owners(&release);
+    if !owners.iter().any(|o| o == actor) {
+        return Err(ControlError::Forbidden(format!(
+            "`{actor}` is not an owner of `{}` (owners: {})",
+            release.prompt,
+            owners.join(", ")
+        )));
+    }
+    store
+        .insert_approval(&ApprovalRecord {
+            release_id: id.to_string(),
+            approver: actor.to_string(),
+            created_ms: now_ms(),
+        })
+        .await
+        .map_err(|_| ControlError::Invalid(format!("`{actor}` has approved {id} already")))?;
+    record(
+        store,
+        actor,
+        "release.approve",
+        id,
+        json!({"approver": actor}),
+        &release.prompt,
+    )
+    .await?;
+    Ok(release)
+}
+
+async fn put(
+    store: &dyn Store,
+    actor: &str,
+    name: &str,
+    channel: &str,
+    id: &str,
+    kind: &str,
+) -> Result<()> {
+    let now = now_ms();
+    store
+        .insert_deploy(&DeployRecord {
+            id: format!("dep_{now}_{}", &id[id.len().saturating_sub(6)..]),
+            prompt: name.to_string(),
+            channel: channel.to_string(),
+            release_id: id.to_string(),
+            actor: actor.to_string(),
+            kind: kind.to_string(),
+            created_ms: now,
+        })
+        .await?;
+    let action = if kind == "deploy" {
+        "release.deploy"
+    } else {
+        "release.rollback"
+    };
+    record(
+        store,
+        actor,
+        action,
+        &format!("{name}@{channel}"),
+        json!({"release": id}),
+        name,
+    )
+    .await
+}
+
+/// Points NAME@CHANNEL at an approved release; returns who approved it.
+pub async fn deploy(store: &dyn Store, actor: &str, target: &str, id: &str) -> Result<Vec<String>> {
+    let (name, channel) = split_target(target)?;
+    let release = store
+        .get_release(id)
+        .await?
+        .ok_or_else(|| ControlError::NotFound(format!("no release `{id}`")))?;
+    if release.prompt != name {
+        return Err(ControlError::Invalid(format!(
+            "{id} is a release of `{}`, not `{name}`",
+            release.prompt
+        )));
+    }
+    let approvals = store.list_approvals(id).await?;
+    if approvals.is_empty() {
+        return Err(ControlError::Forbidden(format!(
+            "{id} is not approved: an owner of `{name}` other than its author must approve it first"
+        )));
+    }
+    put(store, actor, name, channel, id, "deploy").await?;
+    Ok(approvals.into_iter().map(|a| a.approver).collect())
+}
+
+/// Points NAME@CHANNEL back at the release it had before; returns (from, to).
+pub async fn rollback(store: &dyn Store, actor: &str, target: &str) -> Result<(String, String)> {
+    let (name, channel) = split_target(target)?;
+    let history: Vec<String> = store
+        .list_deploys(name)
+        .await?
+        .into_iter()
+        .filter(|d| d.channel == channel)
+        .map(|d| d.release_id)
+        .collect();
+    let current = history
+        .last()
+        .ok_or_else(|| ControlError::NotFound(format!("{name}@{channel} has never been deployed")))?
+        .clone();
+    let previous = history
+        .iter()
+        .rev()
+        .find(|r| **r != current)
+        .ok_or_else(|| {
+            ControlError::Invalid(format!(
+                "{name}@{channel} has had only {current}; nothing to roll back to"
+            ))
+        })?
+        .clone();
+    put(store, actor, name, channel, &previous, "rollback").await?;
+    Ok((current, previous))
+}
+
+/// A prompt's releases with their approvals and the channels on them, and its deploys.
+pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
+    let releases = store.list_releases(name).await?;
+    let deploys = store.list_deploys(name).await?;
+    let mut current: std::collections::BTreeMap<String, String> = Default::default();
+    for d in &deploys {
+        current.insert(d.channel.clone(), d.release_id.clone());
+    }
+    let mut out = Vec::new();
+    for r in &releases {
+        let approvals: Vec<String> = store
+            .list_approvals(&r.id)
+            .await?
+            .into_iter()
+            .map(|a| a.approver)
+            .collect();
+        let channels: Vec<String> = current
+            .iter()
+            .filter(|(_, id)| **id == r.id)
+            .map(|(c, _)| c.clone())
+            .collect();
+        let model = serde_json::from_str::<Value>(&r.content)
+            .ok()
+            .and_then(|c| c.get("model").cloned())
+            .unwrap_or(Value::Null);
+        out.push(json!({"id": r.id, "created_ms": r.created_ms, "author": r.author, "model": model, "approved_by": approvals, "channels": channels}));
+    }
+    Ok(json!({"prompt": name, "releases": out, "deploys": deploys}))
+}
