@@ -8,6 +8,7 @@ mod api;
 pub mod authenticate;
 pub mod budget;
 mod call;
+mod control_api;
 pub mod dispatch;
 pub mod divergence;
 pub mod drift;

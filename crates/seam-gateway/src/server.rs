@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/metrics", get(metrics))
+        .merge(crate::control_api::routes())
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(app)

@@ -63,16 +63,20 @@ pub struct Prompt {
 }
 
 pub fn load_file(path: &Path) -> Result<Prompt, FileError> {
-    let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| FileError {
-        file: file.clone(),
+        file: path.display().to_string(),
         message: format!("cannot read: {e}"),
     })?;
-    let mut p: Prompt = toml::from_str(&text).map_err(|e| FileError {
-        file: file.clone(),
+    parse(&text, path)
+}
+
+/// Parses prompt TOML; `origin` names it in errors (a file, or the API request).
+pub fn parse(text: &str, origin: &Path) -> Result<Prompt, FileError> {
+    let mut p: Prompt = toml::from_str(text).map_err(|e| FileError {
+        file: origin.display().to_string(),
         message: e.to_string().trim_end().to_string(),
     })?;
-    p.file = path.to_path_buf();
+    p.file = origin.to_path_buf();
     Ok(p)
 }
 

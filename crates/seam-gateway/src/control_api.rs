@@ -1,0 +1,237 @@
+//! The control API under `/api/`: the same operations as the CLI (through `seam-control`),
+//! as JSON over HTTP. Every request carries a person's token (`Authorization: Bearer`); the
+//! configured admin token (`server.admin_token_env`) acts as `admin`. Documented in
+//! docs/api.md.
+
+use crate::App;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use seam_control::ControlError;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub fn routes() -> axum::Router<Arc<App>> {
+    axum::Router::new()
+        .route("/api/changes", get(changes))
+        .route("/api/releases", post(create_release))
+        .route("/api/releases/{name}", get(releases))
+        .route("/api/releases/{id}/approve", post(approve))
+        .route("/api/deploys", post(deploy))
+        .route("/api/rollbacks", post(rollback))
+        .route("/api/audit", get(audit))
+        .route("/api/audit/verify", get(verify))
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": {"message": message.into()}}))).into_response()
+}
+
+fn control_error(e: ControlError) -> Response {
+    let status = match &e {
+        ControlError::NotFound(_) => StatusCode::NOT_FOUND,
+        ControlError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ControlError::Invalid(_) => StatusCode::BAD_REQUEST,
+        ControlError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e.to_string())
+}
+
+/// The person a request acts as.
+async fn actor(app: &App, headers: &HeaderMap) -> Result<String, Response> {
+    let token = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            error(
+                StatusCode::UNAUTHORIZED,
+                "send your token as Authorization: Bearer TOKEN",
+            )
+        })?;
+    if app
+        .config
+        .server
+        .admin_token
+        .as_ref()
+        .is_some_and(|a| a.expose() == token)
+    {
+        return Ok("admin".into());
+    }
+    match seam_control::user_by_token(app.store.as_ref(), token).await {
+        Ok(Some(u)) => Ok(u.name),
+        Ok(None) => Err(error(StatusCode::UNAUTHORIZED, "unknown token")),
+        Err(e) => Err(control_error(e)),
+    }
+}
+
+async fn changes(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = actor(&app, &headers).await {
+        return r;
+    }
+    let since_ms = q
+        .get("since_ms")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or_else(|| crate::now_ms() - 86_400_000);
+    match app.store.list_events(since_ms, 10_000).await {
+        Ok(events) => {
+            let out: Vec<Value> = events
+                .iter()
+                .map(|e| {
+                    let mut v = serde_json::to_value(e).unwrap_or_default();
+                    v["details"] = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+                    v
+                })
+                .collect();
+            Json(json!({"since_ms": since_ms, "events": out})).into_response()
+        }
+        Err(e) => control_error(e.into()),
+    }
+}
+
+async fn create_release(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let who = match actor(&app, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let Some(text) = body.get("prompt").and_then(Value::as_str) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "send {\"prompt\": \"<the prompt file's TOML>\"}",
+        );
+    };
+    let prompt = match seam_prompts::parse(text, std::path::Path::new("request.prompt")) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    match seam_control::create_release(app.store.as_ref(), &who, &prompt).await {
+        Ok((r, new)) => (
+            if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            Json(json!({"id": r.id, "prompt": r.prompt, "author": r.author, "new": new})),
+        )
+            .into_response(),
+        Err(e) => control_error(e),
+    }
+}
+
+async fn releases(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = actor(&app, &headers).await {
+        return r;
+    }
+    match seam_control::releases(app.store.as_ref(), &name).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => control_error(e),
+    }
+}
+
+async fn approve(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let who = match actor(&app, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    match seam_control::approve(app.store.as_ref(), &who, &id).await {
+        Ok(_) => Json(json!({"release": id, "approved_by": who})).into_response(),
+        Err(e) => control_error(e),
+    }
+}
+
+async fn deploy(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let who = match actor(&app, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let (Some(target), Some(id)) = (
+        body.get("target").and_then(Value::as_str),
+        body.get("release").and_then(Value::as_str),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "send {\"target\": \"NAME@CHANNEL\", \"release\": \"rel_...\"}",
+        );
+    };
+    match seam_control::deploy(app.store.as_ref(), &who, target, id).await {
+        Ok(approvers) => {
+            Json(json!({"target": target, "release": id, "approved_by": approvers})).into_response()
+        }
+        Err(e) => control_error(e),
+    }
+}
+
+async fn rollback(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let who = match actor(&app, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let Some(target) = body.get("target").and_then(Value::as_str) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "send {\"target\": \"NAME@CHANNEL\"}",
+        );
+    };
+    match seam_control::rollback(app.store.as_ref(), &who, target).await {
+        Ok((from, to)) => {
+            Json(json!({"target": target, "from": from, "release": to})).into_response()
+        }
+        Err(e) => control_error(e),
+    }
+}
+
+async fn audit(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = actor(&app, &headers).await {
+        return r;
+    }
+    match app.store.list_audit().await {
+        Ok(chain) => Json(json!({"records": chain})).into_response(),
+        Err(e) => control_error(e.into()),
+    }
+}
+
+async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = actor(&app, &headers).await {
+        return r;
+    }
+    match app.store.list_audit().await {
+        Ok(chain) => match seam_store::audit::verify(&chain) {
+            None => Json(json!({"intact": true, "records": chain.len()})).into_response(),
+            Some((seq, why)) => (
+                StatusCode::CONFLICT,
+                Json(json!({"intact": false, "first_bad_record": seq, "reason": why})),
+            )
+                .into_response(),
+        },
+        Err(e) => control_error(e.into()),
+    }
+}

@@ -1,0 +1,126 @@
+//! The control API under /api/: the CLI's rules over HTTP, every action signed by a token.
+
+use crate::harness::{Harness, Options};
+use seam_store::{Store, UserRecord};
+use serde_json::{Value, json};
+
+const PROMPT: &str = "name = \"support-bot\"\nowners = [\"ana\", \"ben\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { customer = \"string\" }\n\n[[messages]]\nrole = \"system\"\ncontent = \"You help {{ customer }}.\"\n";
+
+async fn user(h: &Harness, name: &str) -> String {
+    let token = format!("seam-user-test-{name}");
+    h.store
+        .insert_user(&UserRecord {
+            id: format!("usr_{name}"),
+            name: name.into(),
+            token_hash: seam_control::token_hash(&token),
+            admin: false,
+            created_ms: 1,
+        })
+        .await
+        .unwrap();
+    token
+}
+
+async fn call(
+    h: &Harness,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = h.client.request(method, format!("{}{path}", h.gw));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn releases_through_the_api_follow_the_same_rules() {
+    let h = Harness::start(Options::default()).await;
+    let ana = user(&h, "ana").await;
+    let ben = user(&h, "ben").await;
+    let eve = user(&h, "eve").await;
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+
+    let (s, _) = call(&h, get.clone(), "/api/changes", None, None).await;
+    assert_eq!(s, 401);
+    let (s, v) = call(
+        &h,
+        post.clone(),
+        "/api/releases",
+        Some(&ana),
+        Some(json!({"prompt": PROMPT})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        &h,
+        post.clone(),
+        "/api/releases",
+        Some(&ana),
+        Some(json!({"prompt": "name = 1"})),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+
+    let deploy = json!({"target": "support-bot@production", "release": id});
+    let (s, v) = call(
+        &h,
+        post.clone(),
+        "/api/deploys",
+        Some(&ana),
+        Some(deploy.clone()),
+    )
+    .await;
+    assert_eq!(s, 403, "unapproved: {v}");
+    let approve = format!("/api/releases/{id}/approve");
+    let (s, _) = call(&h, post.clone(), &approve, Some(&ana), None).await;
+    assert_eq!(s, 403, "the author cannot approve");
+    let (s, _) = call(&h, post.clone(), &approve, Some(&eve), None).await;
+    assert_eq!(s, 403, "a non-owner cannot approve");
+    let (s, _) = call(&h, post.clone(), &approve, Some(&ben), None).await;
+    assert_eq!(s, 200);
+    let (s, v) = call(&h, post.clone(), "/api/deploys", Some(&ana), Some(deploy)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["approved_by"], json!(["ben"]));
+
+    let (s, v) = call(
+        &h,
+        get.clone(),
+        "/api/releases/support-bot",
+        Some(&eve),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["releases"][0]["channels"], json!(["production"]));
+    let (_, v) = call(&h, get.clone(), "/api/changes?since_ms=0", Some(&eve), None).await;
+    let kinds: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"release_approve") && kinds.contains(&"release_deploy"),
+        "{kinds:?}"
+    );
+    let (s, v) = call(&h, get.clone(), "/api/audit/verify", Some(&eve), None).await;
+    assert_eq!((s, v["intact"].as_bool()), (200, Some(true)));
+    let (_, v) = call(&h, get, "/api/audit", Some(&eve), None).await;
+    let actors: Vec<&str> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["actor"].as_str())
+        .collect();
+    assert_eq!(actors, ["ana", "ben", "ana"]);
+}
