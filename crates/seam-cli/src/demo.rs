@@ -149,6 +149,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     );
     degradation(&script, store.as_ref()).await?;
     agent_loop(&script, store.as_ref()).await?;
+    frozen_prompt(&script, store.as_ref(), &dir).await?;
     if let Some(c) = calls.iter().find(|c| c.outcome == "error" && c.stream) {
         println!(
             "See one call and its attempts: seam calls show {} --config {}",
@@ -258,6 +259,26 @@ impl Script<'_> {
         )
         .await?;
         Ok(())
+    }
+
+    /// Calls to the deployed prompt, `n` of them.
+    async fn prompt_calls(&self, n: usize) -> anyhow::Result<usize> {
+        let mut ok = 0;
+        for _ in 0..n {
+            let r = self
+                .client
+                .post(format!("{}/chat/completions", self.base))
+                .bearer_auth(self.key)
+                .json(&json!({
+                    "model": "prompt:support-bot",
+                    "messages": [{"role": "user", "content": "Can I get a refund?"}],
+                    "seam_variables": {"customer": "Acme"},
+                }))
+                .send()
+                .await?;
+            ok += usize::from(r.status().is_success());
+        }
+        Ok(ok)
     }
 
     /// A runaway agent: one user request keeps calling the model under one trace.
@@ -443,6 +464,81 @@ async fn agent_loop(script: &Script<'_>, store: &seam_store::SqlStore) -> anyhow
     let (calls, attempts) = store.trace(&trace).await?;
     for line in crate::traces::render(&trace, &calls, &attempts).lines() {
         println!("  {line}");
+    }
+    Ok(())
+}
+
+/// The base scenario after the provider rolled its alias to a new snapshot.
+const ALIAS_MOVED: &str = r#"
+[latency]
+fixed_ms = 2
+[model]
+served = "sim-large-2026-02"
+fingerprint = "fp_demo_2"
+[stream]
+tokens_per_chunk = 2
+interval_ms = 5
+"#;
+
+const DEMO_PROMPT: &str = r#"name = "support-bot"
+owners = ["ana", "ben"]
+description = "Answers billing questions"
+route = "chat"
+model = "sim-large-2026-01"
+params = { temperature = 0.2, max_tokens = 400 }
+variables = { customer = "string" }
+on_model_change = "alert"
+
+[[messages]]
+role = "system"
+content = "You help {{ customer }} with billing. Never promise refunds."
+"#;
+
+/// The seed's story: a prompt frozen and approved weeks ago, then the provider moves the
+/// model under it; the timeline shows a change no person made.
+async fn frozen_prompt(
+    script: &Script<'_>,
+    store: &seam_store::SqlStore,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    println!(
+        "\nFrozen prompt: ana releases support-bot (pinned to sim-large-2026-01), ben approves, ana deploys."
+    );
+    let prompts = dir.join("prompts");
+    std::fs::create_dir_all(&prompts)?;
+    let path = prompts.join("support-bot.toml");
+    std::fs::write(&path, DEMO_PROMPT)?;
+    let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (release, _) = seam_control::create_release(store, "ana", &prompt).await?;
+    seam_control::approve(store, "ben", &release.id).await?;
+    seam_control::deploy(store, "ana", "support-bot@production", &release.id).await?;
+    // The gateway picks the deploy up within a second.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let before = script.prompt_calls(3).await?;
+    println!(
+        "  {before} calls to prompt:support-bot answered by release {}",
+        release.id
+    );
+    println!(
+        "  the provider now rolls its alias forward: sim-large-2026-01 is served as sim-large-2026-02"
+    );
+    script.set_scenario(ALIAS_MOVED).await?;
+    let after = script.prompt_calls(3).await?;
+    script.set_scenario(BASE_SCENARIO).await?;
+    println!("  {after} more calls answered; nobody deployed anything");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    println!("  seam changes:");
+    for e in store
+        .list_events(0, 100)
+        .await?
+        .iter()
+        .filter(|e| e.kind.starts_with("release_") || e.kind == "served_model_changed")
+    {
+        let actor = serde_json::from_str::<Value>(&e.details)
+            .ok()
+            .and_then(|d| d.get("actor").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        println!("    {:<24} {:<9} {}", e.kind, actor, e.message);
     }
     Ok(())
 }

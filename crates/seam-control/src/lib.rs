@@ -57,7 +57,7 @@ async fn record(
         .await?;
     store
         .insert_event(&EventRecord {
-            id: format!("evt_{now}_{}", &subject[subject.len().saturating_sub(8)..]),
+            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: now,
             kind: action.replace('.', "_"),
             route: None,
@@ -187,7 +187,7 @@ async fn put(
     let now = now_ms();
     store
         .insert_deploy(&DeployRecord {
-            id: format!("dep_{now}_{}", &id[id.len().saturating_sub(6)..]),
+            id: format!("dep_{}", uuid::Uuid::now_v7().simple()),
             prompt: name.to_string(),
             channel: channel.to_string(),
             release_id: id.to_string(),
