@@ -107,3 +107,12 @@ def test_prompt_diff_shows_what_a_new_release_would_change(tmp_path):
     second = json.loads(seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json").stdout)["id"]
     between = seam(store, "prompt", "diff", "support-bot", first, second)
     assert f"--- {first}" in between.stdout and "+    \"temperature\": 0.7" in between.stdout
+
+
+def test_the_config_a_gateway_runs_is_on_the_audit_chain_and_the_timeline(stack):
+    log = stack.seam("audit", "log", "--json")
+    changes = [r for r in log if r["action"] == "config.change"]
+    assert len(changes) == 1 and changes[0]["actor"] == "admin"
+    assert json.loads(changes[0]["after"])["sha256"]
+    kinds = [e["kind"] for e in stack.seam("changes", "--since", "1h", "--json")]
+    assert "config_changed" in kinds
