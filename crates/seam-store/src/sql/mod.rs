@@ -1,34 +1,20 @@
 //! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
 //! placeholders; SQLite runs in WAL mode.
 
+mod control;
+mod rows;
+
 use crate::{
     ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
     DeployRecord, EventRecord, KeyRecord, ReleaseRecord, Result, ServedRecord, Store, StoreError,
     UsageBy, UsageRow, UserRecord, migrate,
 };
 use async_trait::async_trait;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use rows::*;
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 // Every dynamic string below only splices in the constant column lists of this file.
-
-/// Rows per INSERT statement. A batch is split greedily into these sizes so that only four
-/// statement shapes per table exist and each is prepared once and cached; 64 rows keeps the
-/// bound parameters far under SQLite's and PostgreSQL's limits.
-const STATEMENT_ROWS: [usize; 4] = [64, 16, 4, 1];
-
-/// Splits `items` into consecutive chunks of the sizes in [`STATEMENT_ROWS`].
-fn statement_chunks<T>(mut items: &[T]) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    for size in STATEMENT_ROWS {
-        while items.len() >= size {
-            let (head, rest) = items.split_at(size);
-            out.push(head);
-            items = rest;
-        }
-    }
-    out
-}
 
 #[derive(Clone)]
 pub struct SqlStore {
@@ -66,130 +52,6 @@ impl SqlStore {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
-}
-
-fn flag(b: bool) -> i64 {
-    b as i64
-}
-
-fn call_from_row(r: &AnyRow) -> std::result::Result<CallRecord, sqlx::Error> {
-    Ok(CallRecord {
-        id: r.try_get("id")?,
-        created_ms: r.try_get("created_ms")?,
-        tenant: r.try_get("tenant")?,
-        key_id: r.try_get("key_id")?,
-        trace_id: r.try_get("trace_id")?,
-        session_id: r.try_get("session_id")?,
-        endpoint: r.try_get("endpoint")?,
-        route: r.try_get("route")?,
-        stream: r.try_get::<i64, _>("stream")? != 0,
-        requested_model: r.try_get("requested_model")?,
-        provider: r.try_get("provider")?,
-        served_model: r.try_get("served_model")?,
-        system_fingerprint: r.try_get("system_fingerprint")?,
-        status: r.try_get("status")?,
-        outcome: r.try_get("outcome")?,
-        error_class: r.try_get("error_class")?,
-        error_message: r.try_get("error_message")?,
-        attempts: r.try_get("attempts")?,
-        latency_ms: r.try_get("latency_ms")?,
-        ttfb_ms: r.try_get("ttfb_ms")?,
-        input_tokens: r.try_get("input_tokens")?,
-        output_tokens: r.try_get("output_tokens")?,
-        cost_usd: r.try_get("cost_usd")?,
-        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
-        budget_exhausted: r.try_get::<i64, _>("budget_exhausted")? != 0,
-    })
-}
-
-fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord, sqlx::Error> {
-    Ok(AttemptRecord {
-        id: r.try_get("id")?,
-        call_id: r.try_get("call_id")?,
-        seq: r.try_get("seq")?,
-        created_ms: r.try_get("created_ms")?,
-        tenant: r.try_get("tenant")?,
-        trace_id: r.try_get("trace_id")?,
-        route: r.try_get("route")?,
-        provider: r.try_get("provider")?,
-        model: r.try_get("model")?,
-        served_model: r.try_get("served_model")?,
-        system_fingerprint: r.try_get("system_fingerprint")?,
-        status: r.try_get("status")?,
-        outcome: r.try_get("outcome")?,
-        error_class: r.try_get("error_class")?,
-        error_body: r.try_get("error_body")?,
-        latency_ms: r.try_get("latency_ms")?,
-        ttfb_ms: r.try_get("ttfb_ms")?,
-        input_tokens: r.try_get("input_tokens")?,
-        output_tokens: r.try_get("output_tokens")?,
-        cost_usd: r.try_get("cost_usd")?,
-        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
-    })
-}
-
-fn release_from_row(r: &AnyRow) -> std::result::Result<ReleaseRecord, sqlx::Error> {
-    Ok(ReleaseRecord {
-        id: r.try_get("id")?,
-        prompt: r.try_get("prompt")?,
-        content: r.try_get("content")?,
-        author: r.try_get("author")?,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
-fn user_from_row(r: &AnyRow) -> std::result::Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        token_hash: r.try_get("token_hash")?,
-        admin: r.try_get::<i64, _>("admin")? != 0,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
-fn key_from_row(r: &AnyRow) -> std::result::Result<KeyRecord, sqlx::Error> {
-    Ok(KeyRecord {
-        id: r.try_get("id")?,
-        tenant: r.try_get("tenant")?,
-        name: r.try_get("name")?,
-        prefix: r.try_get("prefix")?,
-        hash: r.try_get("hash")?,
-        created_ms: r.try_get("created_ms")?,
-        revoked_ms: r.try_get("revoked_ms")?,
-        limits: r.try_get("limits")?,
-    })
-}
-
-const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted";
-const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
-const EVENT_COLUMNS: &str = "id, created_ms, kind, route, provider, message, details";
-const KEY_COLUMNS: &str = "id, tenant, name, prefix, hash, created_ms, revoked_ms, limits";
-
-/// `INSERT INTO table (cols) VALUES (..), (..)` for `rows` rows. PostgreSQL wants numbered
-/// placeholders; SQLite binds plain `?` much faster in long statements.
-fn insert_sql(table: &str, columns: &str, rows: usize, sqlite: bool) -> String {
-    let width = columns.split(',').count();
-    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..width {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            if sqlite {
-                sql.push('?');
-            } else {
-                sql.push('$');
-                sql.push_str(&(r * width + c + 1).to_string());
-            }
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 #[async_trait]
@@ -496,39 +358,15 @@ impl Store for SqlStore {
     }
 
     async fn insert_user(&self, u: &UserRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, name, token_hash, admin, created_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(u.id.as_str())
-        .bind(u.name.as_str())
-        .bind(u.token_hash.as_str())
-        .bind(flag(u.admin))
-        .bind(u.created_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.db_insert_user(u).await
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, name, token_hash, admin, created_ms FROM users ORDER BY created_ms, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(user_from_row)
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        self.db_list_users().await
     }
 
     async fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRecord>> {
-        let row = sqlx::query(
-            "SELECT id, name, token_hash, admin, created_ms FROM users WHERE token_hash = $1",
-        )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        self.db_user_by_token_hash(hash).await
     }
 
     async fn append_audit(
@@ -540,213 +378,44 @@ impl Store for SqlStore {
         after: Option<String>,
         now_ms: i64,
     ) -> Result<AuditRecord> {
-        // Another writer may append between our read and our insert: the seq key refuses
-        // the duplicate and we try again on the new tail.
-        let mut last_err = None;
-        for _ in 0..5 {
-            let mut tx = self.pool.begin().await?;
-            let tail = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-            let (seq, prev_hash) = match tail {
-                Some(r) => (
-                    r.try_get::<i64, _>("seq")? + 1,
-                    r.try_get::<String, _>("hash")?,
-                ),
-                None => (1, crate::audit::GENESIS.to_string()),
-            };
-            let mut rec = AuditRecord {
-                seq,
-                created_ms: now_ms,
-                actor: actor.to_string(),
-                action: action.to_string(),
-                subject: subject.to_string(),
-                before: before.clone(),
-                after: after.clone(),
-                prev_hash,
-                hash: String::new(),
-            };
-            rec.hash = crate::audit::record_hash(&rec);
-            let inserted = sqlx::query(
-                "INSERT INTO audit (seq, created_ms, actor, action, subject, before, after, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(rec.seq)
-            .bind(rec.created_ms)
-            .bind(rec.actor.as_str())
-            .bind(rec.action.as_str())
-            .bind(rec.subject.as_str())
-            .bind(rec.before.as_deref())
-            .bind(rec.after.as_deref())
-            .bind(rec.prev_hash.as_str())
-            .bind(rec.hash.as_str())
-            .execute(&mut *tx)
-            .await;
-            match inserted {
-                Ok(_) => match tx.commit().await {
-                    Ok(()) => return Ok(rec),
-                    Err(e) => last_err = Some(e),
-                },
-                Err(e) => last_err = Some(e),
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Err(StoreError::Db(
-            last_err.unwrap_or(sqlx::Error::PoolTimedOut),
-        ))
+        self.db_append_audit(actor, action, subject, before, after, now_ms)
+            .await
     }
 
     async fn list_audit(&self) -> Result<Vec<AuditRecord>> {
-        let rows = sqlx::query(
-            "SELECT seq, created_ms, actor, action, subject, before, after, prev_hash, hash FROM audit ORDER BY seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    seq: r.try_get("seq")?,
-                    created_ms: r.try_get("created_ms")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    subject: r.try_get("subject")?,
-                    before: r.try_get("before")?,
-                    after: r.try_get("after")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+        self.db_list_audit().await
     }
 
     async fn insert_release(&self, r: &ReleaseRecord) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO releases (id, prompt, content, author, created_ms) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(r.id.as_str())
-        .bind(r.prompt.as_str())
-        .bind(r.content.as_str())
-        .bind(r.author.as_str())
-        .bind(r.created_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.db_insert_release(r).await
     }
 
     async fn get_release(&self, id: &str) -> Result<Option<ReleaseRecord>> {
-        let row = sqlx::query(
-            "SELECT id, prompt, content, author, created_ms FROM releases WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(release_from_row).transpose()?)
+        self.db_get_release(id).await
     }
 
     async fn list_releases(&self, prompt: &str) -> Result<Vec<ReleaseRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, prompt, content, author, created_ms FROM releases WHERE prompt = $1 ORDER BY created_ms, id",
-        )
-        .bind(prompt)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(release_from_row)
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        self.db_list_releases(prompt).await
     }
 
     async fn insert_approval(&self, a: &ApprovalRecord) -> Result<()> {
-        sqlx::query("INSERT INTO approvals (release_id, approver, created_ms) VALUES ($1, $2, $3)")
-            .bind(a.release_id.as_str())
-            .bind(a.approver.as_str())
-            .bind(a.created_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.db_insert_approval(a).await
     }
 
     async fn list_approvals(&self, release_id: &str) -> Result<Vec<ApprovalRecord>> {
-        let rows = sqlx::query(
-            "SELECT release_id, approver, created_ms FROM approvals WHERE release_id = $1 ORDER BY created_ms",
-        )
-        .bind(release_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                Ok(ApprovalRecord {
-                    release_id: r.try_get("release_id")?,
-                    approver: r.try_get("approver")?,
-                    created_ms: r.try_get("created_ms")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+        self.db_list_approvals(release_id).await
     }
 
     async fn insert_deploy(&self, d: &DeployRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO deploys (id, prompt, channel, release_id, actor, kind, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(d.id.as_str())
-        .bind(d.prompt.as_str())
-        .bind(d.channel.as_str())
-        .bind(d.release_id.as_str())
-        .bind(d.actor.as_str())
-        .bind(d.kind.as_str())
-        .bind(d.created_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.db_insert_deploy(d).await
     }
 
     async fn list_deploys(&self, prompt: &str) -> Result<Vec<DeployRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, prompt, channel, release_id, actor, kind, created_ms FROM deploys WHERE prompt = $1 ORDER BY created_ms, id",
-        )
-        .bind(prompt)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                Ok(DeployRecord {
-                    id: r.try_get("id")?,
-                    prompt: r.try_get("prompt")?,
-                    channel: r.try_get("channel")?,
-                    release_id: r.try_get("release_id")?,
-                    actor: r.try_get("actor")?,
-                    kind: r.try_get("kind")?,
-                    created_ms: r.try_get("created_ms")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+        self.db_list_deploys(prompt).await
     }
 
     async fn current_deploys(&self) -> Result<Vec<DeployRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, prompt, channel, release_id, actor, kind, created_ms FROM deploys ORDER BY created_ms, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut latest: std::collections::BTreeMap<(String, String), DeployRecord> =
-            Default::default();
-        for r in &rows {
-            let d = DeployRecord {
-                id: r.try_get("id")?,
-                prompt: r.try_get("prompt")?,
-                channel: r.try_get("channel")?,
-                release_id: r.try_get("release_id")?,
-                actor: r.try_get("actor")?,
-                kind: r.try_get("kind")?,
-                created_ms: r.try_get("created_ms")?,
-            };
-            latest.insert((d.prompt.clone(), d.channel.clone()), d);
-        }
-        Ok(latest.into_values().collect())
+        self.db_current_deploys().await
     }
 
     async fn list_served(&self) -> Result<Vec<ServedRecord>> {

@@ -1,0 +1,148 @@
+//! Row mapping and statement text shared by the SQL store's methods.
+
+use crate::{AttemptRecord, CallRecord, KeyRecord, ReleaseRecord, UserRecord};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// Rows per INSERT statement. A batch is split greedily into these sizes so that only four
+/// statement shapes per table exist and each is prepared once and cached; 64 rows keeps the
+/// bound parameters far under SQLite's and PostgreSQL's limits.
+pub(super) const STATEMENT_ROWS: [usize; 4] = [64, 16, 4, 1];
+
+/// Splits `items` into consecutive chunks of the sizes in [`STATEMENT_ROWS`].
+pub(super) fn statement_chunks<T>(mut items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    for size in STATEMENT_ROWS {
+        while items.len() >= size {
+            let (head, rest) = items.split_at(size);
+            out.push(head);
+            items = rest;
+        }
+    }
+    out
+}
+
+pub(super) fn flag(b: bool) -> i64 {
+    b as i64
+}
+
+pub(super) fn call_from_row(r: &AnyRow) -> std::result::Result<CallRecord, sqlx::Error> {
+    Ok(CallRecord {
+        id: r.try_get("id")?,
+        created_ms: r.try_get("created_ms")?,
+        tenant: r.try_get("tenant")?,
+        key_id: r.try_get("key_id")?,
+        trace_id: r.try_get("trace_id")?,
+        session_id: r.try_get("session_id")?,
+        endpoint: r.try_get("endpoint")?,
+        route: r.try_get("route")?,
+        stream: r.try_get::<i64, _>("stream")? != 0,
+        requested_model: r.try_get("requested_model")?,
+        provider: r.try_get("provider")?,
+        served_model: r.try_get("served_model")?,
+        system_fingerprint: r.try_get("system_fingerprint")?,
+        status: r.try_get("status")?,
+        outcome: r.try_get("outcome")?,
+        error_class: r.try_get("error_class")?,
+        error_message: r.try_get("error_message")?,
+        attempts: r.try_get("attempts")?,
+        latency_ms: r.try_get("latency_ms")?,
+        ttfb_ms: r.try_get("ttfb_ms")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cost_usd: r.try_get("cost_usd")?,
+        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
+        budget_exhausted: r.try_get::<i64, _>("budget_exhausted")? != 0,
+    })
+}
+
+pub(super) fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord, sqlx::Error> {
+    Ok(AttemptRecord {
+        id: r.try_get("id")?,
+        call_id: r.try_get("call_id")?,
+        seq: r.try_get("seq")?,
+        created_ms: r.try_get("created_ms")?,
+        tenant: r.try_get("tenant")?,
+        trace_id: r.try_get("trace_id")?,
+        route: r.try_get("route")?,
+        provider: r.try_get("provider")?,
+        model: r.try_get("model")?,
+        served_model: r.try_get("served_model")?,
+        system_fingerprint: r.try_get("system_fingerprint")?,
+        status: r.try_get("status")?,
+        outcome: r.try_get("outcome")?,
+        error_class: r.try_get("error_class")?,
+        error_body: r.try_get("error_body")?,
+        latency_ms: r.try_get("latency_ms")?,
+        ttfb_ms: r.try_get("ttfb_ms")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cost_usd: r.try_get("cost_usd")?,
+        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
+    })
+}
+
+pub(super) fn release_from_row(r: &AnyRow) -> std::result::Result<ReleaseRecord, sqlx::Error> {
+    Ok(ReleaseRecord {
+        id: r.try_get("id")?,
+        prompt: r.try_get("prompt")?,
+        content: r.try_get("content")?,
+        author: r.try_get("author")?,
+        created_ms: r.try_get("created_ms")?,
+    })
+}
+
+pub(super) fn user_from_row(r: &AnyRow) -> std::result::Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        token_hash: r.try_get("token_hash")?,
+        admin: r.try_get::<i64, _>("admin")? != 0,
+        created_ms: r.try_get("created_ms")?,
+    })
+}
+
+pub(super) fn key_from_row(r: &AnyRow) -> std::result::Result<KeyRecord, sqlx::Error> {
+    Ok(KeyRecord {
+        id: r.try_get("id")?,
+        tenant: r.try_get("tenant")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("prefix")?,
+        hash: r.try_get("hash")?,
+        created_ms: r.try_get("created_ms")?,
+        revoked_ms: r.try_get("revoked_ms")?,
+        limits: r.try_get("limits")?,
+    })
+}
+
+pub(super) const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted";
+pub(super) const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
+pub(super) const EVENT_COLUMNS: &str = "id, created_ms, kind, route, provider, message, details";
+pub(super) const KEY_COLUMNS: &str =
+    "id, tenant, name, prefix, hash, created_ms, revoked_ms, limits";
+
+/// `INSERT INTO table (cols) VALUES (..), (..)` for `rows` rows. PostgreSQL wants numbered
+/// placeholders; SQLite binds plain `?` much faster in long statements.
+pub(super) fn insert_sql(table: &str, columns: &str, rows: usize, sqlite: bool) -> String {
+    let width = columns.split(',').count();
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            if sqlite {
+                sql.push('?');
+            } else {
+                sql.push('$');
+                sql.push_str(&(r * width + c + 1).to_string());
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
