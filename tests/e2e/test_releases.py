@@ -115,4 +115,4 @@ def test_the_config_a_gateway_runs_is_on_the_audit_chain_and_the_timeline(stack)
     assert len(changes) == 1 and changes[0]["actor"] == "admin"
     assert json.loads(changes[0]["after"])["sha256"]
     kinds = [e["kind"] for e in stack.seam("changes", "--since", "1h", "--json")]
-    assert "config_changed" in kinds
+    assert "config_change" in kinds

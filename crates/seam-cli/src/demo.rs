@@ -480,19 +480,8 @@ tokens_per_chunk = 2
 interval_ms = 5
 "#;
 
-const DEMO_PROMPT: &str = r#"name = "support-bot"
-owners = ["ana", "ben"]
-description = "Answers billing questions"
-route = "chat"
-model = "sim-large-2026-01"
-params = { temperature = 0.2, max_tokens = 400 }
-variables = { customer = "string" }
-on_model_change = "alert"
-
-[[messages]]
-role = "system"
-content = "You help {{ customer }} with billing. Never promise refunds."
-"#;
+/// The example prompt from examples/prompts: pinned to sim-large-2026-01, alerts on change.
+const DEMO_PROMPT: &str = include_str!("../../../examples/prompts/support-bot.toml");
 
 /// The seed's story: a prompt frozen and approved weeks ago, then the provider moves the
 /// model under it; the timeline shows a change no person made.

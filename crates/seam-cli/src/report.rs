@@ -149,11 +149,7 @@ pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Resu
     if json {
         let out: Vec<serde_json::Value> = events
             .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(e).unwrap_or_default();
-                v["details"] = serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null);
-                v
-            })
+            .map(seam_store::EventRecord::to_json)
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

@@ -24,61 +24,18 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A config that differs from the one the store last ran with is a control-plane change: it
-/// goes on the audit chain (with both hashes) and the change timeline. The file holds no
-/// secrets (only the names of the variables that do), so its hash says nothing of them.
+/// The config this gateway runs goes on the audit chain when it changed (see
+/// `seam_control::config_loaded`); the actor is the `SEAM_TOKEN` user, else `operator`.
 async fn record_config(store: &seam_store::SqlStore, path: &Path) -> anyhow::Result<()> {
-    use seam_store::Store;
     use sha2::{Digest, Sha256};
-    let text = std::fs::read(path)?;
-    let hash = hex::encode(Sha256::digest(&text));
-    let last = store
-        .list_audit()
-        .await?
-        .into_iter()
-        .rev()
-        .find(|r| r.action == "config.change")
-        .and_then(|r| r.after)
-        .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
-        .and_then(|a| a.get("sha256").and_then(|h| h.as_str()).map(str::to_string));
-    if last.as_deref() == Some(hash.as_str()) {
-        return Ok(());
-    }
+    let hash = hex::encode(Sha256::digest(std::fs::read(path)?));
     let actor = match std::env::var("SEAM_TOKEN").ok().filter(|t| !t.is_empty()) {
         Some(t) => seam_control::user_by_token(store, &t)
             .await?
-            .map(|u| u.name)
-            .unwrap_or_else(|| "operator".into()),
-        None => "operator".into(),
-    };
-    let now = seam_gateway::now_ms();
-    let before = last.map(|h| serde_json::json!({"sha256": h}).to_string());
-    let after = serde_json::json!({"sha256": hash, "file": path.display().to_string()});
-    store
-        .append_audit(
-            &actor,
-            "config.change",
-            &path.display().to_string(),
-            before.clone(),
-            Some(after.to_string()),
-            now,
-        )
-        .await?;
-    store
-        .insert_event(&seam_store::EventRecord {
-            id: format!("evt_cfg_{now}"),
-            created_ms: now,
-            kind: "config_changed".into(),
-            route: None,
-            provider: None,
-            message: format!(
-                "{actor}: the gateway now runs {} (sha256 {})",
-                path.display(),
-                &hash[..12]
-            ),
-            details: serde_json::json!({"actor": actor, "before": before, "after": after})
-                .to_string(),
-        })
-        .await?;
+            .map(|u| u.name),
+        None => None,
+    }
+    .unwrap_or_else(|| "operator".into());
+    seam_control::config_loaded(store, &actor, &path.display().to_string(), &hash).await?;
     Ok(())
 }

@@ -51,9 +51,29 @@ async fn record(
     after: Value,
     prompt: &str,
 ) -> Result<()> {
+    record_change(store, actor, action, subject, None, after, prompt).await
+}
+
+/// `record`, with what the subject was before.
+async fn record_change(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    before: Option<Value>,
+    after: Value,
+    prompt: &str,
+) -> Result<()> {
     let now = now_ms();
     store
-        .append_audit(actor, action, subject, None, Some(after.to_string()), now)
+        .append_audit(
+            actor,
+            action,
+            subject,
+            before.as_ref().map(Value::to_string),
+            Some(after.to_string()),
+            now,
+        )
         .await?;
     store
         .insert_event(&EventRecord {
@@ -62,8 +82,11 @@ async fn record(
             kind: action.replace('.', "_"),
             route: None,
             provider: None,
-            message: format!("{actor}: {action} {subject} ({prompt})"),
-            details: json!({"actor": actor, "prompt": prompt, "subject": subject, "after": after})
+            message: match prompt {
+                "" => format!("{actor}: {action} {subject}"),
+                p => format!("{actor}: {action} {subject} ({p})"),
+            },
+            details: json!({"actor": actor, "prompt": prompt, "subject": subject, "before": before, "after": after})
                 .to_string(),
         })
         .await?;
@@ -291,4 +314,32 @@ pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
         out.push(json!({"id": r.id, "created_ms": r.created_ms, "author": r.author, "model": model, "approved_by": approvals, "channels": channels}));
     }
     Ok(json!({"prompt": name, "releases": out, "deploys": deploys}))
+}
+
+/// A gateway starts with a config file whose SHA-256 is `sha256`. When it differs from the
+/// last config the store saw, that is a control-plane change (`config.change` on the audit
+/// chain, `config_change` on the timeline); returns whether it was one. The file holds no
+/// secrets, only the names of the variables that do.
+pub async fn config_loaded(
+    store: &dyn Store,
+    actor: &str,
+    file: &str,
+    sha256: &str,
+) -> Result<bool> {
+    let last = store
+        .list_audit()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|r| r.action == "config.change")
+        .and_then(|r| r.after)
+        .and_then(|a| serde_json::from_str::<Value>(&a).ok())
+        .and_then(|a| a.get("sha256").and_then(Value::as_str).map(str::to_string));
+    if last.as_deref() == Some(sha256) {
+        return Ok(false);
+    }
+    let before = last.map(|h| json!({"sha256": h}));
+    let after = json!({"sha256": sha256, "file": file});
+    record_change(store, actor, "config.change", file, before, after, "").await?;
+    Ok(true)
 }

@@ -5,8 +5,9 @@
 
 use crate::App;
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use seam_control::ControlError;
@@ -40,44 +41,49 @@ fn control_error(e: ControlError) -> Response {
     error(status, e.to_string())
 }
 
-/// The person a request acts as.
-async fn actor(app: &App, headers: &HeaderMap) -> Result<String, Response> {
-    let token = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            error(
-                StatusCode::UNAUTHORIZED,
-                "send your token as Authorization: Bearer TOKEN",
-            )
-        })?;
-    if app
-        .config
-        .server
-        .admin_token
-        .as_ref()
-        .is_some_and(|a| a.expose() == token)
-    {
-        return Ok("admin".into());
-    }
-    match seam_control::user_by_token(app.store.as_ref(), token).await {
-        Ok(Some(u)) => Ok(u.name),
-        Ok(None) => Err(error(StatusCode::UNAUTHORIZED, "unknown token")),
-        Err(e) => Err(control_error(e)),
+/// The person a request acts as, from its bearer token; a request without a known token
+/// is answered 401 before its handler runs.
+struct Actor(String);
+
+impl FromRequestParts<Arc<App>> for Actor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        let token = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                error(
+                    StatusCode::UNAUTHORIZED,
+                    "send your token as Authorization: Bearer TOKEN",
+                )
+            })?;
+        if app
+            .config
+            .server
+            .admin_token
+            .as_ref()
+            .is_some_and(|a| a.expose() == token)
+        {
+            return Ok(Actor("admin".into()));
+        }
+        match seam_control::user_by_token(app.store.as_ref(), token).await {
+            Ok(Some(u)) => Ok(Actor(u.name)),
+            Ok(None) => Err(error(StatusCode::UNAUTHORIZED, "unknown token")),
+            Err(e) => Err(control_error(e)),
+        }
     }
 }
 
 async fn changes(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _who: Actor,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = actor(&app, &headers).await {
-        return r;
-    }
     let since_ms = q
         .get("since_ms")
         .and_then(|s| s.parse::<i64>().ok())
@@ -86,11 +92,7 @@ async fn changes(
         Ok(events) => {
             let out: Vec<Value> = events
                 .iter()
-                .map(|e| {
-                    let mut v = serde_json::to_value(e).unwrap_or_default();
-                    v["details"] = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-                    v
-                })
+                .map(seam_store::EventRecord::to_json)
                 .collect();
             Json(json!({"since_ms": since_ms, "events": out})).into_response()
         }
@@ -100,13 +102,9 @@ async fn changes(
 
 async fn create_release(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Json(body): Json<Value>,
 ) -> Response {
-    let who = match actor(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let Some(text) = body.get("prompt").and_then(Value::as_str) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -131,14 +129,7 @@ async fn create_release(
     }
 }
 
-async fn releases(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(name): Path<String>,
-) -> Response {
-    if let Err(r) = actor(&app, &headers).await {
-        return r;
-    }
+async fn releases(State(app): State<Arc<App>>, _who: Actor, Path(name): Path<String>) -> Response {
     match seam_control::releases(app.store.as_ref(), &name).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => control_error(e),
@@ -147,13 +138,9 @@ async fn releases(
 
 async fn approve(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Path(id): Path<String>,
 ) -> Response {
-    let who = match actor(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     match seam_control::approve(app.store.as_ref(), &who, &id).await {
         Ok(_) => Json(json!({"release": id, "approved_by": who})).into_response(),
         Err(e) => control_error(e),
@@ -162,13 +149,9 @@ async fn approve(
 
 async fn deploy(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Json(body): Json<Value>,
 ) -> Response {
-    let who = match actor(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let (Some(target), Some(id)) = (
         body.get("target").and_then(Value::as_str),
         body.get("release").and_then(Value::as_str),
@@ -188,13 +171,9 @@ async fn deploy(
 
 async fn rollback(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Json(body): Json<Value>,
 ) -> Response {
-    let who = match actor(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let Some(target) = body.get("target").and_then(Value::as_str) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -209,20 +188,14 @@ async fn rollback(
     }
 }
 
-async fn audit(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = actor(&app, &headers).await {
-        return r;
-    }
+async fn audit(State(app): State<Arc<App>>, _who: Actor) -> Response {
     match app.store.list_audit().await {
         Ok(chain) => Json(json!({"records": chain})).into_response(),
         Err(e) => control_error(e.into()),
     }
 }
 
-async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = actor(&app, &headers).await {
-        return r;
-    }
+async fn verify(State(app): State<Arc<App>>, _who: Actor) -> Response {
     match app.store.list_audit().await {
         Ok(chain) => match seam_store::audit::verify(&chain) {
             None => Json(json!({"intact": true, "records": chain.len()})).into_response(),

@@ -101,6 +101,15 @@ pub struct EventRecord {
     pub details: String,
 }
 
+impl EventRecord {
+    /// The event as JSON, its details parsed rather than left as text.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        v["details"] = serde_json::from_str(&self.details).unwrap_or(serde_json::Value::Null);
+        v
+    }
+}
+
 /// A (served model, fingerprint) a provider answered a requested model with, first seen when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServedRecord {

@@ -225,18 +225,8 @@ impl SqlStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                Ok(DeployRecord {
-                    id: r.try_get("id")?,
-                    prompt: r.try_get("prompt")?,
-                    channel: r.try_get("channel")?,
-                    release_id: r.try_get("release_id")?,
-                    actor: r.try_get("actor")?,
-                    kind: r.try_get("kind")?,
-                    created_ms: r.try_get("created_ms")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+            .map(deploy_from_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     pub(super) async fn db_current_deploys(&self) -> Result<Vec<DeployRecord>> {
@@ -248,15 +238,7 @@ impl SqlStore {
         let mut latest: std::collections::BTreeMap<(String, String), DeployRecord> =
             Default::default();
         for r in &rows {
-            let d = DeployRecord {
-                id: r.try_get("id")?,
-                prompt: r.try_get("prompt")?,
-                channel: r.try_get("channel")?,
-                release_id: r.try_get("release_id")?,
-                actor: r.try_get("actor")?,
-                kind: r.try_get("kind")?,
-                created_ms: r.try_get("created_ms")?,
-            };
+            let d = deploy_from_row(r)?;
             latest.insert((d.prompt.clone(), d.channel.clone()), d);
         }
         Ok(latest.into_values().collect())

@@ -1,6 +1,6 @@
 //! Row mapping and statement text shared by the SQL store's methods.
 
-use crate::{AttemptRecord, CallRecord, KeyRecord, ReleaseRecord, UserRecord};
+use crate::{AttemptRecord, CallRecord, DeployRecord, KeyRecord, ReleaseRecord, UserRecord};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -145,4 +145,16 @@ pub(super) fn insert_sql(table: &str, columns: &str, rows: usize, sqlite: bool) 
         sql.push(')');
     }
     sql
+}
+
+pub(super) fn deploy_from_row(r: &AnyRow) -> std::result::Result<DeployRecord, sqlx::Error> {
+    Ok(DeployRecord {
+        id: r.try_get("id")?,
+        prompt: r.try_get("prompt")?,
+        channel: r.try_get("channel")?,
+        release_id: r.try_get("release_id")?,
+        actor: r.try_get("actor")?,
+        kind: r.try_get("kind")?,
+        created_ms: r.try_get("created_ms")?,
+    })
 }
