@@ -88,6 +88,10 @@ enum Command {
         target: String,
         /// The release id (from `seam release create`).
         release: String,
+        /// drain: sessions in flight keep their release until they end; immediate: every
+        /// session moves at its next call (each move is an event).
+        #[arg(long, default_value = "drain")]
+        mode: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -95,8 +99,35 @@ enum Command {
     Rollback {
         /// NAME@CHANNEL
         target: String,
+        /// drain or immediate, as for deploy.
+        #[arg(long, default_value = "drain")]
+        mode: String,
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Sessions in flight, per release: age and last activity (pinned releases drain).
+    Sessions {
+        #[command(subcommand)]
+        command: Option<SessionsCommand>,
+        #[arg(long)]
+        prompt: Option<String>,
+        #[arg(long)]
+        release: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Ask a running gateway to reload its config file and prompts directory now.
+    Reload {
+        /// The gateway's config file (its server.listen is where to ask).
+        #[arg(long, short, default_value = "seam.toml")]
+        config: PathBuf,
+        /// The gateway's address instead, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// A prompt's releases, their approvals and the channels on them.
     Releases {
@@ -292,6 +323,24 @@ pub(crate) struct StoreArgs {
     pub store: Option<String>,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Move one session to another release on purpose (audited).
+    Migrate {
+        /// The session id (what clients send as x-seam-session).
+        id: String,
+        /// An approved release of the same prompt.
+        #[arg(long)]
+        to: String,
+        /// When the id is in use by several tenants.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// When the id is in use on several channels.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+}
+
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
@@ -328,9 +377,32 @@ impl Cli {
             Command::Deploy {
                 target,
                 release,
+                mode,
                 store,
-            } => crate::releases::deploy(&store, &target, &release).await,
-            Command::Rollback { target, store } => crate::releases::rollback(&store, &target).await,
+            } => crate::releases::deploy(&store, &target, &release, &mode).await,
+            Command::Rollback {
+                target,
+                mode,
+                store,
+            } => crate::releases::rollback(&store, &target, &mode).await,
+            Command::Sessions {
+                command,
+                prompt,
+                release,
+                json,
+                store,
+            } => match command {
+                None => crate::sessions::list(&store, prompt, release, json).await,
+                Some(SessionsCommand::Migrate {
+                    id,
+                    to,
+                    tenant,
+                    channel,
+                }) => crate::sessions::migrate(&store, &id, &to, tenant, channel).await,
+            },
+            Command::Reload { config, url, json } => {
+                crate::sessions::reload(&config, url, json).await
+            }
             Command::Releases { name, json, store } => {
                 crate::releases::list(&store, &name, json).await
             }

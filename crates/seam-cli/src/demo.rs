@@ -500,7 +500,14 @@ async fn frozen_prompt(
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (release, _) = seam_control::create_release(store, "ana", &prompt).await?;
     seam_control::approve(store, "ben", &release.id).await?;
-    seam_control::deploy(store, "ana", "support-bot@production", &release.id).await?;
+    seam_control::deploy(
+        store,
+        "ana",
+        "support-bot@production",
+        &release.id,
+        seam_control::DeployMode::Drain,
+    )
+    .await?;
     // The gateway picks the deploy up within a second.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let before = script.prompt_calls(3).await?;

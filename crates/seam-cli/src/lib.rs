@@ -9,6 +9,7 @@ mod prompts;
 mod releases;
 mod report;
 mod serve;
+mod sessions;
 mod sim;
 mod traces;
 mod users;

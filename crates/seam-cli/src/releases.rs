@@ -57,19 +57,33 @@ pub async fn approve(store_args: &StoreArgs, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn deploy(store_args: &StoreArgs, target: &str, id: &str) -> anyhow::Result<()> {
+pub async fn deploy(
+    store_args: &StoreArgs,
+    target: &str,
+    id: &str,
+    mode: &str,
+) -> anyhow::Result<()> {
+    let mode = seam_control::DeployMode::parse(mode)?;
     let store = store_args.open().await?;
     let who = crate::users::actor(&store).await?;
-    let approvers = seam_control::deploy(&store, &who.name, target, id).await?;
-    println!("{target} -> {id} (approved by {})", approvers.join(", "));
+    let approvers = seam_control::deploy(&store, &who.name, target, id, mode).await?;
+    println!(
+        "{target} -> {id} (approved by {}; mode {})",
+        approvers.join(", "),
+        mode.as_str()
+    );
     Ok(())
 }
 
-pub async fn rollback(store_args: &StoreArgs, target: &str) -> anyhow::Result<()> {
+pub async fn rollback(store_args: &StoreArgs, target: &str, mode: &str) -> anyhow::Result<()> {
+    let mode = seam_control::DeployMode::parse(mode)?;
     let store = store_args.open().await?;
     let who = crate::users::actor(&store).await?;
-    let (from, to) = seam_control::rollback(&store, &who.name, target).await?;
-    println!("{target} -> {to} (rolled back from {from})");
+    let (from, to) = seam_control::rollback(&store, &who.name, target, mode).await?;
+    println!(
+        "{target} -> {to} (rolled back from {from}; mode {})",
+        mode.as_str()
+    );
     Ok(())
 }
 

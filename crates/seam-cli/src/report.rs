@@ -145,28 +145,38 @@ pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Resu
     let window = parse_since(since)?;
     let store = store.open().await?;
     let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
-    let events = store.list_events(since_ms, 10_000).await?;
+    let events = seam_control::sessions::changes(&store, since_ms, 10_000).await?;
     if json {
-        let out: Vec<serde_json::Value> = events
-            .iter()
-            .map(seam_store::EventRecord::to_json)
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!("{}", serde_json::to_string_pretty(&events)?);
         return Ok(());
     }
     if events.is_empty() {
         println!("no changes recorded since {} UTC", timestamp(since_ms));
         return Ok(());
     }
+    let text = |e: &serde_json::Value, k: &str| e[k].as_str().unwrap_or("-").to_string();
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {
+            let mut what = text(e, "message");
+            if let Some(d) = e.get("drain") {
+                match d["sessions"].as_i64().unwrap_or(0) {
+                    0 => {
+                        what.push_str(&format!(" [drained: no session on {}]", text(d, "release")))
+                    }
+                    n => what.push_str(&format!(
+                        " [draining: {n} session{} still on {}]",
+                        if n == 1 { "" } else { "s" },
+                        text(d, "release")
+                    )),
+                }
+            }
             vec![
-                timestamp(e.created_ms),
-                e.kind.clone(),
-                e.route.clone().unwrap_or_else(|| "-".into()),
-                e.provider.clone().unwrap_or_else(|| "-".into()),
-                e.message.clone(),
+                timestamp(e["created_ms"].as_i64().unwrap_or(0)),
+                text(e, "kind"),
+                text(e, "route"),
+                text(e, "provider"),
+                what,
             ]
         })
         .collect();

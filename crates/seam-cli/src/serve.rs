@@ -18,7 +18,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let running = seam_gateway::start(config, Arc::new(store), registry, listener).await?;
+    running.watch_config(config_path.to_path_buf());
     tracing::info!(addr = %running.addr, "seam is serving; OpenAI base_url is http://{}/v1", running.addr);
+    tracing::info!(config = %config_path.display(), "reloads on a change to the config or its prompts directory, on SIGHUP, and on `seam reload`");
     running.run_until(crate::shutdown_signal()).await;
     tracing::info!("stopped; records flushed");
     Ok(())

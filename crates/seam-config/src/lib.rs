@@ -8,6 +8,7 @@ mod limits;
 mod raw;
 mod retry;
 mod secret;
+mod sessions;
 mod validate;
 
 pub use limits::{
@@ -17,6 +18,7 @@ pub use limits::{
 pub use raw::{ProviderKind, ResponseModel};
 pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};
 pub use secret::Secret;
+pub use sessions::{SessionTtl, Sessions};
 pub use validate::{
     Config, ConfigError, Price, Provider, Route, ServerConfig, StoreConfig, Target,
 };

@@ -19,12 +19,14 @@ pub(crate) struct RawConfig {
     pub divergence: Option<crate::retry::RawDivergence>,
     pub limits: Option<crate::limits::RawLimits>,
     pub prompts: Option<RawPrompts>,
+    pub sessions: Option<crate::sessions::RawSessions>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPrompts {
     pub dir: Option<String>,
+    pub live_channel: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -38,6 +38,10 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// Where the prompt files are (`[prompts] dir`, relative to the config file).
     pub prompts_dir: PathBuf,
+    /// The channel that serves the prompt files as they are on disk, re-released on every
+    /// reload (development); other channels need an approval and a deploy.
+    pub live_channel: Option<String>,
+    pub sessions: crate::sessions::Sessions,
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +62,7 @@ pub struct StoreConfig {
     pub flush_interval: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Provider {
     pub name: String,
     pub kind: ProviderKind,
@@ -212,11 +216,19 @@ pub(crate) fn validate(
 
     let divergence = crate::retry::divergence(raw.divergence, &mut problems);
     let limits = crate::limits::limits(raw.limits, &mut problems);
-    let prompts_dir = base_dir.join(
-        raw.prompts
-            .and_then(|p| p.dir)
-            .unwrap_or_else(|| "prompts".into()),
-    );
+    let sessions = crate::sessions::sessions(raw.sessions, &mut problems);
+    let raw_prompts = raw.prompts.unwrap_or_default();
+    let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
+    let live_channel = raw_prompts.live_channel;
+    if live_channel
+        .as_deref()
+        .is_some_and(|c| c.is_empty() || c.contains('@'))
+    {
+        problems.push("prompts.live_channel: name a channel, e.g. \"dev\"".into());
+    }
+    if live_channel.as_deref() == Some("production") {
+        problems.push("prompts.live_channel: `production` needs approvals and deploys; serve files on a development channel such as \"dev\"".into());
+    }
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -227,6 +239,8 @@ pub(crate) fn validate(
             divergence,
             limits,
             prompts_dir,
+            live_channel,
+            sessions,
         })
     } else {
         Err(problems)

@@ -25,7 +25,7 @@ pub enum ControlError {
 
 pub type Result<T> = std::result::Result<T, ControlError>;
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -42,6 +42,8 @@ pub async fn user_by_token(store: &dyn Store, token: &str) -> Result<Option<User
     Ok(store.user_by_token_hash(&token_hash(token)).await?)
 }
 
+pub mod sessions;
+
 /// Appends to the audit chain and the change timeline.
 async fn record(
     store: &dyn Store,
@@ -55,7 +57,7 @@ async fn record(
 }
 
 /// `record`, with what the subject was before.
-async fn record_change(
+pub(crate) async fn record_change(
     store: &dyn Store,
     actor: &str,
     action: &str,
@@ -199,6 +201,36 @@ pub async fn approve(store: &dyn Store, actor: &str, id: &str) -> Result<Release
     Ok(release)
 }
 
+/// What a deploy does to sessions pinned to the release it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployMode {
+    /// New sessions get the new release; pinned sessions keep theirs until they end.
+    #[default]
+    Drain,
+    /// Every session moves to the new release at its next call.
+    Immediate,
+}
+
+impl DeployMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployMode::Drain => "drain",
+            DeployMode::Immediate => "immediate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<DeployMode> {
+        match s {
+            "drain" => Ok(DeployMode::Drain),
+            "immediate" => Ok(DeployMode::Immediate),
+            other => Err(ControlError::Invalid(format!(
+                "deploy mode `{other}`: use drain (sessions keep their release) or immediate (sessions move at their next call)"
+            ))),
+        }
+    }
+}
+
 async fn put(
     store: &dyn Store,
     actor: &str,
@@ -206,8 +238,16 @@ async fn put(
     channel: &str,
     id: &str,
     kind: &str,
+    mode: DeployMode,
 ) -> Result<()> {
     let now = now_ms();
+    let before = store
+        .list_deploys(name)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|d| d.channel == channel)
+        .map(|d| json!({"release": d.release_id}));
     store
         .insert_deploy(&DeployRecord {
             id: format!("dep_{}", uuid::Uuid::now_v7().simple()),
@@ -216,27 +256,34 @@ async fn put(
             release_id: id.to_string(),
             actor: actor.to_string(),
             kind: kind.to_string(),
+            mode: mode.as_str().to_string(),
             created_ms: now,
         })
         .await?;
-    let action = if kind == "deploy" {
-        "release.deploy"
-    } else {
-        "release.rollback"
+    let action = match kind {
+        "rollback" => "release.rollback",
+        _ => "release.deploy",
     };
-    record(
+    record_change(
         store,
         actor,
         action,
         &format!("{name}@{channel}"),
-        json!({"release": id}),
+        before,
+        json!({"release": id, "mode": mode.as_str()}),
         name,
     )
     .await
 }
 
 /// Points NAME@CHANNEL at an approved release; returns who approved it.
-pub async fn deploy(store: &dyn Store, actor: &str, target: &str, id: &str) -> Result<Vec<String>> {
+pub async fn deploy(
+    store: &dyn Store,
+    actor: &str,
+    target: &str,
+    id: &str,
+    mode: DeployMode,
+) -> Result<Vec<String>> {
     let (name, channel) = split_target(target)?;
     let release = store
         .get_release(id)
@@ -254,12 +301,51 @@ pub async fn deploy(store: &dyn Store, actor: &str, target: &str, id: &str) -> R
             "{id} is not approved: an owner of `{name}` other than its author must approve it first"
         )));
     }
-    put(store, actor, name, channel, id, "deploy").await?;
+    put(store, actor, name, channel, id, "deploy", mode).await?;
     Ok(approvals.into_iter().map(|a| a.approver).collect())
 }
 
+/// `[prompts] live_channel`: every prompt file becomes a release (the same content is the
+/// same release) and is put on `channel` without an approval, in drain mode, so sessions in
+/// flight keep what they started on. Returns the prompts whose release changed.
+pub async fn put_live(
+    store: &dyn Store,
+    actor: &str,
+    channel: &str,
+    prompts: &[Prompt],
+) -> Result<Vec<(String, String)>> {
+    let current = store.current_deploys().await?;
+    let mut changed = Vec::new();
+    for p in prompts {
+        let (release, _) = create_release(store, actor, p).await?;
+        let on = current
+            .iter()
+            .find(|d| d.prompt == p.name && d.channel == channel)
+            .map(|d| d.release_id.as_str());
+        if on != Some(release.id.as_str()) {
+            put(
+                store,
+                actor,
+                &p.name,
+                channel,
+                &release.id,
+                "live",
+                DeployMode::Drain,
+            )
+            .await?;
+            changed.push((p.name.clone(), release.id));
+        }
+    }
+    Ok(changed)
+}
+
 /// Points NAME@CHANNEL back at the release it had before; returns (from, to).
-pub async fn rollback(store: &dyn Store, actor: &str, target: &str) -> Result<(String, String)> {
+pub async fn rollback(
+    store: &dyn Store,
+    actor: &str,
+    target: &str,
+    mode: DeployMode,
+) -> Result<(String, String)> {
     let (name, channel) = split_target(target)?;
     let history: Vec<String> = store
         .list_deploys(name)
@@ -282,7 +368,7 @@ pub async fn rollback(store: &dyn Store, actor: &str, target: &str) -> Result<(S
             ))
         })?
         .clone();
-    put(store, actor, name, channel, &previous, "rollback").await?;
+    put(store, actor, name, channel, &previous, "rollback", mode).await?;
     Ok((current, previous))
 }
 

@@ -29,15 +29,16 @@ pub async fn embeddings(State(app): State<Arc<App>>, req: Request) -> Response {
 }
 
 pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Response {
+    let live = app.live();
     if let Err(e) = authenticate(
         &headers,
         &app.keys,
-        app.config.server.keyless_tenant.as_deref(),
+        live.config.server.keyless_tenant.as_deref(),
     ) {
         app.metrics.auth_failures.inc();
         return respond(&e);
     }
-    let data: Vec<Value> = app
+    let data: Vec<Value> = live
         .config
         .routes
         .iter()
@@ -48,11 +49,11 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
 
 async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
     let (parts, body) = req.into_parts();
-    let mut ctx = CallCtx::new(endpoint, &parts.headers);
+    let mut ctx = CallCtx::new(app.live(), endpoint, &parts.headers);
     match authenticate(
         &parts.headers,
         &app.keys,
-        app.config.server.keyless_tenant.as_deref(),
+        ctx.live.config.server.keyless_tenant.as_deref(),
     ) {
         Ok(c) => ctx.caller = c,
         Err(e) => {
@@ -95,19 +96,28 @@ async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
 type Failed = (CallCtx, GatewayError);
 
 async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, Failed> {
-    let body = match crate::request::read(app, &mut ctx, body).await {
+    let body = match crate::request::read(&mut ctx, body).await {
         Ok(b) => b,
         Err(e) => return Err((ctx, e)),
     };
     let (body, route_name) = match crate::render::target(&ctx.requested_model) {
         None => (body, ctx.requested_model.clone()),
         Some((name, channel)) => {
-            let Some(d) = app.releases.get(name, channel) else {
+            let Some(current) = app.releases.get(name, channel) else {
                 let e = GatewayError::NoRelease {
                     name: name.to_string(),
                     channel: channel.to_string(),
                 };
                 return Err((ctx, e));
+            };
+            let d = match ctx.session_id.clone() {
+                None => current.deployed.clone(),
+                Some(session) => {
+                    match crate::session::pin(app, &ctx, &session, name, channel, &current).await {
+                        Ok(d) => d,
+                        Err(e) => return Err((ctx, e)),
+                    }
+                }
             };
             match crate::render::render(&body, &d) {
                 Ok(rendered) => {
@@ -120,7 +130,7 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
             }
         }
     };
-    let state = match resolve(&app.routes, &route_name) {
+    let state = match resolve(&ctx.live.routes, &route_name) {
         Ok(r) => r,
         Err(e) => return Err((ctx, e)),
     };
@@ -225,7 +235,7 @@ fn check_served_model(
                     true,
                 ),
             };
-            let cost = account::cost(&app.config, Some(&served_model), &up.model, usage);
+            let cost = account::cost(&ctx.live.config, Some(&served_model), &up.model, usage);
             ctx.push_attempt(AttemptEnd {
                 provider: &up.provider,
                 model: &up.model,
@@ -276,7 +286,12 @@ fn complete(
             true,
         ),
     };
-    let cost = account::cost(&app.config, c.served.model.as_deref(), &up.model, usage);
+    let cost = account::cost(
+        &ctx.live.config,
+        c.served.model.as_deref(),
+        &up.model,
+        usage,
+    );
     ctx.push_attempt(AttemptEnd {
         provider: &up.provider,
         model: &up.model,

@@ -50,6 +50,11 @@ impl Window {
 }
 
 impl RetryBudget {
+    /// Whether this budget was made with these settings (a reload keeps it if so).
+    pub fn is(&self, ratio: f64, min_retries_per_second: f64) -> bool {
+        self.ratio == ratio && self.reserve == min_retries_per_second * WINDOW_SECS as f64
+    }
+
     pub fn new(ratio: f64, min_retries_per_second: f64) -> RetryBudget {
         RetryBudget {
             ratio,

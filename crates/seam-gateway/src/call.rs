@@ -10,6 +10,8 @@ const MAX_ID_LEN: usize = 128;
 
 pub struct CallCtx {
     pub id: String,
+    /// The config snapshot this call started on and finishes on.
+    pub live: std::sync::Arc<crate::Live>,
     pub started: Instant,
     pub created_ms: i64,
     pub caller: Caller,
@@ -58,7 +60,11 @@ pub struct CallEnd<'a> {
 }
 
 impl CallCtx {
-    pub fn new(endpoint: Endpoint, headers: &http::HeaderMap) -> CallCtx {
+    pub fn new(
+        live: std::sync::Arc<crate::Live>,
+        endpoint: Endpoint,
+        headers: &http::HeaderMap,
+    ) -> CallCtx {
         let id = format!("call_{}", uuid::Uuid::now_v7().simple());
         // A call that names no trace is a trace of its own.
         let named = trace_id(headers);
@@ -66,6 +72,7 @@ impl CallCtx {
         let trace_id = named.unwrap_or_else(|| id.clone());
         CallCtx {
             id,
+            live,
             started: Instant::now(),
             created_ms: crate::now_ms(),
             caller: Caller {

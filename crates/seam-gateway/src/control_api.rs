@@ -25,6 +25,17 @@ pub fn routes() -> axum::Router<Arc<App>> {
         .route("/api/rollbacks", post(rollback))
         .route("/api/audit", get(audit))
         .route("/api/audit/verify", get(verify))
+        .route("/api/sessions", get(sessions))
+        .route("/api/sessions/migrate", post(migrate_session))
+        .route("/api/reload", post(reload))
+}
+
+/// `mode` of a deploy or rollback body: drain unless it says immediate.
+fn mode(body: &Value) -> Result<seam_control::DeployMode, ControlError> {
+    match body.get("mode").and_then(Value::as_str) {
+        None => Ok(seam_control::DeployMode::Drain),
+        Some(m) => seam_control::DeployMode::parse(m),
+    }
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -63,6 +74,7 @@ impl FromRequestParts<Arc<App>> for Actor {
                 )
             })?;
         if app
+            .live()
             .config
             .server
             .admin_token
@@ -88,15 +100,9 @@ async fn changes(
         .get("since_ms")
         .and_then(|s| s.parse::<i64>().ok())
         .unwrap_or_else(|| crate::now_ms() - 86_400_000);
-    match app.store.list_events(since_ms, 10_000).await {
-        Ok(events) => {
-            let out: Vec<Value> = events
-                .iter()
-                .map(seam_store::EventRecord::to_json)
-                .collect();
-            Json(json!({"since_ms": since_ms, "events": out})).into_response()
-        }
-        Err(e) => control_error(e.into()),
+    match seam_control::sessions::changes(app.store.as_ref(), since_ms, 10_000).await {
+        Ok(events) => Json(json!({"since_ms": since_ms, "events": events})).into_response(),
+        Err(e) => control_error(e),
     }
 }
 
@@ -161,10 +167,15 @@ async fn deploy(
             "send {\"target\": \"NAME@CHANNEL\", \"release\": \"rel_...\"}",
         );
     };
-    match seam_control::deploy(app.store.as_ref(), &who, target, id).await {
-        Ok(approvers) => {
-            Json(json!({"target": target, "release": id, "approved_by": approvers})).into_response()
-        }
+    let mode = match mode(&body) {
+        Ok(m) => m,
+        Err(e) => return control_error(e),
+    };
+    match seam_control::deploy(app.store.as_ref(), &who, target, id, mode).await {
+        Ok(approvers) => Json(
+            json!({"target": target, "release": id, "approved_by": approvers, "mode": mode.as_str()}),
+        )
+        .into_response(),
         Err(e) => control_error(e),
     }
 }
@@ -180,9 +191,14 @@ async fn rollback(
             "send {\"target\": \"NAME@CHANNEL\"}",
         );
     };
-    match seam_control::rollback(app.store.as_ref(), &who, target).await {
+    let mode = match mode(&body) {
+        Ok(m) => m,
+        Err(e) => return control_error(e),
+    };
+    match seam_control::rollback(app.store.as_ref(), &who, target, mode).await {
         Ok((from, to)) => {
-            Json(json!({"target": target, "from": from, "release": to})).into_response()
+            Json(json!({"target": target, "from": from, "release": to, "mode": mode.as_str()}))
+                .into_response()
         }
         Err(e) => control_error(e),
     }
@@ -206,5 +222,64 @@ async fn verify(State(app): State<Arc<App>>, _who: Actor) -> Response {
                 .into_response(),
         },
         Err(e) => control_error(e.into()),
+    }
+}
+
+async fn sessions(
+    State(app): State<Arc<App>>,
+    _who: Actor,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let query = seam_store::SessionQuery {
+        live_at_ms: crate::now_ms(),
+        prompt: q.get("prompt").cloned(),
+        release_id: q.get("release").cloned(),
+        session_id: q.get("session").cloned(),
+    };
+    match app.store.list_sessions(&query).await {
+        Ok(list) => Json(json!({"sessions": list})).into_response(),
+        Err(e) => control_error(e.into()),
+    }
+}
+
+async fn migrate_session(
+    State(app): State<Arc<App>>,
+    Actor(who): Actor,
+    Json(body): Json<Value>,
+) -> Response {
+    let field = |k: &str| body.get(k).and_then(Value::as_str);
+    let (Some(session), Some(to)) = (field("session"), field("release")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "send {\"session\": \"ID\", \"release\": \"rel_...\"} (optional: \"tenant\", \"channel\")",
+        );
+    };
+    let target = seam_control::sessions::MigrateTarget {
+        session_id: session,
+        tenant: field("tenant"),
+        channel: field("channel"),
+    };
+    match seam_control::sessions::migrate(app.store.as_ref(), &who, &target, to).await {
+        Ok(before) => Json(
+            json!({"session": session, "tenant": before.tenant, "channel": before.channel,
+            "from": before.release_id, "release": to}),
+        )
+        .into_response(),
+        Err(e) => control_error(e),
+    }
+}
+
+async fn reload(State(app): State<Arc<App>>, Actor(who): Actor) -> Response {
+    match crate::reload::reload(&app, &who, "api").await {
+        Ok(outcome) => Json(outcome.to_json()).into_response(),
+        Err(crate::reload::ReloadError::NoConfigFile) => error(
+            StatusCode::CONFLICT,
+            "this gateway was not started from a config file; there is nothing to reload",
+        ),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": {"message": e.to_string(), "refused": true}})),
+        )
+            .into_response(),
     }
 }

@@ -103,7 +103,7 @@ pub async fn dispatch(
             if limiter.applies(&ctx.caller, &ctx.trace_limits) {
                 let trace = ctx.trace_key().to_string();
                 let est = estimate(
-                    app,
+                    &ctx.live.config,
                     limiter,
                     &ctx.caller,
                     &ctx.trace_limits,
@@ -142,7 +142,7 @@ pub async fn dispatch(
 /// What an attempt will likely be billed: input from the offline tokenizer, output from the
 /// request's `max_tokens` (or the configured default); tokens are counted once per call.
 fn estimate(
-    app: &App,
+    config: &seam_config::Config,
     limiter: &crate::admit::Limiter,
     caller: &crate::authenticate::Caller,
     trace_limits: &seam_config::TraceLimits,
@@ -167,7 +167,7 @@ fn estimate(
     crate::admit::Estimate {
         input_tokens: input,
         output_tokens: output,
-        cost: account::cost(&app.config, None, model, usage),
+        cost: account::cost(config, None, model, usage),
     }
 }
 
@@ -288,7 +288,7 @@ pub fn record_failed_attempt(
         ),
         None => (Usage::default(), false),
     };
-    let cost = account::cost(&app.config, None, model, usage);
+    let cost = account::cost(&ctx.live.config, None, model, usage);
     app.metrics
         .attempt(&ctx.route, provider, Some(e.class.as_str()));
     ctx.push_attempt(AttemptEnd {

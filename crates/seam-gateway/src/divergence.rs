@@ -19,7 +19,8 @@ const BASELINE_MIN_CALLS: u64 = 1000;
 const BASELINE_FLOOR: f64 = 0.02;
 
 pub struct Detector {
-    cfg: Divergence,
+    /// Swapped by a reload; the windows stay.
+    cfg: std::sync::RwLock<Divergence>,
     /// route -> provider (of the first attempt) -> window.
     windows: Mutex<HashMap<String, HashMap<String, Window>>>,
 }
@@ -45,9 +46,23 @@ pub struct Firing {
 }
 
 impl Detector {
+    fn cfg(&self) -> Divergence {
+        match self.cfg.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set_config(&self, cfg: Divergence) {
+        match self.cfg.write() {
+            Ok(mut c) => *c = cfg,
+            Err(poisoned) => *poisoned.into_inner() = cfg,
+        }
+    }
+
     pub fn new(cfg: Divergence) -> Detector {
         Detector {
-            cfg,
+            cfg: std::sync::RwLock::new(cfg),
             windows: Mutex::new(HashMap::new()),
         }
     }
@@ -61,6 +76,7 @@ impl Detector {
         final_ok: bool,
         now: Instant,
     ) -> Option<Firing> {
+        let cfg = self.cfg();
         let mut all = self.windows.lock().ok()?;
         let w = match all.get_mut(route).and_then(|p| p.get_mut(provider)) {
             Some(w) => w,
@@ -74,8 +90,8 @@ impl Detector {
         w.first_failed += usize::from(!first_ok);
         w.final_ok += usize::from(final_ok);
         while let Some(&(at, failed, ok)) = w.samples.front() {
-            let too_old = now.saturating_duration_since(at) > self.cfg.window;
-            if !(too_old || w.samples.len() > self.cfg.window_calls) {
+            let too_old = now.saturating_duration_since(at) > cfg.window;
+            if !(too_old || w.samples.len() > cfg.window_calls) {
                 break;
             }
             w.samples.pop_front();
@@ -86,20 +102,20 @@ impl Detector {
         w.baseline += BASELINE_ALPHA * (f64::from(u8::from(!first_ok)) - w.baseline);
         w.seen += 1;
         let n = w.samples.len();
-        if n < self.cfg.min_calls {
+        if n < cfg.min_calls {
             return None;
         }
         let rate = w.first_failed as f64 / n as f64;
         let success = w.final_ok as f64 / n as f64;
-        let by_baseline = self.cfg.baseline_multiple > 0.0
+        let by_baseline = cfg.baseline_multiple > 0.0
             && w.seen >= BASELINE_MIN_CALLS
             && rate >= BASELINE_FLOOR
-            && rate >= self.cfg.baseline_multiple * baseline_before;
-        let degraded = rate >= self.cfg.first_attempt_error_rate || by_baseline;
-        let hidden = success >= self.cfg.final_success_rate;
+            && rate >= cfg.baseline_multiple * baseline_before;
+        let degraded = rate >= cfg.first_attempt_error_rate || by_baseline;
+        let hidden = success >= cfg.final_success_rate;
         let cooling = w
             .last_fired
-            .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.window);
+            .is_some_and(|t| now.saturating_duration_since(t) < cfg.window);
         if degraded && hidden && !cooling {
             w.last_fired = Some(now);
             return Some(Firing {
@@ -117,6 +133,7 @@ impl Detector {
         let Some(f) = self.record(route, provider, first_ok, final_ok, Instant::now()) else {
             return;
         };
+        let cfg = self.cfg();
         let message = format!(
             "provider `{provider}` on route `{route}`: {:.1}% of first attempts failed over the last {} calls, \
              while {:.1}% of calls still succeeded after retries (pre-retry vs post-retry)",
@@ -143,8 +160,8 @@ impl Detector {
                 "first_attempt_error_rate": f.first_attempt_error_rate,
                 "final_success_rate": f.final_success_rate,
                 "baseline_first_attempt_error_rate": f.baseline,
-                "threshold": self.cfg.first_attempt_error_rate,
-                "window_secs": self.cfg.window.as_secs(),
+                "threshold": cfg.first_attempt_error_rate,
+                "window_secs": cfg.window.as_secs(),
             })
             .to_string(),
         };

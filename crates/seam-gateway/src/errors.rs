@@ -35,6 +35,12 @@ pub enum GatewayError {
     },
     /// A tenant or trace limit of Seam's own; never sent upstream.
     Refused(crate::admit::Refusal),
+    /// A session's pin could not be read or written: serving another release than the one
+    /// the session started on would break its contract, so the call is not served.
+    SessionUnavailable {
+        session: String,
+        reason: String,
+    },
     Internal(String),
 }
 
@@ -53,6 +59,7 @@ impl GatewayError {
             GatewayError::Upstream(e) => e.class.as_str(),
             GatewayError::Refused(r) => r.code,
             GatewayError::ServedModelMismatch { .. } => "served_model_mismatch",
+            GatewayError::SessionUnavailable { .. } => "session_unavailable",
             GatewayError::Internal(_) => "internal",
         }
     }
@@ -125,6 +132,12 @@ impl GatewayError {
                 r.message.clone(),
             )
             .code(r.code),
+            GatewayError::SessionUnavailable { session, reason } => ApiError::new(
+                503,
+                "service_unavailable",
+                format!("Session `{session}` could not be matched to its pinned release ({reason}); not served on another release. Retry shortly."),
+            )
+            .code("session_unavailable"),
             GatewayError::Internal(detail) => ApiError::new(
                 500,
                 "server_error",

@@ -17,10 +17,12 @@ pub mod fanout;
 pub mod observe;
 pub mod record;
 pub mod relay;
+pub mod reload;
 pub mod render;
 mod request;
 pub mod resolve;
 mod server;
+pub mod session;
 
 pub use server::{Running, router};
 
@@ -33,10 +35,17 @@ use seam_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Everything a call needs, shared by all requests.
-pub struct App {
+/// What a config file decides, swapped whole by a reload. A call takes the snapshot once,
+/// when it starts, and finishes on it.
+pub struct Live {
     pub config: Arc<Config>,
     pub routes: resolve::RouteTable,
+    pub registry: Registry,
+}
+
+/// Everything a call needs, shared by all requests.
+pub struct App {
+    live: std::sync::RwLock<Arc<Live>>,
     pub keys: KeyCache,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
@@ -48,6 +57,29 @@ pub struct App {
     pub drift: drift::Drift,
     pub releases: Arc<render::ReleaseCache>,
     pub model_alerts: render::ModelAlerts,
+    pub sessions: session::Sessions,
+    /// The config file a reload reads, when the gateway was started from one.
+    pub config_path: std::sync::OnceLock<std::path::PathBuf>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    /// The current snapshot of config and routes.
+    pub fn live(&self) -> Arc<Live> {
+        match self.live.read() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_live(&self, live: Live) {
+        let live = Arc::new(live);
+        match self.live.write() {
+            Ok(mut l) => *l = live,
+            Err(poisoned) => *poisoned.into_inner() = live,
+        }
+    }
 }
 
 /// How often the key snapshot is refreshed from the store.
@@ -66,7 +98,8 @@ pub async fn start(
     keys.refresh(store.as_ref()).await?;
     keys.spawn_refresh(store.clone(), KEY_REFRESH);
     let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
-    let routes = resolve::RouteTable::build(&config, &registry).map_err(anyhow::Error::msg)?;
+    let routes =
+        resolve::RouteTable::build(&config, &registry, None).map_err(anyhow::Error::msg)?;
     let config_divergence = config.divergence.clone();
     let drift = drift::Drift::load(store.as_ref()).await?;
     let releases = Arc::new(render::ReleaseCache::default());
@@ -78,9 +111,14 @@ pub async fn start(
     let limiter = Arc::new(
         admit::Limiter::new(config.limits.clone(), metrics.clone()).map_err(anyhow::Error::msg)?,
     );
+    let clock: Arc<dyn session::Clock> = Arc::new(session::SystemClock);
+    session::spawn_gauge(store.clone(), metrics.clone(), clock.clone(), KEY_REFRESH);
     let app = Arc::new(App {
-        config: Arc::new(config),
-        routes,
+        live: std::sync::RwLock::new(Arc::new(Live {
+            config: Arc::new(config),
+            routes,
+            registry,
+        })),
         keys,
         recorder,
         metrics,
@@ -91,6 +129,9 @@ pub async fn start(
         drift,
         releases,
         model_alerts: render::ModelAlerts::default(),
+        sessions: session::Sessions::new(clock),
+        config_path: std::sync::OnceLock::new(),
+        reloading: tokio::sync::Mutex::new(()),
     });
     Ok(server::start(app, listener, writer).await?)
 }

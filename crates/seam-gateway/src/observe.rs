@@ -44,6 +44,12 @@ pub struct RouteProvider {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PromptRelease {
+    pub prompt: String,
+    pub release: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Reason {
     pub reason: String,
 }
@@ -78,6 +84,8 @@ pub struct Metrics {
     pub limit_backend_errors: Family<Reason, Counter>,
     pub trace_calls: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
     pub trace_attempts: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
+    pub sessions_pinned: Family<PromptRelease, Gauge>,
+    pub reloads: Family<Reason, Counter>,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<HashMap<String, HashMap<String, Arc<Hot>>>>,
@@ -115,6 +123,8 @@ impl Metrics {
             limit_backend_errors: Family::default(),
             trace_calls: Family::new_with_constructor(fan_out_histogram),
             trace_attempts: Family::new_with_constructor(fan_out_histogram),
+            sessions_pinned: Family::default(),
+            reloads: Family::default(),
             registry: Registry::default(),
             hot: RwLock::new(HashMap::new()),
         };
@@ -187,6 +197,16 @@ impl Metrics {
             "events",
             "Change-timeline events written, by kind",
             m.events.clone(),
+        );
+        registry.register(
+            "sessions_pinned",
+            "Live sessions per prompt and the release they are pinned to, across every gateway sharing the store (a release still counted after a deploy is draining)",
+            m.sessions_pinned.clone(),
+        );
+        registry.register(
+            "reloads",
+            "Config and prompt reloads, by outcome (applied, unchanged, refused)",
+            m.reloads.clone(),
         );
         registry.register(
             "limit_backend_errors",
@@ -371,4 +391,20 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Writes a change-timeline event without holding up the call, and counts it.
+pub fn emit(app: &crate::App, event: seam_store::EventRecord) {
+    app.metrics
+        .events
+        .get_or_create(&Reason {
+            reason: event.kind.clone(),
+        })
+        .inc();
+    let store = app.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.insert_event(&event).await {
+            tracing::error!(error = %e, kind = %event.kind, "could not write the event");
+        }
+    });
 }

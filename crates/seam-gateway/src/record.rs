@@ -307,6 +307,36 @@ mod tests {
         async fn current_deploys(&self) -> seam_store::Result<Vec<seam_store::DeployRecord>> {
             Ok(Vec::new())
         }
+        async fn pin_session(
+            &self,
+            _: &seam_store::SessionKey,
+            _: &str,
+            _: i64,
+            _: seam_store::SessionTtl,
+        ) -> seam_store::Result<seam_store::Pinned> {
+            Err(seam_store::StoreError::Invalid("no sessions here".into()))
+        }
+        async fn move_session(
+            &self,
+            _: &seam_store::SessionKey,
+            _: &str,
+            _: &str,
+            _: i64,
+        ) -> seam_store::Result<bool> {
+            Ok(false)
+        }
+        async fn list_sessions(
+            &self,
+            _: &seam_store::SessionQuery,
+        ) -> seam_store::Result<Vec<seam_store::SessionRecord>> {
+            Ok(Vec::new())
+        }
+        async fn session_counts(
+            &self,
+            _: i64,
+        ) -> seam_store::Result<Vec<seam_store::SessionCount>> {
+            Ok(Vec::new())
+        }
         async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
             Ok(Vec::new())
         }

@@ -191,7 +191,7 @@ impl Relay {
             ),
         };
         let cost = account::cost(
-            &self.app.config,
+            &ctx.live.config,
             self.served.model.as_deref(),
             &self.up.model,
             usage,

@@ -22,7 +22,16 @@ pub struct Deployed {
     pub prompt: Prompt,
 }
 
-type Channels = HashMap<(String, String), Arc<Deployed>>;
+/// What a channel serves now, and how it got there.
+#[derive(Clone)]
+pub struct Channel {
+    pub deployed: Arc<Deployed>,
+    /// Deployed with mode `immediate`: sessions pinned before `since_ms` move at their next call.
+    pub immediate: bool,
+    pub since_ms: i64,
+}
+
+type Channels = HashMap<(String, String), Channel>;
 
 pub const MISMATCH_EVENT: &str = "release_model_mismatch";
 
@@ -53,27 +62,18 @@ impl ModelAlerts {
             "release {release} pins `{pinned}` but the provider served `{served}` (first call: {call_id})"
         );
         tracing::warn!(kind = MISMATCH_EVENT, release, "{message}");
-        app.metrics
-            .events
-            .get_or_create(&crate::observe::Reason {
-                reason: MISMATCH_EVENT.into(),
-            })
-            .inc();
-        let event = seam_store::EventRecord {
-            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-            created_ms: crate::now_ms(),
-            kind: MISMATCH_EVENT.into(),
-            route: None,
-            provider: None,
-            message,
-            details: json!({"actor": "provider", "release": release, "pinned": pinned, "served": served, "first_call_id": call_id}).to_string(),
-        };
-        let store = app.store.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.insert_event(&event).await {
-                tracing::error!(error = %e, "could not write the event");
-            }
-        });
+        crate::observe::emit(
+            app,
+            seam_store::EventRecord {
+                id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+                created_ms: crate::now_ms(),
+                kind: MISMATCH_EVENT.into(),
+                route: None,
+                provider: None,
+                message,
+                details: json!({"actor": "provider", "release": release, "pinned": pinned, "served": served, "first_call_id": call_id}).to_string(),
+            },
+        );
     }
 }
 
@@ -94,35 +94,51 @@ pub fn target(model: &str) -> Option<(&str, &str)> {
 }
 
 impl ReleaseCache {
+    /// A release by id, parsed once; releases never change, so a pinned session's old
+    /// release stays servable after its channel has moved on.
+    pub async fn load(
+        &self,
+        store: &dyn Store,
+        id: &str,
+    ) -> Result<Option<Arc<Deployed>>, seam_store::StoreError> {
+        if let Some(x) = self.by_id.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(Some(x));
+        }
+        let Some(r) = store.get_release(id).await? else {
+            return Ok(None);
+        };
+        let prompt = serde_json::from_str::<Prompt>(&r.content).map_err(|e| {
+            seam_store::StoreError::Invalid(format!("stored release {} does not parse: {e}", r.id))
+        })?;
+        let x = Arc::new(Deployed {
+            release_id: r.id.clone(),
+            prompt,
+        });
+        if let Ok(mut m) = self.by_id.lock() {
+            m.insert(r.id, x.clone());
+        }
+        Ok(Some(x))
+    }
+
     pub async fn refresh(&self, store: &dyn Store) -> Result<(), seam_store::StoreError> {
         let mut channels = Channels::new();
         for d in store.current_deploys().await? {
-            let cached = self
-                .by_id
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&d.release_id).cloned());
-            let deployed = match cached {
-                Some(x) => x,
-                None => {
-                    let Some(r) = store.get_release(&d.release_id).await? else {
-                        continue;
-                    };
-                    let Ok(prompt) = serde_json::from_str::<Prompt>(&r.content) else {
-                        tracing::error!(release = %r.id, "a stored release does not parse; not served");
-                        continue;
-                    };
-                    let x = Arc::new(Deployed {
-                        release_id: r.id.clone(),
-                        prompt,
-                    });
-                    if let Ok(mut m) = self.by_id.lock() {
-                        m.insert(r.id, x.clone());
-                    }
-                    x
+            let deployed = match self.load(store, &d.release_id).await {
+                Ok(Some(x)) => x,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(release = %d.release_id, error = %e, "a deployed release cannot be served");
+                    continue;
                 }
             };
-            channels.insert((d.prompt, d.channel), deployed);
+            channels.insert(
+                (d.prompt, d.channel),
+                Channel {
+                    deployed,
+                    immediate: d.mode == "immediate",
+                    since_ms: d.created_ms,
+                },
+            );
         }
         if let Ok(mut c) = self.current.write() {
             *c = Arc::new(channels);
@@ -144,7 +160,7 @@ impl ReleaseCache {
         });
     }
 
-    pub fn get(&self, name: &str, channel: &str) -> Option<Arc<Deployed>> {
+    pub fn get(&self, name: &str, channel: &str) -> Option<Channel> {
         self.current
             .read()
             .ok()

@@ -1,7 +1,6 @@
 //! Reads a client's request body and checks the fields Seam itself needs; every other field
 //! passes through untouched.
 
-use crate::App;
 use crate::call::CallCtx;
 use crate::errors::GatewayError;
 use axum::body::Body;
@@ -10,8 +9,8 @@ use seam_wire::{BodyError, RequestBody};
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-pub async fn read(app: &App, ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayError> {
-    let limit = app.config.server.max_body_bytes;
+pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayError> {
+    let limit = ctx.live.config.server.max_body_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());

@@ -22,7 +22,7 @@ pub struct TargetState {
     /// Time to the first byte (and the longest silence mid-stream) of one attempt.
     pub timeout: Duration,
     /// Retries against this provider on this route draw from here.
-    pub budget: RetryBudget,
+    pub budget: Arc<RetryBudget>,
 }
 
 #[derive(Default)]
@@ -31,7 +31,13 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    pub fn build(config: &Config, registry: &Registry) -> Result<RouteTable, String> {
+    /// Builds the table; with `previous` (a reload), a target whose retry settings did not
+    /// change keeps its budget window.
+    pub fn build(
+        config: &Config,
+        registry: &Registry,
+        previous: Option<&RouteTable>,
+    ) -> Result<RouteTable, String> {
         let mut routes = HashMap::new();
         for r in &config.routes {
             let mut targets = Vec::new();
@@ -53,7 +59,17 @@ impl RouteTable {
                     model: t.model.clone(),
                     provider,
                     timeout: r.retry.attempt_timeout.unwrap_or(provider_timeout),
-                    budget: RetryBudget::new(r.retry.budget_ratio, r.retry.min_retries_per_second),
+                    budget: previous
+                        .and_then(|p| p.routes.get(&r.name))
+                        .and_then(|old| old.targets.iter().find(|o| o.provider_name == t.provider))
+                        .map(|o| o.budget.clone())
+                        .filter(|b| b.is(r.retry.budget_ratio, r.retry.min_retries_per_second))
+                        .unwrap_or_else(|| {
+                            Arc::new(RetryBudget::new(
+                                r.retry.budget_ratio,
+                                r.retry.min_retries_per_second,
+                            ))
+                        }),
                 });
             }
             routes.insert(

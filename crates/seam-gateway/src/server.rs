@@ -69,11 +69,26 @@ async fn not_found(uri: http::Uri) -> impl IntoResponse {
 /// A running gateway.
 pub struct Running {
     pub addr: SocketAddr,
+    app: Arc<App>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
+    /// Reloads from `path` on a change to it or to its prompts directory, on SIGHUP, and on
+    /// `POST /api/reload` (see [`crate::reload`]).
+    pub fn watch_config(&self, path: std::path::PathBuf) {
+        crate::reload::watch(self.app.clone(), path);
+    }
+
+    /// Reloads now, as `actor` (tests, and callers without HTTP).
+    pub async fn reload(
+        &self,
+        actor: &str,
+    ) -> Result<crate::reload::Outcome, crate::reload::ReloadError> {
+        crate::reload::reload(&self.app, actor, "call").await
+    }
+
     /// Stops accepting, lets in-flight calls finish (up to the grace period), flushes
     /// records, and returns when all of that is done.
     pub async fn shutdown(self) {
@@ -95,13 +110,13 @@ pub(crate) async fn start(
     writer: crate::record::RecordWriter,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
-    let grace = app.config.server.shutdown_grace;
+    let grace = app.live().config.server.shutdown_grace;
     let (stop, mut stop_rx) = watch::channel(false);
     let mut deadline_rx = stop.subscribe();
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let serve = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+    let serve = axum::serve(listener, router(app.clone())).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|s| *s).await;
     });
     let task = tokio::spawn(async move {
@@ -121,5 +136,10 @@ pub(crate) async fn start(
         }
         writer.finish().await;
     });
-    Ok(Running { addr, stop, task })
+    Ok(Running {
+        addr,
+        app,
+        stop,
+        task,
+    })
 }

@@ -43,6 +43,27 @@ impl Registry {
         Ok(Registry { providers: map })
     }
 
+    /// The registry for a reloaded config: a provider whose config did not change is kept
+    /// (its connections stay warm), the others are built anew.
+    pub fn rebuild(
+        &self,
+        old: &[seam_config::Provider],
+        new: &[seam_config::Provider],
+    ) -> Result<Registry, String> {
+        let changed: Vec<seam_config::Provider> = new
+            .iter()
+            .filter(|p| !old.contains(p) || !self.providers.contains_key(&p.name))
+            .cloned()
+            .collect();
+        let mut out = Registry::from_config(&changed)?;
+        for p in new.iter().filter(|p| !changed.contains(p)) {
+            if let Some(kept) = self.providers.get(&p.name) {
+                out.providers.insert(p.name.clone(), kept.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds or replaces a provider (tests and the demo register in-process ones).
     pub fn insert(&mut self, provider: Arc<dyn Provider>) {
         self.providers.insert(provider.name().to_string(), provider);

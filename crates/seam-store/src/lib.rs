@@ -10,7 +10,8 @@ mod sql;
 
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, DeployRecord, EventRecord, KeyRecord,
-    ReleaseRecord, ServedRecord, UserRecord,
+    Pinned, ReleaseRecord, ServedRecord, SessionCount, SessionKey, SessionQuery, SessionRecord,
+    SessionTtl, UserRecord,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sql::SqlStore;
@@ -125,6 +126,28 @@ pub trait Store: Send + Sync {
     async fn current_deploys(&self) -> Result<Vec<DeployRecord>>;
 
     /// Every served model and fingerprint seen so far.
+    /// The session's pin after a call at `now_ms`: the existing one if it is live (its
+    /// activity and expiry brought forward), else a new one on `release_id`. Concurrent first
+    /// calls from several gateways agree on one pin.
+    async fn pin_session(
+        &self,
+        key: &SessionKey,
+        release_id: &str,
+        now_ms: i64,
+        ttl: SessionTtl,
+    ) -> Result<Pinned>;
+    /// Moves a session from release `from` to `to`; false when it was not on `from` (moved
+    /// already by someone else) or has no row.
+    async fn move_session(
+        &self,
+        key: &SessionKey,
+        from: &str,
+        to: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
+    async fn list_sessions(&self, q: &SessionQuery) -> Result<Vec<SessionRecord>>;
+    async fn session_counts(&self, live_at_ms: i64) -> Result<Vec<SessionCount>>;
+
     async fn list_served(&self) -> Result<Vec<ServedRecord>>;
     /// Remembers one; a pair already known is left as it was.
     async fn insert_served(&self, s: &ServedRecord) -> Result<()>;

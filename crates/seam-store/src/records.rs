@@ -175,5 +175,86 @@ pub struct DeployRecord {
     pub release_id: String,
     pub actor: String,
     pub kind: String,
+    /// What a deploy does to sessions pinned to the release before it: `drain` (they keep
+    /// it until they end) or `immediate` (they move at their next call).
+    pub mode: String,
     pub created_ms: i64,
+}
+
+/// A session pinned to a release: `(tenant, session_id, prompt, channel)` is its key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRecord {
+    pub tenant: String,
+    pub session_id: String,
+    pub prompt: String,
+    pub channel: String,
+    pub release_id: String,
+    /// Its first call (lifetime counts from here).
+    pub started_ms: i64,
+    /// When it got its current release (first call, a move or a migration).
+    pub pinned_ms: i64,
+    pub last_ms: i64,
+    /// After this it has ended: the next call with its id starts a new session.
+    pub expires_ms: i64,
+}
+
+/// What names a session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionKey {
+    pub tenant: String,
+    pub session_id: String,
+    pub prompt: String,
+    pub channel: String,
+}
+
+impl SessionRecord {
+    pub fn key(&self) -> SessionKey {
+        SessionKey {
+            tenant: self.tenant.clone(),
+            session_id: self.session_id.clone(),
+            prompt: self.prompt.clone(),
+            channel: self.channel.clone(),
+        }
+    }
+}
+
+/// Which live sessions to list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionQuery {
+    /// Sessions that have not expired at this time.
+    pub live_at_ms: i64,
+    pub prompt: Option<String>,
+    pub release_id: Option<String>,
+    pub session_id: Option<String>,
+}
+
+/// Live sessions per prompt channel and release.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionCount {
+    pub prompt: String,
+    pub channel: String,
+    pub release_id: String,
+    pub sessions: i64,
+}
+
+/// How long sessions live: idle time and total lifetime, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTtl {
+    pub idle_ms: i64,
+    pub max_age_ms: i64,
+}
+
+impl SessionTtl {
+    pub fn expires(&self, started_ms: i64, last_ms: i64) -> i64 {
+        (last_ms + self.idle_ms).min(started_ms + self.max_age_ms)
+    }
+}
+
+/// The outcome of a session's call: its pin, and whether this call started it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pinned {
+    pub session: SessionRecord,
+    pub started: bool,
+    /// The release of the session this call replaced because it had expired.
+    pub expired_release: Option<String>,
 }

@@ -64,7 +64,8 @@ enum Backend {
 }
 
 pub struct Limiter {
-    cfg: Limits,
+    /// Swapped whole by a reload; the counters stay.
+    cfg: std::sync::RwLock<Arc<Limits>>,
     backend: Backend,
     metrics: Arc<Metrics>,
     last_down_log_ms: AtomicI64,
@@ -181,23 +182,39 @@ impl Limiter {
             }
         };
         Ok(Limiter {
-            cfg,
+            cfg: std::sync::RwLock::new(Arc::new(cfg)),
             backend,
             metrics,
             last_down_log_ms: AtomicI64::new(0),
         })
     }
 
-    /// The trace limits of a call: the default, the tenant's, then the route's.
-    pub fn trace_limits(&self, tenant: &str, route: Option<TraceLimits>) -> TraceLimits {
-        self.cfg.trace_limits(tenant, route)
+    fn cfg(&self) -> Arc<Limits> {
+        match self.cfg.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
-    fn scopes<'a>(&'a self, caller: &'a Caller) -> Vec<Scope<'a>> {
+    /// A reload's limits; counters and reservations in flight are kept. The backend is fixed
+    /// for the life of the process (a reload that changes it is refused before this).
+    pub fn set_limits(&self, cfg: Limits) {
+        match self.cfg.write() {
+            Ok(mut c) => *c = Arc::new(cfg),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(cfg),
+        }
+    }
+
+    /// The trace limits of a call: the default, the tenant's, then the route's.
+    pub fn trace_limits(&self, tenant: &str, route: Option<TraceLimits>) -> TraceLimits {
+        self.cfg().trace_limits(tenant, route)
+    }
+
+    fn scopes<'a>(cfg: &'a Limits, caller: &'a Caller) -> Vec<Scope<'a>> {
         let mut out = vec![Scope {
             name: format!("tenant:{}", caller.tenant),
             who: format!("tenant `{}`", caller.tenant),
-            limits: self.cfg.for_tenant(&caller.tenant),
+            limits: cfg.for_tenant(&caller.tenant),
             key: false,
         }];
         if let Some(id) = &caller.key_id
@@ -215,7 +232,8 @@ impl Limiter {
 
     /// Whether any limit counts tokens or cost (only then is an estimate worth making).
     pub fn needs_estimate(&self, caller: &Caller, trace: &TraceLimits) -> bool {
-        self.scopes(caller).iter().any(|s| {
+        let cfg = self.cfg();
+        Self::scopes(&cfg, caller).iter().any(|s| {
             s.limits
                 .iter()
                 .any(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
@@ -225,11 +243,15 @@ impl Limiter {
 
     /// Whether anything at all applies to this caller.
     pub fn applies(&self, caller: &Caller, trace: &TraceLimits) -> bool {
-        self.scopes(caller).iter().any(|s| !s.limits.is_empty()) || !trace.is_empty()
+        let cfg = self.cfg();
+        Self::scopes(&cfg, caller)
+            .iter()
+            .any(|s| !s.limits.is_empty())
+            || !trace.is_empty()
     }
 
     pub fn default_output_tokens(&self) -> u64 {
-        self.cfg.default_output_tokens
+        self.cfg().default_output_tokens
     }
 
     /// Admits a call: one more request for the tenant, one more call for the trace, within
@@ -241,7 +263,8 @@ impl Limiter {
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<(), Refusal> {
-        let scopes = self.scopes(caller);
+        let cfg = self.cfg();
+        let scopes = Self::scopes(&cfg, caller);
         match &self.backend {
             Backend::Local(l) => l.admit_call(&scopes, trace, tl, now_ms),
             Backend::Redis(r) => match r.admit_call(&scopes, trace, tl, now_ms).await {
@@ -260,7 +283,8 @@ impl Limiter {
         est: Estimate,
         now_ms: i64,
     ) -> Result<Reservation, Refusal> {
-        let scopes = self.scopes(caller);
+        let cfg = self.cfg();
+        let scopes = Self::scopes(&cfg, caller);
         let windows: Vec<(String, Metric, LimitWindow, i64)> = scopes
             .iter()
             .flat_map(|s| {
@@ -319,7 +343,7 @@ impl Limiter {
         err: &str,
     ) -> Result<(), Refusal> {
         let limits: Vec<&TenantLimit> = scopes.iter().flat_map(|s| s.limits.iter()).collect();
-        let policy = self.cfg.on_backend_down;
+        let policy = self.cfg().on_backend_down;
         let costs = limits.iter().any(|l| l.metric == Metric::Cost) || tl.max_cost.is_some();
         let tokens = limits.iter().any(|l| {
             matches!(

@@ -48,6 +48,7 @@ async fn deploy_text(h: &Harness, text: &str) -> String {
             release_id: release.id.clone(),
             actor: "ben".into(),
             kind: "deploy".into(),
+            mode: "drain".into(),
             created_ms: 2,
         })
         .await

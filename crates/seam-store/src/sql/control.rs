@@ -202,7 +202,7 @@ impl SqlStore {
 
     pub(super) async fn db_insert_deploy(&self, d: &DeployRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO deploys (id, prompt, channel, release_id, actor, kind, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO deploys (id, prompt, channel, release_id, actor, kind, mode, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(d.id.as_str())
         .bind(d.prompt.as_str())
@@ -210,6 +210,7 @@ impl SqlStore {
         .bind(d.release_id.as_str())
         .bind(d.actor.as_str())
         .bind(d.kind.as_str())
+        .bind(d.mode.as_str())
         .bind(d.created_ms)
         .execute(&self.pool)
         .await?;
@@ -218,7 +219,7 @@ impl SqlStore {
 
     pub(super) async fn db_list_deploys(&self, prompt: &str) -> Result<Vec<DeployRecord>> {
         let rows = sqlx::query(
-            "SELECT id, prompt, channel, release_id, actor, kind, created_ms FROM deploys WHERE prompt = $1 ORDER BY created_ms, id",
+            "SELECT id, prompt, channel, release_id, actor, kind, mode, created_ms FROM deploys WHERE prompt = $1 ORDER BY created_ms, id",
         )
         .bind(prompt)
         .fetch_all(&self.pool)
@@ -231,7 +232,7 @@ impl SqlStore {
 
     pub(super) async fn db_current_deploys(&self) -> Result<Vec<DeployRecord>> {
         let rows = sqlx::query(
-            "SELECT id, prompt, channel, release_id, actor, kind, created_ms FROM deploys ORDER BY created_ms, id",
+            "SELECT id, prompt, channel, release_id, actor, kind, mode, created_ms FROM deploys ORDER BY created_ms, id",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -3,6 +3,7 @@
 
 mod control;
 mod rows;
+mod sessions;
 
 use crate::{
     ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
@@ -416,6 +417,34 @@ impl Store for SqlStore {
 
     async fn current_deploys(&self) -> Result<Vec<DeployRecord>> {
         self.db_current_deploys().await
+    }
+
+    async fn pin_session(
+        &self,
+        key: &crate::SessionKey,
+        release_id: &str,
+        now_ms: i64,
+        ttl: crate::SessionTtl,
+    ) -> Result<crate::Pinned> {
+        self.db_pin_session(key, release_id, now_ms, ttl).await
+    }
+
+    async fn move_session(
+        &self,
+        key: &crate::SessionKey,
+        from: &str,
+        to: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        self.db_move_session(key, from, to, now_ms).await
+    }
+
+    async fn list_sessions(&self, q: &crate::SessionQuery) -> Result<Vec<crate::SessionRecord>> {
+        self.db_list_sessions(q).await
+    }
+
+    async fn session_counts(&self, live_at_ms: i64) -> Result<Vec<crate::SessionCount>> {
+        self.db_session_counts(live_at_ms).await
     }
 
     async fn list_served(&self) -> Result<Vec<ServedRecord>> {

@@ -155,6 +155,7 @@ pub(super) fn deploy_from_row(r: &AnyRow) -> std::result::Result<DeployRecord, s
         release_id: r.try_get("release_id")?,
         actor: r.try_get("actor")?,
         kind: r.try_get("kind")?,
+        mode: r.try_get("mode")?,
         created_ms: r.try_get("created_ms")?,
     })
 }

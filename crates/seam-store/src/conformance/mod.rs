@@ -1,6 +1,8 @@
 //! Behaviour every storage backend must show. Each backend's tests call [`run_all`] on a
 //! fresh, migrated store.
 
+mod sessions;
+
 use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Store};
 
 pub async fn run_all(store: &dyn Store) {
@@ -15,6 +17,10 @@ pub async fn run_all(store: &dyn Store) {
     served_models_are_remembered_once(store).await;
     users_and_the_audit_chain(store).await;
     releases_approvals_and_deploys(store).await;
+    sessions::pins_hold_until_expiry(store).await;
+    sessions::concurrent_first_calls_agree(store).await;
+    sessions::moves_are_conditional(store).await;
+    sessions::live_sessions_list_and_count(store).await;
 }
 
 async fn releases_approvals_and_deploys(store: &dyn Store) {
@@ -59,6 +65,7 @@ async fn releases_approvals_and_deploys(store: &dyn Store) {
         release_id: "rel_abc".into(),
         actor: "ben".into(),
         kind: "deploy".into(),
+        mode: "immediate".into(),
         created_ms: 3,
     };
     store.insert_deploy(&d).await.expect("deploy");

@@ -1,0 +1,199 @@
+//! `seam sessions`, `seam sessions migrate` and `seam reload`.
+
+use crate::cli::StoreArgs;
+use crate::format::{table, timestamp};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn age(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+pub async fn list(
+    store_args: &StoreArgs,
+    prompt: Option<String>,
+    release: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = store_args.open().await?;
+    let now = seam_gateway::now_ms();
+    let sessions = seam_store::Store::list_sessions(
+        &store,
+        &seam_store::SessionQuery {
+            live_at_ms: now,
+            prompt,
+            release_id: release,
+            session_id: None,
+        },
+    )
+    .await?;
+    let current: BTreeMap<(String, String), String> = seam_store::Store::current_deploys(&store)
+        .await?
+        .into_iter()
+        .map(|d| ((d.prompt, d.channel), d.release_id))
+        .collect();
+    let is_current = |s: &seam_store::SessionRecord| {
+        current.get(&(s.prompt.clone(), s.channel.clone())) == Some(&s.release_id)
+    };
+    if json {
+        let out: Vec<serde_json::Value> = sessions
+            .iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["age_ms"] = (now - s.started_ms).into();
+                v["idle_ms"] = (now - s.last_ms).into();
+                v["draining"] = (!is_current(s)).into();
+                v
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"now_ms": now, "sessions": out}))?
+        );
+        return Ok(());
+    }
+    if sessions.is_empty() {
+        println!("no sessions in flight");
+        return Ok(());
+    }
+    let mut per_release: BTreeMap<(String, String, String), (usize, bool)> = BTreeMap::new();
+    for s in &sessions {
+        let e = per_release
+            .entry((s.prompt.clone(), s.channel.clone(), s.release_id.clone()))
+            .or_insert((0, is_current(s)));
+        e.0 += 1;
+    }
+    let rows: Vec<Vec<String>> = per_release
+        .iter()
+        .map(|((p, c, r), (n, cur))| {
+            vec![
+                format!("{p}@{c}"),
+                r.clone(),
+                n.to_string(),
+                if *cur { "serving" } else { "draining" }.into(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(&["PROMPT", "RELEASE", "SESSIONS", "STATE"], &rows)
+    );
+    println!();
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|s| {
+            vec![
+                s.session_id.clone(),
+                s.tenant.clone(),
+                format!("{}@{}", s.prompt, s.channel),
+                s.release_id.clone(),
+                age(now - s.started_ms),
+                format!("{} ago", age(now - s.last_ms)),
+                timestamp(s.expires_ms),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(
+            &[
+                "SESSION",
+                "TENANT",
+                "PROMPT",
+                "RELEASE",
+                "AGE",
+                "LAST CALL",
+                "EXPIRES (UTC)"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+pub async fn migrate(
+    store_args: &StoreArgs,
+    id: &str,
+    to: &str,
+    tenant: Option<String>,
+    channel: Option<String>,
+) -> anyhow::Result<()> {
+    let store = store_args.open().await?;
+    let who = crate::users::actor(&store).await?;
+    let target = seam_control::sessions::MigrateTarget {
+        session_id: id,
+        tenant: tenant.as_deref(),
+        channel: channel.as_deref(),
+    };
+    let before = seam_control::sessions::migrate(&store, &who.name, &target, to).await?;
+    println!(
+        "session {id} (tenant {}, {}@{}): {} -> {to}; gateways serve it within {}s",
+        before.tenant,
+        before.prompt,
+        before.channel,
+        before.release_id,
+        seam_gateway::session::PIN_SYNC.as_secs()
+    );
+    Ok(())
+}
+
+pub async fn reload(config: &Path, url: Option<String>, json: bool) -> anyhow::Result<()> {
+    let base = match url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let cfg = seam_config::load_lenient(config)?;
+            let addr = cfg.server.listen;
+            let host = if addr.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                addr.ip().to_string()
+            };
+            format!("http://{host}:{}", addr.port())
+        }
+    };
+    let token = std::env::var("SEAM_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!("set SEAM_TOKEN to your token: a reload is recorded under your name")
+        })?;
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/reload"))
+        .bearer_auth(token)
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach the gateway at {base}: {e}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+    }
+    if !status.is_success() {
+        let message = body
+            .pointer("/error/message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("no reason given");
+        anyhow::bail!("{status}: {message}");
+    }
+    if !json {
+        let released = body["released"].as_array().map(Vec::len).unwrap_or(0);
+        println!(
+            "reloaded {} ({}; {} prompt files checked; {} released on the live channel)",
+            body["file"].as_str().unwrap_or("?"),
+            if body["config_changed"].as_bool() == Some(true) {
+                "config changed"
+            } else {
+                "config unchanged"
+            },
+            body["prompts"],
+            released
+        );
+    }
+    Ok(())
+}

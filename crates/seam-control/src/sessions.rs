@@ -1,0 +1,127 @@
+//! Sessions on the control plane: moving one on purpose (audited), and how far each deploy
+//! has drained.
+
+use crate::{ControlError, Result, now_ms, record_change};
+use seam_store::{EventRecord, SessionQuery, SessionRecord, Store};
+use serde_json::{Value, json};
+
+/// Which session to migrate: its id, narrowed by tenant or channel when the id is in use
+/// more than once for the release's prompt.
+pub struct MigrateTarget<'a> {
+    pub session_id: &'a str,
+    pub tenant: Option<&'a str>,
+    pub channel: Option<&'a str>,
+}
+
+/// Moves one live session to `release_id` (an approved release of the same prompt); returns
+/// the session as it was before.
+pub async fn migrate(
+    store: &dyn Store,
+    actor: &str,
+    target: &MigrateTarget<'_>,
+    release_id: &str,
+) -> Result<SessionRecord> {
+    let release = store
+        .get_release(release_id)
+        .await?
+        .ok_or_else(|| ControlError::NotFound(format!("no release `{release_id}`")))?;
+    if store.list_approvals(release_id).await?.is_empty() {
+        return Err(ControlError::Forbidden(format!(
+            "{release_id} is not approved: sessions move only to approved releases"
+        )));
+    }
+    let now = now_ms();
+    let found: Vec<SessionRecord> = store
+        .list_sessions(&SessionQuery {
+            live_at_ms: now,
+            prompt: Some(release.prompt.clone()),
+            release_id: None,
+            session_id: Some(target.session_id.to_string()),
+        })
+        .await?
+        .into_iter()
+        .filter(|s| target.tenant.is_none_or(|t| t == s.tenant))
+        .filter(|s| target.channel.is_none_or(|c| c == s.channel))
+        .collect();
+    let session = match found.as_slice() {
+        [] => {
+            return Err(ControlError::NotFound(format!(
+                "no live session `{}` of `{}`",
+                target.session_id, release.prompt
+            )));
+        }
+        [one] => one.clone(),
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .map(|s| format!("tenant {} on {}", s.tenant, s.channel))
+                .collect();
+            return Err(ControlError::Invalid(format!(
+                "session `{}` is in use more than once ({}); name one with --tenant and --channel",
+                target.session_id,
+                names.join(", ")
+            )));
+        }
+    };
+    if session.release_id == release_id {
+        return Err(ControlError::Invalid(format!(
+            "session `{}` is on {release_id} already",
+            session.session_id
+        )));
+    }
+    if !store
+        .move_session(&session.key(), &session.release_id, release_id, now)
+        .await?
+    {
+        return Err(ControlError::Invalid(format!(
+            "session `{}` changed release while being migrated; look again with `seam sessions`",
+            session.session_id
+        )));
+    }
+    record_change(
+        store,
+        actor,
+        "session.migrate",
+        &format!(
+            "{} ({}@{}, tenant {})",
+            session.session_id, session.prompt, session.channel, session.tenant
+        ),
+        Some(json!({"release": session.release_id})),
+        json!({"release": release_id, "session": session.session_id, "tenant": session.tenant, "channel": session.channel}),
+        &session.prompt,
+    )
+    .await?;
+    Ok(session)
+}
+
+/// The timeline as JSON; each deploy and rollback says how many live sessions are still on
+/// the release it replaced (its drain progress).
+pub async fn changes(store: &dyn Store, since_ms: i64, limit: i64) -> Result<Vec<Value>> {
+    let events = store.list_events(since_ms, limit).await?;
+    let counts = store.session_counts(now_ms()).await?;
+    Ok(events
+        .iter()
+        .map(|e| {
+            let mut v = e.to_json();
+            if let Some(drain) = drain(e, &counts) {
+                v["drain"] = drain;
+            }
+            v
+        })
+        .collect())
+}
+
+fn drain(e: &EventRecord, counts: &[seam_store::SessionCount]) -> Option<Value> {
+    if e.kind != "release_deploy" && e.kind != "release_rollback" {
+        return None;
+    }
+    let details: Value = serde_json::from_str(&e.details).ok()?;
+    let old = details.pointer("/before/release")?.as_str()?;
+    let (prompt, channel) = details.get("subject")?.as_str()?.split_once('@')?;
+    let sessions: i64 = counts
+        .iter()
+        .filter(|c| c.prompt == prompt && c.channel == channel && c.release_id == old)
+        .map(|c| c.sessions)
+        .sum();
+    Some(json!({"release": old, "sessions": sessions}))
+}

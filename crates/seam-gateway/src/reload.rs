@@ -1,0 +1,282 @@
+//! Reloading the config file and the prompts directory without a restart: on a change seen
+//! by the file watch (checked every [`WATCH_EVERY`]), on SIGHUP, or on `POST /api/reload`
+//! (`seam reload`). A reload is all or nothing: the new config and every prompt file must
+//! be valid, or nothing changes, the refusal is logged and put on the change timeline
+//! (`config_reload_refused`). An applied reload swaps one snapshot ([`crate::Live`]) that new
+//! calls take; calls in flight finish on the one they started on. Counters, retry windows
+//! and session pins carry over.
+
+use crate::{App, Live};
+use seam_config::Config;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const WATCH_EVERY: Duration = Duration::from_secs(1);
+pub const REFUSED_EVENT: &str = "config_reload_refused";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("this gateway was not started from a config file")]
+    NoConfigFile,
+    #[error("reload refused, the running config stays:\n  - {}", .0.join("\n  - "))]
+    Refused(Vec<String>),
+}
+
+/// What an applied reload did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub file: String,
+    pub sha256: String,
+    /// The config file differs from the last one on the audit chain.
+    pub config_changed: bool,
+    pub prompts: usize,
+    /// `(prompt, release)` put on the live channel.
+    pub released: Vec<(String, String)>,
+}
+
+impl Outcome {
+    pub fn to_json(&self) -> Value {
+        let released: Vec<Value> = self
+            .released
+            .iter()
+            .map(|(p, r)| json!({"prompt": p, "release": r}))
+            .collect();
+        json!({"applied": true, "file": self.file, "sha256": self.sha256,
+            "config_changed": self.config_changed, "prompts": self.prompts, "released": released})
+    }
+}
+
+/// Keys a running gateway cannot change; a reload that changes them is refused.
+fn fixed_keys(old: &Config, new: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fixed = |key: &str, same: bool| {
+        if !same {
+            out.push(format!(
+                "{key}: cannot change on a running gateway; restart to apply it"
+            ));
+        }
+    };
+    fixed("server.listen", old.server.listen == new.server.listen);
+    fixed("store.url", old.store.url == new.store.url);
+    fixed(
+        "store.batch_size / queue_capacity / flush_interval_ms",
+        old.store.batch_size == new.store.batch_size
+            && old.store.queue_capacity == new.store.queue_capacity
+            && old.store.flush_interval == new.store.flush_interval,
+    );
+    fixed(
+        "limits.backend / limits.key_prefix",
+        old.limits.backend == new.limits.backend && old.limits.key_prefix == new.limits.key_prefix,
+    );
+    out
+}
+
+/// Reads and checks everything a reload would apply, changing nothing.
+fn prepare(
+    app: &App,
+    path: &Path,
+) -> Result<(Live, String, Vec<seam_prompts::Prompt>), Vec<String>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
+    let config = seam_config::load(path, &seam_config::process_env).map_err(|e| {
+        e.problems
+            .iter()
+            .map(|p| format!("{}: {p}", e.file))
+            .collect::<Vec<_>>()
+    })?;
+    let old = app.live();
+    let mut problems = fixed_keys(&old.config, &config);
+    let prompts = prompts(&config, &mut problems);
+    let registry = old
+        .registry
+        .rebuild(&old.config.providers, &config.providers)
+        .map_err(|e| vec![e])?;
+    let routes = crate::resolve::RouteTable::build(&config, &registry, Some(&old.routes))
+        .map_err(|e| vec![e])?;
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let live = Live {
+        config: Arc::new(config),
+        routes,
+        registry,
+    };
+    Ok((live, hex::encode(Sha256::digest(&bytes)), prompts))
+}
+
+/// Every prompt file must parse and lint clean and name a route of the config.
+fn prompts(config: &Config, problems: &mut Vec<String>) -> Vec<seam_prompts::Prompt> {
+    let dir = &config.prompts_dir;
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let (prompts, errors) = match seam_prompts::load_dir(dir) {
+        Ok(x) => x,
+        Err(e) => {
+            problems.push(e.to_string());
+            return Vec::new();
+        }
+    };
+    problems.extend(errors.iter().map(ToString::to_string));
+    for p in &prompts {
+        for f in seam_prompts::lint(p)
+            .into_iter()
+            .filter(|f| f.severity == seam_prompts::Severity::Error)
+        {
+            problems.push(format!("{}: {}: {}", f.file, f.key, f.message));
+        }
+        if config.route(&p.route).is_none() {
+            problems.push(format!(
+                "{}: route: `{}` is not a route of the config",
+                p.file.display(),
+                p.route
+            ));
+        }
+    }
+    prompts
+}
+
+/// Reloads now. `actor` is who asked (a user, `file-watch` or `sighup`).
+pub async fn reload(app: &App, actor: &str, trigger: &str) -> Result<Outcome, ReloadError> {
+    let path = app.config_path.get().ok_or(ReloadError::NoConfigFile)?;
+    let _one_at_a_time = app.reloading.lock().await;
+    let file = path.display().to_string();
+    let (live, sha256, prompts) = match prepare(app, path) {
+        Ok(x) => x,
+        Err(problems) => {
+            refused(app, actor, trigger, &file, &problems);
+            return Err(ReloadError::Refused(problems));
+        }
+    };
+    let config = live.config.clone();
+    app.set_live(live);
+    app.limiter.set_limits(config.limits.clone());
+    app.divergence.set_config(config.divergence.clone());
+    let store = app.store.as_ref();
+    let config_changed = seam_control::config_loaded(store, actor, &file, &sha256)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reload applied, but it could not be audited");
+            false
+        });
+    let released = match &config.live_channel {
+        None => Vec::new(),
+        Some(channel) => seam_control::put_live(store, actor, channel, &prompts)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, channel, "could not put the prompt files on the live channel");
+                Vec::new()
+            }),
+    };
+    if !released.is_empty()
+        && let Err(e) = app.releases.refresh(store).await
+    {
+        tracing::warn!(error = %e, "released, but the release snapshot is not refreshed yet");
+    }
+    let outcome = Outcome {
+        file,
+        sha256,
+        config_changed,
+        prompts: prompts.len(),
+        released,
+    };
+    let how = if outcome.config_changed || !outcome.released.is_empty() {
+        "applied"
+    } else {
+        "unchanged"
+    };
+    app.metrics
+        .reloads
+        .get_or_create(&crate::observe::Reason { reason: how.into() })
+        .inc();
+    tracing::info!(actor, trigger, file = %outcome.file, config_changed = outcome.config_changed,
+        released = outcome.released.len(), "reload {how}");
+    Ok(outcome)
+}
+
+fn refused(app: &App, actor: &str, trigger: &str, file: &str, problems: &[String]) {
+    tracing::error!(actor, trigger, file, problems = ?problems, "reload refused; the running config stays");
+    app.metrics
+        .reloads
+        .get_or_create(&crate::observe::Reason {
+            reason: "refused".into(),
+        })
+        .inc();
+    crate::observe::emit(
+        app,
+        seam_store::EventRecord {
+            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            created_ms: crate::now_ms(),
+            kind: REFUSED_EVENT.into(),
+            route: None,
+            provider: None,
+            message: format!(
+                "{actor}: reload of {file} refused ({} problem{}: {}); the running config stays",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                problems.first().map(String::as_str).unwrap_or("")
+            ),
+            details:
+                json!({"actor": actor, "trigger": trigger, "file": file, "problems": problems})
+                    .to_string(),
+        },
+    );
+}
+
+/// What the watch compares: the config file and every prompt file, by content.
+fn fingerprint(app: &App, path: &Path) -> String {
+    let mut h = Sha256::new();
+    h.update(std::fs::read(path).unwrap_or_default());
+    let dir = app.live().config.prompts_dir.clone();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+        {
+            h.update(f.to_string_lossy().as_bytes());
+            h.update(std::fs::read(f).unwrap_or_default());
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// Starts reloading from `path`: the file watch and SIGHUP.
+pub fn watch(app: Arc<App>, path: std::path::PathBuf) {
+    if app.config_path.set(path.clone()).is_err() {
+        return;
+    }
+    // Weak: the watches end with the gateway.
+    let watched = Arc::downgrade(&app);
+    let mut last = fingerprint(&app, &path);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(app) = watched.upgrade() else { return };
+            let now = fingerprint(&app, &path);
+            if now != last {
+                last = now;
+                let _ = reload(&app, "file-watch", "watch").await;
+            }
+        }
+    });
+    let app = Arc::downgrade(&app);
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload with the file watch or `seam reload`");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let Some(app) = app.upgrade() else { return };
+            let _ = reload(&app, "sighup", "signal").await;
+        }
+    });
+}
