@@ -244,3 +244,130 @@ pub fn spawn_gauge(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    /// A paused clock: it moves only when the test moves it.
+    struct Paused(AtomicI64);
+
+    impl Clock for Paused {
+        fn now_ms(&self) -> i64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn channel(release: &str, immediate: bool, since_ms: i64) -> Channel {
+        let prompt = seam_prompts::parse(
+            "name = \"bot\"\nowners = [\"ana\"]\nroute = \"chat\"\nmodel = \"m-2026-01\"\n[[messages]]\nrole = \"system\"\ncontent = \"hi\"\n",
+            std::path::Path::new("bot.toml"),
+        )
+        .expect("prompt");
+        Channel {
+            deployed: Arc::new(Deployed {
+                release_id: release.into(),
+                prompt,
+            }),
+            immediate,
+            since_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn sessions_expire_when_idle_and_at_their_maximum_age() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = seam_store::open(&url).await.expect("store");
+        let clock = Arc::new(Paused(AtomicI64::new(1_000_000)));
+        let sessions = Sessions::new(clock.clone());
+        let ttl = seam_config::SessionTtl {
+            idle: Duration::from_secs(60),
+            max_age: Duration::from_secs(300),
+        };
+        let key = SessionKey {
+            tenant: "acme".into(),
+            session_id: "s".into(),
+            prompt: "bot".into(),
+            channel: "production".into(),
+        };
+        let advance = |secs: i64| clock.0.fetch_add(secs * 1000, Ordering::SeqCst);
+        let r = sessions
+            .resolve(&store, &key, &channel("rel_1", false, 0), ttl)
+            .await
+            .expect("resolve");
+        assert!(r.started);
+        let v2 = channel("rel_2", false, 1_000_500);
+        // Calls 50 s apart keep it alive past the idle time...
+        for _ in 0..4 {
+            advance(50);
+            let r = sessions
+                .resolve(&store, &key, &v2, ttl)
+                .await
+                .expect("resolve");
+            assert_eq!((r.release_id.as_str(), r.started), ("rel_1", false));
+        }
+        // ...61 s of silence ends it: the next call starts a new session on the channel's release.
+        advance(61);
+        let r = sessions
+            .resolve(&store, &key, &v2, ttl)
+            .await
+            .expect("resolve");
+        assert_eq!((r.release_id.as_str(), r.started), ("rel_2", true));
+        // However busy, a session ends at its maximum age.
+        let v3 = channel("rel_3", false, 1_300_000);
+        for _ in 0..5 {
+            advance(59);
+            let r = sessions
+                .resolve(&store, &key, &v3, ttl)
+                .await
+                .expect("resolve");
+            assert_eq!(r.release_id, "rel_2");
+        }
+        advance(10);
+        let r = sessions
+            .resolve(&store, &key, &v3, ttl)
+            .await
+            .expect("resolve");
+        assert_eq!((r.release_id.as_str(), r.started), ("rel_3", true));
+    }
+
+    #[tokio::test]
+    async fn an_immediate_deploy_moves_sessions_pinned_before_it_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = seam_store::open(&url).await.expect("store");
+        let clock = Arc::new(Paused(AtomicI64::new(1_000_000)));
+        let sessions = Sessions::new(clock.clone());
+        let ttl = seam_config::SessionTtl {
+            idle: Duration::from_secs(600),
+            max_age: Duration::from_secs(6000),
+        };
+        let key = SessionKey {
+            tenant: "acme".into(),
+            session_id: "s".into(),
+            prompt: "bot".into(),
+            channel: "production".into(),
+        };
+        sessions
+            .resolve(&store, &key, &channel("rel_1", false, 0), ttl)
+            .await
+            .expect("resolve");
+        clock.0.fetch_add(10_000, Ordering::SeqCst);
+        let now = clock.now_ms();
+        let immediate = channel("rel_2", true, now);
+        let r = sessions
+            .resolve(&store, &key, &immediate, ttl)
+            .await
+            .expect("resolve");
+        assert_eq!(r.moved_from.as_deref(), Some("rel_1"));
+        assert_eq!(r.release_id, "rel_2");
+        clock.0.fetch_add(10_000, Ordering::SeqCst);
+        let r = sessions
+            .resolve(&store, &key, &immediate, ttl)
+            .await
+            .expect("resolve");
+        assert_eq!((r.release_id.as_str(), r.moved_from), ("rel_2", None));
+    }
+}

@@ -14,6 +14,9 @@ pub struct Harness {
     pub store: Arc<SqlStore>,
     pub client: reqwest::Client,
     running: Option<seam_gateway::Running>,
+    /// The config as written to `dir/seam.toml` (its prompts directory is `dir/prompts`).
+    pub config_path: std::path::PathBuf,
+    config_text: String,
     _dir: tempfile::TempDir,
     sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -27,6 +30,9 @@ pub struct Options<'a> {
     pub timeout_ms: u64,
     /// The `chat` route's retry table; by default no retries, so errors map one to one.
     pub retry: &'a str,
+    /// Reloads from `dir/seam.toml` on change (the provider then has no key: a reload reads
+    /// the process environment).
+    pub reloadable: bool,
 }
 
 impl Default for Options<'_> {
@@ -38,6 +44,7 @@ impl Default for Options<'_> {
             provider_kind: "openai",
             timeout_ms: 5_000,
             retry: "{ max_attempts = 1 }",
+            reloadable: false,
         }
     }
 }
@@ -75,7 +82,7 @@ flush_interval_ms = 5
 name = "up"
 kind = "{kind}"
 base_url = "{base}"
-api_key_env = "UP_KEY"
+{key}
 timeout_ms = {timeout}
 
 [[routes]]
@@ -95,18 +102,23 @@ output = 4.0
             timeout = opts.timeout_ms,
             retry = opts.retry,
             extra = opts.extra,
+            key = if opts.reloadable {
+                ""
+            } else {
+                "api_key_env = \"UP_KEY\""
+            },
         );
-        let env = |name: &str| (name == "UP_KEY").then(|| PROVIDER_SECRET.to_string());
-        let config =
-            seam_config::parse(&text, std::path::Path::new("test.toml"), &env).expect("config");
+        std::fs::create_dir_all(dir.path().join("prompts")).unwrap();
+        let config_path = dir.path().join("seam.toml");
+        std::fs::write(&config_path, &text).unwrap();
+        let config = parse(&text, &config_path);
         let store = Arc::new(seam_store::open(&config.store.url).await.unwrap());
         let key = mint_key("acme", None, 1);
         store.insert_key(&key.record).await.unwrap();
-        let registry = seam_providers::Registry::from_config(&config.providers).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = seam_gateway::start(config, store.clone(), registry, listener)
-            .await
-            .unwrap();
+        let running = start_gateway(config, store.clone()).await;
+        if opts.reloadable {
+            running.watch_config(config_path.clone());
+        }
         Harness {
             gw: format!("http://{}", running.addr),
             sim: format!("http://{sim_addr}"),
@@ -114,6 +126,8 @@ output = 4.0
             store,
             client: seam_providers::http_client(Duration::from_secs(2)).unwrap(),
             running: Some(running),
+            config_path,
+            config_text: text,
             _dir: dir,
             sim_stop: Some(sim_stop),
         }
@@ -177,6 +191,29 @@ output = 4.0
             .unwrap()
     }
 
+    /// Stops the gateway and starts a new one on the same store and config (the sim stays).
+    pub async fn restart(mut self) -> Harness {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let config = parse(&self.config_text, &self.config_path);
+        let running = start_gateway(config, self.store.clone()).await;
+        self.gw = format!("http://{}", running.addr);
+        self.running = Some(running);
+        self
+    }
+
+    /// Reloads the config file and prompts directory now.
+    pub async fn reload(
+        &self,
+        actor: &str,
+    ) -> Result<seam_gateway::reload::Outcome, seam_gateway::reload::ReloadError> {
+        match &self.running {
+            Some(r) => r.reload(actor).await,
+            None => panic!("the gateway is stopped"),
+        }
+    }
+
     /// Shuts the gateway down; the store (and the directory holding it) stay.
     pub async fn shutdown(mut self) -> (Arc<SqlStore>, tempfile::TempDir) {
         if let Some(r) = self.running.take() {
@@ -187,6 +224,19 @@ output = 4.0
         }
         (self.store.clone(), self._dir)
     }
+}
+
+fn parse(text: &str, path: &std::path::Path) -> seam_config::Config {
+    let env = |name: &str| (name == "UP_KEY").then(|| PROVIDER_SECRET.to_string());
+    seam_config::parse(text, path, &env).expect("config")
+}
+
+async fn start_gateway(config: seam_config::Config, store: Arc<SqlStore>) -> seam_gateway::Running {
+    let registry = seam_providers::Registry::from_config(&config.providers).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    seam_gateway::start(config, store, registry, listener)
+        .await
+        .unwrap()
 }
 
 pub fn call_id(r: &reqwest::Response) -> String {

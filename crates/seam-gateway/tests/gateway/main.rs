@@ -11,4 +11,5 @@ mod prompts;
 mod records;
 mod redis_limits;
 mod retries;
+mod sessions;
 mod streams;
