@@ -1,6 +1,8 @@
 //! `seam demo`: the main job on the embedded default. A sim and a gateway on a fresh SQLite
 //! file, a short scripted mix of traffic, then what Seam recorded of it.
 
+mod sessions;
+
 use crate::calls::calls_table;
 use anyhow::Context;
 use seam_gateway::authenticate::mint_key;
@@ -150,6 +152,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     degradation(&script, store.as_ref()).await?;
     agent_loop(&script, store.as_ref()).await?;
     frozen_prompt(&script, store.as_ref(), &dir).await?;
+    sessions::hot_reload(&script, store.as_ref(), &dir).await?;
     if let Some(c) = calls.iter().find(|c| c.outcome == "error" && c.stream) {
         println!(
             "See one call and its attempts: seam calls show {} --config {}",
@@ -481,7 +484,7 @@ interval_ms = 5
 "#;
 
 /// The example prompt from examples/prompts: pinned to sim-large-2026-01, alerts on change.
-const DEMO_PROMPT: &str = include_str!("../../../examples/prompts/support-bot.toml");
+const DEMO_PROMPT: &str = include_str!("../../../../examples/prompts/support-bot.toml");
 
 /// The seed's story: a prompt frozen and approved weeks ago, then the provider moves the
 /// model under it; the timeline shows a change no person made.
