@@ -87,3 +87,17 @@ def test_a_session_keeps_its_release_until_migrated(stack, default_scenario, tmp
 def test_seam_reload_asks_the_running_gateway(stack):
     out = stack.seam("reload", "--json")
     assert out["applied"] is True and out["file"].endswith("seam.toml")
+
+
+def test_sighup_reloads_the_running_gateway(stack):
+    import signal
+
+    def reloads():
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.gw_port}/metrics", timeout=5) as r:
+            lines = r.read().decode().splitlines()
+        return sum(float(line.split()[-1]) for line in lines if line.startswith("seam_reloads_total{"))
+
+    before = reloads()
+    stack.procs[-1].send_signal(signal.SIGHUP)  # the gateway is the last process started
+    assert eventually(lambda: reloads() > before, True), "SIGHUP made a reload"
+    assert stack.procs[-1].poll() is None, "and the gateway is still serving"
