@@ -9,6 +9,7 @@ mod raw;
 mod retry;
 mod secret;
 mod sessions;
+mod streams;
 mod validate;
 
 pub use limits::{
@@ -19,6 +20,7 @@ pub use raw::{ProviderKind, ResponseModel};
 pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};
 pub use secret::Secret;
 pub use sessions::{SessionTtl, Sessions};
+pub use streams::{Boundary, Rechunk, StreamSlo, Streams};
 pub use validate::{
     Config, ConfigError, Price, Provider, Route, ServerConfig, StoreConfig, Target,
 };

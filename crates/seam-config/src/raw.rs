@@ -20,6 +20,7 @@ pub(crate) struct RawConfig {
     pub limits: Option<crate::limits::RawLimits>,
     pub prompts: Option<RawPrompts>,
     pub sessions: Option<crate::sessions::RawSessions>,
+    pub streams: Option<crate::streams::RawStreams>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,6 +104,8 @@ pub(crate) struct RawRoute {
     pub retry: Option<crate::retry::RawRetry>,
     /// Overrides of `[limits.trace_default]` for calls on this route.
     pub trace_limits: Option<crate::limits::TraceLimits>,
+    pub stream_slo: Option<crate::streams::StreamSlo>,
+    pub rechunk: Option<crate::streams::RawRechunk>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -42,6 +42,7 @@ pub struct Config {
     /// reload (development); other channels need an approval and a deploy.
     pub live_channel: Option<String>,
     pub sessions: crate::sessions::Sessions,
+    pub streams: crate::streams::Streams,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +83,8 @@ pub struct Route {
     pub retry: RetryPolicy,
     /// The route's own trace limits, over the defaults.
     pub trace_limits: Option<crate::limits::TraceLimits>,
+    pub stream_slo: Option<crate::streams::StreamSlo>,
+    pub rechunk: Option<crate::streams::Rechunk>,
 }
 
 #[derive(Debug, Clone)]
@@ -217,6 +220,7 @@ pub(crate) fn validate(
     let divergence = crate::retry::divergence(raw.divergence, &mut problems);
     let limits = crate::limits::limits(raw.limits, &mut problems);
     let sessions = crate::sessions::sessions(raw.sessions, &mut problems);
+    let streams = crate::streams::streams(raw.streams, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
     let live_channel = raw_prompts.live_channel;
@@ -241,6 +245,7 @@ pub(crate) fn validate(
             prompts_dir,
             live_channel,
             sessions,
+            streams,
         })
     } else {
         Err(problems)
@@ -349,6 +354,8 @@ fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec
         response_model: r.response_model.unwrap_or_default(),
         retry: crate::retry::retry_policy(r.retry, key, problems),
         trace_limits: r.trace_limits,
+        stream_slo: crate::streams::slo(r.stream_slo, key, problems),
+        rechunk: crate::streams::rechunk(r.rechunk, key, problems),
     }
 }
 

@@ -86,6 +86,7 @@ async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
                     error_class: Some(e.class()),
                     error_message: Some(api.message),
                     ttfb_ms: None,
+                    stream: None,
                 },
             );
             resp
@@ -332,6 +333,7 @@ fn complete(
             error_class: None,
             error_message: None,
             ttfb_ms: up.ttfb_ms,
+            stream: None,
         },
     );
     resp
@@ -366,8 +368,9 @@ pub fn with_call_headers(
 }
 
 /// Counts the finished call and queues its records.
-pub fn finish(app: &App, ctx: CallCtx, end: CallEnd<'_>) {
+pub fn finish(app: &App, ctx: CallCtx, mut end: CallEnd<'_>) {
     let named = ctx.trace_named;
+    let stream = end.stream.take();
     let (call, attempts) = ctx.into_record(end);
     app.fan_out.call(
         &app.metrics,
@@ -409,5 +412,9 @@ pub fn finish(app: &App, ctx: CallCtx, end: CallEnd<'_>) {
             call.outcome == "ok",
         );
     }
-    app.recorder.record(Entry { call, attempts });
+    app.recorder.record(Entry {
+        call,
+        attempts,
+        stream,
+    });
 }

@@ -57,6 +57,8 @@ pub struct CallEnd<'a> {
     pub error_class: Option<&'a str>,
     pub error_message: Option<String>,
     pub ttfb_ms: Option<f64>,
+    /// A stream's telemetry, recorded with the call.
+    pub stream: Option<seam_store::StreamRecord>,
 }
 
 impl CallCtx {

@@ -15,6 +15,7 @@ pub mod drift;
 pub mod errors;
 pub mod fanout;
 pub mod observe;
+pub mod rechunk;
 pub mod record;
 pub mod relay;
 pub mod reload;
@@ -23,6 +24,8 @@ mod request;
 pub mod resolve;
 mod server;
 pub mod session;
+pub mod shape;
+pub mod telemetry;
 
 pub use server::{Running, router};
 
@@ -58,6 +61,7 @@ pub struct App {
     pub releases: Arc<render::ReleaseCache>,
     pub model_alerts: render::ModelAlerts,
     pub sessions: session::Sessions,
+    pub shape: shape::ShapeDrift,
     /// The config file a reload reads, when the gateway was started from one.
     pub config_path: std::sync::OnceLock<std::path::PathBuf>,
     /// One reload at a time.
@@ -130,6 +134,7 @@ pub async fn start(
         releases,
         model_alerts: render::ModelAlerts::default(),
         sessions: session::Sessions::new(clock),
+        shape: shape::ShapeDrift::default(),
         config_path: std::sync::OnceLock::new(),
         reloading: tokio::sync::Mutex::new(()),
     });

@@ -2,7 +2,7 @@
 //! calls (post-retry, what the client saw) or attempts (pre-retry, what the provider billed).
 
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -86,6 +86,7 @@ pub struct Metrics {
     pub trace_attempts: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
     pub sessions_pinned: Family<PromptRelease, Gauge>,
     pub reloads: Family<Reason, Counter>,
+    pub streams: crate::telemetry::StreamMetrics,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<HashMap<String, HashMap<String, Arc<Hot>>>>,
@@ -125,6 +126,7 @@ impl Metrics {
             trace_attempts: Family::new_with_constructor(fan_out_histogram),
             sessions_pinned: Family::default(),
             reloads: Family::default(),
+            streams: crate::telemetry::StreamMetrics::new(&mut registry),
             registry: Registry::default(),
             hot: RwLock::new(HashMap::new()),
         };
@@ -386,7 +388,10 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        if encode(&mut out, &self.registry).is_err() {
+        let written = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &self.streams.gen_ai))
+            .and_then(|()| encode_eof(&mut out));
+        if written.is_err() {
             out.clear();
         }
         out

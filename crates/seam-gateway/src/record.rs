@@ -13,11 +13,12 @@ use tokio::sync::{mpsc, oneshot};
 pub struct Entry {
     pub call: CallRecord,
     pub attempts: Vec<AttemptRecord>,
+    pub stream: Option<seam_store::StreamRecord>,
 }
 
 impl Entry {
     fn rows(&self) -> u64 {
-        1 + self.attempts.len() as u64
+        1 + self.attempts.len() as u64 + u64::from(self.stream.is_some())
     }
 }
 
@@ -149,13 +150,15 @@ async fn flush(store: &dyn Store, batch: &mut Vec<Entry>, metrics: &Metrics) {
     let rows: u64 = entries.iter().map(Entry::rows).sum();
     let mut calls = Vec::with_capacity(entries.len());
     let mut attempts = Vec::with_capacity(entries.len());
+    let mut streams = Vec::new();
     for e in entries {
         calls.push(e.call);
         attempts.extend(e.attempts);
+        streams.extend(e.stream);
     }
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=3 {
-        match store.insert_records(&calls, &attempts).await {
+        match store.insert_records(&calls, &attempts, &streams).await {
             Ok(()) => {
                 metrics.records_written.inc_by(rows);
                 return;
@@ -208,6 +211,7 @@ mod tests {
             &self,
             calls: &[CallRecord],
             _: &[AttemptRecord],
+            _: &[seam_store::StreamRecord],
         ) -> seam_store::Result<()> {
             self.writes.fetch_add(calls.len(), Ordering::Relaxed);
             if self.fail {
@@ -337,6 +341,9 @@ mod tests {
         ) -> seam_store::Result<Vec<seam_store::SessionCount>> {
             Ok(Vec::new())
         }
+        async fn list_streams(&self, _: i64) -> seam_store::Result<Vec<seam_store::StreamRecord>> {
+            Ok(Vec::new())
+        }
         async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
             Ok(Vec::new())
         }
@@ -355,7 +362,11 @@ mod tests {
     fn entry(id: &str) -> Entry {
         let call = seam_store::conformance::sample_call(id, 1, "t");
         let attempts = vec![seam_store::conformance::sample_attempt(&call, 1, true)];
-        Entry { call, attempts }
+        Entry {
+            call,
+            attempts,
+            stream: None,
+        }
     }
 
     fn cfg(capacity: usize) -> StoreConfig {

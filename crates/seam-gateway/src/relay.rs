@@ -9,6 +9,8 @@ use crate::account;
 use crate::api::{finish, with_call_headers};
 use crate::call::{AttemptEnd, CallCtx, CallEnd};
 use crate::errors::GatewayError;
+use crate::rechunk::{Rechunker, content_chars};
+use crate::telemetry::{StreamWatch, TokenTally};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -17,6 +19,7 @@ use http::{StatusCode, header};
 use seam_providers::{AttemptError, ChunkStream, ErrorClass, Served, StreamEvent};
 use seam_wire::{RequestBody, SSE_DONE, Usage, sse_data};
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,15 +38,30 @@ pub struct Relay {
     ctx: Option<CallCtx>,
     up: Upstream,
     /// Events dispatch held back, sent first.
-    head: std::collections::VecDeque<StreamEvent>,
+    head: VecDeque<StreamEvent>,
     rest: ChunkStream,
     request: RequestBody,
     include_usage: bool,
     rewrite: Option<String>,
     usage: Option<Usage>,
     served: Served,
-    text: String,
+    /// Output tokens of what was relayed, for a stream that ends without usage.
+    tally: TokenTally,
     chunks: u64,
+    /// What the client sees, chunk by chunk.
+    watch: Option<StreamWatch>,
+    /// With re-chunking: what the provider sent (the drift detector's view).
+    upstream_shape: Option<StreamWatch>,
+    rechunk: Option<(Rechunker, Duration)>,
+    hold_until: Option<tokio::time::Instant>,
+    /// Bytes ready for the client.
+    out: VecDeque<Bytes>,
+}
+
+enum Next {
+    Event(Result<StreamEvent, AttemptError>),
+    /// Re-chunking held text for its longest allowed time.
+    HoldExpired,
 }
 
 impl Relay {
@@ -62,6 +80,22 @@ impl Relay {
             Some(StreamEvent::Chunk { value, .. }) => Served::from_openai(value),
             _ => Served::default(),
         };
+        let stall = ctx.live.config.streams.stall;
+        let rechunk = ctx
+            .live
+            .config
+            .route(&ctx.route)
+            .and_then(|r| r.rechunk)
+            .map(|r| (Rechunker::new(r.boundary), r.max_hold));
+        let mut watch = StreamWatch::new(ctx.started, up.started, stall);
+        watch.observe_gaps(StreamWatch::gap_histogram(
+            &app.metrics.streams,
+            &ctx.route,
+            &up.provider,
+        ));
+        let upstream_shape = rechunk
+            .is_some()
+            .then(|| StreamWatch::new(ctx.started, up.started, stall));
         Relay {
             app,
             ctx: Some(ctx),
@@ -73,61 +107,100 @@ impl Relay {
             rewrite,
             usage: None,
             served,
-            text: String::new(),
+            tally: TokenTally::default(),
             chunks: 0,
+            watch: Some(watch),
+            upstream_shape,
+            rechunk,
+            hold_until: None,
+            out: VecDeque::new(),
+        }
+    }
+
+    async fn wait_upstream(&mut self) -> Next {
+        let idle = tokio::time::Instant::now() + self.up.idle_timeout;
+        let deadline = self.hold_until.map_or(idle, |h| h.min(idle));
+        match tokio::time::timeout_at(deadline, self.rest.next()).await {
+            Ok(Some(r)) => Next::Event(r),
+            Ok(None) => Next::Event(Err(AttemptError::new(
+                ErrorClass::StreamCut,
+                format!(
+                    "provider `{}` ended the stream without [DONE]",
+                    self.up.provider
+                ),
+            ))),
+            Err(_) if self.hold_until.is_some_and(|h| h <= idle) => Next::HoldExpired,
+            Err(_) => Next::Event(Err(AttemptError::new(
+                ErrorClass::Timeout,
+                format!(
+                    "provider `{}` sent nothing for {:.1}s mid-stream",
+                    self.up.provider,
+                    self.up.idle_timeout.as_secs_f64()
+                ),
+            ))),
         }
     }
 
     /// The next bytes for the client, or `None` once the stream is over.
     async fn next_bytes(&mut self) -> Option<Bytes> {
         loop {
+            if let Some(b) = self.out.pop_front() {
+                return Some(b);
+            }
             self.ctx.as_ref()?;
-            let event = match self.head.pop_front() {
-                Some(e) => Ok(e),
-                None => match tokio::time::timeout(self.up.idle_timeout, self.rest.next()).await {
-                    Ok(Some(r)) => r,
-                    Ok(None) => Err(AttemptError::new(
-                        ErrorClass::StreamCut,
-                        format!(
-                            "provider `{}` ended the stream without [DONE]",
-                            self.up.provider
-                        ),
-                    )),
-                    Err(_) => Err(AttemptError::new(
-                        ErrorClass::Timeout,
-                        format!(
-                            "provider `{}` sent nothing for {:.1}s mid-stream",
-                            self.up.provider,
-                            self.up.idle_timeout.as_secs_f64()
-                        ),
-                    )),
-                },
+            let next = match self.head.pop_front() {
+                Some(e) => Next::Event(Ok(e)),
+                None => self.wait_upstream().await,
             };
-            match event {
-                Ok(StreamEvent::Done) => {
+            match next {
+                Next::HoldExpired => self.release_held(),
+                Next::Event(Ok(StreamEvent::Done)) => {
+                    self.release_held();
                     self.end(None);
-                    return Some(Bytes::from_static(SSE_DONE));
+                    self.out.push_back(Bytes::from_static(SSE_DONE));
                 }
-                Ok(StreamEvent::Chunk { raw, value }) => {
-                    if let Some(out) = self.relay_chunk(raw, value) {
-                        return Some(out);
+                Next::Event(Ok(StreamEvent::Chunk { raw, value })) => {
+                    self.watch_upstream(&value);
+                    match self.rechunk.as_mut() {
+                        None => self.emit(raw, value),
+                        Some((r, hold)) => {
+                            let ready = r.push(value);
+                            self.hold_until = match (r.holding(), self.hold_until) {
+                                (false, _) => None,
+                                (true, None) => Some(tokio::time::Instant::now() + *hold),
+                                (true, Some(h)) if !ready.is_empty() => {
+                                    Some(h.max(tokio::time::Instant::now() + *hold))
+                                }
+                                (true, kept) => kept,
+                            };
+                            for v in ready {
+                                self.emit(None, v);
+                            }
+                        }
                     }
                 }
-                Err(e) => {
+                Next::Event(Err(e)) => {
+                    self.release_held();
                     let api = GatewayError::Upstream(e.clone()).to_api();
                     self.end(Some(e));
-                    return Some(api.to_sse());
+                    self.out.push_back(api.to_sse());
                 }
             }
         }
     }
 
-    /// Watches one chunk and decides what of it the client gets.
-    fn relay_chunk(&mut self, raw: Option<Bytes>, mut value: Value) -> Option<Bytes> {
+    fn release_held(&mut self) {
+        self.hold_until = None;
+        if let Some(v) = self.rechunk.as_mut().and_then(|(r, _)| r.flush()) {
+            self.emit(None, v);
+        }
+    }
+
+    /// Reads what a chunk from upstream says: usage, served model, content.
+    fn watch_upstream(&mut self, value: &Value) {
         self.chunks += 1;
-        let usage = value.get("usage").and_then(Usage::from_openai);
-        if usage.is_some() {
-            self.usage = usage;
+        if let Some(u) = value.get("usage").and_then(Usage::from_openai) {
+            self.usage = Some(u);
         }
         if let Some(m) = value.get("model").and_then(Value::as_str)
             && self.served.model.as_deref() != Some(m)
@@ -137,10 +210,14 @@ impl Relay {
         if let Some(f) = value.get("system_fingerprint").and_then(Value::as_str) {
             self.served.fingerprint = Some(f.to_string());
         }
-        let choices = value.get("choices").and_then(Value::as_array);
-        for c in choices.into_iter().flatten() {
+        for c in value
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(t) = c.pointer("/delta/content").and_then(Value::as_str) {
-                self.text.push_str(t);
+                self.tally.push(t);
             }
             for call in c
                 .pointer("/delta/tool_calls")
@@ -149,30 +226,48 @@ impl Relay {
                 .flatten()
             {
                 if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
-                    self.text.push_str(a);
+                    self.tally.push(a);
                 }
             }
         }
-        let usage_only = choices.is_none_or(|c| c.is_empty()) && usage.is_some();
-        if usage_only && !self.include_usage {
-            return None;
+        if let Some(w) = self.upstream_shape.as_mut() {
+            w.sent(content_chars(value), Instant::now());
         }
+    }
+
+    /// Queues one chunk for the client, as the client asked for it.
+    fn emit(&mut self, raw: Option<Bytes>, mut value: Value) {
+        let has_usage = value.get("usage").is_some_and(|u| !u.is_null());
+        let usage_only = has_usage
+            && value
+                .get("choices")
+                .and_then(Value::as_array)
+                .is_none_or(|c| c.is_empty());
+        if usage_only && !self.include_usage {
+            return;
+        }
+        let chars = content_chars(&value);
         let strip_usage = !self.include_usage && value.get("usage").is_some();
-        if self.rewrite.is_none() && !strip_usage {
-            return Some(match raw {
+        let bytes = if self.rewrite.is_none() && !strip_usage {
+            match raw {
                 Some(r) => sse_data(&r),
                 None => sse_data(&serde_json::to_vec(&value).unwrap_or_default()),
-            });
-        }
-        if let Some(o) = value.as_object_mut() {
-            if strip_usage {
-                o.remove("usage");
             }
-            if let Some(name) = &self.rewrite {
-                o.insert("model".into(), Value::String(name.clone()));
+        } else {
+            if let Some(o) = value.as_object_mut() {
+                if strip_usage {
+                    o.remove("usage");
+                }
+                if let Some(name) = &self.rewrite {
+                    o.insert("model".into(), Value::String(name.clone()));
+                }
             }
+            sse_data(&serde_json::to_vec(&value).unwrap_or_default())
+        };
+        if let Some(w) = self.watch.as_mut() {
+            w.sent(chars, Instant::now());
         }
-        Some(sse_data(&serde_json::to_vec(&value).unwrap_or_default()))
+        self.out.push_back(bytes);
     }
 
     /// Records the attempt and the call. `error` is why the stream ended early, if it did.
@@ -185,7 +280,7 @@ impl Relay {
             None => (
                 Usage {
                     input_tokens: account::estimate_input(&self.request),
-                    output_tokens: account::count_tokens(&self.text),
+                    output_tokens: self.tally.total(),
                 },
                 true,
             ),
@@ -228,6 +323,7 @@ impl Relay {
                 Some(format!("{} (after {} chunks)", e.message, self.chunks)),
             ),
         };
+        let stream = self.stream_record(&ctx, usage.output_tokens, outcome, error.is_none());
         finish(
             &self.app,
             ctx,
@@ -237,8 +333,69 @@ impl Relay {
                 error_class: class,
                 error_message: message,
                 ttfb_ms: self.up.ttfb_ms,
+                stream,
             },
         );
+    }
+
+    /// The stream's telemetry record; a stream that ran to its end also feeds the
+    /// chunk-shape drift detector.
+    fn stream_record(
+        &mut self,
+        ctx: &CallCtx,
+        output_tokens: u64,
+        outcome: &str,
+        completed: bool,
+    ) -> Option<seam_store::StreamRecord> {
+        let watch = self.watch.take()?;
+        let config = &ctx.live.config;
+        let slo = config.route(&ctx.route).and_then(|r| r.stream_slo);
+        let summary = watch.finish(
+            &ctx.id,
+            ctx.created_ms,
+            &ctx.route,
+            &self.up.provider,
+            self.served.model.as_deref(),
+            output_tokens,
+            outcome == "client_closed",
+            self.rechunk.is_some(),
+            slo.as_ref(),
+            Some(&self.app.metrics.streams),
+        );
+        let shape = match self.upstream_shape.take() {
+            Some(up) => {
+                let s = up.finish(
+                    &ctx.id,
+                    ctx.created_ms,
+                    &ctx.route,
+                    &self.up.provider,
+                    None,
+                    output_tokens,
+                    false,
+                    false,
+                    None,
+                    None,
+                );
+                (s.record.chars_p50, s.gap_p50_ms, s.record.content_chunks)
+            }
+            None => (
+                summary.record.chars_p50,
+                summary.gap_p50_ms,
+                summary.record.content_chunks,
+            ),
+        };
+        // A stream of a few chunks says little about the provider's chunking.
+        if completed && shape.2 >= 3 {
+            crate::shape::ShapeDrift::observe(
+                &self.app,
+                &config.streams,
+                &self.up.provider,
+                self.served.model.as_deref().unwrap_or(&self.up.model),
+                shape.0,
+                shape.1,
+            );
+        }
+        Some(summary.record)
     }
 }
 

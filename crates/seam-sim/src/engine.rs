@@ -78,6 +78,10 @@ pub struct Stats {
     pub requests: AtomicU64,
     pub connections: AtomicU64,
     pub refused: AtomicU64,
+    /// SSE responses being written now.
+    pub streams_open: AtomicU64,
+    /// SSE responses the client stopped reading before their end.
+    pub streams_cancelled: AtomicU64,
 }
 
 /// The simulated upstream's shared state. Cheap to clone.

@@ -93,7 +93,7 @@ async fn handle(
         return control(&sim, &method, &path, &bytes);
     }
     if method == Method::GET && path.ends_with("/models") {
-        return write(openai::models(&sim)).await;
+        return write(&sim, openai::models(&sim)).await;
     }
     let Some(endpoint) = Endpoint::from_path(&path).filter(|_| method == Method::POST) else {
         return json_response(
@@ -109,7 +109,7 @@ async fn handle(
                 Endpoint::Messages => anthropic::error(400, &format!("invalid JSON: {e}")),
                 _ => openai::error(400, "invalid_request_error", &format!("invalid JSON: {e}")),
             };
-            return write(out).await;
+            return write(&sim, out).await;
         }
     };
     sim.set_last_body(body.clone());
@@ -122,7 +122,7 @@ async fn handle(
         kill.notify_one();
         std::future::pending::<()>().await;
     }
-    write(out).await
+    write(&sim, out).await
 }
 
 /// What a test may want to check of the last request's headers, secrets left out.
@@ -179,6 +179,8 @@ fn control(sim: &Sim, method: &Method, path: &str, body: &[u8]) -> Response<Body
                     "requests": s.requests.load(Ordering::Relaxed),
                     "connections": s.connections.load(Ordering::Relaxed),
                     "refused": s.refused.load(Ordering::Relaxed),
+                    "streams_open": s.streams_open.load(Ordering::Relaxed),
+                    "streams_cancelled": s.streams_cancelled.load(Ordering::Relaxed),
                     "last_headers": sim.last_headers(),
                     "last_body": sim.last_body(),
                 }),
@@ -220,7 +222,7 @@ fn empty() -> Body {
         .boxed_unsync()
 }
 
-async fn write(out: Output) -> Response<Body> {
+async fn write(sim: &Sim, out: Output) -> Response<Body> {
     match out {
         Output::Json {
             status,
@@ -255,10 +257,12 @@ async fn write(out: Output) -> Response<Body> {
         } => {
             let total = events.len();
             let limit = cut_after.unwrap_or(usize::MAX);
+            let guard = StreamGuard::new(sim.clone());
             let frames = stream::unfold(
-                (events.into_iter(), 0usize),
-                move |(mut it, i)| async move {
+                (events.into_iter(), 0usize, guard),
+                move |(mut it, i, mut guard)| async move {
                     if i >= limit && i < total {
+                        guard.finish(); // the sim cuts it: not the client leaving
                         // Let what was sent reach the client before the connection drops.
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         return Some((
@@ -266,14 +270,17 @@ async fn write(out: Output) -> Response<Body> {
                                 io::ErrorKind::ConnectionReset,
                                 "sim: stream cut",
                             )),
-                            (it, usize::MAX),
+                            (it, usize::MAX, guard),
                         ));
                     }
-                    let ev = it.next()?;
+                    let Some(ev) = it.next() else {
+                        guard.finish();
+                        return None;
+                    };
                     if i > 0 && !interval.is_zero() {
                         tokio::time::sleep(interval).await;
                     }
-                    Some((Ok(Frame::data(ev)), (it, i + 1)))
+                    Some((Ok(Frame::data(ev)), (it, i + 1, guard)))
                 },
             );
             Response::builder()
@@ -291,6 +298,33 @@ async fn write(out: Output) -> Response<Body> {
             )
         }
         Output::Reset => json_response(500, &json!({"error": {"message": "sim: reset"}})),
+    }
+}
+
+/// Counts an SSE response while it is written, and whether the client left before its end.
+struct StreamGuard {
+    sim: Sim,
+    done: bool,
+}
+
+impl StreamGuard {
+    fn new(sim: Sim) -> StreamGuard {
+        sim.stats().streams_open.fetch_add(1, Ordering::Relaxed);
+        StreamGuard { sim, done: false }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let stats = self.sim.stats();
+        stats.streams_open.fetch_sub(1, Ordering::Relaxed);
+        if !self.done {
+            stats.streams_cancelled.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

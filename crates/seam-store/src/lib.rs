@@ -11,7 +11,7 @@ mod sql;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, DeployRecord, EventRecord, KeyRecord,
     Pinned, ReleaseRecord, ServedRecord, SessionCount, SessionKey, SessionQuery, SessionRecord,
-    SessionTtl, UserRecord,
+    SessionTtl, StreamRecord, UserRecord,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sql::SqlStore;
@@ -79,7 +79,13 @@ pub trait Store: Send + Sync {
     async fn revoke_key(&self, id_or_prefix: &str, now_ms: i64) -> Result<Vec<KeyRecord>>;
 
     /// Writes calls and attempts together, in one transaction.
-    async fn insert_records(&self, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Result<()>;
+    async fn insert_records(
+        &self,
+        calls: &[CallRecord],
+        attempts: &[AttemptRecord],
+        streams: &[StreamRecord],
+    ) -> Result<()>;
+    async fn list_streams(&self, since_ms: i64) -> Result<Vec<StreamRecord>>;
     /// Newest first.
     async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>>;
     async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>>;

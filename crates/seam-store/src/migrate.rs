@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sessions",
         include_str!("../migrations/0007_sessions.sql"),
     ),
+    (8, "streams", include_str!("../migrations/0008_streams.sql")),
 ];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {

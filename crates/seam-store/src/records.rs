@@ -258,3 +258,39 @@ pub struct Pinned {
     /// The release of the session this call replaced because it had expired.
     pub expired_release: Option<String>,
 }
+
+/// What the client saw of one streamed call. Gaps are between chunks that carried content
+/// (text or tool-call arguments), as sent to the client.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamRecord {
+    pub call_id: String,
+    pub created_ms: i64,
+    pub route: String,
+    pub provider: String,
+    pub served_model: Option<String>,
+    /// Call start to the first chunk sent to the client.
+    pub ttfc_ms: Option<f64>,
+    /// Call start to the first chunk with content.
+    pub ttft_ms: Option<f64>,
+    pub chunks: i64,
+    pub content_chunks: i64,
+    /// Characters of content (text and tool-call arguments).
+    pub chars: i64,
+    /// The median content characters per content chunk.
+    pub chars_p50: f64,
+    /// Output tokens per content chunk, on average.
+    pub tokens_per_chunk: f64,
+    pub gap_p50_ms: f64,
+    pub gap_p95_ms: f64,
+    pub gap_max_ms: f64,
+    /// Gaps longer than the stall threshold.
+    pub stalls: i64,
+    pub output_tokens: i64,
+    /// Output tokens over the time from the first to the last content chunk.
+    pub tokens_per_sec: Option<f64>,
+    pub client_closed: bool,
+    /// Content was re-chunked to word or line boundaries.
+    pub rechunked: bool,
+    /// `None` without a smoothness SLO on the route; else `met` or what was breached.
+    pub slo: Option<String>,
+}

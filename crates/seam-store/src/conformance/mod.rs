@@ -8,6 +8,7 @@ use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Store};
 pub async fn run_all(store: &dyn Store) {
     migrate_is_idempotent(store).await;
     records_round_trip(store).await;
+    streams_round_trip(store).await;
     calls_filter_by_time_and_tenant(store).await;
     batches_larger_than_one_statement(store).await;
     keys_store_hashes_and_revoke(store).await;
@@ -160,7 +161,7 @@ async fn reliability_aggregates(store: &dyn Store) {
         sample_attempt(&failed, 2, false),
     ];
     store
-        .insert_records(&[ok, failed], &attempts)
+        .insert_records(&[ok, failed], &attempts, &[])
         .await
         .expect("insert");
     let (calls, groups) = store.reliability(10_000_000).await.expect("reliability");
@@ -281,7 +282,7 @@ async fn records_round_trip(store: &dyn Store) {
         sample_attempt(&call, 2, true),
     ];
     store
-        .insert_records(std::slice::from_ref(&call), &attempts)
+        .insert_records(std::slice::from_ref(&call), &attempts, &[])
         .await
         .expect("insert");
     let (got, got_attempts) = store
@@ -300,7 +301,10 @@ async fn calls_filter_by_time_and_tenant(store: &dyn Store) {
         sample_call("call_f2", 6_000, "t2"),
         sample_call("call_f3", 7_000, "t1"),
     ];
-    store.insert_records(&calls, &[]).await.expect("insert");
+    store
+        .insert_records(&calls, &[], &[])
+        .await
+        .expect("insert");
     let q = CallQuery {
         since_ms: 5_500,
         tenant: None,
@@ -335,7 +339,7 @@ async fn batches_larger_than_one_statement(store: &dyn Store) {
         .collect();
     let attempts: Vec<AttemptRecord> = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
     store
-        .insert_records(&calls, &attempts)
+        .insert_records(&calls, &attempts, &[])
         .await
         .expect("insert bulk");
     let q = CallQuery {
@@ -349,7 +353,7 @@ async fn batches_larger_than_one_statement(store: &dyn Store) {
         sample_call("call_new", 1, "bulk"),
         sample_call("call_b0000", 1, "bulk"),
     ];
-    assert!(store.insert_records(&dup, &[]).await.is_err());
+    assert!(store.insert_records(&dup, &[], &[]).await.is_err());
     assert!(store.get_call("call_new").await.expect("get").is_none());
 }
 
@@ -399,7 +403,7 @@ async fn traces_read_back(store: &dyn Store) {
         sample_attempt(&b, 1, true),
     ];
     store
-        .insert_records(&[b, a], &attempts)
+        .insert_records(&[b, a], &attempts, &[])
         .await
         .expect("insert");
     let (calls, atts) = store.trace("trace-xyz").await.expect("trace");
@@ -412,6 +416,44 @@ async fn traces_read_back(store: &dyn Store) {
             .await
             .expect("trace")
             .0
+            .is_empty()
+    );
+}
+
+async fn streams_round_trip(store: &dyn Store) {
+    let s = crate::StreamRecord {
+        call_id: "call_stream_1".into(),
+        created_ms: 31_000_000,
+        route: "chat".into(),
+        provider: "up".into(),
+        served_model: Some("m-2026-01".into()),
+        ttfc_ms: Some(12.5),
+        ttft_ms: None,
+        chunks: 12,
+        content_chunks: 10,
+        chars: 80,
+        chars_p50: 8.0,
+        tokens_per_chunk: 2.0,
+        gap_p50_ms: 40.0,
+        gap_p95_ms: 55.5,
+        gap_max_ms: 1200.0,
+        stalls: 1,
+        output_tokens: 20,
+        tokens_per_sec: Some(50.0),
+        client_closed: true,
+        rechunked: false,
+        slo: Some("breached: stall 1200 ms > 1000 ms".into()),
+    };
+    store
+        .insert_records(&[], &[], std::slice::from_ref(&s))
+        .await
+        .expect("insert");
+    assert_eq!(store.list_streams(31_000_000).await.expect("list"), vec![s]);
+    assert!(
+        store
+            .list_streams(31_000_001)
+            .await
+            .expect("list")
             .is_empty()
     );
 }

@@ -4,6 +4,7 @@
 mod control;
 mod rows;
 mod sessions;
+mod streams;
 
 use crate::{
     ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
@@ -119,7 +120,12 @@ impl Store for SqlStore {
         Ok(matching)
     }
 
-    async fn insert_records(&self, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Result<()> {
+    async fn insert_records(
+        &self,
+        calls: &[CallRecord],
+        attempts: &[AttemptRecord],
+        streams_: &[crate::StreamRecord],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for chunk in statement_chunks(calls) {
             let mut q = sqlx::query(AssertSqlSafe(insert_sql(
@@ -191,8 +197,13 @@ impl Store for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
+        streams::insert(&mut tx, streams_, self.sqlite).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn list_streams(&self, since_ms: i64) -> Result<Vec<crate::StreamRecord>> {
+        self.db_list_streams(since_ms).await
     }
 
     async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>> {

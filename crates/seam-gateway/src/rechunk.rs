@@ -1,0 +1,243 @@
+//! Re-chunking (optional, per route): content deltas are coalesced up to a word or line
+//! boundary, and held at most `max_hold`, so clients see steady chunks whatever the provider
+//! sends. Only plain content chunks are held; anything else (role, tool-call deltas,
+//! `finish_reason`, usage, several choices) first releases what is held and then passes
+//! unchanged, so the text, its order relative to every other event, and those events
+//! themselves are preserved exactly.
+
+use seam_config::Boundary;
+use serde_json::Value;
+
+pub struct Rechunker {
+    boundary: Boundary,
+    held: String,
+    /// The last held chunk: what a released chunk looks like apart from its text.
+    template: Option<Value>,
+}
+
+/// The text of a chunk that is nothing but content for choice 0.
+pub fn plain_content(v: &Value) -> Option<&str> {
+    if v.get("usage").is_some_and(|u| !u.is_null()) {
+        return None;
+    }
+    let [choice] = v.get("choices")?.as_array()?.as_slice() else {
+        return None;
+    };
+    if choice.get("index").and_then(Value::as_u64).unwrap_or(0) != 0
+        || choice.get("finish_reason").is_some_and(|f| !f.is_null())
+    {
+        return None;
+    }
+    let delta = choice.get("delta")?.as_object()?;
+    if delta.len() != 1 {
+        return None;
+    }
+    delta.get("content")?.as_str()
+}
+
+/// Characters of content in a chunk: text and tool-call arguments, all choices.
+pub fn content_chars(v: &Value) -> usize {
+    let mut n = 0;
+    for c in v
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(t) = c.pointer("/delta/content").and_then(Value::as_str) {
+            n += t.chars().count();
+        }
+        for call in c
+            .pointer("/delta/tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
+                n += a.chars().count();
+            }
+        }
+    }
+    n
+}
+
+impl Rechunker {
+    pub fn new(boundary: Boundary) -> Rechunker {
+        Rechunker {
+            boundary,
+            held: String::new(),
+            template: None,
+        }
+    }
+
+    /// Whether text is held (and so a hold deadline runs).
+    pub fn holding(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Where the held text may be cut: just after its last boundary.
+    fn cut(&self) -> Option<usize> {
+        let (i, c) = match self.boundary {
+            Boundary::Word => self
+                .held
+                .char_indices()
+                .rev()
+                .find(|(_, c)| c.is_whitespace())?,
+            Boundary::Line => self.held.char_indices().rev().find(|(_, c)| *c == '\n')?,
+        };
+        Some(i + c.len_utf8())
+    }
+
+    fn chunk_of(&self, text: String) -> Option<Value> {
+        let mut v = self.template.clone()?;
+        let delta = v.pointer_mut("/choices/0/delta")?.as_object_mut()?;
+        delta.insert("content".into(), Value::String(text));
+        Some(v)
+    }
+
+    /// One chunk from upstream; returns the chunks to send now, in order.
+    pub fn push(&mut self, v: Value) -> Vec<Value> {
+        let Some(text) = plain_content(&v) else {
+            let mut out: Vec<Value> = self.flush().into_iter().collect();
+            out.push(v);
+            return out;
+        };
+        self.held.push_str(text);
+        self.template = Some(v);
+        let Some(cut) = self.cut() else {
+            return Vec::new();
+        };
+        let rest = self.held.split_off(cut);
+        let ready = std::mem::replace(&mut self.held, rest);
+        self.chunk_of(ready).into_iter().collect()
+    }
+
+    /// Releases everything held (the hold time ran out, or the stream ends).
+    pub fn flush(&mut self) -> Option<Value> {
+        if self.held.is_empty() {
+            return None;
+        }
+        let text = std::mem::take(&mut self.held);
+        self.chunk_of(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[derive(Debug, Clone)]
+    enum Ev {
+        Text(String),
+        Tool(String),
+        Finish,
+        Usage,
+        Hold,
+    }
+
+    fn chunk(ev: &Ev) -> Option<Value> {
+        let base = |choices: Value| json!({"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": choices});
+        Some(match ev {
+            Ev::Text(t) => {
+                base(json!([{"index": 0, "delta": {"content": t}, "finish_reason": null}]))
+            }
+            Ev::Tool(a) => base(
+                json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": a}}]}, "finish_reason": null}]),
+            ),
+            Ev::Finish => base(json!([{"index": 0, "delta": {}, "finish_reason": "stop"}])),
+            Ev::Usage => {
+                json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 5}})
+            }
+            Ev::Hold => return None,
+        })
+    }
+
+    fn text(v: &Value) -> Option<&str> {
+        plain_content(v)
+    }
+
+    /// The non-content events, each with the text sent before it.
+    fn skeleton(out: &[Value]) -> (String, Vec<(String, Value)>) {
+        let mut all = String::new();
+        let mut others = Vec::new();
+        for v in out {
+            match text(v) {
+                Some(t) => all.push_str(t),
+                None => others.push((all.clone(), v.clone())),
+            }
+        }
+        (all, others)
+    }
+
+    fn event() -> impl Strategy<Value = Ev> {
+        prop_oneof![
+            6 => any::<String>().prop_map(Ev::Text),
+            6 => "[a-zé🦀 \n.]{0,12}".prop_map(Ev::Text),
+            1 => "[{}a-z0-9\":]{0,8}".prop_map(Ev::Tool),
+            1 => Just(Ev::Finish),
+            1 => Just(Ev::Usage),
+            2 => Just(Ev::Hold),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn text_order_and_other_events_are_preserved(events in prop::collection::vec(event(), 0..60), line in any::<bool>()) {
+            let mut r = Rechunker::new(if line { Boundary::Line } else { Boundary::Word });
+            let mut input = Vec::new();
+            let mut out = Vec::new();
+            for ev in &events {
+                match chunk(ev) {
+                    Some(v) => {
+                        input.push(v.clone());
+                        out.extend(r.push(v));
+                    }
+                    None => out.extend(r.flush()),
+                }
+            }
+            out.extend(r.flush());
+            prop_assert_eq!(skeleton(&out), skeleton(&input));
+            for v in &out {
+                if let Some(t) = text(v) {
+                    prop_assert!(!t.is_empty(), "no empty content chunks are made");
+                }
+            }
+        }
+
+        #[test]
+        fn word_chunks_end_at_a_boundary_unless_released_early(words in prop::collection::vec("[a-z]{1,6}", 1..30), splits in prop::collection::vec(1usize..5, 1..40)) {
+            let sentence: String = words.iter().map(|w| format!("{w} ")).collect();
+            let chars: Vec<char> = sentence.chars().collect();
+            let mut r = Rechunker::new(Boundary::Word);
+            let (mut at, mut out) = (0, Vec::new());
+            for s in splits.iter().cycle() {
+                if at >= chars.len() {
+                    break;
+                }
+                let end = (at + s).min(chars.len());
+                let piece: String = chars[at..end].iter().collect();
+                out.extend(r.push(chunk(&Ev::Text(piece)).expect("chunk")));
+                at = end;
+            }
+            for v in &out {
+                let t = text(v).expect("content");
+                prop_assert!(t.ends_with(' '), "{:?}", t);
+            }
+            prop_assert!(r.flush().is_none(), "the text ends at a boundary: nothing left");
+        }
+    }
+
+    #[test]
+    fn one_token_chunks_become_word_chunks() {
+        let mut r = Rechunker::new(Boundary::Word);
+        let mut out = Vec::new();
+        for t in ["Hel", "lo", " wor", "ld", ", ", "friend"] {
+            out.extend(r.push(chunk(&Ev::Text(t.into())).expect("chunk")));
+        }
+        out.extend(r.flush());
+        let texts: Vec<&str> = out.iter().filter_map(text).collect();
+        assert_eq!(texts, ["Hello ", "world, ", "friend"]);
+    }
+}

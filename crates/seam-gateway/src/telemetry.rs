@@ -1,0 +1,466 @@
+//! Per-stream telemetry: what the client saw of a stream, chunk by chunk — time to first
+//! chunk and to first content, content characters per chunk, gaps between content chunks,
+//! stalls, output tokens per second — recorded with the call, checked against the route's
+//! smoothness SLO, and observed in histograms named after the OpenTelemetry GenAI
+//! conventions. Memory per stream is bounded: samples stop at [`MAX_SAMPLES`] (the maximum
+//! gap and the stall count stay exact).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use seam_config::StreamSlo;
+use seam_store::StreamRecord;
+use std::time::{Duration, Instant};
+
+pub const MAX_SAMPLES: usize = 16_384;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GenAiLabels {
+    pub gen_ai_operation_name: String,
+    pub gen_ai_provider_name: String,
+    pub seam_route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamLabels {
+    pub route: String,
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SloLabels {
+    pub route: String,
+    pub outcome: String,
+}
+
+fn seconds() -> Histogram {
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+fn chars() -> Histogram {
+    Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0])
+}
+
+/// Stream histograms and counters. The `gen_ai_*` ones live in a registry without Seam's
+/// prefix, so they carry the convention's names.
+pub struct StreamMetrics {
+    pub gen_ai: Registry,
+    ttfc: Family<GenAiLabels, Histogram, fn() -> Histogram>,
+    per_chunk: Family<GenAiLabels, Histogram, fn() -> Histogram>,
+    ttft: Family<GenAiLabels, Histogram, fn() -> Histogram>,
+    per_token: Family<GenAiLabels, Histogram, fn() -> Histogram>,
+    pub chars_per_chunk: Family<StreamLabels, Histogram, fn() -> Histogram>,
+    pub stalls: Family<StreamLabels, Counter>,
+    pub client_disconnects: Family<StreamLabels, Counter>,
+    pub slo: Family<SloLabels, Counter>,
+}
+
+impl StreamMetrics {
+    pub fn new(seam: &mut Registry) -> StreamMetrics {
+        let m = StreamMetrics {
+            gen_ai: Registry::default(),
+            ttfc: Family::new_with_constructor(seconds),
+            per_chunk: Family::new_with_constructor(seconds),
+            ttft: Family::new_with_constructor(seconds),
+            per_token: Family::new_with_constructor(seconds),
+            chars_per_chunk: Family::new_with_constructor(chars),
+            stalls: Family::default(),
+            client_disconnects: Family::default(),
+            slo: Family::default(),
+        };
+        let mut gen_ai = Registry::default();
+        gen_ai.register_with_unit(
+            "gen_ai_client_operation_time_to_first_chunk",
+            "Streams: time from the call's start to the first chunk sent to the client",
+            Unit::Seconds,
+            m.ttfc.clone(),
+        );
+        gen_ai.register_with_unit(
+            "gen_ai_client_operation_time_per_output_chunk",
+            "Streams: gap between content chunks as sent to the client, per chunk",
+            Unit::Seconds,
+            m.per_chunk.clone(),
+        );
+        gen_ai.register_with_unit(
+            "gen_ai_server_time_to_first_token",
+            "Streams: time from the serving attempt's start to the first content from the provider",
+            Unit::Seconds,
+            m.ttft.clone(),
+        );
+        gen_ai.register_with_unit(
+            "gen_ai_server_time_per_output_token",
+            "Streams: time between the first and last content over the output tokens after the first, per stream",
+            Unit::Seconds,
+            m.per_token.clone(),
+        );
+        seam.register(
+            "stream_chars_per_chunk",
+            "Streams: content characters per content chunk sent to the client",
+            m.chars_per_chunk.clone(),
+        );
+        seam.register(
+            "stream_stalls",
+            "Streams: gaps between content chunks longer than streams.stall_ms",
+            m.stalls.clone(),
+        );
+        seam.register(
+            "stream_client_disconnects",
+            "Streams the client left before their end (the upstream request is cancelled)",
+            m.client_disconnects.clone(),
+        );
+        seam.register(
+            "stream_slo",
+            "Streams on routes with a stream_slo, by whether each met it",
+            m.slo.clone(),
+        );
+        StreamMetrics { gen_ai, ..m }
+    }
+}
+
+/// Counts output tokens of a stream's text without keeping all of it: text is tokenized in
+/// pieces at whitespace once enough has gathered.
+#[derive(Default)]
+pub struct TokenTally {
+    pending: String,
+    counted: u64,
+}
+
+const TALLY_PIECE: usize = 16 * 1024;
+
+impl TokenTally {
+    pub fn push(&mut self, text: &str) {
+        self.pending.push_str(text);
+        if self.pending.len() >= TALLY_PIECE
+            && let Some(cut) = self.pending.rfind(char::is_whitespace)
+            && cut > 0
+        {
+            self.counted += crate::account::count_tokens(&self.pending[..cut]);
+            self.pending.drain(..cut);
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counted + crate::account::count_tokens(&self.pending)
+    }
+}
+
+/// One stream, watched as it is sent to the client.
+pub struct StreamWatch {
+    call_started: Instant,
+    attempt_started: Instant,
+    stall: Duration,
+    first_chunk: Option<Instant>,
+    first_content: Option<Instant>,
+    last_content: Option<Instant>,
+    chunks: u64,
+    content_chunks: u64,
+    total_chars: u64,
+    chars: Vec<u32>,
+    gaps_us: Vec<u32>,
+    max_gap: Duration,
+    stalls: u64,
+    per_chunk: Option<Histogram>,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * (sorted.len() - 1) as f64).round() as usize;
+    f64::from(sorted[rank.min(sorted.len() - 1)])
+}
+
+/// What a finished stream looked like, for the record and the drift detector.
+pub struct Summary {
+    pub record: StreamRecord,
+    /// Median gap between content chunks, ms (the drift detector's second sample).
+    pub gap_p50_ms: f64,
+}
+
+impl StreamWatch {
+    pub fn new(call_started: Instant, attempt_started: Instant, stall: Duration) -> StreamWatch {
+        StreamWatch {
+            call_started,
+            attempt_started,
+            stall,
+            first_chunk: None,
+            first_content: None,
+            last_content: None,
+            chunks: 0,
+            content_chunks: 0,
+            total_chars: 0,
+            chars: Vec::new(),
+            gaps_us: Vec::new(),
+            max_gap: Duration::ZERO,
+            stalls: 0,
+            per_chunk: None,
+        }
+    }
+
+    /// Observes per-chunk gaps into `h` as they happen.
+    pub fn observe_gaps(&mut self, h: Histogram) {
+        self.per_chunk = Some(h);
+    }
+
+    /// A chunk went to the client at `now` with `chars` characters of content.
+    pub fn sent(&mut self, chars: usize, now: Instant) {
+        self.chunks += 1;
+        self.first_chunk.get_or_insert(now);
+        if chars == 0 {
+            return;
+        }
+        self.content_chunks += 1;
+        self.total_chars += chars as u64;
+        if self.chars.len() < MAX_SAMPLES {
+            self.chars.push(u32::try_from(chars).unwrap_or(u32::MAX));
+        }
+        if let Some(last) = self.last_content {
+            let gap = now.saturating_duration_since(last);
+            self.max_gap = self.max_gap.max(gap);
+            if gap > self.stall {
+                self.stalls += 1;
+            }
+            if self.gaps_us.len() < MAX_SAMPLES {
+                self.gaps_us
+                    .push(u32::try_from(gap.as_micros()).unwrap_or(u32::MAX));
+            }
+            if let Some(h) = &self.per_chunk {
+                h.observe(gap.as_secs_f64());
+            }
+        }
+        self.first_content.get_or_insert(now);
+        self.last_content = Some(now);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &self,
+        metrics: &StreamMetrics,
+        route: &str,
+        provider: &str,
+        output_tokens: u64,
+        span: f64,
+        client_closed: bool,
+        slo: Option<&str>,
+    ) {
+        let labels = GenAiLabels {
+            gen_ai_operation_name: "chat".into(),
+            gen_ai_provider_name: provider.to_string(),
+            seam_route: route.to_string(),
+        };
+        if let Some(t) = self.first_chunk {
+            let s = t.saturating_duration_since(self.call_started).as_secs_f64();
+            metrics.ttfc.get_or_create(&labels).observe(s);
+        }
+        if let Some(t) = self.first_content {
+            let s = t
+                .saturating_duration_since(self.attempt_started)
+                .as_secs_f64();
+            metrics.ttft.get_or_create(&labels).observe(s);
+        }
+        if output_tokens > 1 && span > 0.0 {
+            metrics
+                .per_token
+                .get_or_create(&labels)
+                .observe(span / (output_tokens - 1) as f64);
+        }
+        let sl = StreamLabels {
+            route: route.to_string(),
+            provider: provider.to_string(),
+        };
+        if self.stalls > 0 {
+            metrics.stalls.get_or_create(&sl).inc_by(self.stalls);
+        }
+        if client_closed {
+            metrics.client_disconnects.get_or_create(&sl).inc();
+        }
+        let h = metrics.chars_per_chunk.get_or_create(&sl);
+        for c in &self.chars {
+            h.observe(f64::from(*c));
+        }
+        if let Some(o) = slo {
+            metrics
+                .slo
+                .get_or_create(&SloLabels {
+                    route: route.to_string(),
+                    outcome: if o == "met" { "met" } else { "breached" }.into(),
+                })
+                .inc();
+        }
+    }
+
+    /// The stream's record; `slo` is the route's, checked here.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        mut self,
+        call_id: &str,
+        created_ms: i64,
+        route: &str,
+        provider: &str,
+        served_model: Option<&str>,
+        output_tokens: u64,
+        client_closed: bool,
+        rechunked: bool,
+        slo: Option<&StreamSlo>,
+        metrics: Option<&StreamMetrics>,
+    ) -> Summary {
+        self.chars.sort_unstable();
+        self.gaps_us.sort_unstable();
+        let ms = |i: Option<Instant>, from: Instant| {
+            i.map(|t| t.saturating_duration_since(from).as_secs_f64() * 1000.0)
+        };
+        let gap_p50_ms = percentile(&self.gaps_us, 0.50) / 1000.0;
+        let gap_p95_ms = percentile(&self.gaps_us, 0.95) / 1000.0;
+        let gap_max_ms = self.max_gap.as_secs_f64() * 1000.0;
+        let chars_p50 = percentile(&self.chars, 0.50);
+        let span = match (self.first_content, self.last_content) {
+            (Some(a), Some(b)) => b.saturating_duration_since(a).as_secs_f64(),
+            _ => 0.0,
+        };
+        let tokens_per_sec = (span > 0.0 && output_tokens > 0).then(|| output_tokens as f64 / span);
+        let slo_outcome = slo.map(|s| {
+            let mut breaches = Vec::new();
+            if let Some(max) = s.gap_p95_ms
+                && gap_p95_ms > max
+            {
+                breaches.push(format!("gap p95 {gap_p95_ms:.0} ms > {max} ms"));
+            }
+            if let Some(min) = s.chars_per_chunk_p50
+                && self.content_chunks > 0
+                && chars_p50 < min
+            {
+                breaches.push(format!("chars/chunk p50 {chars_p50} < {min}"));
+            }
+            if let Some(max) = s.max_stall_ms
+                && gap_max_ms > max
+            {
+                breaches.push(format!("stall {gap_max_ms:.0} ms > {max} ms"));
+            }
+            if breaches.is_empty() {
+                "met".to_string()
+            } else {
+                format!("breached: {}", breaches.join("; "))
+            }
+        });
+        if let Some(metrics) = metrics {
+            self.observe(
+                metrics,
+                route,
+                provider,
+                output_tokens,
+                span,
+                client_closed,
+                slo_outcome.as_deref(),
+            );
+        }
+        Summary {
+            gap_p50_ms,
+            record: StreamRecord {
+                call_id: call_id.to_string(),
+                created_ms,
+                route: route.to_string(),
+                provider: provider.to_string(),
+                served_model: served_model.map(str::to_string),
+                ttfc_ms: ms(self.first_chunk, self.call_started),
+                ttft_ms: ms(self.first_content, self.call_started),
+                chunks: self.chunks as i64,
+                content_chunks: self.content_chunks as i64,
+                chars: self.total_chars as i64,
+                chars_p50,
+                tokens_per_chunk: if self.content_chunks > 0 {
+                    output_tokens as f64 / self.content_chunks as f64
+                } else {
+                    0.0
+                },
+                gap_p50_ms,
+                gap_p95_ms,
+                gap_max_ms,
+                stalls: self.stalls as i64,
+                output_tokens: output_tokens as i64,
+                tokens_per_sec,
+                client_closed,
+                rechunked,
+                slo: slo_outcome,
+            },
+        }
+    }
+
+    /// The histogram for per-chunk gaps of `route` and `provider`.
+    pub fn gap_histogram(metrics: &StreamMetrics, route: &str, provider: &str) -> Histogram {
+        metrics
+            .per_chunk
+            .get_or_create(&GenAiLabels {
+                gen_ai_operation_name: "chat".into(),
+                gen_ai_provider_name: provider.to_string(),
+                seam_route: route.to_string(),
+            })
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tally_counts_what_it_no_longer_keeps() {
+        let text = "the quick brown fox jumps over the lazy dog. ".repeat(2_000);
+        let mut t = TokenTally::default();
+        for piece in text.as_bytes().chunks(7) {
+            t.push(std::str::from_utf8(piece).expect("ascii"));
+        }
+        assert!(t.pending.len() < TALLY_PIECE + 7, "memory stays bounded");
+        let whole = crate::account::count_tokens(&text);
+        assert!(t.total().abs_diff(whole) <= 4, "{} vs {whole}", t.total());
+    }
+
+    #[test]
+    fn gaps_stalls_and_slo_come_from_the_chunks_sent() {
+        let t0 = Instant::now();
+        let mut w = StreamWatch::new(t0, t0, Duration::from_millis(1000));
+        w.sent(0, t0 + Duration::from_millis(5)); // the role chunk
+        let mut at = t0 + Duration::from_millis(10);
+        for i in 0..20 {
+            w.sent(4, at);
+            at += Duration::from_millis(if i == 10 { 1500 } else { 50 });
+        }
+        let mut reg = Registry::default();
+        let metrics = StreamMetrics::new(&mut reg);
+        let slo = StreamSlo {
+            gap_p95_ms: Some(150.0),
+            chars_per_chunk_p50: Some(8.0),
+            max_stall_ms: Some(1000.0),
+        };
+        let s = w.finish(
+            "c",
+            0,
+            "chat",
+            "up",
+            None,
+            40,
+            false,
+            false,
+            Some(&slo),
+            Some(&metrics),
+        );
+        let r = s.record;
+        assert_eq!(
+            (r.chunks, r.content_chunks, r.chars, r.stalls),
+            (21, 20, 80, 1)
+        );
+        assert_eq!(r.gap_p50_ms, 50.0);
+        assert_eq!(r.gap_max_ms, 1500.0);
+        assert_eq!(r.ttfc_ms, Some(5.0));
+        assert_eq!(r.ttft_ms, Some(10.0));
+        let slo = r.slo.expect("slo");
+        assert!(
+            slo.contains("chars/chunk p50 4 < 8") && slo.contains("stall 1500 ms > 1000 ms"),
+            "{slo}"
+        );
+        assert!(!slo.contains("gap p95"), "{slo}");
+    }
+}

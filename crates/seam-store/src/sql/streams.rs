@@ -1,0 +1,92 @@
+//! Per-stream telemetry rows, written in the same transaction as their call.
+
+use super::SqlStore;
+use super::rows::{flag, insert_sql, statement_chunks};
+use crate::{Result, StreamRecord};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+const COLUMNS: &str = "call_id, created_ms, route, provider, served_model, ttfc_ms, ttft_ms, chunks, content_chunks, chars, chars_p50, tokens_per_chunk, gap_p50_ms, gap_p95_ms, gap_max_ms, stalls, output_tokens, tokens_per_sec, client_closed, rechunked, slo";
+
+fn stream_from_row(r: &AnyRow) -> std::result::Result<StreamRecord, sqlx::Error> {
+    Ok(StreamRecord {
+        call_id: r.try_get("call_id")?,
+        created_ms: r.try_get("created_ms")?,
+        route: r.try_get("route")?,
+        provider: r.try_get("provider")?,
+        served_model: r.try_get("served_model")?,
+        ttfc_ms: r.try_get("ttfc_ms")?,
+        ttft_ms: r.try_get("ttft_ms")?,
+        chunks: r.try_get("chunks")?,
+        content_chunks: r.try_get("content_chunks")?,
+        chars: r.try_get("chars")?,
+        chars_p50: r.try_get("chars_p50")?,
+        tokens_per_chunk: r.try_get("tokens_per_chunk")?,
+        gap_p50_ms: r.try_get("gap_p50_ms")?,
+        gap_p95_ms: r.try_get("gap_p95_ms")?,
+        gap_max_ms: r.try_get("gap_max_ms")?,
+        stalls: r.try_get("stalls")?,
+        output_tokens: r.try_get("output_tokens")?,
+        tokens_per_sec: r.try_get("tokens_per_sec")?,
+        client_closed: r.try_get::<i64, _>("client_closed")? != 0,
+        rechunked: r.try_get::<i64, _>("rechunked")? != 0,
+        slo: r.try_get("slo")?,
+    })
+}
+
+pub(super) async fn insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    streams: &[StreamRecord],
+    sqlite: bool,
+) -> Result<()> {
+    for chunk in statement_chunks(streams) {
+        let mut q = sqlx::query(AssertSqlSafe(insert_sql(
+            "streams",
+            COLUMNS,
+            chunk.len(),
+            sqlite,
+        )));
+        for s in chunk {
+            q = q
+                .bind(s.call_id.as_str())
+                .bind(s.created_ms)
+                .bind(s.route.as_str())
+                .bind(s.provider.as_str())
+                .bind(s.served_model.as_deref())
+                .bind(s.ttfc_ms)
+                .bind(s.ttft_ms)
+                .bind(s.chunks)
+                .bind(s.content_chunks)
+                .bind(s.chars)
+                .bind(s.chars_p50)
+                .bind(s.tokens_per_chunk)
+                .bind(s.gap_p50_ms)
+                .bind(s.gap_p95_ms)
+                .bind(s.gap_max_ms)
+                .bind(s.stalls)
+                .bind(s.output_tokens)
+                .bind(s.tokens_per_sec)
+                .bind(flag(s.client_closed))
+                .bind(flag(s.rechunked))
+                .bind(s.slo.as_deref());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    pub(super) async fn db_list_streams(&self, since_ms: i64) -> Result<Vec<StreamRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM streams WHERE created_ms >= $1 ORDER BY created_ms, call_id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(stream_from_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+}
