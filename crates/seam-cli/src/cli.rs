@@ -281,6 +281,15 @@ pub(crate) enum TracesCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReportCommand {
+    /// What streams felt like to clients, per route, provider and served model: smoothness
+    /// SLO attainment next to tokens per second, gaps, chunk sizes, stalls, disconnects.
+    Streams {
+        /// How far back: 30s, 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Calls, attempts, tokens and cost per tenant, route or trace.
     Usage {
         /// tenant, route or trace
@@ -361,6 +370,9 @@ impl Cli {
                 None => crate::calls::list(&store, &since, tenant, limit, json).await,
             },
             Command::Report { command, store } => match command {
+                ReportCommand::Streams { since, json } => {
+                    crate::streams::report(&store, &since, json).await
+                }
                 ReportCommand::Reliability { since, json } => {
                     crate::report::reliability(&store, &since, json).await
                 }

@@ -33,6 +33,8 @@ pub struct Options<'a> {
     /// Reloads from `dir/seam.toml` on change (the provider then has no key: a reload reads
     /// the process environment).
     pub reloadable: bool,
+    /// More keys of the `chat` route (stream_slo, rechunk).
+    pub route_extra: &'a str,
 }
 
 impl Default for Options<'_> {
@@ -45,6 +47,7 @@ impl Default for Options<'_> {
             timeout_ms: 5_000,
             retry: "{ max_attempts = 1 }",
             reloadable: false,
+            route_extra: "",
         }
     }
 }
@@ -89,6 +92,7 @@ timeout_ms = {timeout}
 name = "chat"
 targets = [{{ provider = "up", model = "sim-large-2026-01" }}]
 retry = {retry}
+{route_extra}
 
 [prices."sim-large-2026-01"]
 input = 1.0
@@ -101,6 +105,7 @@ output = 4.0
             kind = opts.provider_kind,
             timeout = opts.timeout_ms,
             retry = opts.retry,
+            route_extra = opts.route_extra,
             extra = opts.extra,
             key = if opts.reloadable {
                 ""

@@ -13,3 +13,4 @@ mod redis_limits;
 mod retries;
 mod sessions;
 mod streams;
+mod telemetry;
