@@ -57,10 +57,12 @@ pub enum Boundary {
     Line,
 }
 
-/// Coalesce content deltas up to a word or line boundary, holding text at most `max_hold`.
+/// Coalesce content deltas into chunks of at least `min_chars` that end at a word or line
+/// boundary, holding text at most `max_hold`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rechunk {
     pub boundary: Boundary,
+    pub min_chars: usize,
     pub max_hold: Duration,
 }
 
@@ -68,6 +70,7 @@ pub struct Rechunk {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRechunk {
     pub boundary: Boundary,
+    pub min_chars: Option<usize>,
     pub max_hold_ms: Option<u64>,
 }
 
@@ -130,8 +133,13 @@ pub(crate) fn rechunk(
     if hold == 0 || hold > 10_000 {
         problems.push(format!("{key}.rechunk.max_hold_ms: between 1 and 10000"));
     }
+    let min_chars = r.min_chars.unwrap_or(1);
+    if min_chars == 0 || min_chars > 4096 {
+        problems.push(format!("{key}.rechunk.min_chars: between 1 and 4096"));
+    }
     Some(Rechunk {
         boundary: r.boundary,
+        min_chars,
         max_hold: Duration::from_millis(hold),
     })
 }

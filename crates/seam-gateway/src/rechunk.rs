@@ -10,6 +10,8 @@ use serde_json::Value;
 
 pub struct Rechunker {
     boundary: Boundary,
+    /// A chunk is released once it has this many characters up to a boundary.
+    min_chars: usize,
     held: String,
     /// The last held chunk: what a released chunk looks like apart from its text.
     template: Option<Value>,
@@ -62,9 +64,10 @@ pub fn content_chars(v: &Value) -> usize {
 }
 
 impl Rechunker {
-    pub fn new(boundary: Boundary) -> Rechunker {
+    pub fn new(boundary: Boundary, min_chars: usize) -> Rechunker {
         Rechunker {
             boundary,
+            min_chars: min_chars.max(1),
             held: String::new(),
             template: None,
         }
@@ -75,7 +78,8 @@ impl Rechunker {
         !self.held.is_empty()
     }
 
-    /// Where the held text may be cut: just after its last boundary.
+    /// Where the held text may be cut: just after its last boundary, if what comes before
+    /// it is long enough.
     fn cut(&self) -> Option<usize> {
         let (i, c) = match self.boundary {
             Boundary::Word => self
@@ -85,7 +89,8 @@ impl Rechunker {
                 .find(|(_, c)| c.is_whitespace())?,
             Boundary::Line => self.held.char_indices().rev().find(|(_, c)| *c == '\n')?,
         };
-        Some(i + c.len_utf8())
+        let end = i + c.len_utf8();
+        (self.held[..end].chars().count() >= self.min_chars).then_some(end)
     }
 
     fn chunk_of(&self, text: String) -> Option<Value> {
@@ -184,8 +189,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn text_order_and_other_events_are_preserved(events in prop::collection::vec(event(), 0..60), line in any::<bool>()) {
-            let mut r = Rechunker::new(if line { Boundary::Line } else { Boundary::Word });
+        fn text_order_and_other_events_are_preserved(events in prop::collection::vec(event(), 0..60), line in any::<bool>(), min in 1usize..24) {
+            let mut r = Rechunker::new(if line { Boundary::Line } else { Boundary::Word }, min);
             let mut input = Vec::new();
             let mut out = Vec::new();
             for ev in &events {
@@ -207,10 +212,10 @@ mod tests {
         }
 
         #[test]
-        fn word_chunks_end_at_a_boundary_unless_released_early(words in prop::collection::vec("[a-z]{1,6}", 1..30), splits in prop::collection::vec(1usize..5, 1..40)) {
+        fn word_chunks_end_at_a_boundary_unless_released_early(words in prop::collection::vec("[a-z]{1,6}", 1..30), splits in prop::collection::vec(1usize..5, 1..40), min in 1usize..16) {
             let sentence: String = words.iter().map(|w| format!("{w} ")).collect();
             let chars: Vec<char> = sentence.chars().collect();
-            let mut r = Rechunker::new(Boundary::Word);
+            let mut r = Rechunker::new(Boundary::Word, min);
             let (mut at, mut out) = (0, Vec::new());
             for s in splits.iter().cycle() {
                 if at >= chars.len() {
@@ -224,14 +229,16 @@ mod tests {
             for v in &out {
                 let t = text(v).expect("content");
                 prop_assert!(t.ends_with(' '), "{:?}", t);
+                prop_assert!(t.chars().count() >= min, "{:?} is shorter than {}", t, min);
             }
-            prop_assert!(r.flush().is_none(), "the text ends at a boundary: nothing left");
+            let rest = r.flush().map(|v| text(&v).unwrap_or("").to_string()).unwrap_or_default();
+            prop_assert!(rest.chars().count() < min + 7, "only a short tail is left: {:?}", rest);
         }
     }
 
     #[test]
     fn one_token_chunks_become_word_chunks() {
-        let mut r = Rechunker::new(Boundary::Word);
+        let mut r = Rechunker::new(Boundary::Word, 1);
         let mut out = Vec::new();
         for t in ["Hel", "lo", " wor", "ld", ", ", "friend"] {
             out.extend(r.push(chunk(&Ev::Text(t.into())).expect("chunk")));
@@ -239,5 +246,25 @@ mod tests {
         out.extend(r.flush());
         let texts: Vec<&str> = out.iter().filter_map(text).collect();
         assert_eq!(texts, ["Hello ", "world, ", "friend"]);
+    }
+
+    #[test]
+    fn a_minimum_size_coalesces_words() {
+        let mut r = Rechunker::new(Boundary::Word, 12);
+        let mut out = Vec::new();
+        for t in [
+            "Once ",
+            "upon ",
+            "a ",
+            "midnight ",
+            "dreary ",
+            "while ",
+            "I",
+        ] {
+            out.extend(r.push(chunk(&Ev::Text(t.into())).expect("chunk")));
+        }
+        out.extend(r.flush());
+        let texts: Vec<&str> = out.iter().filter_map(text).collect();
+        assert_eq!(texts, ["Once upon a ", "midnight dreary ", "while I"]);
     }
 }

@@ -86,7 +86,7 @@ impl Relay {
             .config
             .route(&ctx.route)
             .and_then(|r| r.rechunk)
-            .map(|r| (Rechunker::new(r.boundary), r.max_hold));
+            .map(|r| (Rechunker::new(r.boundary, r.min_chars), r.max_hold));
         let mut watch = StreamWatch::new(ctx.started, up.started, stall);
         watch.observe_gaps(StreamWatch::gap_histogram(
             &app.metrics.streams,

@@ -2,6 +2,7 @@
 //! file, a short scripted mix of traffic, then what Seam recorded of it.
 
 mod sessions;
+mod streams;
 
 use crate::calls::calls_table;
 use anyhow::Context;
@@ -47,6 +48,20 @@ name = "agent"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
 trace_limits = {{ max_calls = 8 }}
+
+[[routes]]
+name = "story"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+stream_slo = {{ gap_p95_ms = 150.0, chars_per_chunk_p50 = 8.0, max_stall_ms = 1000.0 }}
+
+[[routes]]
+name = "story-smooth"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+stream_slo = {{ gap_p95_ms = 150.0, chars_per_chunk_p50 = 8.0, max_stall_ms = 1000.0 }}
+rechunk = {{ boundary = "word", min_chars = 16, max_hold_ms = 80 }}
+
+[streams]
+drift_window_streams = 10
 
 [[routes]]
 name = "embed"
@@ -153,6 +168,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     agent_loop(&script, store.as_ref()).await?;
     frozen_prompt(&script, store.as_ref(), &dir).await?;
     sessions::hot_reload(&script, store.as_ref(), &dir).await?;
+    streams::chunk_shape(&script, store.as_ref()).await?;
     if let Some(c) = calls.iter().find(|c| c.outcome == "error" && c.stream) {
         println!(
             "See one call and its attempts: seam calls show {} --config {}",
