@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import many_streams
+
 ROOT = Path(__file__).resolve().parents[1]
 SEAM = ROOT / "target" / "release" / "seam"
 SIM_PORT, SEAM_PORT, NGINX_PORT, SEAM_REDIS_PORT = 18010, 18000, 18020, 18030
@@ -121,10 +123,10 @@ def outage(route, key, calls=400, workers=8):
             "non_502": sum(1 for x in statuses if x != 502)}
 
 
-def stream_timing(port, key, n):
+def stream_timing(port, key, n, model="chat"):
     """Time to first content chunk, and the mean gap between chunks, over n streams of 40
     chunks that the sim sends 2 ms apart."""
-    body = json.dumps({"model": "chat", "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
     ttfc, gaps = [], []
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.connect()
@@ -196,6 +198,10 @@ requests_per_minute = 1_000_000_000
 tokens_per_day = 1_000_000_000_000
 cost_per_month = 1_000_000_000.0
 [[routes]]
+name = "chat-rechunk"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+rechunk = {{ boundary = "word", max_hold_ms = 50 }}
+[[routes]]
 name = "outage-budget"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
@@ -213,7 +219,8 @@ worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
+worker_rlimit_nofile 40000;
+events {{ worker_connections 16384; }}
 http {{
   access_log off;
   client_body_temp_path {tmp}/nginx-body;
@@ -238,6 +245,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--secs", type=int, default=10, help="seconds per throughput run")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--streams", type=int, default=5000, help="slow streams held open at once")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="seam-bench-"))
     config = tmp / "seam.toml"
@@ -299,6 +307,15 @@ def main():
             set_scenario("")
             results[name] = r
             print(f"{name}: {json.dumps(r)}", file=sys.stderr)
+        set_scenario(STREAM_SCENARIO)
+        results["seam_rechunk_stream"] = stream_timing(SEAM_PORT, key, 30, model="chat-rechunk")
+        set_scenario(many_streams.SLOW_SCENARIO)
+        results["many"] = {
+            name: many_streams.run(port, key, args.streams, SIM_PORT, lambda pid=pid: rss_kib(pid))
+            for name, (port, pid) in targets.items() if pid
+        }
+        set_scenario("")
+        print(f"many streams: {json.dumps(results['many'])}", file=sys.stderr)
         # Admission: the same load from a tenant with token and cost limits (in-process
         # counters, a tokenizer estimate and a reservation per attempt).
         lim = {"c1": wrk(SEAM_PORT, 1, args.secs, str(limited_script))}
@@ -354,6 +371,8 @@ def machine():
 
 def render(res, secs, dropped, written, recorded):
     d, n, s = res["direct"], res["nginx"], res["seam"]
+    rc = res["seam_rechunk_stream"]
+    mn, ms_ = res["many"]["nginx"], res["many"]["seam"]
     ob, of = res["outage"]["outage-budget"], res["outage"]["outage-fixed"]
     def added(r, key, q):
         return r[key][q] - d[key][q]
@@ -374,6 +393,16 @@ def render(res, secs, dropped, written, recorded):
         f"| gateway RSS after the runs (MiB) | - | {n['rss_mib']:.1f} | {s['rss_mib']:.1f} | |",
         f"| stream: time to first chunk with text, median (ms) | {d['stream'][0]:.3f} | {n['stream'][0]:.3f} (+{n['stream'][0]-d['stream'][0]:.3f}) | {s['stream'][0]:.3f} (+{s['stream'][0]-d['stream'][0]:.3f}) | |",
         f"| stream: mean gap between chunks, sent 2 ms apart (ms) | {d['stream'][1]:.3f} | {n['stream'][1]:.3f} (+{n['stream'][1]-d['stream'][1]:.3f}) | {s['stream'][1]:.3f} (+{s['stream'][1]-d['stream'][1]:.3f}) | |",
+        f"| stream, re-chunked to words: time to first chunk / mean gap (ms) | | | {rc[0]:.3f} (+{rc[0]-d['stream'][0]:.3f}) / {rc[1]:.3f} (+{rc[1]-d['stream'][1]:.3f}) | |",
+        "",
+        f"{mn['streams']} slow streams held open at once (40 chunks 250 ms apart, ramped in 1 s; the sim counts the streams it is sending):",
+        "",
+        "| measure | nginx proxy | Seam |",
+        "|---|---|---|",
+        f"| streams completed | {mn['completed']} | {ms_['completed']} |",
+        f"| most streams open at once (at the sim) | {mn['peak_open_at_sim']} | {ms_['peak_open_at_sim']} |",
+        f"| gateway RSS idle / peak (MiB) | {mn['idle_rss_mib']:.1f} / {mn['peak_rss_mib']:.1f} | {ms_['idle_rss_mib']:.1f} / {ms_['peak_rss_mib']:.1f} |",
+        f"| memory per open stream (KiB) | {mn['kib_per_stream']:.1f} | {ms_['kib_per_stream']:.1f} |",
         "",
         "Cost of admission (the same load from a tenant with request, token and cost limits: a tokenizer estimate, a check and a reservation per attempt; the Redis server is not pinned):",
         "",

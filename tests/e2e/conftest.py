@@ -78,6 +78,12 @@ targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 retry = {{ max_attempts = 3, backoff_base_ms = 1, backoff_max_ms = 5 }}
 
 [[routes]]
+name = "smooth"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+stream_slo = {{ chars_per_chunk_p50 = 8.0 }}
+rechunk = {{ boundary = "word", min_chars = 12, max_hold_ms = 1000 }}
+
+[[routes]]
 name = "claude"
 targets = [{{ provider = "claude", model = "claude-sim-1" }}]
 
