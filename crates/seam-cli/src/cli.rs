@@ -118,6 +118,20 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Bring the store's schema up to this seam's version (explicit; safe to run twice).
+    Migrate {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The store's records and events, for other tools.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Ask a running gateway to reload its config file and prompts directory now.
     Reload {
         /// The gateway's config file (its server.listen is where to ask).
@@ -333,6 +347,20 @@ pub(crate) struct StoreArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Calls, attempts, streams and events as JSON lines (`{"type": "call", ...}`), oldest
+    /// first, to standard output.
+    Export {
+        /// How far back: 30s, 15m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Which: calls, attempts, streams, events (comma-separated; default all).
+        #[arg(long)]
+        only: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
     /// Move one session to another release on purpose (audited).
     Migrate {
@@ -412,6 +440,12 @@ impl Cli {
                     channel,
                 }) => crate::sessions::migrate(&store, &id, &to, tenant, channel).await,
             },
+            Command::Migrate { json, store } => crate::store::migrate(&store, json).await,
+            Command::Store { command, store } => match command {
+                StoreCommand::Export { since, only } => {
+                    crate::store::export(&store, &since, only.as_deref()).await
+                }
+            },
             Command::Reload { config, url, json } => {
                 crate::sessions::reload(&config, url, json).await
             }
@@ -451,21 +485,26 @@ impl Cli {
 }
 
 impl StoreArgs {
-    pub async fn open(&self) -> anyhow::Result<seam_store::SqlStore> {
-        let url = match &self.store {
-            Some(u) => u.clone(),
+    /// The store's URL and pool size, from `--store` or the config file.
+    pub fn url(&self) -> anyhow::Result<(String, u32)> {
+        Ok(match &self.store {
+            Some(u) => (u.clone(), 8),
             None => {
-                seam_config::load_store(&self.config)
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "{e}\n(or name the store directly with --store sqlite://PATH)"
-                        )
-                    })?
-                    .url
+                let s = seam_config::load_store(&self.config).map_err(|e| {
+                    anyhow::anyhow!("{e}\n(or name the store directly with --store sqlite://PATH)")
+                })?;
+                (s.url, s.max_connections)
             }
-        };
-        seam_store::open(&url)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open the store {url}: {e}"))
+        })
+    }
+
+    pub async fn open(&self) -> anyhow::Result<seam_store::SqlStore> {
+        let (url, max) = self.url()?;
+        seam_store::open_for_use(&url, max).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the store {}: {e}",
+                seam_config::redact_url(&url)
+            )
+        })
     }
 }

@@ -11,6 +11,7 @@ mod report;
 mod serve;
 mod sessions;
 mod sim;
+mod store;
 mod streams;
 mod traces;
 mod users;

@@ -7,9 +7,14 @@ use std::sync::Arc;
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     crate::init_logging("info");
     let config = seam_config::load(config_path, &seam_config::process_env)?;
-    let store = seam_store::open(&config.store.url)
+    let store = seam_store::open_for_use(&config.store.url, config.store.max_connections)
         .await
-        .with_context(|| format!("cannot open the store {}", config.store.url))?;
+        .with_context(|| {
+            format!(
+                "cannot open the store {}",
+                seam_config::redact_url(&config.store.url)
+            )
+        })?;
     record_config(&store, config_path).await?;
     let registry = seam_providers::Registry::from_config(&config.providers)
         .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;

@@ -54,13 +54,27 @@ pub fn parse(
 /// Reads only what the admin commands (`seam keys`, `seam calls`) need: the store. The file
 /// must still parse strictly; provider secrets are not required to be set.
 pub fn load_store(path: &Path) -> Result<StoreConfig, ConfigError> {
-    Ok(load(path, &|_| Some(String::new()))?.store)
+    Ok(load(path, &|name| process_env(name).or(Some(String::new())))?.store)
+}
+
+/// A store URL fit to print: any password replaced.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// The whole config without requiring provider secrets to be set (for commands that only
 /// read it, such as `seam prompt lint`).
 pub fn load_lenient(path: &Path) -> Result<Config, ConfigError> {
-    load(path, &|_| Some(String::new()))
+    load(path, &|name| process_env(name).or(Some(String::new())))
 }
 
 /// Reads secrets from the process environment.

@@ -44,6 +44,9 @@ pub(crate) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStore {
     pub url: Option<String>,
+    /// The environment variable holding the URL (for a URL with a password in it).
+    pub url_env: Option<String>,
+    pub max_connections: Option<u32>,
     pub batch_size: Option<usize>,
     pub queue_capacity: Option<usize>,
     pub flush_interval_ms: Option<u64>,

@@ -58,6 +58,8 @@ pub struct ServerConfig {
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
     pub url: String,
+    /// PostgreSQL pool size (SQLite always uses one connection).
+    pub max_connections: u32,
     pub batch_size: usize,
     pub queue_capacity: usize,
     pub flush_interval: Duration,
@@ -162,15 +164,34 @@ pub(crate) fn validate(
         shutdown_grace: Duration::from_secs(raw.server.shutdown_grace_secs.unwrap_or(30)),
     };
 
-    let url = raw.store.url.unwrap_or_else(|| "sqlite://seam.db".into());
-    if !url.starts_with("sqlite:") {
+    let url = match (raw.store.url, raw.store.url_env) {
+        (Some(_), Some(_)) => {
+            problems.push("store: set url or url_env, not both".into());
+            String::new()
+        }
+        (None, Some(name)) => env(&name).filter(|v| !v.is_empty()).unwrap_or_else(|| {
+            problems.push(format!(
+                "store.url_env: the environment variable `{name}` is not set"
+            ));
+            String::new()
+        }),
+        (Some(url), None) => url,
+        (None, None) => "sqlite://seam.db".into(),
+    };
+    let supported = ["sqlite:", "postgres://", "postgresql://"];
+    if !url.is_empty() && !supported.iter().any(|p| url.starts_with(p)) {
         problems.push(format!(
-            "store.url: `{}` is not supported; use sqlite://PATH (PostgreSQL support is tracked separately)",
+            "store.url: `{}` is not supported; use sqlite://PATH or postgres://USER@HOST:PORT/DB",
             url.split("://").next().unwrap_or("")
         ));
     }
+    let max_connections = raw.store.max_connections.unwrap_or(8);
+    if max_connections == 0 {
+        problems.push("store.max_connections: at least 1".into());
+    }
     let store = StoreConfig {
         url,
+        max_connections,
         batch_size: positive(&mut problems, "store.batch_size", raw.store.batch_size, 256),
         queue_capacity: positive(
             &mut problems,
@@ -389,6 +410,35 @@ targets = [{ provider = "local", model = "sim-large-2026-01" }]
 input = 1.0
 output = 4.0
 "#;
+
+    #[test]
+    fn the_store_is_sqlite_or_postgres_and_its_url_may_come_from_the_environment() {
+        let with = |store: &str| GOOD.replace("url = \"sqlite://seam.db\"", store);
+        let env = |name: &str| match name {
+            "DB_URL" => Some("postgres://seam:pw@127.0.0.1:5432/seam".to_string()),
+            other => env(other),
+        };
+        let c = parse(
+            &with("url_env = \"DB_URL\"\nmax_connections = 16"),
+            Path::new("s.toml"),
+            &env,
+        )
+        .expect("postgres from the environment");
+        assert_eq!(c.store.url, "postgres://seam:pw@127.0.0.1:5432/seam");
+        assert_eq!(c.store.max_connections, 16);
+        assert_eq!(
+            crate::redact_url(&c.store.url),
+            "postgres://seam:***@127.0.0.1:5432/seam"
+        );
+        let e = parse(&with("url = \"mysql://x\""), Path::new("s.toml"), &env).expect_err("mysql");
+        assert!(
+            e.to_string()
+                .contains("store.url: `mysql` is not supported"),
+            "{e}"
+        );
+        let e = parse(&with("url_env = \"NOPE\""), Path::new("s.toml"), &env).expect_err("unset");
+        assert!(e.to_string().contains("`NOPE` is not set"), "{e}");
+    }
 
     #[test]
     fn accepts_the_documented_shape() {

@@ -146,13 +146,18 @@ impl Drift {
         };
         let store = app.store.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.insert_served(&record).await {
-                tracing::error!(error = %e, "could not remember a served model");
-            }
-            if let Some(ev) = event
-                && let Err(e) = store.insert_event(&ev).await
-            {
-                tracing::error!(error = %e, kind = EVENT_KIND, "could not write the event");
+            // Gateways sharing a store each see the change; the one that records it first
+            // writes the one event.
+            match store.insert_served(&record).await {
+                Ok(true) => {
+                    if let Some(ev) = event
+                        && let Err(e) = store.insert_event(&ev).await
+                    {
+                        tracing::error!(error = %e, kind = EVENT_KIND, "could not write the event");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "could not remember a served model"),
             }
         });
     }

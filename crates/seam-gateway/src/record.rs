@@ -341,14 +341,23 @@ mod tests {
         ) -> seam_store::Result<Vec<seam_store::SessionCount>> {
             Ok(Vec::new())
         }
+        async fn export_page(
+            &self,
+            _: seam_store::ExportKind,
+            _: &seam_store::ExportCursor,
+            _: i64,
+        ) -> seam_store::Result<(Vec<serde_json::Value>, Option<seam_store::ExportCursor>)>
+        {
+            Ok((Vec::new(), None))
+        }
         async fn list_streams(&self, _: i64) -> seam_store::Result<Vec<seam_store::StreamRecord>> {
             Ok(Vec::new())
         }
         async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
             Ok(Vec::new())
         }
-        async fn insert_served(&self, _: &seam_store::ServedRecord) -> seam_store::Result<()> {
-            Ok(())
+        async fn insert_served(&self, _: &seam_store::ServedRecord) -> seam_store::Result<bool> {
+            Ok(true)
         }
         async fn list_events(
             &self,

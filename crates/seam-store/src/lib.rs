@@ -156,14 +156,85 @@ pub trait Store: Send + Sync {
 
     async fn list_served(&self) -> Result<Vec<ServedRecord>>;
     /// Remembers one; a pair already known is left as it was.
-    async fn insert_served(&self, s: &ServedRecord) -> Result<()>;
+    /// Remembers a (served model, fingerprint); false when it was known already.
+    async fn insert_served(&self, s: &ServedRecord) -> Result<bool>;
     /// Oldest first.
     async fn list_events(&self, since_ms: i64, limit: i64) -> Result<Vec<EventRecord>>;
+
+    /// One page of `kind` rows after `after`, oldest first, as JSON; and the cursor of the
+    /// next page, if there may be one.
+    async fn export_page(
+        &self,
+        kind: ExportKind,
+        after: &ExportCursor,
+        limit: i64,
+    ) -> Result<(Vec<serde_json::Value>, Option<ExportCursor>)>;
+}
+
+/// What `seam store export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Calls,
+    Attempts,
+    Streams,
+    Events,
+}
+
+impl ExportKind {
+    pub const ALL: [ExportKind; 4] = [
+        ExportKind::Calls,
+        ExportKind::Attempts,
+        ExportKind::Streams,
+        ExportKind::Events,
+    ];
+
+    /// The `type` of its JSON lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportKind::Calls => "call",
+            ExportKind::Attempts => "attempt",
+            ExportKind::Streams => "stream",
+            ExportKind::Events => "event",
+        }
+    }
+}
+
+/// Where an export page starts: after this (created_ms, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportCursor {
+    pub created_ms: i64,
+    pub id: String,
 }
 
 /// Opens the store a URL names and brings its schema up to date.
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = migrate::LATEST;
+
+/// Connects and migrates (tests, and a new embedded store).
 pub async fn open(url: &str) -> Result<SqlStore> {
     let store = SqlStore::connect(url).await?;
     store.migrate().await?;
+    Ok(store)
+}
+
+/// Connects for running: the embedded SQLite store is migrated as needed (zero set-up); a
+/// PostgreSQL store must already be at this build's schema (`seam migrate`). A schema newer
+/// than this build knows is refused either way.
+pub async fn open_for_use(url: &str, max_connections: u32) -> Result<SqlStore> {
+    let store = SqlStore::connect_with(url, max_connections).await?;
+    let at = store.schema_version().await?;
+    if at > SCHEMA_VERSION {
+        return Err(StoreError::Invalid(format!(
+            "the store's schema is at version {at}, newer than this seam knows ({SCHEMA_VERSION}): run a seam at least as new as the one that migrated it"
+        )));
+    }
+    if at < SCHEMA_VERSION {
+        if !store.is_sqlite() {
+            return Err(StoreError::Invalid(format!(
+                "the store's schema is at version {at}; this seam needs {SCHEMA_VERSION}: run `seam migrate` first"
+            )));
+        }
+        store.migrate().await?;
+    }
     Ok(store)
 }

@@ -38,7 +38,27 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "streams", include_str!("../migrations/0008_streams.sql")),
 ];
 
-pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+/// The newest schema this build knows.
+pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// The schema version a database is at (0 when it has none).
+pub(crate) async fn applied(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx::Error> {
+    let has_table: i64 = sqlx::query_scalar(if postgres {
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+    } else {
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    })
+    .fetch_one(pool)
+    .await?;
+    if has_table == 0 {
+        return Ok(0);
+    }
+    sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        .fetch_one(pool)
+        .await
+}
+
+pub(crate) async fn run(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx::Error> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
     )
@@ -51,6 +71,21 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<i64, sqlx::Error> {
     let mut current = applied;
     for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
         let mut tx = pool.begin().await?;
+        if postgres {
+            // Two `seam migrate` at once: the second waits, then finds the work done.
+            sqlx::query("SELECT pg_advisory_xact_lock(7474001)")
+                .execute(&mut *tx)
+                .await?;
+            let done: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if done > 0 {
+                current = *version;
+                continue;
+            }
+        }
         sqlx::raw_sql(*sql).execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",

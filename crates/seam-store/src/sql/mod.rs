@@ -2,6 +2,7 @@
 //! placeholders; SQLite runs in WAL mode.
 
 mod control;
+mod export;
 mod rows;
 mod sessions;
 mod streams;
@@ -27,6 +28,11 @@ pub struct SqlStore {
 impl SqlStore {
     /// Connects without migrating. `sqlite://PATH` creates the file when missing.
     pub async fn connect(url: &str) -> Result<SqlStore> {
+        Self::connect_with(url, 8).await
+    }
+
+    /// As [`SqlStore::connect`], with a PostgreSQL pool of `max_connections`.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<SqlStore> {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
         let url = if sqlite && !url.contains('?') && !url.contains(":memory:") {
@@ -36,7 +42,7 @@ impl SqlStore {
         };
         let pool = AnyPoolOptions::new()
             // One SQLite connection: writes serialize anyway, and one page cache stays warm.
-            .max_connections(if sqlite { 1 } else { 8 })
+            .max_connections(if sqlite { 1 } else { max_connections.max(1) })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -54,12 +60,21 @@ impl SqlStore {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite
+    }
+
+    /// The schema version the database is at (0 for a new one).
+    pub async fn schema_version(&self) -> Result<i64> {
+        Ok(migrate::applied(&self.pool, !self.sqlite).await?)
+    }
 }
 
 #[async_trait]
 impl Store for SqlStore {
     async fn migrate(&self) -> Result<i64> {
-        Ok(migrate::run(&self.pool).await?)
+        Ok(migrate::run(&self.pool, !self.sqlite).await?)
     }
 
     async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
@@ -480,8 +495,8 @@ impl Store for SqlStore {
             .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
     }
 
-    async fn insert_served(&self, s: &ServedRecord) -> Result<()> {
-        sqlx::query(
+    async fn insert_served(&self, s: &ServedRecord) -> Result<bool> {
+        let done = sqlx::query(
             "INSERT INTO served_models (provider, requested_model, served_model, system_fingerprint, first_seen_ms, first_call_id) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
@@ -493,7 +508,7 @@ impl Store for SqlStore {
         .bind(s.first_call_id.as_str())
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn insert_event(&self, e: &EventRecord) -> Result<()> {
@@ -522,17 +537,16 @@ impl Store for SqlStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                Ok(EventRecord {
-                    id: r.try_get("id")?,
-                    created_ms: r.try_get("created_ms")?,
-                    kind: r.try_get("kind")?,
-                    route: r.try_get("route")?,
-                    provider: r.try_get("provider")?,
-                    message: r.try_get("message")?,
-                    details: r.try_get("details")?,
-                })
-            })
+            .map(event_from_row)
             .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+    }
+
+    async fn export_page(
+        &self,
+        kind: crate::ExportKind,
+        after: &crate::ExportCursor,
+        limit: i64,
+    ) -> Result<(Vec<serde_json::Value>, Option<crate::ExportCursor>)> {
+        self.db_export_page(kind, after, limit).await
     }
 }

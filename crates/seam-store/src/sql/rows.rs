@@ -159,3 +159,15 @@ pub(super) fn deploy_from_row(r: &AnyRow) -> std::result::Result<DeployRecord, s
         created_ms: r.try_get("created_ms")?,
     })
 }
+
+pub(super) fn event_from_row(r: &AnyRow) -> std::result::Result<crate::EventRecord, sqlx::Error> {
+    Ok(crate::EventRecord {
+        id: r.try_get("id")?,
+        created_ms: r.try_get("created_ms")?,
+        kind: r.try_get("kind")?,
+        route: r.try_get("route")?,
+        provider: r.try_get("provider")?,
+        message: r.try_get("message")?,
+        details: r.try_get("details")?,
+    })
+}

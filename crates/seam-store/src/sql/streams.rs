@@ -6,9 +6,9 @@ use crate::{Result, StreamRecord};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-const COLUMNS: &str = "call_id, created_ms, route, provider, served_model, ttfc_ms, ttft_ms, chunks, content_chunks, chars, chars_p50, tokens_per_chunk, gap_p50_ms, gap_p95_ms, gap_max_ms, stalls, output_tokens, tokens_per_sec, client_closed, rechunked, slo";
+pub(super) const COLUMNS: &str = "call_id, created_ms, route, provider, served_model, ttfc_ms, ttft_ms, chunks, content_chunks, chars, chars_p50, tokens_per_chunk, gap_p50_ms, gap_p95_ms, gap_max_ms, stalls, output_tokens, tokens_per_sec, client_closed, rechunked, slo";
 
-fn stream_from_row(r: &AnyRow) -> std::result::Result<StreamRecord, sqlx::Error> {
+pub(super) fn stream_from_row(r: &AnyRow) -> std::result::Result<StreamRecord, sqlx::Error> {
     Ok(StreamRecord {
         call_id: r.try_get("call_id")?,
         created_ms: r.try_get("created_ms")?,

@@ -1,0 +1,70 @@
+//! Export pages: rows oldest first by (created_ms, id), keyset-paginated so an export of
+//! any size holds one page in memory.
+
+use super::SqlStore;
+use super::rows::{
+    ATTEMPT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS, attempt_from_row, call_from_row, event_from_row,
+};
+use crate::{ExportCursor, ExportKind, Result};
+use serde_json::Value;
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+
+type Mapper = fn(&AnyRow) -> std::result::Result<Value, sqlx::Error>;
+
+fn json<T: serde::Serialize>(
+    r: std::result::Result<T, sqlx::Error>,
+) -> std::result::Result<Value, sqlx::Error> {
+    r.and_then(|v| serde_json::to_value(v).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+}
+
+impl SqlStore {
+    pub(super) async fn db_export_page(
+        &self,
+        kind: ExportKind,
+        after: &ExportCursor,
+        limit: i64,
+    ) -> Result<(Vec<Value>, Option<ExportCursor>)> {
+        let (table, id, columns, map): (&str, &str, &str, Mapper) = match kind {
+            ExportKind::Calls => ("calls", "id", CALL_COLUMNS, |r| json(call_from_row(r))),
+            ExportKind::Attempts => ("attempts", "id", ATTEMPT_COLUMNS, |r| {
+                json(attempt_from_row(r))
+            }),
+            ExportKind::Streams => ("streams", "call_id", super::streams::COLUMNS, |r| {
+                json(super::streams::stream_from_row(r))
+            }),
+            ExportKind::Events => ("events", "id", EVENT_COLUMNS, |r| {
+                json(event_from_row(r)).map(|mut v| {
+                    // Details are JSON text in the table; exported as JSON.
+                    if let Some(d) = v.get("details").and_then(Value::as_str) {
+                        v["details"] = serde_json::from_str(d).unwrap_or(Value::Null);
+                    }
+                    v
+                })
+            }),
+        };
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE created_ms > $1 OR (created_ms = $1 AND {id} > $2) \
+             ORDER BY created_ms, {id} LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after.created_ms)
+            .bind(after.id.as_str())
+            .bind(limit.max(1))
+            .fetch_all(&self.pool)
+            .await?;
+        let values = rows
+            .iter()
+            .map(map)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let next = if (values.len() as i64) < limit.max(1) {
+            None
+        } else {
+            values.last().map(|v| ExportCursor {
+                created_ms: v["created_ms"].as_i64().unwrap_or(after.created_ms),
+                id: v[id].as_str().unwrap_or("").to_string(),
+            })
+        };
+        Ok((values, next))
+    }
+}
