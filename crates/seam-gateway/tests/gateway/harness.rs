@@ -35,6 +35,8 @@ pub struct Options<'a> {
     pub reloadable: bool,
     /// More keys of the `chat` route (stream_slo, rechunk).
     pub route_extra: &'a str,
+    /// The store, instead of a fresh SQLite file (e.g. a PostgreSQL schema of the test's own).
+    pub store_url: Option<&'a str>,
 }
 
 impl Default for Options<'_> {
@@ -48,6 +50,7 @@ impl Default for Options<'_> {
             retry: "{ max_attempts = 1 }",
             reloadable: false,
             route_extra: "",
+            store_url: None,
         }
     }
 }
@@ -78,7 +81,7 @@ listen = "127.0.0.1:0"
 {server}
 
 [store]
-url = "sqlite://{db}"
+url = "{db}"
 flush_interval_ms = 5
 
 [[providers]]
@@ -101,7 +104,10 @@ output = 4.0
 {extra}
 "#,
             server = opts.server,
-            db = dir.path().join("seam.db").display(),
+            db = match opts.store_url {
+                Some(u) => u.to_string(),
+                None => format!("sqlite://{}", dir.path().join("seam.db").display()),
+            },
             kind = opts.provider_kind,
             timeout = opts.timeout_ms,
             retry = opts.retry,
@@ -208,6 +214,15 @@ output = 4.0
         self
     }
 
+    /// Another gateway on the same config, store and sim, as a second instance would be:
+    /// its own connections to the store. Returns its base URL.
+    pub async fn another_gateway(&self) -> (String, seam_gateway::Running) {
+        let config = parse(&self.config_text, &self.config_path);
+        let store = Arc::new(seam_store::open(&config.store.url).await.unwrap());
+        let running = start_gateway(config, store).await;
+        (format!("http://{}", running.addr), running)
+    }
+
     /// Reloads the config file and prompts directory now.
     pub async fn reload(
         &self,
@@ -263,4 +278,26 @@ pub fn sse_data(body: &str) -> Vec<String> {
         .filter_map(|e| e.trim().strip_prefix("data: "))
         .map(str::to_string)
         .collect()
+}
+
+/// A PostgreSQL schema of this test's own (dropped at the start of the next run of the same
+/// test); fails, never skips, when PostgreSQL is unreachable.
+pub async fn postgres_schema(name: &str) -> String {
+    use sqlx::Executor;
+    let base = std::env::var("SEAM_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("seam_gw_{name}_{}", std::process::id());
+    let admin = seam_store::SqlStore::connect(&base).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {base} is unreachable ({e}); start it (scripts/services) or set SEAM_TEST_POSTGRES")
+    });
+    admin
+        .pool()
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        )))
+        .await
+        .expect("create schema");
+    admin.pool().close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }

@@ -53,11 +53,18 @@ impl SqlStore {
         after: Option<String>,
         now_ms: i64,
     ) -> Result<AuditRecord> {
-        // Another writer may append between our read and our insert: the seq key refuses
-        // the duplicate and we try again on the new tail.
+        // PostgreSQL: appends are serialized by a transaction-scoped advisory lock. SQLite
+        // (one writer at a time anyway): another process may append between our read and
+        // our insert; the seq key refuses the duplicate and we try again on the new tail.
         let mut last_err = None;
         for _ in 0..5 {
             let mut tx = self.pool.begin().await?;
+            if !self.sqlite {
+                // Appends from every gateway and CLI queue here, one at a time, until commit.
+                sqlx::query("SELECT pg_advisory_xact_lock(7474002)")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let tail = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *tx)
                 .await?;
