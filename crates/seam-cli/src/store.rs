@@ -74,7 +74,7 @@ pub async fn export(store_args: &StoreArgs, since: &str, only: Option<&str>) -> 
                 Some(c) => cursor = c,
                 None => break,
             }
-            if n % 100_000 == 0 {
+            if n.is_multiple_of(100_000) {
                 eprintln!("  {} {}s so far", n, kind.as_str());
             }
         }

@@ -381,6 +381,7 @@ mod tests {
     fn cfg(capacity: usize) -> StoreConfig {
         StoreConfig {
             url: String::new(),
+            max_connections: 1,
             batch_size: 16,
             queue_capacity: capacity,
             flush_interval: Duration::from_millis(10),
