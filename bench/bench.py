@@ -29,7 +29,8 @@ import many_streams
 
 ROOT = Path(__file__).resolve().parents[1]
 SEAM = ROOT / "target" / "release" / "seam"
-SIM_PORT, SEAM_PORT, NGINX_PORT, SEAM_REDIS_PORT = 18010, 18000, 18020, 18030
+SIM_PORT, SEAM_PORT, NGINX_PORT, SEAM_REDIS_PORT, SEAM_PG_PORT = 18010, 18000, 18020, 18030, 18040
+PG_BASE = os.environ.get("SEAM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 BODY = json.dumps(
     {"model": "chat", "messages": [{"role": "user", "content": "Summarise the refund policy for an annual plan in one line."}]}
 )
@@ -174,12 +175,12 @@ class Round:
                 p.kill()
 
 
-def seam_config(tmp: Path, port: int, backend: str) -> str:
+def seam_config(tmp: Path, port: int, backend: str, store: str = "") -> str:
     return f"""
 [server]
 listen = "127.0.0.1:{port}"
 [store]
-url = "sqlite://{tmp}/seam.db"
+url = "{store or f'sqlite://{tmp}/seam.db'}"
 [[providers]]
 name = "sim"
 kind = "sim"
@@ -333,6 +334,8 @@ def main():
         results["limited_redis"] = lr
         print(f"limited_redis: {json.dumps(lr)}", file=sys.stderr)
         print(f"limited: {json.dumps(lim)}", file=sys.stderr)
+        results["postgres"] = postgres_round(rnd, tmp, script)
+        print(f"postgres: {json.dumps(results['postgres'])}", file=sys.stderr)
         results["outage"] = {route: outage(route, key) for route in ("outage-budget", "outage-fixed")}
         print(f"outage: {json.dumps(results['outage'])}", file=sys.stderr)
         time.sleep(0.5)
@@ -349,6 +352,43 @@ def main():
     print(report)
     print(f"written to {out}", file=sys.stderr)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def records(port):
+    m = urllib_get(f"http://127.0.0.1:{port}/metrics")
+    dropped = sum(float(x.group(1)) for x in re.finditer(r"^seam_records_dropped_total\{[^}]*\} ([\d.e+]+)", m, re.M))
+    written = re.search(r"^seam_records_written_total ([\d.e+]+)", m, re.M)
+    return (float(written.group(1)) if written else 0.0), dropped
+
+
+def postgres_round(rnd, tmp, script):
+    """The same load on a gateway recording to PostgreSQL (not pinned; on this machine)."""
+    import urllib.parse
+    schema = f"seam_bench_{os.getpid()}"
+    subprocess.run(["psql", PG_BASE, "-v", "ON_ERROR_STOP=1", "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"],
+                   check=True, capture_output=True)
+    sep = "&" if "?" in PG_BASE else "?"
+    url = f"{PG_BASE}{sep}options=" + urllib.parse.quote(f"-c search_path={schema}")
+    config = tmp / "seam-pg.toml"
+    config.write_text(seam_config(tmp, SEAM_PG_PORT, "local", store=url))
+    subprocess.run([str(SEAM), "migrate", "--config", str(config)], check=True, capture_output=True)
+    key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench", "--json", "--config", str(config)],
+                                    capture_output=True, text=True, check=True).stdout)["key"]
+    pg_script = tmp / "post-pg.lua"
+    pg_script.write_text(Path(script).read_text().replace(re.search(r"Bearer ([^\"]+)", Path(script).read_text()).group(1), key))
+    p = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="seam-pg")
+    wait_port(SEAM_PG_PORT)
+    wrk(SEAM_PG_PORT, 16, 2, str(pg_script))
+    r = {"c1": wrk(SEAM_PG_PORT, 1, rnd.secs, str(pg_script))}
+    c0 = cpu_ticks(p.pid)
+    r["c16"] = wrk(SEAM_PG_PORT, 16, rnd.secs, str(pg_script))
+    r["cpu_us_per_req"] = (cpu_ticks(p.pid) - c0) / TICK * 1e6 / max(1, r["c16"]["requests"])
+    time.sleep(1.0)  # the writer's last flush
+    r["written"], r["dropped"] = records(SEAM_PG_PORT)
+    p.terminate()
+    p.wait(timeout=30)
+    subprocess.run(["psql", PG_BASE, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], capture_output=True)
+    return r
 
 
 def urllib_get(url):
@@ -373,6 +413,7 @@ def render(res, secs, dropped, written, recorded):
     d, n, s = res["direct"], res["nginx"], res["seam"]
     rc = res["seam_rechunk_stream"]
     mn, ms_ = res["many"]["nginx"], res["many"]["seam"]
+    pg = res["postgres"]
     ob, of = res["outage"]["outage-budget"], res["outage"]["outage-fixed"]
     def added(r, key, q):
         return r[key][q] - d[key][q]
@@ -412,6 +453,15 @@ def render(res, secs, dropped, written, recorded):
         f"| p99 latency, 1 in flight (ms) | {s['c1']['p99']:.3f} | {res['limited']['c1']['p99']:.3f} | {res['limited_redis']['c1']['p99']:.3f} |",
         f"| throughput, 16 connections (req/s) | {s['c16']['rps']:.0f} | {res['limited']['c16']['rps']:.0f} | {res['limited_redis']['c16']['rps']:.0f} |",
         f"| gateway CPU per request (µs) | {s['cpu_us_per_req']:.0f} | {res['limited']['cpu_us_per_req']:.0f} | {res['limited_redis']['cpu_us_per_req']:.0f} |",
+        "",
+        "Recording backend (the same load; PostgreSQL 15 on this machine, not pinned, sharing the cores):",
+        "",
+        "| measure | Seam on SQLite | Seam on PostgreSQL |",
+        "|---|---|---|",
+        f"| throughput, 16 connections (req/s) | {s['c16']['rps']:.0f} | {pg['c16']['rps']:.0f} |",
+        f"| p50 / p99 latency, 1 in flight (ms) | {s['c1']['p50']:.3f} / {s['c1']['p99']:.3f} | {pg['c1']['p50']:.3f} / {pg['c1']['p99']:.3f} |",
+        f"| gateway CPU per request (µs) | {s['cpu_us_per_req']:.0f} | {pg['cpu_us_per_req']:.0f} |",
+        f"| records written / dropped | {written:.0f} / {dropped:.0f} (whole run) | {pg['written']:.0f} / {pg['dropped']:.0f} |",
         "",
         f"Under a 100% outage (the sim answers every request 503; {ob['calls']} calls, 8 at a time, max_attempts = 3):",
         "",
