@@ -1,5 +1,6 @@
 //! Two gateways sharing one PostgreSQL and one Redis act as one: one limit, one pin per
-//! session, one drift event, one audit chain, and a deploy served by both within the bound.
+//! session, one drift event, one audit chain, and a deploy or a reload served by both within
+//! the bound.
 //! Fails, never skips, when PostgreSQL or Redis is unreachable.
 
 use crate::harness::{Harness, Options, postgres_schema};
@@ -98,10 +99,48 @@ async fn two_gateways_on_one_postgres_and_redis_act_as_one() {
     let h = Harness::start(Options {
         store_url: Some(&url),
         extra: &extra,
+        reloadable: true,
         ..Options::default()
     })
     .await;
     let (b, _b_running) = h.another_gateway().await;
+
+    // A config change is served by both within the bound (each watches the file every second).
+    let text = std::fs::read_to_string(&h.config_path).unwrap();
+    std::fs::write(
+        &h.config_path,
+        format!("{text}\n[[routes]]\nname = \"chat-new\"\ntargets = [{{ provider = \"up\", model = \"sim-large-2026-01\" }}]\n"),
+    )
+    .unwrap();
+    let t = Instant::now();
+    let has_route = |gw: String| {
+        let client = h.client.clone();
+        let key = h.key.clone();
+        async move {
+            let v: serde_json::Value = client
+                .get(format!("{gw}/v1/models"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["data"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|m| m["id"] == "chat-new"))
+        }
+    };
+    loop {
+        if has_route(h.gw.clone()).await && has_route(b.clone()).await {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_millis(2500),
+            "the reload reached both within 2.5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // A deploy is served by both within the bound (each refreshes every second).
     let v1 = release(h.store.as_ref(), "one").await;

@@ -17,6 +17,7 @@ pub struct Harness {
     /// The config as written to `dir/seam.toml` (its prompts directory is `dir/prompts`).
     pub config_path: std::path::PathBuf,
     config_text: String,
+    reloadable: bool,
     _dir: tempfile::TempDir,
     sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -139,6 +140,7 @@ output = 4.0
             running: Some(running),
             config_path,
             config_text: text,
+            reloadable: opts.reloadable,
             _dir: dir,
             sim_stop: Some(sim_stop),
         }
@@ -220,6 +222,9 @@ output = 4.0
         let config = parse(&self.config_text, &self.config_path);
         let store = Arc::new(seam_store::open(&config.store.url).await.unwrap());
         let running = start_gateway(config, store).await;
+        if self.reloadable {
+            running.watch_config(self.config_path.clone());
+        }
         (format!("http://{}", running.addr), running)
     }
 
