@@ -467,8 +467,9 @@ async fn export_pages_through_everything(store: &dyn Store) {
     let calls: Vec<CallRecord> = (0..5)
         .map(|i| sample_call(&format!("call_exp_{i}"), 40_000_000 + i / 2, "exp"))
         .collect();
+    let attempts: Vec<AttemptRecord> = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
     store
-        .insert_records(&calls, &[], &[])
+        .insert_records(&calls, &attempts, &[])
         .await
         .expect("insert");
     let mut cursor = crate::ExportCursor {
@@ -498,6 +499,33 @@ async fn export_pages_through_everything(store: &dyn Store) {
         .collect();
     assert_eq!(exported.len(), 5, "every row once, across pages: {seen:?}");
     assert!(pages >= 3);
+    let mut cursor = crate::ExportCursor {
+        created_ms: 40_000_000 - 1,
+        id: String::new(),
+    };
+    let mut of_calls = Vec::new();
+    loop {
+        let (rows, next) = store
+            .export_page(crate::ExportKind::Attempts, &cursor, 2)
+            .await
+            .expect("page");
+        of_calls.extend(
+            rows.iter()
+                .map(|r| r["call_id"].as_str().unwrap_or("").to_string()),
+        );
+        match next {
+            Some(c) => cursor = c,
+            None => break,
+        }
+    }
+    assert_eq!(
+        of_calls
+            .iter()
+            .filter(|c| c.starts_with("call_exp_"))
+            .count(),
+        5,
+        "{of_calls:?}"
+    );
     let (events, _) = store
         .export_page(
             crate::ExportKind::Events,

@@ -7,8 +7,8 @@ use super::rows::{
 };
 use crate::{ExportCursor, ExportKind, Result};
 use serde_json::Value;
-use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 type Mapper = fn(&AnyRow) -> std::result::Result<Value, sqlx::Error>;
 
@@ -19,6 +19,49 @@ fn json<T: serde::Serialize>(
 }
 
 impl SqlStore {
+    /// Attempts of a page of calls, so both use the calls' time index; the cursor is the
+    /// last call's.
+    async fn attempts_page(
+        &self,
+        after: &ExportCursor,
+        limit: i64,
+    ) -> Result<(Vec<Value>, Option<ExportCursor>)> {
+        let calls = sqlx::query(
+            "SELECT id, created_ms FROM calls WHERE created_ms > $1 OR (created_ms = $1 AND id > $2) \
+             ORDER BY created_ms, id LIMIT $3",
+        )
+        .bind(after.created_ms)
+        .bind(after.id.as_str())
+        .bind(limit.max(1))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for c in &calls {
+            let id: String = c.try_get("id")?;
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = $1 ORDER BY seq"
+            )))
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                out.push(json(attempt_from_row(r))?);
+            }
+        }
+        let next = if (calls.len() as i64) < limit.max(1) {
+            None
+        } else {
+            match calls.last() {
+                Some(c) => Some(ExportCursor {
+                    created_ms: c.try_get("created_ms")?,
+                    id: c.try_get("id")?,
+                }),
+                None => None,
+            }
+        };
+        Ok((out, next))
+    }
+
     pub(super) async fn db_export_page(
         &self,
         kind: ExportKind,
@@ -27,9 +70,8 @@ impl SqlStore {
     ) -> Result<(Vec<Value>, Option<ExportCursor>)> {
         let (table, id, columns, map): (&str, &str, &str, Mapper) = match kind {
             ExportKind::Calls => ("calls", "id", CALL_COLUMNS, |r| json(call_from_row(r))),
-            ExportKind::Attempts => ("attempts", "id", ATTEMPT_COLUMNS, |r| {
-                json(attempt_from_row(r))
-            }),
+            // Paged by their calls, so both use the calls' time index.
+            ExportKind::Attempts => return self.attempts_page(after, limit).await,
             ExportKind::Streams => ("streams", "call_id", super::streams::COLUMNS, |r| {
                 json(super::streams::stream_from_row(r))
             }),
