@@ -124,3 +124,147 @@ async fn releases_through_the_api_follow_the_same_rules() {
         .collect();
     assert_eq!(actors, ["ana", "ben", "ana"]);
 }
+
+#[tokio::test]
+async fn sessions_migrations_and_reloads_over_the_api() {
+    let h = Harness::start(Options::default()).await;
+    let ana = user(&h, "ana").await;
+    let ben = user(&h, "ben").await;
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    let mut ids = Vec::new();
+    for text in [PROMPT.to_string(), PROMPT.replace("You help", "You assist")] {
+        let (s, v) = call(
+            &h,
+            post.clone(),
+            "/api/releases",
+            Some(&ana),
+            Some(json!({"prompt": text})),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        let id = v["id"].as_str().unwrap().to_string();
+        let (s, _) = call(
+            &h,
+            post.clone(),
+            &format!("/api/releases/{id}/approve"),
+            Some(&ben),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        ids.push(id);
+    }
+    let (s, v) = call(
+        &h,
+        post.clone(),
+        "/api/deploys",
+        Some(&ana),
+        Some(json!({"target": "support-bot@production", "release": ids[0], "mode": "sideways"})),
+    )
+    .await;
+    assert_eq!(s, 400, "an unknown mode is refused: {v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("drain"),
+        "{v}"
+    );
+    let (s, v) = call(
+        &h,
+        post.clone(),
+        "/api/deploys",
+        Some(&ana),
+        Some(json!({"target": "support-bot@production", "release": ids[0]})),
+    )
+    .await;
+    assert_eq!((s, v["mode"].as_str()), (200, Some("drain")));
+
+    // A session pinned to the first release.
+    let body = json!({"model": "prompt:support-bot", "messages": [{"role": "user", "content": "hi"}], "seam_variables": {"customer": "Acme"}});
+    let mut pinned = false;
+    for _ in 0..40 {
+        let r = h
+            .client
+            .post(format!("{}/v1/chat/completions", h.gw))
+            .bearer_auth(&h.key)
+            .header("x-seam-session", "api-1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            pinned = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(pinned, "the deploy was served");
+    let (s, v) = call(
+        &h,
+        get.clone(),
+        "/api/sessions?prompt=support-bot",
+        Some(&ben),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["sessions"][0]["session_id"], "api-1");
+    assert_eq!(v["sessions"][0]["release_id"], ids[0].as_str());
+
+    let (s, v) = call(
+        &h,
+        post.clone(),
+        "/api/sessions/migrate",
+        Some(&ben),
+        Some(json!({"session": "api-1", "release": ids[1]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["from"].as_str(), v["release"].as_str()),
+        (Some(ids[0].as_str()), Some(ids[1].as_str()))
+    );
+    let (s, _) = call(
+        &h,
+        post.clone(),
+        "/api/sessions/migrate",
+        Some(&ben),
+        Some(json!({"session": "nobody", "release": ids[1]})),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let chain = h.store.list_audit().await.unwrap();
+    assert!(
+        chain
+            .iter()
+            .any(|a| a.action == "session.migrate" && a.actor == "ben")
+    );
+
+    // This gateway was started without a config file: nothing to reload, and it says so.
+    let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
+    assert_eq!(s, 409, "{v}");
+    let (s, _) = call(&h, post.clone(), "/api/reload", None, None).await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn a_refused_reload_over_the_api_names_the_problem() {
+    let h = Harness::start(Options {
+        reloadable: true,
+        ..Options::default()
+    })
+    .await;
+    let ana = user(&h, "ana").await;
+    let post = reqwest::Method::POST;
+    let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
+    assert_eq!((s, v["applied"].as_bool()), (200, Some(true)), "{v}");
+    let good = std::fs::read_to_string(&h.config_path).unwrap();
+    std::fs::write(&h.config_path, good.replace("[[routes]]", "[[routez]]")).unwrap();
+    let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["refused"], true);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("routez"),
+        "{v}"
+    );
+    std::fs::write(&h.config_path, good).unwrap();
+}
