@@ -275,22 +275,47 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn sessions_expire_when_idle_and_at_their_maximum_age() {
+    struct Setup {
+        _dir: tempfile::TempDir,
+        store: seam_store::SqlStore,
+        clock: Arc<Paused>,
+        sessions: Sessions,
+        key: SessionKey,
+    }
+
+    async fn setup() -> Setup {
         let dir = tempfile::tempdir().expect("dir");
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
         let store = seam_store::open(&url).await.expect("store");
         let clock = Arc::new(Paused(AtomicI64::new(1_000_000)));
         let sessions = Sessions::new(clock.clone());
-        let ttl = seam_config::SessionTtl {
-            idle: Duration::from_secs(60),
-            max_age: Duration::from_secs(300),
-        };
         let key = SessionKey {
             tenant: "acme".into(),
             session_id: "s".into(),
             prompt: "bot".into(),
             channel: "production".into(),
+        };
+        Setup {
+            _dir: dir,
+            store,
+            clock,
+            sessions,
+            key,
+        }
+    }
+
+    #[tokio::test]
+    async fn sessions_expire_when_idle_and_at_their_maximum_age() {
+        let Setup {
+            _dir,
+            store,
+            clock,
+            sessions,
+            key,
+        } = setup().await;
+        let ttl = seam_config::SessionTtl {
+            idle: Duration::from_secs(60),
+            max_age: Duration::from_secs(300),
         };
         let advance = |secs: i64| clock.0.fetch_add(secs * 1000, Ordering::SeqCst);
         let r = sessions
@@ -335,20 +360,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_immediate_deploy_moves_sessions_pinned_before_it_once() {
-        let dir = tempfile::tempdir().expect("dir");
-        let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let store = seam_store::open(&url).await.expect("store");
-        let clock = Arc::new(Paused(AtomicI64::new(1_000_000)));
-        let sessions = Sessions::new(clock.clone());
+        let Setup {
+            _dir,
+            store,
+            clock,
+            sessions,
+            key,
+        } = setup().await;
         let ttl = seam_config::SessionTtl {
             idle: Duration::from_secs(600),
             max_age: Duration::from_secs(6000),
-        };
-        let key = SessionKey {
-            tenant: "acme".into(),
-            session_id: "s".into(),
-            prompt: "bot".into(),
-            channel: "production".into(),
         };
         sessions
             .resolve(&store, &key, &channel("rel_1", false, 0), ttl)
