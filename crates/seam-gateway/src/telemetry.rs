@@ -2,7 +2,8 @@
 //! chunk and to first content, content characters per chunk, gaps between content chunks,
 //! stalls, output tokens per second — recorded with the call, checked against the route's
 //! smoothness SLO, and observed in histograms named after the OpenTelemetry GenAI
-//! conventions. Memory per stream is bounded: samples stop at [`MAX_SAMPLES`] (the maximum
+//! conventions. Memory per stream is bounded: past [`MAX_SAMPLES`] chunks the samples are a
+//! uniform reservoir over the whole stream (the maximum
 //! gap and the stall count stay exact).
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -14,7 +15,7 @@ use seam_config::StreamSlo;
 use seam_store::StreamRecord;
 use std::time::{Duration, Instant};
 
-pub const MAX_SAMPLES: usize = 16_384;
+pub const MAX_SAMPLES: usize = 4_096;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct GenAiLabels {
@@ -166,6 +167,21 @@ pub struct StreamWatch {
     per_chunk: Option<Histogram>,
 }
 
+/// Reservoir sampling (Algorithm R): the `n`-th value (1-based) replaces a kept one with
+/// probability MAX_SAMPLES / n, so what is kept is a uniform sample of all `n`. The index
+/// comes from a hash of `n`: deterministic, and cheap enough per chunk.
+fn keep(samples: &mut Vec<u32>, n: u64, v: u32) {
+    if samples.len() < MAX_SAMPLES {
+        samples.push(v);
+        return;
+    }
+    let mixed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(31) ^ n;
+    let slot = (mixed % n) as usize;
+    if slot < MAX_SAMPLES {
+        samples[slot] = v;
+    }
+}
+
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -215,19 +231,16 @@ impl StreamWatch {
         }
         self.content_chunks += 1;
         self.total_chars += chars as u64;
-        if self.chars.len() < MAX_SAMPLES {
-            self.chars.push(u32::try_from(chars).unwrap_or(u32::MAX));
-        }
+        let c = u32::try_from(chars).unwrap_or(u32::MAX);
+        keep(&mut self.chars, self.content_chunks, c);
         if let Some(last) = self.last_content {
             let gap = now.saturating_duration_since(last);
             self.max_gap = self.max_gap.max(gap);
             if gap > self.stall {
                 self.stalls += 1;
             }
-            if self.gaps_us.len() < MAX_SAMPLES {
-                self.gaps_us
-                    .push(u32::try_from(gap.as_micros()).unwrap_or(u32::MAX));
-            }
+            let g = u32::try_from(gap.as_micros()).unwrap_or(u32::MAX);
+            keep(&mut self.gaps_us, self.content_chunks - 1, g);
             if let Some(h) = &self.per_chunk {
                 h.observe(gap.as_secs_f64());
             }
@@ -416,6 +429,28 @@ mod tests {
         assert!(t.pending.len() < TALLY_PIECE + 7, "memory stays bounded");
         let whole = crate::account::count_tokens(&text);
         assert!(t.total().abs_diff(whole) <= 4, "{} vs {whole}", t.total());
+    }
+
+    #[test]
+    fn a_long_stream_keeps_a_bounded_sample_of_all_its_chunks() {
+        let t0 = Instant::now();
+        let mut w = StreamWatch::new(t0, t0, Duration::from_secs(1));
+        // 20,000 chunks: the first half 2 characters each, the second half 10.
+        for i in 0..20_000u64 {
+            let chars = if i < 10_000 { 2 } else { 10 };
+            w.sent(chars, t0 + Duration::from_millis(i));
+        }
+        assert_eq!(w.chars.len(), MAX_SAMPLES);
+        let late = w.chars.iter().filter(|c| **c == 10).count() as f64 / MAX_SAMPLES as f64;
+        assert!(
+            (0.4..0.6).contains(&late),
+            "the sample spans the whole stream: {late}"
+        );
+        let r = w
+            .finish("c", 0, "chat", "up", None, 0, false, false, None, None)
+            .record;
+        assert_eq!(r.content_chunks, 20_000);
+        assert_eq!(r.chars, 120_000);
     }
 
     #[test]
