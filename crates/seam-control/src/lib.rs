@@ -429,3 +429,23 @@ pub async fn config_loaded(
     record_change(store, actor, "config.change", file, before, after, "").await?;
     Ok(true)
 }
+
+/// A reload that applied and changed nothing still happened, and someone asked for it:
+/// `config.reload` on the audit chain and `config_reload` on the timeline.
+pub async fn config_reloaded(
+    store: &dyn Store,
+    actor: &str,
+    file: &str,
+    sha256: &str,
+    trigger: &str,
+) -> Result<()> {
+    record(
+        store,
+        actor,
+        "config.reload",
+        file,
+        json!({"sha256": sha256, "trigger": trigger, "changed": false}),
+        "",
+    )
+    .await
+}

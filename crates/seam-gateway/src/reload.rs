@@ -186,6 +186,12 @@ pub async fn reload(app: &App, actor: &str, trigger: &str) -> Result<Outcome, Re
     let how = if outcome.config_changed || !outcome.released.is_empty() {
         "applied"
     } else {
+        if let Err(e) =
+            seam_control::config_reloaded(store, actor, &outcome.file, &outcome.sha256, trigger)
+                .await
+        {
+            tracing::error!(error = %e, "reload applied, but it could not be audited");
+        }
         "unchanged"
     };
     app.metrics

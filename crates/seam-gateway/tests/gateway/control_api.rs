@@ -257,6 +257,22 @@ async fn a_refused_reload_over_the_api_names_the_problem() {
     let post = reqwest::Method::POST;
     let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
     assert_eq!((s, v["applied"].as_bool()), (200, Some(true)), "{v}");
+    let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
+    assert_eq!(
+        (s, v["config_changed"].as_bool()),
+        (200, Some(false)),
+        "{v}"
+    );
+    let chain = h.store.list_audit().await.unwrap();
+    let actions: Vec<(&str, &str)> = chain
+        .iter()
+        .map(|a| (a.actor.as_str(), a.action.as_str()))
+        .collect();
+    assert!(actions.contains(&("ana", "config.change")), "{actions:?}");
+    assert!(
+        actions.contains(&("ana", "config.reload")),
+        "every applied reload is audited: {actions:?}"
+    );
     let good = std::fs::read_to_string(&h.config_path).unwrap();
     std::fs::write(&h.config_path, good.replace("[[routes]]", "[[routez]]")).unwrap();
     let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
