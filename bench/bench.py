@@ -317,6 +317,7 @@ def main():
         }
         set_scenario("")
         print(f"many streams: {json.dumps(results['many'])}", file=sys.stderr)
+        drain(SEAM_PORT)
         # Admission: the same load from a tenant with token and cost limits (in-process
         # counters, a tokenizer estimate and a reservation per attempt).
         lim = {"c1": wrk(SEAM_PORT, 1, args.secs, str(limited_script))}
@@ -352,6 +353,17 @@ def main():
     print(report)
     print(f"written to {out}", file=sys.stderr)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def drain(port, timeout=120.0):
+    """Waits until the gateway's record queue is empty (its writer caught up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(r"^seam_record_queue_depth ([\d.e+-]+)", urllib_get(f"http://127.0.0.1:{port}/metrics"), re.M)
+        if m and float(m.group(1)) <= 0:
+            return
+        time.sleep(0.5)
+    print(f"warning: the record queue of :{port} did not drain in {timeout:.0f}s", file=sys.stderr)
 
 
 def records(port):
