@@ -502,20 +502,17 @@ interval_ms = 5
 /// The example prompt from examples/prompts: pinned to sim-large-2026-01, alerts on change.
 const DEMO_PROMPT: &str = include_str!("../../../../examples/prompts/support-bot.toml");
 
-/// The seed's story: a prompt frozen and approved weeks ago, then the provider moves the
-/// model under it; the timeline shows a change no person made.
-async fn frozen_prompt(
-    script: &Script<'_>,
+/// Writes `text` as the prompt file, releases it as ana, has ben approve it, deploys it
+/// (drain) as ana, and waits the second the gateway takes to see a deploy.
+async fn ship(
     store: &seam_store::SqlStore,
     dir: &Path,
-) -> anyhow::Result<()> {
-    println!(
-        "\nFrozen prompt: ana releases support-bot (pinned to sim-large-2026-01), ben approves, ana deploys."
-    );
+    text: &str,
+) -> anyhow::Result<seam_store::ReleaseRecord> {
     let prompts = dir.join("prompts");
     std::fs::create_dir_all(&prompts)?;
     let path = prompts.join("support-bot.toml");
-    std::fs::write(&path, DEMO_PROMPT)?;
+    std::fs::write(&path, text)?;
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (release, _) = seam_control::create_release(store, "ana", &prompt).await?;
     seam_control::approve(store, "ben", &release.id).await?;
@@ -527,8 +524,21 @@ async fn frozen_prompt(
         seam_control::DeployMode::Drain,
     )
     .await?;
-    // The gateway picks the deploy up within a second.
     tokio::time::sleep(Duration::from_millis(1200)).await;
+    Ok(release)
+}
+
+/// The seed's story: a prompt frozen and approved weeks ago, then the provider moves the
+/// model under it; the timeline shows a change no person made.
+async fn frozen_prompt(
+    script: &Script<'_>,
+    store: &seam_store::SqlStore,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    println!(
+        "\nFrozen prompt: ana releases support-bot (pinned to sim-large-2026-01), ben approves, ana deploys."
+    );
+    let release = ship(store, dir, DEMO_PROMPT).await?;
     let before = script.prompt_calls(3).await?;
     println!(
         "  {before} calls to prompt:support-bot answered by release {}",

@@ -6,7 +6,6 @@ use super::{DEMO_PROMPT, Script};
 use seam_store::{SessionQuery, Store};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::time::Duration;
 
 impl Script<'_> {
     /// One turn of conversation `session`; returns (release, tool names the provider got).
@@ -78,22 +77,12 @@ pub(super) async fn hot_reload(
     println!(
         "  11:46pm: ana renames the tool to find_invoice, releases it, ben approves, ana deploys (mode drain)"
     );
-    let renamed = DEMO_PROMPT.replace("lookup_invoice", "find_invoice");
-    let path = dir.join("prompts").join("support-bot.toml");
-    std::fs::write(&path, &renamed)?;
-    let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (release, _) = seam_control::create_release(store, "ana", &prompt).await?;
-    seam_control::approve(store, "ben", &release.id).await?;
-    seam_control::deploy(
+    let release = super::ship(
         store,
-        "ana",
-        "support-bot@production",
-        &release.id,
-        seam_control::DeployMode::Drain,
+        dir,
+        &DEMO_PROMPT.replace("lookup_invoice", "find_invoice"),
     )
     .await?;
-    // The gateway sees a deploy within a second.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
     for turn in 3..6 {
         let (release, tools) = script.session_turn("conv-7", turn).await?;
         println!(
