@@ -138,11 +138,18 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     let route = &state.route;
     ctx.route = route.name.clone();
     let limiter = &app.limiter;
-    ctx.trace_limits = limiter.trace_limits(&ctx.caller.tenant, route.trace_limits);
-    if limiter.applies(&ctx.caller, &ctx.trace_limits) {
+    let limits = &ctx.live.config.limits;
+    ctx.trace_limits = limiter.trace_limits(limits, &ctx.caller.tenant, route.trace_limits);
+    if limiter.applies(limits, &ctx.caller, &ctx.trace_limits) {
         let trace = ctx.trace_key().to_string();
         if let Err(r) = limiter
-            .admit_call(&ctx.caller, &trace, &ctx.trace_limits, crate::now_ms())
+            .admit_call(
+                &ctx.live.config.limits,
+                &ctx.caller,
+                &trace,
+                &ctx.trace_limits,
+                crate::now_ms(),
+            )
             .await
         {
             return Err((ctx, GatewayError::Refused(r)));
@@ -370,6 +377,7 @@ pub fn with_call_headers(
 /// Counts the finished call and queues its records.
 pub fn finish(app: &App, ctx: CallCtx, mut end: CallEnd<'_>) {
     let named = ctx.trace_named;
+    let live = ctx.live.clone();
     let stream = end.stream.take();
     let (call, attempts) = ctx.into_record(end);
     app.fan_out.call(
@@ -406,6 +414,7 @@ pub fn finish(app: &App, ctx: CallCtx, mut end: CallEnd<'_>) {
             .first_attempt(&call.route, &first.provider, first_ok);
         app.divergence.observe(
             app,
+            &live.config.divergence,
             &call.route,
             &first.provider,
             first_ok,

@@ -100,7 +100,8 @@ pub async fn dispatch(
                 tokio::time::sleep(wait).await;
             }
             let limiter = &app.limiter;
-            if limiter.applies(&ctx.caller, &ctx.trace_limits) {
+            let limits = &ctx.live.config.limits;
+            if limiter.applies(limits, &ctx.caller, &ctx.trace_limits) {
                 let trace = ctx.trace_key().to_string();
                 let est = estimate(
                     &ctx.live.config,
@@ -112,7 +113,14 @@ pub async fn dispatch(
                     &mut tokens,
                 );
                 match limiter
-                    .reserve(&ctx.caller, &trace, &ctx.trace_limits, est, crate::now_ms())
+                    .reserve(
+                        &ctx.live.config.limits,
+                        &ctx.caller,
+                        &trace,
+                        &ctx.trace_limits,
+                        est,
+                        crate::now_ms(),
+                    )
                     .await
                 {
                     Ok(r) => ctx.reservation = Some(r),
@@ -150,14 +158,14 @@ fn estimate(
     model: &str,
     tokens: &mut Option<(u64, u64)>,
 ) -> crate::admit::Estimate {
-    if !limiter.needs_estimate(caller, trace_limits) {
+    if !limiter.needs_estimate(&config.limits, caller, trace_limits) {
         return crate::admit::Estimate::default();
     }
     let (input, output) = *tokens.get_or_insert_with(|| {
         let output = ["max_completion_tokens", "max_tokens"]
             .iter()
             .find_map(|k| body.get::<u64>(k).and_then(Result::ok))
-            .unwrap_or_else(|| limiter.default_output_tokens());
+            .unwrap_or_else(|| limiter.default_output_tokens(&config.limits));
         (account::estimate_input(body), output)
     });
     let usage = Usage {

@@ -18,9 +18,9 @@ const BASELINE_MIN_CALLS: u64 = 1000;
 /// A multiple of a tiny baseline is noise: below this rate the multiple never fires.
 const BASELINE_FLOOR: f64 = 0.02;
 
+/// The windows outlive reloads; the thresholds come with each call (its config snapshot).
+#[derive(Default)]
 pub struct Detector {
-    /// Swapped by a reload; the windows stay.
-    cfg: std::sync::RwLock<Divergence>,
     /// route -> provider (of the first attempt) -> window.
     windows: Mutex<HashMap<String, HashMap<String, Window>>>,
 }
@@ -46,37 +46,16 @@ pub struct Firing {
 }
 
 impl Detector {
-    fn cfg(&self) -> Divergence {
-        match self.cfg.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    pub fn set_config(&self, cfg: Divergence) {
-        match self.cfg.write() {
-            Ok(mut c) => *c = cfg,
-            Err(poisoned) => *poisoned.into_inner() = cfg,
-        }
-    }
-
-    pub fn new(cfg: Divergence) -> Detector {
-        Detector {
-            cfg: std::sync::RwLock::new(cfg),
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
     /// Adds one finished call and says whether the detector fires now.
     pub fn record(
         &self,
+        cfg: &Divergence,
         route: &str,
         provider: &str,
         first_ok: bool,
         final_ok: bool,
         now: Instant,
     ) -> Option<Firing> {
-        let cfg = self.cfg();
         let mut all = self.windows.lock().ok()?;
         let w = match all.get_mut(route).and_then(|p| p.get_mut(provider)) {
             Some(w) => w,
@@ -129,11 +108,18 @@ impl Detector {
     }
 
     /// Records a call and, when the detector fires, writes the event and logs it.
-    pub fn observe(&self, app: &App, route: &str, provider: &str, first_ok: bool, final_ok: bool) {
-        let Some(f) = self.record(route, provider, first_ok, final_ok, Instant::now()) else {
+    pub fn observe(
+        &self,
+        app: &App,
+        cfg: &Divergence,
+        route: &str,
+        provider: &str,
+        first_ok: bool,
+        final_ok: bool,
+    ) {
+        let Some(f) = self.record(cfg, route, provider, first_ok, final_ok, Instant::now()) else {
             return;
         };
-        let cfg = self.cfg();
         let message = format!(
             "provider `{provider}` on route `{route}`: {:.1}% of first attempts failed over the last {} calls, \
              while {:.1}% of calls still succeeded after retries (pre-retry vs post-retry)",
@@ -142,12 +128,6 @@ impl Detector {
             f.final_success_rate * 100.0
         );
         tracing::warn!(kind = EVENT_KIND, route, provider, "{message}");
-        app.metrics
-            .events
-            .get_or_create(&crate::observe::Reason {
-                reason: EVENT_KIND.into(),
-            })
-            .inc();
         let event = EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: crate::now_ms(),
@@ -165,12 +145,7 @@ impl Detector {
             })
             .to_string(),
         };
-        let store = app.store.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.insert_event(&event).await {
-                tracing::error!(error = %e, kind = EVENT_KIND, "could not write the event");
-            }
-        });
+        crate::observe::emit(app, event);
     }
 }
 
@@ -192,11 +167,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn fires_once_when_first_attempts_fail_but_calls_succeed() {
-        let d = Detector::new(cfg());
+        let (d, c) = (Detector::default(), cfg());
         let mut fired = Vec::new();
         for i in 0..100 {
             let first_ok = i % 5 >= 2; // 40% of first attempts fail
-            if let Some(f) = d.record("chat", "p", first_ok, true, Instant::now()) {
+            if let Some(f) = d.record(&c, "chat", "p", first_ok, true, Instant::now()) {
                 fired.push((i, f));
             }
             tokio::time::advance(Duration::from_millis(100)).await;
@@ -208,16 +183,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn quiet_when_retries_do_not_hide_it_or_all_is_well() {
-        let d = Detector::new(cfg());
+        let (d, c) = (Detector::default(), cfg());
         for i in 0..100 {
             // Failing for real: the final success rate shows it, nothing is hidden.
             assert!(
-                d.record("a", "p", i % 2 == 0, i % 2 == 0, Instant::now())
+                d.record(&c, "a", "p", i % 2 == 0, i % 2 == 0, Instant::now())
                     .is_none()
             );
             // Healthy: 2% first-attempt errors.
             assert!(
-                d.record("b", "p", i % 50 != 0, true, Instant::now())
+                d.record(&c, "b", "p", i % 50 != 0, true, Instant::now())
                     .is_none()
             );
         }
@@ -225,13 +200,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn old_calls_leave_the_window() {
-        let d = Detector::new(cfg());
+        let (d, c) = (Detector::default(), cfg());
         for _ in 0..15 {
-            d.record("c", "p", false, true, Instant::now());
+            d.record(&c, "c", "p", false, true, Instant::now());
         }
         tokio::time::advance(Duration::from_secs(301)).await;
         for _ in 0..19 {
-            assert!(d.record("c", "p", true, true, Instant::now()).is_none());
+            assert!(d.record(&c, "c", "p", true, true, Instant::now()).is_none());
         }
     }
 }

@@ -104,7 +104,6 @@ pub async fn start(
     let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
     let routes =
         resolve::RouteTable::build(&config, &registry, None).map_err(anyhow::Error::msg)?;
-    let config_divergence = config.divergence.clone();
     let drift = drift::Drift::load(store.as_ref()).await?;
     let releases = Arc::new(render::ReleaseCache::default());
     releases.refresh(store.as_ref()).await?;
@@ -112,9 +111,8 @@ pub async fn start(
     let fan_out = Arc::new(fanout::FanOut::default());
     fan_out.spawn_sweeper(metrics.clone());
     // Always there: keys can carry limits of their own, created at run time.
-    let limiter = Arc::new(
-        admit::Limiter::new(config.limits.clone(), metrics.clone()).map_err(anyhow::Error::msg)?,
-    );
+    let limiter =
+        Arc::new(admit::Limiter::new(&config.limits, metrics.clone()).map_err(anyhow::Error::msg)?);
     let clock: Arc<dyn session::Clock> = Arc::new(session::SystemClock);
     session::spawn_gauge(store.clone(), metrics.clone(), clock.clone(), KEY_REFRESH);
     let app = Arc::new(App {
@@ -127,7 +125,7 @@ pub async fn start(
         recorder,
         metrics,
         store,
-        divergence: divergence::Detector::new(config_divergence),
+        divergence: divergence::Detector::default(),
         limiter,
         fan_out,
         drift,

@@ -153,8 +153,6 @@ pub async fn reload(app: &App, actor: &str, trigger: &str) -> Result<Outcome, Re
     };
     let config = live.config.clone();
     app.set_live(live);
-    app.limiter.set_limits(config.limits.clone());
-    app.divergence.set_config(config.divergence.clone());
     let store = app.store.as_ref();
     let config_changed = seam_control::config_loaded(store, actor, &file, &sha256)
         .await

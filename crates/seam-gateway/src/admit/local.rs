@@ -276,14 +276,15 @@ mod tests {
 
     const T0: i64 = 1_795_000_000_000; // 2026-11-18 11:06:40 UTC
 
-    fn limiter(tenant: Vec<TenantLimit>, trace: TraceLimits) -> Arc<Limiter> {
+    fn limiter(tenant: Vec<TenantLimit>, trace: TraceLimits) -> (Arc<Limiter>, Limits) {
         let cfg = Limits {
             tenant_default: tenant,
             trace_default: trace,
             default_output_tokens: 100,
             ..Limits::default()
         };
-        Arc::new(Limiter::new(cfg, crate::observe::Metrics::new()).unwrap())
+        let l = Arc::new(Limiter::new(&cfg, crate::observe::Metrics::new()).unwrap());
+        (l, cfg)
     }
 
     fn lim(metric: Metric, window: LimitWindow, max: f64) -> TenantLimit {
@@ -304,15 +305,19 @@ mod tests {
 
     #[tokio::test]
     async fn requests_per_minute_refuse_with_retry_after_and_reset() {
-        let l = limiter(
+        let (l, c) = limiter(
             vec![lim(Metric::Requests, LimitWindow::Minute, 2.0)],
             TraceLimits::default(),
         );
         let tl = TraceLimits::default();
-        assert!(l.admit_call(&who("acme"), "t1", &tl, T0).await.is_ok());
-        assert!(l.admit_call(&who("acme"), "t2", &tl, T0 + 1).await.is_ok());
+        assert!(l.admit_call(&c, &who("acme"), "t1", &tl, T0).await.is_ok());
+        assert!(
+            l.admit_call(&c, &who("acme"), "t2", &tl, T0 + 1)
+                .await
+                .is_ok()
+        );
         let r = l
-            .admit_call(&who("acme"), "t3", &tl, T0 + 2)
+            .admit_call(&c, &who("acme"), "t3", &tl, T0 + 2)
             .await
             .unwrap_err();
         assert_eq!(r.code, "tenant_request_limit");
@@ -323,11 +328,13 @@ mod tests {
             r.message
         );
         assert!(
-            l.admit_call(&who("other"), "t4", &tl, T0 + 2).await.is_ok(),
+            l.admit_call(&c, &who("other"), "t4", &tl, T0 + 2)
+                .await
+                .is_ok(),
             "per tenant"
         );
         assert!(
-            l.admit_call(&who("acme"), "t5", &tl, T0 + 20_000)
+            l.admit_call(&c, &who("acme"), "t5", &tl, T0 + 20_000)
                 .await
                 .is_ok(),
             "next minute"
@@ -336,7 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn reservations_cap_concurrent_spend_and_settle_to_the_billed_usage() {
-        let l = limiter(
+        let (l, c) = limiter(
             vec![lim(Metric::Tokens, LimitWindow::Day, 1000.0)],
             TraceLimits::default(),
         );
@@ -346,10 +353,16 @@ mod tests {
             output_tokens: 100,
             cost: 0.0,
         };
-        let a = l.reserve(&who("acme"), "t", &tl, est, T0).await.unwrap();
-        let b = l.reserve(&who("acme"), "t", &tl, est, T0).await.unwrap();
+        let a = l
+            .reserve(&c, &who("acme"), "t", &tl, est, T0)
+            .await
+            .unwrap();
+        let b = l
+            .reserve(&c, &who("acme"), "t", &tl, est, T0)
+            .await
+            .unwrap();
         let refused = l
-            .reserve(&who("acme"), "t", &tl, est, T0)
+            .reserve(&c, &who("acme"), "t", &tl, est, T0)
             .await
             .err()
             .expect("800 reserved + 400 > 1000");
@@ -362,8 +375,9 @@ mod tests {
             0.0,
         );
         drop(b); // never sent: released
-        let c = l
+        let third = l
             .reserve(
+                &c,
                 &who("acme"),
                 "t",
                 &tl,
@@ -378,6 +392,7 @@ mod tests {
             .unwrap();
         assert!(
             l.reserve(
+                &c,
                 &who("acme"),
                 "t",
                 &tl,
@@ -391,14 +406,17 @@ mod tests {
             .await
             .is_err()
         );
-        c.settle(
+        third.settle(
             Usage {
                 input_tokens: 600,
                 output_tokens: 80,
             },
             0.0,
         );
-        let over = l.admit_call(&who("acme"), "t2", &tl, T0).await.unwrap_err();
+        let over = l
+            .admit_call(&c, &who("acme"), "t2", &tl, T0)
+            .await
+            .unwrap_err();
         assert_eq!(
             over.code, "tenant_token_limit",
             "a spent budget refuses the next call"
@@ -413,14 +431,14 @@ mod tests {
             max_seconds: Some(60.0),
             ..TraceLimits::default()
         };
-        let l = limiter(Vec::new(), tl);
+        let (l, c) = limiter(Vec::new(), tl);
         for _ in 0..3 {
-            l.admit_call(&who("acme"), "trace-a", &tl, T0)
+            l.admit_call(&c, &who("acme"), "trace-a", &tl, T0)
                 .await
                 .unwrap();
         }
         assert_eq!(
-            l.admit_call(&who("acme"), "trace-a", &tl, T0)
+            l.admit_call(&c, &who("acme"), "trace-a", &tl, T0)
                 .await
                 .unwrap_err()
                 .code,
@@ -429,13 +447,13 @@ mod tests {
         let mut rs: Vec<Reservation> = Vec::new();
         for _ in 0..4 {
             rs.push(
-                l.reserve(&who("acme"), "trace-a", &tl, Estimate::default(), T0)
+                l.reserve(&c, &who("acme"), "trace-a", &tl, Estimate::default(), T0)
                     .await
                     .unwrap(),
             );
         }
         assert_eq!(
-            l.reserve(&who("acme"), "trace-a", &tl, Estimate::default(), T0)
+            l.reserve(&c, &who("acme"), "trace-a", &tl, Estimate::default(), T0)
                 .await
                 .err()
                 .unwrap()
@@ -444,11 +462,11 @@ mod tests {
         );
         drop(rs);
         assert_eq!(l.trace_fan_out("trace-a"), Some((3, 4)));
-        l.admit_call(&who("acme"), "trace-b", &tl, T0)
+        l.admit_call(&c, &who("acme"), "trace-b", &tl, T0)
             .await
             .unwrap();
         assert_eq!(
-            l.admit_call(&who("acme"), "trace-b", &tl, T0 + 61_000)
+            l.admit_call(&c, &who("acme"), "trace-b", &tl, T0 + 61_000)
                 .await
                 .unwrap_err()
                 .code,

@@ -63,9 +63,9 @@ enum Backend {
     Redis(redis::RedisLimits),
 }
 
+/// The counters. The limits themselves come with each call (its config snapshot), so a
+/// reload changes them for new calls while the counters carry on.
 pub struct Limiter {
-    /// Swapped whole by a reload; the counters stay.
-    cfg: std::sync::RwLock<Arc<Limits>>,
     backend: Backend,
     metrics: Arc<Metrics>,
     last_down_log_ms: AtomicI64,
@@ -174,7 +174,8 @@ fn trace_refusal(code: &'static str, trace: &str, usage: String) -> Refusal {
 }
 
 impl Limiter {
-    pub fn new(cfg: Limits, metrics: Arc<Metrics>) -> Result<Limiter, String> {
+    /// The backend is fixed for the life of the process (a reload that changes it is refused).
+    pub fn new(cfg: &Limits, metrics: Arc<Metrics>) -> Result<Limiter, String> {
         let backend = match &cfg.backend {
             LimitBackend::Local => Backend::Local(local::Local::default()),
             LimitBackend::Redis(url) => {
@@ -182,32 +183,20 @@ impl Limiter {
             }
         };
         Ok(Limiter {
-            cfg: std::sync::RwLock::new(Arc::new(cfg)),
             backend,
             metrics,
             last_down_log_ms: AtomicI64::new(0),
         })
     }
 
-    fn cfg(&self) -> Arc<Limits> {
-        match self.cfg.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// A reload's limits; counters and reservations in flight are kept. The backend is fixed
-    /// for the life of the process (a reload that changes it is refused before this).
-    pub fn set_limits(&self, cfg: Limits) {
-        match self.cfg.write() {
-            Ok(mut c) => *c = Arc::new(cfg),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(cfg),
-        }
-    }
-
     /// The trace limits of a call: the default, the tenant's, then the route's.
-    pub fn trace_limits(&self, tenant: &str, route: Option<TraceLimits>) -> TraceLimits {
-        self.cfg().trace_limits(tenant, route)
+    pub fn trace_limits(
+        &self,
+        cfg: &Limits,
+        tenant: &str,
+        route: Option<TraceLimits>,
+    ) -> TraceLimits {
+        cfg.trace_limits(tenant, route)
     }
 
     fn scopes<'a>(cfg: &'a Limits, caller: &'a Caller) -> Vec<Scope<'a>> {
@@ -231,9 +220,8 @@ impl Limiter {
     }
 
     /// Whether any limit counts tokens or cost (only then is an estimate worth making).
-    pub fn needs_estimate(&self, caller: &Caller, trace: &TraceLimits) -> bool {
-        let cfg = self.cfg();
-        Self::scopes(&cfg, caller).iter().any(|s| {
+    pub fn needs_estimate(&self, cfg: &Limits, caller: &Caller, trace: &TraceLimits) -> bool {
+        Self::scopes(cfg, caller).iter().any(|s| {
             s.limits
                 .iter()
                 .any(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
@@ -242,34 +230,33 @@ impl Limiter {
     }
 
     /// Whether anything at all applies to this caller.
-    pub fn applies(&self, caller: &Caller, trace: &TraceLimits) -> bool {
-        let cfg = self.cfg();
-        Self::scopes(&cfg, caller)
+    pub fn applies(&self, cfg: &Limits, caller: &Caller, trace: &TraceLimits) -> bool {
+        Self::scopes(cfg, caller)
             .iter()
             .any(|s| !s.limits.is_empty())
             || !trace.is_empty()
     }
 
-    pub fn default_output_tokens(&self) -> u64 {
-        self.cfg().default_output_tokens
+    pub fn default_output_tokens(&self, cfg: &Limits) -> u64 {
+        cfg.default_output_tokens
     }
 
     /// Admits a call: one more request for the tenant, one more call for the trace, within
     /// the trace's wall time, and no budget already spent.
     pub async fn admit_call(
         &self,
+        cfg: &Limits,
         caller: &Caller,
         trace: &str,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<(), Refusal> {
-        let cfg = self.cfg();
-        let scopes = Self::scopes(&cfg, caller);
+        let scopes = Self::scopes(cfg, caller);
         match &self.backend {
             Backend::Local(l) => l.admit_call(&scopes, trace, tl, now_ms),
             Backend::Redis(r) => match r.admit_call(&scopes, trace, tl, now_ms).await {
                 Ok(decision) => decision,
-                Err(e) => self.backend_down(&scopes, tl, &e),
+                Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
         }
     }
@@ -277,14 +264,14 @@ impl Limiter {
     /// Reserves one attempt's estimate against every limit, or refuses it.
     pub async fn reserve(
         self: &Arc<Self>,
+        cfg: &Limits,
         caller: &Caller,
         trace: &str,
         tl: &TraceLimits,
         est: Estimate,
         now_ms: i64,
     ) -> Result<Reservation, Refusal> {
-        let cfg = self.cfg();
-        let scopes = Self::scopes(&cfg, caller);
+        let scopes = Self::scopes(cfg, caller);
         let windows: Vec<(String, Metric, LimitWindow, i64)> = scopes
             .iter()
             .flat_map(|s| {
@@ -311,7 +298,7 @@ impl Limiter {
             Backend::Local(l) => l.reserve(&scopes, &ticket, tl, now_ms),
             Backend::Redis(r) => match r.reserve(&scopes, &ticket, tl, now_ms).await {
                 Ok(decision) => decision,
-                Err(e) => self.backend_down(&scopes, tl, &e),
+                Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
         };
         decision.map(|()| Reservation {
@@ -338,12 +325,13 @@ impl Limiter {
     /// is held to, whether it passes. Counted and logged, never silent.
     fn backend_down(
         &self,
+        cfg: &Limits,
         scopes: &[Scope<'_>],
         tl: &TraceLimits,
         err: &str,
     ) -> Result<(), Refusal> {
         let limits: Vec<&TenantLimit> = scopes.iter().flat_map(|s| s.limits.iter()).collect();
-        let policy = self.cfg().on_backend_down;
+        let policy = cfg.on_backend_down;
         let costs = limits.iter().any(|l| l.metric == Metric::Cost) || tl.max_cost.is_some();
         let tokens = limits.iter().any(|l| {
             matches!(
