@@ -160,9 +160,9 @@ impl Relay {
                     self.out.push_back(Bytes::from_static(SSE_DONE));
                 }
                 Next::Event(Ok(StreamEvent::Chunk { raw, value })) => {
-                    self.watch_upstream(&value);
+                    let chars = self.watch_upstream(&value);
                     match self.rechunk.as_mut() {
-                        None => self.emit(raw, value),
+                        None => self.emit(raw, value, chars),
                         Some((r, hold)) => {
                             let ready = r.push(value);
                             self.hold_until = match (r.holding(), self.hold_until) {
@@ -174,7 +174,8 @@ impl Relay {
                                 (true, kept) => kept,
                             };
                             for v in ready {
-                                self.emit(None, v);
+                                let chars = content_chars(&v);
+                                self.emit(None, v, chars);
                             }
                         }
                     }
@@ -192,12 +193,15 @@ impl Relay {
     fn release_held(&mut self) {
         self.hold_until = None;
         if let Some(v) = self.rechunk.as_mut().and_then(|(r, _)| r.flush()) {
-            self.emit(None, v);
+            let chars = content_chars(&v);
+            self.emit(None, v, chars);
         }
     }
 
-    /// Reads what a chunk from upstream says: usage, served model, content.
-    fn watch_upstream(&mut self, value: &Value) {
+    /// Reads what a chunk from upstream says: usage, served model, content; returns its
+    /// characters of content (text and tool-call arguments).
+    fn watch_upstream(&mut self, value: &Value) -> usize {
+        let mut chars = 0;
         self.chunks += 1;
         if let Some(u) = value.get("usage").and_then(Usage::from_openai) {
             self.usage = Some(u);
@@ -218,6 +222,7 @@ impl Relay {
         {
             if let Some(t) = c.pointer("/delta/content").and_then(Value::as_str) {
                 self.tally.push(t);
+                chars += t.chars().count();
             }
             for call in c
                 .pointer("/delta/tool_calls")
@@ -227,16 +232,18 @@ impl Relay {
             {
                 if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
                     self.tally.push(a);
+                    chars += a.chars().count();
                 }
             }
         }
         if let Some(w) = self.upstream_shape.as_mut() {
-            w.sent(content_chars(value), Instant::now());
+            w.sent(chars, Instant::now());
         }
+        chars
     }
 
-    /// Queues one chunk for the client, as the client asked for it.
-    fn emit(&mut self, raw: Option<Bytes>, mut value: Value) {
+    /// Queues one chunk (with `chars` of content) for the client, as the client asked for it.
+    fn emit(&mut self, raw: Option<Bytes>, mut value: Value, chars: usize) {
         let has_usage = value.get("usage").is_some_and(|u| !u.is_null());
         let usage_only = has_usage
             && value
@@ -246,7 +253,6 @@ impl Relay {
         if usage_only && !self.include_usage {
             return;
         }
-        let chars = content_chars(&value);
         let strip_usage = !self.include_usage && value.get("usage").is_some();
         let bytes = if self.rewrite.is_none() && !strip_usage {
             match raw {

@@ -79,9 +79,10 @@ fn prepare(
     app: &App,
     path: &Path,
 ) -> Result<(Live, String, Vec<seam_prompts::Prompt>), Vec<String>> {
-    let bytes = std::fs::read(path)
+    let text = std::fs::read_to_string(path)
         .map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
-    let config = seam_config::load(path, &seam_config::process_env).map_err(|e| {
+    // One read: what is validated is what is hashed for the audit record.
+    let config = seam_config::parse(&text, path, &seam_config::process_env).map_err(|e| {
         e.problems
             .iter()
             .map(|p| format!("{}: {p}", e.file))
@@ -104,7 +105,7 @@ fn prepare(
         routes,
         registry,
     };
-    Ok((live, hex::encode(Sha256::digest(&bytes)), prompts))
+    Ok((live, hex::encode(Sha256::digest(text.as_bytes())), prompts))
 }
 
 /// Every prompt file must parse and lint clean and name a route of the config.
