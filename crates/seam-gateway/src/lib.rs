@@ -101,7 +101,8 @@ pub async fn start(
     let keys = KeyCache::default();
     keys.refresh(store.as_ref()).await?;
     keys.spawn_refresh(store.clone(), KEY_REFRESH);
-    let (recorder, writer) = Recorder::spawn(store.clone(), &config.store, metrics.clone());
+    let sink = seam_store::record_sink(&config.store.url, store.clone())?;
+    let (recorder, writer) = Recorder::spawn(sink, &config.store, metrics.clone());
     let routes =
         resolve::RouteTable::build(&config, &registry, None).map_err(anyhow::Error::msg)?;
     let drift = drift::Drift::load(store.as_ref()).await?;

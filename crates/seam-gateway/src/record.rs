@@ -1,10 +1,14 @@
 //! Phase 8, record: calls and their attempts go through a bounded queue to a batch writer,
 //! off the hot path. A full queue or a failing store drops records, and every drop is
 //! counted in `/metrics` and logged.
+//!
+//! Batches are written at background priority while the queue stays short, so that writing
+//! never delays a call on a busy core, and at normal priority once records pile up (a quarter
+//! of the queue) or the gateway is stopping, so that a saturated gateway still writes them all.
 
 use crate::observe::{Metrics, Reason};
 use seam_config::StoreConfig;
-use seam_store::{AttemptRecord, CallRecord, Store};
+use seam_store::{AttemptRecord, CallRecord, Priority, RecordBatch, RecordSink};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -44,18 +48,21 @@ impl RecordWriter {
 
 impl Recorder {
     pub fn spawn(
-        store: Arc<dyn Store>,
+        sink: Arc<dyn RecordSink>,
         cfg: &StoreConfig,
         metrics: Arc<Metrics>,
     ) -> (Recorder, RecordWriter) {
         let (tx, rx) = mpsc::channel(cfg.queue_capacity);
         let (stop, stop_rx) = oneshot::channel();
         let task = tokio::spawn(write_loop(
-            store,
+            sink,
             rx,
             stop_rx,
-            cfg.batch_size,
-            cfg.flush_interval,
+            Flow {
+                batch_size: cfg.batch_size,
+                flush_interval: cfg.flush_interval,
+                urgent_depth: (cfg.queue_capacity / 4).max(1),
+            },
             metrics.clone(),
         ));
         (
@@ -104,18 +111,24 @@ impl Recorder {
     }
 }
 
+struct Flow {
+    batch_size: usize,
+    flush_interval: Duration,
+    /// Queued calls from which batches are written at normal priority.
+    urgent_depth: usize,
+}
+
 /// Drains the queue on a fixed tick rather than waking per record: a busy gateway then pays
 /// nothing per call for the writer, and records wait at most one flush interval.
 async fn write_loop(
-    store: Arc<dyn Store>,
+    sink: Arc<dyn RecordSink>,
     mut rx: mpsc::Receiver<Entry>,
     mut stop: oneshot::Receiver<()>,
-    batch_size: usize,
-    flush_interval: Duration,
+    flow: Flow,
     metrics: Arc<Metrics>,
 ) {
-    let mut batch: Vec<Entry> = Vec::with_capacity(batch_size);
-    let mut tick = tokio::time::interval(flush_interval);
+    let mut batch: Vec<Entry> = Vec::with_capacity(flow.batch_size);
+    let mut tick = tokio::time::interval(flow.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = false;
     while !stopping {
@@ -127,7 +140,7 @@ async fn write_loop(
             rx.close();
         }
         loop {
-            while batch.len() < batch_size {
+            while batch.len() < flow.batch_size {
                 match rx.try_recv() {
                     Ok(e) => batch.push(e),
                     Err(_) => break,
@@ -136,29 +149,39 @@ async fn write_loop(
             if batch.is_empty() {
                 break;
             }
-            flush(store.as_ref(), &mut batch, &metrics).await;
+            let priority = if stopping || rx.len() >= flow.urgent_depth {
+                Priority::Normal
+            } else {
+                Priority::Background
+            };
+            flush(sink.as_ref(), &mut batch, priority, &metrics).await;
         }
     }
 }
 
-async fn flush(store: &dyn Store, batch: &mut Vec<Entry>, metrics: &Metrics) {
-    if batch.is_empty() {
-        return;
-    }
+async fn flush(
+    sink: &dyn RecordSink,
+    batch: &mut Vec<Entry>,
+    priority: Priority,
+    metrics: &Metrics,
+) {
     let entries = std::mem::take(batch);
     metrics.record_queue.dec_by(entries.len() as i64);
-    let rows: u64 = entries.iter().map(Entry::rows).sum();
-    let mut calls = Vec::with_capacity(entries.len());
-    let mut attempts = Vec::with_capacity(entries.len());
-    let mut streams = Vec::new();
+    let mut records = RecordBatch {
+        calls: Vec::with_capacity(entries.len()),
+        attempts: Vec::with_capacity(entries.len()),
+        streams: Vec::new(),
+    };
     for e in entries {
-        calls.push(e.call);
-        attempts.extend(e.attempts);
-        streams.extend(e.stream);
+        records.calls.push(e.call);
+        records.attempts.extend(e.attempts);
+        records.streams.extend(e.stream);
     }
+    let rows = records.rows();
+    let records = Arc::new(records);
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=3 {
-        match store.insert_records(&calls, &attempts, &streams).await {
+        match sink.write(records.clone(), priority).await {
             Ok(()) => {
                 metrics.records_written.inc_by(rows);
                 return;
@@ -184,187 +207,28 @@ async fn flush(store: &dyn Store, batch: &mut Vec<Entry>, metrics: &Metrics) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use seam_store::{CallQuery, KeyRecord, StoreError};
+    use std::sync::Mutex;
     use std::sync::atomic::AtomicUsize;
 
-    /// A store whose writes fail or succeed on command.
-    struct FlakyStore {
+    /// A sink whose writes fail or succeed on command, and which remembers each batch's
+    /// priority.
+    #[derive(Default)]
+    struct FlakySink {
         fail: bool,
         writes: AtomicUsize,
+        priorities: Mutex<Vec<Priority>>,
     }
 
     #[async_trait::async_trait]
-    impl Store for FlakyStore {
-        async fn migrate(&self) -> seam_store::Result<i64> {
-            Ok(1)
-        }
-        async fn insert_key(&self, _: &KeyRecord) -> seam_store::Result<()> {
-            Ok(())
-        }
-        async fn list_keys(&self) -> seam_store::Result<Vec<KeyRecord>> {
-            Ok(Vec::new())
-        }
-        async fn revoke_key(&self, _: &str, _: i64) -> seam_store::Result<Vec<KeyRecord>> {
-            Ok(Vec::new())
-        }
-        async fn insert_records(
-            &self,
-            calls: &[CallRecord],
-            _: &[AttemptRecord],
-            _: &[seam_store::StreamRecord],
-        ) -> seam_store::Result<()> {
-            self.writes.fetch_add(calls.len(), Ordering::Relaxed);
+    impl RecordSink for FlakySink {
+        async fn write(&self, _: Arc<RecordBatch>, priority: Priority) -> seam_store::Result<()> {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            self.priorities.lock().unwrap().push(priority);
             if self.fail {
-                Err(StoreError::Invalid("disk full".into()))
+                Err(seam_store::StoreError::Invalid("down".into()))
             } else {
                 Ok(())
             }
-        }
-        async fn list_calls(&self, _: &CallQuery) -> seam_store::Result<Vec<CallRecord>> {
-            Ok(Vec::new())
-        }
-        async fn get_call(
-            &self,
-            _: &str,
-        ) -> seam_store::Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
-            Ok(None)
-        }
-        async fn usage(
-            &self,
-            _: seam_store::UsageBy,
-            _: i64,
-        ) -> seam_store::Result<Vec<seam_store::UsageRow>> {
-            Ok(Vec::new())
-        }
-        async fn trace(
-            &self,
-            _: &str,
-        ) -> seam_store::Result<(Vec<CallRecord>, Vec<AttemptRecord>)> {
-            Ok((Vec::new(), Vec::new()))
-        }
-        async fn reliability(
-            &self,
-            _: i64,
-        ) -> seam_store::Result<(Vec<seam_store::CallGroup>, Vec<seam_store::AttemptGroup>)>
-        {
-            Ok((Vec::new(), Vec::new()))
-        }
-        async fn insert_event(&self, _: &seam_store::EventRecord) -> seam_store::Result<()> {
-            Ok(())
-        }
-        async fn insert_user(&self, _: &seam_store::UserRecord) -> seam_store::Result<()> {
-            Ok(())
-        }
-        async fn list_users(&self) -> seam_store::Result<Vec<seam_store::UserRecord>> {
-            Ok(Vec::new())
-        }
-        async fn user_by_token_hash(
-            &self,
-            _: &str,
-        ) -> seam_store::Result<Option<seam_store::UserRecord>> {
-            Ok(None)
-        }
-        async fn append_audit(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: Option<String>,
-            _: Option<String>,
-            _: i64,
-        ) -> seam_store::Result<seam_store::AuditRecord> {
-            Err(StoreError::Invalid("not in this test".into()))
-        }
-        async fn list_audit(&self) -> seam_store::Result<Vec<seam_store::AuditRecord>> {
-            Ok(Vec::new())
-        }
-        async fn insert_release(&self, _: &seam_store::ReleaseRecord) -> seam_store::Result<bool> {
-            Ok(true)
-        }
-        async fn get_release(
-            &self,
-            _: &str,
-        ) -> seam_store::Result<Option<seam_store::ReleaseRecord>> {
-            Ok(None)
-        }
-        async fn list_releases(
-            &self,
-            _: &str,
-        ) -> seam_store::Result<Vec<seam_store::ReleaseRecord>> {
-            Ok(Vec::new())
-        }
-        async fn insert_approval(&self, _: &seam_store::ApprovalRecord) -> seam_store::Result<()> {
-            Ok(())
-        }
-        async fn list_approvals(
-            &self,
-            _: &str,
-        ) -> seam_store::Result<Vec<seam_store::ApprovalRecord>> {
-            Ok(Vec::new())
-        }
-        async fn insert_deploy(&self, _: &seam_store::DeployRecord) -> seam_store::Result<()> {
-            Ok(())
-        }
-        async fn list_deploys(&self, _: &str) -> seam_store::Result<Vec<seam_store::DeployRecord>> {
-            Ok(Vec::new())
-        }
-        async fn current_deploys(&self) -> seam_store::Result<Vec<seam_store::DeployRecord>> {
-            Ok(Vec::new())
-        }
-        async fn pin_session(
-            &self,
-            _: &seam_store::SessionKey,
-            _: &str,
-            _: i64,
-            _: seam_store::SessionTtl,
-        ) -> seam_store::Result<seam_store::Pinned> {
-            Err(seam_store::StoreError::Invalid("no sessions here".into()))
-        }
-        async fn move_session(
-            &self,
-            _: &seam_store::SessionKey,
-            _: &str,
-            _: &str,
-            _: i64,
-        ) -> seam_store::Result<bool> {
-            Ok(false)
-        }
-        async fn list_sessions(
-            &self,
-            _: &seam_store::SessionQuery,
-        ) -> seam_store::Result<Vec<seam_store::SessionRecord>> {
-            Ok(Vec::new())
-        }
-        async fn session_counts(
-            &self,
-            _: i64,
-        ) -> seam_store::Result<Vec<seam_store::SessionCount>> {
-            Ok(Vec::new())
-        }
-        async fn export_page(
-            &self,
-            _: seam_store::ExportKind,
-            _: &seam_store::ExportCursor,
-            _: i64,
-        ) -> seam_store::Result<(Vec<serde_json::Value>, Option<seam_store::ExportCursor>)>
-        {
-            Ok((Vec::new(), None))
-        }
-        async fn list_streams(&self, _: i64) -> seam_store::Result<Vec<seam_store::StreamRecord>> {
-            Ok(Vec::new())
-        }
-        async fn list_served(&self) -> seam_store::Result<Vec<seam_store::ServedRecord>> {
-            Ok(Vec::new())
-        }
-        async fn insert_served(&self, _: &seam_store::ServedRecord) -> seam_store::Result<bool> {
-            Ok(true)
-        }
-        async fn list_events(
-            &self,
-            _: i64,
-            _: i64,
-        ) -> seam_store::Result<Vec<seam_store::EventRecord>> {
-            Ok(Vec::new())
         }
     }
 
@@ -399,11 +263,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_full_queue_drops_and_counts() {
         let metrics = Metrics::new();
-        let store = Arc::new(FlakyStore {
-            fail: false,
-            writes: AtomicUsize::new(0),
-        });
-        let (rec, writer) = Recorder::spawn(store.clone(), &cfg(1), metrics.clone());
+        let sink = Arc::new(FlakySink::default());
+        let (rec, writer) = Recorder::spawn(sink.clone(), &cfg(1), metrics.clone());
         rec.record(entry("a"));
         rec.record(entry("b"));
         rec.record(entry("c"));
@@ -413,7 +274,7 @@ mod tests {
             "two calls of two rows each"
         );
         writer.finish().await;
-        assert_eq!(store.writes.load(Ordering::Relaxed), 1);
+        assert_eq!(sink.writes.load(Ordering::Relaxed), 1);
         assert_eq!(metrics.records_written.get(), 2);
         assert_eq!(metrics.record_queue.get(), 0);
     }
@@ -421,15 +282,44 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failing_store_is_retried_then_counted() {
         let metrics = Metrics::new();
-        let store = Arc::new(FlakyStore {
+        let sink = Arc::new(FlakySink {
             fail: true,
-            writes: AtomicUsize::new(0),
+            ..FlakySink::default()
         });
-        let (rec, writer) = Recorder::spawn(store.clone(), &cfg(8), metrics.clone());
+        let (rec, writer) = Recorder::spawn(sink.clone(), &cfg(8), metrics.clone());
         rec.record(entry("a"));
         writer.finish().await;
-        assert_eq!(store.writes.load(Ordering::Relaxed), 3, "three tries");
+        assert_eq!(sink.writes.load(Ordering::Relaxed), 3, "three tries");
         assert_eq!(dropped(&metrics, "store_error"), 2);
         assert_eq!(metrics.records_written.get(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn batches_go_at_background_priority_until_records_pile_up() {
+        let metrics = Metrics::new();
+        let sink = Arc::new(FlakySink::default());
+        // Capacity 64: from 16 queued calls on, batches are urgent; 16 calls per batch.
+        let (rec, writer) = Recorder::spawn(sink.clone(), &cfg(64), metrics.clone());
+        for i in 0..8 {
+            rec.record(entry(&format!("few-{i}")));
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        for i in 0..48 {
+            rec.record(entry(&format!("many-{i}")));
+        }
+        tokio::time::sleep(Duration::from_millis(12)).await;
+        rec.record(entry("last"));
+        writer.finish().await;
+        assert_eq!(
+            *sink.priorities.lock().unwrap(),
+            vec![
+                Priority::Background, // 8 queued
+                Priority::Normal,     // 48 queued: 32 wait behind this batch
+                Priority::Normal,     // 16 wait
+                Priority::Background, // none wait
+                Priority::Normal,     // stopping
+            ]
+        );
+        assert_eq!(metrics.records_written.get(), 2 * 57);
     }
 }

@@ -6,6 +6,7 @@ pub mod conformance;
 mod migrate;
 mod records;
 pub mod reliability;
+mod sink;
 mod sql;
 
 pub use records::{
@@ -14,6 +15,7 @@ pub use records::{
     SessionTtl, StreamRecord, UserRecord,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
+pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
@@ -22,6 +24,8 @@ use async_trait::async_trait;
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Invalid(String),
 }

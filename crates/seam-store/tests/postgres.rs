@@ -23,6 +23,8 @@ async fn postgres_passes_the_conformance_suite() {
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
     let store = seam_store::open(&url).await.expect("open");
     seam_store::conformance::run_all(&store).await;
+    let sink = seam_store::record_sink(&url, std::sync::Arc::new(store.clone())).expect("sink");
+    seam_store::conformance::sink_round_trip(&store, sink).await;
     store.pool().close().await;
     admin
         .pool()

@@ -2,6 +2,9 @@
 //! fresh, migrated store.
 
 mod sessions;
+mod sink;
+
+pub use sink::sink_round_trip;
 
 use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Store};
 

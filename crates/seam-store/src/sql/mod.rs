@@ -5,7 +5,10 @@ mod control;
 mod export;
 mod rows;
 mod sessions;
+mod sqlite_sink;
 mod streams;
+
+pub use sqlite_sink::{SqliteSink, sqlite_file};
 
 use crate::{
     ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
@@ -141,6 +144,9 @@ impl Store for SqlStore {
         attempts: &[AttemptRecord],
         streams_: &[crate::StreamRecord],
     ) -> Result<()> {
+        // Record statements are prepared afresh on PostgreSQL: sqlx's Any driver binds a NULL
+        // double as float4, and a statement first prepared with one (an error call's missing
+        // time to first byte) would then refuse every float8 bound to it later.
         let mut tx = self.pool.begin().await?;
         for chunk in statement_chunks(calls) {
             let mut q = sqlx::query(AssertSqlSafe(insert_sql(
@@ -177,7 +183,7 @@ impl Store for SqlStore {
                     .bind(flag(c.tokens_estimated))
                     .bind(flag(c.budget_exhausted));
             }
-            q.execute(&mut *tx).await?;
+            q.persistent(self.sqlite).execute(&mut *tx).await?;
         }
         for chunk in statement_chunks(attempts) {
             let mut q = sqlx::query(AssertSqlSafe(insert_sql(
@@ -210,7 +216,7 @@ impl Store for SqlStore {
                     .bind(a.cost_usd)
                     .bind(flag(a.tokens_estimated));
             }
-            q.execute(&mut *tx).await?;
+            q.persistent(self.sqlite).execute(&mut *tx).await?;
         }
         streams::insert(&mut tx, streams_, self.sqlite).await?;
         tx.commit().await?;

@@ -70,7 +70,8 @@ pub(super) async fn insert(
                 .bind(flag(s.rechunked))
                 .bind(s.slo.as_deref());
         }
-        q.execute(&mut **tx).await?;
+        // Not cached on PostgreSQL: see `insert_records`.
+        q.persistent(sqlite).execute(&mut **tx).await?;
     }
     Ok(())
 }

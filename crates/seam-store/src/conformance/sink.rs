@@ -1,0 +1,94 @@
+//! Behaviour every record sink must show against its store: what it writes reads back through
+//! the store unchanged, at either priority, and a batch is written whole or not at all.
+
+use super::{sample_attempt, sample_call};
+use crate::{CallRecord, Priority, RecordBatch, RecordSink, Store, StreamRecord};
+use std::sync::Arc;
+
+fn stream(call: &CallRecord) -> StreamRecord {
+    StreamRecord {
+        call_id: call.id.clone(),
+        created_ms: call.created_ms,
+        route: call.route.clone(),
+        provider: "up".into(),
+        served_model: None,
+        ttfc_ms: Some(3.25),
+        ttft_ms: Some(4.5),
+        chunks: 7,
+        content_chunks: 5,
+        chars: 40,
+        chars_p50: 8.0,
+        tokens_per_chunk: 1.5,
+        gap_p50_ms: 2.0,
+        gap_p95_ms: 3.0,
+        gap_max_ms: 9.0,
+        stalls: 0,
+        output_tokens: 9,
+        tokens_per_sec: None,
+        client_closed: false,
+        rechunked: true,
+        slo: None,
+    }
+}
+
+/// Run on a fresh store after [`super::run_all`]: it writes calls at 50,000,000 ms and later.
+pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>) {
+    for (n, priority) in [(0, Priority::Background), (1, Priority::Normal)] {
+        let calls: Vec<CallRecord> = (0..3)
+            .map(|i| {
+                sample_call(
+                    &format!("call_sink_{n}_{i}"),
+                    50_000_000 + n * 10 + i,
+                    "sink",
+                )
+            })
+            .collect();
+        let mut attempts = Vec::new();
+        for c in &calls {
+            attempts.push(sample_attempt(c, 1, false));
+            attempts.push(sample_attempt(c, 2, true));
+        }
+        let streams = vec![stream(&calls[0])];
+        let batch = RecordBatch {
+            calls: calls.clone(),
+            attempts: attempts.clone(),
+            streams: streams.clone(),
+        };
+        sink.write(Arc::new(batch), priority)
+            .await
+            .expect("the sink writes");
+        for c in &calls {
+            let (call, back) = store.get_call(&c.id).await.expect("get").expect("found");
+            assert_eq!(&call, c, "{priority:?}");
+            let mine: Vec<_> = attempts
+                .iter()
+                .filter(|a| a.call_id == c.id)
+                .cloned()
+                .collect();
+            assert_eq!(back, mine, "{priority:?}");
+        }
+        let listed = store
+            .list_streams(50_000_000 + n * 10)
+            .await
+            .expect("streams");
+        assert!(listed.contains(&streams[0]), "{priority:?}: {listed:?}");
+    }
+
+    // One call already stored: the whole batch fails and nothing of it is written.
+    let fresh = sample_call("call_sink_fresh", 50_000_100, "sink");
+    let dup = sample_call("call_sink_0_0", 50_000_101, "sink");
+    let batch = RecordBatch {
+        calls: vec![fresh.clone(), dup],
+        attempts: vec![sample_attempt(&fresh, 1, true)],
+        streams: Vec::new(),
+    };
+    assert!(
+        sink.write(Arc::new(batch), Priority::Background)
+            .await
+            .is_err()
+    );
+    assert!(
+        store.get_call(&fresh.id).await.expect("get").is_none(),
+        "a failed batch leaves nothing behind"
+    );
+}

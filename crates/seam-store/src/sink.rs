@@ -1,0 +1,56 @@
+//! Where the gateway's call records go: a batch of calls, attempts and streams written in one
+//! transaction. The embedded SQLite store gets a writer of its own ([`crate::sql::SqliteSink`]);
+//! any other store takes batches through [`Store::insert_records`].
+
+use crate::{AttemptRecord, CallRecord, Result, Store, StreamRecord};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Records written together.
+#[derive(Debug, Default)]
+pub struct RecordBatch {
+    pub calls: Vec<CallRecord>,
+    pub attempts: Vec<AttemptRecord>,
+    pub streams: Vec<StreamRecord>,
+}
+
+impl RecordBatch {
+    pub fn rows(&self) -> u64 {
+        (self.calls.len() + self.attempts.len() + self.streams.len()) as u64
+    }
+}
+
+/// How urgently a batch must be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// The writer keeps up: write when the machine has CPU to spare, so that writing never
+    /// delays a call on a busy core.
+    Background,
+    /// Records are piling up (or the gateway is stopping): write now, competing fairly.
+    Normal,
+}
+
+#[async_trait]
+pub trait RecordSink: Send + Sync {
+    async fn write(&self, batch: Arc<RecordBatch>, priority: Priority) -> Result<()>;
+}
+
+/// Batches through the store's own connection pool (PostgreSQL, in-memory SQLite, tests).
+pub struct StoreSink(pub Arc<dyn Store>);
+
+#[async_trait]
+impl RecordSink for StoreSink {
+    async fn write(&self, batch: Arc<RecordBatch>, _: Priority) -> Result<()> {
+        self.0
+            .insert_records(&batch.calls, &batch.attempts, &batch.streams)
+            .await
+    }
+}
+
+/// The sink for the store at `url`: SQLite files get [`crate::sql::SqliteSink`].
+pub fn record_sink(url: &str, store: Arc<dyn Store>) -> Result<Arc<dyn RecordSink>> {
+    match crate::sql::sqlite_file(url) {
+        Some(path) => Ok(Arc::new(crate::sql::SqliteSink::open(&path)?)),
+        None => Ok(Arc::new(StoreSink(store))),
+    }
+}
