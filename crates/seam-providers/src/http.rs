@@ -1,8 +1,10 @@
 //! HTTP plumbing shared by the providers that talk over the network.
 
+use crate::transport::Response;
 use crate::{AttemptError, ErrorClass};
 use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
+use http_body_util::{BodyDataStream, BodyExt, Limited};
 use seam_config::Secret;
 use seam_wire::Usage;
 use serde_json::Value;
@@ -13,44 +15,8 @@ const ERROR_BODY_LIMIT: usize = 8 * 1024;
 /// Most a non-streaming upstream body may be.
 const RESPONSE_LIMIT: usize = 64 * 1024 * 1024;
 
-/// One pooled client per provider, TCP_NODELAY on.
-pub(crate) fn client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
-    // The crypto provider is process-wide; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        // Upstreams are named explicitly in config; proxy discovery per request costs CPU.
-        .no_proxy()
-        // One HTTP try per attempt, so that Seam counts every try the provider sees: no
-        // hidden retries (reqwest retries protocol NACKs by default) and no redirects.
-        .retry(reqwest::retry::never())
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(1024)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
-
-pub(crate) fn classify(e: &reqwest::Error, provider: &str) -> AttemptError {
-    let class = if e.is_connect() {
-        ErrorClass::Connect
-    } else if e.is_timeout() {
-        ErrorClass::Timeout
-    } else {
-        ErrorClass::Reset
-    };
-    let what = match class {
-        ErrorClass::Connect => "could not connect to",
-        ErrorClass::Timeout => "timed out waiting for",
-        _ => "lost the connection to",
-    };
-    // reqwest's own text can carry the URL, never the key; keep only the kind of failure.
-    AttemptError::new(class, format!("Seam {what} provider `{provider}`"))
-}
-
 /// `Retry-After` (seconds) or `retry-after-ms`, whichever the upstream gave.
-pub(crate) fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(h: &http::HeaderMap) -> Option<Duration> {
     let text = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
@@ -69,13 +35,18 @@ pub(crate) fn redact(text: &str, key: Option<&Secret>) -> String {
 
 /// Turns a non-2xx upstream response into an attempt error, keeping its body for the record.
 pub(crate) async fn status_error(
-    resp: reqwest::Response,
+    resp: Response,
     provider: &str,
     key: Option<&Secret>,
 ) -> AttemptError {
     let status = resp.status().as_u16();
     let retry_after = retry_after(resp.headers());
-    let bytes = resp.bytes().await.unwrap_or_default();
+    // More than the record keeps is never needed; a body cut short keeps nothing.
+    let bytes = Limited::new(resp.into_body(), 4 * ERROR_BODY_LIMIT)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let text = redact(&String::from_utf8_lossy(&bytes), key);
     let parsed: Option<Value> = serde_json::from_str(&text).ok();
     let upstream_message = parsed
@@ -110,27 +81,32 @@ pub(crate) async fn status_error(
 
 /// Reads a whole body, with a size cap.
 pub(crate) async fn body_bytes(
-    resp: reqwest::Response,
+    resp: Response,
     provider: &str,
 ) -> Result<bytes::Bytes, AttemptError> {
-    if resp
-        .content_length()
-        .is_some_and(|n| n as usize > RESPONSE_LIMIT)
-    {
-        return Err(AttemptError::new(
+    let over = || {
+        AttemptError::new(
             ErrorClass::BadResponse,
             format!("provider `{provider}` sent a body over {RESPONSE_LIMIT} bytes"),
-        ));
+        )
+    };
+    if http_body::Body::size_hint(resp.body())
+        .exact()
+        .is_some_and(|n| n as usize > RESPONSE_LIMIT)
+    {
+        return Err(over());
     }
-    let bytes = resp.bytes().await.map_err(|e| {
-        let mut err = classify(&e, provider);
-        if err.class == ErrorClass::Reset {
-            err.class = ErrorClass::StreamCut;
-            err.message = format!("provider `{provider}` cut the response body short");
-        }
-        err
-    })?;
-    Ok(bytes)
+    match Limited::new(resp.into_body(), RESPONSE_LIMIT)
+        .collect()
+        .await
+    {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(over()),
+        Err(_) => Err(AttemptError::new(
+            ErrorClass::StreamCut,
+            format!("provider `{provider}` cut the response body short"),
+        )),
+    }
 }
 
 pub(crate) fn not_json(provider: &str, e: serde_json::Error) -> AttemptError {
@@ -142,20 +118,22 @@ pub(crate) fn not_json(provider: &str, e: serde_json::Error) -> AttemptError {
 
 /// The response body as SSE events; a broken connection becomes a `stream_cut` error.
 pub(crate) fn sse_events(
-    resp: reqwest::Response,
+    resp: Response,
     provider: String,
 ) -> impl Stream<Item = Result<Event, AttemptError>> + Send {
-    resp.bytes_stream().eventsource().map(move |r| {
-        r.map_err(|e| {
-            AttemptError::new(
-                ErrorClass::StreamCut,
-                format!(
-                    "the stream from provider `{provider}` broke: {}",
-                    short(&e.to_string())
-                ),
-            )
+    BodyDataStream::new(resp.into_body())
+        .eventsource()
+        .map(move |r| {
+            r.map_err(|e| {
+                AttemptError::new(
+                    ErrorClass::StreamCut,
+                    format!(
+                        "the stream from provider `{provider}` broke: {}",
+                        short(&e.to_string())
+                    ),
+                )
+            })
         })
-    })
 }
 
 fn short(s: &str) -> String {

@@ -1,6 +1,7 @@
 //! Any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, llama.cpp server, Seam's sim.
 
-use crate::http::{body_bytes, classify, client, not_json, redact, sse_events, status_error};
+use crate::http::{body_bytes, not_json, redact, sse_events, status_error};
+use crate::transport::{Response, Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
 };
@@ -12,29 +13,26 @@ use serde_json::Value;
 
 pub struct OpenAi {
     name: String,
-    chat_url: reqwest::Url,
-    embeddings_url: reqwest::Url,
+    chat_url: http::Uri,
+    embeddings_url: http::Uri,
     /// `Bearer KEY`, built once and marked sensitive so it never prints.
-    auth: Option<reqwest::header::HeaderValue>,
+    auth: Option<http::HeaderValue>,
     key: Option<Secret>,
-    client: reqwest::Client,
+    client: Transport,
     kind: &'static str,
 }
 
 impl OpenAi {
     pub fn new(cfg: &seam_config::Provider) -> Result<OpenAi, String> {
         let base = cfg.base_url.clone().unwrap_or_default();
-        let url = |path: &str| {
-            reqwest::Url::parse(&format!("{base}{path}"))
-                .map_err(|e| format!("base_url `{base}` is not a usable URL: {e}"))
-        };
+        let base = base.trim_end_matches('/');
         Ok(OpenAi {
             name: cfg.name.clone(),
-            chat_url: url("/chat/completions")?,
-            embeddings_url: url("/embeddings")?,
+            chat_url: uri(base, "/chat/completions")?,
+            embeddings_url: uri(base, "/embeddings")?,
             auth: bearer(cfg.api_key.as_ref())?,
             key: cfg.api_key.clone(),
-            client: client(cfg.connect_timeout)?,
+            client: Transport::new(cfg.connect_timeout)?,
             kind: "openai",
         })
     }
@@ -46,10 +44,12 @@ impl OpenAi {
     }
 }
 
+pub(crate) static JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
+
 /// `Authorization: Bearer KEY` as a sensitive header value.
-pub(crate) fn bearer(key: Option<&Secret>) -> Result<Option<reqwest::header::HeaderValue>, String> {
+pub(crate) fn bearer(key: Option<&Secret>) -> Result<Option<http::HeaderValue>, String> {
     key.map(|k| {
-        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", k.expose()))
+        let mut v = http::HeaderValue::from_str(&format!("Bearer {}", k.expose()))
             .map_err(|_| "the API key has characters that cannot go in a header".to_string())?;
         v.set_sensitive(true);
         Ok(v)
@@ -121,15 +121,15 @@ impl Provider for OpenAi {
             Endpoint::ChatCompletions => &self.chat_url,
             Endpoint::Embeddings => &self.embeddings_url,
         };
-        let mut builder = self
-            .client
-            .post(url.clone())
-            .header("content-type", "application/json")
-            .body(upstream_body(&req));
+        let mut headers = http::HeaderMap::with_capacity(2);
+        headers.insert(http::header::CONTENT_TYPE, JSON.clone());
         if let Some(auth) = &self.auth {
-            builder = builder.header(reqwest::header::AUTHORIZATION, auth.clone());
+            headers.insert(http::header::AUTHORIZATION, auth.clone());
         }
-        let resp = builder.send().await.map_err(|e| classify(&e, &self.name))?;
+        let resp = self
+            .client
+            .post(url, headers, upstream_body(&req), &self.name)
+            .await?;
         if !resp.status().is_success() {
             return Err(status_error(resp, &self.name, self.key.as_ref()).await);
         }
@@ -146,7 +146,7 @@ impl Provider for OpenAi {
     }
 }
 
-fn stream(resp: reqwest::Response, name: String, key: Option<Secret>) -> crate::ChunkStream {
+fn stream(resp: Response, name: String, key: Option<Secret>) -> crate::ChunkStream {
     sse_events(resp, name.clone())
         .map(move |ev| {
             let ev = ev?;

@@ -8,7 +8,9 @@ pub use request::to_messages_request;
 pub use response::{finish_reason, to_chat_completion};
 pub use stream::ChunkTranslator;
 
-use crate::http::{body_bytes, classify, client, not_json, redact, sse_events, status_error};
+use crate::http::{body_bytes, not_json, redact, sse_events, status_error};
+use crate::openai::{JSON, bearer};
+use crate::transport::{Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, UpstreamRequest,
 };
@@ -19,20 +21,27 @@ use seam_wire::Usage;
 
 pub struct Anthropic {
     name: String,
-    base_url: String,
+    messages_url: http::Uri,
     key: Option<Secret>,
-    version: String,
-    client: reqwest::Client,
+    /// `Bearer KEY`, marked sensitive (the 2026 API takes the key as a bearer token).
+    auth: Option<http::HeaderValue>,
+    version: http::HeaderValue,
+    client: Transport,
 }
 
 impl Anthropic {
     pub fn new(cfg: &seam_config::Provider) -> Result<Anthropic, String> {
+        let base = cfg.base_url.clone().unwrap_or_default();
+        let base = base.trim_end_matches('/').trim_end_matches("/v1");
         Ok(Anthropic {
             name: cfg.name.clone(),
-            base_url: cfg.base_url.clone().unwrap_or_default(),
+            messages_url: uri(base, "/v1/messages")?,
             key: cfg.api_key.clone(),
-            version: cfg.anthropic_version.clone(),
-            client: client(cfg.connect_timeout)?,
+            auth: bearer(cfg.api_key.as_ref())?,
+            version: http::HeaderValue::from_str(&cfg.anthropic_version).map_err(|_| {
+                "anthropic_version has characters that cannot go in a header".to_string()
+            })?,
+            client: Transport::new(cfg.connect_timeout)?,
         })
     }
 }
@@ -66,19 +75,21 @@ impl Provider for Anthropic {
                 ..AttemptError::new(ErrorClass::Status4xx, m)
             }
         })?;
-        let mut builder = self
-            .client
-            .post(format!(
-                "{}/v1/messages",
-                self.base_url.trim_end_matches("/v1")
-            ))
-            .header("content-type", "application/json")
-            .header("anthropic-version", &self.version)
-            .body(serde_json::to_vec(&body).unwrap_or_default());
-        if let Some(k) = &self.key {
-            builder = builder.bearer_auth(k.expose());
+        let mut headers = http::HeaderMap::with_capacity(3);
+        headers.insert(http::header::CONTENT_TYPE, JSON.clone());
+        headers.insert("anthropic-version", self.version.clone());
+        if let Some(auth) = &self.auth {
+            headers.insert(http::header::AUTHORIZATION, auth.clone());
         }
-        let resp = builder.send().await.map_err(|e| classify(&e, &self.name))?;
+        let resp = self
+            .client
+            .post(
+                &self.messages_url,
+                headers,
+                serde_json::to_vec(&body).unwrap_or_default(),
+                &self.name,
+            )
+            .await?;
         if !resp.status().is_success() {
             let mut err = status_error(resp, &self.name, self.key.as_ref()).await;
             // Anthropic's error body is {"type":"error","error":{"type","message"}}.

@@ -58,7 +58,7 @@ impl SqlStore {
         // our insert; the seq key refuses the duplicate and we try again on the new tail.
         let mut last_err = None;
         for _ in 0..5 {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             if !self.sqlite {
                 // Appends from every gateway and CLI queue here, one at a time, until commit.
                 sqlx::query("SELECT pg_advisory_xact_lock(7474002)")

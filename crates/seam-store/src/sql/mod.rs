@@ -60,6 +60,17 @@ impl SqlStore {
         Ok(SqlStore { pool, sqlite })
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock up front: a deferred
+    /// one that read first fails at once ("database is locked", no busy wait) when another
+    /// process committed in between, e.g. a gateway writing records while `seam serve` starts.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(if self.sqlite {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        })
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -147,7 +158,7 @@ impl Store for SqlStore {
         // Record statements are prepared afresh on PostgreSQL: sqlx's Any driver binds a NULL
         // double as float4, and a statement first prepared with one (an error call's missing
         // time to first byte) would then refuse every float8 bound to it later.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in statement_chunks(calls) {
             let mut q = sqlx::query(AssertSqlSafe(insert_sql(
                 "calls",
