@@ -325,6 +325,7 @@ def main():
         lim["c16"] = wrk(SEAM_PORT, 16, args.secs, str(limited_script))
         lim["cpu_us_per_req"] = (cpu_ticks(seam.pid) - c0) / TICK * 1e6 / max(1, lim["c16"]["requests"])
         results["limited"] = lim
+        drain(SEAM_PORT)  # the next gateway shares the SQLite file and core 0
         seam_r = rnd.start([str(SEAM), "serve", "--config", str(config_redis)], core=0, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="seam-redis")
         wait_port(SEAM_REDIS_PORT)
         wrk(SEAM_REDIS_PORT, 16, 2, str(limited_script))
