@@ -1,6 +1,6 @@
 //! Where the gateway's call records go: a batch of calls, attempts and streams written in one
-//! transaction. The embedded SQLite store gets a writer of its own ([`crate::sql::SqliteSink`]);
-//! any other store takes batches through [`Store::insert_records`].
+//! transaction. SQLite files and PostgreSQL get writers of their own (`sql/sqlite_sink.rs`,
+//! `sql/pg_sink.rs`); an in-memory store takes batches through [`Store::insert_records`].
 
 use crate::{AttemptRecord, CallRecord, Result, Store, StreamRecord};
 use async_trait::async_trait;
@@ -47,8 +47,12 @@ impl RecordSink for StoreSink {
     }
 }
 
-/// The sink for the store at `url`: SQLite files get [`crate::sql::SqliteSink`].
+/// The sink for the store at `url`: SQLite files get [`crate::sql::SqliteSink`], PostgreSQL
+/// [`crate::sql::PgSink`], anything else (an in-memory SQLite) the store itself.
 pub fn record_sink(url: &str, store: Arc<dyn Store>) -> Result<Arc<dyn RecordSink>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(crate::sql::PgSink::connect_lazy(url)?));
+    }
     match crate::sql::sqlite_file(url) {
         Some(path) => Ok(Arc::new(crate::sql::SqliteSink::open(&path)?)),
         None => Ok(Arc::new(StoreSink(store))),

@@ -6,9 +6,12 @@ async fn sqlite_passes_the_conformance_suite() {
     let url = format!("sqlite://{}", dir.path().join("seam.db").display());
     let store = seam_store::open(&url).await.expect("open");
     seam_store::conformance::run_all(&store).await;
-    // Records go through a writer with a connection of its own.
-    let sink = seam_store::record_sink(&url, std::sync::Arc::new(store.clone())).expect("sink");
-    seam_store::conformance::sink_round_trip(&store, sink).await;
+    // Records go through a writer of the backend's own, and through the store's pool.
+    let shared = std::sync::Arc::new(store.clone());
+    let sink = seam_store::record_sink(&url, shared.clone()).expect("sink");
+    seam_store::conformance::sink_round_trip(&store, sink, 50_000_000).await;
+    let pooled = std::sync::Arc::new(seam_store::StoreSink(shared));
+    seam_store::conformance::sink_round_trip(&store, pooled, 50_001_000).await;
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(store.pool())
         .await

@@ -31,14 +31,15 @@ fn stream(call: &CallRecord) -> StreamRecord {
     }
 }
 
-/// Run on a fresh store after [`super::run_all`]: it writes calls at 50,000,000 ms and later.
-pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>) {
+/// Run after [`super::run_all`], once per sink with a distinct `base_ms` (at least 50,000,000,
+/// 1,000 apart): its calls are written from there on.
+pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_ms: i64) {
     for (n, priority) in [(0, Priority::Background), (1, Priority::Normal)] {
         let calls: Vec<CallRecord> = (0..3)
             .map(|i| {
                 sample_call(
-                    &format!("call_sink_{n}_{i}"),
-                    50_000_000 + n * 10 + i,
+                    &format!("call_sink_{base_ms}_{n}_{i}"),
+                    base_ms + n * 10 + i,
                     "sink",
                 )
             })
@@ -75,8 +76,8 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>) {
     }
 
     // One call already stored: the whole batch fails and nothing of it is written.
-    let fresh = sample_call("call_sink_fresh", 50_000_100, "sink");
-    let dup = sample_call("call_sink_0_0", 50_000_101, "sink");
+    let fresh = sample_call(&format!("call_sink_{base_ms}_fresh"), base_ms + 100, "sink");
+    let dup = sample_call(&format!("call_sink_{base_ms}_0_0"), base_ms + 101, "sink");
     let batch = RecordBatch {
         calls: vec![fresh.clone(), dup],
         attempts: vec![sample_attempt(&fresh, 1, true)],

@@ -1,13 +1,16 @@
 //! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
 //! placeholders; SQLite runs in WAL mode.
 
+mod cells;
 mod control;
 mod export;
+mod pg_sink;
 mod rows;
 mod sessions;
 mod sqlite_sink;
 mod streams;
 
+pub use pg_sink::PgSink;
 pub use sqlite_sink::{SqliteSink, sqlite_file};
 
 use crate::{
@@ -155,81 +158,10 @@ impl Store for SqlStore {
         attempts: &[AttemptRecord],
         streams_: &[crate::StreamRecord],
     ) -> Result<()> {
-        // Record statements are prepared afresh on PostgreSQL: sqlx's Any driver binds a NULL
-        // double as float4, and a statement first prepared with one (an error call's missing
-        // time to first byte) would then refuse every float8 bound to it later.
         let mut tx = self.begin_write().await?;
-        for chunk in statement_chunks(calls) {
-            let mut q = sqlx::query(AssertSqlSafe(insert_sql(
-                "calls",
-                CALL_COLUMNS,
-                chunk.len(),
-                self.sqlite,
-            )));
-            for c in chunk {
-                q = q
-                    .bind(c.id.as_str())
-                    .bind(c.created_ms)
-                    .bind(c.tenant.as_str())
-                    .bind(c.key_id.as_deref())
-                    .bind(c.trace_id.as_deref())
-                    .bind(c.session_id.as_deref())
-                    .bind(c.endpoint.as_str())
-                    .bind(c.route.as_str())
-                    .bind(flag(c.stream))
-                    .bind(c.requested_model.as_str())
-                    .bind(c.provider.as_deref())
-                    .bind(c.served_model.as_deref())
-                    .bind(c.system_fingerprint.as_deref())
-                    .bind(c.status)
-                    .bind(c.outcome.as_str())
-                    .bind(c.error_class.as_deref())
-                    .bind(c.error_message.as_deref())
-                    .bind(c.attempts)
-                    .bind(c.latency_ms)
-                    .bind(c.ttfb_ms)
-                    .bind(c.input_tokens)
-                    .bind(c.output_tokens)
-                    .bind(c.cost_usd)
-                    .bind(flag(c.tokens_estimated))
-                    .bind(flag(c.budget_exhausted));
-            }
-            q.persistent(self.sqlite).execute(&mut *tx).await?;
-        }
-        for chunk in statement_chunks(attempts) {
-            let mut q = sqlx::query(AssertSqlSafe(insert_sql(
-                "attempts",
-                ATTEMPT_COLUMNS,
-                chunk.len(),
-                self.sqlite,
-            )));
-            for a in chunk {
-                q = q
-                    .bind(a.id.as_str())
-                    .bind(a.call_id.as_str())
-                    .bind(a.seq)
-                    .bind(a.created_ms)
-                    .bind(a.tenant.as_str())
-                    .bind(a.trace_id.as_deref())
-                    .bind(a.route.as_str())
-                    .bind(a.provider.as_str())
-                    .bind(a.model.as_str())
-                    .bind(a.served_model.as_deref())
-                    .bind(a.system_fingerprint.as_deref())
-                    .bind(a.status)
-                    .bind(a.outcome.as_str())
-                    .bind(a.error_class.as_deref())
-                    .bind(a.error_body.as_deref())
-                    .bind(a.latency_ms)
-                    .bind(a.ttfb_ms)
-                    .bind(a.input_tokens)
-                    .bind(a.output_tokens)
-                    .bind(a.cost_usd)
-                    .bind(flag(a.tokens_estimated));
-            }
-            q.persistent(self.sqlite).execute(&mut *tx).await?;
-        }
-        streams::insert(&mut tx, streams_, self.sqlite).await?;
+        insert_rows(&mut tx, calls, self.sqlite).await?;
+        insert_rows(&mut tx, attempts, self.sqlite).await?;
+        insert_rows(&mut tx, streams_, self.sqlite).await?;
         tx.commit().await?;
         Ok(())
     }

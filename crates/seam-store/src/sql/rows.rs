@@ -1,7 +1,8 @@
 //! Row mapping and statement text shared by the SQL store's methods.
 
+use super::cells::{Cell, Row};
 use crate::{AttemptRecord, CallRecord, DeployRecord, KeyRecord, ReleaseRecord, UserRecord};
-use sqlx::Row;
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 /// Rows per INSERT statement. A batch is split greedily into these sizes so that only four
@@ -20,6 +21,31 @@ pub(super) fn statement_chunks<T>(mut items: &[T]) -> Vec<&[T]> {
         }
     }
     out
+}
+
+/// Writes `rows` in multi-row INSERTs through sqlx's `Any` driver. Not cached on PostgreSQL:
+/// the driver binds a NULL double as float4, and a statement first prepared with one (an
+/// error call's missing time to first byte) would then refuse every float8 bound to it later.
+pub(super) async fn insert_rows<T: Row>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rows: &[T],
+    sqlite: bool,
+) -> crate::Result<()> {
+    for chunk in statement_chunks(rows) {
+        let sql = insert_sql(T::TABLE, T::COLUMNS, chunk.len(), sqlite);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            for cell in row.cells() {
+                q = match cell {
+                    Cell::Text(v) => q.bind(v),
+                    Cell::Int(v) => q.bind(v),
+                    Cell::Real(v) => q.bind(v),
+                };
+            }
+        }
+        q.persistent(sqlite).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 pub(super) fn flag(b: bool) -> i64 {

@@ -9,12 +9,12 @@
 //! keeps up, and on tokio's blocking pool at normal priority when records pile
 //! up ([`Priority::Normal`]), so that a saturated gateway still writes everything.
 
-use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS, insert_sql};
-use super::streams::COLUMNS as STREAM_COLUMNS;
+use super::cells::{Cell, Row};
+use super::rows::insert_sql;
 use crate::sink::{Priority, RecordBatch, RecordSink};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -33,8 +33,7 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    let query = rest.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path.contains(":memory:") || query.contains("mode=memory") {
         return None;
     }
@@ -117,92 +116,29 @@ fn write(conn: &Mutex<Connection>, b: &RecordBatch) -> Result<()> {
     // transaction was rolled back when it was dropped.
     let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut s = tx.prepare_cached(&insert_sql("calls", CALL_COLUMNS, 1, true))?;
-        for c in &b.calls {
-            s.execute(params![
-                c.id,
-                c.created_ms,
-                c.tenant,
-                c.key_id,
-                c.trace_id,
-                c.session_id,
-                c.endpoint,
-                c.route,
-                c.stream,
-                c.requested_model,
-                c.provider,
-                c.served_model,
-                c.system_fingerprint,
-                c.status,
-                c.outcome,
-                c.error_class,
-                c.error_message,
-                c.attempts,
-                c.latency_ms,
-                c.ttfb_ms,
-                c.input_tokens,
-                c.output_tokens,
-                c.cost_usd,
-                c.tokens_estimated,
-                c.budget_exhausted,
-            ])?;
-        }
-        let mut s = tx.prepare_cached(&insert_sql("attempts", ATTEMPT_COLUMNS, 1, true))?;
-        for a in &b.attempts {
-            s.execute(params![
-                a.id,
-                a.call_id,
-                a.seq,
-                a.created_ms,
-                a.tenant,
-                a.trace_id,
-                a.route,
-                a.provider,
-                a.model,
-                a.served_model,
-                a.system_fingerprint,
-                a.status,
-                a.outcome,
-                a.error_class,
-                a.error_body,
-                a.latency_ms,
-                a.ttfb_ms,
-                a.input_tokens,
-                a.output_tokens,
-                a.cost_usd,
-                a.tokens_estimated,
-            ])?;
-        }
-        let mut s = tx.prepare_cached(&insert_sql("streams", STREAM_COLUMNS, 1, true))?;
-        for st in &b.streams {
-            s.execute(params![
-                st.call_id,
-                st.created_ms,
-                st.route,
-                st.provider,
-                st.served_model,
-                st.ttfc_ms,
-                st.ttft_ms,
-                st.chunks,
-                st.content_chunks,
-                st.chars,
-                st.chars_p50,
-                st.tokens_per_chunk,
-                st.gap_p50_ms,
-                st.gap_p95_ms,
-                st.gap_max_ms,
-                st.stalls,
-                st.output_tokens,
-                st.tokens_per_sec,
-                st.client_closed,
-                st.rechunked,
-                st.slo,
-            ])?;
-        }
-    }
+    insert_rows(&tx, &b.calls)?;
+    insert_rows(&tx, &b.attempts)?;
+    insert_rows(&tx, &b.streams)?;
     tx.commit()?;
     Ok(())
+}
+
+fn insert_rows<T: Row>(tx: &rusqlite::Transaction<'_>, rows: &[T]) -> rusqlite::Result<()> {
+    let mut s = tx.prepare_cached(&insert_sql(T::TABLE, T::COLUMNS, 1, true))?;
+    for row in rows {
+        s.execute(rusqlite::params_from_iter(row.cells()))?;
+    }
+    Ok(())
+}
+
+impl rusqlite::ToSql for Cell<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Cell::Text(v) => v.to_sql(),
+            Cell::Int(v) => v.to_sql(),
+            Cell::Real(v) => v.to_sql(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
-//! Per-stream telemetry rows, written in the same transaction as their call.
+//! Per-stream telemetry rows (written with their call, see `cells.rs`), read back.
 
 use super::SqlStore;
-use super::rows::{flag, insert_sql, statement_chunks};
 use crate::{Result, StreamRecord};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -32,48 +31,6 @@ pub(super) fn stream_from_row(r: &AnyRow) -> std::result::Result<StreamRecord, s
         rechunked: r.try_get::<i64, _>("rechunked")? != 0,
         slo: r.try_get("slo")?,
     })
-}
-
-pub(super) async fn insert(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    streams: &[StreamRecord],
-    sqlite: bool,
-) -> Result<()> {
-    for chunk in statement_chunks(streams) {
-        let mut q = sqlx::query(AssertSqlSafe(insert_sql(
-            "streams",
-            COLUMNS,
-            chunk.len(),
-            sqlite,
-        )));
-        for s in chunk {
-            q = q
-                .bind(s.call_id.as_str())
-                .bind(s.created_ms)
-                .bind(s.route.as_str())
-                .bind(s.provider.as_str())
-                .bind(s.served_model.as_deref())
-                .bind(s.ttfc_ms)
-                .bind(s.ttft_ms)
-                .bind(s.chunks)
-                .bind(s.content_chunks)
-                .bind(s.chars)
-                .bind(s.chars_p50)
-                .bind(s.tokens_per_chunk)
-                .bind(s.gap_p50_ms)
-                .bind(s.gap_p95_ms)
-                .bind(s.gap_max_ms)
-                .bind(s.stalls)
-                .bind(s.output_tokens)
-                .bind(s.tokens_per_sec)
-                .bind(flag(s.client_closed))
-                .bind(flag(s.rechunked))
-                .bind(s.slo.as_deref());
-        }
-        // Not cached on PostgreSQL: see `insert_records`.
-        q.persistent(sqlite).execute(&mut **tx).await?;
-    }
-    Ok(())
 }
 
 impl SqlStore {
