@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use seam_config::ResponseModel;
 use seam_providers::{Complete, Endpoint};
 use seam_wire::{RequestBody, Usage};
@@ -357,6 +357,10 @@ fn output_text(body: &Value) -> Option<String> {
     )
 }
 
+const CALL_ID: HeaderName = HeaderName::from_static("x-seam-call-id");
+const ATTEMPTS: HeaderName = HeaderName::from_static("x-seam-attempts");
+const SERVED_MODEL: HeaderName = HeaderName::from_static("x-seam-served-model");
+
 pub fn with_call_headers(
     mut resp: Response,
     call_id: &str,
@@ -364,12 +368,13 @@ pub fn with_call_headers(
     served: Option<&str>,
 ) -> Response {
     let h = resp.headers_mut();
+    h.reserve(3);
     if let Ok(v) = HeaderValue::from_str(call_id) {
-        h.insert("x-seam-call-id", v);
+        h.insert(CALL_ID, v);
     }
-    h.insert("x-seam-attempts", HeaderValue::from(attempts));
+    h.insert(ATTEMPTS, HeaderValue::from(attempts));
     if let Some(v) = served.and_then(|s| HeaderValue::from_str(s).ok()) {
-        h.insert("x-seam-served-model", v);
+        h.insert(SERVED_MODEL, v);
     }
     resp
 }

@@ -68,26 +68,34 @@ fn rand_bytes() -> [u8; 24] {
     rand::random()
 }
 
-/// The active keys by hash, swapped whole on refresh.
+/// The active keys by the SHA-256 of the key (the stored hex decoded once here, so that a
+/// call hashes its key without formatting it), swapped whole on refresh.
 #[derive(Clone, Default)]
 pub struct KeyCache {
-    by_hash: Arc<RwLock<Arc<HashMap<String, Caller>>>>,
+    by_hash: Arc<RwLock<Arc<KeysByDigest>>>,
 }
+
+type KeysByDigest = HashMap<[u8; 32], Caller>;
 
 impl KeyCache {
     pub fn replace(&self, keys: &[KeyRecord]) {
-        let map: HashMap<String, Caller> = keys
+        let map: KeysByDigest = keys
             .iter()
             .filter(|k| k.revoked_ms.is_none())
-            .map(|k| {
-                (
-                    k.hash.clone(),
+            .filter_map(|k| {
+                let mut digest = [0u8; 32];
+                if hex::decode_to_slice(&k.hash, &mut digest).is_err() {
+                    tracing::warn!(key_id = %k.id, "a stored key hash is not 64 hex digits; the key cannot authenticate");
+                    return None;
+                }
+                Some((
+                    digest,
                     Caller {
                         tenant: k.tenant.clone(),
                         key_id: Some(k.id.clone()),
                         key_limits: key_limits(k),
                     },
-                )
+                ))
             })
             .collect();
         if let Ok(mut g) = self.by_hash.write() {
@@ -95,8 +103,12 @@ impl KeyCache {
         }
     }
 
-    fn lookup(&self, hash: &str) -> Option<Caller> {
-        self.by_hash.read().ok().and_then(|m| m.get(hash).cloned())
+    fn lookup(&self, plain: &str) -> Option<Caller> {
+        let digest: [u8; 32] = Sha256::digest(plain.as_bytes()).into();
+        self.by_hash
+            .read()
+            .ok()
+            .and_then(|m| m.get(&digest).cloned())
     }
 
     pub async fn refresh(&self, store: &dyn Store) -> Result<(), seam_store::StoreError> {
@@ -147,7 +159,7 @@ pub fn authenticate(
             }),
             None => Err(GatewayError::MissingKey),
         },
-        Some(k) => keys.lookup(&hash_key(k)).ok_or(GatewayError::BadKey),
+        Some(k) => keys.lookup(k).ok_or(GatewayError::BadKey),
     }
 }
 

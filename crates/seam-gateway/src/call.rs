@@ -89,7 +89,8 @@ impl CallCtx {
             route: String::new(),
             requested_model: String::new(),
             stream: false,
-            attempts: Vec::new(),
+            // Most calls make one attempt.
+            attempts: Vec::with_capacity(1),
             budget_exhausted: false,
             trace_limits: seam_config::TraceLimits::default(),
             reservation: None,
@@ -111,7 +112,7 @@ impl CallCtx {
         let seq = self.attempts.len() as i64 + 1;
         let e = end.error;
         self.attempts.push(AttemptRecord {
-            id: format!("{}_{seq}", self.id.replacen("call_", "att_", 1)),
+            id: attempt_id(&self.id, seq),
             call_id: self.id.clone(),
             seq,
             created_ms: crate::now_ms() - end.started.elapsed().as_millis() as i64,
@@ -173,6 +174,17 @@ impl CallCtx {
     }
 }
 
+/// `att_<the call id's suffix>_<seq>`.
+fn attempt_id(call_id: &str, seq: i64) -> String {
+    use std::fmt::Write;
+    let suffix = call_id.strip_prefix("call_").unwrap_or(call_id);
+    let mut id = String::with_capacity(suffix.len() + 8);
+    id.push_str("att_");
+    id.push_str(suffix);
+    let _ = write!(id, "_{seq}");
+    id
+}
+
 pub fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
@@ -200,6 +212,11 @@ fn header_id(h: &http::HeaderMap, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempt_ids_follow_their_call() {
+        assert_eq!(attempt_id("call_01abc", 2), "att_01abc_2");
+    }
 
     #[test]
     fn trace_ids_from_traceparent_or_header() {

@@ -219,22 +219,27 @@ impl Limiter {
         out
     }
 
+    /// The limits [`Limiter::scopes`] holds this caller to, without naming the scopes: asked
+    /// on every call, most of which have no limits at all.
+    fn limits_of<'a>(cfg: &'a Limits, caller: &'a Caller) -> impl Iterator<Item = &'a TenantLimit> {
+        let key: &[TenantLimit] = match caller.key_id {
+            Some(_) => &caller.key_limits,
+            None => &[],
+        };
+        cfg.for_tenant(&caller.tenant).iter().chain(key)
+    }
+
     /// Whether any limit counts tokens or cost (only then is an estimate worth making).
     pub fn needs_estimate(&self, cfg: &Limits, caller: &Caller, trace: &TraceLimits) -> bool {
-        Self::scopes(cfg, caller).iter().any(|s| {
-            s.limits
-                .iter()
-                .any(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
-        }) || trace.max_tokens.is_some()
+        Self::limits_of(cfg, caller)
+            .any(|l| !matches!(l.metric, Metric::Requests | Metric::Attempts))
+            || trace.max_tokens.is_some()
             || trace.max_cost.is_some()
     }
 
     /// Whether anything at all applies to this caller.
     pub fn applies(&self, cfg: &Limits, caller: &Caller, trace: &TraceLimits) -> bool {
-        Self::scopes(cfg, caller)
-            .iter()
-            .any(|s| !s.limits.is_empty())
-            || !trace.is_empty()
+        Self::limits_of(cfg, caller).next().is_some() || !trace.is_empty()
     }
 
     pub fn default_output_tokens(&self, cfg: &Limits) -> u64 {

@@ -35,11 +35,12 @@ fn stream(call: &CallRecord) -> StreamRecord {
 /// 1,000 apart): its calls are written from there on.
 pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_ms: i64) {
     for (n, priority) in [(0, Priority::Background), (1, Priority::Normal)] {
-        let calls: Vec<CallRecord> = (0..3)
+        // More rows than one multi-row INSERT takes, and a remainder.
+        let calls: Vec<CallRecord> = (0..40)
             .map(|i| {
                 sample_call(
                     &format!("call_sink_{base_ms}_{n}_{i}"),
-                    base_ms + n * 10 + i,
+                    base_ms + n * 100 + i,
                     "sink",
                 )
             })
@@ -76,8 +77,8 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
     }
 
     // One call already stored: the whole batch fails and nothing of it is written.
-    let fresh = sample_call(&format!("call_sink_{base_ms}_fresh"), base_ms + 100, "sink");
-    let dup = sample_call(&format!("call_sink_{base_ms}_0_0"), base_ms + 101, "sink");
+    let fresh = sample_call(&format!("call_sink_{base_ms}_fresh"), base_ms + 300, "sink");
+    let dup = sample_call(&format!("call_sink_{base_ms}_0_0"), base_ms + 301, "sink");
     let batch = RecordBatch {
         calls: vec![fresh.clone(), dup],
         attempts: vec![sample_attempt(&fresh, 1, true)],

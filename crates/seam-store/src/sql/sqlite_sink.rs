@@ -1,5 +1,5 @@
 //! The embedded store's record writer: one SQLite connection of its own, driven synchronously
-//! with cached single-row statements, one transaction per batch.
+//! with cached multi-row statements, one transaction per batch.
 //!
 //! Why not the sqlx pool: a batch through sqlx's worker thread costs a cross-thread hand-off
 //! per statement, and the long steps of a commit run at the same priority as the gateway's
@@ -123,10 +123,27 @@ fn write(conn: &Mutex<Connection>, b: &RecordBatch) -> Result<()> {
     Ok(())
 }
 
+/// Rows per multi-row INSERT: one execution opens the table's and its indexes' cursors once
+/// for all of them, instead of once per row.
+const ROWS_PER_INSERT: usize = 32;
+
 fn insert_rows<T: Row>(tx: &rusqlite::Transaction<'_>, rows: &[T]) -> rusqlite::Result<()> {
-    let mut s = tx.prepare_cached(&insert_sql(T::TABLE, T::COLUMNS, 1, true))?;
-    for row in rows {
-        s.execute(rusqlite::params_from_iter(row.cells()))?;
+    let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+    if chunks.len() > 0 {
+        let sql = insert_sql(T::TABLE, T::COLUMNS, ROWS_PER_INSERT, true);
+        let mut s = tx.prepare_cached(&sql)?;
+        for chunk in &mut chunks {
+            s.execute(rusqlite::params_from_iter(
+                chunk.iter().flat_map(|row| row.cells()),
+            ))?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut s = tx.prepare_cached(&insert_sql(T::TABLE, T::COLUMNS, 1, true))?;
+        for row in rest {
+            s.execute(rusqlite::params_from_iter(row.cells()))?;
+        }
     }
     Ok(())
 }
