@@ -1,7 +1,7 @@
 //! Any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, llama.cpp server, Seam's sim.
 
 use crate::http::{body_bytes, not_json, redact, sse_events, status_error};
-use crate::transport::{Response, Transport, uri};
+use crate::transport::{Response, Target, Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
 };
@@ -13,8 +13,8 @@ use serde_json::Value;
 
 pub struct OpenAi {
     name: String,
-    chat_url: http::Uri,
-    embeddings_url: http::Uri,
+    chat_url: Target,
+    embeddings_url: Target,
     /// `Bearer KEY`, built once and marked sensitive so it never prints.
     auth: Option<http::HeaderValue>,
     key: Option<Secret>,

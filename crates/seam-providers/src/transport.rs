@@ -1,27 +1,105 @@
-//! The HTTP client providers send through: hyper's pooled HTTP/1.1 client over TCP
-//! (TCP_NODELAY) and rustls, with the platform's certificate verifier.
+//! The HTTP client providers send through: HTTP/1.1 connections (hyper) over TCP
+//! (TCP_NODELAY) and rustls with the platform's certificate verifier, kept in a small pool of
+//! idle connections per provider.
 //!
-//! Why not reqwest here: per request it parsed the URL twice (its redirect layer re-parses
-//! it even with redirects off) and went through retry and redirect layers Seam never uses;
-//! together ~5% of the gateway's CPU per proxied call. Each attempt is one HTTP try the
-//! provider sees: no redirects, and nothing sent again once written.
+//! Why not reqwest or hyper-util's pooled client: per request reqwest parsed the URL twice and
+//! went through retry and redirect layers Seam never uses (~5% of the gateway's CPU per call);
+//! hyper-util's pool hashed the origin, set connection extensions and spawned a task to take
+//! each connection back (~4%). Here a connection goes back to the pool when its response body
+//! has been read to the end, from the body itself. Each attempt is one HTTP try the provider
+//! sees: no redirects, and nothing sent again once written.
 
 use crate::{AttemptError, ErrorClass};
 use bytes::Bytes;
-use http::{HeaderMap, Request, Uri};
+use http::{HeaderMap, HeaderValue, Request, Uri};
+use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tower_service::Service;
 
-pub type Response = http::Response<Incoming>;
+pub type Response = http::Response<Body>;
+
+/// Connections idle longer than this are closed rather than reused.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most idle connections kept per provider.
+const MAX_IDLE: usize = 1024;
+
+type Sender = SendRequest<Full<Bytes>>;
 
 #[derive(Clone)]
 pub struct Transport {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    connector: HttpsConnector<HttpConnector>,
+    pool: Arc<Pool>,
+}
+
+/// A provider endpoint, parsed once at start.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Where to connect.
+    uri: Uri,
+    /// The request line's target (origin-form: path and query).
+    path: Uri,
+    host: HeaderValue,
+    /// Scheme and authority: connections are reused only for the same origin.
+    origin: Arc<str>,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.uri.fmt(f)
+    }
+}
+
+#[derive(Default)]
+struct Pool {
+    /// Most recently used last.
+    idle: Mutex<Vec<Idle>>,
+}
+
+struct Idle {
+    origin: Arc<str>,
+    sender: Sender,
+    since: Instant,
+}
+
+impl Pool {
+    fn take(&self, origin: &str) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(i) = idle.iter().rposition(|c| &*c.origin == origin) {
+            let c = idle.remove(i);
+            if c.since.elapsed() < IDLE_TIMEOUT && !c.sender.is_closed() {
+                return Some(c.sender);
+            }
+        }
+        None
+    }
+
+    fn put(&self, origin: Arc<str>, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        // The oldest are first.
+        while idle
+            .first()
+            .is_some_and(|c| idle.len() >= MAX_IDLE || now - c.since >= IDLE_TIMEOUT)
+        {
+            idle.remove(0);
+        }
+        idle.push(Idle {
+            origin,
+            sender,
+            since: now,
+        });
+    }
 }
 
 impl Transport {
@@ -39,78 +117,335 @@ impl Transport {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(1024)
-            // Only a request never written (its pooled connection had closed) is sent again on
-            // a fresh one: the provider saw no try, so the attempt is still one try.
-            .retry_canceled_requests(true)
-            .build(connector);
-        Ok(Transport { client })
+        Ok(Transport {
+            connector,
+            pool: Arc::default(),
+        })
     }
 
     /// POSTs `body`; a failure before a response arrives is classified for the record.
     pub async fn post(
         &self,
-        uri: &Uri,
-        headers: HeaderMap,
+        target: &Target,
+        mut headers: HeaderMap,
         body: Vec<u8>,
         provider: &str,
     ) -> Result<Response, AttemptError> {
+        headers.insert(http::header::HOST, target.host.clone());
         let mut req = Request::new(Full::new(Bytes::from(body)));
         *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = uri.clone();
+        *req.uri_mut() = target.path.clone();
         *req.headers_mut() = headers;
-        self.client
-            .request(req)
+        // An idle connection that turns out closed never received the request, so it goes to
+        // the next one (or a new one) as the same try.
+        while let Some(mut sender) = self.pool.take(&target.origin) {
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(req).await {
+                Ok(resp) => return Ok(self.keep(resp, sender, target)),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => req = unsent,
+                    None => return Err(lost(provider)),
+                },
+            }
+        }
+        let mut sender = self.connect(target, provider).await?;
+        match sender.send_request(req).await {
+            Ok(resp) => Ok(self.keep(resp, sender, target)),
+            Err(_) => Err(lost(provider)),
+        }
+    }
+
+    async fn connect(&self, target: &Target, provider: &str) -> Result<Sender, AttemptError> {
+        let unreachable = || {
+            AttemptError::new(
+                ErrorClass::Connect,
+                format!("Seam could not connect to provider `{provider}`"),
+            )
+        };
+        let mut connector = self.connector.clone();
+        std::future::poll_fn(|cx| connector.poll_ready(cx))
             .await
-            .map_err(|e| classify(&e, provider))
+            .map_err(|_| unreachable())?;
+        let io = connector
+            .call(target.uri.clone())
+            .await
+            .map_err(|_| unreachable())?;
+        let (sender, conn) = http1::handshake(io).await.map_err(|_| unreachable())?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "an upstream connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn keep(&self, resp: http::Response<Incoming>, sender: Sender, target: &Target) -> Response {
+        let done = resp.body().is_end_stream();
+        let mut keep = Some(Keep {
+            pool: self.pool.clone(),
+            origin: target.origin.clone(),
+            sender,
+        });
+        if done && let Some(k) = keep.take() {
+            k.release();
+        }
+        resp.map(|inner| Body { inner, keep })
     }
 }
 
-fn classify(e: &hyper_util::client::legacy::Error, provider: &str) -> AttemptError {
-    let class = if e.is_connect() {
-        ErrorClass::Connect
-    } else {
-        ErrorClass::Reset
-    };
-    let what = match class {
-        ErrorClass::Connect => "could not connect to",
-        _ => "lost the connection to",
-    };
-    // The client's own text can carry the URL, never the key; keep only the kind of failure.
-    AttemptError::new(class, format!("Seam {what} provider `{provider}`"))
+/// The client's own error text can carry the URL, never the key; keep only the kind of failure.
+fn lost(provider: &str) -> AttemptError {
+    AttemptError::new(
+        ErrorClass::Reset,
+        format!("Seam lost the connection to provider `{provider}`"),
+    )
+}
+
+/// A response body that gives its connection back to the pool once read to the end. A body
+/// dropped before its end closes the connection (hyper cannot reuse it).
+pub struct Body {
+    inner: Incoming,
+    keep: Option<Keep>,
+}
+
+struct Keep {
+    pool: Arc<Pool>,
+    origin: Arc<str>,
+    sender: Sender,
+}
+
+impl Keep {
+    fn release(self) {
+        self.pool.put(self.origin, self.sender);
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let finished = match &polled {
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
+            Poll::Ready(Some(Err(_))) => {
+                this.keep = None;
+                false
+            }
+            Poll::Pending => false,
+        };
+        if finished && let Some(k) = this.keep.take() {
+            k.release();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Parses a provider URL once, at start.
-pub fn uri(base: &str, path: &str) -> Result<Uri, String> {
+pub fn uri(base: &str, path: &str) -> Result<Target, String> {
     let text = format!("{base}{path}");
-    let uri: Uri = text
-        .parse()
-        .map_err(|e| format!("base_url `{base}` is not a usable URL: {e}"))?;
-    match uri.scheme_str() {
-        Some("http" | "https") if uri.host().is_some() => Ok(uri),
-        _ => Err(format!(
-            "base_url `{base}` is not a usable URL: it needs http:// or https:// and a host"
-        )),
-    }
+    let unusable =
+        |why: &dyn std::fmt::Display| format!("base_url `{base}` is not a usable URL: {why}");
+    let uri: Uri = text.parse().map_err(|e| unusable(&e))?;
+    let (Some(scheme @ ("http" | "https")), Some(host)) = (uri.scheme_str(), uri.host()) else {
+        return Err(unusable(&"it needs http:// or https:// and a host"));
+    };
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let host = match uri.port_u16() {
+        Some(p) if p != default_port => format!("{host}:{p}"),
+        _ => host.to_string(),
+    };
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .parse::<Uri>()
+        .map_err(|e| unusable(&e))?;
+    Ok(Target {
+        path,
+        host: HeaderValue::from_str(&host).map_err(|e| unusable(&e))?,
+        origin: format!("{scheme}://{host}").into(),
+        uri,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::uri;
+    use super::*;
+    use http_body_util::BodyExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A loopback HTTP/1.1 server that counts connections, keeps each request head, and
+    /// answers `ok` (keep-alive), closing each connection after `per_conn` answers.
+    struct Upstream {
+        target: Target,
+        conns: Arc<AtomicUsize>,
+        heads: Arc<Mutex<Vec<String>>>,
+    }
+
+    async fn upstream(per_conn: usize) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let conns = Arc::new(AtomicUsize::new(0));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let (c, h) = (conns.clone(), heads.clone());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                c.fetch_add(1, Ordering::SeqCst);
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    for _ in 0..per_conn {
+                        let head = loop {
+                            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break String::from_utf8_lossy(&buf[..end + 4]).to_string();
+                            }
+                            let mut chunk = [0u8; 4096];
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        while buf.len() < head.len() + len {
+                            let mut chunk = [0u8; 4096];
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.drain(..head.len() + len);
+                        h.lock().unwrap().push(head);
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if sock.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                    // Closing while the client holds the connection idle.
+                });
+            }
+        });
+        Upstream {
+            target: uri(&base, "/v1/x").unwrap(),
+            conns,
+            heads,
+        }
+    }
+
+    async fn post(t: &Transport, up: &Upstream) -> String {
+        let resp = t
+            .post(&up.target, HeaderMap::new(), b"{}".to_vec(), "up")
+            .await
+            .expect("answered");
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        String::from_utf8_lossy(&body).to_string()
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_reused_once_its_body_is_read() {
+        let up = upstream(usize::MAX).await;
+        let t = Transport::new(Duration::from_secs(2)).unwrap();
+        for _ in 0..3 {
+            assert_eq!(post(&t, &up).await, "ok");
+        }
+        assert_eq!(up.conns.load(Ordering::SeqCst), 1);
+        let head = up.heads.lock().unwrap()[0].to_ascii_lowercase();
+        assert!(head.starts_with("post /v1/x http/1.1\r\n"), "{head}");
+        assert!(
+            head.contains(&format!("host: {}\r\n", up.target.host.to_str().unwrap())),
+            "{head}"
+        );
+        assert!(head.contains("content-length: 2\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_the_upstream_closed_is_not_an_error() {
+        let up = upstream(1).await;
+        let t = Transport::new(Duration::from_secs(2)).unwrap();
+        assert_eq!(post(&t, &up).await, "ok");
+        // Let the upstream's close reach the idle connection, or not: either way the next
+        // call is answered, on a new connection.
+        tokio::task::yield_now().await;
+        assert_eq!(post(&t, &up).await, "ok");
+        assert_eq!(up.conns.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_body_left_unread_does_not_return_its_connection() {
+        let up = upstream(usize::MAX).await;
+        let t = Transport::new(Duration::from_secs(2)).unwrap();
+        let resp = t
+            .post(&up.target, HeaderMap::new(), Vec::new(), "up")
+            .await
+            .unwrap();
+        drop(resp);
+        assert_eq!(post(&t, &up).await, "ok");
+        assert_eq!(up.conns.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_connect_error_naming_the_provider() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = uri(
+            &format!("http://{}", listener.local_addr().unwrap()),
+            "/v1/x",
+        )
+        .unwrap();
+        drop(listener);
+        let t = Transport::new(Duration::from_secs(2)).unwrap();
+        let e = t
+            .post(&target, HeaderMap::new(), Vec::new(), "up")
+            .await
+            .err()
+            .expect("refused");
+        assert_eq!(e.class, ErrorClass::Connect);
+        assert!(e.message.contains("`up`"), "{}", e.message);
+    }
 
     #[test]
     fn provider_urls_need_a_scheme_and_a_host() {
-        assert_eq!(
-            uri("http://127.0.0.1:4010/v1", "/chat/completions")
-                .unwrap()
-                .to_string(),
-            "http://127.0.0.1:4010/v1/chat/completions"
-        );
+        let t = uri("http://127.0.0.1:4010/v1", "/chat/completions").unwrap();
+        assert_eq!(t.to_string(), "http://127.0.0.1:4010/v1/chat/completions");
+        assert_eq!(t.path, "/v1/chat/completions");
+        assert_eq!(t.host, "127.0.0.1:4010");
         assert!(uri("127.0.0.1:4010/v1", "/x").is_err());
         assert!(uri("ftp://h/v1", "/x").is_err());
         assert!(uri("http://bad host/v1", "/x").is_err());
+    }
+
+    #[test]
+    fn the_host_header_leaves_out_the_default_port() {
+        assert_eq!(
+            uri("https://api.example.com:443/v1", "/x").unwrap().host,
+            "api.example.com"
+        );
+        assert_eq!(
+            uri("http://[::1]:8080", "/v1/x").unwrap().host,
+            "[::1]:8080"
+        );
     }
 }

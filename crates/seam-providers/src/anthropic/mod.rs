@@ -10,7 +10,7 @@ pub use stream::ChunkTranslator;
 
 use crate::http::{body_bytes, not_json, redact, sse_events, status_error};
 use crate::openai::{JSON, bearer};
-use crate::transport::{Transport, uri};
+use crate::transport::{Target, Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, UpstreamRequest,
 };
@@ -21,7 +21,7 @@ use seam_wire::Usage;
 
 pub struct Anthropic {
     name: String,
-    messages_url: http::Uri,
+    messages_url: Target,
     key: Option<Secret>,
     /// `Bearer KEY`, marked sensitive (the 2026 API takes the key as a bearer token).
     auth: Option<http::HeaderValue>,
