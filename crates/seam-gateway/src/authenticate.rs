@@ -2,10 +2,10 @@
 //! served from an in-memory snapshot that a background task refreshes from the store, so the
 //! hot path never waits on the database.
 
+use crate::FastMap;
 use crate::errors::GatewayError;
 use seam_store::{KeyRecord, Store};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -75,7 +75,7 @@ pub struct KeyCache {
     by_hash: Arc<RwLock<Arc<KeysByDigest>>>,
 }
 
-type KeysByDigest = HashMap<[u8; 32], Caller>;
+type KeysByDigest = FastMap<[u8; 32], Caller>;
 
 impl KeyCache {
     pub fn replace(&self, keys: &[KeyRecord]) {

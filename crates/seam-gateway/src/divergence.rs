@@ -3,9 +3,10 @@
 //! `provider_degraded_hidden_by_retries` event to the change timeline and logs it.
 
 use crate::App;
+use crate::FastMap;
 use seam_config::Divergence;
 use seam_store::EventRecord;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::time::Instant;
 
@@ -22,7 +23,7 @@ const BASELINE_FLOOR: f64 = 0.02;
 #[derive(Default)]
 pub struct Detector {
     /// route -> provider (of the first attempt) -> window.
-    windows: Mutex<HashMap<String, HashMap<String, Window>>>,
+    windows: Mutex<FastMap<String, FastMap<String, Window>>>,
 }
 
 #[derive(Default)]

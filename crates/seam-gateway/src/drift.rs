@@ -4,8 +4,9 @@
 //! change: the provider moved an alias under a frozen prompt.
 
 use crate::App;
+use crate::FastMap;
 use seam_store::{EventRecord, ServedRecord, Store};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::RwLock;
 
 pub const EVENT_KIND: &str = "served_model_changed";
@@ -32,7 +33,7 @@ pub enum Note {
 #[derive(Default)]
 pub struct Drift {
     /// provider -> requested model -> seen
-    known: RwLock<HashMap<String, HashMap<String, Seen>>>,
+    known: RwLock<FastMap<String, FastMap<String, Seen>>>,
 }
 
 impl Drift {

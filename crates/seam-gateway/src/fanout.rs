@@ -2,6 +2,7 @@
 //! per tenant. A trace is taken as finished once it has been quiet for a while; its totals
 //! then go into two histograms.
 
+use crate::FastMap;
 use crate::observe::Metrics;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::histogram::Histogram;
@@ -22,7 +23,7 @@ pub struct FanOut {
     /// trace -> (tenant, calls, attempts, last seen ms)
     open: Mutex<HashMap<String, (String, u64, u64, i64)>>,
     /// Histogram handles per tenant, so a call that is its own trace costs one lookup.
-    handles: std::sync::RwLock<HashMap<String, (Histogram, Histogram)>>,
+    handles: std::sync::RwLock<FastMap<String, (Histogram, Histogram)>>,
 }
 
 impl FanOut {

@@ -1,6 +1,7 @@
 //! Phase 9, observe: Prometheus metrics. Every metric's help text says whether it counts
 //! calls (post-retry, what the client saw) or attempts (pre-retry, what the provider billed).
 
+use crate::FastMap;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
@@ -9,7 +10,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use seam_wire::Usage;
-use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
@@ -89,7 +89,7 @@ pub struct Metrics {
     pub streams: crate::telemetry::StreamMetrics,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
-    hot: RwLock<HashMap<String, HashMap<String, Arc<Hot>>>>,
+    hot: RwLock<FastMap<String, FastMap<String, Arc<Hot>>>>,
 }
 
 /// Pre-resolved series of one route and provider.
@@ -128,7 +128,7 @@ impl Metrics {
             reloads: Family::default(),
             streams: crate::telemetry::StreamMetrics::new(&mut registry),
             registry: Registry::default(),
-            hot: RwLock::new(HashMap::new()),
+            hot: RwLock::default(),
         };
         registry.register(
             "calls",

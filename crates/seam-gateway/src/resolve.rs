@@ -2,11 +2,11 @@
 //! Routes are resolved once at start into a table holding each target's provider, timeout
 //! and retry budget, so a call looks up one map entry.
 
+use crate::FastMap;
 use crate::budget::RetryBudget;
 use crate::errors::GatewayError;
 use seam_config::{Config, Route};
 use seam_providers::{Provider, Registry};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ pub struct TargetState {
 
 #[derive(Default)]
 pub struct RouteTable {
-    routes: HashMap<String, Arc<RouteState>>,
+    routes: FastMap<String, Arc<RouteState>>,
 }
 
 impl RouteTable {
@@ -38,7 +38,7 @@ impl RouteTable {
         registry: &Registry,
         previous: Option<&RouteTable>,
     ) -> Result<RouteTable, String> {
-        let mut routes = HashMap::new();
+        let mut routes = FastMap::default();
         for r in &config.routes {
             let mut targets = Vec::new();
             for t in &r.targets {

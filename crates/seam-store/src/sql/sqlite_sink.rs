@@ -15,6 +15,7 @@ use crate::sink::{Priority, RecordBatch, RecordSink};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use rusqlite::{Connection, TransactionBehavior};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -23,8 +24,15 @@ use tokio::sync::oneshot;
 type Job = (Arc<RecordBatch>, oneshot::Sender<Result<()>>);
 
 pub struct SqliteSink {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Writer>>,
     background: mpsc::Sender<Job>,
+}
+
+/// The connection, and the INSERT statements' text by table and rows per statement (built
+/// once: prepared statements are cached by their text).
+struct Writer {
+    conn: Connection,
+    sql: HashMap<(&'static str, usize), String>,
 }
 
 /// The file a `sqlite:` URL names, or `None` for an in-memory database (which only the
@@ -52,9 +60,12 @@ impl SqliteSink {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let conn = Arc::new(Mutex::new(conn));
+        let writer = Arc::new(Mutex::new(Writer {
+            conn,
+            sql: HashMap::new(),
+        }));
         let (background, jobs) = mpsc::channel::<Job>();
-        let shared = conn.clone();
+        let shared = writer.clone();
         std::thread::Builder::new()
             .name("seam-records".into())
             .spawn(move || {
@@ -65,7 +76,7 @@ impl SqliteSink {
                 }
             })
             .map_err(|e| StoreError::Invalid(format!("cannot start the record writer: {e}")))?;
-        Ok(SqliteSink { conn, background })
+        Ok(SqliteSink { writer, background })
     }
 }
 
@@ -83,8 +94,8 @@ impl RecordSink for SqliteSink {
                     .map_err(|_| StoreError::Invalid("the record writer thread stopped".into()))?
             }
             Priority::Normal => {
-                let conn = self.conn.clone();
-                tokio::task::spawn_blocking(move || write(&conn, &batch))
+                let writer = self.writer.clone();
+                tokio::task::spawn_blocking(move || write(&writer, &batch))
                     .await
                     .map_err(|e| StoreError::Invalid(format!("the record writer failed: {e}")))?
             }
@@ -111,14 +122,15 @@ fn lower_priority() {
     }
 }
 
-fn write(conn: &Mutex<Connection>, b: &RecordBatch) -> Result<()> {
+fn write(writer: &Mutex<Writer>, b: &RecordBatch) -> Result<()> {
     // A panic elsewhere while holding the lock leaves the connection usable: the open
     // transaction was rolled back when it was dropped.
-    let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+    let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
+    let Writer { conn, sql } = &mut *w;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    insert_rows(&tx, &b.calls)?;
-    insert_rows(&tx, &b.attempts)?;
-    insert_rows(&tx, &b.streams)?;
+    insert_rows(&tx, sql, &b.calls)?;
+    insert_rows(&tx, sql, &b.attempts)?;
+    insert_rows(&tx, sql, &b.streams)?;
     tx.commit()?;
     Ok(())
 }
@@ -127,11 +139,14 @@ fn write(conn: &Mutex<Connection>, b: &RecordBatch) -> Result<()> {
 /// for all of them, instead of once per row.
 const ROWS_PER_INSERT: usize = 32;
 
-fn insert_rows<T: Row>(tx: &rusqlite::Transaction<'_>, rows: &[T]) -> rusqlite::Result<()> {
+fn insert_rows<T: Row>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &mut HashMap<(&'static str, usize), String>,
+    rows: &[T],
+) -> rusqlite::Result<()> {
     let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
     if chunks.len() > 0 {
-        let sql = insert_sql(T::TABLE, T::COLUMNS, ROWS_PER_INSERT, true);
-        let mut s = tx.prepare_cached(&sql)?;
+        let mut s = tx.prepare_cached(statement::<T>(sql, ROWS_PER_INSERT))?;
         for chunk in &mut chunks {
             s.execute(rusqlite::params_from_iter(
                 chunk.iter().flat_map(|row| row.cells()),
@@ -140,12 +155,20 @@ fn insert_rows<T: Row>(tx: &rusqlite::Transaction<'_>, rows: &[T]) -> rusqlite::
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut s = tx.prepare_cached(&insert_sql(T::TABLE, T::COLUMNS, 1, true))?;
+        let mut s = tx.prepare_cached(statement::<T>(sql, 1))?;
         for row in rest {
             s.execute(rusqlite::params_from_iter(row.cells()))?;
         }
     }
     Ok(())
+}
+
+fn statement<'a, T: Row>(
+    sql: &'a mut HashMap<(&'static str, usize), String>,
+    rows: usize,
+) -> &'a str {
+    sql.entry((T::TABLE, rows))
+        .or_insert_with(|| insert_sql(T::TABLE, T::COLUMNS, rows, true))
 }
 
 impl rusqlite::ToSql for Cell<'_> {
