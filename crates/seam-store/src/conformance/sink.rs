@@ -36,7 +36,7 @@ fn stream(call: &CallRecord) -> StreamRecord {
 pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_ms: i64) {
     for (n, priority) in [(0, Priority::Background), (1, Priority::Normal)] {
         // More rows than one multi-row INSERT takes, and a remainder.
-        let calls: Vec<CallRecord> = (0..40)
+        let calls: Vec<CallRecord> = (0..37)
             .map(|i| {
                 sample_call(
                     &format!("call_sink_{base_ms}_{n}_{i}"),
@@ -76,21 +76,37 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
         assert!(listed.contains(&streams[0]), "{priority:?}: {listed:?}");
     }
 
-    // One call already stored: the whole batch fails and nothing of it is written.
-    let fresh = sample_call(&format!("call_sink_{base_ms}_fresh"), base_ms + 300, "sink");
+    // One call already stored: the whole batch fails and nothing of it is written, whether
+    // the duplicate sits among many rows or comes alone after them.
     let dup = sample_call(&format!("call_sink_{base_ms}_0_0"), base_ms + 301, "sink");
-    let batch = RecordBatch {
-        calls: vec![fresh.clone(), dup],
-        attempts: vec![sample_attempt(&fresh, 1, true)],
-        streams: Vec::new(),
-    };
-    assert!(
-        sink.write(Arc::new(batch), Priority::Background)
-            .await
-            .is_err()
-    );
-    assert!(
-        store.get_call(&fresh.id).await.expect("get").is_none(),
-        "a failed batch leaves nothing behind"
-    );
+    for at in [3, 12] {
+        let mut calls: Vec<CallRecord> = (0..12)
+            .map(|i| {
+                sample_call(
+                    &format!("call_sink_{base_ms}_fresh_{at}_{i}"),
+                    base_ms + 300,
+                    "sink",
+                )
+            })
+            .collect();
+        let attempts = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
+        calls.insert(at, dup.clone());
+        let batch = RecordBatch {
+            calls: calls.clone(),
+            attempts,
+            streams: Vec::new(),
+        };
+        assert!(
+            sink.write(Arc::new(batch), Priority::Background)
+                .await
+                .is_err()
+        );
+        for c in calls.iter().filter(|c| c.id != dup.id) {
+            assert!(
+                store.get_call(&c.id).await.expect("get").is_none(),
+                "a failed batch leaves nothing behind ({} with the duplicate at {at})",
+                c.id
+            );
+        }
+    }
 }
