@@ -134,6 +134,8 @@ impl KeyCache {
     }
 }
 
+const X_API_KEY: http::HeaderName = http::HeaderName::from_static("x-api-key");
+
 /// Reads the bearer key (or `x-api-key`) and maps it to a caller.
 pub fn authenticate(
     headers: &http::HeaderMap,
@@ -147,7 +149,7 @@ pub fn authenticate(
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .or_else(|| headers.get(X_API_KEY).and_then(|v| v.to_str().ok()))
         .map(str::trim)
         .filter(|k| !k.is_empty());
     match presented {

@@ -1,6 +1,7 @@
 //! The per-call context every phase reads and adds to, and the records it becomes.
 
 use crate::authenticate::Caller;
+use http::HeaderName;
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord};
 use seam_wire::Usage;
@@ -84,7 +85,7 @@ impl CallCtx {
             },
             trace_id: Some(trace_id),
             trace_named,
-            session_id: header_id(headers, "x-seam-session"),
+            session_id: header_id(headers, SEAM_SESSION),
             endpoint,
             route: String::new(),
             requested_model: String::new(),
@@ -189,19 +190,23 @@ pub fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const SEAM_TRACE: HeaderName = HeaderName::from_static("x-seam-trace");
+const SEAM_SESSION: HeaderName = HeaderName::from_static("x-seam-session");
+
 /// The W3C `traceparent` trace id, else `x-seam-trace`.
 fn trace_id(h: &http::HeaderMap) -> Option<String> {
     let from_parent = h
-        .get("traceparent")
+        .get(TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split('-').nth(1))
         .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .filter(|t| t.bytes().any(|b| b != b'0'))
         .map(str::to_ascii_lowercase);
-    from_parent.or_else(|| header_id(h, "x-seam-trace"))
+    from_parent.or_else(|| header_id(h, SEAM_TRACE))
 }
 
-fn header_id(h: &http::HeaderMap, name: &str) -> Option<String> {
+fn header_id(h: &http::HeaderMap, name: HeaderName) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)

@@ -6,7 +6,6 @@ use crate::errors::GatewayError;
 use axum::body::Body;
 use seam_providers::Endpoint;
 use seam_wire::{BodyError, RequestBody};
-use serde::de::IgnoredAny;
 use serde_json::Value;
 
 pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayError> {
@@ -46,15 +45,17 @@ fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {
             if !body.has("messages") {
                 return Err(GatewayError::MissingField("messages"));
             }
-            // Counting elements as IgnoredAny allocates nothing per message.
-            match body.get::<Vec<IgnoredAny>>("messages") {
-                Some(Ok(m)) if !m.is_empty() => {}
-                _ => {
-                    return Err(GatewayError::InvalidField {
-                        field: "messages",
-                        reason: "must be a non-empty array of messages".into(),
-                    });
-                }
+            // The body parsed as JSON already: an array whose first token after `[` is not `]`
+            // has an element, without reading the messages again.
+            let non_empty_array = body.raw_field("messages").is_some_and(|v| {
+                v.strip_prefix('[')
+                    .is_some_and(|rest| !rest.trim_start().starts_with(']'))
+            });
+            if !non_empty_array {
+                return Err(GatewayError::InvalidField {
+                    field: "messages",
+                    reason: "must be a non-empty array of messages".into(),
+                });
             }
         }
         Endpoint::Embeddings => {

@@ -45,6 +45,27 @@ async fn missing_model_or_messages_is_400_naming_the_field() {
     )
     .await;
     assert_eq!((status, e["param"].as_str()), (400, Some("stream")));
+    for messages in [json!([]), json!("hi"), json!({"role": "user"})] {
+        let (status, e) =
+            error_of(h.chat(json!({"model": "chat", "messages": messages})).await).await;
+        assert_eq!(
+            (status, e["param"].as_str()),
+            (400, Some("messages")),
+            "{messages}"
+        );
+    }
+    // Whitespace inside an empty array is still empty.
+    let r = h
+        .client
+        .post(format!("{}/v1/chat/completions", h.gw))
+        .bearer_auth(&h.key)
+        .header("content-type", "application/json")
+        .body(r#"{"model": "chat", "messages": [ ] }"#)
+        .send()
+        .await
+        .unwrap();
+    let (status, e) = error_of(r).await;
+    assert_eq!((status, e["param"].as_str()), (400, Some("messages")));
     let (status, e) = error_of(h.post("/v1/embeddings", &json!({"model": "chat"})).await).await;
     assert_eq!((status, e["param"].as_str()), (400, Some("input")));
     assert_eq!(
