@@ -346,9 +346,12 @@ def main():
         metrics = urllib_get(f"http://127.0.0.1:{SEAM_PORT}/metrics")
     finally:
         rnd.stop()
-    dropped = sum(float(m.group(1)) for m in re.finditer(r"^seam_records_dropped_total\{[^}]*\} ([\d.e+]+)", metrics, re.M))
+    by_reason = {m.group(1): float(m.group(2)) for m in re.finditer(r'^seam_records_dropped_total\{reason="([^"]*)"\} ([\d.e+]+)', metrics, re.M)}
+    dropped = sum(by_reason.values())
+    if dropped:
+        print(f"warning: records dropped by reason: {by_reason}", file=sys.stderr)
     written = re.search(r"^seam_records_written_total ([\d.e+]+)", metrics, re.M)
-    report = render(results, args.secs, dropped, float(written.group(1)) if written else 0.0, bool(json.loads(calls or "[]")))
+    report = render(results, args.secs, dropped, float(written.group(1)) if written else 0.0, bool(json.loads(calls or "[]")), by_reason)
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{datetime.date.today()}.md"
     out.write_text(report)
     print(report)
@@ -422,7 +425,7 @@ def machine():
     return f"{os.cpu_count()} cores, {model}, Linux {platform.release()}"
 
 
-def render(res, secs, dropped, written, recorded):
+def render(res, secs, dropped, written, recorded, by_reason=None):
     d, n, s = res["direct"], res["nginx"], res["seam"]
     rc = res["seam_rechunk_stream"]
     mn, ms_ = res["many"]["nginx"], res["many"]["seam"]
@@ -434,7 +437,9 @@ def render(res, secs, dropped, written, recorded):
         f"# Benchmark {datetime.date.today()}",
         "",
         f"Machine: {machine()}. Gateway (nginx or Seam, one worker each) pinned to core 0; sim and wrk on core 1.",
-        f"Seam records every call and attempt to SQLite (records written: {written:.0f}, dropped: {dropped:.0f}; read back: {'yes' if recorded else 'NO'}).",
+        f"Seam records every call and attempt to SQLite (records written: {written:.0f}, dropped: {dropped:.0f}"
+        + "".join(f", {n:.0f} for {r}" for r, n in (by_reason or {}).items() if n)
+        + f"; read back: {'yes' if recorded else 'NO'}).",
         f"Each throughput run {secs}s with wrk; latency is closed-loop (wrk), so 'held' rates are the highest throughput whose p99 stayed under 10 ms across 1-64 connections.",
         "",
         "| measure | direct to sim | nginx proxy | Seam | Seam vs nginx |",

@@ -5,6 +5,9 @@
 //! Batches are written at background priority while the queue stays short, so that writing
 //! never delays a call on a busy core, and at normal priority once records pile up (a quarter
 //! of the queue) or the gateway is stopping, so that a saturated gateway still writes them all.
+//! Background batches are small (an eighth of `batch_size`): a background write that load
+//! arrives in the middle of gets almost no CPU until it ends, and holds the store's write lock
+//! meanwhile, so its size bounds how long urgent batches wait behind it.
 
 use crate::observe::{Metrics, Reason};
 use seam_config::StoreConfig;
@@ -60,6 +63,7 @@ impl Recorder {
             stop_rx,
             Flow {
                 batch_size: cfg.batch_size,
+                background_batch_size: (cfg.batch_size / 8).max(1),
                 flush_interval: cfg.flush_interval,
                 urgent_depth: (cfg.queue_capacity / 4).max(1),
             },
@@ -113,6 +117,7 @@ impl Recorder {
 
 struct Flow {
     batch_size: usize,
+    background_batch_size: usize,
     flush_interval: Duration,
     /// Queued calls from which batches are written at normal priority.
     urgent_depth: usize,
@@ -140,7 +145,12 @@ async fn write_loop(
             rx.close();
         }
         loop {
-            while batch.len() < flow.batch_size {
+            let (priority, size) = if stopping || rx.len() >= flow.urgent_depth {
+                (Priority::Normal, flow.batch_size)
+            } else {
+                (Priority::Background, flow.background_batch_size)
+            };
+            while batch.len() < size {
                 match rx.try_recv() {
                     Ok(e) => batch.push(e),
                     Err(_) => break,
@@ -149,11 +159,6 @@ async fn write_loop(
             if batch.is_empty() {
                 break;
             }
-            let priority = if stopping || rx.len() >= flow.urgent_depth {
-                Priority::Normal
-            } else {
-                Priority::Background
-            };
             flush(sink.as_ref(), &mut batch, priority, &metrics).await;
         }
     }
@@ -216,14 +221,22 @@ mod tests {
     struct FlakySink {
         fail: bool,
         writes: AtomicUsize,
-        priorities: Mutex<Vec<Priority>>,
+        /// Each write's priority and calls.
+        priorities: Mutex<Vec<(Priority, usize)>>,
     }
 
     #[async_trait::async_trait]
     impl RecordSink for FlakySink {
-        async fn write(&self, _: Arc<RecordBatch>, priority: Priority) -> seam_store::Result<()> {
+        async fn write(
+            &self,
+            batch: Arc<RecordBatch>,
+            priority: Priority,
+        ) -> seam_store::Result<()> {
             self.writes.fetch_add(1, Ordering::Relaxed);
-            self.priorities.lock().unwrap().push(priority);
+            self.priorities
+                .lock()
+                .unwrap()
+                .push((priority, batch.calls.len()));
             if self.fail {
                 Err(seam_store::StoreError::Invalid("down".into()))
             } else {
@@ -298,7 +311,8 @@ mod tests {
     async fn batches_go_at_background_priority_until_records_pile_up() {
         let metrics = Metrics::new();
         let sink = Arc::new(FlakySink::default());
-        // Capacity 64: from 16 queued calls on, batches are urgent; 16 calls per batch.
+        // Capacity 64: from 16 queued calls on, batches are urgent; 16 calls per batch, 2 in
+        // the background.
         let (rec, writer) = Recorder::spawn(sink.clone(), &cfg(64), metrics.clone());
         for i in 0..8 {
             rec.record(entry(&format!("few-{i}")));
@@ -310,14 +324,21 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(12)).await;
         rec.record(entry("last"));
         writer.finish().await;
+        use Priority::{Background, Normal};
         assert_eq!(
             *sink.priorities.lock().unwrap(),
             vec![
-                Priority::Background, // 8 queued
-                Priority::Normal,     // 48 queued: 32 wait behind this batch
-                Priority::Normal,     // 16 wait
-                Priority::Background, // none wait
-                Priority::Normal,     // stopping
+                // 8 queued: background batches of 2 calls
+                (Background, 2),
+                (Background, 2),
+                (Background, 2),
+                (Background, 2),
+                // 48 queued: full batches at normal priority while 16 or more wait
+                (Normal, 16),
+                (Normal, 16),
+                (Normal, 16),
+                // stopping
+                (Normal, 1),
             ]
         );
         assert_eq!(metrics.records_written.get(), 2 * 57);
