@@ -106,8 +106,12 @@ output = 4.0
         # The first user is the admin; control-plane commands act as them from here on.
         self.env["SEAM_TOKEN"] = self.seam("users", "create", "admin", "--json")["token"]
         self.key = self.seam("keys", "create", "--tenant", "e2e", "--json")["key"]
+        # The gateway on one worker (tokio's single-threaded scheduler, as benchmarked), the sim
+        # on the multi-threaded one: both runtimes serve end to end.
         gw = subprocess.Popen(
-            [SEAM, "serve", "--config", str(self.config)], env=self.env, stderr=open(self.tmp / "serve.log", "w")
+            [SEAM, "serve", "--config", str(self.config)],
+            env={**self.env, "TOKIO_WORKER_THREADS": "1"},
+            stderr=open(self.tmp / "serve.log", "w"),
         )
         self.procs.append(gw)
         wait_healthy(f"http://127.0.0.1:{self.gw_port}/healthz", gw)
