@@ -7,6 +7,7 @@ mod export;
 mod pg_sink;
 mod rows;
 mod sessions;
+mod sqlite_insert;
 mod sqlite_sink;
 mod streams;
 
