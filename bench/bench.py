@@ -94,6 +94,18 @@ def wrk(port, conns, secs, script):
     return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "requests": total, "non2xx": int(errors.group(1)) if errors else 0}
 
 
+def median_of(runs):
+    """Each figure's median over rounds; non-2xx responses are summed."""
+    out = {}
+    for key in runs[0]:
+        if isinstance(runs[0][key], dict):
+            out[key] = {k: (sum(r[key][k] for r in runs) if k == "non2xx" else statistics.median(r[key][k] for r in runs))
+                        for k in runs[0][key]}
+        else:
+            out[key] = statistics.median(r[key] for r in runs)
+    return out
+
+
 def sim_requests():
     import urllib.request
     with urllib.request.urlopen(f"http://127.0.0.1:{SIM_PORT}/_sim/stats", timeout=5) as r:
@@ -245,6 +257,7 @@ http {{
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--secs", type=int, default=10, help="seconds per throughput run")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of latency and throughput runs")
     ap.add_argument("--out", default=None)
     ap.add_argument("--streams", type=int, default=5000, help="slow streams held open at once")
     args = ap.parse_args()
@@ -284,17 +297,26 @@ def main():
         targets = {"direct": (SIM_PORT, None), "nginx": (NGINX_PORT, ngx_worker), "seam": (SEAM_PORT, seam.pid)}
         for name, (port, _) in targets.items():  # warm-up
             wrk(port, 16, 2, str(script))
+        # Latency and throughput in interleaved rounds (direct, nginx, Seam in turn), each
+        # figure the median over rounds: this shared machine's speed drifts by 10-20% between
+        # minutes, which one run per target would read as a difference between them.
+        runs = {name: [] for name in targets}
+        for _ in range(args.rounds):
+            for name, (port, pid) in targets.items():
+                m = {"c1": wrk(port, 1, args.secs, str(script))}
+                b0, t0 = machine_busy()
+                c0 = cpu_ticks(pid) if pid else 0
+                m["c16"] = wrk(port, 16, args.secs, str(script))
+                b1, t1 = machine_busy()
+                c1 = cpu_ticks(pid) if pid else 0
+                m["machine_busy"] = (b1 - b0) / max(1, t1 - t0)
+                if pid:
+                    m["cpu_us_per_req"] = (c1 - c0) / TICK * 1e6 / max(1, m["c16"]["requests"])
+                runs[name].append(m)
         for name, (port, pid) in targets.items():
-            r = {}
-            r["c1"] = wrk(port, 1, args.secs, str(script))
-            b0, t0 = machine_busy()
-            c0 = cpu_ticks(pid) if pid else 0
-            r["c16"] = wrk(port, 16, args.secs, str(script))
-            b1, t1 = machine_busy()
-            c1 = cpu_ticks(pid) if pid else 0
-            r["machine_busy"] = (b1 - b0) / max(1, t1 - t0)
+            r = median_of(runs[name])
+            r["rounds_c16_rps"] = [round(m["c16"]["rps"]) for m in runs[name]]
             if pid:
-                r["cpu_us_per_req"] = (c1 - c0) / TICK * 1e6 / max(1, r["c16"]["requests"])
                 r["rss_mib"] = rss_kib(pid) / 1024
             held = 0.0
             for c in (1, 2, 4, 8, 16, 32, 64):
@@ -440,7 +462,9 @@ def render(res, secs, dropped, written, recorded, by_reason=None):
         f"Seam records every call and attempt to SQLite (records written: {written:.0f}, dropped: {dropped:.0f}"
         + "".join(f", {n:.0f} for {r}" for r, n in (by_reason or {}).items() if n)
         + f"; read back: {'yes' if recorded else 'NO'}).",
-        f"Each throughput run {secs}s with wrk; latency is closed-loop (wrk), so 'held' rates are the highest throughput whose p99 stayed under 10 ms across 1-64 connections.",
+        f"Each throughput run {secs}s with wrk; latency (1 in flight) and throughput (16 connections) are medians of {len(s['rounds_c16_rps'])} interleaved rounds "
+        f"(direct, nginx, Seam in turn; throughput per round: nginx {', '.join(map(str, n['rounds_c16_rps']))}, Seam {', '.join(map(str, s['rounds_c16_rps']))}). "
+        "Latency is closed-loop (wrk), so 'held' rates are the highest throughput whose p99 stayed under 10 ms across 1-64 connections.",
         "",
         "| measure | direct to sim | nginx proxy | Seam | Seam vs nginx |",
         "|---|---|---|---|---|",

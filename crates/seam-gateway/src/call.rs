@@ -143,21 +143,28 @@ impl CallCtx {
     /// The call's record: totals are summed over its attempts.
     pub fn into_record(self, end: CallEnd<'_>) -> (CallRecord, Vec<AttemptRecord>) {
         let last = self.attempts.last();
+        let provider = last.map(|a| a.provider.clone());
+        let served_model = last.and_then(|a| a.served_model.clone());
+        let system_fingerprint = last.and_then(|a| a.system_fingerprint.clone());
         let sum = |f: fn(&AttemptRecord) -> i64| self.attempts.iter().map(f).sum::<i64>();
+        let (input_tokens, output_tokens) = (sum(|a| a.input_tokens), sum(|a| a.output_tokens));
+        let cost_usd = self.attempts.iter().map(|a| a.cost_usd).sum();
+        let tokens_estimated = self.attempts.iter().any(|a| a.tokens_estimated);
+        // The context ends here: its strings move into the record.
         let record = CallRecord {
-            id: self.id.clone(),
+            id: self.id,
             created_ms: self.created_ms,
-            tenant: self.caller.tenant.clone(),
-            key_id: self.caller.key_id.clone(),
-            trace_id: self.trace_id.clone(),
-            session_id: self.session_id.clone(),
+            tenant: self.caller.tenant,
+            key_id: self.caller.key_id,
+            trace_id: self.trace_id,
+            session_id: self.session_id,
             endpoint: self.endpoint.as_str().into(),
-            route: self.route.clone(),
+            route: self.route,
             stream: self.stream,
-            requested_model: self.requested_model.clone(),
-            provider: last.map(|a| a.provider.clone()),
-            served_model: last.and_then(|a| a.served_model.clone()),
-            system_fingerprint: last.and_then(|a| a.system_fingerprint.clone()),
+            requested_model: self.requested_model,
+            provider,
+            served_model,
+            system_fingerprint,
             status: end.status as i64,
             outcome: end.outcome.into(),
             error_class: end.error_class.map(str::to_string),
@@ -165,10 +172,10 @@ impl CallCtx {
             attempts: self.attempts.len() as i64,
             latency_ms: ms(self.started),
             ttfb_ms: end.ttfb_ms,
-            input_tokens: sum(|a| a.input_tokens),
-            output_tokens: sum(|a| a.output_tokens),
-            cost_usd: self.attempts.iter().map(|a| a.cost_usd).sum(),
-            tokens_estimated: self.attempts.iter().any(|a| a.tokens_estimated),
+            input_tokens,
+            output_tokens,
+            cost_usd,
+            tokens_estimated,
             budget_exhausted: self.budget_exhausted,
         };
         (record, self.attempts)
