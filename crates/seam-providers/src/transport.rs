@@ -301,6 +301,19 @@ mod tests {
     }
 
     async fn upstream(per_conn: usize) -> Upstream {
+        upstream_answering(per_conn, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await
+    }
+
+    /// Answers `ok` in two chunks 20 ms apart, as a stream would.
+    async fn chunked_upstream() -> Upstream {
+        upstream_answering(
+            usize::MAX,
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\no\r\n|1\r\nk\r\n0\r\n\r\n",
+        )
+        .await
+    }
+
+    async fn upstream_answering(per_conn: usize, reply: &'static [u8]) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let conns = Arc::new(AtomicUsize::new(0));
@@ -340,9 +353,14 @@ mod tests {
                         }
                         buf.drain(..head.len() + len);
                         h.lock().unwrap().push(head);
-                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                        if sock.write_all(reply).await.is_err() {
-                            return;
+                        // `|` marks a pause.
+                        for (i, part) in reply.split(|b| *b == b'|').enumerate() {
+                            if i > 0 {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            if sock.write_all(part).await.is_err() {
+                                return;
+                            }
                         }
                     }
                     // Closing while the client holds the connection idle.
@@ -380,6 +398,16 @@ mod tests {
             "{head}"
         );
         assert!(head.contains("content-length: 2\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_returns_its_connection_once_it_ends() {
+        let up = chunked_upstream().await;
+        let t = Transport::new(Duration::from_secs(2)).unwrap();
+        for _ in 0..2 {
+            assert_eq!(post(&t, &up).await, "ok");
+        }
+        assert_eq!(up.conns.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
