@@ -70,12 +70,7 @@ pub(crate) async fn run(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx::Err
             .await?;
     let mut current = applied;
     for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
-        let mut tx = if postgres {
-            pool.begin().await?
-        } else {
-            // The write lock up front: see `SqlStore::begin_write`.
-            pool.begin_with("BEGIN IMMEDIATE").await?
-        };
+        let mut tx = crate::sql::begin_write(pool, !postgres).await?;
         if postgres {
             // Two `seam migrate` at once: the second waits, then finds the work done.
             sqlx::query("SELECT pg_advisory_xact_lock(7474001)")

@@ -250,6 +250,33 @@ pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
     }
 }
 
+/// A stream record for `call`, with every kind of value (some absent).
+pub fn sample_stream(call: &CallRecord) -> crate::StreamRecord {
+    crate::StreamRecord {
+        call_id: call.id.clone(),
+        created_ms: call.created_ms,
+        route: call.route.clone(),
+        provider: "up".into(),
+        served_model: None,
+        ttfc_ms: Some(3.25),
+        ttft_ms: Some(4.5),
+        chunks: 7,
+        content_chunks: 5,
+        chars: 40,
+        chars_p50: 8.0,
+        tokens_per_chunk: 1.5,
+        gap_p50_ms: 2.0,
+        gap_p95_ms: 3.0,
+        gap_max_ms: 9.0,
+        stalls: 0,
+        output_tokens: 9,
+        tokens_per_sec: None,
+        client_closed: false,
+        rechunked: true,
+        slo: None,
+    }
+}
+
 pub fn sample_attempt(call: &CallRecord, seq: i64, ok: bool) -> AttemptRecord {
     AttemptRecord {
         id: format!("{}_a{seq}", call.id),

@@ -1,35 +1,9 @@
 //! Behaviour every record sink must show against its store: what it writes reads back through
 //! the store unchanged, at either priority, and a batch is written whole or not at all.
 
-use super::{sample_attempt, sample_call};
-use crate::{CallRecord, Priority, RecordBatch, RecordSink, Store, StreamRecord};
+use super::{sample_attempt, sample_call, sample_stream};
+use crate::{CallRecord, Priority, RecordBatch, RecordSink, Store};
 use std::sync::Arc;
-
-fn stream(call: &CallRecord) -> StreamRecord {
-    StreamRecord {
-        call_id: call.id.clone(),
-        created_ms: call.created_ms,
-        route: call.route.clone(),
-        provider: "up".into(),
-        served_model: None,
-        ttfc_ms: Some(3.25),
-        ttft_ms: Some(4.5),
-        chunks: 7,
-        content_chunks: 5,
-        chars: 40,
-        chars_p50: 8.0,
-        tokens_per_chunk: 1.5,
-        gap_p50_ms: 2.0,
-        gap_p95_ms: 3.0,
-        gap_max_ms: 9.0,
-        stalls: 0,
-        output_tokens: 9,
-        tokens_per_sec: None,
-        client_closed: false,
-        rechunked: true,
-        slo: None,
-    }
-}
 
 /// Run after [`super::run_all`], once per sink with a distinct `base_ms` (at least 50,000,000,
 /// 1,000 apart): its calls are written from there on.
@@ -50,7 +24,7 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             attempts.push(sample_attempt(c, 1, false));
             attempts.push(sample_attempt(c, 2, true));
         }
-        let streams = vec![stream(&calls[0])];
+        let streams = vec![sample_stream(&calls[0])];
         let batch = RecordBatch {
             calls: calls.clone(),
             attempts: attempts.clone(),

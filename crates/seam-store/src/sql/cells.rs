@@ -33,9 +33,8 @@ fn int(i: i64) -> Cell<'static> {
     Cell::Int(Some(i))
 }
 
-/// Booleans are stored as 0/1 on both backends.
 fn flag(b: bool) -> Cell<'static> {
-    Cell::Int(Some(i64::from(b)))
+    Cell::Int(Some(super::rows::flag(b)))
 }
 
 fn real(f: f64) -> Cell<'static> {
@@ -139,7 +138,7 @@ impl Row for StreamRecord {
 #[cfg(test)]
 mod tests {
     use super::Row;
-    use crate::conformance::{sample_attempt, sample_call};
+    use crate::conformance::{sample_attempt, sample_call, sample_stream};
 
     #[test]
     fn every_column_has_one_cell() {
@@ -148,29 +147,7 @@ mod tests {
         assert_eq!(call.cells().len(), width(crate::CallRecord::COLUMNS));
         let attempt = sample_attempt(&call, 1, true);
         assert_eq!(attempt.cells().len(), width(crate::AttemptRecord::COLUMNS));
-        let stream = crate::StreamRecord {
-            call_id: "c".into(),
-            created_ms: 1,
-            route: "r".into(),
-            provider: "p".into(),
-            served_model: None,
-            ttfc_ms: None,
-            ttft_ms: None,
-            chunks: 0,
-            content_chunks: 0,
-            chars: 0,
-            chars_p50: 0.0,
-            tokens_per_chunk: 0.0,
-            gap_p50_ms: 0.0,
-            gap_p95_ms: 0.0,
-            gap_max_ms: 0.0,
-            stalls: 0,
-            output_tokens: 0,
-            tokens_per_sec: None,
-            client_closed: false,
-            rechunked: false,
-            slo: None,
-        };
+        let stream = sample_stream(&call);
         assert_eq!(stream.cells().len(), width(crate::StreamRecord::COLUMNS));
     }
 }

@@ -32,6 +32,20 @@ pub struct SqlStore {
     sqlite: bool,
 }
 
+/// A transaction that will write. On SQLite it takes the write lock up front: a deferred one
+/// that read first fails at once ("database is locked", no busy wait) when another process
+/// committed in between, e.g. a gateway writing records while `seam serve` starts.
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    sqlite: bool,
+) -> std::result::Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if sqlite {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
 impl SqlStore {
     /// Connects without migrating. `sqlite://PATH` creates the file when missing.
     pub async fn connect(url: &str) -> Result<SqlStore> {
@@ -64,15 +78,9 @@ impl SqlStore {
         Ok(SqlStore { pool, sqlite })
     }
 
-    /// A transaction that will write. On SQLite it takes the write lock up front: a deferred
-    /// one that read first fails at once ("database is locked", no busy wait) when another
-    /// process committed in between, e.g. a gateway writing records while `seam serve` starts.
+    /// A transaction that will write (see [`begin_write`]).
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(if self.sqlite {
-            self.pool.begin_with("BEGIN IMMEDIATE").await?
-        } else {
-            self.pool.begin().await?
-        })
+        Ok(begin_write(&self.pool, self.sqlite).await?)
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -32,7 +32,7 @@ pub(super) async fn insert_rows<T: Row>(
     sqlite: bool,
 ) -> crate::Result<()> {
     for chunk in statement_chunks(rows) {
-        let sql = insert_sql(T::TABLE, T::COLUMNS, chunk.len(), sqlite);
+        let sql = insert_sql("INSERT", T::TABLE, T::COLUMNS, chunk.len(), sqlite);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for row in chunk {
             for cell in row.cells() {
@@ -48,6 +48,7 @@ pub(super) async fn insert_rows<T: Row>(
     Ok(())
 }
 
+/// Booleans are stored as 0/1 on both backends.
 pub(super) fn flag(b: bool) -> i64 {
     b as i64
 }
@@ -147,11 +148,18 @@ pub(super) const EVENT_COLUMNS: &str = "id, created_ms, kind, route, provider, m
 pub(super) const KEY_COLUMNS: &str =
     "id, tenant, name, prefix, hash, created_ms, revoked_ms, limits";
 
-/// `INSERT INTO table (cols) VALUES (..), (..)` for `rows` rows. PostgreSQL wants numbered
-/// placeholders; SQLite binds plain `?` much faster in long statements.
-pub(super) fn insert_sql(table: &str, columns: &str, rows: usize, sqlite: bool) -> String {
+/// `VERB INTO table (cols) VALUES (..), (..)` for `rows` rows, where `verb` is `INSERT` or an
+/// SQLite `INSERT OR ...`. PostgreSQL wants numbered placeholders; SQLite binds plain `?` much
+/// faster in long statements.
+pub(super) fn insert_sql(
+    verb: &str,
+    table: &str,
+    columns: &str,
+    rows: usize,
+    sqlite: bool,
+) -> String {
     let width = columns.split(',').count();
-    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    let mut sql = format!("{verb} INTO {table} ({columns}) VALUES ");
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");

@@ -175,11 +175,7 @@ fn prepared<'a, T: Row>(
     match inserts.entry((T::TABLE, rows)) {
         Entry::Occupied(e) => Ok(e.into_mut()),
         Entry::Vacant(e) => {
-            let sql = insert_sql(T::TABLE, T::COLUMNS, rows, true).replacen(
-                "INSERT INTO",
-                "INSERT OR ROLLBACK INTO",
-                1,
-            );
+            let sql = insert_sql("INSERT OR ROLLBACK", T::TABLE, T::COLUMNS, rows, true);
             Ok(e.insert(Insert::prepare(conn, &sql)?))
         }
     }
