@@ -44,8 +44,13 @@ pub struct NewKey {
     pub record: KeyRecord,
 }
 
+/// How a key is stored: the hex of [`key_digest`].
 pub fn hash_key(plain: &str) -> String {
-    hex::encode(Sha256::digest(plain.as_bytes()))
+    hex::encode(key_digest(plain))
+}
+
+fn key_digest(plain: &str) -> [u8; 32] {
+    Sha256::digest(plain.as_bytes()).into()
 }
 
 pub fn mint_key(tenant: &str, name: Option<String>, now_ms: i64) -> NewKey {
@@ -104,7 +109,7 @@ impl KeyCache {
     }
 
     fn lookup(&self, plain: &str) -> Option<Caller> {
-        let digest: [u8; 32] = Sha256::digest(plain.as_bytes()).into();
+        let digest = key_digest(plain);
         self.by_hash
             .read()
             .ok()

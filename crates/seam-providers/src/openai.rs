@@ -44,8 +44,6 @@ impl OpenAi {
     }
 }
 
-pub(crate) static JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
-
 /// `Authorization: Bearer KEY` as a sensitive header value.
 pub(crate) fn bearer(key: Option<&Secret>) -> Result<Option<http::HeaderValue>, String> {
     key.map(|k| {
@@ -121,14 +119,13 @@ impl Provider for OpenAi {
             Endpoint::ChatCompletions => &self.chat_url,
             Endpoint::Embeddings => &self.embeddings_url,
         };
-        let mut headers = http::HeaderMap::with_capacity(2);
-        headers.insert(http::header::CONTENT_TYPE, JSON.clone());
+        let mut headers = http::HeaderMap::with_capacity(3);
         if let Some(auth) = &self.auth {
             headers.insert(http::header::AUTHORIZATION, auth.clone());
         }
         let resp = self
             .client
-            .post(url, headers, upstream_body(&req), &self.name)
+            .post_json(url, headers, upstream_body(&req), &self.name)
             .await?;
         if !resp.status().is_success() {
             return Err(status_error(resp, &self.name, self.key.as_ref()).await);

@@ -33,6 +33,8 @@ const MAX_IDLE: usize = 1024;
 
 type Sender = SendRequest<Full<Bytes>>;
 
+static JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 #[derive(Clone)]
 pub struct Transport {
     connector: HttpsConnector<HttpConnector>,
@@ -123,8 +125,9 @@ impl Transport {
         })
     }
 
-    /// POSTs `body`; a failure before a response arrives is classified for the record.
-    pub async fn post(
+    /// POSTs a JSON `body` with the provider's own `headers` (Host and Content-Type are set
+    /// here); a failure before a response arrives is classified for the record.
+    pub async fn post_json(
         &self,
         target: &Target,
         mut headers: HeaderMap,
@@ -132,6 +135,7 @@ impl Transport {
         provider: &str,
     ) -> Result<Response, AttemptError> {
         headers.insert(http::header::HOST, target.host.clone());
+        headers.insert(http::header::CONTENT_TYPE, JSON.clone());
         let mut req = Request::new(Full::new(Bytes::from(body)));
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = target.path.clone();
@@ -376,7 +380,7 @@ mod tests {
 
     async fn post(t: &Transport, up: &Upstream) -> String {
         let resp = t
-            .post(&up.target, HeaderMap::new(), b"{}".to_vec(), "up")
+            .post_json(&up.target, HeaderMap::new(), b"{}".to_vec(), "up")
             .await
             .expect("answered");
         let body = resp.into_body().collect().await.expect("body").to_bytes();
@@ -398,6 +402,10 @@ mod tests {
             "{head}"
         );
         assert!(head.contains("content-length: 2\r\n"), "{head}");
+        assert!(
+            head.contains("content-type: application/json\r\n"),
+            "{head}"
+        );
     }
 
     #[tokio::test]
@@ -427,7 +435,7 @@ mod tests {
         let up = upstream(usize::MAX).await;
         let t = Transport::new(Duration::from_secs(2)).unwrap();
         let resp = t
-            .post(&up.target, HeaderMap::new(), Vec::new(), "up")
+            .post_json(&up.target, HeaderMap::new(), Vec::new(), "up")
             .await
             .unwrap();
         drop(resp);
@@ -446,7 +454,7 @@ mod tests {
         drop(listener);
         let t = Transport::new(Duration::from_secs(2)).unwrap();
         let e = t
-            .post(&target, HeaderMap::new(), Vec::new(), "up")
+            .post_json(&target, HeaderMap::new(), Vec::new(), "up")
             .await
             .err()
             .expect("refused");

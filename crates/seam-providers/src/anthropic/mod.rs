@@ -9,7 +9,7 @@ pub use response::{finish_reason, to_chat_completion};
 pub use stream::ChunkTranslator;
 
 use crate::http::{body_bytes, not_json, redact, sse_events, status_error};
-use crate::openai::{JSON, bearer};
+use crate::openai::bearer;
 use crate::transport::{Target, Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, Served, UpstreamRequest,
@@ -75,15 +75,14 @@ impl Provider for Anthropic {
                 ..AttemptError::new(ErrorClass::Status4xx, m)
             }
         })?;
-        let mut headers = http::HeaderMap::with_capacity(3);
-        headers.insert(http::header::CONTENT_TYPE, JSON.clone());
+        let mut headers = http::HeaderMap::with_capacity(4);
         headers.insert("anthropic-version", self.version.clone());
         if let Some(auth) = &self.auth {
             headers.insert(http::header::AUTHORIZATION, auth.clone());
         }
         let resp = self
             .client
-            .post(
+            .post_json(
                 &self.messages_url,
                 headers,
                 serde_json::to_vec(&body).unwrap_or_default(),
