@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_sessions.sql"),
     ),
     (8, "streams", include_str!("../migrations/0008_streams.sql")),
+    (
+        9,
+        "record_indexes",
+        include_str!("../migrations/0009_record_indexes.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.
@@ -59,6 +64,11 @@ pub(crate) async fn applied(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx:
 }
 
 pub(crate) async fn run(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx::Error> {
+    run_to(pool, postgres, LATEST).await
+}
+
+/// Applies the migrations after the database's version, up to `last`.
+async fn run_to(pool: &AnyPool, postgres: bool, last: i64) -> Result<i64, sqlx::Error> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
     )
@@ -69,7 +79,7 @@ pub(crate) async fn run(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx::Err
             .fetch_one(pool)
             .await?;
     let mut current = applied;
-    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied && m.0 <= last) {
         let mut tx = crate::sql::begin_write(pool, !postgres).await?;
         if postgres {
             // Two `seam migrate` at once: the second waits, then finds the work done.
@@ -106,4 +116,64 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn memory_pool() -> AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite")
+    }
+
+    #[tokio::test]
+    async fn record_indexes_keep_the_attempts_written_before() {
+        let pool = memory_pool().await;
+        assert_eq!(run_to(&pool, false, 8).await.expect("to 8"), 8);
+        sqlx::raw_sql(
+            "INSERT INTO attempts (id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, \
+             status, outcome, latency_ms, input_tokens, output_tokens, cost_usd, tokens_estimated) \
+             VALUES ('att_a_1', 'call_a', 1, 5, 't', 'call_a', 'chat', 'p', 'm', 503, 'error', 1.5, 3, 0, 0.25, 1), \
+                    ('att_a_2', 'call_a', 2, 6, 't', 'call_a', 'chat', 'p', 'm', 200, 'ok', 2.5, 3, 4, 0.5, 0)",
+        )
+        .execute(&pool)
+        .await
+        .expect("attempts at version 8");
+        assert_eq!(run(&pool, false).await.expect("to latest"), LATEST);
+        let rows: Vec<(String, i64, String, f64)> = sqlx::query_as(
+            "SELECT id, seq, outcome, cost_usd FROM attempts WHERE call_id = 'call_a' ORDER BY seq",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("attempts after");
+        assert_eq!(
+            rows,
+            [
+                ("att_a_1".to_string(), 1, "error".to_string(), 0.25),
+                ("att_a_2".to_string(), 2, "ok".to_string(), 0.5)
+            ]
+        );
+        let indexes: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('attempts', 'calls') ORDER BY name",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("indexes");
+        let names: Vec<&str> = indexes.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "calls_created",
+                "calls_trace",
+                "sqlite_autoindex_attempts_1",
+                "sqlite_autoindex_calls_1"
+            ],
+            "one key per attempt; no index on call_id alone"
+        );
+    }
 }

@@ -453,6 +453,37 @@ async fn traces_read_back(store: &dyn Store) {
             .0
             .is_empty()
     );
+    // A call that names no trace is a trace of its own, found by its id (the trace index
+    // holds only calls of named traces).
+    let mut own = sample_call("call_tr_own", 30_000_002, "tr");
+    own.trace_id = Some(own.id.clone());
+    let own_attempt = sample_attempt(&own, 1, true);
+    store
+        .insert_records(
+            std::slice::from_ref(&own),
+            std::slice::from_ref(&own_attempt),
+            &[],
+        )
+        .await
+        .expect("insert");
+    let (calls, atts) = store.trace("call_tr_own").await.expect("trace");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].id, "call_tr_own");
+    assert_eq!(atts.len(), 1);
+    // An attempt is keyed by its call and number: the same one twice fails the batch.
+    let again = sample_call("call_tr_again", 30_000_003, "tr");
+    let twice = [
+        sample_attempt(&again, 1, true),
+        sample_attempt(&again, 1, true),
+    ];
+    assert!(store.insert_records(&[again], &twice, &[]).await.is_err());
+    assert!(
+        store
+            .get_call("call_tr_again")
+            .await
+            .expect("call")
+            .is_none()
+    );
 }
 
 async fn streams_round_trip(store: &dyn Store) {
