@@ -47,7 +47,7 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
-async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
+pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
     let (parts, body) = req.into_parts();
     let mut ctx = CallCtx::new(app.live(), endpoint, &parts.headers);
     match authenticate(

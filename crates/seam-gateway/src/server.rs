@@ -1,14 +1,24 @@
-//! The HTTP server: routes, TCP_NODELAY on every accepted socket, graceful shutdown with a
-//! deadline, and a final flush of queued records.
+//! The HTTP server: HTTP/1.1 connections (TCP_NODELAY on each), the data plane's endpoints
+//! called directly and the rest routed, graceful shutdown with a deadline, and a final flush
+//! of queued records.
 
 use crate::App;
 use crate::api;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
+use futures_util::FutureExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use seam_providers::Endpoint;
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -113,23 +123,40 @@ pub(crate) async fn start(
     let grace = app.live().config.server.shutdown_grace;
     let (stop, mut stop_rx) = watch::channel(false);
     let mut deadline_rx = stop.subscribe();
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let serve = axum::serve(listener, router(app.clone())).with_graceful_shutdown(async move {
-        let _ = stop_rx.wait_for(|s| *s).await;
-    });
+    let service = Gateway {
+        app: app.clone(),
+        router: router(app.clone()),
+    };
     let task = tokio::spawn(async move {
+        let graceful = GracefulShutdown::new();
+        let http = hyper::server::conn::http1::Builder::new();
+        loop {
+            let tcp = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        accept_failed(e).await;
+                        continue;
+                    }
+                },
+                _ = stopped(&mut stop_rx) => break,
+            };
+            let _ = tcp.set_nodelay(true);
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(tcp), service.clone()));
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+        // No new connections; open ones finish the call in flight, then close.
+        drop(listener);
         let deadline = async move {
             let _ = deadline_rx.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            r = serve.into_future() => {
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "server stopped");
-                }
-            }
+            _ = graceful.shutdown() => {}
             _ = deadline => {
                 tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period; closing them");
             }
@@ -142,4 +169,61 @@ pub(crate) async fn start(
         stop,
         task,
     })
+}
+
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// A failed accept: a connection that went away before it was taken is nothing; anything
+/// else (out of file descriptors, say) is logged and waited out, so the loop does not spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed; retrying in 1 s");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+}
+
+/// The gateway's HTTP service: the data plane's POST endpoints go straight to their handler
+/// (axum's router, its tower layers and their futures cost ~5,000 instructions per call);
+/// everything else goes through the router.
+#[derive(Clone)]
+struct Gateway {
+    app: Arc<App>,
+    router: Router,
+}
+
+type ServiceFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl hyper::service::Service<http::Request<Incoming>> for Gateway {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ServiceFuture;
+
+    fn call(&self, req: http::Request<Incoming>) -> ServiceFuture {
+        let req = req.map(Body::new);
+        let endpoint = match (req.method(), req.uri().path()) {
+            (&http::Method::POST, "/v1/chat/completions") => Some(Endpoint::ChatCompletions),
+            (&http::Method::POST, "/v1/embeddings") => Some(Endpoint::Embeddings),
+            _ => None,
+        };
+        match endpoint {
+            Some(endpoint) => {
+                let call = api::generate(self.app.clone(), req, endpoint);
+                Box::pin(async move {
+                    Ok(AssertUnwindSafe(call)
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(panic_response))
+                })
+            }
+            // The router is always ready: it only routes.
+            None => Box::pin(tower_service::Service::call(&mut self.router.clone(), req)),
+        }
+    }
 }
