@@ -426,9 +426,9 @@ pub fn finish(app: &App, ctx: CallCtx, mut end: CallEnd<'_>) {
             call.outcome == "ok",
         );
     }
-    app.recorder.record(Entry {
+    app.recorder.record(Box::new(Entry {
         call,
         attempts,
         stream,
-    });
+    }));
 }

@@ -68,7 +68,13 @@ impl CallCtx {
         endpoint: Endpoint,
         headers: &http::HeaderMap,
     ) -> CallCtx {
-        let id = format!("call_{}", uuid::Uuid::now_v7().simple());
+        let mut id = String::with_capacity(5 + uuid::fmt::Simple::LENGTH);
+        id.push_str("call_");
+        id.push_str(
+            uuid::Uuid::now_v7()
+                .simple()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()),
+        );
         // A call that names no trace is a trace of its own.
         let named = trace_id(headers);
         let trace_named = named.is_some();

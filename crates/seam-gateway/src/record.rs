@@ -31,7 +31,8 @@ impl Entry {
 
 #[derive(Clone)]
 pub struct Recorder {
-    tx: mpsc::Sender<Entry>,
+    /// Boxed: a call's records are large, and a box moves through the queue as a pointer.
+    tx: mpsc::Sender<Box<Entry>>,
     metrics: Arc<Metrics>,
     last_drop_log_ms: Arc<AtomicI64>,
 }
@@ -80,7 +81,7 @@ impl Recorder {
     }
 
     /// Queues a call's records without waiting.
-    pub fn record(&self, entry: Entry) {
+    pub fn record(&self, entry: Box<Entry>) {
         let rows = entry.rows();
         match self.tx.try_send(entry) {
             Ok(()) => {
@@ -127,12 +128,12 @@ struct Flow {
 /// nothing per call for the writer, and records wait at most one flush interval.
 async fn write_loop(
     sink: Arc<dyn RecordSink>,
-    mut rx: mpsc::Receiver<Entry>,
+    mut rx: mpsc::Receiver<Box<Entry>>,
     mut stop: oneshot::Receiver<()>,
     flow: Flow,
     metrics: Arc<Metrics>,
 ) {
-    let mut batch: Vec<Entry> = Vec::with_capacity(flow.batch_size);
+    let mut batch: Vec<Box<Entry>> = Vec::with_capacity(flow.batch_size);
     let mut tick = tokio::time::interval(flow.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = false;
@@ -166,7 +167,7 @@ async fn write_loop(
 
 async fn flush(
     sink: &dyn RecordSink,
-    batch: &mut Vec<Entry>,
+    batch: &mut Vec<Box<Entry>>,
     priority: Priority,
     metrics: &Metrics,
 ) {
@@ -178,6 +179,7 @@ async fn flush(
         streams: Vec::new(),
     };
     for e in entries {
+        let e = *e;
         records.calls.push(e.call);
         records.attempts.extend(e.attempts);
         records.streams.extend(e.stream);
@@ -245,14 +247,14 @@ mod tests {
         }
     }
 
-    fn entry(id: &str) -> Entry {
+    fn entry(id: &str) -> Box<Entry> {
         let call = seam_store::conformance::sample_call(id, 1, "t");
         let attempts = vec![seam_store::conformance::sample_attempt(&call, 1, true)];
-        Entry {
+        Box::new(Entry {
             call,
             attempts,
             stream: None,
-        }
+        })
     }
 
     fn cfg(capacity: usize) -> StoreConfig {

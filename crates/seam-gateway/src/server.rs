@@ -214,9 +214,11 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
         };
         match endpoint {
             Some(endpoint) => {
-                let call = api::generate(self.app.clone(), req, endpoint);
+                let app = self.app.clone();
+                // The call's future is made inside the box: it is large, and moving it in
+                // would copy it.
                 Box::pin(async move {
-                    Ok(AssertUnwindSafe(call)
+                    Ok(AssertUnwindSafe(api::generate(app, req, endpoint))
                         .catch_unwind()
                         .await
                         .unwrap_or_else(panic_response))
