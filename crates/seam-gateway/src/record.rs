@@ -133,7 +133,7 @@ async fn write_loop(
     flow: Flow,
     metrics: Arc<Metrics>,
 ) {
-    let mut batch: Vec<Box<Entry>> = Vec::with_capacity(flow.batch_size);
+    let mut batch: Vec<Entry> = Vec::with_capacity(flow.batch_size);
     let mut tick = tokio::time::interval(flow.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = false;
@@ -153,7 +153,7 @@ async fn write_loop(
             };
             while batch.len() < size {
                 match rx.try_recv() {
-                    Ok(e) => batch.push(e),
+                    Ok(e) => batch.push(*e),
                     Err(_) => break,
                 }
             }
@@ -167,7 +167,7 @@ async fn write_loop(
 
 async fn flush(
     sink: &dyn RecordSink,
-    batch: &mut Vec<Box<Entry>>,
+    batch: &mut Vec<Entry>,
     priority: Priority,
     metrics: &Metrics,
 ) {
@@ -179,7 +179,6 @@ async fn flush(
         streams: Vec::new(),
     };
     for e in entries {
-        let e = *e;
         records.calls.push(e.call);
         records.attempts.extend(e.attempts);
         records.streams.extend(e.stream);
