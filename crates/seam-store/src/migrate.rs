@@ -41,6 +41,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "record_indexes",
         include_str!("../migrations/0009_record_indexes.sql"),
     ),
+    (
+        10,
+        "inline_attempts",
+        include_str!("../migrations/0010_inline_attempts.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

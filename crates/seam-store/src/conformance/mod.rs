@@ -303,6 +303,36 @@ pub fn sample_attempt(call: &CallRecord, seq: i64, ok: bool) -> AttemptRecord {
     }
 }
 
+/// Makes `call` one whose only attempt is `att_<id>_1`, as the gateway records it: the call's
+/// totals and served model are the attempt's; a failed one answered 502 for the upstream's 503.
+pub fn sole_attempt(call: &mut CallRecord, failed: bool) -> AttemptRecord {
+    let mut a = sample_attempt(call, 1, !failed);
+    let suffix = call
+        .id
+        .strip_prefix("call_")
+        .unwrap_or(&call.id)
+        .to_string();
+    a.id = format!("att_{suffix}_1");
+    a.created_ms = call.created_ms + 1;
+    a.ttfb_ms = (!failed).then_some(2.5);
+    call.attempts = 1;
+    call.provider = Some(a.provider.clone());
+    call.served_model = a.served_model.clone();
+    call.system_fingerprint = a.system_fingerprint.clone();
+    call.input_tokens = a.input_tokens;
+    call.output_tokens = a.output_tokens;
+    call.cost_usd = a.cost_usd;
+    call.tokens_estimated = a.tokens_estimated;
+    if failed {
+        call.status = 502;
+        call.outcome = "error".into();
+        call.error_class = Some("status_5xx".into());
+        call.error_message = Some("provider `local` answered 503".into());
+        call.ttfb_ms = None;
+    }
+    a
+}
+
 async fn migrate_is_idempotent(store: &dyn Store) {
     let a = store.migrate().await.expect("migrate");
     let b = store.migrate().await.expect("migrate again");

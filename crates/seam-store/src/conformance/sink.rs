@@ -1,7 +1,7 @@
 //! Behaviour every record sink must show against its store: what it writes reads back through
 //! the store unchanged, at either priority, and a batch is written whole or not at all.
 
-use super::{sample_attempt, sample_call, sample_stream};
+use super::{sample_attempt, sample_call, sample_stream, sole_attempt};
 use crate::{CallRecord, Priority, RecordBatch, RecordSink, Store};
 use std::sync::Arc;
 
@@ -19,10 +19,17 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
                 )
             })
             .collect();
+        // Every eighth call made one attempt, as most calls do (a sink may keep such an attempt
+        // in its call's row); one of them failed.
+        let mut calls = calls;
         let mut attempts = Vec::new();
-        for c in &calls {
-            attempts.push(sample_attempt(c, 1, false));
-            attempts.push(sample_attempt(c, 2, true));
+        for (i, c) in calls.iter_mut().enumerate() {
+            if i % 8 == 3 {
+                attempts.push(sole_attempt(c, i == 11));
+            } else {
+                attempts.push(sample_attempt(c, 1, false));
+                attempts.push(sample_attempt(c, 2, true));
+            }
         }
         let streams = vec![sample_stream(&calls[0])];
         let batch = RecordBatch {
@@ -48,6 +55,21 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             .await
             .expect("streams");
         assert!(listed.contains(&streams[0]), "{priority:?}: {listed:?}");
+        // Reports count every attempt, wherever the sink kept it.
+        let (_, groups) = store
+            .reliability(base_ms + n * 100)
+            .await
+            .expect("reliability");
+        let counted: i64 = groups
+            .iter()
+            .filter(|g| g.route == "chat")
+            .map(|g| g.attempts)
+            .sum();
+        assert!(
+            counted >= attempts.len() as i64,
+            "{priority:?}: {counted} attempts counted of {} written",
+            attempts.len()
+        );
     }
 
     // One call already stored: the whole batch fails and nothing of it is written, whether

@@ -2,7 +2,7 @@
 //! writing, which value goes in which column. The three writers (sqlx's `Any` driver, the
 //! SQLite record sink, the PostgreSQL record sink) only walk cells.
 
-use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS};
+use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS, CALL_INLINE_COLUMNS};
 use super::streams::COLUMNS as STREAM_COLUMNS;
 use crate::{AttemptRecord, CallRecord, StreamRecord};
 
@@ -105,6 +105,94 @@ impl Row for AttemptRecord {
     }
 }
 
+/// A call row with room for its only attempt (migration 10): the attempt's own fields when it
+/// is kept there, else NULLs.
+pub(crate) struct InlineCall<'a> {
+    pub call: &'a CallRecord,
+    pub attempt: Option<&'a AttemptRecord>,
+}
+
+impl Row for InlineCall<'_> {
+    const TABLE: &'static str = "calls";
+    const COLUMNS: &'static str = CALL_INLINE_COLUMNS;
+    fn cells(&self) -> Vec<Cell<'_>> {
+        let mut cells = self.call.cells();
+        let a = self.attempt;
+        cells.extend([
+            Cell::Text(a.map(|a| a.model.as_str())),
+            Cell::Int(a.map(|a| a.created_ms)),
+            Cell::Int(a.and_then(|a| a.status)),
+            Cell::Text(a.map(|a| a.outcome.as_str())),
+            Cell::Text(a.and_then(|a| a.error_class.as_deref())),
+            Cell::Text(a.and_then(|a| a.error_body.as_deref())),
+            Cell::Real(a.map(|a| a.latency_ms)),
+            Cell::Real(a.and_then(|a| a.ttfb_ms)),
+        ]);
+        cells
+    }
+}
+
+/// Splits a batch's attempts into those kept in their call's row and the rest: a call's
+/// attempt goes in its row when it is the call's only one and the view `attempt_rows` gives
+/// it back exactly (same id, and every field it shares with the call equal).
+pub(crate) fn inline_attempts<'a>(
+    calls: &'a [CallRecord],
+    attempts: &'a [AttemptRecord],
+) -> (Vec<InlineCall<'a>>, Vec<&'a AttemptRecord>) {
+    let mut kept = vec![false; attempts.len()];
+    let mut rows = Vec::with_capacity(calls.len());
+    // Attempts come in their calls' order; a batch that does not is written as it is.
+    let mut next = 0;
+    for call in calls {
+        let own = attempts[next.min(attempts.len())..]
+            .iter()
+            .take_while(|a| a.call_id == call.id)
+            .count();
+        let attempt = match attempts.get(next) {
+            Some(a) if own == 1 && kept_in_call(call, a) => {
+                kept[next] = true;
+                Some(a)
+            }
+            _ => None,
+        };
+        next += own;
+        rows.push(InlineCall { call, attempt });
+    }
+    let rest = attempts
+        .iter()
+        .zip(kept)
+        .filter(|(_, k)| !k)
+        .map(|(a, _)| a)
+        .collect();
+    (rows, rest)
+}
+
+fn kept_in_call(c: &CallRecord, a: &AttemptRecord) -> bool {
+    let suffix = c.id.strip_prefix("call_").unwrap_or(&c.id);
+    let derived_id = a.id.strip_prefix("att_").and_then(|r| r.strip_suffix("_1")) == Some(suffix);
+    c.attempts == 1
+        && a.seq == 1
+        && derived_id
+        && a.tenant == c.tenant
+        && a.trace_id == c.trace_id
+        && a.route == c.route
+        && c.provider.as_deref() == Some(a.provider.as_str())
+        && a.served_model == c.served_model
+        && a.system_fingerprint == c.system_fingerprint
+        && a.input_tokens == c.input_tokens
+        && a.output_tokens == c.output_tokens
+        && a.cost_usd.to_bits() == c.cost_usd.to_bits()
+        && a.tokens_estimated == c.tokens_estimated
+}
+
+impl<T: Row> Row for &T {
+    const TABLE: &'static str = T::TABLE;
+    const COLUMNS: &'static str = T::COLUMNS;
+    fn cells(&self) -> Vec<Cell<'_>> {
+        (*self).cells()
+    }
+}
+
 impl Row for StreamRecord {
     const TABLE: &'static str = "streams";
     const COLUMNS: &'static str = STREAM_COLUMNS;
@@ -138,7 +226,7 @@ impl Row for StreamRecord {
 #[cfg(test)]
 mod tests {
     use super::Row;
-    use crate::conformance::{sample_attempt, sample_call, sample_stream};
+    use crate::conformance::{sample_attempt, sample_call, sample_stream, sole_attempt};
 
     #[test]
     fn every_column_has_one_cell() {
@@ -149,5 +237,39 @@ mod tests {
         assert_eq!(attempt.cells().len(), width(crate::AttemptRecord::COLUMNS));
         let stream = sample_stream(&call);
         assert_eq!(stream.cells().len(), width(crate::StreamRecord::COLUMNS));
+        let inline = super::InlineCall {
+            call: &call,
+            attempt: Some(&attempt),
+        };
+        assert_eq!(inline.cells().len(), width(super::CALL_INLINE_COLUMNS));
+        assert!(super::CALL_INLINE_COLUMNS.starts_with(crate::CallRecord::COLUMNS));
+    }
+
+    #[test]
+    fn only_a_calls_sole_reconstructible_attempt_is_kept_in_its_row() {
+        let mut one = sample_call("call_one", 1, "t");
+        let att = sole_attempt(&mut one, false);
+        // Two attempts, and one whose tokens differ from its call's: both stay rows.
+        let two = sample_call("call_two", 2, "t");
+        let mut odd = sample_call("call_odd", 3, "t");
+        let mut odd_att = sole_attempt(&mut odd, true);
+        odd_att.input_tokens += 1;
+        let attempts = vec![
+            att.clone(),
+            sample_attempt(&two, 1, false),
+            sample_attempt(&two, 2, true),
+            odd_att,
+        ];
+        let mut att_one = att;
+        att_one.call_id = "elsewhere".into();
+        let calls = vec![one, two, odd];
+        let (rows, rest) = super::inline_attempts(&calls, &attempts);
+        let kept: Vec<bool> = rows.iter().map(|r| r.attempt.is_some()).collect();
+        assert_eq!(kept, [true, false, false]);
+        assert_eq!(rest.len(), 3);
+        // An attempt that belongs to no call in its place is never kept.
+        let (rows, rest) = super::inline_attempts(&calls[..1], std::slice::from_ref(&att_one));
+        assert!(rows[0].attempt.is_none());
+        assert_eq!(rest.len(), 1);
     }
 }

@@ -39,7 +39,7 @@ impl SqlStore {
         for c in &calls {
             let id: String = c.try_get("id")?;
             let rows = sqlx::query(AssertSqlSafe(format!(
-                "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = $1 ORDER BY seq"
+                "SELECT {ATTEMPT_COLUMNS} FROM attempt_rows WHERE call_id = $1 ORDER BY seq"
             )))
             .bind(id.as_str())
             .fetch_all(&self.pool)

@@ -220,7 +220,7 @@ impl Store for SqlStore {
         };
         let call = call_from_row(&row)?;
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = $1 ORDER BY seq"
+            "SELECT {ATTEMPT_COLUMNS} FROM attempt_rows WHERE call_id = $1 ORDER BY seq"
         )))
         .bind(id)
         .fetch_all(&self.pool)
@@ -249,7 +249,7 @@ impl Store for SqlStore {
         let mut attempts = Vec::new();
         for c in &calls {
             let rows = sqlx::query(AssertSqlSafe(format!(
-                "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = $1 ORDER BY seq"
+                "SELECT {ATTEMPT_COLUMNS} FROM attempt_rows WHERE call_id = $1 ORDER BY seq"
             )))
             .bind(c.id.as_str())
             .fetch_all(&self.pool)
@@ -319,13 +319,18 @@ impl Store for SqlStore {
         .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
         let attempts = sqlx::query(
             // Through the calls' time index: attempts are found by their call, not scanned.
-            "SELECT a.route AS route, a.provider AS provider, a.outcome AS outcome, \
-             COALESCE(a.error_class, '') AS error_class, COUNT(*) AS attempts, \
-             CAST(SUM(CASE WHEN a.seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
-             SUM(a.cost_usd) AS cost_usd \
+            // Attempts kept in their call's row are read from it directly (through the view,
+            // SQLite would build the whole union before joining).
+            "SELECT route, provider, outcome, COALESCE(error_class, '') AS error_class, \
+             COUNT(*) AS attempts, \
+             CAST(SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
+             SUM(cost_usd) AS cost_usd FROM ( \
+             SELECT a.route, a.provider, a.outcome, a.error_class, a.seq, a.cost_usd \
              FROM calls c JOIN attempts a ON a.call_id = c.id WHERE c.created_ms >= $1 \
-             GROUP BY a.route, a.provider, a.outcome, COALESCE(a.error_class, '') \
-             ORDER BY a.route, a.provider, a.outcome",
+             UNION ALL SELECT route, provider, attempt_outcome, attempt_error_class, 1, cost_usd \
+             FROM calls WHERE created_ms >= $1 AND attempt_model IS NOT NULL) AS a \
+             GROUP BY route, provider, outcome, COALESCE(error_class, '') \
+             ORDER BY route, provider, outcome",
         )
         .bind(since_ms)
         .fetch_all(&self.pool)

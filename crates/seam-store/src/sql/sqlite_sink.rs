@@ -130,8 +130,10 @@ fn write(writer: &Mutex<Writer>, b: &RecordBatch) -> Result<()> {
     let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
     let Writer { inserts, conn } = &mut *w;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    insert_rows(&tx, inserts, &b.calls)?;
-    insert_rows(&tx, inserts, &b.attempts)?;
+    // Most calls' only attempt goes in the call's row (see cells::inline_attempts).
+    let (calls, attempts) = super::cells::inline_attempts(&b.calls, &b.attempts);
+    insert_rows(&tx, inserts, &calls)?;
+    insert_rows(&tx, inserts, &attempts)?;
     insert_rows(&tx, inserts, &b.streams)?;
     tx.commit()?;
     Ok(())
