@@ -463,7 +463,8 @@ def render(res, secs, dropped, written, recorded, by_reason=None):
         + "".join(f", {n:.0f} for {r}" for r, n in (by_reason or {}).items() if n)
         + f"; read back: {'yes' if recorded else 'NO'}).",
         f"Each throughput run {secs}s with wrk; latency (1 in flight) and throughput (16 connections) are medians of {len(s['rounds_c16_rps'])} interleaved rounds "
-        f"(direct, nginx, Seam in turn; throughput per round: nginx {', '.join(map(str, n['rounds_c16_rps']))}, Seam {', '.join(map(str, s['rounds_c16_rps']))}). "
+        f"(direct, nginx, Seam in turn; throughput per round: nginx {', '.join(map(str, n['rounds_c16_rps']))}, Seam {', '.join(map(str, s['rounds_c16_rps']))}; "
+        f"Seam vs nginx within each round: {', '.join(f'{100 * b / a:.0f}%' for a, b in zip(n['rounds_c16_rps'], s['rounds_c16_rps']))}). "
         "Latency is closed-loop (wrk), so 'held' rates are the highest throughput whose p99 stayed under 10 ms across 1-64 connections.",
         "",
         "| measure | direct to sim | nginx proxy | Seam | Seam vs nginx |",
