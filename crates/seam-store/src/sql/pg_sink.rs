@@ -27,9 +27,11 @@ impl PgSink {
 impl RecordSink for PgSink {
     // The server does the work in its own processes: there is no priority to give.
     async fn write(&self, batch: Arc<RecordBatch>, _: Priority) -> Result<()> {
+        // Most calls' only attempt goes in the call's row (see cells::inline_attempts).
+        let (calls, attempts) = super::cells::inline_attempts(&batch.calls, &batch.attempts);
         let mut tx = self.pool.begin().await?;
-        insert_rows(&mut tx, &batch.calls).await?;
-        insert_rows(&mut tx, &batch.attempts).await?;
+        insert_rows(&mut tx, &calls).await?;
+        insert_rows(&mut tx, &attempts).await?;
         insert_rows(&mut tx, &batch.streams).await?;
         tx.commit().await?;
         Ok(())
