@@ -3,7 +3,7 @@
 use crate::authenticate::Caller;
 use http::HeaderName;
 use seam_providers::{AttemptError, Endpoint, Served};
-use seam_store::{AttemptRecord, CallRecord};
+use seam_store::{AttemptRecord, CallRecord, attempt_id};
 use seam_wire::Usage;
 use std::time::Instant;
 
@@ -188,17 +188,6 @@ impl CallCtx {
     }
 }
 
-/// `att_<the call id's suffix>_<seq>`.
-fn attempt_id(call_id: &str, seq: i64) -> String {
-    use std::fmt::Write;
-    let suffix = call_id.strip_prefix("call_").unwrap_or(call_id);
-    let mut id = String::with_capacity(suffix.len() + 8);
-    id.push_str("att_");
-    id.push_str(suffix);
-    let _ = write!(id, "_{seq}");
-    id
-}
-
 pub fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
@@ -230,11 +219,6 @@ fn header_id(h: &http::HeaderMap, name: HeaderName) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn attempt_ids_follow_their_call() {
-        assert_eq!(attempt_id("call_01abc", 2), "att_01abc_2");
-    }
 
     #[test]
     fn trace_ids_from_traceparent_or_header() {

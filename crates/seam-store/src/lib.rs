@@ -12,7 +12,7 @@ mod sql;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, DeployRecord, EventRecord, KeyRecord,
     Pinned, ReleaseRecord, ServedRecord, SessionCount, SessionKey, SessionQuery, SessionRecord,
-    SessionTtl, StreamRecord, UserRecord,
+    SessionTtl, StreamRecord, UserRecord, attempt_id,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};

@@ -39,6 +39,26 @@ pub struct CallRecord {
     pub budget_exhausted: bool,
 }
 
+/// An attempt's id: `att_<the call id without its call_ prefix>_<seq>`. The `attempt_rows`
+/// view (migration 10) derives the id of an attempt kept in its call's row the same way.
+pub fn attempt_id(call_id: &str, seq: i64) -> String {
+    use std::fmt::Write;
+    let mut id = String::with_capacity(call_id.len() + 8);
+    id.push_str("att_");
+    id.push_str(call_suffix(call_id));
+    let _ = write!(id, "_{seq}");
+    id
+}
+
+/// Whether `id` is [`attempt_id`]`(call_id, 1)`, without building it.
+pub(crate) fn is_first_attempt_id(id: &str, call_id: &str) -> bool {
+    id.strip_prefix("att_").and_then(|r| r.strip_suffix("_1")) == Some(call_suffix(call_id))
+}
+
+fn call_suffix(call_id: &str) -> &str {
+    call_id.strip_prefix("call_").unwrap_or(call_id)
+}
+
 /// One HTTP try Seam made upstream for a call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttemptRecord {
@@ -293,4 +313,19 @@ pub struct StreamRecord {
     pub rechunked: bool,
     /// `None` without a smoothness SLO on the route; else `met` or what was breached.
     pub slo: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_ids_follow_their_call() {
+        assert_eq!(attempt_id("call_01abc", 2), "att_01abc_2");
+        assert_eq!(attempt_id("odd", 1), "att_odd_1");
+        assert!(is_first_attempt_id("att_01abc_1", "call_01abc"));
+        assert!(is_first_attempt_id("att_odd_1", "odd"));
+        assert!(!is_first_attempt_id("att_01abc_2", "call_01abc"));
+        assert!(!is_first_attempt_id("call_01abc_a1", "call_01abc"));
+    }
 }

@@ -144,7 +144,7 @@ pub(crate) fn inline_attempts<'a>(
     // Attempts come in their calls' order; a batch that does not is written as it is.
     let mut next = 0;
     for call in calls {
-        let own = attempts[next.min(attempts.len())..]
+        let own = attempts[next..]
             .iter()
             .take_while(|a| a.call_id == call.id)
             .count();
@@ -168,11 +168,9 @@ pub(crate) fn inline_attempts<'a>(
 }
 
 fn kept_in_call(c: &CallRecord, a: &AttemptRecord) -> bool {
-    let suffix = c.id.strip_prefix("call_").unwrap_or(&c.id);
-    let derived_id = a.id.strip_prefix("att_").and_then(|r| r.strip_suffix("_1")) == Some(suffix);
     c.attempts == 1
         && a.seq == 1
-        && derived_id
+        && crate::records::is_first_attempt_id(&a.id, &c.id)
         && a.tenant == c.tenant
         && a.trace_id == c.trace_id
         && a.route == c.route

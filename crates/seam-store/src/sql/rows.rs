@@ -142,9 +142,18 @@ pub(super) fn key_from_row(r: &AnyRow) -> std::result::Result<KeyRecord, sqlx::E
     })
 }
 
-pub(super) const CALL_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted";
+/// The calls table's record columns, as a literal so that the inline list can extend it.
+macro_rules! call_columns {
+    () => {
+        "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted"
+    };
+}
+pub(super) const CALL_COLUMNS: &str = call_columns!();
 /// The call columns and, after them, those of a call's only attempt kept in its row.
-pub(super) const CALL_INLINE_COLUMNS: &str = "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted, attempt_model, attempt_created_ms, attempt_status, attempt_outcome, attempt_error_class, attempt_error_body, attempt_latency_ms, attempt_ttfb_ms";
+pub(super) const CALL_INLINE_COLUMNS: &str = concat!(
+    call_columns!(),
+    ", attempt_model, attempt_created_ms, attempt_status, attempt_outcome, attempt_error_class, attempt_error_body, attempt_latency_ms, attempt_ttfb_ms"
+);
 pub(super) const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated";
 pub(super) const EVENT_COLUMNS: &str = "id, created_ms, kind, route, provider, message, details";
 pub(super) const KEY_COLUMNS: &str =
