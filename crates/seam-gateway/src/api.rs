@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, header};
 use seam_config::ResponseModel;
 use seam_providers::{Complete, Endpoint};
 use seam_wire::{RequestBody, Usage};
@@ -324,12 +324,12 @@ fn complete(
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         }
     };
-    let resp = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response();
+    // Built directly, with room for every header at once: axum's tuple response would set a
+    // content type twice and grow the header map for the call headers.
+    let mut resp = Response::new(Body::from(body));
+    let h = resp.headers_mut();
+    h.reserve(4);
+    h.insert(header::CONTENT_TYPE, JSON);
     let resp = with_call_headers(resp, &ctx.id, ctx.attempts.len(), c.served.model.as_deref());
     finish(
         app,
@@ -357,9 +357,20 @@ fn output_text(body: &Value) -> Option<String> {
     )
 }
 
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const CALL_ID: HeaderName = HeaderName::from_static("x-seam-call-id");
 const ATTEMPTS: HeaderName = HeaderName::from_static("x-seam-attempts");
 const SERVED_MODEL: HeaderName = HeaderName::from_static("x-seam-served-model");
+
+/// `x-seam-attempts` for the usual counts, without formatting a number per call.
+const ATTEMPT_COUNTS: [HeaderValue; 6] = [
+    HeaderValue::from_static("0"),
+    HeaderValue::from_static("1"),
+    HeaderValue::from_static("2"),
+    HeaderValue::from_static("3"),
+    HeaderValue::from_static("4"),
+    HeaderValue::from_static("5"),
+];
 
 pub fn with_call_headers(
     mut resp: Response,
@@ -372,7 +383,11 @@ pub fn with_call_headers(
     if let Ok(v) = HeaderValue::from_str(call_id) {
         h.insert(CALL_ID, v);
     }
-    h.insert(ATTEMPTS, HeaderValue::from(attempts));
+    let count = match ATTEMPT_COUNTS.get(attempts) {
+        Some(v) => v.clone(),
+        None => HeaderValue::from(attempts),
+    };
+    h.insert(ATTEMPTS, count);
     if let Some(v) = served.and_then(|s| HeaderValue::from_str(s).ok()) {
         h.insert(SERVED_MODEL, v);
     }

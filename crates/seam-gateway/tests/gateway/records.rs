@@ -24,6 +24,9 @@ async fn a_chat_passes_through_and_is_recorded_with_usage_and_cost() {
             .map(str::to_string)
     };
     assert_eq!(header("x-seam-attempts").as_deref(), Some("1"));
+    // One content type, JSON's (not the octet-stream a bare body would get).
+    assert_eq!(r.headers().get_all("content-type").iter().count(), 1);
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
     assert_eq!(
         header("x-seam-served-model").as_deref(),
         Some("sim-large-2026-01")
