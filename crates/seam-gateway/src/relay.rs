@@ -56,7 +56,15 @@ pub struct Relay {
     hold_until: Option<tokio::time::Instant>,
     /// Bytes ready for the client.
     out: VecDeque<Bytes>,
+    /// The upstream said `[DONE]`: read its body to the end before closing the client's.
+    drain: bool,
 }
+
+/// How long the rest of an upstream body may take to arrive after its `[DONE]`. The body's
+/// end (a chunked body's last chunk) gives the connection back to the pool; without it every
+/// stream opened a new upstream connection (a TCP connect here, a TLS handshake to a real
+/// provider). An upstream that goes on sending after `[DONE]` is cut after this.
+const DRAIN_AFTER_DONE: Duration = Duration::from_millis(200);
 
 enum Next {
     Event(Result<StreamEvent, AttemptError>),
@@ -114,6 +122,7 @@ impl Relay {
             rechunk,
             hold_until: None,
             out: VecDeque::new(),
+            drain: false,
         }
     }
 
@@ -147,7 +156,17 @@ impl Relay {
             if let Some(b) = self.out.pop_front() {
                 return Some(b);
             }
-            self.ctx.as_ref()?;
+            if self.ctx.is_none() {
+                // The client already has `[DONE]`: hyper flushes it while this waits.
+                if std::mem::take(&mut self.drain) {
+                    let rest = &mut self.rest;
+                    let _ = tokio::time::timeout(DRAIN_AFTER_DONE, async {
+                        while rest.next().await.is_some() {}
+                    })
+                    .await;
+                }
+                return None;
+            }
             let next = match self.head.pop_front() {
                 Some(e) => Next::Event(Ok(e)),
                 None => self.wait_upstream().await,
@@ -157,6 +176,7 @@ impl Relay {
                 Next::Event(Ok(StreamEvent::Done)) => {
                     self.release_held();
                     self.end(None);
+                    self.drain = true;
                     self.out.push_back(Bytes::from_static(SSE_DONE));
                 }
                 Next::Event(Ok(StreamEvent::Chunk { raw, value })) => {

@@ -86,3 +86,36 @@ async fn a_client_that_leaves_mid_stream_is_recorded() {
     assert_eq!(call.outcome, "client_closed");
     assert!(call.tokens_estimated);
 }
+
+/// A stream relayed to its end gives its upstream connection back to the pool: sequential
+/// streams share one connection to the provider (before, each opened its own, which against a
+/// real provider is a TLS handshake per stream).
+#[tokio::test]
+async fn sequential_streams_reuse_one_upstream_connection() {
+    for kind in ["openai", "anthropic"] {
+        let h = Harness::start(Options {
+            provider_kind: kind,
+            ..Options::default()
+        })
+        .await;
+        let stream =
+            || json!({"model": "chat", "messages": hello(), "stream": true, "max_tokens": 20});
+        // The first stream opens the gateway's connection to the sim.
+        let r = h.chat(stream()).await;
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap();
+        let before = h.sim_stats().await["connections"].as_u64().unwrap();
+        for _ in 0..5 {
+            let r = h.chat(stream()).await;
+            let events = sse_data(&r.text().await.unwrap());
+            assert_eq!(events.last().map(String::as_str), Some("[DONE]"), "{kind}");
+        }
+        let after = h.sim_stats().await["connections"].as_u64().unwrap();
+        // At most the test's own connection for the stats.
+        assert!(
+            after - before <= 1,
+            "{kind}: 5 streams opened {} connections to the provider",
+            after - before
+        );
+    }
+}
