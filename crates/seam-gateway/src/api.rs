@@ -324,12 +324,10 @@ fn complete(
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         }
     };
-    // Built directly, with room for every header at once: axum's tuple response would set a
-    // content type twice and grow the header map for the call headers.
+    // Built directly: axum's tuple response would set a content type twice (octet-stream for
+    // the bytes, then JSON over it).
     let mut resp = Response::new(Body::from(body));
-    let h = resp.headers_mut();
-    h.reserve(4);
-    h.insert(header::CONTENT_TYPE, JSON);
+    resp.headers_mut().insert(header::CONTENT_TYPE, JSON);
     let resp = with_call_headers(resp, &ctx.id, ctx.attempts.len(), c.served.model.as_deref());
     finish(
         app,
