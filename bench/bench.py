@@ -269,7 +269,9 @@ http {{
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--secs", type=int, default=10, help="seconds per throughput run")
-    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of latency and throughput runs")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of throughput runs")
+    ap.add_argument("--latency-rounds", type=int, default=15, help="interleaved rounds of 1-in-flight latency runs")
+    ap.add_argument("--latency-secs", type=int, default=5, help="seconds per 1-in-flight latency run")
     ap.add_argument("--out", default=None)
     ap.add_argument("--streams", type=int, default=5000, help="slow streams held open at once")
     args = ap.parse_args()
@@ -312,13 +314,20 @@ def main():
         # Latency and throughput in interleaved rounds (direct, nginx, Seam in turn), each
         # figure the median over rounds: this shared machine's speed drifts by 10-20% between
         # minutes, which one run per target would read as a difference between them.
+        # One-in-flight p99 swings by a millisecond from one run to the next on this VM, so it
+        # gets more, shorter rounds than throughput does (paired within each round).
         runs = {name: [] for name in targets}
-        for _ in range(args.rounds):
+        lat = {name: [] for name in targets}
+        for i in range(max(args.rounds, args.latency_rounds)):
             for name, (port, pid) in targets.items():
-                s0 = steal()
-                m = {"c1": wrk(port, 1, args.secs, str(script))}
+                if i < args.latency_rounds:
+                    s0 = steal()
+                    w = wrk(port, 1, args.latency_secs, str(script))
+                    lat[name].append({"c1": w, "steal_c1": share(s0, steal())})
+                if i >= args.rounds:
+                    continue
+                m = {}
                 s1 = steal()
-                m["steal_c1"] = share(s0, s1)
                 b0, t0 = machine_busy()
                 c0 = cpu_ticks(pid) if pid else 0
                 m["c16"] = wrk(port, 16, args.secs, str(script))
@@ -330,9 +339,9 @@ def main():
                     m["cpu_us_per_req"] = (c1 - c0) / TICK * 1e6 / max(1, m["c16"]["requests"])
                 runs[name].append(m)
         for name, (port, pid) in targets.items():
-            r = median_of(runs[name])
+            r = {**median_of(runs[name]), **median_of(lat[name])}
             r["rounds_c16_rps"] = [round(m["c16"]["rps"]) for m in runs[name]]
-            r["rounds_c1_p99"] = [m["c1"]["p99"] for m in runs[name]]
+            r["rounds_c1_p99"] = [m["c1"]["p99"] for m in lat[name]]
             if pid:
                 r["rss_mib"] = rss_kib(pid) / 1024
             held = 0.0
@@ -390,7 +399,8 @@ def main():
     if dropped:
         print(f"warning: records dropped by reason: {by_reason}", file=sys.stderr)
     written = re.search(r"^seam_records_written_total ([\d.e+]+)", metrics, re.M)
-    report = render(results, args.secs, dropped, float(written.group(1)) if written else 0.0, bool(json.loads(calls or "[]")), by_reason)
+    report = render(results, args.secs, dropped, float(written.group(1)) if written else 0.0, bool(json.loads(calls or "[]")), by_reason,
+                    latency_secs=args.latency_secs)
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{datetime.date.today()}.md"
     out.write_text(report)
     print(report)
@@ -469,7 +479,16 @@ def machine():
 FOREIGN_STEAL = 0.005
 
 
-def render(res, secs, dropped, written, recorded, by_reason=None):
+def median_ci(values, draws=4000):
+    """A 95% percentile-bootstrap interval for the median of `values` (seeded, so the same
+    rounds always print the same interval)."""
+    import random
+    rng = random.Random(2)
+    meds = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(draws))
+    return meds[int(0.025 * draws)], meds[int(0.975 * draws) - 1]
+
+
+def render(res, secs, dropped, written, recorded, by_reason=None, latency_secs=None):
     d, n, s = res["direct"], res["nginx"], res["seam"]
     rc = res["seam_rechunk_stream"]
     mn, ms_ = res["many"]["nginx"], res["many"]["seam"]
@@ -483,6 +502,7 @@ def render(res, secs, dropped, written, recorded, by_reason=None):
         return [(p - q) * 1000 for p, q in zip(r["rounds_c1_p99"], d["rounds_c1_p99"])]
     paired = [b - a for a, b in zip(added_p99s(n), added_p99s(s))]
     paired_median = statistics.median(paired)
+    ci_lo, ci_hi = median_ci(paired)
     p99_met = added(s, "c1", "p99") * 1000 <= 300 or paired_median <= 100
     foreign = max(n["steal_c1"], s["steal_c1"])
     lines = [
@@ -492,7 +512,8 @@ def render(res, secs, dropped, written, recorded, by_reason=None):
         f"Seam records every call and attempt to SQLite (records written: {written:.0f}, dropped: {dropped:.0f}"
         + "".join(f", {n:.0f} for {r}" for r, n in (by_reason or {}).items() if n)
         + f"; read back: {'yes' if recorded else 'NO'}).",
-        f"Each throughput run {secs}s with wrk; latency (1 in flight) and throughput (16 connections) are medians of {len(s['rounds_c16_rps'])} interleaved rounds "
+        f"Each throughput run {secs}s and each 1-in-flight latency run {latency_secs}s with wrk; throughput (16 connections) is the median of {len(s['rounds_c16_rps'])} rounds "
+        f"and latency (1 in flight) the median of {len(s['rounds_c1_p99'])}, interleaved "
         f"(direct, nginx, Seam in turn; throughput per round: nginx {', '.join(map(str, n['rounds_c16_rps']))}, Seam {', '.join(map(str, s['rounds_c16_rps']))}; "
         f"Seam vs nginx within each round: {', '.join(f'{100 * b / a:.0f}%' for a, b in zip(n['rounds_c16_rps'], s['rounds_c16_rps']))}). "
         "Latency is closed-loop (wrk), so 'held' rates are the highest throughput whose p99 stayed under 10 ms across 1-64 connections.",
@@ -551,12 +572,12 @@ def render(res, secs, dropped, written, recorded, by_reason=None):
         "Added p99 at one in flight, each round (µs): nginx " + ", ".join(f"{v:.0f}" for v in added_p99s(n))
         + "; Seam " + ", ".join(f"{v:.0f}" for v in added_p99s(s))
         + "; Seam minus nginx in the same round " + ", ".join(f"{v:+.0f}" for v in paired)
-        + f" (median {paired_median:+.0f}).",
+        + f" (median {paired_median:+.0f}, 95% bootstrap interval {ci_lo:+.0f} to {ci_hi:+.0f}).",
         "",
         "Targets (issue 2): added p99 at one request in flight ≤ 300 µs (read as 'no worse than nginx + 100 µs' when nginx cannot show it either: "
         "the median over rounds of Seam's added p99 minus nginx's in the same round); throughput ≥ 70% of nginx's.",
         f"This run: added p99 {added(s,'c1','p99') * 1000:.0f} µs against nginx's {added(n,'c1','p99') * 1000:.0f} µs (medians over rounds), "
-        f"Seam minus nginx within a round {paired_median:+.0f} µs (median) "
+        f"Seam minus nginx within a round {paired_median:+.0f} µs (median; 95% interval {ci_lo:+.0f} to {ci_hi:+.0f}) "
         f"({'met' if p99_met else 'NOT met'}); "
         f"throughput {100 * s['c16']['rps'] / n['c16']['rps']:.0f}% of nginx's "
         f"({'met' if s['c16']['rps'] >= 0.7 * n['c16']['rps'] else 'NOT met'})."
