@@ -237,6 +237,28 @@ retry = {{ max_attempts = 3, budget = false, backoff_base_ms = 5, backoff_max_ms
 """
 
 
+def create_key(config: Path, tenant: str) -> str:
+    out = subprocess.run([str(SEAM), "keys", "create", "--tenant", tenant, "--json", "--config", str(config)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["key"]
+
+
+ONE_WORKER = {"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}
+
+
+def start_targets(rnd, tmp: Path, config: Path):
+    """The sim on core 1, nginx and Seam on core 0; returns Seam's process and nginx's worker pid."""
+    rnd.start([str(SEAM), "sim", "--listen", f"127.0.0.1:{SIM_PORT}"], core=1, env=ONE_WORKER, log="sim")
+    wait_port(SIM_PORT)
+    ngx = rnd.start(["nginx", "-c", str(nginx_conf(tmp))], core=0, log="nginx")
+    seam = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env=ONE_WORKER, log="seam")
+    wait_port(NGINX_PORT)
+    wait_port(SEAM_PORT)
+    # nginx's worker is a child of the master.
+    ngx_worker = int(subprocess.run(["pgrep", "-P", str(ngx.pid)], capture_output=True, text=True).stdout.split()[0])
+    return seam, ngx_worker
+
+
 def nginx_conf(tmp: Path) -> Path:
     conf = tmp / "nginx.conf"
     conf.write_text(f"""
@@ -281,10 +303,8 @@ def main():
     # The same gateway with its limits in Redis, for the cost of admission.
     config_redis = tmp / "seam-redis.toml"
     config_redis.write_text(seam_config(tmp, SEAM_REDIS_PORT, "redis://127.0.0.1:6379"))
-    key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench", "--json", "--config", str(config)],
-                                    capture_output=True, text=True, check=True).stdout)["key"]
-    limited_key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench-limited", "--json", "--config", str(config)],
-                                            capture_output=True, text=True, check=True).stdout)["key"]
+    key = create_key(config, "bench")
+    limited_key = create_key(config, "bench-limited")
 
     def lua(path, k):
         path.write_text(
@@ -300,14 +320,7 @@ def main():
     rnd = Round(tmp, args.secs)
     results = {}
     try:
-        rnd.start([str(SEAM), "sim", "--listen", f"127.0.0.1:{SIM_PORT}"], core=1, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="sim")
-        wait_port(SIM_PORT)
-        ngx = rnd.start(["nginx", "-c", str(nginx_conf(tmp))], core=0, log="nginx")
-        seam = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="seam")
-        wait_port(NGINX_PORT)
-        wait_port(SEAM_PORT)
-        # nginx's worker is a child of the master.
-        ngx_worker = int(subprocess.run(["pgrep", "-P", str(ngx.pid)], capture_output=True, text=True).stdout.split()[0])
+        seam, ngx_worker = start_targets(rnd, tmp, config)
         targets = {"direct": (SIM_PORT, None), "nginx": (NGINX_PORT, ngx_worker), "seam": (SEAM_PORT, seam.pid)}
         for name, (port, _) in targets.items():  # warm-up
             wrk(port, 16, 2, str(script))
@@ -374,7 +387,7 @@ def main():
         lim["cpu_us_per_req"] = (cpu_ticks(seam.pid) - c0) / TICK * 1e6 / max(1, lim["c16"]["requests"])
         results["limited"] = lim
         drain(SEAM_PORT)  # the next gateway shares the SQLite file and core 0
-        seam_r = rnd.start([str(SEAM), "serve", "--config", str(config_redis)], core=0, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="seam-redis")
+        seam_r = rnd.start([str(SEAM), "serve", "--config", str(config_redis)], core=0, env=ONE_WORKER, log="seam-redis")
         wait_port(SEAM_REDIS_PORT)
         wrk(SEAM_REDIS_PORT, 16, 2, str(limited_script))
         lr = {"c1": wrk(SEAM_REDIS_PORT, 1, args.secs, str(limited_script))}
@@ -437,11 +450,10 @@ def postgres_round(rnd, tmp, script):
     config = tmp / "seam-pg.toml"
     config.write_text(seam_config(tmp, SEAM_PG_PORT, "local", store=url))
     subprocess.run([str(SEAM), "migrate", "--config", str(config)], check=True, capture_output=True)
-    key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench", "--json", "--config", str(config)],
-                                    capture_output=True, text=True, check=True).stdout)["key"]
+    key = create_key(config, "bench")
     pg_script = tmp / "post-pg.lua"
     pg_script.write_text(Path(script).read_text().replace(re.search(r"Bearer ([^\"]+)", Path(script).read_text()).group(1), key))
-    p = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env={"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}, log="seam-pg")
+    p = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env=ONE_WORKER, log="seam-pg")
     wait_port(SEAM_PG_PORT)
     wrk(SEAM_PG_PORT, 16, 2, str(pg_script))
     r = {"c1": wrk(SEAM_PG_PORT, 1, rnd.secs, str(pg_script))}

@@ -12,7 +12,6 @@ the client on core 1. Talks only to 127.0.0.1.
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import NGINX_PORT, SEAM, SEAM_PORT, SIM_PORT, Round, nginx_conf, seam_config, wait_port
+from bench import BODY, NGINX_PORT, SEAM_PORT, Round, create_key, seam_config, start_targets
 
 # With one traced process, perf trace leaves out the comm/pid column.
 RECV = re.compile(r"^\s*([\d.]+) \(.*?\): (?:\S+ )?recvfrom\(.*\)\s+= (\d+)")
@@ -32,10 +31,10 @@ WRITEV = re.compile(r"^\s*([\d.]+) \(.*?\): (?:\S+ )?writev\(")
 
 
 def request_bytes(key):
-    body = json.dumps({"model": "chat", "messages": [{"role": "user", "content": "Summarise the refund policy for an annual plan in one line."}]})
+    """The benchmark's request, whole: its length picks the request's read out of the trace."""
     head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n")
-    return (head + body).encode()
+            f"Authorization: Bearer {key}\r\nContent-Length: {len(BODY)}\r\n\r\n")
+    return (head + BODY).encode()
 
 
 def read_response(sock):
@@ -64,16 +63,15 @@ def probe(pid, port, req, n, idle_ms):
     time.sleep(0.3)
     tracer.send_signal(signal.SIGINT)  # perf writes out what it traced on SIGINT
     tracer.wait(timeout=10)
-    gaps, start = [], None
-    for line in out.read_text(errors="replace").splitlines():
-        m = RECV.match(line)
-        if m and int(m.group(2)) == len(req):
-            start = float(m.group(1))
-        elif start is not None and WRITEV.match(line):
-            gaps.append((float(WRITEV.match(line).group(1)) - start) * 1000)
-            start = None
     text = out.read_text(errors="replace")
     out.unlink()
+    gaps, start = [], None
+    for line in text.splitlines():
+        if (m := RECV.match(line)) and int(m.group(2)) == len(req):
+            start = float(m.group(1))
+        elif start is not None and (w := WRITEV.match(line)):
+            gaps.append((float(w.group(1)) - start) * 1000)
+            start = None
     if len(gaps) < n // 2:
         raise RuntimeError(f"perf trace saw {len(gaps)} of {n} requests; its output began:\n" + text[:600])
     gaps.sort()
@@ -91,19 +89,10 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="seam-coldpath-"))
     config = tmp / "seam.toml"
     config.write_text(seam_config(tmp, SEAM_PORT, "local"))
-    key = json.loads(subprocess.run([str(SEAM), "keys", "create", "--tenant", "bench", "--json", "--config", str(config)],
-                                    capture_output=True, text=True, check=True).stdout)["key"]
-    req = request_bytes(key)
-    env = {"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}
+    req = request_bytes(create_key(config, "bench"))
     rnd = Round(tmp, 0)
     try:
-        rnd.start([str(SEAM), "sim", "--listen", f"127.0.0.1:{SIM_PORT}"], core=1, env=env, log="sim")
-        wait_port(SIM_PORT)
-        ngx = rnd.start(["nginx", "-c", str(nginx_conf(tmp))], core=0, log="nginx")
-        seam = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env=env, log="seam")
-        wait_port(NGINX_PORT)
-        wait_port(SEAM_PORT)
-        ngx_worker = int(subprocess.run(["pgrep", "-P", str(ngx.pid)], capture_output=True, text=True).stdout.split()[0])
+        seam, ngx_worker = start_targets(rnd, tmp, config)
         print("request read -> upstream request written, µs (perf trace): median [10th-90th percentile]")
         for idle in (float(x) for x in args.idle_ms.split(",")):
             row = []
