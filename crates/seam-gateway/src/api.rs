@@ -255,9 +255,16 @@ fn check_served_model(
                 cost_usd: cost,
                 error: None,
             });
-            app.metrics.attempt(&ctx.route, &up.provider, None);
             app.metrics
-                .usage(&ctx.route, &up.provider, usage, estimated, cost);
+                .attempt(&mut ctx.metrics, &ctx.route, &up.provider, None);
+            app.metrics.usage(
+                &mut ctx.metrics,
+                &ctx.route,
+                &up.provider,
+                usage,
+                estimated,
+                cost,
+            );
             Err(GatewayError::ServedModelMismatch {
                 release,
                 pinned,
@@ -311,9 +318,16 @@ fn complete(
         cost_usd: cost,
         error: None,
     });
-    app.metrics.attempt(&ctx.route, &up.provider, None);
     app.metrics
-        .usage(&ctx.route, &up.provider, usage, estimated, cost);
+        .attempt(&mut ctx.metrics, &ctx.route, &up.provider, None);
+    app.metrics.usage(
+        &mut ctx.metrics,
+        &ctx.route,
+        &up.provider,
+        usage,
+        estimated,
+        cost,
+    );
     let body = match rewrite {
         None => c.body,
         Some(name) => {
@@ -393,7 +407,8 @@ pub fn with_call_headers(
 }
 
 /// Counts the finished call and queues its records.
-pub fn finish(app: &App, ctx: CallCtx, mut end: CallEnd<'_>) {
+pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) {
+    let mut memo = ctx.metrics.take();
     let named = ctx.trace_named;
     let live = ctx.live.clone();
     let stream = end.stream.take();
@@ -407,6 +422,7 @@ pub fn finish(app: &App, ctx: CallCtx, mut end: CallEnd<'_>) {
         call.created_ms,
     );
     app.metrics.call(
+        &mut memo,
         &call.route,
         call.provider.as_deref().unwrap_or(""),
         &call.outcome,
@@ -429,7 +445,7 @@ pub fn finish(app: &App, ctx: CallCtx, mut end: CallEnd<'_>) {
     if let Some(first) = attempts.first() {
         let first_ok = first.outcome == "ok";
         app.metrics
-            .first_attempt(&call.route, &first.provider, first_ok);
+            .first_attempt(&mut memo, &call.route, &first.provider, first_ok);
         app.divergence.observe(
             app,
             &live.config.divergence,

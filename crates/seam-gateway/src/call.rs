@@ -36,6 +36,8 @@ pub struct CallCtx {
     pub pinned_model: Option<String>,
     /// What the release says to do when the provider serves another model than it pins.
     pub model_policy: Option<seam_prompts::ModelChange>,
+    /// The metric handles this call last counted against (see `Metrics::hot`).
+    pub metrics: Option<std::sync::Arc<crate::observe::Hot>>,
 }
 
 /// What an upstream attempt ended with, for its record.
@@ -104,6 +106,7 @@ impl CallCtx {
             release_id: None,
             pinned_model: None,
             model_policy: None,
+            metrics: None,
         }
     }
 

@@ -233,7 +233,8 @@ async fn attempt(
         Err(e) => Err(e),
     };
     let ttfb = ms(started);
-    app.metrics.attempt_ttfb(&ctx.route, name, ttfb / 1000.0);
+    app.metrics
+        .attempt_ttfb(&mut ctx.metrics, &ctx.route, name, ttfb / 1000.0);
     match answer {
         Ok(answer) => Ok(Dispatched {
             provider: name.clone(),
@@ -297,8 +298,12 @@ pub fn record_failed_attempt(
         None => (Usage::default(), false),
     };
     let cost = account::cost(&ctx.live.config, None, model, usage);
-    app.metrics
-        .attempt(&ctx.route, provider, Some(e.class.as_str()));
+    app.metrics.attempt(
+        &mut ctx.metrics,
+        &ctx.route,
+        provider,
+        Some(e.class.as_str()),
+    );
     ctx.push_attempt(AttemptEnd {
         provider,
         model,
@@ -310,6 +315,12 @@ pub fn record_failed_attempt(
         cost_usd: cost,
         error: Some(e),
     });
-    app.metrics
-        .usage(&ctx.route, provider, usage, estimated, cost);
+    app.metrics.usage(
+        &mut ctx.metrics,
+        &ctx.route,
+        provider,
+        usage,
+        estimated,
+        cost,
+    );
 }

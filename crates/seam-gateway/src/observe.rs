@@ -93,7 +93,9 @@ pub struct Metrics {
 }
 
 /// Pre-resolved series of one route and provider.
-struct Hot {
+pub struct Hot {
+    route: String,
+    provider: String,
     calls_ok: Counter,
     first_ok: Counter,
     attempts_ok: Counter,
@@ -228,7 +230,23 @@ impl Metrics {
         Arc::new(Metrics { registry, ..m })
     }
 
-    fn hot(&self, route: &str, provider: &str) -> Arc<Hot> {
+    /// The handles of `route` and `provider`, kept in `memo` for the rest of the call: a call
+    /// counts five series against one route and (but for a fallback) one provider, so it
+    /// looks them up once instead of five times.
+    fn hot<'m>(&self, memo: &'m mut Option<Arc<Hot>>, route: &str, provider: &str) -> &'m Hot {
+        let held = memo
+            .as_ref()
+            .is_some_and(|h| h.route == route && h.provider == provider);
+        if !held {
+            *memo = Some(self.lookup(route, provider));
+        }
+        match memo {
+            Some(h) => h,
+            None => unreachable!("the memo was filled above"),
+        }
+    }
+
+    fn lookup(&self, route: &str, provider: &str) -> Arc<Hot> {
         if let Some(h) = self
             .hot
             .read()
@@ -252,6 +270,8 @@ impl Metrics {
                 .clone()
         };
         let h = Arc::new(Hot {
+            route: route.to_string(),
+            provider: provider.to_string(),
             calls_ok: self
                 .calls
                 .get_or_create(&CallLabels {
@@ -298,8 +318,16 @@ impl Metrics {
     }
 
     /// One call finished (per call, post-retry).
-    pub fn call(&self, route: &str, provider: &str, outcome: &str, status: i64, secs: f64) {
-        let hot = self.hot(route, provider);
+    pub fn call(
+        &self,
+        memo: &mut Option<Arc<Hot>>,
+        route: &str,
+        provider: &str,
+        outcome: &str,
+        status: i64,
+        secs: f64,
+    ) {
+        let hot = self.hot(memo, route, provider);
         if outcome == "ok" && status == 200 {
             hot.calls_ok.inc();
         } else {
@@ -316,10 +344,16 @@ impl Metrics {
     }
 
     /// One upstream attempt ended (per attempt, pre-retry); `error_class` is `None` on success.
-    pub fn attempt(&self, route: &str, provider: &str, error_class: Option<&str>) {
+    pub fn attempt(
+        &self,
+        memo: &mut Option<Arc<Hot>>,
+        route: &str,
+        provider: &str,
+        error_class: Option<&str>,
+    ) {
         match error_class {
             None => {
-                self.hot(route, provider).attempts_ok.inc();
+                self.hot(memo, route, provider).attempts_ok.inc();
             }
             Some(class) => {
                 self.attempts
@@ -334,9 +368,15 @@ impl Metrics {
         }
     }
 
-    pub fn first_attempt(&self, route: &str, provider: &str, ok: bool) {
+    pub fn first_attempt(
+        &self,
+        memo: &mut Option<Arc<Hot>>,
+        route: &str,
+        provider: &str,
+        ok: bool,
+    ) {
         if ok {
-            self.hot(route, provider).first_ok.inc();
+            self.hot(memo, route, provider).first_ok.inc();
             return;
         }
         self.first_attempts
@@ -367,13 +407,27 @@ impl Metrics {
             .inc();
     }
 
-    pub fn attempt_ttfb(&self, route: &str, provider: &str, secs: f64) {
-        self.hot(route, provider).attempt_ttfb.observe(secs);
+    pub fn attempt_ttfb(
+        &self,
+        memo: &mut Option<Arc<Hot>>,
+        route: &str,
+        provider: &str,
+        secs: f64,
+    ) {
+        self.hot(memo, route, provider).attempt_ttfb.observe(secs);
     }
 
     /// Tokens and cost one attempt was billed.
-    pub fn usage(&self, route: &str, provider: &str, usage: Usage, estimated: bool, cost: f64) {
-        let hot = self.hot(route, provider);
+    pub fn usage(
+        &self,
+        memo: &mut Option<Arc<Hot>>,
+        route: &str,
+        provider: &str,
+        usage: Usage,
+        estimated: bool,
+        cost: f64,
+    ) {
+        let hot = self.hot(memo, route, provider);
         let base = if estimated { 2 } else { 0 };
         if usage.input_tokens > 0 {
             hot.tokens[base].inc_by(usage.input_tokens);

@@ -329,13 +329,19 @@ impl Relay {
             error: error.as_ref(),
         });
         self.app.metrics.attempt(
+            &mut ctx.metrics,
             &ctx.route,
             &self.up.provider,
             error.as_ref().map(|e| e.class.as_str()),
         );
-        self.app
-            .metrics
-            .usage(&ctx.route, &self.up.provider, usage, estimated, cost);
+        self.app.metrics.usage(
+            &mut ctx.metrics,
+            &ctx.route,
+            &self.up.provider,
+            usage,
+            estimated,
+            cost,
+        );
         let (outcome, class, message) = match &error {
             None => ("ok", None, None),
             Some(e) if e.class == ErrorClass::Cancelled => (

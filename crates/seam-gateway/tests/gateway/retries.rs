@@ -224,6 +224,23 @@ async fn a_fallback_target_serves_when_the_first_is_down() {
             .iter()
             .all(|a| a.error_class.as_deref() == Some("connect") && a.cost_usd == 0.0)
     );
+    // Each series names the provider it happened at, though the call moved between providers.
+    let m = h.metrics().await;
+    for line in [
+        "seam_calls_total{route=\"fallback\",provider=\"up\",outcome=\"ok\",status=\"200\"} 1",
+        "seam_first_attempts_total{route=\"fallback\",provider=\"dead\",outcome=\"error\",status=\"\"} 1",
+        "seam_attempts_total{route=\"fallback\",provider=\"dead\",outcome=\"error\",error_class=\"connect\"} 2",
+        "seam_attempts_total{route=\"fallback\",provider=\"up\",outcome=\"ok\",error_class=\"\"} 1",
+    ] {
+        assert!(m.contains(line), "{line} missing from\n{m}");
+    }
+    // Its failed attempts' usage creates `dead`'s success series, at zero.
+    for line in m
+        .lines()
+        .filter(|l| l.contains("provider=\"dead\",outcome=\"ok\""))
+    {
+        assert!(line.ends_with(" 0"), "nothing succeeded at `dead`: {line}");
+    }
 }
 
 #[tokio::test]
