@@ -244,26 +244,19 @@ fn check_served_model(
                 ),
             };
             let cost = account::cost(&ctx.live.config, Some(&served_model), &up.model, usage);
-            ctx.push_attempt(AttemptEnd {
-                provider: &up.provider,
-                model: &up.model,
-                started: up.started,
-                ttfb_ms: up.ttfb_ms,
-                served: &served,
-                usage,
-                estimated,
-                cost_usd: cost,
-                error: None,
-            });
-            app.metrics
-                .attempt(&mut ctx.metrics, &ctx.route, &up.provider, None);
-            app.metrics.usage(
-                &mut ctx.metrics,
-                &ctx.route,
-                &up.provider,
-                usage,
-                estimated,
-                cost,
+            ctx.push_attempt(
+                &app.metrics,
+                AttemptEnd {
+                    provider: &up.provider,
+                    model: &up.model,
+                    started: up.started,
+                    ttfb_ms: up.ttfb_ms,
+                    served: &served,
+                    usage,
+                    estimated,
+                    cost_usd: cost,
+                    error: None,
+                },
             );
             Err(GatewayError::ServedModelMismatch {
                 release,
@@ -307,26 +300,19 @@ fn complete(
         &up.model,
         usage,
     );
-    ctx.push_attempt(AttemptEnd {
-        provider: &up.provider,
-        model: &up.model,
-        started: up.started,
-        ttfb_ms: up.ttfb_ms,
-        served: &c.served,
-        usage,
-        estimated,
-        cost_usd: cost,
-        error: None,
-    });
-    app.metrics
-        .attempt(&mut ctx.metrics, &ctx.route, &up.provider, None);
-    app.metrics.usage(
-        &mut ctx.metrics,
-        &ctx.route,
-        &up.provider,
-        usage,
-        estimated,
-        cost,
+    ctx.push_attempt(
+        &app.metrics,
+        AttemptEnd {
+            provider: &up.provider,
+            model: &up.model,
+            started: up.started,
+            ttfb_ms: up.ttfb_ms,
+            served: &c.served,
+            usage,
+            estimated,
+            cost_usd: cost,
+            error: None,
+        },
     );
     let body = match rewrite {
         None => c.body,

@@ -115,7 +115,20 @@ impl CallCtx {
         self.trace_id.as_deref().unwrap_or(&self.id)
     }
 
-    pub fn push_attempt(&mut self, end: AttemptEnd<'_>) {
+    /// Records an attempt and counts it (per attempt, pre-retry) with the tokens and cost the
+    /// provider billed for it.
+    pub fn push_attempt(&mut self, metrics: &crate::observe::Metrics, end: AttemptEnd<'_>) {
+        let memo = &mut self.metrics;
+        let class = end.error.map(|e| e.class.as_str());
+        metrics.attempt(memo, &self.route, end.provider, class);
+        metrics.usage(
+            memo,
+            &self.route,
+            end.provider,
+            end.usage,
+            end.estimated,
+            end.cost_usd,
+        );
         if let Some(r) = self.reservation.take() {
             r.settle(end.usage, end.cost_usd);
         }

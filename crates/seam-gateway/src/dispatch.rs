@@ -298,29 +298,18 @@ pub fn record_failed_attempt(
         None => (Usage::default(), false),
     };
     let cost = account::cost(&ctx.live.config, None, model, usage);
-    app.metrics.attempt(
-        &mut ctx.metrics,
-        &ctx.route,
-        provider,
-        Some(e.class.as_str()),
-    );
-    ctx.push_attempt(AttemptEnd {
-        provider,
-        model,
-        started,
-        ttfb_ms: None,
-        served: &Served::default(),
-        usage,
-        estimated,
-        cost_usd: cost,
-        error: Some(e),
-    });
-    app.metrics.usage(
-        &mut ctx.metrics,
-        &ctx.route,
-        provider,
-        usage,
-        estimated,
-        cost,
+    ctx.push_attempt(
+        &app.metrics,
+        AttemptEnd {
+            provider,
+            model,
+            started,
+            ttfb_ms: None,
+            served: &Served::default(),
+            usage,
+            estimated,
+            cost_usd: cost,
+            error: Some(e),
+        },
     );
 }

@@ -317,30 +317,19 @@ impl Relay {
             &self.up.model,
             usage,
         );
-        ctx.push_attempt(AttemptEnd {
-            provider: &self.up.provider,
-            model: &self.up.model,
-            started: self.up.started,
-            ttfb_ms: self.up.ttfb_ms,
-            served: &self.served,
-            usage,
-            estimated,
-            cost_usd: cost,
-            error: error.as_ref(),
-        });
-        self.app.metrics.attempt(
-            &mut ctx.metrics,
-            &ctx.route,
-            &self.up.provider,
-            error.as_ref().map(|e| e.class.as_str()),
-        );
-        self.app.metrics.usage(
-            &mut ctx.metrics,
-            &ctx.route,
-            &self.up.provider,
-            usage,
-            estimated,
-            cost,
+        ctx.push_attempt(
+            &self.app.metrics,
+            AttemptEnd {
+                provider: &self.up.provider,
+                model: &self.up.model,
+                started: self.up.started,
+                ttfb_ms: self.up.ttfb_ms,
+                served: &self.served,
+                usage,
+                estimated,
+                cost_usd: cost,
+                error: error.as_ref(),
+            },
         );
         let (outcome, class, message) = match &error {
             None => ("ok", None, None),
