@@ -3,7 +3,7 @@
 use crate::App;
 use crate::account;
 use crate::authenticate::authenticate;
-use crate::call::{AttemptEnd, CallCtx, CallEnd};
+use crate::call::{CallCtx, CallEnd};
 use crate::dispatch::{Answer, dispatch};
 use crate::errors::{GatewayError, respond};
 use crate::record::Entry;
@@ -246,17 +246,7 @@ fn check_served_model(
             let cost = account::cost(&ctx.live.config, Some(&served_model), &up.model, usage);
             ctx.push_attempt(
                 &app.metrics,
-                AttemptEnd {
-                    provider: &up.provider,
-                    model: &up.model,
-                    started: up.started,
-                    ttfb_ms: up.ttfb_ms,
-                    served: &served,
-                    usage,
-                    estimated,
-                    cost_usd: cost,
-                    error: None,
-                },
+                up.attempt_end(&served, usage, estimated, cost, None),
             );
             Err(GatewayError::ServedModelMismatch {
                 release,
@@ -302,17 +292,7 @@ fn complete(
     );
     ctx.push_attempt(
         &app.metrics,
-        AttemptEnd {
-            provider: &up.provider,
-            model: &up.model,
-            started: up.started,
-            ttfb_ms: up.ttfb_ms,
-            served: &c.served,
-            usage,
-            estimated,
-            cost_usd: cost,
-            error: None,
-        },
+        up.attempt_end(&c.served, usage, estimated, cost, None),
     );
     let body = match rewrite {
         None => c.body,

@@ -238,12 +238,9 @@ impl Metrics {
             .as_ref()
             .is_some_and(|h| h.route == route && h.provider == provider);
         if !held {
-            *memo = Some(self.lookup(route, provider));
+            *memo = None;
         }
-        match memo {
-            Some(h) => h,
-            None => unreachable!("the memo was filled above"),
-        }
+        memo.get_or_insert_with(|| self.lookup(route, provider))
     }
 
     fn lookup(&self, route: &str, provider: &str) -> Arc<Hot> {

@@ -33,6 +33,30 @@ pub struct Upstream {
     pub idle_timeout: Duration,
 }
 
+impl Upstream {
+    /// How the attempt that reached this upstream ended, for its record.
+    pub fn attempt_end<'a>(
+        &'a self,
+        served: &'a Served,
+        usage: Usage,
+        estimated: bool,
+        cost_usd: f64,
+        error: Option<&'a AttemptError>,
+    ) -> AttemptEnd<'a> {
+        AttemptEnd {
+            provider: &self.provider,
+            model: &self.model,
+            started: self.started,
+            ttfb_ms: self.ttfb_ms,
+            served,
+            usage,
+            estimated,
+            cost_usd,
+            error,
+        }
+    }
+}
+
 pub struct Relay {
     app: Arc<App>,
     ctx: Option<CallCtx>,
@@ -319,17 +343,8 @@ impl Relay {
         );
         ctx.push_attempt(
             &self.app.metrics,
-            AttemptEnd {
-                provider: &self.up.provider,
-                model: &self.up.model,
-                started: self.up.started,
-                ttfb_ms: self.up.ttfb_ms,
-                served: &self.served,
-                usage,
-                estimated,
-                cost_usd: cost,
-                error: error.as_ref(),
-            },
+            self.up
+                .attempt_end(&self.served, usage, estimated, cost, error.as_ref()),
         );
         let (outcome, class, message) = match &error {
             None => ("ok", None, None),
