@@ -19,17 +19,7 @@ import tempfile
 from pathlib import Path
 
 import bench
-from bench import NGINX_PORT, SIM_PORT, Round, median_ci, nginx_conf, seam_config, wait_port, wrk
-
-
-def lua(path, key):
-    path.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = [[{bench.BODY}]]\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {key}"\n'
-    )
-    return path
+from bench import NGINX_PORT, SIM_PORT, Round, lua, median_ci, nginx_conf, seam_config, wait_port, wrk
 
 
 def main():

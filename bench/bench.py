@@ -243,6 +243,17 @@ def create_key(config: Path, tenant: str) -> str:
     return json.loads(out)["key"]
 
 
+def lua(path: Path, key: str) -> Path:
+    """A wrk script that POSTs the benchmark's request with `key`."""
+    path.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = [[{BODY}]]\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+    )
+    return path
+
+
 ONE_WORKER = {"TOKIO_WORKER_THREADS": "1", "SEAM_LOG": "warn"}
 
 
@@ -305,15 +316,6 @@ def main():
     config_redis.write_text(seam_config(tmp, SEAM_REDIS_PORT, "redis://127.0.0.1:6379"))
     key = create_key(config, "bench")
     limited_key = create_key(config, "bench-limited")
-
-    def lua(path, k):
-        path.write_text(
-            'wrk.method = "POST"\n'
-            f"wrk.body = [[{BODY}]]\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.headers["Authorization"] = "Bearer {k}"\n'
-        )
-        return path
 
     script = lua(tmp / "post.lua", key)
     limited_script = lua(tmp / "post-limited.lua", limited_key)
@@ -397,7 +399,7 @@ def main():
         results["limited_redis"] = lr
         print(f"limited_redis: {json.dumps(lr)}", file=sys.stderr)
         print(f"limited: {json.dumps(lim)}", file=sys.stderr)
-        results["postgres"] = postgres_round(rnd, tmp, script)
+        results["postgres"] = postgres_round(rnd, tmp)
         print(f"postgres: {json.dumps(results['postgres'])}", file=sys.stderr)
         results["outage"] = {route: outage(route, key) for route in ("outage-budget", "outage-fixed")}
         print(f"outage: {json.dumps(results['outage'])}", file=sys.stderr)
@@ -439,7 +441,7 @@ def records(port):
     return (float(written.group(1)) if written else 0.0), dropped
 
 
-def postgres_round(rnd, tmp, script):
+def postgres_round(rnd, tmp):
     """The same load on a gateway recording to PostgreSQL (not pinned; on this machine)."""
     import urllib.parse
     schema = f"seam_bench_{os.getpid()}"
@@ -451,8 +453,7 @@ def postgres_round(rnd, tmp, script):
     config.write_text(seam_config(tmp, SEAM_PG_PORT, "local", store=url))
     subprocess.run([str(SEAM), "migrate", "--config", str(config)], check=True, capture_output=True)
     key = create_key(config, "bench")
-    pg_script = tmp / "post-pg.lua"
-    pg_script.write_text(Path(script).read_text().replace(re.search(r"Bearer ([^\"]+)", Path(script).read_text()).group(1), key))
+    pg_script = lua(tmp / "post-pg.lua", key)
     p = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env=ONE_WORKER, log="seam-pg")
     wait_port(SEAM_PG_PORT)
     wrk(SEAM_PG_PORT, 16, 2, str(pg_script))
