@@ -302,13 +302,18 @@ async fn batches_larger_than_one_statement(store: &dyn Store) {
         limit: 5000,
     };
     assert_eq!(store.list_calls(&q).await.expect("list").len(), 1000);
-    // A failed batch writes nothing: the duplicate id aborts the whole transaction.
-    let dup = vec![
-        sample_call("call_new", 1, "bulk"),
-        sample_call("call_b0000", 1, "bulk"),
-    ];
-    assert!(store.insert_records(&dup, &[], &[]).await.is_err());
-    assert!(store.get_call("call_new").await.expect("get").is_none());
+    // Written again beside a new one, a stored call is kept as it was and the new one is added.
+    let mut again = sample_call("call_b0000", 1, "bulk");
+    again.status = 599;
+    let dup = vec![sample_call("call_new", 1, "bulk"), again];
+    store.insert_records(&dup, &[], &[]).await.expect("replay");
+    assert!(store.get_call("call_new").await.expect("get").is_some());
+    let (kept, _) = store
+        .get_call("call_b0000")
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(kept.created_ms, 100_000, "not overwritten");
 }
 
 async fn keys_store_hashes_and_revoke(store: &dyn Store) {
@@ -389,20 +394,22 @@ async fn traces_read_back(store: &dyn Store) {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].id, "call_tr_own");
     assert_eq!(atts.len(), 1);
-    // An attempt is keyed by its call and number: the same one twice fails the batch.
+    // An attempt is keyed by its call and number: the same one twice is stored once.
     let again = sample_call("call_tr_again", 30_000_003, "tr");
     let twice = [
         sample_attempt(&again, 1, true),
         sample_attempt(&again, 1, true),
     ];
-    assert!(store.insert_records(&[again], &twice, &[]).await.is_err());
-    assert!(
-        store
-            .get_call("call_tr_again")
-            .await
-            .expect("call")
-            .is_none()
-    );
+    store
+        .insert_records(&[again], &twice, &[])
+        .await
+        .expect("insert");
+    let (_, atts) = store
+        .get_call("call_tr_again")
+        .await
+        .expect("call")
+        .expect("stored");
+    assert_eq!(atts.len(), 1);
 }
 
 async fn streams_round_trip(store: &dyn Store) {

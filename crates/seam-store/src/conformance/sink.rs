@@ -1,5 +1,5 @@
 //! Behaviour every record sink must show against its store: what it writes reads back through
-//! the store unchanged, at either priority, and a batch is written whole or not at all.
+//! the store unchanged, at either priority, and a batch written twice is stored once.
 
 use super::{sample_attempt, sample_call, sample_stream, sole_attempt};
 use crate::{CallRecord, Priority, RecordBatch, RecordSink, Store};
@@ -72,9 +72,12 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
         );
     }
 
-    // One call already stored: the whole batch fails and nothing of it is written, whether
-    // the duplicate sits among many rows or comes alone after them.
-    let dup = sample_call(&format!("call_sink_{base_ms}_0_0"), base_ms + 301, "sink");
+    // A batch written again (a retry after a lost answer, a replay of the spool) stores each
+    // record once: records already stored are kept as they are, the rest are written, whether
+    // the repeated call sits among new rows or comes alone after them.
+    let stored = sample_call(&format!("call_sink_{base_ms}_0_0"), base_ms, "sink");
+    let mut changed = stored.clone();
+    changed.status = 599;
     for at in [3, 12] {
         let mut calls: Vec<CallRecord> = (0..12)
             .map(|i| {
@@ -85,24 +88,33 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
                 )
             })
             .collect();
-        let attempts = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
-        calls.insert(at, dup.clone());
-        let batch = RecordBatch {
+        let mut attempts: Vec<_> = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
+        attempts.push(sole_attempt(&mut changed, true));
+        calls.insert(at, changed.clone());
+        let batch = Arc::new(RecordBatch {
             calls: calls.clone(),
-            attempts,
+            attempts: attempts.clone(),
             streams: Vec::new(),
-        };
-        assert!(
-            sink.write(Arc::new(batch), Priority::Background)
+        });
+        for _ in 0..2 {
+            sink.write(batch.clone(), Priority::Background)
                 .await
-                .is_err()
-        );
-        for c in calls.iter().filter(|c| c.id != dup.id) {
-            assert!(
-                store.get_call(&c.id).await.expect("get").is_none(),
-                "a failed batch leaves nothing behind ({} with the duplicate at {at})",
-                c.id
-            );
+                .expect("a batch with stored records is written");
         }
+        for c in calls.iter().filter(|c| c.id != stored.id) {
+            let (call, back) = store.get_call(&c.id).await.expect("get").expect("written");
+            assert_eq!(&call, c);
+            assert_eq!(back.len(), 1, "{} has its one attempt once", c.id);
+        }
+        let (call, back) = store
+            .get_call(&stored.id)
+            .await
+            .expect("get")
+            .expect("kept");
+        assert_eq!(
+            call.status, stored.status,
+            "a stored call is not overwritten"
+        );
+        assert_eq!(back.len(), 2, "its two attempts, not a third");
     }
 }

@@ -88,9 +88,10 @@ async fn insert_rows<T: Row>(tx: &mut Transaction<'_, Postgres>, rows: &[T]) -> 
             format!("${}::{ty}[]", i + 1)
         })
         .collect();
-    // The statement text depends only on the table: prepared once, then reused.
+    // The statement text depends only on the table: prepared once, then reused. A record
+    // already stored is skipped, so a batch written twice (a retry, the spool) is stored once.
     let sql = format!(
-        "INSERT INTO {} ({}) SELECT * FROM UNNEST({})",
+        "INSERT INTO {} ({}) SELECT * FROM UNNEST({}) ON CONFLICT DO NOTHING",
         T::TABLE,
         T::COLUMNS,
         arrays.join(", ")

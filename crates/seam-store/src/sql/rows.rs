@@ -162,6 +162,9 @@ pub(super) const KEY_COLUMNS: &str =
 /// `VERB INTO table (cols) VALUES (..), (..)` for `rows` rows, where `verb` is `INSERT` or an
 /// SQLite `INSERT OR ...`. PostgreSQL wants numbered placeholders; SQLite binds plain `?` much
 /// faster in long statements.
+/// Record inserts skip rows whose key is already stored: the record writer may write a batch
+/// again (a retry after a commit whose answer was lost, a replay of the spool), and each record's
+/// id makes that a no-op instead of a failure.
 pub(super) fn insert_sql(
     verb: &str,
     table: &str,
@@ -189,6 +192,7 @@ pub(super) fn insert_sql(
         }
         sql.push(')');
     }
+    sql.push_str(" ON CONFLICT DO NOTHING");
     sql
 }
 

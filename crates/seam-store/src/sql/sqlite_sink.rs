@@ -168,7 +168,7 @@ fn insert_rows<T: Row>(
 
 /// `OR ROLLBACK`: a batch is written whole or not at all anyway, and a statement that may only
 /// fail by ending the transaction needs no statement journal (which a multi-row INSERT that
-/// may abort half-way would write to).
+/// may abort half-way would write to). A record already stored is skipped (`insert_sql`).
 fn prepared<'a, T: Row>(
     conn: &Connection,
     inserts: &'a mut HashMap<(&'static str, usize), Insert>,
