@@ -6,6 +6,7 @@
 
 mod limits;
 mod raw;
+mod records;
 mod retry;
 mod secret;
 mod sessions;
@@ -17,6 +18,7 @@ pub use limits::{
     Window as LimitWindow, parse_limit,
 };
 pub use raw::{ProviderKind, ResponseModel};
+pub use records::{Durability, Records};
 pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};
 pub use secret::Secret;
 pub use sessions::{SessionTtl, Sessions};

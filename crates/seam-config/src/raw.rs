@@ -21,6 +21,7 @@ pub(crate) struct RawConfig {
     pub prompts: Option<RawPrompts>,
     pub sessions: Option<crate::sessions::RawSessions>,
     pub streams: Option<crate::streams::RawStreams>,
+    pub records: Option<crate::records::RawRecords>,
 }
 
 #[derive(Debug, Default, Deserialize)]

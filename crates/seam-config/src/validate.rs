@@ -43,6 +43,7 @@ pub struct Config {
     pub live_channel: Option<String>,
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
+    pub records: crate::records::Records,
 }
 
 #[derive(Debug, Clone)]
@@ -242,6 +243,7 @@ pub(crate) fn validate(
     let limits = crate::limits::limits(raw.limits, &mut problems);
     let sessions = crate::sessions::sessions(raw.sessions, &mut problems);
     let streams = crate::streams::streams(raw.streams, &mut problems);
+    let records = crate::records::records(raw.records, base_dir, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
     let live_channel = raw_prompts.live_channel;
@@ -267,6 +269,7 @@ pub(crate) fn validate(
             live_channel,
             sessions,
             streams,
+            records,
         })
     } else {
         Err(problems)

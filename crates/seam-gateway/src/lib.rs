@@ -106,8 +106,12 @@ pub async fn start(
     let keys = KeyCache::default();
     keys.refresh(store.as_ref()).await?;
     keys.spawn_refresh(store.clone(), KEY_REFRESH);
-    let sink = seam_store::record_sink(&config.store.url, store.clone())?;
-    let (recorder, writer) = Recorder::spawn(sink, &config.store, metrics.clone());
+    let sinks = record::Sinks {
+        sink: seam_store::record_sink(&config.store.url, store.clone())?,
+        spool: open_spool(&config)?,
+        events: store.clone(),
+    };
+    let (recorder, writer) = Recorder::spawn(sinks, &config.store, metrics.clone());
     let routes =
         resolve::RouteTable::build(&config, &registry, None).map_err(anyhow::Error::msg)?;
     let drift = drift::Drift::load(store.as_ref()).await?;
@@ -143,6 +147,26 @@ pub async fn start(
         reloading: tokio::sync::Mutex::new(()),
     });
     Ok(server::start(app, listener, writer).await?)
+}
+
+/// The records spool: `[records] spool_dir`, else beside the store; none for an in-memory store.
+fn open_spool(config: &Config) -> anyhow::Result<Option<seam_store::spool::Spool>> {
+    let dir = match &config.records.spool_dir {
+        Some(d) => d.clone(),
+        None => match seam_store::spool::default_dir(&config.store.url) {
+            Some(d) => d,
+            None => return Ok(None),
+        },
+    };
+    let spool = seam_store::spool::Spool::open(&dir, config.records.spool_max_bytes)?;
+    if !spool.is_empty() {
+        tracing::warn!(
+            dir = %dir.display(),
+            bytes = spool.bytes(),
+            "the records spool holds records a previous run could not store; writing them first"
+        );
+    }
+    Ok(Some(spool))
 }
 
 pub fn now_ms() -> i64 {

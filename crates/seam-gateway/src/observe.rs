@@ -77,6 +77,9 @@ pub struct Metrics {
     pub records_written: Counter,
     pub records_dropped: Family<Reason, Counter>,
     pub record_queue: Gauge,
+    pub records_spooled: Counter,
+    pub record_spool_bytes: Gauge,
+    pub record_write_failures: Counter,
     pub first_attempts: Family<CallLabels, Counter>,
     pub retries: Family<RouteProvider, Counter>,
     pub budget_refusals: Family<RouteProvider, Counter>,
@@ -119,6 +122,9 @@ impl Metrics {
             records_written: Counter::default(),
             records_dropped: Family::default(),
             record_queue: Gauge::default(),
+            records_spooled: Counter::default(),
+            record_spool_bytes: Gauge::default(),
+            record_write_failures: Counter::default(),
             first_attempts: Family::default(),
             retries: Family::default(),
             budget_refusals: Family::default(),
@@ -174,13 +180,28 @@ impl Metrics {
         );
         registry.register(
             "records_dropped",
-            "Call and attempt records lost, by reason (queue_full, store_error)",
+            "Call and attempt records lost, by reason (queue_full, spool_full, spool_error, spool_unreadable, store_error, writer_stopped)",
             m.records_dropped.clone(),
         );
         registry.register(
             "record_queue_depth",
             "Calls waiting in the record writer's queue",
             m.record_queue.clone(),
+        );
+        registry.register(
+            "records_spooled",
+            "Call and attempt records written to the local spool (the store was down, or durability = acknowledged)",
+            m.records_spooled.clone(),
+        );
+        registry.register(
+            "record_spool_bytes",
+            "Bytes in the local records spool, waiting for the store",
+            m.record_spool_bytes.clone(),
+        );
+        registry.register(
+            "record_write_failures",
+            "Failed writes of a batch of records to the store (each is retried)",
+            m.record_write_failures.clone(),
         );
         registry.register(
             "first_attempts",

@@ -67,6 +67,7 @@ fn fixed_keys(old: &Config, new: &Config) -> Vec<String> {
             && old.store.queue_capacity == new.store.queue_capacity
             && old.store.flush_interval == new.store.flush_interval,
     );
+    fixed("records", old.records == new.records);
     fixed(
         "limits.backend / limits.key_prefix",
         old.limits.backend == new.limits.backend && old.limits.key_prefix == new.limits.key_prefix,

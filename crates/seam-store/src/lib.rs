@@ -7,6 +7,7 @@ mod migrate;
 mod records;
 pub mod reliability;
 mod sink;
+pub mod spool;
 mod sql;
 
 pub use records::{

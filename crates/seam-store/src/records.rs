@@ -1,10 +1,10 @@
 //! What Seam records: one [`CallRecord`] per client request, one [`AttemptRecord`] per
 //! upstream try.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One request a client made to Seam.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallRecord {
     pub id: String,
     pub created_ms: i64,
@@ -60,7 +60,7 @@ fn call_suffix(call_id: &str) -> &str {
 }
 
 /// One HTTP try Seam made upstream for a call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
     pub id: String,
     pub call_id: String,
@@ -281,7 +281,7 @@ pub struct Pinned {
 
 /// What the client saw of one streamed call. Gaps are between chunks that carried content
 /// (text or tool-call arguments), as sent to the client.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamRecord {
     pub call_id: String,
     pub created_ms: i64,

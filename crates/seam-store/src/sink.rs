@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 /// Records written together.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RecordBatch {
     pub calls: Vec<CallRecord>,
     pub attempts: Vec<AttemptRecord>,

@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub route_extra: &'a str,
     /// The store, instead of a fresh SQLite file (e.g. a PostgreSQL schema of the test's own).
     pub store_url: Option<&'a str>,
+    /// More keys of `[store]` (queue_capacity, ...).
+    pub store_extra: &'a str,
 }
 
 impl Default for Options<'_> {
@@ -52,6 +54,7 @@ impl Default for Options<'_> {
             reloadable: false,
             route_extra: "",
             store_url: None,
+            store_extra: "",
         }
     }
 }
@@ -84,6 +87,7 @@ listen = "127.0.0.1:0"
 [store]
 url = "{db}"
 flush_interval_ms = 5
+{store_extra}
 
 [[providers]]
 name = "up"
@@ -105,6 +109,7 @@ output = 4.0
 {extra}
 "#,
             server = opts.server,
+            store_extra = opts.store_extra,
             db = match opts.store_url {
                 Some(u) => u.to_string(),
                 None => format!("sqlite://{}", dir.path().join("seam.db").display()),
@@ -124,6 +129,7 @@ output = 4.0
         let config_path = dir.path().join("seam.toml");
         std::fs::write(&config_path, &text).unwrap();
         let config = parse(&text, &config_path);
+        let config = with_spool(config, &dir.path().join("spool"));
         let store = Arc::new(seam_store::open(&config.store.url).await.unwrap());
         let key = mint_key("acme", None, 1);
         store.insert_key(&key.record).await.unwrap();
@@ -210,6 +216,7 @@ output = 4.0
             r.shutdown().await;
         }
         let config = parse(&self.config_text, &self.config_path);
+        let config = with_spool(config, &self._dir.path().join("spool"));
         let running = start_gateway(config, self.store.clone()).await;
         self.gw = format!("http://{}", running.addr);
         self.running = Some(running);
@@ -220,6 +227,9 @@ output = 4.0
     /// its own connections to the store. Returns its base URL.
     pub async fn another_gateway(&self) -> (String, seam_gateway::Running) {
         let config = parse(&self.config_text, &self.config_path);
+        static OTHERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        let n = OTHERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let config = with_spool(config, &self._dir.path().join(format!("spool-{n}")));
         let store = Arc::new(seam_store::open(&config.store.url).await.unwrap());
         let running = start_gateway(config, store).await;
         if self.reloadable {
@@ -249,6 +259,16 @@ output = 4.0
         }
         (self.store.clone(), self._dir)
     }
+}
+
+/// Each gateway a records spool of its own in the test's directory (the default for
+/// PostgreSQL is the working directory, which gateways of one test would share), unless the
+/// config names one.
+fn with_spool(mut config: seam_config::Config, dir: &std::path::Path) -> seam_config::Config {
+    if config.records.spool_dir.is_none() {
+        config.records.spool_dir = Some(dir.to_path_buf());
+    }
+    config
 }
 
 fn parse(text: &str, path: &std::path::Path) -> seam_config::Config {

@@ -1,0 +1,151 @@
+//! Phase 8, record: calls and their attempts go through a bounded queue to a batch writer
+//! (`writer.rs`), off the hot path. While the store cannot take them, records wait in the
+//! queue and then in a local spool on disk; only a full spool loses records, and every loss is
+//! counted in `/metrics`, logged, and put on the timeline.
+//!
+//! Batches are written at background priority while the queue stays short, so that writing
+//! never delays a call on a busy core, and at normal priority once records pile up (a quarter
+//! of the queue) or the gateway is stopping, so that a saturated gateway still writes them all.
+//! Background batches are small (an eighth of `batch_size`): a background write that load
+//! arrives in the middle of gets almost no CPU until it ends, and holds the store's write lock
+//! meanwhile, so its size bounds how long urgent batches wait behind it.
+
+mod writer;
+
+use crate::observe::{Metrics, Reason};
+use seam_config::StoreConfig;
+use seam_store::spool::Spool;
+use seam_store::{AttemptRecord, CallRecord, RecordSink, Store};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+pub struct Entry {
+    pub call: CallRecord,
+    pub attempts: Vec<AttemptRecord>,
+    pub stream: Option<seam_store::StreamRecord>,
+}
+
+impl Entry {
+    fn rows(&self) -> u64 {
+        1 + self.attempts.len() as u64 + u64::from(self.stream.is_some())
+    }
+}
+
+#[derive(Clone)]
+pub struct Recorder {
+    /// Boxed: a call's records are large, and a box moves through the queue as a pointer.
+    tx: mpsc::Sender<Box<Entry>>,
+    metrics: Arc<Metrics>,
+    last_drop_log_ms: Arc<AtomicI64>,
+}
+
+/// The writer task; [`RecordWriter::finish`] writes what is queued (or spools it, when the
+/// store is down) and stops it.
+pub struct RecordWriter {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RecordWriter {
+    pub async fn finish(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Where the writer sends records.
+pub struct Sinks {
+    pub sink: Arc<dyn RecordSink>,
+    /// Holds records while the store is down; `None` (an in-memory store): they wait in the
+    /// queue only.
+    pub spool: Option<Spool>,
+    /// Where the writer puts an outage on the timeline once the store is back.
+    pub events: Arc<dyn Store>,
+}
+
+impl Recorder {
+    pub fn spawn(
+        sinks: Sinks,
+        cfg: &StoreConfig,
+        metrics: Arc<Metrics>,
+    ) -> (Recorder, RecordWriter) {
+        let (tx, rx) = mpsc::channel(cfg.queue_capacity);
+        let (stop, stop_rx) = oneshot::channel();
+        let writer = writer::Writer {
+            sink: sinks.sink,
+            rx,
+            flow: Flow {
+                batch_size: cfg.batch_size,
+                background_batch_size: (cfg.batch_size / 8).max(1),
+                flush_interval: cfg.flush_interval,
+                urgent_depth: (cfg.queue_capacity / 4).max(1),
+                spill_depth: (cfg.queue_capacity / 2).max(1),
+            },
+            metrics: metrics.clone(),
+            spool: sinks.spool.map(|s| Arc::new(Mutex::new(s))),
+            events: sinks.events,
+            held: None,
+            outage: None,
+            spooled: false,
+        };
+        let task = tokio::spawn(writer.run(stop_rx));
+        (
+            Recorder {
+                tx,
+                metrics,
+                last_drop_log_ms: Arc::new(AtomicI64::new(0)),
+            },
+            RecordWriter { stop, task },
+        )
+    }
+
+    /// Queues a call's records without waiting.
+    pub fn record(&self, entry: Box<Entry>) {
+        let rows = entry.rows();
+        match self.tx.try_send(entry) {
+            Ok(()) => {
+                self.metrics.record_queue.inc();
+            }
+            Err(e) => {
+                let reason = match e {
+                    mpsc::error::TrySendError::Full(_) => "queue_full",
+                    mpsc::error::TrySendError::Closed(_) => "writer_stopped",
+                };
+                self.metrics
+                    .records_dropped
+                    .get_or_create(&Reason {
+                        reason: reason.into(),
+                    })
+                    .inc_by(rows);
+                let now = crate::now_ms();
+                let last = self.last_drop_log_ms.load(Ordering::Relaxed);
+                if now - last >= 1000
+                    && self
+                        .last_drop_log_ms
+                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    tracing::warn!(
+                        reason,
+                        "dropping call records; see seam_records_dropped_total"
+                    );
+                }
+            }
+        }
+    }
+}
+
+struct Flow {
+    batch_size: usize,
+    background_batch_size: usize,
+    flush_interval: Duration,
+    /// Queued calls from which batches are written at normal priority.
+    urgent_depth: usize,
+    /// Queued calls from which, while the store is down, the queue is moved to the spool.
+    spill_depth: usize,
+}
+
+#[cfg(test)]
+mod tests;
