@@ -71,6 +71,8 @@ pub struct App {
     pub config_path: std::sync::OnceLock<std::path::PathBuf>,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
+    /// The grace period of a shutdown is over: calls still running are being cut.
+    pub cutting: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -145,6 +147,7 @@ pub async fn start(
         shape: shape::ShapeDrift::default(),
         config_path: std::sync::OnceLock::new(),
         reloading: tokio::sync::Mutex::new(()),
+        cutting: std::sync::atomic::AtomicBool::new(false),
     });
     Ok(server::start(app, listener, writer).await?)
 }

@@ -439,9 +439,14 @@ impl Drop for Relay {
     fn drop(&mut self) {
         if self.ctx.is_some() {
             let chunks = self.chunks;
+            let why = if self.app.cutting.load(std::sync::atomic::Ordering::Relaxed) {
+                "the gateway shut down (its grace period was over) and cut the stream"
+            } else {
+                "client closed the stream"
+            };
             self.end(Some(AttemptError::new(
                 ErrorClass::Cancelled,
-                format!("client closed the stream after {chunks} chunks"),
+                format!("{why} after {chunks} chunks"),
             )));
         }
     }

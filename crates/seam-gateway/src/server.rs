@@ -127,9 +127,14 @@ pub(crate) async fn start(
         app: app.clone(),
         router: router(app.clone()),
     };
+    let shared = app.clone();
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
         let http = hyper::server::conn::http1::Builder::new();
+        // Every connection task holds a clone of `open`; `cut` ends the ones still running
+        // when the grace period is over.
+        let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+        let (cut, _) = watch::channel(false);
         loop {
             let tcp = tokio::select! {
                 r = listener.accept() => match r {
@@ -143,9 +148,16 @@ pub(crate) async fn start(
             };
             let _ = tcp.set_nodelay(true);
             let conn = graceful.watch(http.serve_connection(TokioIo::new(tcp), service.clone()));
+            let (open, mut cut) = (open.clone(), cut.subscribe());
             tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "connection ended with an error");
+                let _open = open;
+                tokio::select! {
+                    r = conn => if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    },
+                    // Dropping the connection drops the calls in it: a stream cut here is
+                    // recorded as cut, before the record writer stops.
+                    _ = cut.wait_for(|c| *c) => {}
                 }
             });
         }
@@ -161,6 +173,13 @@ pub(crate) async fn start(
                 tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period; closing them");
             }
         }
+        shared
+            .cutting
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = cut.send(true);
+        drop(open);
+        // Bounded: a connection task ends as soon as it sees the cut.
+        let _ = tokio::time::timeout(CUT_WAIT, all_closed.recv()).await;
         writer.finish().await;
     });
     Ok(Running {
@@ -170,6 +189,9 @@ pub(crate) async fn start(
         task,
     })
 }
+
+/// How long connections cut at the end of the grace period get to record their calls.
+const CUT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;

@@ -143,3 +143,41 @@ async fn shutdown_lets_an_in_flight_stream_finish_and_flushes_its_record() {
         .expect("recorded before shutdown returned");
     assert_eq!(call.outcome, "ok");
 }
+
+/// A stream still running when the grace period ends is cut, and its call is recorded (as cut
+/// by the gateway) before the record writer stops.
+#[tokio::test]
+async fn a_stream_cut_at_the_end_of_the_grace_period_is_still_recorded() {
+    let h = Harness::start(Options {
+        server: "shutdown_grace_secs = 1",
+        ..Options::default()
+    })
+    .await;
+    h.set_scenario("[stream]\ninterval_ms = 200\n[content]\nmode = \"fixed\"\ntext = \"a b c d e f g h i j k l m n o p q r s t u v w x y z\"\n").await;
+    let r = h
+        .chat(json!({"model": "chat", "messages": hello(), "stream": true}))
+        .await;
+    let id = call_id(&r);
+    let reading = tokio::spawn(async move { r.text().await });
+    let started = std::time::Instant::now();
+    let (store, _dir) = h.shutdown().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the grace period bounds shutdown"
+    );
+    let body = reading.await.unwrap().unwrap_or_default();
+    assert!(!body.contains("[DONE]"), "the stream was cut: {body}");
+    use seam_store::Store;
+    let (call, attempts) = store
+        .get_call(&id)
+        .await
+        .unwrap()
+        .expect("the cut stream is recorded before shutdown returns");
+    assert_eq!(attempts.len(), 1);
+    let message = call.error_message.as_deref().unwrap_or("");
+    assert!(message.contains("gateway shut down"), "{call:?}");
+    assert!(
+        call.output_tokens > 0,
+        "what was relayed is counted: {call:?}"
+    );
+}
