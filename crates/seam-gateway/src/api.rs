@@ -77,7 +77,7 @@ pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) ->
                 _ => "rejected",
             };
             let api = e.to_api();
-            finish(
+            let durable = finish(
                 &app,
                 ctx,
                 CallEnd {
@@ -89,6 +89,9 @@ pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) ->
                     stream: None,
                 },
             );
+            if let Some(d) = durable {
+                let _ = d.await;
+            }
             resp
         }
     }
@@ -173,7 +176,13 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     }
     let release = ctx.release_id.clone();
     let mut resp = match d.answer {
-        Answer::Complete(c) => complete(app, ctx, upstream, c, &body, rewrite),
+        Answer::Complete(c) => {
+            let (resp, durable) = complete(app, ctx, upstream, c, &body, rewrite);
+            if let Some(d) = durable {
+                let _ = d.await;
+            }
+            resp
+        }
         Answer::Stream { head, rest } => Relay::new(
             app.clone(),
             ctx,
@@ -271,7 +280,7 @@ fn complete(
     c: Complete,
     request: &RequestBody,
     rewrite: Option<String>,
-) -> Response {
+) -> (Response, Option<crate::record::Durable>) {
     let (usage, estimated) = match c.usage {
         Some(u) => (u, false),
         None => (
@@ -309,7 +318,7 @@ fn complete(
     let mut resp = Response::new(Body::from(body));
     resp.headers_mut().insert(header::CONTENT_TYPE, JSON);
     let resp = with_call_headers(resp, &ctx.id, ctx.attempts.len(), c.served.model.as_deref());
-    finish(
+    let durable = finish(
         app,
         ctx,
         CallEnd {
@@ -321,7 +330,7 @@ fn complete(
             stream: None,
         },
     );
-    resp
+    (resp, durable)
 }
 
 fn output_text(body: &Value) -> Option<String> {
@@ -373,7 +382,11 @@ pub fn with_call_headers(
 }
 
 /// Counts the finished call and queues its records.
-pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) {
+/// Ends a call: counts it, feeds the detectors and hands its records over. With
+/// `durability = "acknowledged"` the returned [`crate::record::Durable`] resolves once they are
+/// on disk, and the caller must not complete the response before.
+#[must_use]
+pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate::record::Durable> {
     let mut memo = ctx.metrics.take();
     let named = ctx.trace_named;
     let live = ctx.live.clone();
@@ -425,5 +438,5 @@ pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) {
         call,
         attempts,
         stream,
-    }));
+    }))
 }

@@ -112,6 +112,7 @@ pub async fn start(
         sink: seam_store::record_sink(&config.store.url, store.clone())?,
         spool: open_spool(&config)?,
         events: store.clone(),
+        durability: config.records.durability,
     };
     let (recorder, writer) = Recorder::spawn(sinks, &config.store, metrics.clone());
     let routes =

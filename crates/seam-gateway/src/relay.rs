@@ -199,7 +199,11 @@ impl Relay {
                 Next::HoldExpired => self.release_held(),
                 Next::Event(Ok(StreamEvent::Done)) => {
                     self.release_held();
-                    self.end(None);
+                    // The client sees `[DONE]` only once the call is recorded as durably as
+                    // configured.
+                    if let Some(d) = self.end(None) {
+                        let _ = d.await;
+                    }
                     self.drain = true;
                     self.out.push_back(Bytes::from_static(SSE_DONE));
                 }
@@ -227,7 +231,9 @@ impl Relay {
                 Next::Event(Err(e)) => {
                     self.release_held();
                     let api = GatewayError::Upstream(e.clone()).to_api();
-                    self.end(Some(e));
+                    if let Some(d) = self.end(Some(e)) {
+                        let _ = d.await;
+                    }
                     self.out.push_back(api.to_sse());
                 }
             }
@@ -321,10 +327,9 @@ impl Relay {
     }
 
     /// Records the attempt and the call. `error` is why the stream ended early, if it did.
-    fn end(&mut self, error: Option<AttemptError>) {
-        let Some(mut ctx) = self.ctx.take() else {
-            return;
-        };
+    /// Records the call; see [`finish`] for what the result means.
+    fn end(&mut self, error: Option<AttemptError>) -> Option<crate::record::Durable> {
+        let mut ctx = self.ctx.take()?;
         let (usage, estimated) = match self.usage {
             Some(u) => (u, false),
             None => (
@@ -371,7 +376,7 @@ impl Relay {
                 ttfb_ms: self.up.ttfb_ms,
                 stream,
             },
-        );
+        )
     }
 
     /// The stream's telemetry record; a stream that ran to its end also feeds the
@@ -444,7 +449,8 @@ impl Drop for Relay {
             } else {
                 "client closed the stream"
             };
-            self.end(Some(AttemptError::new(
+            // Nobody is left to answer: the records need not be waited for.
+            let _ = self.end(Some(AttemptError::new(
                 ErrorClass::Cancelled,
                 format!("{why} after {chunks} chunks"),
             )));

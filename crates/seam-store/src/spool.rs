@@ -140,8 +140,9 @@ impl Spool {
         self.unreadable
     }
 
-    /// Appends `batch` and makes it durable (fsync) before returning.
-    pub fn append(&mut self, batch: &RecordBatch) -> Result<Appended> {
+    /// Appends `batch` (a [`RecordBatch`], or anything that serializes as one) and makes it
+    /// durable (fsync) before returning.
+    pub fn append<B: serde::Serialize>(&mut self, batch: &B) -> Result<Appended> {
         let mut line = serde_json::to_vec(batch)
             .map_err(|e| StoreError::Invalid(format!("cannot encode records: {e}")))?;
         line.push(b'\n');

@@ -10,10 +10,11 @@
 //! arrives in the middle of gets almost no CPU until it ends, and holds the store's write lock
 //! meanwhile, so its size bounds how long urgent batches wait behind it.
 
+mod journal;
 mod writer;
 
 use crate::observe::{Metrics, Reason};
-use seam_config::StoreConfig;
+use seam_config::{Durability, StoreConfig};
 use seam_store::spool::Spool;
 use seam_store::{AttemptRecord, CallRecord, RecordSink, Store};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -37,6 +38,8 @@ impl Entry {
 pub struct Recorder {
     /// Boxed: a call's records are large, and a box moves through the queue as a pointer.
     tx: mpsc::Sender<Box<Entry>>,
+    /// With `durability = "acknowledged"`: to the spool first, and the call waits for it.
+    journal: Option<mpsc::Sender<journal::Waiting>>,
     metrics: Arc<Metrics>,
     last_drop_log_ms: Arc<AtomicI64>,
 }
@@ -46,14 +49,22 @@ pub struct Recorder {
 pub struct RecordWriter {
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
+    journal: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
 impl RecordWriter {
     pub async fn finish(self) {
+        if let Some((stop, task)) = self.journal {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         let _ = self.stop.send(());
         let _ = self.task.await;
     }
 }
+
+/// Resolves once a call's records are durable (`durability = "acknowledged"`).
+pub type Durable = oneshot::Receiver<()>;
 
 /// Where the writer sends records.
 pub struct Sinks {
@@ -63,6 +74,7 @@ pub struct Sinks {
     pub spool: Option<Spool>,
     /// Where the writer puts an outage on the timeline once the store is back.
     pub events: Arc<dyn Store>,
+    pub durability: Durability,
 }
 
 impl Recorder {
@@ -73,7 +85,7 @@ impl Recorder {
     ) -> (Recorder, RecordWriter) {
         let (tx, rx) = mpsc::channel(cfg.queue_capacity);
         let (stop, stop_rx) = oneshot::channel();
-        let writer = writer::Writer {
+        let mut writer = writer::Writer {
             sink: sinks.sink,
             rx,
             flow: Flow {
@@ -89,20 +101,61 @@ impl Recorder {
             held: None,
             outage: None,
             spooled: false,
+            journaled: false,
         };
+        let mut journal = None;
+        let mut journal_tx = None;
+        if let (Durability::Acknowledged, Some(spool)) = (sinks.durability, &writer.spool) {
+            let (jtx, jrx) = mpsc::channel(cfg.queue_capacity);
+            let (jstop, jstop_rx) = oneshot::channel();
+            let task = tokio::spawn(journal::run(
+                jrx,
+                jstop_rx,
+                spool.clone(),
+                tx.clone(),
+                metrics.clone(),
+            ));
+            journal = Some((jstop, task));
+            journal_tx = Some(jtx);
+            writer.journaled = true;
+        }
         let task = tokio::spawn(writer.run(stop_rx));
         (
             Recorder {
                 tx,
+                journal: journal_tx,
                 metrics,
                 last_drop_log_ms: Arc::new(AtomicI64::new(0)),
             },
-            RecordWriter { stop, task },
+            RecordWriter {
+                stop,
+                task,
+                journal,
+            },
         )
     }
 
-    /// Queues a call's records without waiting.
-    pub fn record(&self, entry: Box<Entry>) {
+    /// Hands a call's records over without waiting; with `durability = "acknowledged"`, the
+    /// returned [`Durable`] resolves once they are in the spool, and the call's response must
+    /// not complete before.
+    pub fn record(&self, entry: Box<Entry>) -> Option<Durable> {
+        if let Some(journal) = &self.journal {
+            let (ack, durable) = oneshot::channel();
+            match journal.try_send((entry, ack)) {
+                Ok(()) => return Some(durable),
+                // The journal is behind by a whole queue, or stopped: the queue takes it.
+                Err(mpsc::error::TrySendError::Full((entry, _)))
+                | Err(mpsc::error::TrySendError::Closed((entry, _))) => {
+                    self.queue(entry);
+                    return None;
+                }
+            }
+        }
+        self.queue(entry);
+        None
+    }
+
+    fn queue(&self, entry: Box<Entry>) {
         let rows = entry.rows();
         match self.tx.try_send(entry) {
             Ok(()) => {

@@ -98,6 +98,7 @@ fn spawn(
             sink,
             spool,
             events,
+            durability: seam_config::Durability::Batched,
         },
         &cfg(capacity),
         metrics,

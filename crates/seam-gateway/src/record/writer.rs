@@ -37,6 +37,8 @@ pub(super) struct Writer {
     pub outage: Option<Outage>,
     /// Whether the spool may hold batches (replayed before the queue).
     pub spooled: bool,
+    /// `durability = "acknowledged"`: calls append to the spool themselves (`journal.rs`).
+    pub journaled: bool,
 }
 
 pub(super) struct Outage {
@@ -70,6 +72,13 @@ impl Writer {
     /// One round: keep the queue from filling while the store is down, retry what failed when
     /// its backoff is over (at once when `now`), replay the spool, then write the queue.
     async fn step(&mut self, now: bool) {
+        if self.journaled {
+            // Busy: the journal is appending (and fsyncing) right now.
+            self.spooled = self.spool.as_ref().is_some_and(|s| match s.try_lock() {
+                Ok(s) => s.bytes() > 0,
+                Err(_) => true,
+            });
+        }
         if self.outage.is_some() || self.spooled {
             self.spill_if_needed(false).await;
         }
@@ -240,7 +249,7 @@ impl Writer {
         };
         tokio::task::spawn_blocking(move || {
             let mut s = spool.lock().unwrap_or_else(|e| e.into_inner());
-            s.append(&batch).map_err(|e| e.to_string())
+            s.append(batch.as_ref()).map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| e.to_string())?
