@@ -110,6 +110,11 @@ impl Writer {
                 self.held = Some(batch);
                 return;
             }
+            // A slow write let the queue outgrow half its capacity and spill: what was
+            // spilled is older than what is queued now, so it goes first.
+            if self.spooled {
+                return;
+            }
         }
     }
 
