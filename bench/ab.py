@@ -4,8 +4,10 @@ development probe for changes to the request path, not the benchmark: bench/run 
 Each round runs wrk with one connection against the sim directly, nginx, and every Seam
 variant in turn, pinned as the benchmark pins them; it prints each variant's added p50 and
 p99 and its p99 minus nginx's in the same round, with the median over rounds and a 95%
-bootstrap interval. A variant is NAME=BINARY, optionally with extra config after a comma
-(a TOML line for [store] or [server], e.g. `held=target/release/seam,flush_interval_ms=600000`).
+bootstrap interval. A variant is NAME=BINARY, optionally with extra config after commas:
+TOML lines for [store] (e.g. `held=target/release/seam,flush_interval_ms=600000`), and from a
+table header on, lines appended as that table (e.g.
+`ack=target/release/seam,[records],durability="acknowledged"`).
 Talks only to 127.0.0.1.
 
     python3 bench/ab.py [--rounds 15] [--secs 5] [--fill 10] NAME=BINARY[,store-line] ...
@@ -26,6 +28,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=1,
+                    help="connections of the measured rounds (1: one request in flight)")
     ap.add_argument("--fill", type=int, default=10,
                     help="seconds of 16-connection load on each variant first (the benchmark's latency rounds meet a store already holding millions of records)")
     ap.add_argument("variants", nargs="+", help="NAME=BINARY[,store-line]")
@@ -47,8 +51,11 @@ def main():
             d = tmp / name
             d.mkdir()
             text = seam_config(d, port, "local")
-            if extra:
-                text = text.replace("[store]\n", "[store]\n" + "\n".join(extra) + "\n", 1)
+            table = next((j for j, line in enumerate(extra) if line.startswith("[")), len(extra))
+            if extra[:table]:
+                text = text.replace("[store]\n", "[store]\n" + "\n".join(extra[:table]) + "\n", 1)
+            if extra[table:]:
+                text += "\n".join(extra[table:]) + "\n"
             config = d / "seam.toml"
             config.write_text(text)
             bench.SEAM = Path(binary).resolve()
@@ -62,9 +69,11 @@ def main():
             wrk(port, 16, args.fill if name not in ("direct", "nginx") else 2, str(s))
         p50 = {k: [] for k in scripts}
         p99 = {k: [] for k in scripts}
+        rps = {k: [] for k in scripts}
         for i in range(args.rounds):
             for name, (port, s) in scripts.items():
-                w = wrk(port, 1, args.secs, str(s))
+                w = wrk(port, args.connections, args.secs, str(s))
+                rps[name].append(w.get("rps", 0.0))
                 p50[name].append(w["p50"] * 1000)
                 p99[name].append(w["p99"] * 1000)
             print(f"round {i + 1}: added p99 (µs) " + ", ".join(
@@ -75,7 +84,8 @@ def main():
                 continue
             a50 = [a - b for a, b in zip(p50[name], p50["direct"])]
             a99 = [a - b for a, b in zip(p99[name], p99["direct"])]
-            line = f"{name}: added p50 {statistics.median(a50):.0f} µs, added p99 {statistics.median(a99):.0f} µs"
+            line = (f"{name}: {statistics.median(rps[name]):,.0f} req/s, added p50 {statistics.median(a50):.0f} µs, "
+                    f"added p99 {statistics.median(a99):.0f} µs")
             if name != "nginx":
                 n99 = [a - b for a, b in zip(p99["nginx"], p99["direct"])]
                 diff = [a - b for a, b in zip(a99, n99)]
