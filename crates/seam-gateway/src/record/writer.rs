@@ -274,16 +274,15 @@ impl Writer {
                 s.peek().map(|b| (b, s.unreadable() - before))
             })
             .await;
+            let peeked = peeked
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
             let batch = match peeked {
-                Ok(Ok((batch, unreadable))) => {
+                Ok((batch, unreadable)) => {
                     if unreadable > 0 {
                         self.drop_rows("spool_unreadable", unreadable);
                     }
                     batch
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "cannot read the records spool; retrying");
-                    return false;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the records spool; retrying");
