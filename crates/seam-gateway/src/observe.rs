@@ -180,7 +180,7 @@ impl Metrics {
         );
         registry.register(
             "records_dropped",
-            "Call and attempt records lost, by reason (queue_full, spool_full, spool_error, spool_unreadable, store_error, writer_stopped)",
+            "Call and attempt records lost, by reason (queue_full, spool_full, spool_error, store_error, writer_stopped; spool_unreadable counts damaged spool batches, whose size is unknown)",
             m.records_dropped.clone(),
         );
         registry.register(
