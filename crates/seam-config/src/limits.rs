@@ -151,6 +151,8 @@ pub(crate) struct RawLimits {
     pub key_prefix: Option<String>,
     pub on_backend_down: Option<OnBackendDown>,
     pub default_output_tokens: Option<u64>,
+    pub max_n: Option<u64>,
+    pub max_traces: Option<u64>,
     pub tenant_default: Option<BTreeMap<String, f64>>,
     #[serde(default)]
     pub tenants: BTreeMap<String, BTreeMap<String, f64>>,
@@ -167,7 +169,12 @@ pub enum LimitBackend {
     Redis(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// `n` (and `best_of`) above this is refused on calls held to a token or cost limit.
+pub const DEFAULT_MAX_N: u64 = 16;
+/// Traces the in-process counters remember at most (least recently used go first).
+pub const DEFAULT_MAX_TRACES: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     pub backend: LimitBackend,
     /// Prefix of every Redis key Seam writes.
@@ -175,12 +182,35 @@ pub struct Limits {
     pub on_backend_down: OnBackendDown,
     /// Output tokens reserved for an attempt whose request sets no `max_tokens`.
     pub default_output_tokens: u64,
+    /// The most completions (`n`, `best_of`) one call may ask for when a token or cost limit
+    /// applies to it: each is billed, so each is reserved.
+    pub max_n: u64,
+    /// Traces held by the in-process counters at most; the least recently used are
+    /// forgotten first (counted in `seam_limit_traces_evicted_total`).
+    pub max_traces: usize,
     pub tenant_default: Vec<TenantLimit>,
     /// Tenants with their own limits; they replace the defaults for that tenant.
     pub tenants: BTreeMap<String, Vec<TenantLimit>>,
     /// Tenants' own trace defaults (`trace_max_*` in their table), over `trace_default`.
     pub tenant_traces: BTreeMap<String, TraceLimits>,
     pub trace_default: TraceLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            backend: LimitBackend::Local,
+            key_prefix: "seam".into(),
+            on_backend_down: OnBackendDown::default(),
+            default_output_tokens: 1024,
+            max_n: DEFAULT_MAX_N,
+            max_traces: DEFAULT_MAX_TRACES,
+            tenant_default: Vec::new(),
+            tenants: BTreeMap::new(),
+            tenant_traces: BTreeMap::new(),
+            trace_default: TraceLimits::default(),
+        }
+    }
 }
 
 impl Limits {
@@ -260,11 +290,7 @@ fn tenant_limits(
 
 pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limits {
     let Some(r) = raw else {
-        return Limits {
-            default_output_tokens: 1024,
-            key_prefix: "seam".into(),
-            ..Limits::default()
-        };
+        return Limits::default();
     };
     let backend = match r.backend.as_deref() {
         None | Some("local") => LimitBackend::Local,
@@ -292,6 +318,22 @@ pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limi
         key_prefix: r.key_prefix.unwrap_or_else(|| "seam".into()),
         on_backend_down: r.on_backend_down.unwrap_or_default(),
         default_output_tokens: r.default_output_tokens.unwrap_or(1024),
+        max_n: match r.max_n {
+            Some(0) => {
+                problems.push("limits.max_n: must be 1 or more".into());
+                DEFAULT_MAX_N
+            }
+            n => n.unwrap_or(DEFAULT_MAX_N),
+        },
+        max_traces: match r.max_traces {
+            Some(0) => {
+                problems.push("limits.max_traces: must be 1 or more".into());
+                DEFAULT_MAX_TRACES
+            }
+            n => n.map_or(DEFAULT_MAX_TRACES, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+        },
         tenant_default: r
             .tenant_default
             .as_ref()
@@ -358,5 +400,33 @@ max_seconds = 600
             .unwrap_err()
             .to_string();
         assert!(e.contains("limits.backend"), "{e}");
+    }
+
+    #[test]
+    fn completions_and_trace_memory_have_caps_with_defaults() {
+        let c = crate::parse("[limits]\n", Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!(
+            (c.limits.max_n, c.limits.max_traces),
+            (super::DEFAULT_MAX_N, super::DEFAULT_MAX_TRACES)
+        );
+        let c = crate::parse(
+            "[limits]\nmax_n = 4\nmax_traces = 500\n",
+            Path::new("t.toml"),
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!((c.limits.max_n, c.limits.max_traces), (4, 500));
+        let e = crate::parse(
+            "[limits]\nmax_n = 0\nmax_traces = 0\n",
+            Path::new("t.toml"),
+            &|_| None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("limits.max_n: must be 1 or more")
+                && e.contains("limits.max_traces: must be 1 or more"),
+            "{e}"
+        );
     }
 }

@@ -144,6 +144,12 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     let limits = &ctx.live.config.limits;
     ctx.trace_limits = limiter.trace_limits(limits, &ctx.caller.tenant, route.trace_limits);
     if limiter.applies(limits, &ctx.caller, &ctx.trace_limits) {
+        // Each completion is billed: reserved for, and capped where a budget applies.
+        if limiter.needs_estimate(limits, &ctx.caller, &ctx.trace_limits)
+            && let Err(e) = crate::dispatch::completions(&body, limits.max_n)
+        {
+            return Err((ctx, e));
+        }
         let trace = ctx.trace_key().to_string();
         if let Err(r) = limiter
             .admit_call(

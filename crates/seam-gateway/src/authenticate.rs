@@ -108,6 +108,17 @@ impl KeyCache {
         }
     }
 
+    /// The active keys that have limits of their own, by key id.
+    pub fn limited(&self) -> std::collections::HashMap<String, Arc<[seam_config::TenantLimit]>> {
+        let Ok(m) = self.by_hash.read() else {
+            return Default::default();
+        };
+        m.values()
+            .filter(|c| !c.key_limits.is_empty())
+            .filter_map(|c| Some((c.key_id.clone()?, c.key_limits.clone())))
+            .collect()
+    }
+
     fn lookup(&self, plain: &str) -> Option<Caller> {
         let digest = key_digest(plain);
         self.by_hash

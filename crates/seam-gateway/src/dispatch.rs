@@ -147,8 +147,40 @@ pub async fn dispatch(
     })))
 }
 
+/// How many completions a call asks for, each of them billed: `n`, or `best_of` when larger
+/// (the provider generates that many and returns `n`). On a call held to a token or cost
+/// limit, more than `max_n` (`limits.max_n`) is refused: a 400 naming the field.
+pub fn completions(body: &RequestBody, max_n: u64) -> Result<u64, GatewayError> {
+    let mut most = 1;
+    for field in ["n", "best_of"] {
+        if !body.has(field) {
+            continue;
+        }
+        let v = match body.get::<u64>(field) {
+            Some(Ok(v)) if v >= 1 => v,
+            _ => {
+                return Err(GatewayError::InvalidField {
+                    field,
+                    reason: "must be a whole number, 1 or more.".into(),
+                });
+            }
+        };
+        if v > max_n {
+            return Err(GatewayError::InvalidField {
+                field,
+                reason: format!(
+                    "{v} completions asked for; every one is billed, and this gateway allows at most {max_n} per call under a token or cost limit (limits.max_n)."
+                ),
+            });
+        }
+        most = most.max(v);
+    }
+    Ok(most)
+}
+
 /// What an attempt will likely be billed: input from the offline tokenizer, output from the
-/// request's `max_tokens` (or the configured default); tokens are counted once per call.
+/// request's `max_tokens` (or the configured default) for each completion it asks for;
+/// tokens are counted once per call.
 fn estimate(
     config: &seam_config::Config,
     limiter: &crate::admit::Limiter,
@@ -162,11 +194,13 @@ fn estimate(
         return crate::admit::Estimate::default();
     }
     let (input, output) = *tokens.get_or_insert_with(|| {
-        let output = ["max_completion_tokens", "max_tokens"]
+        let each = ["max_completion_tokens", "max_tokens"]
             .iter()
             .find_map(|k| body.get::<u64>(k).and_then(Result::ok))
             .unwrap_or_else(|| limiter.default_output_tokens(&config.limits));
-        (account::estimate_input(body), output)
+        // Admission refused a count above the cap already.
+        let n = completions(body, config.limits.max_n).unwrap_or(1);
+        (account::estimate_input(body), each.saturating_mul(n))
     });
     let usage = Usage {
         input_tokens: input,

@@ -126,6 +126,10 @@ pub async fn start(
     // Always there: keys can carry limits of their own, created at run time.
     let limiter =
         Arc::new(admit::Limiter::new(&config.limits, metrics.clone()).map_err(anyhow::Error::msg)?);
+    // What was spent before this start still counts (bounded wait; never on a call's path).
+    limiter
+        .seed_at_start(&config.limits, store.clone(), keys.clone())
+        .await;
     let clock: Arc<dyn session::Clock> = Arc::new(session::SystemClock);
     session::spawn_gauge(store.clone(), metrics.clone(), clock.clone(), KEY_REFRESH);
     let app = Arc::new(App {

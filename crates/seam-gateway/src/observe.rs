@@ -85,6 +85,11 @@ pub struct Metrics {
     pub budget_refusals: Family<RouteProvider, Counter>,
     pub events: Family<Reason, Counter>,
     pub limit_backend_errors: Family<Reason, Counter>,
+    /// Traces the in-process counters forgot to stay within `limits.max_traces`.
+    pub limit_traces_evicted: Counter,
+    pub limit_traces: Gauge,
+    /// Windows and traces re-counted from the stored records: `start`, `redis_empty`, `failed`.
+    pub limit_reseeds: Family<Reason, Counter>,
     pub trace_calls: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
     pub trace_attempts: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
     pub sessions_pinned: Family<PromptRelease, Gauge>,
@@ -130,6 +135,9 @@ impl Metrics {
             budget_refusals: Family::default(),
             events: Family::default(),
             limit_backend_errors: Family::default(),
+            limit_traces_evicted: Counter::default(),
+            limit_traces: Gauge::default(),
+            limit_reseeds: Family::default(),
             trace_calls: Family::new_with_constructor(fan_out_histogram),
             trace_attempts: Family::new_with_constructor(fan_out_histogram),
             sessions_pinned: Family::default(),
@@ -237,6 +245,21 @@ impl Metrics {
             "limit_backend_errors",
             "Calls whose limits could not be checked (backend unreachable), by the on_backend_down decision (open: passed, closed: refused)",
             m.limit_backend_errors.clone(),
+        );
+        registry.register(
+            "limit_traces_evicted",
+            "Traces the in-process limit counters forgot, least recently used first, to hold at most limits.max_traces (their trace caps start over)",
+            m.limit_traces_evicted.clone(),
+        );
+        registry.register(
+            "limit_traces",
+            "Traces the in-process limit counters hold now",
+            m.limit_traces.clone(),
+        );
+        registry.register(
+            "limit_reseeds",
+            "Times the limit counters were re-counted from the stored records (reason: start, redis_empty; failed: the store could not be read)",
+            m.limit_reseeds.clone(),
         );
         registry.register(
             "trace_calls",

@@ -67,7 +67,6 @@ fn fixed_keys(old: &Config, new: &Config) -> Vec<String> {
             && old.store.queue_capacity == new.store.queue_capacity
             && old.store.flush_interval == new.store.flush_interval,
     );
-    fixed("records", old.records == new.records);
     fixed(
         "limits.backend / limits.key_prefix",
         old.limits.backend == new.limits.backend && old.limits.key_prefix == new.limits.key_prefix,
@@ -83,13 +82,19 @@ fn prepare(
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
     // One read: what is validated is what is hashed for the audit record.
-    let config = seam_config::parse(&text, path, &seam_config::process_env).map_err(|e| {
+    let mut config = seam_config::parse(&text, path, &seam_config::process_env).map_err(|e| {
         e.problems
             .iter()
             .map(|p| format!("{}: {p}", e.file))
             .collect::<Vec<_>>()
     })?;
     let old = app.live();
+    // The record writer and its spool are set up once, at start: `[records]` applies at the
+    // next start, and the snapshot keeps saying what runs.
+    if config.records != old.config.records {
+        tracing::warn!("[records] changed in the config file; it applies at the next start");
+        config.records = old.config.records.clone();
+    }
     let mut problems = fixed_keys(&old.config, &config);
     let prompts = prompts(&config, &mut problems);
     let registry = old

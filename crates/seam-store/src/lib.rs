@@ -7,6 +7,7 @@ mod migrate;
 mod records;
 pub mod reliability;
 mod sink;
+mod spend;
 pub mod spool;
 mod sql;
 
@@ -17,6 +18,7 @@ pub use records::{
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
+pub use spend::{Spend, SpendQuery, SpendRow, TraceSpend};
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
@@ -100,6 +102,10 @@ pub trait Store: Send + Sync {
 
     /// Calls since a time, totalled per tenant, route or trace.
     async fn usage(&self, by: UsageBy, since_ms: i64) -> Result<Vec<UsageRow>>;
+
+    /// What the limits counted, per tenant and key since each window's start, and per open
+    /// named trace: what the gateway re-seeds its limit counters from.
+    async fn spend(&self, q: &SpendQuery) -> Result<Spend>;
 
     /// Calls and attempts since a time, aggregated for the reliability report.
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;

@@ -1,23 +1,26 @@
 //! The in-process counters: one gateway, one set of limits.
 
-use super::{Estimate, Refusal, Scope, Ticket, amount, scope_refusal, trace_refusal, window_of};
+use super::reseed::Seed;
+use super::traces::{TraceState, Traces};
+use super::{
+    Estimate, Refusal, Scope, TRACE_IDLE_MS, Ticket, TraceRef, amount, scope_refusal,
+    trace_refusal, window_of,
+};
+use crate::observe::Metrics;
 use seam_config::{LimitWindow, Metric, TenantLimit, TraceLimits};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// Traces idle this long are forgotten.
-const TRACE_IDLE_MS: i64 = 3_600_000;
-
-#[derive(Default)]
 pub(super) struct Local {
     state: Mutex<State>,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Default)]
 struct State {
     /// scope (`tenant:NAME`, `key:ID`) -> (metric, window) -> counter of the current window.
     scopes: HashMap<String, HashMap<(Metric, LimitWindow), Counter>>,
-    traces: HashMap<String, TraceState>,
+    traces: Traces,
     last_sweep_ms: i64,
 }
 
@@ -26,18 +29,6 @@ struct Counter {
     window: i64,
     used: f64,
     reserved: f64,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct TraceState {
-    first_ms: i64,
-    last_ms: i64,
-    calls: u64,
-    attempts: u64,
-    tokens: f64,
-    tokens_reserved: f64,
-    cost: f64,
-    cost_reserved: f64,
 }
 
 fn poisoned() -> Refusal {
@@ -68,15 +59,32 @@ fn current<'a>(
 }
 
 impl Local {
+    pub(super) fn new(metrics: Arc<Metrics>) -> Local {
+        Local {
+            state: Mutex::new(State::default()),
+            metrics,
+        }
+    }
+
+    /// The trace's state as the most recently used; evictions are counted.
+    fn trace<'s>(&self, st: &'s mut State, t: &TraceRef<'_>, now_ms: i64) -> &'s mut TraceState {
+        let (state, evicted) = st.traces.touch(t.tenant, t.id, now_ms, t.cap);
+        if evicted > 0 {
+            self.metrics.limit_traces_evicted.inc_by(evicted);
+        }
+        state
+    }
+
     pub(super) fn admit_call(
         &self,
         scopes: &[Scope<'_>],
-        trace: &str,
+        trace: &TraceRef<'_>,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<(), Refusal> {
         let mut st = self.state.lock().map_err(|_| poisoned())?;
         st.sweep(now_ms);
+        self.metrics.limit_traces.set(st.traces.len() as i64);
         for s in scopes {
             let counters = st.scopes.entry(s.name.clone()).or_default();
             for l in s.limits {
@@ -93,17 +101,15 @@ impl Local {
                 }
             }
         }
-        let t = st.traces.entry(trace.to_string()).or_insert(TraceState {
-            first_ms: now_ms,
-            ..TraceState::default()
-        });
+        let t = self.trace(&mut st, trace, now_ms);
         t.last_ms = now_ms;
+        let id = trace.id;
         if let Some(max) = tl.max_calls
             && t.calls + 1 > max
         {
             return Err(trace_refusal(
                 "trace_call_limit",
-                trace,
+                id,
                 format!("{} calls of {max}", t.calls),
             ));
         }
@@ -112,7 +118,7 @@ impl Local {
             if secs > max {
                 return Err(trace_refusal(
                     "trace_time_limit",
-                    trace,
+                    id,
                     format!("{secs:.0}s of {max:.0}s of wall time"),
                 ));
             }
@@ -122,7 +128,7 @@ impl Local {
         {
             return Err(trace_refusal(
                 "trace_token_limit",
-                trace,
+                id,
                 format!("{:.0} tokens of {max}", t.tokens + t.tokens_reserved),
             ));
         }
@@ -131,7 +137,7 @@ impl Local {
         {
             return Err(trace_refusal(
                 "trace_cost_limit",
-                trace,
+                id,
                 format!("${:.4} of ${max:.4}", t.cost + t.cost_reserved),
             ));
         }
@@ -149,10 +155,12 @@ impl Local {
         &self,
         scopes: &[Scope<'_>],
         ticket: &Ticket,
+        trace: &TraceRef<'_>,
         tl: &TraceLimits,
         now_ms: i64,
     ) -> Result<(), Refusal> {
-        let (trace, est) = (&ticket.trace, &ticket.est);
+        let est = &ticket.est;
+        let id = trace.id;
         let mut st = self.state.lock().map_err(|_| poisoned())?;
         for s in scopes {
             let counters = st.scopes.entry(s.name.clone()).or_default();
@@ -167,18 +175,14 @@ impl Local {
                 }
             }
         }
-        let t = st.traces.entry(trace.clone()).or_insert(TraceState {
-            first_ms: now_ms,
-            last_ms: now_ms,
-            ..TraceState::default()
-        });
+        let t = self.trace(&mut st, trace, now_ms);
         let tokens = est.tokens() as f64;
         if let Some(max) = tl.max_attempts
             && t.attempts + 1 > max
         {
             return Err(trace_refusal(
                 "trace_attempt_limit",
-                trace,
+                id,
                 format!("{} attempts of {max}", t.attempts),
             ));
         }
@@ -187,7 +191,7 @@ impl Local {
         {
             return Err(trace_refusal(
                 "trace_token_limit",
-                trace,
+                id,
                 format!(
                     "{:.0} tokens (+{tokens:.0} estimated for this attempt) of {max}",
                     t.tokens + t.tokens_reserved
@@ -199,7 +203,7 @@ impl Local {
         {
             return Err(trace_refusal(
                 "trace_cost_limit",
-                trace,
+                id,
                 format!(
                     "${:.4} (+${:.4} estimated for this attempt) of ${max:.4}",
                     t.cost + t.cost_reserved,
@@ -240,7 +244,7 @@ impl Local {
                 c.used += amount(*metric, billed);
             }
         }
-        if let Some(t) = st.traces.get_mut(&r.trace) {
+        if let Some(t) = st.traces.get_mut(&r.tenant, &r.trace) {
             t.tokens_reserved = (t.tokens_reserved - r.est.tokens() as f64).max(0.0);
             t.cost_reserved = (t.cost_reserved - r.est.cost).max(0.0);
             t.tokens += billed.tokens() as f64;
@@ -248,9 +252,51 @@ impl Local {
         }
     }
 
-    pub(super) fn trace_fan_out(&self, trace: &str) -> Option<(u64, u64)> {
+    /// Adds what the records say was spent before `seed.at_ms` to what was counted since.
+    pub(super) fn seed(&self, seed: &Seed, cap: usize) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        for (scope, l, spent) in &seed.counters {
+            let id = window_of(l.window, seed.at_ms).0;
+            let c = st
+                .scopes
+                .entry(scope.clone())
+                .or_default()
+                .entry((l.metric, l.window))
+                .or_default();
+            if c.window < id {
+                *c = Counter {
+                    window: id,
+                    used: 0.0,
+                    reserved: 0.0,
+                };
+            }
+            // A counter already in a later window owes nothing to the seeded one.
+            if c.window == id {
+                c.used += spent;
+            }
+        }
+        for s in &seed.traces {
+            let r = TraceRef {
+                tenant: &s.tenant,
+                id: &s.trace_id,
+                cap,
+            };
+            let t = self.trace(&mut st, &r, s.first_ms);
+            t.first_ms = t.first_ms.min(s.first_ms);
+            t.last_ms = t.last_ms.max(s.last_ms);
+            t.calls += s.calls.max(0) as u64;
+            t.attempts += s.attempts.max(0) as u64;
+            t.tokens += s.tokens as f64;
+            t.cost += s.cost_usd;
+        }
+        self.metrics.limit_traces.set(st.traces.len() as i64);
+    }
+
+    pub(super) fn trace_fan_out(&self, tenant: &str, trace: &str) -> Option<(u64, u64)> {
         let st = self.state.lock().ok()?;
-        st.traces.get(trace).map(|t| (t.calls, t.attempts))
+        st.traces.get(tenant, trace).map(|t| (t.calls, t.attempts))
     }
 }
 
@@ -260,8 +306,7 @@ impl State {
             return;
         }
         self.last_sweep_ms = now_ms;
-        self.traces
-            .retain(|_, t| now_ms - t.last_ms < TRACE_IDLE_MS);
+        self.traces.sweep(now_ms, TRACE_IDLE_MS);
     }
 }
 
@@ -461,7 +506,7 @@ mod tests {
             "trace_attempt_limit"
         );
         drop(rs);
-        assert_eq!(l.trace_fan_out("trace-a"), Some((3, 4)));
+        assert_eq!(l.trace_fan_out("acme", "trace-a"), Some((3, 4)));
         l.admit_call(&c, &who("acme"), "trace-b", &tl, T0)
             .await
             .unwrap();

@@ -8,20 +8,43 @@
 //! gateway sharing it enforces one limit. When Redis cannot be reached, `on_backend_down`
 //! decides per kind of limit whether calls pass (open) or are refused (closed); every such
 //! decision is counted and logged.
+//!
+//! Traces are each tenant's own: the same id from two tenants is two traces. What was spent
+//! survives a restart and an emptied Redis: the counters are re-seeded from the stored records
+//! ([`reseed`]), in the background.
 
 mod local;
 mod redis;
+mod reseed;
+mod traces;
 mod window;
 
-pub use window::window_of;
+pub use window::{window_of, window_start};
 
-use crate::authenticate::Caller;
+use crate::authenticate::{Caller, KeyCache};
 use crate::observe::{Metrics, Reason};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
+use seam_store::Store;
 use seam_wire::Usage;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// Traces idle this long are forgotten (in Redis, they expire).
+const TRACE_IDLE_MS: i64 = 3_600_000;
+/// How long a start waits for the re-seed before serving anyway (it then finishes in the
+/// background; what it adds is still right, see [`reseed`]).
+const SEED_WAIT: Duration = Duration::from_secs(5);
+
+/// The counters' name of a tenant's limits.
+fn tenant_scope(tenant: &str) -> String {
+    format!("tenant:{tenant}")
+}
+
+/// The counters' name of one key's own limits.
+fn key_scope(id: &str) -> String {
+    format!("key:{id}")
+}
 
 /// Why Seam refused: an OpenAI-style error with `code`, never sent upstream.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +70,14 @@ impl Estimate {
     }
 }
 
+/// Which trace a call counts against: its tenant's, named `id`.
+pub(super) struct TraceRef<'a> {
+    pub tenant: &'a str,
+    pub id: &'a str,
+    /// How many traces may be held (`limits.max_traces`).
+    pub cap: usize,
+}
+
 /// What a reservation holds, to settle it later.
 #[derive(Debug, Clone)]
 pub(crate) struct Ticket {
@@ -63,12 +94,20 @@ enum Backend {
     Redis(redis::RedisLimits),
 }
 
+/// Where a re-seed reads from: the records, and which keys have limits of their own.
+#[derive(Clone)]
+struct Source {
+    store: Arc<dyn Store>,
+    keys: KeyCache,
+}
+
 /// The counters. The limits themselves come with each call (its config snapshot), so a
 /// reload changes them for new calls while the counters carry on.
 pub struct Limiter {
     backend: Backend,
     metrics: Arc<Metrics>,
     last_down_log_ms: AtomicI64,
+    source: OnceLock<Source>,
 }
 
 /// An attempt's reservation; settle it with what the provider billed. Dropped unsettled,
@@ -177,7 +216,7 @@ impl Limiter {
     /// The backend is fixed for the life of the process (a reload that changes it is refused).
     pub fn new(cfg: &Limits, metrics: Arc<Metrics>) -> Result<Limiter, String> {
         let backend = match &cfg.backend {
-            LimitBackend::Local => Backend::Local(local::Local::default()),
+            LimitBackend::Local => Backend::Local(local::Local::new(metrics.clone())),
             LimitBackend::Redis(url) => {
                 Backend::Redis(redis::RedisLimits::new(url, &cfg.key_prefix)?)
             }
@@ -186,7 +225,99 @@ impl Limiter {
             backend,
             metrics,
             last_down_log_ms: AtomicI64::new(0),
+            source: OnceLock::new(),
         })
+    }
+
+    /// Re-seeds the counters from the stored records: the in-process ones always (they start
+    /// empty), Redis when it is empty (no gateway has seeded it since it was last emptied).
+    /// Waits at most [`SEED_WAIT`]; past that the re-seed finishes in the background. Later,
+    /// whenever Redis is found empty, the gateway that notices first re-seeds it.
+    pub async fn seed_at_start(
+        self: &Arc<Self>,
+        cfg: &Limits,
+        store: Arc<dyn Store>,
+        keys: KeyCache,
+    ) {
+        let source = Source { store, keys };
+        let _ = self.source.set(source.clone());
+        let me = self.clone();
+        let cfg = cfg.clone();
+        let now = crate::now_ms();
+        let job = tokio::spawn(async move {
+            let claim = match &me.backend {
+                Backend::Local(_) => None,
+                Backend::Redis(r) => match r.claim(now).await {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => return,
+                    Err(e) => {
+                        // Whichever call first reaches Redis claims it, if it is empty.
+                        tracing::warn!(error = %e, "could not check whether Redis holds the limit counters; the first call that reaches it will");
+                        return;
+                    }
+                },
+            };
+            me.reseed(&source, &cfg, claim, now).await;
+        });
+        if tokio::time::timeout(SEED_WAIT, job).await.is_err() {
+            tracing::warn!(
+                "re-counting the limits from the stored records takes more than {}s; serving meanwhile, and it goes on in the background",
+                SEED_WAIT.as_secs()
+            );
+        }
+    }
+
+    /// Reads what was spent before `at_ms` and adds it to the counters. Counted in
+    /// `seam_limit_reseeds_total` and logged either way.
+    async fn reseed(&self, source: &Source, cfg: &Limits, claim: Option<redis::Claim>, now: i64) {
+        let at_ms = claim.as_ref().map_or(now, |c| c.at_ms);
+        let keys = source.keys.limited();
+        let done = match reseed::read(source.store.as_ref(), cfg, &keys, at_ms).await {
+            Err(e) => Err(e),
+            Ok(seed) => match (&self.backend, claim) {
+                (Backend::Local(l), _) => {
+                    l.seed(&seed, cfg.max_traces);
+                    Ok(seed)
+                }
+                (Backend::Redis(r), Some(c)) => r.seed(&seed, &c).await.map(|()| seed),
+                (Backend::Redis(_), None) => Err("no claim on Redis".into()),
+            },
+        };
+        let reason = match (&done, &self.backend) {
+            (Err(_), _) => "failed",
+            (Ok(_), Backend::Local(_)) => "start",
+            (Ok(_), Backend::Redis(_)) => "redis_empty",
+        };
+        self.metrics
+            .limit_reseeds
+            .get_or_create(&Reason {
+                reason: reason.into(),
+            })
+            .inc();
+        match done {
+            Ok(seed) => tracing::info!(
+                windows = seed.counters.len(),
+                traces = seed.traces.len(),
+                since_ms = at_ms,
+                "re-counted the limits from the stored records"
+            ),
+            Err(e) => tracing::error!(
+                error = %e,
+                "could not re-count the limits from the stored records: windows and traces count only from now (see seam_limit_reseeds_total)"
+            ),
+        }
+    }
+
+    /// A call found Redis empty and claimed its re-seed: done in the background.
+    fn reseed_in_background(self: &Arc<Self>, cfg: &Limits, claim: redis::Claim) {
+        let Some(source) = self.source.get().cloned() else {
+            return;
+        };
+        let me = self.clone();
+        let cfg = cfg.clone();
+        tokio::spawn(async move {
+            me.reseed(&source, &cfg, Some(claim), crate::now_ms()).await;
+        });
     }
 
     /// The trace limits of a call: the default, the tenant's, then the route's.
@@ -201,7 +332,7 @@ impl Limiter {
 
     fn scopes<'a>(cfg: &'a Limits, caller: &'a Caller) -> Vec<Scope<'a>> {
         let mut out = vec![Scope {
-            name: format!("tenant:{}", caller.tenant),
+            name: tenant_scope(&caller.tenant),
             who: format!("tenant `{}`", caller.tenant),
             limits: cfg.for_tenant(&caller.tenant),
             key: false,
@@ -210,7 +341,7 @@ impl Limiter {
             && !caller.key_limits.is_empty()
         {
             out.push(Scope {
-                name: format!("key:{id}"),
+                name: key_scope(id),
                 who: format!("key `{id}` of tenant `{}`", caller.tenant),
                 limits: &caller.key_limits,
                 key: true,
@@ -249,7 +380,7 @@ impl Limiter {
     /// Admits a call: one more request for the tenant, one more call for the trace, within
     /// the trace's wall time, and no budget already spent.
     pub async fn admit_call(
-        &self,
+        self: &Arc<Self>,
         cfg: &Limits,
         caller: &Caller,
         trace: &str,
@@ -257,10 +388,20 @@ impl Limiter {
         now_ms: i64,
     ) -> Result<(), Refusal> {
         let scopes = Self::scopes(cfg, caller);
+        let trace = TraceRef {
+            tenant: &caller.tenant,
+            id: trace,
+            cap: cfg.max_traces,
+        };
         match &self.backend {
-            Backend::Local(l) => l.admit_call(&scopes, trace, tl, now_ms),
-            Backend::Redis(r) => match r.admit_call(&scopes, trace, tl, now_ms).await {
-                Ok(decision) => decision,
+            Backend::Local(l) => l.admit_call(&scopes, &trace, tl, now_ms),
+            Backend::Redis(r) => match r.admit_call(&scopes, &trace, tl, now_ms).await {
+                Ok((decision, claim)) => {
+                    if let Some(c) = claim {
+                        self.reseed_in_background(cfg, c);
+                    }
+                    decision
+                }
                 Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
         }
@@ -299,10 +440,20 @@ impl Limiter {
             windows,
             est,
         };
+        let trace = TraceRef {
+            tenant: &caller.tenant,
+            id: trace,
+            cap: cfg.max_traces,
+        };
         let decision = match &self.backend {
-            Backend::Local(l) => l.reserve(&scopes, &ticket, tl, now_ms),
-            Backend::Redis(r) => match r.reserve(&scopes, &ticket, tl, now_ms).await {
-                Ok(decision) => decision,
+            Backend::Local(l) => l.reserve(&scopes, &ticket, &trace, tl, now_ms),
+            Backend::Redis(r) => match r.reserve(&scopes, &ticket, &trace, tl, now_ms).await {
+                Ok((decision, claim)) => {
+                    if let Some(c) = claim {
+                        self.reseed_in_background(cfg, c);
+                    }
+                    decision
+                }
                 Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
         };
@@ -380,10 +531,11 @@ impl Limiter {
         }
     }
 
-    /// Calls and attempts a trace has made so far, when the counters are in this process.
-    pub fn trace_fan_out(&self, trace: &str) -> Option<(u64, u64)> {
+    /// Calls and attempts a tenant's trace has made so far, when the counters are in this
+    /// process.
+    pub fn trace_fan_out(&self, tenant: &str, trace: &str) -> Option<(u64, u64)> {
         match &self.backend {
-            Backend::Local(l) => l.trace_fan_out(trace),
+            Backend::Local(l) => l.trace_fan_out(tenant, trace),
             Backend::Redis(_) => None,
         }
     }

@@ -1,7 +1,10 @@
 //! The Redis counters: every gateway pointing at the same Redis enforces one limit. Each
 //! decision is one Lua script, so checking and counting are atomic across instances.
 
-use super::{Estimate, Refusal, Scope, Ticket, amount, scope_refusal, trace_refusal, window_of};
+use super::reseed::Seed;
+use super::{
+    Estimate, Refusal, Scope, Ticket, TraceRef, amount, scope_refusal, trace_refusal, window_of,
+};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use seam_config::{LimitWindow, Metric, TenantLimit, TraceLimits};
@@ -13,63 +16,98 @@ use std::time::Duration;
 /// as unreachable.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 /// Traces are kept this long after their last call.
-const TRACE_TTL_MS: i64 = 3_600_000;
+const TRACE_TTL_MS: i64 = super::TRACE_IDLE_MS;
+/// How long a gateway's claim to re-seed an empty Redis holds before another may take it
+/// over (it is renewed with every batch written).
+const CLAIM_TTL_MS: i64 = 60_000;
+/// Counters and traces written per re-seed script call.
+const SEED_BATCH: usize = 500;
 
-/// Checks every counter and the trace, then counts, all or nothing.
-/// KEYS: the tenant counters, then the trace hash.
+/// Whether Redis was emptied since it was last seeded: a marker key (`PREFIX:seeded`, no
+/// expiry, so `volatile-*` eviction never takes it) says it holds counters. When it is
+/// missing, the first script to notice claims the re-seed for its gateway (the marker then
+/// reads `claimed:TOKEN` for CLAIM_TTL_MS) and the time the emptiness was first noticed is
+/// kept in `PREFIX:emptied_at` until a re-seed completes: every later claim re-seeds up to
+/// that same time, so calls counted live since then are never counted twice.
+/// Returns '' (nothing to do) or 'TOKEN@AT_MS'.
+const CLAIM_FN: &str = r#"
+local function claim(marker, emptied, now, owner)
+  if redis.call('EXISTS', marker) == 1 then return '' end
+  redis.call('SET', emptied, now, 'NX')
+  local at = redis.call('GET', emptied)
+  local token = owner .. ':' .. now
+  redis.call('SET', marker, 'claimed:' .. token, 'PX', CLAIM_TTL)
+  return token .. '@' .. at
+end
+"#;
+
+/// KEYS: marker, emptied_at. ARGV: now, owner.
+const CLAIM: &str = r#"
+return claim(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+"#;
+
+/// Checks every counter and the trace, then counts, all or nothing; and claims the re-seed of
+/// an empty Redis (the reply's first element).
+/// KEYS: the tenant counters, then the trace hash, the marker and emptied_at.
 /// ARGV: phase, now_ms, n, then per counter (kind, max, add, expire_at_ms), then the trace's
 /// max_calls, max_attempts, max_tokens, max_cost, max_seconds (-1: none), est_tokens,
-/// est_cost, ttl_ms.
+/// est_cost, ttl_ms, then the gateway's owner id.
 const ADMIT: &str = r#"
 local phase, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 1, n do
-  local b = 4 + (i - 1) * 4
-  local kind, max, add = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
-  local used = tonumber(redis.call('HGET', KEYS[i], 'used') or '0')
-  local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
-  local over
-  if kind == 'req' or kind == 'att' then over = used + 1 > max
-  elseif kind == 'spent' then over = used + reserved >= max
-  else over = used + reserved + add > max end
-  if over then return {'tenant', tostring(i), tostring(used), tostring(reserved)} end
-end
-local t = KEYS[n + 1]
 local tb = 4 + n * 4
-local max_calls, max_attempts = tonumber(ARGV[tb]), tonumber(ARGV[tb + 1])
-local max_tokens, max_cost, max_seconds = tonumber(ARGV[tb + 2]), tonumber(ARGV[tb + 3]), tonumber(ARGV[tb + 4])
-local est_tokens, est_cost, ttl = tonumber(ARGV[tb + 5]), tonumber(ARGV[tb + 6]), tonumber(ARGV[tb + 7])
-local function f(field) return tonumber(redis.call('HGET', t, field) or '0') end
-local first = tonumber(redis.call('HGET', t, 'first_ms') or tostring(now))
-local calls, attempts = f('calls'), f('attempts')
-local tokens = f('tokens') + f('tokens_reserved')
-local cost = f('cost') + f('cost_reserved')
-if phase == 'call' then
-  if max_calls >= 0 and calls + 1 > max_calls then return {'trace', 'trace_call_limit', tostring(calls), tostring(max_calls)} end
-  if max_seconds >= 0 and (now - first) / 1000 > max_seconds then return {'trace', 'trace_time_limit', tostring((now - first) / 1000), tostring(max_seconds)} end
-  if max_tokens >= 0 and tokens >= max_tokens then return {'trace', 'trace_token_limit', tostring(tokens), tostring(max_tokens)} end
-  if max_cost >= 0 and cost >= max_cost then return {'trace', 'trace_cost_limit', tostring(cost), tostring(max_cost)} end
-else
-  if max_attempts >= 0 and attempts + 1 > max_attempts then return {'trace', 'trace_attempt_limit', tostring(attempts), tostring(max_attempts)} end
-  if max_tokens >= 0 and tokens + est_tokens > max_tokens then return {'trace', 'trace_token_limit', tostring(tokens), tostring(max_tokens)} end
-  if max_cost >= 0 and cost + est_cost > max_cost then return {'trace', 'trace_cost_limit', tostring(cost), tostring(max_cost)} end
+local claimed = claim(KEYS[n + 2], KEYS[n + 3], ARGV[2], ARGV[tb + 8])
+local function decide()
+  for i = 1, n do
+    local b = 4 + (i - 1) * 4
+    local kind, max, add = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
+    local used = tonumber(redis.call('HGET', KEYS[i], 'used') or '0')
+    local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
+    local over
+    if kind == 'req' or kind == 'att' then over = used + 1 > max
+    elseif kind == 'spent' then over = used + reserved >= max
+    else over = used + reserved + add > max end
+    if over then return {'tenant', tostring(i), tostring(used), tostring(reserved)} end
+  end
+  local t = KEYS[n + 1]
+  local max_calls, max_attempts = tonumber(ARGV[tb]), tonumber(ARGV[tb + 1])
+  local max_tokens, max_cost, max_seconds = tonumber(ARGV[tb + 2]), tonumber(ARGV[tb + 3]), tonumber(ARGV[tb + 4])
+  local est_tokens, est_cost, ttl = tonumber(ARGV[tb + 5]), tonumber(ARGV[tb + 6]), tonumber(ARGV[tb + 7])
+  local function f(field) return tonumber(redis.call('HGET', t, field) or '0') end
+  local first = tonumber(redis.call('HGET', t, 'first_ms') or tostring(now))
+  local calls, attempts = f('calls'), f('attempts')
+  local tokens = f('tokens') + f('tokens_reserved')
+  local cost = f('cost') + f('cost_reserved')
+  if phase == 'call' then
+    if max_calls >= 0 and calls + 1 > max_calls then return {'trace', 'trace_call_limit', tostring(calls), tostring(max_calls)} end
+    if max_seconds >= 0 and (now - first) / 1000 > max_seconds then return {'trace', 'trace_time_limit', tostring((now - first) / 1000), tostring(max_seconds)} end
+    if max_tokens >= 0 and tokens >= max_tokens then return {'trace', 'trace_token_limit', tostring(tokens), tostring(max_tokens)} end
+    if max_cost >= 0 and cost >= max_cost then return {'trace', 'trace_cost_limit', tostring(cost), tostring(max_cost)} end
+  else
+    if max_attempts >= 0 and attempts + 1 > max_attempts then return {'trace', 'trace_attempt_limit', tostring(attempts), tostring(max_attempts)} end
+    if max_tokens >= 0 and tokens + est_tokens > max_tokens then return {'trace', 'trace_token_limit', tostring(tokens), tostring(max_tokens)} end
+    if max_cost >= 0 and cost + est_cost > max_cost then return {'trace', 'trace_cost_limit', tostring(cost), tostring(max_cost)} end
+  end
+  for i = 1, n do
+    local b = 4 + (i - 1) * 4
+    local kind = ARGV[b]
+    if kind == 'req' or kind == 'att' then redis.call('HINCRBYFLOAT', KEYS[i], 'used', 1)
+    elseif kind == 'amt' then redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', ARGV[b + 2]) end
+    if kind ~= 'spent' then redis.call('PEXPIREAT', KEYS[i], ARGV[b + 3]) end
+  end
+  redis.call('HSETNX', t, 'first_ms', now)
+  if phase == 'call' then
+    redis.call('HINCRBY', t, 'calls', 1)
+  else
+    redis.call('HINCRBY', t, 'attempts', 1)
+    redis.call('HINCRBYFLOAT', t, 'tokens_reserved', est_tokens)
+    redis.call('HINCRBYFLOAT', t, 'cost_reserved', est_cost)
+  end
+  redis.call('PEXPIRE', t, ttl)
+  return {'ok'}
 end
-for i = 1, n do
-  local b = 4 + (i - 1) * 4
-  local kind = ARGV[b]
-  if kind == 'req' or kind == 'att' then redis.call('HINCRBYFLOAT', KEYS[i], 'used', 1)
-  elseif kind == 'amt' then redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', ARGV[b + 2]) end
-  if kind ~= 'spent' then redis.call('PEXPIREAT', KEYS[i], ARGV[b + 3]) end
-end
-redis.call('HSETNX', t, 'first_ms', now)
-if phase == 'call' then
-  redis.call('HINCRBY', t, 'calls', 1)
-else
-  redis.call('HINCRBY', t, 'attempts', 1)
-  redis.call('HINCRBYFLOAT', t, 'tokens_reserved', est_tokens)
-  redis.call('HINCRBYFLOAT', t, 'cost_reserved', est_cost)
-end
-redis.call('PEXPIRE', t, ttl)
-return {'ok'}
+local r = decide()
+table.insert(r, 1, claimed)
+return r
 "#;
 
 /// Releases a reservation and counts what was billed.
@@ -98,6 +136,60 @@ end
 return 0
 "#;
 
+/// Adds what the records say was spent, if this gateway still holds the claim; the last
+/// batch marks Redis seeded. KEYS: marker, emptied_at, n counters, m traces. ARGV: token,
+/// last (1/0), now, n, m, trace ttl, per counter (amount, expire_at_ms), per trace (first_ms,
+/// last_ms, calls, attempts, tokens, cost).
+const SEED: &str = r#"
+if redis.call('GET', KEYS[1]) ~= 'claimed:' .. ARGV[1] then return 0 end
+local now, n, m, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+for i = 1, n do
+  local b = 7 + (i - 1) * 2
+  redis.call('HINCRBYFLOAT', KEYS[2 + i], 'used', ARGV[b])
+  redis.call('PEXPIREAT', KEYS[2 + i], ARGV[b + 1])
+end
+local tb = 7 + n * 2
+for j = 1, m do
+  local b = tb + (j - 1) * 6
+  local k = KEYS[2 + n + j]
+  local first = tonumber(ARGV[b])
+  local cur = redis.call('HGET', k, 'first_ms')
+  if not cur or tonumber(cur) > first then redis.call('HSET', k, 'first_ms', ARGV[b]) end
+  redis.call('HINCRBY', k, 'calls', ARGV[b + 2])
+  redis.call('HINCRBY', k, 'attempts', ARGV[b + 3])
+  redis.call('HINCRBYFLOAT', k, 'tokens', ARGV[b + 4])
+  redis.call('HINCRBYFLOAT', k, 'cost', ARGV[b + 5])
+  local at = tonumber(ARGV[b + 1]) + ttl
+  local left = redis.call('PTTL', k)
+  if left < 0 or now + left < at then redis.call('PEXPIREAT', k, at) end
+end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[1], 'seeded')
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('PEXPIRE', KEYS[1], CLAIM_TTL)
+end
+return 1
+"#;
+
+/// This gateway's claim to re-seed an empty Redis: its token, and the time up to which the
+/// records are read (when the emptiness was first noticed).
+#[derive(Debug, Clone)]
+pub(super) struct Claim {
+    token: String,
+    pub at_ms: i64,
+}
+
+impl Claim {
+    fn parse(reply: &str) -> Option<Claim> {
+        let (token, at) = reply.split_once('@')?;
+        Some(Claim {
+            token: token.to_string(),
+            at_ms: at.parse().ok()?,
+        })
+    }
+}
+
 /// One limit of one scope, as the admit script checks it.
 struct Counter<'a> {
     scope: &'a Scope<'a>,
@@ -107,6 +199,9 @@ struct Counter<'a> {
     add: f64,
 }
 
+/// A decision, and the re-seed this call claimed (Redis was found empty).
+type Decision = (Result<(), Refusal>, Option<Claim>);
+
 #[derive(Clone)]
 pub(super) struct RedisLimits {
     inner: Arc<Inner>,
@@ -115,10 +210,19 @@ pub(super) struct RedisLimits {
 struct Inner {
     client: Client,
     prefix: String,
+    /// This process, in re-seed claims.
+    owner: String,
     conn: tokio::sync::Mutex<Option<ConnectionManager>>,
     last_failure_ms: AtomicI64,
     admit: Script,
     settle: Script,
+    claim: Script,
+    seed: Script,
+}
+
+/// A script with the claim function in front.
+fn with_claim(script: &str) -> String {
+    CLAIM_FN.replace("CLAIM_TTL", &CLAIM_TTL_MS.to_string()) + script
 }
 
 fn opt(v: Option<u64>) -> f64 {
@@ -142,10 +246,13 @@ impl RedisLimits {
             inner: Arc::new(Inner {
                 client,
                 prefix: prefix.to_string(),
+                owner: format!("{:016x}", rand::random::<u64>()),
                 conn: tokio::sync::Mutex::new(None),
                 last_failure_ms: AtomicI64::new(i64::MIN / 2),
-                admit: Script::new(ADMIT),
+                admit: Script::new(&with_claim(ADMIT)),
                 settle: Script::new(SETTLE),
+                claim: Script::new(&with_claim(CLAIM)),
+                seed: Script::new(&SEED.replace("CLAIM_TTL", &CLAIM_TTL_MS.to_string())),
             }),
         })
     }
@@ -195,25 +302,114 @@ impl RedisLimits {
         )
     }
 
-    fn trace_key(&self, trace: &str) -> String {
-        format!("{}:trace:{trace}", self.inner.prefix)
+    /// One tenant's trace; the tenant's length first, so no two (tenant, trace) pairs meet.
+    fn trace_key(&self, tenant: &str, trace: &str) -> String {
+        format!(
+            "{}:trace:{}:{tenant}:{trace}",
+            self.inner.prefix,
+            tenant.len()
+        )
+    }
+
+    fn marker_keys(&self) -> [String; 2] {
+        let p = &self.inner.prefix;
+        [format!("{p}:seeded"), format!("{p}:emptied_at")]
+    }
+
+    /// Claims the re-seed if Redis is empty (at start).
+    pub(super) async fn claim(&self, now_ms: i64) -> Result<Option<Claim>, String> {
+        let mut inv = self.inner.claim.prepare_invoke();
+        for k in self.marker_keys() {
+            inv.key(k);
+        }
+        inv.arg(now_ms).arg(&self.inner.owner);
+        let mut conn = self.conn().await?;
+        let reply: String = tokio::time::timeout(REDIS_TIMEOUT, inv.invoke_async(&mut conn))
+            .await
+            .map_err(|_| "Redis did not answer in time".to_string())?
+            .map_err(|e| format!("Redis: {e}"))?;
+        Ok(Claim::parse(&reply))
+    }
+
+    /// Writes the seed in batches while the claim holds; the last batch marks Redis seeded.
+    pub(super) async fn seed(&self, seed: &Seed, claim: &Claim) -> Result<(), String> {
+        let counters: Vec<(String, f64, i64)> = seed
+            .counters
+            .iter()
+            .map(|(scope, l, spent)| {
+                let (id, end) = window_of(l.window, seed.at_ms);
+                let key = self.counter_key(scope, l.metric, l.window, id);
+                (key, *spent, end + 86_400_000)
+            })
+            .collect();
+        let batches = counters
+            .len()
+            .div_ceil(SEED_BATCH)
+            .max(seed.traces.len().div_ceil(SEED_BATCH))
+            .max(1);
+        let mut conn = self.conn().await?;
+        for b in 0..batches {
+            let cs = counters.iter().skip(b * SEED_BATCH).take(SEED_BATCH);
+            let ts = seed.traces.iter().skip(b * SEED_BATCH).take(SEED_BATCH);
+            let mut inv = self.inner.seed.prepare_invoke();
+            for k in self.marker_keys() {
+                inv.key(k);
+            }
+            let (mut n, mut m) = (0, 0);
+            for (key, _, _) in cs.clone() {
+                inv.key(key);
+                n += 1;
+            }
+            for t in ts.clone() {
+                inv.key(self.trace_key(&t.tenant, &t.trace_id));
+                m += 1;
+            }
+            inv.arg(&claim.token)
+                .arg(i64::from(b + 1 == batches))
+                .arg(crate::now_ms())
+                .arg(n)
+                .arg(m)
+                .arg(TRACE_TTL_MS);
+            for (_, spent, expire) in cs {
+                inv.arg(*spent).arg(*expire);
+            }
+            for t in ts {
+                inv.arg(t.first_ms)
+                    .arg(t.last_ms)
+                    .arg(t.calls)
+                    .arg(t.attempts)
+                    .arg(t.tokens)
+                    .arg(t.cost_usd);
+            }
+            let held: i64 = tokio::time::timeout(REDIS_TIMEOUT * 4, inv.invoke_async(&mut conn))
+                .await
+                .map_err(|_| "Redis did not answer in time".to_string())?
+                .map_err(|e| format!("Redis: {e}"))?;
+            if held == 0 {
+                return Err("the claim to re-seed Redis passed to another gateway (or Redis was emptied again) before this one finished".into());
+            }
+        }
+        Ok(())
     }
 
     async fn run(
         &self,
         phase: &str,
         counters: &[Counter<'_>],
-        trace: &str,
+        trace: &TraceRef<'_>,
         tl: &TraceLimits,
         est: &Estimate,
         now_ms: i64,
-    ) -> Result<Result<(), Refusal>, String> {
+    ) -> Result<Decision, String> {
         let mut inv = self.inner.admit.prepare_invoke();
         for c in counters {
             let id = window_of(c.limit.window, now_ms).0;
             inv.key(self.counter_key(&c.scope.name, c.limit.metric, c.limit.window, id));
         }
-        inv.key(self.trace_key(trace));
+        inv.key(self.trace_key(trace.tenant, trace.id));
+        for k in self.marker_keys() {
+            inv.key(k);
+        }
         inv.arg(phase).arg(now_ms).arg(counters.len());
         for c in counters {
             // Counters live a day past their window so a settle after the rollover finds them.
@@ -227,19 +423,22 @@ impl RedisLimits {
             .arg(tl.max_seconds.unwrap_or(-1.0))
             .arg(est.tokens())
             .arg(est.cost)
-            .arg(TRACE_TTL_MS);
+            .arg(TRACE_TTL_MS)
+            .arg(&self.inner.owner);
         let mut conn = self.conn().await?;
         let reply: Vec<String> = tokio::time::timeout(REDIS_TIMEOUT, inv.invoke_async(&mut conn))
             .await
             .map_err(|_| "Redis did not answer in time".to_string())?
             .map_err(|e| format!("Redis: {e}"))?;
+        // The claim first, then the decision.
+        let claim = reply.first().and_then(|c| Claim::parse(c));
         let num = |i: usize| {
             reply
-                .get(i)
+                .get(i + 1)
                 .and_then(|v| v.parse::<f64>().ok())
                 .unwrap_or(0.0)
         };
-        Ok(match reply.first().map(String::as_str) {
+        let decision = match reply.get(1).map(String::as_str) {
             Some("ok") => Ok(()),
             Some("tenant") => {
                 let c = counters
@@ -248,24 +447,25 @@ impl RedisLimits {
                 Err(scope_refusal(c.scope, c.limit, num(2), num(3), now_ms))
             }
             Some("trace") => {
-                let code = static_code(reply.get(1).map(String::as_str).unwrap_or(""));
+                let code = static_code(reply.get(2).map(String::as_str).unwrap_or(""));
                 Err(trace_refusal(
                     code,
-                    trace,
+                    trace.id,
                     format!("{} of {}", num(2), num(3)),
                 ))
             }
             _ => return Err(format!("unexpected reply from Redis: {reply:?}")),
-        })
+        };
+        Ok((decision, claim))
     }
 
     pub(super) async fn admit_call(
         &self,
         scopes: &[Scope<'_>],
-        trace: &str,
+        trace: &TraceRef<'_>,
         tl: &TraceLimits,
         now_ms: i64,
-    ) -> Result<Result<(), Refusal>, String> {
+    ) -> Result<Decision, String> {
         let counters: Vec<Counter<'_>> = scopes
             .iter()
             .flat_map(|s| {
@@ -289,9 +489,10 @@ impl RedisLimits {
         &self,
         scopes: &[Scope<'_>],
         ticket: &Ticket,
+        trace: &TraceRef<'_>,
         tl: &TraceLimits,
         now_ms: i64,
-    ) -> Result<Result<(), Refusal>, String> {
+    ) -> Result<Decision, String> {
         let counters: Vec<Counter<'_>> = scopes
             .iter()
             .flat_map(|s| {
@@ -310,7 +511,7 @@ impl RedisLimits {
                     })
             })
             .collect();
-        self.run("attempt", &counters, &ticket.trace, tl, &ticket.est, now_ms)
+        self.run("attempt", &counters, trace, tl, &ticket.est, now_ms)
             .await
     }
 
@@ -325,7 +526,7 @@ impl RedisLimits {
             for (scope, metric, window, id) in &ticket.windows {
                 inv.key(me.counter_key(scope, *metric, *window, *id));
             }
-            inv.key(me.trace_key(&ticket.trace));
+            inv.key(me.trace_key(&ticket.tenant, &ticket.trace));
             inv.arg(ticket.windows.len());
             for (_, metric, _, _) in &ticket.windows {
                 inv.arg(amount(*metric, &ticket.est)).arg(amount(*metric, &billed));

@@ -4,18 +4,34 @@ use seam_config::LimitWindow;
 
 /// The calendar window `now_ms` falls in (UTC): its id, and when it ends.
 pub fn window_of(w: LimitWindow, now_ms: i64) -> (i64, i64) {
-    let size = match w {
-        LimitWindow::Minute => 60_000,
-        LimitWindow::Hour => 3_600_000,
-        LimitWindow::Day => 86_400_000,
-        LimitWindow::Month => {
-            let (y, m) = year_month(now_ms.div_euclid(86_400_000));
-            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-            return (y * 12 + m, days_from_civil(ny, nm, 1) * 86_400_000);
-        }
+    let Some(size) = fixed_size(w) else {
+        let (y, m) = year_month(now_ms.div_euclid(86_400_000));
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        return (y * 12 + m, days_from_civil(ny, nm, 1) * 86_400_000);
     };
     let id = now_ms.div_euclid(size);
     (id, (id + 1) * size)
+}
+
+/// The length of a window in ms; a month has none.
+fn fixed_size(w: LimitWindow) -> Option<i64> {
+    match w {
+        LimitWindow::Minute => Some(60_000),
+        LimitWindow::Hour => Some(3_600_000),
+        LimitWindow::Day => Some(86_400_000),
+        LimitWindow::Month => None,
+    }
+}
+
+/// When the calendar window `now_ms` falls in started (UTC).
+pub fn window_start(w: LimitWindow, now_ms: i64) -> i64 {
+    match fixed_size(w) {
+        Some(size) => now_ms.div_euclid(size) * size,
+        None => {
+            let (y, m) = year_month(now_ms.div_euclid(86_400_000));
+            days_from_civil(y, m, 1) * 86_400_000
+        }
+    }
 }
 
 /// (year, month) of a day count since 1970-01-01 (Howard Hinnant's civil-from-days).
@@ -54,5 +70,12 @@ mod tests {
         assert_eq!(end, 1_796_083_200_000, "2026-12-01 00:00 UTC");
         let (dec, _) = window_of(LimitWindow::Month, end);
         assert_eq!(dec, 2026 * 12 + 12);
+        assert_eq!(
+            window_start(LimitWindow::Month, T0),
+            1_793_491_200_000,
+            "2026-11-01"
+        );
+        assert_eq!(window_start(LimitWindow::Day, T0), 1_794_960_000_000);
+        assert_eq!(window_start(LimitWindow::Minute, T0), T0 - 40_000);
     }
 }

@@ -190,3 +190,203 @@ async fn a_key_has_limits_of_its_own_and_a_tenant_its_own_trace_defaults() {
         200
     );
 }
+
+/// A key of another tenant, once the gateway has picked it up (within a second).
+pub async fn tenant_key(h: &Harness, tenant: &str) -> String {
+    use seam_store::Store;
+    let key = seam_gateway::authenticate::mint_key(tenant, None, 2);
+    h.store.insert_key(&key.record).await.unwrap();
+    for _ in 0..50 {
+        let r = h
+            .client
+            .get(format!("{}/v1/models", h.gw))
+            .bearer_auth(&key.plain)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            return key.plain;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the gateway never picked up the key of tenant {tenant}");
+}
+
+pub async fn as_key(
+    h: &Harness,
+    key: &str,
+    header: (&str, &str),
+    body: Value,
+) -> reqwest::Response {
+    h.client
+        .post(format!("{}/v1/chat/completions", h.gw))
+        .bearer_auth(key)
+        .header(header.0, header.1)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Another tenant sending the same trace id (as `x-seam-trace` or in `traceparent`) spends
+/// its own trace, never the victim's.
+pub async fn trace_ids_are_each_tenants_own(h: &Harness) {
+    let other = tenant_key(h, "other").await;
+    let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent = format!("00-{id}-00f067aa0ba902b7-01");
+    for header in [
+        ("x-seam-trace", "shared-run"),
+        ("traceparent", parent.as_str()),
+    ] {
+        for _ in 0..3 {
+            let r = as_key(
+                h,
+                &other,
+                header,
+                json!({"model": "chat", "messages": hello()}),
+            )
+            .await;
+            assert_eq!(r.status(), 200);
+        }
+        let r = as_key(
+            h,
+            &other,
+            header,
+            json!({"model": "chat", "messages": hello()}),
+        )
+        .await;
+        assert_eq!(r.status(), 429);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "trace_call_limit");
+        // The victim names the same trace: its own, untouched.
+        let r = as_key(
+            h,
+            &h.key,
+            header,
+            json!({"model": "chat", "messages": hello()}),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "{header:?}: {}", r.text().await.unwrap());
+        let id = call_id(&r);
+        let (call, _) = h.record(&id).await;
+        assert_eq!(
+            (call.tenant.as_str(), call.outcome.as_str()),
+            ("acme", "ok")
+        );
+    }
+    assert_eq!(
+        h.sim_stats().await["requests"],
+        8,
+        "6 + 2 calls reached the sim"
+    );
+}
+
+#[tokio::test]
+async fn a_trace_id_sent_by_another_tenant_does_not_spend_the_victims_cap() {
+    let h = Harness::start(Options {
+        extra: "[limits.trace_default]\nmax_calls = 3\n",
+        ..Options::default()
+    })
+    .await;
+    trace_ids_are_each_tenants_own(&h).await;
+}
+
+#[tokio::test]
+async fn a_restart_remembers_what_was_spent_this_window_and_open_traces() {
+    // Each call bills 3 + 3 tokens ($15e-6) and reserves ~7 + 10 ($47e-6) first.
+    let h = Harness::start(Options {
+        extra: "[limits]\ndefault_output_tokens = 10\n[limits.tenant_default]\ncost_per_hour = 0.0001\n[limits.trace_default]\nmax_calls = 2\n",
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(traced(&h, "chat", "agent-loop").await.status(), 200);
+    }
+    for _ in 0..2 {
+        let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+        assert_eq!(r.status(), 200);
+    }
+    let h = h.restart().await;
+    // The open trace still has its two calls.
+    let r = traced(&h, "chat", "agent-loop").await;
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "trace_call_limit");
+    // $60e-6 of $100e-6 spent this hour: the next estimate does not fit.
+    let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+    assert_eq!(r.status(), 429);
+    let id = call_id(&r);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "tenant_cost_limit");
+    let (call, attempts) = h.record(&id).await;
+    assert_eq!(call.outcome, "refused");
+    assert!(attempts.is_empty());
+    assert_eq!(
+        h.sim_stats().await["requests"],
+        4,
+        "nothing more reached the sim"
+    );
+}
+
+#[tokio::test]
+async fn client_chosen_trace_ids_are_held_up_to_max_traces() {
+    let h = Harness::start(Options {
+        extra: "[limits]\nmax_traces = 3\n[limits.trace_default]\nmax_calls = 1\n",
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(traced(&h, "chat", "t0").await.status(), 200);
+    assert_eq!(traced(&h, "chat", "t0").await.status(), 429);
+    for t in ["t1", "t2", "t3", "t4"] {
+        assert_eq!(traced(&h, "chat", t).await.status(), 200);
+    }
+    let m = h.metrics().await;
+    assert!(m.contains("seam_limit_traces_evicted_total 2"), "{m}");
+    // t0 was the least recently used: forgotten, so its cap starts over.
+    assert_eq!(traced(&h, "chat", "t0").await.status(), 200);
+    let m = h.metrics().await;
+    assert!(m.contains("seam_limit_traces_evicted_total 3"), "{m}");
+    assert!(m.contains("seam_limit_traces 3"), "{m}");
+}
+
+#[tokio::test]
+async fn every_completion_n_asks_for_is_reserved_and_n_is_capped_under_a_budget() {
+    // One completion of max_tokens 1000 is estimated at ~$0.004; sixteen at ~$0.064.
+    let h = Harness::start(Options {
+        extra: "[limits.tenant_default]\ncost_per_day = 0.01\n",
+        ..Options::default()
+    })
+    .await;
+    let ask = |n: u64, field: &str| {
+        let mut b = json!({"model": "chat", "messages": hello(), "max_tokens": 1000});
+        b[field] = json!(n);
+        b
+    };
+    assert_eq!(h.chat(ask(1, "n")).await.status(), 200);
+    let r = h.chat(ask(16, "n")).await;
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "tenant_cost_limit");
+    let r = h.chat(ask(16, "best_of")).await;
+    assert_eq!(r.status(), 429, "best_of generates (and bills) that many");
+    for field in ["n", "best_of"] {
+        let r = h.chat(ask(17, field)).await;
+        assert_eq!(r.status(), 400);
+        let id = call_id(&r);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        assert_eq!(body["error"]["param"], field);
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("at most 16") && msg.contains("limits.max_n"),
+            "{msg}"
+        );
+        let (call, _) = h.record(&id).await;
+        assert_eq!(call.status, 400);
+    }
+    assert_eq!(
+        h.sim_stats().await["requests"],
+        1,
+        "only the call that fit was sent"
+    );
+}

@@ -158,3 +158,145 @@ async fn an_unreachable_redis_follows_the_policy_and_is_counted() {
             .contains("seam_limit_backend_errors_total{reason=\"closed\"}")
     );
 }
+
+async fn redis_conn() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("Redis at {} is unreachable ({e}); start it (scripts/services) or set SEAM_TEST_REDIS", redis_url()))
+}
+
+/// Empties Redis of this test's keys, as a restarted Redis without persistence would be.
+async fn empty(prefix: &str) {
+    let mut c = redis_conn().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty(), "the gateway kept counters under {prefix}");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+}
+
+/// The tenant's cost counter of today, as Redis holds it.
+async fn cost_today(prefix: &str) -> f64 {
+    let day = seam_gateway::now_ms() / 86_400_000;
+    let used: Option<f64> = redis::cmd("HGET")
+        .arg(format!("{prefix}:lim:tenant:acme:cost:day:{day}"))
+        .arg("used")
+        .query_async(&mut redis_conn().await)
+        .await
+        .unwrap();
+    used.unwrap_or(0.0)
+}
+
+fn reseeds(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("seam_limit_reseeds_total{reason=\"redis_empty\"} "))
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn trace_ids_in_redis_are_each_tenants_own() {
+    redis_conn().await;
+    let extra = format!(
+        "[limits]\nbackend = \"{}\"\nkey_prefix = \"{}\"\n[limits.trace_default]\nmax_calls = 3\n",
+        redis_url(),
+        prefix("tenant-traces")
+    );
+    let h = Harness::start(Options {
+        extra: &extra,
+        ..Options::default()
+    })
+    .await;
+    crate::limits::trace_ids_are_each_tenants_own(&h).await;
+}
+
+#[tokio::test]
+async fn an_emptied_redis_is_re_seeded_from_the_records_once() {
+    redis_conn().await;
+    let prefix = prefix("reseed");
+    // Each call bills 3 + 3 tokens ($15e-6) and reserves ~7 + 10 ($47e-6) first.
+    let extra = format!(
+        "[limits]\nbackend = \"{}\"\nkey_prefix = \"{prefix}\"\ndefault_output_tokens = 10\n[limits.tenant_default]\ncost_per_day = 0.0001\n",
+        redis_url(),
+    );
+    let h = Harness::start(Options {
+        extra: &extra,
+        ..Options::default()
+    })
+    .await;
+    // A second gateway on the same store and Redis.
+    let (b, b_running) = h.another_gateway().await;
+    let mut last = String::new();
+    for _ in 0..4 {
+        let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+        assert_eq!(r.status(), 200);
+        last = crate::harness::call_id(&r);
+    }
+    h.record(&last).await;
+    empty(&prefix).await;
+
+    // The first call to reach the empty Redis claims the re-seed; it runs in the background.
+    // (Slow, so that its own record lands after the re-seed has read the store: a call in
+    // flight when Redis is found empty can be counted twice, see docs/production.md.)
+    h.set_scenario("[model]\nserved = \"sim-large-2026-01\"\nfingerprint = \"fp_1\"\n[latency]\nfixed_ms = 300\n")
+        .await;
+    let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+    assert_eq!(r.status(), 200, "the call that notices is not held up");
+    // What the records say was spent ($60e-6) comes back, with the $15e-6 since.
+    let mut used = 0.0;
+    for _ in 0..100 {
+        used = cost_today(&prefix).await;
+        if used >= 74e-6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        (74e-6..76e-6).contains(&used),
+        "Redis holds ${used} spent today; the records say $75e-6"
+    );
+    // Once at its start (the prefix was new: nothing spent yet), once now.
+    assert_eq!(reseeds(&h.metrics().await), 2);
+    // No gateway fits another estimate ($47e-6).
+    for gw in [&h.gw, &b] {
+        let r = h
+            .client
+            .post(format!("{gw}/v1/chat/completions"))
+            .bearer_auth(&h.key)
+            .json(&json!({"model": "chat", "messages": hello()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "tenant_cost_limit");
+    }
+    let b_metrics = h.client.get(format!("{b}/metrics")).send().await.unwrap();
+    assert_eq!(reseeds(&b_metrics.text().await.unwrap()), 0, "seeded once");
+    assert!(
+        (74e-6..76e-6).contains(&cost_today(&prefix).await),
+        "not counted twice"
+    );
+    assert_eq!(
+        h.sim_stats().await["requests"],
+        1,
+        "since the emptying (the scenario change reset the count), only the call that noticed"
+    );
+    b_running.shutdown().await;
+
+    // Emptied again, then a restart: seeded before the gateway serves.
+    empty(&prefix).await;
+    let h = h.restart().await;
+    let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+    assert_eq!(r.status(), 429);
+    assert!((74e-6..76e-6).contains(&cost_today(&prefix).await));
+    assert_eq!(reseeds(&h.metrics().await), 1);
+}

@@ -4,6 +4,7 @@
 mod samples;
 mod sessions;
 mod sink;
+mod spend;
 
 pub use samples::{sample_attempt, sample_call, sample_stream, sole_attempt};
 pub use sink::sink_round_trip;
@@ -18,6 +19,7 @@ pub async fn run_all(store: &dyn Store) {
     batches_larger_than_one_statement(store).await;
     keys_store_hashes_and_revoke(store).await;
     reliability_aggregates(store).await;
+    spend::spend_totals_windows_keys_and_open_traces(store).await;
     traces_read_back(store).await;
     events_round_trip(store).await;
     served_models_are_remembered_once(store).await;

@@ -7,6 +7,7 @@ mod export;
 mod pg_sink;
 mod rows;
 mod sessions;
+mod spend;
 mod sqlite_insert;
 mod sqlite_sink;
 mod streams;
@@ -291,6 +292,10 @@ impl Store for SqlStore {
                 })
             })
             .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+    }
+
+    async fn spend(&self, q: &crate::SpendQuery) -> Result<crate::Spend> {
+        self.db_spend(q).await
     }
 
     async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {
