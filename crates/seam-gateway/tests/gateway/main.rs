@@ -8,6 +8,7 @@ mod drift;
 mod errors;
 mod harness;
 mod limits;
+mod ownership;
 mod prompts;
 mod records;
 mod redis_limits;
