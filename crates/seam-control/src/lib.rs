@@ -193,20 +193,21 @@ pub async fn approve(store: &dyn Store, actor: &Actor, id: &str) -> Result<Relea
     let trust = owners::Trust::of(store, &release.prompt).await?;
     if !trust.may_approve(actor) {
         let mut why = format!(
-            "`{who}` is not an owner of `{}`: its releases are approved by {}; the owners a release lists count once it is on {}",
+            "`{who}` is not an owner of `{}`: its releases need {}; the owners a release lists count once it is on {}",
             release.prompt,
             trust.approvers(),
             owners::PRODUCTION
         );
-        if let Some(p) = &trust.production {
-            let change = owners::changes(p, &release);
-            if !change["owners"].is_null() {
-                why.push_str(&format!(
-                    "; {id} changes the owners ({}), which a current owner must approve",
-                    owners::changes_text(&serde_json::json!({"owners": change["owners"]}))
-                        .trim_start_matches("owners ")
-                ));
-            }
+        let changed = trust
+            .production
+            .as_ref()
+            .map(|p| owners::changes(p, &release)["owners"].clone())
+            .filter(|o| !o.is_null());
+        if let Some(o) = changed {
+            why.push_str(&format!(
+                "; {id} changes the owners ({}), which a current owner must approve",
+                owners::signed(&o)
+            ));
         }
         return Err(ControlError::Forbidden(why));
     }

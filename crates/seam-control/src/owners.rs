@@ -86,16 +86,16 @@ impl Trust {
         Ok(valid)
     }
 
-    /// Who approves, in words.
+    /// Whose approval a release needs, in words.
     pub fn approvers(&self) -> String {
         match &self.production {
             Some(p) if !self.owners.is_empty() => format!(
-                "an owner of the release on {PRODUCTION} ({}: {})",
+                "approval by an owner of the release on {PRODUCTION} ({}: {})",
                 p.id,
                 self.owners.join(", ")
             ),
             _ => format!(
-                "role admin, while `{}` has no release with owners on {PRODUCTION}",
+                "approval by role admin (`{}` has no release with owners on {PRODUCTION} yet)",
                 self.prompt
             ),
         }
@@ -180,16 +180,6 @@ pub async fn changes_of(store: &dyn Store, release: &ReleaseRecord) -> Result<Va
 /// [`changes`] in words: "model a -> b; tools +x -y ~z; owners +eve", or "" when none of
 /// them changed.
 pub fn changes_text(changes: &Value) -> String {
-    let list = |v: &Value, k: &str, sign: &str| -> Vec<String> {
-        v[k].as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(|s| format!("{sign}{s}"))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let mut parts = Vec::new();
     if let Some(m) = changes.get("model").filter(|m| !m.is_null()) {
         parts.push(format!(
@@ -199,17 +189,23 @@ pub fn changes_text(changes: &Value) -> String {
         ));
     }
     if let Some(t) = changes.get("tools").filter(|t| !t.is_null()) {
-        let mut all = list(t, "added", "+");
-        all.extend(list(t, "removed", "-"));
-        all.extend(list(t, "changed", "~"));
-        parts.push(format!("tools {}", all.join(" ")));
+        parts.push(format!("tools {}", signed(t)));
     }
     if let Some(o) = changes.get("owners").filter(|o| !o.is_null()) {
-        let mut all = list(o, "added", "+");
-        all.extend(list(o, "removed", "-"));
-        parts.push(format!("owners {}", all.join(" ")));
+        parts.push(format!("owners {}", signed(o)));
     }
     parts.join("; ")
+}
+
+/// `{added, removed, changed}` lists as "+a -b ~c".
+pub fn signed(lists: &Value) -> String {
+    let mut out = Vec::new();
+    for (key, sign) in [("added", "+"), ("removed", "-"), ("changed", "~")] {
+        for name in lists[key].as_array().into_iter().flatten() {
+            out.push(format!("{sign}{}", name.as_str().unwrap_or("")));
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ async fn an_owner_change_needs_a_current_owner_and_protected_channels_an_owner_o
     let ana = user(&h, "ana").await;
     let ben = user(&h, "ben").await;
     let eve = user(&h, "eve").await;
-    let v1 = v1_on_production(&h, &root, &ana).await;
+    v1_on_production(&h, &root, &ana).await;
 
     // ana adds eve as an owner: eve cannot approve her own promotion; ben, an owner, can.
     let with_eve = PROMPT.replace("[\"ana\", \"ben\"]", "[\"ana\", \"ben\", \"eve\"]");
@@ -177,7 +177,7 @@ async fn an_owner_change_needs_a_current_owner_and_protected_channels_an_owner_o
     assert_eq!(deploy(&h, &eve, "support-bot@staging", &v2).await.0, 200);
     let (s, v) = deploy(&h, &ana, "support-bot@production", &v2).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(on_production(&h, &ana).await, [v2.clone()]);
+    assert_eq!(on_production(&h, &ana).await, std::slice::from_ref(&v2));
 
     // Now eve is an owner: she approves ben's next release and deploys it.
     let v3 = release(&h, &ben, &with_eve.replace("You help", "You assist")).await;
@@ -214,7 +214,6 @@ async fn an_owner_change_needs_a_current_owner_and_protected_channels_an_owner_o
         actors.contains(&("ben".into(), "release.rollback".into())),
         "{actors:?}"
     );
-    let _ = v1;
 }
 
 #[tokio::test]
