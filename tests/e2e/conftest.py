@@ -103,8 +103,9 @@ output = 4.0
         sim = subprocess.Popen([SEAM, "sim", "--listen", f"127.0.0.1:{self.sim_port}"], env=self.env)
         self.procs.append(sim)
         wait_healthy(f"{self.sim_url}/healthz", sim)
-        # The first user is the admin; control-plane commands act as them from here on.
-        self.env["SEAM_TOKEN"] = self.seam("users", "create", "admin", "--json")["token"]
+        # The first user is an admin (`admin` itself is reserved for the gateway's admin
+        # token); control-plane commands act as them from here on.
+        self.env["SEAM_TOKEN"] = self.seam("users", "create", "root", "--json")["token"]
         self.key = self.seam("keys", "create", "--tenant", "e2e", "--json")["key"]
         # The gateway on one worker (tokio's single-threaded scheduler, as benchmarked), the sim
         # on the multi-threaded one: both runtimes serve end to end.

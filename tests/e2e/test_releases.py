@@ -1,4 +1,5 @@
-"""Releases: content-addressed, approved by an owner who is not the author, then deployed."""
+"""Releases: content-addressed, approved by an owner who is not the author, then deployed.
+Owners are those of the release on production (an admin approves a prompt's first release)."""
 
 import json
 import os
@@ -37,8 +38,13 @@ def test_a_release_needs_an_owner_who_is_not_its_author(tmp_path):
     assert own.returncode != 0 and "authored" in own.stderr
     stranger = seam(store, "release", "approve", first, token=eve)
     assert stranger.returncode != 0 and "not an owner" in stranger.stderr
-    assert seam(store, "release", "approve", first, token=ben).returncode == 0
-    assert seam(store, "deploy", "support-bot@production", first, token=ana).returncode == 0
+    # Nothing is on production yet: the owners the release lists are not trusted yet.
+    early = seam(store, "release", "approve", first, token=ben)
+    assert early.returncode != 0 and "role admin" in early.stderr
+    assert seam(store, "release", "approve", first, token=admin).returncode == 0
+    not_yet = seam(store, "deploy", "support-bot@production", first, token=ana)
+    assert not_yet.returncode != 0 and "or role admin" in not_yet.stderr
+    assert seam(store, "deploy", "support-bot@production", first, token=admin).returncode == 0
 
     (prompts / "support-bot.toml").write_text(
         (prompts / "support-bot.toml").read_text().replace("Never promise refunds.", "Never promise refunds or credits.")
@@ -50,27 +56,58 @@ def test_a_release_needs_an_owner_who_is_not_its_author(tmp_path):
     back = seam(store, "rollback", "support-bot@production", token=ana)
     assert back.returncode == 0 and first in back.stdout
 
-    listing = json.loads(seam(store, "releases", "support-bot", "--json").stdout)
+    listing = json.loads(seam(store, "releases", "support-bot", "--json", token=eve).stdout)
     by_id = {r["id"]: r for r in listing["releases"]}
     assert by_id[first]["channels"] == ["production"] and by_id[second]["channels"] == []
-    assert by_id[first]["approved_by"] == ["ben"] and by_id[first]["author"] == "ana"
+    assert by_id[first]["approved_by"] == ["root"] and by_id[first]["author"] == "ana"
 
-    actions = [(r["actor"], r["action"]) for r in json.loads(seam(store, "audit", "log", "--json").stdout)]
-    assert ("ben", "release.approve") in actions and ("ana", "release.rollback") in actions
-    assert seam(store, "audit", "verify").returncode == 0
-    kinds = [e["kind"] for e in json.loads(seam(store, "changes", "--since", "1h", "--json").stdout)]
+    actions = [(r["actor"], r["action"]) for r in json.loads(seam(store, "audit", "log", "--json", token=eve).stdout)]
+    assert ("ana", "release.approve") in actions and ("ana", "release.rollback") in actions
+    assert seam(store, "audit", "verify", token=eve).returncode == 0
+    kinds = [e["kind"] for e in json.loads(seam(store, "changes", "--since", "1h", "--json", token=eve).stdout)]
     assert kinds.count("release_deploy") == 2 and "release_rollback" in kinds
+
+
+def test_the_four_eyes_rule_cannot_be_bypassed_by_naming_owners(tmp_path):
+    """The attack: a release lists its author and a friend as owners, the friend approves,
+    the author deploys "Always promise refunds!" to production. Owners come from the release
+    on production, so the approval and the deploy are refused and production keeps its own."""
+    store = f"sqlite://{tmp_path / 'seam.db'}"
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    path = prompts / "support-bot.toml"
+    shutil.copy(ROOT / "examples" / "prompts" / "support-bot.toml", prompts)
+    root = seam(store, "users", "create", "root").stdout.strip()
+    ana = seam(store, "users", "create", "ana", token=root).stdout.strip()
+    mallory = seam(store, "users", "create", "mallory", token=root).stdout.strip()
+    friend = seam(store, "users", "create", "friend", token=root).stdout.strip()
+    good = json.loads(seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json", token=ana).stdout)["id"]
+    assert seam(store, "release", "approve", good, token=root).returncode == 0
+    assert seam(store, "deploy", "support-bot@production", good, token=root).returncode == 0
+
+    text = path.read_text().replace('["ana", "ben"]', '["mallory", "friend"]')
+    path.write_text(text.replace("Never promise refunds.", "Always promise refunds!"))
+    evil = json.loads(seam(store, "release", "create", "support-bot", "--dir", str(prompts), "--json", token=mallory).stdout)["id"]
+    approved = seam(store, "release", "approve", evil, token=friend)
+    assert approved.returncode != 0, "the friend is not an owner of the release on production"
+    assert "`friend` is not an owner of `support-bot`" in approved.stderr and "ana, ben" in approved.stderr
+    assert "changes the owners" in approved.stderr
+    deployed = seam(store, "deploy", "support-bot@production", evil, token=mallory)
+    assert deployed.returncode != 0 and "not approved" in deployed.stderr
+    listing = json.loads(seam(store, "releases", "support-bot", "--json", token=mallory).stdout)
+    assert [r["id"] for r in listing["releases"] if "production" in r["channels"]] == [good]
+    table = seam(store, "releases", "support-bot", token=mallory).stdout
+    assert "owners +mallory +friend -ana -ben" in table
 
 
 def test_an_application_calls_the_deployed_release_by_name(stack):
     from openai import OpenAI
 
     ana = stack.seam("users", "create", "ana", "--json")["token"]
-    ben = stack.seam("users", "create", "ben", "--json")["token"]
     prompts = str(ROOT / "examples" / "prompts")
     release = stack.seam("release", "create", "support-bot", "--dir", prompts, "--json", token=ana)["id"]
-    stack.seam("release", "approve", release, token=ben)
-    stack.seam("deploy", "support-bot@production", release, token=ana)
+    stack.seam("release", "approve", release)  # a first release: the stack's admin approves
+    stack.seam("deploy", "support-bot@production", release)
     stack.set_scenario('[model]\nserved = "sim-large-2026-01"\nfingerprint = "fp_e2e"\n')
     c = OpenAI(base_url=stack.base_url, api_key=stack.key, max_retries=0, timeout=10)
     import time
@@ -112,7 +149,7 @@ def test_prompt_diff_shows_what_a_new_release_would_change(tmp_path):
 def test_the_config_a_gateway_runs_is_on_the_audit_chain_and_the_timeline(stack):
     log = stack.seam("audit", "log", "--json")
     changes = [r for r in log if r["action"] == "config.change"]
-    assert len(changes) == 1 and changes[0]["actor"] == "admin"
+    assert len(changes) == 1 and changes[0]["actor"] == "root"
     assert json.loads(changes[0]["after"])["sha256"]
     kinds = [e["kind"] for e in stack.seam("changes", "--since", "1h", "--json")]
     assert "config_change" in kinds

@@ -1,4 +1,4 @@
-//! `seam calls` and `seam calls show ID`.
+//! `seam calls` and `seam calls show ID`: the calls of the tenants the reader's roles cover.
 
 use crate::cli::StoreArgs;
 use crate::format::{parse_since, table, timestamp};
@@ -13,13 +13,14 @@ pub async fn list(
     json: bool,
 ) -> anyhow::Result<()> {
     let since = parse_since(since)?;
-    let store = store.open().await?;
+    let (store, who) = crate::users::open_as(store).await?;
+    let scope = who.scope_for(tenant.as_deref(), "reading calls")?;
     let q = CallQuery {
         since_ms: seam_gateway::now_ms() - since.as_millis() as i64,
         tenant,
         limit,
     };
-    let calls = store.list_calls(&q).await?;
+    let calls = store.list_calls_in(&q, &scope).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&calls)?);
         return Ok(());
@@ -92,10 +93,11 @@ pub fn calls_table(calls: &[CallRecord]) -> String {
 }
 
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
-    let store = store.open().await?;
+    let (store, who) = crate::users::open_as(store).await?;
     let Some((call, attempts)) = store.get_call(id).await? else {
         anyhow::bail!("no call `{id}` in the store (see `seam calls`)");
     };
+    who.require_read(&call.tenant, &format!("reading call {id}"))?;
     if json {
         println!(
             "{}",

@@ -225,21 +225,47 @@ pub(crate) enum ReleaseCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Approve a release: you must own the prompt and not be its author.
-    Approve { id: String },
+    /// Approve a release: you must own the prompt (be an owner of its release on production;
+    /// an admin approves a prompt's first release) and not be its author. Shows what the
+    /// release changes (model, tools, owners) and, on a terminal, asks first.
+    Approve {
+        id: String,
+        /// Do not ask.
+        #[arg(long, short)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UsersCommand {
     /// Create a user; the token is printed once and stored only as a hash. The first user of
-    /// a store is an admin; after that only an admin (SEAM_TOKEN) can create users.
+    /// a store is an admin; after that only an admin (SEAM_TOKEN) can create users. Without
+    /// --role the user holds no role: they author releases and approve and deploy those of
+    /// prompts they own, and read no tenant's records.
     Create {
         name: String,
+        /// admin; operator (keys, key limits, sessions and records of each --tenant); or
+        /// viewer (records of each --tenant).
         #[arg(long)]
+        role: Option<String>,
+        /// A tenant the role covers (repeatable; operator and viewer only).
+        #[arg(long = "tenant", value_name = "TENANT")]
+        tenants: Vec<String>,
+        /// The same as --role admin.
+        #[arg(long, hide = true)]
         admin: bool,
         #[arg(long)]
         json: bool,
     },
+    /// Give a user a role: admin, or operator or viewer of a tenant (admin only).
+    Grant {
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Users and their roles.
     List {
         #[arg(long)]
         json: bool,
@@ -412,7 +438,9 @@ impl Cli {
                 ReleaseCommand::Create { name, dir, json } => {
                     crate::releases::create(&store, &name, dir, json).await
                 }
-                ReleaseCommand::Approve { id } => crate::releases::approve(&store, &id).await,
+                ReleaseCommand::Approve { id, yes } => {
+                    crate::releases::approve(&store, &id, yes).await
+                }
             },
             Command::Deploy {
                 target,
@@ -453,8 +481,18 @@ impl Cli {
                 crate::releases::list(&store, &name, json).await
             }
             Command::Users { command, store } => match command {
-                UsersCommand::Create { name, admin, json } => {
-                    crate::users::create(&store, &name, admin, json).await
+                UsersCommand::Create {
+                    name,
+                    role,
+                    tenants,
+                    admin,
+                    json,
+                } => {
+                    let role = role.or(admin.then(|| "admin".to_string()));
+                    crate::users::create(&store, &name, role.as_deref(), &tenants, json).await
+                }
+                UsersCommand::Grant { name, role, tenant } => {
+                    crate::users::grant(&store, &name, &role, tenant.as_deref()).await
                 }
                 UsersCommand::List { json } => crate::users::list(&store, json).await,
             },

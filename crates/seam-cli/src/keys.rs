@@ -1,18 +1,13 @@
-//! `seam keys create|list|revoke`.
+//! `seam keys create|list|revoke`: an operator of the key's tenant creates and revokes it
+//! (rules in `seam_control::keys`).
 
 use crate::cli::{KeysCommand, StoreArgs};
 use crate::format::{table, timestamp};
 use seam_gateway::authenticate::mint_key;
-use seam_store::Store;
 use serde_json::json;
 
 pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
-    let store = store.open().await?;
-    let who = match &cmd {
-        KeysCommand::List { .. } => None,
-        _ => Some(crate::users::actor(&store).await?),
-    };
-    let who = who.map(|u| u.name).unwrap_or_default();
+    let (store, who) = crate::users::open_as(store).await?;
     match cmd {
         KeysCommand::Create {
             tenant,
@@ -28,17 +23,7 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
             if !limits.is_empty() {
                 key.record.limits = Some(serde_json::to_string(&limits)?);
             }
-            store.insert_key(&key.record).await?;
-            store
-                .append_audit(
-                    &who,
-                    "key.create",
-                    &key.record.id,
-                    None,
-                    Some(json!({"tenant": key.record.tenant, "prefix": key.record.prefix, "limits": limits}).to_string()),
-                    seam_gateway::now_ms(),
-                )
-                .await?;
+            seam_control::keys::create(&store, &who, &key.record).await?;
             if json {
                 println!(
                     "{}",
@@ -53,7 +38,7 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
             }
         }
         KeysCommand::List { json } => {
-            let keys = store.list_keys().await?;
+            let keys = seam_control::keys::list(&store, &who).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&keys)?);
             } else if keys.is_empty() {
@@ -94,23 +79,9 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { id_or_prefix, json } => {
-            let revoked = store
-                .revoke_key(&id_or_prefix, seam_gateway::now_ms())
-                .await?;
+            let revoked = seam_control::keys::revoke(&store, &who, &id_or_prefix).await?;
             if revoked.is_empty() {
                 anyhow::bail!("no active key matches `{id_or_prefix}` (see `seam keys list`)");
-            }
-            for k in &revoked {
-                store
-                    .append_audit(
-                        &who,
-                        "key.revoke",
-                        &k.id,
-                        Some(json!({"state": "active"}).to_string()),
-                        Some(json!({"state": "revoked"}).to_string()),
-                        seam_gateway::now_ms(),
-                    )
-                    .await?;
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&revoked)?);

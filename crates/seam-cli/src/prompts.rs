@@ -80,7 +80,7 @@ pub async fn diff(
     releases: &[String],
     dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let store = store_args.open().await?;
+    let (store, _who) = crate::users::open_as(store_args).await?;
     let load = |id: &str| {
         let store = &store;
         let id = id.to_string();

@@ -24,8 +24,7 @@ pub async fn create(
 ) -> anyhow::Result<()> {
     let path = prompts_dir(dir, store_args).join(format!("{name}.toml"));
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = store_args.open().await?;
-    let who = crate::users::actor(&store).await?;
+    let (store, who) = crate::users::open_as(store_args).await?;
     let (release, new) = seam_control::create_release(&store, &who.name, &prompt).await?;
     if json_out {
         println!(
@@ -49,12 +48,55 @@ pub async fn create(
     Ok(())
 }
 
-pub async fn approve(store_args: &StoreArgs, id: &str) -> anyhow::Result<()> {
-    let store = store_args.open().await?;
-    let who = crate::users::actor(&store).await?;
-    seam_control::approve(&store, &who.name, id).await?;
+/// Shows what the release changes (its model, tools and owners against the release on
+/// production) and, on a terminal without `--yes`, asks before approving.
+pub async fn approve(store_args: &StoreArgs, id: &str, yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let (store, who) = crate::users::open_as(store_args).await?;
+    let release = seam_store::Store::get_release(&store, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no release `{id}` (see `seam releases NAME`)"))?;
+    let changes = seam_control::owners::changes_of(&store, &release).await?;
+    let against = changes["against"].as_str().unwrap_or("");
+    let text = seam_control::owners::changes_text(&changes);
+    eprintln!(
+        "{id}: a release of `{}` by {}, model {}",
+        release.prompt,
+        release.author,
+        model_of(&release)
+    );
+    match (changes.is_null(), text.is_empty()) {
+        (true, _) => eprintln!("  the first release of `{}`", release.prompt),
+        (false, true) => eprintln!("  against {against}: same model, tools and owners"),
+        (false, false) => eprintln!("  against {against}, it CHANGES: {text}"),
+    }
+    if !yes && std::io::stdin().is_terminal() {
+        eprint!("approve {id}? [y/N] ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            anyhow::bail!("not approved");
+        }
+    }
+    seam_control::approve(&store, &who, id).await?;
     println!("{} approved {id}", who.name);
     Ok(())
+}
+
+fn model_of(release: &seam_store::ReleaseRecord) -> String {
+    serde_json::from_str::<Value>(&release.content)
+        .ok()
+        .and_then(|c| c["model"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// `[prompts] protected_channels` of the config file, when there is one.
+fn protected_channels(store_args: &StoreArgs) -> anyhow::Result<Vec<String>> {
+    if !store_args.config.exists() {
+        return Ok(vec![seam_control::owners::PRODUCTION.to_string()]);
+    }
+    Ok(seam_config::load_lenient(&store_args.config)?.protected_channels)
 }
 
 pub async fn deploy(
@@ -64,9 +106,9 @@ pub async fn deploy(
     mode: &str,
 ) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
-    let store = store_args.open().await?;
-    let who = crate::users::actor(&store).await?;
-    let approvers = seam_control::deploy(&store, &who.name, target, id, mode).await?;
+    let protected = protected_channels(store_args)?;
+    let (store, who) = crate::users::open_as(store_args).await?;
+    let approvers = seam_control::deploy(&store, &who, target, id, mode, &protected).await?;
     println!(
         "{target} -> {id} (approved by {}; mode {})",
         approvers.join(", "),
@@ -77,9 +119,9 @@ pub async fn deploy(
 
 pub async fn rollback(store_args: &StoreArgs, target: &str, mode: &str) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
-    let store = store_args.open().await?;
-    let who = crate::users::actor(&store).await?;
-    let (from, to) = seam_control::rollback(&store, &who.name, target, mode).await?;
+    let protected = protected_channels(store_args)?;
+    let (store, who) = crate::users::open_as(store_args).await?;
+    let (from, to) = seam_control::rollback(&store, &who, target, mode, &protected).await?;
     println!(
         "{target} -> {to} (rolled back from {from}; mode {})",
         mode.as_str()
@@ -88,7 +130,7 @@ pub async fn rollback(store_args: &StoreArgs, target: &str, mode: &str) -> anyho
 }
 
 pub async fn list(store_args: &StoreArgs, name: &str, json_out: bool) -> anyhow::Result<()> {
-    let store = store_args.open().await?;
+    let (store, _who) = crate::users::open_as(store_args).await?;
     let listing = seam_control::releases(&store, name).await?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&listing)?);
@@ -119,6 +161,13 @@ pub async fn list(store_args: &StoreArgs, name: &str, json_out: bool) -> anyhow:
                 r["model"].as_str().unwrap_or("").to_string(),
                 list("approved_by"),
                 list("channels"),
+                match seam_control::owners::changes_text(&r["changes"]) {
+                    t if t.is_empty() => "-".into(),
+                    t => format!(
+                        "{t} (vs {})",
+                        r["changes"]["against"].as_str().unwrap_or("?")
+                    ),
+                },
             ]
         })
         .collect();
@@ -131,7 +180,8 @@ pub async fn list(store_args: &StoreArgs, name: &str, json_out: bool) -> anyhow:
                 "AUTHOR",
                 "MODEL",
                 "APPROVED BY",
-                "CHANNELS"
+                "CHANNELS",
+                "CHANGES"
             ],
             &rows
         )

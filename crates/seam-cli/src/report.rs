@@ -1,4 +1,5 @@
-//! `seam report reliability` and `seam changes`.
+//! `seam report reliability|usage` (over the calls of the tenants the reader's roles cover)
+//! and `seam changes`.
 
 use crate::cli::StoreArgs;
 use crate::format::{parse_since, table, timestamp};
@@ -6,9 +7,10 @@ use seam_store::{RouteReliability, Store};
 
 pub async fn reliability(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
     let window = parse_since(since)?;
-    let store = store.open().await?;
+    let (store, who) = crate::users::open_as(store).await?;
+    let scope = who.read_scope("reading the reliability report")?;
     let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
-    let (calls, attempts) = store.reliability(since_ms).await?;
+    let (calls, attempts) = store.reliability_in(since_ms, &scope).await?;
     let report = seam_store::reliability::report(&calls, &attempts);
     if json {
         println!(
@@ -143,7 +145,7 @@ fn print_route(r: &RouteReliability) {
 
 pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
     let window = parse_since(since)?;
-    let store = store.open().await?;
+    let (store, _who) = crate::users::open_as(store).await?;
     let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
     let events = seam_control::sessions::changes(&store, since_ms, 10_000).await?;
     if json {
@@ -195,9 +197,10 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
         other => anyhow::bail!("--by `{other}`: use tenant, route or trace"),
     };
     let window = parse_since(since)?;
-    let store = store.open().await?;
+    let (store, who) = crate::users::open_as(store).await?;
+    let scope = who.read_scope("reading the usage report")?;
     let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
-    let rows = store.usage(by, since_ms).await?;
+    let rows = store.usage_in(by, since_ms, &scope).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

@@ -20,10 +20,11 @@ pub async fn list(
     release: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = store_args.open().await?;
+    let (store, who) = crate::users::open_as(store_args).await?;
     let now = seam_gateway::now_ms();
-    let sessions = seam_store::Store::list_sessions(
+    let sessions = seam_control::sessions::list(
         &store,
+        &who,
         &seam_store::SessionQuery {
             live_at_ms: now,
             prompt,
@@ -123,14 +124,13 @@ pub async fn migrate(
     tenant: Option<String>,
     channel: Option<String>,
 ) -> anyhow::Result<()> {
-    let store = store_args.open().await?;
-    let who = crate::users::actor(&store).await?;
+    let (store, who) = crate::users::open_as(store_args).await?;
     let target = seam_control::sessions::MigrateTarget {
         session_id: id,
         tenant: tenant.as_deref(),
         channel: channel.as_deref(),
     };
-    let before = seam_control::sessions::migrate(&store, &who.name, &target, to).await?;
+    let before = seam_control::sessions::migrate(&store, &who, &target, to).await?;
     println!(
         "session {id} (tenant {}, {}@{}): {} -> {to}; gateways serve it within {}s",
         before.tenant,

@@ -1,15 +1,28 @@
-//! `seam traces show ID`: a trace's calls and their attempts as a tree.
+//! `seam traces show ID`: a trace's calls and their attempts as a tree (the calls of the
+//! tenants the reader's roles cover: a trace id is the client's, and may span tenants).
 
 use crate::cli::StoreArgs;
 use crate::format::timestamp;
 use seam_store::{AttemptRecord, CallRecord, Store};
 
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
-    let store = store.open().await?;
-    let (calls, attempts) = store.trace(id).await?;
-    if calls.is_empty() {
+    let (store, who) = crate::users::open_as(store).await?;
+    let (all, attempts) = store.trace(id).await?;
+    if all.is_empty() {
         anyhow::bail!("no calls recorded for trace `{id}` (see `seam report usage --by trace`)");
     }
+    let calls: Vec<CallRecord> = all
+        .iter()
+        .filter(|c| who.can_read(&c.tenant))
+        .cloned()
+        .collect();
+    if calls.is_empty() {
+        who.require_read(&all[0].tenant, &format!("reading trace {id}"))?;
+    }
+    let attempts: Vec<AttemptRecord> = attempts
+        .into_iter()
+        .filter(|a| calls.iter().any(|c| c.id == a.call_id))
+        .collect();
     if json {
         let tree: Vec<serde_json::Value> = calls
             .iter()

@@ -1,87 +1,100 @@
-//! `seam users` and `seam audit`: who acts on the control plane, and the chain of what they did.
+//! `seam users` and `seam audit`: who acts on the control plane, with which roles, and the
+//! chain of what they did.
 
 use crate::cli::StoreArgs;
 use crate::format::{table, timestamp};
+use seam_control::{Actor, Role};
 use seam_gateway::authenticate::hash_key;
-use seam_store::{SqlStore, Store, UserRecord};
+use seam_store::{SqlStore, Store};
 use serde_json::json;
 
 pub const TOKEN_PREFIX: &str = "seam-user-";
 
-/// Who is acting: the user `SEAM_TOKEN` belongs to. Before any user exists the store is in
-/// bootstrap mode and actions are recorded as `bootstrap`.
-pub async fn actor(store: &SqlStore) -> anyhow::Result<UserRecord> {
+/// Who is acting: the user `SEAM_TOKEN` belongs to, with their roles. Before any user exists
+/// the store is in bootstrap mode: commands act as `bootstrap`, an admin. Once users exist,
+/// every command that reads or changes the store needs SEAM_TOKEN.
+pub async fn actor(store: &SqlStore) -> anyhow::Result<Actor> {
     match std::env::var("SEAM_TOKEN").ok().filter(|t| !t.is_empty()) {
-        Some(token) => store
-            .user_by_token_hash(&hash_key(&token))
+        Some(token) => seam_control::actor_by_token(store, &token)
             .await?
             .ok_or_else(|| {
                 anyhow::anyhow!("SEAM_TOKEN is not the token of any user (see `seam users list`)")
             }),
-        None if store.list_users().await?.is_empty() => Ok(UserRecord {
-            id: String::new(),
-            name: "bootstrap".into(),
-            token_hash: String::new(),
-            admin: true,
-            created_ms: 0,
-        }),
+        None if store.list_users().await?.is_empty() => Ok(Actor::admin("bootstrap")),
         None => anyhow::bail!(
-            "this store has users: set SEAM_TOKEN to yours so the action is recorded under your name"
+            "this store has users: set SEAM_TOKEN to yours; commands act as its user, and show and change what its roles allow"
         ),
     }
+}
+
+/// Opens the store and names who is acting on it.
+pub async fn open_as(args: &StoreArgs) -> anyhow::Result<(SqlStore, Actor)> {
+    let store = args.open().await?;
+    let who = actor(&store).await?;
+    Ok((store, who))
 }
 
 pub async fn create(
     store: &StoreArgs,
     name: &str,
-    admin: bool,
+    role: Option<&str>,
+    tenants: &[String],
     json_out: bool,
 ) -> anyhow::Result<()> {
-    let store = store.open().await?;
-    let who = actor(&store).await?;
-    if !who.admin {
-        anyhow::bail!("only an admin can create users; `{}` is not one", who.name);
-    }
-    let name = name.trim();
-    if name.is_empty() || name.contains(char::is_whitespace) {
-        anyhow::bail!("a user name is one word, e.g. ana");
-    }
-    let first = store.list_users().await?.is_empty();
-    let token = format!("{TOKEN_PREFIX}{}", hex_token());
-    let user = UserRecord {
-        id: format!("usr_{}", seam_gateway::now_ms()),
-        name: name.to_string(),
-        token_hash: hash_key(&token),
-        // The first user runs the place.
-        admin: admin || first,
-        created_ms: seam_gateway::now_ms(),
+    let (store, who) = open_as(store).await?;
+    let role = role.map(Role::parse).transpose()?;
+    let roles = match role {
+        Some(r) => seam_control::users::role_grants(r, tenants)?,
+        None if tenants.is_empty() => Vec::new(),
+        None => anyhow::bail!("--tenant goes with --role operator or --role viewer"),
     };
-    store
-        .insert_user(&user)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create `{name}`: {e}"))?;
-    store
-        .append_audit(
-            &who.name,
-            "user.create",
-            &user.name,
-            None,
-            Some(json!({"admin": user.admin}).to_string()),
-            seam_gateway::now_ms(),
-        )
-        .await?;
+    let token = format!("{TOKEN_PREFIX}{}", hex_token());
+    let user = seam_control::users::create(
+        &store,
+        &who,
+        name,
+        hash_key(&token),
+        role == Some(Role::Admin),
+        &roles,
+    )
+    .await?;
+    let words = seam_control::roles::describe(user.admin, &roles);
     if json_out {
+        let roles: Vec<_> = roles
+            .iter()
+            .map(|(r, t)| json!({"role": r.as_str(), "tenant": t}))
+            .collect();
         println!(
             "{}",
-            json!({"id": user.id, "name": user.name, "admin": user.admin, "token": token})
+            json!({"id": user.id, "name": user.name, "admin": user.admin, "roles": roles, "token": token})
         );
     } else {
         println!("{token}");
         eprintln!(
-            "created {}user `{}`; this is the only time the token is shown. Use it as SEAM_TOKEN.",
-            if user.admin { "admin " } else { "" },
+            "created user `{}` ({words}); this is the only time the token is shown. Use it as SEAM_TOKEN.",
             user.name
         );
+    }
+    Ok(())
+}
+
+pub async fn grant(
+    store: &StoreArgs,
+    name: &str,
+    role: &str,
+    tenant: Option<&str>,
+) -> anyhow::Result<()> {
+    let (store, who) = open_as(store).await?;
+    let role = Role::parse(role)?;
+    let new = seam_control::users::grant(&store, &who, name, role, tenant).await?;
+    let what = match tenant {
+        Some(t) => format!("{} of `{t}`", role.as_str()),
+        None => role.as_str().to_string(),
+    };
+    if new {
+        println!("`{name}` is now {what}");
+    } else {
+        println!("`{name}` was {what} already; nothing changed");
     }
     Ok(())
 }
@@ -92,23 +105,28 @@ fn hex_token() -> String {
 }
 
 pub async fn list(store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
-    let store = store.open().await?;
-    let users = store.list_users().await?;
+    let (store, _who) = open_as(store).await?;
+    let users = seam_control::users::list(&store).await?;
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&users)?);
+        let out: Vec<_> = users
+            .iter()
+            .map(|(u, a, _)| {
+                let roles: Vec<_> = a
+                    .roles
+                    .iter()
+                    .map(|(r, t)| json!({"role": r.as_str(), "tenant": t}))
+                    .collect();
+                json!({"id": u.id, "name": u.name, "admin": u.admin, "roles": roles, "created_ms": u.created_ms})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = users
         .iter()
-        .map(|u| {
-            vec![
-                u.name.clone(),
-                if u.admin { "admin" } else { "-" }.into(),
-                timestamp(u.created_ms),
-            ]
-        })
+        .map(|(u, _, words)| vec![u.name.clone(), words.clone(), timestamp(u.created_ms)])
         .collect();
-    println!("{}", table(&["USER", "ROLE", "CREATED (UTC)"], &rows));
+    println!("{}", table(&["USER", "ROLES", "CREATED (UTC)"], &rows));
     Ok(())
 }
 

@@ -29,6 +29,7 @@ pub(crate) struct RawConfig {
 pub(crate) struct RawPrompts {
     pub dir: Option<String>,
     pub live_channel: Option<String>,
+    pub protected_channels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +37,7 @@ pub(crate) struct RawPrompts {
 pub(crate) struct RawServer {
     pub listen: Option<String>,
     pub admin_token_env: Option<String>,
+    pub metrics_token_env: Option<String>,
     pub max_body_bytes: Option<u64>,
     pub keyless_tenant: Option<String>,
     pub shutdown_grace_secs: Option<u64>,

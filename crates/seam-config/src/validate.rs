@@ -41,6 +41,9 @@ pub struct Config {
     /// The channel that serves the prompt files as they are on disk, re-released on every
     /// reload (development); other channels need an approval and a deploy.
     pub live_channel: Option<String>,
+    /// Channels that only an owner of the prompt or an admin may deploy to or roll back
+    /// (`[prompts] protected_channels`; always includes `production`).
+    pub protected_channels: Vec<String>,
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
     pub records: crate::records::Records,
@@ -50,6 +53,8 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub admin_token: Option<Secret>,
+    /// When set, `/metrics` answers only requests that carry it as a bearer token.
+    pub metrics_token: Option<Secret>,
     pub max_body_bytes: usize,
     /// When set, requests without a key are served as this tenant (local development only).
     pub keyless_tenant: Option<String>,
@@ -144,6 +149,15 @@ pub(crate) fn validate(
         }
         value.map(Secret::new)
     });
+    let metrics_token = raw.server.metrics_token_env.as_deref().and_then(|name| {
+        let value = env(name);
+        if value.is_none() {
+            problems.push(format!(
+                "server.metrics_token_env: the environment variable `{name}` is not set"
+            ));
+        }
+        value.map(Secret::new)
+    });
     let max_body_bytes = match raw.server.max_body_bytes {
         Some(0) => {
             problems.push("server.max_body_bytes: must be greater than 0".into());
@@ -160,6 +174,7 @@ pub(crate) fn validate(
     let server = ServerConfig {
         listen,
         admin_token,
+        metrics_token,
         max_body_bytes,
         keyless_tenant: raw.server.keyless_tenant,
         shutdown_grace: Duration::from_secs(raw.server.shutdown_grace_secs.unwrap_or(30)),
@@ -253,8 +268,23 @@ pub(crate) fn validate(
     {
         problems.push("prompts.live_channel: name a channel, e.g. \"dev\"".into());
     }
-    if live_channel.as_deref() == Some("production") {
-        problems.push("prompts.live_channel: `production` needs approvals and deploys; serve files on a development channel such as \"dev\"".into());
+    let protected_channels = raw_prompts
+        .protected_channels
+        .unwrap_or_else(|| vec!["production".into()]);
+    if protected_channels
+        .iter()
+        .any(|c| c.is_empty() || c.contains('@'))
+    {
+        problems.push("prompts.protected_channels: name channels, e.g. [\"production\"]".into());
+    }
+    if !protected_channels.iter().any(|c| c == "production") {
+        problems.push("prompts.protected_channels: must include \"production\": its release's owners approve every release of a prompt".into());
+    }
+    if let Some(c) = live_channel
+        .as_deref()
+        .filter(|c| *c == "production" || protected_channels.iter().any(|p| p == c))
+    {
+        problems.push(format!("prompts.live_channel: `{c}` is protected: it needs approvals and deploys; serve files on a development channel such as \"dev\""));
     }
     if problems.is_empty() {
         Ok(Config {
@@ -267,6 +297,7 @@ pub(crate) fn validate(
             limits,
             prompts_dir,
             live_channel,
+            protected_channels,
             sessions,
             streams,
             records,
@@ -441,6 +472,73 @@ output = 4.0
         );
         let e = parse(&with("url_env = \"NOPE\""), Path::new("s.toml"), &env).expect_err("unset");
         assert!(e.to_string().contains("`NOPE` is not set"), "{e}");
+    }
+
+    #[test]
+    fn production_is_always_protected_and_never_live() {
+        let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
+        assert_eq!(c.protected_channels, ["production"]);
+        let with = |prompts: &str| format!("{GOOD}\n[prompts]\n{prompts}\n");
+        let c = parse(
+            &with("protected_channels = [\"production\", \"eu-production\"]"),
+            Path::new("seam.toml"),
+            &env,
+        )
+        .expect("valid");
+        assert_eq!(c.protected_channels, ["production", "eu-production"]);
+        let e = parse(
+            &with("protected_channels = [\"staging\"]"),
+            Path::new("seam.toml"),
+            &env,
+        )
+        .expect_err("production left out");
+        assert!(
+            e.to_string()
+                .contains("prompts.protected_channels: must include \"production\""),
+            "{e}"
+        );
+        let e = parse(
+            &with("protected_channels = [\"production\", \"staging\"]\nlive_channel = \"staging\""),
+            Path::new("seam.toml"),
+            &env,
+        )
+        .expect_err("a protected live channel");
+        assert!(
+            e.to_string()
+                .contains("prompts.live_channel: `staging` is protected"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_metrics_token_comes_from_the_environment() {
+        let text = GOOD.replace(
+            "listen = \"127.0.0.1:4000\"",
+            "listen = \"127.0.0.1:4000\"\nmetrics_token_env = \"METRICS_TOKEN\"",
+        );
+        let e = parse(&text, Path::new("seam.toml"), &env).expect_err("unset");
+        assert!(
+            e.to_string().contains(
+                "server.metrics_token_env: the environment variable `METRICS_TOKEN` is not set"
+            ),
+            "{e}"
+        );
+        let with = |name: &str| match name {
+            "METRICS_TOKEN" => Some("scrape-me".to_string()),
+            other => env(other),
+        };
+        let c = parse(&text, Path::new("seam.toml"), &with).expect("valid");
+        assert_eq!(
+            c.server.metrics_token.as_ref().map(|s| s.expose()),
+            Some("scrape-me")
+        );
+        assert!(
+            parse(GOOD, Path::new("seam.toml"), &env)
+                .expect("valid")
+                .server
+                .metrics_token
+                .is_none()
+        );
     }
 
     #[test]

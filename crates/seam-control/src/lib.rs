@@ -1,7 +1,9 @@
 //! Control-plane operations, shared by the `seam` CLI and the gateway's `/api/` endpoints so
 //! that both enforce the same rules: a release is immutable and content-addressed; only an
-//! owner who is not its author approves it; only an approved release is deployed; every
-//! action is appended to the audit chain under its actor and to the change timeline.
+//! owner who is not its author approves it, owners being those of the release on production
+//! (`owners.rs`); only an approved release is deployed, and a protected channel only by an
+//! owner or an admin; keys, sessions and records by role (`roles.rs`); every action is
+//! appended to the audit chain under its actor (and most to the change timeline).
 
 use seam_prompts::{Prompt, Severity};
 use seam_store::{
@@ -42,7 +44,35 @@ pub async fn user_by_token(store: &dyn Store, token: &str) -> Result<Option<User
     Ok(store.user_by_token_hash(&token_hash(token)).await?)
 }
 
+pub mod keys;
+pub mod owners;
+pub mod roles;
 pub mod sessions;
+pub mod users;
+
+pub use roles::{Actor, Role, actor_by_token};
+
+/// Appends a control-plane action to the audit chain; every action goes through here.
+pub async fn audit(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    before: Option<Value>,
+    after: Value,
+) -> Result<()> {
+    store
+        .append_audit(
+            actor,
+            action,
+            subject,
+            before.as_ref().map(Value::to_string),
+            Some(after.to_string()),
+            now_ms(),
+        )
+        .await?;
+    Ok(())
+}
 
 /// Appends to the audit chain and the change timeline.
 async fn record(
@@ -66,17 +96,8 @@ pub(crate) async fn record_change(
     after: Value,
     prompt: &str,
 ) -> Result<()> {
+    audit(store, actor, action, subject, before.clone(), after.clone()).await?;
     let now = now_ms();
-    store
-        .append_audit(
-            actor,
-            action,
-            subject,
-            before.as_ref().map(Value::to_string),
-            Some(after.to_string()),
-            now,
-        )
-        .await?;
     store
         .insert_event(&EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
@@ -93,14 +114,6 @@ pub(crate) async fn record_change(
         })
         .await?;
     Ok(())
-}
-
-fn owners(release: &ReleaseRecord) -> Vec<String> {
-    serde_json::from_str::<Value>(&release.content)
-        .ok()
-        .and_then(|c| c.get("owners").cloned())
-        .and_then(|o| serde_json::from_value(o).ok())
-        .unwrap_or_default()
 }
 
 /// `NAME@CHANNEL` -> (NAME, CHANNEL).
@@ -163,38 +176,55 @@ pub async fn create_release(
     Ok((stored, new))
 }
 
-pub async fn approve(store: &dyn Store, actor: &str, id: &str) -> Result<ReleaseRecord> {
+/// Approves a release as `actor`: not its author, and an owner of the prompt as the release
+/// on production names them (an admin while there is none). A release's own `owners` count
+/// only once it is on production, so a release that changes them needs a current owner.
+pub async fn approve(store: &dyn Store, actor: &Actor, id: &str) -> Result<ReleaseRecord> {
     let release = store
         .get_release(id)
         .await?
         .ok_or_else(|| ControlError::NotFound(format!("no release `{id}`")))?;
-    if release.author == actor {
+    let who = actor.name.as_str();
+    if release.author == who {
         return Err(ControlError::Forbidden(format!(
-            "`{actor}` authored {id} and cannot approve it: an owner other than the author must"
+            "`{who}` authored {id} and cannot approve it: an owner other than the author must"
         )));
     }
-    let owners = owners(&release);
-    if !owners.iter().any(|o| o == actor) {
-        return Err(ControlError::Forbidden(format!(
-            "`{actor}` is not an owner of `{}` (owners: {})",
+    let trust = owners::Trust::of(store, &release.prompt).await?;
+    if !trust.may_approve(actor) {
+        let mut why = format!(
+            "`{who}` is not an owner of `{}`: its releases need {}; the owners a release lists count once it is on {}",
             release.prompt,
-            owners.join(", ")
-        )));
+            trust.approvers(),
+            owners::PRODUCTION
+        );
+        let changed = trust
+            .production
+            .as_ref()
+            .map(|p| owners::changes(p, &release)["owners"].clone())
+            .filter(|o| !o.is_null());
+        if let Some(o) = changed {
+            why.push_str(&format!(
+                "; {id} changes the owners ({}), which a current owner must approve",
+                owners::signed(&o)
+            ));
+        }
+        return Err(ControlError::Forbidden(why));
     }
     store
         .insert_approval(&ApprovalRecord {
             release_id: id.to_string(),
-            approver: actor.to_string(),
+            approver: who.to_string(),
             created_ms: now_ms(),
         })
         .await
-        .map_err(|_| ControlError::Invalid(format!("`{actor}` has approved {id} already")))?;
+        .map_err(|_| ControlError::Invalid(format!("`{who}` has approved {id} already")))?;
     record(
         store,
-        actor,
+        who,
         "release.approve",
         id,
-        json!({"approver": actor}),
+        json!({"approver": who}),
         &release.prompt,
     )
     .await?;
@@ -276,13 +306,16 @@ async fn put(
     .await
 }
 
-/// Points NAME@CHANNEL at an approved release; returns who approved it.
+/// Points NAME@CHANNEL at a release approved by someone trusted now (see [`approve`]);
+/// a channel in `protected` only as an owner of the prompt or an admin. Returns the approvals
+/// that counted.
 pub async fn deploy(
     store: &dyn Store,
-    actor: &str,
+    actor: &Actor,
     target: &str,
     id: &str,
     mode: DeployMode,
+    protected: &[String],
 ) -> Result<Vec<String>> {
     let (name, channel) = split_target(target)?;
     let release = store
@@ -301,8 +334,24 @@ pub async fn deploy(
             "{id} is not approved: an owner of `{name}` other than its author must approve it first"
         )));
     }
-    put(store, actor, name, channel, id, "deploy", mode).await?;
-    Ok(approvals.into_iter().map(|a| a.approver).collect())
+    let trust = owners::Trust::of(store, name).await?;
+    let given: Vec<String> = approvals.iter().map(|a| a.approver.clone()).collect();
+    let valid = trust.valid_approvals(store, approvals).await?;
+    if valid.is_empty() {
+        return Err(ControlError::Forbidden(format!(
+            "{id} is not approved by anyone who approves `{name}` now (approved by {}): it needs {}",
+            given.join(", "),
+            trust.approvers()
+        )));
+    }
+    if protected.iter().any(|c| c == channel) {
+        trust.require_owner(
+            actor,
+            &format!("deploying to {target} (a protected channel)"),
+        )?;
+    }
+    put(store, &actor.name, name, channel, id, "deploy", mode).await?;
+    Ok(valid.into_iter().map(|a| a.approver).collect())
 }
 
 /// `[prompts] live_channel`: every prompt file becomes a release (the same content is the
@@ -339,14 +388,22 @@ pub async fn put_live(
     Ok(changed)
 }
 
-/// Points NAME@CHANNEL back at the release it had before; returns (from, to).
+/// Points NAME@CHANNEL back at the release it had before (a channel in `protected` only as
+/// an owner of the prompt or an admin); returns (from, to).
 pub async fn rollback(
     store: &dyn Store,
-    actor: &str,
+    actor: &Actor,
     target: &str,
     mode: DeployMode,
+    protected: &[String],
 ) -> Result<(String, String)> {
     let (name, channel) = split_target(target)?;
+    if protected.iter().any(|c| c == channel) {
+        owners::Trust::of(store, name).await?.require_owner(
+            actor,
+            &format!("rolling back {target} (a protected channel)"),
+        )?;
+    }
     let history: Vec<String> = store
         .list_deploys(name)
         .await?
@@ -368,11 +425,21 @@ pub async fn rollback(
             ))
         })?
         .clone();
-    put(store, actor, name, channel, &previous, "rollback", mode).await?;
+    put(
+        store,
+        &actor.name,
+        name,
+        channel,
+        &previous,
+        "rollback",
+        mode,
+    )
+    .await?;
     Ok((current, previous))
 }
 
-/// A prompt's releases with their approvals and the channels on them, and its deploys.
+/// A prompt's releases with their approvals, owners, the channels on them and what each
+/// changes (model, tools, owners) against the release on production; and its deploys.
 pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
     let releases = store.list_releases(name).await?;
     let deploys = store.list_deploys(name).await?;
@@ -397,7 +464,12 @@ pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
             .ok()
             .and_then(|c| c.get("model").cloned())
             .unwrap_or(Value::Null);
-        out.push(json!({"id": r.id, "created_ms": r.created_ms, "author": r.author, "model": model, "approved_by": approvals, "channels": channels}));
+        let changes = owners::changes_of(store, r).await?;
+        out.push(
+            json!({"id": r.id, "created_ms": r.created_ms, "author": r.author, "model": model,
+            "owners": owners::listed_owners(r), "approved_by": approvals, "channels": channels,
+            "changes": changes}),
+        );
     }
     Ok(json!({"prompt": name, "releases": out, "deploys": deploys}))
 }

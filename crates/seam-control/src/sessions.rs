@@ -1,7 +1,8 @@
-//! Sessions on the control plane: moving one on purpose (audited), and how far each deploy
-//! has drained.
+//! Sessions on the control plane: listing them (a tenant's, to whoever reads its records),
+//! moving one on purpose (an operator of its tenant; audited), and how far each deploy has
+//! drained.
 
-use crate::{ControlError, Result, now_ms, record_change};
+use crate::{Actor, ControlError, Result, now_ms, record_change};
 use seam_store::{EventRecord, SessionQuery, SessionRecord, Store};
 use serde_json::{Value, json};
 
@@ -13,11 +14,26 @@ pub struct MigrateTarget<'a> {
     pub channel: Option<&'a str>,
 }
 
-/// Moves one live session to `release_id` (an approved release of the same prompt); returns
-/// the session as it was before.
+/// The live sessions `q` names, of the tenants the actor reads.
+pub async fn list(
+    store: &dyn Store,
+    actor: &Actor,
+    q: &SessionQuery,
+) -> Result<Vec<SessionRecord>> {
+    let scope = actor.read_scope("reading sessions")?;
+    Ok(store
+        .list_sessions(q)
+        .await?
+        .into_iter()
+        .filter(|s| scope.allows(&s.tenant))
+        .collect())
+}
+
+/// Moves one live session to `release_id` (an approved release of the same prompt), as an
+/// operator of the session's tenant; returns the session as it was before.
 pub async fn migrate(
     store: &dyn Store,
-    actor: &str,
+    actor: &Actor,
     target: &MigrateTarget<'_>,
     release_id: &str,
 ) -> Result<SessionRecord> {
@@ -43,15 +59,23 @@ pub async fn migrate(
         .filter(|s| target.tenant.is_none_or(|t| t == s.tenant))
         .filter(|s| target.channel.is_none_or(|c| c == s.channel))
         .collect();
-    let session = match found.as_slice() {
-        [] => {
+    let found_any = found.first().cloned();
+    let found: Vec<SessionRecord> = found
+        .into_iter()
+        .filter(|s| actor.can_operate(&s.tenant))
+        .collect();
+    let session = match (found.as_slice(), found_any) {
+        ([], None) => {
             return Err(ControlError::NotFound(format!(
                 "no live session `{}` of `{}`",
                 target.session_id, release.prompt
             )));
         }
-        [one] => one.clone(),
-        many => {
+        ([], Some(theirs)) => {
+            return Err(actor.operator_refusal(&theirs.tenant, "migrating sessions"));
+        }
+        ([one], _) => one.clone(),
+        (many, _) => {
             let names: Vec<String> = many
                 .iter()
                 .map(|s| format!("tenant {} on {}", s.tenant, s.channel))
@@ -80,7 +104,7 @@ pub async fn migrate(
     }
     record_change(
         store,
-        actor,
+        &actor.name,
         "session.migrate",
         &format!(
             "{} ({}@{}, tenant {})",

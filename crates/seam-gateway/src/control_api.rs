@@ -1,7 +1,7 @@
 //! The control API under `/api/`: the same operations as the CLI (through `seam-control`),
-//! as JSON over HTTP. Every request carries a person's token (`Authorization: Bearer`); the
-//! configured admin token (`server.admin_token_env`) acts as `admin`. Documented in
-//! docs/api.md.
+//! as JSON over HTTP, checked against the caller's roles the same way. Every request carries
+//! a person's token (`Authorization: Bearer`); the configured admin token
+//! (`server.admin_token_env`) acts as `admin`, an admin. Documented in docs/api.md.
 
 use crate::App;
 use axum::Json;
@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use seam_control::ControlError;
+use seam_control::{Actor as Person, ControlError};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,9 +52,9 @@ fn control_error(e: ControlError) -> Response {
     error(status, e.to_string())
 }
 
-/// The person a request acts as, from its bearer token; a request without a known token
-/// is answered 401 before its handler runs.
-struct Actor(String);
+/// The person a request acts as, with their roles, from its bearer token; a request without
+/// a known token is answered 401 before its handler runs.
+struct Actor(Person);
 
 impl FromRequestParts<Arc<App>> for Actor {
     type Rejection = Response;
@@ -81,10 +81,10 @@ impl FromRequestParts<Arc<App>> for Actor {
             .as_ref()
             .is_some_and(|a| a.expose() == token)
         {
-            return Ok(Actor("admin".into()));
+            return Ok(Actor(Person::admin("admin")));
         }
-        match seam_control::user_by_token(app.store.as_ref(), token).await {
-            Ok(Some(u)) => Ok(Actor(u.name)),
+        match seam_control::actor_by_token(app.store.as_ref(), token).await {
+            Ok(Some(person)) => Ok(Actor(person)),
             Ok(None) => Err(error(StatusCode::UNAUTHORIZED, "unknown token")),
             Err(e) => Err(control_error(e)),
         }
@@ -121,7 +121,7 @@ async fn create_release(
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    match seam_control::create_release(app.store.as_ref(), &who, &prompt).await {
+    match seam_control::create_release(app.store.as_ref(), &who.name, &prompt).await {
         Ok((r, new)) => (
             if new {
                 StatusCode::CREATED
@@ -147,8 +147,15 @@ async fn approve(
     Actor(who): Actor,
     Path(id): Path<String>,
 ) -> Response {
-    match seam_control::approve(app.store.as_ref(), &who, &id).await {
-        Ok(_) => Json(json!({"release": id, "approved_by": who})).into_response(),
+    let store = app.store.as_ref();
+    match seam_control::approve(store, &who, &id).await {
+        Ok(release) => {
+            let changes = seam_control::owners::changes_of(store, &release)
+                .await
+                .unwrap_or(Value::Null);
+            Json(json!({"release": id, "approved_by": who.name, "changes": changes}))
+                .into_response()
+        }
         Err(e) => control_error(e),
     }
 }
@@ -171,7 +178,8 @@ async fn deploy(
         Ok(m) => m,
         Err(e) => return control_error(e),
     };
-    match seam_control::deploy(app.store.as_ref(), &who, target, id, mode).await {
+    let protected = app.live().config.protected_channels.clone();
+    match seam_control::deploy(app.store.as_ref(), &who, target, id, mode, &protected).await {
         Ok(approvers) => Json(
             json!({"target": target, "release": id, "approved_by": approvers, "mode": mode.as_str()}),
         )
@@ -195,7 +203,8 @@ async fn rollback(
         Ok(m) => m,
         Err(e) => return control_error(e),
     };
-    match seam_control::rollback(app.store.as_ref(), &who, target, mode).await {
+    let protected = app.live().config.protected_channels.clone();
+    match seam_control::rollback(app.store.as_ref(), &who, target, mode, &protected).await {
         Ok((from, to)) => {
             Json(json!({"target": target, "from": from, "release": to, "mode": mode.as_str()}))
                 .into_response()
@@ -227,7 +236,7 @@ async fn verify(State(app): State<Arc<App>>, _who: Actor) -> Response {
 
 async fn sessions(
     State(app): State<Arc<App>>,
-    _who: Actor,
+    Actor(who): Actor,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let query = seam_store::SessionQuery {
@@ -236,9 +245,9 @@ async fn sessions(
         release_id: q.get("release").cloned(),
         session_id: q.get("session").cloned(),
     };
-    match app.store.list_sessions(&query).await {
+    match seam_control::sessions::list(app.store.as_ref(), &who, &query).await {
         Ok(list) => Json(json!({"sessions": list})).into_response(),
-        Err(e) => control_error(e.into()),
+        Err(e) => control_error(e),
     }
 }
 
@@ -270,7 +279,10 @@ async fn migrate_session(
 }
 
 async fn reload(State(app): State<Arc<App>>, Actor(who): Actor) -> Response {
-    match crate::reload::reload(&app, &who, "api").await {
+    if let Err(e) = who.require_admin("reloading the gateway") {
+        return control_error(e);
+    }
+    match crate::reload::reload(&app, &who.name, "api").await {
         Ok(outcome) => Json(outcome.to_json()).into_response(),
         Err(crate::reload::ReloadError::NoConfigFile) => error(
             StatusCode::CONFLICT,

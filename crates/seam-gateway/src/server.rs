@@ -52,7 +52,23 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
         .into_response()
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+/// Prometheus text; with `server.metrics_token_env`, only for a request that carries it.
+async fn metrics(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Response {
+    if let Some(want) = app.live().config.server.metrics_token.as_ref() {
+        let sent = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if sent != Some(want.expose()) {
+            return (
+                http::StatusCode::UNAUTHORIZED,
+                [(http::header::WWW_AUTHENTICATE, "Bearer")],
+                "send the metrics token (server.metrics_token_env) as Authorization: Bearer TOKEN\n",
+            )
+                .into_response();
+        }
+    }
     (
         [(
             http::header::CONTENT_TYPE,
@@ -60,6 +76,7 @@ async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         )],
         app.metrics.render(),
     )
+        .into_response()
 }
 
 async fn not_found(uri: http::Uri) -> impl IntoResponse {

@@ -13,8 +13,8 @@ mod sql;
 
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, DeployRecord, EventRecord, KeyRecord,
-    Pinned, ReleaseRecord, ServedRecord, SessionCount, SessionKey, SessionQuery, SessionRecord,
-    SessionTtl, StreamRecord, UserRecord, attempt_id,
+    Pinned, ReleaseRecord, RoleRecord, ServedRecord, SessionCount, SessionKey, SessionQuery,
+    SessionRecord, SessionTtl, StreamRecord, UserRecord, attempt_id,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
@@ -67,6 +67,23 @@ pub struct UsageRow {
     pub tokens_estimated: bool,
 }
 
+/// Whose records a read returns: every tenant's, or only these tenants' (the reader's roles).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Tenants {
+    #[default]
+    All,
+    Only(Vec<String>),
+}
+
+impl Tenants {
+    pub fn allows(&self, tenant: &str) -> bool {
+        match self {
+            Tenants::All => true,
+            Tenants::Only(list) => list.iter().any(|t| t == tenant),
+        }
+    }
+}
+
 /// Filters for reading calls back.
 #[derive(Debug, Clone, Default)]
 pub struct CallQuery {
@@ -92,29 +109,60 @@ pub trait Store: Send + Sync {
         attempts: &[AttemptRecord],
         streams: &[StreamRecord],
     ) -> Result<()>;
-    async fn list_streams(&self, since_ms: i64) -> Result<Vec<StreamRecord>>;
+    async fn list_streams(&self, since_ms: i64) -> Result<Vec<StreamRecord>> {
+        self.list_streams_in(since_ms, &Tenants::All).await
+    }
+    /// Streams of calls of `tenants` since a time.
+    async fn list_streams_in(&self, since_ms: i64, tenants: &Tenants) -> Result<Vec<StreamRecord>>;
     /// Newest first.
-    async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>>;
+    async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>> {
+        self.list_calls_in(q, &Tenants::All).await
+    }
+    /// `list_calls`, of `tenants` only.
+    async fn list_calls_in(&self, q: &CallQuery, tenants: &Tenants) -> Result<Vec<CallRecord>>;
     async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>>;
 
     /// A trace's calls (oldest first) and all their attempts.
     async fn trace(&self, trace_id: &str) -> Result<(Vec<CallRecord>, Vec<AttemptRecord>)>;
 
     /// Calls since a time, totalled per tenant, route or trace.
-    async fn usage(&self, by: UsageBy, since_ms: i64) -> Result<Vec<UsageRow>>;
+    async fn usage(&self, by: UsageBy, since_ms: i64) -> Result<Vec<UsageRow>> {
+        self.usage_in(by, since_ms, &Tenants::All).await
+    }
+    /// `usage`, over the calls of `tenants` only.
+    async fn usage_in(
+        &self,
+        by: UsageBy,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Vec<UsageRow>>;
 
     /// What the limits counted, per tenant and key since each window's start, and per open
     /// named trace: what the gateway re-seeds its limit counters from.
     async fn spend(&self, q: &SpendQuery) -> Result<Spend>;
 
     /// Calls and attempts since a time, aggregated for the reliability report.
-    async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;
+    async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {
+        self.reliability_in(since_ms, &Tenants::All).await
+    }
+    /// `reliability`, over the calls of `tenants` only.
+    async fn reliability_in(
+        &self,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;
 
     async fn insert_event(&self, event: &EventRecord) -> Result<()>;
 
     async fn insert_user(&self, u: &UserRecord) -> Result<()>;
     async fn list_users(&self) -> Result<Vec<UserRecord>>;
     async fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRecord>>;
+    /// Makes a user an admin, or not.
+    async fn set_admin(&self, user_id: &str, admin: bool) -> Result<()>;
+    /// Grants a tenant-scoped role; false when the user had it already.
+    async fn insert_role(&self, r: &RoleRecord) -> Result<bool>;
+    /// Every user's tenant-scoped roles.
+    async fn list_roles(&self) -> Result<Vec<RoleRecord>>;
 
     /// Appends a control-plane action to the audit chain (computing its hash) and returns it.
     async fn append_audit(

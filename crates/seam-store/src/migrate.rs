@@ -46,6 +46,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inline_attempts",
         include_str!("../migrations/0010_inline_attempts.sql"),
     ),
+    (12, "roles", include_str!("../migrations/0012_roles.sql")),
 ];
 
 /// The newest schema this build knows.
@@ -179,6 +180,34 @@ mod tests {
                 "sqlite_autoindex_calls_1"
             ],
             "one key per attempt; no index on call_id alone"
+        );
+    }
+
+    #[tokio::test]
+    async fn roles_keep_admins_admins_and_give_others_no_tenant() {
+        let pool = memory_pool().await;
+        assert_eq!(run_to(&pool, false, 10).await.expect("to 10"), 10);
+        sqlx::raw_sql(
+            "INSERT INTO users (id, name, token_hash, admin, created_ms) VALUES \
+             ('usr_a', 'ana', 'h1', 1, 1), ('usr_b', 'ben', 'h2', 0, 2)",
+        )
+        .execute(&pool)
+        .await
+        .expect("users at version 10");
+        assert_eq!(run(&pool, false).await.expect("to latest"), LATEST);
+        let users: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, admin FROM users ORDER BY name")
+                .fetch_all(&pool)
+                .await
+                .expect("users after");
+        assert_eq!(users, [("ana".to_string(), 1), ("ben".to_string(), 0)]);
+        let roles: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_roles")
+            .fetch_one(&pool)
+            .await
+            .expect("roles");
+        assert_eq!(
+            roles, 0,
+            "a user from before roles holds none on any tenant"
         );
     }
 }

@@ -107,6 +107,13 @@ pub struct KeyRecord {
     pub limits: Option<String>,
 }
 
+impl KeyRecord {
+    /// Whether `id_or_prefix` names this key: its id, or the start of its prefix.
+    pub fn is_named_by(&self, id_or_prefix: &str) -> bool {
+        self.id == id_or_prefix || self.prefix.starts_with(id_or_prefix)
+    }
+}
+
 /// One entry of the change timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventRecord {
@@ -150,6 +157,15 @@ pub struct UserRecord {
     #[serde(skip)]
     pub token_hash: String,
     pub admin: bool,
+    pub created_ms: i64,
+}
+
+/// A tenant-scoped role of a user (`operator` or `viewer`); `admin` is `UserRecord::admin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleRecord {
+    pub user_id: String,
+    pub role: String,
+    pub tenant: String,
     pub created_ms: i64,
 }
 

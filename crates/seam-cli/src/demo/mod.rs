@@ -502,12 +502,16 @@ interval_ms = 5
 /// The example prompt from examples/prompts: pinned to sim-large-2026-01, alerts on change.
 const DEMO_PROMPT: &str = include_str!("../../../../examples/prompts/support-bot.toml");
 
-/// Writes `text` as the prompt file, releases it as ana, has ben approve it, deploys it
-/// (drain) as ana, and waits the second the gateway takes to see a deploy.
+/// Writes `text` as the prompt file, releases it as ana, has `approver` approve it and
+/// `deployer` deploy it (drain), and waits the second the gateway takes to see a deploy.
+/// (A prompt's first release is approved and put on production by an admin; after that its
+/// owners, ana and ben, ship it.)
 async fn ship(
     store: &seam_store::SqlStore,
     dir: &Path,
     text: &str,
+    approver: &seam_control::Actor,
+    deployer: &seam_control::Actor,
 ) -> anyhow::Result<seam_store::ReleaseRecord> {
     let prompts = dir.join("prompts");
     std::fs::create_dir_all(&prompts)?;
@@ -515,13 +519,14 @@ async fn ship(
     std::fs::write(&path, text)?;
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (release, _) = seam_control::create_release(store, "ana", &prompt).await?;
-    seam_control::approve(store, "ben", &release.id).await?;
+    seam_control::approve(store, approver, &release.id).await?;
     seam_control::deploy(
         store,
-        "ana",
+        deployer,
         "support-bot@production",
         &release.id,
         seam_control::DeployMode::Drain,
+        &[seam_control::owners::PRODUCTION.to_string()],
     )
     .await?;
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -536,9 +541,10 @@ async fn frozen_prompt(
     dir: &Path,
 ) -> anyhow::Result<()> {
     println!(
-        "\nFrozen prompt: ana releases support-bot (pinned to sim-large-2026-01), ben approves, ana deploys."
+        "\nFrozen prompt: ana releases support-bot (pinned to sim-large-2026-01); an admin approves and deploys its first release."
     );
-    let release = ship(store, dir, DEMO_PROMPT).await?;
+    let admin = seam_control::Actor::admin("admin");
+    let release = ship(store, dir, DEMO_PROMPT, &admin, &admin).await?;
     let before = script.prompt_calls(3).await?;
     println!(
         "  {before} calls to prompt:support-bot answered by release {}",

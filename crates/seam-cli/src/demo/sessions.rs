@@ -81,6 +81,8 @@ pub(super) async fn hot_reload(
         store,
         dir,
         &DEMO_PROMPT.replace("lookup_invoice", "find_invoice"),
+        &seam_control::Actor::user("ben"),
+        &seam_control::Actor::user("ana"),
     )
     .await?;
     for turn in 3..6 {

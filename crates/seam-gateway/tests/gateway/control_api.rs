@@ -1,27 +1,44 @@
 //! The control API under /api/: the CLI's rules over HTTP, every action signed by a token.
 
 use crate::harness::{Harness, Options};
-use seam_store::{Store, UserRecord};
+use seam_store::{RoleRecord, Store, UserRecord};
 use serde_json::{Value, json};
 
-const PROMPT: &str = "name = \"support-bot\"\nowners = [\"ana\", \"ben\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { customer = \"string\" }\n\n[[messages]]\nrole = \"system\"\ncontent = \"You help {{ customer }}.\"\n";
+pub const PROMPT: &str = "name = \"support-bot\"\nowners = [\"ana\", \"ben\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { customer = \"string\" }\n\n[[messages]]\nrole = \"system\"\ncontent = \"You help {{ customer }}.\"\n";
 
-async fn user(h: &Harness, name: &str) -> String {
+/// A user without a role; returns their token.
+pub async fn user(h: &Harness, name: &str) -> String {
+    user_with(h, name, false, &[]).await
+}
+
+/// A user who is an admin or holds `roles` (role, tenant); returns their token.
+pub async fn user_with(h: &Harness, name: &str, admin: bool, roles: &[(&str, &str)]) -> String {
     let token = format!("seam-user-test-{name}");
     h.store
         .insert_user(&UserRecord {
             id: format!("usr_{name}"),
             name: name.into(),
             token_hash: seam_control::token_hash(&token),
-            admin: false,
+            admin,
             created_ms: 1,
         })
         .await
         .unwrap();
+    for (role, tenant) in roles {
+        h.store
+            .insert_role(&RoleRecord {
+                user_id: format!("usr_{name}"),
+                role: role.to_string(),
+                tenant: tenant.to_string(),
+                created_ms: 1,
+            })
+            .await
+            .unwrap();
+    }
     token
 }
 
-async fn call(
+pub async fn call(
     h: &Harness,
     method: reqwest::Method,
     path: &str,
@@ -43,6 +60,7 @@ async fn call(
 #[tokio::test]
 async fn releases_through_the_api_follow_the_same_rules() {
     let h = Harness::start(Options::default()).await;
+    let root = user_with(&h, "root", true, &[]).await;
     let ana = user(&h, "ana").await;
     let ben = user(&h, "ben").await;
     let eve = user(&h, "eve").await;
@@ -86,11 +104,36 @@ async fn releases_through_the_api_follow_the_same_rules() {
     assert_eq!(s, 403, "the author cannot approve");
     let (s, _) = call(&h, post.clone(), &approve, Some(&eve), None).await;
     assert_eq!(s, 403, "a non-owner cannot approve");
-    let (s, _) = call(&h, post.clone(), &approve, Some(&ben), None).await;
-    assert_eq!(s, 200);
-    let (s, v) = call(&h, post.clone(), "/api/deploys", Some(&ana), Some(deploy)).await;
+    let (s, v) = call(&h, post.clone(), &approve, Some(&ben), None).await;
+    assert_eq!(
+        s, 403,
+        "nothing is on production: owners listed in the release count for nothing yet"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("role admin"),
+        "{v}"
+    );
+    let (s, v) = call(&h, post.clone(), &approve, Some(&root), None).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["approved_by"], json!(["ben"]));
+    assert!(
+        v["changes"].is_null(),
+        "the first release changes nothing: {v}"
+    );
+    let (s, v) = call(
+        &h,
+        post.clone(),
+        "/api/deploys",
+        Some(&ana),
+        Some(deploy.clone()),
+    )
+    .await;
+    assert_eq!(s, 403, "production is protected; ana owns nothing yet: {v}");
+    let (s, v) = call(&h, post.clone(), "/api/deploys", Some(&root), Some(deploy)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["approved_by"], json!(["root"]));
 
     let (s, v) = call(
         &h,
@@ -102,6 +145,7 @@ async fn releases_through_the_api_follow_the_same_rules() {
     .await;
     assert_eq!(s, 200);
     assert_eq!(v["releases"][0]["channels"], json!(["production"]));
+    assert_eq!(v["releases"][0]["owners"], json!(["ana", "ben"]));
     let (_, v) = call(&h, get.clone(), "/api/changes?since_ms=0", Some(&eve), None).await;
     let kinds: Vec<&str> = v["events"]
         .as_array()
@@ -122,14 +166,17 @@ async fn releases_through_the_api_follow_the_same_rules() {
         .iter()
         .filter_map(|r| r["actor"].as_str())
         .collect();
-    assert_eq!(actors, ["ana", "ben", "ana"]);
+    assert_eq!(actors, ["ana", "root", "root"]);
 }
 
 #[tokio::test]
 async fn sessions_migrations_and_reloads_over_the_api() {
     let h = Harness::start(Options::default()).await;
+    let root = user_with(&h, "root", true, &[]).await;
     let ana = user(&h, "ana").await;
-    let ben = user(&h, "ben").await;
+    let ben = user_with(&h, "ben", false, &[("operator", "acme")]).await;
+    let vic = user_with(&h, "vic", false, &[("viewer", "acme")]).await;
+    let olga = user_with(&h, "olga", false, &[("operator", "globex")]).await;
     let post = reqwest::Method::POST;
     let get = reqwest::Method::GET;
     let mut ids = Vec::new();
@@ -148,7 +195,7 @@ async fn sessions_migrations_and_reloads_over_the_api() {
             &h,
             post.clone(),
             &format!("/api/releases/{id}/approve"),
-            Some(&ben),
+            Some(&root),
             None,
         )
         .await;
@@ -159,7 +206,7 @@ async fn sessions_migrations_and_reloads_over_the_api() {
         &h,
         post.clone(),
         "/api/deploys",
-        Some(&ana),
+        Some(&root),
         Some(json!({"target": "support-bot@production", "release": ids[0], "mode": "sideways"})),
     )
     .await;
@@ -172,7 +219,7 @@ async fn sessions_migrations_and_reloads_over_the_api() {
         &h,
         post.clone(),
         "/api/deploys",
-        Some(&ana),
+        Some(&root),
         Some(json!({"target": "support-bot@production", "release": ids[0]})),
     )
     .await;
@@ -202,20 +249,54 @@ async fn sessions_migrations_and_reloads_over_the_api() {
         &h,
         get.clone(),
         "/api/sessions?prompt=support-bot",
-        Some(&ben),
+        Some(&vic),
         None,
     )
     .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 200, "a viewer of acme reads acme's sessions");
     assert_eq!(v["sessions"][0]["session_id"], "api-1");
     assert_eq!(v["sessions"][0]["release_id"], ids[0].as_str());
+    let (s, v) = call(&h, get.clone(), "/api/sessions", Some(&olga), None).await;
+    assert_eq!(
+        (s, v["sessions"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "not globex's: {v}"
+    );
+    let (s, v) = call(&h, get.clone(), "/api/sessions", Some(&ana), None).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs role viewer or operator of a tenant, or admin"),
+        "{v}"
+    );
 
+    let migrate = json!({"session": "api-1", "release": ids[1]});
+    for (who, name) in [(&olga, "olga"), (&vic, "vic")] {
+        let (s, v) = call(
+            &h,
+            post.clone(),
+            "/api/sessions/migrate",
+            Some(who),
+            Some(migrate.clone()),
+        )
+        .await;
+        assert_eq!(s, 403, "{name}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("needs role operator of `acme`, or admin"),
+            "{name}: {v}"
+        );
+    }
     let (s, v) = call(
         &h,
         post.clone(),
         "/api/sessions/migrate",
         Some(&ben),
-        Some(json!({"session": "api-1", "release": ids[1]})),
+        Some(migrate),
     )
     .await;
     assert_eq!(s, 200, "{v}");
@@ -239,8 +320,18 @@ async fn sessions_migrations_and_reloads_over_the_api() {
             .any(|a| a.action == "session.migrate" && a.actor == "ben")
     );
 
-    // This gateway was started without a config file: nothing to reload, and it says so.
-    let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
+    // Only an admin reloads; this gateway was started without a config file: nothing to
+    // reload, and it says so.
+    let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ben), None).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs role admin"),
+        "{v}"
+    );
+    let (s, v) = call(&h, post.clone(), "/api/reload", Some(&root), None).await;
     assert_eq!(s, 409, "{v}");
     let (s, _) = call(&h, post.clone(), "/api/reload", None, None).await;
     assert_eq!(s, 401);
@@ -253,7 +344,7 @@ async fn a_refused_reload_over_the_api_names_the_problem() {
         ..Options::default()
     })
     .await;
-    let ana = user(&h, "ana").await;
+    let ana = user_with(&h, "ana", true, &[]).await;
     let post = reqwest::Method::POST;
     let (s, v) = call(&h, post.clone(), "/api/reload", Some(&ana), None).await;
     assert_eq!((s, v["applied"].as_bool()), (200, Some(true)), "{v}");
@@ -283,4 +374,42 @@ async fn a_refused_reload_over_the_api_names_the_problem() {
         "{v}"
     );
     std::fs::write(&h.config_path, good).unwrap();
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let h = Harness::start(Options {
+        server: "metrics_token_env = \"SEAM_TEST_METRICS_TOKEN\"",
+        ..Options::default()
+    })
+    .await;
+    let url = format!("{}/metrics", h.gw);
+    let r = h.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("metrics_token_env"));
+    let r = h
+        .client
+        .get(&url)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = h
+        .client
+        .get(&url)
+        .bearer_auth(crate::harness::METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("seam_"));
+    let open = Harness::start(Options::default()).await;
+    let r = open
+        .client
+        .get(format!("{}/metrics", open.gw))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "without the key, /metrics stays open");
 }

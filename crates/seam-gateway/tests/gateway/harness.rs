@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const PROVIDER_SECRET: &str = "sk-provider-secret-do-not-leak";
+/// What `server.metrics_token_env = "SEAM_TEST_METRICS_TOKEN"` reads.
+pub const METRICS_TOKEN: &str = "metrics-token-test";
 
 pub struct Harness {
     pub gw: String,
@@ -272,7 +274,11 @@ fn with_spool(mut config: seam_config::Config, dir: &std::path::Path) -> seam_co
 }
 
 fn parse(text: &str, path: &std::path::Path) -> seam_config::Config {
-    let env = |name: &str| (name == "UP_KEY").then(|| PROVIDER_SECRET.to_string());
+    let env = |name: &str| match name {
+        "UP_KEY" => Some(PROVIDER_SECRET.to_string()),
+        "SEAM_TEST_METRICS_TOKEN" => Some(METRICS_TOKEN.to_string()),
+        _ => None,
+    };
     seam_config::parse(text, path, &env).expect("config")
 }
 

@@ -9,6 +9,7 @@ mod errors;
 mod harness;
 mod limits;
 mod outage;
+mod ownership;
 mod prompts;
 mod records;
 mod redis_limits;

@@ -26,17 +26,28 @@ parameters = {{ type = "object", properties = {{ id = {{ type = "string" }} }} }
     )
 }
 
-/// Releases `text` (authored by ana, approved by ben) and deploys it on production.
+/// Releases `text` (authored by ana; approved by an admin while nothing is on production,
+/// then by ben, an owner) and deploys it on production as an admin.
 async fn ship(h: &Harness, text: &str, mode: DeployMode) -> String {
     let p = seam_prompts::parse(text, std::path::Path::new("support-bot.toml")).unwrap();
     let store = h.store.as_ref();
     let (r, _) = seam_control::create_release(store, "ana", &p)
         .await
         .unwrap();
-    let _ = seam_control::approve(store, "ben", &r.id).await;
-    seam_control::deploy(store, "ben", "support-bot@production", &r.id, mode)
-        .await
-        .unwrap();
+    let admin = seam_control::Actor::admin("admin");
+    let _ = seam_control::approve(store, &admin, &r.id).await;
+    let _ = seam_control::approve(store, &seam_control::Actor::user("ben"), &r.id).await;
+    let production = ["production".to_string()];
+    seam_control::deploy(
+        store,
+        &admin,
+        "support-bot@production",
+        &r.id,
+        mode,
+        &production,
+    )
+    .await
+    .unwrap();
     // The gateway sees a deploy within a second: wait for a session-less call to get it.
     for _ in 0..40 {
         let resp = h
@@ -210,7 +221,12 @@ async fn a_pin_survives_a_gateway_restart_and_migrate_moves_it_on_purpose() {
         tenant: None,
         channel: None,
     };
-    let before = seam_control::sessions::migrate(h.store.as_ref(), "ben", &target, &v2)
+    let ben = seam_control::Actor {
+        name: "ben".into(),
+        admin: false,
+        roles: vec![(seam_control::Role::Operator, "acme".into())],
+    };
+    let before = seam_control::sessions::migrate(h.store.as_ref(), &ben, &target, &v2)
         .await
         .unwrap();
     assert_eq!(before.release_id, v1);

@@ -1,6 +1,7 @@
 //! Behaviour every storage backend must show. Each backend's tests call [`run_all`] on a
 //! fresh, migrated store.
 
+mod roles;
 mod samples;
 mod sessions;
 mod sink;
@@ -29,6 +30,8 @@ pub async fn run_all(store: &dyn Store) {
     sessions::concurrent_first_calls_agree(store).await;
     sessions::moves_are_conditional(store).await;
     sessions::live_sessions_list_and_count(store).await;
+    roles::roles_round_trip(store).await;
+    roles::reads_keep_to_their_tenants(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;
 }

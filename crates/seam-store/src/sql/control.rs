@@ -1,9 +1,10 @@
-//! Control-plane tables: users, the audit chain, releases, approvals and deploys.
+//! Control-plane tables: users and their roles, the audit chain, releases, approvals and deploys.
 
 use super::SqlStore;
 use super::rows::*;
 use crate::{
-    ApprovalRecord, AuditRecord, DeployRecord, ReleaseRecord, Result, StoreError, UserRecord,
+    ApprovalRecord, AuditRecord, DeployRecord, ReleaseRecord, Result, RoleRecord, StoreError,
+    UserRecord,
 };
 use sqlx::Row;
 
@@ -42,6 +43,51 @@ impl SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    pub(super) async fn db_set_admin(&self, user_id: &str, admin: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET admin = $1 WHERE id = $2")
+            .bind(flag(admin))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!("no user with id `{user_id}`")));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn db_insert_role(&self, r: &RoleRecord) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO user_roles (user_id, role, tenant, created_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(r.user_id.as_str())
+        .bind(r.role.as_str())
+        .bind(r.tenant.as_str())
+        .bind(r.created_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn db_list_roles(&self) -> Result<Vec<RoleRecord>> {
+        let rows = sqlx::query(
+            "SELECT user_id, role, tenant, created_ms FROM user_roles ORDER BY user_id, role, tenant",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(RoleRecord {
+                    user_id: r.try_get("user_id")?,
+                    role: r.try_get("role")?,
+                    tenant: r.try_get("tenant")?,
+                    created_ms: r.try_get("created_ms")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
     }
 
     pub(super) async fn db_append_audit(

@@ -6,6 +6,7 @@ mod control;
 mod export;
 mod pg_sink;
 mod rows;
+mod scope;
 mod sessions;
 mod spend;
 mod sqlite_insert;
@@ -18,7 +19,7 @@ pub use sqlite_sink::{SqliteSink, sqlite_file};
 use crate::{
     ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
     DeployRecord, EventRecord, KeyRecord, ReleaseRecord, Result, ServedRecord, Store, StoreError,
-    UsageBy, UsageRow, UserRecord, migrate,
+    Tenants, UsageBy, UsageRow, UserRecord, migrate,
 };
 use async_trait::async_trait;
 use rows::*;
@@ -144,7 +145,7 @@ impl Store for SqlStore {
             .await?
             .into_iter()
             .filter(|k| k.revoked_ms.is_none())
-            .filter(|k| k.id == id_or_prefix || k.prefix.starts_with(id_or_prefix))
+            .filter(|k| k.is_named_by(id_or_prefix))
             .collect();
         if matching.len() > 1 {
             return Err(StoreError::Invalid(format!(
@@ -176,33 +177,33 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn list_streams(&self, since_ms: i64) -> Result<Vec<crate::StreamRecord>> {
-        self.db_list_streams(since_ms).await
+    async fn list_streams_in(
+        &self,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Vec<crate::StreamRecord>> {
+        self.db_list_streams(since_ms, tenants).await
     }
 
-    async fn list_calls(&self, q: &CallQuery) -> Result<Vec<CallRecord>> {
+    async fn list_calls_in(&self, q: &CallQuery, tenants: &Tenants) -> Result<Vec<CallRecord>> {
         let limit = if q.limit <= 0 { 1000 } else { q.limit };
-        let rows = match &q.tenant {
-            Some(t) => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {CALL_COLUMNS} FROM calls WHERE created_ms >= $1 AND tenant = $2 ORDER BY created_ms DESC, id DESC LIMIT $3"
-                )))
-                .bind(q.since_ms)
-                .bind(t)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {CALL_COLUMNS} FROM calls WHERE created_ms >= $1 ORDER BY created_ms DESC, id DESC LIMIT $2"
-                )))
-                .bind(q.since_ms)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
+        let (one, next) = match q.tenant {
+            Some(_) => (" AND tenant = $2", 3),
+            None => ("", 2),
         };
+        let within = scope::filter("tenant", next, tenants);
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE created_ms >= $1{one}{within} ORDER BY created_ms DESC, id DESC LIMIT ${}",
+            next + scope::count(tenants)
+        )))
+        .bind(q.since_ms);
+        if let Some(t) = &q.tenant {
+            query = query.bind(t.as_str());
+        }
+        let rows = scope::bind(query, tenants)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .map(call_from_row)
@@ -262,20 +263,25 @@ impl Store for SqlStore {
         Ok((calls, attempts))
     }
 
-    async fn usage(&self, by: UsageBy, since_ms: i64) -> Result<Vec<UsageRow>> {
+    async fn usage_in(
+        &self,
+        by: UsageBy,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Vec<UsageRow>> {
         let col = by.column();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let within = scope::filter("tenant", 2, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
             "SELECT COALESCE({col}, '') AS k, COUNT(*) AS calls, \
              CAST(SUM(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS BIGINT) AS refused, \
              CAST(SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
              CAST(SUM(attempts) AS BIGINT) AS attempts, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
              CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
              CAST(MAX(tokens_estimated) AS BIGINT) AS estimated \
-             FROM calls WHERE created_ms >= $1 GROUP BY COALESCE({col}, '') ORDER BY cost_usd DESC, k"
+             FROM calls WHERE created_ms >= $1{within} GROUP BY COALESCE({col}, '') ORDER BY cost_usd DESC, k"
         )))
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(since_ms);
+        let rows = scope::bind(query, tenants).fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -298,31 +304,38 @@ impl Store for SqlStore {
         self.db_spend(q).await
     }
 
-    async fn reliability(&self, since_ms: i64) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {
-        let calls = sqlx::query(
+    async fn reliability_in(
+        &self,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {
+        let within = scope::filter("tenant", 2, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
             "SELECT route, outcome, COUNT(*) AS calls, \
              CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS dispatched, \
              CAST(SUM(attempts) AS BIGINT) AS attempts, SUM(cost_usd) AS cost_usd, \
              CAST(SUM(budget_exhausted) AS BIGINT) AS budget_exhausted \
-             FROM calls WHERE created_ms >= $1 GROUP BY route, outcome ORDER BY route, outcome",
-        )
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(CallGroup {
-                route: r.try_get("route")?,
-                outcome: r.try_get("outcome")?,
-                calls: r.try_get("calls")?,
-                dispatched: r.try_get("dispatched")?,
-                attempts: r.try_get("attempts")?,
-                cost_usd: r.try_get("cost_usd")?,
-                budget_exhausted: r.try_get("budget_exhausted")?,
+             FROM calls WHERE created_ms >= $1{within} GROUP BY route, outcome ORDER BY route, outcome",
+        )))
+        .bind(since_ms);
+        let calls = scope::bind(query, tenants)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(CallGroup {
+                    route: r.try_get("route")?,
+                    outcome: r.try_get("outcome")?,
+                    calls: r.try_get("calls")?,
+                    dispatched: r.try_get("dispatched")?,
+                    attempts: r.try_get("attempts")?,
+                    cost_usd: r.try_get("cost_usd")?,
+                    budget_exhausted: r.try_get("budget_exhausted")?,
+                })
             })
-        })
-        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
-        let attempts = sqlx::query(
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        let c_within = scope::filter("c.tenant", 2, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
             // Through the calls' time index: attempts are found by their call, not scanned.
             // Attempts kept in their call's row are read from it directly (through the view,
             // SQLite would build the whole union before joining).
@@ -331,28 +344,29 @@ impl Store for SqlStore {
              CAST(SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
              SUM(cost_usd) AS cost_usd FROM ( \
              SELECT a.route, a.provider, a.outcome, a.error_class, a.seq, a.cost_usd \
-             FROM calls c JOIN attempts a ON a.call_id = c.id WHERE c.created_ms >= $1 \
+             FROM calls c JOIN attempts a ON a.call_id = c.id WHERE c.created_ms >= $1{c_within} \
              UNION ALL SELECT route, provider, attempt_outcome, attempt_error_class, 1, cost_usd \
-             FROM calls WHERE created_ms >= $1 AND attempt_model IS NOT NULL) AS a \
+             FROM calls WHERE created_ms >= $1 AND attempt_model IS NOT NULL{within}) AS a \
              GROUP BY route, provider, outcome, COALESCE(error_class, '') \
              ORDER BY route, provider, outcome",
-        )
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(AttemptGroup {
-                route: r.try_get("route")?,
-                provider: r.try_get("provider")?,
-                outcome: r.try_get("outcome")?,
-                error_class: r.try_get("error_class")?,
-                attempts: r.try_get("attempts")?,
-                first_attempts: r.try_get("first_attempts")?,
-                cost_usd: r.try_get("cost_usd")?,
+        )))
+        .bind(since_ms);
+        let attempts = scope::bind(query, tenants)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AttemptGroup {
+                    route: r.try_get("route")?,
+                    provider: r.try_get("provider")?,
+                    outcome: r.try_get("outcome")?,
+                    error_class: r.try_get("error_class")?,
+                    attempts: r.try_get("attempts")?,
+                    first_attempts: r.try_get("first_attempts")?,
+                    cost_usd: r.try_get("cost_usd")?,
+                })
             })
-        })
-        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
         Ok((calls, attempts))
     }
 
@@ -366,6 +380,18 @@ impl Store for SqlStore {
 
     async fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRecord>> {
         self.db_user_by_token_hash(hash).await
+    }
+
+    async fn set_admin(&self, user_id: &str, admin: bool) -> Result<()> {
+        self.db_set_admin(user_id, admin).await
+    }
+
+    async fn insert_role(&self, r: &crate::RoleRecord) -> Result<bool> {
+        self.db_insert_role(r).await
+    }
+
+    async fn list_roles(&self) -> Result<Vec<crate::RoleRecord>> {
+        self.db_list_roles().await
     }
 
     async fn append_audit(

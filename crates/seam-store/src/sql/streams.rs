@@ -1,7 +1,7 @@
 //! Per-stream telemetry rows (written with their call, see `cells.rs`), read back.
 
 use super::SqlStore;
-use crate::{Result, StreamRecord};
+use crate::{Result, StreamRecord, Tenants};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -34,12 +34,24 @@ pub(super) fn stream_from_row(r: &AnyRow) -> std::result::Result<StreamRecord, s
 }
 
 impl SqlStore {
-    pub(super) async fn db_list_streams(&self, since_ms: i64) -> Result<Vec<StreamRecord>> {
+    pub(super) async fn db_list_streams(
+        &self,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Vec<StreamRecord>> {
+        // A stream's tenant is its call's (found by the call's key).
+        let within = match tenants {
+            Tenants::All => String::new(),
+            only => format!(
+                " AND EXISTS (SELECT 1 FROM calls c WHERE c.id = streams.call_id{})",
+                super::scope::filter("c.tenant", 2, only)
+            ),
+        };
         let sql = format!(
-            "SELECT {COLUMNS} FROM streams WHERE created_ms >= $1 ORDER BY created_ms, call_id"
+            "SELECT {COLUMNS} FROM streams WHERE created_ms >= $1{within} ORDER BY created_ms, call_id"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(since_ms)
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(since_ms);
+        let rows = super::scope::bind(query, tenants)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows

@@ -1,0 +1,68 @@
+//! Virtual API keys on the control plane: an operator of a key's tenant (or an admin) creates
+//! and revokes it; whoever reads a tenant's records sees its keys (never the keys themselves).
+
+use crate::{Result, audit, now_ms};
+use seam_store::{KeyRecord, Store};
+use serde_json::{Value, json};
+
+/// Stores a key minted by the caller (only its hash is in `key`), audited as `key.create`.
+pub async fn create(store: &dyn Store, actor: &crate::Actor, key: &KeyRecord) -> Result<()> {
+    actor.require_operator(&key.tenant, "creating keys")?;
+    store.insert_key(key).await?;
+    let limits: Value = key
+        .limits
+        .as_deref()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| json!({}));
+    audit(
+        store,
+        &actor.name,
+        "key.create",
+        &key.id,
+        None,
+        json!({"tenant": key.tenant, "prefix": key.prefix, "limits": limits}),
+    )
+    .await
+}
+
+/// Revokes the active key named by id or prefix, once the actor may revoke every key it
+/// names; returns the keys revoked.
+pub async fn revoke(
+    store: &dyn Store,
+    actor: &crate::Actor,
+    id_or_prefix: &str,
+) -> Result<Vec<KeyRecord>> {
+    let named: Vec<KeyRecord> = store
+        .list_keys()
+        .await?
+        .into_iter()
+        .filter(|k| k.revoked_ms.is_none() && k.is_named_by(id_or_prefix))
+        .collect();
+    for k in &named {
+        actor.require_operator(&k.tenant, &format!("revoking key {}", k.id))?;
+    }
+    let revoked = store.revoke_key(id_or_prefix, now_ms()).await?;
+    for k in &revoked {
+        audit(
+            store,
+            &actor.name,
+            "key.revoke",
+            &k.id,
+            Some(json!({"state": "active"})),
+            json!({"state": "revoked"}),
+        )
+        .await?;
+    }
+    Ok(revoked)
+}
+
+/// The keys of the tenants the actor reads.
+pub async fn list(store: &dyn Store, actor: &crate::Actor) -> Result<Vec<KeyRecord>> {
+    let scope = actor.read_scope("listing keys")?;
+    Ok(store
+        .list_keys()
+        .await?
+        .into_iter()
+        .filter(|k| scope.allows(&k.tenant))
+        .collect())
+}
