@@ -32,7 +32,9 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The SHA-256 of a token, as stored.
+/// The SHA-256 of a token, as stored. A token is looked up by this digest and never
+/// compared as text: the time a lookup takes can show at most how much of a stored digest a
+/// guess matched, which tells nothing about the token itself.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -12,6 +12,7 @@ mod prompts;
 mod records;
 mod redis_limits;
 mod retries;
+mod secrets;
 mod sessions;
 mod streams;
 mod telemetry;
