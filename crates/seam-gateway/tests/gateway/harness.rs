@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const PROVIDER_SECRET: &str = "sk-provider-secret-do-not-leak";
+/// The admin token, for a config with `admin_token_env = "SEAM_ADMIN_TOKEN"`.
+pub const ADMIN_TOKEN: &str = "seam-admin-test-token";
 
 pub struct Harness {
     pub gw: String,
@@ -252,7 +254,11 @@ output = 4.0
 }
 
 fn parse(text: &str, path: &std::path::Path) -> seam_config::Config {
-    let env = |name: &str| (name == "UP_KEY").then(|| PROVIDER_SECRET.to_string());
+    let env = |name: &str| match name {
+        "UP_KEY" => Some(PROVIDER_SECRET.to_string()),
+        "SEAM_ADMIN_TOKEN" => Some(ADMIN_TOKEN.to_string()),
+        _ => None,
+    };
     seam_config::parse(text, path, &env).expect("config")
 }
 

@@ -1,7 +1,7 @@
 //! A provider key the upstream echoes back, in any JSON spelling, reaches neither the client
 //! nor the store.
 
-use crate::harness::{Harness, Options, PROVIDER_SECRET, call_id, hello};
+use crate::harness::{ADMIN_TOKEN, Harness, Options, PROVIDER_SECRET, call_id, hello};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -107,4 +107,26 @@ async fn a_key_echoed_json_escaped_reaches_neither_the_client_nor_the_record() {
             assert!(body.contains("<redacted>"), "{route}: {body}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_admin_token_acts_as_admin_and_nothing_close_to_it_does() {
+    let h = Harness::start(Options {
+        server: "admin_token_env = \"SEAM_ADMIN_TOKEN\"",
+        ..Options::default()
+    })
+    .await;
+    let status = |token: String| {
+        let req = h
+            .client
+            .get(format!("{}/api/audit", h.gw))
+            .bearer_auth(token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(ADMIN_TOKEN.to_string()).await, 200);
+    let mut near = ADMIN_TOKEN.to_string();
+    near.pop();
+    assert_eq!(status(format!("{near}X")).await, 401);
+    assert_eq!(status(near.clone()).await, 401);
+    assert_eq!(status(format!("{ADMIN_TOKEN}X")).await, 401);
 }
