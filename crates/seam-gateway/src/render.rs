@@ -5,6 +5,7 @@
 //! so the hot path never waits on the database.
 
 use crate::errors::GatewayError;
+use crate::untrusted::Escaped;
 use seam_prompts::Prompt;
 use seam_store::Store;
 use seam_wire::RequestBody;
@@ -61,7 +62,7 @@ impl ModelAlerts {
         let message = format!(
             "release {release} pins `{pinned}` but the provider served `{served}` (first call: {call_id})"
         );
-        tracing::warn!(kind = MISMATCH_EVENT, release, "{message}");
+        tracing::warn!(kind = MISMATCH_EVENT, release, "{}", Escaped(&message));
         crate::observe::emit(
             app,
             seam_store::EventRecord {

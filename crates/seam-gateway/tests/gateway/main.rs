@@ -16,3 +16,4 @@ mod secrets;
 mod sessions;
 mod streams;
 mod telemetry;
+mod untrusted;
