@@ -56,8 +56,15 @@ fn key_digest(plain: &str) -> KeyDigest {
 
 /// A key's SHA-256. Two are compared in constant time, so that how long a lookup takes says
 /// nothing about how much of a stored digest a guess matched.
-#[derive(Clone, Copy, Hash)]
+#[derive(Clone, Copy)]
 pub(crate) struct KeyDigest([u8; 32]);
+
+// Hashes the bytes that `eq` compares, so equal digests hash alike.
+impl std::hash::Hash for KeyDigest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for KeyDigest {
     fn eq(&self, other: &KeyDigest) -> bool {
