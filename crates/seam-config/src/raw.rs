@@ -28,6 +28,7 @@ pub(crate) struct RawConfig {
 pub(crate) struct RawPrompts {
     pub dir: Option<String>,
     pub live_channel: Option<String>,
+    pub render_fuel: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

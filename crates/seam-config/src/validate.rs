@@ -41,6 +41,9 @@ pub struct Config {
     /// The channel that serves the prompt files as they are on disk, re-released on every
     /// reload (development); other channels need an approval and a deploy.
     pub live_channel: Option<String>,
+    /// The fuel one prompt render may use (`[prompts] render_fuel`): MiniJinja's, about one
+    /// per template instruction and per 64 bytes of data, so it bounds time and memory.
+    pub render_fuel: u64,
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
 }
@@ -119,6 +122,8 @@ impl Config {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+/// A prompt render's fuel: ~100k template steps or ~6 MB of output, a few milliseconds.
+pub const DEFAULT_RENDER_FUEL: u64 = 100_000;
 const DEFAULT_ANTHROPIC_VERSION: &str = "2026-10-21";
 
 pub(crate) fn validate(
@@ -254,6 +259,12 @@ pub(crate) fn validate(
     if live_channel.as_deref() == Some("production") {
         problems.push("prompts.live_channel: `production` needs approvals and deploys; serve files on a development channel such as \"dev\"".into());
     }
+    let render_fuel = raw_prompts.render_fuel.unwrap_or(DEFAULT_RENDER_FUEL);
+    if render_fuel == 0 {
+        problems.push(format!(
+            "prompts.render_fuel: must be greater than 0 (default {DEFAULT_RENDER_FUEL})"
+        ));
+    }
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -265,6 +276,7 @@ pub(crate) fn validate(
             limits,
             prompts_dir,
             live_channel,
+            render_fuel,
             sessions,
             streams,
         })
@@ -478,6 +490,21 @@ output = 4.0
         assert!(msg.contains("provider `nope` is not defined"), "{msg}");
         assert!(msg.contains("MISSING_KEY"), "{msg}");
         assert!(msg.contains("non-negative"), "{msg}");
+    }
+
+    #[test]
+    fn prompt_render_fuel_has_a_default_and_must_be_positive() {
+        let c = parse(GOOD, Path::new("s.toml"), &env).expect("valid");
+        assert_eq!(c.render_fuel, crate::validate::DEFAULT_RENDER_FUEL);
+        let with = |fuel: &str| format!("{GOOD}\n[prompts]\nrender_fuel = {fuel}\n");
+        let c = parse(&with("5000"), Path::new("s.toml"), &env).expect("valid");
+        assert_eq!(c.render_fuel, 5000);
+        let e = parse(&with("0"), Path::new("s.toml"), &env).expect_err("zero");
+        assert!(
+            e.to_string()
+                .contains("prompts.render_fuel: must be greater than 0"),
+            "{e}"
+        );
     }
 
     #[test]

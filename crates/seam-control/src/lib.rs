@@ -105,16 +105,20 @@ fn owners(release: &ReleaseRecord) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `NAME@CHANNEL` -> (NAME, CHANNEL).
+/// `NAME@CHANNEL` -> (NAME, CHANNEL), each a valid name (see [`seam_prompts::check_name`]).
 pub fn split_target(target: &str) -> Result<(&str, &str)> {
-    target
+    let (name, channel) = target
         .split_once('@')
         .filter(|(n, c)| !n.is_empty() && !c.is_empty())
         .ok_or_else(|| {
             ControlError::Invalid(format!(
                 "`{target}`: write NAME@CHANNEL, e.g. support-bot@production"
             ))
-        })
+        })?;
+    for (what, part) in [("prompt", name), ("channel", channel)] {
+        seam_prompts::check_name(part).map_err(|e| ControlError::Invalid(format!("{what} {e}")))?;
+    }
+    Ok((name, channel))
 }
 
 /// Makes a release of a prompt (it must lint clean). Returns it and whether it is new: the

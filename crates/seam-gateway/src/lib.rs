@@ -102,6 +102,14 @@ pub async fn start(
     registry: Registry,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<Running> {
+    let mut problems = Vec::new();
+    reload::check_prompts(&config, &mut problems);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "not starting: the prompt files are not valid (a reload would refuse them too):\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
     account::warm_up();
     let metrics = Metrics::new();
     let keys = KeyCache::default();

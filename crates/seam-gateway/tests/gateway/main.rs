@@ -8,6 +8,7 @@ mod drift;
 mod errors;
 mod harness;
 mod limits;
+mod prompt_limits;
 mod prompts;
 mod records;
 mod redis_limits;
