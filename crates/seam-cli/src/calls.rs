@@ -1,8 +1,8 @@
 //! `seam calls` and `seam calls show ID`: the calls of the tenants the reader's roles cover.
 
 use crate::cli::StoreArgs;
-use crate::format::{parse_since, table, timestamp};
-use seam_store::{CallQuery, CallRecord, Store};
+use crate::format::{clean, parse_since, table, timestamp};
+use seam_store::{AttemptRecord, CallQuery, CallRecord, Store};
 use serde_json::json;
 
 pub async fn list(
@@ -105,7 +105,18 @@ pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()>
         );
         return Ok(());
     }
-    let field = |k: &str, v: String| println!("{k:<20}{v}");
+    print!("{}", show_text(&call, &attempts));
+    Ok(())
+}
+
+/// `seam calls show` as text: one line per field, then the attempts; every value that came
+/// from a client or an upstream is cleaned for the terminal.
+pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut field = |k: &str, v: String| {
+        let _ = writeln!(out, "{k:<20}{}", clean(&v));
+    };
     field("call", call.id.clone());
     field("time (UTC)", timestamp(call.created_ms));
     field("tenant", call.tenant.clone());
@@ -179,7 +190,7 @@ pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()>
         "cost",
         format!("${:.6} over {} attempt(s)", call.cost_usd, call.attempts),
     );
-    println!("\nattempts:");
+    out.push_str("\nattempts:\n");
     let rows: Vec<Vec<String>> = attempts
         .iter()
         .map(|a| {
@@ -206,29 +217,74 @@ pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()>
             ]
         })
         .collect();
-    println!(
-        "{}",
-        table(
-            &[
-                "#",
-                "PROVIDER",
-                "MODEL",
-                "SERVED",
-                "STATUS",
-                "OUTCOME",
-                "MS",
-                "TOKENS IN/OUT",
-                "COST $"
-            ],
-            &rows
-        )
-    );
+    out.push_str(&table(
+        &[
+            "#",
+            "PROVIDER",
+            "MODEL",
+            "SERVED",
+            "STATUS",
+            "OUTCOME",
+            "MS",
+            "TOKENS IN/OUT",
+            "COST $",
+        ],
+        &rows,
+    ));
+    out.push('\n');
     for a in attempts.iter().filter(|a| a.error_body.is_some()) {
-        println!(
+        let _ = writeln!(
+            out,
             "\nattempt {} upstream body: {}",
             a.seq,
-            a.error_body.clone().unwrap_or_default()
+            clean(a.error_body.as_deref().unwrap_or_default())
         );
     }
-    Ok(())
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seam_store::conformance::{sample_attempt, sample_call};
+
+    /// What a tenant and an upstream can put in a record: a line break that would forge a
+    /// line, and escape sequences that recolour the terminal or clear it.
+    const EVIL: &str = "gpt\r\n2026-01-01 00:00:00  INFO forged\u{1b}[31m\u{1b}[2J";
+
+    fn evil_call() -> (CallRecord, Vec<AttemptRecord>) {
+        let mut call = sample_call("call_1", 1, "acme");
+        call.route = String::new();
+        call.requested_model = EVIL.into();
+        call.trace_id = Some(EVIL.into());
+        call.served_model = Some(EVIL.into());
+        call.error_class = Some("status_5xx".into());
+        call.error_message = Some(EVIL.into());
+        let mut a = sample_attempt(&call, 1, false);
+        a.served_model = Some(EVIL.into());
+        a.error_body = Some(EVIL.into());
+        (call, vec![a])
+    }
+
+    fn assert_clean(out: &str) {
+        assert!(!out.contains(['\r', '\u{1b}']), "{out:?}");
+        assert!(
+            !out.lines().any(|l| l.starts_with("2026-01-01")),
+            "a forged line: {out}"
+        );
+        assert!(out.contains("gpt\\r\\n2026-01-01"), "{out}");
+    }
+
+    #[test]
+    fn calls_and_calls_show_escape_what_clients_and_upstreams_wrote() {
+        let (call, attempts) = evil_call();
+        assert_clean(&calls_table(std::slice::from_ref(&call)));
+        assert_clean(&show_text(&call, &attempts));
+    }
+
+    #[test]
+    fn a_trace_escapes_what_clients_wrote() {
+        let (call, attempts) = evil_call();
+        assert_clean(&crate::traces::render(EVIL, &[call], &attempts));
+    }
 }

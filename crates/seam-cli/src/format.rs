@@ -1,5 +1,6 @@
 //! Text output helpers: durations, timestamps and aligned tables.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// `30s`, `15m`, `1h`, `7d` -> a duration.
@@ -43,10 +44,21 @@ pub fn timestamp(ms: i64) -> String {
     )
 }
 
+/// A string for the terminal: its control characters escaped, so that a tenant's model name
+/// or an upstream's served model cannot forge a line or recolour the terminal. Every table
+/// cell goes through it; text outputs pass each field they interpolate through it.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    seam_gateway::untrusted::escape(s)
+}
+
 /// Prints rows under headers, each column as wide as its widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| clean(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             if i < widths.len() {
                 widths[i] = widths[i].max(c.chars().count());
@@ -64,9 +76,9 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             .to_string()
     };
     let mut out = line(headers.to_vec());
-    for r in rows {
+    for r in &rows {
         out.push('\n');
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
+        out.push_str(&line(r.iter().map(|c| c.as_ref()).collect()));
     }
     out
 }
@@ -79,6 +91,20 @@ mod tests {
     fn a_row_longer_than_the_headers_does_not_panic() {
         let t = table(&["A"], &[vec!["x".into(), "extra".into()]]);
         assert!(t.contains("extra"));
+    }
+
+    #[test]
+    fn control_characters_in_a_cell_are_escaped_and_the_columns_still_line_up() {
+        let evil = "m\r\nacme  forged-row\u{1b}[31m".to_string();
+        let t = table(
+            &["MODEL", "N"],
+            &[vec![evil, "1".into()], vec!["ok".into(), "2".into()]],
+        );
+        assert!(!t.contains(['\r', '\u{1b}']), "{t:?}");
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert_eq!(lines[1], "m\\r\\nacme  forged-row\\u{1b}[31m  1");
+        assert_eq!(lines[1].find("  1"), lines[2].find("  2"), "{t}");
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub async fn diff(
                         .map(|c| c.prompts_dir)
                 })
                 .unwrap_or_else(|| PathBuf::from("prompts"));
-            let path = dir.join(format!("{name}.toml"));
+            let path = seam_prompts::file_of(&dir, name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let file = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
             (
                 (latest.id.clone(), serde_json::from_str(&latest.content)?),

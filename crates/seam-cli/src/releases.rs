@@ -22,7 +22,8 @@ pub async fn create(
     dir: Option<PathBuf>,
     json_out: bool,
 ) -> anyhow::Result<()> {
-    let path = prompts_dir(dir, store_args).join(format!("{name}.toml"));
+    let path = seam_prompts::file_of(&prompts_dir(dir, store_args), name)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (store, who) = crate::users::open_as(store_args).await?;
     let (release, new) = seam_control::create_release(&store, &who.name, &prompt).await?;
@@ -187,4 +188,40 @@ pub async fn list(store_args: &StoreArgs, name: &str, json_out: bool) -> anyhow:
         )
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn release_create_reads_only_files_in_the_prompts_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let prompts = root.path().join("a/b/prompts");
+        std::fs::create_dir_all(&prompts).unwrap();
+        std::fs::write(
+            root.path().join("x.toml"),
+            "name = \"x\"\nowners = [\"ana\"]\nroute = \"chat\"\nmodel = \"m-2026-01\"\n\n[[messages]]\nrole = \"system\"\ncontent = \"hi\"\n",
+        )
+        .unwrap();
+        let args = StoreArgs {
+            config: root.path().join("seam.toml"),
+            store: Some(format!(
+                "sqlite://{}",
+                root.path().join("seam.db").display()
+            )),
+        };
+        let err = create(&args, "../../../x", Some(prompts), false)
+            .await
+            .expect_err("a path is not a prompt name");
+        assert!(
+            err.to_string()
+                .contains("prompt `../../../x` is not a valid name"),
+            "{err}"
+        );
+        // The same file, named from its own directory, is a release.
+        create(&args, "x", Some(root.path().to_path_buf()), true)
+            .await
+            .expect("a release of x");
+    }
 }

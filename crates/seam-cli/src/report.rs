@@ -2,7 +2,7 @@
 //! and `seam changes`.
 
 use crate::cli::StoreArgs;
-use crate::format::{parse_since, table, timestamp};
+use crate::format::{clean, parse_since, table, timestamp};
 use seam_store::{RouteReliability, Store};
 
 pub async fn reliability(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
@@ -42,7 +42,7 @@ fn print_route(r: &RouteReliability) {
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    println!("\nroute `{}`", r.route);
+    println!("\nroute `{}`", clean(&r.route));
     let rows = vec![
         vec![
             "calls by final outcome".into(),

@@ -1,7 +1,7 @@
 //! `seam sessions`, `seam sessions migrate` and `seam reload`.
 
 use crate::cli::StoreArgs;
-use crate::format::{table, timestamp};
+use crate::format::{clean, table, timestamp};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -132,10 +132,11 @@ pub async fn migrate(
     };
     let before = seam_control::sessions::migrate(&store, &who, &target, to).await?;
     println!(
-        "session {id} (tenant {}, {}@{}): {} -> {to}; gateways serve it within {}s",
-        before.tenant,
-        before.prompt,
-        before.channel,
+        "session {} (tenant {}, {}@{}): {} -> {to}; gateways serve it within {}s",
+        clean(id),
+        clean(&before.tenant),
+        clean(&before.prompt),
+        clean(&before.channel),
         before.release_id,
         seam_gateway::session::PIN_SYNC.as_secs()
     );

@@ -2,7 +2,7 @@
 //! tenants the reader's roles cover: a trace id is the client's, and may span tenants).
 
 use crate::cli::StoreArgs;
-use crate::format::timestamp;
+use crate::format::{clean, timestamp};
 use seam_store::{AttemptRecord, CallRecord, Store};
 
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
@@ -54,7 +54,8 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
     });
     let first = calls.first().map(|c| c.created_ms).unwrap_or(0);
     let mut out = format!(
-        "trace {id}: {} calls, {n_attempts} attempts, {tin} in / {tout} out tokens, ${total_cost:.6}, from {} UTC\n",
+        "trace {}: {} calls, {n_attempts} attempts, {tin} in / {tout} out tokens, ${total_cost:.6}, from {} UTC\n",
+        clean(id),
         calls.len(),
         timestamp(first)
     );
@@ -71,14 +72,14 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
         };
         out.push_str(&format!(
             "{branch} {} +{:.0}ms {} {} {} tokens {} ${:.6} {:.1}ms\n",
-            c.id,
+            clean(&c.id),
             (c.created_ms - first) as f64,
-            if c.route.is_empty() {
+            clean(if c.route.is_empty() {
                 &c.requested_model
             } else {
                 &c.route
-            },
-            outcome,
+            }),
+            clean(&outcome),
             c.status,
             tokens(c.input_tokens, c.output_tokens, c.tokens_estimated),
             c.cost_usd,
@@ -98,9 +99,9 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
             out.push_str(&format!(
                 "{stem}{twig} attempt {} {}/{} {} tokens {} ${:.6} {:.1}ms\n",
                 a.seq,
-                a.provider,
-                a.model,
-                outcome,
+                clean(&a.provider),
+                clean(&a.model),
+                clean(&outcome),
                 tokens(a.input_tokens, a.output_tokens, a.tokens_estimated),
                 a.cost_usd,
                 a.latency_ms

@@ -30,6 +30,7 @@ pub(crate) struct RawPrompts {
     pub dir: Option<String>,
     pub live_channel: Option<String>,
     pub protected_channels: Option<Vec<String>>,
+    pub render_fuel: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -44,6 +44,9 @@ pub struct Config {
     /// Channels that only an owner of the prompt or an admin may deploy to or roll back
     /// (`[prompts] protected_channels`; always includes `production`).
     pub protected_channels: Vec<String>,
+    /// The fuel one prompt render may use (`[prompts] render_fuel`): MiniJinja's, about one
+    /// per template instruction and per 64 bytes of data, so it bounds time and memory.
+    pub render_fuel: u64,
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
     pub records: crate::records::Records,
@@ -125,6 +128,8 @@ impl Config {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+/// A prompt render's fuel: ~100k template steps or ~6 MB of output, a few milliseconds.
+pub const DEFAULT_RENDER_FUEL: u64 = 100_000;
 const DEFAULT_ANTHROPIC_VERSION: &str = "2026-10-21";
 
 pub(crate) fn validate(
@@ -286,6 +291,12 @@ pub(crate) fn validate(
     {
         problems.push(format!("prompts.live_channel: `{c}` is protected: it needs approvals and deploys; serve files on a development channel such as \"dev\""));
     }
+    let render_fuel = raw_prompts.render_fuel.unwrap_or(DEFAULT_RENDER_FUEL);
+    if render_fuel == 0 {
+        problems.push(format!(
+            "prompts.render_fuel: must be greater than 0 (default {DEFAULT_RENDER_FUEL})"
+        ));
+    }
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -298,6 +309,7 @@ pub(crate) fn validate(
             prompts_dir,
             live_channel,
             protected_channels,
+            render_fuel,
             sessions,
             streams,
             records,
@@ -579,6 +591,21 @@ output = 4.0
         assert!(msg.contains("provider `nope` is not defined"), "{msg}");
         assert!(msg.contains("MISSING_KEY"), "{msg}");
         assert!(msg.contains("non-negative"), "{msg}");
+    }
+
+    #[test]
+    fn prompt_render_fuel_has_a_default_and_must_be_positive() {
+        let c = parse(GOOD, Path::new("s.toml"), &env).expect("valid");
+        assert_eq!(c.render_fuel, crate::validate::DEFAULT_RENDER_FUEL);
+        let with = |fuel: &str| format!("{GOOD}\n[prompts]\nrender_fuel = {fuel}\n");
+        let c = parse(&with("5000"), Path::new("s.toml"), &env).expect("valid");
+        assert_eq!(c.render_fuel, 5000);
+        let e = parse(&with("0"), Path::new("s.toml"), &env).expect_err("zero");
+        assert!(
+            e.to_string()
+                .contains("prompts.render_fuel: must be greater than 0"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The SHA-256 of a token, as stored.
+/// The SHA-256 of a token, as stored. A token is looked up by this digest and never
+/// compared as text: the time a lookup takes can show at most how much of a stored digest a
+/// guess matched, which tells nothing about the token itself.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -116,16 +118,20 @@ pub(crate) async fn record_change(
     Ok(())
 }
 
-/// `NAME@CHANNEL` -> (NAME, CHANNEL).
+/// `NAME@CHANNEL` -> (NAME, CHANNEL), each a valid name (see [`seam_prompts::check_name`]).
 pub fn split_target(target: &str) -> Result<(&str, &str)> {
-    target
+    let (name, channel) = target
         .split_once('@')
         .filter(|(n, c)| !n.is_empty() && !c.is_empty())
         .ok_or_else(|| {
             ControlError::Invalid(format!(
                 "`{target}`: write NAME@CHANNEL, e.g. support-bot@production"
             ))
-        })
+        })?;
+    for (what, part) in [("prompt", name), ("channel", channel)] {
+        seam_prompts::check_name(part).map_err(|e| ControlError::Invalid(format!("{what} {e}")))?;
+    }
+    Ok((name, channel))
 }
 
 /// Makes a release of a prompt (it must lint clean). Returns it and whether it is new: the

@@ -123,7 +123,7 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
                     }
                 }
             };
-            match crate::render::render(&body, &d) {
+            match crate::render::render(body, d.clone(), ctx.live.config.render_fuel).await {
                 Ok(rendered) => {
                     ctx.release_id = Some(d.release_id.clone());
                     ctx.pinned_model = Some(d.prompt.model.clone());

@@ -8,6 +8,7 @@ use seam_store::{KeyRecord, Store};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 
 pub const KEY_PREFIX: &str = "sk-seam-";
 
@@ -46,11 +47,38 @@ pub struct NewKey {
 
 /// How a key is stored: the hex of [`key_digest`].
 pub fn hash_key(plain: &str) -> String {
-    hex::encode(key_digest(plain))
+    hex::encode(key_digest(plain).0)
 }
 
-fn key_digest(plain: &str) -> [u8; 32] {
-    Sha256::digest(plain.as_bytes()).into()
+fn key_digest(plain: &str) -> KeyDigest {
+    KeyDigest(Sha256::digest(plain.as_bytes()).into())
+}
+
+/// A key's SHA-256. Two are compared in constant time, so that how long a lookup takes says
+/// nothing about how much of a stored digest a guess matched.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyDigest([u8; 32]);
+
+// Hashes the bytes that `eq` compares, so equal digests hash alike.
+impl std::hash::Hash for KeyDigest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for KeyDigest {
+    fn eq(&self, other: &KeyDigest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for KeyDigest {}
+
+/// Whether a presented token is the expected one, in time that depends on neither: both are
+/// hashed first (so their lengths do not show either) and the digests compared in constant
+/// time.
+pub fn same_secret(expected: &str, presented: &str) -> bool {
+    key_digest(expected) == key_digest(presented)
 }
 
 pub fn mint_key(tenant: &str, name: Option<String>, now_ms: i64) -> NewKey {
@@ -80,7 +108,7 @@ pub struct KeyCache {
     by_hash: Arc<RwLock<Arc<KeysByDigest>>>,
 }
 
-type KeysByDigest = FastMap<[u8; 32], Caller>;
+type KeysByDigest = FastMap<KeyDigest, Caller>;
 
 impl KeyCache {
     pub fn replace(&self, keys: &[KeyRecord]) {
@@ -94,7 +122,7 @@ impl KeyCache {
                     return None;
                 }
                 Some((
-                    digest,
+                    KeyDigest(digest),
                     Caller {
                         tenant: k.tenant.clone(),
                         key_id: Some(k.id.clone()),
@@ -207,6 +235,14 @@ mod tests {
             authenticate(&headers(&format!("Bearer {}", k.plain)), &cache, None),
             Err(GatewayError::BadKey)
         ));
+    }
+
+    #[test]
+    fn secrets_match_only_themselves() {
+        assert!(same_secret("admin-token", "admin-token"));
+        assert!(!same_secret("admin-token", "admin-tokeN"));
+        assert!(!same_secret("admin-token", "admin-token-and-more"));
+        assert!(!same_secret("admin-token", ""));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The per-call context every phase reads and adds to, and the records it becomes.
 
 use crate::authenticate::Caller;
+use crate::untrusted::{MAX_ERROR_MESSAGE_LEN, MAX_MODEL_LEN, cap, cap_owned};
 use http::HeaderName;
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord, attempt_id};
@@ -144,8 +145,8 @@ impl CallCtx {
             route: self.route.clone(),
             provider: end.provider.to_string(),
             model: end.model.to_string(),
-            served_model: end.served.model.clone(),
-            system_fingerprint: end.served.fingerprint.clone(),
+            served_model: end.served.model.as_deref().map(capped_model),
+            system_fingerprint: end.served.fingerprint.as_deref().map(capped_model),
             status: match e {
                 Some(e) => e.status.map(i64::from),
                 None => Some(200),
@@ -190,7 +191,10 @@ impl CallCtx {
             status: end.status as i64,
             outcome: end.outcome.into(),
             error_class: end.error_class.map(str::to_string),
-            error_message: end.error_message,
+            error_message: end.error_message.map(|mut m| {
+                cap_owned(&mut m, MAX_ERROR_MESSAGE_LEN);
+                m
+            }),
             attempts: self.attempts.len() as i64,
             latency_ms: ms(self.started),
             ttfb_ms: end.ttfb_ms,
@@ -202,6 +206,11 @@ impl CallCtx {
         };
         (record, self.attempts)
     }
+}
+
+/// What an upstream says it served, as recorded: at most [`MAX_MODEL_LEN`] bytes.
+fn capped_model(s: &str) -> String {
+    cap(s, MAX_MODEL_LEN).to_string()
 }
 
 pub fn ms(since: Instant) -> f64 {

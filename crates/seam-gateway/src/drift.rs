@@ -5,6 +5,7 @@
 
 use crate::App;
 use crate::FastMap;
+use crate::untrusted::Escaped;
 use seam_store::{EventRecord, ServedRecord, Store};
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -119,7 +120,13 @@ impl Drift {
                     before.0,
                     fp(&before.1)
                 );
-                tracing::warn!(kind = EVENT_KIND, provider, requested, "{message}");
+                tracing::warn!(
+                    kind = EVENT_KIND,
+                    provider,
+                    requested,
+                    "{}",
+                    Escaped(&message)
+                );
                 app.metrics
                     .events
                     .get_or_create(&crate::observe::Reason {

@@ -21,6 +21,11 @@ pub enum GatewayError {
         reason: String,
     },
     UnknownRoute(String),
+    /// Rendering a prompt with the call's variables needed more than `[prompts] render_fuel`.
+    RenderLimit {
+        prompt: String,
+        fuel: u64,
+    },
     /// `prompt:NAME@CHANNEL` with no release deployed there.
     NoRelease {
         name: String,
@@ -56,6 +61,7 @@ impl GatewayError {
             | GatewayError::MissingField(_)
             | GatewayError::InvalidField { .. } => "invalid_request",
             GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => "unknown_route",
+            GatewayError::RenderLimit { .. } => "render_limit",
             GatewayError::Upstream(e) => e.class.as_str(),
             GatewayError::Refused(r) => r.code,
             GatewayError::ServedModelMismatch { .. } => "served_model_mismatch",
@@ -119,6 +125,11 @@ impl GatewayError {
             )
             .code("model_not_found")
             .param("model"),
+            GatewayError::RenderLimit { prompt, fuel } => ApiError::invalid_request(format!(
+                "Rendering prompt `{prompt}` with these seam_variables needs more than this gateway's limit of {fuel} fuel ([prompts] render_fuel): its templates would do too much work or write too much for them. Send fewer or smaller variables."
+            ))
+            .code("prompt_render_limit")
+            .param("seam_variables"),
             GatewayError::Upstream(e) => upstream(e),
             GatewayError::ServedModelMismatch { release, pinned, served } => ApiError::new(
                 502,

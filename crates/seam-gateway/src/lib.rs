@@ -26,6 +26,7 @@ mod server;
 pub mod session;
 pub mod shape;
 pub mod telemetry;
+pub mod untrusted;
 
 pub use server::{Running, router};
 
@@ -103,6 +104,14 @@ pub async fn start(
     registry: Registry,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<Running> {
+    let mut problems = Vec::new();
+    reload::check_prompts(&config, &mut problems);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "not starting: the prompt files are not valid (a reload would refuse them too):\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
     account::warm_up();
     let metrics = Metrics::new();
     let keys = KeyCache::default();

@@ -96,7 +96,7 @@ fn prepare(
         config.records = old.config.records.clone();
     }
     let mut problems = fixed_keys(&old.config, &config);
-    let prompts = prompts(&config, &mut problems);
+    let prompts = check_prompts(&config, &mut problems);
     let registry = old
         .registry
         .rebuild(&old.config.providers, &config.providers)
@@ -114,8 +114,10 @@ fn prepare(
     Ok((live, hex::encode(Sha256::digest(text.as_bytes())), prompts))
 }
 
-/// Every prompt file must parse and lint clean and name a route of the config.
-fn prompts(config: &Config, problems: &mut Vec<String>) -> Vec<seam_prompts::Prompt> {
+/// Every prompt file must parse and lint clean and name a route of the config: checked the
+/// same way when a gateway starts ([`crate::start`]) as on every reload, so that a file a
+/// reload would refuse cannot be served from the start.
+pub fn check_prompts(config: &Config, problems: &mut Vec<String>) -> Vec<seam_prompts::Prompt> {
     let dir = &config.prompts_dir;
     if !dir.exists() {
         return Vec::new();

@@ -5,6 +5,7 @@
 //! so the hot path never waits on the database.
 
 use crate::errors::GatewayError;
+use crate::untrusted::Escaped;
 use seam_prompts::Prompt;
 use seam_store::Store;
 use seam_wire::RequestBody;
@@ -61,7 +62,7 @@ impl ModelAlerts {
         let message = format!(
             "release {release} pins `{pinned}` but the provider served `{served}` (first call: {call_id})"
         );
-        tracing::warn!(kind = MISMATCH_EVENT, release, "{message}");
+        tracing::warn!(kind = MISMATCH_EVENT, release, "{}", Escaped(&message));
         crate::observe::emit(
             app,
             seam_store::EventRecord {
@@ -172,8 +173,20 @@ fn toml_to_json(v: &toml::Value) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-/// The body to send upstream for a prompt call.
-pub fn render(body: &RequestBody, d: &Deployed) -> Result<RequestBody, GatewayError> {
+/// The body to send upstream for a prompt call, with at most `fuel` spent on its templates.
+/// It is built on tokio's blocking pool: even bounded, a template looping over what a client
+/// sent can take milliseconds, and on the event loop those would stall every other call on it.
+pub async fn render(
+    body: RequestBody,
+    d: Arc<Deployed>,
+    fuel: u64,
+) -> Result<RequestBody, GatewayError> {
+    tokio::task::spawn_blocking(move || render_now(&body, &d, fuel))
+        .await
+        .map_err(|e| GatewayError::Internal(format!("rendering the prompt failed: {e}")))?
+}
+
+fn render_now(body: &RequestBody, d: &Deployed, fuel: u64) -> Result<RequestBody, GatewayError> {
     let mut map = body.to_map();
     let vars = match map.remove("seam_variables") {
         None | Some(Value::Null) => Map::new(),
@@ -186,9 +199,15 @@ pub fn render(body: &RequestBody, d: &Deployed) -> Result<RequestBody, GatewayEr
         }
     };
     let p = &d.prompt;
-    let mut messages = seam_prompts::render(p, &vars).map_err(|e| GatewayError::InvalidField {
-        field: "seam_variables",
-        reason: format!("prompt `{}`: {e}", p.name),
+    let mut messages = seam_prompts::render(p, &vars, fuel).map_err(|e| match e {
+        seam_prompts::RenderError::OutOfFuel { fuel } => GatewayError::RenderLimit {
+            prompt: p.name.clone(),
+            fuel,
+        },
+        e => GatewayError::InvalidField {
+            field: "seam_variables",
+            reason: format!("prompt `{}`: {e}", p.name),
+        },
     })?;
     if let Some(Value::Array(turns)) = map.remove("messages") {
         messages.extend(turns);

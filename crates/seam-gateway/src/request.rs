@@ -3,6 +3,7 @@
 
 use crate::call::CallCtx;
 use crate::errors::GatewayError;
+use crate::untrusted::{MAX_MODEL_LEN, cap};
 use axum::body::Body;
 use seam_providers::Endpoint;
 use seam_wire::{BodyError, RequestBody};
@@ -32,6 +33,17 @@ pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayE
 fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {
     ctx.requested_model = match body.get::<Option<String>>("model") {
         None | Some(Ok(None)) => return Err(GatewayError::MissingField("model")),
+        Some(Ok(Some(m))) if m.len() > MAX_MODEL_LEN => {
+            // The record keeps the start of it, so an operator can tell which client.
+            ctx.requested_model = cap(&m, MAX_MODEL_LEN).to_string();
+            return Err(GatewayError::InvalidField {
+                field: "model",
+                reason: format!(
+                    "must be at most {MAX_MODEL_LEN} bytes; this one is {} bytes",
+                    m.len()
+                ),
+            });
+        }
         Some(Ok(Some(m))) if !m.is_empty() => m,
         _ => {
             return Err(GatewayError::InvalidField {

@@ -8,6 +8,7 @@ use crate::App;
 use crate::call::CallCtx;
 use crate::errors::GatewayError;
 use crate::render::{Channel, Deployed};
+use crate::untrusted::Escaped;
 use seam_store::{SessionKey, SessionRecord, SessionTtl, Store, StoreError};
 use serde_json::json;
 use std::collections::HashMap;
@@ -189,7 +190,7 @@ fn moved(app: &App, key: &SessionKey, from: &str, to: &str) {
         "session {} (tenant {}) moved from {from} to {to}: {}@{} was deployed with mode immediate",
         key.session_id, key.tenant, key.prompt, key.channel
     );
-    tracing::info!(kind = MOVED_EVENT, session = %key.session_id, "{message}");
+    tracing::info!(kind = MOVED_EVENT, session = %Escaped(&key.session_id), "{}", Escaped(&message));
     crate::observe::emit(
         app,
         seam_store::EventRecord {

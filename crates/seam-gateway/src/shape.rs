@@ -8,6 +8,7 @@
 //! never fires.
 
 use crate::App;
+use crate::untrusted::Escaped;
 use seam_config::Streams;
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
@@ -189,7 +190,7 @@ impl ShapeDrift {
             s.p_gap,
             cfg.drift_window
         );
-        tracing::warn!(kind = EVENT_KIND, provider, served, "{message}");
+        tracing::warn!(kind = EVENT_KIND, provider, served, "{}", Escaped(&message));
         crate::observe::emit(
             app,
             seam_store::EventRecord {

@@ -8,7 +8,10 @@ mod prompt;
 mod render;
 
 pub use lint::{Finding, Severity, is_alias, lint};
-pub use prompt::{Message, ModelChange, Prompt, Tool, load_dir, load_file, parse};
+pub use prompt::{
+    MAX_NAME_LEN, Message, ModelChange, Prompt, Tool, check_name, file_of, load_dir, load_file,
+    parse,
+};
 pub use render::{RenderError, render};
 
 /// A file that could not be read or parsed: the file, and why (TOML errors name the line

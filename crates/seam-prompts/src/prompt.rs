@@ -72,12 +72,46 @@ pub fn load_file(path: &Path) -> Result<Prompt, FileError> {
 
 /// Parses prompt TOML; `origin` names it in errors (a file, or the API request).
 pub fn parse(text: &str, origin: &Path) -> Result<Prompt, FileError> {
-    let mut p: Prompt = toml::from_str(text).map_err(|e| FileError {
+    let error = |message: String| FileError {
         file: origin.display().to_string(),
-        message: e.to_string().trim_end().to_string(),
-    })?;
+        message,
+    };
+    let mut p: Prompt =
+        toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
+    check_name(&p.name).map_err(|e| error(format!("name: {e}")))?;
     p.file = origin.to_path_buf();
     Ok(p)
+}
+
+/// The most a prompt or channel name may be.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A prompt name (or a channel's) is a file name in the prompts directory and a part of
+/// `prompt:NAME@CHANNEL`: ASCII letters, digits, `-` and `_`, starting with a letter or
+/// digit, so it can never name a path outside the directory.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= MAX_NAME_LEN
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` is not a valid name: use letters, digits, `-` and `_`, starting with a letter \
+         or digit, at most {MAX_NAME_LEN} characters",
+        name.escape_debug()
+    ))
+}
+
+/// The file of prompt `name` in `dir`, once the name is checked.
+pub fn file_of(dir: &Path, name: &str) -> Result<PathBuf, FileError> {
+    check_name(name).map_err(|message| FileError {
+        file: dir.display().to_string(),
+        message: format!("prompt {message}"),
+    })?;
+    Ok(dir.join(format!("{name}.toml")))
 }
 
 /// Every `*.toml` file of a directory, in name order: the prompts, and the files that failed.

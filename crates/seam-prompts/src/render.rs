@@ -2,7 +2,7 @@
 //! error that names it, never an empty string in production.
 
 use crate::Prompt;
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,10 @@ pub enum RenderError {
     Template {
         message: usize,
         error: String,
+    },
+    /// The messages need more work (or output) than the fuel a render may use allows.
+    OutOfFuel {
+        fuel: u64,
     },
 }
 
@@ -37,6 +41,11 @@ impl std::fmt::Display for RenderError {
             RenderError::Template { message, error } => {
                 write!(f, "messages[{message}] does not render: {error}")
             }
+            RenderError::OutOfFuel { fuel } => write!(
+                f,
+                "rendering needs more than the {fuel} fuel it may use (template steps, and \
+                 output in 64-byte units)"
+            ),
         }
     }
 }
@@ -53,8 +62,15 @@ pub(crate) fn type_matches(kind: &str, v: &Value) -> bool {
     }
 }
 
-/// The prompt's messages, rendered with `variables`, as OpenAI chat messages.
-pub fn render(prompt: &Prompt, variables: &Map<String, Value>) -> Result<Vec<Value>, RenderError> {
+/// The prompt's messages, rendered with `variables`, as OpenAI chat messages. All of them
+/// together may use `fuel` (MiniJinja's: about one per template instruction and per 64 bytes
+/// of data), which bounds both the time and the memory a render takes whatever the
+/// variables are.
+pub fn render(
+    prompt: &Prompt,
+    variables: &Map<String, Value>,
+    fuel: u64,
+) -> Result<Vec<Value>, RenderError> {
     let missing: Vec<String> = prompt
         .variables
         .keys()
@@ -84,17 +100,25 @@ pub fn render(prompt: &Prompt, variables: &Map<String, Value>) -> Result<Vec<Val
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     let ctx = minijinja::Value::from(minijinja::value::Serde(variables));
-    prompt
-        .messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            env.render_str(&m.content, &ctx)
-                .map(|content| json!({"role": m.role, "content": content}))
-                .map_err(|e| RenderError::Template {
-                    message: i,
-                    error: e.to_string(),
-                })
-        })
-        .collect()
+    let mut left = fuel;
+    let mut out = Vec::with_capacity(prompt.messages.len());
+    for (i, m) in prompt.messages.iter().enumerate() {
+        let failed = |e: minijinja::Error| match e.kind() {
+            ErrorKind::OutOfFuel => RenderError::OutOfFuel { fuel },
+            _ => RenderError::Template {
+                message: i,
+                error: e.to_string(),
+            },
+        };
+        // The messages share one budget: each starts with what the ones before it left.
+        env.set_fuel(Some(left));
+        let rendered = env
+            .template_from_str(&m.content)
+            .and_then(|t| t.render_captured(&ctx))
+            .map_err(failed)?;
+        let used = rendered.state().fuel_levels().map_or(0, |(used, _)| used);
+        left = left.saturating_sub(used);
+        out.push(json!({"role": m.role, "content": rendered.into_output()}));
+    }
+    Ok(out)
 }

@@ -40,14 +40,14 @@ fn the_documented_prompt_loads_lints_clean_and_renders() {
     assert_eq!(p.owners, ["ana", "ben"]);
     assert!(lint(p).is_empty(), "{:?}", lint(p));
     let vars = json!({"customer": "Acme"});
-    let messages = render(p, vars.as_object().unwrap()).unwrap();
+    let messages = render(p, vars.as_object().unwrap(), 100_000).unwrap();
     assert_eq!(
         messages[0]["content"],
         "You help Acme with billing. Never promise refunds."
     );
-    let err = render(p, json!({}).as_object().unwrap()).unwrap_err();
+    let err = render(p, json!({}).as_object().unwrap(), 100_000).unwrap_err();
     assert_eq!(err, RenderError::Missing(vec!["customer".into()]));
-    let err = render(p, json!({"customer": 7}).as_object().unwrap()).unwrap_err();
+    let err = render(p, json!({"customer": 7}).as_object().unwrap(), 100_000).unwrap_err();
     assert!(
         err.to_string().contains("customer (expected string)"),
         "{err}"
@@ -114,4 +114,98 @@ fn aliases_and_snapshots() {
     ] {
         assert!(!is_alias(pinned), "{pinned}");
     }
+}
+
+/// A prompt whose template loops over a variable the client sends, once per item of it
+/// for every item of it.
+fn looping(messages: usize) -> seam_prompts::Prompt {
+    let message = "[[messages]]\nrole = \"system\"\ncontent = \"{% for a in items %}{% for b in items %}.{% endfor %}{% endfor %}\"\n";
+    let text = format!(
+        "name = \"loop\"\nowners = [\"ana\"]\nroute = \"chat\"\nmodel = \"m-2026-01\"\nvariables = {{ items = \"array\" }}\n{}",
+        message.repeat(messages)
+    );
+    seam_prompts::parse(&text, std::path::Path::new("loop.toml")).unwrap()
+}
+
+#[test]
+fn a_render_stops_when_its_fuel_is_spent_whatever_the_variables() {
+    let p = looping(1);
+    let items = |n: usize| json!({ "items": vec![1; n] });
+    let small = items(10);
+    assert_eq!(
+        render(&p, small.as_object().unwrap(), 100_000).unwrap()[0]["content"],
+        ".".repeat(100)
+    );
+    // 4 million iterations: refused after the first hundred thousand instructions or so.
+    let started = std::time::Instant::now();
+    let big = items(2000);
+    let err = render(&p, big.as_object().unwrap(), 100_000).unwrap_err();
+    assert_eq!(err, RenderError::OutOfFuel { fuel: 100_000 });
+    assert!(err.to_string().contains("100000 fuel"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // Output counts too: a few instructions that would write 100 MB.
+    let text = "name = \"big\"\nowners = [\"ana\"]\nroute = \"chat\"\nmodel = \"m-2026-01\"\n[[messages]]\nrole = \"system\"\ncontent = \"{{ 'x' * 100000000 }}\"\n";
+    let p = seam_prompts::parse(text, std::path::Path::new("big.toml")).unwrap();
+    let err = render(&p, json!({}).as_object().unwrap(), 100_000).unwrap_err();
+    assert_eq!(err, RenderError::OutOfFuel { fuel: 100_000 });
+}
+
+#[test]
+fn the_messages_of_a_prompt_share_one_budget() {
+    let vars = json!({ "items": vec![1; 60] });
+    let vars = vars.as_object().unwrap();
+    let fuel = (1..100_000)
+        .map(|f| f * 100)
+        .find(|f| render(&looping(1), vars, *f).is_ok())
+        .unwrap();
+    // One message fits; two messages of the same cost do not fit in the same budget.
+    assert!(render(&looping(2), vars, fuel).is_err());
+    assert!(render(&looping(2), vars, 2 * fuel).is_ok());
+}
+
+#[test]
+fn prompt_names_are_file_names_in_the_prompts_directory_and_nothing_else() {
+    for good in ["support-bot", "a", "bot_2", &"x".repeat(64)] {
+        seam_prompts::check_name(good).unwrap();
+    }
+    for bad in [
+        "",
+        "../../x",
+        "a/b",
+        "..",
+        ".hidden",
+        "-x",
+        "x y",
+        "bot@dev",
+        "é",
+        &"x".repeat(65),
+    ] {
+        let e = seam_prompts::check_name(bad).unwrap_err();
+        assert!(e.contains("is not a valid name"), "{bad}: {e}");
+    }
+    let dir = std::path::Path::new("prompts");
+    assert_eq!(
+        seam_prompts::file_of(dir, "support-bot").unwrap(),
+        dir.join("support-bot.toml")
+    );
+    let e = seam_prompts::file_of(dir, "../../x").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("prompt `../../x` is not a valid name"),
+        "{e}"
+    );
+    // A file naming its prompt so is refused where it is read, naming the file and the key.
+    let d = dir_with(&[(
+        "x.toml",
+        &SUPPORT_BOT.replace("\"support-bot\"", "\"../x\""),
+    )]);
+    let (prompts, errors) = load_dir(d.path()).unwrap();
+    assert!(prompts.is_empty());
+    assert!(errors[0].file.ends_with("x.toml"), "{errors:?}");
+    assert!(
+        errors[0]
+            .message
+            .starts_with("name: `../x` is not a valid name"),
+        "{errors:?}"
+    );
 }

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by the providers that talk over the network.
 
+use crate::scrub::redact;
 use crate::transport::Response;
 use crate::{AttemptError, ErrorClass};
 use eventsource_stream::{Event, Eventsource};
@@ -26,14 +27,9 @@ pub(crate) fn retry_after(h: &http::HeaderMap) -> Option<Duration> {
         .map(|s| Duration::from_secs_f64(s.max(0.0)))
 }
 
-pub(crate) fn redact(text: &str, key: Option<&Secret>) -> String {
-    match key {
-        Some(k) if !k.expose().is_empty() => text.replace(k.expose(), "<redacted>"),
-        _ => text.to_string(),
-    }
-}
-
 /// Turns a non-2xx upstream response into an attempt error, keeping its body for the record.
+/// The key is taken out of the raw body (before it is cut to size, so no part of it is
+/// left at the cut) and out of the message decoded from it.
 pub(crate) async fn status_error(
     resp: Response,
     provider: &str,
@@ -70,7 +66,10 @@ pub(crate) async fn status_error(
         class: ErrorClass::from_status(status),
         status: Some(status),
         message: match upstream_message {
-            Some(m) => format!("provider `{provider}` answered {status}: {m}"),
+            Some(m) => format!(
+                "provider `{provider}` answered {status}: {}",
+                redact(&m, key)
+            ),
             None => format!("provider `{provider}` answered {status}"),
         },
         body: Some(body),

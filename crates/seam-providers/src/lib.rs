@@ -9,6 +9,7 @@ mod error;
 mod http;
 pub mod openai;
 pub mod registry;
+mod scrub;
 pub mod sim;
 mod transport;
 

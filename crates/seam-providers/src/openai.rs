@@ -1,6 +1,6 @@
 //! Any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, llama.cpp server, Seam's sim.
 
-use crate::http::{body_bytes, not_json, redact, sse_events, status_error};
+use crate::http::{body_bytes, not_json, sse_events, status_error};
 use crate::transport::{Response, Target, Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
@@ -115,6 +115,16 @@ impl Provider for OpenAi {
     }
 
     async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
+        self.send_unscrubbed(req)
+            .await
+            .map_err(|e| e.scrubbed(self.key.as_ref()))
+    }
+}
+
+impl OpenAi {
+    /// `send`, whose errors may still hold what the upstream echoed; a stream's errors are
+    /// scrubbed as they come.
+    async fn send_unscrubbed(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
         let url = match req.endpoint {
             Endpoint::ChatCompletions => &self.chat_url,
             Endpoint::Embeddings => &self.embeddings_url,
@@ -146,7 +156,7 @@ impl Provider for OpenAi {
 fn stream(resp: Response, name: String, key: Option<Secret>) -> crate::ChunkStream {
     sse_events(resp, name.clone())
         .map(move |ev| {
-            let ev = ev?;
+            let ev = ev.map_err(|e| e.scrubbed(key.as_ref()))?;
             if ev.data.trim() == "[DONE]" {
                 return Ok(StreamEvent::Done);
             }
@@ -163,13 +173,10 @@ fn stream(resp: Response, name: String, key: Option<Secret>) -> crate::ChunkStre
                     .unwrap_or("error");
                 let mut e = AttemptError::new(
                     ErrorClass::StreamCut,
-                    format!(
-                        "provider `{name}` failed mid-stream: {}",
-                        redact(message, key.as_ref())
-                    ),
+                    format!("provider `{name}` failed mid-stream: {message}"),
                 );
-                e.body = Some(redact(&ev.data, key.as_ref()));
-                return Err(e);
+                e.body = Some(ev.data);
+                return Err(e.scrubbed(key.as_ref()));
             }
             Ok(StreamEvent::Chunk {
                 raw: Some(Bytes::from(ev.data)),

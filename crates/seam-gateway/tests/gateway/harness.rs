@@ -8,6 +8,8 @@ use std::time::Duration;
 pub const PROVIDER_SECRET: &str = "sk-provider-secret-do-not-leak";
 /// What `server.metrics_token_env = "SEAM_TEST_METRICS_TOKEN"` reads.
 pub const METRICS_TOKEN: &str = "metrics-token-test";
+/// The admin token, for a config with `admin_token_env = "SEAM_ADMIN_TOKEN"`.
+pub const ADMIN_TOKEN: &str = "seam-admin-test-token";
 
 pub struct Harness {
     pub gw: String,
@@ -277,6 +279,7 @@ fn parse(text: &str, path: &std::path::Path) -> seam_config::Config {
     let env = |name: &str| match name {
         "UP_KEY" => Some(PROVIDER_SECRET.to_string()),
         "SEAM_TEST_METRICS_TOKEN" => Some(METRICS_TOKEN.to_string()),
+        "SEAM_ADMIN_TOKEN" => Some(ADMIN_TOKEN.to_string()),
         _ => None,
     };
     seam_config::parse(text, path, &env).expect("config")

@@ -27,7 +27,7 @@ async fn deploy(h: &Harness) -> String {
     deploy_text(h, PROMPT).await
 }
 
-async fn deploy_text(h: &Harness, text: &str) -> String {
+pub(crate) async fn deploy_text(h: &Harness, text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("support-bot.toml");
     std::fs::write(&path, text).unwrap();

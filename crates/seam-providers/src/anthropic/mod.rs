@@ -8,7 +8,7 @@ pub use request::to_messages_request;
 pub use response::{finish_reason, to_chat_completion};
 pub use stream::ChunkTranslator;
 
-use crate::http::{body_bytes, not_json, redact, sse_events, status_error};
+use crate::http::{body_bytes, not_json, sse_events, status_error};
 use crate::openai::bearer;
 use crate::transport::{Target, Transport, uri};
 use crate::{
@@ -57,6 +57,16 @@ impl Provider for Anthropic {
     }
 
     async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
+        self.send_unscrubbed(req)
+            .await
+            .map_err(|e| e.scrubbed(self.key.as_ref()))
+    }
+}
+
+impl Anthropic {
+    /// `send`, whose errors may still hold what the upstream echoed; a stream's errors are
+    /// scrubbed as they come.
+    async fn send_unscrubbed(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
         if req.endpoint == Endpoint::Embeddings {
             return Err(AttemptError {
                 status: Some(400),
@@ -103,18 +113,21 @@ impl Provider for Anthropic {
                 })
             {
                 err.message = format!(
-                    "provider `{}` answered {}: {}",
+                    "provider `{}` answered {}: {msg}",
                     self.name,
                     err.status.unwrap_or(0),
-                    redact(&msg, self.key.as_ref())
                 );
             }
             return Err(err);
         }
         if req.stream {
             let mut t = ChunkTranslator::new(self.name.clone());
+            let key = self.key.clone();
             let s = sse_events(resp, self.name.clone())
-                .map(move |ev| ev.and_then(|e| t.translate(&e.event, &e.data)))
+                .map(move |ev| {
+                    ev.and_then(|e| t.translate(&e.event, &e.data))
+                        .map_err(|e| e.scrubbed(key.as_ref()))
+                })
                 .flat_map(|r| {
                     futures_util::stream::iter(match r {
                         Ok(events) => events.into_iter().map(Ok).collect::<Vec<_>>(),

@@ -1,0 +1,131 @@
+//! Strings a tenant or an upstream chose: escaped in the operator's logs, capped in records.
+
+use crate::harness::{Harness, Options, call_id, hello};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the gateway logs on this thread, as `seam serve` formats it (without colours).
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// A served model that, written raw, ends the log line, forges another and recolours the
+/// terminal.
+const FORGED: &str = "sim-large-2026-02\r\n2026-01-01T00:00:00Z  INFO seam: all good\u{1b}[31m";
+
+#[tokio::test]
+async fn a_served_model_with_line_breaks_and_escapes_does_not_forge_a_log_line() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test's runtime runs the gateway's tasks on this thread.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let changes = format!(
+        "changes = [{{ after_requests = 1, served = {} }}]",
+        serde_json::to_string(FORGED).unwrap()
+    );
+    let h = Harness::start(Options {
+        scenario: &format!("[model]\nserved = \"sim-large-2026-01\"\n{changes}\n"),
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..2 {
+        let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+        assert_eq!(r.status(), 200);
+    }
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = logs.text();
+        if text.contains("now serves") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let line = text
+        .lines()
+        .find(|l| l.contains("now serves"))
+        .unwrap_or_else(|| panic!("no served_model_changed line in {text}"));
+    assert!(
+        line.contains(
+            "sim-large-2026-02\\r\\n2026-01-01T00:00:00Z  INFO seam: all good\\u{1b}[31m"
+        ),
+        "{line}"
+    );
+    assert!(!text.contains(['\r', '\u{1b}']), "{text:?}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "a forged line: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_model_name_over_256_bytes_is_a_400_and_is_recorded_cut_short() {
+    let h = Harness::start(Options::default()).await;
+    let model = "m".repeat(1 << 20);
+    let r = h.chat(json!({"model": model, "messages": hello()})).await;
+    let id = call_id(&r);
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    let e = &body["error"];
+    assert_eq!(
+        (e["code"].as_str(), e["param"].as_str()),
+        (Some("invalid_value"), Some("model")),
+        "{e}"
+    );
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be at most 256 bytes; this one is 1048576 bytes"),
+        "{e}"
+    );
+    let (call, _) = h.record(&id).await;
+    assert_eq!(call.requested_model, "m".repeat(256));
+    let stored = serde_json::to_string(&call).unwrap();
+    assert!(stored.len() < 4096, "{} bytes recorded", stored.len());
+
+    // 256 bytes is still a model name (here, of no route).
+    let r = h
+        .chat(json!({"model": "m".repeat(256), "messages": hello()}))
+        .await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn a_served_model_over_256_bytes_is_recorded_cut_short() {
+    let served = "s".repeat(100_000);
+    let h = Harness::start(Options {
+        scenario: &format!("[model]\nserved = \"{served}\"\nfingerprint = \"{served}\"\n"),
+        ..Options::default()
+    })
+    .await;
+    let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+    let id = call_id(&r);
+    assert_eq!(r.status(), 200);
+    let (call, attempts) = h.record(&id).await;
+    // Compared by length: a failure would print 100 kB otherwise.
+    let len = |s: &Option<String>| s.as_deref().map(str::len);
+    assert_eq!(len(&call.served_model), Some(256));
+    assert_eq!(len(&call.system_fingerprint), Some(256));
+    assert_eq!(len(&attempts[0].served_model), Some(256));
+    assert!(call.served_model.unwrap().bytes().all(|b| b == b's'));
+}
