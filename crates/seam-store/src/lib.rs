@@ -121,6 +121,12 @@ pub trait Store: Send + Sync {
     ) -> Result<AuditRecord>;
     /// The whole chain, oldest first.
     async fn list_audit(&self) -> Result<Vec<AuditRecord>>;
+    /// The newest record's seq and hash (0 and [`audit::GENESIS`] for an empty chain): what
+    /// an anchor keeps outside the store.
+    async fn audit_head(&self) -> Result<audit::Head>;
+    /// The chain, and the releases, approvals and deploys tables against it, checked with the
+    /// store's audit key (`SEAM_AUDIT_KEY`), if it has one.
+    async fn verify_audit(&self) -> Result<audit::Verdict>;
 
     /// Stores a release unless one with its id exists; returns whether it was new.
     async fn insert_release(&self, r: &ReleaseRecord) -> Result<bool>;

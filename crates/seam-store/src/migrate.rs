@@ -46,6 +46,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inline_attempts",
         include_str!("../migrations/0010_inline_attempts.sql"),
     ),
+    (
+        13,
+        "audit_keyed",
+        include_str!("../migrations/0013_audit_keyed.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.
