@@ -21,6 +21,7 @@ pub(crate) struct RawConfig {
     pub prompts: Option<RawPrompts>,
     pub sessions: Option<crate::sessions::RawSessions>,
     pub streams: Option<crate::streams::RawStreams>,
+    pub audit: Option<crate::audit::RawAudit>,
 }
 
 #[derive(Debug, Default, Deserialize)]

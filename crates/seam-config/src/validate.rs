@@ -43,6 +43,8 @@ pub struct Config {
     pub live_channel: Option<String>,
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
+    /// Where `seam serve` anchors the audit chain's head.
+    pub audit: crate::audit::Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -242,6 +244,7 @@ pub(crate) fn validate(
     let limits = crate::limits::limits(raw.limits, &mut problems);
     let sessions = crate::sessions::sessions(raw.sessions, &mut problems);
     let streams = crate::streams::streams(raw.streams, &mut problems);
+    let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
     let live_channel = raw_prompts.live_channel;
@@ -267,6 +270,7 @@ pub(crate) fn validate(
             live_channel,
             sessions,
             streams,
+            audit,
         })
     } else {
         Err(problems)
