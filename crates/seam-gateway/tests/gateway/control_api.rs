@@ -4,9 +4,9 @@ use crate::harness::{Harness, Options};
 use seam_store::{Store, UserRecord};
 use serde_json::{Value, json};
 
-const PROMPT: &str = "name = \"support-bot\"\nowners = [\"ana\", \"ben\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { customer = \"string\" }\n\n[[messages]]\nrole = \"system\"\ncontent = \"You help {{ customer }}.\"\n";
+pub(crate) const PROMPT: &str = "name = \"support-bot\"\nowners = [\"ana\", \"ben\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { customer = \"string\" }\n\n[[messages]]\nrole = \"system\"\ncontent = \"You help {{ customer }}.\"\n";
 
-async fn user(h: &Harness, name: &str) -> String {
+pub(crate) async fn user(h: &Harness, name: &str) -> String {
     let token = format!("seam-user-test-{name}");
     h.store
         .insert_user(&UserRecord {
@@ -21,7 +21,7 @@ async fn user(h: &Harness, name: &str) -> String {
     token
 }
 
-async fn call(
+pub(crate) async fn call(
     h: &Harness,
     method: reqwest::Method,
     path: &str,
