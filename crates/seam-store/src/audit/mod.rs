@@ -195,10 +195,12 @@ impl Verdict {
     pub fn check_head(&mut self, at: &str, head: &Head) {
         let n = self.hashes.len() as i64;
         let reason = if head.count > n {
+            let lost = match (n + 1, head.count) {
+                (a, b) if a == b => format!("record {a} was"),
+                (a, b) => format!("records {a}-{b} were"),
+            };
             format!(
-                "the chain has {n} records, fewer than the {} of this head: records {}-{} were deleted, or the store was rolled back",
-                head.count,
-                n + 1,
+                "the chain has {n} records, fewer than the {} of this head: {lost} deleted, or the store was rolled back",
                 head.count
             )
         } else if head.count == 0 && head.hash != GENESIS {
