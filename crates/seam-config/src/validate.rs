@@ -500,5 +500,6 @@ mod example_tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seam.toml");
         let c = crate::load(&path, &|_| None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.routes.len(), 2);
+        assert!(c.audit.anchors());
     }
 }
