@@ -1,6 +1,7 @@
 //! `seam serve`.
 
 use anyhow::Context;
+use seam_store::Store;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -73,6 +73,13 @@ impl FromRequestParts<Arc<App>> for Actor {
                     "send your token as Authorization: Bearer TOKEN",
                 )
             })?;
+        // An action whose audit record the store would refuse (SEAM_AUDIT_KEY missing or
+        // another key than the chain's) is refused before it is done, not after.
+        if parts.method != http::Method::GET
+            && let Err(e) = app.store.check_audit_key().await
+        {
+            return Err(error(StatusCode::CONFLICT, e.to_string()));
+        }
         if app
             .live()
             .config

@@ -92,3 +92,45 @@ async fn a_reload_cannot_move_the_audit_anchor() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn an_action_whose_record_would_be_refused_is_not_done() {
+    let h = Harness::start(Options::default()).await;
+    let ana = user(&h, "ana").await;
+    // Another process signs the chain with a key this gateway does not have.
+    let key = seam_store::audit::AuditKey::new(&"k".repeat(40)).unwrap();
+    let keyed = (*h.store).clone().with_audit_key(Some(key));
+    seam_store::Store::append_audit(&keyed, "root", "user.create", "ana", None, None, 1)
+        .await
+        .unwrap();
+    let body = json!({"prompt": PROMPT});
+    let (s, v) = call(
+        &h,
+        reqwest::Method::POST,
+        "/api/releases",
+        Some(&ana),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the audit chain is keyed (record 1 is signed with key"),
+        "{v}"
+    );
+    let (s, v) = call(
+        &h,
+        reqwest::Method::GET,
+        "/api/releases/support-bot",
+        Some(&ana),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, &v["releases"]),
+        (200, &json!([])),
+        "nothing was released"
+    );
+}

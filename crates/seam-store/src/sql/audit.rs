@@ -113,9 +113,7 @@ impl SqlStore {
         ))
     }
 
-    /// Whether this store may append to its chain now (see [`audit::next_key`]): checked
-    /// before an action, so that a refused append does not leave the action unrecorded.
-    pub async fn check_audit_key(&self) -> Result<()> {
+    pub(super) async fn db_check_audit_key(&self) -> Result<()> {
         let tail = sqlx::query("SELECT seq, key_id FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await?;

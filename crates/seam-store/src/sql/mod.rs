@@ -397,6 +397,10 @@ impl Store for SqlStore {
         self.db_audit_head().await
     }
 
+    async fn check_audit_key(&self) -> Result<()> {
+        self.db_check_audit_key().await
+    }
+
     async fn verify_audit(&self) -> Result<crate::audit::Verdict> {
         let chain = self.db_list_audit().await?;
         let rows = self.db_control_rows().await?;
