@@ -279,8 +279,30 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Recomputes the chain; names the first record that does not match and exits non-zero.
-    Verify,
+    /// Recomputes the chain (with SEAM_AUDIT_KEY when it is keyed) and checks the releases,
+    /// approvals and deploys tables against it; names what does not match and exits non-zero.
+    Verify {
+        /// A head taken earlier (`seam audit head`): the chain must still hold it, so a
+        /// deleted tail or a rollback shows (repeatable).
+        #[arg(long = "head", value_name = "COUNT:HASH")]
+        heads: Vec<String>,
+        /// A file `seam serve` anchors heads to ([audit] anchor_file): every line is checked.
+        #[arg(long, value_name = "PATH")]
+        anchor_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The chain's head, COUNT:HASH (records, newest hash): keep it outside the store.
+    Head {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start signing the chain with SEAM_AUDIT_KEY (HMAC-SHA256) from its next record on
+    /// (an admin, once per store; a new store is signed from its first record without it).
+    Key {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -497,8 +519,14 @@ impl Cli {
                 UsersCommand::List { json } => crate::users::list(&store, json).await,
             },
             Command::Audit { command, store } => match command {
-                AuditCommand::Log { json } => crate::users::log(&store, json).await,
-                AuditCommand::Verify => crate::users::verify(&store).await,
+                AuditCommand::Log { json } => crate::audit::log(&store, json).await,
+                AuditCommand::Verify {
+                    heads,
+                    anchor_file,
+                    json,
+                } => crate::audit::verify(&store, &heads, anchor_file.as_deref(), json).await,
+                AuditCommand::Head { json } => crate::audit::head(&store, json).await,
+                AuditCommand::Key { json } => crate::audit::key(&store, json).await,
             },
             Command::Prompt { command } => match command {
                 PromptCommand::Lint { dir, config, json } => {
@@ -536,13 +564,16 @@ impl StoreArgs {
         })
     }
 
+    /// The store, with `SEAM_AUDIT_KEY` if set (its audit records are signed and verified).
     pub async fn open(&self) -> anyhow::Result<seam_store::SqlStore> {
+        let key = crate::audit::key_from_env()?;
         let (url, max) = self.url()?;
-        seam_store::open_for_use(&url, max).await.map_err(|e| {
+        let store = seam_store::open_for_use(&url, max).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot open the store {}: {e}",
                 seam_config::redact_url(&url)
             )
-        })
+        })?;
+        Ok(store.with_audit_key(key))
     }
 }

@@ -1,5 +1,7 @@
 //! The commands behind the `seam` binary.
 
+mod anchor;
+mod audit;
 mod calls;
 mod cli;
 mod demo;

@@ -1,12 +1,14 @@
 //! `seam serve`.
 
 use anyhow::Context;
+use seam_store::Store;
 use std::path::Path;
 use std::sync::Arc;
 
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     crate::init_logging("info");
     let config = seam_config::load(config_path, &seam_config::process_env)?;
+    let audit_key = crate::audit::key_from_env()?;
     let store = seam_store::open_for_use(&config.store.url, config.store.max_connections)
         .await
         .with_context(|| {
@@ -14,15 +16,26 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
                 "cannot open the store {}",
                 seam_config::redact_url(&config.store.url)
             )
-        })?;
+        })?
+        .with_audit_key(audit_key);
+    // At start rather than at the first deploy: this gateway could not record one.
+    store
+        .check_audit_key()
+        .await
+        .context("cannot record control-plane actions on this store")?;
     record_config(&store, config_path).await?;
+    let anchors = crate::anchor::Anchors::new(&config.audit)?;
     let registry = seam_providers::Registry::from_config(&config.providers)
         .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
     let listen = config.server.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    let running = seam_gateway::start(config, Arc::new(store), registry, listener).await?;
+    let store = Arc::new(store);
+    let running = seam_gateway::start(config, store.clone(), registry, listener).await?;
+    if let Some(anchors) = anchors {
+        anchors.spawn(store);
+    }
     running.watch_config(config_path.to_path_buf());
     tracing::info!(addr = %running.addr, "seam is serving; OpenAI base_url is http://{}/v1", running.addr);
     tracing::info!(config = %config_path.display(), "reloads on a change to the config or its prompts directory, on SIGHUP, and on `seam reload`");

@@ -1,5 +1,4 @@
-//! `seam users` and `seam audit`: who acts on the control plane, with which roles, and the
-//! chain of what they did.
+//! `seam users`: who acts on the control plane, and with which roles.
 
 use crate::cli::StoreArgs;
 use crate::format::{table, timestamp};
@@ -10,10 +9,17 @@ use serde_json::json;
 
 pub const TOKEN_PREFIX: &str = "seam-user-";
 
-/// Who is acting: the user `SEAM_TOKEN` belongs to, with their roles. Before any user exists
-/// the store is in bootstrap mode: commands act as `bootstrap`, an admin. Once users exist,
-/// every command that reads or changes the store needs SEAM_TOKEN.
+/// Who is acting (see [`user`]), once the store is known to take their action's audit record
+/// (`SEAM_AUDIT_KEY`): refused before acting, not after, so that no action goes unrecorded.
 pub async fn actor(store: &SqlStore) -> anyhow::Result<Actor> {
+    store.check_audit_key().await?;
+    user(store).await
+}
+
+/// The user `SEAM_TOKEN` belongs to, with their roles. Before any user exists the store is in
+/// bootstrap mode: commands act as `bootstrap`, an admin. Once users exist, every command that
+/// reads or changes the store needs SEAM_TOKEN.
+pub async fn user(store: &SqlStore) -> anyhow::Result<Actor> {
     match std::env::var("SEAM_TOKEN").ok().filter(|t| !t.is_empty()) {
         Some(token) => seam_control::actor_by_token(store, &token)
             .await?
@@ -128,46 +134,4 @@ pub async fn list(store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
         .collect();
     println!("{}", table(&["USER", "ROLES", "CREATED (UTC)"], &rows));
     Ok(())
-}
-
-pub async fn log(store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
-    let store = store.open().await?;
-    let chain = store.list_audit().await?;
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&chain)?);
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = chain
-        .iter()
-        .map(|r| {
-            vec![
-                r.seq.to_string(),
-                timestamp(r.created_ms),
-                r.actor.clone(),
-                r.action.clone(),
-                r.subject.clone(),
-                r.hash[..12].to_string(),
-            ]
-        })
-        .collect();
-    println!(
-        "{}",
-        table(
-            &["#", "TIME (UTC)", "ACTOR", "ACTION", "SUBJECT", "HASH"],
-            &rows
-        )
-    );
-    Ok(())
-}
-
-pub async fn verify(store: &StoreArgs) -> anyhow::Result<()> {
-    let store = store.open().await?;
-    let chain = store.list_audit().await?;
-    match seam_store::audit::verify(&chain) {
-        None => {
-            println!("audit chain intact: {} records", chain.len());
-            Ok(())
-        }
-        Some((seq, why)) => anyhow::bail!("audit record {seq} does not match the chain: {why}"),
-    }
 }

@@ -4,6 +4,7 @@
 //! then [`validate`] turns it into the typed [`Config`] the gateway runs on, reporting every
 //! problem at once with the key it concerns.
 
+mod audit;
 mod limits;
 mod raw;
 mod records;
@@ -13,6 +14,7 @@ mod sessions;
 mod streams;
 mod validate;
 
+pub use audit::Audit;
 pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
     Window as LimitWindow, parse_limit,

@@ -22,6 +22,7 @@ pub(crate) struct RawConfig {
     pub sessions: Option<crate::sessions::RawSessions>,
     pub streams: Option<crate::streams::RawStreams>,
     pub records: Option<crate::records::RawRecords>,
+    pub audit: Option<crate::audit::RawAudit>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -50,6 +50,8 @@ pub struct Config {
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
     pub records: crate::records::Records,
+    /// Where `seam serve` anchors the audit chain's head.
+    pub audit: crate::audit::Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +266,7 @@ pub(crate) fn validate(
     let sessions = crate::sessions::sessions(raw.sessions, &mut problems);
     let streams = crate::streams::streams(raw.streams, &mut problems);
     let records = crate::records::records(raw.records, base_dir, &mut problems);
+    let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
     let live_channel = raw_prompts.live_channel;
@@ -313,6 +316,7 @@ pub(crate) fn validate(
             sessions,
             streams,
             records,
+            audit,
         })
     } else {
         Err(problems)
@@ -624,5 +628,6 @@ mod example_tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seam.toml");
         let c = crate::load(&path, &|_| None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.routes.len(), 2);
+        assert!(c.audit.anchors());
     }
 }

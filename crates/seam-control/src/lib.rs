@@ -155,10 +155,7 @@ pub async fn create_release(
     }
     let content =
         serde_json::to_string(prompt).map_err(|e| ControlError::Invalid(e.to_string()))?;
-    let id = format!(
-        "rel_{}",
-        &hex::encode(Sha256::digest(content.as_bytes()))[..16]
-    );
+    let id = ReleaseRecord::id_of(&content);
     let release = ReleaseRecord {
         id: id.clone(),
         prompt: prompt.name.clone(),

@@ -73,6 +73,13 @@ impl FromRequestParts<Arc<App>> for Actor {
                     "send your token as Authorization: Bearer TOKEN",
                 )
             })?;
+        // An action whose audit record the store would refuse (SEAM_AUDIT_KEY missing or
+        // another key than the chain's) is refused before it is done, not after.
+        if parts.method != http::Method::GET
+            && let Err(e) = app.store.check_audit_key().await
+        {
+            return Err(error(StatusCode::CONFLICT, e.to_string()));
+        }
         if app
             .live()
             .config
@@ -220,16 +227,21 @@ async fn audit(State(app): State<Arc<App>>, _who: Actor) -> Response {
     }
 }
 
+/// The chain, and the releases, approvals and deploys tables against it (see
+/// `seam_store::audit`), with the gateway's `SEAM_AUDIT_KEY`.
 async fn verify(State(app): State<Arc<App>>, _who: Actor) -> Response {
-    match app.store.list_audit().await {
-        Ok(chain) => match seam_store::audit::verify(&chain) {
-            None => Json(json!({"intact": true, "records": chain.len()})).into_response(),
-            Some((seq, why)) => (
-                StatusCode::CONFLICT,
-                Json(json!({"intact": false, "first_bad_record": seq, "reason": why})),
-            )
-                .into_response(),
-        },
+    match app.store.verify_audit().await {
+        Ok(v) if v.intact => Json(json!(v)).into_response(),
+        Ok(v) => {
+            let mut body = json!(v);
+            body["first_bad_record"] = json!(v.problems.iter().find_map(|p| p.record));
+            body["reason"] = json!(
+                v.problems
+                    .first()
+                    .map(|p| format!("{}: {}", p.at, p.reason))
+            );
+            (StatusCode::CONFLICT, Json(body)).into_response()
+        }
         Err(e) => control_error(e.into()),
     }
 }

@@ -71,6 +71,11 @@ fn fixed_keys(old: &Config, new: &Config) -> Vec<String> {
         "limits.backend / limits.key_prefix",
         old.limits.backend == new.limits.backend && old.limits.key_prefix == new.limits.key_prefix,
     );
+    // `seam serve` anchors with the [audit] it started with.
+    fixed(
+        "audit.anchor_file / anchor_url / anchor_interval_secs",
+        old.audit == new.audit,
+    );
     out
 }
 

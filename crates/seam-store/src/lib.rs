@@ -176,6 +176,15 @@ pub trait Store: Send + Sync {
     ) -> Result<AuditRecord>;
     /// The whole chain, oldest first.
     async fn list_audit(&self) -> Result<Vec<AuditRecord>>;
+    /// The newest record's seq and hash (0 and [`audit::GENESIS`] for an empty chain): what
+    /// an anchor keeps outside the store.
+    async fn audit_head(&self) -> Result<audit::Head>;
+    /// The chain, and the releases, approvals and deploys tables against it, checked with the
+    /// store's audit key (`SEAM_AUDIT_KEY`), if it has one.
+    async fn verify_audit(&self) -> Result<audit::Verdict>;
+    /// Whether an append now would be taken (see [`audit::next_key`]): checked before an
+    /// action, so that a refused append does not leave the action unrecorded.
+    async fn check_audit_key(&self) -> Result<()>;
 
     /// Stores a release unless one with its id exists; returns whether it was new.
     async fn insert_release(&self, r: &ReleaseRecord) -> Result<bool>;

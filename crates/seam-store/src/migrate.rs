@@ -47,6 +47,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0010_inline_attempts.sql"),
     ),
     (12, "roles", include_str!("../migrations/0012_roles.sql")),
+    (
+        13,
+        "audit_keyed",
+        include_str!("../migrations/0013_audit_keyed.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

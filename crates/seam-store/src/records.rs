@@ -181,6 +181,8 @@ pub struct AuditRecord {
     pub after: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// The id of the `SEAM_AUDIT_KEY` that signed it; `None`: hashed with SHA-256, unkeyed.
+    pub key_id: Option<String>,
 }
 
 /// A prompt release: its content (prompt, pinned model, params, tools) and whose it is. The
@@ -193,6 +195,17 @@ pub struct ReleaseRecord {
     pub content: String,
     pub author: String,
     pub created_ms: i64,
+}
+
+impl ReleaseRecord {
+    /// The id of a release of this content (`rel_` and 16 hex digits of its SHA-256).
+    pub fn id_of(content: &str) -> String {
+        use sha2::Digest;
+        format!(
+            "rel_{}",
+            &hex::encode(sha2::Sha256::digest(content.as_bytes()))[..16]
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -29,6 +29,7 @@ async fn postgres_passes_the_conformance_suite() {
     seam_store::conformance::sink_round_trip(&store, sink, 50_000_000).await;
     let pooled = std::sync::Arc::new(seam_store::StoreSink(shared));
     seam_store::conformance::sink_round_trip(&store, pooled, 50_001_000).await;
+    seam_store::conformance::audit_chain(&store).await;
     store.pool().close().await;
     admin
         .pool()

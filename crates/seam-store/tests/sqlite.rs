@@ -12,6 +12,7 @@ async fn sqlite_passes_the_conformance_suite() {
     seam_store::conformance::sink_round_trip(&store, sink, 50_000_000).await;
     let pooled = std::sync::Arc::new(seam_store::StoreSink(shared));
     seam_store::conformance::sink_round_trip(&store, pooled, 50_001_000).await;
+    seam_store::conformance::audit_chain(&store).await;
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(store.pool())
         .await

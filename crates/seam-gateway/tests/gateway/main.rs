@@ -2,6 +2,7 @@
 //! store, reqwest as the client.
 
 mod anthropic;
+mod audit;
 mod cluster;
 mod control_api;
 mod drift;

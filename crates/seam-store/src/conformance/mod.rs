@@ -1,12 +1,14 @@
 //! Behaviour every storage backend must show. Each backend's tests call [`run_all`] on a
 //! fresh, migrated store.
 
+mod audit;
 mod roles;
 mod samples;
 mod sessions;
 mod sink;
 mod spend;
 
+pub use audit::audit_chain;
 pub use samples::{sample_attempt, sample_call, sample_stream, sole_attempt};
 pub use sink::sink_round_trip;
 
@@ -133,10 +135,13 @@ async fn users_and_the_audit_chain(store: &dyn Store) {
     let chain = store.list_audit().await.expect("list");
     assert_eq!(chain.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(chain[1].prev_hash, chain[0].hash);
-    assert_eq!(crate::audit::verify(&chain), None);
+    assert_eq!(crate::audit::verify_chain(&chain, None), None);
     let mut tampered = chain.clone();
     tampered[1].subject = "key_x".into();
-    assert_eq!(crate::audit::verify(&tampered).map(|(seq, _)| seq), Some(2));
+    assert_eq!(
+        crate::audit::verify_chain(&tampered, None).and_then(|p| p.record),
+        Some(2)
+    );
 }
 
 async fn served_models_are_remembered_once(store: &dyn Store) {

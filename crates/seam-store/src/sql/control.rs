@@ -1,10 +1,10 @@
-//! Control-plane tables: users and their roles, the audit chain, releases, approvals and deploys.
+//! Control-plane tables: users and their roles, releases, approvals and deploys (the audit
+//! chain: `audit.rs`).
 
 use super::SqlStore;
 use super::rows::*;
 use crate::{
-    ApprovalRecord, AuditRecord, DeployRecord, ReleaseRecord, Result, RoleRecord, StoreError,
-    UserRecord,
+    ApprovalRecord, DeployRecord, ReleaseRecord, Result, RoleRecord, StoreError, UserRecord,
 };
 use sqlx::Row;
 
@@ -89,103 +89,6 @@ impl SqlStore {
             })
             .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
     }
-
-    pub(super) async fn db_append_audit(
-        &self,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        before: Option<String>,
-        after: Option<String>,
-        now_ms: i64,
-    ) -> Result<AuditRecord> {
-        // PostgreSQL: appends are serialized by a transaction-scoped advisory lock. SQLite
-        // (one writer at a time anyway): another process may append between our read and
-        // our insert; the seq key refuses the duplicate and we try again on the new tail.
-        let mut last_err = None;
-        for _ in 0..5 {
-            let mut tx = self.begin_write().await?;
-            if !self.sqlite {
-                // Appends from every gateway and CLI queue here, one at a time, until commit.
-                sqlx::query("SELECT pg_advisory_xact_lock(7474002)")
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let tail = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-            let (seq, prev_hash) = match tail {
-                Some(r) => (
-                    r.try_get::<i64, _>("seq")? + 1,
-                    r.try_get::<String, _>("hash")?,
-                ),
-                None => (1, crate::audit::GENESIS.to_string()),
-            };
-            let mut rec = AuditRecord {
-                seq,
-                created_ms: now_ms,
-                actor: actor.to_string(),
-                action: action.to_string(),
-                subject: subject.to_string(),
-                before: before.clone(),
-                after: after.clone(),
-                prev_hash,
-                hash: String::new(),
-            };
-            rec.hash = crate::audit::record_hash(&rec);
-            let inserted = sqlx::query(
-                "INSERT INTO audit (seq, created_ms, actor, action, subject, before, after, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(rec.seq)
-            .bind(rec.created_ms)
-            .bind(rec.actor.as_str())
-            .bind(rec.action.as_str())
-            .bind(rec.subject.as_str())
-            .bind(rec.before.as_deref())
-            .bind(rec.after.as_deref())
-            .bind(rec.prev_hash.as_str())
-            .bind(rec.hash.as_str())
-            .execute(&mut *tx)
-            .await;
-            match inserted {
-                Ok(_) => match tx.commit().await {
-                    Ok(()) => return Ok(rec),
-                    Err(e) => last_err = Some(e),
-                },
-                Err(e) => last_err = Some(e),
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Err(StoreError::Db(
-            last_err.unwrap_or(sqlx::Error::PoolTimedOut),
-        ))
-    }
-
-    pub(super) async fn db_list_audit(&self) -> Result<Vec<AuditRecord>> {
-        let rows = sqlx::query(
-            "SELECT seq, created_ms, actor, action, subject, before, after, prev_hash, hash FROM audit ORDER BY seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    seq: r.try_get("seq")?,
-                    created_ms: r.try_get("created_ms")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    subject: r.try_get("subject")?,
-                    before: r.try_get("before")?,
-                    after: r.try_get("after")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
-    }
-
     pub(super) async fn db_insert_release(&self, r: &ReleaseRecord) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO releases (id, prompt, content, author, created_ms) VALUES ($1, $2, $3, $4, $5) \
@@ -243,14 +146,8 @@ impl SqlStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                Ok(ApprovalRecord {
-                    release_id: r.try_get("release_id")?,
-                    approver: r.try_get("approver")?,
-                    created_ms: r.try_get("created_ms")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+            .map(approval_from_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     pub(super) async fn db_insert_deploy(&self, d: &DeployRecord) -> Result<()> {

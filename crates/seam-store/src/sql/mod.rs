@@ -1,6 +1,7 @@
 //! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
 //! placeholders; SQLite runs in WAL mode.
 
+mod audit;
 mod cells;
 mod control;
 mod export;
@@ -32,6 +33,8 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 pub struct SqlStore {
     pool: AnyPool,
     sqlite: bool,
+    /// Signs audit records; never stored.
+    audit_key: Option<std::sync::Arc<crate::audit::AuditKey>>,
 }
 
 /// A transaction that will write. On SQLite it takes the write lock up front: a deferred one
@@ -77,7 +80,17 @@ impl SqlStore {
             })
             .connect(&url)
             .await?;
-        Ok(SqlStore { pool, sqlite })
+        Ok(SqlStore {
+            pool,
+            sqlite,
+            audit_key: None,
+        })
+    }
+
+    /// This store with `SEAM_AUDIT_KEY`: its audit records are signed with it, and verified.
+    pub fn with_audit_key(mut self, key: Option<crate::audit::AuditKey>) -> SqlStore {
+        self.audit_key = key.map(std::sync::Arc::new);
+        self
     }
 
     /// A transaction that will write (see [`begin_write`]).
@@ -409,6 +422,24 @@ impl Store for SqlStore {
 
     async fn list_audit(&self) -> Result<Vec<AuditRecord>> {
         self.db_list_audit().await
+    }
+
+    async fn audit_head(&self) -> Result<crate::audit::Head> {
+        self.db_audit_head().await
+    }
+
+    async fn check_audit_key(&self) -> Result<()> {
+        self.db_check_audit_key().await
+    }
+
+    async fn verify_audit(&self) -> Result<crate::audit::Verdict> {
+        let chain = self.db_list_audit().await?;
+        let rows = self.db_control_rows().await?;
+        Ok(crate::audit::verify(
+            &chain,
+            &rows,
+            self.audit_key.as_deref(),
+        ))
     }
 
     async fn insert_release(&self, r: &ReleaseRecord) -> Result<bool> {

@@ -1,7 +1,9 @@
 //! Row mapping and statement text shared by the SQL store's methods.
 
 use super::cells::{Cell, Row};
-use crate::{AttemptRecord, CallRecord, DeployRecord, KeyRecord, ReleaseRecord, UserRecord};
+use crate::{
+    ApprovalRecord, AttemptRecord, CallRecord, DeployRecord, KeyRecord, ReleaseRecord, UserRecord,
+};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
@@ -115,6 +117,14 @@ pub(super) fn release_from_row(r: &AnyRow) -> std::result::Result<ReleaseRecord,
         prompt: r.try_get("prompt")?,
         content: r.try_get("content")?,
         author: r.try_get("author")?,
+        created_ms: r.try_get("created_ms")?,
+    })
+}
+
+pub(super) fn approval_from_row(r: &AnyRow) -> std::result::Result<ApprovalRecord, sqlx::Error> {
+    Ok(ApprovalRecord {
+        release_id: r.try_get("release_id")?,
+        approver: r.try_get("approver")?,
         created_ms: r.try_get("created_ms")?,
     })
 }
