@@ -38,7 +38,7 @@ def test_actions_are_signed_chained_and_tampering_is_caught(tmp_path):
 
 
 
-    log = json.loads(seam(store, "audit", "log", "--json").stdout)
+    log = json.loads(seam(store, "audit", "log", "--json", token=ana_token).stdout)
     assert [(r["actor"], r["action"]) for r in log] == [
         ("bootstrap", "user.create"),
         ("ana", "key.create"),
@@ -108,7 +108,7 @@ def test_a_keyed_chain_rewritten_without_the_key_is_caught(tmp_path):
     ana = keyed(store, "users", "create", "ana").stdout.strip()
     assert keyed(store, "keys", "create", "--tenant", "t", token=ana).returncode == 0
     assert keyed(store, "users", "create", "ben", token=ana).returncode == 0
-    log = json.loads(keyed(store, "audit", "log", "--json").stdout)
+    log = json.loads(keyed(store, "audit", "log", "--json", token=ana).stdout)
     assert len(log) == 3 and all(r["key_id"] for r in log), "a new store is signed from its first record"
     ok = keyed(store, "audit", "verify")
     assert ok.returncode == 0, ok.stderr

@@ -61,7 +61,7 @@ def test_a_release_needs_an_owner_who_is_not_its_author(tmp_path):
     assert by_id[first]["channels"] == ["production"] and by_id[second]["channels"] == []
     assert by_id[first]["approved_by"] == ["root"] and by_id[first]["author"] == "ana"
 
-    actions = [(r["actor"], r["action"]) for r in json.loads(seam(store, "audit", "log", "--json", token=eve).stdout)]
+    actions = [(r["actor"], r["action"]) for r in json.loads(seam(store, "audit", "log", "--json", token=admin).stdout)]
     assert ("ana", "release.approve") in actions and ("ana", "release.rollback") in actions
     assert seam(store, "audit", "verify", token=eve).returncode == 0
     kinds = [e["kind"] for e in json.loads(seam(store, "changes", "--since", "1h", "--json", token=eve).stdout)]

@@ -17,7 +17,9 @@ pub fn key_from_env() -> anyhow::Result<Option<AuditKey>> {
 }
 
 pub async fn log(store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
-    let store = store.open().await?;
+    // Its records name every tenant's keys, users and sessions.
+    let (store, who) = crate::users::open_as(store).await?;
+    who.require_admin("reading the audit log")?;
     let chain = store.list_audit().await?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&chain)?);
@@ -159,12 +161,7 @@ pub async fn key(store_args: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
     };
     let store = store_args.open().await?;
     let who = crate::users::user(&store).await?;
-    if !who.admin {
-        anyhow::bail!(
-            "only an admin can start keying the audit chain; `{}` is not one",
-            who.name
-        );
-    }
+    who.require_admin("starting to key the audit chain")?;
     let chain = store.list_audit().await?;
     let keyed = chain.iter().find(|r| r.key_id.is_some());
     let newest = chain.last();

@@ -7,7 +7,12 @@ use seam_gateway::authenticate::mint_key;
 use serde_json::json;
 
 pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
-    let (store, who) = crate::users::open_as(store).await?;
+    // Creating and revoking are recorded in the audit chain: refused before acting when the
+    // store would not take the record; listing is a read.
+    let (store, who) = match cmd {
+        KeysCommand::List { .. } => crate::users::open_as(store).await?,
+        _ => crate::users::open_to_act(store).await?,
+    };
     match cmd {
         KeysCommand::Create {
             tenant,

@@ -25,7 +25,7 @@ pub async fn create(
     let path = seam_prompts::file_of(&prompts_dir(dir, store_args), name)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (store, who) = crate::users::open_as(store_args).await?;
+    let (store, who) = crate::users::open_to_act(store_args).await?;
     let (release, new) = seam_control::create_release(&store, &who.name, &prompt).await?;
     if json_out {
         println!(
@@ -53,7 +53,7 @@ pub async fn create(
 /// production) and, on a terminal without `--yes`, asks before approving.
 pub async fn approve(store_args: &StoreArgs, id: &str, yes: bool) -> anyhow::Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
-    let (store, who) = crate::users::open_as(store_args).await?;
+    let (store, who) = crate::users::open_to_act(store_args).await?;
     let release = seam_store::Store::get_release(&store, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no release `{id}` (see `seam releases NAME`)"))?;
@@ -108,7 +108,7 @@ pub async fn deploy(
 ) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
     let protected = protected_channels(store_args)?;
-    let (store, who) = crate::users::open_as(store_args).await?;
+    let (store, who) = crate::users::open_to_act(store_args).await?;
     let approvers = seam_control::deploy(&store, &who, target, id, mode, &protected).await?;
     println!(
         "{target} -> {id} (approved by {}; mode {})",
@@ -121,7 +121,7 @@ pub async fn deploy(
 pub async fn rollback(store_args: &StoreArgs, target: &str, mode: &str) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
     let protected = protected_channels(store_args)?;
-    let (store, who) = crate::users::open_as(store_args).await?;
+    let (store, who) = crate::users::open_to_act(store_args).await?;
     let (from, to) = seam_control::rollback(&store, &who, target, mode, &protected).await?;
     println!(
         "{target} -> {to} (rolled back from {from}; mode {})",

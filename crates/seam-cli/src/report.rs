@@ -145,9 +145,9 @@ fn print_route(r: &RouteReliability) {
 
 pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
     let window = parse_since(since)?;
-    let (store, _who) = crate::users::open_as(store).await?;
+    let (store, who) = crate::users::open_as(store).await?;
     let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
-    let events = seam_control::sessions::changes(&store, since_ms, 10_000).await?;
+    let events = seam_control::sessions::changes(&store, &who, since_ms, 10_000).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&events)?);
         return Ok(());

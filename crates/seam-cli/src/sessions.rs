@@ -124,7 +124,7 @@ pub async fn migrate(
     tenant: Option<String>,
     channel: Option<String>,
 ) -> anyhow::Result<()> {
-    let (store, who) = crate::users::open_as(store_args).await?;
+    let (store, who) = crate::users::open_to_act(store_args).await?;
     let target = seam_control::sessions::MigrateTarget {
         session_id: id,
         tenant: tenant.as_deref(),

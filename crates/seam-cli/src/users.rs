@@ -33,8 +33,17 @@ pub async fn user(store: &SqlStore) -> anyhow::Result<Actor> {
     }
 }
 
-/// Opens the store and names who is acting on it.
+/// Opens the store to read it, as `SEAM_TOKEN`'s user: reads need no audit key (a reader who
+/// held it could sign a rewritten chain).
 pub async fn open_as(args: &StoreArgs) -> anyhow::Result<(SqlStore, Actor)> {
+    let store = args.open().await?;
+    let who = user(&store).await?;
+    Ok((store, who))
+}
+
+/// Opens the store to change it: as [`open_as`], once the store is known to take the action's
+/// audit record (see [`actor`]).
+pub async fn open_to_act(args: &StoreArgs) -> anyhow::Result<(SqlStore, Actor)> {
     let store = args.open().await?;
     let who = actor(&store).await?;
     Ok((store, who))
@@ -47,7 +56,7 @@ pub async fn create(
     tenants: &[String],
     json_out: bool,
 ) -> anyhow::Result<()> {
-    let (store, who) = open_as(store).await?;
+    let (store, who) = open_to_act(store).await?;
     let role = role.map(Role::parse).transpose()?;
     let roles = match role {
         Some(r) => seam_control::users::role_grants(r, tenants)?,
@@ -90,7 +99,7 @@ pub async fn grant(
     role: &str,
     tenant: Option<&str>,
 ) -> anyhow::Result<()> {
-    let (store, who) = open_as(store).await?;
+    let (store, who) = open_to_act(store).await?;
     let role = Role::parse(role)?;
     let new = seam_control::users::grant(&store, &who, name, role, tenant).await?;
     let what = match tenant {
@@ -111,7 +120,9 @@ fn hex_token() -> String {
 }
 
 pub async fn list(store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
-    let (store, _who) = open_as(store).await?;
+    // Roles name tenants: who may read which is an admin's to see.
+    let (store, who) = open_as(store).await?;
+    who.require_admin("listing users")?;
     let users = seam_control::users::list(&store).await?;
     if json_out {
         let out: Vec<_> = users

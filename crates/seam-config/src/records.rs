@@ -44,18 +44,23 @@ impl Durability {
     }
 }
 
+/// `store_url` places the default spool: `seam-spool/` beside the config file for PostgreSQL;
+/// for a SQLite file the gateway puts it beside that file.
 pub(crate) fn records(
     raw: Option<RawRecords>,
     base_dir: &Path,
+    store_url: &str,
     problems: &mut Vec<String>,
 ) -> Records {
     let raw = raw.unwrap_or_default();
+    let postgres = store_url.starts_with("postgres://") || store_url.starts_with("postgresql://");
     let spool_dir = match raw.spool_dir {
         Some(d) if d.trim().is_empty() => {
             problems.push("records.spool_dir: name a directory".into());
             None
         }
         Some(d) => Some(base_dir.join(d)),
+        None if postgres => Some(base_dir.join("seam-spool")),
         None => None,
     };
     let spool_max_mb = raw.spool_max_mb.unwrap_or(1024);

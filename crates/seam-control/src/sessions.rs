@@ -120,11 +120,22 @@ pub async fn migrate(
 
 /// The timeline as JSON; each deploy and rollback says how many live sessions are still on
 /// the release it replaced (its drain progress).
-pub async fn changes(store: &dyn Store, since_ms: i64, limit: i64) -> Result<Vec<Value>> {
+/// The change timeline as `who` may read it: an event about one tenant (a session moved, say)
+/// only for a reader of that tenant.
+pub async fn changes(
+    store: &dyn Store,
+    who: &crate::Actor,
+    since_ms: i64,
+    limit: i64,
+) -> Result<Vec<Value>> {
     let events = store.list_events(since_ms, limit).await?;
     let counts = store.session_counts(now_ms()).await?;
     Ok(events
         .iter()
+        .filter(|e| {
+            let details: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+            details["tenant"].as_str().is_none_or(|t| who.can_read(t))
+        })
         .map(|e| {
             let mut v = e.to_json();
             if let Some(drain) = drain(e, &counts) {

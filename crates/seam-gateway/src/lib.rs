@@ -123,7 +123,7 @@ pub async fn start(
         events: store.clone(),
         durability: config.records.durability,
     };
-    let (recorder, writer) = Recorder::spawn(sinks, &config.store, metrics.clone());
+    let (recorder, mut writer) = Recorder::spawn(sinks, &config.store, metrics.clone());
     let routes =
         resolve::RouteTable::build(&config, &registry, None).map_err(anyhow::Error::msg)?;
     let drift = drift::Drift::load(store.as_ref()).await?;
@@ -135,7 +135,9 @@ pub async fn start(
     // Always there: keys can carry limits of their own, created at run time.
     let limiter =
         Arc::new(admit::Limiter::new(&config.limits, metrics.clone()).map_err(anyhow::Error::msg)?);
-    // What was spent before this start still counts (bounded wait; never on a call's path).
+    // What was spent before this start still counts (bounded wait; never on a call's path),
+    // including what a previous run left in the records spool.
+    writer.caught_up(Duration::from_secs(10)).await;
     limiter
         .seed_at_start(&config.limits, store.clone(), keys.clone())
         .await;

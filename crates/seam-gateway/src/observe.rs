@@ -80,6 +80,7 @@ pub struct Metrics {
     pub records_spooled: Counter,
     pub record_spool_bytes: Gauge,
     pub record_write_failures: Counter,
+    pub records_not_durable: Counter,
     pub first_attempts: Family<CallLabels, Counter>,
     pub retries: Family<RouteProvider, Counter>,
     pub budget_refusals: Family<RouteProvider, Counter>,
@@ -130,6 +131,7 @@ impl Metrics {
             records_spooled: Counter::default(),
             record_spool_bytes: Gauge::default(),
             record_write_failures: Counter::default(),
+            records_not_durable: Counter::default(),
             first_attempts: Family::default(),
             retries: Family::default(),
             budget_refusals: Family::default(),
@@ -205,6 +207,11 @@ impl Metrics {
             "record_spool_bytes",
             "Bytes in the local records spool, waiting for the store",
             m.record_spool_bytes.clone(),
+        );
+        registry.register(
+            "records_not_durable",
+            "Calls answered without their records on disk although durability = acknowledged (the spool was full or failing, or the journal was a whole queue behind): they went to the queue",
+            m.records_not_durable.clone(),
         );
         registry.register(
             "record_write_failures",

@@ -71,11 +71,6 @@ fn fixed_keys(old: &Config, new: &Config) -> Vec<String> {
         "limits.backend / limits.key_prefix",
         old.limits.backend == new.limits.backend && old.limits.key_prefix == new.limits.key_prefix,
     );
-    // `seam serve` anchors with the [audit] it started with.
-    fixed(
-        "audit.anchor_file / anchor_url / anchor_interval_secs",
-        old.audit == new.audit,
-    );
     out
 }
 
@@ -96,10 +91,16 @@ fn prepare(
     let old = app.live();
     // The record writer and its spool are set up once, at start: `[records]` applies at the
     // next start, and the snapshot keeps saying what runs.
+    // Likewise `[audit]`: `seam serve` anchors with what it started with.
     if config.records != old.config.records {
         tracing::warn!("[records] changed in the config file; it applies at the next start");
         config.records = old.config.records.clone();
     }
+    if config.audit != old.config.audit {
+        tracing::warn!("[audit] changed in the config file; it applies at the next start");
+        config.audit = old.config.audit.clone();
+    }
+
     let mut problems = fixed_keys(&old.config, &config);
     let prompts = check_prompts(&config, &mut problems);
     let registry = old
@@ -158,7 +159,13 @@ pub async fn reload(app: &App, actor: &str, trigger: &str) -> Result<Outcome, Re
     let path = app.config_path.get().ok_or(ReloadError::NoConfigFile)?;
     let _one_at_a_time = app.reloading.lock().await;
     let file = path.display().to_string();
-    let (live, sha256, prompts) = match prepare(app, path) {
+    // A reload is audited once applied: refuse it first if the store would refuse the record.
+    let audit = app
+        .store
+        .check_audit_key()
+        .await
+        .map_err(|e| vec![format!("cannot audit a reload: {e}")]);
+    let (live, sha256, prompts) = match audit.and_then(|()| prepare(app, path)) {
         Ok(x) => x,
         Err(problems) => {
             refused(app, actor, trigger, &file, &problems);

@@ -60,7 +60,7 @@ async fn metrics(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Respo
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        if sent != Some(want.expose()) {
+        if !sent.is_some_and(|t| crate::authenticate::same_secret(want.expose(), t)) {
             return (
                 http::StatusCode::UNAUTHORIZED,
                 [(http::header::WWW_AUTHENTICATE, "Bearer")],

@@ -46,11 +46,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inline_attempts",
         include_str!("../migrations/0010_inline_attempts.sql"),
     ),
-    (12, "roles", include_str!("../migrations/0012_roles.sql")),
+    (11, "roles", include_str!("../migrations/0011_roles.sql")),
     (
-        13,
+        12,
         "audit_keyed",
-        include_str!("../migrations/0013_audit_keyed.sql"),
+        include_str!("../migrations/0012_audit_keyed.sql"),
     ),
 ];
 

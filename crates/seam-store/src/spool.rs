@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 const SUFFIX: &str = ".spool";
 
 /// Where a store's spool goes unless configured otherwise: beside a SQLite file (`seam.db` ->
-/// `seam.db.spool/`), `seam-spool/` in the working directory for PostgreSQL, and nowhere for an
+/// `seam.db.spool/`), `seam-spool/` in the working directory for PostgreSQL (the config places it
+/// beside the config file instead), and nowhere for an
 /// in-memory store (its records end with the process anyway).
 pub fn default_dir(url: &str) -> Option<PathBuf> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -168,8 +169,15 @@ impl Spool {
                 "records spool has no open segment".into(),
             ));
         };
-        file.write_all(&line).map_err(io)?;
-        file.sync_data().map_err(io)?;
+        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+            // Part of the line may be on disk (a full disk, say): cut it off, and start the
+            // next batch in a new segment in any case, so that it cannot land after half a
+            // line and be unreadable.
+            let known = self.segments.back().map_or(0, |s| s.1);
+            let _ = file.set_len(known);
+            self.tail = None;
+            return Err(io(e));
+        }
         if let Some(last) = self.segments.back_mut() {
             last.1 += len;
         }

@@ -240,7 +240,12 @@ async fn an_operator_manages_only_their_tenants_keys() {
     );
     cli.ok(Some(&otto), &["keys", "revoke", b_id]);
 
-    let users = cli.json(Some(&vera), &["users", "list", "--json"]);
+    let users = cli.json(Some(&root), &["users", "list", "--json"]);
+    cli.refused(
+        Some(&vera),
+        &["users", "list"],
+        "listing users needs role admin",
+    );
     let otto_roles = users
         .as_array()
         .unwrap()
@@ -255,7 +260,7 @@ async fn an_operator_manages_only_their_tenants_keys() {
     let table = cli.ok(Some(&root), &["users", "list"]);
     assert!(table.contains("operator of a, b"), "{table}");
     let audit: Vec<(String, String)> = cli
-        .json(None, &["audit", "log", "--json"])
+        .json(Some(&root), &["audit", "log", "--json"])
         .as_array()
         .unwrap()
         .iter()

@@ -120,10 +120,11 @@ pub(super) async fn hot_reload(
             (now - s.last_ms) / 1000
         );
     }
-    if let Some(deploy) = seam_control::sessions::changes(store, 0, 1000)
-        .await?
-        .iter()
-        .rfind(|e| e["kind"] == "release_deploy")
+    if let Some(deploy) =
+        seam_control::sessions::changes(store, &seam_control::Actor::admin("bootstrap"), 0, 1000)
+            .await?
+            .iter()
+            .rfind(|e| e["kind"] == "release_deploy")
     {
         println!(
             "  seam changes: {} [draining: {} session(s) still on {}]",

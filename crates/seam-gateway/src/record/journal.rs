@@ -34,10 +34,13 @@ pub(super) async fn run(
     metrics: Arc<Metrics>,
 ) {
     let mut waiting: Vec<Waiting> = Vec::with_capacity(256);
+    let mut stopping = false;
     loop {
         let n = tokio::select! {
             n = rx.recv_many(&mut waiting, 1024) => n,
-            _ = &mut stop => {
+            // Once: a stopped channel then drains through the branch above.
+            _ = &mut stop, if !stopping => {
+                stopping = true;
                 rx.close();
                 rx.recv_many(&mut waiting, usize::MAX).await
             }
@@ -63,6 +66,12 @@ pub(super) async fn run(
         .await;
         let Ok((group, rows, result)) = done else {
             tracing::error!("the records journal failed; its calls' records are lost");
+            metrics
+                .records_dropped
+                .get_or_create(&Reason {
+                    reason: "spool_error".into(),
+                })
+                .inc();
             continue;
         };
         match result {
@@ -79,6 +88,7 @@ pub(super) async fn run(
                 };
                 tracing::error!(reason = %why, rows, "records could not be made durable before their responses; queued for the store instead");
                 for (entry, ack) in group {
+                    metrics.records_not_durable.inc();
                     let rows = entry.rows();
                     if queue.try_send(entry).is_ok() {
                         metrics.record_queue.inc();

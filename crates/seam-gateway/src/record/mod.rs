@@ -50,9 +50,23 @@ pub struct RecordWriter {
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
     journal: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    first_round: Option<oneshot::Receiver<()>>,
 }
 
 impl RecordWriter {
+    /// Waits (at most `within`) until the writer has written what a previous run left in the
+    /// spool, so that what is read from the store at start (the limits' re-seed) includes it.
+    pub async fn caught_up(&mut self, within: Duration) {
+        if let Some(done) = self.first_round.take()
+            && tokio::time::timeout(within, done).await.is_err()
+        {
+            tracing::warn!(
+                secs = within.as_secs(),
+                "the records spool was not written within the wait; limits re-seed without what it still holds"
+            );
+        }
+    }
+
     pub async fn finish(self) {
         if let Some((stop, task)) = self.journal {
             let _ = stop.send(());
@@ -85,6 +99,7 @@ impl Recorder {
     ) -> (Recorder, RecordWriter) {
         let (tx, rx) = mpsc::channel(cfg.queue_capacity);
         let (stop, stop_rx) = oneshot::channel();
+        let (first_tx, first_round) = oneshot::channel();
         let mut writer = writer::Writer {
             sink: sinks.sink,
             rx,
@@ -102,6 +117,7 @@ impl Recorder {
             outage: None,
             spooled: false,
             journaled: false,
+            first_round: Some(first_tx),
         };
         let mut journal = None;
         let mut journal_tx = None;
@@ -131,6 +147,7 @@ impl Recorder {
                 stop,
                 task,
                 journal,
+                first_round: Some(first_round),
             },
         )
     }
@@ -146,6 +163,7 @@ impl Recorder {
                 // The journal is behind by a whole queue, or stopped: the queue takes it.
                 Err(mpsc::error::TrySendError::Full((entry, _)))
                 | Err(mpsc::error::TrySendError::Closed((entry, _))) => {
+                    self.metrics.records_not_durable.inc();
                     self.queue(entry);
                     return None;
                 }

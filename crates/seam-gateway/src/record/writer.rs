@@ -39,6 +39,8 @@ pub(super) struct Writer {
     pub spooled: bool,
     /// `durability = "acknowledged"`: calls append to the spool themselves (`journal.rs`).
     pub journaled: bool,
+    /// Told once the first round (the replay of what a previous run spooled) is over.
+    pub first_round: Option<oneshot::Sender<()>>,
 }
 
 pub(super) struct Outage {
@@ -64,6 +66,9 @@ impl Writer {
                 _ = &mut stop => break,
             }
             self.step(false).await;
+            if let Some(done) = self.first_round.take() {
+                let _ = done.send(());
+            }
         }
         self.rx.close();
         self.finish().await;

@@ -73,8 +73,10 @@ async fn approvals_and_deploys_changed_outside_seam_fail_verify() {
     assert_eq!(v["reason"], format!("{}: {}", problems[0].0, problems[0].1));
 }
 
+/// `[audit]` applies at the next start, as `[records]` does: a reload that changes it applies
+/// the rest of the file (a prompt, a route) instead of being refused whole.
 #[tokio::test]
-async fn a_reload_cannot_move_the_audit_anchor() {
+async fn a_reload_that_moves_the_audit_anchor_applies_the_rest() {
     let h = Harness::start(Options {
         reloadable: true,
         ..Options::default()
@@ -82,17 +84,18 @@ async fn a_reload_cannot_move_the_audit_anchor() {
     .await;
     let ana = user_with(&h, "ana", true, &[]).await;
     let good = std::fs::read_to_string(&h.config_path).unwrap();
-    let moved = format!("{good}\n[audit]\nanchor_file = \"heads.jsonl\"\n");
+    let moved = format!(
+        "{good}\n[[routes]]\nname = \"chat-new\"\ntargets = [{{ provider = \"up\", model = \"sim-large-2026-01\" }}]\n[audit]\nanchor_file = \"heads.jsonl\"\n"
+    );
     std::fs::write(&h.config_path, moved).unwrap();
     let (s, v): (u16, Value) =
         call(&h, reqwest::Method::POST, "/api/reload", Some(&ana), None).await;
-    assert_eq!(s, 422, "{v}");
-    assert!(
-        v["error"]["message"].as_str().unwrap().contains(
-            "audit.anchor_file / anchor_url / anchor_interval_secs: cannot change on a running gateway"
-        ),
-        "{v}"
-    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["applied"], true, "{v}");
+    let r = h
+        .chat(json!({"model": "chat-new", "messages": crate::harness::hello()}))
+        .await;
+    assert_eq!(r.status(), 200, "the new route serves");
 }
 
 #[tokio::test]

@@ -159,7 +159,17 @@ async fn releases_through_the_api_follow_the_same_rules() {
     );
     let (s, v) = call(&h, get.clone(), "/api/audit/verify", Some(&eve), None).await;
     assert_eq!((s, v["intact"].as_bool()), (200, Some(true)));
-    let (_, v) = call(&h, get, "/api/audit", Some(&eve), None).await;
+    // The log names every tenant's keys and users: an admin's to read.
+    let (s, v) = call(&h, get.clone(), "/api/audit", Some(&eve), None).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("reading the audit log needs role admin"),
+        "{v}"
+    );
+    let (_, v) = call(&h, get, "/api/audit", Some(&root), None).await;
     let actors: Vec<&str> = v["records"]
         .as_array()
         .unwrap()

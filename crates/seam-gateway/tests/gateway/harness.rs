@@ -265,13 +265,10 @@ output = 4.0
     }
 }
 
-/// Each gateway a records spool of its own in the test's directory (the default for
-/// PostgreSQL is the working directory, which gateways of one test would share), unless the
-/// config names one.
+/// Each gateway a records spool of its own in the test's directory (gateways of one test share
+/// a config file, whose directory holds the default spool for PostgreSQL).
 fn with_spool(mut config: seam_config::Config, dir: &std::path::Path) -> seam_config::Config {
-    if config.records.spool_dir.is_none() {
-        config.records.spool_dir = Some(dir.to_path_buf());
-    }
+    config.records.spool_dir = Some(dir.to_path_buf());
     config
 }
 

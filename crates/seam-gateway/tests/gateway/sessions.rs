@@ -144,9 +144,14 @@ async fn a_deploy_mid_session_leaves_the_session_on_its_release() {
     );
 
     // The old release drains, visibly: the deploy says one session is still on v1.
-    let changes = seam_control::sessions::changes(h.store.as_ref(), 0, 1000)
-        .await
-        .unwrap();
+    let changes = seam_control::sessions::changes(
+        h.store.as_ref(),
+        &seam_control::Actor::admin("admin"),
+        0,
+        1000,
+    )
+    .await
+    .unwrap();
     let deploy = changes
         .iter()
         .rfind(|e| e["kind"] == "release_deploy")
