@@ -8,16 +8,17 @@ use seam_store::{AttemptRecord, CallRecord, Store};
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
     let (store, who) = crate::users::open_as(store).await?;
     let (all, attempts) = store.trace(id).await?;
-    if all.is_empty() {
-        anyhow::bail!("no calls recorded for trace `{id}` (see `seam report usage --by trace`)");
-    }
     let calls: Vec<CallRecord> = all
-        .iter()
+        .into_iter()
         .filter(|c| who.can_read(&c.tenant))
-        .cloned()
         .collect();
+    // The same answer whether the trace does not exist or is another tenant's: a trace id is
+    // the client's choice, and whose it is is not the reader's to learn.
     if calls.is_empty() {
-        who.require_read(&all[0].tenant, &format!("reading trace {id}"))?;
+        anyhow::bail!(
+            "no calls you can read are recorded for trace `{}` (see `seam report usage --by trace`)",
+            clean(id)
+        );
     }
     let attempts: Vec<AttemptRecord> = attempts
         .into_iter()

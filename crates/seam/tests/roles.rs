@@ -161,9 +161,14 @@ async fn a_viewer_reads_only_their_tenants_records() {
         &["calls"],
         "reading calls needs role viewer or operator of a tenant, or admin; `nora` has no role",
     );
+    // Whose a trace is, or whether it exists, is not told to someone who cannot read it.
+    cli.refused(
+        Some(&nora),
+        &["traces", "show", trace],
+        "no calls you can read are recorded for trace",
+    );
     for args in [
-        &["traces", "show", trace][..],
-        &["report", "usage"],
+        &["report", "usage"][..],
         &["report", "reliability"],
         &["report", "streams"],
         &["sessions"],
