@@ -55,7 +55,11 @@ def main():
             if extra[:table]:
                 text = text.replace("[store]\n", "[store]\n" + "\n".join(extra[:table]) + "\n", 1)
             if extra[table:]:
-                text += "\n".join(extra[table:]) + "\n"
+                header, lines = extra[table], "\n".join(extra[table + 1:])
+                if f"\n{header}\n" in text:  # a table the config has: add to it
+                    text = text.replace(f"\n{header}\n", f"\n{header}\n{lines}\n", 1)
+                else:
+                    text += f"{header}\n{lines}\n"
             config = d / "seam.toml"
             config.write_text(text)
             bench.SEAM = Path(binary).resolve()

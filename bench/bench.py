@@ -205,6 +205,9 @@ def seam_config(tmp: Path, port: int, backend: str, store: str = "") -> str:
 listen = "127.0.0.1:{port}"
 [store]
 url = "{store or f'sqlite://{tmp}/seam.db'}"
+[records]
+# Gateways of one run share the SQLite file; each needs a records spool of its own.
+spool_dir = "spool-{port}"
 [[providers]]
 name = "sim"
 kind = "sim"
