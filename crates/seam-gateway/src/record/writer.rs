@@ -322,9 +322,12 @@ impl Writer {
         }
     }
 
+    /// Skipped while the spool is busy (the journal holds it through a write and an fsync): a
+    /// runtime worker must not wait on a disk, and the next update comes a batch later.
     async fn spool_gauge(&self) {
-        let bytes = self.spool_len();
-        self.metrics.record_spool_bytes.set(bytes as i64);
+        if let Some(Ok(s)) = self.spool.as_ref().map(|s| s.try_lock()) {
+            self.metrics.record_spool_bytes.set(s.bytes() as i64);
+        }
     }
 
     /// The store took a batch again: the outage, if there was one, goes on the timeline.
