@@ -1,0 +1,200 @@
+//! The config's validation: what each key accepts and refuses.
+
+use crate::parse;
+use std::path::Path;
+
+fn env(name: &str) -> Option<String> {
+    (name == "LOCAL_KEY").then(|| "sk-local".to_string())
+}
+
+const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:4000"
+
+[store]
+url = "sqlite://seam.db"
+
+[[providers]]
+name = "local"
+kind = "openai"
+base_url = "http://127.0.0.1:4010/v1/"
+api_key_env = "LOCAL_KEY"
+
+[[routes]]
+name = "chat"
+targets = [{ provider = "local", model = "sim-large-2026-01" }]
+
+[prices."sim-large-2026-01"]
+input = 1.0
+output = 4.0
+"#;
+
+#[test]
+fn the_store_is_sqlite_or_postgres_and_its_url_may_come_from_the_environment() {
+    let with = |store: &str| GOOD.replace("url = \"sqlite://seam.db\"", store);
+    let env = |name: &str| match name {
+        "DB_URL" => Some("postgres://seam:pw@127.0.0.1:5432/seam".to_string()),
+        other => env(other),
+    };
+    let c = parse(
+        &with("url_env = \"DB_URL\"\nmax_connections = 16"),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect("postgres from the environment");
+    assert_eq!(c.store.url, "postgres://seam:pw@127.0.0.1:5432/seam");
+    assert_eq!(c.store.max_connections, 16);
+    assert_eq!(
+        crate::redact_url(&c.store.url),
+        "postgres://seam:***@127.0.0.1:5432/seam"
+    );
+    let e = parse(&with("url = \"mysql://x\""), Path::new("s.toml"), &env).expect_err("mysql");
+    assert!(
+        e.to_string()
+            .contains("store.url: `mysql` is not supported"),
+        "{e}"
+    );
+    let e = parse(&with("url_env = \"NOPE\""), Path::new("s.toml"), &env).expect_err("unset");
+    assert!(e.to_string().contains("`NOPE` is not set"), "{e}");
+}
+
+#[test]
+fn production_is_always_protected_and_never_live() {
+    let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
+    assert_eq!(c.protected_channels, ["production"]);
+    let with = |prompts: &str| format!("{GOOD}\n[prompts]\n{prompts}\n");
+    let c = parse(
+        &with("protected_channels = [\"production\", \"eu-production\"]"),
+        Path::new("seam.toml"),
+        &env,
+    )
+    .expect("valid");
+    assert_eq!(c.protected_channels, ["production", "eu-production"]);
+    let e = parse(
+        &with("protected_channels = [\"staging\"]"),
+        Path::new("seam.toml"),
+        &env,
+    )
+    .expect_err("production left out");
+    assert!(
+        e.to_string()
+            .contains("prompts.protected_channels: must include \"production\""),
+        "{e}"
+    );
+    let e = parse(
+        &with("protected_channels = [\"production\", \"staging\"]\nlive_channel = \"staging\""),
+        Path::new("seam.toml"),
+        &env,
+    )
+    .expect_err("a protected live channel");
+    assert!(
+        e.to_string()
+            .contains("prompts.live_channel: `staging` is protected"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_metrics_token_comes_from_the_environment() {
+    let text = GOOD.replace(
+        "listen = \"127.0.0.1:4000\"",
+        "listen = \"127.0.0.1:4000\"\nmetrics_token_env = \"METRICS_TOKEN\"",
+    );
+    let e = parse(&text, Path::new("seam.toml"), &env).expect_err("unset");
+    assert!(
+        e.to_string().contains(
+            "server.metrics_token_env: the environment variable `METRICS_TOKEN` is not set"
+        ),
+        "{e}"
+    );
+    let with = |name: &str| match name {
+        "METRICS_TOKEN" => Some("scrape-me".to_string()),
+        other => env(other),
+    };
+    let c = parse(&text, Path::new("seam.toml"), &with).expect("valid");
+    assert_eq!(
+        c.server.metrics_token.as_ref().map(|s| s.expose()),
+        Some("scrape-me")
+    );
+    assert!(
+        parse(GOOD, Path::new("seam.toml"), &env)
+            .expect("valid")
+            .server
+            .metrics_token
+            .is_none()
+    );
+}
+
+#[test]
+fn accepts_the_documented_shape() {
+    let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
+    assert_eq!(
+        c.providers[0].base_url.as_deref(),
+        Some("http://127.0.0.1:4010/v1")
+    );
+    assert_eq!(
+        c.providers[0].api_key.as_ref().map(|s| s.expose()),
+        Some("sk-local")
+    );
+    assert_eq!(c.route("chat").map(|r| r.targets.len()), Some(1));
+    let price = c.price("sim-large-2026-01").expect("price");
+    assert!((price.cost(1_000_000, 500_000) - 3.0).abs() < 1e-9);
+}
+
+#[test]
+fn unknown_key_is_refused_with_its_name_and_line() {
+    let text = GOOD.replace("listen = ", "lisen = ");
+    let err = parse(&text, Path::new("seam.toml"), &env).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("seam.toml"), "{msg}");
+    assert!(msg.contains("lisen"), "{msg}");
+    assert!(msg.contains("line 3"), "{msg}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = GOOD
+        .replace("provider = \"local\"", "provider = \"nope\"")
+        .replace("LOCAL_KEY", "MISSING_KEY")
+        .replace("input = 1.0", "input = -1.0");
+    let err = parse(&text, Path::new("seam.toml"), &env).unwrap_err();
+    assert_eq!(err.problems.len(), 3, "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("provider `nope` is not defined"), "{msg}");
+    assert!(msg.contains("MISSING_KEY"), "{msg}");
+    assert!(msg.contains("non-negative"), "{msg}");
+}
+
+#[test]
+fn prompt_render_fuel_has_a_default_and_must_be_positive() {
+    let c = parse(GOOD, Path::new("s.toml"), &env).expect("valid");
+    assert_eq!(c.render_fuel, crate::validate::DEFAULT_RENDER_FUEL);
+    let with = |fuel: &str| format!("{GOOD}\n[prompts]\nrender_fuel = {fuel}\n");
+    let c = parse(&with("5000"), Path::new("s.toml"), &env).expect("valid");
+    assert_eq!(c.render_fuel, 5000);
+    let e = parse(&with("0"), Path::new("s.toml"), &env).expect_err("zero");
+    assert!(
+        e.to_string()
+            .contains("prompts.render_fuel: must be greater than 0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn secrets_never_print() {
+    let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("sk-local"), "{debug}");
+}
+
+mod example {
+    #[test]
+    fn the_annotated_example_is_valid() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seam.toml");
+        let c = crate::load(&path, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.routes.len(), 2);
+        // Its [audit] is commented out: nothing is anchored beside a copied example.
+        assert!(!c.audit.anchors());
+    }
+}
