@@ -502,13 +502,22 @@ impl Metrics {
 
 /// Writes a change-timeline event without holding up the call, and counts it.
 pub fn emit(app: &crate::App, event: seam_store::EventRecord) {
-    app.metrics
+    emit_to(&app.metrics, app.store.clone(), event);
+}
+
+/// [`emit`], for a part of the gateway that holds the metrics and the store but not the `App`
+/// (the record writer).
+pub fn emit_to(
+    metrics: &Metrics,
+    store: Arc<dyn seam_store::Store>,
+    event: seam_store::EventRecord,
+) {
+    metrics
         .events
         .get_or_create(&Reason {
             reason: event.kind.clone(),
         })
         .inc();
-    let store = app.store.clone();
     tokio::spawn(async move {
         if let Err(e) = store.insert_event(&event).await {
             tracing::error!(error = %e, kind = %event.kind, "could not write the event");

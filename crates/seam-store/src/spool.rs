@@ -19,14 +19,10 @@ use std::path::{Path, PathBuf};
 
 const SUFFIX: &str = ".spool";
 
-/// Where a store's spool goes unless configured otherwise: beside a SQLite file (`seam.db` ->
-/// `seam.db.spool/`), `seam-spool/` in the working directory for PostgreSQL (the config places it
-/// beside the config file instead), and nowhere for an
-/// in-memory store (its records end with the process anyway).
+/// Where a SQLite store's spool goes unless configured otherwise: beside its file (`seam.db`
+/// -> `seam.db.spool/`); nowhere for an in-memory store (its records end with the process
+/// anyway). A PostgreSQL store's default is set by the config: beside the config file.
 pub fn default_dir(url: &str) -> Option<PathBuf> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Some(PathBuf::from("seam-spool"));
-    }
     let file = crate::sql::sqlite_file(url)?;
     let mut name = file.file_name()?.to_os_string();
     name.push(".spool");
@@ -414,10 +410,8 @@ mod tests {
             default_dir("sqlite://seam.db"),
             Some(PathBuf::from("seam.db.spool"))
         );
-        assert_eq!(
-            default_dir("postgres://u@h/db"),
-            Some(PathBuf::from("seam-spool"))
-        );
+        // PostgreSQL's default comes from the config (beside the config file).
+        assert_eq!(default_dir("postgres://u@h/db"), None);
         assert_eq!(default_dir("sqlite::memory:"), None);
     }
 

@@ -38,12 +38,25 @@ fn the_store_is_sqlite_or_postgres_and_its_url_may_come_from_the_environment() {
     };
     let c = parse(
         &with("url_env = \"DB_URL\"\nmax_connections = 16"),
-        Path::new("s.toml"),
+        Path::new("/etc/seam/s.toml"),
         &env,
     )
     .expect("postgres from the environment");
     assert_eq!(c.store.url, "postgres://seam:pw@127.0.0.1:5432/seam");
     assert_eq!(c.store.max_connections, 16);
+    // A PostgreSQL store's records spool defaults to beside the config file; a SQLite one's
+    // is placed beside its file by the gateway.
+    assert_eq!(
+        c.records.spool_dir.as_deref(),
+        Some(Path::new("/etc/seam/seam-spool"))
+    );
+    assert_eq!(
+        parse(GOOD, Path::new("/etc/seam/s.toml"), &env)
+            .expect("valid")
+            .records
+            .spool_dir,
+        None
+    );
     assert_eq!(
         crate::redact_url(&c.store.url),
         "postgres://seam:***@127.0.0.1:5432/seam"

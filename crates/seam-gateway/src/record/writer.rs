@@ -348,12 +348,6 @@ impl Writer {
         } else {
             "store_outage"
         };
-        self.metrics
-            .events
-            .get_or_create(&Reason {
-                reason: kind.into(),
-            })
-            .inc();
         let event = EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: crate::now_ms(),
@@ -371,11 +365,6 @@ impl Writer {
             })
             .to_string(),
         };
-        let store = self.events.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.insert_event(&event).await {
-                tracing::error!(error = %e, kind = %event.kind, "could not write the event");
-            }
-        });
+        crate::observe::emit_to(&self.metrics, self.events.clone(), event);
     }
 }
