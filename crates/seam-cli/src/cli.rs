@@ -11,8 +11,23 @@ use std::path::PathBuf;
     about = "Seam: an OpenAI-compatible LLM gateway that records every call and attempt"
 )]
 pub struct Cli {
+    /// Log lines as text (no colour unless on a terminal) or one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        env = "SEAM_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -20,8 +35,14 @@ enum Command {
     /// Run the gateway.
     Serve {
         /// The config file (see examples/seam.toml).
-        #[arg(long, short, default_value = "seam.toml")]
+        #[arg(long, short, default_value = "seam.toml", env = "SEAM_CONFIG")]
         config: PathBuf,
+    },
+    /// Check a config file and its prompts as `seam serve` would, without binding a port,
+    /// opening the store or reaching a provider.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Run the simulated upstream (OpenAI and Anthropic wire formats).
     Sim {
@@ -135,7 +156,7 @@ enum Command {
     /// Ask a running gateway to reload its config file and prompts directory now.
     Reload {
         /// The gateway's config file (its server.listen is where to ask).
-        #[arg(long, short, default_value = "seam.toml")]
+        #[arg(long, short, default_value = "seam.toml", env = "SEAM_CONFIG")]
         config: PathBuf,
         /// The gateway's address instead, e.g. http://127.0.0.1:8080
         #[arg(long)]
@@ -314,7 +335,7 @@ pub(crate) enum PromptCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
         /// The config file, for its prompts directory and routes.
-        #[arg(long, short)]
+        #[arg(long, short, env = "SEAM_CONFIG")]
         config: Option<PathBuf>,
         #[arg(long)]
         json: bool,
@@ -387,11 +408,34 @@ pub(crate) enum CallsCommand {
 /// Where the records are: a config file's [store], or a store URL directly.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    #[arg(long, short, default_value = "seam.toml", global = true)]
+    /// The config file, for its [store].
+    #[arg(
+        long,
+        short,
+        default_value = "seam.toml",
+        global = true,
+        env = "SEAM_CONFIG"
+    )]
     pub config: PathBuf,
     /// A store URL (sqlite://PATH); overrides the config file.
     #[arg(long, global = true, env = "SEAM_STORE")]
     pub store: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate the config (every problem with its key), its providers and its prompts
+    /// directory. Exits non-zero on an error.
+    Check {
+        /// The config file.
+        #[arg(long, short, default_value = "seam.toml", env = "SEAM_CONFIG")]
+        config: PathBuf,
+        /// Don't require the secrets named by `*_env` keys to be set (for CI without them).
+        #[arg(long)]
+        skip_secrets: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -430,6 +474,14 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve { config } => crate::serve::run(&config).await,
+            Command::Config {
+                command:
+                    ConfigCommand::Check {
+                        config,
+                        skip_secrets,
+                        json,
+                    },
+            } => crate::config_check::check(&config, skip_secrets, json).await,
             Command::Sim { listen, scenario } => crate::sim::run(listen, scenario.as_deref()).await,
             Command::Keys { command, store } => crate::keys::run(command, &store).await,
             Command::Calls {
