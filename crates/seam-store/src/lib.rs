@@ -19,7 +19,7 @@ pub use records::{
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
 pub use spend::{Spend, SpendQuery, SpendRow, TraceSpend};
-pub use sql::SqlStore;
+pub use sql::{SqlStore, sqlite_file};
 
 use async_trait::async_trait;
 
