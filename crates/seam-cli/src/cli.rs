@@ -651,13 +651,14 @@ impl StoreArgs {
         let key = crate::audit::key_from_env()?;
         let (url, max) = self.url()?;
         sqlite_dir_exists(&url)?;
-        if let Some(file) = seam_store::sqlite_file(&url) {
-            if !create && !file.exists() {
-                anyhow::bail!(
-                    "no store at {}; `seam serve` or `seam migrate` creates it",
-                    file.display()
-                );
-            }
+        if let Some(file) = seam_store::sqlite_file(&url)
+            && !create
+            && !file.exists()
+        {
+            anyhow::bail!(
+                "no store at {}; `seam serve` or `seam migrate` creates it",
+                file.display()
+            );
         }
         let store = seam_store::open_for_use(&url, max).await.map_err(|e| {
             anyhow::anyhow!(
