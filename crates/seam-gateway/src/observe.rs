@@ -74,6 +74,8 @@ pub struct Metrics {
     pub call_duration: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub attempt_ttfb: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub auth_failures: Counter,
+    /// Store lookups of keys missing from the snapshot, by result.
+    pub key_lookups: Family<Reason, Counter>,
     pub records_written: Counter,
     pub records_dropped: Family<Reason, Counter>,
     pub record_queue: Gauge,
@@ -125,6 +127,7 @@ impl Metrics {
             call_duration: Family::new_with_constructor(latency_histogram),
             attempt_ttfb: Family::new_with_constructor(latency_histogram),
             auth_failures: Counter::default(),
+            key_lookups: Family::default(),
             records_written: Counter::default(),
             records_dropped: Family::default(),
             record_queue: Gauge::default(),
@@ -182,6 +185,11 @@ impl Metrics {
             "auth_failures",
             "Requests refused for a missing or unknown key",
             m.auth_failures.clone(),
+        );
+        registry.register(
+            "key_lookups",
+            "Keys missing from the gateway's snapshot looked up in the store, by result (found, unknown, limited: over the lookup rate, not looked up; error)",
+            m.key_lookups.clone(),
         );
         registry.register(
             "records_written",
@@ -433,6 +441,14 @@ impl Metrics {
                 provider: provider.to_string(),
                 outcome: "error".into(),
                 status: String::new(),
+            })
+            .inc();
+    }
+
+    pub fn key_lookup(&self, result: &str) {
+        self.key_lookups
+            .get_or_create(&Reason {
+                reason: result.to_string(),
             })
             .inc();
     }

@@ -99,6 +99,8 @@ pub trait Store: Send + Sync {
 
     async fn insert_key(&self, key: &KeyRecord) -> Result<()>;
     async fn list_keys(&self) -> Result<Vec<KeyRecord>>;
+    /// The key stored with this hash (revoked or not), if any.
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>>;
     /// Revokes by id or by prefix; returns the keys revoked now.
     async fn revoke_key(&self, id_or_prefix: &str, now_ms: i64) -> Result<Vec<KeyRecord>>;
 
