@@ -273,6 +273,12 @@ async fn refused_connection_and_reset_are_502_and_cost_nothing() {
     );
     let (call, attempts) = h.record(&id).await;
     assert_eq!(attempts[0].error_class.as_deref(), Some("connect"));
+    // The record (what `seam calls show` prints) says why and where; the client only which.
+    assert_eq!(
+        attempts[0].error_body.as_deref(),
+        Some(format!("connection refused to http://{dead}").as_str())
+    );
+    assert!(!e["message"].as_str().unwrap().contains("127.0.0.1"), "{e}");
     assert_eq!(call.cost_usd, 0.0);
 
     h.set_scenario("[[errors]]\nkind = \"reset\"\nfirst = 1\n")
