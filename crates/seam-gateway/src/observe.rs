@@ -13,6 +13,8 @@ use seam_wire::Usage;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
+mod zero;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
     pub route: String,
@@ -54,6 +56,11 @@ pub struct Reason {
     pub reason: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Code {
+    pub code: String,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -86,6 +93,9 @@ pub struct Metrics {
     pub budget_refusals: Family<RouteProvider, Counter>,
     pub events: Family<Reason, Counter>,
     pub limit_backend_errors: Family<Reason, Counter>,
+    /// Calls refused by a tenant, key or trace limit (or by limits that could not be checked),
+    /// by the refusal's code.
+    pub limit_refusals: Family<Code, Counter>,
     /// Traces the in-process counters forgot to stay within `limits.max_traces`.
     pub limit_traces_evicted: Counter,
     pub limit_traces: Gauge,
@@ -137,6 +147,7 @@ impl Metrics {
             budget_refusals: Family::default(),
             events: Family::default(),
             limit_backend_errors: Family::default(),
+            limit_refusals: Family::default(),
             limit_traces_evicted: Counter::default(),
             limit_traces: Gauge::default(),
             limit_reseeds: Family::default(),
@@ -254,6 +265,11 @@ impl Metrics {
             m.limit_backend_errors.clone(),
         );
         registry.register(
+            "limit_refusals",
+            "Calls refused by a limit, per call, by the code the client got (tenant_*, key_*, trace_*; limits_unavailable: the backend was down and on_backend_down closed)",
+            m.limit_refusals.clone(),
+        );
+        registry.register(
             "limit_traces_evicted",
             "Traces the in-process limit counters forgot, least recently used first, to hold at most limits.max_traces (their trace caps start over)",
             m.limit_traces_evicted.clone(),
@@ -278,7 +294,9 @@ impl Metrics {
             "Fan-out: upstream attempts per trace, retries included, per tenant",
             m.trace_attempts.clone(),
         );
-        Arc::new(Metrics { registry, ..m })
+        let m = Metrics { registry, ..m };
+        m.zero_fixed();
+        Arc::new(m)
     }
 
     /// The handles of `route` and `provider`, kept in `memo` for the rest of the call: a call
@@ -442,6 +460,15 @@ impl Metrics {
             .get_or_create(&RouteProvider {
                 route: route.to_string(),
                 provider: provider.to_string(),
+            })
+            .inc();
+    }
+
+    /// A call refused by a limit (per call).
+    pub fn limit_refusal(&self, code: &str) {
+        self.limit_refusals
+            .get_or_create(&Code {
+                code: code.to_string(),
             })
             .inc();
     }
