@@ -78,6 +78,8 @@ pub struct Metrics {
     pub attempts: Family<AttemptLabels, Counter>,
     pub tokens: Family<TokenLabels, Counter>,
     pub cost: Family<RouteProvider, Counter<f64, AtomicU64>>,
+    /// The part of `cost` billed for failed attempts: over `cost`, the retry tax.
+    pub failed_cost: Family<RouteProvider, Counter<f64, AtomicU64>>,
     pub call_duration: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub attempt_ttfb: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub auth_failures: Counter,
@@ -120,6 +122,7 @@ pub struct Hot {
     attempts_ok: Counter,
     tokens: [Counter; 4],
     cost: Counter<f64, AtomicU64>,
+    failed_cost: Counter<f64, AtomicU64>,
     call_duration: Histogram,
     attempt_ttfb: Histogram,
 }
@@ -132,6 +135,7 @@ impl Metrics {
             attempts: Family::default(),
             tokens: Family::default(),
             cost: Family::default(),
+            failed_cost: Family::default(),
             call_duration: Family::new_with_constructor(latency_histogram),
             attempt_ttfb: Family::new_with_constructor(latency_histogram),
             auth_failures: Counter::default(),
@@ -178,6 +182,11 @@ impl Metrics {
             "cost_usd",
             "Cost in USD, summed over attempts (failed attempts included)",
             m.cost.clone(),
+        );
+        registry.register(
+            "failed_attempts_cost_usd",
+            "Cost in USD of failed attempts, per attempt (pre-retry): over seam_cost_usd_total, the retry tax",
+            m.failed_cost.clone(),
         );
         registry.register(
             "call_duration_seconds",
@@ -372,6 +381,7 @@ impl Metrics {
                 token("output", true),
             ],
             cost: self.cost.get_or_create(&rp).clone(),
+            failed_cost: self.failed_cost.get_or_create(&rp).clone(),
             call_duration: self.call_duration.get_or_create(&rp).clone(),
             attempt_ttfb: self.attempt_ttfb.get_or_create(&rp).clone(),
         });
@@ -512,6 +522,19 @@ impl Metrics {
         }
         if cost > 0.0 {
             hot.cost.inc_by(cost);
+        }
+    }
+
+    /// What a failed attempt was billed (already in [`Metrics::usage`]'s cost): the retry tax.
+    pub fn failed_attempt_cost(
+        &self,
+        memo: &mut Option<Arc<Hot>>,
+        route: &str,
+        provider: &str,
+        cost: f64,
+    ) {
+        if cost > 0.0 {
+            self.hot(memo, route, provider).failed_cost.inc_by(cost);
         }
     }
 

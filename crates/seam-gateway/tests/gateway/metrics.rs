@@ -85,6 +85,7 @@ async fn a_fresh_gateway_shows_the_counters_alerts_watch_at_zero() {
             format!("seam_stream_stalls_total{{{rp}}}"),
             format!("seam_stream_client_disconnects_total{{{rp}}}"),
             format!("seam_call_duration_seconds_count{{{rp}}}"),
+            format!("seam_failed_attempts_cost_usd_total{{{rp}}}"),
         ]);
     }
     assert_zero(&m, &want);

@@ -56,6 +56,12 @@ async fn half_the_first_attempts_fail_and_the_report_shows_both_sides() {
         m.contains("seam_retries_total{route=\"chat\",provider=\"up\"} 20"),
         "{m}"
     );
+    // The retry tax a dashboard computes from /metrics is the report's.
+    let rp = "{route=\"chat\",provider=\"up\"}";
+    let failed = series(&m, &format!("seam_failed_attempts_cost_usd_total{rp}")).unwrap();
+    let cost = series(&m, &format!("seam_cost_usd_total{rp}")).unwrap();
+    assert!((failed - failed_cost).abs() < 1e-9, "{m}");
+    assert!((failed / cost - r.retry_tax).abs() < 1e-9, "{m}");
 }
 
 #[tokio::test]
