@@ -130,6 +130,9 @@ impl CallCtx {
             end.estimated,
             end.cost_usd,
         );
+        if class.is_some() {
+            metrics.failed_attempt_cost(memo, &self.route, end.provider, end.cost_usd);
+        }
         if let Some(r) = self.reservation.take() {
             r.settle(end.usage, end.cost_usd);
         }
