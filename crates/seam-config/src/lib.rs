@@ -12,6 +12,7 @@ mod retry;
 mod secret;
 mod sessions;
 mod streams;
+mod telemetry;
 mod validate;
 
 pub use audit::Audit;
@@ -25,6 +26,7 @@ pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};
 pub use secret::Secret;
 pub use sessions::{SessionTtl, Sessions};
 pub use streams::{Boundary, Rechunk, StreamSlo, Streams};
+pub use telemetry::{Otlp, Telemetry};
 pub use validate::{
     Config, ConfigError, Price, Provider, Route, ServerConfig, StoreConfig, Target,
 };

@@ -23,6 +23,7 @@ pub(crate) struct RawConfig {
     pub streams: Option<crate::streams::RawStreams>,
     pub records: Option<crate::records::RawRecords>,
     pub audit: Option<crate::audit::RawAudit>,
+    pub telemetry: Option<crate::telemetry::RawTelemetry>,
 }
 
 #[derive(Debug, Default, Deserialize)]

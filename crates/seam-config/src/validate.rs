@@ -50,6 +50,7 @@ pub struct Config {
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
     pub records: crate::records::Records,
+    pub telemetry: crate::telemetry::Telemetry,
     /// Where `seam serve` anchors the audit chain's head.
     pub audit: crate::audit::Audit,
 }
@@ -267,6 +268,7 @@ pub(crate) fn validate(
     let sessions = crate::sessions::sessions(raw.sessions, &mut problems);
     let streams = crate::streams::streams(raw.streams, &mut problems);
     let records = crate::records::records(raw.records, base_dir, &store.url, &mut problems);
+    let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
@@ -317,6 +319,7 @@ pub(crate) fn validate(
             sessions,
             streams,
             records,
+            telemetry,
             audit,
         })
     } else {

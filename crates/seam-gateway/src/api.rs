@@ -403,6 +403,7 @@ pub fn with_call_headers(
 pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate::record::Durable> {
     let mut memo = ctx.metrics.take();
     let named = ctx.trace_named;
+    let parent = ctx.parent;
     let live = ctx.live.clone();
     let stream = end.stream.take();
     let (call, attempts) = ctx.into_record(end);
@@ -447,6 +448,22 @@ pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate
             first_ok,
             call.outcome == "ok",
         );
+    }
+    if let Some(otlp) = &app.otlp {
+        let kinds = attempts
+            .iter()
+            .map(|a| {
+                live.registry
+                    .get(&a.provider)
+                    .map_or("unknown", |p| p.kind())
+            })
+            .collect();
+        otlp.export(crate::otlp::Finished {
+            call: call.clone(),
+            attempts: attempts.clone(),
+            parent,
+            kinds,
+        });
     }
     app.recorder.record(Box::new(Entry {
         call,

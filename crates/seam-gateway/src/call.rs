@@ -39,6 +39,8 @@ pub struct CallCtx {
     pub model_policy: Option<seam_prompts::ModelChange>,
     /// The metric handles this call last counted against (see `Metrics::hot`).
     pub metrics: Option<std::sync::Arc<crate::observe::Hot>>,
+    /// The caller's W3C trace context, read only when spans are exported.
+    pub parent: Option<crate::otlp::Parent>,
 }
 
 /// What an upstream attempt ended with, for its record.
@@ -81,6 +83,10 @@ impl CallCtx {
         // A call that names no trace is a trace of its own.
         let named = trace_id(headers);
         let trace_named = named.is_some();
+        let parent = match live.config.telemetry.otlp {
+            Some(_) => crate::otlp::parent(headers),
+            None => None,
+        };
         let trace_id = named.unwrap_or_else(|| id.clone());
         CallCtx {
             id,
@@ -108,6 +114,7 @@ impl CallCtx {
             pinned_model: None,
             model_policy: None,
             metrics: None,
+            parent,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod drift;
 pub mod errors;
 pub mod fanout;
 pub mod observe;
+pub mod otlp;
 pub mod rechunk;
 pub mod record;
 pub mod relay;
@@ -68,6 +69,8 @@ pub struct App {
     pub model_alerts: render::ModelAlerts,
     pub sessions: session::Sessions,
     pub shape: shape::ShapeDrift,
+    /// Spans to the OTLP collector (`[telemetry] otlp_endpoint`), when configured.
+    pub otlp: Option<otlp::Exporter>,
     /// The config file a reload reads, when the gateway was started from one.
     pub config_path: std::sync::OnceLock<std::path::PathBuf>,
     /// One reload at a time.
@@ -144,6 +147,10 @@ pub async fn start(
         .await;
     let clock: Arc<dyn session::Clock> = Arc::new(session::SystemClock);
     session::spawn_gauge(store.clone(), metrics.clone(), clock.clone(), KEY_REFRESH);
+    let otlp = match &config.telemetry.otlp {
+        Some(cfg) => Some(otlp::Exporter::start(cfg, metrics.clone()).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let app = Arc::new(App {
         live: std::sync::RwLock::new(Arc::new(Live {
             config: Arc::new(config),
@@ -162,6 +169,7 @@ pub async fn start(
         model_alerts: render::ModelAlerts::default(),
         sessions: session::Sessions::new(clock),
         shape: shape::ShapeDrift::default(),
+        otlp,
         config_path: std::sync::OnceLock::new(),
         reloading: tokio::sync::Mutex::new(()),
         cutting: std::sync::atomic::AtomicBool::new(false),

@@ -85,6 +85,8 @@ pub struct Metrics {
     pub auth_failures: Counter,
     /// Store lookups of keys missing from the snapshot, by result.
     pub key_lookups: Family<Reason, Counter>,
+    /// Spans for the OTLP collector, by what became of them.
+    pub otlp_spans: Family<Reason, Counter>,
     pub records_written: Counter,
     pub records_dropped: Family<Reason, Counter>,
     pub record_queue: Gauge,
@@ -142,6 +144,7 @@ impl Metrics {
             attempt_ttfb: Family::new_with_constructor(latency_histogram),
             auth_failures: Counter::default(),
             key_lookups: Family::default(),
+            otlp_spans: Family::default(),
             records_written: Counter::default(),
             records_dropped: Family::default(),
             record_queue: Gauge::default(),
@@ -210,6 +213,11 @@ impl Metrics {
             "key_lookups",
             "Keys missing from the gateway's snapshot looked up in the store, by result (found, unknown, limited: over the lookup rate, not looked up; error)",
             m.key_lookups.clone(),
+        );
+        registry.register(
+            "otlp_spans",
+            "Spans of calls and attempts for the OTLP collector, by result (exported, dropped_queue_full, dropped_export_failed)",
+            m.otlp_spans.clone(),
         );
         registry.register(
             "records_written",
@@ -471,6 +479,14 @@ impl Metrics {
                 status: String::new(),
             })
             .inc();
+    }
+
+    pub fn otlp_spans(&self, result: &str, n: u64) {
+        self.otlp_spans
+            .get_or_create(&Reason {
+                reason: result.to_string(),
+            })
+            .inc_by(n);
     }
 
     pub fn key_lookup(&self, result: &str) {

@@ -92,6 +92,11 @@ fn prepare(
     // The record writer and its spool are set up once, at start: `[records]` applies at the
     // next start, and the snapshot keeps saying what runs.
     // Likewise `[audit]`: `seam serve` anchors with what it started with.
+    // The span exporter too (its queue and task are the process's).
+    if config.telemetry != old.config.telemetry {
+        tracing::warn!("[telemetry] changed in the config file; it applies at the next start");
+        config.telemetry = old.config.telemetry.clone();
+    }
     if config.records != old.config.records {
         tracing::warn!("[records] changed in the config file; it applies at the next start");
         config.records = old.config.records.clone();
