@@ -44,6 +44,12 @@ pub struct RouteProvider {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderReason {
+    pub provider: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PromptRelease {
     pub prompt: String,
     pub release: String,
@@ -71,6 +77,7 @@ pub struct Metrics {
     pub attempts: Family<AttemptLabels, Counter>,
     pub tokens: Family<TokenLabels, Counter>,
     pub cost: Family<RouteProvider, Counter<f64, AtomicU64>>,
+    pub usage_anomalies: Family<ProviderReason, Counter>,
     pub call_duration: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub attempt_ttfb: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub auth_failures: Counter,
@@ -122,6 +129,7 @@ impl Metrics {
             attempts: Family::default(),
             tokens: Family::default(),
             cost: Family::default(),
+            usage_anomalies: Family::default(),
             call_duration: Family::new_with_constructor(latency_histogram),
             attempt_ttfb: Family::new_with_constructor(latency_histogram),
             auth_failures: Counter::default(),
@@ -167,6 +175,11 @@ impl Metrics {
             "cost_usd",
             "Cost in USD, summed over attempts (failed attempts included)",
             m.cost.clone(),
+        );
+        registry.register(
+            "usage_anomalies",
+            "Attempts whose reported usage Seam did not bill as reported, per attempt, by provider and reason (missing: an answer ran to its end without usage; malformed: counts that are not whole non-negative numbers; implausible: more tokens than the call could use); the estimate was billed instead, marked estimated",
+            m.usage_anomalies.clone(),
         );
         registry.register(
             "call_duration_seconds",
@@ -486,6 +499,16 @@ impl Metrics {
         if cost > 0.0 {
             hot.cost.inc_by(cost);
         }
+    }
+
+    /// An attempt whose usage was set aside for an estimate (see `account::bill`).
+    pub fn usage_anomaly(&self, provider: &str, reason: &str) {
+        self.usage_anomalies
+            .get_or_create(&ProviderReason {
+                provider: provider.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     pub fn render(&self) -> String {

@@ -21,3 +21,4 @@ mod sessions;
 mod streams;
 mod telemetry;
 mod untrusted;
+mod usage;
