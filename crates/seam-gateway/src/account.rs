@@ -235,17 +235,16 @@ mod tests {
         assert_eq!(plausible_tokens(&b), 10 * (bytes + 100));
         assert!(plausible(&b, 10 * (bytes + 100)) && !plausible(&b, 10 * (bytes + 100) + 1));
         let n = body(serde_json::json!({"messages": hello, "max_tokens": 100, "n": 3}));
-        assert_eq!(
-            plausible_tokens(&n),
-            10 * (n.raw().len() as u64 + 300)
-        );
+        assert_eq!(plausible_tokens(&n), 10 * (n.raw().len() as u64 + 300));
         let uncapped = body(serde_json::json!({"messages": hello}));
         assert_eq!(
             plausible_tokens(&uncapped),
             10 * (uncapped.raw().len() as u64 + DEFAULT_OUTPUT_CAP)
         );
-        let file = body(serde_json::json!({"messages": [{"role": "user", "content": [
-            {"type": "file", "file": {"file_id": "file-1"}}]}], "max_tokens": 1}));
+        let file = body(
+            serde_json::json!({"messages": [{"role": "user", "content": [
+            {"type": "file", "file": {"file_id": "file-1"}}]}], "max_tokens": 1}),
+        );
         assert!(plausible_tokens(&file) >= 10 * MEDIA_PART_TOKENS);
         let huge = body(serde_json::json!({"messages": hello, "max_tokens": u64::MAX}));
         assert_eq!(plausible_tokens(&huge), i64::MAX as u64);

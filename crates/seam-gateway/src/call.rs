@@ -1,11 +1,11 @@
 //! The per-call context every phase reads and adds to, and the records it becomes.
 
+use crate::account::Bill;
 use crate::authenticate::Caller;
 use crate::untrusted::{MAX_ERROR_MESSAGE_LEN, MAX_MODEL_LEN, cap, cap_owned};
 use http::HeaderName;
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord, attempt_id};
-use crate::account::Bill;
 use std::time::Instant;
 
 const MAX_ID_LEN: usize = 128;

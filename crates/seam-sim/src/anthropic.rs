@@ -137,7 +137,9 @@ fn stop_reason(f: Finish) -> &'static str {
 /// The usage object of a message (`output_tokens`: the count to report there), if any.
 fn usage(r: &Reply, output_tokens: u64) -> Option<Value> {
     match &r.usage {
-        UsageOut::Counts => Some(json!({"input_tokens": r.input_tokens, "output_tokens": output_tokens})),
+        UsageOut::Counts => {
+            Some(json!({"input_tokens": r.input_tokens, "output_tokens": output_tokens}))
+        }
         UsageOut::Omit => None,
         UsageOut::Raw(v) => Some(v.clone()),
     }

@@ -294,7 +294,8 @@ pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
     let mut body = json!({"object": "list", "data": data, "model": r.served_model});
     match &r.usage {
         UsageOut::Counts => {
-            body["usage"] = json!({"prompt_tokens": r.input_tokens, "total_tokens": r.input_tokens});
+            body["usage"] =
+                json!({"prompt_tokens": r.input_tokens, "total_tokens": r.input_tokens});
         }
         UsageOut::Omit => {}
         UsageOut::Raw(v) => body["usage"] = v.clone(),

@@ -31,13 +31,21 @@ async fn ask(h: &Harness, stream: bool) -> (u16, String, String) {
     let content = if !stream {
         serde_json::from_str::<Value>(&text)
             .ok()
-            .and_then(|v| v["choices"][0]["message"]["content"].as_str().map(str::to_string))
+            .and_then(|v| {
+                v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .map(str::to_string)
+            })
             .unwrap_or(text)
     } else {
         sse_data(&text)
             .iter()
             .filter_map(|e| serde_json::from_str::<Value>(e).ok())
-            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+            .filter_map(|c| {
+                c["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .map(str::to_string)
+            })
             .collect()
     };
     (status, id, content)
@@ -71,7 +79,11 @@ async fn answers_without_usage_are_billed_the_estimate_and_counted() {
         for stream in [false, true] {
             let what = format!("{kind}, stream {stream}");
             let (status, id, content) = ask(&h, stream).await;
-            assert_eq!((status, content.as_str()), (200, "hello there gateway"), "{what}");
+            assert_eq!(
+                (status, content.as_str()),
+                (200, "hello there gateway"),
+                "{what}"
+            );
             let (call, attempts) = h.record(&id).await;
             assert_eq!(call.outcome, "ok", "{what}");
             assert_estimated(&call, &attempts, &what);
@@ -85,7 +97,10 @@ async fn malformed_usage_keeps_the_answer_and_bills_the_estimate() {
     for (kind, raw) in [
         ("openai", r#"{"prompt_tokens": -5, "completion_tokens": 3}"#),
         ("openai", r#""lots""#),
-        ("anthropic", r#"{"input_tokens": "many", "output_tokens": 3}"#),
+        (
+            "anthropic",
+            r#"{"input_tokens": "many", "output_tokens": 3}"#,
+        ),
         ("anthropic", r#"{"input_tokens": 7, "output_tokens": -3}"#),
     ] {
         let h = start(kind, "").await;
@@ -93,11 +108,19 @@ async fn malformed_usage_keeps_the_answer_and_bills_the_estimate() {
         for stream in [false, true] {
             let what = format!("{kind} {raw}, stream {stream}");
             let (status, id, content) = ask(&h, stream).await;
-            assert_eq!((status, content.as_str()), (200, "hello there gateway"), "{what}");
+            assert_eq!(
+                (status, content.as_str()),
+                (200, "hello there gateway"),
+                "{what}"
+            );
             let (call, attempts) = h.record(&id).await;
             assert_estimated(&call, &attempts, &what);
         }
-        assert_eq!(anomalies(&h.metrics().await, "malformed"), 2, "{kind} {raw}");
+        assert_eq!(
+            anomalies(&h.metrics().await, "malformed"),
+            2,
+            "{kind} {raw}"
+        );
     }
 }
 
@@ -139,7 +162,11 @@ async fn implausible_usage_is_billed_the_estimate_and_cannot_blow_a_cost_window(
         let (status, id, _) = ask(&h, false).await;
         assert_eq!(status, 200, "{kind}: the cost window was not blown");
         let (call, _) = h.record(&id).await;
-        assert_eq!((call.input_tokens, call.output_tokens), (1000, 50), "{kind}");
+        assert_eq!(
+            (call.input_tokens, call.output_tokens),
+            (1000, 50),
+            "{kind}"
+        );
         assert!(!call.tokens_estimated, "{kind}");
     }
 }
@@ -152,21 +179,35 @@ async fn a_200_whose_body_is_an_error_is_a_failed_attempt() {
             "[[errors]]\nkind = \"status\"\nstatus = 200\nmessage = \"model overloaded\"\nfirst = 1\n",
         )
         .await;
-        let r = h
-            .chat(json!({"model": "chat", "messages": hello()}))
-            .await;
+        let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
         assert_eq!(r.status(), 502, "{kind}");
         let id = call_id(&r);
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], "upstream_bad_response", "{kind}");
         let msg = body["error"]["message"].as_str().unwrap();
-        assert!(msg.contains("answered 200 with an error: model overloaded"), "{msg}");
+        assert!(
+            msg.contains("answered 200 with an error: model overloaded"),
+            "{msg}"
+        );
         let (call, attempts) = h.record(&id).await;
-        assert_eq!((call.outcome.as_str(), call.status), ("error", 502), "{kind}");
+        assert_eq!(
+            (call.outcome.as_str(), call.status),
+            ("error", 502),
+            "{kind}"
+        );
         assert_eq!(call.error_class.as_deref(), Some("bad_response"));
         let a = &attempts[0];
-        assert_eq!((a.outcome.as_str(), a.status), ("error", Some(200)), "{kind}");
-        assert!(a.error_body.as_deref().unwrap().contains("model overloaded"));
+        assert_eq!(
+            (a.outcome.as_str(), a.status),
+            ("error", Some(200)),
+            "{kind}"
+        );
+        assert!(
+            a.error_body
+                .as_deref()
+                .unwrap()
+                .contains("model overloaded")
+        );
         let m = h.metrics().await;
         for series in [
             "seam_first_attempts_total{route=\"chat\",provider=\"up\",outcome=\"error\",status=\"\"} 1",
@@ -189,9 +230,7 @@ async fn a_200_whose_body_is_an_error_is_a_failed_attempt() {
         ..Options::default()
     })
     .await;
-    let r = h
-        .chat(json!({"model": "chat", "messages": hello()}))
-        .await;
+    let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-seam-attempts"], "2");
 }
@@ -204,9 +243,7 @@ async fn an_upstream_redirect_is_recorded_as_a_redirect_without_its_query() {
             "[[errors]]\nkind = \"status\"\nstatus = 302\nlocation = \"http://127.0.0.1:9/v2/chat?sig=SECRET-SIG\"\nfirst = 1\n",
         )
         .await;
-        let r = h
-            .chat(json!({"model": "chat", "messages": hello()}))
-            .await;
+        let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
         assert_eq!(r.status(), 502, "{kind}");
         let id = call_id(&r);
         let body: Value = r.json().await.unwrap();
@@ -219,9 +256,30 @@ async fn an_upstream_redirect_is_recorded_as_a_redirect_without_its_query() {
         let (call, attempts) = h.record(&id).await;
         assert_eq!(call.error_class.as_deref(), Some("redirect"), "{kind}");
         let a = &attempts[0];
-        assert_eq!((a.status, a.error_class.as_deref()), (Some(302), Some("redirect")));
+        assert_eq!(
+            (a.status, a.error_class.as_deref()),
+            (Some(302), Some("redirect"))
+        );
         assert_eq!((a.cost_usd, a.tokens_estimated), (0.0, false), "not billed");
         let stored = format!("{call:?}{attempts:?}");
-        assert!(!stored.contains("SECRET-SIG") && !msg.contains("SECRET-SIG"), "{stored}");
+        assert!(
+            !stored.contains("SECRET-SIG") && !msg.contains("SECRET-SIG"),
+            "{stored}"
+        );
     }
+}
+
+#[tokio::test]
+async fn a_max_tokens_of_u64_max_under_a_token_limit_is_refused_not_a_panic() {
+    let h = start(
+        "openai",
+        "[limits.tenant_default]\ntokens_per_day = 100000\n",
+    )
+    .await;
+    let r = h
+        .chat(json!({"model": "chat", "messages": hello(), "max_tokens": u64::MAX}))
+        .await;
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "tenant_token_limit", "{body}");
 }
