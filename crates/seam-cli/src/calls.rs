@@ -235,8 +235,14 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
     for a in attempts.iter().filter(|a| a.error_body.is_some()) {
         let _ = writeln!(
             out,
-            "\nattempt {} upstream body: {}",
+            "\nattempt {} {}: {}",
             a.seq,
+            // Without a status nothing was answered: the text is Seam's (why it failed).
+            if a.status.is_some() {
+                "upstream body"
+            } else {
+                "error"
+            },
             clean(a.error_body.as_deref().unwrap_or_default())
         );
     }

@@ -11,8 +11,23 @@ use std::path::PathBuf;
     about = "Seam: an OpenAI-compatible LLM gateway that records every call and attempt"
 )]
 pub struct Cli {
+    /// Log lines as text (no colour unless on a terminal) or one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        env = "SEAM_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -20,8 +35,14 @@ enum Command {
     /// Run the gateway.
     Serve {
         /// The config file (see examples/seam.toml).
-        #[arg(long, short, default_value = "seam.toml")]
+        #[arg(long, short, default_value = "seam.toml", env = "SEAM_CONFIG")]
         config: PathBuf,
+    },
+    /// Check a config file and its prompts as `seam serve` would, without binding a port,
+    /// opening the store or reaching a provider.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Run the simulated upstream (OpenAI and Anthropic wire formats).
     Sim {
@@ -135,7 +156,7 @@ enum Command {
     /// Ask a running gateway to reload its config file and prompts directory now.
     Reload {
         /// The gateway's config file (its server.listen is where to ask).
-        #[arg(long, short, default_value = "seam.toml")]
+        #[arg(long, short, default_value = "seam.toml", env = "SEAM_CONFIG")]
         config: PathBuf,
         /// The gateway's address instead, e.g. http://127.0.0.1:8080
         #[arg(long)]
@@ -314,7 +335,7 @@ pub(crate) enum PromptCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
         /// The config file, for its prompts directory and routes.
-        #[arg(long, short)]
+        #[arg(long, short, env = "SEAM_CONFIG")]
         config: Option<PathBuf>,
         #[arg(long)]
         json: bool,
@@ -387,11 +408,34 @@ pub(crate) enum CallsCommand {
 /// Where the records are: a config file's [store], or a store URL directly.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    #[arg(long, short, default_value = "seam.toml", global = true)]
+    /// The config file, for its [store].
+    #[arg(
+        long,
+        short,
+        default_value = "seam.toml",
+        global = true,
+        env = "SEAM_CONFIG"
+    )]
     pub config: PathBuf,
     /// A store URL (sqlite://PATH); overrides the config file.
     #[arg(long, global = true, env = "SEAM_STORE")]
     pub store: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate the config (every problem with its key), its providers and its prompts
+    /// directory. Exits non-zero on an error.
+    Check {
+        /// The config file.
+        #[arg(long, short, default_value = "seam.toml", env = "SEAM_CONFIG")]
+        config: PathBuf,
+        /// Don't require the secrets named by `*_env` keys to be set (for CI without them).
+        #[arg(long)]
+        skip_secrets: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -430,6 +474,14 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve { config } => crate::serve::run(&config).await,
+            Command::Config {
+                command:
+                    ConfigCommand::Check {
+                        config,
+                        skip_secrets,
+                        json,
+                    },
+            } => crate::config_check::check(&config, skip_secrets, json).await,
             Command::Sim { listen, scenario } => crate::sim::run(listen, scenario.as_deref()).await,
             Command::Keys { command, store } => crate::keys::run(command, &store).await,
             Command::Calls {
@@ -550,11 +602,30 @@ impl Cli {
     }
 }
 
+/// A SQLite store's directory must exist: SQLite would say only "unable to open database
+/// file".
+pub(crate) fn sqlite_dir_exists(url: &str) -> anyhow::Result<()> {
+    let Some(file) = seam_store::sqlite_file(url) else {
+        return Ok(());
+    };
+    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => anyhow::bail!(
+            "no directory {} for the store {}",
+            dir.display(),
+            file.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 impl StoreArgs {
-    /// The store's URL and pool size, from `--store` or the config file.
+    /// The store's URL and pool size, from `--store` or the config file. A `--store` without
+    /// a scheme is a SQLite file (relative to the current directory, as any path argument).
     pub fn url(&self) -> anyhow::Result<(String, u32)> {
         Ok(match &self.store {
-            Some(u) => (u.clone(), 8),
+            Some(u) if u.trim().is_empty() => anyhow::bail!("--store is empty"),
+            Some(u) if u.contains("://") || u.starts_with("sqlite:") => (u.clone(), 8),
+            Some(path) => (format!("sqlite://{path}"), 8),
             None => {
                 let s = seam_config::load_store(&self.config).map_err(|e| {
                     anyhow::anyhow!("{e}\n(or name the store directly with --store sqlite://PATH)")
@@ -564,10 +635,31 @@ impl StoreArgs {
         })
     }
 
-    /// The store, with `SEAM_AUDIT_KEY` if set (its audit records are signed and verified).
+    /// The store to read, with `SEAM_AUDIT_KEY` if set (its audit records are signed and
+    /// verified). A SQLite file that does not exist is refused, not created empty: a read
+    /// from the wrong directory must not answer "nothing yet".
     pub async fn open(&self) -> anyhow::Result<seam_store::SqlStore> {
+        self.open_with(false).await
+    }
+
+    /// The store to change: a SQLite file is created if missing (its directory must exist).
+    pub async fn open_to_write(&self) -> anyhow::Result<seam_store::SqlStore> {
+        self.open_with(true).await
+    }
+
+    async fn open_with(&self, create: bool) -> anyhow::Result<seam_store::SqlStore> {
         let key = crate::audit::key_from_env()?;
         let (url, max) = self.url()?;
+        sqlite_dir_exists(&url)?;
+        if let Some(file) = seam_store::sqlite_file(&url)
+            && !create
+            && !file.exists()
+        {
+            anyhow::bail!(
+                "no store at {}; `seam serve` or `seam migrate` creates it",
+                file.display()
+            );
+        }
         let store = seam_store::open_for_use(&url, max).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot open the store {}: {e}",

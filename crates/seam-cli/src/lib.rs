@@ -4,6 +4,7 @@ mod anchor;
 mod audit;
 mod calls;
 mod cli;
+mod config_check;
 mod demo;
 mod format;
 mod keys;
@@ -18,7 +19,7 @@ mod streams;
 mod traces;
 mod users;
 
-pub use cli::Cli;
+pub use cli::{Cli, LogFormat};
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ use std::process::ExitCode;
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = LOG_FORMAT.set(cli.log_format);
     // One worker asked for (tokio's own variable): the single-threaded scheduler does the
     // same work without the multi-threaded one's cross-thread bookkeeping per task wake-up.
     let one_worker = std::env::var("TOKIO_WORKER_THREADS").is_ok_and(|v| v.trim() == "1");
@@ -50,13 +52,23 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `--log-format` / `SEAM_LOG_FORMAT`, set once from the command line.
+static LOG_FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// Logs to standard error: `SEAM_LOG` filters (default `default`); colour only on a terminal.
 pub(crate) fn init_logging(default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SEAM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match LOG_FORMAT.get().copied().unwrap_or(LogFormat::Text) {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -3,17 +3,67 @@
 use seam_prompts::{Finding, Severity, lint as lint_prompt, load_dir};
 use std::path::PathBuf;
 
-pub async fn lint(dir: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
-    let cfg = match &config {
-        Some(path) => Some(seam_config::load_lenient(path)?),
-        None => None,
-    };
-    let dir = dir
-        .or_else(|| cfg.as_ref().map(|c| c.prompts_dir.clone()))
-        .unwrap_or_else(|| PathBuf::from("prompts"));
+/// What `seam prompt lint` found in a prompts directory.
+pub(crate) struct LintReport {
+    pub dir: PathBuf,
+    pub prompts: usize,
+    /// Files that did not parse.
+    pub file_errors: Vec<seam_prompts::FileError>,
+    pub findings: Vec<Finding>,
+}
+
+impl LintReport {
+    pub fn errors(&self) -> usize {
+        self.file_errors.len()
+            + self
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count()
+    }
+
+    /// Every problem as JSON objects: file, key, severity, message.
+    pub fn findings_json(&self) -> Vec<serde_json::Value> {
+        let files = self.file_errors.iter().map(|e| {
+            serde_json::json!({"file": e.file, "key": null, "severity": "error", "message": e.message})
+        });
+        let found = self
+            .findings
+            .iter()
+            .map(|f| serde_json::to_value(f).unwrap_or_default());
+        files.chain(found).collect()
+    }
+
+    /// Every problem as lines of text, one per finding.
+    pub fn print(&self) {
+        for e in &self.file_errors {
+            println!("{}: error: {}", e.file, e.message.replace('\n', "\n    "));
+        }
+        for f in &self.findings {
+            let sev = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            println!("{}: {}: {sev}: {}", f.file, f.key, f.message);
+        }
+    }
+}
+
+/// Lints every prompt file of `dir`, and with a config, checks each names one of its routes.
+pub(crate) fn lint_dir(
+    dir: PathBuf,
+    cfg: Option<&seam_config::Config>,
+) -> anyhow::Result<LintReport> {
     let (prompts, file_errors) = load_dir(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut findings: Vec<Finding> = prompts.iter().flat_map(lint_prompt).collect();
-    if let Some(cfg) = &cfg {
+    if let Some(cfg) = cfg {
         for p in prompts.iter().filter(|p| cfg.route(&p.route).is_none()) {
             findings.push(Finding {
                 file: p.file.display().to_string(),
@@ -23,44 +73,41 @@ pub async fn lint(dir: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> 
             });
         }
     }
-    let errors = file_errors.len()
-        + findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .count();
+    Ok(LintReport {
+        dir,
+        prompts: prompts.len(),
+        file_errors,
+        findings,
+    })
+}
+
+pub async fn lint(dir: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
+    let cfg = match &config {
+        Some(path) => Some(seam_config::load_lenient(path)?),
+        None => None,
+    };
+    let dir = dir
+        .or_else(|| cfg.as_ref().map(|c| c.prompts_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from("prompts"));
+    let report = lint_dir(dir, cfg.as_ref())?;
+    let errors = report.errors();
     if json {
-        let files: Vec<serde_json::Value> = file_errors
-            .iter()
-            .map(|e| serde_json::json!({"file": e.file, "key": null, "severity": "error", "message": e.message}))
-            .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "dir": dir.display().to_string(),
-                "prompts": prompts.len(),
+                "dir": report.dir.display().to_string(),
+                "prompts": report.prompts,
                 "errors": errors,
-                "findings": files.into_iter().chain(findings.iter().map(|f| serde_json::to_value(f).unwrap_or_default())).collect::<Vec<_>>(),
+                "findings": report.findings_json(),
             }))?
         );
     } else {
-        for e in &file_errors {
-            println!("{}: error: {}", e.file, e.message.replace('\n', "\n    "));
-        }
-        for f in &findings {
-            let sev = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
-            println!("{}: {}: {sev}: {}", f.file, f.key, f.message);
-        }
+        report.print();
         println!(
             "{} prompt files in {}: {errors} errors, {} warnings",
-            prompts.len() + file_errors.len(),
-            dir.display(),
-            findings
-                .iter()
-                .filter(|f| f.severity == Severity::Warning)
-                .count()
+            report.prompts + report.file_errors.len(),
+            report.dir.display(),
+            report.warnings()
         );
     }
     if errors > 0 {

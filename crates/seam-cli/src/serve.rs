@@ -9,6 +9,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     crate::init_logging("info");
     let config = seam_config::load(config_path, &seam_config::process_env)?;
     let audit_key = crate::audit::key_from_env()?;
+    crate::cli::sqlite_dir_exists(&config.store.url)?;
     let store = seam_store::open_for_use(&config.store.url, config.store.max_connections)
         .await
         .with_context(|| {

@@ -7,6 +7,7 @@ use std::io::Write;
 
 pub async fn migrate(store_args: &StoreArgs, json: bool) -> anyhow::Result<()> {
     let (url, max) = store_args.url()?;
+    crate::cli::sqlite_dir_exists(&url)?;
     let shown = seam_config::redact_url(&url);
     let store = seam_store::SqlStore::connect_with(&url, max)
         .await

@@ -44,7 +44,7 @@ pub async fn open_as(args: &StoreArgs) -> anyhow::Result<(SqlStore, Actor)> {
 /// Opens the store to change it: as [`open_as`], once the store is known to take the action's
 /// audit record (see [`actor`]).
 pub async fn open_to_act(args: &StoreArgs) -> anyhow::Result<(SqlStore, Actor)> {
-    let store = args.open().await?;
+    let store = args.open_to_write().await?;
     let who = actor(&store).await?;
     Ok((store, who))
 }

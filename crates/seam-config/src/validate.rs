@@ -201,6 +201,7 @@ pub(crate) fn validate(
         (Some(url), None) => url,
         (None, None) => "sqlite://seam.db".into(),
     };
+    let url = sqlite_beside(&url, base_dir);
     let supported = ["sqlite:", "postgres://", "postgresql://"];
     if !url.is_empty() && !supported.iter().any(|p| url.starts_with(p)) {
         problems.push(format!(
@@ -321,6 +322,28 @@ pub(crate) fn validate(
     } else {
         Err(problems)
     }
+}
+
+/// A SQLite store's relative path follows the config file (as `[prompts] dir` does), not
+/// the directory the command runs in: `seam keys list` from elsewhere, or a service started
+/// from `/`, must find the gateway's store rather than create an empty one.
+fn sqlite_beside(url: &str, base_dir: &Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.contains(":memory:") || Path::new(path).is_absolute() {
+        return url.to_string();
+    }
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("sqlite://{}{query}", base_dir.join(path).display())
 }
 
 fn missing_admin_token(problems: &mut Vec<String>, name: &str) {

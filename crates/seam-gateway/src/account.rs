@@ -17,6 +17,9 @@ const DEFAULT_OUTPUT_CAP: u64 = 131_072;
 /// the request's size (a file id or an image URL is a few bytes).
 const MEDIA_PART_TOKENS: u64 = 100_000;
 
+/// `seam_usage_anomalies_total{reason}`: why reported usage was set aside (see [`bill`]).
+pub const ANOMALY_REASONS: [&str; 3] = ["missing", "malformed", "implausible"];
+
 /// What an attempt is billed: the provider's usage, else Seam's estimate (`estimated`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Bill {

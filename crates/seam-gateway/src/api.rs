@@ -34,7 +34,11 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
         &headers,
         &app.keys,
         live.config.server.keyless_tenant.as_deref(),
-    ) {
+        app.store.as_ref(),
+        &app.metrics,
+    )
+    .await
+    {
         app.metrics.auth_failures.inc();
         return respond(&e);
     }
@@ -54,7 +58,11 @@ pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) ->
         &parts.headers,
         &app.keys,
         ctx.live.config.server.keyless_tenant.as_deref(),
-    ) {
+        app.store.as_ref(),
+        &app.metrics,
+    )
+    .await
+    {
         Ok(c) => ctx.caller = c,
         Err(e) => {
             // Unauthenticated requests are counted, never recorded: they have no tenant.

@@ -130,6 +130,9 @@ impl CallCtx {
             bill.estimated,
             bill.cost_usd,
         );
+        if class.is_some() {
+            metrics.failed_attempt_cost(memo, &self.route, end.provider, bill.cost_usd);
+        }
         if let Some(r) = self.reservation.take() {
             r.settle(bill.usage, bill.cost_usd);
         }

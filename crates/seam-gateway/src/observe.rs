@@ -13,6 +13,8 @@ use seam_wire::Usage;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
+mod zero;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
     pub route: String,
@@ -60,6 +62,11 @@ pub struct Reason {
     pub reason: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Code {
+    pub code: String,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -78,9 +85,13 @@ pub struct Metrics {
     pub tokens: Family<TokenLabels, Counter>,
     pub cost: Family<RouteProvider, Counter<f64, AtomicU64>>,
     pub usage_anomalies: Family<ProviderReason, Counter>,
+    /// The part of `cost` billed for failed attempts: over `cost`, the retry tax.
+    pub failed_cost: Family<RouteProvider, Counter<f64, AtomicU64>>,
     pub call_duration: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub attempt_ttfb: Family<RouteProvider, Histogram, fn() -> Histogram>,
     pub auth_failures: Counter,
+    /// Store lookups of keys missing from the snapshot, by result.
+    pub key_lookups: Family<Reason, Counter>,
     pub records_written: Counter,
     pub records_dropped: Family<Reason, Counter>,
     pub record_queue: Gauge,
@@ -93,6 +104,9 @@ pub struct Metrics {
     pub budget_refusals: Family<RouteProvider, Counter>,
     pub events: Family<Reason, Counter>,
     pub limit_backend_errors: Family<Reason, Counter>,
+    /// Calls refused by a tenant, key or trace limit (or by limits that could not be checked),
+    /// by the refusal's code.
+    pub limit_refusals: Family<Code, Counter>,
     /// Traces the in-process counters forgot to stay within `limits.max_traces`.
     pub limit_traces_evicted: Counter,
     pub limit_traces: Gauge,
@@ -117,6 +131,7 @@ pub struct Hot {
     attempts_ok: Counter,
     tokens: [Counter; 4],
     cost: Counter<f64, AtomicU64>,
+    failed_cost: Counter<f64, AtomicU64>,
     call_duration: Histogram,
     attempt_ttfb: Histogram,
 }
@@ -130,9 +145,11 @@ impl Metrics {
             tokens: Family::default(),
             cost: Family::default(),
             usage_anomalies: Family::default(),
+            failed_cost: Family::default(),
             call_duration: Family::new_with_constructor(latency_histogram),
             attempt_ttfb: Family::new_with_constructor(latency_histogram),
             auth_failures: Counter::default(),
+            key_lookups: Family::default(),
             records_written: Counter::default(),
             records_dropped: Family::default(),
             record_queue: Gauge::default(),
@@ -145,6 +162,7 @@ impl Metrics {
             budget_refusals: Family::default(),
             events: Family::default(),
             limit_backend_errors: Family::default(),
+            limit_refusals: Family::default(),
             limit_traces_evicted: Counter::default(),
             limit_traces: Gauge::default(),
             limit_reseeds: Family::default(),
@@ -182,6 +200,11 @@ impl Metrics {
             m.usage_anomalies.clone(),
         );
         registry.register(
+            "failed_attempts_cost_usd",
+            "Cost in USD of failed attempts, per attempt (pre-retry): over seam_cost_usd_total, the retry tax",
+            m.failed_cost.clone(),
+        );
+        registry.register(
             "call_duration_seconds",
             "Wall time of a call, per call, from request to last byte",
             m.call_duration.clone(),
@@ -195,6 +218,11 @@ impl Metrics {
             "auth_failures",
             "Requests refused for a missing or unknown key",
             m.auth_failures.clone(),
+        );
+        registry.register(
+            "key_lookups",
+            "Keys missing from the gateway's snapshot looked up in the store, by result (found, unknown, limited: over the lookup rate, not looked up; error)",
+            m.key_lookups.clone(),
         );
         registry.register(
             "records_written",
@@ -267,6 +295,11 @@ impl Metrics {
             m.limit_backend_errors.clone(),
         );
         registry.register(
+            "limit_refusals",
+            "Calls refused by a limit, per call, by the code the client got (tenant_*, key_*, trace_*; limits_unavailable: the backend was down and on_backend_down closed)",
+            m.limit_refusals.clone(),
+        );
+        registry.register(
             "limit_traces_evicted",
             "Traces the in-process limit counters forgot, least recently used first, to hold at most limits.max_traces (their trace caps start over)",
             m.limit_traces_evicted.clone(),
@@ -291,7 +324,9 @@ impl Metrics {
             "Fan-out: upstream attempts per trace, retries included, per tenant",
             m.trace_attempts.clone(),
         );
-        Arc::new(Metrics { registry, ..m })
+        let m = Metrics { registry, ..m };
+        m.zero_fixed();
+        Arc::new(m)
     }
 
     /// The handles of `route` and `provider`, kept in `memo` for the rest of the call: a call
@@ -367,6 +402,7 @@ impl Metrics {
                 token("output", true),
             ],
             cost: self.cost.get_or_create(&rp).clone(),
+            failed_cost: self.failed_cost.get_or_create(&rp).clone(),
             call_duration: self.call_duration.get_or_create(&rp).clone(),
             attempt_ttfb: self.attempt_ttfb.get_or_create(&rp).clone(),
         });
@@ -450,11 +486,28 @@ impl Metrics {
             .inc();
     }
 
+    pub fn key_lookup(&self, result: &str) {
+        self.key_lookups
+            .get_or_create(&Reason {
+                reason: result.to_string(),
+            })
+            .inc();
+    }
+
     pub fn retry(&self, route: &str, provider: &str) {
         self.retries
             .get_or_create(&RouteProvider {
                 route: route.to_string(),
                 provider: provider.to_string(),
+            })
+            .inc();
+    }
+
+    /// A call refused by a limit (per call).
+    pub fn limit_refusal(&self, code: &str) {
+        self.limit_refusals
+            .get_or_create(&Code {
+                code: code.to_string(),
             })
             .inc();
     }
@@ -509,6 +562,19 @@ impl Metrics {
                 reason: reason.to_string(),
             })
             .inc();
+    }
+
+    /// What a failed attempt was billed (already in [`Metrics::usage`]'s cost): the retry tax.
+    pub fn failed_attempt_cost(
+        &self,
+        memo: &mut Option<Arc<Hot>>,
+        route: &str,
+        provider: &str,
+        cost: f64,
+    ) {
+        if cost > 0.0 {
+            self.hot(memo, route, provider).failed_cost.inc_by(cost);
+        }
     }
 
     pub fn render(&self) -> String {

@@ -63,7 +63,12 @@ impl std::fmt::Display for Target {
 struct Pool {
     /// Most recently used last.
     idle: Mutex<Vec<Idle>>,
+    /// When a failed connect was last logged: at most once per [`CONNECT_WARN_EVERY`].
+    connect_warned: Mutex<Option<Instant>>,
 }
+
+/// A provider that cannot be reached is logged at most this often (every call records it).
+const CONNECT_WARN_EVERY: Duration = Duration::from_secs(30);
 
 struct Idle {
     origin: Arc<str>,
@@ -162,21 +167,17 @@ impl Transport {
     }
 
     async fn connect(&self, target: &Target, provider: &str) -> Result<Sender, AttemptError> {
-        let unreachable = || {
-            AttemptError::new(
-                ErrorClass::Connect,
-                format!("Seam could not connect to provider `{provider}`"),
-            )
-        };
+        let unreachable =
+            |e: &(dyn std::error::Error + 'static)| self.connect_failed(target, provider, e);
         let mut connector = self.connector.clone();
         std::future::poll_fn(|cx| connector.poll_ready(cx))
             .await
-            .map_err(|_| unreachable())?;
+            .map_err(|e| unreachable(&*e))?;
         let io = connector
             .call(target.uri.clone())
             .await
-            .map_err(|_| unreachable())?;
-        let (sender, conn) = http1::handshake(io).await.map_err(|_| unreachable())?;
+            .map_err(|e| unreachable(&*e))?;
+        let (sender, conn) = http1::handshake(io).await.map_err(|e| unreachable(&e))?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "an upstream connection ended with an error");
@@ -196,6 +197,80 @@ impl Transport {
             k.release();
         }
         resp.map(|inner| Body { inner, keep })
+    }
+}
+
+impl Transport {
+    /// A failed connect's record names the innermost cause (the OS error, a TLS alert) and
+    /// the provider's origin (scheme, host and port: never a path, query or credentials), so
+    /// that `seam calls show` says "connection refused to http://…"; the client is told only
+    /// which provider (its address may be internal). Logged at most once per
+    /// [`CONNECT_WARN_EVERY`] per provider.
+    fn connect_failed(
+        &self,
+        target: &Target,
+        provider: &str,
+        e: &(dyn std::error::Error + 'static),
+    ) -> AttemptError {
+        let cause = root_cause(e);
+        let now = Instant::now();
+        let warn = {
+            let mut last = self
+                .pool
+                .connect_warned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let due = last.is_none_or(|t| now - t >= CONNECT_WARN_EVERY);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if warn {
+            tracing::warn!(
+                provider,
+                url = %target.origin,
+                error = %cause,
+                "cannot connect to the provider (logged at most every {}s; every call's record says so)",
+                CONNECT_WARN_EVERY.as_secs()
+            );
+        }
+        let mut e = AttemptError::new(
+            ErrorClass::Connect,
+            format!("Seam could not connect to provider `{provider}`"),
+        );
+        e.body = Some(format!("{cause} to {}", target.origin));
+        e
+    }
+}
+
+/// The innermost error of a chain, in lower case as OS errors read in a sentence:
+/// "connection refused", "tcp connect error" is only hyper's wrapper.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+        return io_text(io);
+    }
+    let text = inner.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => "an unknown error".into(),
+    }
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        std::io::ErrorKind::TimedOut => "connection timed out".into(),
+        _ => {
+            let t = e.to_string();
+            t.split(" (os error").next().unwrap_or(&t).to_lowercase()
+        }
     }
 }
 
@@ -446,11 +521,8 @@ mod tests {
     #[tokio::test]
     async fn nothing_listening_is_a_connect_error_naming_the_provider() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let target = uri(
-            &format!("http://{}", listener.local_addr().unwrap()),
-            "/v1/x",
-        )
-        .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let target = uri(&format!("http://{addr}"), "/v1/x").unwrap();
         drop(listener);
         let t = Transport::new(Duration::from_secs(2)).unwrap();
         let e = t
@@ -460,6 +532,11 @@ mod tests {
             .expect("refused");
         assert_eq!(e.class, ErrorClass::Connect);
         assert!(e.message.contains("`up`"), "{}", e.message);
+        assert_eq!(
+            e.body.as_deref(),
+            Some(format!("connection refused to http://{addr}").as_str())
+        );
+        assert!(!e.message.contains("127.0.0.1"), "{}", e.message);
     }
 
     #[test]

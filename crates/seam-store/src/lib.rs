@@ -19,7 +19,7 @@ pub use records::{
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
 pub use spend::{Spend, SpendQuery, SpendRow, TraceSpend};
-pub use sql::SqlStore;
+pub use sql::{SqlStore, sqlite_file};
 
 use async_trait::async_trait;
 
@@ -99,6 +99,8 @@ pub trait Store: Send + Sync {
 
     async fn insert_key(&self, key: &KeyRecord) -> Result<()>;
     async fn list_keys(&self) -> Result<Vec<KeyRecord>>;
+    /// The key stored with this hash (revoked or not), if any.
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>>;
     /// Revokes by id or by prefix; returns the keys revoked now.
     async fn revoke_key(&self, id_or_prefix: &str, now_ms: i64) -> Result<Vec<KeyRecord>>;
 

@@ -1,6 +1,7 @@
 //! `seam demo`: the main job on the embedded default. A sim and a gateway on a fresh SQLite
 //! file, a short scripted mix of traffic, then what Seam recorded of it.
 
+mod install_hint;
 mod sessions;
 mod streams;
 
@@ -175,6 +176,10 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
             c.id,
             config_path.display()
         );
+    }
+    let exe = std::env::current_exe().ok();
+    if let Some(h) = install_hint::hint(exe.as_deref(), std::env::var_os("PATH").as_deref()) {
+        println!("{h}");
     }
 
     if exit {

@@ -194,6 +194,31 @@ fn prompt_render_fuel_has_a_default_and_must_be_positive() {
 }
 
 #[test]
+fn a_relative_sqlite_store_follows_the_config_file() {
+    let with = |url: &str| {
+        let text = GOOD.replace("url = \"sqlite://seam.db\"", &format!("url = \"{url}\""));
+        parse(&text, Path::new("/etc/seam/seam.toml"), &env)
+            .expect("valid")
+            .store
+            .url
+    };
+    assert_eq!(with("sqlite://seam.db"), "sqlite:///etc/seam/seam.db");
+    assert_eq!(
+        with("sqlite:data/seam.db?mode=rwc"),
+        "sqlite:///etc/seam/data/seam.db?mode=rwc"
+    );
+    assert_eq!(
+        with("sqlite:///var/lib/seam.db"),
+        "sqlite:///var/lib/seam.db"
+    );
+    assert_eq!(with("sqlite::memory:"), "sqlite::memory:");
+    assert_eq!(
+        with("postgres://seam@127.0.0.1:5432/seam"),
+        "postgres://seam@127.0.0.1:5432/seam"
+    );
+}
+
+#[test]
 fn secrets_never_print() {
     let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
     let debug = format!("{c:?}");

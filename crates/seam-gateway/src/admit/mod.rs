@@ -162,7 +162,7 @@ pub(crate) struct Scope<'a> {
     key: bool,
 }
 
-fn refusal_code(metric: Metric, key: bool) -> &'static str {
+pub(crate) fn refusal_code(metric: Metric, key: bool) -> &'static str {
     if !key {
         return metric.refusal_code();
     }
@@ -394,7 +394,7 @@ impl Limiter {
             id: trace,
             cap: cfg.max_traces,
         };
-        match &self.backend {
+        let decision = match &self.backend {
             Backend::Local(l) => l.admit_call(&scopes, &trace, tl, now_ms),
             Backend::Redis(r) => match r.admit_call(&scopes, &trace, tl, now_ms).await {
                 Ok((decision, claim)) => {
@@ -405,7 +405,8 @@ impl Limiter {
                 }
                 Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
-        }
+        };
+        decision.inspect_err(|r| self.metrics.limit_refusal(r.code))
     }
 
     /// Reserves one attempt's estimate against every limit, or refuses it.
@@ -458,11 +459,13 @@ impl Limiter {
                 Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
         };
-        decision.map(|()| Reservation {
-            limiter: self.clone(),
-            ticket,
-            settled: false,
-        })
+        decision
+            .inspect_err(|r| self.metrics.limit_refusal(r.code))
+            .map(|()| Reservation {
+                limiter: self.clone(),
+                ticket,
+                settled: false,
+            })
     }
 
     fn settle(&self, ticket: &Ticket, actual: Option<(Usage, f64)>) {

@@ -133,6 +133,31 @@ async fn missing_or_unknown_key_is_401_and_keyless_needs_config() {
         "the key is not echoed"
     );
     assert!(h.metrics().await.contains("seam_auth_failures_total 2"));
+    // A flood of made-up keys: all refused, and the store is asked about a bounded few.
+    for i in 0..60 {
+        let r = h
+            .client
+            .post(&url)
+            .bearer_auth(format!("sk-seam-guess-{i}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let m = h.metrics().await;
+    let looked_up = ["found", "unknown", "error"]
+        .iter()
+        .filter_map(|r| metric(&m, &format!("seam_key_lookups_total{{reason=\"{r}\"}}")))
+        .sum::<f64>();
+    assert!(
+        looked_up <= 2.0 * seam_gateway::authenticate::LOOKUPS_PER_SEC,
+        "{looked_up} store lookups for 61 unknown keys"
+    );
+    assert!(
+        metric(&m, "seam_key_lookups_total{reason=\"limited\"}").unwrap_or(0.0) > 0.0,
+        "{m}"
+    );
 
     let dev = Harness::start(Options {
         server: "keyless_tenant = \"local-dev\"",
@@ -248,6 +273,12 @@ async fn refused_connection_and_reset_are_502_and_cost_nothing() {
     );
     let (call, attempts) = h.record(&id).await;
     assert_eq!(attempts[0].error_class.as_deref(), Some("connect"));
+    // The record (what `seam calls show` prints) says why and where; the client only which.
+    assert_eq!(
+        attempts[0].error_body.as_deref(),
+        Some(format!("connection refused to http://{dead}").as_str())
+    );
+    assert!(!e["message"].as_str().unwrap().contains("127.0.0.1"), "{e}");
     assert_eq!(call.cost_usd, 0.0);
 
     h.set_scenario("[[errors]]\nkind = \"reset\"\nfirst = 1\n")
@@ -268,4 +299,10 @@ async fn unknown_paths_are_404_in_openai_shape() {
         .unwrap();
     let (status, e) = error_of(r).await;
     assert_eq!((status, e["code"].as_str()), (404, Some("unknown_url")));
+}
+
+/// The value of one series in a Prometheus text exposition.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }

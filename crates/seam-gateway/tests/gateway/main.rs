@@ -9,6 +9,7 @@ mod drift;
 mod errors;
 mod harness;
 mod limits;
+mod metrics;
 mod outage;
 mod ownership;
 mod prompt_limits;

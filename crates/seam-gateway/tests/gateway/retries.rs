@@ -1,6 +1,6 @@
 //! Retries, the retry budget, fallbacks and honest accounting, against a real sim.
 
-use crate::harness::{Harness, Options, call_id, hello, sse_data};
+use crate::harness::{Harness, Options, call_id, hello, series, sse_data};
 use seam_store::Store;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -56,6 +56,12 @@ async fn half_the_first_attempts_fail_and_the_report_shows_both_sides() {
         m.contains("seam_retries_total{route=\"chat\",provider=\"up\"} 20"),
         "{m}"
     );
+    // The retry tax a dashboard computes from /metrics is the report's.
+    let rp = "{route=\"chat\",provider=\"up\"}";
+    let failed = series(&m, &format!("seam_failed_attempts_cost_usd_total{rp}")).unwrap();
+    let cost = series(&m, &format!("seam_cost_usd_total{rp}")).unwrap();
+    assert!((failed - failed_cost).abs() < 1e-9, "{m}");
+    assert!((failed / cost - r.retry_tax).abs() < 1e-9, "{m}");
 }
 
 #[tokio::test]
@@ -101,7 +107,10 @@ async fn a_full_outage_is_capped_by_the_budget_where_a_fixed_count_policy_triple
     assert_eq!(h.sim_stats().await["requests"], 300);
     let m = h.metrics().await;
     assert!(
-        m.contains("seam_retry_budget_refusals_total{route=\"chat\",provider=\"up\"}"),
+        series(
+            &m,
+            "seam_retry_budget_refusals_total{route=\"chat\",provider=\"up\"}"
+        ) > Some(0.0),
         "{m}"
     );
     let (calls, _) = h.store.reliability(0).await.unwrap();

@@ -75,6 +75,12 @@ fn assert_estimated(call: &CallRecord, attempts: &[AttemptRecord], what: &str) {
 async fn answers_without_usage_are_billed_the_estimate_and_counted() {
     for kind in KINDS {
         let h = start(kind, "").await;
+        let m = h.metrics().await;
+        for reason in ["missing", "malformed", "implausible"] {
+            let series =
+                format!("seam_usage_anomalies_total{{provider=\"up\",reason=\"{reason}\"}} 0");
+            assert!(m.contains(&series), "at 0 from the start: {series}");
+        }
         h.set_scenario("[usage]\nomit = true\n").await;
         for stream in [false, true] {
             let what = format!("{kind}, stream {stream}");

@@ -340,6 +340,10 @@ async fn keys_store_hashes_and_revoke(store: &dyn Store) {
     store.insert_key(&key).await.expect("insert key");
     let keys = store.list_keys().await.expect("list");
     assert!(keys.contains(&key));
+    let found = store.key_by_hash(&key.hash).await.expect("by hash");
+    assert_eq!(found.as_ref(), Some(&key));
+    let none = store.key_by_hash(&"b".repeat(64)).await.expect("by hash");
+    assert_eq!(none, None);
     assert!(
         store.revoke_key("sk-", 5).await.is_err(),
         "too short a prefix is refused"

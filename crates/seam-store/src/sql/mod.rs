@@ -147,6 +147,16 @@ impl Store for SqlStore {
             .collect::<std::result::Result<_, _>>()?)
     }
 
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {KEY_COLUMNS} FROM keys WHERE hash = $1"
+        )))
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(key_from_row).transpose()?)
+    }
+
     async fn revoke_key(&self, id_or_prefix: &str, now_ms: i64) -> Result<Vec<KeyRecord>> {
         if id_or_prefix.len() < 6 {
             return Err(StoreError::Invalid(
