@@ -112,10 +112,10 @@ fn priced(config: &Config, who: &Billed<'_>, usage: Usage, estimated: bool) -> B
 }
 
 /// The most tokens (input and output) one attempt of `request` can plausibly be billed:
-/// [`PLAUSIBLE_FACTOR`] times its input, bounded by its size in bytes (a token is at least a
-/// byte, so this needs no tokenizer on the way), plus an allowance per media part, plus its
-/// output cap (`max_completion_tokens` or `max_tokens`, else [`DEFAULT_OUTPUT_CAP`]) for each
-/// completion asked; never above what a record can store (i64).
+/// [`PLAUSIBLE_FACTOR`] times the sum of its input, bounded by its size in bytes (a token is
+/// at least a byte, so this needs no tokenizer on the way), an allowance per media part, and
+/// its output cap (`max_completion_tokens` or `max_tokens`, else [`DEFAULT_OUTPUT_CAP`]) for
+/// each completion asked; never above what a record can store (i64).
 pub fn plausible_tokens(request: &RequestBody) -> u64 {
     let bytes = request.raw().len() as u64;
     let cap = ["max_completion_tokens", "max_tokens"]
