@@ -1,11 +1,148 @@
 //! Phase 7, account: tokens and cost. Usage comes from the provider; when it never arrives
-//! (a stream cut short), an offline tokenizer estimates it and the record says so.
+//! (a stream cut short), cannot be read, or claims more than the call could use, an offline
+//! tokenizer estimates it and the record says so. [`bill`] is the one place that decides.
 
+use crate::observe::Metrics;
 use seam_config::Config;
-use seam_wire::{RequestBody, Usage};
+use seam_wire::{RequestBody, Usage, UsageReport};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 use tiktoken_rs::CoreBPE;
+
+/// Reported usage above this many times what the call could use is not believed.
+const PLAUSIBLE_FACTOR: u64 = 10;
+/// The output a request that sets no cap may get: the largest of current models.
+const DEFAULT_OUTPUT_CAP: u64 = 131_072;
+/// Input allowed for each media part (image, audio, file): what it costs does not show in
+/// the request's size (a file id or an image URL is a few bytes).
+const MEDIA_PART_TOKENS: u64 = 100_000;
+
+/// `seam_usage_anomalies_total{reason}`: why reported usage was set aside (see [`bill`]).
+pub const ANOMALY_REASONS: [&str; 3] = ["missing", "malformed", "implausible"];
+
+/// What an attempt is billed: the provider's usage, else Seam's estimate (`estimated`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Bill {
+    pub usage: Usage,
+    pub estimated: bool,
+    pub cost_usd: f64,
+}
+
+/// Who served an attempt, and for which request.
+pub struct Billed<'a> {
+    pub provider: &'a str,
+    /// The model Seam asked for.
+    pub model: &'a str,
+    /// The model the provider said it served, if it said.
+    pub served: Option<&'a str>,
+    pub request: &'a RequestBody,
+}
+
+/// What to bill when the provider's usage cannot be taken.
+pub enum Fallback<'a> {
+    /// An answer came: input estimated from the request, output from the answer
+    /// (`output_tokens`, asked only when needed). `finished`: it ran to its end, so usage was
+    /// due and its absence is an anomaly.
+    Answer {
+        finished: bool,
+        output_tokens: &'a dyn Fn() -> u64,
+    },
+    /// A failed attempt the provider likely billed for its input (timeout, 5xx, reset, ...).
+    Input,
+    /// A failed attempt the provider likely did not bill (refused connection, 429, 4xx).
+    Nothing,
+}
+
+/// Decides what one attempt is billed, for every path (answers, streams, failures): the
+/// usage the provider reported when it reads as whole counts within what the call could
+/// plausibly use, else the estimate (marked estimated, and counted in
+/// `seam_usage_anomalies_total` when usage was due, unreadable or implausible). Priced by
+/// the served model, else the model asked for.
+pub fn bill(
+    metrics: &Metrics,
+    config: &Config,
+    who: Billed<'_>,
+    report: UsageReport,
+    fallback: Fallback<'_>,
+) -> Bill {
+    let anomaly = match report {
+        UsageReport::Reported(u) if plausible(who.request, u.total()) => {
+            return priced(config, &who, u, false);
+        }
+        UsageReport::Reported(_) => Some("implausible"),
+        UsageReport::Malformed => Some("malformed"),
+        UsageReport::Missing => match fallback {
+            Fallback::Answer { finished: true, .. } => Some("missing"),
+            _ => None,
+        },
+    };
+    if let Some(reason) = anomaly {
+        metrics.usage_anomaly(who.provider, reason);
+    }
+    let usage = match fallback {
+        Fallback::Answer { output_tokens, .. } => Usage {
+            input_tokens: estimate_input(who.request),
+            output_tokens: output_tokens(),
+        },
+        Fallback::Input => Usage {
+            input_tokens: estimate_input(who.request),
+            output_tokens: 0,
+        },
+        Fallback::Nothing => Usage::default(),
+    };
+    // Zero for an attempt that was likely not billed is no estimate, unless the provider's
+    // own figure was set aside.
+    let estimated = anomaly.is_some() || !matches!(fallback, Fallback::Nothing);
+    priced(config, &who, usage, estimated)
+}
+
+/// Whether `total` reported tokens are within [`plausible_tokens`]. The common case, far
+/// below the bound, reads none of the request's fields.
+fn plausible(request: &RequestBody, total: u64) -> bool {
+    let quick = PLAUSIBLE_FACTOR.saturating_mul(request.raw().len() as u64);
+    total <= quick.min(i64::MAX as u64) || total <= plausible_tokens(request)
+}
+
+fn priced(config: &Config, who: &Billed<'_>, usage: Usage, estimated: bool) -> Bill {
+    Bill {
+        usage,
+        estimated,
+        cost_usd: cost(config, who.served, who.model, usage),
+    }
+}
+
+/// The most tokens (input and output) one attempt of `request` can plausibly be billed:
+/// [`PLAUSIBLE_FACTOR`] times the sum of its input, bounded by its size in bytes (a token is
+/// at least a byte, so this needs no tokenizer on the way), an allowance per media part, and
+/// its output cap (`max_completion_tokens` or `max_tokens`, else [`DEFAULT_OUTPUT_CAP`]) for
+/// each completion asked; never above what a record can store (i64).
+pub fn plausible_tokens(request: &RequestBody) -> u64 {
+    let bytes = request.raw().len() as u64;
+    let cap = ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .find_map(|k| request.get::<u64>(k).and_then(Result::ok))
+        .unwrap_or(DEFAULT_OUTPUT_CAP);
+    let completions = ["n", "best_of"]
+        .iter()
+        .filter_map(|k| request.get::<u64>(k).and_then(Result::ok))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let media = ["messages", "input"]
+        .iter()
+        .filter_map(|k| request.raw_field(k))
+        .map(|text| {
+            ["\"image_url\"", "\"input_audio\"", "\"file\""]
+                .iter()
+                .map(|part| text.matches(part).count() as u64)
+                .sum::<u64>()
+        })
+        .sum::<u64>();
+    let input = bytes.saturating_add(media.saturating_mul(MEDIA_PART_TOKENS));
+    PLAUSIBLE_FACTOR
+        .saturating_mul(input.saturating_add(cap.saturating_mul(completions)))
+        .min(i64::MAX as u64)
+}
 
 /// Tokens OpenAI's chat format adds per message, on top of its content.
 const PER_MESSAGE_OVERHEAD: u64 = 4;
@@ -88,6 +225,33 @@ pub fn cost(config: &Config, served: Option<&str>, asked: &str, usage: Usage) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn body(v: Value) -> RequestBody {
+        RequestBody::parse(v.to_string().into()).unwrap()
+    }
+
+    #[test]
+    fn plausible_usage_is_bounded_by_the_request() {
+        let hello = serde_json::json!([{"role": "user", "content": "hello"}]);
+        let b = body(serde_json::json!({"messages": hello, "max_tokens": 100}));
+        let bytes = b.raw().len() as u64;
+        assert_eq!(plausible_tokens(&b), 10 * (bytes + 100));
+        assert!(plausible(&b, 10 * (bytes + 100)) && !plausible(&b, 10 * (bytes + 100) + 1));
+        let n = body(serde_json::json!({"messages": hello, "max_tokens": 100, "n": 3}));
+        assert_eq!(plausible_tokens(&n), 10 * (n.raw().len() as u64 + 300));
+        let uncapped = body(serde_json::json!({"messages": hello}));
+        assert_eq!(
+            plausible_tokens(&uncapped),
+            10 * (uncapped.raw().len() as u64 + DEFAULT_OUTPUT_CAP)
+        );
+        let file = body(
+            serde_json::json!({"messages": [{"role": "user", "content": [
+            {"type": "file", "file": {"file_id": "file-1"}}]}], "max_tokens": 1}),
+        );
+        assert!(plausible_tokens(&file) >= 10 * MEDIA_PART_TOKENS);
+        let huge = body(serde_json::json!({"messages": hello, "max_tokens": u64::MAX}));
+        assert_eq!(plausible_tokens(&huge), i64::MAX as u64);
+    }
 
     #[test]
     fn estimates_count_real_tokens() {

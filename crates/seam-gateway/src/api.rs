@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, header};
 use seam_config::ResponseModel;
 use seam_providers::{Complete, Endpoint};
-use seam_wire::{RequestBody, Usage};
+use seam_wire::{RequestBody, UsageReport};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -242,7 +242,7 @@ fn check_served_model(
                     _ => None,
                 })
                 .unwrap_or_default(),
-            None,
+            UsageReport::Missing,
         ),
     };
     let Some(served_model) = served.model.clone().filter(|m| *m != pinned) else {
@@ -256,21 +256,21 @@ fn check_served_model(
             Ok(())
         }
         seam_prompts::ModelChange::Refuse => {
-            let (usage, estimated) = match usage {
-                Some(u) => (u, false),
-                None => (
-                    Usage {
-                        input_tokens: account::estimate_input(body),
-                        output_tokens: 0,
-                    },
-                    true,
-                ),
+            // The answer is dropped, but it was produced: billed like one, or (a stream
+            // given up after its first events) for its input.
+            let text = || match answer {
+                Answer::Complete(c) => output_tokens(c),
+                Answer::Stream { .. } => 0,
             };
-            let cost = account::cost(&ctx.live.config, Some(&served_model), &up.model, usage);
-            ctx.push_attempt(
-                &app.metrics,
-                up.attempt_end(&served, usage, estimated, cost, None),
-            );
+            let fallback = match answer {
+                Answer::Complete(_) => account::Fallback::Answer {
+                    finished: true,
+                    output_tokens: &text,
+                },
+                Answer::Stream { .. } => account::Fallback::Input,
+            };
+            let bill = up.bill(app, ctx, &served, body, usage, fallback);
+            ctx.push_attempt(&app.metrics, up.attempt_end(&served, bill, None));
             Err(GatewayError::ServedModelMismatch {
                 release,
                 pinned,
@@ -295,28 +295,18 @@ fn complete(
     request: &RequestBody,
     rewrite: Option<String>,
 ) -> (Response, Option<crate::record::Durable>) {
-    let (usage, estimated) = match c.usage {
-        Some(u) => (u, false),
-        None => (
-            Usage {
-                input_tokens: account::estimate_input(request),
-                output_tokens: output_text(&c.to_value())
-                    .map(|t| account::count_tokens(&t))
-                    .unwrap_or(0),
-            },
-            true,
-        ),
-    };
-    let cost = account::cost(
-        &ctx.live.config,
-        c.served.model.as_deref(),
-        &up.model,
-        usage,
+    let bill = up.bill(
+        app,
+        &ctx,
+        &c.served,
+        request,
+        c.usage,
+        account::Fallback::Answer {
+            finished: true,
+            output_tokens: &|| output_tokens(&c),
+        },
     );
-    ctx.push_attempt(
-        &app.metrics,
-        up.attempt_end(&c.served, usage, estimated, cost, None),
-    );
+    ctx.push_attempt(&app.metrics, up.attempt_end(&c.served, bill, None));
     let body = match rewrite {
         None => c.body,
         Some(name) => {
@@ -345,6 +335,13 @@ fn complete(
         },
     );
     (resp, durable)
+}
+
+/// Estimated output tokens of a complete answer: its messages' text.
+fn output_tokens(c: &Complete) -> u64 {
+    output_text(&c.to_value())
+        .map(|t| account::count_tokens(&t))
+        .unwrap_or(0)
 }
 
 fn output_text(body: &Value) -> Option<String> {

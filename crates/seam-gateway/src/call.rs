@@ -1,11 +1,11 @@
 //! The per-call context every phase reads and adds to, and the records it becomes.
 
+use crate::account::Bill;
 use crate::authenticate::Caller;
 use crate::untrusted::{MAX_ERROR_MESSAGE_LEN, MAX_MODEL_LEN, cap, cap_owned};
 use http::HeaderName;
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord, attempt_id};
-use seam_wire::Usage;
 use std::time::Instant;
 
 const MAX_ID_LEN: usize = 128;
@@ -50,9 +50,8 @@ pub struct AttemptEnd<'a> {
     pub started: Instant,
     pub ttfb_ms: Option<f64>,
     pub served: &'a Served,
-    pub usage: Usage,
-    pub estimated: bool,
-    pub cost_usd: f64,
+    /// Tokens and cost, as `account::bill` decided them.
+    pub bill: Bill,
     pub error: Option<&'a AttemptError>,
 }
 
@@ -129,19 +128,20 @@ impl CallCtx {
         let memo = &mut self.metrics;
         let class = end.error.map(|e| e.class.as_str());
         metrics.attempt(memo, &self.route, end.provider, class);
+        let bill = end.bill;
         metrics.usage(
             memo,
             &self.route,
             end.provider,
-            end.usage,
-            end.estimated,
-            end.cost_usd,
+            bill.usage,
+            bill.estimated,
+            bill.cost_usd,
         );
         if class.is_some() {
-            metrics.failed_attempt_cost(memo, &self.route, end.provider, end.cost_usd);
+            metrics.failed_attempt_cost(memo, &self.route, end.provider, bill.cost_usd);
         }
         if let Some(r) = self.reservation.take() {
-            r.settle(end.usage, end.cost_usd);
+            r.settle(bill.usage, bill.cost_usd);
         }
         let seq = self.attempts.len() as i64 + 1;
         let e = end.error;
@@ -166,10 +166,10 @@ impl CallCtx {
             error_body: e.and_then(|e| e.body.clone()),
             latency_ms: ms(end.started),
             ttfb_ms: end.ttfb_ms,
-            input_tokens: end.usage.input_tokens as i64,
-            output_tokens: end.usage.output_tokens as i64,
-            cost_usd: end.cost_usd,
-            tokens_estimated: end.estimated,
+            input_tokens: stored(bill.usage.input_tokens),
+            output_tokens: stored(bill.usage.output_tokens),
+            cost_usd: bill.cost_usd,
+            tokens_estimated: bill.estimated,
         });
     }
 
@@ -179,7 +179,12 @@ impl CallCtx {
         let provider = last.map(|a| a.provider.clone());
         let served_model = last.and_then(|a| a.served_model.clone());
         let system_fingerprint = last.and_then(|a| a.system_fingerprint.clone());
-        let sum = |f: fn(&AttemptRecord) -> i64| self.attempts.iter().map(f).sum::<i64>();
+        let sum = |f: fn(&AttemptRecord) -> i64| {
+            self.attempts
+                .iter()
+                .map(f)
+                .fold(0i64, |a, b| a.saturating_add(b))
+        };
         let (input_tokens, output_tokens) = (sum(|a| a.input_tokens), sum(|a| a.output_tokens));
         let cost_usd = self.attempts.iter().map(|a| a.cost_usd).sum();
         let tokens_estimated = self.attempts.iter().any(|a| a.tokens_estimated);
@@ -216,6 +221,11 @@ impl CallCtx {
         };
         (record, self.attempts)
     }
+}
+
+/// A token count as a record stores it (billing keeps counts within i64 already).
+fn stored(tokens: u64) -> i64 {
+    i64::try_from(tokens).unwrap_or(i64::MAX)
 }
 
 /// What an upstream says it served, as recorded: at most [`MAX_MODEL_LEN`] bytes.

@@ -310,7 +310,7 @@ fn likely_billed(class: ErrorClass) -> bool {
 
 /// Prices a failed attempt: from the usage the provider reported; else, when it likely
 /// billed the input, from an estimate of the input (marked estimated); else nothing (a
-/// refused connection, a 429 or a 4xx).
+/// refused connection, a 429, a 4xx, a redirect). See [`account::bill`].
 pub fn record_failed_attempt(
     app: &App,
     ctx: &mut CallCtx,
@@ -320,18 +320,23 @@ pub fn record_failed_attempt(
     e: &AttemptError,
     body: &RequestBody,
 ) {
-    let (usage, estimated) = match e.usage {
-        Some(u) => (u, false),
-        None if likely_billed(e.class) => (
-            Usage {
-                input_tokens: account::estimate_input(body),
-                output_tokens: 0,
-            },
-            true,
-        ),
-        None => (Usage::default(), false),
+    let fallback = if likely_billed(e.class) {
+        account::Fallback::Input
+    } else {
+        account::Fallback::Nothing
     };
-    let cost = account::cost(&ctx.live.config, None, model, usage);
+    let bill = account::bill(
+        &app.metrics,
+        &ctx.live.config,
+        account::Billed {
+            provider,
+            model,
+            served: None,
+            request: body,
+        },
+        e.usage,
+        fallback,
+    );
     ctx.push_attempt(
         &app.metrics,
         AttemptEnd {
@@ -340,9 +345,7 @@ pub fn record_failed_attempt(
             started,
             ttfb_ms: None,
             served: &Served::default(),
-            usage,
-            estimated,
-            cost_usd: cost,
+            bill,
             error: Some(e),
         },
     );

@@ -46,6 +46,12 @@ pub struct RouteProvider {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderReason {
+    pub provider: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PromptRelease {
     pub prompt: String,
     pub release: String,
@@ -78,6 +84,7 @@ pub struct Metrics {
     pub attempts: Family<AttemptLabels, Counter>,
     pub tokens: Family<TokenLabels, Counter>,
     pub cost: Family<RouteProvider, Counter<f64, AtomicU64>>,
+    pub usage_anomalies: Family<ProviderReason, Counter>,
     /// The part of `cost` billed for failed attempts: over `cost`, the retry tax.
     pub failed_cost: Family<RouteProvider, Counter<f64, AtomicU64>>,
     pub call_duration: Family<RouteProvider, Histogram, fn() -> Histogram>,
@@ -139,6 +146,7 @@ impl Metrics {
             attempts: Family::default(),
             tokens: Family::default(),
             cost: Family::default(),
+            usage_anomalies: Family::default(),
             failed_cost: Family::default(),
             call_duration: Family::new_with_constructor(latency_histogram),
             attempt_ttfb: Family::new_with_constructor(latency_histogram),
@@ -188,6 +196,11 @@ impl Metrics {
             "cost_usd",
             "Cost in USD, summed over attempts (failed attempts included)",
             m.cost.clone(),
+        );
+        registry.register(
+            "usage_anomalies",
+            "Attempts whose reported usage Seam did not bill as reported, per attempt, by provider and reason (missing: an answer ran to its end without usage; malformed: counts that are not whole non-negative numbers; implausible: more tokens than the call could use); the estimate was billed instead, marked estimated",
+            m.usage_anomalies.clone(),
         );
         registry.register(
             "failed_attempts_cost_usd",
@@ -555,6 +568,16 @@ impl Metrics {
         if cost > 0.0 {
             hot.cost.inc_by(cost);
         }
+    }
+
+    /// An attempt whose usage was set aside for an estimate (see `account::bill`).
+    pub fn usage_anomaly(&self, provider: &str, reason: &str) {
+        self.usage_anomalies
+            .get_or_create(&ProviderReason {
+                provider: provider.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     /// What a failed attempt was billed (already in [`Metrics::usage`]'s cost): the retry tax.

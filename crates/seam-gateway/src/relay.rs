@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{StatusCode, header};
 use seam_providers::{AttemptError, ChunkStream, ErrorClass, Served, StreamEvent};
-use seam_wire::{RequestBody, SSE_DONE, Usage, sse_data};
+use seam_wire::{RequestBody, SSE_DONE, UsageReport, sse_data};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -38,9 +38,7 @@ impl Upstream {
     pub fn attempt_end<'a>(
         &'a self,
         served: &'a Served,
-        usage: Usage,
-        estimated: bool,
-        cost_usd: f64,
+        bill: account::Bill,
         error: Option<&'a AttemptError>,
     ) -> AttemptEnd<'a> {
         AttemptEnd {
@@ -49,11 +47,33 @@ impl Upstream {
             started: self.started,
             ttfb_ms: self.ttfb_ms,
             served,
-            usage,
-            estimated,
-            cost_usd,
+            bill,
             error,
         }
+    }
+
+    /// Bills this attempt (see [`account::bill`]).
+    pub fn bill(
+        &self,
+        app: &App,
+        ctx: &CallCtx,
+        served: &Served,
+        request: &RequestBody,
+        report: UsageReport,
+        fallback: account::Fallback<'_>,
+    ) -> account::Bill {
+        account::bill(
+            &app.metrics,
+            &ctx.live.config,
+            account::Billed {
+                provider: &self.provider,
+                model: &self.model,
+                served: served.model.as_deref(),
+                request,
+            },
+            report,
+            fallback,
+        )
     }
 }
 
@@ -67,7 +87,8 @@ pub struct Relay {
     request: RequestBody,
     include_usage: bool,
     rewrite: Option<String>,
-    usage: Option<Usage>,
+    /// The last usage the stream reported (a usage of `null` on content chunks is none).
+    usage: UsageReport,
     served: Served,
     /// Output tokens of what was relayed, for a stream that ends without usage.
     tally: TokenTally,
@@ -137,7 +158,7 @@ impl Relay {
             request,
             include_usage,
             rewrite,
-            usage: None,
+            usage: UsageReport::Missing,
             served,
             tally: TokenTally::default(),
             chunks: 0,
@@ -253,8 +274,9 @@ impl Relay {
     fn watch_upstream(&mut self, value: &Value) -> usize {
         let mut chars = 0;
         self.chunks += 1;
-        if let Some(u) = value.get("usage").and_then(Usage::from_openai) {
-            self.usage = Some(u);
+        let usage = UsageReport::from_openai(value.get("usage"));
+        if usage != UsageReport::Missing {
+            self.usage = usage;
         }
         if let Some(m) = value.get("model").and_then(Value::as_str)
             && self.served.model.as_deref() != Some(m)
@@ -330,26 +352,22 @@ impl Relay {
     /// Records the call; see [`finish`] for what the result means.
     fn end(&mut self, error: Option<AttemptError>) -> Option<crate::record::Durable> {
         let mut ctx = self.ctx.take()?;
-        let (usage, estimated) = match self.usage {
-            Some(u) => (u, false),
-            None => (
-                Usage {
-                    input_tokens: account::estimate_input(&self.request),
-                    output_tokens: self.tally.total(),
-                },
-                true,
-            ),
-        };
-        let cost = account::cost(
-            &ctx.live.config,
-            self.served.model.as_deref(),
-            &self.up.model,
-            usage,
+        let tally = &self.tally;
+        let bill = self.up.bill(
+            &self.app,
+            &ctx,
+            &self.served,
+            &self.request,
+            self.usage,
+            account::Fallback::Answer {
+                // Only a stream that ran to [DONE] owed its usage.
+                finished: error.is_none(),
+                output_tokens: &|| tally.total(),
+            },
         );
         ctx.push_attempt(
             &self.app.metrics,
-            self.up
-                .attempt_end(&self.served, usage, estimated, cost, error.as_ref()),
+            self.up.attempt_end(&self.served, bill, error.as_ref()),
         );
         let (outcome, class, message) = match &error {
             None => ("ok", None, None),
@@ -364,7 +382,7 @@ impl Relay {
                 Some(format!("{} (after {} chunks)", e.message, self.chunks)),
             ),
         };
-        let stream = self.stream_record(&ctx, usage.output_tokens, outcome, error.is_none());
+        let stream = self.stream_record(&ctx, bill.usage.output_tokens, outcome, error.is_none());
         finish(
             &self.app,
             ctx,

@@ -1,8 +1,12 @@
 //! How an upstream attempt failed, classified once so that retry, accounting and the client's
 //! answer all read the same facts.
 
-use seam_wire::Usage;
+use seam_wire::UsageReport;
+use serde_json::Value;
 use std::time::Duration;
+
+/// Most of an upstream error body kept in the record.
+pub(crate) const ERROR_BODY_LIMIT: usize = 8 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -17,8 +21,12 @@ pub enum ErrorClass {
     Status5xx,
     /// A stream ended before it finished.
     StreamCut,
-    /// The upstream answered with something that is not its documented format.
+    /// The upstream answered with something that is not its documented format (a body that
+    /// is not JSON, or a success status whose body is an error).
     BadResponse,
+    /// The upstream answered with a redirect (3xx). Seam follows none: a `base_url` that
+    /// redirects is configuration to fix, not a failure to retry.
+    Redirect,
     /// Seam stopped the attempt because the client went away.
     Cancelled,
 }
@@ -34,6 +42,7 @@ impl ErrorClass {
             ErrorClass::Status5xx => "status_5xx",
             ErrorClass::StreamCut => "stream_cut",
             ErrorClass::BadResponse => "bad_response",
+            ErrorClass::Redirect => "redirect",
             ErrorClass::Cancelled => "cancelled",
         }
     }
@@ -41,6 +50,7 @@ impl ErrorClass {
     pub fn from_status(status: u16) -> ErrorClass {
         match status {
             429 => ErrorClass::Status429,
+            300..=399 => ErrorClass::Redirect,
             400..=499 => ErrorClass::Status4xx,
             _ => ErrorClass::Status5xx,
         }
@@ -57,7 +67,7 @@ pub struct AttemptError {
     pub body: Option<String>,
     pub retry_after: Option<Duration>,
     /// Usage the provider reported for the failed attempt, if any.
-    pub usage: Option<Usage>,
+    pub usage: UsageReport,
 }
 
 impl AttemptError {
@@ -68,13 +78,119 @@ impl AttemptError {
             message: message.into(),
             body: None,
             retry_after: None,
-            usage: None,
+            usage: UsageReport::Missing,
         }
     }
+
+    /// A success status whose body is an error (`{"error": {...}}`): no answer came, whatever
+    /// the status says. The body is kept for the record, with any usage it reports.
+    pub(crate) fn error_body(
+        provider: &str,
+        status: u16,
+        body: &Value,
+        raw: &[u8],
+    ) -> AttemptError {
+        let message = body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("no message");
+        let mut e = AttemptError::new(
+            ErrorClass::BadResponse,
+            format!("provider `{provider}` answered {status} with an error: {message}"),
+        );
+        e.status = Some(status);
+        e.body = Some(capped(String::from_utf8_lossy(raw).into_owned()));
+        e.usage = UsageReport::from_openai(body.get("usage"));
+        e
+    }
+
+    /// A redirect: where it pointed, without the query, fragment or credentials a signed URL
+    /// may carry.
+    pub(crate) fn redirected(provider: &str, status: u16, location: Option<&str>) -> AttemptError {
+        let to = match location {
+            Some(l) => format!("redirected to {}", shown_location(l)),
+            None => "a redirect without a Location".to_string(),
+        };
+        AttemptError {
+            status: Some(status),
+            ..AttemptError::new(
+                ErrorClass::Redirect,
+                format!(
+                    "provider `{provider}` answered {status}, {to}; Seam does not follow redirects (check the provider's base_url)"
+                ),
+            )
+        }
+    }
+}
+
+/// At most [`ERROR_BODY_LIMIT`] bytes, cut on a character boundary.
+pub(crate) fn capped(mut body: String) -> String {
+    if body.len() > ERROR_BODY_LIMIT {
+        let mut cut = ERROR_BODY_LIMIT;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+    }
+    body
+}
+
+/// A `Location` as it may be shown: scheme, host and path only, at most 200 characters.
+fn shown_location(location: &str) -> String {
+    let end = location.find(['?', '#']).unwrap_or(location.len());
+    let url = &location[..end];
+    // `user:password@` in the authority, after `scheme://` or a leading `//`.
+    let authority = url
+        .find("://")
+        .map(|i| i + 3)
+        .or_else(|| url.starts_with("//").then_some(2));
+    let url = match authority {
+        Some(start) => {
+            let rest = &url[start..];
+            let host_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..host_end].rfind('@') {
+                Some(at) => format!("{}{}", &url[..start], &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    };
+    url.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 impl std::fmt::Display for AttemptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.class.as_str(), self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redirect_shows_where_it_pointed_without_secrets() {
+        for (location, shown) in [
+            (
+                "https://user:pw@api.example.com/v2/chat?sig=SECRET#frag",
+                "https://api.example.com/v2/chat",
+            ),
+            ("//tok@cdn.example.com/x?k=SECRET", "//cdn.example.com/x"),
+            ("/v2/chat/completions?key=SECRET", "/v2/chat/completions"),
+        ] {
+            let e = AttemptError::redirected("up", 302, Some(location));
+            assert_eq!(e.class, ErrorClass::Redirect);
+            assert_eq!(e.status, Some(302));
+            assert!(
+                e.message.contains(&format!("redirected to {shown};")),
+                "{}",
+                e.message
+            );
+            assert!(!e.message.contains("SECRET") && !e.message.contains("pw"));
+        }
+        let e = AttemptError::redirected("up", 307, None);
+        assert!(e.message.contains("without a Location"), "{}", e.message);
+        assert_eq!(ErrorClass::from_status(301), ErrorClass::Redirect);
+        assert_eq!(ErrorClass::from_status(502), ErrorClass::Status5xx);
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by the providers that talk over the network.
 
+use crate::error::ERROR_BODY_LIMIT;
 use crate::scrub::redact;
 use crate::transport::Response;
 use crate::{AttemptError, ErrorClass};
@@ -7,12 +8,10 @@ use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
 use http_body_util::{BodyDataStream, BodyExt, Limited};
 use seam_config::Secret;
-use seam_wire::Usage;
+use seam_wire::UsageReport;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Most of an upstream error body Seam keeps in the record.
-const ERROR_BODY_LIMIT: usize = 8 * 1024;
 /// Most a non-streaming upstream body may be.
 const RESPONSE_LIMIT: usize = 64 * 1024 * 1024;
 
@@ -36,6 +35,10 @@ pub(crate) async fn status_error(
     key: Option<&Secret>,
 ) -> AttemptError {
     let status = resp.status().as_u16();
+    if resp.status().is_redirection() {
+        let location = resp.headers().get(http::header::LOCATION);
+        return AttemptError::redirected(provider, status, location.and_then(|l| l.to_str().ok()));
+    }
     let retry_after = retry_after(resp.headers());
     // More than the record keeps is never needed; a body cut short keeps nothing.
     let bytes = Limited::new(resp.into_body(), 4 * ERROR_BODY_LIMIT)
@@ -50,10 +53,7 @@ pub(crate) async fn status_error(
         .and_then(|v| v.pointer("/error/message"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let usage = parsed
-        .as_ref()
-        .and_then(|v| v.get("usage"))
-        .and_then(Usage::from_openai);
+    let usage = UsageReport::from_openai(parsed.as_ref().and_then(|v| v.get("usage")));
     let mut body = text;
     if body.len() > ERROR_BODY_LIMIT {
         let mut cut = ERROR_BODY_LIMIT;

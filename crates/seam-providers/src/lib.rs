@@ -5,6 +5,7 @@
 //! [`registry`]; the rest of Seam only sees `dyn Provider`.
 
 pub mod anthropic;
+mod complete;
 mod error;
 mod http;
 pub mod openai;
@@ -13,6 +14,7 @@ mod scrub;
 pub mod sim;
 mod transport;
 
+pub use complete::Complete;
 pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
 
@@ -33,7 +35,7 @@ pub fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Clie
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
-use seam_wire::{RequestBody, Usage};
+use seam_wire::RequestBody;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,59 +77,6 @@ impl Served {
                 .and_then(Value::as_str)
                 .map(str::to_string),
         }
-    }
-}
-
-/// A complete OpenAI-shaped response body, with what Seam needs read out of it.
-#[derive(Debug, Clone)]
-pub struct Complete {
-    /// The JSON body; for OpenAI-native providers, the bytes exactly as received.
-    pub body: Bytes,
-    pub usage: Option<Usage>,
-    pub served: Served,
-}
-
-/// The few fields Seam reads from a response; the rest is scanned, not built.
-#[derive(serde::Deserialize)]
-struct Peek<'a> {
-    #[serde(borrow, default)]
-    model: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    system_fingerprint: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    usage: Option<PeekUsage>,
-}
-
-#[derive(serde::Deserialize)]
-struct PeekUsage {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-}
-
-impl Complete {
-    /// Reads usage and the served model from an OpenAI-shaped body, checking it is JSON.
-    pub fn from_openai_bytes(body: Bytes) -> Result<Complete, serde_json::Error> {
-        let peek: Peek<'_> = serde_json::from_slice(&body)?;
-        let usage = peek.usage.and_then(|u| {
-            Some(Usage {
-                input_tokens: u.prompt_tokens?,
-                output_tokens: u.completion_tokens.unwrap_or(0),
-            })
-        });
-        let served = Served {
-            model: peek.model.map(|m| m.into_owned()),
-            fingerprint: peek.system_fingerprint.map(|f| f.into_owned()),
-        };
-        Ok(Complete {
-            body,
-            usage,
-            served,
-        })
-    }
-
-    /// The body as a JSON document, for the rare caller that must change it.
-    pub fn to_value(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, llama.cpp server, Seam's sim.
 
-use crate::http::{body_bytes, not_json, sse_events, status_error};
+use crate::http::{body_bytes, sse_events, status_error};
 use crate::transport::{Response, Target, Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
@@ -148,8 +148,9 @@ impl OpenAi {
             )));
         }
         let body = body_bytes(resp, &self.name).await?;
-        let complete = Complete::from_openai_bytes(body).map_err(|e| not_json(&self.name, e))?;
-        Ok(Reply::Complete(complete))
+        Ok(Reply::Complete(Complete::from_openai_bytes(
+            body, &self.name,
+        )?))
     }
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use seam_sim::{Output, Scenario, Sim};
-use seam_wire::Usage;
+use seam_wire::UsageReport;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -75,6 +75,14 @@ impl Provider for InProcessSim {
                     ));
                 }
                 let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if (300..400).contains(&status) {
+                    let location = headers.iter().find(|(k, _)| *k == "location");
+                    return Err(AttemptError::redirected(
+                        &name,
+                        status,
+                        location.map(|(_, v)| v.as_str()),
+                    ));
+                }
                 if status != 200 {
                     let header = |n: &str| {
                         headers
@@ -95,17 +103,10 @@ impl Provider for InProcessSim {
                         message: format!("provider `{name}` answered {status}: {msg}"),
                         body: Some(String::from_utf8_lossy(&body).into_owned()),
                         retry_after,
-                        usage: value.get("usage").and_then(Usage::from_openai),
+                        usage: UsageReport::from_openai(value.get("usage")),
                     });
                 }
-                Ok(Reply::Complete(Complete::from_openai_bytes(body).map_err(
-                    |e| {
-                        AttemptError::new(
-                            ErrorClass::BadResponse,
-                            format!("sim body is not JSON: {e}"),
-                        )
-                    },
-                )?))
+                Ok(Reply::Complete(Complete::from_openai_bytes(body, &name)?))
             }
             Output::Sse {
                 events,

@@ -1,6 +1,6 @@
 //! Anthropic's Messages API wire format, as the sim speaks it.
 
-use crate::engine::{Body, ChatInput, Decision, Finish, Plan, Reply, Sim, count_words};
+use crate::engine::{Body, ChatInput, Decision, Finish, Plan, Reply, Sim, UsageOut, count_words};
 use crate::output::Output;
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -99,11 +99,17 @@ fn render(plan: Plan, stream: bool) -> Output {
             status,
             message,
             retry_after_secs,
+            location,
             ..
         } => {
             let mut out = error(status, &message);
-            if let (Output::Json { headers, .. }, Some(s)) = (&mut out, retry_after_secs) {
-                headers.push(("retry-after", s.to_string()));
+            if let Output::Json { headers, .. } = &mut out {
+                if let Some(s) = retry_after_secs {
+                    headers.push(("retry-after", s.to_string()));
+                }
+                if let Some(l) = location {
+                    headers.push(("location", l));
+                }
             }
             out
         }
@@ -128,6 +134,25 @@ fn stop_reason(f: Finish) -> &'static str {
     }
 }
 
+/// The usage object of a message (`output_tokens`: the count to report there), if any.
+fn usage(r: &Reply, output_tokens: u64) -> Option<Value> {
+    match &r.usage {
+        UsageOut::Counts => {
+            Some(json!({"input_tokens": r.input_tokens, "output_tokens": output_tokens}))
+        }
+        UsageOut::Omit => None,
+        UsageOut::Raw(v) => Some(v.clone()),
+    }
+}
+
+/// `v` with `usage` set, when there is one.
+fn with_usage(mut v: Value, usage: Option<Value>) -> Value {
+    if let Some(u) = usage {
+        v["usage"] = u;
+    }
+    v
+}
+
 fn message(r: &Reply) -> Value {
     let content = match &r.body {
         Body::Text(t) => json!([{"type": "text", "text": t.concat()}]),
@@ -140,7 +165,7 @@ fn message(r: &Reply) -> Value {
             json!([{"type": "tool_use", "id": id, "name": name, "input": input}])
         }
     };
-    json!({
+    let m = json!({
         "id": format!("msg_sim_{}", r.seq),
         "type": "message",
         "role": "assistant",
@@ -148,8 +173,8 @@ fn message(r: &Reply) -> Value {
         "content": content,
         "stop_reason": stop_reason(r.finish),
         "stop_sequence": null,
-        "usage": {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens},
-    })
+    });
+    with_usage(m, usage(r, r.output_tokens))
 }
 
 fn event(name: &str, data: &Value) -> Bytes {
@@ -157,13 +182,13 @@ fn event(name: &str, data: &Value) -> Bytes {
 }
 
 fn stream_reply(r: &Reply) -> Output {
+    let start = json!({
+        "id": format!("msg_sim_{}", r.seq), "type": "message", "role": "assistant",
+        "model": r.served_model, "content": [], "stop_reason": null, "stop_sequence": null,
+    });
     let mut events = vec![event(
         "message_start",
-        &json!({"type": "message_start", "message": {
-            "id": format!("msg_sim_{}", r.seq), "type": "message", "role": "assistant",
-            "model": r.served_model, "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": r.input_tokens, "output_tokens": 1},
-        }}),
+        &json!({"type": "message_start", "message": with_usage(start, usage(r, 1))}),
     )];
     match &r.body {
         Body::Text(tokens) => {
@@ -202,10 +227,12 @@ fn stream_reply(r: &Reply) -> Output {
         "content_block_stop",
         &json!({"type": "content_block_stop", "index": 0}),
     ));
-    events.push(event(
-        "message_delta",
-        &json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(r.finish), "stop_sequence": null}, "usage": {"output_tokens": r.output_tokens}}),
-    ));
+    let delta = json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(r.finish), "stop_sequence": null}});
+    let delta_usage = match &r.usage {
+        UsageOut::Counts => Some(json!({"output_tokens": r.output_tokens})),
+        _ => usage(r, r.output_tokens),
+    };
+    events.push(event("message_delta", &with_usage(delta, delta_usage)));
     events.push(event("message_stop", &json!({"type": "message_stop"})));
     Output::Sse {
         events,

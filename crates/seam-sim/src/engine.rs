@@ -45,10 +45,23 @@ pub struct Reply {
     pub finish: Finish,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// How the counts are reported.
+    pub usage: UsageOut,
     pub tokens_per_chunk: usize,
     pub interval: Duration,
     /// Cut the connection after this many chunks (streams) or half way (non-streaming).
     pub cut_after_chunks: Option<usize>,
+}
+
+/// How a reply reports its usage (scenario `[usage]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UsageOut {
+    /// `input_tokens` and `output_tokens`, in the wire format's field names.
+    Counts,
+    /// No usage at all.
+    Omit,
+    /// This JSON as the usage object.
+    Raw(Value),
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +72,7 @@ pub enum Plan {
         retry_after_secs: Option<u64>,
         retry_after_ms: Option<u64>,
         usage_input_tokens: Option<u64>,
+        location: Option<String>,
     },
     Hang(Duration),
     Reset,
@@ -197,6 +211,7 @@ impl Sim {
                     retry_after_secs: rule.retry_after_secs,
                     retry_after_ms: rule.retry_after_ms,
                     usage_input_tokens: rule.usage_input_tokens,
+                    location: rule.location.clone(),
                 },
                 ErrorKind::Timeout => {
                     Plan::Hang(Duration::from_millis(rule.hold_ms.unwrap_or(3_600_000)))
@@ -298,6 +313,12 @@ impl Sim {
             finish,
             input_tokens: s.usage.input_tokens.unwrap_or(input.input_words),
             output_tokens: s.usage.output_tokens.unwrap_or(words),
+            usage: match &s.usage.raw {
+                _ if s.usage.omit => UsageOut::Omit,
+                // Checked when the scenario was read.
+                Some(raw) => serde_json::from_str(raw).map_or(UsageOut::Omit, UsageOut::Raw),
+                None => UsageOut::Counts,
+            },
             tokens_per_chunk: s.stream.tokens_per_chunk.max(1),
             interval: Duration::from_millis(s.stream.interval_ms),
             cut_after_chunks: None,

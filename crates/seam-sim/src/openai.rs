@@ -1,6 +1,6 @@
 //! The OpenAI wire format, as the sim speaks it.
 
-use crate::engine::{Body, ChatInput, Decision, Finish, Plan, Reply, Sim, count_words};
+use crate::engine::{Body, ChatInput, Decision, Finish, Plan, Reply, Sim, UsageOut, count_words};
 use crate::output::Output;
 use bytes::Bytes;
 use seam_wire::{SSE_DONE, sse_data};
@@ -79,6 +79,7 @@ fn render(plan: Plan, stream: bool, include_usage: bool) -> Output {
             retry_after_secs,
             retry_after_ms,
             usage_input_tokens,
+            location,
         } => {
             let kind = match status {
                 429 => "rate_limit_error",
@@ -98,6 +99,9 @@ fn render(plan: Plan, stream: bool, include_usage: bool) -> Output {
                 }
                 if let Some(ms) = retry_after_ms {
                     headers.push(("retry-after-ms", ms.to_string()));
+                }
+                if let Some(l) = location {
+                    headers.push(("location", l));
                 }
             }
             out
@@ -130,12 +134,16 @@ fn finish_reason(f: Finish) -> &'static str {
     }
 }
 
-fn usage(r: &Reply) -> Value {
-    json!({
-        "prompt_tokens": r.input_tokens,
-        "completion_tokens": r.output_tokens,
-        "total_tokens": r.input_tokens + r.output_tokens,
-    })
+fn usage(r: &Reply) -> Option<Value> {
+    match &r.usage {
+        UsageOut::Counts => Some(json!({
+            "prompt_tokens": r.input_tokens,
+            "completion_tokens": r.output_tokens,
+            "total_tokens": r.input_tokens.saturating_add(r.output_tokens),
+        })),
+        UsageOut::Omit => None,
+        UsageOut::Raw(v) => Some(v.clone()),
+    }
 }
 
 fn completion(r: &Reply) -> Value {
@@ -154,15 +162,18 @@ fn completion(r: &Reply) -> Value {
             "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}],
         }),
     };
-    json!({
+    let mut out = json!({
         "id": format!("chatcmpl-sim-{}", r.seq),
         "object": "chat.completion",
         "created": now(),
         "model": r.served_model,
         "system_fingerprint": r.fingerprint,
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason(r.finish)}],
-        "usage": usage(r),
-    })
+    });
+    if let Some(u) = usage(r) {
+        out["usage"] = u;
+    }
+    out
 }
 
 fn stream_reply(r: &Reply, include_usage: bool) -> Output {
@@ -210,7 +221,7 @@ fn stream_reply(r: &Reply, include_usage: bool) -> Output {
         }
     }
     events.push(chunk(json!({}), Some(finish_reason(r.finish))));
-    if include_usage {
+    if let Some(usage) = usage(r).filter(|_| include_usage) {
         let c = json!({
             "id": id,
             "object": "chat.completion.chunk",
@@ -218,7 +229,7 @@ fn stream_reply(r: &Reply, include_usage: bool) -> Output {
             "model": r.served_model,
             "system_fingerprint": r.fingerprint,
             "choices": [],
-            "usage": usage(r),
+            "usage": usage,
         });
         events.push(sse_data(&serde_json::to_vec(&c).unwrap_or_default()));
     }
@@ -280,12 +291,15 @@ pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
         .enumerate()
         .map(|(i, s)| json!({"object": "embedding", "index": i, "embedding": vector(s, dims)}))
         .collect();
-    let body = json!({
-        "object": "list",
-        "data": data,
-        "model": r.served_model,
-        "usage": {"prompt_tokens": r.input_tokens, "total_tokens": r.input_tokens},
-    });
+    let mut body = json!({"object": "list", "data": data, "model": r.served_model});
+    match &r.usage {
+        UsageOut::Counts => {
+            body["usage"] =
+                json!({"prompt_tokens": r.input_tokens, "total_tokens": r.input_tokens});
+        }
+        UsageOut::Omit => {}
+        UsageOut::Raw(v) => body["usage"] = v.clone(),
+    }
     (delay, Output::json(200, &body))
 }
 

@@ -65,6 +65,14 @@ impl Scenario {
                 ));
             }
         }
+        if self.usage.omit && self.usage.raw.is_some() {
+            return Err("usage: give at most one of omit, raw".into());
+        }
+        if let Some(raw) = &self.usage.raw
+            && let Err(e) = serde_json::from_str::<serde_json::Value>(raw)
+        {
+            return Err(format!("usage.raw: not JSON: {e}"));
+        }
         if self.stream.tokens_per_chunk == 0 {
             return Err("stream.tokens_per_chunk: must be at least 1".into());
         }
@@ -125,6 +133,8 @@ pub struct ErrorRule {
     pub after_chunks: Option<usize>,
     /// Usage reported in the error body (some providers bill failed calls).
     pub usage_input_tokens: Option<u64>,
+    /// The `Location` header (with a 3xx status).
+    pub location: Option<String>,
     // Exactly one schedule:
     pub rate: Option<f64>,
     pub every: Option<u64>,
@@ -228,12 +238,19 @@ pub struct ToolSpec {
     pub arguments: BTreeMap<String, toml::Value>,
 }
 
-/// Fixed token counts; by default the sim counts words (see docs/sim.md).
+/// Fixed token counts; by default the sim counts words (see docs/sim.md). `omit` and `raw`
+/// play a provider whose usage cannot be taken as it comes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageSpec {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
+    /// Report no usage at all.
+    #[serde(default)]
+    pub omit: bool,
+    /// JSON sent as the usage object instead of the counts, e.g. a negative or overflowing
+    /// count, in the field names of the wire format asked.
+    pub raw: Option<String>,
 }
 
 #[cfg(test)]
@@ -284,5 +301,9 @@ text = "hello there"
         assert!(e.contains("exactly one"), "{e}");
         let e = Scenario::from_toml("[latency]\nfixd_ms = 1\n").unwrap_err();
         assert!(e.contains("fixd_ms"), "{e}");
+        let e = Scenario::from_toml("[usage]\nraw = \"{nope\"\n").unwrap_err();
+        assert!(e.contains("usage.raw"), "{e}");
+        let e = Scenario::from_toml("[usage]\nomit = true\nraw = \"1\"\n").unwrap_err();
+        assert!(e.contains("at most one"), "{e}");
     }
 }

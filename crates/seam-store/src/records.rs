@@ -79,7 +79,8 @@ pub struct AttemptRecord {
     /// `ok` or `error`.
     pub outcome: String,
     /// `connect`, `timeout`, `reset`, `status_429`, `status_5xx`, `status_4xx`, `stream_cut`,
-    /// `bad_response`.
+    /// `bad_response` (also a success status whose body is an error), `redirect` (a 3xx),
+    /// `cancelled`.
     pub error_class: Option<String>,
     /// The upstream's error body, truncated; never contains Seam's or the provider's keys.
     pub error_body: Option<String>,

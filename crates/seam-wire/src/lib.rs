@@ -2,12 +2,13 @@
 //! framing.
 
 mod body;
+mod usage;
 
 pub use body::{BodyError, RequestBody};
+pub use usage::{Usage, UsageReport};
 
 use bytes::Bytes;
 use serde::Serialize;
-use serde_json::Value;
 
 /// An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,35 +77,6 @@ impl ApiError {
     }
 }
 
-/// Token counts as a provider reports them (or as Seam estimated them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-}
-
-impl Usage {
-    /// Reads an OpenAI `usage` object; `None` when it is absent or null.
-    pub fn from_openai(v: &Value) -> Option<Usage> {
-        let u = v.as_object()?;
-        Some(Usage {
-            input_tokens: u.get("prompt_tokens")?.as_u64()?,
-            output_tokens: u
-                .get("completion_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-        })
-    }
-
-    pub fn to_openai(self) -> Value {
-        serde_json::json!({
-            "prompt_tokens": self.input_tokens,
-            "completion_tokens": self.output_tokens,
-            "total_tokens": self.input_tokens + self.output_tokens,
-        })
-    }
-}
-
 /// Frames one JSON payload as an SSE `data:` event.
 pub fn sse_data(json: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(json.len() + 8);
@@ -120,6 +92,7 @@ pub const SSE_DONE: &[u8] = b"data: [DONE]\n\n";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn error_body_has_openai_shape() {
@@ -131,18 +104,5 @@ mod tests {
         assert_eq!(v["error"]["code"], "model_not_found");
         assert_eq!(v["error"]["param"], "model");
         assert_eq!(v["error"]["message"], "no route `x`");
-    }
-
-    #[test]
-    fn usage_reads_openai_and_ignores_null() {
-        let v = serde_json::json!({"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8});
-        assert_eq!(
-            Usage::from_openai(&v),
-            Some(Usage {
-                input_tokens: 3,
-                output_tokens: 5
-            })
-        );
-        assert_eq!(Usage::from_openai(&Value::Null), None);
     }
 }

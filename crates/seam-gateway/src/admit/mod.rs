@@ -66,7 +66,8 @@ pub struct Estimate {
 
 impl Estimate {
     fn tokens(&self) -> u64 {
-        self.input_tokens + self.output_tokens
+        // A client's `max_tokens` may be anything up to u64::MAX.
+        self.input_tokens.saturating_add(self.output_tokens)
     }
 }
 

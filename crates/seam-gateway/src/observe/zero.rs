@@ -4,7 +4,7 @@
 //! series at 0: the fixed reasons and codes when the metrics are made, and each route and the
 //! providers of its targets when a config is started or reloaded.
 
-use super::{CallLabels, Code, Metrics, Reason, RouteProvider};
+use super::{CallLabels, Code, Metrics, ProviderReason, Reason, RouteProvider};
 use crate::telemetry::{SloLabels, StreamLabels};
 use seam_config::{Config, Metric};
 
@@ -91,7 +91,7 @@ impl Metrics {
     /// The series of each route of `config` and each provider of its targets: calls and first
     /// attempts (succeeded and failed), successful attempts (failed ones are labelled by an
     /// error class: they appear with their first failure), retries, retry-budget refusals, stream
-    /// stalls and disconnects, and stream SLO outcomes where the route has an SLO. Called at
+    /// stalls and disconnects, usage anomalies, and stream SLO outcomes where the route has an SLO. Called at
     /// start and after each reload (a series once made stays, as Prometheus expects).
     pub fn zero_routes(&self, config: &Config) {
         for route in &config.routes {
@@ -122,6 +122,12 @@ impl Metrics {
                 };
                 let _ = self.streams.stalls.get_or_create(&sl);
                 let _ = self.streams.client_disconnects.get_or_create(&sl);
+                for r in crate::account::ANOMALY_REASONS {
+                    let _ = self.usage_anomalies.get_or_create(&ProviderReason {
+                        provider: rp.provider.clone(),
+                        reason: r.into(),
+                    });
+                }
             }
             if route.stream_slo.is_some() {
                 for o in SLO_OUTCOMES {

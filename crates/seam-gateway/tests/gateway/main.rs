@@ -22,3 +22,4 @@ mod sessions;
 mod streams;
 mod telemetry;
 mod untrusted;
+mod usage;

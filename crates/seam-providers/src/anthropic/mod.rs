@@ -17,7 +17,7 @@ use crate::{
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use seam_config::Secret;
-use seam_wire::Usage;
+use seam_wire::UsageReport;
 
 pub struct Anthropic {
     name: String,
@@ -140,6 +140,10 @@ impl Anthropic {
         let raw = body_bytes(resp, &self.name).await?;
         let msg: serde_json::Value =
             serde_json::from_slice(&raw).map_err(|e| not_json(&self.name, e))?;
+        // {"type": "error", "error": {...}} with a success status: no answer came.
+        if msg.get("error").is_some_and(|e| !e.is_null()) {
+            return Err(AttemptError::error_body(&self.name, 200, &msg, &raw));
+        }
         let body = to_chat_completion(&msg).map_err(|m| {
             AttemptError::new(
                 ErrorClass::BadResponse,
@@ -147,7 +151,7 @@ impl Anthropic {
             )
         })?;
         Ok(Reply::Complete(Complete {
-            usage: body.get("usage").and_then(Usage::from_openai),
+            usage: UsageReport::from_openai(body.get("usage")),
             served: Served::from_openai(&body),
             body: serde_json::to_vec(&body).unwrap_or_default().into(),
         }))

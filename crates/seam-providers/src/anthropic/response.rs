@@ -11,16 +11,57 @@ pub fn finish_reason(stop_reason: &str) -> &'static str {
     }
 }
 
-/// Input tokens as billed: fresh input plus cache writes and reads.
-pub(crate) fn input_tokens(usage: &Value) -> u64 {
-    [
+/// A token count as Anthropic reported it: `Ok(None)` when it reported none, `Err` with the
+/// value as it came when that is not a whole, non-negative number (carried into the OpenAI
+/// shape as it came, so the gateway sees it as malformed, as from any provider).
+pub(crate) type Count = Result<Option<u64>, Value>;
+
+fn count(v: Option<&Value>) -> Count {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| v.clone()),
+    }
+}
+
+/// Input tokens as billed: fresh input plus cache writes and reads. A `usage` that is not an
+/// object is malformed as a whole.
+pub(crate) fn input_tokens(usage: &Value) -> Count {
+    if !usage.is_object() {
+        return Err(usage.clone());
+    }
+    let mut total: Option<u64> = None;
+    for key in [
         "input_tokens",
         "cache_creation_input_tokens",
         "cache_read_input_tokens",
-    ]
-    .iter()
-    .filter_map(|k| usage.get(*k).and_then(Value::as_u64))
-    .sum()
+    ] {
+        if let Some(n) = count(usage.get(key))? {
+            total = Some(total.unwrap_or(0).saturating_add(n));
+        }
+    }
+    Ok(total)
+}
+
+pub(crate) fn output_tokens(usage: &Value) -> Count {
+    count(usage.get("output_tokens"))
+}
+
+/// The usage as an OpenAI `usage` object; `None` when Anthropic reported none, so that no
+/// zeros pass for counts.
+pub(crate) fn openai_usage(input: &Count, output: &Count) -> Option<Value> {
+    if let (Ok(None), Ok(None)) = (input, output) {
+        return None;
+    }
+    let shown = |c: &Count| match c {
+        Ok(Some(n)) => Value::from(*n),
+        Ok(None) => Value::Null,
+        Err(v) => v.clone(),
+    };
+    let mut usage = json!({"prompt_tokens": shown(input), "completion_tokens": shown(output)});
+    if let (Ok(Some(i)), Ok(o)) = (input, output) {
+        usage["total_tokens"] = Value::from(i.saturating_add(o.unwrap_or(0)));
+    }
+    Some(usage)
 }
 
 pub fn to_chat_completion(msg: &Value) -> Result<Value, String> {
@@ -52,25 +93,26 @@ pub fn to_chat_completion(msg: &Value) -> Result<Value, String> {
     if !tool_calls.is_empty() {
         message["tool_calls"] = Value::Array(tool_calls);
     }
-    let usage = msg.get("usage").cloned().unwrap_or(Value::Null);
-    let input = input_tokens(&usage);
-    let output = usage
-        .get("output_tokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let usage = match msg.get("usage") {
+        None | Some(Value::Null) => None,
+        Some(u) => openai_usage(&input_tokens(u), &output_tokens(u)),
+    };
     let stop = msg
         .get("stop_reason")
         .and_then(Value::as_str)
         .unwrap_or("end_turn");
-    Ok(json!({
+    let mut out = json!({
         "id": msg.get("id").cloned().unwrap_or(Value::Null),
         "object": "chat.completion",
         "created": now(),
         "model": msg.get("model").cloned().unwrap_or(Value::Null),
         "system_fingerprint": null,
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason(stop)}],
-        "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output},
-    }))
+    });
+    if let Some(u) = usage {
+        out["usage"] = u;
+    }
+    Ok(out)
 }
 
 pub(crate) fn now() -> u64 {
@@ -102,5 +144,33 @@ mod tests {
         assert_eq!(c["usage"]["prompt_tokens"], 15);
         assert_eq!(c["usage"]["completion_tokens"], 7);
         assert_eq!(c["model"], "claude-x");
+    }
+
+    #[test]
+    fn missing_or_malformed_usage_is_not_turned_into_zeros() {
+        let msg = |usage: Option<Value>| {
+            let mut m = json!({"content": [{"type": "text", "text": "hi"}]});
+            if let Some(u) = usage {
+                m["usage"] = u;
+            }
+            to_chat_completion(&m).unwrap()
+        };
+        assert!(msg(None).get("usage").is_none());
+        assert!(msg(Some(Value::Null)).get("usage").is_none());
+        let u = &msg(Some(json!({"input_tokens": -5, "output_tokens": 3})))["usage"];
+        assert_eq!(
+            (&u["prompt_tokens"], &u["completion_tokens"]),
+            (&json!(-5), &json!(3))
+        );
+        let u = &msg(Some(json!("lots")))["usage"];
+        assert_eq!(u["prompt_tokens"], "lots");
+        let u = &msg(Some(
+            json!({"input_tokens": u64::MAX, "cache_read_input_tokens": 9}),
+        ))["usage"];
+        assert_eq!(
+            u["prompt_tokens"],
+            json!(u64::MAX),
+            "summed without overflow"
+        );
     }
 }

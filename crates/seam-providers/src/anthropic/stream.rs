@@ -1,6 +1,6 @@
 //! Anthropic stream events -> OpenAI chat completion chunks.
 
-use super::response::{finish_reason, input_tokens, now};
+use super::response::{Count, finish_reason, input_tokens, now, openai_usage, output_tokens};
 use crate::{AttemptError, ErrorClass, StreamEvent};
 use serde_json::{Value, json};
 
@@ -13,8 +13,8 @@ pub struct ChunkTranslator {
     created: u64,
     /// Anthropic block index -> OpenAI tool_calls index.
     tool_index: Vec<(u64, usize)>,
-    input_tokens: u64,
-    output_tokens: u64,
+    input_tokens: Count,
+    output_tokens: Count,
 }
 
 impl ChunkTranslator {
@@ -25,8 +25,8 @@ impl ChunkTranslator {
             model: Value::Null,
             created: now(),
             tool_index: Vec::new(),
-            input_tokens: 0,
-            output_tokens: 0,
+            input_tokens: Ok(None),
+            output_tokens: Ok(None),
         }
     }
 
@@ -61,10 +61,9 @@ impl ChunkTranslator {
                 let m = v.get("message").cloned().unwrap_or(Value::Null);
                 self.id = m.get("id").cloned().unwrap_or(Value::Null);
                 self.model = m.get("model").cloned().unwrap_or(Value::Null);
-                if let Some(u) = m.get("usage") {
+                if let Some(u) = m.get("usage").filter(|u| !u.is_null()) {
                     self.input_tokens = input_tokens(u);
-                    self.output_tokens =
-                        u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
+                    self.output_tokens = output_tokens(u);
                 }
                 vec![self.chunk(json!({"role": "assistant", "content": ""}), None)]
             }
@@ -103,12 +102,15 @@ impl ChunkTranslator {
                 }
             }
             "message_delta" => {
-                if let Some(u) = v.get("usage") {
-                    if let Some(o) = u.get("output_tokens").and_then(Value::as_u64) {
+                if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+                    // The delta's counts are cumulative; one it leaves out (or gives as 0,
+                    // for input) keeps what message_start said.
+                    let o = output_tokens(u);
+                    if o != Ok(None) {
                         self.output_tokens = o;
                     }
                     let i = input_tokens(u);
-                    if i > 0 {
+                    if !matches!(i, Ok(None) | Ok(Some(0))) {
                         self.input_tokens = i;
                     }
                 }
@@ -118,18 +120,21 @@ impl ChunkTranslator {
                 }
             }
             "message_stop" => {
-                let (i, o) = (self.input_tokens, self.output_tokens);
-                vec![
-                    StreamEvent::Chunk {
+                // No usage chunk when Anthropic reported none: zeros would pass for counts.
+                let usage = openai_usage(&self.input_tokens, &self.output_tokens);
+                let mut out = Vec::with_capacity(2);
+                if let Some(usage) = usage {
+                    out.push(StreamEvent::Chunk {
                         raw: None,
                         value: json!({
                             "id": self.id, "object": "chat.completion.chunk", "created": self.created,
                             "model": self.model, "system_fingerprint": null, "choices": [],
-                            "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o},
+                            "usage": usage,
                         }),
-                    },
-                    StreamEvent::Done,
-                ]
+                    });
+                }
+                out.push(StreamEvent::Done);
+                out
             }
             "error" => {
                 let msg = v
@@ -207,6 +212,38 @@ mod tests {
         assert_eq!(out[5]["usage"]["prompt_tokens"], 12);
         assert_eq!(out[5]["usage"]["completion_tokens"], 9);
         assert_eq!(out[6], json!("DONE"));
+    }
+
+    #[test]
+    fn a_stream_without_usage_ends_without_a_usage_chunk() {
+        let mut t = ChunkTranslator::new("a".into());
+        let mut out = Vec::new();
+        for (ev, data) in [
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"id":"m","model":"c"}}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"}}"#,
+            ),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+        ] {
+            out.extend(values(t.translate(ev, data).unwrap()));
+        }
+        assert!(out.iter().all(|c| c.get("usage").is_none()), "{out:?}");
+        assert_eq!(out.last(), Some(&json!("DONE")));
+        let mut t = ChunkTranslator::new("a".into());
+        t.translate(
+            "message_start",
+            r#"{"type":"message_start","message":{"usage":{"input_tokens":-4,"output_tokens":1}}}"#,
+        )
+        .unwrap();
+        let out = values(
+            t.translate("message_stop", "{\"type\":\"message_stop\"}")
+                .unwrap(),
+        );
+        assert_eq!(out[0]["usage"]["prompt_tokens"], -4, "carried as it came");
     }
 
     #[test]
