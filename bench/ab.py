@@ -7,7 +7,10 @@ p99 and its p99 minus nginx's in the same round, with the median over rounds and
 bootstrap interval. A variant is NAME=BINARY, optionally with extra config after commas:
 TOML lines for [store] (e.g. `held=target/release/seam,flush_interval_ms=600000`), and from a
 table header on, lines appended as that table (e.g.
-`ack=target/release/seam,[records],durability="acknowledged"`).
+`ack=target/release/seam,[records],durability="acknowledged"`). Every variant after the first
+also gets its throughput as a share of the first's, per round (median and 95% interval). The
+nginx of the run takes OTLP posts at http://127.0.0.1:18020/v1/traces, e.g.
+`otlp=target/release/seam,[telemetry],otlp_endpoint="http://127.0.0.1:18020"`.
 Talks only to 127.0.0.1.
 
     python3 bench/ab.py [--rounds 15] [--secs 5] [--fill 10] NAME=BINARY[,store-line] ...
@@ -96,6 +99,13 @@ def main():
                 lo, hi = median_ci(diff)
                 line += f"; minus nginx's in the same round: median {statistics.median(diff):+.0f} µs (95% interval {lo:+.0f} to {hi:+.0f})"
             print(line)
+        names = [v.split("=", 1)[0] for v in args.variants]
+        for name in names[1:]:
+            share = [100 * b / a for a, b in zip(rps[names[0]], rps[name]) if a > 0]
+            if share:
+                lo, hi = median_ci(share)
+                print(f"{name} throughput as a share of {names[0]}'s, per round: median {statistics.median(share):.1f}% "
+                      f"(95% interval {lo:.1f}% to {hi:.1f}%)")
     finally:
         rnd.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -290,6 +290,8 @@ http {{
   server {{
     listen 127.0.0.1:{NGINX_PORT};
     tcp_nodelay on;
+    # An OTLP sink for Seam variants with [telemetry] (bench/ab.py): takes the spans, keeps none.
+    location = /v1/traces {{ return 200; }}
     location / {{
       proxy_pass http://sim;
       proxy_http_version 1.1;
