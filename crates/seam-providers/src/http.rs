@@ -1,11 +1,11 @@
 //! HTTP plumbing shared by the providers that talk over the network.
 
 use crate::scrub::redact;
-use crate::transport::Response;
+use crate::sse::{SseDecoder, SseError, SseEvent};
+use crate::transport::{Body, Response};
 use crate::{AttemptError, ErrorClass};
-use eventsource_stream::{Event, Eventsource};
-use futures_util::{Stream, StreamExt};
-use http_body_util::{BodyDataStream, BodyExt, Limited};
+use futures_util::Stream;
+use http_body_util::{BodyExt, Limited};
 use seam_config::Secret;
 use seam_wire::Usage;
 use serde_json::Value;
@@ -115,24 +115,89 @@ pub(crate) fn not_json(provider: &str, e: serde_json::Error) -> AttemptError {
     )
 }
 
-/// The response body as SSE events; a broken connection becomes a `stream_cut` error.
+/// The response body as SSE events. A broken connection becomes a `stream_cut` error, an
+/// event over `max_event_bytes` a `bad_response` one (after the events before it).
+///
+/// Between body chunks the task goes back to the scheduler: after a chunk that completed no
+/// event at once, after others when its budget is spent. A poll never runs through a body
+/// that keeps arriving, so the caller's idle timer fires and a client that left is noticed
+/// (and this stream dropped) while a huge event is still coming in.
 pub(crate) fn sse_events(
     resp: Response,
     provider: String,
-) -> impl Stream<Item = Result<Event, AttemptError>> + Send {
-    BodyDataStream::new(resp.into_body())
-        .eventsource()
-        .map(move |r| {
-            r.map_err(|e| {
-                AttemptError::new(
-                    ErrorClass::StreamCut,
-                    format!(
-                        "the stream from provider `{provider}` broke: {}",
-                        short(&e.to_string())
+    max_event_bytes: usize,
+) -> impl Stream<Item = Result<SseEvent, AttemptError>> + Send {
+    struct State {
+        body: Body,
+        decoder: SseDecoder,
+        ready: std::vec::IntoIter<SseEvent>,
+        /// Given after the events that came before it.
+        failed: Option<AttemptError>,
+        done: bool,
+        provider: String,
+    }
+    let state = State {
+        body: resp.into_body(),
+        decoder: SseDecoder::new(max_event_bytes),
+        ready: Vec::new().into_iter(),
+        failed: None,
+        done: false,
+        provider,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        loop {
+            if let Some(ev) = s.ready.next() {
+                return Some((Ok(ev), s));
+            }
+            if let Some(e) = s.failed.take() {
+                return Some((Err(e), s));
+            }
+            if s.done {
+                return None;
+            }
+            let data = match s.body.frame().await {
+                // The standard drops an event the stream ended in the middle of; the caller
+                // sees the stream end without its last event.
+                None => {
+                    s.done = true;
+                    continue;
+                }
+                Some(Err(e)) => {
+                    s.done = true;
+                    s.failed = Some(AttemptError::new(
+                        ErrorClass::StreamCut,
+                        format!(
+                            "the stream from provider `{}` broke: {}",
+                            s.provider,
+                            short(&e.to_string())
+                        ),
+                    ));
+                    continue;
+                }
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(_) => continue, // trailers
+                },
+            };
+            let mut out = Vec::new();
+            if let Err(e) = s.decoder.push(&data, &mut out) {
+                s.done = true;
+                let message = match e {
+                    SseError::EventTooLarge { limit } => format!(
+                        "provider `{}` sent a stream event larger than {limit} bytes (the provider's max_event_bytes)",
+                        s.provider
                     ),
-                )
-            })
-        })
+                };
+                s.failed = Some(AttemptError::new(ErrorClass::BadResponse, message));
+            }
+            if out.is_empty() {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::task::coop::consume_budget().await;
+            }
+            s.ready = out.into_iter();
+        }
+    })
 }
 
 fn short(s: &str) -> String {
