@@ -2,9 +2,9 @@
 
 use crate::scrub::redact;
 use crate::sse::{SseDecoder, SseError, SseEvent};
-use crate::transport::{Body, Response};
+use crate::transport::Response;
 use crate::{AttemptError, ErrorClass};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use http_body_util::{BodyExt, Limited};
 use seam_config::Secret;
 use seam_wire::Usage;
@@ -122,13 +122,17 @@ pub(crate) fn not_json(provider: &str, e: serde_json::Error) -> AttemptError {
 /// event at once, after others when its budget is spent. A poll never runs through a body
 /// that keeps arriving, so the caller's idle timer fires and a client that left is noticed
 /// (and this stream dropped) while a huge event is still coming in.
-pub(crate) fn sse_events(
-    resp: Response,
+pub(crate) fn sse_events<B>(
+    resp: http::Response<B>,
     provider: String,
     max_event_bytes: usize,
-) -> impl Stream<Item = Result<SseEvent, AttemptError>> + Send {
-    struct State {
-        body: Body,
+) -> impl Stream<Item = Result<SseEvent, AttemptError>> + Send
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    struct State<B> {
+        body: B,
         decoder: SseDecoder,
         ready: std::vec::IntoIter<SseEvent>,
         /// Given after the events that came before it.
@@ -198,8 +202,120 @@ pub(crate) fn sse_events(
             s.ready = out.into_iter();
         }
     })
+    // Polled again after its end (it should not be), it ends again rather than panicking.
+    .fuse()
 }
 
 fn short(s: &str) -> String {
     s.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Frame;
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::task::{Context, Poll};
+
+    /// A body that always has its next chunk ready, as a fast upstream's does, until `stop`
+    /// is set (by another task) or it has given `most` chunks. Counts what it gave.
+    struct Eager {
+        chunk: bytes::Bytes,
+        stop: Arc<AtomicBool>,
+        given: Arc<AtomicUsize>,
+        most: usize,
+    }
+
+    impl http_body::Body for Eager {
+        type Data = bytes::Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<bytes::Bytes>, Infallible>>> {
+            if self.stop.load(Ordering::Relaxed) || self.given.load(Ordering::Relaxed) >= self.most
+            {
+                return Poll::Ready(None);
+            }
+            self.given.fetch_add(1, Ordering::Relaxed);
+            Poll::Ready(Some(Ok(Frame::data(self.chunk.clone()))))
+        }
+    }
+
+    /// On a one-thread runtime: how many chunks the stream read before a task spawned at
+    /// its start got to run, and the first item it gave.
+    async fn read_until_another_task_runs(
+        chunk: &'static [u8],
+        max_event_bytes: usize,
+    ) -> (usize, Option<Result<SseEvent, AttemptError>>, usize) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let given = Arc::new(AtomicUsize::new(0));
+        let body = Eager {
+            chunk: bytes::Bytes::from_static(chunk),
+            stop: stop.clone(),
+            given: given.clone(),
+            most: 10_000,
+        };
+        let mut events = Box::pin(sse_events(
+            http::Response::new(body),
+            "up".into(),
+            max_event_bytes,
+        ));
+        tokio::spawn(async move { stop.store(true, Ordering::Relaxed) });
+        let first = events.next().await;
+        let mut n = 0;
+        if matches!(first, Some(Ok(_))) {
+            n += 1;
+            while let Some(Ok(_)) = events.next().await {
+                n += 1;
+            }
+        }
+        (given.load(Ordering::Relaxed), first, n)
+    }
+
+    /// A line that never ends, always ready: the stream goes back to the scheduler after
+    /// each chunk, so other tasks (the idle timer, the client's connection) run at once.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_huge_line_lets_other_tasks_run_between_chunks() {
+        let (given, first, _) = read_until_another_task_runs(&[b'x'; 16 * 1024], 1 << 20).await;
+        assert!(first.is_none(), "the body ended first: {first:?}");
+        assert!(
+            given <= 2,
+            "{given} chunks were read before another task ran"
+        );
+    }
+
+    /// Events that keep coming, always ready: the stream yields once its task's budget is
+    /// spent, not only when the body has nothing ready.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flood_of_events_lets_other_tasks_run() {
+        let (given, _, events) = read_until_another_task_runs(b"data: {}\n\n", 1 << 20).await;
+        assert!(
+            given <= 256,
+            "{given} chunks ({events} events) were read before another task ran"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_event_over_the_limit_is_a_bad_response_naming_the_provider_and_the_key() {
+        let body = http_body_util::Full::new(bytes::Bytes::from(format!(
+            "data: 1\n\ndata: {}\n\n",
+            "x".repeat(2000)
+        )));
+        let got: Vec<_> = sse_events(http::Response::new(body), "up".into(), 1024)
+            .collect()
+            .await;
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].as_ref().map(|e| e.data.as_str()).ok(), Some("1"));
+        let err = got[1].as_ref().unwrap_err();
+        assert_eq!(err.class, ErrorClass::BadResponse);
+        assert_eq!(
+            err.message,
+            "provider `up` sent a stream event larger than 1024 bytes (the provider's max_event_bytes)"
+        );
+    }
 }

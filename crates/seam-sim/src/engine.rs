@@ -419,4 +419,26 @@ mod tests {
             .collect();
         assert_eq!(served, ["a", "a", "b"]);
     }
+
+    #[test]
+    fn a_huge_line_comes_with_the_reply_it_interrupts() {
+        let s = Scenario::from_toml(
+            "[[errors]]\nkind = \"huge_line\"\nfirst = 1\nline_bytes = 1000\nhold_ms = 5\n",
+        )
+        .unwrap();
+        let sim = Sim::new(s);
+        let huge = |sim: &Sim| match sim.plan(&ChatInput::default()).plan {
+            Plan::Reply(r) => r.huge_line,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            huge(&sim),
+            Some(crate::output::HugeLine {
+                after: 1,
+                bytes: 1000,
+                hold: Duration::from_millis(5)
+            })
+        );
+        assert_eq!(huge(&sim), None, "only the first request");
+    }
 }

@@ -296,5 +296,8 @@ text = "hello there"
         assert!(e.contains("exactly one"), "{e}");
         let e = Scenario::from_toml("[latency]\nfixd_ms = 1\n").unwrap_err();
         assert!(e.contains("fixd_ms"), "{e}");
+        let e = Scenario::from_toml("[[errors]]\nkind = \"cut\"\nline_bytes = 9\nfirst = 1\n")
+            .unwrap_err();
+        assert!(e.contains("line_bytes: applies only"), "{e}");
     }
 }
