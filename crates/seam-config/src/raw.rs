@@ -91,6 +91,7 @@ pub(crate) struct RawProvider {
     pub connect_timeout_ms: Option<u64>,
     pub anthropic_version: Option<String>,
     pub scenario: Option<String>,
+    pub max_event_bytes: Option<u64>,
 }
 
 /// What the `model` field of a response says.

@@ -87,6 +87,9 @@ pub struct Provider {
     pub connect_timeout: Duration,
     pub anthropic_version: String,
     pub scenario: Option<PathBuf>,
+    /// The largest stream event (SSE) Seam reads from this provider; a larger one fails the
+    /// attempt (`bad_response`) instead of being buffered without end.
+    pub max_event_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -417,6 +420,25 @@ fn provider(
             .anthropic_version
             .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
         scenario: p.scenario.map(|s| base_dir.join(s)),
+        max_event_bytes: max_event_bytes(p.max_event_bytes, key, problems),
+    }
+}
+
+/// The default of `providers[].max_event_bytes`: far above any chat chunk or Anthropic event,
+/// small enough that a stream that never ends its event is stopped early.
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
+fn max_event_bytes(raw: Option<u64>, key: &str, problems: &mut Vec<String>) -> usize {
+    const RANGE: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
+    match raw {
+        None => DEFAULT_MAX_EVENT_BYTES,
+        Some(n) if RANGE.contains(&n) => n as usize,
+        Some(n) => {
+            problems.push(format!(
+                "{key}: max_event_bytes must be between 1024 (1 KiB) and 1073741824 (1 GiB), not {n}"
+            ));
+            DEFAULT_MAX_EVENT_BYTES
+        }
     }
 }
 

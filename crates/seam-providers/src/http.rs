@@ -2,11 +2,11 @@
 
 use crate::error::ERROR_BODY_LIMIT;
 use crate::scrub::redact;
+use crate::sse::{SseDecoder, SseError, SseEvent};
 use crate::transport::Response;
 use crate::{AttemptError, ErrorClass};
-use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
-use http_body_util::{BodyDataStream, BodyExt, Limited};
+use http_body_util::{BodyExt, Limited};
 use seam_config::Secret;
 use seam_wire::UsageReport;
 use serde_json::Value;
@@ -115,26 +115,207 @@ pub(crate) fn not_json(provider: &str, e: serde_json::Error) -> AttemptError {
     )
 }
 
-/// The response body as SSE events; a broken connection becomes a `stream_cut` error.
-pub(crate) fn sse_events(
-    resp: Response,
+/// The response body as SSE events. A broken connection becomes a `stream_cut` error, an
+/// event over `max_event_bytes` a `bad_response` one (after the events before it).
+///
+/// Between body chunks the task goes back to the scheduler: after a chunk that completed no
+/// event at once, after others when its budget is spent. A poll never runs through a body
+/// that keeps arriving, so the caller's idle timer fires and a client that left is noticed
+/// (and this stream dropped) while a huge event is still coming in.
+pub(crate) fn sse_events<B>(
+    resp: http::Response<B>,
     provider: String,
-) -> impl Stream<Item = Result<Event, AttemptError>> + Send {
-    BodyDataStream::new(resp.into_body())
-        .eventsource()
-        .map(move |r| {
-            r.map_err(|e| {
-                AttemptError::new(
-                    ErrorClass::StreamCut,
-                    format!(
-                        "the stream from provider `{provider}` broke: {}",
-                        short(&e.to_string())
+    max_event_bytes: usize,
+) -> impl Stream<Item = Result<SseEvent, AttemptError>> + Send
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    struct State<B> {
+        body: B,
+        decoder: SseDecoder,
+        ready: std::vec::IntoIter<SseEvent>,
+        /// Given after the events that came before it.
+        failed: Option<AttemptError>,
+        done: bool,
+        provider: String,
+    }
+    let state = State {
+        body: resp.into_body(),
+        decoder: SseDecoder::new(max_event_bytes),
+        ready: Vec::new().into_iter(),
+        failed: None,
+        done: false,
+        provider,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        loop {
+            if let Some(ev) = s.ready.next() {
+                return Some((Ok(ev), s));
+            }
+            if let Some(e) = s.failed.take() {
+                return Some((Err(e), s));
+            }
+            if s.done {
+                return None;
+            }
+            let data = match s.body.frame().await {
+                // The standard drops an event the stream ended in the middle of; the caller
+                // sees the stream end without its last event.
+                None => {
+                    s.done = true;
+                    continue;
+                }
+                Some(Err(e)) => {
+                    s.done = true;
+                    s.failed = Some(AttemptError::new(
+                        ErrorClass::StreamCut,
+                        format!(
+                            "the stream from provider `{}` broke: {}",
+                            s.provider,
+                            short(&e.to_string())
+                        ),
+                    ));
+                    continue;
+                }
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(_) => continue, // trailers
+                },
+            };
+            let mut out = Vec::new();
+            if let Err(e) = s.decoder.push(&data, &mut out) {
+                s.done = true;
+                let message = match e {
+                    SseError::EventTooLarge { limit } => format!(
+                        "provider `{}` sent a stream event larger than {limit} bytes (the provider's max_event_bytes)",
+                        s.provider
                     ),
-                )
-            })
-        })
+                };
+                s.failed = Some(AttemptError::new(ErrorClass::BadResponse, message));
+            }
+            if out.is_empty() {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::task::coop::consume_budget().await;
+            }
+            s.ready = out.into_iter();
+        }
+    })
+    // Polled again after its end (it should not be), it ends again rather than panicking.
+    .fuse()
 }
 
 fn short(s: &str) -> String {
     s.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Frame;
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::task::{Context, Poll};
+
+    /// A body that always has its next chunk ready, as a fast upstream's does, until `stop`
+    /// is set (by another task) or it has given `most` chunks. Counts what it gave.
+    struct Eager {
+        chunk: bytes::Bytes,
+        stop: Arc<AtomicBool>,
+        given: Arc<AtomicUsize>,
+        most: usize,
+    }
+
+    impl http_body::Body for Eager {
+        type Data = bytes::Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<bytes::Bytes>, Infallible>>> {
+            if self.stop.load(Ordering::Relaxed) || self.given.load(Ordering::Relaxed) >= self.most
+            {
+                return Poll::Ready(None);
+            }
+            self.given.fetch_add(1, Ordering::Relaxed);
+            Poll::Ready(Some(Ok(Frame::data(self.chunk.clone()))))
+        }
+    }
+
+    /// On a one-thread runtime: how many chunks the stream read before a task spawned at
+    /// its start got to run, and the first item it gave.
+    async fn read_until_another_task_runs(
+        chunk: &'static [u8],
+        max_event_bytes: usize,
+    ) -> (usize, Option<Result<SseEvent, AttemptError>>, usize) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let given = Arc::new(AtomicUsize::new(0));
+        let body = Eager {
+            chunk: bytes::Bytes::from_static(chunk),
+            stop: stop.clone(),
+            given: given.clone(),
+            most: 10_000,
+        };
+        let mut events = Box::pin(sse_events(
+            http::Response::new(body),
+            "up".into(),
+            max_event_bytes,
+        ));
+        tokio::spawn(async move { stop.store(true, Ordering::Relaxed) });
+        let first = events.next().await;
+        let mut n = 0;
+        if matches!(first, Some(Ok(_))) {
+            n += 1;
+            while let Some(Ok(_)) = events.next().await {
+                n += 1;
+            }
+        }
+        (given.load(Ordering::Relaxed), first, n)
+    }
+
+    /// A line that never ends, always ready: the stream goes back to the scheduler after
+    /// each chunk, so other tasks (the idle timer, the client's connection) run at once.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_huge_line_lets_other_tasks_run_between_chunks() {
+        let (given, first, _) = read_until_another_task_runs(&[b'x'; 16 * 1024], 1 << 20).await;
+        assert!(first.is_none(), "the body ended first: {first:?}");
+        assert!(
+            given <= 2,
+            "{given} chunks were read before another task ran"
+        );
+    }
+
+    /// Events that keep coming, always ready: the stream yields once its task's budget is
+    /// spent, not only when the body has nothing ready.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flood_of_events_lets_other_tasks_run() {
+        let (given, _, events) = read_until_another_task_runs(b"data: {}\n\n", 1 << 20).await;
+        assert!(
+            given <= 256,
+            "{given} chunks ({events} events) were read before another task ran"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_event_over_the_limit_is_a_bad_response_naming_the_provider_and_the_key() {
+        let body = http_body_util::Full::new(bytes::Bytes::from(format!(
+            "data: 1\n\ndata: {}\n\n",
+            "x".repeat(2000)
+        )));
+        let got: Vec<_> = sse_events(http::Response::new(body), "up".into(), 1024)
+            .collect()
+            .await;
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].as_ref().map(|e| e.data.as_str()).ok(), Some("1"));
+        let err = got[1].as_ref().unwrap_err();
+        assert_eq!(err.class, ErrorClass::BadResponse);
+        assert_eq!(
+            err.message,
+            "provider `up` sent a stream event larger than 1024 bytes (the provider's max_event_bytes)"
+        );
+    }
 }

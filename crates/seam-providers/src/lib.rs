@@ -12,11 +12,13 @@ pub mod openai;
 pub mod registry;
 mod scrub;
 pub mod sim;
+mod sse;
 mod transport;
 
 pub use complete::Complete;
 pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
+pub use sse::{SseDecoder, SseError, SseEvent};
 
 /// A pooled HTTP client for Seam's own clients of a gateway (the CLI, the demo, tests): TLS
 /// via rustls/ring, TCP_NODELAY on, no proxy discovery, no redirects.

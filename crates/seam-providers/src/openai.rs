@@ -20,6 +20,7 @@ pub struct OpenAi {
     key: Option<Secret>,
     client: Transport,
     kind: &'static str,
+    max_event_bytes: usize,
 }
 
 impl OpenAi {
@@ -34,6 +35,7 @@ impl OpenAi {
             key: cfg.api_key.clone(),
             client: Transport::new(cfg.connect_timeout)?,
             kind: "openai",
+            max_event_bytes: cfg.max_event_bytes,
         })
     }
 
@@ -145,6 +147,7 @@ impl OpenAi {
                 resp,
                 self.name.clone(),
                 self.key.clone(),
+                self.max_event_bytes,
             )));
         }
         let body = body_bytes(resp, &self.name).await?;
@@ -154,8 +157,13 @@ impl OpenAi {
     }
 }
 
-fn stream(resp: Response, name: String, key: Option<Secret>) -> crate::ChunkStream {
-    sse_events(resp, name.clone())
+fn stream(
+    resp: Response,
+    name: String,
+    key: Option<Secret>,
+    max_event_bytes: usize,
+) -> crate::ChunkStream {
+    sse_events(resp, name.clone(), max_event_bytes)
         .map(move |ev| {
             let ev = ev.map_err(|e| e.scrubbed(key.as_ref()))?;
             if ev.data.trim() == "[DONE]" {

@@ -109,10 +109,17 @@ impl Provider for InProcessSim {
                 Ok(Reply::Complete(Complete::from_openai_bytes(body, &name)?))
             }
             Output::Sse {
-                events,
+                mut events,
                 interval,
                 cut_after,
+                huge_line,
             } => {
+                // In process there is no wire to send a line on: its stream goes silent
+                // after the events before the line, as a line that never ends would keep it.
+                let silence = huge_line.map(|h| {
+                    events.truncate(h.after);
+                    h.hold
+                });
                 let limit = cut_after.unwrap_or(usize::MAX);
                 let s = futures_util::stream::iter(events.into_iter().enumerate()).then(
                     move |(i, ev)| {
@@ -139,6 +146,14 @@ impl Provider for InProcessSim {
                     *failed = r.is_err();
                     futures_util::future::ready(Some(r))
                 });
+                let s = s.chain(
+                    futures_util::stream::once(async move {
+                        if let Some(d) = silence {
+                            tokio::time::sleep(d).await;
+                        }
+                    })
+                    .filter_map(|()| futures_util::future::ready(None)),
+                );
                 Ok(Reply::Stream(s.boxed()))
             }
             Output::Hang(d) => {

@@ -238,5 +238,6 @@ fn stream_reply(r: &Reply) -> Output {
         events,
         interval: r.interval,
         cut_after: r.cut_after_chunks,
+        huge_line: r.huge_line,
     }
 }

@@ -51,6 +51,8 @@ pub struct Reply {
     pub interval: Duration,
     /// Cut the connection after this many chunks (streams) or half way (non-streaming).
     pub cut_after_chunks: Option<usize>,
+    /// Streams: a line that never ends after some events.
+    pub huge_line: Option<crate::output::HugeLine>,
 }
 
 /// How a reply reports its usage (scenario `[usage]`).
@@ -200,6 +202,7 @@ impl Sim {
         let delay = latency(&s);
         let roll = rand::random::<f64>();
         let mut cut = None;
+        let mut huge_line = None;
         for rule in s.errors.iter().filter(|r| r.fires(n, roll)) {
             let plan = match rule.kind {
                 ErrorKind::Status => Plan::Fail {
@@ -221,12 +224,21 @@ impl Sim {
                     cut = Some(rule.after_chunks.unwrap_or(2));
                     continue;
                 }
+                ErrorKind::HugeLine => {
+                    huge_line = Some(crate::output::HugeLine {
+                        after: rule.after_chunks.unwrap_or(1),
+                        bytes: rule.line_bytes.unwrap_or(150 * 1024 * 1024),
+                        hold: Duration::from_millis(rule.hold_ms.unwrap_or(3_600_000)),
+                    });
+                    continue;
+                }
                 ErrorKind::Refuse => continue,
             };
             return Decision { delay, plan };
         }
         let mut reply = self.reply(&s, n, input);
         reply.cut_after_chunks = cut;
+        reply.huge_line = huge_line;
         Decision {
             delay,
             plan: Plan::Reply(reply),
@@ -322,6 +334,7 @@ impl Sim {
             tokens_per_chunk: s.stream.tokens_per_chunk.max(1),
             interval: Duration::from_millis(s.stream.interval_ms),
             cut_after_chunks: None,
+            huge_line: None,
         }
     }
 }
@@ -426,5 +439,27 @@ mod tests {
             })
             .collect();
         assert_eq!(served, ["a", "a", "b"]);
+    }
+
+    #[test]
+    fn a_huge_line_comes_with_the_reply_it_interrupts() {
+        let s = Scenario::from_toml(
+            "[[errors]]\nkind = \"huge_line\"\nfirst = 1\nline_bytes = 1000\nhold_ms = 5\n",
+        )
+        .unwrap();
+        let sim = Sim::new(s);
+        let huge = |sim: &Sim| match sim.plan(&ChatInput::default()).plan {
+            Plan::Reply(r) => r.huge_line,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            huge(&sim),
+            Some(crate::output::HugeLine {
+                after: 1,
+                bytes: 1000,
+                hold: Duration::from_millis(5)
+            })
+        );
+        assert_eq!(huge(&sim), None, "only the first request");
     }
 }

@@ -238,6 +238,7 @@ fn stream_reply(r: &Reply, include_usage: bool) -> Output {
         events,
         interval: r.interval,
         cut_after: r.cut_after_chunks,
+        huge_line: r.huge_line,
     }
 }
 

@@ -14,16 +14,27 @@ pub enum Output {
         cut: bool,
     },
     /// A stream of SSE events sent `interval` apart; `cut_after` drops the connection
-    /// after that many events.
+    /// after that many events; `huge_line` replaces the events after its `after` with a
+    /// line that never ends.
     Sse {
         events: Vec<Bytes>,
         interval: Duration,
         cut_after: Option<usize>,
+        huge_line: Option<HugeLine>,
     },
     /// No answer for this long.
     Hang(Duration),
     /// Drop the connection without answering.
     Reset,
+}
+
+/// After `after` events, `data: ` and `bytes` more bytes without a line end, sent as fast
+/// as the client reads them; then silence for `hold`, and the stream's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HugeLine {
+    pub after: usize,
+    pub bytes: u64,
+    pub hold: Duration,
 }
 
 impl Output {

@@ -59,6 +59,11 @@ impl Scenario {
             if e.every == Some(0) {
                 return Err(format!("errors[{i}].every: must be at least 1"));
             }
+            if e.line_bytes.is_some() && e.kind != ErrorKind::HugeLine {
+                return Err(format!(
+                    "errors[{i}].line_bytes: applies only to kind = \"huge_line\""
+                ));
+            }
             if e.kind == ErrorKind::Status && e.status.is_none() {
                 return Err(format!(
                     "errors[{i}]: kind = \"status\" needs status = 429 (or 500, 503, ...)"
@@ -119,6 +124,11 @@ pub enum ErrorKind {
     /// Answer, then cut the connection: after `after_chunks` chunks of a stream, or half
     /// way through a non-streaming body.
     Cut,
+    /// A stream sends `after_chunks` events, then one `data:` line of `line_bytes` bytes
+    /// that never ends, then nothing for `hold_ms`. Non-streaming requests are answered as
+    /// usual.
+    #[serde(rename = "huge_line")]
+    HugeLine,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +141,8 @@ pub struct ErrorRule {
     pub retry_after_ms: Option<u64>,
     pub hold_ms: Option<u64>,
     pub after_chunks: Option<usize>,
+    /// kind = "huge_line": the length of the line that never ends.
+    pub line_bytes: Option<u64>,
     /// Usage reported in the error body (some providers bill failed calls).
     pub usage_input_tokens: Option<u64>,
     /// The `Location` header (with a 3xx status).
@@ -305,5 +317,8 @@ text = "hello there"
         assert!(e.contains("usage.raw"), "{e}");
         let e = Scenario::from_toml("[usage]\nomit = true\nraw = \"1\"\n").unwrap_err();
         assert!(e.contains("at most one"), "{e}");
+        let e = Scenario::from_toml("[[errors]]\nkind = \"cut\"\nline_bytes = 9\nfirst = 1\n")
+            .unwrap_err();
+        assert!(e.contains("line_bytes: applies only"), "{e}");
     }
 }

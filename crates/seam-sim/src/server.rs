@@ -1,7 +1,7 @@
 //! The sim over real HTTP/1.1: OpenAI and Anthropic endpoints plus a control endpoint
 //! (`/_sim/...`) that swaps the scenario at run time.
 
-use crate::output::Output;
+use crate::output::{HugeLine, Output};
 use crate::{Endpoint, Scenario, Sim, anthropic, openai};
 use bytes::Bytes;
 use futures_util::stream;
@@ -252,8 +252,14 @@ async fn write(sim: &Sim, out: Output) -> Response<Body> {
         }
         Output::Sse {
             events,
+            huge_line: Some(h),
+            ..
+        } => sse_response(huge_line(events, h, StreamGuard::new(sim.clone()))),
+        Output::Sse {
+            events,
             interval,
             cut_after,
+            huge_line: None,
         } => {
             let total = events.len();
             let limit = cut_after.unwrap_or(usize::MAX);
@@ -283,12 +289,7 @@ async fn write(sim: &Sim, out: Output) -> Response<Body> {
                     Some((Ok(Frame::data(ev)), (it, i + 1, guard)))
                 },
             );
-            Response::builder()
-                .status(200)
-                .header(header::CONTENT_TYPE, "text/event-stream")
-                .header(header::CACHE_CONTROL, "no-cache")
-                .body(StreamBody::new(frames).boxed_unsync())
-                .unwrap_or_else(|_| Response::new(empty()))
+            sse_response(frames)
         }
         Output::Hang(d) => {
             tokio::time::sleep(d).await;
@@ -299,6 +300,45 @@ async fn write(sim: &Sim, out: Output) -> Response<Body> {
         }
         Output::Reset => json_response(500, &json!({"error": {"message": "sim: reset"}})),
     }
+}
+
+fn sse_response(
+    frames: impl futures_util::Stream<Item = Result<Frame<Bytes>, io::Error>> + Send + 'static,
+) -> Response<Body> {
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(StreamBody::new(frames).boxed_unsync())
+        .unwrap_or_else(|_| Response::new(empty()))
+}
+
+/// The bytes of a line that never ends, a frame at a time.
+static LINE: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+
+/// The first events, then `data: ` and a line of `h.bytes` without its end, sent as fast as
+/// the client reads; then nothing for `h.hold`, and the body ends.
+fn huge_line(
+    events: Vec<Bytes>,
+    h: HugeLine,
+    mut guard: StreamGuard,
+) -> impl futures_util::Stream<Item = Result<Frame<Bytes>, io::Error>> + Send + 'static {
+    use futures_util::StreamExt;
+    let mut head: Vec<Bytes> = events.into_iter().take(h.after).collect();
+    head.push(Bytes::from_static(b"data: "));
+    let line = stream::unfold(h.bytes, |left| async move {
+        let n = left.min(LINE.len() as u64) as usize;
+        (n > 0).then(|| (Bytes::from_static(&LINE[..n]), left - n as u64))
+    });
+    let hold = stream::once(async move {
+        tokio::time::sleep(h.hold).await;
+        guard.finish();
+    })
+    .filter_map(|()| async { None });
+    stream::iter(head)
+        .chain(line)
+        .chain(hold)
+        .map(|b| Ok(Frame::data(b)))
 }
 
 /// Counts an SSE response while it is written, and whether the client left before its end.

@@ -219,6 +219,33 @@ fn a_relative_sqlite_store_follows_the_config_file() {
 }
 
 #[test]
+fn a_providers_largest_stream_event_has_a_default_and_a_range() {
+    let c = parse(GOOD, Path::new("s.toml"), &env).expect("valid");
+    assert_eq!(
+        c.providers[0].max_event_bytes,
+        crate::validate::DEFAULT_MAX_EVENT_BYTES
+    );
+    assert_eq!(crate::validate::DEFAULT_MAX_EVENT_BYTES, 4 * 1024 * 1024);
+    let with = |n: &str| {
+        GOOD.replace(
+            "api_key_env = \"LOCAL_KEY\"",
+            &format!("api_key_env = \"LOCAL_KEY\"\nmax_event_bytes = {n}"),
+        )
+    };
+    let c = parse(&with("65536"), Path::new("s.toml"), &env).expect("valid");
+    assert_eq!(c.providers[0].max_event_bytes, 65536);
+    for bad in ["0", "1023", "1073741825"] {
+        let e = parse(&with(bad), Path::new("s.toml"), &env).expect_err(bad);
+        assert!(
+            e.to_string().contains(&format!(
+                "providers[0] (local): max_event_bytes must be between 1024 (1 KiB) and 1073741824 (1 GiB), not {bad}"
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn secrets_never_print() {
     let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
     let debug = format!("{c:?}");

@@ -33,6 +33,8 @@ pub struct Options<'a> {
     pub server: &'a str,
     pub provider_kind: &'a str,
     pub timeout_ms: u64,
+    /// More keys of the `up` provider (max_event_bytes, ...).
+    pub provider_extra: &'a str,
     /// The `chat` route's retry table; by default no retries, so errors map one to one.
     pub retry: &'a str,
     /// Reloads from `dir/seam.toml` on change (the provider then has no key: a reload reads
@@ -54,6 +56,7 @@ impl Default for Options<'_> {
             server: "",
             provider_kind: "openai",
             timeout_ms: 5_000,
+            provider_extra: "",
             retry: "{ max_attempts = 1 }",
             reloadable: false,
             route_extra: "",
@@ -99,6 +102,7 @@ kind = "{kind}"
 base_url = "{base}"
 {key}
 timeout_ms = {timeout}
+{provider_extra}
 
 [[routes]]
 name = "chat"
@@ -120,6 +124,7 @@ output = 4.0
             },
             kind = opts.provider_kind,
             timeout = opts.timeout_ms,
+            provider_extra = opts.provider_extra,
             retry = opts.retry,
             route_extra = opts.route_extra,
             extra = opts.extra,

@@ -8,6 +8,7 @@ mod control_api;
 mod drift;
 mod errors;
 mod harness;
+mod huge_events;
 mod limits;
 mod metrics;
 mod outage;

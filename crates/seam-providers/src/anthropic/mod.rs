@@ -27,6 +27,7 @@ pub struct Anthropic {
     auth: Option<http::HeaderValue>,
     version: http::HeaderValue,
     client: Transport,
+    max_event_bytes: usize,
 }
 
 impl Anthropic {
@@ -42,6 +43,7 @@ impl Anthropic {
                 "anthropic_version has characters that cannot go in a header".to_string()
             })?,
             client: Transport::new(cfg.connect_timeout)?,
+            max_event_bytes: cfg.max_event_bytes,
         })
     }
 }
@@ -123,7 +125,7 @@ impl Anthropic {
         if req.stream {
             let mut t = ChunkTranslator::new(self.name.clone());
             let key = self.key.clone();
-            let s = sse_events(resp, self.name.clone())
+            let s = sse_events(resp, self.name.clone(), self.max_event_bytes)
                 .map(move |ev| {
                     ev.and_then(|e| t.translate(&e.event, &e.data))
                         .map_err(|e| e.scrubbed(key.as_ref()))

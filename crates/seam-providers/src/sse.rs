@@ -1,0 +1,246 @@
+//! Server-sent events, decoded incrementally as the WHATWG HTML standard says
+//! ("Interpreting an event stream"), with a bound on each event's size.
+//!
+//! Each byte an upstream sends is looked at a bounded number of times (once to find line
+//! ends, once more when its line is read): a line that never ends costs time in proportion
+//! to its length, not to its length squared, and it stops at `max_event_bytes`. The decoder
+//! is synchronous and knows nothing of HTTP; [`crate::http`] drives it from a response body.
+
+use std::fmt;
+
+/// The UTF-8 byte order mark; one at the very start of a stream is ignored.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` field, or `message` when there was none.
+    pub event: String,
+    /// The `data:` lines, joined with `\n`.
+    pub data: String,
+    /// The last event id the stream set (it carries over to later events), or empty.
+    pub id: String,
+}
+
+/// Why the decoder stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseError {
+    /// An event (its lines, up to and including the blank line that ends it, each line end
+    /// counted as one byte) grew past the limit. `limit` is the limit in bytes.
+    EventTooLarge { limit: usize },
+}
+
+impl fmt::Display for SseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SseError::EventTooLarge { limit } => {
+                write!(f, "a stream event is larger than {limit} bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SseError {}
+
+/// An incremental SSE decoder: feed it the body's bytes as they come with [`push`], in
+/// chunks of any size split anywhere; it gives the same events whatever the split.
+///
+/// After an error it decodes nothing more and gives the same error again.
+///
+/// [`push`]: SseDecoder::push
+#[derive(Debug)]
+pub struct SseDecoder {
+    max_event_bytes: usize,
+    /// Bytes of the event being read so far: its lines, and one for each line end.
+    event_bytes: usize,
+    /// The start of a line that has not ended yet.
+    line: Vec<u8>,
+    /// How many bytes of a leading BOM have been seen; `None` once the start is decided.
+    bom_seen: Option<usize>,
+    /// The last chunk ended with CR: a LF at the start of the next one ends nothing more.
+    after_cr: bool,
+    data: String,
+    event_type: String,
+    last_id: String,
+    failed: Option<SseError>,
+    scanned: u64,
+}
+
+impl SseDecoder {
+    /// A decoder for one stream; an event larger than `max_event_bytes` is an error.
+    pub fn new(max_event_bytes: usize) -> SseDecoder {
+        SseDecoder {
+            max_event_bytes,
+            event_bytes: 0,
+            line: Vec::new(),
+            bom_seen: Some(0),
+            after_cr: false,
+            data: String::new(),
+            event_type: String::new(),
+            last_id: String::new(),
+            failed: None,
+            scanned: 0,
+        }
+    }
+
+    /// Decodes the next bytes of the stream, appending the events they complete to `out`.
+    /// On an error, the events completed before it are in `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let r = self.push_inner(chunk, out);
+        if let Err(e) = &r {
+            self.failed = Some(e.clone());
+            // What was held for the event is of no more use.
+            self.line = Vec::new();
+            self.data = String::new();
+        }
+        r
+    }
+
+    fn push_inner(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        if let Some(seen) = self.bom_seen {
+            let n = (BOM.len() - seen).min(chunk.len());
+            if chunk[..n] == BOM[seen..seen + n] {
+                chunk = &chunk[n..];
+                if seen + n < BOM.len() {
+                    // All of this chunk may still be a BOM's start.
+                    self.bom_seen = Some(seen + n);
+                    return Ok(());
+                }
+                self.bom_seen = None;
+            } else {
+                // Not a BOM: what looked like its start is the stream's first bytes.
+                self.bom_seen = None;
+                self.scan(&BOM[..seen], out)?;
+            }
+        }
+        self.scan(chunk, out)
+    }
+
+    /// Ends the stream. As the standard says, an event without the blank line that ends it
+    /// is not dispatched; the result is how many of its bytes were dropped (0 when the
+    /// stream ended between events).
+    pub fn finish(self) -> usize {
+        match self.failed {
+            Some(_) => 0,
+            None => self.event_bytes + self.bom_seen.unwrap_or(0),
+        }
+    }
+
+    /// Bytes looked at so far: each byte once to find line ends, and once more when its
+    /// line is read. At most twice the stream's length, whatever the chunks.
+    pub fn bytes_scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    fn scan(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let mut pos = 0;
+        if std::mem::take(&mut self.after_cr) && chunk[0] == b'\n' {
+            // The LF of a CRLF split between chunks: the CR already ended (and counted) the
+            // line.
+            self.scanned += 1;
+            pos = 1;
+        }
+        while let Some(i) = memchr::memchr2(b'\n', b'\r', &chunk[pos..]) {
+            let end = pos + i;
+            self.scanned += (i + 1) as u64;
+            let crlf = chunk[end] == b'\r' && chunk.get(end + 1) == Some(&b'\n');
+            // A line end counts as one byte, CRLF too: then the count does not depend on
+            // whether a CRLF came in one chunk or two.
+            self.count(end - pos + 1)?;
+            let ending = if crlf { 2 } else { 1 };
+            if self.line.is_empty() {
+                self.line_end(&chunk[pos..end], out);
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&chunk[pos..end]);
+                self.line_end(&line, out);
+                // Keep the allocation for the next long line.
+                line.clear();
+                self.line = line;
+            }
+            pos = end + ending;
+            if chunk[end] == b'\r' && !crlf && pos == chunk.len() {
+                self.after_cr = true;
+            }
+        }
+        let tail = &chunk[pos..];
+        self.scanned += tail.len() as u64;
+        self.count(tail.len())?;
+        self.line.extend_from_slice(tail);
+        Ok(())
+    }
+
+    /// Counts bytes of the current event against the limit.
+    fn count(&mut self, n: usize) -> Result<(), SseError> {
+        self.event_bytes = self.event_bytes.saturating_add(n);
+        if self.event_bytes > self.max_event_bytes {
+            return Err(SseError::EventTooLarge {
+                limit: self.max_event_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// One whole line, without its line end.
+    fn line_end(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        self.scanned += line.len() as u64;
+        if line.is_empty() {
+            self.event_bytes = 0;
+            self.dispatch(out);
+            return;
+        }
+        if line[0] == b':' {
+            return; // a comment
+        }
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &[][..]),
+        };
+        match name {
+            b"data" => {
+                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push('\n');
+            }
+            b"event" => self.event_type = String::from_utf8_lossy(value).into_owned(),
+            b"id" if !value.contains(&0) => {
+                self.last_id = String::from_utf8_lossy(value).into_owned();
+            }
+            // `retry` sets a reconnection delay: Seam does not reconnect. Other fields are
+            // ignored, as the standard says.
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+        let event_type = std::mem::take(&mut self.event_type);
+        if self.data.is_empty() {
+            return;
+        }
+        let mut data = std::mem::take(&mut self.data);
+        if data.ends_with('\n') {
+            data.pop();
+        }
+        out.push(SseEvent {
+            event: if event_type.is_empty() {
+                "message".to_string()
+            } else {
+                event_type
+            },
+            data,
+            id: self.last_id.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "sse/tests.rs"]
+mod tests;
