@@ -64,7 +64,7 @@ def test_a_key_limit_refuses_through_the_sdk_with_its_code(stack):
 
     import openai
 
-    limited = stack.seam("keys", "create", "--tenant", "e2e-limited", "--limit", "requests_per_minute=2", "--json")
+    limited = stack.seam("keys", "create", "--tenant", "e2e-limited", "--key-limit", "requests_per_minute=2", "--json")
     assert limited["limits"] == {"requests_per_minute": 2.0}
     c = OpenAI(base_url=stack.base_url, api_key=limited["key"], max_retries=0, timeout=10)
     deadline = time.monotonic() + 5  # the gateway picks new keys up within a second

@@ -64,12 +64,15 @@ enum Command {
         #[command(subcommand)]
         command: Option<CallsCommand>,
         /// How far back: 30s, 15m, 1h, 7d.
-        #[arg(long, default_value = "1h")]
+        #[arg(long, default_value = "24h")]
         since: String,
+        /// Only this tenant's calls.
         #[arg(long)]
         tenant: Option<String>,
+        /// At most this many calls, newest first.
         #[arg(long, default_value_t = 100)]
         limit: i64,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -113,6 +116,9 @@ enum Command {
         /// session moves at its next call (each move is an event).
         #[arg(long, default_value = "drain")]
         mode: String,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -123,6 +129,9 @@ enum Command {
         /// drain or immediate, as for deploy.
         #[arg(long, default_value = "drain")]
         mode: String,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -130,10 +139,13 @@ enum Command {
     Sessions {
         #[command(subcommand)]
         command: Option<SessionsCommand>,
+        /// Only sessions of this prompt.
         #[arg(long)]
         prompt: Option<String>,
+        /// Only sessions pinned to this release.
         #[arg(long)]
         release: Option<String>,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -141,6 +153,7 @@ enum Command {
     },
     /// Bring the store's schema up to this seam's version (explicit; safe to run twice).
     Migrate {
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -161,12 +174,15 @@ enum Command {
         /// The gateway's address instead, e.g. http://127.0.0.1:8080
         #[arg(long)]
         url: Option<String>,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
-    /// A prompt's releases, their approvals and the channels on them.
+    /// The same as `seam release list NAME`.
+    #[command(hide = true)]
     Releases {
         name: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -189,10 +205,17 @@ enum Command {
         /// How far back: 30s, 15m, 1h, 7d.
         #[arg(long, default_value = "24h")]
         since: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Print a shell completion script: `source <(seam completions bash)`, or save it where
+    /// your shell loads completions from.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
     /// Start a sim and a gateway on a fresh SQLite file, send scripted traffic, show what
     /// was recorded, then keep serving until Ctrl-C.
@@ -210,6 +233,7 @@ enum Command {
 pub(crate) enum KeysCommand {
     /// Create a key for a tenant; the key is printed once and stored only as a hash.
     Create {
+        /// The tenant the key's calls are recorded, limited and billed as.
         #[arg(long)]
         tenant: String,
         /// A label to recognise the key by.
@@ -217,19 +241,23 @@ pub(crate) enum KeysCommand {
         name: Option<String>,
         /// A limit of this key's own, on top of its tenant's: METRIC_per_WINDOW=MAX, e.g.
         /// requests_per_minute=60 or cost_per_day=5 (repeatable).
-        #[arg(long = "limit", value_name = "METRIC_per_WINDOW=MAX")]
+        #[arg(long = "key-limit", value_name = "METRIC_per_WINDOW=MAX")]
         limits: Vec<String>,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
     /// List keys (never the keys themselves: id, tenant, prefix, state).
     List {
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
     /// Revoke a key by id or prefix.
     Revoke {
+        /// The key's id, or enough of its prefix to name it alone (sk-seam-XXXX...).
         id_or_prefix: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -239,21 +267,35 @@ pub(crate) enum KeysCommand {
 pub(crate) enum ReleaseCommand {
     /// Make a release of prompt NAME from its file; it must lint clean.
     Create {
+        /// The prompt's name (its file is NAME.toml in the prompts directory).
         name: String,
         /// The prompts directory; by default the config's `[prompts] dir`, else ./prompts.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
     /// Approve a release: you must own the prompt (be an owner of its release on production;
     /// an admin approves a prompt's first release) and not be its author. Shows what the
     /// release changes (model, tools, owners) and, on a terminal, asks first.
+    /// A prompt's releases, their approvals and the channels on them.
+    List {
+        /// The prompt's name.
+        name: String,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
+    },
     Approve {
+        /// The release id (from `seam release create` or `seam release list`).
         id: String,
         /// Do not ask.
         #[arg(long, short)]
         yes: bool,
+        /// Output as JSON (one document; the same facts as the text). Implies --yes.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -264,6 +306,7 @@ pub(crate) enum UsersCommand {
     /// --role the user holds no role: they author releases and approve and deploy those of
     /// prompts they own, and read no tenant's records.
     Create {
+        /// One word, e.g. ana.
         name: String,
         /// admin; operator (keys, key limits, sessions and records of each --tenant); or
         /// viewer (records of each --tenant).
@@ -275,19 +318,27 @@ pub(crate) enum UsersCommand {
         /// The same as --role admin.
         #[arg(long, hide = true)]
         admin: bool,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
     /// Give a user a role: admin, or operator or viewer of a tenant (admin only).
     Grant {
+        /// The user's name.
         name: String,
+        /// admin, operator or viewer.
         #[arg(long)]
         role: String,
+        /// The tenant an operator or viewer role covers.
         #[arg(long)]
         tenant: Option<String>,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
     },
     /// Users and their roles.
     List {
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -297,6 +348,7 @@ pub(crate) enum UsersCommand {
 pub(crate) enum AuditCommand {
     /// Every control-plane action, oldest first.
     Log {
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -310,17 +362,20 @@ pub(crate) enum AuditCommand {
         /// A file `seam serve` anchors heads to ([audit] anchor_file): every line is checked.
         #[arg(long, value_name = "PATH")]
         anchor_file: Option<PathBuf>,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
     /// The chain's head, COUNT:HASH (records, newest hash): keep it outside the store.
     Head {
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
     /// Start signing the chain with SEAM_AUDIT_KEY (HMAC-SHA256) from its next record on
     /// (an admin, once per store; a new store is signed from its first record without it).
     Key {
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -337,14 +392,17 @@ pub(crate) enum PromptCommand {
         /// The config file, for its prompts directory and routes.
         #[arg(long, short, env = "SEAM_CONFIG")]
         config: Option<PathBuf>,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
     /// What changed: the prompt file against its latest release, or release A against B.
     Diff {
+        /// The prompt's name.
         name: String,
         /// Two release ids; without them, the file against the latest release.
         releases: Vec<String>,
+        /// The prompts directory; by default the config's `[prompts] dir`, else ./prompts.
         #[arg(long)]
         dir: Option<PathBuf>,
         #[command(flatten)]
@@ -357,6 +415,7 @@ pub(crate) enum TracesCommand {
     /// A trace's calls and their attempts as a tree, with tokens, cost and outcome.
     Show {
         id: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -368,8 +427,9 @@ pub(crate) enum ReportCommand {
     /// SLO attainment next to tokens per second, gaps, chunk sizes, stalls, disconnects.
     Streams {
         /// How far back: 30s, 15m, 1h, 7d.
-        #[arg(long, default_value = "1h")]
+        #[arg(long, default_value = "24h")]
         since: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -381,6 +441,7 @@ pub(crate) enum ReportCommand {
         /// How far back: 30s, 15m, 1h, 7d.
         #[arg(long, default_value = "24h")]
         since: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -390,6 +451,7 @@ pub(crate) enum ReportCommand {
         /// How far back: 30s, 15m, 1h, 7d.
         #[arg(long, default_value = "24h")]
         since: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -400,6 +462,7 @@ pub(crate) enum CallsCommand {
     /// One call with all its attempts.
     Show {
         id: String,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -433,6 +496,7 @@ pub(crate) enum ConfigCommand {
         /// Don't require the secrets named by `*_env` keys to be set (for CI without them).
         #[arg(long)]
         skip_secrets: bool,
+        /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
     },
@@ -467,6 +531,9 @@ pub enum SessionsCommand {
         /// When the id is in use on several channels.
         #[arg(long)]
         channel: Option<String>,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -474,6 +541,14 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve { config } => crate::serve::run(&config).await,
+            Command::Completions { shell } => {
+                use clap::CommandFactory;
+                use std::io::Write;
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "seam", &mut script);
+                std::io::stdout().write_all(&script)?;
+                Ok(())
+            }
             Command::Config {
                 command:
                     ConfigCommand::Check {
@@ -512,21 +587,26 @@ impl Cli {
                 ReleaseCommand::Create { name, dir, json } => {
                     crate::releases::create(&store, &name, dir, json).await
                 }
-                ReleaseCommand::Approve { id, yes } => {
-                    crate::releases::approve(&store, &id, yes).await
+                ReleaseCommand::List { name, json } => {
+                    crate::releases::list(&store, &name, json).await
+                }
+                ReleaseCommand::Approve { id, yes, json } => {
+                    crate::releases::approve(&store, &id, yes, json).await
                 }
             },
             Command::Deploy {
                 target,
                 release,
                 mode,
+                json,
                 store,
-            } => crate::releases::deploy(&store, &target, &release, &mode).await,
+            } => crate::releases::deploy(&store, &target, &release, &mode, json).await,
             Command::Rollback {
                 target,
                 mode,
+                json,
                 store,
-            } => crate::releases::rollback(&store, &target, &mode).await,
+            } => crate::releases::rollback(&store, &target, &mode, json).await,
             Command::Sessions {
                 command,
                 prompt,
@@ -540,7 +620,8 @@ impl Cli {
                     to,
                     tenant,
                     channel,
-                }) => crate::sessions::migrate(&store, &id, &to, tenant, channel).await,
+                    json: json_out,
+                }) => crate::sessions::migrate(&store, &id, &to, tenant, channel, json_out).await,
             },
             Command::Migrate { json, store } => crate::store::migrate(&store, json).await,
             Command::Store { command, store } => match command {
@@ -565,9 +646,12 @@ impl Cli {
                     let role = role.or(admin.then(|| "admin".to_string()));
                     crate::users::create(&store, &name, role.as_deref(), &tenants, json).await
                 }
-                UsersCommand::Grant { name, role, tenant } => {
-                    crate::users::grant(&store, &name, &role, tenant.as_deref()).await
-                }
+                UsersCommand::Grant {
+                    name,
+                    role,
+                    tenant,
+                    json,
+                } => crate::users::grant(&store, &name, &role, tenant.as_deref(), json).await,
                 UsersCommand::List { json } => crate::users::list(&store, json).await,
             },
             Command::Audit { command, store } => match command {

@@ -109,16 +109,16 @@ fn parse_limits(args: &[String]) -> anyhow::Result<std::collections::BTreeMap<St
     for a in args {
         let (name, max) = a.split_once('=').ok_or_else(|| {
             anyhow::anyhow!(
-                "--limit `{a}`: write METRIC_per_WINDOW=MAX, e.g. requests_per_minute=60"
+                "--key-limit `{a}`: write METRIC_per_WINDOW=MAX, e.g. requests_per_minute=60"
             )
         })?;
         let max: f64 = max
             .trim()
             .replace('_', "")
             .parse()
-            .map_err(|_| anyhow::anyhow!("--limit `{a}`: `{max}` is not a number"))?;
+            .map_err(|_| anyhow::anyhow!("--key-limit `{a}`: `{max}` is not a number"))?;
         seam_config::parse_limit(name.trim(), max)
-            .map_err(|e| anyhow::anyhow!("--limit `{a}`: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("--key-limit `{a}`: {e}"))?;
         out.insert(name.trim().to_string(), max);
     }
     Ok(out)

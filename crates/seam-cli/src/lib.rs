@@ -26,6 +26,7 @@ use std::process::ExitCode;
 
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let _ = LOG_FORMAT.set(cli.log_format);
     // One worker asked for (tokio's own variable): the single-threaded scheduler does the
@@ -45,11 +46,38 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(cli.run()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `seam calls | head`: the reader left, which is not the command's failure. `println!`
+/// panics on a closed standard output (Rust ignores SIGPIPE, which the gateway's sockets
+/// need): end quietly then, as `head`'s other writers do.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `--log-format` / `SEAM_LOG_FORMAT`, set once from the command line.

@@ -1,4 +1,4 @@
-//! `seam release create|approve`, `seam deploy`, `seam rollback`, `seam releases`: the rules
+//! `seam release create|list|approve`, `seam deploy`, `seam rollback`: the rules
 //! live in `seam-control`, shared with the `/api/` endpoints.
 
 use crate::cli::StoreArgs;
@@ -51,12 +51,17 @@ pub async fn create(
 
 /// Shows what the release changes (its model, tools and owners against the release on
 /// production) and, on a terminal without `--yes`, asks before approving.
-pub async fn approve(store_args: &StoreArgs, id: &str, yes: bool) -> anyhow::Result<()> {
+pub async fn approve(
+    store_args: &StoreArgs,
+    id: &str,
+    yes: bool,
+    json_out: bool,
+) -> anyhow::Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
     let (store, who) = crate::users::open_to_act(store_args).await?;
     let release = seam_store::Store::get_release(&store, id)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no release `{id}` (see `seam releases NAME`)"))?;
+        .ok_or_else(|| anyhow::anyhow!("no release `{id}` (see `seam release list NAME`)"))?;
     let changes = seam_control::owners::changes_of(&store, &release).await?;
     let against = changes["against"].as_str().unwrap_or("");
     let text = seam_control::owners::changes_text(&changes);
@@ -71,7 +76,7 @@ pub async fn approve(store_args: &StoreArgs, id: &str, yes: bool) -> anyhow::Res
         (false, true) => eprintln!("  against {against}: same model, tools and owners"),
         (false, false) => eprintln!("  against {against}, it CHANGES: {text}"),
     }
-    if !yes && std::io::stdin().is_terminal() {
+    if !yes && !json_out && std::io::stdin().is_terminal() {
         eprint!("approve {id}? [y/N] ");
         std::io::stderr().flush()?;
         let mut answer = String::new();
@@ -81,7 +86,14 @@ pub async fn approve(store_args: &StoreArgs, id: &str, yes: bool) -> anyhow::Res
         }
     }
     seam_control::approve(&store, &who, id).await?;
-    println!("{} approved {id}", who.name);
+    if json_out {
+        println!(
+            "{}",
+            serde_json::json!({"release": id, "prompt": release.prompt, "approved_by": who.name, "changes": changes})
+        );
+    } else {
+        println!("{} approved {id}", who.name);
+    }
     Ok(())
 }
 
@@ -105,28 +117,48 @@ pub async fn deploy(
     target: &str,
     id: &str,
     mode: &str,
+    json_out: bool,
 ) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
     let protected = protected_channels(store_args)?;
     let (store, who) = crate::users::open_to_act(store_args).await?;
     let approvers = seam_control::deploy(&store, &who, target, id, mode, &protected).await?;
-    println!(
-        "{target} -> {id} (approved by {}; mode {})",
-        approvers.join(", "),
-        mode.as_str()
-    );
+    if json_out {
+        println!(
+            "{}",
+            serde_json::json!({"target": target, "release": id, "approved_by": approvers, "mode": mode.as_str(), "by": who.name})
+        );
+    } else {
+        println!(
+            "{target} -> {id} (approved by {}; mode {})",
+            approvers.join(", "),
+            mode.as_str()
+        );
+    }
     Ok(())
 }
 
-pub async fn rollback(store_args: &StoreArgs, target: &str, mode: &str) -> anyhow::Result<()> {
+pub async fn rollback(
+    store_args: &StoreArgs,
+    target: &str,
+    mode: &str,
+    json_out: bool,
+) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
     let protected = protected_channels(store_args)?;
     let (store, who) = crate::users::open_to_act(store_args).await?;
     let (from, to) = seam_control::rollback(&store, &who, target, mode, &protected).await?;
-    println!(
-        "{target} -> {to} (rolled back from {from}; mode {})",
-        mode.as_str()
-    );
+    if json_out {
+        println!(
+            "{}",
+            serde_json::json!({"target": target, "release": to, "from": from, "mode": mode.as_str(), "by": who.name})
+        );
+    } else {
+        println!(
+            "{target} -> {to} (rolled back from {from}; mode {})",
+            mode.as_str()
+        );
+    }
     Ok(())
 }
 

@@ -123,6 +123,7 @@ pub async fn migrate(
     to: &str,
     tenant: Option<String>,
     channel: Option<String>,
+    json_out: bool,
 ) -> anyhow::Result<()> {
     let (store, who) = crate::users::open_to_act(store_args).await?;
     let target = seam_control::sessions::MigrateTarget {
@@ -131,6 +132,17 @@ pub async fn migrate(
         channel: channel.as_deref(),
     };
     let before = seam_control::sessions::migrate(&store, &who, &target, to).await?;
+    if json_out {
+        println!(
+            "{}",
+            serde_json::json!({
+                "session": id, "tenant": before.tenant, "prompt": before.prompt,
+                "channel": before.channel, "from": before.release_id, "to": to,
+                "sync_secs": seam_gateway::session::PIN_SYNC.as_secs(),
+            })
+        );
+        return Ok(());
+    }
     println!(
         "session {} (tenant {}, {}@{}): {} -> {to}; gateways serve it within {}s",
         clean(id),

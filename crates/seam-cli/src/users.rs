@@ -98,6 +98,7 @@ pub async fn grant(
     name: &str,
     role: &str,
     tenant: Option<&str>,
+    json_out: bool,
 ) -> anyhow::Result<()> {
     let (store, who) = open_to_act(store).await?;
     let role = Role::parse(role)?;
@@ -106,7 +107,12 @@ pub async fn grant(
         Some(t) => format!("{} of `{t}`", role.as_str()),
         None => role.as_str().to_string(),
     };
-    if new {
+    if json_out {
+        println!(
+            "{}",
+            serde_json::json!({"user": name, "role": role.as_str(), "tenant": tenant, "changed": new})
+        );
+    } else if new {
         println!("`{name}` is now {what}");
     } else {
         println!("`{name}` was {what} already; nothing changed");

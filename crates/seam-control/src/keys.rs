@@ -25,6 +25,11 @@ pub async fn create(store: &dyn Store, actor: &crate::Actor, key: &KeyRecord) ->
     .await
 }
 
+/// Every key starts so; a prefix must say more than this to name one key.
+const KEY_SCHEME: &str = "sk-seam-";
+/// Characters of a key's own that a prefix must give.
+const MIN_OWN_CHARS: usize = 4;
+
 /// Revokes the active key named by id or prefix, once the actor may revoke every key it
 /// names; returns the keys revoked.
 pub async fn revoke(
@@ -32,6 +37,13 @@ pub async fn revoke(
     actor: &crate::Actor,
     id_or_prefix: &str,
 ) -> Result<Vec<KeyRecord>> {
+    let own = id_or_prefix.strip_prefix(KEY_SCHEME);
+    if KEY_SCHEME.starts_with(id_or_prefix) || own.is_some_and(|o| o.len() < MIN_OWN_CHARS) {
+        return Err(crate::ControlError::Invalid(format!(
+            "`{id_or_prefix}` does not name one key (every key starts with `{KEY_SCHEME}`): give the key's id or at least {} characters of its prefix, e.g. {KEY_SCHEME}1a2b (`seam keys list` shows them)",
+            KEY_SCHEME.len() + MIN_OWN_CHARS
+        )));
+    }
     let named: Vec<KeyRecord> = store
         .list_keys()
         .await?

@@ -48,7 +48,13 @@ pub async fn create(
             "`{name}` is reserved (admin is the gateway's admin token, bootstrap acts before any user exists, operator is `seam serve` without a token): choose another name"
         )));
     }
-    let first = store.list_users().await?.is_empty();
+    let users = store.list_users().await?;
+    if users.iter().any(|u| u.name == name) {
+        return Err(ControlError::Invalid(format!(
+            "a user named `{name}` already exists (`seam users list`); choose another name"
+        )));
+    }
+    let first = users.is_empty();
     let now = now_ms();
     let user = UserRecord {
         id: format!("usr_{}", uuid::Uuid::now_v7().simple()),

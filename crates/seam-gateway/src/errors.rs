@@ -121,7 +121,7 @@ impl GatewayError {
             GatewayError::NoRelease { name, channel } => ApiError::new(
                 404,
                 "invalid_request_error",
-                format!("No release of prompt `{name}` is deployed on channel `{channel}` (see `seam releases {name}`)."),
+                format!("No release of prompt `{name}` is deployed on channel `{channel}` (see `seam release list {name}`)."),
             )
             .code("model_not_found")
             .param("model"),
