@@ -26,7 +26,8 @@ pub use secret::Secret;
 pub use sessions::{SessionTtl, Sessions};
 pub use streams::{Boundary, Rechunk, StreamSlo, Streams};
 pub use validate::{
-    Config, ConfigError, Price, Provider, Route, ServerConfig, StoreConfig, Target,
+    Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, Route, ServerConfig, StoreConfig,
+    Target,
 };
 
 use std::path::Path;

@@ -128,6 +128,8 @@ impl Config {
     }
 }
 
+/// A call whose `model` starts with this names a prompt (`prompt:NAME[@CHANNEL]`), not a route.
+pub const PROMPT_MODEL_PREFIX: &str = "prompt:";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
 /// A prompt render's fuel: ~100k template steps or ~6 MB of output, a few milliseconds.
@@ -397,6 +399,12 @@ fn provider(
 fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec<String>) -> Route {
     if r.name.trim().is_empty() {
         problems.push(format!("{key}: name must not be empty"));
+    }
+    if r.name.starts_with(PROMPT_MODEL_PREFIX) {
+        problems.push(format!(
+            "{key}: a route name cannot start with `{PROMPT_MODEL_PREFIX}`: a call for `{}` is served the prompt's release, never this route; name the route without it",
+            r.name
+        ));
     }
     if r.targets.is_empty() {
         problems.push(format!("{key}: targets must name at least one provider"));

@@ -194,6 +194,19 @@ fn prompt_render_fuel_has_a_default_and_must_be_positive() {
 }
 
 #[test]
+fn a_route_named_like_a_prompt_is_refused() {
+    let text = format!(
+        "{GOOD}\n[[routes]]\nname = \"prompt:x\"\ntargets = [{{ provider = \"local\", model = \"m\" }}]\n"
+    );
+    let e = parse(&text, Path::new("s.toml"), &env).expect_err("unreachable route");
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert!(
+        e.problems[0].starts_with("routes[1] (prompt:x): a route name cannot start with `prompt:`"),
+        "{e}"
+    );
+}
+
+#[test]
 fn secrets_never_print() {
     let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
     let debug = format!("{c:?}");
