@@ -1,29 +1,8 @@
 //! Strings a tenant or an upstream chose: escaped in the operator's logs, capped in records.
 
-use crate::harness::{Harness, Options, call_id, hello};
+use crate::harness::{Harness, Logs, Options, call_id, hello};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// What the gateway logs on this thread, as `seam serve` formats it (without colours).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// A served model that, written raw, ends the log line, forges another and recolours the
 /// terminal.
@@ -32,13 +11,7 @@ const FORGED: &str = "sim-large-2026-02\r\n2026-01-01T00:00:00Z  INFO seam: all 
 #[tokio::test]
 async fn a_served_model_with_line_breaks_and_escapes_does_not_forge_a_log_line() {
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // The test's runtime runs the gateway's tasks on this thread.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = logs.capture();
     let changes = format!(
         "changes = [{{ after_requests = 1, served = {} }}]",
         serde_json::to_string(FORGED).unwrap()
