@@ -102,3 +102,62 @@ async fn a_served_model_over_256_bytes_is_recorded_cut_short() {
     assert_eq!(len(&attempts[0].served_model), Some(256));
     assert!(call.served_model.unwrap().bytes().all(|b| b == b's'));
 }
+
+#[tokio::test]
+async fn trace_and_session_headers_over_the_limit_are_a_400_naming_the_header() {
+    let h = Harness::start(Options::default()).await;
+    let send = |name: &'static str, value: reqwest::header::HeaderValue| {
+        h.client
+            .post(format!("{}/v1/chat/completions", h.gw))
+            .bearer_auth(&h.key)
+            .header(name, value)
+            .json(&json!({"model": "chat", "messages": hello()}))
+            .send()
+    };
+    let long = |n: usize| reqwest::header::HeaderValue::from_str(&"t".repeat(n)).unwrap();
+    let cases = [
+        (
+            "x-seam-session",
+            long(129),
+            "at most 128 bytes; this one is 129 bytes",
+        ),
+        (
+            "x-seam-trace",
+            long(4_000),
+            "at most 128 bytes; this one is 4000 bytes",
+        ),
+        (
+            "traceparent",
+            long(200),
+            "at most 128 bytes; this one is 200 bytes",
+        ),
+        (
+            "x-seam-session",
+            reqwest::header::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+            "must be printable ASCII",
+        ),
+    ];
+    for (name, value, reason) in cases {
+        let r = send(name, value).await.unwrap();
+        assert_eq!(r.status(), 400, "{name}");
+        let id = call_id(&r);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_header", "{body}");
+        assert_eq!(body["error"]["param"], name, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("'{name}'")) && message.contains(reason),
+            "{message}"
+        );
+        // Recorded as the tenant's rejected call, a trace of its own, in no session.
+        let (call, _) = h.record(&id).await;
+        assert_eq!((call.status, call.outcome.as_str()), (400, "rejected"));
+        assert_eq!(call.trace_id.as_deref(), Some(id.as_str()));
+        assert_eq!(call.session_id, None);
+    }
+    // At the limit, the ids are used.
+    let r = send("x-seam-trace", long(128)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (call, _) = h.record(&call_id(&r)).await;
+    assert_eq!(call.trace_id, Some("t".repeat(128)));
+}
