@@ -31,7 +31,7 @@ pub async fn list(
     }
     println!("{}", calls_table(&calls));
     let cost: f64 = calls.iter().map(|c| c.cost_usd).sum();
-    let attempts: i64 = calls.iter().map(|c| c.attempts).sum();
+    let attempts = calls.iter().fold(0i64, |n, c| n.saturating_add(c.attempts));
     println!(
         "\n{} calls, {} upstream attempts, ${:.6} (cost summed over attempts; * = tokens estimated)",
         calls.len(),

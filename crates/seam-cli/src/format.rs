@@ -3,6 +3,10 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+/// The longest `--since`: a hundred years (longer windows would not fit in milliseconds
+/// since the epoch, and nothing is older).
+const MAX_SINCE_SECS: u64 = 36_500 * 86_400;
+
 /// `30s`, `15m`, `1h`, `7d` -> a duration.
 pub fn parse_since(s: &str) -> anyhow::Result<Duration> {
     let s = s.trim();
@@ -11,14 +15,17 @@ pub fn parse_since(s: &str) -> anyhow::Result<Duration> {
     let n: u64 = n.parse().map_err(|_| {
         anyhow::anyhow!("--since `{s}`: expected a number and a unit, such as 30s, 15m, 1h or 7d")
     })?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" | "" => n * 3600,
-        "d" => n * 86_400,
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" | "" => 3600,
+        "d" => 86_400,
         other => anyhow::bail!("--since `{s}`: unknown unit `{other}`; use s, m, h or d"),
     };
-    Ok(Duration::from_secs(secs))
+    match n.checked_mul(unit_secs) {
+        Some(secs) if secs <= MAX_SINCE_SECS => Ok(Duration::from_secs(secs)),
+        _ => anyhow::bail!("--since `{s}`: at most {}d", MAX_SINCE_SECS / 86_400),
+    }
 }
 
 /// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC.
@@ -65,15 +72,20 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             }
         }
     }
+    // Padded by hand: a format width over 65,535 (a stored model name that long) panics.
     let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            out.push_str(c);
+            let w = widths.get(i).copied().unwrap_or(0);
+            let pad = w.saturating_sub(c.chars().count());
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.truncate(out.trim_end().len());
+        out
     };
     let mut out = line(headers.to_vec());
     for r in &rows {
@@ -91,6 +103,21 @@ mod tests {
     fn a_row_longer_than_the_headers_does_not_panic() {
         let t = table(&["A"], &[vec!["x".into(), "extra".into()]]);
         assert!(t.contains("extra"));
+    }
+
+    #[test]
+    fn a_cell_wider_than_any_format_width_is_printed_whole() {
+        let huge = "m".repeat(70_000);
+        let t = table(
+            &["MODEL", "N"],
+            &[
+                vec![huge.clone(), "1".into()],
+                vec!["ok".into(), "2".into()],
+            ],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[1], format!("{huge}  1"));
+        assert_eq!(lines[2].find("  2"), Some(70_000), "the columns line up");
     }
 
     #[test]
@@ -118,6 +145,12 @@ mod tests {
                 .contains("unknown unit")
         );
         assert!(parse_since("h").is_err());
+        assert!(
+            parse_since("99999999999999999d")
+                .unwrap_err()
+                .to_string()
+                .contains("at most 36500d")
+        );
         assert_eq!(timestamp(0), "1970-01-01 00:00:00");
         assert_eq!(timestamp(1_795_000_000_000), "2026-11-18 11:06:40");
     }

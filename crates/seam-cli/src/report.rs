@@ -109,7 +109,10 @@ fn print_route(r: &RouteReliability) {
                 .collect();
             vec![
                 p.provider.clone(),
-                p.attempts_by_outcome.values().sum::<i64>().to_string(),
+                p.attempts_by_outcome
+                    .values()
+                    .fold(0i64, |n, v| n.saturating_add(*v))
+                    .to_string(),
                 pct(p.attempt_error_rate),
                 p.first_attempts.to_string(),
                 pct(p.first_attempt_error_rate),

@@ -46,8 +46,8 @@ pub async fn list(
             .iter()
             .map(|s| {
                 let mut v = serde_json::to_value(s).unwrap_or_default();
-                v["age_ms"] = (now - s.started_ms).into();
-                v["idle_ms"] = (now - s.last_ms).into();
+                v["age_ms"] = now.saturating_sub(s.started_ms).into();
+                v["idle_ms"] = now.saturating_sub(s.last_ms).into();
                 v["draining"] = (!is_current(s)).into();
                 v
             })
@@ -93,8 +93,8 @@ pub async fn list(
                 s.tenant.clone(),
                 format!("{}@{}", s.prompt, s.channel),
                 s.release_id.clone(),
-                age(now - s.started_ms),
-                format!("{} ago", age(now - s.last_ms)),
+                age(now.saturating_sub(s.started_ms)),
+                format!("{} ago", age(now.saturating_sub(s.last_ms))),
                 timestamp(s.expires_ms),
             ]
         })

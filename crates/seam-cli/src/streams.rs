@@ -87,7 +87,7 @@ pub fn groups(rows: &[StreamRecord]) -> Vec<StreamGroup> {
                 tokens_per_chunk: median(col(|r| Some(r.tokens_per_chunk))).unwrap_or(0.0),
                 ttft_ms_p50: median(col(|r| r.ttft_ms)),
                 gap_max_ms: rs.iter().map(|r| r.gap_max_ms).fold(0.0, f64::max),
-                stalls: rs.iter().map(|r| r.stalls).sum(),
+                stalls: rs.iter().fold(0i64, |n, r| n.saturating_add(r.stalls)),
                 top_breach: breaches
                     .into_iter()
                     .max_by_key(|(_, n)| *n)

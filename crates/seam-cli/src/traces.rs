@@ -49,9 +49,13 @@ fn tokens(i: i64, o: i64, estimated: bool) -> String {
 
 pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> String {
     let total_cost: f64 = calls.iter().map(|c| c.cost_usd).sum();
-    let n_attempts: i64 = calls.iter().map(|c| c.attempts).sum();
-    let (tin, tout) = calls.iter().fold((0, 0), |(i, o), c| {
-        (i + c.input_tokens, o + c.output_tokens)
+    // Stored numbers are summed without overflowing, whatever a record holds.
+    let n_attempts = calls.iter().fold(0i64, |n, c| n.saturating_add(c.attempts));
+    let (tin, tout) = calls.iter().fold((0i64, 0i64), |(i, o), c| {
+        (
+            i.saturating_add(c.input_tokens),
+            o.saturating_add(c.output_tokens),
+        )
     });
     let first = calls.first().map(|c| c.created_ms).unwrap_or(0);
     let mut out = format!(
@@ -74,7 +78,7 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
         out.push_str(&format!(
             "{branch} {} +{:.0}ms {} {} {} tokens {} ${:.6} {:.1}ms\n",
             clean(&c.id),
-            (c.created_ms - first) as f64,
+            c.created_ms.saturating_sub(first) as f64,
             clean(if c.route.is_empty() {
                 &c.requested_model
             } else {

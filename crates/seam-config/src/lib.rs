@@ -28,7 +28,8 @@ pub use sessions::{SessionTtl, Sessions};
 pub use streams::{Boundary, Rechunk, StreamSlo, Streams};
 pub use telemetry::{Otlp, Telemetry};
 pub use validate::{
-    Config, ConfigError, Price, Provider, Route, ServerConfig, StoreConfig, Target,
+    Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, Route, ServerConfig, StoreConfig,
+    Target,
 };
 
 use std::path::Path;

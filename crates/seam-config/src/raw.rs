@@ -44,6 +44,10 @@ pub(crate) struct RawServer {
     pub max_body_bytes: Option<u64>,
     pub keyless_tenant: Option<String>,
     pub shutdown_grace_secs: Option<u64>,
+    pub header_timeout_ms: Option<u64>,
+    pub body_timeout_ms: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_connections: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -65,6 +65,16 @@ pub struct ServerConfig {
     /// When set, requests without a key are served as this tenant (local development only).
     pub keyless_tenant: Option<String>,
     pub shutdown_grace: Duration,
+    /// How long a connection may take to send a request's head: from accept for its first
+    /// request, from its first byte for a later one.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive once its head has.
+    pub body_timeout: Duration,
+    /// How long a kept-alive connection may wait between requests.
+    pub idle_timeout: Duration,
+    /// The most client connections open at once; `None`: derived from the open-file limit
+    /// when the server starts.
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,8 +142,18 @@ impl Config {
     }
 }
 
+/// A call whose `model` starts with this names a prompt (`prompt:NAME[@CHANNEL]`), not a route.
+pub const PROMPT_MODEL_PREFIX: &str = "prompt:";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+/// Clients send a request's head at once; a connection still sending one after 10 s is
+/// holding a slot, not making a call.
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+/// Room for the largest body (`max_body_bytes`, 32 MiB) over a slow link.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 60_000;
+/// Longer than the idle timeout of common load balancers (60 s), so that the balancer, not
+/// Seam, closes an idle connection first and never sends a request on one Seam just closed.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 75;
 /// A prompt render's fuel: ~100k template steps or ~6 MB of output, a few milliseconds.
 pub const DEFAULT_RENDER_FUEL: u64 = 100_000;
 const DEFAULT_ANTHROPIC_VERSION: &str = "2026-10-21";
@@ -189,6 +209,31 @@ pub(crate) fn validate(
         max_body_bytes,
         keyless_tenant: raw.server.keyless_tenant,
         shutdown_grace: Duration::from_secs(raw.server.shutdown_grace_secs.unwrap_or(30)),
+        header_timeout: Duration::from_millis(at_least_one(
+            &mut problems,
+            "server.header_timeout_ms",
+            raw.server.header_timeout_ms,
+            DEFAULT_HEADER_TIMEOUT_MS,
+        )),
+        body_timeout: Duration::from_millis(at_least_one(
+            &mut problems,
+            "server.body_timeout_ms",
+            raw.server.body_timeout_ms,
+            DEFAULT_BODY_TIMEOUT_MS,
+        )),
+        idle_timeout: Duration::from_secs(at_least_one(
+            &mut problems,
+            "server.idle_timeout_secs",
+            raw.server.idle_timeout_secs,
+            DEFAULT_IDLE_TIMEOUT_SECS,
+        )),
+        max_connections: match raw.server.max_connections {
+            Some(0) => {
+                problems.push("server.max_connections: must be greater than 0 (leave it out to derive it from the open-file limit)".into());
+                None
+            }
+            n => n.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        },
     };
 
     let url = match (raw.store.url, raw.store.url_env) {
@@ -358,6 +403,18 @@ fn missing_admin_token(problems: &mut Vec<String>, name: &str) {
     ));
 }
 
+/// A duration or count that must be at least 1, else its default.
+fn at_least_one(problems: &mut Vec<String>, key: &str, v: Option<u64>, default: u64) -> u64 {
+    match v {
+        Some(0) => {
+            problems.push(format!("{key}: must be greater than 0 (default {default})"));
+            default
+        }
+        Some(n) => n,
+        None => default,
+    }
+}
+
 fn positive(problems: &mut Vec<String>, key: &str, v: Option<usize>, default: usize) -> usize {
     match v {
         Some(0) => {
@@ -445,6 +502,12 @@ fn max_event_bytes(raw: Option<u64>, key: &str, problems: &mut Vec<String>) -> u
 fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec<String>) -> Route {
     if r.name.trim().is_empty() {
         problems.push(format!("{key}: name must not be empty"));
+    }
+    if r.name.starts_with(PROMPT_MODEL_PREFIX) {
+        problems.push(format!(
+            "{key}: a route name cannot start with `{PROMPT_MODEL_PREFIX}`: a call for `{}` is served the prompt's release, never this route; name the route without it",
+            r.name
+        ));
     }
     if r.targets.is_empty() {
         problems.push(format!("{key}: targets must name at least one provider"));

@@ -53,7 +53,7 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
 
 pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
     let (parts, body) = req.into_parts();
-    let mut ctx = CallCtx::new(app.live(), endpoint, &parts.headers);
+    let (mut ctx, bad_header) = CallCtx::new(app.live(), endpoint, &parts.headers);
     match authenticate(
         &parts.headers,
         &app.keys,
@@ -70,39 +70,45 @@ pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) ->
             return with_call_headers(respond(&e), &ctx.id, 0, None);
         }
     }
+    if let Some(e) = bad_header {
+        return failed(&app, ctx, e).await;
+    }
     match run(&app, ctx, body).await {
         Ok(resp) => resp,
-        Err((ctx, e)) => {
-            let mut resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
-            set_release(&mut resp, ctx.release_id.as_deref());
-            if ctx.budget_exhausted {
-                resp.headers_mut()
-                    .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
-            }
-            let outcome = match e {
-                GatewayError::Upstream(_) | GatewayError::ServedModelMismatch { .. } => "error",
-                GatewayError::Refused(_) => "refused",
-                _ => "rejected",
-            };
-            let api = e.to_api();
-            let durable = finish(
-                &app,
-                ctx,
-                CallEnd {
-                    status: api.status,
-                    outcome,
-                    error_class: Some(e.class()),
-                    error_message: Some(api.message),
-                    ttfb_ms: None,
-                    stream: None,
-                },
-            );
-            if let Some(d) = durable {
-                let _ = d.await;
-            }
-            resp
-        }
+        Err((ctx, e)) => failed(&app, ctx, e).await,
     }
+}
+
+/// A call that failed before or instead of an answer: its error response, once it is recorded.
+async fn failed(app: &Arc<App>, ctx: CallCtx, e: GatewayError) -> Response {
+    let mut resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
+    set_release(&mut resp, ctx.release_id.as_deref());
+    if ctx.budget_exhausted {
+        resp.headers_mut()
+            .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
+    }
+    let outcome = match e {
+        GatewayError::Upstream(_) | GatewayError::ServedModelMismatch { .. } => "error",
+        GatewayError::Refused(_) => "refused",
+        _ => "rejected",
+    };
+    let api = e.to_api();
+    let durable = finish(
+        app,
+        ctx,
+        CallEnd {
+            status: api.status,
+            outcome,
+            error_class: Some(e.class()),
+            error_message: Some(api.message),
+            ttfb_ms: None,
+            stream: None,
+        },
+    );
+    if let Some(d) = durable {
+        let _ = d.await;
+    }
+    resp
 }
 
 type Failed = (CallCtx, GatewayError);

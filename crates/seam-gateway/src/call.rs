@@ -2,8 +2,8 @@
 
 use crate::account::Bill;
 use crate::authenticate::Caller;
+use crate::errors::GatewayError;
 use crate::untrusted::{MAX_ERROR_MESSAGE_LEN, MAX_MODEL_LEN, cap, cap_owned};
-use http::HeaderName;
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord, attempt_id};
 use std::time::Instant;
@@ -67,11 +67,13 @@ pub struct CallEnd<'a> {
 }
 
 impl CallCtx {
+    /// A call's context from its headers; with the first of its trace and session headers
+    /// that cannot be used as sent, when there is one (the call is then its own trace).
     pub fn new(
         live: std::sync::Arc<crate::Live>,
         endpoint: Endpoint,
         headers: &http::HeaderMap,
-    ) -> CallCtx {
+    ) -> (CallCtx, Option<GatewayError>) {
         let mut id = String::with_capacity(5 + uuid::fmt::Simple::LENGTH);
         id.push_str("call_");
         id.push_str(
@@ -79,15 +81,18 @@ impl CallCtx {
                 .simple()
                 .encode_lower(&mut uuid::Uuid::encode_buffer()),
         );
+        let (named, session_id, bad) = match (trace_id(headers), header_id(headers, SEAM_SESSION)) {
+            (Ok(t), Ok(s)) => (t, s, None),
+            (Err(e), _) | (_, Err(e)) => (None, None, Some(e)),
+        };
         // A call that names no trace is a trace of its own.
-        let named = trace_id(headers);
         let trace_named = named.is_some();
         let parent = match live.config.telemetry.otlp {
             Some(_) => crate::otlp::parent(headers),
             None => None,
         };
         let trace_id = named.unwrap_or_else(|| id.clone());
-        CallCtx {
+        let ctx = CallCtx {
             id,
             live,
             started: Instant::now(),
@@ -99,7 +104,7 @@ impl CallCtx {
             },
             trace_id: Some(trace_id),
             trace_named,
-            session_id: header_id(headers, SEAM_SESSION),
+            session_id,
             endpoint,
             route: String::new(),
             requested_model: String::new(),
@@ -114,7 +119,8 @@ impl CallCtx {
             model_policy: None,
             metrics: None,
             parent,
-        }
+        };
+        (ctx, bad)
     }
 
     /// The trace this call belongs to: the one it named, else itself.
@@ -237,28 +243,51 @@ pub fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-const SEAM_TRACE: HeaderName = HeaderName::from_static("x-seam-trace");
-const SEAM_SESSION: HeaderName = HeaderName::from_static("x-seam-session");
+const TRACEPARENT: &str = "traceparent";
+const SEAM_TRACE: &str = "x-seam-trace";
+const SEAM_SESSION: &str = "x-seam-session";
 
-/// The W3C `traceparent` trace id, else `x-seam-trace`.
-fn trace_id(h: &http::HeaderMap) -> Option<String> {
-    let from_parent = h
-        .get(TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
+/// The W3C `traceparent` trace id, else `x-seam-trace`. A malformed `traceparent` is
+/// ignored, as W3C asks; any of them over [`MAX_ID_LEN`] bytes is refused.
+fn trace_id(h: &http::HeaderMap) -> Result<Option<String>, GatewayError> {
+    let parent = match h.get(TRACEPARENT) {
+        Some(v) if v.len() > MAX_ID_LEN => return Err(too_long(TRACEPARENT, v.len())),
+        Some(v) => v.to_str().ok(),
+        None => None,
+    };
+    let from_parent = parent
         .and_then(|v| v.split('-').nth(1))
         .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .filter(|t| t.bytes().any(|b| b != b'0'))
         .map(str::to_ascii_lowercase);
-    from_parent.or_else(|| header_id(h, SEAM_TRACE))
+    let named = header_id(h, SEAM_TRACE)?;
+    Ok(from_parent.or(named))
 }
 
-fn header_id(h: &http::HeaderMap, name: HeaderName) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= MAX_ID_LEN)
-        .map(str::to_string)
+/// An id a client names in a header: printable ASCII, at most [`MAX_ID_LEN`] bytes once
+/// trimmed; an empty one names nothing.
+fn header_id(h: &http::HeaderMap, name: &'static str) -> Result<Option<String>, GatewayError> {
+    let Some(v) = h.get(name) else {
+        return Ok(None);
+    };
+    let Ok(text) = v.to_str() else {
+        return Err(GatewayError::InvalidHeader {
+            header: name,
+            reason: "must be printable ASCII".into(),
+        });
+    };
+    let text = text.trim();
+    if text.len() > MAX_ID_LEN {
+        return Err(too_long(name, text.len()));
+    }
+    Ok((!text.is_empty()).then(|| text.to_string()))
+}
+
+fn too_long(name: &'static str, len: usize) -> GatewayError {
+    GatewayError::InvalidHeader {
+        header: name,
+        reason: format!("must be at most {MAX_ID_LEN} bytes; this one is {len} bytes"),
+    }
 }
 
 #[cfg(test)]
@@ -275,11 +304,9 @@ mod tests {
                 .unwrap(),
         );
         h.insert("x-seam-trace", "mine".parse().unwrap());
-        assert_eq!(
-            trace_id(&h).as_deref(),
-            Some("4bf92f3577b34da6a3ce929d0e0e4736")
-        );
+        let id = |h: &http::HeaderMap| trace_id(h).ok().flatten();
+        assert_eq!(id(&h).as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         h.insert("traceparent", "garbage".parse().unwrap());
-        assert_eq!(trace_id(&h).as_deref(), Some("mine"));
+        assert_eq!(id(&h).as_deref(), Some("mine"));
     }
 }

@@ -28,6 +28,39 @@ pub fn routes() -> axum::Router<Arc<App>> {
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/migrate", post(migrate_session))
         .route("/api/reload", post(reload))
+        .layer(axum::middleware::map_response(json_errors))
+}
+
+/// axum answers in plain text when its extractors refuse a request (malformed JSON, another
+/// content type, a body over its limit, a bad path or query) and with an empty body when a
+/// route has no such method; the control API answers every error in its documented shape,
+/// `{"error": {"message": ...}}`, with the same status (and headers, such as `Allow`).
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut out = error(status, message);
+    for (name, value) in &parts.headers {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            out.headers_mut().append(name, value.clone());
+        }
+    }
+    out
 }
 
 /// `mode` of a deploy or rollback body: drain unless it says immediate.

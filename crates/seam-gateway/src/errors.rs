@@ -13,6 +13,15 @@ pub enum GatewayError {
         limit: usize,
     },
     BodyUnreadable,
+    /// The body did not arrive within `server.body_timeout_ms` of the request's head.
+    BodyTimeout {
+        limit: std::time::Duration,
+    },
+    /// A header Seam reads (trace, session) that it cannot use as sent.
+    InvalidHeader {
+        header: &'static str,
+        reason: String,
+    },
     MalformedJson(String),
     NotAnObject,
     MissingField(&'static str),
@@ -55,11 +64,13 @@ impl GatewayError {
         match self {
             GatewayError::MissingKey | GatewayError::BadKey => "auth",
             GatewayError::BodyTooLarge { .. } => "body_too_large",
+            GatewayError::BodyTimeout { .. } => "body_timeout",
             GatewayError::BodyUnreadable
             | GatewayError::MalformedJson(_)
             | GatewayError::NotAnObject
             | GatewayError::MissingField(_)
-            | GatewayError::InvalidField { .. } => "invalid_request",
+            | GatewayError::InvalidField { .. }
+            | GatewayError::InvalidHeader { .. } => "invalid_request",
             GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => "unknown_route",
             GatewayError::RenderLimit { .. } => "render_limit",
             GatewayError::Upstream(e) => e.class.as_str(),
@@ -92,6 +103,20 @@ impl GatewayError {
             .code("request_too_large"),
             GatewayError::BodyUnreadable => {
                 ApiError::invalid_request("The request body could not be read.")
+            }
+            GatewayError::BodyTimeout { limit } => ApiError::new(
+                408,
+                "invalid_request_error",
+                format!(
+                    "The request body did not arrive within this gateway's limit of {} ms after its headers (server.body_timeout_ms).",
+                    limit.as_millis()
+                ),
+            )
+            .code("request_timeout"),
+            GatewayError::InvalidHeader { header, reason } => {
+                ApiError::invalid_request(format!("Invalid header '{header}': {reason}"))
+                    .code("invalid_header")
+                    .param(*header)
             }
             GatewayError::MalformedJson(detail) => ApiError::invalid_request(format!(
                 "We could not parse the JSON body of your request: {detail}"
@@ -190,6 +215,12 @@ pub fn respond(err: &GatewayError) -> Response {
         retry_after.and_then(|d| HeaderValue::from_str(&d.as_secs_f64().ceil().to_string()).ok())
     {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    if matches!(err, GatewayError::BodyTimeout { .. }) {
+        // The rest of the body may still be on its way: the connection cannot carry another
+        // request.
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
 }

@@ -27,6 +27,7 @@ mod server;
 pub mod session;
 pub mod shape;
 pub mod telemetry;
+mod throttle;
 pub mod untrusted;
 
 pub use server::{Running, router};

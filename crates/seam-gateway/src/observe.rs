@@ -119,6 +119,7 @@ pub struct Metrics {
     pub sessions_pinned: Family<PromptRelease, Gauge>,
     pub reloads: Family<Reason, Counter>,
     pub streams: crate::telemetry::StreamMetrics,
+    pub connections: crate::server::ConnectionMetrics,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<FastMap<String, FastMap<String, Arc<Hot>>>>,
@@ -174,6 +175,7 @@ impl Metrics {
             sessions_pinned: Family::default(),
             reloads: Family::default(),
             streams: crate::telemetry::StreamMetrics::new(&mut registry),
+            connections: crate::server::ConnectionMetrics::new(&mut registry),
             registry: Registry::default(),
             hot: RwLock::default(),
         };

@@ -60,6 +60,10 @@ fn fixed_keys(old: &Config, new: &Config) -> Vec<String> {
         }
     };
     fixed("server.listen", old.server.listen == new.server.listen);
+    fixed(
+        "server.max_connections",
+        old.server.max_connections == new.server.max_connections,
+    );
     fixed("store.url", old.store.url == new.store.url);
     fixed(
         "store.batch_size / queue_capacity / flush_interval_ms",

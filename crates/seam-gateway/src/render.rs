@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-pub const PREFIX: &str = "prompt:";
+pub const PREFIX: &str = seam_config::PROMPT_MODEL_PREFIX;
 pub const DEFAULT_CHANNEL: &str = "production";
 
 /// A release as the gateway serves it.

@@ -11,7 +11,12 @@ use serde_json::Value;
 
 pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayError> {
     let limit = ctx.live.config.server.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+    let deadline = ctx.live.config.server.body_timeout;
+    // A body that came with its head is read at once and never arms the timer.
+    let read = tokio::time::timeout(deadline, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| GatewayError::BodyTimeout { limit: deadline })?;
+    let bytes = read.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
         if too_large {

@@ -37,3 +37,26 @@ async fn postgres_passes_the_conformance_suite() {
         .await
         .expect("drop schema");
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_said_at_once() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://postgres:secret-pw@127.0.0.1:{port}/test");
+    let started = std::time::Instant::now();
+    let err = match seam_store::open_for_use(&url, 4).await {
+        Ok(_) => panic!("connected to a port nothing listens on"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}: {err}",
+        started.elapsed()
+    );
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(!err.contains("secret-pw"), "{err}");
+}

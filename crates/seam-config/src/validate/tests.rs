@@ -2,6 +2,7 @@
 
 use crate::parse;
 use std::path::Path;
+use std::time::Duration;
 
 fn env(name: &str) -> Option<String> {
     (name == "LOCAL_KEY").then(|| "sk-local".to_string())
@@ -243,6 +244,62 @@ fn a_providers_largest_stream_event_has_a_default_and_a_range() {
             "{e}"
         );
     }
+}
+
+#[test]
+fn server_timeouts_and_the_connection_cap_have_defaults_and_must_be_positive() {
+    let c = parse(GOOD, Path::new("s.toml"), &env).expect("valid");
+    assert_eq!(c.server.header_timeout, Duration::from_secs(10));
+    assert_eq!(c.server.body_timeout, Duration::from_secs(60));
+    assert_eq!(c.server.idle_timeout, Duration::from_secs(75));
+    assert_eq!(
+        c.server.max_connections, None,
+        "derived from the open-file limit"
+    );
+    let with = |keys: &str| GOOD.replace("[server]\n", &format!("[server]\n{keys}\n"));
+    let c = parse(
+        &with("header_timeout_ms = 500\nbody_timeout_ms = 2000\nidle_timeout_secs = 5\nmax_connections = 64"),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect("valid");
+    assert_eq!(c.server.header_timeout, Duration::from_millis(500));
+    assert_eq!(c.server.body_timeout, Duration::from_secs(2));
+    assert_eq!(c.server.idle_timeout, Duration::from_secs(5));
+    assert_eq!(c.server.max_connections, Some(64));
+    let e = parse(
+        &with("header_timeout_ms = 0\nbody_timeout_ms = 0\nidle_timeout_secs = 0\nmax_connections = 0"),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect_err("zeros");
+    assert_eq!(e.problems.len(), 4, "{e}");
+    for key in [
+        "server.header_timeout_ms",
+        "server.body_timeout_ms",
+        "server.idle_timeout_secs",
+        "server.max_connections",
+    ] {
+        assert!(
+            e.problems
+                .iter()
+                .any(|p| p.starts_with(key) && p.contains("must be greater than 0")),
+            "{key}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_route_named_like_a_prompt_is_refused() {
+    let text = format!(
+        "{GOOD}\n[[routes]]\nname = \"prompt:x\"\ntargets = [{{ provider = \"local\", model = \"m\" }}]\n"
+    );
+    let e = parse(&text, Path::new("s.toml"), &env).expect_err("unreachable route");
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert!(
+        e.problems[0].starts_with("routes[1] (prompt:x): a route name cannot start with `prompt:`"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -26,7 +26,6 @@ use crate::observe::{Metrics, Reason};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
 use seam_store::Store;
 use seam_wire::Usage;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -107,7 +106,7 @@ struct Source {
 pub struct Limiter {
     backend: Backend,
     metrics: Arc<Metrics>,
-    last_down_log_ms: AtomicI64,
+    down_log: crate::throttle::LogThrottle,
     source: OnceLock<Source>,
 }
 
@@ -225,7 +224,7 @@ impl Limiter {
         Ok(Limiter {
             backend,
             metrics,
-            last_down_log_ms: AtomicI64::new(0),
+            down_log: crate::throttle::LogThrottle::new(1000),
             source: OnceLock::new(),
         })
     }
@@ -509,17 +508,11 @@ impl Limiter {
                 reason: decision.into(),
             })
             .inc();
-        let now = crate::now_ms();
-        let last = self.last_down_log_ms.load(Ordering::Relaxed);
-        if now - last >= 1000
-            && self
-                .last_down_log_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if let Some(skipped) = self.down_log.due() {
             tracing::error!(
                 error = err,
                 decision,
+                skipped,
                 "the limits backend is unreachable; see seam_limit_backend_errors_total"
             );
         }

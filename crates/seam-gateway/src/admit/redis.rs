@@ -214,6 +214,7 @@ struct Inner {
     owner: String,
     conn: tokio::sync::Mutex<Option<ConnectionManager>>,
     last_failure_ms: AtomicI64,
+    settle_log: crate::throttle::LogThrottle,
     admit: Script,
     settle: Script,
     claim: Script,
@@ -249,6 +250,7 @@ impl RedisLimits {
                 owner: format!("{:016x}", rand::random::<u64>()),
                 conn: tokio::sync::Mutex::new(None),
                 last_failure_ms: AtomicI64::new(i64::MIN / 2),
+                settle_log: crate::throttle::LogThrottle::new(1000),
                 admit: Script::new(&with_claim(ADMIT)),
                 settle: Script::new(SETTLE),
                 claim: Script::new(&with_claim(CLAIM)),
@@ -542,8 +544,11 @@ impl RedisLimits {
                     .and_then(|r| r.map_err(|e| e.to_string())),
                 Err(e) => Err(e),
             };
-            if let Err(e) = done {
-                tracing::warn!(error = %e, tenant = %ticket.tenant, "could not settle a reservation in Redis; it expires with its window");
+            // Once per call while Redis is down: at most one line a second.
+            if let Err(e) = done
+                && let Some(skipped) = me.inner.settle_log.due()
+            {
+                tracing::warn!(error = %e, skipped, "could not settle reservations in Redis; they expire with their windows");
             }
         });
     }

@@ -17,7 +17,6 @@ use crate::observe::{Metrics, Reason};
 use seam_config::{Durability, StoreConfig};
 use seam_store::spool::Spool;
 use seam_store::{AttemptRecord, CallRecord, RecordSink, Store};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -41,7 +40,7 @@ pub struct Recorder {
     /// With `durability = "acknowledged"`: to the spool first, and the call waits for it.
     journal: Option<mpsc::Sender<journal::Waiting>>,
     metrics: Arc<Metrics>,
-    last_drop_log_ms: Arc<AtomicI64>,
+    drop_log: Arc<crate::throttle::LogThrottle>,
 }
 
 /// The writer task; [`RecordWriter::finish`] writes what is queued (or spools it, when the
@@ -141,7 +140,7 @@ impl Recorder {
                 tx,
                 journal: journal_tx,
                 metrics,
-                last_drop_log_ms: Arc::new(AtomicI64::new(0)),
+                drop_log: Arc::new(crate::throttle::LogThrottle::new(1000)),
             },
             RecordWriter {
                 stop,
@@ -190,16 +189,10 @@ impl Recorder {
                         reason: reason.into(),
                     })
                     .inc_by(rows);
-                let now = crate::now_ms();
-                let last = self.last_drop_log_ms.load(Ordering::Relaxed);
-                if now - last >= 1000
-                    && self
-                        .last_drop_log_ms
-                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                {
+                if let Some(skipped) = self.drop_log.due() {
                     tracing::warn!(
                         reason,
+                        skipped,
                         "dropping call records; see seam_records_dropped_total"
                     );
                 }

@@ -1,6 +1,6 @@
 use super::*;
 use seam_store::{Priority, RecordBatch};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A sink whose writes fail or succeed on command, and which remembers each batch's priority
 /// and the calls it stored, in order.

@@ -423,3 +423,52 @@ async fn metrics_can_require_a_token() {
         .unwrap();
     assert_eq!(r.status(), 200, "without the key, /metrics stays open");
 }
+
+#[tokio::test]
+async fn requests_the_extractors_refuse_get_the_documented_json_error() {
+    let h = Harness::start(Options::default()).await;
+    let ana = user(&h, "ana").await;
+    let post = |path: &str| h.client.post(format!("{}{path}", h.gw)).bearer_auth(&ana);
+    let cases = [
+        (
+            "malformed JSON",
+            post("/api/releases")
+                .header("content-type", "application/json")
+                .body("{\"prompt\": "),
+            400,
+        ),
+        (
+            "not JSON at all",
+            post("/api/deploys")
+                .header("content-type", "text/plain")
+                .body("target=x"),
+            415,
+        ),
+        ("no body", post("/api/rollbacks"), 415),
+        (
+            "a method the route does not have",
+            h.client
+                .get(format!("{}/api/deploys", h.gw))
+                .bearer_auth(&ana),
+            405,
+        ),
+    ];
+    for (what, req, status) in cases {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        let content_type = r.headers()[http::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{what}: {content_type}"
+        );
+        if status == 405 {
+            assert!(r.headers().contains_key(http::header::ALLOW), "{what}");
+        }
+        let body: Value = r.json().await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{what}: {body}");
+    }
+}

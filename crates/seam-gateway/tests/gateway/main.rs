@@ -19,6 +19,7 @@ mod records;
 mod redis_limits;
 mod retries;
 mod secrets;
+mod server_limits;
 mod sessions;
 mod streams;
 mod telemetry;

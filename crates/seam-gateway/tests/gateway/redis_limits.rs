@@ -1,7 +1,7 @@
 //! Limits in Redis (127.0.0.1:6379): several gateways enforce one limit, and an unreachable
 //! Redis follows `on_backend_down`. Fails, never skips, when Redis is not running.
 
-use crate::harness::{Harness, Options, hello, series};
+use crate::harness::{Harness, Logs, Options, hello, series};
 use serde_json::{Value, json};
 
 fn redis_url() -> String {
@@ -158,6 +158,57 @@ async fn an_unreachable_redis_follows_the_policy_and_is_counted() {
             &h.metrics().await,
             "seam_limit_backend_errors_total{reason=\"closed\"}"
         ) > Some(0.0)
+    );
+}
+
+#[tokio::test]
+async fn a_redis_outage_is_logged_once_a_second_not_once_per_call() {
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // A token budget that fails open: every call is admitted, reserved for and settled
+    // against a Redis that is not there.
+    let open = format!(
+        "[limits]\nbackend = \"redis://{dead}\"\non_backend_down = {{ tokens = \"open\" }}\n[limits.tenant_default]\ntokens_per_minute = 100000\n"
+    );
+    let h = Harness::start(Options {
+        extra: &open,
+        ..Options::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let calls = 8;
+    for _ in 0..calls {
+        let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+        assert_eq!(r.status(), 200);
+    }
+    // Settling runs in the background: give the last one time to fail.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let elapsed = started.elapsed().as_secs() + 1;
+    let text = logs.text();
+    let count = |what: &str| text.lines().filter(|l| l.contains(what)).count() as u64;
+    let settle = count("could not settle reservations in Redis");
+    let down = count("the limits backend is unreachable");
+    // At most one line of each a second (the calls took `elapsed` seconds at most), and
+    // never one per call.
+    assert!(
+        settle >= 1 && settle <= elapsed.min(calls - 1),
+        "{settle} settle lines in {elapsed}s:\n{text}"
+    );
+    assert!(
+        down >= 1 && down <= elapsed.min(calls - 1),
+        "{down} outage lines in {elapsed}s:\n{text}"
+    );
+    let m = h.metrics().await;
+    assert!(
+        m.contains(&format!(
+            "seam_limit_backend_errors_total{{reason=\"open\"}} {}",
+            2 * calls
+        )),
+        "every admission and reservation is still counted: {m}"
     );
 }
 

@@ -1,29 +1,8 @@
 //! Strings a tenant or an upstream chose: escaped in the operator's logs, capped in records.
 
-use crate::harness::{Harness, Options, call_id, hello};
+use crate::harness::{Harness, Logs, Options, call_id, hello};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// What the gateway logs on this thread, as `seam serve` formats it (without colours).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// A served model that, written raw, ends the log line, forges another and recolours the
 /// terminal.
@@ -32,13 +11,7 @@ const FORGED: &str = "sim-large-2026-02\r\n2026-01-01T00:00:00Z  INFO seam: all 
 #[tokio::test]
 async fn a_served_model_with_line_breaks_and_escapes_does_not_forge_a_log_line() {
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // The test's runtime runs the gateway's tasks on this thread.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = logs.capture();
     let changes = format!(
         "changes = [{{ after_requests = 1, served = {} }}]",
         serde_json::to_string(FORGED).unwrap()
@@ -128,4 +101,63 @@ async fn a_served_model_over_256_bytes_is_recorded_cut_short() {
     assert_eq!(len(&call.system_fingerprint), Some(256));
     assert_eq!(len(&attempts[0].served_model), Some(256));
     assert!(call.served_model.unwrap().bytes().all(|b| b == b's'));
+}
+
+#[tokio::test]
+async fn trace_and_session_headers_over_the_limit_are_a_400_naming_the_header() {
+    let h = Harness::start(Options::default()).await;
+    let send = |name: &'static str, value: reqwest::header::HeaderValue| {
+        h.client
+            .post(format!("{}/v1/chat/completions", h.gw))
+            .bearer_auth(&h.key)
+            .header(name, value)
+            .json(&json!({"model": "chat", "messages": hello()}))
+            .send()
+    };
+    let long = |n: usize| reqwest::header::HeaderValue::from_str(&"t".repeat(n)).unwrap();
+    let cases = [
+        (
+            "x-seam-session",
+            long(129),
+            "at most 128 bytes; this one is 129 bytes",
+        ),
+        (
+            "x-seam-trace",
+            long(4_000),
+            "at most 128 bytes; this one is 4000 bytes",
+        ),
+        (
+            "traceparent",
+            long(200),
+            "at most 128 bytes; this one is 200 bytes",
+        ),
+        (
+            "x-seam-session",
+            reqwest::header::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+            "must be printable ASCII",
+        ),
+    ];
+    for (name, value, reason) in cases {
+        let r = send(name, value).await.unwrap();
+        assert_eq!(r.status(), 400, "{name}");
+        let id = call_id(&r);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_header", "{body}");
+        assert_eq!(body["error"]["param"], name, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("'{name}'")) && message.contains(reason),
+            "{message}"
+        );
+        // Recorded as the tenant's rejected call, a trace of its own, in no session.
+        let (call, _) = h.record(&id).await;
+        assert_eq!((call.status, call.outcome.as_str()), (400, "rejected"));
+        assert_eq!(call.trace_id.as_deref(), Some(id.as_str()));
+        assert_eq!(call.session_id, None);
+    }
+    // At the limit, the ids are used.
+    let r = send("x-seam-trace", long(128)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (call, _) = h.record(&call_id(&r)).await;
+    assert_eq!(call.trace_id, Some("t".repeat(128)));
 }

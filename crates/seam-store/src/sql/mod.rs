@@ -51,6 +51,27 @@ pub(crate) async fn begin_write(
     }
 }
 
+/// How long connecting (and, later, waiting for a pooled connection) may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One connection, made and closed before the pool is: the pool retries a refused connection
+/// until its timeout (30 s) and then says only "pool timed out"; this says what went wrong
+/// (connection refused, unknown database, authentication) at once.
+async fn probe(url: &str) -> Result<()> {
+    use sqlx::Connection;
+    match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect(url)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(StoreError::Invalid(format!(
+            "could not connect to the database within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 impl SqlStore {
     /// Connects without migrating. `sqlite://PATH` creates the file when missing.
     pub async fn connect(url: &str) -> Result<SqlStore> {
@@ -66,9 +87,13 @@ impl SqlStore {
         } else {
             url.to_string()
         };
+        if !sqlite {
+            probe(&url).await?;
+        }
         let pool = AnyPoolOptions::new()
             // One SQLite connection: writes serialize anyway, and one page cache stays warm.
             .max_connections(if sqlite { 1 } else { max_connections.max(1) })
+            .acquire_timeout(CONNECT_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {

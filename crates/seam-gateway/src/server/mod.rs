@@ -1,6 +1,10 @@
-//! The HTTP server: HTTP/1.1 connections (TCP_NODELAY on each), the data plane's endpoints
-//! called directly and the rest routed, graceful shutdown with a deadline, and a final flush
-//! of queued records.
+//! The HTTP server: HTTP/1.1 connections (TCP_NODELAY on each, timed and capped by
+//! [`connections`]), the data plane's endpoints called directly and the rest routed, graceful
+//! shutdown with a deadline, and a final flush of queued records.
+
+mod connections;
+
+pub use connections::ConnectionMetrics;
 
 use crate::App;
 use crate::api;
@@ -10,6 +14,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{get, post};
+use connections::{CallBody, Closed, Conn, Connections, Step, Watched};
 use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -137,14 +142,18 @@ pub(crate) async fn start(
     writer: crate::record::RecordWriter,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
-    let grace = app.live().config.server.shutdown_grace;
+    let (grace, max) = {
+        let server = &app.live().config.server;
+        (
+            server.shutdown_grace,
+            max_connections(server.max_connections),
+        )
+    };
+    let conns = Connections::new(max, app.metrics.clone());
     let (stop, mut stop_rx) = watch::channel(false);
     let mut deadline_rx = stop.subscribe();
-    let service = Gateway {
-        app: app.clone(),
-        router: router(app.clone()),
-    };
-    let shared = app.clone();
+    let router = router(app.clone());
+    let running_app = app.clone();
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
         let http = hyper::server::conn::http1::Builder::new();
@@ -157,24 +166,61 @@ pub(crate) async fn start(
                 r = listener.accept() => match r {
                     Ok((tcp, _)) => tcp,
                     Err(e) => {
-                        accept_failed(e).await;
+                        accept_failed(e, &app, &conns).await;
                         continue;
                     }
                 },
                 _ = stopped(&mut stop_rx) => break,
             };
+            // At the cap this waits (the listen queue holds new connections meanwhile).
+            let slot = tokio::select! {
+                s = conns.slot() => s,
+                _ = stopped(&mut stop_rx) => break,
+            };
             let _ = tcp.set_nodelay(true);
-            let conn = graceful.watch(http.serve_connection(TokioIo::new(tcp), service.clone()));
-            let (open, mut cut) = (open.clone(), cut.subscribe());
+            let registered = {
+                let live = app.live();
+                let server = &live.config.server;
+                conns.register(slot, server.header_timeout, server.idle_timeout)
+            };
+            let conn = registered.conn.clone();
+            let service = Gateway {
+                app: app.clone(),
+                router: router.clone(),
+                conn: conn.clone(),
+            };
+            let io = TokioIo::new(Watched::new(tcp, conn.clone()));
+            let http_conn = graceful.watch(http.serve_connection(io, service));
+            let (open, mut cut, conns) = (open.clone(), cut.subscribe(), conns.clone());
             tokio::spawn(async move {
                 let _open = open;
-                tokio::select! {
-                    r = conn => if let Err(e) = r {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    },
-                    // Dropping the connection drops the calls in it: a stream cut here is
-                    // recorded as cut, before the record writer stops.
-                    _ = cut.wait_for(|c| *c) => {}
+                let _registered = registered;
+                let mut http_conn = std::pin::pin!(http_conn);
+                let timer = tokio::time::sleep_until(conn.first_deadline());
+                let mut timer = std::pin::pin!(timer);
+                loop {
+                    tokio::select! {
+                        r = &mut http_conn => {
+                            if let Err(e) = r {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                            break;
+                        }
+                        // Dropping the connection drops the calls in it: a stream cut here is
+                        // recorded as cut, before the record writer stops.
+                        _ = cut.wait_for(|c| *c) => break,
+                        _ = conn.evict.notified() => if conns.evicts(&conn) {
+                            conns.closed_by(Closed::Evicted);
+                            break;
+                        },
+                        _ = &mut timer => match conn.step(tokio::time::Instant::now()) {
+                            Step::Close(why) => {
+                                conns.closed_by(why);
+                                break;
+                            }
+                            Step::CheckAt(at) => timer.as_mut().reset(at),
+                        },
+                    }
                 }
             });
         }
@@ -190,9 +236,7 @@ pub(crate) async fn start(
                 tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period; closing them");
             }
         }
-        shared
-            .cutting
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        app.cutting.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = cut.send(true);
         drop(open);
         // Bounded: a connection task ends as soon as it sees the cut.
@@ -201,22 +245,50 @@ pub(crate) async fn start(
     });
     Ok(Running {
         addr,
-        app,
+        app: running_app,
         stop,
         task,
     })
 }
 
+/// `server.max_connections`, else half the open-file limit (see [`connections::default_max`]);
+/// a cap the limit cannot hold is said at start, when it can still be fixed.
+fn max_connections(configured: Option<usize>) -> usize {
+    let limit = connections::open_file_limit();
+    let max = configured.unwrap_or_else(|| connections::default_max(limit));
+    match limit {
+        Some(fds) if configured.is_some() && (max as u64).saturating_mul(2) > fds => {
+            tracing::warn!(
+                max_connections = max,
+                open_file_limit = fds,
+                "server.max_connections allows more connections than half the open-file limit (each call holds a client and a provider socket): accepting may fail for want of descriptors; raise the limit (ulimit -n, LimitNOFILE) or lower server.max_connections"
+            );
+        }
+        _ => tracing::info!(
+            max_connections = max,
+            open_file_limit = ?limit,
+            "accepting at most max_connections client connections"
+        ),
+    }
+    max
+}
+
 /// How long connections cut at the end of the grace period get to record their calls.
 const CUT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a failed accept (out of descriptors, say) waits before the next.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
+static ACCEPT_LOG: crate::throttle::LogThrottle = crate::throttle::LogThrottle::new(10_000);
+
 /// A failed accept: a connection that went away before it was taken is nothing; anything
-/// else (out of file descriptors, say) is logged and waited out, so the loop does not spin.
-async fn accept_failed(e: std::io::Error) {
+/// else is counted, logged at most once per 10 s, and waited out briefly so the loop does not
+/// spin. Out of descriptors, the connection that waited longest without a call is closed to
+/// free one.
+async fn accept_failed(e: std::io::Error, app: &App, conns: &Connections) {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
     if matches!(
         e.kind(),
@@ -224,27 +296,42 @@ async fn accept_failed(e: std::io::Error) {
     ) {
         return;
     }
-    tracing::error!(error = %e, "accepting a connection failed; retrying in 1 s");
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    app.metrics.connections.accept_errors.inc();
+    // EMFILE and ENFILE (the process's and the system's descriptors), on Linux and the BSDs.
+    let out_of_fds = matches!(e.raw_os_error(), Some(23 | 24));
+    if out_of_fds {
+        conns.evict_one();
+    }
+    if let Some(skipped) = ACCEPT_LOG.due() {
+        tracing::error!(
+            error = %e,
+            skipped,
+            "accepting a connection failed; retrying (see seam_accept_errors_total)"
+        );
+    }
+    tokio::time::sleep(ACCEPT_BACKOFF).await;
 }
 
-/// The gateway's HTTP service: the data plane's POST endpoints go straight to their handler
-/// (axum's router, its tower layers and their futures cost ~5,000 instructions per call);
-/// everything else goes through the router.
-#[derive(Clone)]
+/// The gateway's HTTP service on one connection: the data plane's POST endpoints go straight
+/// to their handler (axum's router, its tower layers and their futures cost ~5,000
+/// instructions per call); everything else goes through the router. Each response's body
+/// carries its call, whose end starts the connection's idle time.
 struct Gateway {
     app: Arc<App>,
     router: Router,
+    conn: Arc<Conn>,
 }
 
-type ServiceFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+type ServiceFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<CallBody>, Infallible>> + Send>>;
 
 impl hyper::service::Service<http::Request<Incoming>> for Gateway {
-    type Response = Response;
+    type Response = http::Response<CallBody>;
     type Error = Infallible;
     type Future = ServiceFuture;
 
     fn call(&self, req: http::Request<Incoming>) -> ServiceFuture {
+        let call = self.conn.begin_call();
         let req = req.map(Body::new);
         let endpoint = match (req.method(), req.uri().path()) {
             (&http::Method::POST, "/v1/chat/completions") => Some(Endpoint::ChatCompletions),
@@ -257,14 +344,24 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
                 // The call's future is made inside the box: it is large, and moving it in
                 // would copy it.
                 Box::pin(async move {
-                    Ok(AssertUnwindSafe(api::generate(app, req, endpoint))
+                    let resp = AssertUnwindSafe(api::generate(app, req, endpoint))
                         .catch_unwind()
                         .await
-                        .unwrap_or_else(panic_response))
+                        .unwrap_or_else(panic_response);
+                    Ok(resp.map(|b| CallBody::new(b, call)))
                 })
             }
-            // The router is always ready: it only routes.
-            None => Box::pin(tower_service::Service::call(&mut self.router.clone(), req)),
+            None => {
+                // The router is always ready: it only routes.
+                let routed = tower_service::Service::call(&mut self.router.clone(), req);
+                Box::pin(async move {
+                    let resp = match routed.await {
+                        Ok(r) => r,
+                        Err(never) => match never {},
+                    };
+                    Ok(resp.map(|b| CallBody::new(b, call)))
+                })
+            }
         }
     }
 }
