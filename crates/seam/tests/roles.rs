@@ -203,7 +203,7 @@ async fn an_operator_manages_only_their_tenants_keys() {
             "create",
             "--tenant",
             "a",
-            "--limit",
+            "--key-limit",
             "requests_per_minute=5",
         ],
         "needs role operator of `a`, or admin; `vera` has viewer of a",
