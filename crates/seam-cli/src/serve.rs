@@ -38,11 +38,24 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         anchors.spawn(store);
     }
     running.watch_config(config_path.to_path_buf());
+    if let Some(warning) = plain_http_warning(running.addr) {
+        tracing::warn!("{warning}");
+    }
     tracing::info!(addr = %running.addr, "seam is serving; OpenAI base_url is http://{}/v1", running.addr);
     tracing::info!(config = %config_path.display(), "reloads on a change to the config or its prompts directory, on SIGHUP, and on `seam reload`");
     running.run_until(crate::shutdown_signal()).await;
     tracing::info!("stopped; records flushed");
     Ok(())
+}
+
+/// Seam speaks plain HTTP: keys, prompts and answers cross the network in the clear unless a
+/// TLS-terminating proxy sits in front, which an address beyond this host suggests is missing.
+fn plain_http_warning(addr: std::net::SocketAddr) -> Option<String> {
+    (!addr.ip().is_loopback()).then(|| {
+        format!(
+            "seam serves plain HTTP on {addr}, which is reachable from other hosts: Seam keys, prompts and answers cross the network unencrypted unless a TLS-terminating proxy is in front and the port is reachable only from it (docs/production.md, \"TLS\")"
+        )
+    })
 }
 
 /// The config this gateway runs goes on the audit chain when it changed (see
@@ -59,4 +72,17 @@ async fn record_config(store: &seam_store::SqlStore, path: &Path) -> anyhow::Res
     .unwrap_or_else(|| "operator".into());
     seam_control::config_loaded(store, &actor, &path.display().to_string(), &hash).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plain_http_beyond_loopback_is_warned_about() {
+        let warn = |a: &str| super::plain_http_warning(a.parse().unwrap());
+        assert_eq!(warn("127.0.0.1:4000"), None);
+        assert_eq!(warn("[::1]:4000"), None);
+        for a in ["0.0.0.0:4000", "10.1.2.3:4000", "[::]:4000"] {
+            assert!(warn(a).is_some_and(|w| w.contains("TLS")), "{a}");
+        }
+    }
 }
