@@ -1,6 +1,6 @@
 //! Every error path answers in OpenAI's shape with the right status.
 
-use crate::harness::{Harness, Options, PROVIDER_SECRET, call_id, hello};
+use crate::harness::{Harness, Options, PROVIDER_SECRET, call_id, hello, series};
 use serde_json::{Value, json};
 
 async fn error_of(r: reqwest::Response) -> (u16, Value) {
@@ -148,14 +148,14 @@ async fn missing_or_unknown_key_is_401_and_keyless_needs_config() {
     let m = h.metrics().await;
     let looked_up = ["found", "unknown", "error"]
         .iter()
-        .filter_map(|r| metric(&m, &format!("seam_key_lookups_total{{reason=\"{r}\"}}")))
+        .filter_map(|r| series(&m, &format!("seam_key_lookups_total{{reason=\"{r}\"}}")))
         .sum::<f64>();
     assert!(
         looked_up <= 2.0 * seam_gateway::authenticate::LOOKUPS_PER_SEC,
         "{looked_up} store lookups for 61 unknown keys"
     );
     assert!(
-        metric(&m, "seam_key_lookups_total{reason=\"limited\"}").unwrap_or(0.0) > 0.0,
+        series(&m, "seam_key_lookups_total{reason=\"limited\"}").unwrap_or(0.0) > 0.0,
         "{m}"
     );
 
@@ -299,10 +299,4 @@ async fn unknown_paths_are_404_in_openai_shape() {
         .unwrap();
     let (status, e) = error_of(r).await;
     assert_eq!((status, e["code"].as_str()), (404, Some("unknown_url")));
-}
-
-/// The value of one series in a Prometheus text exposition.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
