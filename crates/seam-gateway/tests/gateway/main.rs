@@ -12,6 +12,7 @@ mod limits;
 mod metrics;
 mod outage;
 mod ownership;
+mod prices;
 mod prompt_limits;
 mod prompts;
 mod records;
