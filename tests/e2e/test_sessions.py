@@ -70,7 +70,7 @@ def test_a_session_keeps_its_release_until_migrated(stack, default_scenario, tmp
 
     changes = stack.seam("changes", "--since", "1h", "--json")
     deploy = [e for e in changes if e["kind"] == "release_deploy" and "session-bot" in e["message"]][-1]
-    assert deploy["drain"] == {"release": v1, "sessions": 1}
+    assert deploy["drain"] == {"release": v1, "sessions": 1, "at_deploy": 1}
 
     stack.seam("sessions", "migrate", "py-1", "--to", v2, token=kim)
     assert eventually(lambda: call(c, "py-1"), v2) == v2
