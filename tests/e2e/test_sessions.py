@@ -61,6 +61,13 @@ def test_a_session_keeps_its_release_until_migrated(stack, default_scenario, tmp
     assert call(c, "py-new") == v2
     assert call(c, "py-1") == v1, "the session started on v1 stays there"
 
+    def served_from(release):
+        return {x["release_id"] for x in stack.seam("calls", "--release", release, "--json")}
+
+    # Calls record the release they were served from, and `seam calls` filters by it.
+    assert eventually(lambda: served_from(v1), {v1}) == {v1}
+    assert eventually(lambda: served_from(v2), {v2}) == {v2}
+
     listed = stack.seam("sessions", "--prompt", "session-bot", "--json")["sessions"]
     by_id = {s["session_id"]: s for s in listed}
     assert by_id["py-1"]["release_id"] == v1 and by_id["py-1"]["draining"] is True
@@ -70,7 +77,7 @@ def test_a_session_keeps_its_release_until_migrated(stack, default_scenario, tmp
 
     changes = stack.seam("changes", "--since", "1h", "--json")
     deploy = [e for e in changes if e["kind"] == "release_deploy" and "session-bot" in e["message"]][-1]
-    assert deploy["drain"] == {"release": v1, "sessions": 1}
+    assert deploy["drain"] == {"release": v1, "sessions": 1, "at_deploy": 1}
 
     stack.seam("sessions", "migrate", "py-1", "--to", v2, token=kim)
     assert eventually(lambda: call(c, "py-1"), v2) == v2

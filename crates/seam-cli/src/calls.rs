@@ -5,20 +5,82 @@ use crate::format::{clean, parse_since, table, timestamp};
 use seam_store::{AttemptRecord, CallQuery, CallRecord, Store};
 use serde_json::json;
 
+/// What `seam calls` narrows the list to, besides time and tenant; the store applies each.
+#[derive(Debug, Default, clap::Args)]
+pub struct Filters {
+    /// Only calls to this route (the model name a client asked for).
+    #[arg(long)]
+    pub route: Option<String>,
+    /// Only calls Seam answered with this HTTP status (429) or class of status (5xx).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only calls with this outcome: ok, error, refused, rejected or client_closed.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Only calls served from this prompt release (rel_...).
+    #[arg(long)]
+    pub release: Option<String>,
+}
+
+/// `429` -> 429..=429, `5xx` -> 500..=599.
+fn status_range(s: &str) -> anyhow::Result<(i64, i64)> {
+    let bad = || {
+        anyhow::anyhow!("--status `{s}`: give a status such as 429, or a class such as 4xx or 5xx")
+    };
+    let s = s.trim();
+    if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
+        let d: i64 = class.parse().map_err(|_| bad())?;
+        if !(1..=5).contains(&d) || class.len() != 1 {
+            return Err(bad());
+        }
+        return Ok((d * 100, d * 100 + 99));
+    }
+    let n: i64 = s.parse().map_err(|_| bad())?;
+    if !(100..=599).contains(&n) {
+        return Err(bad());
+    }
+    Ok((n, n))
+}
+
+/// The cost of a call or attempt as shown: marked where some tokens had no price, so that a
+/// $0 for want of a price does not read as free.
+pub fn cost_cell(usd: f64, unpriced: bool) -> String {
+    format!("{usd:.6}{}", if unpriced { " +unpriced" } else { "" })
+}
+
+/// The note under a table with [`cost_cell`]s that say unpriced.
+pub const UNPRICED_NOTE: &str =
+    "+unpriced = some tokens had no price in [prices]: the cost counts none of them (incomplete)";
+
 pub async fn list(
     store: &StoreArgs,
     since: &str,
     tenant: Option<String>,
     limit: i64,
+    filters: Filters,
     json: bool,
 ) -> anyhow::Result<()> {
     let since = parse_since(since)?;
+    let status = filters.status.as_deref().map(status_range).transpose()?;
+    if let Some(o) = &filters.outcome
+        && !seam_store::CALL_OUTCOMES.contains(&o.as_str())
+    {
+        anyhow::bail!(
+            "--outcome `{}`: use one of {}",
+            clean(o),
+            seam_store::CALL_OUTCOMES.join(", ")
+        );
+    }
     let (store, who) = crate::users::open_as(store).await?;
     let scope = who.scope_for(tenant.as_deref(), "reading calls")?;
     let q = CallQuery {
         since_ms: seam_gateway::now_ms() - since.as_millis() as i64,
         tenant,
         limit,
+        route: filters.route,
+        status,
+        outcome: filters.outcome,
+        release_id: filters.release,
     };
     let calls = store.list_calls_in(&q, &scope).await?;
     if json {
@@ -26,18 +88,37 @@ pub async fn list(
         return Ok(());
     }
     if calls.is_empty() {
-        println!("no calls recorded in that window");
+        let filtered = q.route.is_some()
+            || q.status.is_some()
+            || q.outcome.is_some()
+            || q.release_id.is_some();
+        println!(
+            "no calls recorded in that window{}",
+            if filtered {
+                " that match the filters"
+            } else {
+                ""
+            }
+        );
         return Ok(());
     }
     println!("{}", calls_table(&calls));
     let cost: f64 = calls.iter().map(|c| c.cost_usd).sum();
     let attempts = calls.iter().fold(0i64, |n, c| n.saturating_add(c.attempts));
+    let unpriced = calls.iter().filter(|c| c.unpriced).count();
     println!(
-        "\n{} calls, {} upstream attempts, ${:.6} (cost summed over attempts; * = tokens estimated)",
+        "\n{} calls, {} upstream attempts, ${}{} (cost summed over attempts; * = tokens estimated)",
         calls.len(),
         attempts,
-        cost
+        cost_cell(cost, unpriced > 0),
+        match unpriced {
+            0 => String::new(),
+            n => format!(", {n} of the calls unpriced"),
+        }
     );
+    if unpriced > 0 {
+        println!("{UNPRICED_NOTE}");
+    }
     Ok(())
 }
 
@@ -69,7 +150,7 @@ pub fn calls_table(calls: &[CallRecord]) -> String {
                     c.output_tokens,
                     if c.tokens_estimated { "*" } else { "" }
                 ),
-                format!("{:.6}", c.cost_usd),
+                cost_cell(c.cost_usd, c.unpriced),
             ]
         })
         .collect();
@@ -188,8 +269,20 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
     );
     field(
         "cost",
-        format!("${:.6} over {} attempt(s)", call.cost_usd, call.attempts),
+        format!(
+            "${:.6} over {} attempt(s){}",
+            call.cost_usd,
+            call.attempts,
+            if call.unpriced {
+                " (unpriced: incomplete; no [prices] entry for the model served or asked for)"
+            } else {
+                ""
+            }
+        ),
     );
+    if let Some(r) = &call.release_id {
+        field("release", r.clone());
+    }
     out.push_str("\nattempts:\n");
     let rows: Vec<Vec<String>> = attempts
         .iter()
@@ -213,7 +306,7 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
                     a.output_tokens,
                     if a.tokens_estimated { "*" } else { "" }
                 ),
-                format!("{:.6}", a.cost_usd),
+                cost_cell(a.cost_usd, a.unpriced),
             ]
         })
         .collect();

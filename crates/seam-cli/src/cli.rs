@@ -72,6 +72,8 @@ enum Command {
         /// At most this many calls, newest first.
         #[arg(long, default_value_t = 100)]
         limit: i64,
+        #[command(flatten)]
+        filters: crate::calls::Filters,
         /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
@@ -193,10 +195,24 @@ enum Command {
         #[command(subcommand)]
         command: PromptCommand,
     },
-    /// Traces: one user request and every call it fanned out into.
+    /// Traces: one user request and every call it fanned out into. Without a subcommand,
+    /// the recent named traces (calls that name no trace are each a trace of their own: see
+    /// `seam calls`).
     Traces {
         #[command(subcommand)]
-        command: TracesCommand,
+        command: Option<TracesCommand>,
+        /// How far back: 30s, 15m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Only this tenant's traces.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// At most this many traces, the most recently active first.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print the traces as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -564,13 +580,14 @@ impl Cli {
                 since,
                 tenant,
                 limit,
+                filters,
                 json,
                 store,
             } => match command {
                 Some(CallsCommand::Show { id, json }) => {
                     crate::calls::show(&store, &id, json).await
                 }
-                None => crate::calls::list(&store, &since, tenant, limit, json).await,
+                None => crate::calls::list(&store, &since, tenant, limit, filters, json).await,
             },
             Command::Report { command, store } => match command {
                 ReportCommand::Streams { since, json } => {
@@ -675,8 +692,18 @@ impl Cli {
                     store,
                 } => crate::prompts::diff(&store, &name, &releases, dir).await,
             },
-            Command::Traces { command, store } => match command {
-                TracesCommand::Show { id, json } => crate::traces::show(&store, &id, json).await,
+            Command::Traces {
+                command,
+                since,
+                tenant,
+                limit,
+                json,
+                store,
+            } => match command {
+                Some(TracesCommand::Show { id, json }) => {
+                    crate::traces::show(&store, &id, json).await
+                }
+                None => crate::traces::list(&store, &since, tenant, limit, json).await,
             },
             Command::Changes { since, json, store } => {
                 crate::report::changes(&store, &since, json).await

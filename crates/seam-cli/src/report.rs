@@ -12,22 +12,30 @@ pub async fn reliability(store: &StoreArgs, since: &str, json: bool) -> anyhow::
     let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
     let (calls, attempts) = store.reliability_in(since_ms, &scope).await?;
     let report = seam_store::reliability::report(&calls, &attempts);
+    let unrouted = seam_store::reliability::unrouted(&calls);
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "since_ms": since_ms,
                 "routes": report,
+                "unrouted_calls": unrouted,
             }))?
         );
         return Ok(());
     }
     println!("Reliability since {} UTC ({since})", timestamp(since_ms));
-    if report.is_empty() {
+    if report.is_empty() && unrouted == 0 {
         println!("\nno calls recorded in that window");
     }
     for r in &report {
         print_route(r);
+    }
+    if unrouted > 0 {
+        println!(
+            "\n{unrouted} call{} named no route (an unknown model, or a request rejected before routing): they reached no provider; see `seam calls --outcome rejected`",
+            if unrouted == 1 { "" } else { "s" }
+        );
     }
     Ok(())
 }
@@ -165,16 +173,7 @@ pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Resu
         .map(|e| {
             let mut what = text(e, "message");
             if let Some(d) = e.get("drain") {
-                match d["sessions"].as_i64().unwrap_or(0) {
-                    0 => {
-                        what.push_str(&format!(" [drained: no session on {}]", text(d, "release")))
-                    }
-                    n => what.push_str(&format!(
-                        " [draining: {n} session{} still on {}]",
-                        if n == 1 { "" } else { "s" },
-                        text(d, "release")
-                    )),
-                }
+                what.push_str(&drain_text(d));
             }
             vec![
                 timestamp(e["created_ms"].as_i64().unwrap_or(0)),
@@ -190,6 +189,33 @@ pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Resu
         table(&["TIME (UTC)", "EVENT", "ROUTE", "PROVIDER", "WHAT"], &rows)
     );
     Ok(())
+}
+
+fn sessions(n: i64) -> String {
+    format!("{n} session{}", if n == 1 { "" } else { "s" })
+}
+
+/// A deploy's drain as `seam changes` shows it: live while its old release is not served
+/// again, else over, with what it was at the deploy.
+fn drain_text(d: &serde_json::Value) -> String {
+    let release = d["release"].as_str().unwrap_or("-");
+    let at_deploy = d["at_deploy"].as_i64();
+    if let Some(ended) = d["ended"]["at_ms"].as_i64() {
+        return format!(
+            " [drain over: back on {release} since {} UTC{}]",
+            timestamp(ended),
+            at_deploy
+                .map(|n| format!("; {} on it at the deploy", sessions(n)))
+                .unwrap_or_default()
+        );
+    }
+    let of = at_deploy
+        .map(|n| format!("; {n} at the deploy"))
+        .unwrap_or_default();
+    match d["sessions"].as_i64().unwrap_or(0) {
+        0 => format!(" [drained: no session left on {release}{of}]"),
+        n => format!(" [draining: {} still on {release}{of}]", sessions(n)),
+    }
 }
 
 pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyhow::Result<()> {
@@ -239,7 +265,7 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
                     if r.tokens_estimated { "*" } else { "" }
                 ),
                 r.output_tokens.to_string(),
-                format!("{:.6}", r.cost_usd),
+                crate::calls::cost_cell(r.cost_usd, r.unpriced_calls > 0),
             ]
         })
         .collect();
@@ -264,5 +290,43 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
     println!(
         "\ncalls as clients made them; attempts, tokens and cost as providers billed them (* = some estimated)"
     );
+    let unpriced: i64 = rows.iter().map(|r| r.unpriced_calls).sum();
+    if unpriced > 0 {
+        println!(
+            "{}; {unpriced} call{} unpriced",
+            crate::calls::UNPRICED_NOTE,
+            if unpriced == 1 { "" } else { "s" }
+        );
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drain_text;
+    use serde_json::json;
+
+    #[test]
+    fn a_drain_reads_as_live_drained_or_over() {
+        let live = drain_text(&json!({"release": "rel_a", "sessions": 2, "at_deploy": 3}));
+        assert_eq!(
+            live,
+            " [draining: 2 sessions still on rel_a; 3 at the deploy]"
+        );
+        let drained = drain_text(&json!({"release": "rel_a", "sessions": 0, "at_deploy": 1}));
+        assert_eq!(
+            drained,
+            " [drained: no session left on rel_a; 1 at the deploy]"
+        );
+        // After a rollback to rel_a, its sessions are not draining: the drain is over.
+        let over = drain_text(&json!({"release": "rel_a", "at_deploy": 1,
+            "ended": {"at_ms": 1_767_225_600_000_i64}}));
+        assert_eq!(
+            over,
+            " [drain over: back on rel_a since 2026-01-01 00:00:00 UTC; 1 session on it at the deploy]"
+        );
+        // An event from before the count at the deploy was kept.
+        let old = drain_text(&json!({"release": "rel_a", "sessions": 1}));
+        assert_eq!(old, " [draining: 1 session still on rel_a]");
+    }
 }

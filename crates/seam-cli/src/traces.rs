@@ -1,9 +1,87 @@
-//! `seam traces show ID`: a trace's calls and their attempts as a tree (the calls of the
-//! tenants the reader's roles cover: a trace id is the client's, and may span tenants).
+//! `seam traces`: the recent named traces, one line per trace and tenant; and `seam traces
+//! show ID`, a trace's calls and their attempts as a tree (the calls of the tenants the
+//! reader's roles cover: a trace id is the client's, and may span tenants).
 
+use crate::calls::{UNPRICED_NOTE, cost_cell};
 use crate::cli::StoreArgs;
-use crate::format::{clean, timestamp};
-use seam_store::{AttemptRecord, CallRecord, Store};
+use crate::format::{clean, parse_since, table, timestamp};
+use seam_store::{AttemptRecord, CallRecord, Store, TraceQuery, TraceSummary};
+
+pub async fn list(
+    store: &StoreArgs,
+    since: &str,
+    tenant: Option<String>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let since = parse_since(since)?;
+    let (store, who) = crate::users::open_as(store).await?;
+    let scope = who.scope_for(tenant.as_deref(), "reading traces")?;
+    let q = TraceQuery {
+        since_ms: seam_gateway::now_ms() - since.as_millis() as i64,
+        tenant,
+        limit,
+    };
+    let traces = store.list_traces_in(&q, &scope).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&traces)?);
+        return Ok(());
+    }
+    if traces.is_empty() {
+        println!(
+            "no named traces recorded since {} UTC (a call names its trace with `traceparent` or `x-seam-trace`; see `seam calls` for the rest)",
+            timestamp(q.since_ms)
+        );
+        return Ok(());
+    }
+    print!("{}", traces_table(&traces));
+    Ok(())
+}
+
+/// `seam traces` as text: one row per trace and tenant, then what the marks mean.
+pub fn traces_table(traces: &[TraceSummary]) -> String {
+    let rows: Vec<Vec<String>> = traces
+        .iter()
+        .map(|t| {
+            let outcomes: Vec<String> =
+                t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            vec![
+                t.trace_id.clone(),
+                t.tenant.clone(),
+                t.calls.to_string(),
+                t.attempts.to_string(),
+                timestamp(t.first_ms),
+                timestamp(t.last_ms),
+                tokens(t.input_tokens, t.output_tokens, t.tokens_estimated),
+                cost_cell(t.cost_usd, t.unpriced_calls > 0),
+                outcomes.join(", "),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "TRACE",
+            "TENANT",
+            "CALLS",
+            "ATTEMPTS",
+            "FIRST (UTC)",
+            "LAST (UTC)",
+            "TOKENS IN/OUT",
+            "COST $",
+            "CALLS BY OUTCOME",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "\n\ncalls as clients made them; attempts and cost as providers billed them, failed attempts included (* = tokens estimated)\n",
+    );
+    if traces.iter().any(|t| t.unpriced_calls > 0) {
+        out.push_str(UNPRICED_NOTE);
+        out.push('\n');
+    }
+    out.push_str("`seam traces show TRACE` shows one as a tree\n");
+    out
+}
 
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
     let (store, who) = crate::users::open_as(store).await?;
@@ -49,6 +127,7 @@ fn tokens(i: i64, o: i64, estimated: bool) -> String {
 
 pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> String {
     let total_cost: f64 = calls.iter().map(|c| c.cost_usd).sum();
+    let unpriced = calls.iter().any(|c| c.unpriced);
     // Stored numbers are summed without overflowing, whatever a record holds.
     let n_attempts = calls.iter().fold(0i64, |n, c| n.saturating_add(c.attempts));
     let (tin, tout) = calls.iter().fold((0i64, 0i64), |(i, o), c| {
@@ -59,9 +138,10 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
     });
     let first = calls.first().map(|c| c.created_ms).unwrap_or(0);
     let mut out = format!(
-        "trace {}: {} calls, {n_attempts} attempts, {tin} in / {tout} out tokens, ${total_cost:.6}, from {} UTC\n",
+        "trace {}: {} calls, {n_attempts} attempts, {tin} in / {tout} out tokens, ${}, from {} UTC\n",
         clean(id),
         calls.len(),
+        cost_cell(total_cost, unpriced),
         timestamp(first)
     );
     for (i, c) in calls.iter().enumerate() {
@@ -76,7 +156,7 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
             None => c.outcome.clone(),
         };
         out.push_str(&format!(
-            "{branch} {} +{:.0}ms {} {} {} tokens {} ${:.6} {:.1}ms\n",
+            "{branch} {} +{:.0}ms {} {} {} tokens {} ${} {:.1}ms\n",
             clean(&c.id),
             c.created_ms.saturating_sub(first) as f64,
             clean(if c.route.is_empty() {
@@ -87,7 +167,7 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
             clean(&outcome),
             c.status,
             tokens(c.input_tokens, c.output_tokens, c.tokens_estimated),
-            c.cost_usd,
+            cost_cell(c.cost_usd, c.unpriced),
             c.latency_ms
         ));
         let atts: Vec<&AttemptRecord> = attempts.iter().filter(|a| a.call_id == c.id).collect();
@@ -102,17 +182,21 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
                 None => a.outcome.clone(),
             };
             out.push_str(&format!(
-                "{stem}{twig} attempt {} {}/{} {} tokens {} ${:.6} {:.1}ms\n",
+                "{stem}{twig} attempt {} {}/{} {} tokens {} ${} {:.1}ms\n",
                 a.seq,
                 clean(&a.provider),
                 clean(&a.model),
                 clean(&outcome),
                 tokens(a.input_tokens, a.output_tokens, a.tokens_estimated),
-                a.cost_usd,
+                cost_cell(a.cost_usd, a.unpriced),
                 a.latency_ms
             ));
         }
     }
     out.push_str("(* = tokens estimated)\n");
+    if unpriced {
+        out.push_str(UNPRICED_NOTE);
+        out.push('\n');
+    }
     out
 }

@@ -98,7 +98,28 @@ pub(crate) async fn record_change(
     after: Value,
     prompt: &str,
 ) -> Result<()> {
+    record_change_noting(store, actor, action, subject, before, after, prompt, None).await
+}
+
+/// `record_change`, with `note` (a key and a value) added to the event's details only: what
+/// the timeline keeps about the moment (a deploy's drain at the time), which the audit record,
+/// the action as asked, does not.
+#[allow(clippy::too_many_arguments)]
+async fn record_change_noting(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    before: Option<Value>,
+    after: Value,
+    prompt: &str,
+    note: Option<(&str, Value)>,
+) -> Result<()> {
     audit(store, actor, action, subject, before.clone(), after.clone()).await?;
+    let mut details = json!({"actor": actor, "prompt": prompt, "subject": subject, "before": before, "after": after});
+    if let Some((key, value)) = note {
+        details[key] = value;
+    }
     let now = now_ms();
     store
         .insert_event(&EventRecord {
@@ -111,8 +132,7 @@ pub(crate) async fn record_change(
                 "" => format!("{actor}: {action} {subject}"),
                 p => format!("{actor}: {action} {subject} ({p})"),
             },
-            details: json!({"actor": actor, "prompt": prompt, "subject": subject, "before": before, "after": after})
-                .to_string(),
+            details: details.to_string(),
         })
         .await?;
     Ok(())
@@ -274,13 +294,23 @@ async fn put(
     mode: DeployMode,
 ) -> Result<()> {
     let now = now_ms();
-    let before = store
+    let old = store
         .list_deploys(name)
         .await?
         .into_iter()
         .rev()
         .find(|d| d.channel == channel)
-        .map(|d| json!({"release": d.release_id}));
+        .map(|d| d.release_id);
+    let before = old.as_ref().map(|r| json!({"release": r}));
+    // The drain as it starts, kept on the timeline: later the live count describes the
+    // present, and once the channel is back on the old release, there is no drain to count.
+    let drain = match &old {
+        Some(r) if r != id => Some((
+            "drain",
+            json!({"release": r, "sessions": sessions::live_on(store, name, channel, r, now).await?}),
+        )),
+        _ => None,
+    };
     store
         .insert_deploy(&DeployRecord {
             id: format!("dep_{}", uuid::Uuid::now_v7().simple()),
@@ -297,7 +327,7 @@ async fn put(
         "rollback" => "release.rollback",
         _ => "release.deploy",
     };
-    record_change(
+    record_change_noting(
         store,
         actor,
         action,
@@ -305,6 +335,7 @@ async fn put(
         before,
         json!({"release": id, "mode": mode.as_str()}),
         name,
+        drain,
     )
     .await
 }

@@ -3,7 +3,7 @@
 //! drained.
 
 use crate::{Actor, ControlError, Result, now_ms, record_change};
-use seam_store::{EventRecord, SessionQuery, SessionRecord, Store};
+use seam_store::{EventRecord, SessionCount, SessionQuery, SessionRecord, Store};
 use serde_json::{Value, json};
 
 /// Which session to migrate: its id, narrowed by tenant or channel when the id is in use
@@ -118,10 +118,33 @@ pub async fn migrate(
     Ok(session)
 }
 
-/// The timeline as JSON; each deploy and rollback says how many live sessions are still on
-/// the release it replaced (its drain progress).
+/// Live sessions of `prompt@channel` on `release` at `now`.
+pub(crate) async fn live_on(
+    store: &dyn Store,
+    prompt: &str,
+    channel: &str,
+    release: &str,
+    now: i64,
+) -> Result<i64> {
+    Ok(on(
+        &store.session_counts(now).await?,
+        prompt,
+        channel,
+        release,
+    ))
+}
+
+fn on(counts: &[SessionCount], prompt: &str, channel: &str, release: &str) -> i64 {
+    counts
+        .iter()
+        .filter(|c| c.prompt == prompt && c.channel == channel && c.release_id == release)
+        .map(|c| c.sessions)
+        .sum()
+}
+
 /// The change timeline as `who` may read it: an event about one tenant (a session moved, say)
-/// only for a reader of that tenant.
+/// only for a reader of that tenant. Each deploy and rollback says how its drain goes (see
+/// [`drain`]).
 pub async fn changes(
     store: &dyn Store,
     who: &crate::Actor,
@@ -130,6 +153,7 @@ pub async fn changes(
 ) -> Result<Vec<Value>> {
     let events = store.list_events(since_ms, limit).await?;
     let counts = store.session_counts(now_ms()).await?;
+    let moves: Vec<Move> = events.iter().filter_map(Move::of).collect();
     Ok(events
         .iter()
         .filter(|e| {
@@ -138,7 +162,7 @@ pub async fn changes(
         })
         .map(|e| {
             let mut v = e.to_json();
-            if let Some(drain) = drain(e, &counts) {
+            if let Some(drain) = drain(e, &moves, &counts) {
                 v["drain"] = drain;
             }
             v
@@ -146,17 +170,58 @@ pub async fn changes(
         .collect())
 }
 
-fn drain(e: &EventRecord, counts: &[seam_store::SessionCount]) -> Option<Value> {
-    if e.kind != "release_deploy" && e.kind != "release_rollback" {
+/// A deploy or rollback as the timeline says it: which channel moved, from and to what.
+struct Move<'a> {
+    id: &'a str,
+    created_ms: i64,
+    prompt: String,
+    channel: String,
+    from: String,
+    to: String,
+    /// Sessions on `from` when it happened, as written then (absent on older events).
+    at_move: Option<i64>,
+}
+
+impl<'a> Move<'a> {
+    fn of(e: &'a EventRecord) -> Option<Move<'a>> {
+        if e.kind != "release_deploy" && e.kind != "release_rollback" {
+            return None;
+        }
+        let details: Value = serde_json::from_str(&e.details).ok()?;
+        let (prompt, channel) = details.get("subject")?.as_str()?.split_once('@')?;
+        Some(Move {
+            id: &e.id,
+            created_ms: e.created_ms,
+            prompt: prompt.to_string(),
+            channel: channel.to_string(),
+            from: details.pointer("/before/release")?.as_str()?.to_string(),
+            to: details.pointer("/after/release")?.as_str()?.to_string(),
+            at_move: details.pointer("/drain/sessions").and_then(Value::as_i64),
+        })
+    }
+}
+
+/// A deploy's drain: the sessions still on the release it replaced, counted only while that
+/// release is not served again on the channel. Once a later move (a rollback, a redeploy) puts
+/// it back, its sessions are the channel's current ones, not this deploy's drain: the drain
+/// is over (`ended`), and only the count at the deploy remains (`at_deploy`).
+fn drain(e: &EventRecord, moves: &[Move<'_>], counts: &[SessionCount]) -> Option<Value> {
+    let i = moves.iter().position(|m| m.id == e.id)?;
+    let m = &moves[i];
+    if m.from == m.to {
+        // The channel stayed where it was: nothing drains.
         return None;
     }
-    let details: Value = serde_json::from_str(&e.details).ok()?;
-    let old = details.pointer("/before/release")?.as_str()?;
-    let (prompt, channel) = details.get("subject")?.as_str()?.split_once('@')?;
-    let sessions: i64 = counts
+    let mut v = json!({"release": m.from});
+    if let Some(n) = m.at_move {
+        v["at_deploy"] = n.into();
+    }
+    let back = moves[i + 1..]
         .iter()
-        .filter(|c| c.prompt == prompt && c.channel == channel && c.release_id == old)
-        .map(|c| c.sessions)
-        .sum();
-    Some(json!({"release": old, "sessions": sessions}))
+        .find(|later| later.prompt == m.prompt && later.channel == m.channel && later.to == m.from);
+    match back {
+        Some(later) => v["ended"] = json!({"at_ms": later.created_ms}),
+        None => v["sessions"] = on(counts, &m.prompt, &m.channel, &m.from).into(),
+    }
+    Some(v)
 }

@@ -26,6 +26,9 @@ pub struct Bill {
     pub usage: Usage,
     pub estimated: bool,
     pub cost_usd: f64,
+    /// There were tokens to bill and no price for them (see [`price`]): `cost_usd` is 0 for
+    /// want of a price, not because they were free.
+    pub unpriced: bool,
 }
 
 /// Who served an attempt, and for which request.
@@ -104,10 +107,14 @@ fn plausible(request: &RequestBody, total: u64) -> bool {
 }
 
 fn priced(config: &Config, who: &Billed<'_>, usage: Usage, estimated: bool) -> Bill {
+    let price = price(config, who.served, who.model);
     Bill {
         usage,
         estimated,
-        cost_usd: cost(config, who.served, who.model, usage),
+        cost_usd: price
+            .map(|p| p.cost(usage.input_tokens, usage.output_tokens))
+            .unwrap_or(0.0),
+        unpriced: price.is_none() && usage.total() > 0,
     }
 }
 
@@ -212,14 +219,44 @@ fn estimate_input_map(body: &Map<String, Value>) -> u64 {
     }
 }
 
-/// USD for the usage, priced by the served model when it has a price, else by the model
-/// Seam asked for. No price configured means a cost of 0 (and the model is reported).
-pub fn cost(config: &Config, served: Option<&str>, asked: &str, usage: Usage) -> f64 {
+/// The price of an attempt: the served model's when it has one, else the model Seam asked
+/// for (a target's model, or the one a release pins). Neither priced: none, and an attempt
+/// with tokens is recorded `unpriced` (the models a route targets without a price are logged
+/// at start and on reload, [`unpriced_targets`]).
+pub fn price(config: &Config, served: Option<&str>, asked: &str) -> Option<seam_config::Price> {
     served
         .and_then(|m| config.price(m))
         .or_else(|| config.price(asked))
+}
+
+/// USD for the usage, priced as [`price`] says; 0 without a price.
+pub fn cost(config: &Config, served: Option<&str>, asked: &str, usage: Usage) -> f64 {
+    price(config, served, asked)
         .map(|p| p.cost(usage.input_tokens, usage.output_tokens))
         .unwrap_or(0.0)
+}
+
+/// The models routes target that have no `[prices."MODEL"]`, each once, in config order.
+pub fn unpriced_targets(config: &Config) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for t in config.routes.iter().flat_map(|r| &r.targets) {
+        if config.price(&t.model).is_none() && !out.contains(&t.model.as_str()) {
+            out.push(&t.model);
+        }
+    }
+    out
+}
+
+/// Says, once per start and reload, which targeted models have no price: their calls cost $0
+/// in every report and record, flagged `unpriced`, until one is added.
+pub fn warn_unpriced(config: &Config) {
+    let models = unpriced_targets(config);
+    if !models.is_empty() {
+        tracing::warn!(
+            models = %models.join(", "),
+            "models without a price: routes target them but [prices] has no entry; their calls are recorded as unpriced (counted at $0 and marked incomplete in reports) unless the model served has a price"
+        );
+    }
 }
 
 #[cfg(test)]

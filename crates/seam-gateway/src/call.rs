@@ -176,6 +176,7 @@ impl CallCtx {
             output_tokens: stored(bill.usage.output_tokens),
             cost_usd: bill.cost_usd,
             tokens_estimated: bill.estimated,
+            unpriced: bill.unpriced,
         });
     }
 
@@ -194,6 +195,7 @@ impl CallCtx {
         let (input_tokens, output_tokens) = (sum(|a| a.input_tokens), sum(|a| a.output_tokens));
         let cost_usd = self.attempts.iter().map(|a| a.cost_usd).sum();
         let tokens_estimated = self.attempts.iter().any(|a| a.tokens_estimated);
+        let unpriced = self.attempts.iter().any(|a| a.unpriced);
         // The context ends here: its strings move into the record.
         let record = CallRecord {
             id: self.id,
@@ -224,6 +226,8 @@ impl CallCtx {
             cost_usd,
             tokens_estimated,
             budget_exhausted: self.budget_exhausted,
+            release_id: self.release_id,
+            unpriced,
         };
         (record, self.attempts)
     }

@@ -1,7 +1,9 @@
 //! Part of observe: served-model drift. For each provider and requested model Seam remembers
 //! every served `model` and `system_fingerprint` it has seen (in the store, so a restart
-//! forgets nothing). A new one after the first writes a `served_model_changed` event, once per
-//! change: the provider moved an alias under a frozen prompt.
+//! forgets nothing). A new one after the first writes an event, once per change: a
+//! `served_model_changed` when the model itself differs (the provider moved an alias under a
+//! frozen prompt), a `fingerprint_changed` when only the fingerprint does (the same model on
+//! a changed backend configuration: worth knowing, seldom worth waking anyone).
 
 use crate::App;
 use crate::FastMap;
@@ -11,6 +13,8 @@ use std::collections::HashSet;
 use std::sync::RwLock;
 
 pub const EVENT_KIND: &str = "served_model_changed";
+/// The same served model under a new `system_fingerprint`: a lower-severity change.
+pub const FINGERPRINT_EVENT: &str = "fingerprint_changed";
 
 /// What a provider has served for one requested model.
 #[derive(Default)]
@@ -114,29 +118,40 @@ impl Drift {
                         f.to_string()
                     }
                 };
-                let message = format!(
-                    "provider `{provider}` now serves `{served}` (fingerprint {}) when asked for `{requested}`; it served `{}` (fingerprint {}) before. First call: {call_id}",
-                    fp(fingerprint),
-                    before.0,
-                    fp(&before.1)
-                );
-                tracing::warn!(
-                    kind = EVENT_KIND,
-                    provider,
-                    requested,
-                    "{}",
-                    Escaped(&message)
-                );
+                let kind = if before.0 == served {
+                    FINGERPRINT_EVENT
+                } else {
+                    EVENT_KIND
+                };
+                let message = if kind == FINGERPRINT_EVENT {
+                    format!(
+                        "provider `{provider}` serves `{served}` with fingerprint {} when asked for `{requested}`; it had fingerprint {} before. First call: {call_id}",
+                        fp(fingerprint),
+                        fp(&before.1)
+                    )
+                } else {
+                    format!(
+                        "provider `{provider}` now serves `{served}` (fingerprint {}) when asked for `{requested}`; it served `{}` (fingerprint {}) before. First call: {call_id}",
+                        fp(fingerprint),
+                        before.0,
+                        fp(&before.1)
+                    )
+                };
+                if kind == FINGERPRINT_EVENT {
+                    tracing::info!(kind, provider, requested, "{}", Escaped(&message));
+                } else {
+                    tracing::warn!(kind, provider, requested, "{}", Escaped(&message));
+                }
                 app.metrics
                     .events
                     .get_or_create(&crate::observe::Reason {
-                        reason: EVENT_KIND.into(),
+                        reason: kind.into(),
                     })
                     .inc();
                 Some(EventRecord {
                     id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
                     created_ms: record.first_seen_ms,
-                    kind: EVENT_KIND.into(),
+                    kind: kind.into(),
                     route: Some(route.to_string()),
                     provider: Some(provider.to_string()),
                     message,
@@ -161,7 +176,7 @@ impl Drift {
                     if let Some(ev) = event
                         && let Err(e) = store.insert_event(&ev).await
                     {
-                        tracing::error!(error = %e, kind = EVENT_KIND, "could not write the event");
+                        tracing::error!(error = %e, kind = %ev.kind, "could not write the event");
                     }
                 }
                 Ok(false) => {}

@@ -119,6 +119,7 @@ pub async fn start(
     account::warm_up();
     let metrics = Metrics::new();
     metrics.zero_routes(&config);
+    account::warn_unpriced(&config);
     let keys = KeyCache::default();
     keys.refresh(store.as_ref()).await?;
     keys.spawn_refresh(store.clone(), KEY_REFRESH);

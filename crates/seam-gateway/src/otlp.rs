@@ -336,6 +336,7 @@ pub fn call_spans(f: &Finished) -> Vec<Span> {
         kv("seam.attempts", c.attempts),
         kv("seam.cost_usd", c.cost_usd),
         kv("seam.tokens_estimated", c.tokens_estimated),
+        kv("seam.unpriced", c.unpriced),
         kv("seam.stream", c.stream),
     ];
     if let Some(m) = &c.served_model {
@@ -380,6 +381,7 @@ pub fn call_spans(f: &Finished) -> Vec<Span> {
             kv("seam.provider", a.provider.as_str()),
             kv("seam.cost_usd", a.cost_usd),
             kv("seam.tokens_estimated", a.tokens_estimated),
+            kv("seam.unpriced", a.unpriced),
         ];
         if let Some(m) = &a.served_model {
             attrs.push(kv("gen_ai.response.model", m.as_str()));

@@ -184,6 +184,7 @@ pub async fn reload(app: &App, actor: &str, trigger: &str) -> Result<Outcome, Re
     let config = live.config.clone();
     app.set_live(live);
     app.metrics.zero_routes(&config);
+    crate::account::warn_unpriced(&config);
     let store = app.store.as_ref();
     let config_changed = seam_control::config_loaded(store, actor, &file, &sha256)
         .await

@@ -65,6 +65,8 @@ pub struct UsageRow {
     pub output_tokens: i64,
     pub cost_usd: f64,
     pub tokens_estimated: bool,
+    /// Calls with tokens that had no price: where above 0, `cost_usd` is incomplete.
+    pub unpriced_calls: i64,
 }
 
 /// Whose records a read returns: every tenant's, or only these tenants' (the reader's roles).
@@ -84,12 +86,56 @@ impl Tenants {
     }
 }
 
-/// Filters for reading calls back.
+/// Filters for reading calls back; each one given narrows the query itself (SQL), so the
+/// limit counts matching calls.
 #[derive(Debug, Clone, Default)]
 pub struct CallQuery {
     pub since_ms: i64,
     pub tenant: Option<String>,
     pub limit: i64,
+    pub route: Option<String>,
+    /// The HTTP status Seam answered with, within `(from, to)` inclusive: one status, or a
+    /// class such as 500..=599.
+    pub status: Option<(i64, i64)>,
+    /// One of [`CALL_OUTCOMES`].
+    pub outcome: Option<String>,
+    /// The prompt release a call was served from.
+    pub release_id: Option<String>,
+}
+
+/// Every outcome a call is recorded with: answered (`ok`), failed upstream (`error`), refused by
+/// a limit (`refused`), rejected before any attempt (`rejected`: unknown model, invalid
+/// request), or a stream the client left (`client_closed`).
+pub const CALL_OUTCOMES: [&str; 5] = ["ok", "error", "refused", "rejected", "client_closed"];
+
+/// Filters for listing traces.
+#[derive(Debug, Clone, Default)]
+pub struct TraceQuery {
+    pub since_ms: i64,
+    pub tenant: Option<String>,
+    pub limit: i64,
+}
+
+/// One trace's calls of one tenant (a trace id is the client's, and may span tenants),
+/// totalled.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub tenant: String,
+    pub calls: i64,
+    /// Upstream attempts of those calls (per attempt, pre-retry).
+    pub attempts: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// Over every attempt, failed ones included.
+    pub cost_usd: f64,
+    pub tokens_estimated: bool,
+    /// Calls with tokens that had no price: where above 0, `cost_usd` is incomplete.
+    pub unpriced_calls: i64,
+    /// Calls by outcome (see [`CALL_OUTCOMES`]), those with none left out.
+    pub outcomes: std::collections::BTreeMap<String, i64>,
 }
 
 #[async_trait]
@@ -123,6 +169,11 @@ pub trait Store: Send + Sync {
     /// `list_calls`, of `tenants` only.
     async fn list_calls_in(&self, q: &CallQuery, tenants: &Tenants) -> Result<Vec<CallRecord>>;
     async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>>;
+
+    /// Named traces (a client's `traceparent` or `x-seam-trace`; a call that names none is a
+    /// trace of its own and is left out) with a call since `q.since_ms`, of `tenants` only,
+    /// one row per trace and tenant, the most recently active first.
+    async fn list_traces_in(&self, q: &TraceQuery, tenants: &Tenants) -> Result<Vec<TraceSummary>>;
 
     /// A trace's calls (oldest first) and all their attempts.
     async fn trace(&self, trace_id: &str) -> Result<(Vec<CallRecord>, Vec<AttemptRecord>)>;

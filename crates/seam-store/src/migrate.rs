@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_keyed",
         include_str!("../migrations/0012_audit_keyed.sql"),
     ),
+    (
+        13,
+        "release_and_unpriced",
+        include_str!("../migrations/0013_release_and_unpriced.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.
@@ -214,5 +219,41 @@ mod tests {
             roles, 0,
             "a user from before roles holds none on any tenant"
         );
+    }
+
+    #[tokio::test]
+    async fn calls_from_before_release_and_unpriced_read_as_priced_and_of_no_release() {
+        let pool = memory_pool().await;
+        assert_eq!(run_to(&pool, false, 12).await.expect("to 12"), 12);
+        // A call with its only attempt kept in its row, and one with an attempts row.
+        sqlx::raw_sql(
+            "INSERT INTO calls (id, created_ms, tenant, endpoint, route, stream, requested_model, status, \
+             outcome, attempts, latency_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, \
+             attempt_model, attempt_created_ms, attempt_outcome, attempt_latency_ms) VALUES \
+             ('call_a', 5, 't', 'chat.completions', 'chat', 0, 'chat', 200, 'ok', 1, 2.5, 3, 4, 0.5, 0, 'm', 5, 'ok', 2.5), \
+             ('call_b', 6, 't', 'chat.completions', 'chat', 0, 'chat', 200, 'ok', 1, 2.5, 3, 4, 0.5, 0, NULL, NULL, NULL, NULL); \
+             INSERT INTO attempts (id, call_id, seq, created_ms, tenant, route, provider, model, outcome, \
+             latency_ms, input_tokens, output_tokens, cost_usd, tokens_estimated) VALUES \
+             ('att_b_1', 'call_b', 1, 6, 't', 'chat', 'p', 'm', 'ok', 2.5, 3, 4, 0.5, 0)",
+        )
+        .execute(&pool)
+        .await
+        .expect("records at version 12");
+        assert_eq!(run(&pool, false).await.expect("to latest"), LATEST);
+        let calls: Vec<(String, Option<String>, i64)> =
+            sqlx::query_as("SELECT id, release_id, unpriced FROM calls ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .expect("calls after");
+        assert_eq!(
+            calls,
+            [("call_a".into(), None, 0), ("call_b".into(), None, 0)]
+        );
+        let attempts: Vec<(String, i64)> =
+            sqlx::query_as("SELECT call_id, unpriced FROM attempt_rows ORDER BY call_id")
+                .fetch_all(&pool)
+                .await
+                .expect("attempts after");
+        assert_eq!(attempts, [("call_a".into(), 0), ("call_b".into(), 0)]);
     }
 }

@@ -37,6 +37,13 @@ pub struct CallRecord {
     pub tokens_estimated: bool,
     /// The retry budget refused a retry this call needed; it failed fast.
     pub budget_exhausted: bool,
+    /// For a `prompt:` call, the release it was served from.
+    #[serde(default)]
+    pub release_id: Option<String>,
+    /// Some attempt had tokens to bill and no price in `[prices]`: `cost_usd` counts none of
+    /// them (it is incomplete, not a true $0).
+    #[serde(default)]
+    pub unpriced: bool,
 }
 
 /// An attempt's id: `att_<the call id without its call_ prefix>_<seq>`. The `attempt_rows`
@@ -90,6 +97,10 @@ pub struct AttemptRecord {
     pub output_tokens: i64,
     pub cost_usd: f64,
     pub tokens_estimated: bool,
+    /// It had tokens to bill and neither the served model nor the model asked for has a price
+    /// in `[prices]`: its `cost_usd` of 0 counts none of them.
+    #[serde(default)]
+    pub unpriced: bool,
 }
 
 /// A virtual API key as stored: only its hash, never the key.

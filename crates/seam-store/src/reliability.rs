@@ -79,10 +79,22 @@ fn ratio(n: f64, d: f64) -> f64 {
     if d > 0.0 { n / d } else { 0.0 }
 }
 
-/// Builds the report from the store's aggregates.
+/// Calls recorded without a route: rejected before one was resolved (an unknown model, an
+/// invalid or oversized request). They reached no provider, so they have no place in a
+/// route's figures; the report counts them apart.
+pub fn unrouted(calls: &[CallGroup]) -> i64 {
+    calls
+        .iter()
+        .filter(|c| c.route.is_empty())
+        .map(|c| c.calls)
+        .sum()
+}
+
+/// Builds the report from the store's aggregates: one entry per route (calls without one are
+/// [`unrouted`]).
 pub fn report(calls: &[CallGroup], attempts: &[AttemptGroup]) -> Vec<RouteReliability> {
     let mut routes: BTreeMap<String, RouteReliability> = BTreeMap::new();
-    for c in calls {
+    for c in calls.iter().filter(|c| !c.route.is_empty()) {
         let r = routes.entry(c.route.clone()).or_default();
         r.route = c.route.clone();
         *r.calls_by_outcome.entry(c.outcome.clone()).or_default() += c.calls;
@@ -94,7 +106,9 @@ pub fn report(calls: &[CallGroup], attempts: &[AttemptGroup]) -> Vec<RouteReliab
     }
     let mut providers: BTreeMap<(String, String), ProviderReliability> = BTreeMap::new();
     let mut first_errors: BTreeMap<String, i64> = BTreeMap::new();
-    for a in attempts {
+    // An attempt always has its call's route; one without (a record from a writer that lost
+    // it) has no route to count under either.
+    for a in attempts.iter().filter(|a| !a.route.is_empty()) {
         let r = routes.entry(a.route.clone()).or_default();
         r.route = a.route.clone();
         r.attempts += a.attempts;
@@ -197,5 +211,23 @@ mod tests {
         assert!((p.attempt_error_rate - 0.4).abs() < 1e-9);
         assert!((p.first_attempt_error_rate - 0.5).abs() < 1e-9);
         assert_eq!(p.errors_by_class["status_5xx"], 6);
+    }
+
+    #[test]
+    fn calls_rejected_before_routing_are_counted_apart_not_as_a_route() {
+        let group = |route: &str, outcome: &str, calls: i64, dispatched: i64| CallGroup {
+            route: route.into(),
+            outcome: outcome.into(),
+            calls,
+            dispatched,
+            attempts: dispatched,
+            cost_usd: 0.0,
+            budget_exhausted: 0,
+        };
+        let calls = vec![group("", "rejected", 3, 0), group("chat", "ok", 2, 2)];
+        let routes = report(&calls, &[]);
+        let names: Vec<&str> = routes.iter().map(|r| r.route.as_str()).collect();
+        assert_eq!(names, ["chat"]);
+        assert_eq!(unrouted(&calls), 3);
     }
 }

@@ -145,6 +145,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
             since_ms: 0,
             tenant: None,
             limit: 100,
+            ..Default::default()
         })
         .await?;
     println!(

@@ -20,8 +20,9 @@ pub const RECORD_DROP_REASONS: [&str; 6] = [
 
 /// `seam_events_total{reason}`: the kinds of event the gateway writes (the control plane's
 /// deploys and approvals are written by `seam-control`, not counted here).
-pub const EVENT_KINDS: [&str; 8] = [
+pub const EVENT_KINDS: [&str; 9] = [
     crate::drift::EVENT_KIND,
+    crate::drift::FINGERPRINT_EVENT,
     crate::divergence::EVENT_KIND,
     crate::shape::EVENT_KIND,
     crate::session::MOVED_EVENT,

@@ -13,6 +13,7 @@ mod limits;
 mod metrics;
 mod outage;
 mod ownership;
+mod prices;
 mod prompt_limits;
 mod prompts;
 mod records;

@@ -156,7 +156,10 @@ async fn a_deploy_mid_session_leaves_the_session_on_its_release() {
         .iter()
         .rfind(|e| e["kind"] == "release_deploy")
         .unwrap();
-    assert_eq!(deploy["drain"], json!({"release": v1, "sessions": 1}));
+    assert_eq!(
+        deploy["drain"],
+        json!({"release": v1, "sessions": 1, "at_deploy": 1})
+    );
     let mut metrics = String::new();
     for _ in 0..30 {
         metrics = h.metrics().await;
@@ -174,6 +177,63 @@ async fn a_deploy_mid_session_leaves_the_session_on_its_release() {
         "{metrics}"
     );
     assert!(events(&h, "session_moved").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_rollback_ends_the_drain_of_the_deploy_it_undoes() {
+    let h = Harness::start(Options::default()).await;
+    let v1 = ship(&h, &prompt("lookup_invoice"), DeployMode::Drain).await;
+    assert_eq!(turn(&h, Some("conv-1"), &[]).await.0, v1);
+    let v2 = ship(&h, &prompt("find_invoice"), DeployMode::Drain).await;
+    assert_eq!(turn(&h, Some("conv-2"), &[]).await.0, v2);
+    let store = h.store.as_ref();
+    let admin = seam_control::Actor::admin("admin");
+    let (from, to) = seam_control::rollback(
+        store,
+        &admin,
+        "support-bot@production",
+        DeployMode::Drain,
+        &["production".to_string()],
+    )
+    .await
+    .unwrap();
+    assert_eq!((from.as_str(), to.as_str()), (v2.as_str(), v1.as_str()));
+    for _ in 0..40 {
+        if turn(&h, None, &[]).await.0 == v1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // v1 is served again: a new session there is the channel's own, not a drain.
+    assert_eq!(turn(&h, Some("conv-3"), &[]).await.0, v1);
+
+    let changes = seam_control::sessions::changes(store, &admin, 0, 1000)
+        .await
+        .unwrap();
+    let of = |kind: &str| -> Vec<Value> {
+        changes
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .cloned()
+            .collect()
+    };
+    let deploys = of("release_deploy");
+    assert_eq!(deploys.len(), 2);
+    assert!(
+        deploys[0].get("drain").is_none(),
+        "the first deploy replaced nothing"
+    );
+    let rollback = &of("release_rollback")[0];
+    // The deploy of v2 drained v1 until the rollback put v1 back: what is on v1 now (conv-1
+    // and conv-3) is not that deploy's drain.
+    assert_eq!(
+        deploys[1]["drain"],
+        json!({"release": v1, "at_deploy": 1, "ended": {"at_ms": rollback["created_ms"]}})
+    );
+    assert_eq!(
+        rollback["drain"],
+        json!({"release": v2, "sessions": 1, "at_deploy": 1})
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! fresh, migrated store.
 
 mod audit;
+mod calls;
 mod roles;
 mod samples;
 mod sessions;
@@ -34,6 +35,9 @@ pub async fn run_all(store: &dyn Store) {
     sessions::live_sessions_list_and_count(store).await;
     roles::roles_round_trip(store).await;
     roles::reads_keep_to_their_tenants(store).await;
+    calls::calls_filter_by_route_status_outcome_and_release(store).await;
+    calls::traces_list_named_traces_per_tenant(store).await;
+    calls::usage_counts_unpriced_calls(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;
 }
@@ -240,11 +244,12 @@ async fn migrate_is_idempotent(store: &dyn Store) {
 }
 
 async fn records_round_trip(store: &dyn Store) {
-    let call = sample_call("call_rt", 1_000, "acme");
-    let attempts = vec![
-        sample_attempt(&call, 1, false),
-        sample_attempt(&call, 2, true),
-    ];
+    let mut call = sample_call("call_rt", 1_000, "acme");
+    call.release_id = Some("rel_0123456789abcdef".into());
+    call.unpriced = true;
+    let mut unpriced = sample_attempt(&call, 2, true);
+    unpriced.unpriced = true;
+    let attempts = vec![sample_attempt(&call, 1, false), unpriced];
     store
         .insert_records(std::slice::from_ref(&call), &attempts, &[])
         .await
@@ -273,6 +278,7 @@ async fn calls_filter_by_time_and_tenant(store: &dyn Store) {
         since_ms: 5_500,
         tenant: None,
         limit: 10,
+        ..Default::default()
     };
     let ids: Vec<String> = store
         .list_calls(&q)
@@ -286,6 +292,7 @@ async fn calls_filter_by_time_and_tenant(store: &dyn Store) {
         since_ms: 0,
         tenant: Some("t1".into()),
         limit: 1,
+        ..Default::default()
     };
     let ids: Vec<String> = store
         .list_calls(&q)
@@ -310,6 +317,7 @@ async fn batches_larger_than_one_statement(store: &dyn Store) {
         since_ms: 0,
         tenant: Some("bulk".into()),
         limit: 5000,
+        ..Default::default()
     };
     assert_eq!(store.list_calls(&q).await.expect("list").len(), 1000);
     // Written again beside a new one, a stored call is kept as it was and the new one is added.

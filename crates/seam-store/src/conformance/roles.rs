@@ -71,6 +71,7 @@ pub(super) async fn reads_keep_to_their_tenants(store: &dyn Store) {
         since_ms: t0,
         tenant: None,
         limit: 10,
+        ..Default::default()
     };
     let ids = |calls: Vec<crate::CallRecord>| calls.into_iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(

@@ -30,6 +30,8 @@ pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
         cost_usd: 0.00009,
         tokens_estimated: false,
         budget_exhausted: false,
+        release_id: None,
+        unpriced: false,
     }
 }
 
@@ -83,6 +85,7 @@ pub fn sample_attempt(call: &CallRecord, seq: i64, ok: bool) -> AttemptRecord {
         output_tokens: if ok { 20 } else { 0 },
         cost_usd: 0.00001,
         tokens_estimated: !ok,
+        unpriced: false,
     }
 }
 
@@ -101,6 +104,7 @@ pub fn sole_attempt(call: &mut CallRecord, failed: bool) -> AttemptRecord {
     call.output_tokens = a.output_tokens;
     call.cost_usd = a.cost_usd;
     call.tokens_estimated = a.tokens_estimated;
+    call.unpriced = a.unpriced;
     if failed {
         call.status = 502;
         call.outcome = "error".into();

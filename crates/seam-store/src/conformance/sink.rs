@@ -23,12 +23,27 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
         // in its call's row); one of them failed.
         let mut calls = calls;
         let mut attempts = Vec::new();
+        // Some were served from a prompt release; some had tokens without a price, a sole
+        // attempt (kept in its call's row) among them.
         for (i, c) in calls.iter_mut().enumerate() {
+            if i % 3 == 0 {
+                c.release_id = Some(format!("rel_{i:016}"));
+            }
             if i % 8 == 3 {
-                attempts.push(sole_attempt(c, i == 11));
+                let mut a = sole_attempt(c, i == 11);
+                if i == 19 {
+                    a.unpriced = true;
+                    c.unpriced = true;
+                }
+                attempts.push(a);
             } else {
                 attempts.push(sample_attempt(c, 1, false));
-                attempts.push(sample_attempt(c, 2, true));
+                let mut second = sample_attempt(c, 2, true);
+                if i == 4 {
+                    second.unpriced = true;
+                    c.unpriced = true;
+                }
+                attempts.push(second);
             }
         }
         let streams = vec![sample_stream(&calls[0])];

@@ -71,6 +71,8 @@ impl Row for CallRecord {
             real(self.cost_usd),
             flag(self.tokens_estimated),
             flag(self.budget_exhausted),
+            opt(&self.release_id),
+            flag(self.unpriced),
         ]
     }
 }
@@ -101,6 +103,7 @@ impl Row for AttemptRecord {
             int(self.output_tokens),
             real(self.cost_usd),
             flag(self.tokens_estimated),
+            flag(self.unpriced),
         ]
     }
 }
@@ -181,6 +184,7 @@ fn kept_in_call(c: &CallRecord, a: &AttemptRecord) -> bool {
         && a.output_tokens == c.output_tokens
         && a.cost_usd.to_bits() == c.cost_usd.to_bits()
         && a.tokens_estimated == c.tokens_estimated
+        && a.unpriced == c.unpriced
 }
 
 impl<T: Row> Row for &T {

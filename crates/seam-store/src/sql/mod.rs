@@ -2,6 +2,7 @@
 //! placeholders; SQLite runs in WAL mode.
 
 mod audit;
+mod calls;
 mod cells;
 mod control;
 mod export;
@@ -234,28 +235,15 @@ impl Store for SqlStore {
     }
 
     async fn list_calls_in(&self, q: &CallQuery, tenants: &Tenants) -> Result<Vec<CallRecord>> {
-        let limit = if q.limit <= 0 { 1000 } else { q.limit };
-        let (one, next) = match q.tenant {
-            Some(_) => (" AND tenant = $2", 3),
-            None => ("", 2),
-        };
-        let within = scope::filter("tenant", next, tenants);
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {CALL_COLUMNS} FROM calls WHERE created_ms >= $1{one}{within} ORDER BY created_ms DESC, id DESC LIMIT ${}",
-            next + scope::count(tenants)
-        )))
-        .bind(q.since_ms);
-        if let Some(t) = &q.tenant {
-            query = query.bind(t.as_str());
-        }
-        let rows = scope::bind(query, tenants)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(call_from_row)
-            .collect::<std::result::Result<_, _>>()?)
+        self.db_list_calls(q, tenants).await
+    }
+
+    async fn list_traces_in(
+        &self,
+        q: &crate::TraceQuery,
+        tenants: &Tenants,
+    ) -> Result<Vec<crate::TraceSummary>> {
+        self.db_list_traces(q, tenants).await
     }
 
     async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
@@ -325,7 +313,8 @@ impl Store for SqlStore {
              CAST(SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
              CAST(SUM(attempts) AS BIGINT) AS attempts, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
              CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
-             CAST(MAX(tokens_estimated) AS BIGINT) AS estimated \
+             CAST(MAX(tokens_estimated) AS BIGINT) AS estimated, \
+             CAST(SUM(unpriced) AS BIGINT) AS unpriced \
              FROM calls WHERE created_ms >= $1{within} GROUP BY COALESCE({col}, '') ORDER BY cost_usd DESC, k"
         )))
         .bind(since_ms);
@@ -343,6 +332,7 @@ impl Store for SqlStore {
                     output_tokens: r.try_get("output_tokens")?,
                     cost_usd: r.try_get("cost_usd")?,
                     tokens_estimated: r.try_get::<i64, _>("estimated")? != 0,
+                    unpriced_calls: r.try_get("unpriced")?,
                 })
             })
             .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)

@@ -18,14 +18,6 @@ pub(super) fn filter(col: &str, first: usize, tenants: &Tenants) -> String {
     }
 }
 
-/// How many parameters [`filter`] numbered.
-pub(super) fn count(tenants: &Tenants) -> usize {
-    match tenants {
-        Tenants::All => 0,
-        Tenants::Only(list) => list.len(),
-    }
-}
-
 pub(super) fn bind<'q>(
     mut q: Query<'q, Any, AnyArguments>,
     tenants: &Tenants,
