@@ -5,7 +5,8 @@ use crate::account;
 use crate::authenticate::authenticate;
 use crate::call::{CallCtx, CallEnd};
 use crate::dispatch::{Answer, dispatch};
-use crate::errors::{GatewayError, respond};
+use crate::edge::{Edge, respond};
+use crate::errors::GatewayError;
 use crate::record::Entry;
 use crate::relay::Relay;
 use crate::resolve::resolve;
@@ -21,11 +22,16 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub async fn chat_completions(State(app): State<Arc<App>>, req: Request) -> Response {
-    generate(app, req, Endpoint::ChatCompletions).await
+    generate(app, req, Endpoint::ChatCompletions, Edge::OpenAi).await
 }
 
 pub async fn embeddings(State(app): State<Arc<App>>, req: Request) -> Response {
-    generate(app, req, Endpoint::Embeddings).await
+    generate(app, req, Endpoint::Embeddings, Edge::OpenAi).await
+}
+
+/// Anthropic's Messages API: a chat call, translated at the edge (see [`crate::edge`]).
+pub async fn messages(State(app): State<Arc<App>>, req: Request) -> Response {
+    generate(app, req, Endpoint::ChatCompletions, Edge::Anthropic).await
 }
 
 pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Response {
@@ -40,7 +46,7 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     .await
     {
         app.metrics.auth_failures.inc();
-        return respond(&e);
+        return crate::errors::respond(&e);
     }
     let data: Vec<Value> = live
         .config
@@ -51,9 +57,15 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
-pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
+pub(crate) async fn generate(
+    app: Arc<App>,
+    req: Request,
+    endpoint: Endpoint,
+    edge: Edge,
+) -> Response {
     let (parts, body) = req.into_parts();
     let mut ctx = CallCtx::new(app.live(), endpoint, &parts.headers);
+    ctx.edge = edge;
     match authenticate(
         &parts.headers,
         &app.keys,
@@ -67,13 +79,25 @@ pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) ->
         Err(e) => {
             // Unauthenticated requests are counted, never recorded: they have no tenant.
             app.metrics.auth_failures.inc();
-            return with_call_headers(respond(&e), &ctx.id, 0, None);
+            return with_call_headers(respond(edge, &e, &ctx.id), &ctx.id, 0, None);
         }
     }
+    // Only an Anthropic client is told the call id again (as `request-id`).
+    let call_id = (edge != Edge::OpenAi).then(|| ctx.id.clone());
     match run(&app, ctx, body).await {
-        Ok(resp) => resp,
+        Ok(mut resp) => {
+            if let Some(id) = call_id {
+                crate::edge::decorate(edge, &mut resp, &id);
+            }
+            resp
+        }
         Err((ctx, e)) => {
-            let mut resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
+            let mut resp = with_call_headers(
+                respond(edge, &e, &ctx.id),
+                &ctx.id,
+                ctx.attempts.len(),
+                None,
+            );
             set_release(&mut resp, ctx.release_id.as_deref());
             if ctx.budget_exhausted {
                 resp.headers_mut()
@@ -307,12 +331,15 @@ fn complete(
         },
     );
     ctx.push_attempt(&app.metrics, up.attempt_end(&c.served, bill, None));
-    let body = match rewrite {
-        None => c.body,
-        Some(name) => {
+    let body = match (rewrite, ctx.edge) {
+        (None, Edge::OpenAi) => c.body,
+        (rewrite, edge) => {
             let mut body = c.to_value();
-            if let Some(o) = body.as_object_mut() {
+            if let (Some(name), Some(o)) = (rewrite, body.as_object_mut()) {
                 o.insert("model".into(), Value::String(name));
+            }
+            if edge == Edge::Anthropic {
+                body = crate::edge::anthropic::response::to_message(&body, bill.usage, &ctx.id);
             }
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         }

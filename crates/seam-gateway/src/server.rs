@@ -14,6 +14,7 @@ use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use crate::edge::Edge;
 use seam_providers::Endpoint;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -29,6 +30,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/v1/embeddings", post(api::embeddings))
         .route("/v1/models", get(api::models))
+        .route("/v1/messages", post(api::messages))
+        .route(
+            "/v1/messages/count_tokens",
+            post(crate::edge::anthropic::count_tokens),
+        )
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
@@ -247,20 +253,28 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
     fn call(&self, req: http::Request<Incoming>) -> ServiceFuture {
         let req = req.map(Body::new);
         let endpoint = match (req.method(), req.uri().path()) {
-            (&http::Method::POST, "/v1/chat/completions") => Some(Endpoint::ChatCompletions),
-            (&http::Method::POST, "/v1/embeddings") => Some(Endpoint::Embeddings),
+            (&http::Method::POST, "/v1/chat/completions") => {
+                Some((Endpoint::ChatCompletions, Edge::OpenAi))
+            }
+            (&http::Method::POST, "/v1/embeddings") => Some((Endpoint::Embeddings, Edge::OpenAi)),
+            (&http::Method::POST, "/v1/messages") => {
+                Some((Endpoint::ChatCompletions, Edge::Anthropic))
+            }
             _ => None,
         };
         match endpoint {
-            Some(endpoint) => {
+            Some((endpoint, edge)) => {
                 let app = self.app.clone();
                 // The call's future is made inside the box: it is large, and moving it in
                 // would copy it.
                 Box::pin(async move {
-                    Ok(AssertUnwindSafe(api::generate(app, req, endpoint))
+                    Ok(AssertUnwindSafe(api::generate(app, req, endpoint, edge))
                         .catch_unwind()
                         .await
-                        .unwrap_or_else(panic_response))
+                        .unwrap_or_else(|p| match edge {
+                            Edge::OpenAi => panic_response(p),
+                            Edge::Anthropic => crate::edge::anthropic::panic_response(),
+                        }))
                 })
             }
             // The router is always ready: it only routes.
