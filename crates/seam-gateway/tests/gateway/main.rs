@@ -9,6 +9,7 @@ mod drift;
 mod errors;
 mod harness;
 mod limits;
+mod messages;
 mod metrics;
 mod outage;
 mod ownership;
