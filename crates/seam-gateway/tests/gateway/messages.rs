@@ -374,3 +374,30 @@ async fn count_tokens_is_seams_offline_estimate_of_the_translated_request() {
     assert_eq!(body["error"]["type"], "authentication_error");
     assert_eq!(h.sim_stats().await["requests"], 0, "nothing went upstream");
 }
+
+#[tokio::test]
+async fn a_stop_sequence_is_reported_when_the_provider_says_which() {
+    let body = |stream: bool| {
+        json!({"model": "chat", "max_tokens": 100, "stream": stream, "stop_sequences": ["STOP"],
+            "messages": [{"role": "user", "content": "one two STOP three"}]})
+    };
+    // Anthropic upstream: it says which sequence stopped the answer.
+    let h = Harness::start(Options {
+        provider_kind: "anthropic",
+        ..Options::default()
+    })
+    .await;
+    let m: Value = messages(&h, body(false)).await.json().await.unwrap();
+    assert_eq!(m["content"][0]["text"], "one two ");
+    assert_eq!((&m["stop_reason"], &m["stop_sequence"]), (&json!("stop_sequence"), &json!("STOP")));
+    let ev = events(&messages(&h, body(true)).await.text().await.unwrap());
+    assert_eq!(text_of(&ev), "one two ");
+    let delta = &ev[ev.len() - 2].1["delta"];
+    assert_eq!((&delta["stop_reason"], &delta["stop_sequence"]), (&json!("stop_sequence"), &json!("STOP")));
+    // OpenAI upstream: the sequence stops the answer, but OpenAI says only `stop`.
+    let h = Harness::start(Options::default()).await;
+    let m: Value = messages(&h, body(false)).await.json().await.unwrap();
+    assert_eq!(h.sim_stats().await["last_body"]["stop"], json!(["STOP"]));
+    assert_eq!(m["content"][0]["text"], "one two ");
+    assert_eq!((&m["stop_reason"], &m["stop_sequence"]), (&json!("end_turn"), &Value::Null));
+}
