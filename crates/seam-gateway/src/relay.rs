@@ -155,8 +155,8 @@ impl Relay {
         let upstream_shape = rechunk
             .is_some()
             .then(|| StreamWatch::new(ctx.started, up.started, stall));
-        let anthropic = (ctx.edge == Edge::Anthropic)
-            .then(|| AnthropicEvents::new(&ctx.id, rewrite.clone()));
+        let anthropic =
+            (ctx.edge == Edge::Anthropic).then(|| AnthropicEvents::new(&ctx.id, rewrite.clone()));
         Relay {
             app,
             ctx: Some(ctx),

@@ -4,6 +4,7 @@
 
 use crate::App;
 use crate::api;
+use crate::edge::Edge;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -14,7 +15,6 @@ use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use crate::edge::Edge;
 use seam_providers::Endpoint;
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -453,7 +453,10 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let r = reply(&["three", "END", ""], None);
-        assert_eq!((r.finish, r.stop_sequence.as_deref()), (Finish::Stop, Some("END")));
+        assert_eq!(
+            (r.finish, r.stop_sequence.as_deref()),
+            (Finish::Stop, Some("END"))
+        );
         let Body::Text(t) = &r.body else { panic!() };
         assert_eq!(t.concat(), "one two ");
         let r = reply(&["END"], Some(1));

@@ -30,7 +30,10 @@ fn events(body: &str) -> Vec<(String, Value)> {
         .filter(|e| !e.trim().is_empty())
         .map(|e| {
             let (name, data) = e.split_once('\n').expect("event and data lines");
-            let name = name.strip_prefix("event: ").expect("event line").to_string();
+            let name = name
+                .strip_prefix("event: ")
+                .expect("event line")
+                .to_string();
             let data: Value =
                 serde_json::from_str(data.strip_prefix("data: ").expect("data line")).unwrap();
             assert_eq!(data["type"], name.as_str(), "{e}");
@@ -87,11 +90,17 @@ async fn a_message_is_answered_in_anthropics_shape_and_recorded_like_a_chat_call
     );
     // Upstream it was a chat request: the system prompt a message, max_tokens kept.
     let sent = &h.sim_stats().await["last_body"];
-    assert_eq!(sent["messages"][0], json!({"role": "system", "content": "Be brief."}));
+    assert_eq!(
+        sent["messages"][0],
+        json!({"role": "system", "content": "Be brief."})
+    );
     assert_eq!(sent["max_tokens"], 100);
     let (call, attempts) = h.record(&id).await;
     assert_eq!(call.endpoint, "messages");
-    assert_eq!((call.route.as_str(), call.outcome.as_str(), call.status), ("chat", "ok", 200));
+    assert_eq!(
+        (call.route.as_str(), call.outcome.as_str(), call.status),
+        ("chat", "ok", 200)
+    );
     assert_eq!((call.input_tokens, call.output_tokens), (5, 3));
     assert!(call.cost_usd > 0.0);
     assert_eq!(attempts.len(), 1);
@@ -135,7 +144,11 @@ async fn a_key_is_taken_from_x_api_key_or_bearer_and_a_bad_one_is_an_authenticat
 async fn errors_take_anthropics_shape_with_seams_statuses() {
     let h = Harness::start(Options::default()).await;
     let msg = assert_anthropic_error(
-        messages(&h, json!({"model": "nope", "max_tokens": 10, "messages": hello()})).await,
+        messages(
+            &h,
+            json!({"model": "nope", "max_tokens": 10, "messages": hello()}),
+        )
+        .await,
         404,
         "not_found_error",
     )
@@ -147,7 +160,10 @@ async fn errors_take_anthropics_shape_with_seams_statuses() {
         "invalid_request_error",
     )
     .await;
-    assert!(msg.contains("messages[0].content[0]") && msg.contains("`document`"), "{msg}");
+    assert!(
+        msg.contains("messages[0].content[0]") && msg.contains("`document`"),
+        "{msg}"
+    );
     assert_anthropic_error(
         messages(&h, json!({"model": "chat", "messages": []})).await,
         400,
@@ -166,7 +182,11 @@ async fn errors_take_anthropics_shape_with_seams_statuses() {
 
     h.set_scenario("[[errors]]\nkind = \"status\"\nstatus = 500\nfirst = 1\n")
         .await;
-    let r = messages(&h, json!({"model": "chat", "max_tokens": 10, "messages": hello()})).await;
+    let r = messages(
+        &h,
+        json!({"model": "chat", "max_tokens": 10, "messages": hello()}),
+    )
+    .await;
     let id = call_id(&r);
     assert_anthropic_error(r, 502, "api_error").await;
     let (call, _) = h.record(&id).await;
@@ -176,7 +196,11 @@ async fn errors_take_anthropics_shape_with_seams_statuses() {
         "[[errors]]\nkind = \"status\"\nstatus = 429\nretry_after_secs = 7\nfirst = 1\n",
     )
     .await;
-    let r = messages(&h, json!({"model": "chat", "max_tokens": 10, "messages": hello()})).await;
+    let r = messages(
+        &h,
+        json!({"model": "chat", "max_tokens": 10, "messages": hello()}),
+    )
+    .await;
     assert_eq!(r.headers()["retry-after"], "7");
     assert_anthropic_error(r, 429, "rate_limit_error").await;
 }
@@ -215,14 +239,30 @@ async fn a_stream_becomes_anthropics_events_with_the_billed_usage() {
     assert_eq!(r.headers()["request-id"].to_str().unwrap(), id);
     let ev = events(&r.text().await.unwrap());
     let n = names(&ev);
-    assert_eq!(n[..3], ["message_start", "content_block_start", "content_block_delta"]);
-    assert_eq!(n[n.len() - 3..], ["content_block_stop", "message_delta", "message_stop"]);
+    assert_eq!(
+        n[..3],
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta"
+        ]
+    );
+    assert_eq!(
+        n[n.len() - 3..],
+        ["content_block_stop", "message_delta", "message_stop"]
+    );
     assert_eq!(ev[0].1["message"]["model"], "sim-large-2026-01");
-    assert_eq!(ev[1].1["content_block"], json!({"type": "text", "text": ""}));
+    assert_eq!(
+        ev[1].1["content_block"],
+        json!({"type": "text", "text": ""})
+    );
     assert_eq!(text_of(&ev), "hello there gateway");
     let delta = &ev[n.len() - 2].1;
     assert_eq!(delta["delta"]["stop_reason"], "end_turn");
-    assert_eq!(delta["usage"], json!({"input_tokens": 3, "output_tokens": 3}));
+    assert_eq!(
+        delta["usage"],
+        json!({"input_tokens": 3, "output_tokens": 3})
+    );
     let (call, _) = h.record(&id).await;
     assert!(call.stream);
     assert_eq!(call.endpoint, "messages");
@@ -292,11 +332,15 @@ async fn tools_round_trip(h: &Harness) {
         .filter(|(_, d)| d["delta"]["type"] == "input_json_delta" && d["index"] == *index)
         .filter_map(|(_, d)| d["delta"]["partial_json"].as_str())
         .collect();
-    assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), json!({"id": "inv_9"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&json).unwrap(),
+        json!({"id": "inv_9"})
+    );
     assert_eq!(ev[ev.len() - 2].1["delta"]["stop_reason"], "tool_use");
 
     // The tool's result goes back as the next user turn.
-    h.set_scenario("[content]\nmode = \"fixed\"\ntext = \"It is paid.\"\n").await;
+    h.set_scenario("[content]\nmode = \"fixed\"\ntext = \"It is paid.\"\n")
+        .await;
     let mut follow = tool_request(false);
     follow["messages"] = json!([
         {"role": "user", "content": "find invoice 9"},
@@ -314,7 +358,10 @@ async fn tools_translate_both_ways_to_an_openai_provider() {
     let h = Harness::start(Options::default()).await;
     tools_round_trip(&h).await;
     let sent = &h.sim_stats().await["last_body"];
-    assert_eq!(sent["messages"][1]["tool_calls"][0]["function"]["name"], "lookup_invoice");
+    assert_eq!(
+        sent["messages"][1]["tool_calls"][0]["function"]["name"],
+        "lookup_invoice"
+    );
     assert_eq!(sent["messages"][2]["role"], "tool");
     assert_eq!(sent["messages"][2]["content"], "status: paid");
     assert_eq!(sent["tools"][0]["type"], "function");
@@ -337,7 +384,13 @@ async fn tools_translate_both_ways_to_an_anthropic_provider() {
 }
 
 async fn count(h: &Harness, body: Value) -> (u16, Value) {
-    let r = send(h, "/v1/messages/count_tokens", ("x-api-key", h.key.clone()), &body).await;
+    let r = send(
+        h,
+        "/v1/messages/count_tokens",
+        ("x-api-key", h.key.clone()),
+        &body,
+    )
+    .await;
     let status = r.status().as_u16();
     (status, r.json::<Value>().await.unwrap())
 }
@@ -348,7 +401,9 @@ async fn count_tokens_is_seams_offline_estimate_of_the_translated_request() {
     let (status, plain) = count(&h, json!({"model": "chat", "messages": hello()})).await;
     assert_eq!(status, 200, "{plain}");
     let chat = seam_wire::RequestBody::parse(
-        serde_json::to_vec(&json!({"model": "chat", "messages": hello()})).unwrap().into(),
+        serde_json::to_vec(&json!({"model": "chat", "messages": hello()}))
+            .unwrap()
+            .into(),
     )
     .unwrap();
     assert_eq!(
@@ -361,7 +416,10 @@ async fn count_tokens_is_seams_offline_estimate_of_the_translated_request() {
         "tools count too"
     );
     let (status, body) = count(&h, json!({"model": "nope", "messages": hello()})).await;
-    assert_eq!((status, &body["error"]["type"]), (404, &json!("not_found_error")));
+    assert_eq!(
+        (status, &body["error"]["type"]),
+        (404, &json!("not_found_error"))
+    );
     let r = send(
         &h,
         "/v1/messages/count_tokens",
@@ -389,15 +447,24 @@ async fn a_stop_sequence_is_reported_when_the_provider_says_which() {
     .await;
     let m: Value = messages(&h, body(false)).await.json().await.unwrap();
     assert_eq!(m["content"][0]["text"], "one two ");
-    assert_eq!((&m["stop_reason"], &m["stop_sequence"]), (&json!("stop_sequence"), &json!("STOP")));
+    assert_eq!(
+        (&m["stop_reason"], &m["stop_sequence"]),
+        (&json!("stop_sequence"), &json!("STOP"))
+    );
     let ev = events(&messages(&h, body(true)).await.text().await.unwrap());
     assert_eq!(text_of(&ev), "one two ");
     let delta = &ev[ev.len() - 2].1["delta"];
-    assert_eq!((&delta["stop_reason"], &delta["stop_sequence"]), (&json!("stop_sequence"), &json!("STOP")));
+    assert_eq!(
+        (&delta["stop_reason"], &delta["stop_sequence"]),
+        (&json!("stop_sequence"), &json!("STOP"))
+    );
     // OpenAI upstream: the sequence stops the answer, but OpenAI says only `stop`.
     let h = Harness::start(Options::default()).await;
     let m: Value = messages(&h, body(false)).await.json().await.unwrap();
     assert_eq!(h.sim_stats().await["last_body"]["stop"], json!(["STOP"]));
     assert_eq!(m["content"][0]["text"], "one two ");
-    assert_eq!((&m["stop_reason"], &m["stop_sequence"]), (&json!("end_turn"), &Value::Null));
+    assert_eq!(
+        (&m["stop_reason"], &m["stop_sequence"]),
+        (&json!("end_turn"), &Value::Null)
+    );
 }

@@ -147,7 +147,10 @@ mod tests {
                 .clone()
         };
         let c = msg("stop_sequence", json!("END"));
-        assert_eq!((&c["finish_reason"], &c["stop_reason"]), (&json!("stop"), &json!("END")));
+        assert_eq!(
+            (&c["finish_reason"], &c["stop_reason"]),
+            (&json!("stop"), &json!("END"))
+        );
         assert!(msg("end_turn", Value::Null).get("stop_reason").is_none());
     }
 

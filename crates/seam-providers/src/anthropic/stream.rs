@@ -119,9 +119,10 @@ impl ChunkTranslator {
                 match v.pointer("/delta/stop_reason").and_then(Value::as_str) {
                     Some(stop) => {
                         let mut chunk = self.chunk(json!({}), Some(finish_reason(stop)));
-                        if let (Some(s), StreamEvent::Chunk { value, .. }) =
-                            (matched_stop(stop, v.pointer("/delta/stop_sequence")), &mut chunk)
-                        {
+                        if let (Some(s), StreamEvent::Chunk { value, .. }) = (
+                            matched_stop(stop, v.pointer("/delta/stop_sequence")),
+                            &mut chunk,
+                        ) {
                             value["choices"][0]["stop_reason"] = s;
                         }
                         vec![chunk]

@@ -140,13 +140,13 @@ async fn estimate(
             body
         }
         Some((name, channel)) => {
-            let current = app
-                .releases
-                .get(name, channel)
-                .ok_or_else(|| GatewayError::NoRelease {
-                    name: name.to_string(),
-                    channel: channel.to_string(),
-                })?;
+            let current =
+                app.releases
+                    .get(name, channel)
+                    .ok_or_else(|| GatewayError::NoRelease {
+                        name: name.to_string(),
+                        channel: channel.to_string(),
+                    })?;
             crate::render::render(body, current.deployed, ctx.live.config.render_fuel).await?
         }
     };
@@ -162,7 +162,8 @@ mod tests {
 
     #[test]
     fn errors_take_anthropics_shape_and_types() {
-        let api = ApiError::new(404, "invalid_request_error", "no route `x`").code("model_not_found");
+        let api =
+            ApiError::new(404, "invalid_request_error", "no route `x`").code("model_not_found");
         let v: serde_json::Value = serde_json::from_slice(&error_json(&api, "call_1")).unwrap();
         assert_eq!(
             v,

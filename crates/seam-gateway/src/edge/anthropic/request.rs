@@ -71,7 +71,11 @@ pub fn to_chat_request(req: &Map<String, Value>) -> Result<Map<String, Value>, G
             ));
         }
     }
-    if let Some(user) = req.get("metadata").and_then(|m| m.get("user_id")).and_then(Value::as_str) {
+    if let Some(user) = req
+        .get("metadata")
+        .and_then(|m| m.get("user_id"))
+        .and_then(Value::as_str)
+    {
         out.insert("user".into(), Value::String(user.into()));
     }
     if let Some(tools) = req.get("tools").filter(|v| !v.is_null()) {
@@ -283,7 +287,9 @@ fn tool_result_text(
         }
         Some(_) => Err(invalid(
             "messages",
-            format!("messages[{i}].content[{j}]: tool_result content must be a string or an array of blocks"),
+            format!(
+                "messages[{i}].content[{j}]: tool_result content must be a string or an array of blocks"
+            ),
         )),
     }
 }
@@ -489,8 +495,7 @@ mod tests {
             json!({"role": "tool", "tool_call_id": "t", "content": "taken"})
         );
         assert_eq!(
-            m[3]["content"][0]["image_url"]["url"],
-            "data:image/jpeg;base64,BBBB",
+            m[3]["content"][0]["image_url"]["url"], "data:image/jpeg;base64,BBBB",
             "a tool result's image follows it in a user message"
         );
     }
@@ -498,12 +503,22 @@ mod tests {
     #[test]
     fn tool_choices_translate() {
         let choice = |c: Value| translate(json!({"model": "m", "messages": [], "tool_choice": c}));
-        assert_eq!(choice(json!({"type": "auto"})).unwrap()["tool_choice"], "auto");
-        assert_eq!(choice(json!({"type": "none"})).unwrap()["tool_choice"], "none");
+        assert_eq!(
+            choice(json!({"type": "auto"})).unwrap()["tool_choice"],
+            "auto"
+        );
+        assert_eq!(
+            choice(json!({"type": "none"})).unwrap()["tool_choice"],
+            "none"
+        );
         let named = choice(json!({"type": "tool", "name": "lookup"})).unwrap();
         assert_eq!(named["tool_choice"]["function"]["name"], "lookup");
         assert!(named.get("parallel_tool_calls").is_none());
-        assert!(choice(json!({"type": "tool"})).unwrap_err().contains("name"));
+        assert!(
+            choice(json!({"type": "tool"}))
+                .unwrap_err()
+                .contains("name")
+        );
     }
 
     #[test]
@@ -519,14 +534,19 @@ mod tests {
         let e = err(
             json!({"model": "m", "messages": [], "tools": [{"type": "web_search_20250305", "name": "web_search"}]}),
         );
-        assert!(e.contains("tools[0]") && e.contains("web_search_20250305"), "{e}");
+        assert!(
+            e.contains("tools[0]") && e.contains("web_search_20250305"),
+            "{e}"
+        );
         let e = err(json!({"model": "m", "messages": [{"role": "system", "content": "x"}]}));
         assert!(e.contains("messages[0].role"), "{e}");
         let e = err(json!({"model": "m", "messages": "hi"}));
         assert!(e.contains("'messages'"), "{e}");
         let e = err(json!({"model": "m", "messages": [], "stop_sequences": "END"}));
         assert!(e.contains("'stop_sequences'"), "{e}");
-        let e = err(json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}));
+        let e = err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}),
+        );
         assert!(e.contains("tool_use_id"), "{e}");
     }
 

@@ -137,9 +137,19 @@ mod tests {
             let m = to_message(&c, usage(), "call_x");
             (m["stop_reason"].clone(), m["stop_sequence"].clone())
         };
-        assert_eq!(stop(json!("stop"), Value::Null), (json!("end_turn"), Value::Null));
-        assert_eq!(stop(json!("stop"), json!("END")), (json!("stop_sequence"), json!("END")));
-        assert_eq!(stop(json!("stop"), json!(42)), (json!("end_turn"), Value::Null), "a token id is no sequence");
+        assert_eq!(
+            stop(json!("stop"), Value::Null),
+            (json!("end_turn"), Value::Null)
+        );
+        assert_eq!(
+            stop(json!("stop"), json!("END")),
+            (json!("stop_sequence"), json!("END"))
+        );
+        assert_eq!(
+            stop(json!("stop"), json!(42)),
+            (json!("end_turn"), Value::Null),
+            "a token id is no sequence"
+        );
         assert_eq!(stop(json!("length"), Value::Null).0, "max_tokens");
         assert_eq!(stop(json!("tool_calls"), Value::Null).0, "tool_use");
         assert_eq!(stop(json!("content_filter"), Value::Null).0, "refusal");

@@ -76,10 +76,7 @@ fn a_rewritten_model_a_stop_sequence_and_framing() {
         .iter()
         .map(|b| std::str::from_utf8(b).unwrap())
         .collect();
-    assert!(
-        text.starts_with("event: message_start\ndata: {"),
-        "{text}"
-    );
+    assert!(text.starts_with("event: message_start\ndata: {"), "{text}");
     let events: Vec<(String, Value)> = text
         .split("\n\n")
         .filter(|e| !e.is_empty())
