@@ -130,9 +130,9 @@ def test_errors_take_anthropics_shape(stack):
         client(stack).messages.create(
             model="chat",
             max_tokens=8,
-            messages=[{"role": "user", "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}]}],
+            messages=[{"role": "user", "content": [{"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}}]}],
         )
-    assert "document" in e.value.body["error"]["message"]
+    assert "messages[0].content[0]" in e.value.body["error"]["message"]
 
 
 def test_a_limit_refusal_is_a_rate_limit_error(stack):

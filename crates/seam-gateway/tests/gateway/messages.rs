@@ -155,13 +155,13 @@ async fn errors_take_anthropics_shape_with_seams_statuses() {
     .await;
     assert!(msg.contains("`nope`"), "{msg}");
     let msg = assert_anthropic_error(
-        messages(&h, json!({"model": "chat", "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": "x"}}]}]})).await,
+        messages(&h, json!({"model": "chat", "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}}]}]})).await,
         400,
         "invalid_request_error",
     )
     .await;
     assert!(
-        msg.contains("messages[0].content[0]") && msg.contains("`document`"),
+        msg.contains("messages[0].content[0]") && msg.contains("documents"),
         "{msg}"
     );
     assert_anthropic_error(

@@ -1,12 +1,12 @@
 //! Anthropic Messages request -> OpenAI chat request, the shape every provider takes.
 //!
-//! Translated: `model`, `system`, `messages` (text, image, tool_use and tool_result blocks),
-//! `tools` (client tools), `tool_choice` (with `disable_parallel_tool_use`), `max_tokens`,
+//! Translated: `model`, `system`, `messages` (text, image, plain-text document, tool_use and
+//! tool_result blocks), `tools` (client tools), `tool_choice` (with `disable_parallel_tool_use`), `max_tokens`,
 //! `stop_sequences`, `temperature`, `top_p`, `top_k` (passed as is: the anthropic provider
 //! honours it), `metadata.user_id`, `stream`, and Seam's own `seam_variables`. Dropped:
 //! `thinking` blocks of earlier turns, `cache_control`, `is_error` of a tool result, and every
 //! other top-level field (`thinking`, `service_tier`, ...). Refused with a 400 naming the
-//! block: content a chat request cannot carry (documents, server tools' blocks, ...).
+//! block: content a chat request cannot carry (PDF documents, server tools' blocks, ...).
 
 use crate::errors::GatewayError;
 use seam_wire::RequestBody;
@@ -174,7 +174,7 @@ fn untranslated(i: usize, j: usize, kind: Option<&str>, role: &str) -> GatewayEr
     invalid(
         "messages",
         format!(
-            "messages[{i}].content[{j}]: a {role} content block of type {} is not translated by Seam (it translates text, image, tool_use and tool_result blocks)",
+            "messages[{i}].content[{j}]: a {role} content block of type {} is not translated by Seam (it translates text, image, plain-text document, tool_use and tool_result blocks)",
             kind.map_or_else(|| "(none)".to_string(), |k| format!("`{k}`"))
         ),
     )
@@ -191,6 +191,7 @@ fn user_turn(i: usize, blocks: &[Value], out: &mut Vec<Value>) -> Result<(), Gat
         match block_type(b) {
             Some("text") => parts.push(text_part(i, j, b)?),
             Some("image") => parts.push(image_part(i, j, b)?),
+            Some("document") => parts.push(document_part(i, j, b)?),
             Some("tool_result") => {
                 let id = b
                     .get("tool_use_id")
@@ -220,6 +221,31 @@ fn text_part(i: usize, j: usize, b: &Value) -> Result<Value, GatewayError> {
         None => Err(invalid(
             "messages",
             format!("messages[{i}].content[{j}]: a text block needs `text`"),
+        )),
+    }
+}
+
+/// A plain-text document as a text part (its title, if any, on the first line); documents of
+/// other sources (PDF, files) are refused: a chat request has no portable way to carry them.
+fn document_part(i: usize, j: usize, b: &Value) -> Result<Value, GatewayError> {
+    let source = b.get("source").unwrap_or(&Value::Null);
+    match (
+        source.get("type").and_then(Value::as_str),
+        source.get("data").and_then(Value::as_str),
+    ) {
+        (Some("text"), Some(data)) => {
+            let text = match b.get("title").and_then(Value::as_str) {
+                Some(title) => format!("{title}\n{data}"),
+                None => data.to_string(),
+            };
+            Ok(json!({"type": "text", "text": text}))
+        }
+        (kind, _) => Err(invalid(
+            "messages",
+            format!(
+                "messages[{i}].content[{j}]: documents of source type {} are not translated by Seam (plain-text documents are)",
+                kind.map_or_else(|| "(none)".to_string(), |k| format!("`{k}`"))
+            ),
         )),
     }
 }
@@ -273,13 +299,20 @@ fn tool_result_text(
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Array(blocks)) => {
-            let mut texts = Vec::new();
+            let mut texts: Vec<String> = Vec::new();
             for b in blocks {
                 match block_type(b) {
-                    Some("text") => {
-                        texts.push(b.get("text").and_then(Value::as_str).unwrap_or_default())
-                    }
+                    Some("text") => texts.push(
+                        b.get("text")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
                     Some("image") => images.push(image_part(i, j, b)?),
+                    Some("document") => {
+                        let part = document_part(i, j, b)?;
+                        texts.push(part["text"].as_str().unwrap_or_default().to_string());
+                    }
                     other => return Err(untranslated(i, j, other, "tool_result")),
                 }
             }
@@ -501,6 +534,19 @@ mod tests {
     }
 
     #[test]
+    fn plain_text_documents_are_text() {
+        let doc = json!({"type": "document", "title": "notes.txt", "source": {"type": "text", "media_type": "text/plain", "data": "line one"}});
+        let out = translate(json!({"model": "m", "messages": [
+            {"role": "user", "content": [doc]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "read", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [doc, {"type": "text", "text": "done"}]}]}
+        ]}))
+        .unwrap();
+        assert_eq!(out["messages"][0]["content"], "notes.txt\nline one");
+        assert_eq!(out["messages"][2]["content"], "notes.txt\nline one\ndone");
+    }
+
+    #[test]
     fn tool_choices_translate() {
         let choice = |c: Value| translate(json!({"model": "m", "messages": [], "tool_choice": c}));
         assert_eq!(
@@ -525,12 +571,16 @@ mod tests {
     fn what_cannot_be_translated_is_refused_by_name() {
         let err = |v: Value| translate(v).unwrap_err();
         let e = err(
-            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]}),
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}}]}]}),
         );
         assert!(
-            e.contains("messages[0].content[0]") && e.contains("`document`"),
+            e.contains("messages[0].content[0]") && e.contains("`base64`"),
             "{e}"
         );
+        let e = err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "search_result"}]}]}),
+        );
+        assert!(e.contains("`search_result`"), "{e}");
         let e = err(
             json!({"model": "m", "messages": [], "tools": [{"type": "web_search_20250305", "name": "web_search"}]}),
         );
