@@ -1,12 +1,13 @@
 //! Anthropic Messages request -> OpenAI chat request, the shape every provider takes.
 //!
 //! Translated: `model`, `system`, `messages` (text, image, plain-text document, tool_use and
-//! tool_result blocks), `tools` (client tools), `tool_choice` (with `disable_parallel_tool_use`), `max_tokens`,
-//! `stop_sequences`, `temperature`, `top_p`, `top_k` (passed as is: the anthropic provider
-//! honours it), `metadata.user_id`, `stream`, and Seam's own `seam_variables`. Dropped:
-//! `thinking` blocks of earlier turns, `cache_control`, `is_error` of a tool result, and every
-//! other top-level field (`thinking`, `service_tier`, ...). Refused with a 400 naming the
-//! block: content a chat request cannot carry (PDF documents, server tools' blocks, ...).
+//! tool_result blocks), `tools` (client tools), `tool_choice` (with
+//! `disable_parallel_tool_use`), `max_tokens`, `stop_sequences`, `temperature`, `top_p`,
+//! `top_k` (passed as is: the anthropic provider honours it), `metadata.user_id`, `stream`,
+//! and Seam's own `seam_variables`. Dropped: `thinking` blocks of earlier turns,
+//! `cache_control`, `is_error` of a tool result, and every other top-level field (`thinking`,
+//! `service_tier`, ...). Refused with a 400 naming the block: content a chat request cannot
+//! carry (PDF documents, server tools' blocks, ...).
 
 use crate::errors::GatewayError;
 use seam_wire::RequestBody;
