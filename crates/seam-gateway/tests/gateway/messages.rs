@@ -468,3 +468,45 @@ async fn a_stop_sequence_is_reported_when_the_provider_says_which() {
         (&json!("end_turn"), &Value::Null)
     );
 }
+
+#[tokio::test]
+async fn a_deployed_prompt_is_called_and_counted_through_the_messages_api() {
+    let h = Harness::start(Options::default()).await;
+    let release = crate::prompts::deploy_text(
+        &h,
+        "name = \"support-bot\"\nowners = [\"ana\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { customer = \"string\" }\n\n[[messages]]\nrole = \"system\"\ncontent = \"You help {{ customer }} with billing questions, briefly and politely.\"\n",
+    )
+    .await;
+    let body = json!({
+        "model": "prompt:support-bot", "max_tokens": 50,
+        "messages": [{"role": "user", "content": "Where is invoice 7?"}],
+        "seam_variables": {"customer": "Acme"},
+    });
+    // The gateway picks the deploy up within a second.
+    let mut r = messages(&h, body.clone()).await;
+    for _ in 0..30 {
+        if r.status() != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        r = messages(&h, body.clone()).await;
+    }
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-seam-release"], release.as_str());
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["content"][0]["text"], "Where is invoice 7?");
+    let sent = &h.sim_stats().await["last_body"];
+    assert_eq!(
+        sent["messages"][0]["content"],
+        "You help Acme with billing questions, briefly and politely."
+    );
+    let (_, with_release) = count(&h, body.clone()).await;
+    let mut plain = body;
+    plain["model"] = json!("chat");
+    let (_, without) = count(&h, plain).await;
+    assert!(
+        with_release["input_tokens"].as_u64().unwrap()
+            > without["input_tokens"].as_u64().unwrap() + 5,
+        "the release's messages count: {with_release} vs {without}"
+    );
+}
