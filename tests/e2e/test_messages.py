@@ -107,6 +107,11 @@ def test_a_tool_use_answer_and_the_tool_result_sent_back(stack, route):
     assert answer.content[0].text == "Yes, it is paid."
 
 
+def test_the_routes_are_listed_as_models(stack):
+    ids = [m.id for m in client(stack).models.list()]
+    assert "chat" in ids and "claude" in ids
+
+
 def test_count_tokens_is_an_estimate(stack):
     c = client(stack)
     plain = c.messages.count_tokens(model="chat", messages=[{"role": "user", "content": "hello there"}])

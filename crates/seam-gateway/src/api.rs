@@ -34,8 +34,11 @@ pub async fn messages(State(app): State<Arc<App>>, req: Request) -> Response {
     generate(app, req, Endpoint::ChatCompletions, Edge::Anthropic).await
 }
 
+/// The routes as models; in Anthropic's shape for a client that says `anthropic-version`
+/// (Anthropic's SDKs always do, OpenAI's never).
 pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Response {
     let live = app.live();
+    let anthropic = headers.contains_key("anthropic-version");
     if let Err(e) = authenticate(
         &headers,
         &app.keys,
@@ -46,7 +49,14 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     .await
     {
         app.metrics.auth_failures.inc();
-        return crate::errors::respond(&e);
+        return match anthropic {
+            true => crate::edge::anthropic::respond(&e, ""),
+            false => crate::errors::respond(&e),
+        };
+    }
+    if anthropic {
+        let names = live.config.routes.iter().map(|r| r.name.as_str());
+        return axum::Json(crate::edge::anthropic::models(names)).into_response();
     }
     let data: Vec<Value> = live
         .config

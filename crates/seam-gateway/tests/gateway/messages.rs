@@ -510,3 +510,38 @@ async fn a_deployed_prompt_is_called_and_counted_through_the_messages_api() {
         "the release's messages count: {with_release} vs {without}"
     );
 }
+
+#[tokio::test]
+async fn an_anthropic_client_lists_the_routes_in_its_own_shape() {
+    let h = Harness::start(Options::default()).await;
+    let list = |key: String, anthropic: bool| {
+        let mut r = h
+            .client
+            .get(format!("{}/v1/models", h.gw))
+            .header("x-api-key", key);
+        if anthropic {
+            r = r.header("anthropic-version", "2026-10-21");
+        }
+        r.send()
+    };
+    let r = list(h.key.clone(), true).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"][0]["type"], "model");
+    assert_eq!(body["data"][0]["id"], "chat");
+    assert_eq!(
+        (&body["has_more"], &body["first_id"]),
+        (&json!(false), &json!("chat"))
+    );
+    let body: Value = list(h.key.clone(), false)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["object"], "list", "OpenAI clients keep OpenAI's shape");
+    let r = list("sk-seam-wrong".into(), true).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "authentication_error");
+}

@@ -42,11 +42,13 @@ pub fn error_type(status: u16) -> &'static str {
 /// (`model_not_found`, `trace_call_limit`, ...) has no place in Anthropic's shape; the message
 /// says what was wrong, and the record keeps the code.
 pub fn error_json(api: &ApiError, call_id: &str) -> Bytes {
-    let v = json!({
+    let mut v = json!({
         "type": "error",
         "error": {"type": error_type(api.status), "message": api.message},
-        "request_id": call_id,
     });
+    if !call_id.is_empty() {
+        v["request_id"] = json!(call_id);
+    }
     Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
 }
 
@@ -79,6 +81,19 @@ pub fn panic_response() -> Response {
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+
+/// `GET /v1/models` in Anthropic's shape: the routes, one page.
+pub fn models<'a>(routes: impl Iterator<Item = &'a str>) -> serde_json::Value {
+    let data: Vec<serde_json::Value> = routes
+        .map(|name| {
+            json!({"type": "model", "id": name, "display_name": name,
+                "created_at": "1970-01-01T00:00:00Z", "lifecycle": "active"})
+        })
+        .collect();
+    let first = data.first().map(|m| m["id"].clone());
+    let last = data.last().map(|m| m["id"].clone());
+    json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+}
 
 /// `request-id`, which Anthropic's SDKs show as a response's `_request_id`: the call's id.
 pub fn decorate(resp: &mut Response, call_id: &str) {
