@@ -49,9 +49,10 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     .await
     {
         app.metrics.auth_failures.inc();
-        return match anthropic {
-            true => crate::edge::anthropic::respond(&e, ""),
-            false => crate::errors::respond(&e),
+        return if anthropic {
+            crate::edge::anthropic::respond(&e, "")
+        } else {
+            crate::errors::respond(&e)
         };
     }
     if anthropic {
