@@ -5,7 +5,8 @@ use crate::account;
 use crate::authenticate::authenticate;
 use crate::call::{CallCtx, CallEnd};
 use crate::dispatch::{Answer, dispatch};
-use crate::errors::{GatewayError, respond};
+use crate::edge::{Edge, respond};
+use crate::errors::GatewayError;
 use crate::record::Entry;
 use crate::relay::Relay;
 use crate::resolve::resolve;
@@ -21,15 +22,23 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub async fn chat_completions(State(app): State<Arc<App>>, req: Request) -> Response {
-    generate(app, req, Endpoint::ChatCompletions).await
+    generate(app, req, Endpoint::ChatCompletions, Edge::OpenAi).await
 }
 
 pub async fn embeddings(State(app): State<Arc<App>>, req: Request) -> Response {
-    generate(app, req, Endpoint::Embeddings).await
+    generate(app, req, Endpoint::Embeddings, Edge::OpenAi).await
 }
 
+/// Anthropic's Messages API: a chat call, translated at the edge (see [`crate::edge`]).
+pub async fn messages(State(app): State<Arc<App>>, req: Request) -> Response {
+    generate(app, req, Endpoint::ChatCompletions, Edge::Anthropic).await
+}
+
+/// The routes as models; in Anthropic's shape for a client that says `anthropic-version`
+/// (Anthropic's SDKs always do, OpenAI's never).
 pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Response {
     let live = app.live();
+    let anthropic = headers.contains_key("anthropic-version");
     if let Err(e) = authenticate(
         &headers,
         &app.keys,
@@ -40,7 +49,15 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     .await
     {
         app.metrics.auth_failures.inc();
-        return respond(&e);
+        return if anthropic {
+            crate::edge::anthropic::respond(&e, "")
+        } else {
+            crate::errors::respond(&e)
+        };
+    }
+    if anthropic {
+        let names = live.config.routes.iter().map(|r| r.name.as_str());
+        return axum::Json(crate::edge::anthropic::models(names)).into_response();
     }
     let data: Vec<Value> = live
         .config
@@ -51,9 +68,15 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
-pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) -> Response {
+pub(crate) async fn generate(
+    app: Arc<App>,
+    req: Request,
+    endpoint: Endpoint,
+    edge: Edge,
+) -> Response {
     let (parts, body) = req.into_parts();
     let (mut ctx, bad_header) = CallCtx::new(app.live(), endpoint, &parts.headers);
+    ctx.edge = edge;
     match authenticate(
         &parts.headers,
         &app.keys,
@@ -67,21 +90,33 @@ pub(crate) async fn generate(app: Arc<App>, req: Request, endpoint: Endpoint) ->
         Err(e) => {
             // Unauthenticated requests are counted, never recorded: they have no tenant.
             app.metrics.auth_failures.inc();
-            return with_call_headers(respond(&e), &ctx.id, 0, None);
+            return with_call_headers(respond(edge, &e, &ctx.id), &ctx.id, 0, None);
         }
     }
     if let Some(e) = bad_header {
         return failed(&app, ctx, e).await;
     }
+    // Only an Anthropic client is told the call id again (as `request-id`).
+    let call_id = (edge != Edge::OpenAi).then(|| ctx.id.clone());
     match run(&app, ctx, body).await {
-        Ok(resp) => resp,
+        Ok(mut resp) => {
+            if let Some(id) = call_id {
+                crate::edge::decorate(edge, &mut resp, &id);
+            }
+            resp
+        }
         Err((ctx, e)) => failed(&app, ctx, e).await,
     }
 }
 
 /// A call that failed before or instead of an answer: its error response, once it is recorded.
 async fn failed(app: &Arc<App>, ctx: CallCtx, e: GatewayError) -> Response {
-    let mut resp = with_call_headers(respond(&e), &ctx.id, ctx.attempts.len(), None);
+    let mut resp = with_call_headers(
+        respond(ctx.edge, &e, &ctx.id),
+        &ctx.id,
+        ctx.attempts.len(),
+        None,
+    );
     set_release(&mut resp, ctx.release_id.as_deref());
     if ctx.budget_exhausted {
         resp.headers_mut()
@@ -313,12 +348,15 @@ fn complete(
         },
     );
     ctx.push_attempt(&app.metrics, up.attempt_end(&c.served, bill, None));
-    let body = match rewrite {
-        None => c.body,
-        Some(name) => {
+    let body = match (rewrite, ctx.edge) {
+        (None, Edge::OpenAi) => c.body,
+        (rewrite, edge) => {
             let mut body = c.to_value();
-            if let Some(o) = body.as_object_mut() {
+            if let (Some(name), Some(o)) = (rewrite, body.as_object_mut()) {
                 o.insert("model".into(), Value::String(name));
+            }
+            if edge == Edge::Anthropic {
+                body = crate::edge::anthropic::response::to_message(&body, bill.usage, &ctx.id);
             }
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         }

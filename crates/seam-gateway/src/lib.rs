@@ -12,6 +12,7 @@ mod control_api;
 pub mod dispatch;
 pub mod divergence;
 pub mod drift;
+pub mod edge;
 pub mod errors;
 pub mod fanout;
 pub mod observe;

@@ -8,6 +8,8 @@ use crate::App;
 use crate::account;
 use crate::api::{finish, with_call_headers};
 use crate::call::{AttemptEnd, CallCtx, CallEnd};
+use crate::edge::Edge;
+use crate::edge::anthropic::stream::Events as AnthropicEvents;
 use crate::errors::GatewayError;
 use crate::rechunk::{Rechunker, content_chars};
 use crate::telemetry::{StreamWatch, TokenTally};
@@ -17,7 +19,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{StatusCode, header};
 use seam_providers::{AttemptError, ChunkStream, ErrorClass, Served, StreamEvent};
-use seam_wire::{RequestBody, SSE_DONE, UsageReport, sse_data};
+use seam_wire::{RequestBody, SSE_DONE, Usage, UsageReport, sse_data};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -103,6 +105,10 @@ pub struct Relay {
     out: VecDeque<Bytes>,
     /// The upstream said `[DONE]`: read its body to the end before closing the client's.
     drain: bool,
+    /// For an Anthropic-format client: the chunks as Anthropic's events.
+    anthropic: Option<AnthropicEvents>,
+    /// What the attempt was billed, once the stream has ended.
+    billed: Usage,
 }
 
 /// How long the rest of an upstream body may take to arrive after its `[DONE]`. The body's
@@ -149,6 +155,8 @@ impl Relay {
         let upstream_shape = rechunk
             .is_some()
             .then(|| StreamWatch::new(ctx.started, up.started, stall));
+        let anthropic =
+            (ctx.edge == Edge::Anthropic).then(|| AnthropicEvents::new(&ctx.id, rewrite.clone()));
         Relay {
             app,
             ctx: Some(ctx),
@@ -168,6 +176,8 @@ impl Relay {
             hold_until: None,
             out: VecDeque::new(),
             drain: false,
+            anthropic,
+            billed: Usage::default(),
         }
     }
 
@@ -226,7 +236,10 @@ impl Relay {
                         let _ = d.await;
                     }
                     self.drain = true;
-                    self.out.push_back(Bytes::from_static(SSE_DONE));
+                    match self.anthropic.as_mut() {
+                        Some(a) => self.out.extend(a.finish(self.billed)),
+                        None => self.out.push_back(Bytes::from_static(SSE_DONE)),
+                    }
                 }
                 Next::Event(Ok(StreamEvent::Chunk { raw, value })) => {
                     let chars = self.watch_upstream(&value);
@@ -252,10 +265,14 @@ impl Relay {
                 Next::Event(Err(e)) => {
                     self.release_held();
                     let api = GatewayError::Upstream(e.clone()).to_api();
+                    let event = match (&self.anthropic, &self.ctx) {
+                        (Some(_), Some(ctx)) => crate::edge::anthropic::error_event(&api, &ctx.id),
+                        _ => api.to_sse(),
+                    };
                     if let Some(d) = self.end(Some(e)) {
                         let _ = d.await;
                     }
-                    self.out.push_back(api.to_sse());
+                    self.out.push_back(event);
                 }
             }
         }
@@ -316,6 +333,17 @@ impl Relay {
 
     /// Queues one chunk (with `chars` of content) for the client, as the client asked for it.
     fn emit(&mut self, raw: Option<Bytes>, mut value: Value, chars: usize) {
+        if let Some(a) = self.anthropic.as_mut() {
+            let events = a.chunk(&value);
+            // A chunk that only reports usage gives the client nothing.
+            if !events.is_empty() {
+                if let Some(w) = self.watch.as_mut() {
+                    w.sent(chars, Instant::now());
+                }
+                self.out.extend(events);
+            }
+            return;
+        }
         let has_usage = value.get("usage").is_some_and(|u| !u.is_null());
         let usage_only = has_usage
             && value
@@ -365,6 +393,7 @@ impl Relay {
                 output_tokens: &|| tally.total(),
             },
         );
+        self.billed = bill.usage;
         ctx.push_attempt(
             &self.app.metrics,
             self.up.attempt_end(&self.served, bill, error.as_ref()),

@@ -2,6 +2,7 @@
 //! passes through untouched.
 
 use crate::call::CallCtx;
+use crate::edge::Edge;
 use crate::errors::GatewayError;
 use crate::untrusted::{MAX_MODEL_LEN, cap};
 use axum::body::Body;
@@ -31,6 +32,10 @@ pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayE
         }
         BodyError::NotAnObject => GatewayError::NotAnObject,
     })?;
+    let body = match ctx.edge {
+        Edge::OpenAi => body,
+        Edge::Anthropic => crate::edge::anthropic::request::to_chat_body(&body)?,
+    };
     check(&body, ctx)?;
     Ok(body)
 }

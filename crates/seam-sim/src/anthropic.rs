@@ -55,6 +55,14 @@ fn parse(req: &Value) -> Result<(ChatInput, bool), String> {
             .map(str::to_string)
             .collect();
     }
+    input.stop = req
+        .get("stop_sequences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     Ok((input, stream))
 }
@@ -126,8 +134,9 @@ fn render(plan: Plan, stream: bool) -> Output {
     }
 }
 
-fn stop_reason(f: Finish) -> &'static str {
-    match f {
+fn stop_reason(r: &Reply) -> &'static str {
+    match r.finish {
+        Finish::Stop if r.stop_sequence.is_some() => "stop_sequence",
         Finish::Stop => "end_turn",
         Finish::Length => "max_tokens",
         Finish::ToolCalls => "tool_use",
@@ -171,8 +180,8 @@ fn message(r: &Reply) -> Value {
         "role": "assistant",
         "model": r.served_model,
         "content": content,
-        "stop_reason": stop_reason(r.finish),
-        "stop_sequence": null,
+        "stop_reason": stop_reason(r),
+        "stop_sequence": r.stop_sequence,
     });
     with_usage(m, usage(r, r.output_tokens))
 }
@@ -227,7 +236,7 @@ fn stream_reply(r: &Reply) -> Output {
         "content_block_stop",
         &json!({"type": "content_block_stop", "index": 0}),
     ));
-    let delta = json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(r.finish), "stop_sequence": null}});
+    let delta = json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(r), "stop_sequence": r.stop_sequence}});
     let delta_usage = match &r.usage {
         UsageOut::Counts => Some(json!({"output_tokens": r.output_tokens})),
         _ => usage(r, r.output_tokens),

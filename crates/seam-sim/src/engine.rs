@@ -16,6 +16,8 @@ pub struct ChatInput {
     pub last_user: String,
     pub max_tokens: Option<u64>,
     pub tools: Vec<String>,
+    /// Stop sequences: the reply ends before the first one it contains.
+    pub stop: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct Reply {
     pub fingerprint: Option<String>,
     pub body: Body,
     pub finish: Finish,
+    /// The stop sequence that ended the reply (`finish` is then `Stop`).
+    pub stop_sequence: Option<String>,
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// How the counts are reported.
@@ -280,6 +284,7 @@ impl Sim {
                 .or_else(|| input.tools.first().map(|n| (n.clone(), "{}".to_string()))),
             _ => None,
         };
+        let mut stop_sequence = None;
         let (body, finish, words) = match tool {
             Some((name, arguments)) => {
                 let words = arguments.len().div_ceil(4) as u64;
@@ -305,6 +310,8 @@ impl Sim {
                     _ if input.last_user.trim().is_empty() => "Hello from the Seam sim.".into(),
                     _ => input.last_user.clone(),
                 };
+                let (text, matched) = cut_at_stop(text, &input.stop);
+                stop_sequence = matched;
                 let mut tokens = tokenize(&text);
                 let mut finish = Finish::Stop;
                 if let Some(max) = input.max_tokens
@@ -312,6 +319,7 @@ impl Sim {
                 {
                     tokens.truncate(max as usize);
                     finish = Finish::Length;
+                    stop_sequence = None;
                 }
                 let words = tokens.len() as u64;
                 (Body::Text(tokens), finish, words)
@@ -323,6 +331,7 @@ impl Sim {
             fingerprint,
             body,
             finish,
+            stop_sequence,
             input_tokens: s.usage.input_tokens.unwrap_or(input.input_words),
             output_tokens: s.usage.output_tokens.unwrap_or(words),
             usage: match &s.usage.raw {
@@ -336,6 +345,22 @@ impl Sim {
             cut_after_chunks: None,
             huge_line: None,
         }
+    }
+}
+
+/// The text up to the earliest stop sequence it contains, and that sequence.
+fn cut_at_stop(mut text: String, stop: &[String]) -> (String, Option<String>) {
+    let first = stop
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()).map(|at| (at, s)))
+        .min_by_key(|(at, _)| *at);
+    match first {
+        Some((at, s)) => {
+            text.truncate(at);
+            (text, Some(s.clone()))
+        }
+        None => (text, None),
     }
 }
 
@@ -423,6 +448,33 @@ mod tests {
         assert_eq!(r.finish, Finish::Length);
         assert_eq!(r.output_tokens, 2);
         assert_eq!(r.served_model, "m");
+    }
+
+    #[test]
+    fn a_stop_sequence_ends_the_reply_before_it() {
+        let sim = Sim::new(Scenario::default());
+        let reply = |stop: &[&str], max_tokens| match sim
+            .plan(&ChatInput {
+                last_user: "one two END three".into(),
+                stop: stop.iter().map(|s| s.to_string()).collect(),
+                max_tokens,
+                ..Default::default()
+            })
+            .plan
+        {
+            Plan::Reply(r) => r,
+            other => panic!("{other:?}"),
+        };
+        let r = reply(&["three", "END", ""], None);
+        assert_eq!(
+            (r.finish, r.stop_sequence.as_deref()),
+            (Finish::Stop, Some("END"))
+        );
+        let Body::Text(t) = &r.body else { panic!() };
+        assert_eq!(t.concat(), "one two ");
+        let r = reply(&["END"], Some(1));
+        assert_eq!((r.finish, r.stop_sequence), (Finish::Length, None));
+        assert_eq!(reply(&["nowhere"], None).stop_sequence, None);
     }
 
     #[test]

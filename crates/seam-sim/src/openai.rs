@@ -51,6 +51,15 @@ fn parse_chat(req: &Value) -> Result<(ChatInput, bool, bool), String> {
             .map(str::to_string)
             .collect();
     }
+    input.stop = match req.get("stop") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let include_usage = req
         .pointer("/stream_options/include_usage")

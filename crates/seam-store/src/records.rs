@@ -12,7 +12,7 @@ pub struct CallRecord {
     pub key_id: Option<String>,
     pub trace_id: Option<String>,
     pub session_id: Option<String>,
-    /// `chat.completions` or `embeddings`.
+    /// What the client called: `chat.completions`, `embeddings` or `messages` (Anthropic format).
     pub endpoint: String,
     pub route: String,
     pub stream: bool,

@@ -8,6 +8,7 @@ pub use connections::ConnectionMetrics;
 
 use crate::App;
 use crate::api;
+use crate::edge::Edge;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -34,6 +35,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/v1/embeddings", post(api::embeddings))
         .route("/v1/models", get(api::models))
+        .route("/v1/messages", post(api::messages))
+        .route(
+            "/v1/messages/count_tokens",
+            post(crate::edge::anthropic::count_tokens),
+        )
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
@@ -334,20 +340,28 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
         let call = self.conn.begin_call();
         let req = req.map(Body::new);
         let endpoint = match (req.method(), req.uri().path()) {
-            (&http::Method::POST, "/v1/chat/completions") => Some(Endpoint::ChatCompletions),
-            (&http::Method::POST, "/v1/embeddings") => Some(Endpoint::Embeddings),
+            (&http::Method::POST, "/v1/chat/completions") => {
+                Some((Endpoint::ChatCompletions, Edge::OpenAi))
+            }
+            (&http::Method::POST, "/v1/embeddings") => Some((Endpoint::Embeddings, Edge::OpenAi)),
+            (&http::Method::POST, "/v1/messages") => {
+                Some((Endpoint::ChatCompletions, Edge::Anthropic))
+            }
             _ => None,
         };
         match endpoint {
-            Some(endpoint) => {
+            Some((endpoint, edge)) => {
                 let app = self.app.clone();
                 // The call's future is made inside the box: it is large, and moving it in
                 // would copy it.
                 Box::pin(async move {
-                    let resp = AssertUnwindSafe(api::generate(app, req, endpoint))
+                    let resp = AssertUnwindSafe(api::generate(app, req, endpoint, edge))
                         .catch_unwind()
                         .await
-                        .unwrap_or_else(panic_response);
+                        .unwrap_or_else(|p| match edge {
+                            Edge::OpenAi => panic_response(p),
+                            Edge::Anthropic => crate::edge::anthropic::panic_response(),
+                        });
                     Ok(resp.map(|b| CallBody::new(b, call)))
                 })
             }

@@ -10,6 +10,7 @@ mod errors;
 mod harness;
 mod huge_events;
 mod limits;
+mod messages;
 mod metrics;
 mod outage;
 mod ownership;

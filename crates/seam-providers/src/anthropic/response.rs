@@ -11,6 +11,15 @@ pub fn finish_reason(stop_reason: &str) -> &'static str {
     }
 }
 
+/// The stop sequence that ended an answer, for the choice's `stop_reason` (where vLLM puts
+/// it: OpenAI's `finish_reason` says only `stop`), so that an Anthropic-format client of Seam
+/// is told `stop_sequence` again.
+pub(crate) fn matched_stop(stop_reason: &str, sequence: Option<&Value>) -> Option<Value> {
+    sequence
+        .filter(|s| stop_reason == "stop_sequence" && s.is_string())
+        .cloned()
+}
+
 /// A token count as Anthropic reported it: `Ok(None)` when it reported none, `Err` with the
 /// value as it came when that is not a whole, non-negative number (carried into the OpenAI
 /// shape as it came, so the gateway sees it as malformed, as from any provider).
@@ -101,13 +110,17 @@ pub fn to_chat_completion(msg: &Value) -> Result<Value, String> {
         .get("stop_reason")
         .and_then(Value::as_str)
         .unwrap_or("end_turn");
+    let mut choice = json!({"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason(stop)});
+    if let Some(s) = matched_stop(stop, msg.get("stop_sequence")) {
+        choice["stop_reason"] = s;
+    }
     let mut out = json!({
         "id": msg.get("id").cloned().unwrap_or(Value::Null),
         "object": "chat.completion",
         "created": now(),
         "model": msg.get("model").cloned().unwrap_or(Value::Null),
         "system_fingerprint": null,
-        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason(stop)}],
+        "choices": [choice],
     });
     if let Some(u) = usage {
         out["usage"] = u;
@@ -125,6 +138,21 @@ pub(crate) fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stop_sequence_that_ended_an_answer_is_kept_in_the_choice() {
+        let msg = |stop: &str, seq: Value| {
+            to_chat_completion(&json!({"content": [{"type": "text", "text": "hi"}], "stop_reason": stop, "stop_sequence": seq}))
+                .unwrap()["choices"][0]
+                .clone()
+        };
+        let c = msg("stop_sequence", json!("END"));
+        assert_eq!(
+            (&c["finish_reason"], &c["stop_reason"]),
+            (&json!("stop"), &json!("END"))
+        );
+        assert!(msg("end_turn", Value::Null).get("stop_reason").is_none());
+    }
 
     #[test]
     fn tool_use_and_cache_tokens() {

@@ -1,6 +1,8 @@
 //! Anthropic stream events -> OpenAI chat completion chunks.
 
-use super::response::{Count, finish_reason, input_tokens, now, openai_usage, output_tokens};
+use super::response::{
+    Count, finish_reason, input_tokens, matched_stop, now, openai_usage, output_tokens,
+};
 use crate::{AttemptError, ErrorClass, StreamEvent};
 use serde_json::{Value, json};
 
@@ -115,7 +117,16 @@ impl ChunkTranslator {
                     }
                 }
                 match v.pointer("/delta/stop_reason").and_then(Value::as_str) {
-                    Some(stop) => vec![self.chunk(json!({}), Some(finish_reason(stop)))],
+                    Some(stop) => {
+                        let mut chunk = self.chunk(json!({}), Some(finish_reason(stop)));
+                        if let (Some(s), StreamEvent::Chunk { value, .. }) = (
+                            matched_stop(stop, v.pointer("/delta/stop_sequence")),
+                            &mut chunk,
+                        ) {
+                            value["choices"][0]["stop_reason"] = s;
+                        }
+                        vec![chunk]
+                    }
                     None => Vec::new(),
                 }
             }
@@ -244,6 +255,20 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(out[0]["usage"]["prompt_tokens"], -4, "carried as it came");
+    }
+
+    #[test]
+    fn a_stop_sequence_is_kept_in_the_finishing_chunk() {
+        let mut t = ChunkTranslator::new("a".into());
+        let out = values(
+            t.translate(
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"stop_sequence","stop_sequence":"END"}}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(out[0]["choices"][0]["finish_reason"], "stop");
+        assert_eq!(out[0]["choices"][0]["stop_reason"], "END");
     }
 
     #[test]

@@ -1,0 +1,209 @@
+//! Anthropic's Messages API at Seam's edge (`POST /v1/messages`,
+//! `POST /v1/messages/count_tokens`), for Anthropic SDK clients and coding agents pointed at
+//! Seam with `ANTHROPIC_BASE_URL`.
+//!
+//! A call is translated into an OpenAI chat request ([`request`]) and runs the same lifecycle
+//! as `/v1/chat/completions`, whichever provider its route names; the answer becomes a
+//! Message ([`response`]), a stream becomes Anthropic's events ([`stream`]), and errors take
+//! Anthropic's shape with Seam's statuses (here).
+
+pub mod request;
+pub mod response;
+pub mod stream;
+
+use crate::App;
+use crate::errors::GatewayError;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, header};
+use seam_wire::ApiError;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Anthropic's `error.type` for a status, as its API documents them.
+pub fn error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        504 => "timeout_error",
+        503 | 529 => "overloaded_error",
+        400..=499 => "invalid_request_error",
+        _ => "api_error",
+    }
+}
+
+/// `{"type": "error", "error": {"type", "message"}, "request_id"}`. Seam's own error code
+/// (`model_not_found`, `trace_call_limit`, ...) has no place in Anthropic's shape; the message
+/// says what was wrong, and the record keeps the code.
+pub fn error_json(api: &ApiError, call_id: &str) -> Bytes {
+    let mut v = json!({
+        "type": "error",
+        "error": {"type": error_type(api.status), "message": api.message},
+    });
+    if !call_id.is_empty() {
+        v["request_id"] = json!(call_id);
+    }
+    Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
+}
+
+/// The same error as the `error` event that ends a failing stream.
+pub fn error_event(api: &ApiError, call_id: &str) -> Bytes {
+    stream::frame("error", &error_json(api, call_id))
+}
+
+/// The error response: Seam's status and `Retry-After`, Anthropic's body.
+pub fn respond(err: &GatewayError, call_id: &str) -> Response {
+    let mut resp = crate::errors::respond(err);
+    *resp.body_mut() = Body::from(error_json(&err.to_api(), call_id));
+    resp.headers_mut().remove(header::CONTENT_LENGTH);
+    decorate(&mut resp, call_id);
+    resp
+}
+
+/// A bug must not cost an Anthropic client its error shape either: a panic is a 500
+/// `api_error`.
+pub fn panic_response() -> Response {
+    tracing::error!("a request handler panicked; answered 500");
+    let api = ApiError::new(500, "server_error", "Seam hit an internal error.");
+    let mut resp = Response::new(Body::from(error_json(&api, "")));
+    *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+
+/// `GET /v1/models` in Anthropic's shape: the routes, one page.
+pub fn models<'a>(routes: impl Iterator<Item = &'a str>) -> serde_json::Value {
+    let data: Vec<serde_json::Value> = routes
+        .map(|name| {
+            json!({"type": "model", "id": name, "display_name": name,
+                "created_at": "1970-01-01T00:00:00Z", "lifecycle": "active"})
+        })
+        .collect();
+    let first = data.first().map(|m| m["id"].clone());
+    let last = data.last().map(|m| m["id"].clone());
+    json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+}
+
+/// `request-id`, which Anthropic's SDKs show as a response's `_request_id`: the call's id.
+pub fn decorate(resp: &mut Response, call_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(call_id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+}
+
+/// `POST /v1/messages/count_tokens`: Seam's offline estimate of the request's input tokens
+/// (tiktoken `o200k_base` over the translated request, as limits and billing estimate them;
+/// a prompt release's messages included), not the upstream model's own count. Authenticated
+/// like a call; nothing is sent upstream, recorded or counted against limits.
+pub async fn count_tokens(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (mut ctx, bad_header) = crate::call::CallCtx::new(
+        app.live(),
+        seam_providers::Endpoint::ChatCompletions,
+        &parts.headers,
+    );
+    ctx.edge = super::Edge::Anthropic;
+    if let Err(e) = crate::authenticate::authenticate(
+        &parts.headers,
+        &app.keys,
+        ctx.live.config.server.keyless_tenant.as_deref(),
+        app.store.as_ref(),
+        &app.metrics,
+    )
+    .await
+    {
+        app.metrics.auth_failures.inc();
+        return respond(&e, &ctx.id);
+    }
+    if let Some(e) = bad_header {
+        return respond(&e, &ctx.id);
+    }
+    match estimate(&app, &mut ctx, body).await {
+        Ok(n) => {
+            let mut resp = Response::new(Body::from(
+                serde_json::to_vec(&json!({"input_tokens": n})).unwrap_or_default(),
+            ));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            decorate(&mut resp, &ctx.id);
+            resp
+        }
+        Err(e) => respond(&e, &ctx.id),
+    }
+}
+
+async fn estimate(
+    app: &App,
+    ctx: &mut crate::call::CallCtx,
+    body: Body,
+) -> Result<u64, GatewayError> {
+    // The messages are required; `stream` means nothing here.
+    let body = crate::request::read(ctx, body).await?;
+    let body = match crate::render::target(&ctx.requested_model) {
+        None => {
+            crate::resolve::resolve(&ctx.live.routes, &ctx.requested_model)?;
+            body
+        }
+        Some((name, channel)) => {
+            let current =
+                app.releases
+                    .get(name, channel)
+                    .ok_or_else(|| GatewayError::NoRelease {
+                        name: name.to_string(),
+                        channel: channel.to_string(),
+                    })?;
+            crate::render::render(body, current.deployed, ctx.live.config.render_fuel).await?
+        }
+    };
+    // Counting a large request takes milliseconds: off the event loop.
+    tokio::task::spawn_blocking(move || crate::account::estimate_input(&body))
+        .await
+        .map_err(|e| GatewayError::Internal(format!("counting tokens failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_take_anthropics_shape_and_types() {
+        let api =
+            ApiError::new(404, "invalid_request_error", "no route `x`").code("model_not_found");
+        let v: serde_json::Value = serde_json::from_slice(&error_json(&api, "call_1")).unwrap();
+        assert_eq!(
+            v,
+            json!({"type": "error", "error": {"type": "not_found_error", "message": "no route `x`"}, "request_id": "call_1"})
+        );
+        for (status, kind) in [
+            (400, "invalid_request_error"),
+            (401, "authentication_error"),
+            (403, "permission_error"),
+            (413, "request_too_large"),
+            (422, "invalid_request_error"),
+            (429, "rate_limit_error"),
+            (500, "api_error"),
+            (502, "api_error"),
+            (503, "overloaded_error"),
+            (504, "timeout_error"),
+        ] {
+            assert_eq!(error_type(status), kind, "{status}");
+        }
+        let e = error_event(&api, "call_1");
+        let text = std::str::from_utf8(&e).unwrap();
+        assert!(text.starts_with("event: error\ndata: {"), "{text}");
+        assert!(text.ends_with("}\n\n"), "{text}");
+    }
+}

@@ -1,0 +1,609 @@
+//! Anthropic Messages request -> OpenAI chat request, the shape every provider takes.
+//!
+//! Translated: `model`, `system`, `messages` (text, image, plain-text document, tool_use and
+//! tool_result blocks), `tools` (client tools), `tool_choice` (with
+//! `disable_parallel_tool_use`), `max_tokens`, `stop_sequences`, `temperature`, `top_p`,
+//! `top_k` (passed as is: the anthropic provider honours it), `metadata.user_id`, `stream`,
+//! and Seam's own `seam_variables`. Dropped: `thinking` blocks of earlier turns,
+//! `cache_control`, `is_error` of a tool result, and every other top-level field (`thinking`,
+//! `service_tier`, ...). Refused with a 400 naming the block: content a chat request cannot
+//! carry (PDF documents, server tools' blocks, ...).
+
+use crate::errors::GatewayError;
+use seam_wire::RequestBody;
+use serde_json::{Map, Value, json};
+
+/// Fields copied as the client wrote them.
+const SAME: [&str; 7] = [
+    "model",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stream",
+    "seam_variables",
+];
+
+/// The client's body as the OpenAI-shaped body the rest of the call runs on.
+pub fn to_chat_body(body: &RequestBody) -> Result<RequestBody, GatewayError> {
+    let chat = to_chat_request(&body.to_map())?;
+    let bytes = serde_json::to_vec(&chat)
+        .map_err(|e| GatewayError::Internal(format!("translating the request: {e}")))?;
+    RequestBody::parse(bytes.into())
+        .map_err(|_| GatewayError::Internal("the translated request does not parse".into()))
+}
+
+pub fn to_chat_request(req: &Map<String, Value>) -> Result<Map<String, Value>, GatewayError> {
+    let mut out = Map::new();
+    for key in SAME {
+        if let Some(v) = req.get(key).filter(|v| !v.is_null()) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    let mut messages = Vec::new();
+    if let Some(system) = req.get("system").filter(|v| !v.is_null()) {
+        let content = system_content(system)?;
+        if !is_empty(&content) {
+            messages.push(json!({"role": "system", "content": content}));
+        }
+    }
+    match req.get("messages") {
+        // Left out: the request check names the missing field.
+        None | Some(Value::Null) => {}
+        Some(Value::Array(turns)) => {
+            for (i, turn) in turns.iter().enumerate() {
+                translate_turn(i, turn, &mut messages)?;
+            }
+            out.insert("messages".into(), Value::Array(messages));
+        }
+        Some(_) => return Err(invalid("messages", "must be an array of messages".into())),
+    }
+    match req.get("stop_sequences") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+            if !a.is_empty() {
+                out.insert("stop".into(), Value::Array(a.clone()));
+            }
+        }
+        Some(_) => {
+            return Err(invalid(
+                "stop_sequences",
+                "must be an array of strings".into(),
+            ));
+        }
+    }
+    if let Some(user) = req
+        .get("metadata")
+        .and_then(|m| m.get("user_id"))
+        .and_then(Value::as_str)
+    {
+        out.insert("user".into(), Value::String(user.into()));
+    }
+    if let Some(tools) = req.get("tools").filter(|v| !v.is_null()) {
+        out.insert("tools".into(), translate_tools(tools)?);
+    }
+    if let Some(choice) = req.get("tool_choice").filter(|v| !v.is_null()) {
+        let (choice, parallel) = translate_tool_choice(choice)?;
+        out.insert("tool_choice".into(), choice);
+        if !parallel {
+            out.insert("parallel_tool_calls".into(), Value::Bool(false));
+        }
+    }
+    Ok(out)
+}
+
+fn invalid(field: &'static str, reason: String) -> GatewayError {
+    GatewayError::InvalidField { field, reason }
+}
+
+fn is_empty(content: &Value) -> bool {
+    match content {
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => true,
+    }
+}
+
+/// Text parts as OpenAI content: one part as a plain string (what every OpenAI-compatible
+/// server takes), several as an array of text parts (so none is merged into another).
+fn text_content(parts: Vec<Value>) -> Value {
+    if let [only] = parts.as_slice()
+        && only.get("type").and_then(Value::as_str) == Some("text")
+        && let Some(t) = only.get("text").and_then(Value::as_str)
+    {
+        return Value::String(t.to_string());
+    }
+    Value::Array(parts)
+}
+
+fn system_content(system: &Value) -> Result<Value, GatewayError> {
+    match system {
+        Value::String(s) => Ok(Value::String(s.clone())),
+        Value::Array(blocks) => {
+            let mut parts = Vec::new();
+            for (j, b) in blocks.iter().enumerate() {
+                match (block_type(b), b.get("text").and_then(Value::as_str)) {
+                    (Some("text"), Some(t)) => parts.push(json!({"type": "text", "text": t})),
+                    _ => {
+                        return Err(invalid(
+                            "system",
+                            format!("system[{j}] must be a text block"),
+                        ));
+                    }
+                }
+            }
+            Ok(text_content(parts))
+        }
+        _ => Err(invalid(
+            "system",
+            "must be a string or an array of text blocks".into(),
+        )),
+    }
+}
+
+fn block_type(b: &Value) -> Option<&str> {
+    b.get("type").and_then(Value::as_str)
+}
+
+fn translate_turn(i: usize, turn: &Value, out: &mut Vec<Value>) -> Result<(), GatewayError> {
+    let role = match turn.get("role").and_then(Value::as_str) {
+        Some(r @ ("user" | "assistant")) => r,
+        other => return Err(bad_role(i, other)),
+    };
+    match turn.get("content") {
+        Some(Value::String(s)) => {
+            out.push(json!({"role": role, "content": s}));
+            Ok(())
+        }
+        Some(Value::Array(blocks)) if role == "user" => user_turn(i, blocks, out),
+        Some(Value::Array(blocks)) => assistant_turn(i, blocks, out),
+        _ => Err(invalid(
+            "messages",
+            format!("messages[{i}].content must be a string or an array of content blocks"),
+        )),
+    }
+}
+
+fn bad_role(i: usize, role: Option<&str>) -> GatewayError {
+    invalid(
+        "messages",
+        format!("messages[{i}].role must be `user` or `assistant`, not {role:?}"),
+    )
+}
+
+fn untranslated(i: usize, j: usize, kind: Option<&str>, role: &str) -> GatewayError {
+    invalid(
+        "messages",
+        format!(
+            "messages[{i}].content[{j}]: a {role} content block of type {} is not translated by Seam (it translates text, image, plain-text document, tool_use and tool_result blocks)",
+            kind.map_or_else(|| "(none)".to_string(), |k| format!("`{k}`"))
+        ),
+    )
+}
+
+/// A user turn: each tool result becomes a `tool` message (OpenAI wants them right after the
+/// assistant's tool calls, where Anthropic puts them first in the next user turn), then the
+/// rest is one user message, with the images tool results carried (a `tool` message holds
+/// text only).
+fn user_turn(i: usize, blocks: &[Value], out: &mut Vec<Value>) -> Result<(), GatewayError> {
+    let mut parts = Vec::new();
+    let mut result_images = Vec::new();
+    for (j, b) in blocks.iter().enumerate() {
+        match block_type(b) {
+            Some("text") => parts.push(text_part(i, j, b)?),
+            Some("image") => parts.push(image_part(i, j, b)?),
+            Some("document") => parts.push(document_part(i, j, b)?),
+            Some("tool_result") => {
+                let id = b
+                    .get("tool_use_id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        invalid(
+                            "messages",
+                            format!("messages[{i}].content[{j}]: a tool_result needs tool_use_id"),
+                        )
+                    })?;
+                let text = tool_result_text(i, j, b.get("content"), &mut result_images)?;
+                out.push(json!({"role": "tool", "tool_call_id": id, "content": text}));
+            }
+            other => return Err(untranslated(i, j, other, "user")),
+        }
+    }
+    parts.extend(result_images);
+    if !parts.is_empty() {
+        out.push(json!({"role": "user", "content": text_content(parts)}));
+    }
+    Ok(())
+}
+
+fn text_part(i: usize, j: usize, b: &Value) -> Result<Value, GatewayError> {
+    match b.get("text").and_then(Value::as_str) {
+        Some(t) => Ok(json!({"type": "text", "text": t})),
+        None => Err(invalid(
+            "messages",
+            format!("messages[{i}].content[{j}]: a text block needs `text`"),
+        )),
+    }
+}
+
+/// A plain-text document as a text part (its title, if any, on the first line); documents of
+/// other sources (PDF, files) are refused: a chat request has no portable way to carry them.
+fn document_part(i: usize, j: usize, b: &Value) -> Result<Value, GatewayError> {
+    let source = b.get("source").unwrap_or(&Value::Null);
+    match (
+        source.get("type").and_then(Value::as_str),
+        source.get("data").and_then(Value::as_str),
+    ) {
+        (Some("text"), Some(data)) => {
+            let text = match b.get("title").and_then(Value::as_str) {
+                Some(title) => format!("{title}\n{data}"),
+                None => data.to_string(),
+            };
+            Ok(json!({"type": "text", "text": text}))
+        }
+        (kind, _) => Err(invalid(
+            "messages",
+            format!(
+                "messages[{i}].content[{j}]: documents of source type {} are not translated by Seam (plain-text documents are)",
+                kind.map_or_else(|| "(none)".to_string(), |k| format!("`{k}`"))
+            ),
+        )),
+    }
+}
+
+/// An image block as an `image_url` part: base64 data as a data URL, a URL as it is.
+fn image_part(i: usize, j: usize, b: &Value) -> Result<Value, GatewayError> {
+    let source = b.get("source").unwrap_or(&Value::Null);
+    let url = match source.get("type").and_then(Value::as_str) {
+        Some("base64") => match (
+            source.get("media_type").and_then(Value::as_str),
+            source.get("data").and_then(Value::as_str),
+        ) {
+            (Some(media), Some(data)) => format!("data:{media};base64,{data}"),
+            _ => {
+                return Err(invalid(
+                    "messages",
+                    format!("messages[{i}].content[{j}]: a base64 image needs media_type and data"),
+                ));
+            }
+        },
+        Some("url") => match source.get("url").and_then(Value::as_str) {
+            Some(u) => u.to_string(),
+            None => {
+                return Err(invalid(
+                    "messages",
+                    format!("messages[{i}].content[{j}]: a url image needs `url`"),
+                ));
+            }
+        },
+        other => {
+            return Err(invalid(
+                "messages",
+                format!(
+                    "messages[{i}].content[{j}]: image sources of type {other:?} are not translated by Seam (base64 and url are)"
+                ),
+            ));
+        }
+    };
+    Ok(json!({"type": "image_url", "image_url": {"url": url}}))
+}
+
+/// A tool result's content as the text of a `tool` message (its text blocks, one per line);
+/// its images go to `images`.
+fn tool_result_text(
+    i: usize,
+    j: usize,
+    content: Option<&Value>,
+    images: &mut Vec<Value>,
+) -> Result<String, GatewayError> {
+    match content {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Array(blocks)) => {
+            let mut texts: Vec<String> = Vec::new();
+            for b in blocks {
+                match block_type(b) {
+                    Some("text") => texts.push(
+                        b.get("text")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                    Some("image") => images.push(image_part(i, j, b)?),
+                    Some("document") => {
+                        let part = document_part(i, j, b)?;
+                        texts.push(part["text"].as_str().unwrap_or_default().to_string());
+                    }
+                    other => return Err(untranslated(i, j, other, "tool_result")),
+                }
+            }
+            Ok(texts.join("\n"))
+        }
+        Some(_) => Err(invalid(
+            "messages",
+            format!(
+                "messages[{i}].content[{j}]: tool_result content must be a string or an array of blocks"
+            ),
+        )),
+    }
+}
+
+/// An assistant turn: its text, and its tool_use blocks as tool calls whose arguments are the
+/// input as JSON text. Thinking blocks of earlier turns have no place in a chat request.
+fn assistant_turn(i: usize, blocks: &[Value], out: &mut Vec<Value>) -> Result<(), GatewayError> {
+    let mut parts = Vec::new();
+    let mut calls = Vec::new();
+    for (j, b) in blocks.iter().enumerate() {
+        match block_type(b) {
+            Some("text") => parts.push(text_part(i, j, b)?),
+            Some("tool_use") => {
+                let (Some(id), Some(name)) = (
+                    b.get("id").and_then(Value::as_str),
+                    b.get("name").and_then(Value::as_str),
+                ) else {
+                    return Err(invalid(
+                        "messages",
+                        format!("messages[{i}].content[{j}]: a tool_use block needs id and name"),
+                    ));
+                };
+                let input = b.get("input").cloned().unwrap_or_else(|| json!({}));
+                calls.push(json!({
+                    "id": id,
+                    "type": "function",
+                    "function": {"name": name, "arguments": input.to_string()},
+                }));
+            }
+            Some("thinking" | "redacted_thinking") => {}
+            other => return Err(untranslated(i, j, other, "assistant")),
+        }
+    }
+    let content = if parts.is_empty() {
+        if calls.is_empty() {
+            Value::String(String::new())
+        } else {
+            Value::Null
+        }
+    } else {
+        text_content(parts)
+    };
+    let mut m = json!({"role": "assistant", "content": content});
+    if !calls.is_empty() {
+        m["tool_calls"] = Value::Array(calls);
+    }
+    out.push(m);
+    Ok(())
+}
+
+/// Client tools as functions. Anthropic's server tools (`web_search_...`, `bash_...`, ...)
+/// run inside Anthropic's API and have no chat-completions equivalent: refused by name.
+fn translate_tools(tools: &Value) -> Result<Value, GatewayError> {
+    let Value::Array(tools) = tools else {
+        return Err(invalid("tools", "must be an array of tools".into()));
+    };
+    let mut out = Vec::with_capacity(tools.len());
+    for (k, t) in tools.iter().enumerate() {
+        if let Some(kind) = t.get("type").and_then(Value::as_str)
+            && kind != "custom"
+        {
+            return Err(invalid(
+                "tools",
+                format!(
+                    "tools[{k}] is a server tool (type `{kind}`), which Seam does not translate; only client tools (name, description, input_schema) are"
+                ),
+            ));
+        }
+        let Some(name) = t.get("name").and_then(Value::as_str) else {
+            return Err(invalid("tools", format!("tools[{k}] needs a name")));
+        };
+        let mut f = json!({
+            "name": name,
+            "parameters": t.get("input_schema").cloned().unwrap_or_else(|| json!({"type": "object"})),
+        });
+        if let Some(d) = t.get("description").filter(|d| !d.is_null()) {
+            f["description"] = d.clone();
+        }
+        out.push(json!({"type": "function", "function": f}));
+    }
+    Ok(Value::Array(out))
+}
+
+/// `tool_choice` as OpenAI's, and whether parallel tool calls stay allowed.
+fn translate_tool_choice(choice: &Value) -> Result<(Value, bool), GatewayError> {
+    let parallel = choice.get("disable_parallel_tool_use") != Some(&Value::Bool(true));
+    let c = match choice.get("type").and_then(Value::as_str) {
+        Some("auto") => json!("auto"),
+        Some("any") => json!("required"),
+        Some("none") => json!("none"),
+        Some("tool") => match choice.get("name").and_then(Value::as_str) {
+            Some(name) => json!({"type": "function", "function": {"name": name}}),
+            None => {
+                return Err(invalid(
+                    "tool_choice",
+                    "a tool_choice of type `tool` needs the tool's name".into(),
+                ));
+            }
+        },
+        other => {
+            return Err(invalid(
+                "tool_choice",
+                format!("type must be auto, any, tool or none, not {other:?}"),
+            ));
+        }
+    };
+    Ok((c, parallel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn translate(v: Value) -> Result<Value, String> {
+        to_chat_request(v.as_object().unwrap())
+            .map(Value::Object)
+            .map_err(|e| e.to_api().message)
+    }
+
+    #[test]
+    fn a_tool_conversation_becomes_a_chat_request() {
+        let out = translate(json!({
+            "model": "chat",
+            "max_tokens": 200,
+            "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [
+                {"role": "user", "content": "Find invoice 7"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "hmm", "signature": "s"},
+                    {"type": "text", "text": "Looking."},
+                    {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"id": "7"}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "tu_1", "content": [{"type": "text", "text": "paid"}], "is_error": false},
+                    {"type": "text", "text": "And invoice 8?"}
+                ]}
+            ],
+            "tools": [{"name": "lookup", "description": "Finds an invoice", "input_schema": {"type": "object", "properties": {"id": {"type": "string"}}}}],
+            "tool_choice": {"type": "any", "disable_parallel_tool_use": true},
+            "stop_sequences": ["END"],
+            "temperature": 0.2,
+            "top_k": 5,
+            "metadata": {"user_id": "u-1"},
+            "stream": true,
+            "thinking": {"type": "enabled", "budget_tokens": 1024}
+        }))
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "model": "chat",
+                "max_tokens": 200,
+                "temperature": 0.2,
+                "top_k": 5,
+                "stream": true,
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "Find invoice 7"},
+                    {"role": "assistant", "content": "Looking.", "tool_calls": [
+                        {"id": "tu_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"id\":\"7\"}"}}
+                    ]},
+                    {"role": "tool", "tool_call_id": "tu_1", "content": "paid"},
+                    {"role": "user", "content": "And invoice 8?"}
+                ],
+                "stop": ["END"],
+                "user": "u-1",
+                "tools": [{"type": "function", "function": {"name": "lookup", "description": "Finds an invoice", "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}],
+                "tool_choice": "required",
+                "parallel_tool_calls": false
+            })
+        );
+    }
+
+    #[test]
+    fn images_and_several_blocks_keep_their_parts() {
+        let out = translate(json!({"model": "m", "messages": [
+            {"role": "user", "content": [
+                {"type": "text", "text": "one"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+            ]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "shot", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [
+                {"type": "text", "text": "taken"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "BBBB"}}
+            ]}]}
+        ]}))
+        .unwrap();
+        let m = &out["messages"];
+        assert_eq!(m[0]["content"][0], json!({"type": "text", "text": "one"}));
+        assert_eq!(
+            m[0]["content"][1]["image_url"]["url"],
+            "data:image/png;base64,AAAA"
+        );
+        assert_eq!(
+            m[0]["content"][2]["image_url"]["url"],
+            "https://example.com/a.png"
+        );
+        assert_eq!(m[1]["content"], Value::Null);
+        assert_eq!(m[1]["tool_calls"][0]["function"]["arguments"], "{}");
+        assert_eq!(
+            m[2],
+            json!({"role": "tool", "tool_call_id": "t", "content": "taken"})
+        );
+        assert_eq!(
+            m[3]["content"][0]["image_url"]["url"], "data:image/jpeg;base64,BBBB",
+            "a tool result's image follows it in a user message"
+        );
+    }
+
+    #[test]
+    fn plain_text_documents_are_text() {
+        let doc = json!({"type": "document", "title": "notes.txt", "source": {"type": "text", "media_type": "text/plain", "data": "line one"}});
+        let out = translate(json!({"model": "m", "messages": [
+            {"role": "user", "content": [doc]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "read", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [doc, {"type": "text", "text": "done"}]}]}
+        ]}))
+        .unwrap();
+        assert_eq!(out["messages"][0]["content"], "notes.txt\nline one");
+        assert_eq!(out["messages"][2]["content"], "notes.txt\nline one\ndone");
+    }
+
+    #[test]
+    fn tool_choices_translate() {
+        let choice = |c: Value| translate(json!({"model": "m", "messages": [], "tool_choice": c}));
+        assert_eq!(
+            choice(json!({"type": "auto"})).unwrap()["tool_choice"],
+            "auto"
+        );
+        assert_eq!(
+            choice(json!({"type": "none"})).unwrap()["tool_choice"],
+            "none"
+        );
+        let named = choice(json!({"type": "tool", "name": "lookup"})).unwrap();
+        assert_eq!(named["tool_choice"]["function"]["name"], "lookup");
+        assert!(named.get("parallel_tool_calls").is_none());
+        assert!(
+            choice(json!({"type": "tool"}))
+                .unwrap_err()
+                .contains("name")
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_translated_is_refused_by_name() {
+        let err = |v: Value| translate(v).unwrap_err();
+        let e = err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}}]}]}),
+        );
+        assert!(
+            e.contains("messages[0].content[0]") && e.contains("`base64`"),
+            "{e}"
+        );
+        let e = err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "search_result"}]}]}),
+        );
+        assert!(e.contains("`search_result`"), "{e}");
+        let e = err(
+            json!({"model": "m", "messages": [], "tools": [{"type": "web_search_20250305", "name": "web_search"}]}),
+        );
+        assert!(
+            e.contains("tools[0]") && e.contains("web_search_20250305"),
+            "{e}"
+        );
+        let e = err(json!({"model": "m", "messages": [{"role": "system", "content": "x"}]}));
+        assert!(e.contains("messages[0].role"), "{e}");
+        let e = err(json!({"model": "m", "messages": "hi"}));
+        assert!(e.contains("'messages'"), "{e}");
+        let e = err(json!({"model": "m", "messages": [], "stop_sequences": "END"}));
+        assert!(e.contains("'stop_sequences'"), "{e}");
+        let e = err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}),
+        );
+        assert!(e.contains("tool_use_id"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_messages_field_is_left_for_the_request_check() {
+        let out = translate(json!({"model": "m", "system": "s"})).unwrap();
+        assert!(out.get("messages").is_none());
+    }
+}

@@ -1,0 +1,46 @@
+//! The wire format a client speaks at Seam's edge. Every call runs the same lifecycle on an
+//! OpenAI-shaped request (providers take and give OpenAI shapes); a client that speaks
+//! another format has its request translated on the way in and the answer, stream and errors
+//! on the way out, here and nowhere else.
+
+pub mod anthropic;
+
+use crate::errors::GatewayError;
+use axum::response::Response;
+use seam_providers::Endpoint;
+
+/// Which wire format the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Edge {
+    /// `/v1/chat/completions`, `/v1/embeddings`: passed through as written.
+    #[default]
+    OpenAi,
+    /// `/v1/messages`: Anthropic's Messages API.
+    Anthropic,
+}
+
+impl Edge {
+    /// The endpoint a call's record names: what the client called, so an operator can tell
+    /// Anthropic-format clients apart (`messages`) from OpenAI ones.
+    pub fn recorded_endpoint(self, endpoint: Endpoint) -> &'static str {
+        match self {
+            Edge::OpenAi => endpoint.as_str(),
+            Edge::Anthropic => "messages",
+        }
+    }
+}
+
+/// The error response for `err`, in the client's format (same status and `Retry-After`).
+pub fn respond(edge: Edge, err: &GatewayError, call_id: &str) -> Response {
+    match edge {
+        Edge::OpenAi => crate::errors::respond(err),
+        Edge::Anthropic => anthropic::respond(err, call_id),
+    }
+}
+
+/// Headers a client of this format expects on every answer.
+pub fn decorate(edge: Edge, resp: &mut Response, call_id: &str) {
+    if edge == Edge::Anthropic {
+        anthropic::decorate(resp, call_id);
+    }
+}
