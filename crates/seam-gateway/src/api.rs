@@ -491,19 +491,8 @@ pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate
         );
     }
     if let Some(otlp) = &app.otlp {
-        let kinds = attempts
-            .iter()
-            .map(|a| {
-                live.registry
-                    .get(&a.provider)
-                    .map_or("unknown", |p| p.kind())
-            })
-            .collect();
-        otlp.export(crate::otlp::Finished {
-            call: call.clone(),
-            attempts: attempts.clone(),
-            parent,
-            kinds,
+        otlp.export(&call, &attempts, parent, |provider| {
+            live.registry.get(provider).map_or("unknown", |p| p.kind())
         });
     }
     app.recorder.record(Box::new(Entry {
