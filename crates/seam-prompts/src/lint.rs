@@ -156,5 +156,45 @@ pub fn lint(p: &Prompt) -> Vec<Finding> {
             );
         }
     }
+    // What goes upstream as JSON, and into a release (stored as JSON): TOML's nan and inf
+    // have no JSON form, so such a release would be stored with null and never parse back.
+    let json_values = p
+        .params
+        .iter()
+        .map(|(k, v)| (format!("params.{k}"), v))
+        .chain(p.tools.iter().enumerate().filter_map(|(i, t)| {
+            t.parameters
+                .as_ref()
+                .map(|v| (format!("tools[{i}].parameters"), v))
+        }))
+        .chain(
+            p.response_format
+                .as_ref()
+                .map(|v| ("response_format".to_string(), v)),
+        );
+    for (key, v) in json_values {
+        if let Some(key) = non_finite(v, key) {
+            add(
+                &key,
+                Severity::Error,
+                "nan and inf cannot be sent: JSON has no such numbers".into(),
+            );
+        }
+    }
     out
+}
+
+/// The key of the first float in `v` that is NaN or infinite.
+fn non_finite(v: &toml::Value, key: String) -> Option<String> {
+    match v {
+        toml::Value::Float(f) if !f.is_finite() => Some(key),
+        toml::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| non_finite(x, format!("{key}[{i}]"))),
+        toml::Value::Table(t) => t
+            .iter()
+            .find_map(|(k, x)| non_finite(x, format!("{key}.{k}"))),
+        _ => None,
+    }
 }

@@ -209,3 +209,38 @@ fn prompt_names_are_file_names_in_the_prompts_directory_and_nothing_else() {
         "{errors:?}"
     );
 }
+
+/// Found by the `prompt_file` fuzz target: `temperature = nan` linted clean, and its release
+/// (stored as JSON, where nan becomes null) could never be parsed back to be served.
+#[test]
+fn nan_and_inf_are_refused_where_they_would_go_out_as_json() {
+    let with = |old: &str, new: &str| {
+        let text = SUPPORT_BOT.replace(old, new);
+        assert_ne!(text, SUPPORT_BOT);
+        let p = seam_prompts::parse(&text, std::path::Path::new("support-bot.toml")).unwrap();
+        lint(&p)
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.key)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        with("temperature = 0.2", "temperature = nan"),
+        ["params.temperature"]
+    );
+    assert_eq!(
+        with(
+            "{ type = \"string\" }",
+            "{ type = \"number\", maximum = inf }"
+        ),
+        ["tools[0].parameters.properties.id.maximum"]
+    );
+    assert_eq!(
+        with(
+            "on_model_change = \"alert\"",
+            "on_model_change = \"alert\"\nresponse_format = { scores = [1.0, -inf] }"
+        ),
+        ["response_format.scores[1]"]
+    );
+    assert!(with("temperature = 0.2", "temperature = 1e300").is_empty());
+}
