@@ -20,7 +20,7 @@ pub(crate) fn input_tokens(usage: &Value) -> u64 {
     ]
     .iter()
     .filter_map(|k| usage.get(*k).and_then(Value::as_u64))
-    .sum()
+    .fold(0, u64::saturating_add)
 }
 
 pub fn to_chat_completion(msg: &Value) -> Result<Value, String> {
@@ -69,7 +69,7 @@ pub fn to_chat_completion(msg: &Value) -> Result<Value, String> {
         "model": msg.get("model").cloned().unwrap_or(Value::Null),
         "system_fingerprint": null,
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason(stop)}],
-        "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output},
+        "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input.saturating_add(output)},
     }))
 }
 

@@ -125,7 +125,7 @@ impl ChunkTranslator {
                         value: json!({
                             "id": self.id, "object": "chat.completion.chunk", "created": self.created,
                             "model": self.model, "system_fingerprint": null, "choices": [],
-                            "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o},
+                            "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i.saturating_add(o)},
                         }),
                     },
                     StreamEvent::Done,
