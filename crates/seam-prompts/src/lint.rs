@@ -120,6 +120,10 @@ pub fn lint(p: &Prompt) -> Vec<Finding> {
                 format!("unknown role `{}`; use one of {}", m.role, ROLES.join(", ")),
             );
         }
+        if let Err(e) = crate::check_tags(&m.content) {
+            add(&format!("messages[{i}].content"), Severity::Error, e);
+            continue;
+        }
         match env.template_from_str(&m.content) {
             Ok(t) => {
                 for v in t.undeclared_variables(false) {

@@ -244,3 +244,45 @@ fn nan_and_inf_are_refused_where_they_would_go_out_as_json() {
     );
     assert!(with("temperature = 0.2", "temperature = 1e300").is_empty());
 }
+
+/// Found by the `render` fuzz target: a chain of 20,000 filters in one tag overflowed the
+/// stack (MiniJinja nests each operator one level deeper) and aborted the process, in lint
+/// (`seam prompt lint`, a reload, `POST /api/releases`) as in a render.
+#[test]
+fn a_tag_too_long_is_refused_before_minijinja_can_overflow_the_stack() {
+    let deep = format!("{{{{ customer{} }}}}", "|upper".repeat(20_000));
+    let text = SUPPORT_BOT.replace(
+        "You help {{ customer }} with billing. Never promise refunds.",
+        &deep,
+    );
+    let p = seam_prompts::parse(&text, std::path::Path::new("support-bot.toml")).unwrap();
+    let errors: Vec<_> = lint(&p)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].key, "messages[0].content");
+    assert!(
+        errors[0]
+            .message
+            .starts_with("line 1: a tag of 120012 characters, more than the 1000"),
+        "{}",
+        errors[0].message
+    );
+    let vars = json!({"customer": "Ana"});
+    match render(&p, vars.as_object().unwrap(), 100_000) {
+        Err(RenderError::Template { message: 0, error }) => {
+            assert!(error.contains("a tag of 120012 characters"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same chain, short enough, renders.
+    let short = SUPPORT_BOT.replace(
+        "You help {{ customer }} with billing. Never promise refunds.",
+        &format!("{{{{ customer{} }}}}", "|upper".repeat(100)),
+    );
+    let p = seam_prompts::parse(&short, std::path::Path::new("support-bot.toml")).unwrap();
+    assert!(lint(&p).iter().all(|f| f.severity != Severity::Error));
+    let out = render(&p, vars.as_object().unwrap(), 100_000).unwrap();
+    assert_eq!(out[0]["content"], "ANA");
+}
