@@ -107,6 +107,9 @@ pub struct Budget {
     /// Where to save findings (a folder per target), if anywhere: normally the folder above
     /// [`artifacts_dir`].
     pub save_to: Option<PathBuf>,
+    /// Write each input to `TARGET/last-input` there before running it: a stack overflow or
+    /// an abort ends the process before a finding can be saved (slower; to reproduce one).
+    pub keep_last: bool,
 }
 
 /// Replays `inputs` on `t`, then mutants of them until `budget.time` is spent.
@@ -129,8 +132,19 @@ pub fn fuzz(
     };
     // Recent children: mutating them too lets mutations stack past the four of one child.
     let mut recent: Vec<Vec<u8>> = Vec::with_capacity(64);
+    let last = budget
+        .save_to
+        .as_ref()
+        .filter(|_| budget.keep_last)
+        .map(|dir| dir.join(t.name));
+    if let Some(dir) = &last {
+        let _ = std::fs::create_dir_all(dir);
+    }
     let check = |input: Vec<u8>, run: &mut Run| -> Result<(), Box<Finding>> {
         run.inputs += 1;
+        if let Some(dir) = &last {
+            let _ = std::fs::write(dir.join("last-input"), &input);
+        }
         let what = match run_one(t, &input) {
             Ok(took) if took <= budget.slow => {
                 run.slowest = run.slowest.max(took);

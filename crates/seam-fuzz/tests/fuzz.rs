@@ -60,6 +60,7 @@ fn the_runner_reports_and_saves_a_panicking_input() {
         time: Duration::from_secs(20),
         slow: Duration::from_secs(20),
         save_to: Some(dir.path().to_path_buf()),
+        keep_last: false,
     };
     let started = Instant::now();
     let found = drive::fuzz(
@@ -87,6 +88,7 @@ fn the_runner_reports_an_input_that_runs_too_long() {
         time: Duration::from_secs(20),
         slow: Duration::from_millis(100),
         save_to: None,
+        keep_last: false,
     };
     let found = drive::fuzz(
         &SLOW_BANG,
@@ -109,6 +111,7 @@ fn env_u64(name: &str) -> Option<u64> {
 fn mutants_of_the_corpus_break_no_target() {
     let seconds = env_u64("SEAM_FUZZ_SECONDS").unwrap_or(60);
     let only = std::env::var("SEAM_FUZZ_TARGET").ok();
+    // A number repeats a run; unset or anything else (`random`) draws one.
     let seed = env_u64("SEAM_FUZZ_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -136,6 +139,7 @@ fn mutants_of_the_corpus_break_no_target() {
             time: per_target,
             slow,
             save_to: Some(drive::artifacts_dir()),
+            keep_last: std::env::var_os("SEAM_FUZZ_KEEP_LAST").is_some(),
         };
         let name_hash = t
             .name
