@@ -109,9 +109,13 @@ pub(crate) fn retry_policy(
         ));
     }
     let cap = r.retry_after_cap_s.unwrap_or(30.0);
-    if !(cap >= 0.0 && cap.is_finite()) {
-        problems.push(format!("{key}.retry.retry_after_cap_s: must be 0 or more"));
-    }
+    // try_from: a value past what a Duration holds (1e300, inf) is refused, not a panic.
+    let retry_after_cap = Duration::try_from_secs_f64(cap).unwrap_or_else(|_| {
+        problems.push(format!(
+            "{key}.retry.retry_after_cap_s: must be 0 or more seconds, got {cap}"
+        ));
+        Duration::ZERO
+    });
     if let Some(classes) = &r.retry_on {
         for c in classes
             .iter()
@@ -141,7 +145,7 @@ pub(crate) fn retry_policy(
         budget: r.budget.unwrap_or(true),
         budget_ratio: budget_ratio.clamp(0.0, 1.0),
         min_retries_per_second: min_rps.max(0.0),
-        retry_after_cap: Duration::from_secs_f64(cap.max(0.0)),
+        retry_after_cap,
         retry_on: r.retry_on.unwrap_or(d.retry_on),
         backoff_base,
         backoff_max,
@@ -262,5 +266,24 @@ mod tests {
         assert!(all.contains("routes[0] (r).retry.max_attempts"), "{all}");
         assert!(all.contains("budget_ratio"), "{all}");
         assert!(all.contains("status_418"), "{all}");
+    }
+
+    /// Found by the `config` fuzz target: `inf` (or any value past what a Duration holds)
+    /// was reported and then panicked the load, at start or on a reload.
+    #[test]
+    fn a_retry_after_cap_too_large_for_a_duration_is_refused_without_a_panic() {
+        for cap in ["inf", "1e300", "-1.0", "nan"] {
+            let e = parse(&format!("retry = {{ retry_after_cap_s = {cap} }}")).unwrap_err();
+            assert_eq!(e.problems.len(), 1, "{e}");
+            assert!(
+                e.problems[0].contains("routes[0] (r).retry.retry_after_cap_s: must be 0 or more"),
+                "{e}"
+            );
+        }
+        let c = parse("retry = { retry_after_cap_s = 1.5 }").unwrap();
+        assert_eq!(
+            c.routes[0].retry.retry_after_cap,
+            std::time::Duration::from_millis(1500)
+        );
     }
 }

@@ -253,10 +253,22 @@ pub(crate) fn validate(
     let url = sqlite_beside(&url, base_dir);
     let supported = ["sqlite:", "postgres://", "postgresql://"];
     if !url.is_empty() && !supported.iter().any(|p| url.starts_with(p)) {
-        problems.push(format!(
-            "store.url: `{}` is not supported; use sqlite://PATH or postgres://USER@HOST:PORT/DB",
-            url.split("://").next().unwrap_or("")
-        ));
+        // The URL may come from the environment with a password in it: name only its
+        // scheme, and only when it looks like one.
+        let scheme = url.split_once("://").map(|(s, _)| s).filter(|s| {
+            (1..=16).contains(&s.len())
+                && s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+        problems.push(match scheme {
+            Some(s) => format!(
+                "store.url: `{s}` is not supported; use sqlite://PATH or postgres://USER@HOST:PORT/DB"
+            ),
+            None => "store.url: not a URL (no scheme); use sqlite://PATH or \
+                     postgres://USER@HOST:PORT/DB"
+                .into(),
+        });
     }
     let max_connections = raw.store.max_connections.unwrap_or(8);
     if max_connections == 0 {

@@ -6,6 +6,7 @@
 mod lint;
 mod prompt;
 mod render;
+mod tags;
 
 pub use lint::{Finding, Severity, is_alias, lint};
 pub use prompt::{
@@ -13,6 +14,7 @@ pub use prompt::{
     parse,
 };
 pub use render::{RenderError, render};
+pub use tags::{MAX_TAG_LEN, check_tags};
 
 /// A file that could not be read or parsed: the file, and why (TOML errors name the line
 /// and the key).

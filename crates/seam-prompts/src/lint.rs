@@ -120,6 +120,10 @@ pub fn lint(p: &Prompt) -> Vec<Finding> {
                 format!("unknown role `{}`; use one of {}", m.role, ROLES.join(", ")),
             );
         }
+        if let Err(e) = crate::check_tags(&m.content) {
+            add(&format!("messages[{i}].content"), Severity::Error, e);
+            continue;
+        }
         match env.template_from_str(&m.content) {
             Ok(t) => {
                 for v in t.undeclared_variables(false) {
@@ -156,5 +160,45 @@ pub fn lint(p: &Prompt) -> Vec<Finding> {
             );
         }
     }
+    // What goes upstream as JSON, and into a release (stored as JSON): TOML's nan and inf
+    // have no JSON form, so such a release would be stored with null and never parse back.
+    let json_values = p
+        .params
+        .iter()
+        .map(|(k, v)| (format!("params.{k}"), v))
+        .chain(p.tools.iter().enumerate().filter_map(|(i, t)| {
+            t.parameters
+                .as_ref()
+                .map(|v| (format!("tools[{i}].parameters"), v))
+        }))
+        .chain(
+            p.response_format
+                .as_ref()
+                .map(|v| ("response_format".to_string(), v)),
+        );
+    for (key, v) in json_values {
+        if let Some(key) = non_finite(v, key) {
+            add(
+                &key,
+                Severity::Error,
+                "nan and inf cannot be sent: JSON has no such numbers".into(),
+            );
+        }
+    }
     out
+}
+
+/// The key of the first float in `v` that is NaN or infinite.
+fn non_finite(v: &toml::Value, key: String) -> Option<String> {
+    match v {
+        toml::Value::Float(f) if !f.is_finite() => Some(key),
+        toml::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| non_finite(x, format!("{key}[{i}]"))),
+        toml::Value::Table(t) => t
+            .iter()
+            .find_map(|(k, x)| non_finite(x, format!("{key}.{k}"))),
+        _ => None,
+    }
 }

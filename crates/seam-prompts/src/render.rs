@@ -110,6 +110,8 @@ pub fn render(
                 error: e.to_string(),
             },
         };
+        crate::check_tags(&m.content)
+            .map_err(|error| RenderError::Template { message: i, error })?;
         // The messages share one budget: each starts with what the ones before it left.
         env.set_fuel(Some(left));
         let rendered = env

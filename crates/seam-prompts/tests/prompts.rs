@@ -209,3 +209,80 @@ fn prompt_names_are_file_names_in_the_prompts_directory_and_nothing_else() {
         "{errors:?}"
     );
 }
+
+/// Found by the `prompt_file` fuzz target: `temperature = nan` linted clean, and its release
+/// (stored as JSON, where nan becomes null) could never be parsed back to be served.
+#[test]
+fn nan_and_inf_are_refused_where_they_would_go_out_as_json() {
+    let with = |old: &str, new: &str| {
+        let text = SUPPORT_BOT.replace(old, new);
+        assert_ne!(text, SUPPORT_BOT);
+        let p = seam_prompts::parse(&text, std::path::Path::new("support-bot.toml")).unwrap();
+        lint(&p)
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.key)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        with("temperature = 0.2", "temperature = nan"),
+        ["params.temperature"]
+    );
+    assert_eq!(
+        with(
+            "{ type = \"string\" }",
+            "{ type = \"number\", maximum = inf }"
+        ),
+        ["tools[0].parameters.properties.id.maximum"]
+    );
+    assert_eq!(
+        with(
+            "on_model_change = \"alert\"",
+            "on_model_change = \"alert\"\nresponse_format = { scores = [1.0, -inf] }"
+        ),
+        ["response_format.scores[1]"]
+    );
+    assert!(with("temperature = 0.2", "temperature = 1e300").is_empty());
+}
+
+/// Found by the `render` fuzz target: a chain of 20,000 filters in one tag overflowed the
+/// stack (MiniJinja nests each operator one level deeper) and aborted the process, in lint
+/// (`seam prompt lint`, a reload, `POST /api/releases`) as in a render.
+#[test]
+fn a_tag_too_long_is_refused_before_minijinja_can_overflow_the_stack() {
+    let deep = format!("{{{{ customer{} }}}}", "|upper".repeat(20_000));
+    let text = SUPPORT_BOT.replace(
+        "You help {{ customer }} with billing. Never promise refunds.",
+        &deep,
+    );
+    let p = seam_prompts::parse(&text, std::path::Path::new("support-bot.toml")).unwrap();
+    let errors: Vec<_> = lint(&p)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].key, "messages[0].content");
+    assert!(
+        errors[0]
+            .message
+            .starts_with("line 1: a tag of 120012 characters, more than the 1000"),
+        "{}",
+        errors[0].message
+    );
+    let vars = json!({"customer": "Ana"});
+    match render(&p, vars.as_object().unwrap(), 100_000) {
+        Err(RenderError::Template { message: 0, error }) => {
+            assert!(error.contains("a tag of 120012 characters"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same chain, short enough, renders.
+    let short = SUPPORT_BOT.replace(
+        "You help {{ customer }} with billing. Never promise refunds.",
+        &format!("{{{{ customer{} }}}}", "|upper".repeat(100)),
+    );
+    let p = seam_prompts::parse(&short, std::path::Path::new("support-bot.toml")).unwrap();
+    assert!(lint(&p).iter().all(|f| f.severity != Severity::Error));
+    let out = render(&p, vars.as_object().unwrap(), 100_000).unwrap();
+    assert_eq!(out[0]["content"], "ANA");
+}

@@ -19,11 +19,20 @@ const RESPONSE_LIMIT: usize = 64 * 1024 * 1024;
 pub(crate) fn retry_after(h: &http::HeaderMap) -> Option<Duration> {
     let text = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+        return seconds(ms / 1000.0);
     }
     text("retry-after")
         .and_then(|v| v.parse::<f64>().ok())
-        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+        .and_then(seconds)
+}
+
+/// Seconds an upstream gave as a wait: below 0 is 0, past what a Duration holds (`inf`,
+/// `1e300`) the longest one, `nan` none. (`Duration::from_secs_f64` panics on those.)
+pub(crate) fn seconds(s: f64) -> Option<Duration> {
+    if s.is_nan() {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX))
 }
 
 /// Turns a non-2xx upstream response into an attempt error, keeping its body for the record.
@@ -317,5 +326,29 @@ mod tests {
             err.message,
             "provider `up` sent a stream event larger than 1024 bytes (the provider's max_event_bytes)"
         );
+    }
+
+    fn headers(name: &'static str, value: &'static str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(name, http::HeaderValue::from_static(value));
+        h
+    }
+
+    /// An upstream's `Retry-After: inf` (or 1e300) panicked the attempt
+    /// (`Duration::from_secs_f64`); it is the longest wait now, which the route's
+    /// `retry_after_cap_s` then refuses to wait for.
+    #[test]
+    fn any_retry_after_an_upstream_sends_is_a_wait_or_none() {
+        for (name, value, want) in [
+            ("retry-after", "inf", Some(Duration::MAX)),
+            ("retry-after", "1e300", Some(Duration::MAX)),
+            ("retry-after-ms", "-inf", Some(Duration::ZERO)),
+            ("retry-after", "NaN", None),
+            ("retry-after", "1.5", Some(Duration::from_millis(1500))),
+            ("retry-after-ms", "250", Some(Duration::from_millis(250))),
+            ("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT", None),
+        ] {
+            assert_eq!(retry_after(&headers(name, value)), want, "{name}: {value}");
+        }
     }
 }

@@ -9,7 +9,6 @@ use futures_util::StreamExt;
 use seam_sim::{Output, Scenario, Sim};
 use seam_wire::UsageReport;
 use serde_json::Value;
-use std::time::Duration;
 
 pub struct InProcessSim {
     name: String,
@@ -91,8 +90,8 @@ impl Provider for InProcessSim {
                             .and_then(|(_, v)| v.parse::<f64>().ok())
                     };
                     let retry_after = header("retry-after-ms")
-                        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-                        .or_else(|| header("retry-after").map(Duration::from_secs_f64));
+                        .and_then(|ms| crate::http::seconds(ms / 1000.0))
+                        .or_else(|| header("retry-after").and_then(crate::http::seconds));
                     let msg = value
                         .pointer("/error/message")
                         .and_then(Value::as_str)

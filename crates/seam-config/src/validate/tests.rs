@@ -72,6 +72,31 @@ fn the_store_is_sqlite_or_postgres_and_its_url_may_come_from_the_environment() {
     assert!(e.to_string().contains("`NOPE` is not set"), "{e}");
 }
 
+/// Found by the `config` fuzz target: a store URL from the environment without a scheme was
+/// shown whole in the error, password and all.
+#[test]
+fn a_store_url_the_store_cannot_use_is_never_shown_whole() {
+    let with = GOOD.replace("url = \"sqlite://seam.db\"", "url_env = \"DB_URL\"");
+    for (url, shown) in [
+        (
+            "seam:hunter2@db.internal:5432/seam",
+            "not a URL (no scheme)",
+        ),
+        ("hunter2", "not a URL (no scheme)"),
+        ("mysql://seam:hunter2@db/seam", "`mysql` is not supported"),
+        ("my sql:hunter2@db", "not a URL (no scheme)"),
+    ] {
+        let env = |name: &str| match name {
+            "DB_URL" => Some(url.to_string()),
+            other => env(other),
+        };
+        let e = parse(&with, Path::new("s.toml"), &env).expect_err(url);
+        let e = e.to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.contains(&format!("store.url: {shown}")), "{e}");
+    }
+}
+
 #[test]
 fn production_is_always_protected_and_never_live() {
     let c = parse(GOOD, Path::new("seam.toml"), &env).expect("valid");
