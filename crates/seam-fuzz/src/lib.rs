@@ -31,8 +31,7 @@ pub struct Target {
     pub run: fn(&[u8]),
 }
 
-/// Every target. The SSE decoder's is added once its rewrite (issue 19 item 5) has merged: see
-/// the `SSE_DECODER` note in `targets.rs`.
+/// Every target.
 pub const TARGETS: &[Target] = &[
     Target {
         name: "request_body",
@@ -76,8 +75,12 @@ pub const TARGETS: &[Target] = &[
         dict: "template.dict",
         run: targets::render,
     },
-    // SSE_DECODER: add here, after the SSE decoder rewrite merges:
-    // Target { name: "sse_decoder", shape: Shape::Bytes, dict: "sse.dict", run: targets::sse_decoder },
+    Target {
+        name: "sse_decoder",
+        shape: Shape::Bytes,
+        dict: "sse.dict",
+        run: targets::sse_decoder,
+    },
 ];
 
 /// The target named `name`.
