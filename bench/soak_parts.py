@@ -15,6 +15,8 @@ import threading
 import time
 from collections import Counter
 
+import bench
+
 
 def free_port():
     with socket.socket() as s:
@@ -23,14 +25,7 @@ def free_port():
 
 
 def wait_port(port, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open within {timeout} s")
+    bench.wait_port(port, timeout)
 
 
 def rss_mib(pid):

@@ -2,24 +2,12 @@
 
 import datetime
 import math
-import os
-import platform
 import statistics
 from pathlib import Path
 
+from bench import machine
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Linux {platform.release()}"
 
 
 def flatness(samples, secs):

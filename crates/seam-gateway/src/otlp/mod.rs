@@ -179,17 +179,11 @@ impl Task {
 
 /// Logged at most once a minute: a collector outage must not flood the log.
 fn warn_export(why: std::fmt::Arguments<'_>, url: &str) {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
-    let now = crate::now_ms();
-    let last = LAST.load(Ordering::Relaxed);
-    if now.saturating_sub(last) >= 60_000
-        && LAST
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    static LOG: crate::throttle::LogThrottle = crate::throttle::LogThrottle::new(60_000);
+    if let Some(left_out) = LOG.due() {
         tracing::warn!(
             url,
+            left_out,
             "could not export spans ({why}); dropping them (seam_otlp_spans_total), logged at most once a minute"
         );
     }
