@@ -2,7 +2,6 @@
 //! calls (post-retry, what the client saw) or attempts (pre-retry, what the provider billed).
 
 use crate::FastMap;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -13,59 +12,10 @@ use seam_wire::Usage;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
+mod labels;
 mod zero;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CallLabels {
-    pub route: String,
-    pub provider: String,
-    pub outcome: String,
-    pub status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct AttemptLabels {
-    pub route: String,
-    pub provider: String,
-    pub outcome: String,
-    pub error_class: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TokenLabels {
-    pub route: String,
-    pub provider: String,
-    pub direction: String,
-    pub estimated: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RouteProvider {
-    pub route: String,
-    pub provider: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ProviderReason {
-    pub provider: String,
-    pub reason: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PromptRelease {
-    pub prompt: String,
-    pub release: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Reason {
-    pub reason: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Code {
-    pub code: String,
-}
+pub use labels::*;
 
 fn latency_histogram() -> Histogram {
     Histogram::new([
