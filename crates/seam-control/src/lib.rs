@@ -27,12 +27,7 @@ pub enum ControlError {
 
 pub type Result<T> = std::result::Result<T, ControlError>;
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use seam_store::now_ms;
 
 /// The SHA-256 of a token, as stored. A token is looked up by this digest and never
 /// compared as text: the time a lookup takes can show at most how much of a stored digest a
@@ -120,20 +115,15 @@ async fn record_change_noting(
     if let Some((key, value)) = note {
         details[key] = value;
     }
-    let now = now_ms();
     store
-        .insert_event(&EventRecord {
-            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-            created_ms: now,
-            kind: action.replace('.', "_"),
-            route: None,
-            provider: None,
-            message: match prompt {
+        .insert_event(&EventRecord::new(
+            &action.replace('.', "_"),
+            match prompt {
                 "" => format!("{actor}: {action} {subject}"),
                 p => format!("{actor}: {action} {subject} ({p})"),
             },
-            details: details.to_string(),
-        })
+            details,
+        ))
         .await?;
     Ok(())
 }

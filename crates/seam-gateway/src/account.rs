@@ -1,4 +1,4 @@
-//! Phase 7, account: tokens and cost. Usage comes from the provider; when it never arrives
+//! Account (with relay, before record): tokens and cost. Usage comes from the provider; when it never arrives
 //! (a stream cut short), cannot be read, or claims more than the call could use, an offline
 //! tokenizer estimates it and the record says so. [`bill`] is the one place that decides.
 
@@ -16,9 +16,6 @@ const DEFAULT_OUTPUT_CAP: u64 = 131_072;
 /// Input allowed for each media part (image, audio, file): what it costs does not show in
 /// the request's size (a file id or an image URL is a few bytes).
 const MEDIA_PART_TOKENS: u64 = 100_000;
-
-/// `seam_usage_anomalies_total{reason}`: why reported usage was set aside (see [`bill`]).
-pub const ANOMALY_REASONS: [&str; 3] = ["missing", "malformed", "implausible"];
 
 /// What an attempt is billed: the provider's usage, else Seam's estimate (`estimated`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -172,6 +169,24 @@ pub fn count_tokens(text: &str) -> u64 {
         // Without the tokenizer, ~4 characters a token is the usual rule of thumb.
         None => text.chars().count().div_ceil(4) as u64,
     }
+}
+
+/// Estimated output tokens of a complete answer: its messages' text.
+pub fn output_tokens(c: &seam_providers::Complete) -> u64 {
+    output_text(&c.to_value())
+        .map(|t| count_tokens(&t))
+        .unwrap_or(0)
+}
+
+fn output_text(body: &Value) -> Option<String> {
+    let choices = body.get("choices")?.as_array()?;
+    Some(
+        choices
+            .iter()
+            .filter_map(|c| c.pointer("/message/content").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(""),
+    )
 }
 
 /// Estimated input tokens of an OpenAI request body (chat messages or embeddings input).

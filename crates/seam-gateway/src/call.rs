@@ -1,11 +1,12 @@
 //! The per-call context every phase reads and adds to, and the records it becomes.
 
-use crate::account::Bill;
+use crate::account::{Bill, Billed, Fallback};
 use crate::authenticate::Caller;
 use crate::errors::GatewayError;
 use crate::untrusted::{MAX_ERROR_MESSAGE_LEN, MAX_MODEL_LEN, cap, cap_owned};
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord, attempt_id};
+use seam_wire::{RequestBody, UsageReport};
 use std::time::Instant;
 
 const MAX_ID_LEN: usize = 128;
@@ -45,15 +46,25 @@ pub struct CallCtx {
     pub parent: Option<crate::otlp::Parent>,
 }
 
-/// What an upstream attempt ended with, for its record.
-pub struct AttemptEnd<'a> {
-    pub provider: &'a str,
-    pub model: &'a str,
+/// The attempt that reached an upstream: made by dispatch, read by relay, account and record.
+pub struct Upstream {
+    pub provider: String,
+    /// The model Seam asked for (a target's, or the one a release pins).
+    pub model: String,
     pub started: Instant,
+    /// Until the first event (a stream) or the whole answer; none for a failed attempt.
     pub ttfb_ms: Option<f64>,
+    /// How long a stream may go quiet.
+    pub idle_timeout: std::time::Duration,
+}
+
+/// How an attempt ended, for its bill and its record.
+pub struct AttemptEnd<'a> {
     pub served: &'a Served,
-    /// Tokens and cost, as `account::bill` decided them.
-    pub bill: Bill,
+    /// The usage the provider reported.
+    pub report: UsageReport,
+    /// What to bill when that usage cannot be taken.
+    pub fallback: Fallback<'a>,
     pub error: Option<&'a AttemptError>,
 }
 
@@ -98,7 +109,7 @@ impl CallCtx {
             id,
             live,
             started: Instant::now(),
-            created_ms: crate::now_ms(),
+            created_ms: seam_store::now_ms(),
             caller: Caller {
                 tenant: String::new(),
                 key_id: None,
@@ -131,23 +142,40 @@ impl CallCtx {
         self.trace_id.as_deref().unwrap_or(&self.id)
     }
 
-    /// Records an attempt and counts it (per attempt, pre-retry) with the tokens and cost the
-    /// provider billed for it.
-    pub fn push_attempt(&mut self, metrics: &crate::observe::Metrics, end: AttemptEnd<'_>) {
+    /// Bills an attempt ([`crate::account::bill`]), settles its reservation, counts it (per
+    /// attempt, pre-retry) and adds its record: every attempt, on every path, ends here.
+    pub fn charge(
+        &mut self,
+        metrics: &crate::observe::Metrics,
+        up: &Upstream,
+        request: &RequestBody,
+        end: AttemptEnd<'_>,
+    ) -> Bill {
+        let bill = crate::account::bill(
+            metrics,
+            &self.live.config,
+            Billed {
+                provider: &up.provider,
+                model: &up.model,
+                served: end.served.model.as_deref(),
+                request,
+            },
+            end.report,
+            end.fallback,
+        );
         let memo = &mut self.metrics;
         let class = end.error.map(|e| e.class.as_str());
-        metrics.attempt(memo, &self.route, end.provider, class);
-        let bill = end.bill;
+        metrics.attempt(memo, &self.route, &up.provider, class);
         metrics.usage(
             memo,
             &self.route,
-            end.provider,
+            &up.provider,
             bill.usage,
             bill.estimated,
             bill.cost_usd,
         );
         if class.is_some() {
-            metrics.failed_attempt_cost(memo, &self.route, end.provider, bill.cost_usd);
+            metrics.failed_attempt_cost(memo, &self.route, &up.provider, bill.cost_usd);
         }
         if let Some(r) = self.reservation.take() {
             r.settle(bill.usage, bill.cost_usd);
@@ -158,12 +186,12 @@ impl CallCtx {
             id: attempt_id(&self.id, seq),
             call_id: self.id.clone(),
             seq,
-            created_ms: crate::now_ms() - end.started.elapsed().as_millis() as i64,
+            created_ms: seam_store::now_ms() - up.started.elapsed().as_millis() as i64,
             tenant: self.caller.tenant.clone(),
             trace_id: self.trace_id.clone(),
             route: self.route.clone(),
-            provider: end.provider.to_string(),
-            model: end.model.to_string(),
+            provider: up.provider.clone(),
+            model: up.model.clone(),
             served_model: end.served.model.as_deref().map(capped_model),
             system_fingerprint: end.served.fingerprint.as_deref().map(capped_model),
             status: match e {
@@ -173,14 +201,15 @@ impl CallCtx {
             outcome: if e.is_some() { "error" } else { "ok" }.into(),
             error_class: e.map(|e| e.class.as_str().to_string()),
             error_body: e.and_then(|e| e.body.clone()),
-            latency_ms: ms(end.started),
-            ttfb_ms: end.ttfb_ms,
+            latency_ms: ms(up.started),
+            ttfb_ms: up.ttfb_ms,
             input_tokens: stored(bill.usage.input_tokens),
             output_tokens: stored(bill.usage.output_tokens),
             cost_usd: bill.cost_usd,
             tokens_estimated: bill.estimated,
             unpriced: bill.unpriced,
         });
+        bill
     }
 
     /// The call's record: totals are summed over its attempts.

@@ -142,7 +142,7 @@ async fn changes(
     let since_ms = q
         .get("since_ms")
         .and_then(|s| s.parse::<i64>().ok())
-        .unwrap_or_else(|| crate::now_ms() - 86_400_000);
+        .unwrap_or_else(|| seam_store::now_ms() - 86_400_000);
     match seam_control::sessions::changes(app.store.as_ref(), &who.0, since_ms, 10_000).await {
         Ok(events) => Json(json!({"since_ms": since_ms, "events": events})).into_response(),
         Err(e) => control_error(e),
@@ -292,7 +292,7 @@ async fn sessions(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let query = seam_store::SessionQuery {
-        live_at_ms: crate::now_ms(),
+        live_at_ms: seam_store::now_ms(),
         prompt: q.get("prompt").cloned(),
         release_id: q.get("release").cloned(),
         session_id: q.get("session").cloned(),
@@ -334,7 +334,7 @@ async fn reload(State(app): State<Arc<App>>, Actor(who): Actor) -> Response {
     if let Err(e) = who.require_admin("reloading the gateway") {
         return control_error(e);
     }
-    match crate::reload::reload(&app, &who.name, "api").await {
+    match crate::reload::reload(&app.reloader, &who.name, "api").await {
         Ok(outcome) => Json(outcome.to_json()).into_response(),
         Err(crate::reload::ReloadError::NoConfigFile) => error(
             StatusCode::CONFLICT,

@@ -1,4 +1,4 @@
-//! Phase 5, dispatch: makes a call's upstream attempts. Each target of the route gets up to
+//! Dispatch (after admit, before relay): makes a call's upstream attempts. Each target of the route gets up to
 //! `max_attempts` tries, spaced by jittered backoff or the upstream's `Retry-After`, every
 //! retry paid for from the retry budget; then the next target is tried. Failed attempts are
 //! recorded and priced as they happen.
@@ -6,17 +6,19 @@
 //! A streamed answer is held until its first event arrives, so that a failure before any
 //! byte reaches the client is still retryable; after that, the relay owns the stream.
 
-use crate::App;
 use crate::account;
+use crate::admit::{Limiter, Subject};
 use crate::budget::backoff;
-use crate::call::{AttemptEnd, CallCtx, ms};
+use crate::call::{AttemptEnd, CallCtx, Upstream, ms};
 use crate::errors::GatewayError;
+use crate::observe::Metrics;
 use crate::resolve::{RouteState, TargetState};
 use futures_util::StreamExt;
 use seam_providers::{
     AttemptError, ChunkStream, Complete, ErrorClass, Reply, Served, StreamEvent, UpstreamRequest,
 };
-use seam_wire::{RequestBody, Usage};
+use seam_wire::RequestBody;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub enum Answer {
@@ -55,22 +57,15 @@ fn carries_content(e: &StreamEvent) -> bool {
         })
 }
 
-/// A successful attempt, still open: the caller records it once usage is known.
-pub struct Dispatched {
-    pub provider: String,
-    pub model: String,
-    pub started: Instant,
-    pub ttfb_ms: Option<f64>,
-    pub timeout: Duration,
-    pub answer: Answer,
-}
-
+/// Makes the call's attempts until one answers (returned still open: the relay records it
+/// once its usage is known) or none is left to try.
 pub async fn dispatch(
-    app: &App,
+    metrics: &Metrics,
+    limiter: &Arc<Limiter>,
     ctx: &mut CallCtx,
     state: &RouteState,
     body: &RequestBody,
-) -> Result<Dispatched, GatewayError> {
+) -> Result<(Upstream, Answer), GatewayError> {
     let policy = &state.route.retry;
     let deadline = tokio::time::Instant::now() + policy.deadline;
     let mut last: Option<AttemptError> = None;
@@ -92,42 +87,29 @@ pub async fn dispatch(
                 }
                 if policy.budget && !target.budget.try_withdraw() {
                     ctx.budget_exhausted = true;
-                    app.metrics
-                        .budget_refusal(&ctx.route, &target.provider_name);
+                    metrics.budget_refusal(&ctx.route, &target.provider_name);
                     break 'targets;
                 }
-                app.metrics.retry(&ctx.route, &target.provider_name);
+                metrics.retry(&ctx.route, &target.provider_name);
                 tokio::time::sleep(wait).await;
             }
-            let limiter = &app.limiter;
-            let limits = &ctx.live.config.limits;
-            if limiter.applies(limits, &ctx.caller, &ctx.trace_limits) {
-                let trace = ctx.trace_key().to_string();
-                let est = estimate(
-                    &ctx.live.config,
-                    limiter,
-                    &ctx.caller,
-                    &ctx.trace_limits,
-                    body,
-                    ctx.pinned_model.as_deref().unwrap_or(&target.model),
-                    &mut tokens,
-                );
-                match limiter
-                    .reserve(
-                        &ctx.live.config.limits,
-                        &ctx.caller,
-                        &trace,
-                        &ctx.trace_limits,
-                        est,
-                        crate::now_ms(),
-                    )
-                    .await
-                {
-                    Ok(r) => ctx.reservation = Some(r),
-                    Err(r) => return Err(GatewayError::Refused(r)),
-                }
+            let live = ctx.live.clone();
+            let trace = ctx.trace_key().to_string();
+            let who = Subject {
+                config: &live.config,
+                caller: &ctx.caller,
+                trace: &trace,
+                trace_limits: &ctx.trace_limits,
+            };
+            let model = ctx.pinned_model.as_deref().unwrap_or(&target.model);
+            match limiter
+                .reserve_attempt(&who, body, model, &mut tokens)
+                .await
+            {
+                Ok(r) => ctx.reservation = r,
+                Err(r) => return Err(GatewayError::Refused(r)),
             }
-            match attempt(app, ctx, target, body).await {
+            match attempt(metrics, ctx, target, body).await {
                 Ok(d) => return Ok(d),
                 Err(e) => {
                     let retryable = policy.retries(e.class.as_str());
@@ -147,79 +129,13 @@ pub async fn dispatch(
     })))
 }
 
-/// How many completions a call asks for, each of them billed: `n`, or `best_of` when larger
-/// (the provider generates that many and returns `n`). On a call held to a token or cost
-/// limit, more than `max_n` (`limits.max_n`) is refused: a 400 naming the field.
-pub fn completions(body: &RequestBody, max_n: u64) -> Result<u64, GatewayError> {
-    let mut most = 1;
-    for field in ["n", "best_of"] {
-        if !body.has(field) {
-            continue;
-        }
-        let v = match body.get::<u64>(field) {
-            Some(Ok(v)) if v >= 1 => v,
-            _ => {
-                return Err(GatewayError::InvalidField {
-                    field,
-                    reason: "must be a whole number, 1 or more.".into(),
-                });
-            }
-        };
-        if v > max_n {
-            return Err(GatewayError::InvalidField {
-                field,
-                reason: format!(
-                    "{v} completions asked for; every one is billed, and this gateway allows at most {max_n} per call under a token or cost limit (limits.max_n)."
-                ),
-            });
-        }
-        most = most.max(v);
-    }
-    Ok(most)
-}
-
-/// What an attempt will likely be billed: input from the offline tokenizer, output from the
-/// request's `max_tokens` (or the configured default) for each completion it asks for;
-/// tokens are counted once per call.
-fn estimate(
-    config: &seam_config::Config,
-    limiter: &crate::admit::Limiter,
-    caller: &crate::authenticate::Caller,
-    trace_limits: &seam_config::TraceLimits,
-    body: &RequestBody,
-    model: &str,
-    tokens: &mut Option<(u64, u64)>,
-) -> crate::admit::Estimate {
-    if !limiter.needs_estimate(&config.limits, caller, trace_limits) {
-        return crate::admit::Estimate::default();
-    }
-    let (input, output) = *tokens.get_or_insert_with(|| {
-        let each = ["max_completion_tokens", "max_tokens"]
-            .iter()
-            .find_map(|k| body.get::<u64>(k).and_then(Result::ok))
-            .unwrap_or_else(|| limiter.default_output_tokens(&config.limits));
-        // Admission refused a count above the cap already.
-        let n = completions(body, config.limits.max_n).unwrap_or(1);
-        (account::estimate_input(body), each.saturating_mul(n))
-    });
-    let usage = Usage {
-        input_tokens: input,
-        output_tokens: output,
-    };
-    crate::admit::Estimate {
-        input_tokens: input,
-        output_tokens: output,
-        cost: account::cost(config, None, model, usage),
-    }
-}
-
 /// One HTTP try against one target.
 async fn attempt(
-    app: &App,
+    metrics: &Metrics,
     ctx: &mut CallCtx,
     target: &TargetState,
     body: &RequestBody,
-) -> Result<Dispatched, AttemptError> {
+) -> Result<(Upstream, Answer), AttemptError> {
     let name = &target.provider_name;
     let timeout = target.timeout;
     // A prompt release pins its model on every target of its route.
@@ -267,19 +183,19 @@ async fn attempt(
         Err(e) => Err(e),
     };
     let ttfb = ms(started);
-    app.metrics
-        .attempt_ttfb(&mut ctx.metrics, &ctx.route, name, ttfb / 1000.0);
+    metrics.attempt_ttfb(&mut ctx.metrics, &ctx.route, name, ttfb / 1000.0);
+    let ok = answer.is_ok();
+    let up = Upstream {
+        provider: name.clone(),
+        model,
+        started,
+        ttfb_ms: ok.then_some(ttfb),
+        idle_timeout: timeout,
+    };
     match answer {
-        Ok(answer) => Ok(Dispatched {
-            provider: name.clone(),
-            model: model.clone(),
-            started,
-            ttfb_ms: Some(ttfb),
-            timeout,
-            answer,
-        }),
+        Ok(answer) => Ok((up, answer)),
         Err(e) => {
-            record_failed_attempt(app, ctx, name, &model, started, &e, body);
+            charge_failed(metrics, ctx, &up, &e, body);
             Err(e)
         }
     }
@@ -308,15 +224,13 @@ fn likely_billed(class: ErrorClass) -> bool {
     )
 }
 
-/// Prices a failed attempt: from the usage the provider reported; else, when it likely
+/// Charges a failed attempt: from the usage the provider reported; else, when it likely
 /// billed the input, from an estimate of the input (marked estimated); else nothing (a
 /// refused connection, a 429, a 4xx, a redirect). See [`account::bill`].
-pub fn record_failed_attempt(
-    app: &App,
+fn charge_failed(
+    metrics: &Metrics,
     ctx: &mut CallCtx,
-    provider: &str,
-    model: &str,
-    started: Instant,
+    up: &Upstream,
     e: &AttemptError,
     body: &RequestBody,
 ) {
@@ -325,27 +239,14 @@ pub fn record_failed_attempt(
     } else {
         account::Fallback::Nothing
     };
-    let bill = account::bill(
-        &app.metrics,
-        &ctx.live.config,
-        account::Billed {
-            provider,
-            model,
-            served: None,
-            request: body,
-        },
-        e.usage,
-        fallback,
-    );
-    ctx.push_attempt(
-        &app.metrics,
+    ctx.charge(
+        metrics,
+        up,
+        body,
         AttemptEnd {
-            provider,
-            model,
-            started,
-            ttfb_ms: None,
             served: &Served::default(),
-            bill,
+            report: e.usage,
+            fallback,
             error: Some(e),
         },
     );

@@ -2,8 +2,8 @@
 //! failing while retries keep the final success rate looking healthy, it writes a
 //! `provider_degraded_hidden_by_retries` event to the change timeline and logs it.
 
-use crate::App;
 use crate::FastMap;
+use crate::events::Events;
 use seam_config::Divergence;
 use seam_store::EventRecord;
 use std::collections::VecDeque;
@@ -111,7 +111,7 @@ impl Detector {
     /// Records a call and, when the detector fires, writes the event and logs it.
     pub fn observe(
         &self,
-        app: &App,
+        events: &Events,
         cfg: &Divergence,
         route: &str,
         provider: &str,
@@ -129,24 +129,19 @@ impl Detector {
             f.final_success_rate * 100.0
         );
         tracing::warn!(kind = EVENT_KIND, route, provider, "{message}");
-        let event = EventRecord {
-            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-            created_ms: crate::now_ms(),
-            kind: EVENT_KIND.into(),
-            route: Some(route.to_string()),
-            provider: Some(provider.to_string()),
-            message,
-            details: serde_json::json!({
-                "calls": f.calls,
-                "first_attempt_error_rate": f.first_attempt_error_rate,
-                "final_success_rate": f.final_success_rate,
-                "baseline_first_attempt_error_rate": f.baseline,
-                "threshold": cfg.first_attempt_error_rate,
-                "window_secs": cfg.window.as_secs(),
-            })
-            .to_string(),
-        };
-        crate::observe::emit(app, event);
+        let details = serde_json::json!({
+            "calls": f.calls,
+            "first_attempt_error_rate": f.first_attempt_error_rate,
+            "final_success_rate": f.final_success_rate,
+            "baseline_first_attempt_error_rate": f.baseline,
+            "threshold": cfg.first_attempt_error_rate,
+            "window_secs": cfg.window.as_secs(),
+        });
+        events.emit(
+            EventRecord::new(EVENT_KIND, message, details)
+                .route(route)
+                .provider(provider),
+        );
     }
 }
 

@@ -5,8 +5,8 @@
 //! frozen prompt), a `fingerprint_changed` when only the fingerprint does (the same model on
 //! a changed backend configuration: worth knowing, seldom worth waking anyone).
 
-use crate::App;
 use crate::FastMap;
+use crate::events::Events;
 use crate::untrusted::Escaped;
 use seam_store::{EventRecord, ServedRecord, Store};
 use std::collections::HashSet;
@@ -89,7 +89,7 @@ impl Drift {
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &self,
-        app: &App,
+        events: &Events,
         route: &str,
         provider: &str,
         requested: &str,
@@ -106,7 +106,7 @@ impl Drift {
             requested_model: requested.to_string(),
             served_model: served.to_string(),
             system_fingerprint: fingerprint.to_string(),
-            first_seen_ms: crate::now_ms(),
+            first_seen_ms: seam_store::now_ms(),
             first_call_id: call_id.to_string(),
         };
         let event = match &note {
@@ -142,32 +142,23 @@ impl Drift {
                 } else {
                     tracing::warn!(kind, provider, requested, "{}", Escaped(&message));
                 }
-                app.metrics
-                    .events
-                    .get_or_create(&crate::observe::Reason {
-                        reason: kind.into(),
-                    })
-                    .inc();
-                Some(EventRecord {
-                    id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-                    created_ms: record.first_seen_ms,
-                    kind: kind.into(),
-                    route: Some(route.to_string()),
-                    provider: Some(provider.to_string()),
-                    message,
-                    details: serde_json::json!({
-                        "actor": "provider",
-                        "requested_model": requested,
-                        "before": {"model": before.0, "system_fingerprint": before.1},
-                        "after": {"model": served, "system_fingerprint": fingerprint},
-                        "first_call_id": call_id,
-                    })
-                    .to_string(),
-                })
+                events.count(kind);
+                let details = serde_json::json!({
+                    "actor": "provider",
+                    "requested_model": requested,
+                    "before": {"model": before.0, "system_fingerprint": before.1},
+                    "after": {"model": served, "system_fingerprint": fingerprint},
+                    "first_call_id": call_id,
+                });
+                let mut event = EventRecord::new(kind, message, details)
+                    .route(route)
+                    .provider(provider);
+                event.created_ms = record.first_seen_ms;
+                Some(event)
             }
             _ => None,
         };
-        let store = app.store.clone();
+        let store = events.store().clone();
         tokio::spawn(async move {
             // Gateways sharing a store each see the change; the one that records it first
             // writes the one event.

@@ -2,8 +2,35 @@
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use seam_config::Metric;
 use seam_providers::{AttemptError, ErrorClass};
 use seam_wire::ApiError;
+use std::time::Duration;
+
+/// Why Seam refused: an OpenAI-style error with `code`, never sent upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// 429 for a limit, 503 when the limits cannot be checked and the policy is closed.
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+/// The code of a refusal by a tenant's (`key` false) or a key's own limit on `metric`.
+pub fn refusal_code(metric: Metric, key: bool) -> &'static str {
+    if !key {
+        return metric.refusal_code();
+    }
+    match metric {
+        Metric::Requests => "key_request_limit",
+        Metric::Attempts => "key_attempt_limit",
+        Metric::InputTokens => "key_input_token_limit",
+        Metric::OutputTokens => "key_output_token_limit",
+        Metric::Tokens => "key_token_limit",
+        Metric::Cost => "key_cost_limit",
+    }
+}
 
 #[derive(Debug)]
 pub enum GatewayError {
@@ -48,7 +75,7 @@ pub enum GatewayError {
         served: String,
     },
     /// A tenant or trace limit of Seam's own; never sent upstream.
-    Refused(crate::admit::Refusal),
+    Refused(Refusal),
     /// A session's pin could not be read or written: serving another release than the one
     /// the session started on would break its contract, so the call is not served.
     SessionUnavailable {

@@ -3,8 +3,7 @@
 //! then go into two histograms.
 
 use crate::FastMap;
-use crate::observe::Metrics;
-use prometheus_client::encoding::EncodeLabelSet;
+use crate::observe::{Metrics, Tenant};
 use prometheus_client::metrics::histogram::Histogram;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,11 +11,6 @@ use std::time::Duration;
 
 /// A trace quiet this long counts as finished.
 pub const QUIET: Duration = Duration::from_secs(30);
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Tenant {
-    pub tenant: String,
-}
 
 #[derive(Default)]
 pub struct FanOut {
@@ -105,7 +99,7 @@ impl FanOut {
             let mut tick = tokio::time::interval(QUIET / 3);
             loop {
                 tick.tick().await;
-                fan.sweep(&metrics, crate::now_ms());
+                fan.sweep(&metrics, seam_store::now_ms());
             }
         });
     }

@@ -1,6 +1,8 @@
-//! Seam's data plane. A call runs the lifecycle phases in order, one module each:
-//! [`authenticate`] -> [`resolve`] -> [`admit`] -> [`dispatch`] -> [`relay`] -> [`account`] -> [`record`]
-//! -> [`observe`], with [`render`] for calls to a deployed prompt release.
+//! Seam's data plane. A call runs the lifecycle phases in order, one module each, and
+//! [`pipeline`] is the one place that sequences them: [`authenticate`] -> `request` ->
+//! [`render`] (+ [`session`]) -> [`resolve`] -> [`admit`] -> [`dispatch`] (+ [`pinned`]) ->
+//! [`relay`] -> [`account`] -> [`finish`] (record and observe). [`App`] is wiring: it holds
+//! the handles each phase is given.
 
 pub mod account;
 pub mod admit;
@@ -14,9 +16,13 @@ pub mod divergence;
 pub mod drift;
 pub mod edge;
 pub mod errors;
+pub mod events;
 pub mod fanout;
+pub mod finish;
 pub mod observe;
 pub mod otlp;
+pub mod pinned;
+mod pipeline;
 pub mod rechunk;
 pub mod record;
 pub mod relay;
@@ -55,47 +61,27 @@ pub struct Live {
     pub registry: Registry,
 }
 
-/// Everything a call needs, shared by all requests.
+/// The gateway's parts, wired once at start and shared by all requests; the sequencer
+/// ([`pipeline`]) hands each phase the parts it uses.
 pub struct App {
-    live: std::sync::RwLock<Arc<Live>>,
+    /// The config snapshot and what reloads it.
+    pub reloader: Arc<reload::Reloader>,
     pub keys: KeyCache,
-    pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub store: Arc<dyn Store>,
-    pub divergence: divergence::Detector,
     /// Tenant, key and trace limits; a caller without any costs one check.
     pub limiter: Arc<admit::Limiter>,
-    pub fan_out: Arc<fanout::FanOut>,
-    pub drift: drift::Drift,
     pub releases: Arc<render::ReleaseCache>,
-    pub model_alerts: render::ModelAlerts,
-    pub sessions: session::Sessions,
-    pub shape: shape::ShapeDrift,
-    /// Spans to the OTLP collector (`[telemetry] otlp_endpoint`), when configured.
-    pub otlp: Option<otlp::Exporter>,
-    /// The config file a reload reads, when the gateway was started from one.
-    pub config_path: std::sync::OnceLock<std::path::PathBuf>,
-    /// One reload at a time.
-    reloading: tokio::sync::Mutex<()>,
-    /// The grace period of a shutdown is over: calls still running are being cut.
-    pub cutting: std::sync::atomic::AtomicBool,
+    pub pins: session::Pins,
+    pub alerts: pinned::ModelAlerts,
+    /// The end of every call: records, metrics, detectors.
+    pub end: Arc<finish::Finisher>,
 }
 
 impl App {
     /// The current snapshot of config and routes.
     pub fn live(&self) -> Arc<Live> {
-        match self.live.read() {
-            Ok(l) => l.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn set_live(&self, live: Live) {
-        let live = Arc::new(live);
-        match self.live.write() {
-            Ok(mut l) => *l = live,
-            Err(poisoned) => *poisoned.into_inner() = live,
-        }
+        self.reloader.live()
     }
 }
 
@@ -124,10 +110,11 @@ pub async fn start(
     let keys = KeyCache::default();
     keys.refresh(store.as_ref()).await?;
     keys.spawn_refresh(store.clone(), KEY_REFRESH);
+    let events = events::Events::new(metrics.clone(), store.clone());
     let sinks = record::Sinks {
         sink: seam_store::record_sink(&config.store.url, store.clone())?,
         spool: open_spool(&config)?,
-        events: store.clone(),
+        events: events.clone(),
         durability: config.records.durability,
     };
     let (recorder, mut writer) = Recorder::spawn(sinks, &config.store, metrics.clone());
@@ -154,28 +141,43 @@ pub async fn start(
         Some(cfg) => Some(otlp::Exporter::start(cfg, metrics.clone()).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let app = Arc::new(App {
-        live: std::sync::RwLock::new(Arc::new(Live {
-            config: Arc::new(config),
-            routes,
-            registry,
-        })),
-        keys,
+    let end = Arc::new(finish::Finisher {
+        metrics: metrics.clone(),
         recorder,
-        metrics,
-        store,
-        divergence: divergence::Detector::default(),
-        limiter,
+        events: events.clone(),
         fan_out,
         drift,
-        releases,
-        model_alerts: render::ModelAlerts::default(),
-        sessions: session::Sessions::new(clock),
+        divergence: divergence::Detector::default(),
         shape: shape::ShapeDrift::default(),
         otlp,
-        config_path: std::sync::OnceLock::new(),
-        reloading: tokio::sync::Mutex::new(()),
         cutting: std::sync::atomic::AtomicBool::new(false),
+    });
+    let live = Live {
+        config: Arc::new(config),
+        routes,
+        registry,
+    };
+    let app = Arc::new(App {
+        reloader: Arc::new(reload::Reloader::new(
+            live,
+            metrics.clone(),
+            store.clone(),
+            releases.clone(),
+            events.clone(),
+        )),
+        keys,
+        metrics,
+        pins: session::Pins {
+            sessions: session::Sessions::new(clock),
+            releases: releases.clone(),
+            store: store.clone(),
+            events: events.clone(),
+        },
+        store,
+        limiter,
+        releases,
+        alerts: pinned::ModelAlerts::new(events),
+        end,
     });
     Ok(server::start(app, listener, writer).await?)
 }
@@ -198,11 +200,4 @@ fn open_spool(config: &Config) -> anyhow::Result<Option<seam_store::spool::Spool
         );
     }
     Ok(Some(spool))
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -12,7 +12,9 @@ use seam_wire::Usage;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
+pub mod connections;
 mod labels;
+pub mod streams;
 mod zero;
 
 pub use labels::*;
@@ -64,12 +66,12 @@ pub struct Metrics {
     pub limit_traces: Gauge,
     /// Windows and traces re-counted from the stored records: `start`, `redis_empty`, `failed`.
     pub limit_reseeds: Family<Reason, Counter>,
-    pub trace_calls: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
-    pub trace_attempts: Family<crate::fanout::Tenant, Histogram, fn() -> Histogram>,
+    pub trace_calls: Family<Tenant, Histogram, fn() -> Histogram>,
+    pub trace_attempts: Family<Tenant, Histogram, fn() -> Histogram>,
     pub sessions_pinned: Family<PromptRelease, Gauge>,
     pub reloads: Family<Reason, Counter>,
-    pub streams: crate::telemetry::StreamMetrics,
-    pub connections: crate::server::ConnectionMetrics,
+    pub streams: streams::StreamMetrics,
+    pub connections: connections::ConnectionMetrics,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<FastMap<String, FastMap<String, Arc<Hot>>>>,
@@ -124,8 +126,8 @@ impl Metrics {
             trace_attempts: Family::new_with_constructor(fan_out_histogram),
             sessions_pinned: Family::default(),
             reloads: Family::default(),
-            streams: crate::telemetry::StreamMetrics::new(&mut registry),
-            connections: crate::server::ConnectionMetrics::new(&mut registry),
+            streams: streams::StreamMetrics::new(&mut registry),
+            connections: connections::ConnectionMetrics::new(&mut registry),
             registry: Registry::default(),
             hot: RwLock::default(),
         };
@@ -555,29 +557,4 @@ impl Metrics {
         }
         out
     }
-}
-
-/// Writes a change-timeline event without holding up the call, and counts it.
-pub fn emit(app: &crate::App, event: seam_store::EventRecord) {
-    emit_to(&app.metrics, app.store.clone(), event);
-}
-
-/// [`emit`], for a part of the gateway that holds the metrics and the store but not the `App`
-/// (the record writer).
-pub fn emit_to(
-    metrics: &Metrics,
-    store: Arc<dyn seam_store::Store>,
-    event: seam_store::EventRecord,
-) {
-    metrics
-        .events
-        .get_or_create(&Reason {
-            reason: event.kind.clone(),
-        })
-        .inc();
-    tokio::spawn(async move {
-        if let Err(e) = store.insert_event(&event).await {
-            tracing::error!(error = %e, kind = %event.kind, "could not write the event");
-        }
-    });
 }

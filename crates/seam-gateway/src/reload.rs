@@ -6,8 +6,12 @@
 //! calls take; calls in flight finish on the one they started on. Counters, retry windows
 //! and session pins carry over.
 
-use crate::{App, Live};
+use crate::Live;
+use crate::events::Events;
+use crate::observe::{Metrics, Reason};
+use crate::render::ReleaseCache;
 use seam_config::Config;
+use seam_store::{EventRecord, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -78,9 +82,64 @@ fn fixed_keys(old: &Config, new: &Config) -> Vec<String> {
     out
 }
 
+/// The config snapshot new calls take, and what swaps it: everything a reload reads and
+/// writes, and nothing else of the gateway.
+pub struct Reloader {
+    live: std::sync::RwLock<Arc<Live>>,
+    /// The config file a reload reads, when the gateway was started from one.
+    path: std::sync::OnceLock<std::path::PathBuf>,
+    /// One reload at a time.
+    one_at_a_time: tokio::sync::Mutex<()>,
+    metrics: Arc<Metrics>,
+    store: Arc<dyn Store>,
+    releases: Arc<ReleaseCache>,
+    events: Events,
+}
+
+impl Reloader {
+    pub fn new(
+        live: Live,
+        metrics: Arc<Metrics>,
+        store: Arc<dyn Store>,
+        releases: Arc<ReleaseCache>,
+        events: Events,
+    ) -> Reloader {
+        Reloader {
+            live: std::sync::RwLock::new(Arc::new(live)),
+            path: std::sync::OnceLock::new(),
+            one_at_a_time: tokio::sync::Mutex::new(()),
+            metrics,
+            store,
+            releases,
+            events,
+        }
+    }
+
+    /// The current snapshot of config and routes.
+    pub fn live(&self) -> Arc<Live> {
+        match self.live.read() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_live(&self, live: Live) {
+        let live = Arc::new(live);
+        match self.live.write() {
+            Ok(mut l) => *l = live,
+            Err(poisoned) => *poisoned.into_inner() = live,
+        }
+    }
+
+    /// The config file reloads read from now on; false if one was set already.
+    pub fn set_path(&self, path: std::path::PathBuf) -> bool {
+        self.path.set(path).is_ok()
+    }
+}
+
 /// Reads and checks everything a reload would apply, changing nothing.
 fn prepare(
-    app: &App,
+    app: &Reloader,
     path: &Path,
 ) -> Result<(Live, String, Vec<seam_prompts::Prompt>), Vec<String>> {
     let text = std::fs::read_to_string(path)
@@ -164,9 +223,9 @@ pub fn check_prompts(config: &Config, problems: &mut Vec<String>) -> Vec<seam_pr
 }
 
 /// Reloads now. `actor` is who asked (a user, `file-watch` or `sighup`).
-pub async fn reload(app: &App, actor: &str, trigger: &str) -> Result<Outcome, ReloadError> {
-    let path = app.config_path.get().ok_or(ReloadError::NoConfigFile)?;
-    let _one_at_a_time = app.reloading.lock().await;
+pub async fn reload(app: &Reloader, actor: &str, trigger: &str) -> Result<Outcome, ReloadError> {
+    let path = app.path.get().ok_or(ReloadError::NoConfigFile)?;
+    let _one_at_a_time = app.one_at_a_time.lock().await;
     let file = path.display().to_string();
     // A reload is audited once applied: refuse it first if the store would refuse the record.
     let audit = app
@@ -226,44 +285,34 @@ pub async fn reload(app: &App, actor: &str, trigger: &str) -> Result<Outcome, Re
     };
     app.metrics
         .reloads
-        .get_or_create(&crate::observe::Reason { reason: how.into() })
+        .get_or_create(&Reason { reason: how.into() })
         .inc();
     tracing::info!(actor, trigger, file = %outcome.file, config_changed = outcome.config_changed,
         released = outcome.released.len(), "reload {how}");
     Ok(outcome)
 }
 
-fn refused(app: &App, actor: &str, trigger: &str, file: &str, problems: &[String]) {
+fn refused(app: &Reloader, actor: &str, trigger: &str, file: &str, problems: &[String]) {
     tracing::error!(actor, trigger, file, problems = ?problems, "reload refused; the running config stays");
     app.metrics
         .reloads
-        .get_or_create(&crate::observe::Reason {
+        .get_or_create(&Reason {
             reason: "refused".into(),
         })
         .inc();
-    crate::observe::emit(
-        app,
-        seam_store::EventRecord {
-            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-            created_ms: crate::now_ms(),
-            kind: REFUSED_EVENT.into(),
-            route: None,
-            provider: None,
-            message: format!(
-                "{actor}: reload of {file} refused ({} problem{}: {}); the running config stays",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" },
-                problems.first().map(String::as_str).unwrap_or("")
-            ),
-            details:
-                json!({"actor": actor, "trigger": trigger, "file": file, "problems": problems})
-                    .to_string(),
-        },
+    let message = format!(
+        "{actor}: reload of {file} refused ({} problem{}: {}); the running config stays",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.first().map(String::as_str).unwrap_or("")
     );
+    let details = json!({"actor": actor, "trigger": trigger, "file": file, "problems": problems});
+    app.events
+        .emit(EventRecord::new(REFUSED_EVENT, message, details));
 }
 
 /// What the watch compares: the config file and every prompt file, by content.
-fn fingerprint(app: &App, path: &Path) -> String {
+fn fingerprint(app: &Reloader, path: &Path) -> String {
     let mut h = Sha256::new();
     h.update(std::fs::read(path).unwrap_or_default());
     let dir = app.live().config.prompts_dir.clone();
@@ -282,8 +331,8 @@ fn fingerprint(app: &App, path: &Path) -> String {
 }
 
 /// Starts reloading from `path`: the file watch and SIGHUP.
-pub fn watch(app: Arc<App>, path: std::path::PathBuf) {
-    if app.config_path.set(path.clone()).is_err() {
+pub fn watch(app: Arc<Reloader>, path: std::path::PathBuf) {
+    if !app.set_path(path.clone()) {
         return;
     }
     // Weak: the watches end with the gateway.

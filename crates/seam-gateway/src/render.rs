@@ -1,11 +1,10 @@
-//! Phase 4, render: a call to `model: "prompt:NAME"` (channel `production`) or
+//! Render (after request, before resolve): a call to `model: "prompt:NAME"` (channel `production`) or
 //! `"prompt:NAME@CHANNEL"` gets the release deployed on that channel: its messages rendered
 //! with the call's `seam_variables` in front of the call's own turns, its tools and params,
 //! and its pinned model. Deployed releases are served from a snapshot refreshed from the store,
 //! so the hot path never waits on the database.
 
 use crate::errors::GatewayError;
-use crate::untrusted::Escaped;
 use seam_prompts::Prompt;
 use seam_store::Store;
 use seam_wire::RequestBody;
@@ -33,50 +32,6 @@ pub struct Channel {
 }
 
 type Channels = HashMap<(String, String), Channel>;
-
-pub const MISMATCH_EVENT: &str = "release_model_mismatch";
-
-/// `on_model_change = "alert"`: one event per release and served model.
-#[derive(Default)]
-pub struct ModelAlerts {
-    seen: Mutex<std::collections::HashSet<(String, String)>>,
-}
-
-impl ModelAlerts {
-    pub fn alert(
-        &self,
-        app: &crate::App,
-        release: &str,
-        pinned: &str,
-        served: &str,
-        call_id: &str,
-    ) {
-        let first = self
-            .seen
-            .lock()
-            .map(|mut s| s.insert((release.to_string(), served.to_string())))
-            .unwrap_or(false);
-        if !first {
-            return;
-        }
-        let message = format!(
-            "release {release} pins `{pinned}` but the provider served `{served}` (first call: {call_id})"
-        );
-        tracing::warn!(kind = MISMATCH_EVENT, release, "{}", Escaped(&message));
-        crate::observe::emit(
-            app,
-            seam_store::EventRecord {
-                id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-                created_ms: crate::now_ms(),
-                kind: MISMATCH_EVENT.into(),
-                route: None,
-                provider: None,
-                message,
-                details: json!({"actor": "provider", "release": release, "pinned": pinned, "served": served, "first_call_id": call_id}).to_string(),
-            },
-        );
-    }
-}
 
 #[derive(Default)]
 pub struct ReleaseCache {

@@ -4,12 +4,12 @@
 //! by every gateway on that store. A deploy with mode `immediate` moves each session at its
 //! next call (one `session_moved` event per session); a drain deploy leaves them be.
 
-use crate::App;
 use crate::call::CallCtx;
 use crate::errors::GatewayError;
-use crate::render::{Channel, Deployed};
+use crate::events::Events;
+use crate::render::{Channel, Deployed, ReleaseCache};
 use crate::untrusted::Escaped;
-use seam_store::{SessionKey, SessionRecord, SessionTtl, Store, StoreError};
+use seam_store::{EventRecord, SessionKey, SessionRecord, SessionTtl, Store, StoreError};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,7 +37,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        crate::now_ms()
+        seam_store::now_ms()
     }
 }
 
@@ -146,65 +146,66 @@ impl Sessions {
     }
 }
 
-/// The release a session's call is served: the pinned one, loaded by id when its channel has
-/// moved on.
-pub async fn pin(
-    app: &App,
-    ctx: &CallCtx,
-    session_id: &str,
-    name: &str,
-    channel_name: &str,
-    channel: &Channel,
-) -> Result<Arc<Deployed>, GatewayError> {
-    let unavailable = |reason: String| GatewayError::SessionUnavailable {
-        session: session_id.to_string(),
-        reason,
-    };
-    let key = SessionKey {
-        tenant: ctx.caller.tenant.clone(),
-        session_id: session_id.to_string(),
-        prompt: name.to_string(),
-        channel: channel_name.to_string(),
-    };
-    let ttl = ctx.live.config.sessions.for_prompt(name);
-    let resolved = app
-        .sessions
-        .resolve(app.store.as_ref(), &key, channel, ttl)
-        .await
-        .map_err(|e| unavailable(format!("store: {e}")))?;
-    if let Some(from) = &resolved.moved_from {
-        moved(app, &key, from, &resolved.release_id);
-    }
-    if resolved.release_id == channel.deployed.release_id {
-        return Ok(channel.deployed.clone());
-    }
-    app.releases
-        .load(app.store.as_ref(), &resolved.release_id)
-        .await
-        .map_err(|e| unavailable(format!("store: {e}")))?
-        .ok_or_else(|| unavailable(format!("release {} is missing", resolved.release_id)))
+/// What serving a session its pinned release needs: the pins, the releases they name, the
+/// store both live in, and the timeline a moved session is written to.
+pub struct Pins {
+    pub sessions: Sessions,
+    pub releases: Arc<ReleaseCache>,
+    pub store: Arc<dyn Store>,
+    pub events: Events,
 }
 
-fn moved(app: &App, key: &SessionKey, from: &str, to: &str) {
-    let message = format!(
-        "session {} (tenant {}) moved from {from} to {to}: {}@{} was deployed with mode immediate",
-        key.session_id, key.tenant, key.prompt, key.channel
-    );
-    tracing::info!(kind = MOVED_EVENT, session = %Escaped(&key.session_id), "{}", Escaped(&message));
-    crate::observe::emit(
-        app,
-        seam_store::EventRecord {
-            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-            created_ms: crate::now_ms(),
-            kind: MOVED_EVENT.into(),
-            route: None,
-            provider: None,
-            message,
-            details: json!({"actor": "deploy", "prompt": key.prompt, "channel": key.channel, "tenant": key.tenant,
-                "session": key.session_id, "before": {"release": from}, "after": {"release": to}})
-            .to_string(),
-        },
-    );
+impl Pins {
+    /// The release a session's call is served: the pinned one, loaded by id when its channel
+    /// has moved on.
+    pub async fn pin(
+        &self,
+        ctx: &CallCtx,
+        session_id: &str,
+        name: &str,
+        channel_name: &str,
+        channel: &Channel,
+    ) -> Result<Arc<Deployed>, GatewayError> {
+        let unavailable = |reason: String| GatewayError::SessionUnavailable {
+            session: session_id.to_string(),
+            reason,
+        };
+        let key = SessionKey {
+            tenant: ctx.caller.tenant.clone(),
+            session_id: session_id.to_string(),
+            prompt: name.to_string(),
+            channel: channel_name.to_string(),
+        };
+        let ttl = ctx.live.config.sessions.for_prompt(name);
+        let resolved = self
+            .sessions
+            .resolve(self.store.as_ref(), &key, channel, ttl)
+            .await
+            .map_err(|e| unavailable(format!("store: {e}")))?;
+        if let Some(from) = &resolved.moved_from {
+            self.moved(&key, from, &resolved.release_id);
+        }
+        if resolved.release_id == channel.deployed.release_id {
+            return Ok(channel.deployed.clone());
+        }
+        self.releases
+            .load(self.store.as_ref(), &resolved.release_id)
+            .await
+            .map_err(|e| unavailable(format!("store: {e}")))?
+            .ok_or_else(|| unavailable(format!("release {} is missing", resolved.release_id)))
+    }
+
+    fn moved(&self, key: &SessionKey, from: &str, to: &str) {
+        let message = format!(
+            "session {} (tenant {}) moved from {from} to {to}: {}@{} was deployed with mode immediate",
+            key.session_id, key.tenant, key.prompt, key.channel
+        );
+        tracing::info!(kind = MOVED_EVENT, session = %Escaped(&key.session_id), "{}", Escaped(&message));
+        let details = json!({"actor": "deploy", "prompt": key.prompt, "channel": key.channel, "tenant": key.tenant,
+            "session": key.session_id, "before": {"release": from}, "after": {"release": to}});
+        self.events
+            .emit(EventRecord::new(MOVED_EVENT, message, details));
+    }
 }
 
 /// Keeps `seam_sessions_pinned` current from the store (so it counts every gateway's

@@ -7,9 +7,10 @@
 //! baseline. One odd stream moves neither the test nor the medians much; a steady stream
 //! never fires.
 
-use crate::App;
+use crate::events::Events;
 use crate::untrusted::Escaped;
 use seam_config::Streams;
+use seam_store::EventRecord;
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -166,17 +167,15 @@ impl ShapeDrift {
     }
 
     pub fn observe(
-        app: &App,
+        &self,
+        events: &Events,
         cfg: &Streams,
         provider: &str,
         served: &str,
         chars_p50: f64,
         gap_p50_ms: f64,
     ) {
-        let Some(s) = app
-            .shape
-            .record(cfg, provider, served, chars_p50, gap_p50_ms)
-        else {
+        let Some(s) = self.record(cfg, provider, served, chars_p50, gap_p50_ms) else {
             return;
         };
         let message = format!(
@@ -191,26 +190,15 @@ impl ShapeDrift {
             cfg.drift_window
         );
         tracing::warn!(kind = EVENT_KIND, provider, served, "{}", Escaped(&message));
-        crate::observe::emit(
-            app,
-            seam_store::EventRecord {
-                id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-                created_ms: crate::now_ms(),
-                kind: EVENT_KIND.into(),
-                route: None,
-                provider: Some(provider.to_string()),
-                message,
-                details: json!({
-                    "actor": "provider",
-                    "served_model": served,
-                    "before": {"chars_per_chunk_p50": s.chars_before, "gap_p50_ms": s.gap_before_ms},
-                    "after": {"chars_per_chunk_p50": s.chars_after, "gap_p50_ms": s.gap_after_ms},
-                    "p_value": {"chars_per_chunk": s.p_chars, "gap": s.p_gap},
-                    "window_streams": cfg.drift_window,
-                })
-                .to_string(),
-            },
-        );
+        let details = json!({
+            "actor": "provider",
+            "served_model": served,
+            "before": {"chars_per_chunk_p50": s.chars_before, "gap_p50_ms": s.gap_before_ms},
+            "after": {"chars_per_chunk_p50": s.chars_after, "gap_p50_ms": s.gap_after_ms},
+            "p_value": {"chars_per_chunk": s.p_chars, "gap": s.p_gap},
+            "window_streams": cfg.drift_window,
+        });
+        events.emit(EventRecord::new(EVENT_KIND, message, details).provider(provider));
     }
 }
 

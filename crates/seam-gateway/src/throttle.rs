@@ -23,7 +23,7 @@ impl LogThrottle {
     /// Whether to write the line now; if so, how many were left out since the last one.
     /// Exactly one of the callers racing at the end of an interval writes.
     pub fn due(&self) -> Option<u64> {
-        self.due_at(crate::now_ms())
+        self.due_at(seam_store::now_ms())
     }
 
     fn due_at(&self, now_ms: i64) -> Option<u64> {

@@ -2,6 +2,7 @@
 //! SQLite backend. [`conformance`] holds the behaviour every backend must show.
 
 pub mod audit;
+mod clock;
 pub mod conformance;
 mod migrate;
 mod records;
@@ -11,6 +12,7 @@ mod spend;
 pub mod spool;
 mod sql;
 
+pub use clock::now_ms;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, DeployRecord, EventRecord, KeyRecord,
     Pinned, ReleaseRecord, RoleRecord, ServedRecord, SessionCount, SessionKey, SessionQuery,

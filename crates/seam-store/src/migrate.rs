@@ -1,5 +1,6 @@
 //! Versioned schema migrations, embedded in the binary and applied in order, once each.
 
+use crate::now_ms;
 use sqlx::AnyPool;
 
 /// (version, name, SQL). Append only: a released migration never changes.
@@ -125,13 +126,6 @@ async fn run_to(pool: &AnyPool, postgres: bool, last: i64) -> Result<i64, sqlx::
         current = *version;
     }
     Ok(current)
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

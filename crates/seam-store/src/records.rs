@@ -141,6 +141,31 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// An event that happens now, with a fresh id: the one way events are made.
+    pub fn new(kind: &str, message: String, details: serde_json::Value) -> EventRecord {
+        EventRecord {
+            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            created_ms: crate::now_ms(),
+            kind: kind.to_string(),
+            route: None,
+            provider: None,
+            message,
+            details: details.to_string(),
+        }
+    }
+
+    /// The route it concerns.
+    pub fn route(mut self, route: &str) -> EventRecord {
+        self.route = Some(route.to_string());
+        self
+    }
+
+    /// The provider it concerns.
+    pub fn provider(mut self, provider: &str) -> EventRecord {
+        self.provider = Some(provider.to_string());
+        self
+    }
+
     /// The event as JSON, its details parsed rather than left as text.
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or_default();

@@ -13,6 +13,7 @@
 //! survives a restart and an emptied Redis: the counters are re-seeded from the stored records
 //! ([`reseed`]), in the background.
 
+mod calls;
 mod local;
 mod redis;
 mod reseed;
@@ -22,7 +23,9 @@ mod window;
 pub use window::{window_of, window_start};
 
 use crate::authenticate::{Caller, KeyCache};
+pub use crate::errors::{Refusal, refusal_code};
 use crate::observe::{Metrics, Reason};
+pub use calls::{Subject, completions};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
 use seam_store::Store;
 use seam_wire::Usage;
@@ -43,16 +46,6 @@ fn tenant_scope(tenant: &str) -> String {
 /// The counters' name of one key's own limits.
 fn key_scope(id: &str) -> String {
     format!("key:{id}")
-}
-
-/// Why Seam refused: an OpenAI-style error with `code`, never sent upstream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Refusal {
-    /// 429 for a limit, 503 when the limits cannot be checked and the policy is closed.
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-    pub retry_after: Option<Duration>,
 }
 
 /// What one attempt is expected to be billed.
@@ -161,20 +154,6 @@ pub(crate) struct Scope<'a> {
     key: bool,
 }
 
-pub(crate) fn refusal_code(metric: Metric, key: bool) -> &'static str {
-    if !key {
-        return metric.refusal_code();
-    }
-    match metric {
-        Metric::Requests => "key_request_limit",
-        Metric::Attempts => "key_attempt_limit",
-        Metric::InputTokens => "key_input_token_limit",
-        Metric::OutputTokens => "key_output_token_limit",
-        Metric::Tokens => "key_token_limit",
-        Metric::Cost => "key_cost_limit",
-    }
-}
-
 fn scope_refusal(
     scope: &Scope<'_>,
     l: &TenantLimit,
@@ -243,7 +222,7 @@ impl Limiter {
         let _ = self.source.set(source.clone());
         let me = self.clone();
         let cfg = cfg.clone();
-        let now = crate::now_ms();
+        let now = seam_store::now_ms();
         let job = tokio::spawn(async move {
             let claim = match &me.backend {
                 Backend::Local(_) => None,
@@ -316,7 +295,8 @@ impl Limiter {
         let me = self.clone();
         let cfg = cfg.clone();
         tokio::spawn(async move {
-            me.reseed(&source, &cfg, Some(claim), crate::now_ms()).await;
+            me.reseed(&source, &cfg, Some(claim), seam_store::now_ms())
+                .await;
         });
     }
 

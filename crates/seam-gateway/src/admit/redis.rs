@@ -266,7 +266,7 @@ impl RedisLimits {
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
-        let now = crate::now_ms();
+        let now = seam_store::now_ms();
         if now - self.inner.last_failure_ms.load(Ordering::Relaxed) < 1000 {
             return Err("Redis was unreachable less than a second ago".into());
         }
@@ -368,7 +368,7 @@ impl RedisLimits {
             }
             inv.arg(&claim.token)
                 .arg(i64::from(b + 1 == batches))
-                .arg(crate::now_ms())
+                .arg(seam_store::now_ms())
                 .arg(n)
                 .arg(m)
                 .arg(TRACE_TTL_MS);

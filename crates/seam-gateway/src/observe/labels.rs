@@ -2,6 +2,10 @@
 
 use prometheus_client::encoding::EncodeLabelSet;
 
+/// `seam_usage_anomalies_total{reason}`: why reported usage was set aside (see
+/// `account::bill`).
+pub const ANOMALY_REASONS: [&str; 3] = ["missing", "malformed", "implausible"];
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
     pub route: String,
@@ -52,4 +56,9 @@ pub struct Reason {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Code {
     pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Tenant {
+    pub tenant: String,
 }

@@ -4,8 +4,8 @@
 //! series at 0: the fixed reasons and codes when the metrics are made, and each route and the
 //! providers of its targets when a config is started or reloaded.
 
+use super::streams::{SloLabels, StreamLabels};
 use super::{CallLabels, Code, Metrics, ProviderReason, Reason, RouteProvider};
-use crate::telemetry::{SloLabels, StreamLabels};
 use seam_config::{Config, Metric};
 
 /// `seam_records_dropped_total{reason}`: the reasons of `record/` (mod.rs, writer.rs, journal.rs).
@@ -27,7 +27,7 @@ pub const EVENT_KINDS: [&str; 9] = [
     crate::shape::EVENT_KIND,
     crate::session::MOVED_EVENT,
     crate::reload::REFUSED_EVENT,
-    crate::render::MISMATCH_EVENT,
+    crate::pinned::MISMATCH_EVENT,
     // The record writer's outage summary (record/writer.rs).
     "records_dropped",
     "store_outage",
@@ -55,7 +55,7 @@ const SLO_OUTCOMES: [&str; 2] = ["met", "breached"];
 pub fn refusal_codes() -> Vec<&'static str> {
     Metric::ALL
         .into_iter()
-        .flat_map(|m| [false, true].map(|key| crate::admit::refusal_code(m, key)))
+        .flat_map(|m| [false, true].map(|key| crate::errors::refusal_code(m, key)))
         .chain(OTHER_REFUSAL_CODES)
         .collect()
 }
@@ -123,7 +123,7 @@ impl Metrics {
                 };
                 let _ = self.streams.stalls.get_or_create(&sl);
                 let _ = self.streams.client_disconnects.get_or_create(&sl);
-                for r in crate::account::ANOMALY_REASONS {
+                for r in super::ANOMALY_REASONS {
                     let _ = self.usage_anomalies.get_or_create(&ProviderReason {
                         provider: rp.provider.clone(),
                         reason: r.into(),

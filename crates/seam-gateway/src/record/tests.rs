@@ -1,5 +1,5 @@
 use super::*;
-use seam_store::{Priority, RecordBatch};
+use seam_store::{Priority, RecordBatch, Store};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A sink whose writes fail or succeed on command, and which remembers each batch's priority
@@ -97,7 +97,7 @@ fn spawn(
         Sinks {
             sink,
             spool,
-            events,
+            events: crate::events::Events::new(metrics.clone(), events),
             durability: seam_config::Durability::Batched,
         },
         &cfg(capacity),

@@ -12,7 +12,7 @@
 use super::{Entry, Flow};
 use crate::observe::{Metrics, Reason};
 use seam_store::spool::{Appended, Spool};
-use seam_store::{EventRecord, Priority, RecordBatch, RecordSink, Store};
+use seam_store::{EventRecord, Priority, RecordBatch, RecordSink};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -31,7 +31,7 @@ pub(super) struct Writer {
     pub metrics: Arc<Metrics>,
     pub spool: Option<Arc<Mutex<Spool>>>,
     /// Where outage events go once the store is back.
-    pub events: Arc<dyn Store>,
+    pub events: crate::events::Events,
     /// A batch the store refused, written before anything else.
     pub held: Option<Arc<RecordBatch>>,
     pub outage: Option<Outage>,
@@ -182,7 +182,7 @@ impl Writer {
         let o = self.outage.get_or_insert_with(|| {
             tracing::warn!(error = %error, rows, "writing records failed; keeping them and retrying with backoff");
             Outage {
-                since_ms: crate::now_ms(),
+                since_ms: seam_store::now_ms(),
                 next_try: now,
                 backoff: FIRST_BACKOFF / 2,
                 failures: 0,
@@ -333,7 +333,7 @@ impl Writer {
     /// The store took a batch again: the outage, if there was one, goes on the timeline.
     async fn recovered(&mut self) {
         let Some(o) = self.outage.take() else { return };
-        let secs = (crate::now_ms() - o.since_ms) as f64 / 1000.0;
+        let secs = (seam_store::now_ms() - o.since_ms) as f64 / 1000.0;
         let message = format!(
             "the store refused records for {secs:.1} s ({} failed writes): {} records were spooled and are being replayed, {} were dropped",
             o.failures, o.spooled_rows, o.dropped_rows
@@ -348,23 +348,14 @@ impl Writer {
         } else {
             "store_outage"
         };
-        let event = EventRecord {
-            id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
-            created_ms: crate::now_ms(),
-            kind: kind.into(),
-            route: None,
-            provider: None,
-            message,
-            details: serde_json::json!({
-                "since_ms": o.since_ms,
-                "outage_secs": secs,
-                "failed_writes": o.failures,
-                "spooled_records": o.spooled_rows,
-                "dropped_records": o.dropped_rows,
-                "last_error": o.last_error,
-            })
-            .to_string(),
-        };
-        crate::observe::emit_to(&self.metrics, self.events.clone(), event);
+        let details = serde_json::json!({
+            "since_ms": o.since_ms,
+            "outage_secs": secs,
+            "failed_writes": o.failures,
+            "spooled_records": o.spooled_rows,
+            "dropped_records": o.dropped_rows,
+            "last_error": o.last_error,
+        });
+        self.events.emit(EventRecord::new(kind, message, details));
     }
 }

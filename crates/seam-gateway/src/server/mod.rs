@@ -4,8 +4,6 @@
 
 mod connections;
 
-pub use connections::ConnectionMetrics;
-
 use crate::App;
 use crate::api;
 use crate::edge::Edge;
@@ -36,10 +34,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/embeddings", post(api::embeddings))
         .route("/v1/models", get(api::models))
         .route("/v1/messages", post(api::messages))
-        .route(
-            "/v1/messages/count_tokens",
-            post(crate::edge::anthropic::count_tokens),
-        )
+        .route("/v1/messages/count_tokens", post(api::count_tokens))
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
@@ -116,7 +111,7 @@ impl Running {
     /// Reloads from `path` on a change to it or to its prompts directory, on SIGHUP, and on
     /// `POST /api/reload` (see [`crate::reload`]).
     pub fn watch_config(&self, path: std::path::PathBuf) {
-        crate::reload::watch(self.app.clone(), path);
+        crate::reload::watch(self.app.reloader.clone(), path);
     }
 
     /// Reloads now, as `actor` (tests, and callers without HTTP).
@@ -124,7 +119,7 @@ impl Running {
         &self,
         actor: &str,
     ) -> Result<crate::reload::Outcome, crate::reload::ReloadError> {
-        crate::reload::reload(&self.app, actor, "call").await
+        crate::reload::reload(&self.app.reloader, actor, "call").await
     }
 
     /// Stops accepting, lets in-flight calls finish (up to the grace period), flushes
@@ -242,7 +237,9 @@ pub(crate) async fn start(
                 tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period; closing them");
             }
         }
-        app.cutting.store(true, std::sync::atomic::Ordering::SeqCst);
+        app.end
+            .cutting
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = cut.send(true);
         drop(open);
         // Bounded: a connection task ends as soon as it sees the cut.
@@ -355,7 +352,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
                 // The call's future is made inside the box: it is large, and moving it in
                 // would copy it.
                 Box::pin(async move {
-                    let resp = AssertUnwindSafe(api::generate(app, req, endpoint, edge))
+                    let resp = AssertUnwindSafe(crate::pipeline::call(app, req, endpoint, edge))
                         .catch_unwind()
                         .await
                         .unwrap_or_else(|p| match edge {

@@ -101,7 +101,7 @@ async fn two_gateways_on_one_postgres_and_redis_act_as_one() {
         "[limits]\nbackend = \"{}\"\nkey_prefix = \"seamtest:cluster:{}-{}\"\n[limits.tenants.metered]\nrequests_per_minute = 6\n",
         redis_url(),
         std::process::id(),
-        seam_gateway::now_ms()
+        seam_store::now_ms()
     );
     let h = Harness::start(Options {
         store_url: Some(&url),

@@ -14,7 +14,7 @@ fn prefix(name: &str) -> String {
 }
 
 fn uuid_like() -> String {
-    format!("{}-{}", std::process::id(), seam_gateway::now_ms())
+    format!("{}-{}", std::process::id(), seam_store::now_ms())
 }
 
 #[tokio::test]
@@ -238,7 +238,7 @@ async fn empty(prefix: &str) {
 
 /// The tenant's cost counter of today, as Redis holds it.
 async fn cost_today(prefix: &str) -> f64 {
-    let day = seam_gateway::now_ms() / 86_400_000;
+    let day = seam_store::now_ms() / 86_400_000;
     let used: Option<f64> = redis::cmd("HGET")
         .arg(format!("{prefix}:lim:tenant:acme:cost:day:{day}"))
         .arg("used")

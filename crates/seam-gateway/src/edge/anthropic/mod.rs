@@ -11,16 +11,13 @@ pub mod request;
 pub mod response;
 pub mod stream;
 
-use crate::App;
 use crate::errors::GatewayError;
 use axum::body::Body;
-use axum::extract::{Request, State};
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, header};
 use seam_wire::ApiError;
 use serde_json::json;
-use std::sync::Arc;
 
 /// Anthropic's `error.type` for a status, as its API documents them.
 pub fn error_type(status: u16) -> &'static str {
@@ -102,76 +99,17 @@ pub fn decorate(resp: &mut Response, call_id: &str) {
     }
 }
 
-/// `POST /v1/messages/count_tokens`: Seam's offline estimate of the request's input tokens
-/// (tiktoken `o200k_base` over the translated request, as limits and billing estimate them;
-/// a prompt release's messages included), not the upstream model's own count. Authenticated
-/// like a call; nothing is sent upstream, recorded or counted against limits.
-pub async fn count_tokens(State(app): State<Arc<App>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let (mut ctx, bad_header) = crate::call::CallCtx::new(
-        app.live(),
-        seam_providers::Endpoint::ChatCompletions,
-        &parts.headers,
+/// The answer to `POST /v1/messages/count_tokens` (see `pipeline::count_tokens`).
+pub fn token_count(input_tokens: u64, call_id: &str) -> Response {
+    let mut resp = Response::new(Body::from(
+        serde_json::to_vec(&json!({"input_tokens": input_tokens})).unwrap_or_default(),
+    ));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
     );
-    ctx.edge = super::Edge::Anthropic;
-    if let Err(e) = crate::authenticate::authenticate(
-        &parts.headers,
-        &app.keys,
-        ctx.live.config.server.keyless_tenant.as_deref(),
-        app.store.as_ref(),
-        &app.metrics,
-    )
-    .await
-    {
-        app.metrics.auth_failures.inc();
-        return respond(&e, &ctx.id);
-    }
-    if let Some(e) = bad_header {
-        return respond(&e, &ctx.id);
-    }
-    match estimate(&app, &mut ctx, body).await {
-        Ok(n) => {
-            let mut resp = Response::new(Body::from(
-                serde_json::to_vec(&json!({"input_tokens": n})).unwrap_or_default(),
-            ));
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            decorate(&mut resp, &ctx.id);
-            resp
-        }
-        Err(e) => respond(&e, &ctx.id),
-    }
-}
-
-async fn estimate(
-    app: &App,
-    ctx: &mut crate::call::CallCtx,
-    body: Body,
-) -> Result<u64, GatewayError> {
-    // The messages are required; `stream` means nothing here.
-    let body = crate::request::read(ctx, body).await?;
-    let body = match crate::render::target(&ctx.requested_model) {
-        None => {
-            crate::resolve::resolve(&ctx.live.routes, &ctx.requested_model)?;
-            body
-        }
-        Some((name, channel)) => {
-            let current =
-                app.releases
-                    .get(name, channel)
-                    .ok_or_else(|| GatewayError::NoRelease {
-                        name: name.to_string(),
-                        channel: channel.to_string(),
-                    })?;
-            crate::render::render(body, current.deployed, ctx.live.config.render_fuel).await?
-        }
-    };
-    // Counting a large request takes milliseconds: off the event loop.
-    tokio::task::spawn_blocking(move || crate::account::estimate_input(&body))
-        .await
-        .map_err(|e| GatewayError::Internal(format!("counting tokens failed: {e}")))
+    decorate(&mut resp, call_id);
+    resp
 }
 
 #[cfg(test)]

@@ -1,16 +1,18 @@
-//! Phase 6, relay: passes an upstream stream to the client as OpenAI SSE while watching it.
+//! Relay (after dispatch): passes an upstream stream to the client as OpenAI SSE while
+//! watching it; [`complete`] answers a call that is not streamed.
 //!
 //! Seam always asks for the usage chunk; the relay drops it again when the client did not
 //! ask. A stream that ends early (upstream cut, idle timeout, client gone) is recorded with
 //! how far it got and tokens estimated from what was relayed.
 
-use crate::App;
+pub mod complete;
+
 use crate::account;
-use crate::api::{finish, with_call_headers};
-use crate::call::{AttemptEnd, CallCtx, CallEnd};
+use crate::call::{AttemptEnd, CallCtx, CallEnd, Upstream};
 use crate::edge::Edge;
 use crate::edge::anthropic::stream::Events as AnthropicEvents;
 use crate::errors::GatewayError;
+use crate::finish::{Finisher, with_call_headers};
 use crate::rechunk::{Rechunker, content_chars};
 use crate::telemetry::{StreamWatch, TokenTally};
 use axum::body::Body;
@@ -26,61 +28,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The attempt that is serving the call.
-pub struct Upstream {
-    pub provider: String,
-    pub model: String,
-    pub started: Instant,
-    pub ttfb_ms: Option<f64>,
-    pub idle_timeout: Duration,
-}
-
-impl Upstream {
-    /// How the attempt that reached this upstream ended, for its record.
-    pub fn attempt_end<'a>(
-        &'a self,
-        served: &'a Served,
-        bill: account::Bill,
-        error: Option<&'a AttemptError>,
-    ) -> AttemptEnd<'a> {
-        AttemptEnd {
-            provider: &self.provider,
-            model: &self.model,
-            started: self.started,
-            ttfb_ms: self.ttfb_ms,
-            served,
-            bill,
-            error,
-        }
-    }
-
-    /// Bills this attempt (see [`account::bill`]).
-    pub fn bill(
-        &self,
-        app: &App,
-        ctx: &CallCtx,
-        served: &Served,
-        request: &RequestBody,
-        report: UsageReport,
-        fallback: account::Fallback<'_>,
-    ) -> account::Bill {
-        account::bill(
-            &app.metrics,
-            &ctx.live.config,
-            account::Billed {
-                provider: &self.provider,
-                model: &self.model,
-                served: served.model.as_deref(),
-                request,
-            },
-            report,
-            fallback,
-        )
-    }
-}
-
 pub struct Relay {
-    app: Arc<App>,
+    end: Arc<Finisher>,
     ctx: Option<CallCtx>,
     up: Upstream,
     /// Events dispatch held back, sent first.
@@ -126,7 +75,7 @@ enum Next {
 impl Relay {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        app: Arc<App>,
+        end: Arc<Finisher>,
         ctx: CallCtx,
         up: Upstream,
         head: Vec<StreamEvent>,
@@ -148,7 +97,7 @@ impl Relay {
             .map(|r| (Rechunker::new(r.boundary, r.min_chars), r.max_hold));
         let mut watch = StreamWatch::new(ctx.started, up.started, stall);
         watch.observe_gaps(StreamWatch::gap_histogram(
-            &app.metrics.streams,
+            &end.metrics.streams,
             &ctx.route,
             &up.provider,
         ));
@@ -158,7 +107,7 @@ impl Relay {
         let anthropic =
             (ctx.edge == Edge::Anthropic).then(|| AnthropicEvents::new(&ctx.id, rewrite.clone()));
         Relay {
-            app,
+            end,
             ctx: Some(ctx),
             up,
             head: head.into(),
@@ -381,23 +330,22 @@ impl Relay {
     fn end(&mut self, error: Option<AttemptError>) -> Option<crate::record::Durable> {
         let mut ctx = self.ctx.take()?;
         let tally = &self.tally;
-        let bill = self.up.bill(
-            &self.app,
-            &ctx,
-            &self.served,
+        let bill = ctx.charge(
+            &self.end.metrics,
+            &self.up,
             &self.request,
-            self.usage,
-            account::Fallback::Answer {
-                // Only a stream that ran to [DONE] owed its usage.
-                finished: error.is_none(),
-                output_tokens: &|| tally.total(),
+            AttemptEnd {
+                served: &self.served,
+                report: self.usage,
+                fallback: account::Fallback::Answer {
+                    // Only a stream that ran to [DONE] owed its usage.
+                    finished: error.is_none(),
+                    output_tokens: &|| tally.total(),
+                },
+                error: error.as_ref(),
             },
         );
         self.billed = bill.usage;
-        ctx.push_attempt(
-            &self.app.metrics,
-            self.up.attempt_end(&self.served, bill, error.as_ref()),
-        );
         let (outcome, class, message) = match &error {
             None => ("ok", None, None),
             Some(e) if e.class == ErrorClass::Cancelled => (
@@ -412,8 +360,7 @@ impl Relay {
             ),
         };
         let stream = self.stream_record(&ctx, bill.usage.output_tokens, outcome, error.is_none());
-        finish(
-            &self.app,
+        self.end.finish(
             ctx,
             CallEnd {
                 status: 200,
@@ -448,7 +395,7 @@ impl Relay {
             outcome == "client_closed",
             self.rechunk.is_some(),
             slo.as_ref(),
-            Some(&self.app.metrics.streams),
+            Some(&self.end.metrics.streams),
         );
         let shape = match self.upstream_shape.take() {
             Some(up) => {
@@ -474,8 +421,8 @@ impl Relay {
         };
         // A stream of a few chunks says little about the provider's chunking.
         if completed && shape.2 >= 3 {
-            crate::shape::ShapeDrift::observe(
-                &self.app,
+            self.end.shape.observe(
+                &self.end.events,
                 &config.streams,
                 &self.up.provider,
                 self.served.model.as_deref().unwrap_or(&self.up.model),
@@ -491,7 +438,7 @@ impl Drop for Relay {
     fn drop(&mut self) {
         if self.ctx.is_some() {
             let chunks = self.chunks;
-            let why = if self.app.cutting.load(std::sync::atomic::Ordering::Relaxed) {
+            let why = if self.end.cutting.load(std::sync::atomic::Ordering::Relaxed) {
                 "the gateway shut down (its grace period was over) and cut the stream"
             } else {
                 "client closed the stream"

@@ -1,0 +1,47 @@
+//! The change timeline as the gateway writes it: each event counted in
+//! `seam_events_total{reason}` and written without holding up a call. Detectors, sessions,
+//! reloads and the record writer get this handle, not the gateway.
+
+use crate::observe::{Metrics, Reason};
+use seam_store::{EventRecord, Store};
+use std::sync::Arc;
+
+pub use seam_store::now_ms;
+
+#[derive(Clone)]
+pub struct Events {
+    metrics: Arc<Metrics>,
+    store: Arc<dyn Store>,
+}
+
+impl Events {
+    pub fn new(metrics: Arc<Metrics>, store: Arc<dyn Store>) -> Events {
+        Events { metrics, store }
+    }
+
+    /// Counts an event of `kind` (one that is written elsewhere, or not at all).
+    pub fn count(&self, kind: &str) {
+        self.metrics
+            .events
+            .get_or_create(&Reason {
+                reason: kind.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts the event and writes it in the background.
+    pub fn emit(&self, event: EventRecord) {
+        self.count(&event.kind);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.insert_event(&event).await {
+                tracing::error!(error = %e, kind = %event.kind, "could not write the event");
+            }
+        });
+    }
+
+    /// The store events go to, for a detector that writes more than the event.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
