@@ -1,4 +1,5 @@
-//! Account (with relay, before record): tokens and cost. Usage comes from the provider; when it never arrives
+//! Phase 8 of [`crate::pipeline`], account (for each attempt, through
+//! [`crate::call::CallCtx::charge`]): tokens and cost. Usage comes from the provider; when it never arrives
 //! (a stream cut short), cannot be read, or claims more than the call could use, an offline
 //! tokenizer estimates it and the record says so. [`bill`] is the one place that decides.
 

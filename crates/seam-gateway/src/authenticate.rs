@@ -1,4 +1,4 @@
-//! Phase 1, authenticate: who is calling. Keys are virtual, stored as SHA-256 hashes, and
+//! Phase 1 of [`crate::pipeline`], authenticate: who is calling. Keys are virtual, stored as SHA-256 hashes, and
 //! served from an in-memory snapshot that a background task refreshes from the store, so the
 //! hot path never waits on the database.
 

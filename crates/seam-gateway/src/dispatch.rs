@@ -1,4 +1,4 @@
-//! Dispatch (after admit, before relay): makes a call's upstream attempts. Each target of the route gets up to
+//! Phase 6 of [`crate::pipeline`], dispatch: makes a call's upstream attempts. Each target of the route gets up to
 //! `max_attempts` tries, spaced by jittered backoff or the upstream's `Retry-After`, every
 //! retry paid for from the retry budget; then the next target is tried. Failed attempts are
 //! recorded and priced as they happen.

@@ -1,4 +1,4 @@
-//! Record and observe: the end of every call, answered, streamed or failed. Its response
+//! Phase 9 of [`crate::pipeline`], record and observe: the end of every call, answered, streamed or failed. Its response
 //! headers, its metrics, the detectors it feeds (fan-out, served-model drift, retry
 //! divergence, stream shape), its spans and its records, in one place.
 

@@ -1,4 +1,4 @@
-//! Phase 9, observe: Prometheus metrics. Every metric's help text says whether it counts
+//! Phase 9 of [`crate::pipeline`], observe (through [`crate::finish`]): Prometheus metrics. Every metric's help text says whether it counts
 //! calls (post-retry, what the client saw) or attempts (pre-retry, what the provider billed).
 
 use crate::FastMap;

@@ -1,4 +1,4 @@
-//! A release pins its model (after dispatch, before relay): when the provider serves another,
+//! Phase 6 of [`crate::pipeline`], after dispatch: a release pins its model, and when the provider serves another,
 //! the release's `on_model_change` decides. `record`: the drift event is enough; `alert`: an
 //! event per release and served model; `refuse`: the attempt is recorded and billed, and the
 //! client gets a 502 instead of an answer from a model its release was not tested against.

@@ -1,4 +1,4 @@
-//! Render (after request, before resolve): a call to `model: "prompt:NAME"` (channel `production`) or
+//! Phase 3 of [`crate::pipeline`], render: a call to `model: "prompt:NAME"` (channel `production`) or
 //! `"prompt:NAME@CHANNEL"` gets the release deployed on that channel: its messages rendered
 //! with the call's `seam_variables` in front of the call's own turns, its tools and params,
 //! and its pinned model. Deployed releases are served from a snapshot refreshed from the store,

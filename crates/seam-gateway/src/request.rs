@@ -1,4 +1,4 @@
-//! Reads a client's request body and checks the fields Seam itself needs; every other field
+//! Phase 2 of [`crate::pipeline`], request: reads a client's request body and checks the fields Seam itself needs; every other field
 //! passes through untouched.
 
 use crate::call::CallCtx;

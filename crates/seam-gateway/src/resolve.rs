@@ -1,4 +1,4 @@
-//! Phase 2, resolve: which route (and so which provider targets) a request's `model` names.
+//! Phase 4 of [`crate::pipeline`], resolve: which route (and so which provider targets) a request's `model` names.
 //! Routes are resolved once at start into a table holding each target's provider, timeout
 //! and retry budget, so a call looks up one map entry.
 

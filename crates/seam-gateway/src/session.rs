@@ -1,4 +1,4 @@
-//! Phase 4a, pin: a prompt call with `x-seam-session: ID` is served the release its session
+//! Phase 3 of [`crate::pipeline`], with render: the session's pin. A prompt call with `x-seam-session: ID` is served the release its session
 //! is pinned to, whatever its channel points at now. The first call of a session pins it to
 //! the channel's release; the pin lives in the store, so it survives restarts and is shared
 //! by every gateway on that store. A deploy with mode `immediate` moves each session at its

@@ -1,4 +1,4 @@
-//! Phase 3, admit: tenant limits over calendar windows and trace limits, counted at the
+//! Phase 5 of [`crate::pipeline`], admit: tenant limits over calendar windows and trace limits, counted at the
 //! attempt. A call is admitted (requests, trace calls, wall time, budgets not yet spent),
 //! then every upstream attempt reserves an estimate of what it will be billed (attempts,
 //! tokens, cost) and settles it with the provider's usage afterwards, so concurrent calls

@@ -1,4 +1,4 @@
-//! Phase 8, record: calls and their attempts go through a bounded queue to a batch writer
+//! Phase 9 of [`crate::pipeline`], record (through [`crate::finish`]): calls and their attempts go through a bounded queue to a batch writer
 //! (`writer.rs`), off the hot path. While the store cannot take them, records wait in the
 //! queue and then in a local spool on disk; only a full spool loses records, and every loss is
 //! counted in `/metrics`, logged, and put on the timeline.

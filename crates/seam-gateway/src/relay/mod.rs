@@ -1,4 +1,4 @@
-//! Relay (after dispatch): passes an upstream stream to the client as OpenAI SSE while
+//! Phase 7 of [`crate::pipeline`], relay: passes an upstream stream to the client as OpenAI SSE while
 //! watching it; [`complete`] answers a call that is not streamed.
 //!
 //! Seam always asks for the usage chunk; the relay drops it again when the client did not
