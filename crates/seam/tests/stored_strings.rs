@@ -12,12 +12,7 @@ fn big(c: char) -> String {
     c.to_string().repeat(HUGE)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use seam_store::now_ms;
 
 async fn fill(url: &str) {
     let store = seam_store::open(url).await.unwrap();
