@@ -44,7 +44,7 @@ impl Anchors {
             }
         };
         let line = Anchor {
-            at: seam_gateway::now_ms(),
+            at: seam_store::now_ms(),
             count: head.count,
             head: head.hash,
         };

@@ -202,7 +202,7 @@ pub async fn key(store_args: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
             "audit",
             None,
             Some(after),
-            seam_gateway::now_ms(),
+            seam_store::now_ms(),
         )
         .await?;
     if json_out {

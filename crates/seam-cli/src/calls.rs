@@ -74,7 +74,7 @@ pub async fn list(
     let (store, who) = crate::users::open_as(store).await?;
     let scope = who.scope_for(tenant.as_deref(), "reading calls")?;
     let q = CallQuery {
-        since_ms: seam_gateway::now_ms() - since.as_millis() as i64,
+        since_ms: seam_store::now_ms() - since.as_millis() as i64,
         tenant,
         limit,
         route: filters.route,

@@ -24,7 +24,7 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
                 anyhow::bail!("--tenant must name a tenant");
             }
             let limits = parse_limits(&limits)?;
-            let mut key = mint_key(tenant.trim(), name, seam_gateway::now_ms());
+            let mut key = mint_key(tenant.trim(), name, seam_store::now_ms());
             if !limits.is_empty() {
                 key.record.limits = Some(serde_json::to_string(&limits)?);
             }

@@ -9,7 +9,7 @@ pub async fn reliability(store: &StoreArgs, since: &str, json: bool) -> anyhow::
     let window = parse_since(since)?;
     let (store, who) = crate::users::open_as(store).await?;
     let scope = who.read_scope("reading the reliability report")?;
-    let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
+    let since_ms = seam_store::now_ms() - window.as_millis() as i64;
     let (calls, attempts) = store.reliability_in(since_ms, &scope).await?;
     let report = seam_store::reliability::report(&calls, &attempts);
     let unrouted = seam_store::reliability::unrouted(&calls);
@@ -157,7 +157,7 @@ fn print_route(r: &RouteReliability) {
 pub async fn changes(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
     let window = parse_since(since)?;
     let (store, who) = crate::users::open_as(store).await?;
-    let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
+    let since_ms = seam_store::now_ms() - window.as_millis() as i64;
     let events = seam_control::sessions::changes(&store, &who, since_ms, 10_000).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&events)?);
@@ -228,7 +228,7 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
     let window = parse_since(since)?;
     let (store, who) = crate::users::open_as(store).await?;
     let scope = who.read_scope("reading the usage report")?;
-    let since_ms = seam_gateway::now_ms() - window.as_millis() as i64;
+    let since_ms = seam_store::now_ms() - window.as_millis() as i64;
     let rows = store.usage_in(by, since_ms, &scope).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

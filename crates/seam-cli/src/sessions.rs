@@ -21,7 +21,7 @@ pub async fn list(
     json: bool,
 ) -> anyhow::Result<()> {
     let (store, who) = crate::users::open_as(store_args).await?;
-    let now = seam_gateway::now_ms();
+    let now = seam_store::now_ms();
     let sessions = seam_control::sessions::list(
         &store,
         &who,

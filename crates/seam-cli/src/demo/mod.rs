@@ -86,7 +86,7 @@ min_calls = 20
 pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     // Warnings (such as the divergence event) are printed by the script itself.
     crate::init_logging("error");
-    let dir = std::env::temp_dir().join(format!("seam-demo-{}", seam_gateway::now_ms()));
+    let dir = std::env::temp_dir().join(format!("seam-demo-{}", seam_store::now_ms()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let db = dir.join("seam.db");
 
@@ -118,7 +118,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     )?;
     let config = seam_config::load(&config_path, &seam_config::process_env)?;
     let store = Arc::new(seam_store::open(&config.store.url).await?);
-    let key = mint_key("demo", Some("seam demo".into()), seam_gateway::now_ms());
+    let key = mint_key("demo", Some("seam demo".into()), seam_store::now_ms());
     store.insert_key(&key.record).await?;
     let registry =
         seam_providers::Registry::from_config(&config.providers).map_err(anyhow::Error::msg)?;
@@ -444,7 +444,7 @@ fn summarize(text: &str) -> String {
 
 async fn degradation(script: &Script<'_>, store: &seam_store::SqlStore) -> anyhow::Result<()> {
     println!("\nDegradation: the sim now fails 40% of first attempts with 503; Seam retries.");
-    let since = seam_gateway::now_ms();
+    let since = seam_store::now_ms();
     let (ok, sent) = script.degrade(120).await?;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let (calls, attempts) = store.reliability(since).await?;
@@ -476,7 +476,7 @@ async fn degradation(script: &Script<'_>, store: &seam_store::SqlStore) -> anyho
 }
 
 async fn agent_loop(script: &Script<'_>, store: &seam_store::SqlStore) -> anyhow::Result<()> {
-    let trace = format!("demo-agent-{}", seam_gateway::now_ms());
+    let trace = format!("demo-agent-{}", seam_store::now_ms());
     println!(
         "\nAgent loop: one user request fans out into model calls (route `agent`, at most 8 calls per trace)."
     );

@@ -98,7 +98,7 @@ pub(super) async fn hot_reload(
     );
 
     println!("  seam sessions:");
-    let now = seam_gateway::now_ms();
+    let now = seam_store::now_ms();
     for s in store
         .list_sessions(&SessionQuery {
             live_at_ms: now,

@@ -78,11 +78,11 @@ pub(super) async fn chunk_shape(
     );
     println!("  the provider streams 4 tokens per chunk every 40 ms");
     script.set_scenario(&shape(4, 40)).await?;
-    let t0 = seam_gateway::now_ms();
+    let t0 = seam_store::now_ms();
     script.stories("story", 10).await?;
     println!("  ...then 1 token per chunk every 10 ms: the same tokens per second");
     script.set_scenario(&shape(1, 10)).await?;
-    let t1 = seam_gateway::now_ms();
+    let t1 = seam_store::now_ms();
     script.stories("story", 10).await?;
     let mut first = script.story("story-smooth").await?;
     script.stories("story-smooth", 4).await?;
