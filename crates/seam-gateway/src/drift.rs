@@ -168,7 +168,7 @@ impl Drift {
             _ => None,
         };
         let store = app.store.clone();
-        tokio::spawn(async move {
+        app.tasks.job("served-model write", async move {
             // Gateways sharing a store each see the change; the one that records it first
             // writes the one event.
             match store.insert_served(&record).await {

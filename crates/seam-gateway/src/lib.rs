@@ -27,11 +27,13 @@ pub mod resolve;
 mod server;
 pub mod session;
 pub mod shape;
+pub mod tasks;
 pub mod telemetry;
 mod throttle;
 pub mod untrusted;
 
 pub use server::{Running, router};
+pub use tasks::Stopped;
 
 use authenticate::KeyCache;
 use observe::Metrics;
@@ -79,6 +81,8 @@ pub struct App {
     reloading: tokio::sync::Mutex<()>,
     /// The grace period of a shutdown is over: calls still running are being cut.
     pub cutting: std::sync::atomic::AtomicBool,
+    /// The background tasks, stopped and awaited by [`Running::shutdown`].
+    pub tasks: tasks::Tasks,
 }
 
 impl App {
@@ -121,13 +125,15 @@ pub async fn start(
     let metrics = Metrics::new();
     metrics.zero_routes(&config);
     account::warn_unpriced(&config);
+    let tasks = tasks::Tasks::new();
     let keys = KeyCache::default();
     keys.refresh(store.as_ref()).await?;
-    keys.spawn_refresh(store.clone(), KEY_REFRESH);
+    keys.spawn_refresh(&tasks, store.clone(), KEY_REFRESH);
     let sinks = record::Sinks {
         sink: seam_store::record_sink(&config.store.url, store.clone())?,
         spool: open_spool(&config)?,
         events: store.clone(),
+        tasks: tasks.clone(),
         durability: config.records.durability,
     };
     let (recorder, mut writer) = Recorder::spawn(sinks, &config.store, metrics.clone());
@@ -136,9 +142,9 @@ pub async fn start(
     let drift = drift::Drift::load(store.as_ref()).await?;
     let releases = Arc::new(render::ReleaseCache::default());
     releases.refresh(store.as_ref()).await?;
-    releases.spawn_refresh(store.clone(), KEY_REFRESH);
+    releases.spawn_refresh(&tasks, store.clone(), KEY_REFRESH);
     let fan_out = Arc::new(fanout::FanOut::default());
-    fan_out.spawn_sweeper(metrics.clone());
+    fan_out.spawn_sweeper(&tasks, metrics.clone());
     // Always there: keys can carry limits of their own, created at run time.
     let limiter =
         Arc::new(admit::Limiter::new(&config.limits, metrics.clone()).map_err(anyhow::Error::msg)?);
@@ -146,12 +152,20 @@ pub async fn start(
     // including what a previous run left in the records spool.
     writer.caught_up(Duration::from_secs(10)).await;
     limiter
-        .seed_at_start(&config.limits, store.clone(), keys.clone())
+        .seed_at_start(&config.limits, store.clone(), keys.clone(), &tasks)
         .await;
     let clock: Arc<dyn session::Clock> = Arc::new(session::SystemClock);
-    session::spawn_gauge(store.clone(), metrics.clone(), clock.clone(), KEY_REFRESH);
+    session::spawn_gauge(
+        &tasks,
+        store.clone(),
+        metrics.clone(),
+        clock.clone(),
+        KEY_REFRESH,
+    );
     let otlp = match &config.telemetry.otlp {
-        Some(cfg) => Some(otlp::Exporter::start(cfg, metrics.clone()).map_err(anyhow::Error::msg)?),
+        Some(cfg) => {
+            Some(otlp::Exporter::start(cfg, metrics.clone(), &tasks).map_err(anyhow::Error::msg)?)
+        }
         None => None,
     };
     let app = Arc::new(App {
@@ -176,6 +190,7 @@ pub async fn start(
         config_path: std::sync::OnceLock::new(),
         reloading: tokio::sync::Mutex::new(()),
         cutting: std::sync::atomic::AtomicBool::new(false),
+        tasks,
     });
     Ok(server::start(app, listener, writer).await?)
 }

@@ -557,9 +557,10 @@ impl Metrics {
     }
 }
 
-/// Writes a change-timeline event without holding up the call, and counts it.
+/// Writes a change-timeline event without holding up the call, and counts it. The write is a
+/// job of [`crate::tasks::Tasks`]: a shutdown awaits it.
 pub fn emit(app: &crate::App, event: seam_store::EventRecord) {
-    emit_to(&app.metrics, app.store.clone(), event);
+    emit_to(&app.metrics, app.store.clone(), &app.tasks, event);
 }
 
 /// [`emit`], for a part of the gateway that holds the metrics and the store but not the `App`
@@ -567,6 +568,7 @@ pub fn emit(app: &crate::App, event: seam_store::EventRecord) {
 pub fn emit_to(
     metrics: &Metrics,
     store: Arc<dyn seam_store::Store>,
+    tasks: &crate::tasks::Tasks,
     event: seam_store::EventRecord,
 ) {
     metrics
@@ -575,7 +577,7 @@ pub fn emit_to(
             reason: event.kind.clone(),
         })
         .inc();
-    tokio::spawn(async move {
+    tasks.job("event write", async move {
         if let Err(e) = store.insert_event(&event).await {
             tracing::error!(error = %e, kind = %event.kind, "could not write the event");
         }

@@ -87,6 +87,8 @@ pub struct Sinks {
     pub spool: Option<Spool>,
     /// Where the writer puts an outage on the timeline once the store is back.
     pub events: Arc<dyn Store>,
+    /// Owns the writes of those events (the writer itself is [`RecordWriter`]'s).
+    pub tasks: crate::tasks::Tasks,
     pub durability: Durability,
 }
 
@@ -112,6 +114,7 @@ impl Recorder {
             metrics: metrics.clone(),
             spool: sinks.spool.map(|s| Arc::new(Mutex::new(s))),
             events: sinks.events,
+            tasks: sinks.tasks,
             held: None,
             outage: None,
             spooled: false,

@@ -98,6 +98,7 @@ fn spawn(
             sink,
             spool,
             events,
+            tasks: crate::tasks::Tasks::new(),
             durability: seam_config::Durability::Batched,
         },
         &cfg(capacity),

@@ -32,6 +32,8 @@ pub(super) struct Writer {
     pub spool: Option<Arc<Mutex<Spool>>>,
     /// Where outage events go once the store is back.
     pub events: Arc<dyn Store>,
+    /// Owns those events' writes.
+    pub tasks: crate::tasks::Tasks,
     /// A batch the store refused, written before anything else.
     pub held: Option<Arc<RecordBatch>>,
     pub outage: Option<Outage>,
@@ -365,6 +367,6 @@ impl Writer {
             })
             .to_string(),
         };
-        crate::observe::emit_to(&self.metrics, self.events.clone(), event);
+        crate::observe::emit_to(&self.metrics, self.events.clone(), &self.tasks, event);
     }
 }

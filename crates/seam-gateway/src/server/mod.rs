@@ -1,6 +1,7 @@
 //! The HTTP server: HTTP/1.1 connections (TCP_NODELAY on each, timed and capped by
 //! [`connections`]), the data plane's endpoints called directly and the rest routed, graceful
-//! shutdown with a deadline, and a final flush of queued records.
+//! shutdown with a deadline, a final flush of queued records, then the background tasks'
+//! stop ([`crate::tasks`]).
 
 mod connections;
 
@@ -128,10 +129,12 @@ impl Running {
     }
 
     /// Stops accepting, lets in-flight calls finish (up to the grace period), flushes
-    /// records, and returns when all of that is done.
-    pub async fn shutdown(self) {
+    /// records, then stops the background tasks (see [`crate::tasks`]) and returns when all of
+    /// that is done, saying which tasks it stopped.
+    pub async fn shutdown(self) -> crate::Stopped {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.app.tasks.shutdown(TASKS_WAIT).await
     }
 
     /// Runs until `signal` resolves, then shuts down as [`Running::shutdown`] does.
@@ -281,6 +284,8 @@ fn max_connections(configured: Option<usize>) -> usize {
 
 /// How long connections cut at the end of the grace period get to record their calls.
 const CUT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the background tasks get to stop, and their last events to be written.
+const TASKS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a failed accept (out of descriptors, say) waits before the next.
 const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 

@@ -259,14 +259,23 @@ output = 4.0
     }
 
     /// Shuts the gateway down; the store (and the directory holding it) stay.
-    pub async fn shutdown(mut self) -> (Arc<SqlStore>, tempfile::TempDir) {
+    pub async fn shutdown(self) -> (Arc<SqlStore>, tempfile::TempDir) {
+        let (_, store, dir) = self.shutdown_reporting().await;
+        (store, dir)
+    }
+
+    /// [`Harness::shutdown`], with what the gateway's shutdown said of its background tasks.
+    pub async fn shutdown_reporting(
+        mut self,
+    ) -> (seam_gateway::Stopped, Arc<SqlStore>, tempfile::TempDir) {
+        let mut stopped = seam_gateway::Stopped::default();
         if let Some(r) = self.running.take() {
-            r.shutdown().await;
+            stopped = r.shutdown().await;
         }
         if let Some(s) = self.sim_stop.take() {
             let _ = s.send(());
         }
-        (self.store.clone(), self._dir)
+        (stopped, self.store.clone(), self._dir)
     }
 }
 
