@@ -151,7 +151,7 @@ output = 4.0
             sim: format!("http://{sim_addr}"),
             key: key.plain,
             store,
-            client: seam_providers::http_client(Duration::from_secs(2)).unwrap(),
+            client: http_client(),
             running: Some(running),
             config_path,
             config_text: text,
@@ -311,6 +311,18 @@ pub fn call_id(r: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_string()
+}
+
+/// The tests' client of the gateway and the sim: no proxy discovery, no redirects.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
 }
 
 pub fn hello() -> Value {
