@@ -1,8 +1,10 @@
 //! The commands behind the `seam` binary.
 
+mod actor;
 mod anchor;
 mod audit;
 mod calls;
+mod changes;
 mod cli;
 mod config_check;
 mod demo;
@@ -10,6 +12,7 @@ mod format;
 mod keys;
 mod prompts;
 mod releases;
+mod reload;
 mod report;
 mod serve;
 mod sessions;
