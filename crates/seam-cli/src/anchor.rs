@@ -24,8 +24,7 @@ impl Anchors {
         if !cfg.anchors() {
             return Ok(None);
         }
-        let client =
-            seam_providers::http_client(Duration::from_secs(5)).map_err(anyhow::Error::msg)?;
+        let client = crate::http_client(Duration::from_secs(5)).map_err(anyhow::Error::msg)?;
         Ok(Some(Anchors {
             file: cfg.anchor_file.clone(),
             url: cfg.anchor_url.clone(),

@@ -18,7 +18,7 @@ pub fn key_from_env() -> anyhow::Result<Option<AuditKey>> {
 
 pub async fn log(store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
     // Its records name every tenant's keys, users and sessions.
-    let (store, who) = crate::users::open_as(store).await?;
+    let (store, who) = crate::actor::open_as(store).await?;
     who.require_admin("reading the audit log")?;
     let chain = store.list_audit().await?;
     if json_out {
@@ -160,7 +160,7 @@ pub async fn key(store_args: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
         );
     };
     let store = store_args.open().await?;
-    let who = crate::users::user(&store).await?;
+    let who = crate::actor::user(&store).await?;
     who.require_admin("starting to key the audit chain")?;
     let chain = store.list_audit().await?;
     let keyed = chain.iter().find(|r| r.key_id.is_some());

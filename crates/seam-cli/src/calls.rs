@@ -71,7 +71,7 @@ pub async fn list(
             seam_store::CALL_OUTCOMES.join(", ")
         );
     }
-    let (store, who) = crate::users::open_as(store).await?;
+    let (store, who) = crate::actor::open_as(store).await?;
     let scope = who.scope_for(tenant.as_deref(), "reading calls")?;
     let q = CallQuery {
         since_ms: seam_store::now_ms() - since.as_millis() as i64,
@@ -174,7 +174,7 @@ pub fn calls_table(calls: &[CallRecord]) -> String {
 }
 
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
-    let (store, who) = crate::users::open_as(store).await?;
+    let (store, who) = crate::actor::open_as(store).await?;
     let Some((call, attempts)) = store.get_call(id).await? else {
         anyhow::bail!("no call `{id}` in the store (see `seam calls`)");
     };

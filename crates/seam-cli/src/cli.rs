@@ -345,7 +345,7 @@ impl Cli {
                 }
             },
             Command::Reload { config, url, json } => {
-                crate::sessions::reload(&config, url, json).await
+                crate::reload::reload(&config, url, json).await
             }
             Command::Releases { name, json, store } => {
                 crate::releases::list(&store, &name, json).await
@@ -404,7 +404,7 @@ impl Cli {
                 None => crate::traces::list(&store, &since, tenant, limit, json).await,
             },
             Command::Changes { since, json, store } => {
-                crate::report::changes(&store, &since, json).await
+                crate::changes::changes(&store, &since, json).await
             }
             Command::Demo { exit, port } => crate::demo::run(exit, port).await,
         }

@@ -10,8 +10,8 @@ pub async fn run(cmd: KeysCommand, store: &StoreArgs) -> anyhow::Result<()> {
     // Creating and revoking are recorded in the audit chain: refused before acting when the
     // store would not take the record; listing is a read.
     let (store, who) = match cmd {
-        KeysCommand::List { .. } => crate::users::open_as(store).await?,
-        _ => crate::users::open_to_act(store).await?,
+        KeysCommand::List { .. } => crate::actor::open_as(store).await?,
+        _ => crate::actor::open_to_act(store).await?,
     };
     match cmd {
         KeysCommand::Create {

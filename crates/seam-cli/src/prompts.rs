@@ -1,4 +1,4 @@
-//! `seam prompt lint`.
+//! `seam prompt lint` and `seam prompt diff`.
 
 use seam_prompts::{Finding, Severity, lint as lint_prompt, load_dir};
 use std::path::PathBuf;
@@ -127,7 +127,7 @@ pub async fn diff(
     releases: &[String],
     dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let (store, _who) = crate::users::open_as(store_args).await?;
+    let (store, _who) = crate::actor::open_as(store_args).await?;
     let load = |id: &str| {
         let store = &store;
         let id = id.to_string();

@@ -25,7 +25,7 @@ pub async fn create(
     let path = seam_prompts::file_of(&prompts_dir(dir, store_args), name)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (store, who) = crate::users::open_to_act(store_args).await?;
+    let (store, who) = crate::actor::open_to_act(store_args).await?;
     let (release, new) = seam_control::create_release(&store, &who.name, &prompt).await?;
     if json_out {
         println!(
@@ -58,7 +58,7 @@ pub async fn approve(
     json_out: bool,
 ) -> anyhow::Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
-    let (store, who) = crate::users::open_to_act(store_args).await?;
+    let (store, who) = crate::actor::open_to_act(store_args).await?;
     let release = seam_store::Store::get_release(&store, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no release `{id}` (see `seam release list NAME`)"))?;
@@ -121,7 +121,7 @@ pub async fn deploy(
 ) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
     let protected = protected_channels(store_args)?;
-    let (store, who) = crate::users::open_to_act(store_args).await?;
+    let (store, who) = crate::actor::open_to_act(store_args).await?;
     let approvers = seam_control::deploy(&store, &who, target, id, mode, &protected).await?;
     if json_out {
         println!(
@@ -146,7 +146,7 @@ pub async fn rollback(
 ) -> anyhow::Result<()> {
     let mode = seam_control::DeployMode::parse(mode)?;
     let protected = protected_channels(store_args)?;
-    let (store, who) = crate::users::open_to_act(store_args).await?;
+    let (store, who) = crate::actor::open_to_act(store_args).await?;
     let (from, to) = seam_control::rollback(&store, &who, target, mode, &protected).await?;
     if json_out {
         println!(
@@ -163,7 +163,7 @@ pub async fn rollback(
 }
 
 pub async fn list(store_args: &StoreArgs, name: &str, json_out: bool) -> anyhow::Result<()> {
-    let (store, _who) = crate::users::open_as(store_args).await?;
+    let (store, _who) = crate::actor::open_as(store_args).await?;
     let listing = seam_control::releases(&store, name).await?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&listing)?);

@@ -52,7 +52,7 @@ pub async fn export(store_args: &StoreArgs, since: &str, only: Option<&str>) -> 
             })
             .collect::<anyhow::Result<_>>()?,
     };
-    let (store, who) = crate::users::open_as(store_args).await?;
+    let (store, who) = crate::actor::open_as(store_args).await?;
     who.require_admin("exporting the store (every tenant's records)")?;
     let since_ms = seam_store::now_ms() - window.as_millis() as i64;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

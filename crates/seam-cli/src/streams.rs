@@ -99,7 +99,7 @@ pub fn groups(rows: &[StreamRecord]) -> Vec<StreamGroup> {
 
 pub async fn report(store_args: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
     let window = parse_since(since)?;
-    let (store, who) = crate::users::open_as(store_args).await?;
+    let (store, who) = crate::actor::open_as(store_args).await?;
     let scope = who.read_scope("reading the streams report")?;
     let since_ms = seam_store::now_ms() - window.as_millis() as i64;
     let rows = seam_store::Store::list_streams_in(&store, since_ms, &scope).await?;

@@ -15,7 +15,7 @@ pub async fn list(
     json: bool,
 ) -> anyhow::Result<()> {
     let since = parse_since(since)?;
-    let (store, who) = crate::users::open_as(store).await?;
+    let (store, who) = crate::actor::open_as(store).await?;
     let scope = who.scope_for(tenant.as_deref(), "reading traces")?;
     let q = TraceQuery {
         since_ms: seam_store::now_ms() - since.as_millis() as i64,
@@ -84,7 +84,7 @@ pub fn traces_table(traces: &[TraceSummary]) -> String {
 }
 
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
-    let (store, who) = crate::users::open_as(store).await?;
+    let (store, who) = crate::actor::open_as(store).await?;
     let (all, attempts) = store.trace(id).await?;
     let calls: Vec<CallRecord> = all
         .into_iter()

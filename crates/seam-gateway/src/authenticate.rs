@@ -266,17 +266,28 @@ impl KeyCache {
         Ok(())
     }
 
-    /// Refreshes every `every` until the process ends; failures are logged, the last good
+    /// Refreshes every `every` until the gateway stops; failures are logged, the last good
     /// snapshot stays in force.
-    pub fn spawn_refresh(&self, store: Arc<dyn Store>, every: Duration) {
+    pub fn spawn_refresh(
+        &self,
+        tasks: &crate::tasks::Tasks,
+        store: Arc<dyn Store>,
+        every: Duration,
+    ) {
         let cache = self.clone();
-        tokio::spawn(async move {
+        tasks.spawn("key refresh", move |mut stop| async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
-                if let Err(e) = cache.refresh(store.as_ref()).await {
-                    tracing::warn!(error = %e, "could not refresh keys; keeping the last snapshot");
+                // A refresh only reads: it may be cut anywhere.
+                tokio::select! {
+                    _ = async {
+                        tick.tick().await;
+                        if let Err(e) = cache.refresh(store.as_ref()).await {
+                            tracing::warn!(error = %e, "could not refresh keys; keeping the last snapshot");
+                        }
+                    } => {}
+                    _ = stop.wait() => return,
                 }
             }
         });

@@ -90,7 +90,8 @@ impl RetryBudget {
         }
     }
 
-    /// Retries still allowed in the window now.
+    /// Retries still allowed in the window now (for the tests; calls ask `try_withdraw`).
+    #[cfg(test)]
     pub fn balance(&self) -> f64 {
         self.state
             .lock()

@@ -159,7 +159,7 @@ impl Drift {
             _ => None,
         };
         let store = events.store().clone();
-        tokio::spawn(async move {
+        events.tasks().job("served-model write", async move {
             // Gateways sharing a store each see the change; the one that records it first
             // writes the one event.
             match store.insert_served(&record).await {

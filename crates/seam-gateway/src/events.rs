@@ -3,6 +3,7 @@
 //! reloads and the record writer get this handle, not the gateway.
 
 use crate::observe::{Metrics, Reason};
+use crate::tasks::Tasks;
 use seam_store::{EventRecord, Store};
 use std::sync::Arc;
 
@@ -12,11 +13,17 @@ pub use seam_store::now_ms;
 pub struct Events {
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
+    /// Owns the writes: a shutdown awaits them.
+    tasks: Tasks,
 }
 
 impl Events {
-    pub fn new(metrics: Arc<Metrics>, store: Arc<dyn Store>) -> Events {
-        Events { metrics, store }
+    pub fn new(metrics: Arc<Metrics>, store: Arc<dyn Store>, tasks: Tasks) -> Events {
+        Events {
+            metrics,
+            store,
+            tasks,
+        }
     }
 
     /// Counts an event of `kind` (one that is written elsewhere, or not at all).
@@ -29,11 +36,12 @@ impl Events {
             .inc();
     }
 
-    /// Counts the event and writes it in the background.
+    /// Counts the event and writes it in the background (a job of [`Tasks`]: a shutdown
+    /// awaits it).
     pub fn emit(&self, event: EventRecord) {
         self.count(&event.kind);
         let store = self.store.clone();
-        tokio::spawn(async move {
+        self.tasks.job("event write", async move {
             if let Err(e) = store.insert_event(&event).await {
                 tracing::error!(error = %e, kind = %event.kind, "could not write the event");
             }
@@ -43,5 +51,10 @@ impl Events {
     /// The store events go to, for a detector that writes more than the event.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The owner of such writes.
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
     }
 }

@@ -93,13 +93,15 @@ impl FanOut {
         attempts_h.observe(attempts as f64);
     }
 
-    pub fn spawn_sweeper(self: &Arc<Self>, metrics: Arc<Metrics>) {
+    pub fn spawn_sweeper(self: &Arc<Self>, tasks: &crate::tasks::Tasks, metrics: Arc<Metrics>) {
         let fan = self.clone();
-        tokio::spawn(async move {
+        tasks.spawn("fan-out sweeper", move |mut stop| async move {
             let mut tick = tokio::time::interval(QUIET / 3);
             loop {
-                tick.tick().await;
-                fan.sweep(&metrics, seam_store::now_ms());
+                tokio::select! {
+                    _ = tick.tick() => fan.sweep(&metrics, seam_store::now_ms()),
+                    _ = stop.wait() => return,
+                }
             }
         });
     }

@@ -33,11 +33,13 @@ pub mod resolve;
 mod server;
 pub mod session;
 pub mod shape;
+pub mod tasks;
 pub mod telemetry;
 mod throttle;
 pub mod untrusted;
 
 pub use server::{Running, router};
+pub use tasks::Stopped;
 
 use authenticate::KeyCache;
 use observe::Metrics;
@@ -76,6 +78,8 @@ pub struct App {
     pub alerts: pinned::ModelAlerts,
     /// The end of every call: records, metrics, detectors.
     pub end: Arc<finish::Finisher>,
+    /// The background tasks, stopped and awaited by [`Running::shutdown`].
+    pub tasks: tasks::Tasks,
 }
 
 impl App {
@@ -107,10 +111,11 @@ pub async fn start(
     let metrics = Metrics::new();
     metrics.zero_routes(&config);
     account::warn_unpriced(&config);
+    let tasks = tasks::Tasks::new();
     let keys = KeyCache::default();
     keys.refresh(store.as_ref()).await?;
-    keys.spawn_refresh(store.clone(), KEY_REFRESH);
-    let events = events::Events::new(metrics.clone(), store.clone());
+    keys.spawn_refresh(&tasks, store.clone(), KEY_REFRESH);
+    let events = events::Events::new(metrics.clone(), store.clone(), tasks.clone());
     let sinks = record::Sinks {
         sink: seam_store::record_sink(&config.store.url, store.clone())?,
         spool: open_spool(&config)?,
@@ -123,9 +128,9 @@ pub async fn start(
     let drift = drift::Drift::load(store.as_ref()).await?;
     let releases = Arc::new(render::ReleaseCache::default());
     releases.refresh(store.as_ref()).await?;
-    releases.spawn_refresh(store.clone(), KEY_REFRESH);
+    releases.spawn_refresh(&tasks, store.clone(), KEY_REFRESH);
     let fan_out = Arc::new(fanout::FanOut::default());
-    fan_out.spawn_sweeper(metrics.clone());
+    fan_out.spawn_sweeper(&tasks, metrics.clone());
     // Always there: keys can carry limits of their own, created at run time.
     let limiter =
         Arc::new(admit::Limiter::new(&config.limits, metrics.clone()).map_err(anyhow::Error::msg)?);
@@ -133,12 +138,20 @@ pub async fn start(
     // including what a previous run left in the records spool.
     writer.caught_up(Duration::from_secs(10)).await;
     limiter
-        .seed_at_start(&config.limits, store.clone(), keys.clone())
+        .seed_at_start(&config.limits, store.clone(), keys.clone(), &tasks)
         .await;
     let clock: Arc<dyn session::Clock> = Arc::new(session::SystemClock);
-    session::spawn_gauge(store.clone(), metrics.clone(), clock.clone(), KEY_REFRESH);
+    session::spawn_gauge(
+        &tasks,
+        store.clone(),
+        metrics.clone(),
+        clock.clone(),
+        KEY_REFRESH,
+    );
     let otlp = match &config.telemetry.otlp {
-        Some(cfg) => Some(otlp::Exporter::start(cfg, metrics.clone()).map_err(anyhow::Error::msg)?),
+        Some(cfg) => {
+            Some(otlp::Exporter::start(cfg, metrics.clone(), &tasks).map_err(anyhow::Error::msg)?)
+        }
         None => None,
     };
     let end = Arc::new(finish::Finisher {
@@ -178,6 +191,7 @@ pub async fn start(
         releases,
         alerts: pinned::ModelAlerts::new(events),
         end,
+        tasks,
     });
     Ok(server::start(app, listener, writer).await?)
 }

@@ -330,19 +330,23 @@ fn fingerprint(app: &Reloader, path: &Path) -> String {
     hex::encode(h.finalize())
 }
 
-/// Starts reloading from `path`: the file watch and SIGHUP.
-pub fn watch(app: Arc<Reloader>, path: std::path::PathBuf) {
+/// Starts reloading from `path`: the file watch and SIGHUP, until the gateway stops. A reload
+/// under way is finished, never cut: only the waits between them end on the signal.
+pub fn watch(app: Arc<Reloader>, tasks: &crate::tasks::Tasks, path: std::path::PathBuf) {
     if !app.set_path(path.clone()) {
         return;
     }
     // Weak: the watches end with the gateway.
     let watched = Arc::downgrade(&app);
     let mut last = fingerprint(&app, &path);
-    tokio::spawn(async move {
+    tasks.spawn("config file watch", move |mut stop| async move {
         let mut tick = tokio::time::interval(WATCH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait() => return,
+            }
             let Some(app) = watched.upgrade() else { return };
             let now = fingerprint(&app, &path);
             if now != last {
@@ -351,16 +355,21 @@ pub fn watch(app: Arc<Reloader>, path: std::path::PathBuf) {
             }
         }
     });
-    let app = Arc::downgrade(&app);
     #[cfg(unix)]
-    tokio::spawn(async move {
+    let watched = Arc::downgrade(&app);
+    #[cfg(unix)]
+    tasks.spawn("SIGHUP reload", move |mut stop| async move {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hup) = signal(SignalKind::hangup()) else {
             tracing::warn!("cannot listen for SIGHUP; reload with the file watch or `seam reload`");
             return;
         };
-        while hup.recv().await.is_some() {
-            let Some(app) = app.upgrade() else { return };
+        loop {
+            tokio::select! {
+                got = hup.recv() => if got.is_none() { return },
+                _ = stop.wait() => return,
+            }
+            let Some(app) = watched.upgrade() else { return };
             let _ = reload(&app, "sighup", "signal").await;
         }
     });

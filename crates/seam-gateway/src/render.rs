@@ -102,15 +102,26 @@ impl ReleaseCache {
         Ok(())
     }
 
-    pub fn spawn_refresh(self: &Arc<Self>, store: Arc<dyn Store>, every: Duration) {
+    pub fn spawn_refresh(
+        self: &Arc<Self>,
+        tasks: &crate::tasks::Tasks,
+        store: Arc<dyn Store>,
+        every: Duration,
+    ) {
         let cache = self.clone();
-        tokio::spawn(async move {
+        tasks.spawn("release refresh", move |mut stop| async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
-                if let Err(e) = cache.refresh(store.as_ref()).await {
-                    tracing::warn!(error = %e, "could not refresh deployed releases; keeping the last snapshot");
+                // A refresh only reads: it may be cut anywhere.
+                tokio::select! {
+                    _ = async {
+                        tick.tick().await;
+                        if let Err(e) = cache.refresh(store.as_ref()).await {
+                            tracing::warn!(error = %e, "could not refresh deployed releases; keeping the last snapshot");
+                        }
+                    } => {}
+                    _ = stop.wait() => return,
                 }
             }
         });

@@ -211,18 +211,26 @@ impl Pins {
 /// Keeps `seam_sessions_pinned` current from the store (so it counts every gateway's
 /// sessions); a release whose sessions have all ended reads 0.
 pub fn spawn_gauge(
+    tasks: &crate::tasks::Tasks,
     store: Arc<dyn Store>,
     metrics: Arc<crate::observe::Metrics>,
     clock: Arc<dyn Clock>,
     every: Duration,
 ) {
-    tokio::spawn(async move {
+    tasks.spawn("session gauge", move |mut stop| async move {
         let mut seen: HashMap<crate::observe::PromptRelease, i64> = HashMap::new();
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            let counts = match store.session_counts(clock.now_ms()).await {
+            // The count only reads: it may be cut anywhere.
+            let counted = tokio::select! {
+                c = async {
+                    tick.tick().await;
+                    store.session_counts(clock.now_ms()).await
+                } => c,
+                _ = stop.wait() => return,
+            };
+            let counts = match counted {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not count sessions; seam_sessions_pinned is stale");

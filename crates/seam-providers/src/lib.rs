@@ -20,20 +20,6 @@ pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
 pub use sse::{SseDecoder, SseError, SseEvent};
 
-/// A pooled HTTP client for Seam's own clients of a gateway (the CLI, the demo, tests): TLS
-/// via rustls/ring, TCP_NODELAY on, no proxy discovery, no redirects.
-pub fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, String> {
-    // The crypto provider is process-wide; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(connect_timeout)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
-
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;

@@ -18,14 +18,6 @@ impl Usage {
     pub fn total(self) -> u64 {
         self.input_tokens.saturating_add(self.output_tokens)
     }
-
-    pub fn to_openai(self) -> Value {
-        serde_json::json!({
-            "prompt_tokens": self.input_tokens,
-            "completion_tokens": self.output_tokens,
-            "total_tokens": self.total(),
-        })
-    }
 }
 
 /// What an OpenAI-shaped `usage` said.

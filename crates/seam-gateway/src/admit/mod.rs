@@ -92,6 +92,8 @@ enum Backend {
 struct Source {
     store: Arc<dyn Store>,
     keys: KeyCache,
+    /// Owns the re-seeds run in the background.
+    tasks: crate::tasks::Tasks,
 }
 
 /// The counters. The limits themselves come with each call (its config snapshot), so a
@@ -217,13 +219,22 @@ impl Limiter {
         cfg: &Limits,
         store: Arc<dyn Store>,
         keys: KeyCache,
+        tasks: &crate::tasks::Tasks,
     ) {
-        let source = Source { store, keys };
+        let source = Source {
+            store,
+            keys,
+            tasks: tasks.clone(),
+        };
         let _ = self.source.set(source.clone());
         let me = self.clone();
         let cfg = cfg.clone();
         let now = seam_store::now_ms();
-        let job = tokio::spawn(async move {
+        let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+        // A job, not cut by the signal: a shutdown lets a re-seed finish (within its bound)
+        // rather than leave Redis claimed and half counted.
+        tasks.job("limits re-seed", async move {
+            let _done = done_tx;
             let claim = match &me.backend {
                 Backend::Local(_) => None,
                 Backend::Redis(r) => match r.claim(now).await {
@@ -238,7 +249,7 @@ impl Limiter {
             };
             me.reseed(&source, &cfg, claim, now).await;
         });
-        if tokio::time::timeout(SEED_WAIT, job).await.is_err() {
+        if tokio::time::timeout(SEED_WAIT, done).await.is_err() {
             tracing::warn!(
                 "re-counting the limits from the stored records takes more than {}s; serving meanwhile, and it goes on in the background",
                 SEED_WAIT.as_secs()
@@ -294,7 +305,8 @@ impl Limiter {
         };
         let me = self.clone();
         let cfg = cfg.clone();
-        tokio::spawn(async move {
+        let tasks = source.tasks.clone();
+        tasks.job("limits re-seed", async move {
             me.reseed(&source, &cfg, Some(claim), seam_store::now_ms())
                 .await;
         });

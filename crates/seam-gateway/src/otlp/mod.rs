@@ -10,6 +10,7 @@
 mod wire;
 
 use crate::observe::Metrics;
+use crate::tasks::Stop;
 use seam_store::{AttemptRecord, CallRecord};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -63,8 +64,13 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Starts the export task; it ends when the last handle is dropped, after a last batch.
-    pub fn start(cfg: &seam_config::Otlp, metrics: Arc<Metrics>) -> Result<Exporter, String> {
+    /// Starts the export task; it ends at shutdown (or when the last handle is dropped), after
+    /// sending what is queued.
+    pub fn start(
+        cfg: &seam_config::Otlp,
+        metrics: Arc<Metrics>,
+        tasks: &crate::tasks::Tasks,
+    ) -> Result<Exporter, String> {
         // A call is at least two spans; the queue holds calls.
         let (tx, rx) = mpsc::channel((cfg.queue_spans / 2).max(1));
         let task = Task {
@@ -72,10 +78,10 @@ impl Exporter {
             timeout: cfg.export_timeout,
             service_name: cfg.service_name.clone(),
             batch_spans: cfg.batch_spans as u64,
-            client: seam_providers::http_client(cfg.export_timeout)?,
+            client: client(cfg.export_timeout)?,
             metrics: metrics.clone(),
         };
-        tokio::spawn(task.run(rx));
+        tasks.spawn("OTLP export", move |stop| task.run(rx, stop));
         Ok(Exporter { tx, metrics })
     }
 
@@ -108,23 +114,49 @@ struct Task {
     metrics: Arc<Metrics>,
 }
 
+/// The collector's client: TLS via rustls/ring, TCP_NODELAY on, no proxy discovery, no
+/// redirects.
+fn client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
+    // The crypto provider is process-wide; installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// How long spans wait for a batch to fill before they are sent anyway.
 const BATCH_WAIT: Duration = Duration::from_secs(1);
 
 impl Task {
-    async fn run(self, mut rx: mpsc::Receiver<Encoded>) {
+    async fn run(self, mut rx: mpsc::Receiver<Encoded>, mut stop: Stop) {
         let mut batch: Vec<u8> = Vec::with_capacity(64 * 1024);
         loop {
-            let Some(first) = rx.recv().await else {
-                return;
+            let first = tokio::select! {
+                first = rx.recv() => match first {
+                    Some(first) => first,
+                    None => return,
+                },
+                _ = stop.wait() => return self.send_queued(&mut rx, &mut batch).await,
             };
             batch.clear();
             batch.extend_from_slice(&first.bytes);
             let mut n = first.spans;
             let deadline = tokio::time::Instant::now() + BATCH_WAIT;
             let mut open = true;
+            let mut stopping = false;
             while n < self.batch_spans {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                let next = tokio::select! {
+                    next = tokio::time::timeout_at(deadline, rx.recv()) => next,
+                    _ = stop.wait() => {
+                        stopping = true;
+                        break;
+                    }
+                };
+                match next {
                     Ok(Some(e)) => {
                         batch.extend_from_slice(&e.bytes);
                         n += e.spans;
@@ -137,9 +169,30 @@ impl Task {
                 }
             }
             self.send(&batch, n).await;
+            if stopping {
+                return self.send_queued(&mut rx, &mut batch).await;
+            }
             if !open {
                 return;
             }
+        }
+    }
+
+    /// At shutdown: what is still queued, in batches, without waiting for more.
+    async fn send_queued(&self, rx: &mut mpsc::Receiver<Encoded>, batch: &mut Vec<u8>) {
+        rx.close();
+        loop {
+            batch.clear();
+            let mut n = 0;
+            while n < self.batch_spans {
+                let Ok(e) = rx.try_recv() else { break };
+                batch.extend_from_slice(&e.bytes);
+                n += e.spans;
+            }
+            if n == 0 {
+                return;
+            }
+            self.send(batch, n).await;
         }
     }
 

@@ -97,7 +97,7 @@ fn spawn(
         Sinks {
             sink,
             spool,
-            events: crate::events::Events::new(metrics.clone(), events),
+            events: crate::events::Events::new(metrics.clone(), events, crate::tasks::Tasks::new()),
             durability: seam_config::Durability::Batched,
         },
         &cfg(capacity),

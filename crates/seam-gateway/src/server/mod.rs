@@ -1,6 +1,7 @@
 //! The HTTP server: HTTP/1.1 connections (TCP_NODELAY on each, timed and capped by
 //! [`connections`]), the data plane's endpoints called directly and the rest routed, graceful
-//! shutdown with a deadline, and a final flush of queued records.
+//! shutdown with a deadline, a final flush of queued records, then the background tasks'
+//! stop ([`crate::tasks`]).
 
 mod connections;
 
@@ -111,7 +112,7 @@ impl Running {
     /// Reloads from `path` on a change to it or to its prompts directory, on SIGHUP, and on
     /// `POST /api/reload` (see [`crate::reload`]).
     pub fn watch_config(&self, path: std::path::PathBuf) {
-        crate::reload::watch(self.app.reloader.clone(), path);
+        crate::reload::watch(self.app.reloader.clone(), &self.app.tasks, path);
     }
 
     /// Reloads now, as `actor` (tests, and callers without HTTP).
@@ -123,10 +124,12 @@ impl Running {
     }
 
     /// Stops accepting, lets in-flight calls finish (up to the grace period), flushes
-    /// records, and returns when all of that is done.
-    pub async fn shutdown(self) {
+    /// records, then stops the background tasks (see [`crate::tasks`]) and returns when all of
+    /// that is done, saying which tasks it stopped.
+    pub async fn shutdown(self) -> crate::Stopped {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.app.tasks.shutdown(TASKS_WAIT).await
     }
 
     /// Runs until `signal` resolves, then shuts down as [`Running::shutdown`] does.
@@ -278,6 +281,8 @@ fn max_connections(configured: Option<usize>) -> usize {
 
 /// How long connections cut at the end of the grace period get to record their calls.
 const CUT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the background tasks get to stop, and their last events to be written.
+const TASKS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a failed accept (out of descriptors, say) waits before the next.
 const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 

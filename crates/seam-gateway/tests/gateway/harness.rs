@@ -151,7 +151,7 @@ output = 4.0
             sim: format!("http://{sim_addr}"),
             key: key.plain,
             store,
-            client: seam_providers::http_client(Duration::from_secs(2)).unwrap(),
+            client: http_client(),
             running: Some(running),
             config_path,
             config_text: text,
@@ -259,14 +259,23 @@ output = 4.0
     }
 
     /// Shuts the gateway down; the store (and the directory holding it) stay.
-    pub async fn shutdown(mut self) -> (Arc<SqlStore>, tempfile::TempDir) {
+    pub async fn shutdown(self) -> (Arc<SqlStore>, tempfile::TempDir) {
+        let (_, store, dir) = self.shutdown_reporting().await;
+        (store, dir)
+    }
+
+    /// [`Harness::shutdown`], with what the gateway's shutdown said of its background tasks.
+    pub async fn shutdown_reporting(
+        mut self,
+    ) -> (seam_gateway::Stopped, Arc<SqlStore>, tempfile::TempDir) {
+        let mut stopped = seam_gateway::Stopped::default();
         if let Some(r) = self.running.take() {
-            r.shutdown().await;
+            stopped = r.shutdown().await;
         }
         if let Some(s) = self.sim_stop.take() {
             let _ = s.send(());
         }
-        (self.store.clone(), self._dir)
+        (stopped, self.store.clone(), self._dir)
     }
 }
 
@@ -302,6 +311,18 @@ pub fn call_id(r: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_string()
+}
+
+/// The tests' client of the gateway and the sim: no proxy discovery, no redirects.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
 }
 
 pub fn hello() -> Value {

@@ -23,6 +23,7 @@ mod retries;
 mod secrets;
 mod server_limits;
 mod sessions;
+mod shutdown;
 mod streams;
 mod telemetry;
 mod untrusted;

@@ -96,7 +96,7 @@ async fn a_slow_render_does_not_stall_the_other_calls() {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let http = seam_providers::http_client(Duration::from_secs(2)).unwrap();
+            let http = crate::harness::http_client();
             let slow = {
                 let req = http
                     .post(format!("{gw}/v1/chat/completions"))
