@@ -24,6 +24,7 @@ mod secrets;
 mod server_limits;
 mod sessions;
 mod streams;
+mod surface;
 mod telemetry;
 mod untrusted;
 mod usage;
