@@ -79,7 +79,7 @@ def test_node(stack, scenario, script, case):
         text=True,
         timeout=60,
     )
-    assert out.returncode == 0, f"{script} {case}:\n{out.stdout}\n{out.stderr}"
+    assert out.returncode == 0 and f"{script} {case}: ok" in out.stdout, f"{script} {case}:\n{out.stdout}\n{out.stderr}"
 
 
 def need(module: str):
