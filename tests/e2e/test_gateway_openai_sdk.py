@@ -99,6 +99,40 @@ def test_models_list(stack):
     assert ids == ["chat", "chat-retry", "smooth", "claude", "embed"]
 
 
+def test_models_retrieve(stack):
+    assert client(stack).models.retrieve("chat").id == "chat"
+    with pytest.raises(openai.NotFoundError) as e:
+        client(stack).models.retrieve("nope")
+    assert e.value.body["code"] == "model_not_found"
+
+
+def test_legacy_completions(stack):
+    raw = client(stack).completions.with_raw_response.create(model="chat", prompt="complete this please")
+    r = raw.parse()
+    assert r.choices[0].text == "complete this please"
+    assert r.usage.completion_tokens == 3
+    assert stack.call(raw.headers["x-seam-call-id"])["call"]["endpoint"] == "completions"
+    chunks = list(
+        client(stack).completions.create(
+            model="chat", prompt="a b c", stream=True, stream_options={"include_usage": True}
+        )
+    )
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == "a b c"
+    assert chunks[-1].usage.completion_tokens == 3
+    with pytest.raises(openai.BadRequestError) as e:
+        client(stack).completions.create(model="claude", prompt="hi")
+    assert "no legacy completions endpoint" in e.value.message
+
+
+def test_a_base_url_without_v1_is_told_where_the_api_is(stack):
+    base = stack.base_url.removesuffix("/v1")
+    with pytest.raises(openai.NotFoundError) as e:
+        OpenAI(base_url=base, api_key=stack.key, max_retries=0).chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert "/v1/chat/completions" in e.value.message
+
+
 def test_400_bad_request(stack):
     with pytest.raises(openai.BadRequestError) as e:
         client(stack).chat.completions.create(model="chat", messages=[])

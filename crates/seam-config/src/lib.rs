@@ -5,6 +5,7 @@
 //! problem at once with the key it concerns.
 
 mod audit;
+mod cors;
 mod limits;
 mod raw;
 mod records;
@@ -16,6 +17,7 @@ mod telemetry;
 mod validate;
 
 pub use audit::Audit;
+pub use cors::Cors;
 pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
     Window as LimitWindow, parse_limit,

@@ -48,6 +48,7 @@ pub(crate) struct RawServer {
     pub body_timeout_ms: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
     pub max_connections: Option<u64>,
+    pub cors: Option<crate::cors::RawCors>,
 }
 
 #[derive(Debug, Default, Deserialize)]

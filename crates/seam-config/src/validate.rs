@@ -75,6 +75,9 @@ pub struct ServerConfig {
     /// The most client connections open at once; `None`: derived from the open-file limit
     /// when the server starts.
     pub max_connections: Option<usize>,
+    /// `[server.cors]`: which browser origins may call; `None`, CORS off. Read per request,
+    /// so a reload applies it.
+    pub cors: Option<crate::cors::Cors>,
 }
 
 #[derive(Debug, Clone)]
@@ -234,6 +237,7 @@ pub(crate) fn validate(
             }
             n => n.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         },
+        cors: crate::cors::cors(raw.server.cors, &mut problems),
     };
 
     let url = match (raw.store.url, raw.store.url_env) {

@@ -184,13 +184,18 @@ fn output_text(body: &Value) -> Option<String> {
     Some(
         choices
             .iter()
-            .filter_map(|c| c.pointer("/message/content").and_then(Value::as_str))
+            .filter_map(|c| {
+                c.pointer("/message/content")
+                    .or_else(|| c.get("text"))
+                    .and_then(Value::as_str)
+            })
             .collect::<Vec<_>>()
             .join(""),
     )
 }
 
-/// Estimated input tokens of an OpenAI request body (chat messages or embeddings input).
+/// Estimated input tokens of an OpenAI request body (chat messages, embeddings input or a
+/// legacy completion's prompt).
 pub fn estimate_input(body: &RequestBody) -> u64 {
     estimate_input_map(&body.to_map())
 }
@@ -221,7 +226,8 @@ fn estimate_input_map(body: &Map<String, Value>) -> u64 {
                 .map(|t| count_tokens(&t.to_string()))
                 .unwrap_or(0);
     }
-    match body.get("input") {
+    // Embeddings' input, or a legacy completion's prompt: a string, strings, or tokens.
+    match body.get("input").or_else(|| body.get("prompt")) {
         Some(Value::String(s)) => count_tokens(s),
         Some(Value::Array(a)) => a
             .iter()

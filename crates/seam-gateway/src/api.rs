@@ -3,7 +3,9 @@
 
 use crate::App;
 use crate::edge::Edge;
-use axum::extract::{Request, State};
+use crate::errors::GatewayError;
+use crate::untrusted::MAX_MODEL_LEN;
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use seam_providers::Endpoint;
 use serde_json::{Value, json};
@@ -11,6 +13,11 @@ use std::sync::Arc;
 
 pub async fn chat_completions(State(app): State<Arc<App>>, req: Request) -> Response {
     crate::pipeline::call(app, req, Endpoint::ChatCompletions, Edge::OpenAi).await
+}
+
+/// The legacy completions API: a call like chat, to providers that have the endpoint.
+pub async fn completions(State(app): State<Arc<App>>, req: Request) -> Response {
+    crate::pipeline::call(app, req, Endpoint::Completions, Edge::OpenAi).await
 }
 
 pub async fn embeddings(State(app): State<Arc<App>>, req: Request) -> Response {
@@ -32,11 +39,7 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
     let live = app.live();
     let anthropic = headers.contains_key("anthropic-version");
     if let Err(e) = crate::pipeline::authenticate(&app, &headers, &live).await {
-        return if anthropic {
-            crate::edge::anthropic::respond(&e, "")
-        } else {
-            crate::errors::respond(&e)
-        };
+        return error(anthropic, &e);
     }
     if anthropic {
         let names = live.config.routes.iter().map(|r| r.name.as_str());
@@ -46,7 +49,41 @@ pub async fn models(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Re
         .config
         .routes
         .iter()
-        .map(|r| json!({"id": r.name, "object": "model", "created": 0, "owned_by": "seam"}))
+        .map(|r| openai_model(&r.name))
         .collect();
     axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+/// `GET /v1/models/{id}`: one route as a model, in the client's shape; an unknown one is a
+/// 404 `model_not_found`, as for a call.
+pub async fn model(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: http::HeaderMap,
+) -> Response {
+    let live = app.live();
+    let anthropic = headers.contains_key("anthropic-version");
+    if let Err(e) = crate::pipeline::authenticate(&app, &headers, &live).await {
+        return error(anthropic, &e);
+    }
+    let Some(route) = live.config.routes.iter().find(|r| r.name == id) else {
+        let e = GatewayError::UnknownRoute(crate::untrusted::cap(&id, MAX_MODEL_LEN).to_string());
+        return error(anthropic, &e);
+    };
+    if anthropic {
+        return axum::Json(crate::edge::anthropic::model(&route.name)).into_response();
+    }
+    axum::Json(openai_model(&route.name)).into_response()
+}
+
+fn openai_model(name: &str) -> Value {
+    json!({"id": name, "object": "model", "created": 0, "owned_by": "seam"})
+}
+
+fn error(anthropic: bool, e: &GatewayError) -> Response {
+    if anthropic {
+        crate::edge::anthropic::respond(e, "")
+    } else {
+        crate::errors::respond(e)
+    }
 }

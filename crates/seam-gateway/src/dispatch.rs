@@ -50,6 +50,7 @@ fn carries_content(e: &StreamEvent) -> bool {
         .flatten()
         .any(|c| {
             c.pointer("/delta/content")
+                .or_else(|| c.get("text"))
                 .and_then(|t| t.as_str())
                 .is_some_and(|t| !t.is_empty())
                 || c.pointer("/delta/tool_calls").is_some()

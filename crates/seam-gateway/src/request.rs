@@ -80,6 +80,17 @@ fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {
                 });
             }
         }
+        Endpoint::Completions => {
+            if !body.has("prompt") {
+                return Err(GatewayError::MissingField("prompt"));
+            }
+            if crate::render::target(&ctx.requested_model).is_some() {
+                return Err(GatewayError::InvalidField {
+                    field: "model",
+                    reason: "a prompt release renders chat messages: call it through /v1/chat/completions".into(),
+                });
+            }
+        }
         Endpoint::Embeddings => {
             if !body.has("input") {
                 return Err(GatewayError::MissingField("input"));
@@ -88,7 +99,7 @@ fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {
     }
     ctx.stream = match body.get::<Option<bool>>("stream") {
         None | Some(Ok(None)) => false,
-        Some(Ok(Some(b))) => b && ctx.endpoint == Endpoint::ChatCompletions,
+        Some(Ok(Some(b))) => b && ctx.endpoint != Endpoint::Embeddings,
         Some(Err(_)) => {
             return Err(GatewayError::InvalidField {
                 field: "stream",

@@ -29,6 +29,9 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     ChatCompletions,
+    /// The legacy completions API (`prompt` in, `text_completion` out): OpenAI-kind
+    /// providers only.
+    Completions,
     Embeddings,
 }
 
@@ -36,6 +39,7 @@ impl Endpoint {
     pub fn as_str(self) -> &'static str {
         match self {
             Endpoint::ChatCompletions => "chat.completions",
+            Endpoint::Completions => "completions",
             Endpoint::Embeddings => "embeddings",
         }
     }

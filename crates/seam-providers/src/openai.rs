@@ -14,6 +14,7 @@ use serde_json::Value;
 pub struct OpenAi {
     name: String,
     chat_url: Target,
+    completions_url: Target,
     embeddings_url: Target,
     /// `Bearer KEY`, built once and marked sensitive so it never prints.
     auth: Option<http::HeaderValue>,
@@ -30,6 +31,7 @@ impl OpenAi {
         Ok(OpenAi {
             name: cfg.name.clone(),
             chat_url: uri(base, "/chat/completions")?,
+            completions_url: uri(base, "/completions")?,
             embeddings_url: uri(base, "/embeddings")?,
             auth: bearer(cfg.api_key.as_ref())?,
             key: cfg.api_key.clone(),
@@ -129,6 +131,7 @@ impl OpenAi {
     async fn send_unscrubbed(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
         let url = match req.endpoint {
             Endpoint::ChatCompletions => &self.chat_url,
+            Endpoint::Completions => &self.completions_url,
             Endpoint::Embeddings => &self.embeddings_url,
         };
         let mut headers = http::HeaderMap::with_capacity(3);

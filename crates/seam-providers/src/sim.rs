@@ -53,6 +53,7 @@ impl Provider for InProcessSim {
             serde_json::from_slice(&crate::openai::upstream_body(&req)).unwrap_or(Value::Null);
         let endpoint = match req.endpoint {
             Endpoint::ChatCompletions => seam_sim::Endpoint::ChatCompletions,
+            Endpoint::Completions => seam_sim::Endpoint::Completions,
             Endpoint::Embeddings => seam_sim::Endpoint::Embeddings,
         };
         let (delay, out) = self.sim.call(endpoint, &body);

@@ -5,6 +5,7 @@
 //! gateway's in-process `sim` provider.
 
 pub mod anthropic;
+pub mod completions;
 pub mod engine;
 pub mod openai;
 pub mod output;
@@ -22,6 +23,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     ChatCompletions,
+    /// The legacy `text_completion` API.
+    Completions,
     Embeddings,
     Messages,
 }
@@ -30,6 +33,8 @@ impl Endpoint {
     pub fn from_path(path: &str) -> Option<Endpoint> {
         if path.ends_with("/chat/completions") {
             Some(Endpoint::ChatCompletions)
+        } else if path.ends_with("/completions") {
+            Some(Endpoint::Completions)
         } else if path.ends_with("/embeddings") {
             Some(Endpoint::Embeddings)
         } else if path.ends_with("/messages") {
@@ -45,6 +50,7 @@ impl Sim {
     pub fn call(&self, endpoint: Endpoint, body: &Value) -> (Duration, Output) {
         match endpoint {
             Endpoint::ChatCompletions => openai::chat(self, body),
+            Endpoint::Completions => completions::completions(self, body),
             Endpoint::Embeddings => openai::embeddings(self, body),
             Endpoint::Messages => anthropic::messages(self, body),
         }

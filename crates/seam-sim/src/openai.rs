@@ -80,7 +80,7 @@ fn content_text(c: &Value) -> String {
     }
 }
 
-fn render(plan: Plan, stream: bool, include_usage: bool) -> Output {
+pub(crate) fn render(plan: Plan, stream: bool, include_usage: bool) -> Output {
     match plan {
         Plan::Fail {
             status,
@@ -135,7 +135,7 @@ pub fn error(status: u16, kind: &str, message: &str) -> Output {
     )
 }
 
-fn finish_reason(f: Finish) -> &'static str {
+pub(crate) fn finish_reason(f: Finish) -> &'static str {
     match f {
         Finish::Stop => "stop",
         Finish::Length => "length",
@@ -143,7 +143,7 @@ fn finish_reason(f: Finish) -> &'static str {
     }
 }
 
-fn usage(r: &Reply) -> Option<Value> {
+pub(crate) fn usage(r: &Reply) -> Option<Value> {
     match &r.usage {
         UsageOut::Counts => Some(json!({
             "prompt_tokens": r.input_tokens,
@@ -286,6 +286,22 @@ pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
         .and_then(Value::as_u64)
         .unwrap_or(8)
         .clamp(1, 4096) as usize;
+    // OpenAI's Node SDK asks for base64 unless told otherwise, and decodes what it gets.
+    let base64 = match req.get("encoding_format") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(f)) if f == "float" => false,
+        Some(Value::String(f)) if f == "base64" => true,
+        Some(other) => {
+            return (
+                Default::default(),
+                error(
+                    400,
+                    "invalid_request_error",
+                    &format!("{other} is not one of ['float', 'base64'] - 'encoding_format'"),
+                ),
+            );
+        }
+    };
     let input = ChatInput {
         model: model.to_string(),
         input_words: inputs.iter().map(|s| count_words(s).max(1)).sum(),
@@ -299,7 +315,15 @@ pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()
-        .map(|(i, s)| json!({"object": "embedding", "index": i, "embedding": vector(s, dims)}))
+        .map(|(i, s)| {
+            let v = vector(s, dims);
+            let embedding = if base64 {
+                json!(to_base64(&v))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": embedding})
+        })
         .collect();
     let mut body = json!({"object": "list", "data": data, "model": r.served_model});
     match &r.usage {
@@ -335,6 +359,27 @@ fn vector(text: &str, dims: usize) -> Vec<f32> {
     v
 }
 
+/// The vector as OpenAI's `encoding_format: "base64"` sends it: little-endian f32s, base64.
+fn to_base64(v: &[f32]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 pub fn models(sim: &Sim) -> Output {
     let s = sim.scenario();
     let mut ids: Vec<String> = s.model.served.iter().cloned().collect();
@@ -354,4 +399,41 @@ pub fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scenario;
+
+    #[test]
+    fn base64_is_little_endian_f32() {
+        assert_eq!(to_base64(&[1.0]), "AACAPw==");
+        assert_eq!(to_base64(&[1.0, -2.0]), "AACAPwAAAMA=");
+        assert_eq!(to_base64(&[1.0, 0.0, 1.0]), "AACAPwAAAAAAAIA/");
+    }
+
+    #[test]
+    fn embeddings_honour_encoding_format() {
+        let sim = Sim::new(Scenario::from_toml("").unwrap());
+        let body = |format: Value| {
+            let mut req = json!({"model": "e", "input": "hello", "dimensions": 4});
+            if !format.is_null() {
+                req["encoding_format"] = format;
+            }
+            match embeddings(&sim, &req).1 {
+                Output::Json { status, body, .. } => {
+                    (status, serde_json::from_slice::<Value>(&body).unwrap())
+                }
+                _ => panic!("not JSON"),
+            }
+        };
+        let (_, floats) = body(Value::Null);
+        let v: Vec<f32> = serde_json::from_value(floats["data"][0]["embedding"].clone()).unwrap();
+        assert_eq!(body(json!("float")).1["data"], floats["data"]);
+        let (status, b64) = body(json!("base64"));
+        assert_eq!(status, 200);
+        assert_eq!(b64["data"][0]["embedding"], json!(to_base64(&v)));
+        assert_eq!(body(json!("hex")).0, 400);
+    }
 }

@@ -309,6 +309,7 @@ fn nanos(ms: f64) -> u64 {
 fn operation(endpoint: &str) -> &'static str {
     match endpoint {
         "embeddings" => "embeddings",
+        "completions" => "text_completion",
         _ => "chat",
     }
 }

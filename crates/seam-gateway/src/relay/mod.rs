@@ -258,7 +258,12 @@ impl Relay {
             .into_iter()
             .flatten()
         {
-            if let Some(t) = c.pointer("/delta/content").and_then(Value::as_str) {
+            // A chat delta's text, or a legacy completion's.
+            if let Some(t) = c
+                .pointer("/delta/content")
+                .or_else(|| c.get("text"))
+                .and_then(Value::as_str)
+            {
                 self.tally.push(t);
                 chars += t.chars().count();
             }

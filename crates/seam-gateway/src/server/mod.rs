@@ -4,6 +4,7 @@
 //! stop ([`crate::tasks`]).
 
 mod connections;
+mod cors;
 
 use crate::App;
 use crate::api;
@@ -32,8 +33,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(api::chat_completions))
+        .route("/v1/completions", post(api::completions))
         .route("/v1/embeddings", post(api::embeddings))
         .route("/v1/models", get(api::models))
+        .route("/v1/models/{*id}", get(api::model))
         .route("/v1/messages", post(api::messages))
         .route("/v1/messages/count_tokens", post(api::count_tokens))
         .route(
@@ -87,17 +90,37 @@ async fn metrics(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Respo
 }
 
 async fn not_found(uri: http::Uri) -> impl IntoResponse {
-    let e = seam_wire::ApiError::new(
-        404,
-        "invalid_request_error",
-        format!("Seam has no endpoint {}", uri.path()),
-    )
-    .code("unknown_url");
+    let path = uri.path();
+    let message = if without_v1(path) {
+        // A base URL without `/v1` is the usual mistake: say where the API is.
+        format!(
+            "Seam has no endpoint {path}: the API is under /v1, at /v1{path} (a client's base URL ends in /v1)"
+        )
+    } else {
+        format!("Seam has no endpoint {path}")
+    };
+    let e = seam_wire::ApiError::new(404, "invalid_request_error", message).code("unknown_url");
     (
         http::StatusCode::NOT_FOUND,
         [(http::header::CONTENT_TYPE, "application/json")],
         e.to_json(),
     )
+}
+
+/// Whether `/v1` + `path` is one of the API's endpoints.
+fn without_v1(path: &str) -> bool {
+    const API: [&str; 6] = [
+        "/chat/completions",
+        "/completions",
+        "/embeddings",
+        "/messages",
+        "/messages/count_tokens",
+        "/responses",
+    ];
+    API.contains(&path.trim_end_matches('/'))
+        || path == "/models"
+        || path.starts_with("/models/")
+        || path.starts_with("/responses/")
 }
 
 /// A running gateway.
@@ -340,12 +363,28 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
 
     fn call(&self, req: http::Request<Incoming>) -> ServiceFuture {
         let call = self.conn.begin_call();
+        // Only a browser's request says where it comes from: nothing to read for the rest.
+        let allow_origin = match req.headers().contains_key(http::header::ORIGIN) {
+            false => None,
+            true => match cors::check(
+                self.app.live().config.server.cors.as_ref(),
+                req.method(),
+                req.headers(),
+            ) {
+                cors::Verdict::Pass => None,
+                cors::Verdict::Allow(v) => Some(v),
+                cors::Verdict::Preflight(resp) => {
+                    return Box::pin(std::future::ready(Ok(resp.map(|b| CallBody::new(b, call)))));
+                }
+            },
+        };
         let req = req.map(Body::new);
         let endpoint = match (req.method(), req.uri().path()) {
             (&http::Method::POST, "/v1/chat/completions") => {
                 Some((Endpoint::ChatCompletions, Edge::OpenAi))
             }
             (&http::Method::POST, "/v1/embeddings") => Some((Endpoint::Embeddings, Edge::OpenAi)),
+            (&http::Method::POST, "/v1/completions") => Some((Endpoint::Completions, Edge::OpenAi)),
             (&http::Method::POST, "/v1/messages") => {
                 Some((Endpoint::ChatCompletions, Edge::Anthropic))
             }
@@ -357,13 +396,17 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
                 // The call's future is made inside the box: it is large, and moving it in
                 // would copy it.
                 Box::pin(async move {
-                    let resp = AssertUnwindSafe(crate::pipeline::call(app, req, endpoint, edge))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|p| match edge {
-                            Edge::OpenAi => panic_response(p),
-                            Edge::Anthropic => crate::edge::anthropic::panic_response(),
-                        });
+                    let mut resp =
+                        AssertUnwindSafe(crate::pipeline::call(app, req, endpoint, edge))
+                            .catch_unwind()
+                            .await
+                            .unwrap_or_else(|p| match edge {
+                                Edge::OpenAi => panic_response(p),
+                                Edge::Anthropic => crate::edge::anthropic::panic_response(),
+                            });
+                    if let Some(origin) = allow_origin {
+                        cors::decorate(resp.headers_mut(), origin);
+                    }
                     Ok(resp.map(|b| CallBody::new(b, call)))
                 })
             }
@@ -371,10 +414,13 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
                 // The router is always ready: it only routes.
                 let routed = tower_service::Service::call(&mut self.router.clone(), req);
                 Box::pin(async move {
-                    let resp = match routed.await {
+                    let mut resp = match routed.await {
                         Ok(r) => r,
                         Err(never) => match never {},
                     };
+                    if let Some(origin) = allow_origin {
+                        cors::decorate(resp.headers_mut(), origin);
+                    }
                     Ok(resp.map(|b| CallBody::new(b, call)))
                 })
             }

@@ -25,6 +25,7 @@ mod server_limits;
 mod sessions;
 mod shutdown;
 mod streams;
+mod surface;
 mod telemetry;
 mod untrusted;
 mod usage;

@@ -69,15 +69,19 @@ impl Anthropic {
     /// `send`, whose errors may still hold what the upstream echoed; a stream's errors are
     /// scrubbed as they come.
     async fn send_unscrubbed(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
-        if req.endpoint == Endpoint::Embeddings {
+        let missing = match req.endpoint {
+            Endpoint::ChatCompletions => None,
+            Endpoint::Embeddings => Some("embeddings endpoint".to_string()),
+            Endpoint::Completions => Some(
+                "legacy completions endpoint (/v1/completions); send the prompt as a message to /v1/chat/completions".to_string(),
+            ),
+        };
+        if let Some(missing) = missing {
             return Err(AttemptError {
                 status: Some(400),
                 ..AttemptError::new(
                     ErrorClass::Status4xx,
-                    format!(
-                        "provider `{}` (anthropic) has no embeddings endpoint",
-                        self.name
-                    ),
+                    format!("provider `{}` (anthropic) has no {missing}", self.name),
                 )
             });
         }

@@ -81,15 +81,16 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 /// `GET /v1/models` in Anthropic's shape: the routes, one page.
 pub fn models<'a>(routes: impl Iterator<Item = &'a str>) -> serde_json::Value {
-    let data: Vec<serde_json::Value> = routes
-        .map(|name| {
-            json!({"type": "model", "id": name, "display_name": name,
-                "created_at": "1970-01-01T00:00:00Z", "lifecycle": "active"})
-        })
-        .collect();
+    let data: Vec<serde_json::Value> = routes.map(model).collect();
     let first = data.first().map(|m| m["id"].clone());
     let last = data.last().map(|m| m["id"].clone());
     json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+}
+
+/// One route as an Anthropic model object.
+pub fn model(name: &str) -> serde_json::Value {
+    json!({"type": "model", "id": name, "display_name": name,
+        "created_at": "1970-01-01T00:00:00Z", "lifecycle": "active"})
 }
 
 /// `request-id`, which Anthropic's SDKs show as a response's `_request_id`: the call's id.

@@ -1,0 +1,91 @@
+// The Vercel AI SDK (`ai` + `@ai-sdk/openai`) against Seam: `node ai-sdk.mjs CASE`, as
+// openai-node.mjs. Chat models are `openai.chat(...)`: the provider's default model
+// (`openai(...)`) speaks the Responses API, whose cases are h-resp's (below).
+import assert from "node:assert/strict";
+import { createOpenAI } from "@ai-sdk/openai";
+import { APICallError, embed, embedMany, generateObject, generateText, streamText, tool } from "ai";
+import { z } from "zod";
+
+const { SEAM_BASE_URL: baseURL, SEAM_KEY: apiKey } = process.env;
+const provider = (key = apiKey) => createOpenAI({ baseURL, apiKey: key });
+const opts = { maxRetries: 0 };
+
+async function rejectsWithStatus(promise, status) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(APICallError.isInstance(e), `not an APICallError: ${e}`);
+    assert.equal(e.statusCode, status);
+    return true;
+  });
+}
+
+const cases = {
+  async chat() {
+    const r = await generateText({ ...opts, model: provider().chat("chat"), prompt: "hello from the ai sdk" });
+    assert.equal(r.text, "hello from the ai sdk");
+    assert.equal(r.usage.outputTokens, 5);
+  },
+
+  async stream() {
+    const r = streamText({ ...opts, model: provider().chat("chat"), prompt: "one two three" });
+    let text = "";
+    for await (const part of r.textStream) text += part;
+    assert.equal(text, "one two three");
+    assert.equal((await r.usage).outputTokens, 3);
+  },
+
+  async tools() {
+    const r = await generateText({
+      ...opts,
+      model: provider().chat("chat"),
+      prompt: "find inv_1",
+      tools: {
+        lookup_invoice: tool({
+          description: "Find an invoice",
+          inputSchema: z.object({ id: z.string() }),
+        }),
+      },
+    });
+    assert.equal(r.toolCalls.length, 1);
+    assert.equal(r.toolCalls[0].toolName, "lookup_invoice");
+    assert.deepEqual(r.toolCalls[0].input, { id: "inv_1" });
+  },
+
+  async structured() {
+    const r = await generateObject({
+      ...opts,
+      model: provider().chat("chat"),
+      prompt: "an invoice",
+      schema: z.object({ id: z.string(), total: z.number() }),
+    });
+    assert.deepEqual(r.object, { id: "inv_1", total: 12.5 });
+  },
+
+  async embeddings() {
+    const one = await embed({ ...opts, model: provider().embedding("embed"), value: "alpha" });
+    const many = await embedMany({ ...opts, model: provider().embedding("embed"), values: ["alpha", "beta"] });
+    assert.equal(many.embeddings.length, 2);
+    assert.deepEqual(one.embedding, many.embeddings[0]);
+    assert.ok(one.embedding.every((x) => Number.isFinite(x) && Math.abs(x) <= 1));
+  },
+
+  async errors() {
+    await rejectsWithStatus(generateText({ ...opts, model: provider("sk-seam-not-a-key").chat("chat"), prompt: "hi" }), 401);
+    await rejectsWithStatus(generateText({ ...opts, model: provider().chat("no-such-route"), prompt: "hi" }), 404);
+  },
+  async errors_upstream() {
+    await rejectsWithStatus(generateText({ ...opts, model: provider().chat("chat"), prompt: "hi" }), 429);
+  },
+  async errors_bad_request() {
+    await rejectsWithStatus(generateText({ ...opts, model: provider().chat("chat"), prompt: "hi" }), 400);
+  },
+
+  // Responses API (the default `provider()("model")`): h-resp adds its cases here.
+};
+
+const name = process.argv[2];
+if (!cases[name]) {
+  console.error(`unknown case ${name}; cases: ${Object.keys(cases).join(", ")}`);
+  process.exit(2);
+}
+await cases[name]();
+console.log(`ai-sdk ${name}: ok`);
