@@ -12,7 +12,7 @@ mod slo;
 pub use call::{CallErrorClass, ErrorClass, GatewayClass, Outcome, RefusalCode};
 pub use deploy::{DeployKind, DeployMode};
 pub use event::EventKind;
-pub use slo::{SloOutcome, SloVerdict};
+pub use slo::{Breach, SloOutcome, SloVerdict};
 
 use std::fmt;
 

@@ -16,13 +16,28 @@ vocabulary! {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SloVerdict {
     Met,
-    /// What was breached, never empty.
-    Breached(String),
+    Breached(Breach),
+}
+
+/// What a stream breached; kept as the whole stored text, so a record's cell borrows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Breach(String);
+
+impl Breach {
+    /// What was breached: the text after `breached: `.
+    pub fn reasons(&self) -> &str {
+        &self.0[BREACHED.len()..]
+    }
 }
 
 const BREACHED: &str = "breached: ";
 
 impl SloVerdict {
+    /// A breach of what `reasons` says.
+    pub fn breached(reasons: &str) -> SloVerdict {
+        SloVerdict::Breached(Breach(format!("{BREACHED}{reasons}")))
+    }
+
     pub fn outcome(&self) -> SloOutcome {
         match self {
             SloVerdict::Met => SloOutcome::Met,
@@ -34,7 +49,15 @@ impl SloVerdict {
     pub fn breaches(&self) -> Option<&str> {
         match self {
             SloVerdict::Met => None,
-            SloVerdict::Breached(b) => Some(b),
+            SloVerdict::Breached(b) => Some(b.reasons()),
+        }
+    }
+
+    /// The verdict as stored and shown.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SloVerdict::Met => SloOutcome::Met.as_str(),
+            SloVerdict::Breached(b) => &b.0,
         }
     }
 
@@ -43,18 +66,14 @@ impl SloVerdict {
         if s == SloOutcome::Met.as_str() {
             return Some(SloVerdict::Met);
         }
-        s.strip_prefix(BREACHED)
-            .filter(|b| !b.is_empty())
-            .map(|b| SloVerdict::Breached(b.to_string()))
+        s.starts_with(BREACHED)
+            .then(|| SloVerdict::Breached(Breach(s.to_string())))
     }
 }
 
 impl fmt::Display for SloVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SloVerdict::Met => f.write_str(SloOutcome::Met.as_str()),
-            SloVerdict::Breached(b) => write!(f, "{BREACHED}{b}"),
-        }
+        f.write_str(self.as_str())
     }
 }
 
@@ -80,7 +99,7 @@ impl From<SloVerdict> for String {
 
 impl serde::Serialize for SloVerdict {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -118,14 +137,14 @@ mod tests {
     #[test]
     fn slo_verdicts_keep_their_strings() {
         round_trips(SloVerdict::Met, "met");
-        let b = SloVerdict::Breached("stall 1200 ms > 1000 ms".into());
+        let b = SloVerdict::breached("stall 1200 ms > 1000 ms");
         round_trips(b.clone(), "breached: stall 1200 ms > 1000 ms");
         assert_eq!(b.outcome(), SloOutcome::Breached);
         assert_eq!(b.breaches(), Some("stall 1200 ms > 1000 ms"));
         assert_eq!(SloVerdict::Met.outcome(), SloOutcome::Met);
         assert_eq!(SloVerdict::Met.breaches(), None);
         refuses::<SloVerdict>("breached", "SLO verdict");
-        refuses::<SloVerdict>("breached: ", "SLO verdict");
+        refuses::<SloVerdict>("breached:stall", "SLO verdict");
         refuses::<SloVerdict>("Met", "SLO verdict");
     }
 }
