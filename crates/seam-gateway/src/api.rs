@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, header};
 use seam_config::ResponseModel;
 use seam_providers::{Complete, Endpoint};
+use seam_vocab::Outcome;
 use seam_wire::{RequestBody, UsageReport};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -123,9 +124,9 @@ async fn failed(app: &Arc<App>, ctx: CallCtx, e: GatewayError) -> Response {
             .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
     }
     let outcome = match e {
-        GatewayError::Upstream(_) | GatewayError::ServedModelMismatch { .. } => "error",
-        GatewayError::Refused(_) => "refused",
-        _ => "rejected",
+        GatewayError::Upstream(_) | GatewayError::ServedModelMismatch { .. } => Outcome::Error,
+        GatewayError::Refused(_) => Outcome::Refused,
+        _ => Outcome::Rejected,
     };
     let api = e.to_api();
     let durable = finish(
@@ -371,7 +372,7 @@ fn complete(
         ctx,
         CallEnd {
             status: 200,
-            outcome: "ok",
+            outcome: Outcome::Ok,
             error_class: None,
             error_message: None,
             ttfb_ms: up.ttfb_ms,
@@ -441,7 +442,7 @@ pub fn with_call_headers(
 /// `durability = "acknowledged"` the returned [`crate::record::Durable`] resolves once they are
 /// on disk, and the caller must not complete the response before.
 #[must_use]
-pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate::record::Durable> {
+pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd) -> Option<crate::record::Durable> {
     let mut memo = ctx.metrics.take();
     let named = ctx.trace_named;
     let parent = ctx.parent;
@@ -460,11 +461,11 @@ pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate
         &mut memo,
         &call.route,
         call.provider.as_deref().unwrap_or(""),
-        &call.outcome,
+        call.outcome,
         call.status,
         call.latency_ms / 1000.0,
     );
-    for a in attempts.iter().filter(|a| a.outcome == "ok") {
+    for a in attempts.iter().filter(|a| a.outcome == Outcome::Ok) {
         if let Some(served) = &a.served_model {
             app.drift.observe(
                 app,
@@ -478,7 +479,7 @@ pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate
         }
     }
     if let Some(first) = attempts.first() {
-        let first_ok = first.outcome == "ok";
+        let first_ok = first.outcome == Outcome::Ok;
         app.metrics
             .first_attempt(&mut memo, &call.route, &first.provider, first_ok);
         app.divergence.observe(
@@ -487,7 +488,7 @@ pub fn finish(app: &App, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<crate
             &call.route,
             &first.provider,
             first_ok,
-            call.outcome == "ok",
+            call.outcome == Outcome::Ok,
         );
     }
     if let Some(otlp) = &app.otlp {

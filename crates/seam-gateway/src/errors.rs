@@ -3,6 +3,7 @@
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use seam_providers::{AttemptError, ErrorClass};
+use seam_vocab::{CallErrorClass, GatewayClass};
 use seam_wire::ApiError;
 
 #[derive(Debug)]
@@ -59,26 +60,29 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    /// The class recorded for the call (`None` for an upstream error: its attempt says).
-    pub fn class(&self) -> &'static str {
-        match self {
-            GatewayError::MissingKey | GatewayError::BadKey => "auth",
-            GatewayError::BodyTooLarge { .. } => "body_too_large",
-            GatewayError::BodyTimeout { .. } => "body_timeout",
+    /// The class recorded for the call (an upstream error's is its attempt's).
+    pub fn class(&self) -> CallErrorClass {
+        let gateway = match self {
+            GatewayError::MissingKey | GatewayError::BadKey => GatewayClass::Auth,
+            GatewayError::BodyTooLarge { .. } => GatewayClass::BodyTooLarge,
+            GatewayError::BodyTimeout { .. } => GatewayClass::BodyTimeout,
             GatewayError::BodyUnreadable
             | GatewayError::MalformedJson(_)
             | GatewayError::NotAnObject
             | GatewayError::MissingField(_)
             | GatewayError::InvalidField { .. }
-            | GatewayError::InvalidHeader { .. } => "invalid_request",
-            GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => "unknown_route",
-            GatewayError::RenderLimit { .. } => "render_limit",
-            GatewayError::Upstream(e) => e.class.as_str(),
-            GatewayError::Refused(r) => r.code,
-            GatewayError::ServedModelMismatch { .. } => "served_model_mismatch",
-            GatewayError::SessionUnavailable { .. } => "session_unavailable",
-            GatewayError::Internal(_) => "internal",
-        }
+            | GatewayError::InvalidHeader { .. } => GatewayClass::InvalidRequest,
+            GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => {
+                GatewayClass::UnknownRoute
+            }
+            GatewayError::RenderLimit { .. } => GatewayClass::RenderLimit,
+            GatewayError::Upstream(e) => return e.class.into(),
+            GatewayError::Refused(r) => return r.code.into(),
+            GatewayError::ServedModelMismatch { .. } => GatewayClass::ServedModelMismatch,
+            GatewayError::SessionUnavailable { .. } => GatewayClass::SessionUnavailable,
+            GatewayError::Internal(_) => GatewayClass::Internal,
+        };
+        gateway.into()
     }
 
     pub fn to_api(&self) -> ApiError {
@@ -167,7 +171,7 @@ impl GatewayError {
                 if r.status == 429 { "rate_limit_error" } else { "service_unavailable" },
                 r.message.clone(),
             )
-            .code(r.code),
+            .code(r.code.as_str()),
             GatewayError::SessionUnavailable { session, reason } => ApiError::new(
                 503,
                 "service_unavailable",

@@ -8,6 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use seam_vocab::Outcome;
 use seam_wire::Usage;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
@@ -380,19 +381,19 @@ impl Metrics {
         memo: &mut Option<Arc<Hot>>,
         route: &str,
         provider: &str,
-        outcome: &str,
+        outcome: Outcome,
         status: i64,
         secs: f64,
     ) {
         let hot = self.hot(memo, route, provider);
-        if outcome == "ok" && status == 200 {
+        if outcome == Outcome::Ok && status == 200 {
             hot.calls_ok.inc();
         } else {
             self.calls
                 .get_or_create(&CallLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: outcome.to_string(),
+                    outcome: outcome.as_str().to_string(),
                     status: status.to_string(),
                 })
                 .inc();
@@ -572,7 +573,7 @@ pub fn emit_to(
     metrics
         .events
         .get_or_create(&Reason {
-            reason: event.kind.clone(),
+            reason: event.kind.as_str().to_string(),
         })
         .inc();
     tokio::spawn(async move {

@@ -34,7 +34,7 @@ pub struct Channel {
 
 type Channels = HashMap<(String, String), Channel>;
 
-pub const MISMATCH_EVENT: &str = "release_model_mismatch";
+pub const MISMATCH_EVENT: seam_vocab::EventKind = seam_vocab::EventKind::ReleaseModelMismatch;
 
 /// `on_model_change = "alert"`: one event per release and served model.
 #[derive(Default)]
@@ -62,7 +62,12 @@ impl ModelAlerts {
         let message = format!(
             "release {release} pins `{pinned}` but the provider served `{served}` (first call: {call_id})"
         );
-        tracing::warn!(kind = MISMATCH_EVENT, release, "{}", Escaped(&message));
+        tracing::warn!(
+            kind = MISMATCH_EVENT.as_str(),
+            release,
+            "{}",
+            Escaped(&message)
+        );
         crate::observe::emit(
             app,
             seam_store::EventRecord {
@@ -136,7 +141,7 @@ impl ReleaseCache {
                 (d.prompt, d.channel),
                 Channel {
                     deployed,
-                    immediate: d.mode == "immediate",
+                    immediate: d.mode == seam_vocab::DeployMode::Immediate,
                     since_ms: d.created_ms,
                 },
             );

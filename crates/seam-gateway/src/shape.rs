@@ -14,7 +14,7 @@ use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-pub const EVENT_KIND: &str = "stream_shape_changed";
+pub const EVENT_KIND: seam_vocab::EventKind = seam_vocab::EventKind::StreamShapeChanged;
 
 /// (chars per chunk, gap ms) of each stream, oldest first.
 type Samples = VecDeque<(f64, f64)>;
@@ -190,7 +190,13 @@ impl ShapeDrift {
             s.p_gap,
             cfg.drift_window
         );
-        tracing::warn!(kind = EVENT_KIND, provider, served, "{}", Escaped(&message));
+        tracing::warn!(
+            kind = EVENT_KIND.as_str(),
+            provider,
+            served,
+            "{}",
+            Escaped(&message)
+        );
         crate::observe::emit(
             app,
             seam_store::EventRecord {

@@ -13,6 +13,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use seam_config::StreamSlo;
 use seam_store::StreamRecord;
+use seam_vocab::SloVerdict;
 use std::time::{Duration, Instant};
 
 pub const MAX_SAMPLES: usize = 4_096;
@@ -258,7 +259,7 @@ impl StreamWatch {
         output_tokens: u64,
         span: f64,
         client_closed: bool,
-        slo: Option<&str>,
+        slo: Option<&SloVerdict>,
     ) {
         let labels = GenAiLabels {
             gen_ai_operation_name: "chat".into(),
@@ -300,7 +301,7 @@ impl StreamWatch {
                 .slo
                 .get_or_create(&SloLabels {
                     route: route.to_string(),
-                    outcome: if o == "met" { "met" } else { "breached" }.into(),
+                    outcome: o.outcome().as_str().into(),
                 })
                 .inc();
         }
@@ -354,9 +355,9 @@ impl StreamWatch {
                 breaches.push(format!("stall {gap_max_ms:.0} ms > {max} ms"));
             }
             if breaches.is_empty() {
-                "met".to_string()
+                SloVerdict::Met
             } else {
-                format!("breached: {}", breaches.join("; "))
+                SloVerdict::breached(&breaches.join("; "))
             }
         });
         if let Some(metrics) = metrics {
@@ -367,7 +368,7 @@ impl StreamWatch {
                 output_tokens,
                 span,
                 client_closed,
-                slo_outcome.as_deref(),
+                slo_outcome.as_ref(),
             );
         }
         Summary {
@@ -491,7 +492,7 @@ mod tests {
         assert_eq!(r.gap_max_ms, 1500.0);
         assert_eq!(r.ttfc_ms, Some(5.0));
         assert_eq!(r.ttft_ms, Some(10.0));
-        let slo = r.slo.expect("slo");
+        let slo = r.slo.expect("slo").to_string();
         assert!(
             slo.contains("chars/chunk p50 4 < 8") && slo.contains("stall 1500 ms > 1000 ms"),
             "{slo}"

@@ -231,7 +231,7 @@ pub struct ApprovalRecord {
     pub created_ms: i64,
 }
 
-/// A channel pointed at a release (`kind` is `deploy` or `rollback`).
+/// A channel pointed at a release (`kind` is `deploy`, `rollback` or `live`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeployRecord {
     pub id: String,

@@ -20,6 +20,8 @@ vocabulary! {
         Deploy => "deploy",
         /// Back to a release the channel had before.
         Rollback => "rollback",
+        /// A prompt file put on `[prompts] live_channel`, without an approval.
+        Live => "live",
     }
 }
 

@@ -25,6 +25,7 @@ use crate::authenticate::{Caller, KeyCache};
 use crate::observe::{Metrics, Reason};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
 use seam_store::Store;
+use seam_vocab::RefusalCode;
 use seam_wire::Usage;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -50,7 +51,7 @@ fn key_scope(id: &str) -> String {
 pub struct Refusal {
     /// 429 for a limit, 503 when the limits cannot be checked and the policy is closed.
     pub status: u16,
-    pub code: &'static str,
+    pub code: RefusalCode,
     pub message: String,
     pub retry_after: Option<Duration>,
 }
@@ -161,17 +162,21 @@ pub(crate) struct Scope<'a> {
     key: bool,
 }
 
-pub(crate) fn refusal_code(metric: Metric, key: bool) -> &'static str {
-    if !key {
-        return metric.refusal_code();
-    }
-    match metric {
-        Metric::Requests => "key_request_limit",
-        Metric::Attempts => "key_attempt_limit",
-        Metric::InputTokens => "key_input_token_limit",
-        Metric::OutputTokens => "key_output_token_limit",
-        Metric::Tokens => "key_token_limit",
-        Metric::Cost => "key_cost_limit",
+/// The code of a refusal by a tenant's limit on `metric`, or a key's.
+pub(crate) fn refusal_code(metric: Metric, key: bool) -> RefusalCode {
+    match (metric, key) {
+        (Metric::Requests, false) => RefusalCode::TenantRequestLimit,
+        (Metric::Attempts, false) => RefusalCode::TenantAttemptLimit,
+        (Metric::InputTokens, false) => RefusalCode::TenantInputTokenLimit,
+        (Metric::OutputTokens, false) => RefusalCode::TenantOutputTokenLimit,
+        (Metric::Tokens, false) => RefusalCode::TenantTokenLimit,
+        (Metric::Cost, false) => RefusalCode::TenantCostLimit,
+        (Metric::Requests, true) => RefusalCode::KeyRequestLimit,
+        (Metric::Attempts, true) => RefusalCode::KeyAttemptLimit,
+        (Metric::InputTokens, true) => RefusalCode::KeyInputTokenLimit,
+        (Metric::OutputTokens, true) => RefusalCode::KeyOutputTokenLimit,
+        (Metric::Tokens, true) => RefusalCode::KeyTokenLimit,
+        (Metric::Cost, true) => RefusalCode::KeyCostLimit,
     }
 }
 
@@ -201,7 +206,7 @@ fn scope_refusal(
     }
 }
 
-fn trace_refusal(code: &'static str, trace: &str, usage: String) -> Refusal {
+fn trace_refusal(code: RefusalCode, trace: &str, usage: String) -> Refusal {
     Refusal {
         status: 429,
         code,
@@ -405,7 +410,7 @@ impl Limiter {
                 Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
         };
-        decision.inspect_err(|r| self.metrics.limit_refusal(r.code))
+        decision.inspect_err(|r| self.metrics.limit_refusal(r.code.as_str()))
     }
 
     /// Reserves one attempt's estimate against every limit, or refuses it.
@@ -459,7 +464,7 @@ impl Limiter {
             },
         };
         decision
-            .inspect_err(|r| self.metrics.limit_refusal(r.code))
+            .inspect_err(|r| self.metrics.limit_refusal(r.code.as_str()))
             .map(|()| Reservation {
                 limiter: self.clone(),
                 ticket,
@@ -519,7 +524,7 @@ impl Limiter {
         if closed {
             Err(Refusal {
                 status: 503,
-                code: "limits_unavailable",
+                code: RefusalCode::LimitsUnavailable,
                 message: "Seam cannot check this call's limits right now (the limits backend is unreachable) and its policy is to refuse rather than overspend.".into(),
                 retry_after: Some(Duration::from_secs(1)),
             })

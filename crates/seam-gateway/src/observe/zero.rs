@@ -7,6 +7,7 @@
 use super::{CallLabels, Code, Metrics, ProviderReason, Reason, RouteProvider};
 use crate::telemetry::{SloLabels, StreamLabels};
 use seam_config::{Config, Metric};
+use seam_vocab::RefusalCode;
 
 /// `seam_records_dropped_total{reason}`: the reasons of `record/` (mod.rs, writer.rs, journal.rs).
 pub const RECORD_DROP_REASONS: [&str; 6] = [
@@ -20,7 +21,7 @@ pub const RECORD_DROP_REASONS: [&str; 6] = [
 
 /// `seam_events_total{reason}`: the kinds of event the gateway writes (the control plane's
 /// deploys and approvals are written by `seam-control`, not counted here).
-pub const EVENT_KINDS: [&str; 9] = [
+pub const EVENT_KINDS: [seam_vocab::EventKind; 9] = [
     crate::drift::EVENT_KIND,
     crate::drift::FINGERPRINT_EVENT,
     crate::divergence::EVENT_KIND,
@@ -29,8 +30,8 @@ pub const EVENT_KINDS: [&str; 9] = [
     crate::reload::REFUSED_EVENT,
     crate::render::MISMATCH_EVENT,
     // The record writer's outage summary (record/writer.rs).
-    "records_dropped",
-    "store_outage",
+    seam_vocab::EventKind::RecordsDropped,
+    seam_vocab::EventKind::StoreOutage,
 ];
 
 /// `seam_limit_backend_errors_total{reason}`: the `on_backend_down` decisions.
@@ -40,13 +41,13 @@ const RESEED_REASONS: [&str; 3] = ["start", "redis_empty", "failed"];
 /// `seam_reloads_total{reason}`.
 const RELOAD_OUTCOMES: [&str; 3] = ["applied", "unchanged", "refused"];
 /// `seam_limit_refusals_total{code}` beyond the per-metric codes of tenants and keys.
-const OTHER_REFUSAL_CODES: [&str; 6] = [
-    "trace_call_limit",
-    "trace_attempt_limit",
-    "trace_time_limit",
-    "trace_token_limit",
-    "trace_cost_limit",
-    "limits_unavailable",
+const OTHER_REFUSAL_CODES: [RefusalCode; 6] = [
+    RefusalCode::TraceCallLimit,
+    RefusalCode::TraceAttemptLimit,
+    RefusalCode::TraceTimeLimit,
+    RefusalCode::TraceTokenLimit,
+    RefusalCode::TraceCostLimit,
+    RefusalCode::LimitsUnavailable,
 ];
 /// `seam_stream_slo_total{outcome}`.
 const SLO_OUTCOMES: [&str; 2] = ["met", "breached"];
@@ -57,6 +58,7 @@ pub fn refusal_codes() -> Vec<&'static str> {
         .into_iter()
         .flat_map(|m| [false, true].map(|key| crate::admit::refusal_code(m, key)))
         .chain(OTHER_REFUSAL_CODES)
+        .map(RefusalCode::as_str)
         .collect()
 }
 
@@ -73,7 +75,7 @@ impl Metrics {
             let _ = self.records_dropped.get_or_create(&reason(r));
         }
         for k in EVENT_KINDS {
-            let _ = self.events.get_or_create(&reason(k));
+            let _ = self.events.get_or_create(&reason(k.as_str()));
         }
         for d in BACKEND_DOWN_DECISIONS {
             let _ = self.limit_backend_errors.get_or_create(&reason(d));

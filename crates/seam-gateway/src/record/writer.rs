@@ -344,14 +344,14 @@ impl Writer {
             tracing::warn!("{message}");
         }
         let kind = if o.dropped_rows > 0 {
-            "records_dropped"
+            seam_vocab::EventKind::RecordsDropped
         } else {
-            "store_outage"
+            seam_vocab::EventKind::StoreOutage
         };
         let event = EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: crate::now_ms(),
-            kind: kind.into(),
+            kind,
             route: None,
             provider: None,
             message,
