@@ -133,7 +133,7 @@ impl Detector {
         let event = EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: crate::now_ms(),
-            kind: EVENT_KIND.into(),
+            kind: EVENT_KIND,
             route: Some(route.to_string()),
             provider: Some(provider.to_string()),
             message,

@@ -164,7 +164,7 @@ impl Drift {
                 Some(EventRecord {
                     id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
                     created_ms: record.first_seen_ms,
-                    kind: kind.into(),
+                    kind,
                     route: Some(route.to_string()),
                     provider: Some(provider.to_string()),
                     message,

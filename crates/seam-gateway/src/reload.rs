@@ -246,7 +246,7 @@ fn refused(app: &App, actor: &str, trigger: &str, file: &str, problems: &[String
         seam_store::EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: crate::now_ms(),
-            kind: REFUSED_EVENT.into(),
+            kind: REFUSED_EVENT,
             route: None,
             provider: None,
             message: format!(

@@ -73,7 +73,7 @@ impl ModelAlerts {
             seam_store::EventRecord {
                 id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
                 created_ms: crate::now_ms(),
-                kind: MISMATCH_EVENT.into(),
+                kind: MISMATCH_EVENT,
                 route: None,
                 provider: None,
                 message,

@@ -196,7 +196,7 @@ fn moved(app: &App, key: &SessionKey, from: &str, to: &str) {
         seam_store::EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: crate::now_ms(),
-            kind: MOVED_EVENT.into(),
+            kind: MOVED_EVENT,
             route: None,
             provider: None,
             message,

@@ -202,7 +202,7 @@ impl ShapeDrift {
             seam_store::EventRecord {
                 id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
                 created_ms: crate::now_ms(),
-                kind: EVENT_KIND.into(),
+                kind: EVENT_KIND,
                 route: None,
                 provider: Some(provider.to_string()),
                 message,

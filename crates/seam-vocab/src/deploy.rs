@@ -49,6 +49,7 @@ mod tests {
         let pinned = [
             (DeployKind::Deploy, "deploy"),
             (DeployKind::Rollback, "rollback"),
+            (DeployKind::Live, "live"),
         ];
         assert_eq!(DeployKind::ALL.len(), pinned.len());
         for (v, s) in pinned {
