@@ -334,7 +334,7 @@ impl Metrics {
                 .get_or_create(&CallLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: "ok".into(),
+                    outcome: Outcome::Ok.as_str().into(),
                     status: "200".into(),
                 })
                 .clone(),
@@ -343,7 +343,7 @@ impl Metrics {
                 .get_or_create(&CallLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: "ok".into(),
+                    outcome: Outcome::Ok.as_str().into(),
                     status: String::new(),
                 })
                 .clone(),
@@ -352,7 +352,7 @@ impl Metrics {
                 .get_or_create(&AttemptLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: "ok".into(),
+                    outcome: Outcome::Ok.as_str().into(),
                     error_class: String::new(),
                 })
                 .clone(),
@@ -418,7 +418,7 @@ impl Metrics {
                     .get_or_create(&AttemptLabels {
                         route: route.to_string(),
                         provider: provider.to_string(),
-                        outcome: "error".into(),
+                        outcome: Outcome::Error.as_str().into(),
                         error_class: class.to_string(),
                     })
                     .inc();
@@ -441,7 +441,7 @@ impl Metrics {
             .get_or_create(&CallLabels {
                 route: route.to_string(),
                 provider: provider.to_string(),
-                outcome: "error".into(),
+                outcome: Outcome::Error.as_str().into(),
                 status: String::new(),
             })
             .inc();

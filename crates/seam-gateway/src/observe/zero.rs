@@ -7,7 +7,7 @@
 use super::{CallLabels, Code, Metrics, ProviderReason, Reason, RouteProvider};
 use crate::telemetry::{SloLabels, StreamLabels};
 use seam_config::{Config, Metric};
-use seam_vocab::RefusalCode;
+use seam_vocab::{RefusalCode, SloOutcome};
 
 /// `seam_records_dropped_total{reason}`: the reasons of `record/` (mod.rs, writer.rs, journal.rs).
 pub const RECORD_DROP_REASONS: [&str; 6] = [
@@ -49,8 +49,6 @@ const OTHER_REFUSAL_CODES: [RefusalCode; 6] = [
     RefusalCode::TraceCostLimit,
     RefusalCode::LimitsUnavailable,
 ];
-/// `seam_stream_slo_total{outcome}`.
-const SLO_OUTCOMES: [&str; 2] = ["met", "breached"];
 
 /// Every code a limit refusal can carry.
 pub fn refusal_codes() -> Vec<&'static str> {
@@ -112,7 +110,7 @@ impl Metrics {
                     provider: provider.to_string(),
                 };
                 let _ = self.first_attempts.get_or_create(&CallLabels {
-                    outcome: "error".into(),
+                    outcome: seam_vocab::Outcome::Error.as_str().into(),
                     status: String::new(),
                     route: rp.route.clone(),
                     provider: rp.provider.clone(),
@@ -133,10 +131,11 @@ impl Metrics {
                 }
             }
             if route.stream_slo.is_some() {
-                for o in SLO_OUTCOMES {
+                // `seam_stream_slo_total{outcome}`.
+                for o in SloOutcome::ALL {
                     let _ = self.streams.slo.get_or_create(&SloLabels {
                         route: route.name.clone(),
-                        outcome: o.into(),
+                        outcome: o.as_str().into(),
                     });
                 }
             }
