@@ -53,7 +53,7 @@ macro_rules! strings {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 
@@ -167,6 +167,8 @@ pub(crate) mod testing {
             + Clone,
     {
         assert_eq!(v.to_string(), s);
+        // Widths and alignment apply as to the string (text tables pad with them).
+        assert_eq!(format!("[{v:>24}|{v:<24}]"), format!("[{s:>24}|{s:<24}]"));
         assert_eq!(s.parse::<T>(), Ok(v.clone()));
         assert_eq!(T::try_from(s.to_string()), Ok(v.clone()));
         let json = serde_json::to_string(&v).unwrap();

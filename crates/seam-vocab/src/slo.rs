@@ -73,7 +73,7 @@ impl SloVerdict {
 
 impl fmt::Display for SloVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
