@@ -63,12 +63,16 @@ pub async fn list(
     let since = parse_since(since)?;
     let status = filters.status.as_deref().map(status_range).transpose()?;
     if let Some(o) = &filters.outcome
-        && !seam_store::CALL_OUTCOMES.contains(&o.as_str())
+        && o.parse::<seam_vocab::Outcome>().is_err()
     {
         anyhow::bail!(
             "--outcome `{}`: use one of {}",
             clean(o),
-            seam_store::CALL_OUTCOMES.join(", ")
+            seam_store::CALL_OUTCOMES
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let (store, who) = crate::actor::open_as(store).await?;
@@ -140,7 +144,7 @@ pub fn calls_table(calls: &[CallRecord]) -> String {
                 c.status.to_string(),
                 match &c.error_class {
                     Some(e) => format!("{} ({e})", c.outcome),
-                    None => c.outcome.clone(),
+                    None => c.outcome.to_string(),
                 },
                 c.attempts.to_string(),
                 format!("{:.1}", c.latency_ms),
@@ -297,7 +301,7 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
                     .unwrap_or_else(|| "-".into()),
                 match &a.error_class {
                     Some(e) => format!("{} ({e})", a.outcome),
-                    None => a.outcome.clone(),
+                    None => a.outcome.to_string(),
                 },
                 format!("{:.1}", a.latency_ms),
                 format!(
@@ -357,7 +361,7 @@ mod tests {
         call.requested_model = EVIL.into();
         call.trace_id = Some(EVIL.into());
         call.served_model = Some(EVIL.into());
-        call.error_class = Some("status_5xx".into());
+        call.error_class = Some(seam_vocab::ErrorClass::Status5xx.into());
         call.error_message = Some(EVIL.into());
         let mut a = sample_attempt(&call, 1, false);
         a.served_model = Some(EVIL.into());

@@ -119,7 +119,7 @@ pub async fn deploy(
     mode: &str,
     json_out: bool,
 ) -> anyhow::Result<()> {
-    let mode = seam_control::DeployMode::parse(mode)?;
+    let mode = seam_control::parse_deploy_mode(mode)?;
     let protected = protected_channels(store_args)?;
     let (store, who) = crate::actor::open_to_act(store_args).await?;
     let approvers = seam_control::deploy(&store, &who, target, id, mode, &protected).await?;
@@ -144,7 +144,7 @@ pub async fn rollback(
     mode: &str,
     json_out: bool,
 ) -> anyhow::Result<()> {
-    let mode = seam_control::DeployMode::parse(mode)?;
+    let mode = seam_control::parse_deploy_mode(mode)?;
     let protected = protected_channels(store_args)?;
     let (store, who) = crate::actor::open_to_act(store_args).await?;
     let (from, to) = seam_control::rollback(&store, &who, target, mode, &protected).await?;

@@ -4,6 +4,7 @@
 use crate::cli::StoreArgs;
 use crate::format::{parse_since, table, timestamp};
 use seam_store::StreamRecord;
+use seam_vocab::{SloOutcome, SloVerdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -62,10 +63,13 @@ pub fn groups(rows: &[StreamRecord]) -> Vec<StreamGroup> {
             let col = |f: fn(&StreamRecord) -> Option<f64>| {
                 rs.iter().filter_map(|r| f(r)).collect::<Vec<f64>>()
             };
-            let slo: Vec<&str> = rs.iter().filter_map(|r| r.slo.as_deref()).collect();
-            let slo_met = slo.iter().filter(|s| **s == "met").count();
+            let slo: Vec<&SloVerdict> = rs.iter().filter_map(|r| r.slo.as_ref()).collect();
+            let slo_met = slo
+                .iter()
+                .filter(|s| s.outcome() == SloOutcome::Met)
+                .count();
             let mut breaches: BTreeMap<String, usize> = BTreeMap::new();
-            for b in slo.iter().filter_map(|s| s.strip_prefix("breached: ")) {
+            for b in slo.iter().filter_map(|s| s.breaches()) {
                 for part in b.split("; ") {
                     let kind = part.split(' ').take(2).collect::<Vec<_>>().join(" ");
                     *breaches.entry(kind).or_default() += 1;

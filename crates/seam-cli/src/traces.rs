@@ -153,7 +153,7 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
         };
         let outcome = match &c.error_class {
             Some(e) => format!("{} ({e})", c.outcome),
-            None => c.outcome.clone(),
+            None => c.outcome.to_string(),
         };
         out.push_str(&format!(
             "{branch} {} +{:.0}ms {} {} {} tokens {} ${} {:.1}ms\n",
@@ -179,7 +179,7 @@ pub fn render(id: &str, calls: &[CallRecord], attempts: &[AttemptRecord]) -> Str
             };
             let outcome = match &a.error_class {
                 Some(e) => format!("{} ({e})", a.outcome),
-                None => a.outcome.clone(),
+                None => a.outcome.to_string(),
             };
             out.push_str(&format!(
                 "{stem}{twig} attempt {} {}/{} {} tokens {} ${} {:.1}ms\n",

@@ -36,18 +36,6 @@ impl Metric {
             Metric::Cost => "cost",
         }
     }
-
-    /// The `code` of a refusal by this limit, e.g. `tenant_token_limit`.
-    pub fn refusal_code(self) -> &'static str {
-        match self {
-            Metric::Requests => "tenant_request_limit",
-            Metric::Attempts => "tenant_attempt_limit",
-            Metric::InputTokens => "tenant_input_token_limit",
-            Metric::OutputTokens => "tenant_output_token_limit",
-            Metric::Tokens => "tenant_token_limit",
-            Metric::Cost => "tenant_cost_limit",
-        }
-    }
 }
 
 /// A calendar window in UTC: limits reset when it rolls over.

@@ -5,10 +5,13 @@
 //! owner or an admin; keys, sessions and records by role (`roles.rs`); every action is
 //! appended to the audit chain under its actor (and most to the change timeline).
 
+use change::Change;
 use seam_prompts::{Prompt, Severity};
 use seam_store::{
     ApprovalRecord, DeployRecord, EventRecord, ReleaseRecord, Store, StoreError, UserRecord,
 };
+use seam_vocab::DeployKind;
+pub use seam_vocab::DeployMode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -41,6 +44,7 @@ pub async fn user_by_token(store: &dyn Store, token: &str) -> Result<Option<User
     Ok(store.user_by_token_hash(&token_hash(token)).await?)
 }
 
+mod change;
 pub mod keys;
 pub mod owners;
 pub mod roles;
@@ -75,25 +79,25 @@ pub async fn audit(
 async fn record(
     store: &dyn Store,
     actor: &str,
-    action: &str,
+    change: Change,
     subject: &str,
     after: Value,
     prompt: &str,
 ) -> Result<()> {
-    record_change(store, actor, action, subject, None, after, prompt).await
+    record_change(store, actor, change, subject, None, after, prompt).await
 }
 
 /// `record`, with what the subject was before.
 pub(crate) async fn record_change(
     store: &dyn Store,
     actor: &str,
-    action: &str,
+    change: Change,
     subject: &str,
     before: Option<Value>,
     after: Value,
     prompt: &str,
 ) -> Result<()> {
-    record_change_noting(store, actor, action, subject, before, after, prompt, None).await
+    record_change_noting(store, actor, change, subject, before, after, prompt, None).await
 }
 
 /// `record_change`, with `note` (a key and a value) added to the event's details only: what
@@ -103,13 +107,14 @@ pub(crate) async fn record_change(
 async fn record_change_noting(
     store: &dyn Store,
     actor: &str,
-    action: &str,
+    change: Change,
     subject: &str,
     before: Option<Value>,
     after: Value,
     prompt: &str,
     note: Option<(&str, Value)>,
 ) -> Result<()> {
+    let action = change.action;
     audit(store, actor, action, subject, before.clone(), after.clone()).await?;
     let mut details = json!({"actor": actor, "prompt": prompt, "subject": subject, "before": before, "after": after});
     if let Some((key, value)) = note {
@@ -117,7 +122,7 @@ async fn record_change_noting(
     }
     store
         .insert_event(&EventRecord::new(
-            &action.replace('.', "_"),
+            change.kind,
             match prompt {
                 "" => format!("{actor}: {action} {subject}"),
                 p => format!("{actor}: {action} {subject} ({p})"),
@@ -178,7 +183,7 @@ pub async fn create_release(
         record(
             store,
             actor,
-            "release.create",
+            change::RELEASE_CREATE,
             &id,
             json!({"model": prompt.model}),
             &prompt.name,
@@ -235,7 +240,7 @@ pub async fn approve(store: &dyn Store, actor: &Actor, id: &str) -> Result<Relea
     record(
         store,
         who,
-        "release.approve",
+        change::RELEASE_APPROVE,
         id,
         json!({"approver": who}),
         &release.prompt,
@@ -244,34 +249,13 @@ pub async fn approve(store: &dyn Store, actor: &Actor, id: &str) -> Result<Relea
     Ok(release)
 }
 
-/// What a deploy does to sessions pinned to the release it replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeployMode {
-    /// New sessions get the new release; pinned sessions keep theirs until they end.
-    #[default]
-    Drain,
-    /// Every session moves to the new release at its next call.
-    Immediate,
-}
-
-impl DeployMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeployMode::Drain => "drain",
-            DeployMode::Immediate => "immediate",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<DeployMode> {
-        match s {
-            "drain" => Ok(DeployMode::Drain),
-            "immediate" => Ok(DeployMode::Immediate),
-            other => Err(ControlError::Invalid(format!(
-                "deploy mode `{other}`: use drain (sessions keep their release) or immediate (sessions move at their next call)"
-            ))),
-        }
-    }
+/// The deploy mode a client named (`drain` or `immediate`).
+pub fn parse_deploy_mode(s: &str) -> Result<DeployMode> {
+    s.parse().map_err(|_| {
+        ControlError::Invalid(format!(
+            "deploy mode `{s}`: use drain (sessions keep their release) or immediate (sessions move at their next call)"
+        ))
+    })
 }
 
 async fn put(
@@ -280,7 +264,7 @@ async fn put(
     name: &str,
     channel: &str,
     id: &str,
-    kind: &str,
+    kind: DeployKind,
     mode: DeployMode,
 ) -> Result<()> {
     let now = now_ms();
@@ -308,19 +292,19 @@ async fn put(
             channel: channel.to_string(),
             release_id: id.to_string(),
             actor: actor.to_string(),
-            kind: kind.to_string(),
-            mode: mode.as_str().to_string(),
+            kind,
+            mode,
             created_ms: now,
         })
         .await?;
-    let action = match kind {
-        "rollback" => "release.rollback",
-        _ => "release.deploy",
+    let change = match kind {
+        DeployKind::Rollback => change::RELEASE_ROLLBACK,
+        DeployKind::Deploy | DeployKind::Live => change::RELEASE_DEPLOY,
     };
     record_change_noting(
         store,
         actor,
-        action,
+        change,
         &format!("{name}@{channel}"),
         before,
         json!({"release": id, "mode": mode.as_str()}),
@@ -374,7 +358,16 @@ pub async fn deploy(
             &format!("deploying to {target} (a protected channel)"),
         )?;
     }
-    put(store, &actor.name, name, channel, id, "deploy", mode).await?;
+    put(
+        store,
+        &actor.name,
+        name,
+        channel,
+        id,
+        DeployKind::Deploy,
+        mode,
+    )
+    .await?;
     Ok(valid.into_iter().map(|a| a.approver).collect())
 }
 
@@ -402,7 +395,7 @@ pub async fn put_live(
                 &p.name,
                 channel,
                 &release.id,
-                "live",
+                DeployKind::Live,
                 DeployMode::Drain,
             )
             .await?;
@@ -455,7 +448,7 @@ pub async fn rollback(
         name,
         channel,
         &previous,
-        "rollback",
+        DeployKind::Rollback,
         mode,
     )
     .await?;
@@ -513,7 +506,7 @@ pub async fn config_loaded(
         .await?
         .into_iter()
         .rev()
-        .find(|r| r.action == "config.change")
+        .find(|r| r.action == change::CONFIG_CHANGE.action)
         .and_then(|r| r.after)
         .and_then(|a| serde_json::from_str::<Value>(&a).ok())
         .and_then(|a| a.get("sha256").and_then(Value::as_str).map(str::to_string));
@@ -522,7 +515,7 @@ pub async fn config_loaded(
     }
     let before = last.map(|h| json!({"sha256": h}));
     let after = json!({"sha256": sha256, "file": file});
-    record_change(store, actor, "config.change", file, before, after, "").await?;
+    record_change(store, actor, change::CONFIG_CHANGE, file, before, after, "").await?;
     Ok(true)
 }
 
@@ -538,7 +531,7 @@ pub async fn config_reloaded(
     record(
         store,
         actor,
-        "config.reload",
+        change::CONFIG_RELOAD,
         file,
         json!({"sha256": sha256, "trigger": trigger, "changed": false}),
         "",

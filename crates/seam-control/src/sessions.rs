@@ -4,6 +4,7 @@
 
 use crate::{Actor, ControlError, Result, now_ms, record_change};
 use seam_store::{EventRecord, SessionCount, SessionQuery, SessionRecord, Store};
+use seam_vocab::EventKind;
 use serde_json::{Value, json};
 
 /// Which session to migrate: its id, narrowed by tenant or channel when the id is in use
@@ -105,7 +106,7 @@ pub async fn migrate(
     record_change(
         store,
         &actor.name,
-        "session.migrate",
+        crate::change::SESSION_MIGRATE,
         &format!(
             "{} ({}@{}, tenant {})",
             session.session_id, session.prompt, session.channel, session.tenant
@@ -184,7 +185,10 @@ struct Move<'a> {
 
 impl<'a> Move<'a> {
     fn of(e: &'a EventRecord) -> Option<Move<'a>> {
-        if e.kind != "release_deploy" && e.kind != "release_rollback" {
+        if !matches!(
+            e.kind,
+            EventKind::ReleaseDeploy | EventKind::ReleaseRollback
+        ) {
             return None;
         }
         let details: Value = serde_json::from_str(&e.details).ok()?;

@@ -6,6 +6,7 @@ use crate::errors::GatewayError;
 use crate::untrusted::{MAX_ERROR_MESSAGE_LEN, MAX_MODEL_LEN, cap, cap_owned};
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord, attempt_id};
+use seam_vocab::{CallErrorClass, Outcome};
 use seam_wire::{RequestBody, UsageReport};
 use std::time::Instant;
 
@@ -69,10 +70,10 @@ pub struct AttemptEnd<'a> {
 }
 
 /// How the call ended, for its record.
-pub struct CallEnd<'a> {
+pub struct CallEnd {
     pub status: u16,
-    pub outcome: &'a str,
-    pub error_class: Option<&'a str>,
+    pub outcome: Outcome,
+    pub error_class: Option<CallErrorClass>,
     pub error_message: Option<String>,
     pub ttfb_ms: Option<f64>,
     /// A stream's telemetry, recorded with the call.
@@ -198,8 +199,12 @@ impl CallCtx {
                 Some(e) => e.status.map(i64::from),
                 None => Some(200),
             },
-            outcome: if e.is_some() { "error" } else { "ok" }.into(),
-            error_class: e.map(|e| e.class.as_str().to_string()),
+            outcome: if e.is_some() {
+                Outcome::Error
+            } else {
+                Outcome::Ok
+            },
+            error_class: e.map(|e| e.class),
             error_body: e.and_then(|e| e.body.clone()),
             latency_ms: ms(up.started),
             ttfb_ms: up.ttfb_ms,
@@ -213,7 +218,7 @@ impl CallCtx {
     }
 
     /// The call's record: totals are summed over its attempts.
-    pub fn into_record(self, end: CallEnd<'_>) -> (CallRecord, Vec<AttemptRecord>) {
+    pub fn into_record(self, end: CallEnd) -> (CallRecord, Vec<AttemptRecord>) {
         let last = self.attempts.last();
         let provider = last.map(|a| a.provider.clone());
         let served_model = last.and_then(|a| a.served_model.clone());
@@ -244,8 +249,8 @@ impl CallCtx {
             served_model,
             system_fingerprint,
             status: end.status as i64,
-            outcome: end.outcome.into(),
-            error_class: end.error_class.map(str::to_string),
+            outcome: end.outcome,
+            error_class: end.error_class,
             error_message: end.error_message.map(|mut m| {
                 cap_owned(&mut m, MAX_ERROR_MESSAGE_LEN);
                 m

@@ -67,7 +67,7 @@ async fn json_errors(resp: Response) -> Response {
 fn mode(body: &Value) -> Result<seam_control::DeployMode, ControlError> {
     match body.get("mode").and_then(Value::as_str) {
         None => Ok(seam_control::DeployMode::Drain),
-        Some(m) => seam_control::DeployMode::parse(m),
+        Some(m) => seam_control::parse_deploy_mode(m),
     }
 }
 

@@ -10,7 +10,8 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::time::Instant;
 
-pub const EVENT_KIND: &str = "provider_degraded_hidden_by_retries";
+pub const EVENT_KIND: seam_vocab::EventKind =
+    seam_vocab::EventKind::ProviderDegradedHiddenByRetries;
 
 /// Long-run baseline weight of one call (about the last thousand calls).
 const BASELINE_ALPHA: f64 = 0.001;
@@ -128,7 +129,7 @@ impl Detector {
             f.calls,
             f.final_success_rate * 100.0
         );
-        tracing::warn!(kind = EVENT_KIND, route, provider, "{message}");
+        tracing::warn!(kind = EVENT_KIND.as_str(), route, provider, "{message}");
         let details = serde_json::json!({
             "calls": f.calls,
             "first_attempt_error_rate": f.first_attempt_error_rate,

@@ -9,12 +9,13 @@ use crate::FastMap;
 use crate::events::Events;
 use crate::untrusted::Escaped;
 use seam_store::{EventRecord, ServedRecord, Store};
+use seam_vocab::EventKind;
 use std::collections::HashSet;
 use std::sync::RwLock;
 
-pub const EVENT_KIND: &str = "served_model_changed";
+pub const EVENT_KIND: EventKind = EventKind::ServedModelChanged;
 /// The same served model under a new `system_fingerprint`: a lower-severity change.
-pub const FINGERPRINT_EVENT: &str = "fingerprint_changed";
+pub const FINGERPRINT_EVENT: EventKind = EventKind::FingerprintChanged;
 
 /// What a provider has served for one requested model.
 #[derive(Default)]
@@ -138,9 +139,21 @@ impl Drift {
                     )
                 };
                 if kind == FINGERPRINT_EVENT {
-                    tracing::info!(kind, provider, requested, "{}", Escaped(&message));
+                    tracing::info!(
+                        kind = kind.as_str(),
+                        provider,
+                        requested,
+                        "{}",
+                        Escaped(&message)
+                    );
                 } else {
-                    tracing::warn!(kind, provider, requested, "{}", Escaped(&message));
+                    tracing::warn!(
+                        kind = kind.as_str(),
+                        provider,
+                        requested,
+                        "{}",
+                        Escaped(&message)
+                    );
                 }
                 events.count(kind);
                 let details = serde_json::json!({

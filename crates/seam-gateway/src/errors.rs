@@ -4,6 +4,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use seam_config::Metric;
 use seam_providers::{AttemptError, ErrorClass};
+use seam_vocab::{CallErrorClass, GatewayClass, RefusalCode};
 use seam_wire::ApiError;
 use std::time::Duration;
 
@@ -12,23 +13,26 @@ use std::time::Duration;
 pub struct Refusal {
     /// 429 for a limit, 503 when the limits cannot be checked and the policy is closed.
     pub status: u16,
-    pub code: &'static str,
+    pub code: RefusalCode,
     pub message: String,
     pub retry_after: Option<Duration>,
 }
 
-/// The code of a refusal by a tenant's (`key` false) or a key's own limit on `metric`.
-pub fn refusal_code(metric: Metric, key: bool) -> &'static str {
-    if !key {
-        return metric.refusal_code();
-    }
-    match metric {
-        Metric::Requests => "key_request_limit",
-        Metric::Attempts => "key_attempt_limit",
-        Metric::InputTokens => "key_input_token_limit",
-        Metric::OutputTokens => "key_output_token_limit",
-        Metric::Tokens => "key_token_limit",
-        Metric::Cost => "key_cost_limit",
+/// The code of a refusal by a tenant's limit on `metric`, or a key's.
+pub fn refusal_code(metric: Metric, key: bool) -> RefusalCode {
+    match (metric, key) {
+        (Metric::Requests, false) => RefusalCode::TenantRequestLimit,
+        (Metric::Attempts, false) => RefusalCode::TenantAttemptLimit,
+        (Metric::InputTokens, false) => RefusalCode::TenantInputTokenLimit,
+        (Metric::OutputTokens, false) => RefusalCode::TenantOutputTokenLimit,
+        (Metric::Tokens, false) => RefusalCode::TenantTokenLimit,
+        (Metric::Cost, false) => RefusalCode::TenantCostLimit,
+        (Metric::Requests, true) => RefusalCode::KeyRequestLimit,
+        (Metric::Attempts, true) => RefusalCode::KeyAttemptLimit,
+        (Metric::InputTokens, true) => RefusalCode::KeyInputTokenLimit,
+        (Metric::OutputTokens, true) => RefusalCode::KeyOutputTokenLimit,
+        (Metric::Tokens, true) => RefusalCode::KeyTokenLimit,
+        (Metric::Cost, true) => RefusalCode::KeyCostLimit,
     }
 }
 
@@ -86,26 +90,29 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    /// The class recorded for the call (`None` for an upstream error: its attempt says).
-    pub fn class(&self) -> &'static str {
-        match self {
-            GatewayError::MissingKey | GatewayError::BadKey => "auth",
-            GatewayError::BodyTooLarge { .. } => "body_too_large",
-            GatewayError::BodyTimeout { .. } => "body_timeout",
+    /// The class recorded for the call (an upstream error's is its attempt's).
+    pub fn class(&self) -> CallErrorClass {
+        let gateway = match self {
+            GatewayError::MissingKey | GatewayError::BadKey => GatewayClass::Auth,
+            GatewayError::BodyTooLarge { .. } => GatewayClass::BodyTooLarge,
+            GatewayError::BodyTimeout { .. } => GatewayClass::BodyTimeout,
             GatewayError::BodyUnreadable
             | GatewayError::MalformedJson(_)
             | GatewayError::NotAnObject
             | GatewayError::MissingField(_)
             | GatewayError::InvalidField { .. }
-            | GatewayError::InvalidHeader { .. } => "invalid_request",
-            GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => "unknown_route",
-            GatewayError::RenderLimit { .. } => "render_limit",
-            GatewayError::Upstream(e) => e.class.as_str(),
-            GatewayError::Refused(r) => r.code,
-            GatewayError::ServedModelMismatch { .. } => "served_model_mismatch",
-            GatewayError::SessionUnavailable { .. } => "session_unavailable",
-            GatewayError::Internal(_) => "internal",
-        }
+            | GatewayError::InvalidHeader { .. } => GatewayClass::InvalidRequest,
+            GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => {
+                GatewayClass::UnknownRoute
+            }
+            GatewayError::RenderLimit { .. } => GatewayClass::RenderLimit,
+            GatewayError::Upstream(e) => return e.class.into(),
+            GatewayError::Refused(r) => return r.code.into(),
+            GatewayError::ServedModelMismatch { .. } => GatewayClass::ServedModelMismatch,
+            GatewayError::SessionUnavailable { .. } => GatewayClass::SessionUnavailable,
+            GatewayError::Internal(_) => GatewayClass::Internal,
+        };
+        gateway.into()
     }
 
     pub fn to_api(&self) -> ApiError {
@@ -194,7 +201,7 @@ impl GatewayError {
                 if r.status == 429 { "rate_limit_error" } else { "service_unavailable" },
                 r.message.clone(),
             )
-            .code(r.code),
+            .code(r.code.as_str()),
             GatewayError::SessionUnavailable { session, reason } => ApiError::new(
                 503,
                 "service_unavailable",

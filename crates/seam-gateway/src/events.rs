@@ -5,6 +5,7 @@
 use crate::observe::{Metrics, Reason};
 use crate::tasks::Tasks;
 use seam_store::{EventRecord, Store};
+use seam_vocab::EventKind;
 use std::sync::Arc;
 
 pub use seam_store::now_ms;
@@ -27,11 +28,11 @@ impl Events {
     }
 
     /// Counts an event of `kind` (one that is written elsewhere, or not at all).
-    pub fn count(&self, kind: &str) {
+    pub fn count(&self, kind: EventKind) {
         self.metrics
             .events
             .get_or_create(&Reason {
-                reason: kind.to_string(),
+                reason: kind.as_str().to_string(),
             })
             .inc();
     }
@@ -39,7 +40,7 @@ impl Events {
     /// Counts the event and writes it in the background (a job of [`Tasks`]: a shutdown
     /// awaits it).
     pub fn emit(&self, event: EventRecord) {
-        self.count(&event.kind);
+        self.count(event.kind);
         let store = self.store.clone();
         self.tasks.job("event write", async move {
             if let Err(e) = store.insert_event(&event).await {

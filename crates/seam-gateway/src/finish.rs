@@ -8,6 +8,7 @@ use crate::observe::Metrics;
 use crate::record::{Durable, Entry, Recorder};
 use axum::response::Response;
 use http::{HeaderName, HeaderValue};
+use seam_vocab::Outcome;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -32,7 +33,7 @@ impl Finisher {
     /// `durability = "acknowledged"` the returned [`Durable`] resolves once they are on
     /// disk, and the caller must not complete the response before.
     #[must_use]
-    pub fn finish(&self, mut ctx: CallCtx, mut end: CallEnd<'_>) -> Option<Durable> {
+    pub fn finish(&self, mut ctx: CallCtx, mut end: CallEnd) -> Option<Durable> {
         let mut memo = ctx.metrics.take();
         let named = ctx.trace_named;
         let parent = ctx.parent;
@@ -51,11 +52,11 @@ impl Finisher {
             &mut memo,
             &call.route,
             call.provider.as_deref().unwrap_or(""),
-            &call.outcome,
+            call.outcome,
             call.status,
             call.latency_ms / 1000.0,
         );
-        for a in attempts.iter().filter(|a| a.outcome == "ok") {
+        for a in attempts.iter().filter(|a| a.outcome == Outcome::Ok) {
             if let Some(served) = &a.served_model {
                 self.drift.observe(
                     &self.events,
@@ -69,7 +70,7 @@ impl Finisher {
             }
         }
         if let Some(first) = attempts.first() {
-            let first_ok = first.outcome == "ok";
+            let first_ok = first.outcome == Outcome::Ok;
             self.metrics
                 .first_attempt(&mut memo, &call.route, &first.provider, first_ok);
             self.divergence.observe(
@@ -78,7 +79,7 @@ impl Finisher {
                 &call.route,
                 &first.provider,
                 first_ok,
-                call.outcome == "ok",
+                call.outcome == Outcome::Ok,
             );
         }
         if let Some(otlp) = &self.otlp {

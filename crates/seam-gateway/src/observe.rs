@@ -8,6 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use seam_vocab::Outcome;
 use seam_wire::Usage;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
@@ -335,7 +336,7 @@ impl Metrics {
                 .get_or_create(&CallLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: "ok".into(),
+                    outcome: Outcome::Ok.as_str().into(),
                     status: "200".into(),
                 })
                 .clone(),
@@ -344,7 +345,7 @@ impl Metrics {
                 .get_or_create(&CallLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: "ok".into(),
+                    outcome: Outcome::Ok.as_str().into(),
                     status: String::new(),
                 })
                 .clone(),
@@ -353,7 +354,7 @@ impl Metrics {
                 .get_or_create(&AttemptLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: "ok".into(),
+                    outcome: Outcome::Ok.as_str().into(),
                     error_class: String::new(),
                 })
                 .clone(),
@@ -382,19 +383,19 @@ impl Metrics {
         memo: &mut Option<Arc<Hot>>,
         route: &str,
         provider: &str,
-        outcome: &str,
+        outcome: Outcome,
         status: i64,
         secs: f64,
     ) {
         let hot = self.hot(memo, route, provider);
-        if outcome == "ok" && status == 200 {
+        if outcome == Outcome::Ok && status == 200 {
             hot.calls_ok.inc();
         } else {
             self.calls
                 .get_or_create(&CallLabels {
                     route: route.to_string(),
                     provider: provider.to_string(),
-                    outcome: outcome.to_string(),
+                    outcome: outcome.as_str().to_string(),
                     status: status.to_string(),
                 })
                 .inc();
@@ -419,7 +420,7 @@ impl Metrics {
                     .get_or_create(&AttemptLabels {
                         route: route.to_string(),
                         provider: provider.to_string(),
-                        outcome: "error".into(),
+                        outcome: Outcome::Error.as_str().into(),
                         error_class: class.to_string(),
                     })
                     .inc();
@@ -442,7 +443,7 @@ impl Metrics {
             .get_or_create(&CallLabels {
                 route: route.to_string(),
                 provider: provider.to_string(),
-                outcome: "error".into(),
+                outcome: Outcome::Error.as_str().into(),
                 status: String::new(),
             })
             .inc();

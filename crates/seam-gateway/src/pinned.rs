@@ -12,12 +12,13 @@ use crate::observe::Metrics;
 use crate::untrusted::Escaped;
 use seam_providers::{Served, StreamEvent};
 use seam_store::EventRecord;
+use seam_vocab::EventKind;
 use seam_wire::{RequestBody, UsageReport};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-pub const MISMATCH_EVENT: &str = "release_model_mismatch";
+pub const MISMATCH_EVENT: EventKind = EventKind::ReleaseModelMismatch;
 
 /// `on_model_change = "alert"`: one event per release and served model.
 pub struct ModelAlerts {
@@ -45,7 +46,12 @@ impl ModelAlerts {
         let message = format!(
             "release {release} pins `{pinned}` but the provider served `{served}` (first call: {call_id})"
         );
-        tracing::warn!(kind = MISMATCH_EVENT, release, "{}", Escaped(&message));
+        tracing::warn!(
+            kind = MISMATCH_EVENT.as_str(),
+            release,
+            "{}",
+            Escaped(&message)
+        );
         let details = json!({"actor": "provider", "release": release, "pinned": pinned, "served": served, "first_call_id": call_id});
         self.events
             .emit(EventRecord::new(MISMATCH_EVENT, message, details));

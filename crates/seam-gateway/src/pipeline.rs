@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use seam_config::ResponseModel;
 use seam_providers::Endpoint;
+use seam_vocab::Outcome;
 use seam_wire::RequestBody;
 use std::sync::Arc;
 
@@ -198,9 +199,9 @@ async fn failed(app: &App, ctx: CallCtx, e: GatewayError) -> Response {
             .insert("x-seam-retry-budget", HeaderValue::from_static("exhausted"));
     }
     let outcome = match e {
-        GatewayError::Upstream(_) | GatewayError::ServedModelMismatch { .. } => "error",
-        GatewayError::Refused(_) => "refused",
-        _ => "rejected",
+        GatewayError::Upstream(_) | GatewayError::ServedModelMismatch { .. } => Outcome::Error,
+        GatewayError::Refused(_) => Outcome::Refused,
+        _ => Outcome::Rejected,
     };
     let api = e.to_api();
     let durable = app.end.finish(

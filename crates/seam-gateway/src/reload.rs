@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const WATCH_EVERY: Duration = Duration::from_secs(1);
-pub const REFUSED_EVENT: &str = "config_reload_refused";
+pub const REFUSED_EVENT: seam_vocab::EventKind = seam_vocab::EventKind::ConfigReloadRefused;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {

@@ -91,7 +91,7 @@ impl ReleaseCache {
                 (d.prompt, d.channel),
                 Channel {
                     deployed,
-                    immediate: d.mode == "immediate",
+                    immediate: d.mode == seam_vocab::DeployMode::Immediate,
                     since_ms: d.created_ms,
                 },
             );

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub const MOVED_EVENT: &str = "session_moved";
+pub const MOVED_EVENT: seam_vocab::EventKind = seam_vocab::EventKind::SessionMoved;
 
 /// How long a cached pin is used before the store is asked again: the bound on how late a
 /// gateway sees a migration or another gateway's move, and how far a pin's recorded last
@@ -200,7 +200,7 @@ impl Pins {
             "session {} (tenant {}) moved from {from} to {to}: {}@{} was deployed with mode immediate",
             key.session_id, key.tenant, key.prompt, key.channel
         );
-        tracing::info!(kind = MOVED_EVENT, session = %Escaped(&key.session_id), "{}", Escaped(&message));
+        tracing::info!(kind = MOVED_EVENT.as_str(), session = %Escaped(&key.session_id), "{}", Escaped(&message));
         let details = json!({"actor": "deploy", "prompt": key.prompt, "channel": key.channel, "tenant": key.tenant,
             "session": key.session_id, "before": {"release": from}, "after": {"release": to}});
         self.events

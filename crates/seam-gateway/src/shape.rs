@@ -15,7 +15,7 @@ use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-pub const EVENT_KIND: &str = "stream_shape_changed";
+pub const EVENT_KIND: seam_vocab::EventKind = seam_vocab::EventKind::StreamShapeChanged;
 
 /// (chars per chunk, gap ms) of each stream, oldest first.
 type Samples = VecDeque<(f64, f64)>;
@@ -189,7 +189,13 @@ impl ShapeDrift {
             s.p_gap,
             cfg.drift_window
         );
-        tracing::warn!(kind = EVENT_KIND, provider, served, "{}", Escaped(&message));
+        tracing::warn!(
+            kind = EVENT_KIND.as_str(),
+            provider,
+            served,
+            "{}",
+            Escaped(&message)
+        );
         let details = json!({
             "actor": "provider",
             "served_model": served,

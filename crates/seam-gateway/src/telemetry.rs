@@ -10,6 +10,7 @@ use crate::observe::streams::{GenAiLabels, SloLabels, StreamLabels, StreamMetric
 use prometheus_client::metrics::histogram::Histogram;
 use seam_config::StreamSlo;
 use seam_store::StreamRecord;
+use seam_vocab::SloVerdict;
 use std::time::{Duration, Instant};
 
 pub const MAX_SAMPLES: usize = 4_096;
@@ -150,7 +151,7 @@ impl StreamWatch {
         output_tokens: u64,
         span: f64,
         client_closed: bool,
-        slo: Option<&str>,
+        slo: Option<&SloVerdict>,
     ) {
         let labels = GenAiLabels {
             gen_ai_operation_name: "chat".into(),
@@ -192,7 +193,7 @@ impl StreamWatch {
                 .slo
                 .get_or_create(&SloLabels {
                     route: route.to_string(),
-                    outcome: if o == "met" { "met" } else { "breached" }.into(),
+                    outcome: o.outcome().as_str().into(),
                 })
                 .inc();
         }
@@ -246,9 +247,9 @@ impl StreamWatch {
                 breaches.push(format!("stall {gap_max_ms:.0} ms > {max} ms"));
             }
             if breaches.is_empty() {
-                "met".to_string()
+                SloVerdict::Met
             } else {
-                format!("breached: {}", breaches.join("; "))
+                SloVerdict::breached(&breaches.join("; "))
             }
         });
         if let Some(metrics) = metrics {
@@ -259,7 +260,7 @@ impl StreamWatch {
                 output_tokens,
                 span,
                 client_closed,
-                slo_outcome.as_deref(),
+                slo_outcome.as_ref(),
             );
         }
         Summary {
@@ -383,7 +384,7 @@ mod tests {
         assert_eq!(r.gap_max_ms, 1500.0);
         assert_eq!(r.ttfc_ms, Some(5.0));
         assert_eq!(r.ttft_ms, Some(10.0));
-        let slo = r.slo.expect("slo");
+        let slo = r.slo.expect("slo").to_string();
         assert!(
             slo.contains("chars/chunk p50 4 < 8") && slo.contains("stall 1500 ms > 1000 ms"),
             "{slo}"

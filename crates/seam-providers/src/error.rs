@@ -8,54 +8,9 @@ use std::time::Duration;
 /// Most of an upstream error body kept in the record.
 pub(crate) const ERROR_BODY_LIMIT: usize = 8 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The connection could not be made; nothing was sent.
-    Connect,
-    /// No answer in time.
-    Timeout,
-    /// The connection dropped before a response arrived.
-    Reset,
-    Status429,
-    Status4xx,
-    Status5xx,
-    /// A stream ended before it finished.
-    StreamCut,
-    /// The upstream answered with something that is not its documented format (a body that
-    /// is not JSON, or a success status whose body is an error).
-    BadResponse,
-    /// The upstream answered with a redirect (3xx). Seam follows none: a `base_url` that
-    /// redirects is configuration to fix, not a failure to retry.
-    Redirect,
-    /// Seam stopped the attempt because the client went away.
-    Cancelled,
-}
-
-impl ErrorClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Connect => "connect",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::Reset => "reset",
-            ErrorClass::Status429 => "status_429",
-            ErrorClass::Status4xx => "status_4xx",
-            ErrorClass::Status5xx => "status_5xx",
-            ErrorClass::StreamCut => "stream_cut",
-            ErrorClass::BadResponse => "bad_response",
-            ErrorClass::Redirect => "redirect",
-            ErrorClass::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn from_status(status: u16) -> ErrorClass {
-        match status {
-            429 => ErrorClass::Status429,
-            300..=399 => ErrorClass::Redirect,
-            400..=499 => ErrorClass::Status4xx,
-            _ => ErrorClass::Status5xx,
-        }
-    }
-}
+/// The class of a failed attempt; the vocabulary is shared (seam-vocab) with the store and the
+/// gateway.
+pub use seam_vocab::ErrorClass;
 
 /// One failed attempt. `message` is safe to show a client; `body` is the upstream's own
 /// error body for the record. Neither contains the provider's key.

@@ -108,7 +108,7 @@ pub struct CallQuery {
 /// Every outcome a call is recorded with: answered (`ok`), failed upstream (`error`), refused by
 /// a limit (`refused`), rejected before any attempt (`rejected`: unknown model, invalid
 /// request), or a stream the client left (`client_closed`).
-pub const CALL_OUTCOMES: [&str; 5] = ["ok", "error", "refused", "rejected", "client_closed"];
+pub const CALL_OUTCOMES: &[seam_vocab::Outcome] = seam_vocab::Outcome::ALL;
 
 /// Filters for listing traces.
 #[derive(Debug, Clone, Default)]

@@ -1,6 +1,9 @@
 //! What Seam records: one [`CallRecord`] per client request, one [`AttemptRecord`] per
 //! upstream try.
 
+use seam_vocab::{
+    CallErrorClass, DeployKind, DeployMode, ErrorClass, EventKind, Outcome, SloVerdict,
+};
 use serde::{Deserialize, Serialize};
 
 /// One request a client made to Seam.
@@ -23,9 +26,10 @@ pub struct CallRecord {
     pub system_fingerprint: Option<String>,
     /// The HTTP status Seam answered with.
     pub status: i64,
-    /// `ok`, `error`, or `refused` (never sent upstream).
-    pub outcome: String,
-    pub error_class: Option<String>,
+    /// How the call ended for its client (see [`Outcome`]).
+    pub outcome: Outcome,
+    /// Its deciding attempt's class, the gateway's own, a refusal's code, or `client_closed`.
+    pub error_class: Option<CallErrorClass>,
     pub error_message: Option<String>,
     pub attempts: i64,
     pub latency_ms: f64,
@@ -84,11 +88,11 @@ pub struct AttemptRecord {
     /// Upstream HTTP status, when one arrived.
     pub status: Option<i64>,
     /// `ok` or `error`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// `connect`, `timeout`, `reset`, `status_429`, `status_5xx`, `status_4xx`, `stream_cut`,
     /// `bad_response` (also a success status whose body is an error), `redirect` (a 3xx),
     /// `cancelled`.
-    pub error_class: Option<String>,
+    pub error_class: Option<ErrorClass>,
     /// The upstream's error body, truncated; never contains Seam's or the provider's keys.
     pub error_body: Option<String>,
     pub latency_ms: f64,
@@ -132,7 +136,7 @@ pub struct EventRecord {
     pub id: String,
     pub created_ms: i64,
     /// What happened, e.g. `provider_degraded_hidden_by_retries`.
-    pub kind: String,
+    pub kind: EventKind,
     pub route: Option<String>,
     pub provider: Option<String>,
     pub message: String,
@@ -142,11 +146,11 @@ pub struct EventRecord {
 
 impl EventRecord {
     /// An event that happens now, with a fresh id: the one way events are made.
-    pub fn new(kind: &str, message: String, details: serde_json::Value) -> EventRecord {
+    pub fn new(kind: EventKind, message: String, details: serde_json::Value) -> EventRecord {
         EventRecord {
             id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
             created_ms: crate::now_ms(),
-            kind: kind.to_string(),
+            kind,
             route: None,
             provider: None,
             message,
@@ -252,7 +256,7 @@ pub struct ApprovalRecord {
     pub created_ms: i64,
 }
 
-/// A channel pointed at a release (`kind` is `deploy` or `rollback`).
+/// A channel pointed at a release (`kind` is `deploy`, `rollback` or `live`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeployRecord {
     pub id: String,
@@ -260,10 +264,10 @@ pub struct DeployRecord {
     pub channel: String,
     pub release_id: String,
     pub actor: String,
-    pub kind: String,
+    pub kind: DeployKind,
     /// What a deploy does to sessions pinned to the release before it: `drain` (they keep
     /// it until they end) or `immediate` (they move at their next call).
-    pub mode: String,
+    pub mode: DeployMode,
     pub created_ms: i64,
 }
 
@@ -378,7 +382,7 @@ pub struct StreamRecord {
     /// Content was re-chunked to word or line boundaries.
     pub rechunked: bool,
     /// `None` without a smoothness SLO on the route; else `met` or what was breached.
-    pub slo: Option<String>,
+    pub slo: Option<SloVerdict>,
 }
 
 #[cfg(test)]
@@ -393,5 +397,79 @@ mod tests {
         assert!(is_first_attempt_id("att_odd_1", "odd"));
         assert!(!is_first_attempt_id("att_01abc_2", "call_01abc"));
         assert!(!is_first_attempt_id("call_01abc_a1", "call_01abc"));
+    }
+
+    /// The spool's JSON lines, `seam store export` and `--json` output keep today's words.
+    #[test]
+    fn vocabularies_serialize_as_their_stored_words() {
+        use crate::conformance::{sample_attempt, sample_call, sample_stream};
+        let mut call = sample_call("call_1", 1, "t");
+        let json = serde_json::to_string(&call).unwrap();
+        assert!(
+            json.contains(r#""outcome":"ok","error_class":null,"#),
+            "{json}"
+        );
+        call.outcome = Outcome::ClientClosed;
+        call.error_class = Some(CallErrorClass::ClientClosed);
+        let json = serde_json::to_string(&call).unwrap();
+        assert!(
+            json.contains(r#""outcome":"client_closed","error_class":"client_closed","#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<CallRecord>(&json).unwrap(), call);
+        let attempt = sample_attempt(&call, 1, false);
+        let json = serde_json::to_string(&attempt).unwrap();
+        assert!(
+            json.contains(r#""outcome":"error","error_class":"status_5xx","#),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<AttemptRecord>(&json).unwrap(),
+            attempt
+        );
+        let mut stream = sample_stream(&call);
+        stream.slo = Some(SloVerdict::breached("stall 1200 ms > 1000 ms"));
+        let json = serde_json::to_string(&stream).unwrap();
+        assert!(
+            json.ends_with(r#""slo":"breached: stall 1200 ms > 1000 ms"}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<StreamRecord>(&json).unwrap(), stream);
+        let event = EventRecord {
+            id: "evt_1".into(),
+            created_ms: 1,
+            kind: EventKind::ProviderDegradedHiddenByRetries,
+            route: None,
+            provider: None,
+            message: "m".into(),
+            details: "{}".into(),
+        };
+        assert_eq!(
+            event.to_json()["kind"],
+            serde_json::json!("provider_degraded_hidden_by_retries")
+        );
+        let deploy = DeployRecord {
+            id: "dep_1".into(),
+            prompt: "p".into(),
+            channel: "c".into(),
+            release_id: "rel_1".into(),
+            actor: "a".into(),
+            kind: DeployKind::Rollback,
+            mode: DeployMode::Immediate,
+            created_ms: 1,
+        };
+        let json = serde_json::to_string(&deploy).unwrap();
+        assert!(
+            json.contains(r#""kind":"rollback","mode":"immediate","#),
+            "{json}"
+        );
+    }
+
+    /// Migration 7's column default is static SQL: it must be the default mode's word.
+    #[test]
+    fn the_deploy_mode_column_defaults_to_drain() {
+        let sql = include_str!("../migrations/0007_sessions.sql");
+        let default = format!("DEFAULT '{}'", DeployMode::default().as_str());
+        assert!(sql.contains(&default), "{sql}");
     }
 }

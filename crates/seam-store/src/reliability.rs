@@ -2,6 +2,7 @@
 //! it counts calls (what clients saw, post-retry) or attempts (what providers saw and
 //! billed, pre-retry).
 
+use seam_vocab::Outcome;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -100,7 +101,7 @@ pub fn report(calls: &[CallGroup], attempts: &[AttemptGroup]) -> Vec<RouteReliab
         *r.calls_by_outcome.entry(c.outcome.clone()).or_default() += c.calls;
         r.calls_dispatched += c.dispatched;
         r.budget_refusals += c.budget_exhausted;
-        if c.outcome == "ok" {
+        if c.outcome == Outcome::Ok.as_str() {
             r.cost_per_successful_call_usd += c.cost_usd;
         }
     }
@@ -120,7 +121,7 @@ pub fn report(calls: &[CallGroup], attempts: &[AttemptGroup]) -> Vec<RouteReliab
         *p.attempts_by_outcome.entry(a.outcome.clone()).or_default() += a.attempts;
         p.first_attempts += a.first_attempts;
         p.cost_usd += a.cost_usd;
-        if a.outcome != "ok" {
+        if a.outcome != Outcome::Ok.as_str() {
             r.failed_attempts_cost_usd += a.cost_usd;
             p.failed_attempts_cost_usd += a.cost_usd;
             *p.errors_by_class.entry(a.error_class.clone()).or_default() += a.attempts;
@@ -131,7 +132,11 @@ pub fn report(calls: &[CallGroup], attempts: &[AttemptGroup]) -> Vec<RouteReliab
     }
     for ((route, _), mut p) in providers {
         let total: i64 = p.attempts_by_outcome.values().sum();
-        let failed = total - p.attempts_by_outcome.get("ok").copied().unwrap_or(0);
+        let failed = total
+            - p.attempts_by_outcome
+                .get(Outcome::Ok.as_str())
+                .copied()
+                .unwrap_or(0);
         p.attempt_error_rate = ratio(failed as f64, total as f64);
         p.first_attempt_error_rate = ratio(p.first_attempt_error_rate, p.first_attempts as f64);
         if let Some(r) = routes.get_mut(&route) {
@@ -140,8 +145,16 @@ pub fn report(calls: &[CallGroup], attempts: &[AttemptGroup]) -> Vec<RouteReliab
     }
     for r in routes.values_mut() {
         let d = r.calls_dispatched as f64;
-        let failed_calls = r.calls_by_outcome.get("error").copied().unwrap_or(0);
-        let ok_calls = r.calls_by_outcome.get("ok").copied().unwrap_or(0);
+        let failed_calls = r
+            .calls_by_outcome
+            .get(Outcome::Error.as_str())
+            .copied()
+            .unwrap_or(0);
+        let ok_calls = r
+            .calls_by_outcome
+            .get(Outcome::Ok.as_str())
+            .copied()
+            .unwrap_or(0);
         r.first_attempt_error_rate =
             ratio(first_errors.get(&r.route).copied().unwrap_or(0) as f64, d);
         r.final_error_rate = ratio(failed_calls as f64, d);

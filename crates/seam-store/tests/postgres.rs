@@ -30,6 +30,7 @@ async fn postgres_passes_the_conformance_suite() {
     let pooled = std::sync::Arc::new(seam_store::StoreSink(shared));
     seam_store::conformance::sink_round_trip(&store, pooled, 50_001_000).await;
     seam_store::conformance::audit_chain(&store).await;
+    seam_store::conformance::unknown_words_are_errors(&store).await;
     store.pool().close().await;
     admin
         .pool()

@@ -13,6 +13,7 @@ async fn sqlite_passes_the_conformance_suite() {
     let pooled = std::sync::Arc::new(seam_store::StoreSink(shared));
     seam_store::conformance::sink_round_trip(&store, pooled, 50_001_000).await;
     seam_store::conformance::audit_chain(&store).await;
+    seam_store::conformance::unknown_words_are_errors(&store).await;
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(store.pool())
         .await

@@ -3,6 +3,7 @@
 
 use seam_store::conformance::{sample_attempt, sample_call, sample_stream};
 use seam_store::{EventRecord, KeyRecord, ReleaseRecord, SessionKey, SessionTtl, Store};
+use seam_vocab::{ErrorClass, EventKind, Outcome};
 use std::process::Command;
 
 /// Longer than any format width: `{:<w$}` with this `w` panics.
@@ -31,8 +32,9 @@ async fn fill(url: &str) {
         c.provider = Some(big('p'));
         c.served_model = Some(big('v'));
         c.system_fingerprint = Some(big('f'));
-        c.outcome = "error".into();
-        c.error_class = Some(big('e'));
+        // Outcomes, classes and kinds are words of a vocabulary (seam-vocab), never long.
+        c.outcome = Outcome::Error;
+        c.error_class = Some(ErrorClass::Status5xx.into());
         c.error_message = Some(big('q'));
         // Sums of these overflow i64.
         c.attempts = i64::MAX;
@@ -42,7 +44,7 @@ async fn fill(url: &str) {
         a.provider = big('p');
         a.model = big('m');
         a.served_model = Some(big('v'));
-        a.error_class = Some(big('e'));
+        a.error_class = Some(ErrorClass::Status5xx);
         a.error_body = Some(big('b'));
         a.input_tokens = i64::MAX;
         calls.push(c);
@@ -62,7 +64,7 @@ async fn fill(url: &str) {
         .insert_event(&EventRecord {
             id: "evt_big".into(),
             created_ms: now,
-            kind: big('k'),
+            kind: EventKind::StoreOutage,
             route: Some(big('r')),
             provider: Some(big('p')),
             message: big('g'),

@@ -171,7 +171,10 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     frozen_prompt(&script, store.as_ref(), &dir).await?;
     sessions::hot_reload(&script, store.as_ref(), &dir).await?;
     streams::chunk_shape(&script, store.as_ref()).await?;
-    if let Some(c) = calls.iter().find(|c| c.outcome == "error" && c.stream) {
+    if let Some(c) = calls
+        .iter()
+        .find(|c| c.outcome == seam_vocab::Outcome::Error && c.stream)
+    {
         println!(
             "See one call and its attempts: seam calls show {} --config {}",
             c.id,
@@ -565,12 +568,18 @@ async fn frozen_prompt(
     println!("  {after} more calls answered; nobody deployed anything");
     tokio::time::sleep(Duration::from_millis(400)).await;
     println!("  seam changes:");
-    for e in store
-        .list_events(0, 100)
-        .await?
-        .iter()
-        .filter(|e| e.kind.starts_with("release_") || e.kind == "served_model_changed")
-    {
+    for e in store.list_events(0, 100).await?.iter().filter(|e| {
+        use seam_vocab::EventKind as K;
+        matches!(
+            e.kind,
+            K::ReleaseCreate
+                | K::ReleaseApprove
+                | K::ReleaseDeploy
+                | K::ReleaseRollback
+                | K::ReleaseModelMismatch
+                | K::ServedModelChanged
+        )
+    }) {
         let actor = serde_json::from_str::<Value>(&e.details)
             .ok()
             .and_then(|d| d.get("actor").and_then(Value::as_str).map(str::to_string))

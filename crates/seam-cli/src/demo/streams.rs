@@ -107,7 +107,7 @@ pub(super) async fn chunk_shape(
         .list_events(t0, 100)
         .await?
         .iter()
-        .filter(|e| e.kind == "stream_shape_changed")
+        .filter(|e| e.kind == seam_vocab::EventKind::StreamShapeChanged)
     {
         println!("  event: {} — {}", e.kind, e.message);
     }

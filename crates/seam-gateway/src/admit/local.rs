@@ -8,6 +8,7 @@ use super::{
 };
 use crate::observe::Metrics;
 use seam_config::{LimitWindow, Metric, TenantLimit, TraceLimits};
+use seam_vocab::RefusalCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -34,7 +35,7 @@ struct Counter {
 fn poisoned() -> Refusal {
     Refusal {
         status: 503,
-        code: "limits_unavailable",
+        code: RefusalCode::LimitsUnavailable,
         message: "Seam's limiter is unavailable".into(),
         retry_after: None,
     }
@@ -108,7 +109,7 @@ impl Local {
             && t.calls + 1 > max
         {
             return Err(trace_refusal(
-                "trace_call_limit",
+                RefusalCode::TraceCallLimit,
                 id,
                 format!("{} calls of {max}", t.calls),
             ));
@@ -117,7 +118,7 @@ impl Local {
             let secs = (now_ms - t.first_ms) as f64 / 1000.0;
             if secs > max {
                 return Err(trace_refusal(
-                    "trace_time_limit",
+                    RefusalCode::TraceTimeLimit,
                     id,
                     format!("{secs:.0}s of {max:.0}s of wall time"),
                 ));
@@ -127,7 +128,7 @@ impl Local {
             && t.tokens + t.tokens_reserved >= max as f64
         {
             return Err(trace_refusal(
-                "trace_token_limit",
+                RefusalCode::TraceTokenLimit,
                 id,
                 format!("{:.0} tokens of {max}", t.tokens + t.tokens_reserved),
             ));
@@ -136,7 +137,7 @@ impl Local {
             && t.cost + t.cost_reserved >= max
         {
             return Err(trace_refusal(
-                "trace_cost_limit",
+                RefusalCode::TraceCostLimit,
                 id,
                 format!("${:.4} of ${max:.4}", t.cost + t.cost_reserved),
             ));
@@ -181,7 +182,7 @@ impl Local {
             && t.attempts + 1 > max
         {
             return Err(trace_refusal(
-                "trace_attempt_limit",
+                RefusalCode::TraceAttemptLimit,
                 id,
                 format!("{} attempts of {max}", t.attempts),
             ));
@@ -190,7 +191,7 @@ impl Local {
             && t.tokens + t.tokens_reserved + tokens > max as f64
         {
             return Err(trace_refusal(
-                "trace_token_limit",
+                RefusalCode::TraceTokenLimit,
                 id,
                 format!(
                     "{:.0} tokens (+{tokens:.0} estimated for this attempt) of {max}",
@@ -202,7 +203,7 @@ impl Local {
             && t.cost + t.cost_reserved + est.cost > max
         {
             return Err(trace_refusal(
-                "trace_cost_limit",
+                RefusalCode::TraceCostLimit,
                 id,
                 format!(
                     "${:.4} (+${:.4} estimated for this attempt) of ${max:.4}",
@@ -365,7 +366,7 @@ mod tests {
             .admit_call(&c, &who("acme"), "t3", &tl, T0 + 2)
             .await
             .unwrap_err();
-        assert_eq!(r.code, "tenant_request_limit");
+        assert_eq!(r.code.as_str(), "tenant_request_limit");
         assert_eq!(r.retry_after, Some(Duration::from_millis(19_998)));
         assert!(
             r.message.contains("tenant `acme`") && r.message.contains("used 2"),
@@ -411,7 +412,7 @@ mod tests {
             .await
             .err()
             .expect("800 reserved + 400 > 1000");
-        assert_eq!(refused.code, "tenant_token_limit");
+        assert_eq!(refused.code.as_str(), "tenant_token_limit");
         a.settle(
             Usage {
                 input_tokens: 300,
@@ -463,7 +464,8 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(
-            over.code, "tenant_token_limit",
+            over.code.as_str(),
+            "tenant_token_limit",
             "a spent budget refuses the next call"
         );
     }
@@ -486,7 +488,8 @@ mod tests {
             l.admit_call(&c, &who("acme"), "trace-a", &tl, T0)
                 .await
                 .unwrap_err()
-                .code,
+                .code
+                .as_str(),
             "trace_call_limit"
         );
         let mut rs: Vec<Reservation> = Vec::new();
@@ -502,7 +505,8 @@ mod tests {
                 .await
                 .err()
                 .unwrap()
-                .code,
+                .code
+                .as_str(),
             "trace_attempt_limit"
         );
         drop(rs);
@@ -514,7 +518,8 @@ mod tests {
             l.admit_call(&c, &who("acme"), "trace-b", &tl, T0 + 61_000)
                 .await
                 .unwrap_err()
-                .code,
+                .code
+                .as_str(),
             "trace_time_limit"
         );
     }

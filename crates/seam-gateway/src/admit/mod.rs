@@ -28,6 +28,7 @@ use crate::observe::{Metrics, Reason};
 pub use calls::{Subject, completions};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
 use seam_store::Store;
+use seam_vocab::RefusalCode;
 use seam_wire::Usage;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -182,7 +183,7 @@ fn scope_refusal(
     }
 }
 
-fn trace_refusal(code: &'static str, trace: &str, usage: String) -> Refusal {
+fn trace_refusal(code: RefusalCode, trace: &str, usage: String) -> Refusal {
     Refusal {
         status: 429,
         code,
@@ -397,7 +398,7 @@ impl Limiter {
                 Err(e) => self.backend_down(cfg, &scopes, tl, &e),
             },
         };
-        decision.inspect_err(|r| self.metrics.limit_refusal(r.code))
+        decision.inspect_err(|r| self.metrics.limit_refusal(r.code.as_str()))
     }
 
     /// Reserves one attempt's estimate against every limit, or refuses it.
@@ -451,7 +452,7 @@ impl Limiter {
             },
         };
         decision
-            .inspect_err(|r| self.metrics.limit_refusal(r.code))
+            .inspect_err(|r| self.metrics.limit_refusal(r.code.as_str()))
             .map(|()| Reservation {
                 limiter: self.clone(),
                 ticket,
@@ -511,7 +512,7 @@ impl Limiter {
         if closed {
             Err(Refusal {
                 status: 503,
-                code: "limits_unavailable",
+                code: RefusalCode::LimitsUnavailable,
                 message: "Seam cannot check this call's limits right now (the limits backend is unreachable) and its policy is to refuse rather than overspend.".into(),
                 retry_after: Some(Duration::from_secs(1)),
             })

@@ -8,6 +8,7 @@ use super::{
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use seam_config::{LimitWindow, Metric, TenantLimit, TraceLimits};
+use seam_vocab::RefusalCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -230,13 +231,14 @@ fn opt(v: Option<u64>) -> f64 {
     v.map(|x| x as f64).unwrap_or(-1.0)
 }
 
-fn static_code(code: &str) -> &'static str {
+/// The trace limit the script named.
+fn static_code(code: &str) -> RefusalCode {
     match code {
-        "trace_call_limit" => "trace_call_limit",
-        "trace_time_limit" => "trace_time_limit",
-        "trace_token_limit" => "trace_token_limit",
-        "trace_cost_limit" => "trace_cost_limit",
-        _ => "trace_attempt_limit",
+        "trace_call_limit" => RefusalCode::TraceCallLimit,
+        "trace_time_limit" => RefusalCode::TraceTimeLimit,
+        "trace_token_limit" => RefusalCode::TraceTokenLimit,
+        "trace_cost_limit" => RefusalCode::TraceCostLimit,
+        _ => RefusalCode::TraceAttemptLimit,
     }
 }
 

@@ -7,6 +7,8 @@
 use super::streams::{SloLabels, StreamLabels};
 use super::{CallLabels, Code, Metrics, ProviderReason, Reason, RouteProvider};
 use seam_config::{Config, Metric};
+use seam_vocab::EventKind;
+use seam_vocab::{RefusalCode, SloOutcome};
 
 /// `seam_records_dropped_total{reason}`: the reasons of `record/` (mod.rs, writer.rs, journal.rs).
 pub const RECORD_DROP_REASONS: [&str; 6] = [
@@ -20,19 +22,18 @@ pub const RECORD_DROP_REASONS: [&str; 6] = [
 
 /// `seam_events_total{reason}`: the kinds of event the gateway writes (the control plane's
 /// deploys and approvals are written by `seam-control`, not counted here).
-pub const EVENT_KINDS: [&str; 9] = [
-    crate::drift::EVENT_KIND,
-    crate::drift::FINGERPRINT_EVENT,
-    crate::divergence::EVENT_KIND,
-    crate::shape::EVENT_KIND,
-    crate::session::MOVED_EVENT,
-    crate::reload::REFUSED_EVENT,
-    crate::pinned::MISMATCH_EVENT,
+pub const EVENT_KINDS: [EventKind; 9] = [
+    EventKind::ServedModelChanged,              // drift.rs
+    EventKind::FingerprintChanged,              // drift.rs
+    EventKind::ProviderDegradedHiddenByRetries, // divergence.rs
+    EventKind::StreamShapeChanged,              // shape.rs
+    EventKind::SessionMoved,                    // session.rs
+    EventKind::ConfigReloadRefused,             // reload.rs
+    EventKind::ReleaseModelMismatch,            // pinned.rs
     // The record writer's outage summary (record/writer.rs).
-    "records_dropped",
-    "store_outage",
+    EventKind::RecordsDropped,
+    EventKind::StoreOutage,
 ];
-
 /// `seam_limit_backend_errors_total{reason}`: the `on_backend_down` decisions.
 const BACKEND_DOWN_DECISIONS: [&str; 2] = ["open", "closed"];
 /// `seam_limit_reseeds_total{reason}`.
@@ -40,16 +41,14 @@ const RESEED_REASONS: [&str; 3] = ["start", "redis_empty", "failed"];
 /// `seam_reloads_total{reason}`.
 const RELOAD_OUTCOMES: [&str; 3] = ["applied", "unchanged", "refused"];
 /// `seam_limit_refusals_total{code}` beyond the per-metric codes of tenants and keys.
-const OTHER_REFUSAL_CODES: [&str; 6] = [
-    "trace_call_limit",
-    "trace_attempt_limit",
-    "trace_time_limit",
-    "trace_token_limit",
-    "trace_cost_limit",
-    "limits_unavailable",
+const OTHER_REFUSAL_CODES: [RefusalCode; 6] = [
+    RefusalCode::TraceCallLimit,
+    RefusalCode::TraceAttemptLimit,
+    RefusalCode::TraceTimeLimit,
+    RefusalCode::TraceTokenLimit,
+    RefusalCode::TraceCostLimit,
+    RefusalCode::LimitsUnavailable,
 ];
-/// `seam_stream_slo_total{outcome}`.
-const SLO_OUTCOMES: [&str; 2] = ["met", "breached"];
 
 /// Every code a limit refusal can carry.
 pub fn refusal_codes() -> Vec<&'static str> {
@@ -57,6 +56,7 @@ pub fn refusal_codes() -> Vec<&'static str> {
         .into_iter()
         .flat_map(|m| [false, true].map(|key| crate::errors::refusal_code(m, key)))
         .chain(OTHER_REFUSAL_CODES)
+        .map(RefusalCode::as_str)
         .collect()
 }
 
@@ -73,7 +73,7 @@ impl Metrics {
             let _ = self.records_dropped.get_or_create(&reason(r));
         }
         for k in EVENT_KINDS {
-            let _ = self.events.get_or_create(&reason(k));
+            let _ = self.events.get_or_create(&reason(k.as_str()));
         }
         for d in BACKEND_DOWN_DECISIONS {
             let _ = self.limit_backend_errors.get_or_create(&reason(d));
@@ -110,7 +110,7 @@ impl Metrics {
                     provider: provider.to_string(),
                 };
                 let _ = self.first_attempts.get_or_create(&CallLabels {
-                    outcome: "error".into(),
+                    outcome: seam_vocab::Outcome::Error.as_str().into(),
                     status: String::new(),
                     route: rp.route.clone(),
                     provider: rp.provider.clone(),
@@ -131,10 +131,11 @@ impl Metrics {
                 }
             }
             if route.stream_slo.is_some() {
-                for o in SLO_OUTCOMES {
+                // `seam_stream_slo_total{outcome}`.
+                for o in SloOutcome::ALL {
                     let _ = self.streams.slo.get_or_create(&SloLabels {
                         route: route.name.clone(),
-                        outcome: o.into(),
+                        outcome: o.as_str().into(),
                     });
                 }
             }

@@ -374,7 +374,10 @@ fn call_spans(
         attribute(&mut s, ATTR, "seam.session_id", id.as_str());
     }
     if c.error_class.is_some() {
-        let message = c.error_message.as_deref().or(c.error_class.as_deref());
+        let message = c
+            .error_message
+            .as_deref()
+            .or(c.error_class.map(|e| e.as_str()));
         wire::error_status(&mut s, message.unwrap_or(""));
     }
     wire::push_span(&mut out, &s);
@@ -410,7 +413,7 @@ fn call_spans(
         attribute(&mut s, ATTR, "seam.tokens_estimated", a.tokens_estimated);
         attribute(&mut s, ATTR, "seam.unpriced", a.unpriced);
         if let Some(e) = &a.error_class {
-            wire::error_status(&mut s, e);
+            wire::error_status(&mut s, e.as_str());
         }
         wire::push_span(&mut out, &s);
     }
@@ -463,7 +466,7 @@ mod tests {
         call.tenant = tenant.into();
         call.trace_id = trace.map(str::to_string);
         let mut failed = seam_store::conformance::sample_attempt(&call, 1, false);
-        failed.error_class = Some("status_5xx".into());
+        failed.error_class = Some(seam_vocab::ErrorClass::Status5xx);
         let ok = seam_store::conformance::sample_attempt(&call, 2, true);
         (call, vec![failed, ok])
     }
@@ -491,7 +494,7 @@ mod tests {
     #[test]
     fn spans_decode_with_the_official_definitions() {
         let (mut call, attempts) = records("call_0192f0c4a1b27c3d8e9f00112233aabb", "acme", None);
-        call.error_class = Some("status_5xx".into());
+        call.error_class = Some(seam_vocab::ErrorClass::Status5xx.into());
         call.error_message = Some("provider answered 502".into());
         let p = Parent {
             trace_id: [7; 16],

@@ -193,7 +193,7 @@ async fn an_outage_spools_and_replays_in_order() {
     let outage = timeline(&events)
         .await
         .into_iter()
-        .find(|e| e.kind == "store_outage")
+        .find(|e| e.kind.as_str() == "store_outage")
         .expect("a store_outage event");
     let details: serde_json::Value = serde_json::from_str(&outage.details).unwrap();
     assert!(details["spooled_records"].as_u64().unwrap() > 3000);
@@ -274,7 +274,7 @@ async fn a_full_spool_drops_counts_and_tells() {
     let e = timeline(&events)
         .await
         .into_iter()
-        .find(|e| e.kind == "records_dropped")
+        .find(|e| e.kind.as_str() == "records_dropped")
         .expect("a records_dropped event");
     assert!(e.message.contains("dropped"), "{}", e.message);
 }

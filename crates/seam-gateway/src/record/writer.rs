@@ -344,9 +344,9 @@ impl Writer {
             tracing::warn!("{message}");
         }
         let kind = if o.dropped_rows > 0 {
-            "records_dropped"
+            seam_vocab::EventKind::RecordsDropped
         } else {
-            "store_outage"
+            seam_vocab::EventKind::StoreOutage
         };
         let details = serde_json::json!({
             "since_ms": o.since_ms,

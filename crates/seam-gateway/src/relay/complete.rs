@@ -10,6 +10,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::header;
 use seam_providers::Complete;
+use seam_vocab::Outcome;
 use seam_wire::RequestBody;
 use serde_json::Value;
 
@@ -59,7 +60,7 @@ pub fn complete(
         ctx,
         CallEnd {
             status: 200,
-            outcome: "ok",
+            outcome: Outcome::Ok,
             error_class: None,
             error_message: None,
             ttfb_ms: up.ttfb_ms,

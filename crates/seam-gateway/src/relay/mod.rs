@@ -21,6 +21,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{StatusCode, header};
 use seam_providers::{AttemptError, ChunkStream, ErrorClass, Served, StreamEvent};
+use seam_vocab::{CallErrorClass, Outcome};
 use seam_wire::{RequestBody, SSE_DONE, Usage, UsageReport, sse_data};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -352,15 +353,15 @@ impl Relay {
         );
         self.billed = bill.usage;
         let (outcome, class, message) = match &error {
-            None => ("ok", None, None),
+            None => (Outcome::Ok, None, None),
             Some(e) if e.class == ErrorClass::Cancelled => (
-                "client_closed",
-                Some("client_closed"),
+                Outcome::ClientClosed,
+                Some(CallErrorClass::ClientClosed),
                 Some(e.message.clone()),
             ),
             Some(e) => (
-                "error",
-                Some(e.class.as_str()),
+                Outcome::Error,
+                Some(e.class.into()),
                 Some(format!("{} (after {} chunks)", e.message, self.chunks)),
             ),
         };
@@ -384,7 +385,7 @@ impl Relay {
         &mut self,
         ctx: &CallCtx,
         output_tokens: u64,
-        outcome: &str,
+        outcome: Outcome,
         completed: bool,
     ) -> Option<seam_store::StreamRecord> {
         let watch = self.watch.take()?;
@@ -397,7 +398,7 @@ impl Relay {
             &self.up.provider,
             self.served.model.as_deref(),
             output_tokens,
-            outcome == "client_closed",
+            outcome == Outcome::ClientClosed,
             self.rechunk.is_some(),
             slo.as_ref(),
             Some(&self.end.metrics.streams),

@@ -227,7 +227,7 @@ async fn two_gateways_on_one_postgres_and_redis_act_as_one() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == "served_model_changed")
+        .filter(|e| e.kind.as_str() == "served_model_changed")
         .collect();
     assert_eq!(drift.len(), 1, "{drift:?}");
 

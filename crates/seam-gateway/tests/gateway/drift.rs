@@ -37,7 +37,7 @@ async fn an_alias_move_raises_exactly_one_served_model_changed_event() {
     let events = h.store.list_events(0, 10).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
-    assert_eq!(e.kind, "served_model_changed");
+    assert_eq!(e.kind.as_str(), "served_model_changed");
     assert_eq!(e.provider.as_deref(), Some("up"));
     let d: Value = serde_json::from_str(&e.details).unwrap();
     assert_eq!(d["requested_model"], "sim-large-2026-01");
@@ -82,7 +82,7 @@ async fn a_new_fingerprint_on_the_same_model_is_a_fingerprint_change_not_a_model
     let events = h.store.list_events(0, 10).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
-    assert_eq!(e.kind, "fingerprint_changed");
+    assert_eq!(e.kind.as_str(), "fingerprint_changed");
     let d: Value = serde_json::from_str(&e.details).unwrap();
     assert_eq!(
         (&d["before"], &d["after"]),

@@ -289,8 +289,8 @@ async fn a_stream_cut_upstream_ends_with_an_error_event() {
     assert_eq!(last["request_id"], id.as_str());
     assert!(!names(&ev).contains(&"message_stop"));
     let (call, _) = h.record(&id).await;
-    assert_eq!(call.outcome, "error");
-    assert_eq!(call.error_class.as_deref(), Some("stream_cut"));
+    assert_eq!(call.outcome.as_str(), "error");
+    assert_eq!(call.error_class.map(|c| c.as_str()), Some("stream_cut"));
 }
 
 const TOOLS: &str = "[content]\nmode = \"tool_call\"\ntool = { name = \"lookup_invoice\", arguments = { id = \"inv_9\" } }\n";

@@ -170,7 +170,9 @@ async fn a_ten_second_store_outage_loses_no_acknowledged_call() {
         let events = seam_store::Store::list_events(&store, 0, 100)
             .await
             .unwrap();
-        outage = events.into_iter().find(|e| e.kind == "store_outage");
+        outage = events
+            .into_iter()
+            .find(|e| e.kind.as_str() == "store_outage");
         if outage.is_some() {
             break;
         }

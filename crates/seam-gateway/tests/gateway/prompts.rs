@@ -47,8 +47,8 @@ pub(crate) async fn deploy_text(h: &Harness, text: &str) -> String {
             channel: "production".into(),
             release_id: release.id.clone(),
             actor: "ben".into(),
-            kind: "deploy".into(),
-            mode: "drain".into(),
+            kind: seam_vocab::DeployKind::Deploy,
+            mode: seam_vocab::DeployMode::Drain,
             created_ms: 2,
         })
         .await
@@ -156,12 +156,13 @@ async fn a_release_that_refuses_other_models_fails_the_call_but_records_the_bill
     );
     let (call, attempts) = h.record(&id).await;
     assert_eq!(
-        (call.outcome.as_str(), call.error_class.as_deref()),
+        (call.outcome.as_str(), call.error_class.map(|c| c.as_str())),
         ("error", Some("served_model_mismatch"))
     );
     assert_eq!(attempts.len(), 1);
     assert_eq!(
-        attempts[0].outcome, "ok",
+        attempts[0].outcome.as_str(),
+        "ok",
         "the provider answered and billed"
     );
     assert!(attempts[0].input_tokens > 0 && call.cost_usd > 0.0);
@@ -185,7 +186,7 @@ async fn a_release_that_alerts_answers_and_raises_one_event() {
     let events = h.store.list_events(0, 10).await.unwrap();
     let mismatches: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "release_model_mismatch")
+        .filter(|e| e.kind.as_str() == "release_model_mismatch")
         .collect();
     assert_eq!(mismatches.len(), 1, "{events:?}");
 }

@@ -147,7 +147,7 @@ async fn shutdown_lets_an_in_flight_stream_finish_and_flushes_its_record() {
         .await
         .unwrap()
         .expect("recorded before shutdown returned");
-    assert_eq!(call.outcome, "ok");
+    assert_eq!(call.outcome.as_str(), "ok");
 }
 
 /// A stream still running when the grace period ends is cut, and its call is recorded (as cut

@@ -111,7 +111,7 @@ async fn events(h: &Harness, kind: &str) -> Vec<seam_store::EventRecord> {
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == kind)
+        .filter(|e| e.kind.as_str() == kind)
         .collect()
 }
 

@@ -71,7 +71,7 @@ async fn telemetry_matches_the_sims_timings_and_checks_the_slo() {
         "12 tokens over 11 gaps of 40 ms: {tps}"
     );
     assert_eq!(s.stalls, 0);
-    let slo = s.slo.expect("the route has an SLO");
+    let slo = s.slo.expect("the route has an SLO").to_string();
     assert!(
         slo.starts_with("breached") && slo.contains("gap p95") && slo.contains("chars/chunk"),
         "{slo}"
@@ -101,7 +101,7 @@ async fn a_shape_change_is_an_event_and_a_steady_stream_is_not() {
     let kinds = |events: Vec<seam_store::EventRecord>| {
         events
             .into_iter()
-            .filter(|e| e.kind == "stream_shape_changed")
+            .filter(|e| e.kind.as_str() == "stream_shape_changed")
             .collect::<Vec<_>>()
     };
     assert!(

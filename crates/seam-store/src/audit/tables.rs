@@ -146,8 +146,8 @@ fn put_of_row(d: &DeployRecord) -> Put<'_> {
     Put {
         release: &d.release_id,
         actor: &d.actor,
-        mode: &d.mode,
-        rollback: d.kind == "rollback",
+        mode: d.mode.as_str(),
+        rollback: d.kind == seam_vocab::DeployKind::Rollback,
     }
 }
 

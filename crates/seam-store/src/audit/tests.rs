@@ -223,8 +223,8 @@ fn deploy(id: &str, release: &str, actor: &str, kind: &str) -> DeployRecord {
         channel: "production".into(),
         release_id: release.into(),
         actor: actor.into(),
-        kind: kind.into(),
-        mode: "drain".into(),
+        kind: kind.parse().expect("a deploy kind"),
+        mode: seam_vocab::DeployMode::Drain,
         created_ms: id.len() as i64,
     }
 }

@@ -210,8 +210,8 @@ async fn tables_are_checked_against_the_chain(store: &SqlStore, keyed: &SqlStore
         channel: "production".into(),
         release_id: id.into(),
         actor: "ben".into(),
-        kind: "deploy".into(),
-        mode: "drain".into(),
+        kind: seam_vocab::DeployKind::Deploy,
+        mode: seam_vocab::DeployMode::Drain,
         created_ms: 3,
     };
     keyed.insert_deploy(&deploy).await.expect("deploy");

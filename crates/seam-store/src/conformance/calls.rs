@@ -26,7 +26,7 @@ pub(super) async fn calls_filter_by_route_status_outcome_and_release(store: &dyn
         let mut c = sample_call(&format!("call_flt_{i}"), B + i as i64, "flt");
         c.route = route.into();
         c.status = status;
-        c.outcome = outcome.into();
+        c.outcome = outcome.parse().expect("an outcome");
         c.release_id = release.map(str::to_string);
         calls.push(c);
     }
@@ -110,7 +110,7 @@ pub(super) async fn traces_list_named_traces_per_tenant(store: &dyn Store) {
         c
     };
     let mut failed = call("call_trl_2", t + 2, "trl", Some("tr-agent"));
-    failed.outcome = "error".into();
+    failed.outcome = seam_vocab::Outcome::Error;
     failed.cost_usd = 0.5;
     let mut unpriced = call("call_trl_3", t + 3, "trl", Some("tr-agent"));
     unpriced.unpriced = true;

@@ -8,10 +8,12 @@ mod samples;
 mod sessions;
 mod sink;
 mod spend;
+mod vocab;
 
 pub use audit::audit_chain;
 pub use samples::{sample_attempt, sample_call, sample_stream, sole_attempt};
 pub use sink::sink_round_trip;
+pub use vocab::unknown_words_are_errors;
 
 use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Store};
 
@@ -83,8 +85,8 @@ async fn releases_approvals_and_deploys(store: &dyn Store) {
         channel: "production".into(),
         release_id: "rel_abc".into(),
         actor: "ben".into(),
-        kind: "deploy".into(),
-        mode: "immediate".into(),
+        kind: seam_vocab::DeployKind::Deploy,
+        mode: seam_vocab::DeployMode::Immediate,
         created_ms: 3,
     };
     store.insert_deploy(&d).await.expect("deploy");
@@ -176,7 +178,7 @@ async fn served_models_are_remembered_once(store: &dyn Store) {
 async fn reliability_aggregates(store: &dyn Store) {
     let ok = sample_call("call_rel_ok", 10_000_000, "rel");
     let mut failed = sample_call("call_rel_err", 10_000_001, "rel");
-    failed.outcome = "error".into();
+    failed.outcome = seam_vocab::Outcome::Error;
     failed.budget_exhausted = true;
     let attempts = vec![
         sample_attempt(&ok, 1, false),
@@ -216,7 +218,7 @@ async fn events_round_trip(store: &dyn Store) {
     let e = crate::EventRecord {
         id: "evt_1".into(),
         created_ms: 20_000_000,
-        kind: "provider_degraded_hidden_by_retries".into(),
+        kind: seam_vocab::EventKind::ProviderDegradedHiddenByRetries,
         route: Some("chat".into()),
         provider: Some("local".into()),
         message: "first attempts failing".into(),
@@ -456,7 +458,7 @@ async fn streams_round_trip(store: &dyn Store) {
         tokens_per_sec: Some(50.0),
         client_closed: true,
         rechunked: false,
-        slo: Some("breached: stall 1200 ms > 1000 ms".into()),
+        slo: Some(seam_vocab::SloVerdict::breached("stall 1200 ms > 1000 ms")),
     };
     store
         .insert_records(&[], &[], std::slice::from_ref(&s))

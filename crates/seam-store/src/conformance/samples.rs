@@ -2,6 +2,7 @@
 //! with every kind of value, and a call made the way the gateway records a sole attempt.
 
 use crate::{AttemptRecord, CallRecord};
+use seam_vocab::{ErrorClass, Outcome};
 
 pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
     CallRecord {
@@ -19,7 +20,7 @@ pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
         served_model: Some("sim-large-2026-01".into()),
         system_fingerprint: Some("fp_1".into()),
         status: 200,
-        outcome: "ok".into(),
+        outcome: Outcome::Ok,
         error_class: None,
         error_message: None,
         attempts: 2,
@@ -76,8 +77,8 @@ pub fn sample_attempt(call: &CallRecord, seq: i64, ok: bool) -> AttemptRecord {
         served_model: ok.then(|| "sim-large-2026-01".into()),
         system_fingerprint: None,
         status: Some(if ok { 200 } else { 503 }),
-        outcome: if ok { "ok" } else { "error" }.into(),
-        error_class: (!ok).then(|| "status_5xx".into()),
+        outcome: if ok { Outcome::Ok } else { Outcome::Error },
+        error_class: (!ok).then_some(ErrorClass::Status5xx),
         error_body: (!ok).then(|| "{\"error\":{\"message\":\"overloaded\"}}".into()),
         latency_ms: 4.0,
         ttfb_ms: None,
@@ -107,8 +108,8 @@ pub fn sole_attempt(call: &mut CallRecord, failed: bool) -> AttemptRecord {
     call.unpriced = a.unpriced;
     if failed {
         call.status = 502;
-        call.outcome = "error".into();
-        call.error_class = Some("status_5xx".into());
+        call.outcome = Outcome::Error;
+        call.error_class = Some(ErrorClass::Status5xx.into());
         call.error_message = Some("provider `local` answered 503".into());
         call.ttfb_ms = None;
     }

@@ -43,7 +43,7 @@ pub(super) async fn spend_totals_windows_keys_and_open_traces(store: &dyn Store)
         Some("tr_sp"),
     );
     refused.attempts = 0;
-    refused.outcome = "refused".into();
+    refused.outcome = seam_vocab::Outcome::Refused;
     refused.status = 429;
     (
         refused.input_tokens,

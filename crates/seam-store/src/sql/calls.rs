@@ -111,7 +111,10 @@ impl SqlStore {
         let count = |o: &str| {
             format!("CAST(SUM(CASE WHEN outcome = '{o}' THEN 1 ELSE 0 END) AS BIGINT) AS n_{o}")
         };
-        let by_outcome: Vec<String> = crate::CALL_OUTCOMES.iter().map(|o| count(o)).collect();
+        let by_outcome: Vec<String> = crate::CALL_OUTCOMES
+            .iter()
+            .map(|o| count(o.as_str()))
+            .collect();
         // Named traces only: a call that names none has its own id as its trace.
         let sql = format!(
             "SELECT trace_id, tenant, COUNT(*) AS calls, CAST(SUM(attempts) AS BIGINT) AS attempts, \
@@ -140,7 +143,7 @@ impl SqlStore {
                     let n: i64 = r.try_get(format!("n_{o}").as_str())?;
                     known += n;
                     if n > 0 {
-                        outcomes.insert(o.to_string(), n);
+                        outcomes.insert(o.as_str().to_string(), n);
                     }
                 }
                 // An outcome a later version records: counted, not lost.

@@ -25,6 +25,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use rows::*;
+use seam_vocab::Outcome;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
@@ -307,10 +308,11 @@ impl Store for SqlStore {
     ) -> Result<Vec<UsageRow>> {
         let col = by.column();
         let within = scope::filter("tenant", 2, tenants);
+        let (refused, failed) = (Outcome::Refused.as_str(), Outcome::Error.as_str());
         let query = sqlx::query(AssertSqlSafe(format!(
             "SELECT COALESCE({col}, '') AS k, COUNT(*) AS calls, \
-             CAST(SUM(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS BIGINT) AS refused, \
-             CAST(SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+             CAST(SUM(CASE WHEN outcome = '{refused}' THEN 1 ELSE 0 END) AS BIGINT) AS refused, \
+             CAST(SUM(CASE WHEN outcome = '{failed}' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
              CAST(SUM(attempts) AS BIGINT) AS attempts, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
              CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
              CAST(MAX(tokens_estimated) AS BIGINT) AS estimated, \

@@ -6,6 +6,7 @@ use crate::{
 };
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
+use std::str::FromStr;
 
 /// Rows per INSERT statement. A batch is split greedily into these sizes so that only four
 /// statement shapes per table exist and each is prepared once and cached; 64 rows keeps the
@@ -50,6 +51,33 @@ pub(super) async fn insert_rows<T: Row>(
     Ok(())
 }
 
+/// A vocabulary word (`seam_vocab`) from text column `col`; a word this version does not know
+/// is an error naming the column and the value, not a panic.
+pub(super) fn word<T>(r: &AnyRow, col: &str) -> std::result::Result<T, sqlx::Error>
+where
+    T: FromStr<Err = seam_vocab::Unknown>,
+{
+    let s: String = r.try_get(col)?;
+    s.parse().map_err(|e| unknown_word(col, e))
+}
+
+/// [`word`] of a nullable column.
+pub(super) fn opt_word<T>(r: &AnyRow, col: &str) -> std::result::Result<Option<T>, sqlx::Error>
+where
+    T: FromStr<Err = seam_vocab::Unknown>,
+{
+    let s: Option<String> = r.try_get(col)?;
+    s.map(|s| s.parse().map_err(|e| unknown_word(col, e)))
+        .transpose()
+}
+
+fn unknown_word(col: &str, e: seam_vocab::Unknown) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: format!("{col:?}"),
+        source: Box::new(e),
+    }
+}
+
 /// Booleans are stored as 0/1 on both backends.
 pub(super) fn flag(b: bool) -> i64 {
     b as i64
@@ -71,8 +99,8 @@ pub(super) fn call_from_row(r: &AnyRow) -> std::result::Result<CallRecord, sqlx:
         served_model: r.try_get("served_model")?,
         system_fingerprint: r.try_get("system_fingerprint")?,
         status: r.try_get("status")?,
-        outcome: r.try_get("outcome")?,
-        error_class: r.try_get("error_class")?,
+        outcome: word(r, "outcome")?,
+        error_class: opt_word(r, "error_class")?,
         error_message: r.try_get("error_message")?,
         attempts: r.try_get("attempts")?,
         latency_ms: r.try_get("latency_ms")?,
@@ -101,8 +129,8 @@ pub(super) fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord,
         served_model: r.try_get("served_model")?,
         system_fingerprint: r.try_get("system_fingerprint")?,
         status: r.try_get("status")?,
-        outcome: r.try_get("outcome")?,
-        error_class: r.try_get("error_class")?,
+        outcome: word(r, "outcome")?,
+        error_class: opt_word(r, "error_class")?,
         error_body: r.try_get("error_body")?,
         latency_ms: r.try_get("latency_ms")?,
         ttfb_ms: r.try_get("ttfb_ms")?,
@@ -216,8 +244,8 @@ pub(super) fn deploy_from_row(r: &AnyRow) -> std::result::Result<DeployRecord, s
         channel: r.try_get("channel")?,
         release_id: r.try_get("release_id")?,
         actor: r.try_get("actor")?,
-        kind: r.try_get("kind")?,
-        mode: r.try_get("mode")?,
+        kind: word(r, "kind")?,
+        mode: word(r, "mode")?,
         created_ms: r.try_get("created_ms")?,
     })
 }
@@ -226,7 +254,7 @@ pub(super) fn event_from_row(r: &AnyRow) -> std::result::Result<crate::EventReco
     Ok(crate::EventRecord {
         id: r.try_get("id")?,
         created_ms: r.try_get("created_ms")?,
-        kind: r.try_get("kind")?,
+        kind: word(r, "kind")?,
         route: r.try_get("route")?,
         provider: r.try_get("provider")?,
         message: r.try_get("message")?,

@@ -29,7 +29,7 @@ pub(super) fn stream_from_row(r: &AnyRow) -> std::result::Result<StreamRecord, s
         tokens_per_sec: r.try_get("tokens_per_sec")?,
         client_closed: r.try_get::<i64, _>("client_closed")? != 0,
         rechunked: r.try_get::<i64, _>("rechunked")? != 0,
-        slo: r.try_get("slo")?,
+        slo: super::rows::opt_word(r, "slo")?,
     })
 }
 

@@ -1,0 +1,71 @@
+//! What the change timeline records.
+
+use crate::vocabulary;
+
+vocabulary! {
+    /// What an entry of the change timeline is about. The gateway's detectors and record
+    /// writer write the first nine; the control plane writes the rest, each its audit action
+    /// with `_` for `.` (`release.deploy` is `release_deploy`).
+    pub enum EventKind as "event kind" {
+        /// A provider answered a requested model with another served model.
+        ServedModelChanged => "served_model_changed",
+        /// The same served model came with another system fingerprint.
+        FingerprintChanged => "fingerprint_changed",
+        /// First attempts fail while retries keep calls succeeding.
+        ProviderDegradedHiddenByRetries => "provider_degraded_hidden_by_retries",
+        /// A provider's chunking changed shape.
+        StreamShapeChanged => "stream_shape_changed",
+        /// An `immediate` deploy moved a pinned session.
+        SessionMoved => "session_moved",
+        ConfigReloadRefused => "config_reload_refused",
+        /// The provider served another model than a release pins.
+        ReleaseModelMismatch => "release_model_mismatch",
+        /// A store outage ended and records were lost in it.
+        RecordsDropped => "records_dropped",
+        /// A store outage ended with every record kept.
+        StoreOutage => "store_outage",
+        ReleaseCreate => "release_create",
+        ReleaseApprove => "release_approve",
+        ReleaseDeploy => "release_deploy",
+        ReleaseRollback => "release_rollback",
+        ConfigChange => "config_change",
+        ConfigReload => "config_reload",
+        SessionMigrate => "session_migrate",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{refuses, round_trips};
+
+    #[test]
+    fn event_kinds_keep_their_strings() {
+        let pinned = [
+            (EventKind::ServedModelChanged, "served_model_changed"),
+            (EventKind::FingerprintChanged, "fingerprint_changed"),
+            (
+                EventKind::ProviderDegradedHiddenByRetries,
+                "provider_degraded_hidden_by_retries",
+            ),
+            (EventKind::StreamShapeChanged, "stream_shape_changed"),
+            (EventKind::SessionMoved, "session_moved"),
+            (EventKind::ConfigReloadRefused, "config_reload_refused"),
+            (EventKind::ReleaseModelMismatch, "release_model_mismatch"),
+            (EventKind::RecordsDropped, "records_dropped"),
+            (EventKind::StoreOutage, "store_outage"),
+            (EventKind::ReleaseCreate, "release_create"),
+            (EventKind::ReleaseApprove, "release_approve"),
+            (EventKind::ReleaseDeploy, "release_deploy"),
+            (EventKind::ReleaseRollback, "release_rollback"),
+            (EventKind::ConfigChange, "config_change"),
+            (EventKind::ConfigReload, "config_reload"),
+            (EventKind::SessionMigrate, "session_migrate"),
+        ];
+        assert_eq!(EventKind::ALL.len(), pinned.len());
+        for (v, s) in pinned {
+            round_trips(v, s);
+        }
+        refuses::<EventKind>("release.deploy", "event kind");
+    }
+}
