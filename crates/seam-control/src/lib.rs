@@ -7,7 +7,8 @@
 
 use seam_prompts::{Prompt, Severity};
 use seam_store::{
-    ApprovalRecord, DeployRecord, EventRecord, ReleaseRecord, Store, StoreError, UserRecord,
+    ApprovalRecord, Audit, DeployRecord, EventRecord, Events, ReleaseRecord, Releases, Sessions,
+    StoreError, UserRecord, Users,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -42,7 +43,10 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// The user a token belongs to.
-pub async fn user_by_token(store: &dyn Store, token: &str) -> Result<Option<UserRecord>> {
+pub async fn user_by_token(
+    store: &(impl Users + ?Sized),
+    token: &str,
+) -> Result<Option<UserRecord>> {
     Ok(store.user_by_token_hash(&token_hash(token)).await?)
 }
 
@@ -56,7 +60,7 @@ pub use roles::{Actor, Role, actor_by_token};
 
 /// Appends a control-plane action to the audit chain; every action goes through here.
 pub async fn audit(
-    store: &dyn Store,
+    store: &(impl Audit + ?Sized),
     actor: &str,
     action: &str,
     subject: &str,
@@ -78,7 +82,7 @@ pub async fn audit(
 
 /// Appends to the audit chain and the change timeline.
 async fn record(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     action: &str,
     subject: &str,
@@ -90,7 +94,7 @@ async fn record(
 
 /// `record`, with what the subject was before.
 pub(crate) async fn record_change(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     action: &str,
     subject: &str,
@@ -106,7 +110,7 @@ pub(crate) async fn record_change(
 /// the action as asked, does not.
 #[allow(clippy::too_many_arguments)]
 async fn record_change_noting(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     action: &str,
     subject: &str,
@@ -157,7 +161,7 @@ pub fn split_target(target: &str) -> Result<(&str, &str)> {
 /// Makes a release of a prompt (it must lint clean). Returns it and whether it is new: the
 /// same content is the same release.
 pub async fn create_release(
-    store: &dyn Store,
+    store: &(impl Releases + Audit + Events + ?Sized),
     actor: &str,
     prompt: &Prompt,
 ) -> Result<(ReleaseRecord, bool)> {
@@ -202,7 +206,11 @@ pub async fn create_release(
 /// Approves a release as `actor`: not its author, and an owner of the prompt as the release
 /// on production names them (an admin while there is none). A release's own `owners` count
 /// only once it is on production, so a release that changes them needs a current owner.
-pub async fn approve(store: &dyn Store, actor: &Actor, id: &str) -> Result<ReleaseRecord> {
+pub async fn approve(
+    store: &(impl Releases + Audit + Events + ?Sized),
+    actor: &Actor,
+    id: &str,
+) -> Result<ReleaseRecord> {
     let release = store
         .get_release(id)
         .await?
@@ -285,7 +293,7 @@ impl DeployMode {
 }
 
 async fn put(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Audit + Events + ?Sized),
     actor: &str,
     name: &str,
     channel: &str,
@@ -344,7 +352,7 @@ async fn put(
 /// a channel in `protected` only as an owner of the prompt or an admin. Returns the approvals
 /// that counted.
 pub async fn deploy(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Users + Audit + Events + ?Sized),
     actor: &Actor,
     target: &str,
     id: &str,
@@ -392,7 +400,7 @@ pub async fn deploy(
 /// same release) and is put on `channel` without an approval, in drain mode, so sessions in
 /// flight keep what they started on. Returns the prompts whose release changed.
 pub async fn put_live(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Audit + Events + ?Sized),
     actor: &str,
     channel: &str,
     prompts: &[Prompt],
@@ -425,7 +433,7 @@ pub async fn put_live(
 /// Points NAME@CHANNEL back at the release it had before (a channel in `protected` only as
 /// an owner of the prompt or an admin); returns (from, to).
 pub async fn rollback(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Audit + Events + ?Sized),
     actor: &Actor,
     target: &str,
     mode: DeployMode,
@@ -474,7 +482,7 @@ pub async fn rollback(
 
 /// A prompt's releases with their approvals, owners, the channels on them and what each
 /// changes (model, tools, owners) against the release on production; and its deploys.
-pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
+pub async fn releases(store: &(impl Releases + ?Sized), name: &str) -> Result<Value> {
     let releases = store.list_releases(name).await?;
     let deploys = store.list_deploys(name).await?;
     let mut current: std::collections::BTreeMap<String, String> = Default::default();
@@ -513,7 +521,7 @@ pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
 /// chain, `config_change` on the timeline); returns whether it was one. The file holds no
 /// secrets, only the names of the variables that do.
 pub async fn config_loaded(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     file: &str,
     sha256: &str,
@@ -539,7 +547,7 @@ pub async fn config_loaded(
 /// A reload that applied and changed nothing still happened, and someone asked for it:
 /// `config.reload` on the audit chain and `config_reload` on the timeline.
 pub async fn config_reloaded(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     file: &str,
     sha256: &str,
