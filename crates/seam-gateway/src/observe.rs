@@ -566,7 +566,7 @@ pub fn emit(app: &crate::App, event: seam_store::EventRecord) {
 /// (the record writer).
 pub fn emit_to(
     metrics: &Metrics,
-    store: Arc<dyn seam_store::Store>,
+    store: Arc<dyn seam_store::Events>,
     event: seam_store::EventRecord,
 ) {
     metrics

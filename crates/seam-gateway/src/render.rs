@@ -7,7 +7,7 @@
 use crate::errors::GatewayError;
 use crate::untrusted::Escaped;
 use seam_prompts::Prompt;
-use seam_store::Store;
+use seam_store::Releases;
 use seam_wire::RequestBody;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -99,7 +99,7 @@ impl ReleaseCache {
     /// release stays servable after its channel has moved on.
     pub async fn load(
         &self,
-        store: &dyn Store,
+        store: &dyn Releases,
         id: &str,
     ) -> Result<Option<Arc<Deployed>>, seam_store::StoreError> {
         if let Some(x) = self.by_id.lock().ok().and_then(|m| m.get(id).cloned()) {
@@ -121,7 +121,7 @@ impl ReleaseCache {
         Ok(Some(x))
     }
 
-    pub async fn refresh(&self, store: &dyn Store) -> Result<(), seam_store::StoreError> {
+    pub async fn refresh(&self, store: &dyn Releases) -> Result<(), seam_store::StoreError> {
         let mut channels = Channels::new();
         for d in store.current_deploys().await? {
             let deployed = match self.load(store, &d.release_id).await {
@@ -147,7 +147,7 @@ impl ReleaseCache {
         Ok(())
     }
 
-    pub fn spawn_refresh(self: &Arc<Self>, store: Arc<dyn Store>, every: Duration) {
+    pub fn spawn_refresh(self: &Arc<Self>, store: Arc<dyn Releases>, every: Duration) {
         let cache = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);

@@ -9,7 +9,7 @@ use crate::call::CallCtx;
 use crate::errors::GatewayError;
 use crate::render::{Channel, Deployed};
 use crate::untrusted::Escaped;
-use seam_store::{SessionKey, SessionRecord, SessionTtl, Store, StoreError};
+use seam_store::{SessionKey, SessionRecord, SessionTtl, StoreError};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -107,7 +107,7 @@ impl Sessions {
     /// The release for a call of session `key` to `channel`.
     pub async fn resolve(
         &self,
-        store: &dyn Store,
+        store: &dyn seam_store::Sessions,
         key: &SessionKey,
         channel: &Channel,
         ttl: seam_config::SessionTtl,
@@ -210,7 +210,7 @@ fn moved(app: &App, key: &SessionKey, from: &str, to: &str) {
 /// Keeps `seam_sessions_pinned` current from the store (so it counts every gateway's
 /// sessions); a release whose sessions have all ended reads 0.
 pub fn spawn_gauge(
-    store: Arc<dyn Store>,
+    store: Arc<dyn seam_store::Sessions>,
     metrics: Arc<crate::observe::Metrics>,
     clock: Arc<dyn Clock>,
     every: Duration,

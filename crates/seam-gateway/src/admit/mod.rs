@@ -24,7 +24,7 @@ pub use window::{window_of, window_start};
 use crate::authenticate::{Caller, KeyCache};
 use crate::observe::{Metrics, Reason};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
-use seam_store::Store;
+use seam_store::Reports;
 use seam_wire::Usage;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -97,7 +97,7 @@ enum Backend {
 /// Where a re-seed reads from: the records, and which keys have limits of their own.
 #[derive(Clone)]
 struct Source {
-    store: Arc<dyn Store>,
+    store: Arc<dyn Reports>,
     keys: KeyCache,
 }
 
@@ -236,7 +236,7 @@ impl Limiter {
     pub async fn seed_at_start(
         self: &Arc<Self>,
         cfg: &Limits,
-        store: Arc<dyn Store>,
+        store: Arc<dyn Reports>,
         keys: KeyCache,
     ) {
         let source = Source { store, keys };

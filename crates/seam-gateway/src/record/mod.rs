@@ -16,7 +16,7 @@ mod writer;
 use crate::observe::{Metrics, Reason};
 use seam_config::{Durability, StoreConfig};
 use seam_store::spool::Spool;
-use seam_store::{AttemptRecord, CallRecord, RecordSink, Store};
+use seam_store::{AttemptRecord, CallRecord, Events, RecordSink};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -86,7 +86,7 @@ pub struct Sinks {
     /// queue only.
     pub spool: Option<Spool>,
     /// Where the writer puts an outage on the timeline once the store is back.
-    pub events: Arc<dyn Store>,
+    pub events: Arc<dyn Events>,
     pub durability: Durability,
 }
 

@@ -12,7 +12,7 @@
 use super::{Entry, Flow};
 use crate::observe::{Metrics, Reason};
 use seam_store::spool::{Appended, Spool};
-use seam_store::{EventRecord, Priority, RecordBatch, RecordSink, Store};
+use seam_store::{EventRecord, Events, Priority, RecordBatch, RecordSink};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -31,7 +31,7 @@ pub(super) struct Writer {
     pub metrics: Arc<Metrics>,
     pub spool: Option<Arc<Mutex<Spool>>>,
     /// Where outage events go once the store is back.
-    pub events: Arc<dyn Store>,
+    pub events: Arc<dyn Events>,
     /// A batch the store refused, written before anything else.
     pub held: Option<Arc<RecordBatch>>,
     pub outage: Option<Outage>,
