@@ -3,11 +3,11 @@
 
 use crate::cli::StoreArgs;
 use seam_control::Actor;
-use seam_store::{SqlStore, Store};
+use seam_store::{Audit, SqlStore, Users};
 
 /// Who is acting (see [`user`]), once the store is known to take their action's audit record
 /// (`SEAM_AUDIT_KEY`): refused before acting, not after, so that no action goes unrecorded.
-pub async fn actor(store: &SqlStore) -> anyhow::Result<Actor> {
+pub async fn actor(store: &(impl Users + Audit + ?Sized)) -> anyhow::Result<Actor> {
     store.check_audit_key().await?;
     user(store).await
 }
@@ -15,7 +15,7 @@ pub async fn actor(store: &SqlStore) -> anyhow::Result<Actor> {
 /// The user `SEAM_TOKEN` belongs to, with their roles. Before any user exists the store is in
 /// bootstrap mode: commands act as `bootstrap`, an admin. Once users exist, every command that
 /// reads or changes the store needs SEAM_TOKEN.
-pub async fn user(store: &SqlStore) -> anyhow::Result<Actor> {
+pub async fn user(store: &(impl Users + ?Sized)) -> anyhow::Result<Actor> {
     match std::env::var("SEAM_TOKEN").ok().filter(|t| !t.is_empty()) {
         Some(token) => seam_control::actor_by_token(store, &token)
             .await?

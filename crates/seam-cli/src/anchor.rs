@@ -4,7 +4,7 @@
 //! then shows a chain cut short or rolled back. A destination that fails is logged and tried
 //! again at the next interval; calls never wait on it.
 
-use seam_store::Store;
+use seam_store::Audit;
 use seam_store::audit::{Anchor, Head};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -85,7 +85,7 @@ impl Anchors {
     }
 
     /// Anchors the store's head at once, then every interval, in a task of its own.
-    pub fn spawn(self, store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self, store: Arc<dyn Audit>) -> tokio::task::JoinHandle<()> {
         self.every_interval(move || {
             let store = store.clone();
             async move { store.audit_head().await }

@@ -3,7 +3,7 @@
 
 use crate::cli::StoreArgs;
 use crate::format::{table, timestamp};
-use seam_store::Store;
+use seam_store::Audit;
 use seam_store::audit::{self, Anchor, AuditKey, Head, KEY_ENV};
 use serde_json::json;
 use std::path::Path;

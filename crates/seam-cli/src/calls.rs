@@ -2,7 +2,7 @@
 
 use crate::cli::StoreArgs;
 use crate::format::{clean, parse_since, table, timestamp};
-use seam_store::{AttemptRecord, CallQuery, CallRecord, Store};
+use seam_store::{AttemptRecord, CallQuery, CallRecord, Records};
 use serde_json::json;
 
 /// What `seam calls` narrows the list to, besides time and tenant; the store applies each.

@@ -132,7 +132,7 @@ pub async fn diff(
         let store = &store;
         let id = id.to_string();
         async move {
-            use seam_store::Store;
+            use seam_store::Releases;
             let r = store
                 .get_release(&id)
                 .await?
@@ -146,7 +146,7 @@ pub async fn diff(
     let ((a_label, a), (b_label, b)) = match releases {
         [a, b] => (load(a).await?, load(b).await?),
         [] => {
-            use seam_store::Store;
+            use seam_store::Releases;
             let latest = store.list_releases(name).await?.pop().ok_or_else(|| {
                 anyhow::anyhow!("`{name}` has no release yet: nothing to compare the file with")
             })?;

@@ -59,7 +59,7 @@ pub async fn approve(
 ) -> anyhow::Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
     let (store, who) = crate::actor::open_to_act(store_args).await?;
-    let release = seam_store::Store::get_release(&store, id)
+    let release = seam_store::Releases::get_release(&store, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no release `{id}` (see `seam release list NAME`)"))?;
     let changes = seam_control::owners::changes_of(&store, &release).await?;

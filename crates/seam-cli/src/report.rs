@@ -2,7 +2,7 @@
 
 use crate::cli::StoreArgs;
 use crate::format::{clean, parse_since, table, timestamp};
-use seam_store::{RouteReliability, Store};
+use seam_store::{Reports, RouteReliability};
 
 pub async fn reliability(store: &StoreArgs, since: &str, json: bool) -> anyhow::Result<()> {
     let window = parse_since(since)?;

@@ -1,7 +1,7 @@
 //! `seam serve`.
 
 use anyhow::Context;
-use seam_store::Store;
+use seam_store::{Audit, Events, Users};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -60,7 +60,10 @@ fn plain_http_warning(addr: std::net::SocketAddr) -> Option<String> {
 
 /// The config this gateway runs goes on the audit chain when it changed (see
 /// `seam_control::config_loaded`); the actor is the `SEAM_TOKEN` user, else `operator`.
-async fn record_config(store: &seam_store::SqlStore, path: &Path) -> anyhow::Result<()> {
+async fn record_config(
+    store: &(impl Users + Audit + Events + ?Sized),
+    path: &Path,
+) -> anyhow::Result<()> {
     use sha2::{Digest, Sha256};
     let hash = hex::encode(Sha256::digest(std::fs::read(path)?));
     let actor = match std::env::var("SEAM_TOKEN").ok().filter(|t| !t.is_empty()) {

@@ -32,7 +32,7 @@ pub async fn list(
         },
     )
     .await?;
-    let current: BTreeMap<(String, String), String> = seam_store::Store::current_deploys(&store)
+    let current: BTreeMap<(String, String), String> = seam_store::Releases::current_deploys(&store)
         .await?
         .into_iter()
         .map(|d| ((d.prompt, d.channel), d.release_id))

@@ -2,7 +2,7 @@
 
 use crate::cli::StoreArgs;
 use crate::format::parse_since;
-use seam_store::{ExportCursor, ExportKind, Store};
+use seam_store::{ExportCursor, ExportKind, Records, Store};
 use std::io::Write;
 
 pub async fn migrate(store_args: &StoreArgs, json: bool) -> anyhow::Result<()> {

@@ -106,7 +106,7 @@ pub async fn report(store_args: &StoreArgs, since: &str, json: bool) -> anyhow::
     let (store, who) = crate::actor::open_as(store_args).await?;
     let scope = who.read_scope("reading the streams report")?;
     let since_ms = seam_store::now_ms() - window.as_millis() as i64;
-    let rows = seam_store::Store::list_streams_in(&store, since_ms, &scope).await?;
+    let rows = seam_store::Records::list_streams_in(&store, since_ms, &scope).await?;
     let groups = groups(&rows);
     if json {
         println!(

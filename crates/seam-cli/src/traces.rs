@@ -5,7 +5,7 @@
 use crate::calls::{UNPRICED_NOTE, cost_cell};
 use crate::cli::StoreArgs;
 use crate::format::{clean, parse_since, table, timestamp};
-use seam_store::{AttemptRecord, CallRecord, Store, TraceQuery, TraceSummary};
+use seam_store::{AttemptRecord, CallRecord, Records, TraceQuery, TraceSummary};
 
 pub async fn list(
     store: &StoreArgs,

@@ -2,11 +2,15 @@
 //! and revokes it; whoever reads a tenant's records sees its keys (never the keys themselves).
 
 use crate::{Result, audit, now_ms};
-use seam_store::{KeyRecord, Store};
+use seam_store::{Audit, KeyRecord, Keys};
 use serde_json::{Value, json};
 
 /// Stores a key minted by the caller (only its hash is in `key`), audited as `key.create`.
-pub async fn create(store: &dyn Store, actor: &crate::Actor, key: &KeyRecord) -> Result<()> {
+pub async fn create(
+    store: &(impl Keys + Audit + ?Sized),
+    actor: &crate::Actor,
+    key: &KeyRecord,
+) -> Result<()> {
     actor.require_operator(&key.tenant, "creating keys")?;
     store.insert_key(key).await?;
     let limits: Value = key
@@ -33,7 +37,7 @@ const MIN_OWN_CHARS: usize = 4;
 /// Revokes the active key named by id or prefix, once the actor may revoke every key it
 /// names; returns the keys revoked.
 pub async fn revoke(
-    store: &dyn Store,
+    store: &(impl Keys + Audit + ?Sized),
     actor: &crate::Actor,
     id_or_prefix: &str,
 ) -> Result<Vec<KeyRecord>> {
@@ -69,7 +73,7 @@ pub async fn revoke(
 }
 
 /// The keys of the tenants the actor reads.
-pub async fn list(store: &dyn Store, actor: &crate::Actor) -> Result<Vec<KeyRecord>> {
+pub async fn list(store: &(impl Keys + ?Sized), actor: &crate::Actor) -> Result<Vec<KeyRecord>> {
     let scope = actor.read_scope("listing keys")?;
     Ok(store
         .list_keys()

@@ -8,7 +8,8 @@
 use change::Change;
 use seam_prompts::{Prompt, Severity};
 use seam_store::{
-    ApprovalRecord, DeployRecord, EventRecord, ReleaseRecord, Store, StoreError, UserRecord,
+    ApprovalRecord, Audit, DeployRecord, EventRecord, Events, ReleaseRecord, Releases, Sessions,
+    StoreError, UserRecord, Users,
 };
 use seam_vocab::DeployKind;
 pub use seam_vocab::DeployMode;
@@ -40,7 +41,10 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// The user a token belongs to.
-pub async fn user_by_token(store: &dyn Store, token: &str) -> Result<Option<UserRecord>> {
+pub async fn user_by_token(
+    store: &(impl Users + ?Sized),
+    token: &str,
+) -> Result<Option<UserRecord>> {
     Ok(store.user_by_token_hash(&token_hash(token)).await?)
 }
 
@@ -55,7 +59,7 @@ pub use roles::{Actor, Role, actor_by_token};
 
 /// Appends a control-plane action to the audit chain; every action goes through here.
 pub async fn audit(
-    store: &dyn Store,
+    store: &(impl Audit + ?Sized),
     actor: &str,
     action: &str,
     subject: &str,
@@ -77,7 +81,7 @@ pub async fn audit(
 
 /// Appends to the audit chain and the change timeline.
 async fn record(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     change: Change,
     subject: &str,
@@ -89,7 +93,7 @@ async fn record(
 
 /// `record`, with what the subject was before.
 pub(crate) async fn record_change(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     change: Change,
     subject: &str,
@@ -105,7 +109,7 @@ pub(crate) async fn record_change(
 /// the action as asked, does not.
 #[allow(clippy::too_many_arguments)]
 async fn record_change_noting(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     change: Change,
     subject: &str,
@@ -152,7 +156,7 @@ pub fn split_target(target: &str) -> Result<(&str, &str)> {
 /// Makes a release of a prompt (it must lint clean). Returns it and whether it is new: the
 /// same content is the same release.
 pub async fn create_release(
-    store: &dyn Store,
+    store: &(impl Releases + Audit + Events + ?Sized),
     actor: &str,
     prompt: &Prompt,
 ) -> Result<(ReleaseRecord, bool)> {
@@ -197,7 +201,11 @@ pub async fn create_release(
 /// Approves a release as `actor`: not its author, and an owner of the prompt as the release
 /// on production names them (an admin while there is none). A release's own `owners` count
 /// only once it is on production, so a release that changes them needs a current owner.
-pub async fn approve(store: &dyn Store, actor: &Actor, id: &str) -> Result<ReleaseRecord> {
+pub async fn approve(
+    store: &(impl Releases + Audit + Events + ?Sized),
+    actor: &Actor,
+    id: &str,
+) -> Result<ReleaseRecord> {
     let release = store
         .get_release(id)
         .await?
@@ -259,7 +267,7 @@ pub fn parse_deploy_mode(s: &str) -> Result<DeployMode> {
 }
 
 async fn put(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Audit + Events + ?Sized),
     actor: &str,
     name: &str,
     channel: &str,
@@ -318,7 +326,7 @@ async fn put(
 /// a channel in `protected` only as an owner of the prompt or an admin. Returns the approvals
 /// that counted.
 pub async fn deploy(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Users + Audit + Events + ?Sized),
     actor: &Actor,
     target: &str,
     id: &str,
@@ -375,7 +383,7 @@ pub async fn deploy(
 /// same release) and is put on `channel` without an approval, in drain mode, so sessions in
 /// flight keep what they started on. Returns the prompts whose release changed.
 pub async fn put_live(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Audit + Events + ?Sized),
     actor: &str,
     channel: &str,
     prompts: &[Prompt],
@@ -408,7 +416,7 @@ pub async fn put_live(
 /// Points NAME@CHANNEL back at the release it had before (a channel in `protected` only as
 /// an owner of the prompt or an admin); returns (from, to).
 pub async fn rollback(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Audit + Events + ?Sized),
     actor: &Actor,
     target: &str,
     mode: DeployMode,
@@ -457,7 +465,7 @@ pub async fn rollback(
 
 /// A prompt's releases with their approvals, owners, the channels on them and what each
 /// changes (model, tools, owners) against the release on production; and its deploys.
-pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
+pub async fn releases(store: &(impl Releases + ?Sized), name: &str) -> Result<Value> {
     let releases = store.list_releases(name).await?;
     let deploys = store.list_deploys(name).await?;
     let mut current: std::collections::BTreeMap<String, String> = Default::default();
@@ -496,7 +504,7 @@ pub async fn releases(store: &dyn Store, name: &str) -> Result<Value> {
 /// chain, `config_change` on the timeline); returns whether it was one. The file holds no
 /// secrets, only the names of the variables that do.
 pub async fn config_loaded(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     file: &str,
     sha256: &str,
@@ -522,7 +530,7 @@ pub async fn config_loaded(
 /// A reload that applied and changed nothing still happened, and someone asked for it:
 /// `config.reload` on the audit chain and `config_reload` on the timeline.
 pub async fn config_reloaded(
-    store: &dyn Store,
+    store: &(impl Audit + Events + ?Sized),
     actor: &str,
     file: &str,
     sha256: &str,

@@ -4,7 +4,7 @@
 
 use crate::roles::{Actor, is_admin};
 use crate::{ControlError, Result};
-use seam_store::{ApprovalRecord, ReleaseRecord, Store};
+use seam_store::{ApprovalRecord, ReleaseRecord, Releases, Users};
 use serde_json::{Value, json};
 
 /// The channel whose release's owners are a prompt's owners.
@@ -33,7 +33,7 @@ pub struct Trust {
 }
 
 impl Trust {
-    pub async fn of(store: &dyn Store, prompt: &str) -> Result<Trust> {
+    pub async fn of(store: &(impl Releases + ?Sized), prompt: &str) -> Result<Trust> {
         let on = store
             .list_deploys(prompt)
             .await?
@@ -69,7 +69,7 @@ impl Trust {
     /// The approvals that count now, by the same rule as [`Trust::may_approve`].
     pub async fn valid_approvals(
         &self,
-        store: &dyn Store,
+        store: &(impl Users + ?Sized),
         approvals: Vec<ApprovalRecord>,
     ) -> Result<Vec<ApprovalRecord>> {
         let mut valid = Vec::new();
@@ -163,7 +163,10 @@ pub fn changes(from: &ReleaseRecord, to: &ReleaseRecord) -> Value {
 
 /// What a release changes against the release on production (against the release made
 /// before it when it is itself on production, or nothing is); `null` for a prompt's first.
-pub async fn changes_of(store: &dyn Store, release: &ReleaseRecord) -> Result<Value> {
+pub async fn changes_of(
+    store: &(impl Releases + ?Sized),
+    release: &ReleaseRecord,
+) -> Result<Value> {
     let trust = Trust::of(store, &release.prompt).await?;
     let base = match trust.production {
         Some(p) if p.id != release.id => Some(p),

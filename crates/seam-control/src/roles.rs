@@ -3,7 +3,7 @@
 //! tenant reads its records. Prompt ownership is not a role: see `owners.rs`.
 
 use crate::{ControlError, Result, token_hash};
-use seam_store::{RoleRecord, Store, Tenants, UserRecord};
+use seam_store::{RoleRecord, Tenants, UserRecord, Users};
 
 /// Names no user may take: `admin` is the gateway's admin token on the audit chain and as
 /// an approver, `bootstrap` acts in a store without users, `operator` is `seam serve`'s actor
@@ -192,7 +192,7 @@ pub fn describe(admin: bool, roles: &[(Role, String)]) -> String {
 }
 
 /// The user a token belongs to, with their roles.
-pub async fn actor_by_token(store: &dyn Store, token: &str) -> Result<Option<Actor>> {
+pub async fn actor_by_token(store: &(impl Users + ?Sized), token: &str) -> Result<Option<Actor>> {
     let Some(user) = store.user_by_token_hash(&token_hash(token)).await? else {
         return Ok(None);
     };
@@ -201,7 +201,7 @@ pub async fn actor_by_token(store: &dyn Store, token: &str) -> Result<Option<Act
 }
 
 /// Whether the person named `name` is an admin now (approvals name people, not tokens).
-pub(crate) async fn is_admin(store: &dyn Store, name: &str) -> Result<bool> {
+pub(crate) async fn is_admin(store: &(impl Users + ?Sized), name: &str) -> Result<bool> {
     if name == "admin" || name == "bootstrap" {
         return Ok(true);
     }

@@ -3,7 +3,9 @@
 //! drained.
 
 use crate::{Actor, ControlError, Result, now_ms, record_change};
-use seam_store::{EventRecord, SessionCount, SessionQuery, SessionRecord, Store};
+use seam_store::{
+    Audit, EventRecord, Events, Releases, SessionCount, SessionQuery, SessionRecord, Sessions,
+};
 use seam_vocab::EventKind;
 use serde_json::{Value, json};
 
@@ -17,7 +19,7 @@ pub struct MigrateTarget<'a> {
 
 /// The live sessions `q` names, of the tenants the actor reads.
 pub async fn list(
-    store: &dyn Store,
+    store: &(impl Sessions + ?Sized),
     actor: &Actor,
     q: &SessionQuery,
 ) -> Result<Vec<SessionRecord>> {
@@ -33,7 +35,7 @@ pub async fn list(
 /// Moves one live session to `release_id` (an approved release of the same prompt), as an
 /// operator of the session's tenant; returns the session as it was before.
 pub async fn migrate(
-    store: &dyn Store,
+    store: &(impl Releases + Sessions + Audit + Events + ?Sized),
     actor: &Actor,
     target: &MigrateTarget<'_>,
     release_id: &str,
@@ -121,7 +123,7 @@ pub async fn migrate(
 
 /// Live sessions of `prompt@channel` on `release` at `now`.
 pub(crate) async fn live_on(
-    store: &dyn Store,
+    store: &(impl Sessions + ?Sized),
     prompt: &str,
     channel: &str,
     release: &str,
@@ -147,7 +149,7 @@ fn on(counts: &[SessionCount], prompt: &str, channel: &str, release: &str) -> i6
 /// only for a reader of that tenant. Each deploy and rollback says how its drain goes (see
 /// [`drain`]).
 pub async fn changes(
-    store: &dyn Store,
+    store: &(impl Sessions + Events + ?Sized),
     who: &crate::Actor,
     since_ms: i64,
     limit: i64,

@@ -4,7 +4,7 @@
 
 use crate::roles::{Actor, RESERVED_NAMES, Role, describe};
 use crate::{ControlError, Result, audit, now_ms};
-use seam_store::{RoleRecord, Store, UserRecord};
+use seam_store::{Audit, RoleRecord, UserRecord, Users};
 use serde_json::json;
 
 /// A role as asked for: `admin`, or `operator`/`viewer` of each of `tenants`.
@@ -29,7 +29,7 @@ pub fn role_grants(role: Role, tenants: &[String]) -> Result<Vec<(Role, String)>
 /// Creates user `name` with `token_hash` (the caller shows the token once), an admin when
 /// `admin` or when it is the store's first user, holding `roles`.
 pub async fn create(
-    store: &dyn Store,
+    store: &(impl Users + Audit + ?Sized),
     actor: &Actor,
     name: &str,
     token_hash: String,
@@ -96,7 +96,7 @@ pub async fn create(
 /// Grants user `name` a role: admin, or operator/viewer of `tenant`. Returns whether it is
 /// new (granting a role held already changes nothing and is not audited).
 pub async fn grant(
-    store: &dyn Store,
+    store: &(impl Users + Audit + ?Sized),
     actor: &Actor,
     name: &str,
     role: Role,
@@ -144,7 +144,7 @@ pub async fn grant(
 }
 
 /// Every user with their roles, and those roles in words.
-pub async fn list(store: &dyn Store) -> Result<Vec<(UserRecord, Actor, String)>> {
+pub async fn list(store: &(impl Users + ?Sized)) -> Result<Vec<(UserRecord, Actor, String)>> {
     let roles = store.list_roles().await?;
     Ok(store
         .list_users()

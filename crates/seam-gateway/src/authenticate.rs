@@ -4,7 +4,7 @@
 
 use crate::FastMap;
 use crate::errors::GatewayError;
-use seam_store::{KeyRecord, Store};
+use seam_store::{KeyRecord, Keys};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -215,7 +215,7 @@ impl KeyCache {
     async fn look_up_in_store(
         &self,
         digest: KeyDigest,
-        store: &dyn Store,
+        store: &dyn Keys,
         metrics: &crate::observe::Metrics,
     ) -> Option<Caller> {
         let decision = match self.misses.lock() {
@@ -260,7 +260,7 @@ impl KeyCache {
         Some(caller)
     }
 
-    pub async fn refresh(&self, store: &dyn Store) -> Result<(), seam_store::StoreError> {
+    pub async fn refresh(&self, store: &dyn Keys) -> Result<(), seam_store::StoreError> {
         let keys = store.list_keys().await?;
         self.replace(&keys);
         Ok(())
@@ -271,7 +271,7 @@ impl KeyCache {
     pub fn spawn_refresh(
         &self,
         tasks: &crate::tasks::Tasks,
-        store: Arc<dyn Store>,
+        store: Arc<dyn Keys>,
         every: Duration,
     ) {
         let cache = self.clone();
@@ -302,7 +302,7 @@ pub async fn authenticate(
     headers: &http::HeaderMap,
     keys: &KeyCache,
     keyless_tenant: Option<&str>,
-    store: &dyn Store,
+    store: &dyn Keys,
     metrics: &crate::observe::Metrics,
 ) -> Result<Caller, GatewayError> {
     let presented = headers
@@ -341,6 +341,7 @@ pub async fn authenticate(
 mod tests {
     use super::*;
     use crate::observe::Metrics;
+    use seam_store::Store;
 
     fn headers(auth: &str) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();

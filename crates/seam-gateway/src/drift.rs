@@ -8,7 +8,7 @@
 use crate::FastMap;
 use crate::events::Events;
 use crate::untrusted::Escaped;
-use seam_store::{EventRecord, ServedRecord, Store};
+use seam_store::{EventRecord, ServedRecord};
 use seam_vocab::EventKind;
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -43,7 +43,7 @@ pub struct Drift {
 }
 
 impl Drift {
-    pub async fn load(store: &dyn Store) -> Result<Drift, seam_store::StoreError> {
+    pub async fn load(store: &dyn seam_store::Events) -> Result<Drift, seam_store::StoreError> {
         let d = Drift::default();
         for r in store.list_served().await? {
             d.note(

@@ -6,7 +6,7 @@
 
 use crate::errors::GatewayError;
 use seam_prompts::Prompt;
-use seam_store::Store;
+use seam_store::Releases;
 use seam_wire::RequestBody;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -54,7 +54,7 @@ impl ReleaseCache {
     /// release stays servable after its channel has moved on.
     pub async fn load(
         &self,
-        store: &dyn Store,
+        store: &dyn Releases,
         id: &str,
     ) -> Result<Option<Arc<Deployed>>, seam_store::StoreError> {
         if let Some(x) = self.by_id.lock().ok().and_then(|m| m.get(id).cloned()) {
@@ -76,7 +76,7 @@ impl ReleaseCache {
         Ok(Some(x))
     }
 
-    pub async fn refresh(&self, store: &dyn Store) -> Result<(), seam_store::StoreError> {
+    pub async fn refresh(&self, store: &dyn Releases) -> Result<(), seam_store::StoreError> {
         let mut channels = Channels::new();
         for d in store.current_deploys().await? {
             let deployed = match self.load(store, &d.release_id).await {
@@ -105,7 +105,7 @@ impl ReleaseCache {
     pub fn spawn_refresh(
         self: &Arc<Self>,
         tasks: &crate::tasks::Tasks,
-        store: Arc<dyn Store>,
+        store: Arc<dyn Releases>,
         every: Duration,
     ) {
         let cache = self.clone();

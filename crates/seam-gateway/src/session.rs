@@ -107,7 +107,7 @@ impl Sessions {
     /// The release for a call of session `key` to `channel`.
     pub async fn resolve(
         &self,
-        store: &dyn Store,
+        store: &dyn seam_store::Sessions,
         key: &SessionKey,
         channel: &Channel,
         ttl: seam_config::SessionTtl,
@@ -212,7 +212,7 @@ impl Pins {
 /// sessions); a release whose sessions have all ended reads 0.
 pub fn spawn_gauge(
     tasks: &crate::tasks::Tasks,
-    store: Arc<dyn Store>,
+    store: Arc<dyn seam_store::Sessions>,
     metrics: Arc<crate::observe::Metrics>,
     clock: Arc<dyn Clock>,
     every: Duration,

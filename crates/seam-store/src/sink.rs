@@ -1,8 +1,8 @@
 //! Where the gateway's call records go: a batch of calls, attempts and streams written in one
 //! transaction. SQLite files and PostgreSQL get writers of their own (`sql/sqlite_sink.rs`,
-//! `sql/pg_sink.rs`); an in-memory store takes batches through [`Store::insert_records`].
+//! `sql/pg_sink.rs`); an in-memory store takes batches through [`Records::insert_records`].
 
-use crate::{AttemptRecord, CallRecord, Result, Store, StreamRecord};
+use crate::{AttemptRecord, CallRecord, Records, Result, StreamRecord};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ pub trait RecordSink: Send + Sync {
 }
 
 /// Batches through the store's own connection pool (PostgreSQL, in-memory SQLite, tests).
-pub struct StoreSink(pub Arc<dyn Store>);
+pub struct StoreSink(pub Arc<dyn Records>);
 
 #[async_trait]
 impl RecordSink for StoreSink {
@@ -49,7 +49,7 @@ impl RecordSink for StoreSink {
 
 /// The sink for the store at `url`: SQLite files get [`crate::sql::SqliteSink`], PostgreSQL
 /// [`crate::sql::PgSink`], anything else (an in-memory SQLite) the store itself.
-pub fn record_sink(url: &str, store: Arc<dyn Store>) -> Result<Arc<dyn RecordSink>> {
+pub fn record_sink(url: &str, store: Arc<dyn Records>) -> Result<Arc<dyn RecordSink>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(crate::sql::PgSink::connect_lazy(url)?));
     }

@@ -64,7 +64,7 @@ impl Cli {
 
 /// Calls of tenants `a` and `b` in one trace, recorded a minute ago.
 async fn record_calls(store: &str) {
-    use seam_store::Store;
+    use seam_store::Records;
     let s = seam_store::open(store).await.unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

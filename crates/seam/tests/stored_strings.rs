@@ -2,7 +2,10 @@
 //! can be (65,535) and numbers at the edge of i64 in every table a reader can reach.
 
 use seam_store::conformance::{sample_attempt, sample_call, sample_stream};
-use seam_store::{EventRecord, KeyRecord, ReleaseRecord, SessionKey, SessionTtl, Store};
+use seam_store::{
+    Audit, EventRecord, Events, KeyRecord, Keys, Records, ReleaseRecord, Releases, SessionKey,
+    SessionTtl, Sessions,
+};
 use seam_vocab::{ErrorClass, EventKind, Outcome};
 use std::process::Command;
 

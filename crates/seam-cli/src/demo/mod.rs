@@ -9,7 +9,7 @@ use crate::calls::calls_table;
 use anyhow::Context;
 use seam_gateway::authenticate::mint_key;
 use seam_sim::{Scenario, Sim};
-use seam_store::{CallQuery, Store};
+use seam_store::{Audit, CallQuery, Events, Keys, Records, Releases, Reports, Sessions, Users};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -445,7 +445,10 @@ fn summarize(text: &str) -> String {
     String::new()
 }
 
-async fn degradation(script: &Script<'_>, store: &seam_store::SqlStore) -> anyhow::Result<()> {
+async fn degradation(
+    script: &Script<'_>,
+    store: &(impl Reports + Events + ?Sized),
+) -> anyhow::Result<()> {
     println!("\nDegradation: the sim now fails 40% of first attempts with 503; Seam retries.");
     let since = seam_store::now_ms();
     let (ok, sent) = script.degrade(120).await?;
@@ -478,7 +481,7 @@ async fn degradation(script: &Script<'_>, store: &seam_store::SqlStore) -> anyho
     Ok(())
 }
 
-async fn agent_loop(script: &Script<'_>, store: &seam_store::SqlStore) -> anyhow::Result<()> {
+async fn agent_loop(script: &Script<'_>, store: &(impl Records + ?Sized)) -> anyhow::Result<()> {
     let trace = format!("demo-agent-{}", seam_store::now_ms());
     println!(
         "\nAgent loop: one user request fans out into model calls (route `agent`, at most 8 calls per trace)."
@@ -516,7 +519,7 @@ const DEMO_PROMPT: &str = include_str!("../../../../examples/prompts/support-bot
 /// (A prompt's first release is approved and put on production by an admin; after that its
 /// owners, ana and ben, ship it.)
 async fn ship(
-    store: &seam_store::SqlStore,
+    store: &(impl Users + Audit + Releases + Sessions + Events + ?Sized),
     dir: &Path,
     text: &str,
     approver: &seam_control::Actor,
@@ -546,7 +549,7 @@ async fn ship(
 /// model under it; the timeline shows a change no person made.
 async fn frozen_prompt(
     script: &Script<'_>,
-    store: &seam_store::SqlStore,
+    store: &(impl Users + Audit + Releases + Sessions + Events + ?Sized),
     dir: &Path,
 ) -> anyhow::Result<()> {
     println!(

@@ -5,7 +5,7 @@
 
 use super::{BASE_SCENARIO, Script};
 use futures_util::future::join_all;
-use seam_store::Store;
+use seam_store::{Events, Records};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -71,7 +71,7 @@ fn line(label: &str, rows: &[seam_store::StreamRecord]) {
 
 pub(super) async fn chunk_shape(
     script: &Script<'_>,
-    store: &seam_store::SqlStore,
+    store: &(impl Records + Events + ?Sized),
 ) -> anyhow::Result<()> {
     println!(
         "\nStreams: route `story` has a smoothness SLO (gap p95 <= 150 ms, median >= 8 characters per chunk)."

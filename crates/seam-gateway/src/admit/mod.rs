@@ -27,7 +27,7 @@ pub use crate::errors::{Refusal, refusal_code};
 use crate::observe::{Metrics, Reason};
 pub use calls::{Subject, completions};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
-use seam_store::Store;
+use seam_store::Reports;
 use seam_vocab::RefusalCode;
 use seam_wire::Usage;
 use std::sync::{Arc, OnceLock};
@@ -91,7 +91,7 @@ enum Backend {
 /// Where a re-seed reads from: the records, and which keys have limits of their own.
 #[derive(Clone)]
 struct Source {
-    store: Arc<dyn Store>,
+    store: Arc<dyn Reports>,
     keys: KeyCache,
     /// Owns the re-seeds run in the background.
     tasks: crate::tasks::Tasks,
@@ -218,7 +218,7 @@ impl Limiter {
     pub async fn seed_at_start(
         self: &Arc<Self>,
         cfg: &Limits,
-        store: Arc<dyn Store>,
+        store: Arc<dyn Reports>,
         keys: KeyCache,
         tasks: &crate::tasks::Tasks,
     ) {

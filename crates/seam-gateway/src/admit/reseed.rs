@@ -8,7 +8,7 @@
 
 use super::{TRACE_IDLE_MS, key_scope, tenant_scope, window_start};
 use seam_config::{Limits, Metric, TenantLimit};
-use seam_store::{Spend, SpendQuery, SpendRow, Store, TraceSpend};
+use seam_store::{Reports, Spend, SpendQuery, SpendRow, TraceSpend};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ pub(super) struct Seed {
 
 /// Reads the store and builds the seed for the limits in force.
 pub(super) async fn read(
-    store: &dyn Store,
+    store: &dyn Reports,
     cfg: &Limits,
     keys: &KeyLimits,
     at_ms: i64,

@@ -1,5 +1,5 @@
 use super::*;
-use seam_store::{Priority, RecordBatch, Store};
+use seam_store::{Events as _, Priority, RecordBatch};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A sink whose writes fail or succeed on command, and which remembers each batch's priority

@@ -105,7 +105,7 @@ async fn an_action_whose_record_would_be_refused_is_not_done() {
     // Another process signs the chain with a key this gateway does not have.
     let key = seam_store::audit::AuditKey::new(&"k".repeat(40)).unwrap();
     let keyed = (*h.store).clone().with_audit_key(Some(key));
-    seam_store::Store::append_audit(&keyed, "root", "user.create", "ana", None, None, 1)
+    seam_store::Audit::append_audit(&keyed, "root", "user.create", "ana", None, None, 1)
         .await
         .unwrap();
     let body = json!({"prompt": PROMPT});

@@ -6,7 +6,7 @@
 use crate::harness::{Harness, Options, postgres_schema};
 use seam_control::DeployMode;
 use seam_gateway::authenticate::mint_key;
-use seam_store::Store;
+use seam_store::{Audit, Events, Keys, Store};
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The control API under /api/: the CLI's rules over HTTP, every action signed by a token.
 
 use crate::harness::{Harness, Options};
-use seam_store::{RoleRecord, Store, UserRecord};
+use seam_store::{Audit, RoleRecord, UserRecord, Users};
 use serde_json::{Value, json};
 
 pub const PROMPT: &str = "name = \"support-bot\"\nowners = [\"ana\", \"ben\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { customer = \"string\" }\n\n[[messages]]\nrole = \"system\"\ncontent = \"You help {{ customer }}.\"\n";

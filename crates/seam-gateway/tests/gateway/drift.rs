@@ -25,7 +25,7 @@ async fn an_alias_move_raises_exactly_one_served_model_changed_event() {
         .await;
     assert_eq!(r.headers()["x-seam-served-model"], "sim-large-2026-02");
     let _ = r.text().await;
-    use seam_store::Store;
+    use seam_store::Events;
     for _ in 0..100 {
         if !h.store.list_events(0, 10).await.unwrap().is_empty() {
             break;
@@ -71,7 +71,7 @@ async fn a_new_fingerprint_on_the_same_model_is_a_fingerprint_change_not_a_model
         let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
         assert_eq!(r.status(), 200);
     }
-    use seam_store::Store;
+    use seam_store::Events;
     for _ in 0..100 {
         if !h.store.list_events(0, 10).await.unwrap().is_empty() {
             break;

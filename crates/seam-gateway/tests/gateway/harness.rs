@@ -1,6 +1,6 @@
 use seam_gateway::authenticate::mint_key;
 use seam_sim::{Scenario, Sim};
-use seam_store::{AttemptRecord, CallRecord, SqlStore, Store};
+use seam_store::{AttemptRecord, CallRecord, Keys, Records, SqlStore};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;

@@ -157,7 +157,7 @@ async fn a_key_has_limits_of_its_own_and_a_tenant_its_own_trace_defaults() {
     };
     assert_eq!(codes, [200, 200, 200, 429]);
 
-    use seam_store::Store;
+    use seam_store::Keys;
     let mut key = seam_gateway::authenticate::mint_key("acme", None, 2);
     key.record.limits = Some("{\"requests_per_minute\": 2}".into());
     h.store.insert_key(&key.record).await.unwrap();
@@ -188,7 +188,7 @@ async fn a_key_has_limits_of_its_own_and_a_tenant_its_own_trace_defaults() {
 
 /// A key of another tenant (it works at once).
 pub async fn tenant_key(h: &Harness, tenant: &str) -> String {
-    use seam_store::Store;
+    use seam_store::Keys;
     let key = seam_gateway::authenticate::mint_key(tenant, None, 2);
     h.store.insert_key(&key.record).await.unwrap();
     let r = h

@@ -137,7 +137,7 @@ async fn a_ten_second_store_outage_loses_no_acknowledged_call() {
     for _ in 0..600 {
         let mut still = Vec::new();
         for id in &missing {
-            if seam_store::Store::get_call(&store, id)
+            if seam_store::Records::get_call(&store, id)
                 .await
                 .unwrap()
                 .is_none()
@@ -167,7 +167,7 @@ async fn a_ten_second_store_outage_loses_no_acknowledged_call() {
     // The outage is on the timeline, with what was spooled.
     let mut outage = None;
     for _ in 0..50 {
-        let events = seam_store::Store::list_events(&store, 0, 100)
+        let events = seam_store::Events::list_events(&store, 0, 100)
             .await
             .unwrap();
         outage = events

@@ -4,7 +4,7 @@
 
 use crate::control_api::{PROMPT, call, user, user_with};
 use crate::harness::{Harness, Options};
-use seam_store::Store;
+use seam_store::{Audit, Releases};
 use serde_json::{Value, json};
 
 const POST: reqwest::Method = reqwest::Method::POST;

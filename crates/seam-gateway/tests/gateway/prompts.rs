@@ -1,7 +1,7 @@
 //! Calling a deployed prompt release: `model: "prompt:NAME[@CHANNEL]"`.
 
 use crate::harness::{Harness, Options};
-use seam_store::{DeployRecord, ReleaseRecord, Store};
+use seam_store::{DeployRecord, Events, ReleaseRecord, Releases};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -141,7 +141,7 @@ async fn shutdown_lets_an_in_flight_stream_finish_and_flushes_its_record() {
     let (store, _dir) = h.shutdown().await;
     let body = reading.await.unwrap();
     assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
-    use seam_store::Store;
+    use seam_store::Records;
     let (call, _) = store
         .get_call(&id)
         .await
@@ -173,7 +173,7 @@ async fn a_stream_cut_at_the_end_of_the_grace_period_is_still_recorded() {
     );
     let body = reading.await.unwrap().unwrap_or_default();
     assert!(!body.contains("[DONE]"), "the stream was cut: {body}");
-    use seam_store::Store;
+    use seam_store::Records;
     let (call, attempts) = store
         .get_call(&id)
         .await

@@ -1,7 +1,7 @@
 //! Retries, the retry budget, fallbacks and honest accounting, against a real sim.
 
 use crate::harness::{Harness, Options, call_id, hello, series, sse_data};
-use seam_store::Store;
+use seam_store::{Events, Reports};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 

@@ -105,7 +105,7 @@ fn history(turns: usize) -> Vec<Value> {
 }
 
 async fn events(h: &Harness, kind: &str) -> Vec<seam_store::EventRecord> {
-    use seam_store::Store;
+    use seam_store::Events;
     h.store
         .list_events(0, 1000)
         .await
@@ -298,7 +298,7 @@ async fn a_pin_survives_a_gateway_restart_and_migrate_moves_it_on_purpose() {
     // Gateways see a migration within PIN_SYNC.
     tokio::time::sleep(seam_gateway::session::PIN_SYNC + Duration::from_millis(100)).await;
     assert_eq!(turn(&h, Some("long-run"), &history(4)).await.0, v2);
-    let audit = seam_store::Store::list_audit(h.store.as_ref())
+    let audit = seam_store::Audit::list_audit(h.store.as_ref())
         .await
         .unwrap();
     assert!(
@@ -377,7 +377,7 @@ async fn a_reload_with_a_broken_prompt_file_is_refused_whole_and_the_old_state_s
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_ne!(served.as_ref(), Some(&v1), "the watch applied the change");
-    let audit = seam_store::Store::list_audit(h.store.as_ref())
+    let audit = seam_store::Audit::list_audit(h.store.as_ref())
         .await
         .unwrap();
     assert!(

@@ -58,7 +58,7 @@ async fn shutdown_stops_every_background_task_and_sends_the_queued_spans() {
         1,
         "the queued spans went out before shutdown returned"
     );
-    use seam_store::Store;
+    use seam_store::Records;
     assert!(
         store.get_call(&id).await.unwrap().is_some(),
         "the call was recorded before shutdown returned"

@@ -2,7 +2,7 @@
 //! smoothness SLO, chunk-shape drift, disconnects, re-chunking.
 
 use crate::harness::{Harness, Options, call_id, sse_data};
-use seam_store::{Store, StreamRecord};
+use seam_store::{Events, Records, StreamRecord};
 use serde_json::{Value, json};
 use std::time::Duration;
 

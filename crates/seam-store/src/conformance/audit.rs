@@ -3,7 +3,7 @@
 //! with SQL. Run after [`super::run_all`]: it empties the chain and the control-plane tables.
 
 use crate::audit::{AuditKey, GENESIS, Head, KEYED_ACTION, Verdict};
-use crate::{AuditRecord, SqlStore, Store, StoreError};
+use crate::{Audit, AuditRecord, Releases, SqlStore, StoreError};
 use serde_json::json;
 
 pub async fn audit_chain(store: &SqlStore) {

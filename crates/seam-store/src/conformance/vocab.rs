@@ -2,7 +2,7 @@
 //! back as an error naming the column and the value, never a panic or a guess.
 
 use super::{sample_call, sample_stream};
-use crate::{CallQuery, DeployRecord, EventRecord, SqlStore, Store};
+use crate::{CallQuery, DeployRecord, EventRecord, Events, Records, Releases, SqlStore};
 use seam_vocab::{DeployKind, DeployMode, EventKind, SloVerdict};
 use sqlx::{AssertSqlSafe, Executor};
 

@@ -2,32 +2,17 @@
 //! chain and its head, and the control-plane rows it is verified against.
 
 use super::SqlStore;
-use super::rows::*;
-use crate::audit::{self, ControlRows, Head};
-use crate::{AuditRecord, Result, StoreError};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::from_row::{all, one};
+use crate::audit::{self, ControlRows, Head, Verdict};
+use crate::{Audit, AuditRecord, Result, StoreError};
+use async_trait::async_trait;
 
 const AUDIT_COLUMNS: &str =
     "seq, created_ms, actor, action, subject, before, after, prev_hash, hash, key_id";
 
-fn audit_from_row(r: &AnyRow) -> std::result::Result<AuditRecord, sqlx::Error> {
-    Ok(AuditRecord {
-        seq: r.try_get("seq")?,
-        created_ms: r.try_get("created_ms")?,
-        actor: r.try_get("actor")?,
-        action: r.try_get("action")?,
-        subject: r.try_get("subject")?,
-        before: r.try_get("before")?,
-        after: r.try_get("after")?,
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
-        key_id: r.try_get("key_id")?,
-    })
-}
-
-impl SqlStore {
-    pub(super) async fn db_append_audit(
+#[async_trait]
+impl Audit for SqlStore {
+    async fn append_audit(
         &self,
         actor: &str,
         action: &str,
@@ -48,17 +33,10 @@ impl SqlStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            let tail = sqlx::query("SELECT seq, hash, key_id FROM audit ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-            let tail = match tail {
-                Some(r) => Some((
-                    r.try_get::<i64, _>("seq")?,
-                    r.try_get::<String, _>("hash")?,
-                    r.try_get::<Option<String>, _>("key_id")?,
-                )),
-                None => None,
-            };
+            let tail: Option<(i64, String, Option<String>)> =
+                sqlx::query_as("SELECT seq, hash, key_id FROM audit ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let key = self.audit_key.as_deref();
             audit::next_key(
                 tail.as_ref().map(|(seq, _, id)| (*seq, id.as_deref())),
@@ -113,17 +91,11 @@ impl SqlStore {
         ))
     }
 
-    pub(super) async fn db_check_audit_key(&self) -> Result<()> {
-        let tail = sqlx::query("SELECT seq, key_id FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        let tail = match tail {
-            Some(r) => Some((
-                r.try_get::<i64, _>("seq")?,
-                r.try_get::<Option<String>, _>("key_id")?,
-            )),
-            None => None,
-        };
+    async fn check_audit_key(&self) -> Result<()> {
+        let tail: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT seq, key_id FROM audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
         audit::next_key(
             tail.as_ref().map(|(seq, id)| (*seq, id.as_deref())),
             self.audit_key.as_deref(),
@@ -133,35 +105,35 @@ impl SqlStore {
         .map_err(StoreError::Invalid)
     }
 
-    pub(super) async fn db_list_audit(&self) -> Result<Vec<AuditRecord>> {
+    async fn list_audit(&self) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"
         )))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(audit_from_row)
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+        Ok(all(&rows)?)
     }
 
-    pub(super) async fn db_audit_head(&self) -> Result<Head> {
+    async fn audit_head(&self) -> Result<Head> {
         let tail = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await?;
-        Ok(match tail {
-            Some(r) => Head {
-                count: r.try_get("seq")?,
-                hash: r.try_get("hash")?,
-            },
-            None => Head {
-                count: 0,
-                hash: audit::GENESIS.to_string(),
-            },
-        })
+        Ok(one(tail.as_ref())?.unwrap_or_else(|| Head {
+            count: 0,
+            hash: audit::GENESIS.to_string(),
+        }))
     }
 
-    pub(super) async fn db_control_rows(&self) -> Result<ControlRows> {
+    async fn verify_audit(&self) -> Result<Verdict> {
+        let chain = self.list_audit().await?;
+        let rows = self.control_rows().await?;
+        Ok(audit::verify(&chain, &rows, self.audit_key.as_deref()))
+    }
+}
+
+impl SqlStore {
+    /// The releases, approvals and deploys tables: what the chain is verified against.
+    async fn control_rows(&self) -> Result<ControlRows> {
         let releases = sqlx::query(
             "SELECT id, prompt, content, author, created_ms FROM releases ORDER BY created_ms, id",
         )
@@ -178,18 +150,9 @@ impl SqlStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ControlRows {
-            releases: releases
-                .iter()
-                .map(release_from_row)
-                .collect::<std::result::Result<_, _>>()?,
-            approvals: approvals
-                .iter()
-                .map(approval_from_row)
-                .collect::<std::result::Result<_, _>>()?,
-            deploys: deploys
-                .iter()
-                .map(deploy_from_row)
-                .collect::<std::result::Result<_, _>>()?,
+            releases: all(&releases)?,
+            approvals: all(&approvals)?,
+            deploys: all(&deploys)?,
         })
     }
 }

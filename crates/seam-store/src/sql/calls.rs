@@ -1,13 +1,22 @@
-//! Reading calls back: the filtered list (`seam calls`) and the list of traces (`seam traces`).
-//! Every filter is a condition of the query, so a limit counts matching rows.
+//! The call records: written together (calls, attempts, streams), and read back: one call,
+//! a trace, the filtered list (`seam calls`) and the list of traces (`seam traces`). Every
+//! filter is a condition of the query, so a limit counts matching rows. Streams are read in
+//! `streams.rs`, export pages in `export.rs`.
 
 use super::SqlStore;
-use super::rows::{CALL_COLUMNS, call_from_row};
+use super::from_row::all;
+use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS, insert_rows};
 use super::scope;
-use crate::{CallQuery, CallRecord, Result, Tenants, TraceQuery, TraceSummary};
+use crate::{
+    AttemptRecord, CallQuery, CallRecord, ExportCursor, ExportKind, Records, Result, StreamRecord,
+    Tenants, TraceQuery, TraceSummary,
+};
+use async_trait::async_trait;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, AssertSqlSafe, Row};
+use sqlx::{Any, AssertSqlSafe, FromRow};
+
+// Every dynamic string below only splices in constant column lists and numbered parameters.
 
 /// A value bound to a numbered parameter.
 enum Arg {
@@ -65,12 +74,27 @@ fn limit(l: i64) -> i64 {
     if l <= 0 { 1000 } else { l }
 }
 
-impl SqlStore {
-    pub(super) async fn db_list_calls(
+#[async_trait]
+impl Records for SqlStore {
+    async fn insert_records(
         &self,
-        q: &CallQuery,
-        tenants: &Tenants,
-    ) -> Result<Vec<CallRecord>> {
+        calls: &[CallRecord],
+        attempts: &[AttemptRecord],
+        streams: &[StreamRecord],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        insert_rows(&mut tx, calls, self.sqlite).await?;
+        insert_rows(&mut tx, attempts, self.sqlite).await?;
+        insert_rows(&mut tx, streams, self.sqlite).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_streams_in(&self, since_ms: i64, tenants: &Tenants) -> Result<Vec<StreamRecord>> {
+        self.db_list_streams(since_ms, tenants).await
+    }
+
+    async fn list_calls_in(&self, q: &CallQuery, tenants: &Tenants) -> Result<Vec<CallRecord>> {
         let mut c = Conditions::default();
         c.push("created_ms", ">=", Arg::Int(q.since_ms));
         c.text("tenant", &q.tenant);
@@ -93,17 +117,30 @@ impl SqlStore {
             .bind(limit(q.limit))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(call_from_row)
-            .collect::<std::result::Result<_, _>>()?)
+        Ok(all(&rows)?)
     }
 
-    pub(super) async fn db_list_traces(
-        &self,
-        q: &TraceQuery,
-        tenants: &Tenants,
-    ) -> Result<Vec<TraceSummary>> {
+    async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>> {
+        let Some(row) = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let call = CallRecord::from_row(&row)?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM attempt_rows WHERE call_id = $1 ORDER BY seq"
+        )))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some((call, all(&rows)?)))
+    }
+
+    async fn list_traces_in(&self, q: &TraceQuery, tenants: &Tenants) -> Result<Vec<TraceSummary>> {
         let mut c = Conditions::default();
         c.push("created_ms", ">=", Arg::Int(q.since_ms));
         c.text("tenant", &q.tenant);
@@ -134,38 +171,40 @@ impl SqlStore {
             .bind(limit(q.limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let calls: i64 = r.try_get("calls")?;
-                let mut outcomes = std::collections::BTreeMap::new();
-                let mut known = 0;
-                for o in crate::CALL_OUTCOMES {
-                    let n: i64 = r.try_get(format!("n_{o}").as_str())?;
-                    known += n;
-                    if n > 0 {
-                        outcomes.insert(o.as_str().to_string(), n);
-                    }
-                }
-                // An outcome a later version records: counted, not lost.
-                if calls > known {
-                    outcomes.insert("other".into(), calls - known);
-                }
-                Ok(TraceSummary {
-                    trace_id: r.try_get("trace_id")?,
-                    tenant: r.try_get("tenant")?,
-                    calls,
-                    attempts: r.try_get("attempts")?,
-                    first_ms: r.try_get("first_ms")?,
-                    last_ms: r.try_get("last_ms")?,
-                    input_tokens: r.try_get("input_tokens")?,
-                    output_tokens: r.try_get("output_tokens")?,
-                    cost_usd: r.try_get("cost_usd")?,
-                    tokens_estimated: r.try_get::<i64, _>("estimated")? != 0,
-                    unpriced_calls: r.try_get("unpriced")?,
-                    outcomes,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-            .map_err(Into::into)
+        Ok(all(&rows)?)
+    }
+
+    async fn trace(&self, trace_id: &str) -> Result<(Vec<CallRecord>, Vec<AttemptRecord>)> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            // Two halves, so that each can use its index: calls in a named trace (the partial
+            // trace index), and the call that is a trace of its own (its id).
+            "SELECT {CALL_COLUMNS} FROM calls WHERE trace_id = $1 AND trace_id <> id \
+             UNION ALL SELECT {CALL_COLUMNS} FROM calls WHERE id = $1 AND trace_id = id \
+             ORDER BY created_ms, id"
+        )))
+        .bind(trace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let calls: Vec<CallRecord> = all(&rows)?;
+        let mut attempts = Vec::new();
+        for c in &calls {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {ATTEMPT_COLUMNS} FROM attempt_rows WHERE call_id = $1 ORDER BY seq"
+            )))
+            .bind(c.id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            attempts.extend(all::<AttemptRecord>(&rows)?);
+        }
+        Ok((calls, attempts))
+    }
+
+    async fn export_page(
+        &self,
+        kind: ExportKind,
+        after: &ExportCursor,
+        limit: i64,
+    ) -> Result<(Vec<serde_json::Value>, Option<ExportCursor>)> {
+        self.db_export_page(kind, after, limit).await
     }
 }

@@ -2,13 +2,14 @@
 //! any size holds one page in memory.
 
 use super::SqlStore;
-use super::rows::{
-    ATTEMPT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS, attempt_from_row, call_from_row, event_from_row,
+use super::from_row::all;
+use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS};
+use crate::{
+    AttemptRecord, CallRecord, EventRecord, ExportCursor, ExportKind, Result, StreamRecord,
 };
-use crate::{ExportCursor, ExportKind, Result};
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, FromRow};
 
 type Mapper = fn(&AnyRow) -> std::result::Result<Value, sqlx::Error>;
 
@@ -26,7 +27,7 @@ impl SqlStore {
         after: &ExportCursor,
         limit: i64,
     ) -> Result<(Vec<Value>, Option<ExportCursor>)> {
-        let calls = sqlx::query(
+        let calls: Vec<ExportCursor> = all(&sqlx::query(
             "SELECT id, created_ms FROM calls WHERE created_ms > $1 OR (created_ms = $1 AND id > $2) \
              ORDER BY created_ms, id LIMIT $3",
         )
@@ -34,30 +35,23 @@ impl SqlStore {
         .bind(after.id.as_str())
         .bind(limit.max(1))
         .fetch_all(&self.pool)
-        .await?;
+        .await?)?;
         let mut out = Vec::new();
         for c in &calls {
-            let id: String = c.try_get("id")?;
             let rows = sqlx::query(AssertSqlSafe(format!(
                 "SELECT {ATTEMPT_COLUMNS} FROM attempt_rows WHERE call_id = $1 ORDER BY seq"
             )))
-            .bind(id.as_str())
+            .bind(c.id.as_str())
             .fetch_all(&self.pool)
             .await?;
             for r in &rows {
-                out.push(json(attempt_from_row(r))?);
+                out.push(json(AttemptRecord::from_row(r))?);
             }
         }
         let next = if (calls.len() as i64) < limit.max(1) {
             None
         } else {
-            match calls.last() {
-                Some(c) => Some(ExportCursor {
-                    created_ms: c.try_get("created_ms")?,
-                    id: c.try_get("id")?,
-                }),
-                None => None,
-            }
+            calls.last().cloned()
         };
         Ok((out, next))
     }
@@ -69,14 +63,16 @@ impl SqlStore {
         limit: i64,
     ) -> Result<(Vec<Value>, Option<ExportCursor>)> {
         let (table, id, columns, map): (&str, &str, &str, Mapper) = match kind {
-            ExportKind::Calls => ("calls", "id", CALL_COLUMNS, |r| json(call_from_row(r))),
+            ExportKind::Calls => ("calls", "id", CALL_COLUMNS, |r| {
+                json(CallRecord::from_row(r))
+            }),
             // Paged by their calls, so both use the calls' time index.
             ExportKind::Attempts => return self.attempts_page(after, limit).await,
             ExportKind::Streams => ("streams", "call_id", super::streams::COLUMNS, |r| {
-                json(super::streams::stream_from_row(r))
+                json(StreamRecord::from_row(r))
             }),
             ExportKind::Events => ("events", "id", EVENT_COLUMNS, |r| {
-                json(event_from_row(r)).map(|mut v| {
+                json(EventRecord::from_row(r)).map(|mut v| {
                     // Details are JSON text in the table; exported as JSON.
                     if let Some(d) = v.get("details").and_then(Value::as_str) {
                         v["details"] = serde_json::from_str(d).unwrap_or(Value::Null);

@@ -1,12 +1,6 @@
-//! Row mapping and statement text shared by the SQL store's methods.
+//! Statement text shared by the SQL store's methods (rows to records: `from_row.rs`).
 
 use super::cells::{Cell, Row};
-use crate::{
-    ApprovalRecord, AttemptRecord, CallRecord, DeployRecord, KeyRecord, ReleaseRecord, UserRecord,
-};
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
-use std::str::FromStr;
 
 /// Rows per INSERT statement. A batch is split greedily into these sizes so that only four
 /// statement shapes per table exist and each is prepared once and cached; 64 rows keeps the
@@ -51,136 +45,9 @@ pub(super) async fn insert_rows<T: Row>(
     Ok(())
 }
 
-/// A vocabulary word (`seam_vocab`) from text column `col`; a word this version does not know
-/// is an error naming the column and the value, not a panic.
-pub(super) fn word<T>(r: &AnyRow, col: &str) -> std::result::Result<T, sqlx::Error>
-where
-    T: FromStr<Err = seam_vocab::Unknown>,
-{
-    let s: String = r.try_get(col)?;
-    s.parse().map_err(|e| unknown_word(col, e))
-}
-
-/// [`word`] of a nullable column.
-pub(super) fn opt_word<T>(r: &AnyRow, col: &str) -> std::result::Result<Option<T>, sqlx::Error>
-where
-    T: FromStr<Err = seam_vocab::Unknown>,
-{
-    let s: Option<String> = r.try_get(col)?;
-    s.map(|s| s.parse().map_err(|e| unknown_word(col, e)))
-        .transpose()
-}
-
-fn unknown_word(col: &str, e: seam_vocab::Unknown) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: format!("{col:?}"),
-        source: Box::new(e),
-    }
-}
-
 /// Booleans are stored as 0/1 on both backends.
 pub(super) fn flag(b: bool) -> i64 {
     b as i64
-}
-
-pub(super) fn call_from_row(r: &AnyRow) -> std::result::Result<CallRecord, sqlx::Error> {
-    Ok(CallRecord {
-        id: r.try_get("id")?,
-        created_ms: r.try_get("created_ms")?,
-        tenant: r.try_get("tenant")?,
-        key_id: r.try_get("key_id")?,
-        trace_id: r.try_get("trace_id")?,
-        session_id: r.try_get("session_id")?,
-        endpoint: r.try_get("endpoint")?,
-        route: r.try_get("route")?,
-        stream: r.try_get::<i64, _>("stream")? != 0,
-        requested_model: r.try_get("requested_model")?,
-        provider: r.try_get("provider")?,
-        served_model: r.try_get("served_model")?,
-        system_fingerprint: r.try_get("system_fingerprint")?,
-        status: r.try_get("status")?,
-        outcome: word(r, "outcome")?,
-        error_class: opt_word(r, "error_class")?,
-        error_message: r.try_get("error_message")?,
-        attempts: r.try_get("attempts")?,
-        latency_ms: r.try_get("latency_ms")?,
-        ttfb_ms: r.try_get("ttfb_ms")?,
-        input_tokens: r.try_get("input_tokens")?,
-        output_tokens: r.try_get("output_tokens")?,
-        cost_usd: r.try_get("cost_usd")?,
-        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
-        budget_exhausted: r.try_get::<i64, _>("budget_exhausted")? != 0,
-        release_id: r.try_get("release_id")?,
-        unpriced: r.try_get::<i64, _>("unpriced")? != 0,
-    })
-}
-
-pub(super) fn attempt_from_row(r: &AnyRow) -> std::result::Result<AttemptRecord, sqlx::Error> {
-    Ok(AttemptRecord {
-        id: r.try_get("id")?,
-        call_id: r.try_get("call_id")?,
-        seq: r.try_get("seq")?,
-        created_ms: r.try_get("created_ms")?,
-        tenant: r.try_get("tenant")?,
-        trace_id: r.try_get("trace_id")?,
-        route: r.try_get("route")?,
-        provider: r.try_get("provider")?,
-        model: r.try_get("model")?,
-        served_model: r.try_get("served_model")?,
-        system_fingerprint: r.try_get("system_fingerprint")?,
-        status: r.try_get("status")?,
-        outcome: word(r, "outcome")?,
-        error_class: opt_word(r, "error_class")?,
-        error_body: r.try_get("error_body")?,
-        latency_ms: r.try_get("latency_ms")?,
-        ttfb_ms: r.try_get("ttfb_ms")?,
-        input_tokens: r.try_get("input_tokens")?,
-        output_tokens: r.try_get("output_tokens")?,
-        cost_usd: r.try_get("cost_usd")?,
-        tokens_estimated: r.try_get::<i64, _>("tokens_estimated")? != 0,
-        unpriced: r.try_get::<i64, _>("unpriced")? != 0,
-    })
-}
-
-pub(super) fn release_from_row(r: &AnyRow) -> std::result::Result<ReleaseRecord, sqlx::Error> {
-    Ok(ReleaseRecord {
-        id: r.try_get("id")?,
-        prompt: r.try_get("prompt")?,
-        content: r.try_get("content")?,
-        author: r.try_get("author")?,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
-pub(super) fn approval_from_row(r: &AnyRow) -> std::result::Result<ApprovalRecord, sqlx::Error> {
-    Ok(ApprovalRecord {
-        release_id: r.try_get("release_id")?,
-        approver: r.try_get("approver")?,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
-pub(super) fn user_from_row(r: &AnyRow) -> std::result::Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        token_hash: r.try_get("token_hash")?,
-        admin: r.try_get::<i64, _>("admin")? != 0,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
-pub(super) fn key_from_row(r: &AnyRow) -> std::result::Result<KeyRecord, sqlx::Error> {
-    Ok(KeyRecord {
-        id: r.try_get("id")?,
-        tenant: r.try_get("tenant")?,
-        name: r.try_get("name")?,
-        prefix: r.try_get("prefix")?,
-        hash: r.try_get("hash")?,
-        created_ms: r.try_get("created_ms")?,
-        revoked_ms: r.try_get("revoked_ms")?,
-        limits: r.try_get("limits")?,
-    })
 }
 
 /// The calls table's record columns, as a literal so that the inline list can extend it.
@@ -235,29 +102,4 @@ pub(super) fn insert_sql(
     }
     sql.push_str(" ON CONFLICT DO NOTHING");
     sql
-}
-
-pub(super) fn deploy_from_row(r: &AnyRow) -> std::result::Result<DeployRecord, sqlx::Error> {
-    Ok(DeployRecord {
-        id: r.try_get("id")?,
-        prompt: r.try_get("prompt")?,
-        channel: r.try_get("channel")?,
-        release_id: r.try_get("release_id")?,
-        actor: r.try_get("actor")?,
-        kind: word(r, "kind")?,
-        mode: word(r, "mode")?,
-        created_ms: r.try_get("created_ms")?,
-    })
-}
-
-pub(super) fn event_from_row(r: &AnyRow) -> std::result::Result<crate::EventRecord, sqlx::Error> {
-    Ok(crate::EventRecord {
-        id: r.try_get("id")?,
-        created_ms: r.try_get("created_ms")?,
-        kind: word(r, "kind")?,
-        route: r.try_get("route")?,
-        provider: r.try_get("provider")?,
-        message: r.try_get("message")?,
-        details: r.try_get("details")?,
-    })
 }

@@ -2,29 +2,16 @@
 //! one database agree on a session's release without locks.
 
 use super::SqlStore;
+use super::from_row::{all, one};
 use crate::{
-    Pinned, Result, SessionCount, SessionKey, SessionQuery, SessionRecord, SessionTtl, StoreError,
+    Pinned, Result, SessionCount, SessionKey, SessionQuery, SessionRecord, SessionTtl, Sessions,
+    StoreError,
 };
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use async_trait::async_trait;
 
 const COLUMNS: &str =
     "tenant, session_id, prompt, channel, release_id, started_ms, pinned_ms, last_ms, expires_ms";
 const KEY: &str = "tenant = $1 AND session_id = $2 AND prompt = $3 AND channel = $4";
-
-fn session_from_row(r: &AnyRow) -> std::result::Result<SessionRecord, sqlx::Error> {
-    Ok(SessionRecord {
-        tenant: r.try_get("tenant")?,
-        session_id: r.try_get("session_id")?,
-        prompt: r.try_get("prompt")?,
-        channel: r.try_get("channel")?,
-        release_id: r.try_get("release_id")?,
-        started_ms: r.try_get("started_ms")?,
-        pinned_ms: r.try_get("pinned_ms")?,
-        last_ms: r.try_get("last_ms")?,
-        expires_ms: r.try_get("expires_ms")?,
-    })
-}
 
 fn bind_key<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
@@ -42,10 +29,13 @@ impl SqlStore {
         let row = bind_key(sqlx::query(sqlx::AssertSqlSafe(sql)), key)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(session_from_row).transpose()?)
+        Ok(one(row.as_ref())?)
     }
+}
 
-    pub(super) async fn db_pin_session(
+#[async_trait]
+impl Sessions for SqlStore {
+    async fn pin_session(
         &self,
         key: &SessionKey,
         release_id: &str,
@@ -136,13 +126,7 @@ impl SqlStore {
         )))
     }
 
-    pub(super) async fn db_move_session(
-        &self,
-        key: &SessionKey,
-        from: &str,
-        to: &str,
-        now: i64,
-    ) -> Result<bool> {
+    async fn move_session(&self, key: &SessionKey, from: &str, to: &str, now: i64) -> Result<bool> {
         let sql = format!(
             "UPDATE sessions SET release_id = $5, pinned_ms = $6 WHERE {KEY} AND release_id = $7"
         );
@@ -155,7 +139,7 @@ impl SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn db_list_sessions(&self, q: &SessionQuery) -> Result<Vec<SessionRecord>> {
+    async fn list_sessions(&self, q: &SessionQuery) -> Result<Vec<SessionRecord>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM sessions WHERE expires_ms > $1 \
              AND ($2 = '' OR prompt = $2) AND ($3 = '' OR release_id = $3) AND ($4 = '' OR session_id = $4) \
@@ -168,13 +152,10 @@ impl SqlStore {
             .bind(q.session_id.as_deref().unwrap_or(""))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(session_from_row)
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        Ok(all(&rows)?)
     }
 
-    pub(super) async fn db_session_counts(&self, live_at: i64) -> Result<Vec<SessionCount>> {
+    async fn session_counts(&self, live_at: i64) -> Result<Vec<SessionCount>> {
         let rows = sqlx::query(
             "SELECT prompt, channel, release_id, COUNT(*) AS n FROM sessions WHERE expires_ms > $1 \
              GROUP BY prompt, channel, release_id ORDER BY prompt, channel, release_id",
@@ -182,16 +163,6 @@ impl SqlStore {
         .bind(live_at)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                Ok(SessionCount {
-                    prompt: r.try_get("prompt")?,
-                    channel: r.try_get("channel")?,
-                    release_id: r.try_get("release_id")?,
-                    sessions: r.try_get("n")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?)
+        Ok(all(&rows)?)
     }
 }

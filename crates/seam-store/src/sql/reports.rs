@@ -1,0 +1,120 @@
+//! Aggregates over the call records: usage per tenant, route or trace; the spend the limits
+//! re-seed from (see `crate::spend`: range scans on the calls' time index, and for open traces
+//! the partial trace index); and the reliability report's groups.
+
+use super::SqlStore;
+use super::from_row::{all, spend_row};
+use super::scope;
+use crate::{
+    AttemptGroup, CallGroup, Reports, Result, Spend, SpendQuery, Tenants, UsageBy, UsageRow,
+};
+use async_trait::async_trait;
+use seam_vocab::Outcome;
+use sqlx::AssertSqlSafe;
+
+// Every dynamic string below only splices in constant column names and numbered parameters.
+
+#[async_trait]
+impl Reports for SqlStore {
+    async fn usage_in(
+        &self,
+        by: UsageBy,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Vec<UsageRow>> {
+        let col = by.column();
+        let (refused, failed) = (Outcome::Refused.as_str(), Outcome::Error.as_str());
+        let within = scope::filter("tenant", 2, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COALESCE({col}, '') AS k, COUNT(*) AS calls, \
+             CAST(SUM(CASE WHEN outcome = '{refused}' THEN 1 ELSE 0 END) AS BIGINT) AS refused, \
+             CAST(SUM(CASE WHEN outcome = '{failed}' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
+             CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
+             CAST(MAX(tokens_estimated) AS BIGINT) AS estimated, \
+             CAST(SUM(unpriced) AS BIGINT) AS unpriced \
+             FROM calls WHERE created_ms >= $1{within} GROUP BY COALESCE({col}, '') ORDER BY cost_usd DESC, k"
+        )))
+        .bind(since_ms);
+        let rows = scope::bind(query, tenants).fetch_all(&self.pool).await?;
+        Ok(all(&rows)?)
+    }
+
+    async fn spend(&self, q: &SpendQuery) -> Result<Spend> {
+        let mut starts = q.window_starts.clone();
+        starts.sort_unstable();
+        starts.dedup();
+        let mut windows = Vec::new();
+        for since in starts {
+            let rows = sqlx::query(
+                "SELECT tenant, key_id, COUNT(*) AS requests, \
+                 CAST(SUM(attempts) AS BIGINT) AS attempts, \
+                 CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
+                 CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd \
+                 FROM calls WHERE created_ms >= $1 AND created_ms < $2 AND attempts > 0 \
+                 GROUP BY tenant, key_id ORDER BY tenant, key_id",
+            )
+            .bind(since)
+            .bind(q.until_ms)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                windows.push(spend_row(r, since)?);
+            }
+        }
+        let traces = sqlx::query(
+            "SELECT tenant, trace_id, MIN(created_ms) AS first_ms, MAX(created_ms) AS last_ms, \
+             CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS calls, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, \
+             CAST(SUM(input_tokens + output_tokens) AS BIGINT) AS tokens, \
+             SUM(cost_usd) AS cost_usd \
+             FROM calls WHERE trace_id <> id AND created_ms < $2 AND trace_id IN \
+             (SELECT trace_id FROM calls WHERE created_ms >= $1 AND created_ms < $2 AND trace_id <> id) \
+             GROUP BY tenant, trace_id HAVING MAX(created_ms) >= $1 ORDER BY tenant, trace_id",
+        )
+        .bind(q.traces_since_ms)
+        .bind(q.until_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Spend {
+            windows,
+            traces: all(&traces)?,
+        })
+    }
+
+    async fn reliability_in(
+        &self,
+        since_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)> {
+        let within = scope::filter("tenant", 2, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT route, outcome, COUNT(*) AS calls, \
+             CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS dispatched, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, SUM(cost_usd) AS cost_usd, \
+             CAST(SUM(budget_exhausted) AS BIGINT) AS budget_exhausted \
+             FROM calls WHERE created_ms >= $1{within} GROUP BY route, outcome ORDER BY route, outcome",
+        )))
+        .bind(since_ms);
+        let calls = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        let c_within = scope::filter("c.tenant", 2, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            // Through the calls' time index: attempts are found by their call, not scanned.
+            // Attempts kept in their call's row are read from it directly (through the view,
+            // SQLite would build the whole union before joining).
+            "SELECT route, provider, outcome, COALESCE(error_class, '') AS error_class, \
+             COUNT(*) AS attempts, \
+             CAST(SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
+             SUM(cost_usd) AS cost_usd FROM ( \
+             SELECT a.route, a.provider, a.outcome, a.error_class, a.seq, a.cost_usd \
+             FROM calls c JOIN attempts a ON a.call_id = c.id WHERE c.created_ms >= $1{c_within} \
+             UNION ALL SELECT route, provider, attempt_outcome, attempt_error_class, 1, cost_usd \
+             FROM calls WHERE created_ms >= $1 AND attempt_model IS NOT NULL{within}) AS a \
+             GROUP BY route, provider, outcome, COALESCE(error_class, '') \
+             ORDER BY route, provider, outcome",
+        )))
+        .bind(since_ms);
+        let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        Ok((calls, attempts))
+    }
+}
