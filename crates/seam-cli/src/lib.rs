@@ -83,20 +83,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// A pooled HTTP client for the CLI's requests to a gateway and to an audit anchor: TLS via
-/// rustls/ring, TCP_NODELAY on, no proxy discovery, no redirects.
-pub(crate) fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, String> {
-    // The crypto provider is process-wide; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(connect_timeout)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
-
 /// `--log-format` / `SEAM_LOG_FORMAT`, set once from the command line.
 static LOG_FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 

@@ -21,6 +21,7 @@ pub mod fanout;
 pub mod finish;
 pub mod observe;
 pub mod otlp;
+pub mod outbound;
 pub mod pinned;
 mod pipeline;
 pub mod rechunk;

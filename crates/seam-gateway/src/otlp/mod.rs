@@ -78,7 +78,7 @@ impl Exporter {
             timeout: cfg.export_timeout,
             service_name: cfg.service_name.clone(),
             batch_spans: cfg.batch_spans as u64,
-            client: client(cfg.export_timeout)?,
+            client: crate::outbound::http_client(cfg.export_timeout)?,
             metrics: metrics.clone(),
         };
         tasks.spawn("OTLP export", move |stop| task.run(rx, stop));
@@ -112,20 +112,6 @@ struct Task {
     batch_spans: u64,
     client: reqwest::Client,
     metrics: Arc<Metrics>,
-}
-
-/// The collector's client: TLS via rustls/ring, TCP_NODELAY on, no proxy discovery, no
-/// redirects.
-fn client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
-    // The crypto provider is process-wide; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(connect_timeout)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 /// How long spans wait for a batch to fill before they are sent anyway.
