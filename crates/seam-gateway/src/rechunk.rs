@@ -68,10 +68,9 @@ fn empty(v: &Value) -> bool {
     v.is_null() || v.as_array().is_some_and(Vec::is_empty)
 }
 
-/// Characters of content in a chunk: text (a chat delta's or a legacy completion's) and
-/// tool-call arguments, all choices.
-pub fn content_chars(v: &Value) -> usize {
-    let mut n = 0;
+/// Calls `f` with each piece of content in a chunk: text (a chat delta's or a legacy
+/// completion's) and tool-call arguments, all choices.
+pub fn for_each_content<'a>(v: &'a Value, mut f: impl FnMut(&'a str)) {
     for c in v
         .get("choices")
         .and_then(Value::as_array)
@@ -79,10 +78,10 @@ pub fn content_chars(v: &Value) -> usize {
         .flatten()
     {
         if let Some(t) = c.pointer("/delta/content").and_then(Value::as_str) {
-            n += t.chars().count();
+            f(t);
         }
         if let Some(t) = c.get("text").and_then(Value::as_str) {
-            n += t.chars().count();
+            f(t);
         }
         for call in c
             .pointer("/delta/tool_calls")
@@ -91,10 +90,16 @@ pub fn content_chars(v: &Value) -> usize {
             .flatten()
         {
             if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
-                n += a.chars().count();
+                f(a);
             }
         }
     }
+}
+
+/// Characters of content in a chunk (see [`for_each_content`]).
+pub fn content_chars(v: &Value) -> usize {
+    let mut n = 0;
+    for_each_content(v, |t| n += t.chars().count());
     n
 }
 

@@ -13,7 +13,7 @@ use crate::edge::Edge;
 use crate::edge::anthropic::stream::Events as AnthropicEvents;
 use crate::errors::GatewayError;
 use crate::finish::{Finisher, with_call_headers};
-use crate::rechunk::{Rechunker, content_chars};
+use crate::rechunk::{Rechunker, content_chars, for_each_content};
 use crate::telemetry::{StreamWatch, TokenTally};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -253,33 +253,11 @@ impl Relay {
         if let Some(f) = value.get("system_fingerprint").and_then(Value::as_str) {
             self.served.fingerprint = Some(f.to_string());
         }
-        for c in value
-            .get("choices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            // A chat delta's text, or a legacy completion's.
-            if let Some(t) = c
-                .pointer("/delta/content")
-                .or_else(|| c.get("text"))
-                .and_then(Value::as_str)
-            {
-                self.tally.push(t);
-                chars += t.chars().count();
-            }
-            for call in c
-                .pointer("/delta/tool_calls")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
-                    self.tally.push(a);
-                    chars += a.chars().count();
-                }
-            }
-        }
+        let tally = &mut self.tally;
+        for_each_content(value, |t| {
+            tally.push(t);
+            chars += t.chars().count();
+        });
         if let Some(w) = self.upstream_shape.as_mut() {
             w.sent(chars, Instant::now());
         }
