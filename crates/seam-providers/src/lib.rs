@@ -10,6 +10,7 @@ mod error;
 mod http;
 pub mod openai;
 pub mod registry;
+pub mod responses;
 mod scrub;
 pub mod sim;
 mod sse;
@@ -44,6 +45,8 @@ use serde_json::Value;
 pub enum Endpoint {
     ChatCompletions,
     Embeddings,
+    /// OpenAI's Responses API (`POST /responses`), for providers that speak it.
+    Responses,
 }
 
 impl Endpoint {
@@ -51,6 +54,7 @@ impl Endpoint {
         match self {
             Endpoint::ChatCompletions => "chat.completions",
             Endpoint::Embeddings => "embeddings",
+            Endpoint::Responses => "responses",
         }
     }
 }
@@ -105,4 +109,22 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Makes one attempt. Resolves when the response headers (or the first event) arrive.
     async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError>;
+    /// Whether it speaks the Responses API: [`Endpoint::Responses`] requests go to it as
+    /// they are, and it answers with Responses bodies and events. The gateway translates
+    /// `/v1/responses` calls to chat completions for a provider that does not.
+    fn responses(&self) -> bool {
+        false
+    }
+    /// `GET` or `DELETE /responses/{id}` (path and query after `/responses/`), for a provider
+    /// that stores responses; the answer's status and body as the provider gave them.
+    async fn stored_response(
+        &self,
+        _method: ::http::Method,
+        _id_and_query: &str,
+    ) -> Result<responses::Stored, AttemptError> {
+        Err(AttemptError::new(
+            ErrorClass::Status4xx,
+            format!("provider `{}` does not store responses", self.name()),
+        ))
+    }
 }

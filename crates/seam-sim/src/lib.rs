@@ -1,13 +1,14 @@
 //! Seam's simulated upstream.
 //!
-//! One engine ([`Sim`]) scripted by a [`Scenario`], two wire formats ([`openai`],
-//! [`anthropic`]), and two transports: [`server`] over real HTTP, and [`Sim::call`] for the
+//! One engine ([`Sim`]) scripted by a [`Scenario`], three wire formats ([`openai`],
+//! [`responses`], [`anthropic`]), and two transports: [`server`] over real HTTP, and [`Sim::call`] for the
 //! gateway's in-process `sim` provider.
 
 pub mod anthropic;
 pub mod engine;
 pub mod openai;
 pub mod output;
+pub mod responses;
 pub mod scenario;
 pub mod server;
 
@@ -24,6 +25,8 @@ pub enum Endpoint {
     ChatCompletions,
     Embeddings,
     Messages,
+    /// `POST /v1/responses`: OpenAI's Responses API.
+    Responses,
 }
 
 impl Endpoint {
@@ -34,6 +37,8 @@ impl Endpoint {
             Some(Endpoint::Embeddings)
         } else if path.ends_with("/messages") {
             Some(Endpoint::Messages)
+        } else if path.ends_with("/responses") {
+            Some(Endpoint::Responses)
         } else {
             None
         }
@@ -47,6 +52,7 @@ impl Sim {
             Endpoint::ChatCompletions => openai::chat(self, body),
             Endpoint::Embeddings => openai::embeddings(self, body),
             Endpoint::Messages => anthropic::messages(self, body),
+            Endpoint::Responses => responses::create(self, body),
         }
     }
 }

@@ -69,14 +69,15 @@ impl Anthropic {
     /// `send`, whose errors may still hold what the upstream echoed; a stream's errors are
     /// scrubbed as they come.
     async fn send_unscrubbed(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
-        if req.endpoint == Endpoint::Embeddings {
+        if req.endpoint != Endpoint::ChatCompletions {
             return Err(AttemptError {
                 status: Some(400),
                 ..AttemptError::new(
                     ErrorClass::Status4xx,
                     format!(
-                        "provider `{}` (anthropic) has no embeddings endpoint",
-                        self.name
+                        "provider `{}` (anthropic) has no {} endpoint",
+                        self.name,
+                        req.endpoint.as_str()
                     ),
                 )
             });
