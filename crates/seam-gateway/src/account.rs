@@ -123,7 +123,7 @@ fn priced(config: &Config, who: &Billed<'_>, usage: Usage, estimated: bool) -> B
 /// each completion asked; never above what a record can store (i64).
 pub fn plausible_tokens(request: &RequestBody) -> u64 {
     let bytes = request.raw().len() as u64;
-    let cap = ["max_completion_tokens", "max_tokens"]
+    let cap = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
         .iter()
         .find_map(|k| request.get::<u64>(k).and_then(Result::ok))
         .unwrap_or(DEFAULT_OUTPUT_CAP);
@@ -180,6 +180,9 @@ pub fn output_tokens(c: &seam_providers::Complete) -> u64 {
 }
 
 fn output_text(body: &Value) -> Option<String> {
+    if body.get("object").and_then(Value::as_str) == Some("response") {
+        return Some(responses_output_text(body));
+    }
     let choices = body.get("choices")?.as_array()?;
     Some(
         choices
@@ -190,7 +193,34 @@ fn output_text(body: &Value) -> Option<String> {
     )
 }
 
-/// Estimated input tokens of an OpenAI request body (chat messages or embeddings input).
+/// The text of a Responses API answer: its messages' text and its function calls' arguments.
+fn responses_output_text(body: &Value) -> String {
+    let mut out = String::new();
+    for item in body
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(a) = item.get("arguments").and_then(Value::as_str) {
+            out.push_str(a);
+        }
+        for part in item
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(t) = part.get("text").and_then(Value::as_str) {
+                out.push_str(t);
+            }
+        }
+    }
+    out
+}
+
+/// Estimated input tokens of an OpenAI request body (chat messages, embeddings input, or a
+/// Responses API call's instructions and input).
 pub fn estimate_input(body: &RequestBody) -> u64 {
     estimate_input_map(&body.to_map())
 }
@@ -221,18 +251,41 @@ fn estimate_input_map(body: &Map<String, Value>) -> u64 {
                 .map(|t| count_tokens(&t.to_string()))
                 .unwrap_or(0);
     }
-    match body.get("input") {
+    let instructions = body
+        .get("instructions")
+        .and_then(Value::as_str)
+        .map_or(0, |s| count_tokens(s) + PER_MESSAGE_OVERHEAD);
+    instructions
+        + match body.get("input") {
+            Some(Value::String(s)) => count_tokens(s),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => count_tokens(s),
+                    Value::Array(toks) => toks.len() as u64,
+                    // A Responses API input item: a message, a function call or its output.
+                    Value::Object(item) => input_item_tokens(item),
+                    _ => 0,
+                })
+                .sum(),
+            _ => 0,
+        }
+}
+
+fn input_item_tokens(item: &Map<String, Value>) -> u64 {
+    let text = |v: Option<&Value>| match v {
         Some(Value::String(s)) => count_tokens(s),
-        Some(Value::Array(a)) => a
+        Some(Value::Array(parts)) => parts
             .iter()
-            .map(|v| match v {
-                Value::String(s) => count_tokens(s),
-                Value::Array(toks) => toks.len() as u64,
-                _ => 0,
-            })
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .map(count_tokens)
             .sum(),
         _ => 0,
-    }
+    };
+    text(item.get("content"))
+        + text(item.get("output"))
+        + text(item.get("arguments"))
+        + PER_MESSAGE_OVERHEAD
 }
 
 /// The price of an attempt: the served model's when it has one, else the model Seam asked

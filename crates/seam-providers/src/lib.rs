@@ -75,6 +75,14 @@ pub struct Served {
 }
 
 impl Served {
+    /// What a chat chunk says, or a Responses stream event of the Response it carries.
+    pub fn from_event(v: &Value) -> Served {
+        match v.get("response") {
+            Some(r) if v.get("model").is_none() => Served::from_openai(r),
+            _ => Served::from_openai(v),
+        }
+    }
+
     pub fn from_openai(v: &Value) -> Served {
         Served {
             model: v.get("model").and_then(Value::as_str).map(str::to_string),
