@@ -206,7 +206,7 @@ impl Sim {
     /// A kept response; with `delete`, forgotten as it is returned.
     pub fn stored_response(&self, id: &str, delete: bool) -> Option<Value> {
         let mut s = self.inner.stored.lock().ok()?;
-        let at = s.iter().position(|(k, _)| k == id)?;
+        let at = s.iter().rposition(|(k, _)| k == id)?;
         if delete {
             s.remove(at).map(|(_, v)| v)
         } else {

@@ -26,12 +26,13 @@ pub fn create(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
         Plan::Reply(r) => r,
         other => return (delay, crate::openai::render(other, false, false)),
     };
-    let done = response(&r, req, "completed");
+    let n = next_id();
+    let done = response(&r, req, "completed", n);
     if store {
-        sim.keep_response(&response_id(&r), done.clone());
+        sim.keep_response(&response_id(n), done.clone());
     }
     if stream {
-        return (delay, events(&r, req, done));
+        return (delay, events(&r, req, done, n));
     }
     let mut out = Output::json(200, &done);
     if let Output::Json { cut, .. } = &mut out {
@@ -110,14 +111,21 @@ fn parse(req: &Value) -> Result<ChatInput, String> {
     Ok(input)
 }
 
-fn response_id(r: &Reply) -> String {
-    format!("resp_sim{}", r.seq)
+/// Ids stay unique for the process's life (a scenario swap restarts the request count).
+static RESPONSES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_id() -> u64 {
+    RESPONSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
 }
 
-fn item_id(r: &Reply) -> String {
+fn response_id(n: u64) -> String {
+    format!("resp_sim{n}")
+}
+
+fn item_id(r: &Reply, n: u64) -> String {
     match &r.body {
-        Body::Text(_) => format!("msg_sim{}", r.seq),
-        Body::Tool { .. } => format!("fc_sim{}", r.seq),
+        Body::Text(_) => format!("msg_sim{n}"),
+        Body::Tool { .. } => format!("fc_sim{n}"),
     }
 }
 
@@ -136,11 +144,11 @@ fn usage(r: &Reply) -> Value {
 }
 
 /// The output item, finished.
-fn item(r: &Reply) -> Value {
+fn item(r: &Reply, n: u64) -> Value {
     match &r.body {
         Body::Text(tokens) => json!({
             "type": "message",
-            "id": item_id(r),
+            "id": item_id(r, n),
             "status": "completed",
             "role": "assistant",
             "content": [{"type": "output_text", "text": tokens.concat(), "annotations": [], "logprobs": []}],
@@ -151,7 +159,7 @@ fn item(r: &Reply) -> Value {
             arguments,
         } => json!({
             "type": "function_call",
-            "id": item_id(r),
+            "id": item_id(r, n),
             "call_id": id,
             "name": name,
             "arguments": arguments,
@@ -161,12 +169,12 @@ fn item(r: &Reply) -> Value {
 }
 
 /// The Response object; `status` `in_progress` has no output or usage yet.
-fn response(r: &Reply, req: &Value, status: &str) -> Value {
+fn response(r: &Reply, req: &Value, status: &str, n: u64) -> Value {
     let done = status != "in_progress";
     let incomplete = done && r.finish == Finish::Length;
     let field = |k: &str, default: Value| req.get(k).cloned().unwrap_or(default);
     json!({
-        "id": response_id(r),
+        "id": response_id(n),
         "object": "response",
         "created_at": now(),
         "status": if incomplete { "incomplete" } else { status },
@@ -175,7 +183,7 @@ fn response(r: &Reply, req: &Value, status: &str) -> Value {
         "instructions": field("instructions", Value::Null),
         "max_output_tokens": field("max_output_tokens", Value::Null),
         "model": r.served_model,
-        "output": if done { json!([item(r)]) } else { json!([]) },
+        "output": if done { json!([item(r, n)]) } else { json!([]) },
         "parallel_tool_calls": field("parallel_tool_calls", json!(true)),
         "previous_response_id": field("previous_response_id", Value::Null),
         "reasoning": {"effort": null, "summary": null},
@@ -192,7 +200,7 @@ fn response(r: &Reply, req: &Value, status: &str) -> Value {
     })
 }
 
-fn events(r: &Reply, req: &Value, done: Value) -> Output {
+fn events(r: &Reply, req: &Value, done: Value, n: u64) -> Output {
     let mut out = Vec::new();
     let mut seq = 0u64;
     let mut push = |kind: &str, mut v: Value| {
@@ -202,11 +210,11 @@ fn events(r: &Reply, req: &Value, done: Value) -> Output {
         let data = serde_json::to_string(&v).unwrap_or_default();
         out.push(Bytes::from(format!("event: {kind}\ndata: {data}\n\n")));
     };
-    let started = response(r, req, "in_progress");
+    let started = response(r, req, "in_progress", n);
     push("response.created", json!({"response": started}));
     push("response.in_progress", json!({"response": started}));
-    let id = item_id(r);
-    let finished = item(r);
+    let id = item_id(r, n);
+    let finished = item(r, n);
     match &r.body {
         Body::Text(tokens) => {
             let mut open = finished.clone();
