@@ -102,10 +102,9 @@ pub fn to_chat_request(req: &Map<String, Value>) -> Result<Map<String, Value>, G
         .get("text")
         .and_then(|t| t.get("format"))
         .filter(|v| !v.is_null())
+        && let Some(rf) = response_format(format)?
     {
-        if let Some(rf) = response_format(format)? {
-            out.insert("response_format".into(), rf);
-        }
+        out.insert("response_format".into(), rf);
     }
     Ok(out)
 }

@@ -48,16 +48,16 @@ impl Echo {
         Echo { fields }
     }
 
-    /// The Response object: `status` and `output` as given, `usage` when it is known.
+    /// The Response object: `status` (and why it is incomplete, if it is) and `output` as
+    /// given, `usage` when it is known.
     pub fn response(
         &self,
         id: &str,
         created_at: u64,
         model: &str,
-        status: &str,
+        (status, incomplete): (&str, Option<&str>),
         output: Vec<Value>,
         usage: Option<Usage>,
-        incomplete: Option<&str>,
     ) -> Value {
         let mut r = json!({
             "id": id,
@@ -141,7 +141,7 @@ pub fn from_chat(completion: &Value, usage: Usage, call_id: &str, echo: &Echo) -
             arguments,
         ));
     }
-    let (status, incomplete) = status(choice.get("finish_reason").and_then(Value::as_str));
+    let finish = choice.get("finish_reason").and_then(Value::as_str);
     echo.response(
         &id,
         completion
@@ -152,10 +152,9 @@ pub fn from_chat(completion: &Value, usage: Usage, call_id: &str, echo: &Echo) -
             .get("model")
             .and_then(Value::as_str)
             .unwrap_or_default(),
-        status,
+        status(finish),
         output,
         Some(usage),
-        incomplete,
     )
 }
 

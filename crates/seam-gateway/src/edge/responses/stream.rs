@@ -168,10 +168,9 @@ impl Events {
             &self.id,
             self.created_at,
             self.model.as_deref().unwrap_or_default(),
-            status,
+            (status, incomplete.filter(|_| status == "incomplete")),
             output,
             usage,
-            incomplete.filter(|_| status == "incomplete"),
         )
     }
 
