@@ -409,3 +409,76 @@ async fn stored_responses_are_read_and_deleted_through_the_provider() {
         "{body}"
     );
 }
+
+const PROMPT: &str = r#"
+name = "support-bot"
+owners = ["ana", "ben"]
+route = "chat"
+model = "sim-large-2026-01"
+params = { temperature = 0.2, max_tokens = 400 }
+variables = { customer = "string" }
+
+[[messages]]
+role = "system"
+content = "You help {{ customer }} with billing."
+
+[[tools]]
+name = "lookup_invoice"
+description = "Find an invoice"
+parameters = { type = "object", properties = { id = { type = "string" } } }
+"#;
+
+/// `prompt:NAME` through the Responses API, until the gateway has picked the deploy up.
+async fn prompt_call(h: &Harness, body: Value) -> reqwest::Response {
+    let mut r = responses(h, body.clone()).await;
+    for _ in 0..30 {
+        if r.status() != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        r = responses(h, body.clone()).await;
+    }
+    r
+}
+
+#[tokio::test]
+async fn a_prompt_release_goes_in_front_of_the_input_passed_through_or_translated() {
+    let body = json!({"model": "prompt:support-bot", "input": "Where is invoice 7?",
+        "seam_variables": {"customer": "Acme"}});
+    // Passed through: the release in the Responses API's own shape.
+    let h = Harness::start(Options::default()).await;
+    let id = crate::prompts::deploy_text(&h, PROMPT).await;
+    let r = prompt_call(&h, body.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-seam-release"], id.as_str());
+    let sent = h.sim_stats().await["last_body"].clone();
+    assert_eq!(
+        sent["input"],
+        json!([
+            {"role": "system", "content": "You help Acme with billing."},
+            {"role": "user", "content": "Where is invoice 7?"}
+        ])
+    );
+    assert_eq!(sent["model"], "sim-large-2026-01");
+    assert_eq!(
+        (sent["temperature"].as_f64(), &sent["max_output_tokens"]),
+        (Some(0.2), &json!(400))
+    );
+    assert_eq!(sent["tools"][0]["type"], "function");
+    assert_eq!(sent["tools"][0]["name"], "lookup_invoice");
+    assert!(sent.get("seam_variables").is_none() && sent.get("messages").is_none());
+    let (call, _) = h.record(&crate::harness::call_id(&r)).await;
+    assert_eq!(call.release_id.as_deref(), Some(id.as_str()));
+    assert_eq!(call.endpoint, "responses");
+
+    // Translated: the same release as chat messages and tools.
+    let h = Harness::start(anthropic()).await;
+    crate::prompts::deploy_text(&h, PROMPT).await;
+    let r = prompt_call(&h, body).await;
+    assert_eq!(r.status(), 200);
+    let sent = &h.sim_stats().await["last_body"];
+    assert_eq!(sent["system"], "You help Acme with billing.");
+    assert_eq!(sent["messages"][0]["content"][0]["text"], "Where is invoice 7?");
+    assert_eq!(sent["max_tokens"], 400);
+    assert_eq!(sent["tools"][0]["name"], "lookup_invoice");
+}
