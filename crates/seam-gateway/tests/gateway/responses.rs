@@ -478,7 +478,10 @@ async fn a_prompt_release_goes_in_front_of_the_input_passed_through_or_translate
     assert_eq!(r.status(), 200);
     let sent = &h.sim_stats().await["last_body"];
     assert_eq!(sent["system"], "You help Acme with billing.");
-    assert_eq!(sent["messages"][0]["content"][0]["text"], "Where is invoice 7?");
+    assert_eq!(
+        sent["messages"][0]["content"][0]["text"],
+        "Where is invoice 7?"
+    );
     assert_eq!(sent["max_tokens"], 400);
     assert_eq!(sent["tools"][0]["name"], "lookup_invoice");
 }

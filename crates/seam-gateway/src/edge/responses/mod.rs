@@ -66,7 +66,9 @@ fn json(status: u16, body: impl Into<Body>) -> Response {
     let mut resp = Response::new(body.into());
     *resp.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
-    resp.headers_mut()
-        .insert(http::header::CONTENT_TYPE, crate::finish::JSON);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     resp
 }
