@@ -119,7 +119,8 @@ fn priced(config: &Config, who: &Billed<'_>, usage: Usage, estimated: bool) -> B
 /// The most tokens (input and output) one attempt of `request` can plausibly be billed:
 /// [`PLAUSIBLE_FACTOR`] times the sum of its input, bounded by its size in bytes (a token is
 /// at least a byte, so this needs no tokenizer on the way), an allowance per media part, and
-/// its output cap (`max_completion_tokens` or `max_tokens`, else [`DEFAULT_OUTPUT_CAP`]) for
+/// its output cap (`max_completion_tokens`, `max_tokens` or the Responses API's
+/// `max_output_tokens`, else [`DEFAULT_OUTPUT_CAP`]) for
 /// each completion asked; never above what a record can store (i64).
 pub fn plausible_tokens(request: &RequestBody) -> u64 {
     let bytes = request.raw().len() as u64;
@@ -369,5 +370,22 @@ mod tests {
         let emb: Map<String, Value> =
             serde_json::from_str(r#"{"input": ["hello world", "hello"]}"#).unwrap();
         assert_eq!(estimate_input_map(&emb), 3);
+        // A Responses API call: its instructions and input items.
+        let responses: Map<String, Value> = serde_json::from_str(
+            r#"{"instructions": "hello world", "input": [
+                {"role": "user", "content": [{"type": "input_text", "text": "hello world"}]},
+                {"type": "function_call_output", "call_id": "c", "output": "hello"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            estimate_input_map(&responses),
+            2 + 2 + 1 + 3 * PER_MESSAGE_OVERHEAD
+        );
+        let capped =
+            RequestBody::parse(r#"{"input": "hi", "max_output_tokens": 10}"#.into()).unwrap();
+        assert_eq!(
+            plausible_tokens(&capped),
+            10 * (capped.raw().len() as u64 + 10)
+        );
     }
 }
