@@ -485,3 +485,101 @@ async fn a_prompt_release_goes_in_front_of_the_input_passed_through_or_translate
     assert_eq!(sent["max_tokens"], 400);
     assert_eq!(sent["tools"][0]["name"], "lookup_invoice");
 }
+
+const MIXED: &str = r#"
+[[providers]]
+name = "inproc"
+kind = "sim"
+
+[[providers]]
+name = "chat-only"
+kind = "sim"
+responses = false
+
+[[routes]]
+name = "inproc"
+targets = [{ provider = "inproc", model = "sim-large-2026-01" }]
+
+[[routes]]
+name = "mixed"
+targets = [{ provider = "up", model = "sim-large-2026-01" }, { provider = "chat-only", model = "sim-large-2026-01" }]
+retry = { max_attempts = 1 }
+"#;
+
+#[tokio::test]
+async fn a_route_falls_back_from_a_passed_through_target_to_a_translated_one() {
+    let h = Harness::start(Options {
+        scenario: "[[errors]]\nkind = \"status\"\nstatus = 500\nevery = 1\n",
+        extra: MIXED,
+        ..Options::default()
+    })
+    .await;
+    let r = responses(&h, json!({"model": "mixed", "input": "hello there"})).await;
+    assert_eq!(r.status(), 200);
+    let id = call_id(&r);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["output"][0]["content"][0]["text"], "hello there");
+    assert_eq!(body["store"], false, "translated: stored nowhere");
+    let (call, attempts) = h.record(&id).await;
+    assert_eq!(call.endpoint, "responses");
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| a.provider.as_str())
+            .collect::<Vec<_>>(),
+        ["up", "chat-only"]
+    );
+    assert_eq!(attempts[0].error_class.as_deref(), Some("status_5xx"));
+    // What only the passed-through target can take skips the translated one.
+    let r = responses(
+        &h,
+        json!({"model": "mixed", "input": "x", "previous_response_id": "resp_1"}),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        502,
+        "the upstream's failure, not the translation's"
+    );
+    let (_, attempts) = h.record(&call_id(&r)).await;
+    assert_eq!(attempts.len(), 1);
+}
+
+#[tokio::test]
+async fn an_in_process_sim_speaks_the_responses_api() {
+    let h = Harness::start(Options {
+        extra: MIXED,
+        ..Options::default()
+    })
+    .await;
+    let r = responses(
+        &h,
+        json!({"model": "inproc", "input": "one two three", "stream": true}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let id = call_id(&r);
+    let ev = events(&r.text().await.unwrap());
+    assert_eq!(kinds(&ev).last(), Some(&"response.completed"));
+    assert_eq!(text_of(&ev), "one two three");
+    let (call, _) = h.record(&id).await;
+    assert_eq!((call.outcome.as_str(), call.output_tokens), ("ok", 3));
+    assert!(!call.tokens_estimated);
+    let r = responses(&h, json!({"model": "inproc", "input": "kept"})).await;
+    let made: Value = r.json().await.unwrap();
+    let got: Value = h
+        .client
+        .get(format!(
+            "{}/v1/responses/{}",
+            h.gw,
+            made["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&h.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["id"], made["id"]);
+}

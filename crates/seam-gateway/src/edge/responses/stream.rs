@@ -476,6 +476,10 @@ mod tests {
         let w = watch(&done);
         assert_eq!(w.model, Some("gpt-x"));
         assert_eq!(w.usage.usage().map(|u| u.total()), Some(7));
+        let failed = json!({"type": "response.failed", "response": {"model": "gpt-x",
+            "error": {"code": "server_error", "message": "it broke"}, "usage": null}});
+        assert_eq!(watch(&failed).failed.as_deref(), Some("it broke"));
+        assert!(carries_content(&failed));
         let delta = json!({"type": "response.output_text.delta", "delta": "hi"});
         assert_eq!(watch(&delta).content, Some("hi"));
         assert!(carries_content(&delta) && !carries_content(&json!({"type": "response.created"})));
