@@ -24,7 +24,8 @@ impl Anchors {
         if !cfg.anchors() {
             return Ok(None);
         }
-        let client = seam_gateway::outbound::http_client(Duration::from_secs(5)).map_err(anyhow::Error::msg)?;
+        let client = seam_gateway::outbound::http_client(Duration::from_secs(5))
+            .map_err(anyhow::Error::msg)?;
         Ok(Some(Anchors {
             file: cfg.anchor_file.clone(),
             url: cfg.anchor_url.clone(),

@@ -23,8 +23,8 @@ pub async fn reload(config: &Path, url: Option<String>, json: bool) -> anyhow::R
         .ok_or_else(|| {
             anyhow::anyhow!("set SEAM_TOKEN to your token: a reload is recorded under your name")
         })?;
-    let client =
-        seam_gateway::outbound::http_client(std::time::Duration::from_secs(5)).map_err(anyhow::Error::msg)?;
+    let client = seam_gateway::outbound::http_client(std::time::Duration::from_secs(5))
+        .map_err(anyhow::Error::msg)?;
     let resp = client
         .post(format!("{base}/api/reload"))
         .bearer_auth(token)

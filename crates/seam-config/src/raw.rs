@@ -97,6 +97,7 @@ pub(crate) struct RawProvider {
     pub anthropic_version: Option<String>,
     pub scenario: Option<String>,
     pub max_event_bytes: Option<u64>,
+    pub responses: Option<bool>,
 }
 
 /// What the `model` field of a response says.

@@ -103,6 +103,9 @@ pub struct Provider {
     /// The largest stream event (SSE) Seam reads from this provider; a larger one fails the
     /// attempt (`bad_response`) instead of being buffered without end.
     pub max_event_bytes: usize,
+    /// Whether it speaks the Responses API (`POST /responses`): `/v1/responses` calls are
+    /// passed through to it; without, they are translated to chat completions.
+    pub responses: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -473,6 +476,11 @@ fn provider(
             "{key}: anthropic_version applies only to kind = \"anthropic\""
         ));
     }
+    if p.responses == Some(true) && p.kind == ProviderKind::Anthropic {
+        problems.push(format!(
+            "{key}: responses = true does not apply to kind = \"anthropic\" (its calls to /v1/responses are translated to chat)"
+        ));
+    }
     let api_key = p.api_key_env.as_deref().and_then(|name| {
         let value = env(name);
         if value.is_none() {
@@ -494,6 +502,7 @@ fn provider(
             .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
         scenario: p.scenario.map(|s| base_dir.join(s)),
         max_event_bytes: max_event_bytes(p.max_event_bytes, key, problems),
+        responses: p.responses.unwrap_or(p.kind != ProviderKind::Anthropic),
     }
 }
 

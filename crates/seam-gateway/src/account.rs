@@ -119,11 +119,12 @@ fn priced(config: &Config, who: &Billed<'_>, usage: Usage, estimated: bool) -> B
 /// The most tokens (input and output) one attempt of `request` can plausibly be billed:
 /// [`PLAUSIBLE_FACTOR`] times the sum of its input, bounded by its size in bytes (a token is
 /// at least a byte, so this needs no tokenizer on the way), an allowance per media part, and
-/// its output cap (`max_completion_tokens` or `max_tokens`, else [`DEFAULT_OUTPUT_CAP`]) for
+/// its output cap (`max_completion_tokens`, `max_tokens` or the Responses API's
+/// `max_output_tokens`, else [`DEFAULT_OUTPUT_CAP`]) for
 /// each completion asked; never above what a record can store (i64).
 pub fn plausible_tokens(request: &RequestBody) -> u64 {
     let bytes = request.raw().len() as u64;
-    let cap = ["max_completion_tokens", "max_tokens"]
+    let cap = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
         .iter()
         .find_map(|k| request.get::<u64>(k).and_then(Result::ok))
         .unwrap_or(DEFAULT_OUTPUT_CAP);
@@ -180,6 +181,9 @@ pub fn output_tokens(c: &seam_providers::Complete) -> u64 {
 }
 
 fn output_text(body: &Value) -> Option<String> {
+    if body.get("object").and_then(Value::as_str) == Some("response") {
+        return Some(responses_output_text(body));
+    }
     let choices = body.get("choices")?.as_array()?;
     Some(
         choices
@@ -194,8 +198,34 @@ fn output_text(body: &Value) -> Option<String> {
     )
 }
 
-/// Estimated input tokens of an OpenAI request body (chat messages, embeddings input or a
-/// legacy completion's prompt).
+/// The text of a Responses API answer: its messages' text and its function calls' arguments.
+fn responses_output_text(body: &Value) -> String {
+    let mut out = String::new();
+    for item in body
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(a) = item.get("arguments").and_then(Value::as_str) {
+            out.push_str(a);
+        }
+        for part in item
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(t) = part.get("text").and_then(Value::as_str) {
+                out.push_str(t);
+            }
+        }
+    }
+    out
+}
+
+/// Estimated input tokens of an OpenAI request body (chat messages, embeddings input, a
+/// legacy completion's prompt, or a Responses API call's instructions and input).
 pub fn estimate_input(body: &RequestBody) -> u64 {
     estimate_input_map(&body.to_map())
 }
@@ -226,19 +256,42 @@ fn estimate_input_map(body: &Map<String, Value>) -> u64 {
                 .map(|t| count_tokens(&t.to_string()))
                 .unwrap_or(0);
     }
-    // Embeddings' input, or a legacy completion's prompt: a string, strings, or tokens.
-    match body.get("input").or_else(|| body.get("prompt")) {
+    let instructions = body
+        .get("instructions")
+        .and_then(Value::as_str)
+        .map_or(0, |s| count_tokens(s) + PER_MESSAGE_OVERHEAD);
+    // Embeddings' or a Responses call's input, or a legacy completion's prompt.
+    instructions
+        + match body.get("input").or_else(|| body.get("prompt")) {
+            Some(Value::String(s)) => count_tokens(s),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => count_tokens(s),
+                    Value::Array(toks) => toks.len() as u64,
+                    // A Responses API input item: a message, a function call or its output.
+                    Value::Object(item) => input_item_tokens(item),
+                    _ => 0,
+                })
+                .sum(),
+            _ => 0,
+        }
+}
+
+fn input_item_tokens(item: &Map<String, Value>) -> u64 {
+    let text = |v: Option<&Value>| match v {
         Some(Value::String(s)) => count_tokens(s),
-        Some(Value::Array(a)) => a
+        Some(Value::Array(parts)) => parts
             .iter()
-            .map(|v| match v {
-                Value::String(s) => count_tokens(s),
-                Value::Array(toks) => toks.len() as u64,
-                _ => 0,
-            })
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .map(count_tokens)
             .sum(),
         _ => 0,
-    }
+    };
+    text(item.get("content"))
+        + text(item.get("output"))
+        + text(item.get("arguments"))
+        + PER_MESSAGE_OVERHEAD
 }
 
 /// The price of an attempt: the served model's when it has one, else the model Seam asked
@@ -322,5 +375,22 @@ mod tests {
         let emb: Map<String, Value> =
             serde_json::from_str(r#"{"input": ["hello world", "hello"]}"#).unwrap();
         assert_eq!(estimate_input_map(&emb), 3);
+        // A Responses API call: its instructions and input items.
+        let responses: Map<String, Value> = serde_json::from_str(
+            r#"{"instructions": "hello world", "input": [
+                {"role": "user", "content": [{"type": "input_text", "text": "hello world"}]},
+                {"type": "function_call_output", "call_id": "c", "output": "hello"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            estimate_input_map(&responses),
+            2 + 2 + 1 + 3 * PER_MESSAGE_OVERHEAD
+        );
+        let capped =
+            RequestBody::parse(r#"{"input": "hi", "max_output_tokens": 10}"#.into()).unwrap();
+        assert_eq!(
+            plausible_tokens(&capped),
+            10 * (capped.raw().len() as u64 + 10)
+        );
     }
 }

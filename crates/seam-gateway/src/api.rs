@@ -29,6 +29,34 @@ pub async fn messages(State(app): State<Arc<App>>, req: Request) -> Response {
     crate::pipeline::call(app, req, Endpoint::ChatCompletions, Edge::Anthropic).await
 }
 
+/// OpenAI's Responses API: passed through or translated per target (see
+/// [`crate::edge::responses`]).
+pub async fn responses(State(app): State<Arc<App>>, req: Request) -> Response {
+    crate::pipeline::call(app, req, Endpoint::Responses, Edge::Responses).await
+}
+
+/// `GET` and `DELETE /v1/responses/{id}`: asked of the providers that store responses.
+pub async fn stored_response(
+    State(app): State<Arc<App>>,
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+) -> Response {
+    let live = app.live();
+    if let Err(e) = crate::pipeline::authenticate(&app, &headers, &live).await {
+        return crate::errors::respond(&e);
+    }
+    let path = uri
+        .path()
+        .strip_prefix("/v1/responses/")
+        .unwrap_or_default();
+    let id = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    crate::edge::responses::stored(&live, method, &id).await
+}
+
 pub async fn count_tokens(State(app): State<Arc<App>>, req: Request) -> Response {
     crate::pipeline::count_tokens(app, req).await
 }

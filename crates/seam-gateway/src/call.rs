@@ -45,6 +45,9 @@ pub struct CallCtx {
     pub metrics: Option<std::sync::Arc<crate::observe::Hot>>,
     /// The caller's W3C trace context, read only when spans are exported.
     pub parent: Option<crate::otlp::Parent>,
+    /// A Responses API call's chat translation, for the targets that do not speak the
+    /// Responses API (made once the route is known to have one).
+    pub translated: Option<crate::edge::responses::Translated>,
 }
 
 /// The attempt that reached an upstream: made by dispatch, read by relay, account and record.
@@ -57,6 +60,9 @@ pub struct Upstream {
     pub ttfb_ms: Option<f64>,
     /// How long a stream may go quiet.
     pub idle_timeout: std::time::Duration,
+    /// The endpoint the attempt called: a Responses API call's is chat completions when
+    /// its target does not speak the Responses API.
+    pub endpoint: Endpoint,
 }
 
 /// How an attempt ended, for its bill and its record.
@@ -134,6 +140,7 @@ impl CallCtx {
             model_policy: None,
             metrics: None,
             parent,
+            translated: None,
         };
         (ctx, bad)
     }

@@ -15,7 +15,8 @@ use crate::observe::Metrics;
 use crate::resolve::{RouteState, TargetState};
 use futures_util::StreamExt;
 use seam_providers::{
-    AttemptError, ChunkStream, Complete, ErrorClass, Reply, Served, StreamEvent, UpstreamRequest,
+    AttemptError, ChunkStream, Complete, Endpoint, ErrorClass, Reply, Served, StreamEvent,
+    UpstreamRequest,
 };
 use seam_wire::RequestBody;
 use std::sync::Arc;
@@ -36,10 +37,13 @@ const MAX_HEAD_EVENTS: usize = 16;
 
 /// Whether an event gives the client something of the answer: content, a tool call, a
 /// finish reason, usage, or the end of the stream.
-fn carries_content(e: &StreamEvent) -> bool {
+fn carries_content(e: &StreamEvent, endpoint: Endpoint) -> bool {
     let StreamEvent::Chunk { value, .. } = e else {
         return true;
     };
+    if endpoint == Endpoint::Responses {
+        return crate::edge::responses::stream::carries_content(value);
+    }
     if value.get("usage").is_some_and(|u| !u.is_null()) {
         return true;
     }
@@ -71,7 +75,20 @@ pub async fn dispatch(
     let deadline = tokio::time::Instant::now() + policy.deadline;
     let mut last: Option<AttemptError> = None;
     let mut tokens: Option<(u64, u64)> = None;
+    // A Responses API call's chat translation, for targets without the Responses API.
+    let translated = ctx.translated.take();
+    let mut skipped = false;
     'targets: for target in &state.targets {
+        let (endpoint, body) = match (&translated, ctx.endpoint) {
+            (Some(t), Endpoint::Responses) if !target.provider.responses() => match t {
+                Ok(chat) => (Endpoint::ChatCompletions, chat),
+                Err(_) => {
+                    skipped = true;
+                    continue 'targets;
+                }
+            },
+            (_, endpoint) => (endpoint, body),
+        };
         for n in 1..=policy.max_attempts {
             if n == 1 {
                 target.budget.deposit();
@@ -110,7 +127,7 @@ pub async fn dispatch(
                 Ok(r) => ctx.reservation = r,
                 Err(r) => return Err(GatewayError::Refused(r)),
             }
-            match attempt(metrics, ctx, target, body).await {
+            match attempt(metrics, ctx, target, endpoint, body).await {
                 Ok(d) => return Ok(d),
                 Err(e) => {
                     let retryable = policy.retries(e.class.as_str());
@@ -121,6 +138,10 @@ pub async fn dispatch(
                 }
             }
         }
+    }
+    // No target could take the call: why it cannot be translated is the answer.
+    if let (None, true, Some(Err(e))) = (&last, skipped, translated) {
+        return Err(e);
     }
     Err(GatewayError::Upstream(last.unwrap_or_else(|| {
         AttemptError::new(
@@ -135,6 +156,7 @@ async fn attempt(
     metrics: &Metrics,
     ctx: &mut CallCtx,
     target: &TargetState,
+    endpoint: Endpoint,
     body: &RequestBody,
 ) -> Result<(Upstream, Answer), AttemptError> {
     let name = &target.provider_name;
@@ -145,7 +167,7 @@ async fn attempt(
         .clone()
         .unwrap_or_else(|| target.model.clone());
     let req = UpstreamRequest {
-        endpoint: ctx.endpoint,
+        endpoint,
         model: &model,
         body,
         stream: ctx.stream,
@@ -164,7 +186,8 @@ async fn attempt(
             loop {
                 match tokio::time::timeout(timeout, rest.next()).await {
                     Ok(Some(Ok(ev))) => {
-                        let done = carries_content(&ev) || head.len() + 1 >= MAX_HEAD_EVENTS;
+                        let done =
+                            carries_content(&ev, endpoint) || head.len() + 1 >= MAX_HEAD_EVENTS;
                         head.push(ev);
                         if done {
                             break Ok(Answer::Stream { head, rest });
@@ -192,6 +215,7 @@ async fn attempt(
         started,
         ttfb_ms: ok.then_some(ttfb),
         idle_timeout: timeout,
+        endpoint,
     };
     match answer {
         Ok(answer) => Ok((up, answer)),

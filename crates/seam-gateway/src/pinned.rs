@@ -78,7 +78,7 @@ impl ModelAlerts {
             Answer::Stream { head, .. } => (
                 head.iter()
                     .find_map(|e| match e {
-                        StreamEvent::Chunk { value, .. } => Some(Served::from_openai(value)),
+                        StreamEvent::Chunk { value, .. } => Some(Served::from_event(value)),
                         _ => None,
                     })
                     .unwrap_or_default(),

@@ -101,6 +101,9 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     };
     let route = &state.route;
     ctx.route = route.name.clone();
+    if ctx.edge == Edge::Responses && state.targets.iter().any(|t| !t.provider.responses()) {
+        ctx.translated = Some(crate::edge::responses::translate(&body));
+    }
     ctx.trace_limits = app.limiter.trace_limits(
         &ctx.live.config.limits,
         &ctx.caller.tenant,
@@ -178,7 +181,8 @@ async fn render(
         Some(session) if pin => app.pins.pin(ctx, &session, name, channel, &current).await?,
         _ => current.deployed.clone(),
     };
-    let rendered = crate::render::render(body, d.clone(), ctx.live.config.render_fuel).await?;
+    let rendered =
+        crate::render::render(body, d.clone(), ctx.live.config.render_fuel, ctx.edge).await?;
     ctx.release_id = Some(d.release_id.clone());
     ctx.pinned_model = Some(d.prompt.model.clone());
     ctx.model_policy = Some(d.prompt.on_model_change);

@@ -4,6 +4,7 @@
 //! and its pinned model. Deployed releases are served from a snapshot refreshed from the store,
 //! so the hot path never waits on the database.
 
+use crate::edge::Edge;
 use crate::errors::GatewayError;
 use seam_prompts::Prompt;
 use seam_store::Releases;
@@ -146,13 +147,19 @@ pub async fn render(
     body: RequestBody,
     d: Arc<Deployed>,
     fuel: u64,
+    edge: Edge,
 ) -> Result<RequestBody, GatewayError> {
-    tokio::task::spawn_blocking(move || render_now(&body, &d, fuel))
+    tokio::task::spawn_blocking(move || render_now(&body, &d, fuel, edge))
         .await
         .map_err(|e| GatewayError::Internal(format!("rendering the prompt failed: {e}")))?
 }
 
-fn render_now(body: &RequestBody, d: &Deployed, fuel: u64) -> Result<RequestBody, GatewayError> {
+fn render_now(
+    body: &RequestBody,
+    d: &Deployed,
+    fuel: u64,
+    edge: Edge,
+) -> Result<RequestBody, GatewayError> {
     let mut map = body.to_map();
     let vars = match map.remove("seam_variables") {
         None | Some(Value::Null) => Map::new(),
@@ -175,6 +182,12 @@ fn render_now(body: &RequestBody, d: &Deployed, fuel: u64) -> Result<RequestBody
             reason: format!("prompt `{}`: {e}", p.name),
         },
     })?;
+    if edge == Edge::Responses {
+        responses_shape(&mut map, messages, p);
+        let bytes = serde_json::to_vec(&map).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        return RequestBody::parse(bytes.into())
+            .map_err(|_| GatewayError::Internal("rendered body".into()));
+    }
     if let Some(Value::Array(turns)) = map.remove("messages") {
         messages.extend(turns);
     }
@@ -202,4 +215,51 @@ fn render_now(body: &RequestBody, d: &Deployed, fuel: u64) -> Result<RequestBody
     }
     let bytes = serde_json::to_vec(&map).map_err(|e| GatewayError::Internal(e.to_string()))?;
     RequestBody::parse(bytes.into()).map_err(|_| GatewayError::Internal("rendered body".into()))
+}
+
+/// A release applied to a Responses API call: its messages as input items in front of the
+/// call's `input`, its tools as function tools, `response_format` as `text.format`, and an
+/// output cap (`max_tokens`, `max_completion_tokens`) as `max_output_tokens`.
+fn responses_shape(map: &mut Map<String, Value>, messages: Vec<Value>, p: &Prompt) {
+    let mut input = messages;
+    match map.remove("input") {
+        Some(Value::String(s)) => input.push(json!({"role": "user", "content": s})),
+        Some(Value::Array(items)) => input.extend(items),
+        _ => {}
+    }
+    map.insert("input".into(), Value::Array(input));
+    map.insert("model".into(), Value::String(p.model.clone()));
+    for (k, v) in &p.params {
+        let key = match k.as_str() {
+            "max_tokens" | "max_completion_tokens" => "max_output_tokens",
+            k => k,
+        };
+        map.insert(key.into(), toml_to_json(v));
+    }
+    if !p.tools.is_empty() {
+        let tools: Vec<Value> = p
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "name": t.name, "description": t.description,
+                    "parameters": t.parameters.as_ref().map(toml_to_json).unwrap_or(json!({"type": "object"}))})
+            })
+            .collect();
+        map.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(rf) = &p.response_format {
+        let rf = toml_to_json(rf);
+        let format = match rf.get("json_schema") {
+            Some(Value::Object(schema)) => {
+                let mut f = schema.clone();
+                f.insert("type".into(), json!("json_schema"));
+                Value::Object(f)
+            }
+            _ => rf,
+        };
+        let text = map.entry("text").or_insert_with(|| json!({}));
+        if let Some(t) = text.as_object_mut() {
+            t.insert("format".into(), format);
+        }
+    }
 }

@@ -33,7 +33,7 @@ pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayE
         BodyError::NotAnObject => GatewayError::NotAnObject,
     })?;
     let body = match ctx.edge {
-        Edge::OpenAi => body,
+        Edge::OpenAi | Edge::Responses => body,
         Edge::Anthropic => crate::edge::anthropic::request::to_chat_body(&body)?,
     };
     check(&body, ctx)?;
@@ -96,6 +96,9 @@ fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {
                 return Err(GatewayError::MissingField("input"));
             }
         }
+        // Passed through as written to a target that speaks the Responses API (whose own
+        // checks apply); the translation for any other target checks what it needs.
+        Endpoint::Responses => {}
     }
     ctx.stream = match body.get::<Option<bool>>("stream") {
         None | Some(Ok(None)) => false,

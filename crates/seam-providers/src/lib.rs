@@ -10,6 +10,7 @@ mod error;
 mod http;
 pub mod openai;
 pub mod registry;
+pub mod responses;
 mod scrub;
 pub mod sim;
 mod sse;
@@ -33,6 +34,8 @@ pub enum Endpoint {
     /// providers only.
     Completions,
     Embeddings,
+    /// OpenAI's Responses API (`POST /responses`), for providers that speak it.
+    Responses,
 }
 
 impl Endpoint {
@@ -41,6 +44,7 @@ impl Endpoint {
             Endpoint::ChatCompletions => "chat.completions",
             Endpoint::Completions => "completions",
             Endpoint::Embeddings => "embeddings",
+            Endpoint::Responses => "responses",
         }
     }
 }
@@ -61,6 +65,14 @@ pub struct Served {
 }
 
 impl Served {
+    /// What a chat chunk says, or a Responses stream event of the Response it carries.
+    pub fn from_event(v: &Value) -> Served {
+        match v.get("response") {
+            Some(r) if v.get("model").is_none() => Served::from_openai(r),
+            _ => Served::from_openai(v),
+        }
+    }
+
     pub fn from_openai(v: &Value) -> Served {
         Served {
             model: v.get("model").and_then(Value::as_str).map(str::to_string),
@@ -95,4 +107,22 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Makes one attempt. Resolves when the response headers (or the first event) arrive.
     async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError>;
+    /// Whether it speaks the Responses API: [`Endpoint::Responses`] requests go to it as
+    /// they are, and it answers with Responses bodies and events. The gateway translates
+    /// `/v1/responses` calls to chat completions for a provider that does not.
+    fn responses(&self) -> bool {
+        false
+    }
+    /// `GET` or `DELETE /responses/{id}` (path and query after `/responses/`), for a provider
+    /// that stores responses; the answer's status and body as the provider gave them.
+    async fn stored_response(
+        &self,
+        _method: ::http::Method,
+        _id_and_query: &str,
+    ) -> Result<responses::Stored, AttemptError> {
+        Err(AttemptError::new(
+            ErrorClass::Status4xx,
+            format!("provider `{}` does not store responses", self.name()),
+        ))
+    }
 }

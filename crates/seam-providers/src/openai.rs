@@ -16,6 +16,11 @@ pub struct OpenAi {
     chat_url: Target,
     completions_url: Target,
     embeddings_url: Target,
+    responses_url: Target,
+    /// `base_url`, for the paths built per call (`/responses/{id}`).
+    base: String,
+    /// Whether it speaks the Responses API (`[[providers]] responses`, default true).
+    responses: bool,
     /// `Bearer KEY`, built once and marked sensitive so it never prints.
     auth: Option<http::HeaderValue>,
     key: Option<Secret>,
@@ -33,6 +38,9 @@ impl OpenAi {
             chat_url: uri(base, "/chat/completions")?,
             completions_url: uri(base, "/completions")?,
             embeddings_url: uri(base, "/embeddings")?,
+            responses_url: uri(base, "/responses")?,
+            base: base.to_string(),
+            responses: cfg.responses,
             auth: bearer(cfg.api_key.as_ref())?,
             key: cfg.api_key.clone(),
             client: Transport::new(cfg.connect_timeout)?,
@@ -59,10 +67,17 @@ pub(crate) fn bearer(key: Option<&Secret>) -> Result<Option<http::HeaderValue>, 
     .transpose()
 }
 
-/// The client's body with the target model and, for streams, the usage chunk requested.
-/// Every other field is copied as the client wrote it, in its order.
+/// The client's body with the target model and, for chat streams, the usage chunk requested
+/// (a Responses stream always ends with its usage). Every other field is copied as the
+/// client wrote it, in its order.
 pub fn upstream_body(req: &UpstreamRequest<'_>) -> Vec<u8> {
     let body = req.body;
+    // Chat and legacy completions stream usage in a last chunk when asked; Responses always do.
+    let usage_chunk = req.stream
+        && matches!(
+            req.endpoint,
+            Endpoint::ChatCompletions | Endpoint::Completions
+        );
     let mut out = Vec::with_capacity(body.raw().len() + 64);
     out.push(b'{');
     let mut first = true;
@@ -83,14 +98,14 @@ pub fn upstream_body(req: &UpstreamRequest<'_>) -> Vec<u8> {
             "model" => {
                 let _ = serde_json::to_writer(&mut out, req.model);
             }
-            "stream_options" if req.stream => {
+            "stream_options" if usage_chunk => {
                 let opts: Value = serde_json::from_str(value).unwrap_or(Value::Null);
                 let _ = serde_json::to_writer(&mut out, &with_usage(opts));
             }
             _ => out.extend_from_slice(value.as_bytes()),
         }
     }
-    if req.stream && body.raw_field("stream_options").is_none() {
+    if usage_chunk && body.raw_field("stream_options").is_none() {
         field(&mut out, "stream_options");
         let _ = serde_json::to_writer(&mut out, &with_usage(Value::Null));
     }
@@ -123,6 +138,44 @@ impl Provider for OpenAi {
             .await
             .map_err(|e| e.scrubbed(self.key.as_ref()))
     }
+
+    fn responses(&self) -> bool {
+        self.responses
+    }
+
+    async fn stored_response(
+        &self,
+        method: ::http::Method,
+        id_and_query: &str,
+    ) -> Result<crate::responses::Stored, AttemptError> {
+        let key = self.key.as_ref();
+        if !self.responses {
+            return Err(AttemptError::new(
+                ErrorClass::Status4xx,
+                format!("provider `{}` does not store responses", self.name),
+            ));
+        }
+        let target = uri(&self.base, &format!("/responses/{id_and_query}"))
+            .map_err(|e| AttemptError::new(ErrorClass::Status4xx, e))?;
+        let mut headers = ::http::HeaderMap::with_capacity(2);
+        if let Some(auth) = &self.auth {
+            headers.insert(::http::header::AUTHORIZATION, auth.clone());
+        }
+        let resp = self
+            .client
+            .send(method, &target, headers, None, &self.name)
+            .await
+            .map_err(|e| e.scrubbed(key))?;
+        let status = resp.status().as_u16();
+        let body = body_bytes(resp, &self.name)
+            .await
+            .map_err(|e| e.scrubbed(key))?;
+        let text = crate::scrub::redact(&String::from_utf8_lossy(&body), key);
+        Ok(crate::responses::Stored {
+            status,
+            body: Bytes::from(text),
+        })
+    }
 }
 
 impl OpenAi {
@@ -133,6 +186,7 @@ impl OpenAi {
             Endpoint::ChatCompletions => &self.chat_url,
             Endpoint::Completions => &self.completions_url,
             Endpoint::Embeddings => &self.embeddings_url,
+            Endpoint::Responses => &self.responses_url,
         };
         let mut headers = http::HeaderMap::with_capacity(3);
         if let Some(auth) = &self.auth {
@@ -145,6 +199,15 @@ impl OpenAi {
         if !resp.status().is_success() {
             return Err(status_error(resp, &self.name, self.key.as_ref()).await);
         }
+        let responses = req.endpoint == Endpoint::Responses;
+        if req.stream && responses {
+            return Ok(Reply::Stream(responses_stream(
+                resp,
+                self.name.clone(),
+                self.key.clone(),
+                self.max_event_bytes,
+            )));
+        }
         if req.stream {
             return Ok(Reply::Stream(stream(
                 resp,
@@ -154,6 +217,11 @@ impl OpenAi {
             )));
         }
         let body = body_bytes(resp, &self.name).await?;
+        if responses {
+            return Ok(Reply::Complete(crate::responses::complete(
+                body, &self.name,
+            )?));
+        }
         Ok(Reply::Complete(Complete::from_openai_bytes(
             body, &self.name,
         )?))
@@ -198,6 +266,27 @@ fn stream(
         .boxed()
 }
 
+/// A Responses stream: typed events, ended by a terminal one (see [`crate::responses`]).
+fn responses_stream(
+    resp: Response,
+    name: String,
+    key: Option<Secret>,
+    max_event_bytes: usize,
+) -> crate::ChunkStream {
+    sse_events(resp, name.clone(), max_event_bytes)
+        .flat_map(move |ev| {
+            let events = ev
+                .and_then(|ev| crate::responses::stream_events(&ev.data, &name))
+                .map_err(|e| e.scrubbed(key.as_ref()));
+            let items: Vec<Result<StreamEvent, AttemptError>> = match events {
+                Ok(evs) => evs.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures_util::stream::iter(items)
+        })
+        .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +320,26 @@ mod tests {
         };
         let out: Value = serde_json::from_slice(&upstream_body(&req)).unwrap();
         assert_eq!(out, json!({"model": "target-1", "messages": []}));
+    }
+
+    #[test]
+    fn a_responses_stream_is_not_asked_for_a_usage_chunk() {
+        let body = RequestBody::parse(
+            json!({"model": "chat", "input": "hi", "stream": true})
+                .to_string()
+                .into(),
+        )
+        .unwrap();
+        let req = UpstreamRequest {
+            endpoint: Endpoint::Responses,
+            model: "target-1",
+            body: &body,
+            stream: true,
+        };
+        let out: Value = serde_json::from_slice(&upstream_body(&req)).unwrap();
+        assert_eq!(
+            out,
+            json!({"model": "target-1", "input": "hi", "stream": true})
+        );
     }
 }

@@ -13,6 +13,8 @@ use serde_json::Value;
 pub struct InProcessSim {
     name: String,
     sim: Sim,
+    /// Whether it speaks the Responses API (`[[providers]] responses`, default true).
+    responses: bool,
 }
 
 impl InProcessSim {
@@ -29,6 +31,7 @@ impl InProcessSim {
         Ok(InProcessSim {
             name: cfg.name.clone(),
             sim: Sim::new(scenario),
+            responses: cfg.responses,
         })
     }
 
@@ -48,6 +51,27 @@ impl Provider for InProcessSim {
         "sim"
     }
 
+    fn responses(&self) -> bool {
+        self.responses
+    }
+
+    async fn stored_response(
+        &self,
+        method: ::http::Method,
+        id_and_query: &str,
+    ) -> Result<crate::responses::Stored, AttemptError> {
+        let id = id_and_query.split('?').next().unwrap_or_default();
+        match seam_sim::responses::stored(&self.sim, id, method == ::http::Method::DELETE) {
+            Output::Json { status, body, .. } if self.responses => {
+                Ok(crate::responses::Stored { status, body })
+            }
+            _ => Err(AttemptError::new(
+                ErrorClass::Status4xx,
+                format!("provider `{}` does not store responses", self.name),
+            )),
+        }
+    }
+
     async fn send(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
         let body: Value =
             serde_json::from_slice(&crate::openai::upstream_body(&req)).unwrap_or(Value::Null);
@@ -55,7 +79,9 @@ impl Provider for InProcessSim {
             Endpoint::ChatCompletions => seam_sim::Endpoint::ChatCompletions,
             Endpoint::Completions => seam_sim::Endpoint::Completions,
             Endpoint::Embeddings => seam_sim::Endpoint::Embeddings,
+            Endpoint::Responses => seam_sim::Endpoint::Responses,
         };
+        let responses = req.endpoint == Endpoint::Responses;
         let (delay, out) = self.sim.call(endpoint, &body);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -106,6 +132,9 @@ impl Provider for InProcessSim {
                         usage: UsageReport::from_openai(value.get("usage")),
                     });
                 }
+                if responses {
+                    return Ok(Reply::Complete(crate::responses::complete(body, &name)?));
+                }
                 Ok(Reply::Complete(Complete::from_openai_bytes(body, &name)?))
             }
             Output::Sse {
@@ -134,10 +163,18 @@ impl Provider for InProcessSim {
                                     format!("the stream from provider `{name}` broke"),
                                 ));
                             }
-                            parse_event(&ev)
+                            parse_event(&ev, &name, responses)
                         }
                     },
                 );
+                // A Responses event may stand for two (its terminal event, then the end).
+                let s = s.flat_map(|r| {
+                    let items: Vec<Result<StreamEvent, AttemptError>> = match r {
+                        Ok(evs) => evs.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
+                    };
+                    futures_util::stream::iter(items)
+                });
                 // Stop after the first error, as a broken connection would.
                 let s = s.scan(false, |failed, r| {
                     if *failed {
@@ -171,8 +208,20 @@ impl Provider for InProcessSim {
     }
 }
 
-fn parse_event(ev: &Bytes) -> Result<StreamEvent, AttemptError> {
+fn parse_event(ev: &Bytes, name: &str, responses: bool) -> Result<Vec<StreamEvent>, AttemptError> {
     let text = std::str::from_utf8(ev).unwrap_or("");
+    if responses {
+        // `event: TYPE` then `data: {...}`.
+        let data = text
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap_or_default();
+        return crate::responses::stream_events(data, name);
+    }
+    parse_chat_event(text).map(|e| vec![e])
+}
+
+fn parse_chat_event(text: &str) -> Result<StreamEvent, AttemptError> {
     let data = text.trim().strip_prefix("data: ").unwrap_or(text.trim());
     if data == "[DONE]" {
         return Ok(StreamEvent::Done);

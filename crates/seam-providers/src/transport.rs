@@ -135,14 +135,29 @@ impl Transport {
     pub async fn post_json(
         &self,
         target: &Target,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: Vec<u8>,
         provider: &str,
     ) -> Result<Response, AttemptError> {
+        self.send(http::Method::POST, target, headers, Some(body), provider)
+            .await
+    }
+
+    /// One request with `method`; a body is sent as JSON.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        target: &Target,
+        mut headers: HeaderMap,
+        body: Option<Vec<u8>>,
+        provider: &str,
+    ) -> Result<Response, AttemptError> {
         headers.insert(http::header::HOST, target.host.clone());
-        headers.insert(http::header::CONTENT_TYPE, JSON.clone());
-        let mut req = Request::new(Full::new(Bytes::from(body)));
-        *req.method_mut() = http::Method::POST;
+        if body.is_some() {
+            headers.insert(http::header::CONTENT_TYPE, JSON.clone());
+        }
+        let mut req = Request::new(Full::new(Bytes::from(body.unwrap_or_default())));
+        *req.method_mut() = method;
         *req.uri_mut() = target.path.clone();
         *req.headers_mut() = headers;
         // An idle connection that turns out closed never received the request, so it goes to

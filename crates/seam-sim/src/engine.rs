@@ -119,7 +119,12 @@ struct Inner {
     stats: Stats,
     last_headers: RwLock<Value>,
     last_body: RwLock<Value>,
+    /// Responses kept for `GET`/`DELETE /v1/responses/{id}`, oldest first.
+    stored: std::sync::Mutex<std::collections::VecDeque<(String, Value)>>,
 }
+
+/// How many responses the sim keeps for `GET /v1/responses/{id}`.
+const STORED_RESPONSES: usize = 1024;
 
 impl Sim {
     pub fn new(scenario: Scenario) -> Sim {
@@ -130,6 +135,7 @@ impl Sim {
                 stats: Stats::default(),
                 last_headers: RwLock::new(Value::Null),
                 last_body: RwLock::new(Value::Null),
+                stored: Default::default(),
             }),
         }
     }
@@ -185,6 +191,27 @@ impl Sim {
             .read()
             .map(|g| g.clone())
             .unwrap_or(Value::Null)
+    }
+
+    /// Keeps a response (the Responses API's `store`), the oldest going beyond a bound.
+    pub fn keep_response(&self, id: &str, response: Value) {
+        if let Ok(mut s) = self.inner.stored.lock() {
+            if s.len() >= STORED_RESPONSES {
+                s.pop_front();
+            }
+            s.push_back((id.to_string(), response));
+        }
+    }
+
+    /// A kept response; with `delete`, forgotten as it is returned.
+    pub fn stored_response(&self, id: &str, delete: bool) -> Option<Value> {
+        let mut s = self.inner.stored.lock().ok()?;
+        let at = s.iter().rposition(|(k, _)| k == id)?;
+        if delete {
+            s.remove(at).map(|(_, v)| v)
+        } else {
+            s.get(at).map(|(_, v)| v.clone())
+        }
     }
 
     /// Whether a newly accepted connection is to be reset at once (`kind = "refuse"`).

@@ -1,7 +1,7 @@
 //! Seam's simulated upstream.
 //!
-//! One engine ([`Sim`]) scripted by a [`Scenario`], two wire formats ([`openai`],
-//! [`anthropic`]), and two transports: [`server`] over real HTTP, and [`Sim::call`] for the
+//! One engine ([`Sim`]) scripted by a [`Scenario`], three wire formats ([`openai`],
+//! [`responses`], [`anthropic`]), and two transports: [`server`] over real HTTP, and [`Sim::call`] for the
 //! gateway's in-process `sim` provider.
 
 pub mod anthropic;
@@ -9,6 +9,7 @@ pub mod completions;
 pub mod engine;
 pub mod openai;
 pub mod output;
+pub mod responses;
 pub mod scenario;
 pub mod server;
 
@@ -27,6 +28,8 @@ pub enum Endpoint {
     Completions,
     Embeddings,
     Messages,
+    /// `POST /v1/responses`: OpenAI's Responses API.
+    Responses,
 }
 
 impl Endpoint {
@@ -39,6 +42,8 @@ impl Endpoint {
             Some(Endpoint::Embeddings)
         } else if path.ends_with("/messages") {
             Some(Endpoint::Messages)
+        } else if path.ends_with("/responses") {
+            Some(Endpoint::Responses)
         } else {
             None
         }
@@ -53,6 +58,7 @@ impl Sim {
             Endpoint::Completions => completions::completions(self, body),
             Endpoint::Embeddings => openai::embeddings(self, body),
             Endpoint::Messages => anthropic::messages(self, body),
+            Endpoint::Responses => responses::create(self, body),
         }
     }
 }

@@ -68,7 +68,7 @@ fn parse_chat(req: &Value) -> Result<(ChatInput, bool, bool), String> {
     Ok((input, stream, include_usage))
 }
 
-fn content_text(c: &Value) -> String {
+pub(crate) fn content_text(c: &Value) -> String {
     match c {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts

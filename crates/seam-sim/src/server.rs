@@ -95,6 +95,12 @@ async fn handle(
     if method == Method::GET && path.ends_with("/models") {
         return write(&sim, openai::models(&sim)).await;
     }
+    if let Some((_, id)) = path.rsplit_once("/responses/")
+        && (method == Method::GET || method == Method::DELETE)
+    {
+        let out = crate::responses::stored(&sim, id, method == Method::DELETE);
+        return write(&sim, out).await;
+    }
     let Some(endpoint) = Endpoint::from_path(&path).filter(|_| method == Method::POST) else {
         return json_response(
             404,

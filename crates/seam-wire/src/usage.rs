@@ -42,6 +42,27 @@ impl UsageReport {
         }
     }
 
+    /// Reads a Responses API `usage` value (`input_tokens`, `output_tokens`), with the same
+    /// rules as [`UsageReport::from_openai`].
+    pub fn from_responses(v: Option<&Value>) -> UsageReport {
+        match v {
+            None | Some(Value::Null) => UsageReport::Missing,
+            Some(Value::Object(o)) => {
+                let mut chat = serde_json::Map::new();
+                for (from, to) in [
+                    ("input_tokens", "prompt_tokens"),
+                    ("output_tokens", "completion_tokens"),
+                ] {
+                    if let Some(n) = o.get(from) {
+                        chat.insert(to.into(), n.clone());
+                    }
+                }
+                UsageReport::from_openai(Some(&Value::Object(chat)))
+            }
+            Some(_) => UsageReport::Malformed,
+        }
+    }
+
     pub fn usage(self) -> Option<Usage> {
         match self {
             UsageReport::Reported(u) => Some(u),
@@ -233,6 +254,30 @@ mod tests {
             report(json!({"prompt_tokens": u64::MAX, "completion_tokens": 1})),
             u(u64::MAX, 1)
         );
+    }
+
+    #[test]
+    fn responses_usage_reads_input_and_output_tokens() {
+        let r = |v: Value| UsageReport::from_responses(Some(&v));
+        assert_eq!(
+            r(
+                json!({"input_tokens": 3, "output_tokens": 5, "total_tokens": 8,
+                "input_tokens_details": {"cached_tokens": 0}})
+            ),
+            UsageReport::Reported(Usage {
+                input_tokens: 3,
+                output_tokens: 5
+            })
+        );
+        assert_eq!(UsageReport::from_responses(None), UsageReport::Missing);
+        assert_eq!(r(Value::Null), UsageReport::Missing);
+        for bad in [
+            json!({"prompt_tokens": 3, "completion_tokens": 5}),
+            json!({"input_tokens": -1, "output_tokens": 5}),
+            json!("lots"),
+        ] {
+            assert_eq!(r(bad.clone()), UsageReport::Malformed, "{bad}");
+        }
     }
 
     #[test]

@@ -129,7 +129,8 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     println!("  gateway                   http://{gw_addr}/v1");
     println!("  store                     {}\n", db.display());
 
-    let client = seam_gateway::outbound::http_client(Duration::from_secs(2)).map_err(anyhow::Error::msg)?;
+    let client =
+        seam_gateway::outbound::http_client(Duration::from_secs(2)).map_err(anyhow::Error::msg)?;
     let script = Script {
         client: &client,
         base: format!("http://{gw_addr}/v1"),

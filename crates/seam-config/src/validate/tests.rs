@@ -272,6 +272,35 @@ fn a_providers_largest_stream_event_has_a_default_and_a_range() {
 }
 
 #[test]
+fn whether_a_provider_speaks_the_responses_api() {
+    let c = parse(GOOD, Path::new("s.toml"), &env).expect("valid");
+    assert!(c.providers[0].responses, "openai providers do by default");
+    let with = |kind: &str, v: &str| {
+        GOOD.replace(
+            "kind = \"openai\"",
+            &format!("kind = \"{kind}\"\nresponses = {v}"),
+        )
+    };
+    let c = parse(&with("openai", "false"), Path::new("s.toml"), &env).expect("valid");
+    assert!(!c.providers[0].responses);
+    let c = parse(
+        &GOOD.replace("kind = \"openai\"", "kind = \"anthropic\""),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect("valid");
+    assert!(!c.providers[0].responses, "anthropic never does");
+    let e = parse(&with("anthropic", "true"), Path::new("s.toml"), &env).expect_err("anthropic");
+    assert!(
+        e.to_string().contains(
+            "providers[0] (local): responses = true does not apply to kind = \"anthropic\""
+        ),
+        "{e}"
+    );
+    parse(&with("openai", "\"no\""), Path::new("s.toml"), &env).expect_err("not a bool");
+}
+
+#[test]
 fn server_timeouts_and_the_connection_cap_have_defaults_and_must_be_positive() {
     let c = parse(GOOD, Path::new("s.toml"), &env).expect("valid");
     assert_eq!(c.server.header_timeout, Duration::from_secs(10));

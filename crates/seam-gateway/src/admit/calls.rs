@@ -85,7 +85,7 @@ impl Limiter {
             return Estimate::default();
         }
         let (input, output) = *tokens.get_or_insert_with(|| {
-            let each = ["max_completion_tokens", "max_tokens"]
+            let each = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
                 .iter()
                 .find_map(|k| body.get::<u64>(k).and_then(Result::ok))
                 .unwrap_or_else(|| self.default_output_tokens(&config.limits));

@@ -4,6 +4,7 @@
 //! on the way out, here and nowhere else.
 
 pub mod anthropic;
+pub mod responses;
 
 use crate::errors::GatewayError;
 use axum::response::Response;
@@ -17,6 +18,8 @@ pub enum Edge {
     OpenAi,
     /// `/v1/messages`: Anthropic's Messages API.
     Anthropic,
+    /// `/v1/responses`: OpenAI's Responses API, passed through or translated per target.
+    Responses,
 }
 
 impl Edge {
@@ -26,6 +29,7 @@ impl Edge {
         match self {
             Edge::OpenAi => endpoint.as_str(),
             Edge::Anthropic => "messages",
+            Edge::Responses => "responses",
         }
     }
 }
@@ -33,7 +37,7 @@ impl Edge {
 /// The error response for `err`, in the client's format (same status and `Retry-After`).
 pub fn respond(edge: Edge, err: &GatewayError, call_id: &str) -> Response {
     match edge {
-        Edge::OpenAi => crate::errors::respond(err),
+        Edge::OpenAi | Edge::Responses => crate::errors::respond(err),
         Edge::Anthropic => anthropic::respond(err, call_id),
     }
 }

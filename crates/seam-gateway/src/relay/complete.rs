@@ -38,8 +38,11 @@ pub fn complete(
             error: None,
         },
     );
+    // A Responses API call answered by a target that speaks it has its answer as it came.
+    let native = up.endpoint == seam_providers::Endpoint::Responses;
     let body = match (rewrite, ctx.edge) {
         (None, Edge::OpenAi) => c.body,
+        (None, Edge::Responses) if native => c.body,
         (rewrite, edge) => {
             let mut body = c.to_value();
             if let (Some(name), Some(o)) = (rewrite, body.as_object_mut()) {
@@ -47,6 +50,11 @@ pub fn complete(
             }
             if edge == Edge::Anthropic {
                 body = crate::edge::anthropic::response::to_message(&body, bill.usage, &ctx.id);
+            }
+            if edge == Edge::Responses && !native {
+                let echo = crate::edge::responses::response::Echo::new(request);
+                body =
+                    crate::edge::responses::response::from_chat(&body, bill.usage, &ctx.id, &echo);
             }
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         }

@@ -11,6 +11,7 @@ use crate::account;
 use crate::call::{AttemptEnd, CallCtx, CallEnd, Upstream};
 use crate::edge::Edge;
 use crate::edge::anthropic::stream::Events as AnthropicEvents;
+use crate::edge::responses::stream::{self as responses, Events as ResponsesEvents};
 use crate::errors::GatewayError;
 use crate::finish::{Finisher, with_call_headers};
 use crate::rechunk::{Rechunker, content_chars, for_each_content};
@@ -20,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{StatusCode, header};
-use seam_providers::{AttemptError, ChunkStream, ErrorClass, Served, StreamEvent};
+use seam_providers::{AttemptError, ChunkStream, Endpoint, ErrorClass, Served, StreamEvent};
 use seam_vocab::{CallErrorClass, Outcome};
 use seam_wire::{RequestBody, SSE_DONE, Usage, UsageReport, sse_data};
 use serde_json::Value;
@@ -57,6 +58,13 @@ pub struct Relay {
     drain: bool,
     /// For an Anthropic-format client: the chunks as Anthropic's events.
     anthropic: Option<AnthropicEvents>,
+    /// For a Responses API client of a chat target: the chunks as Responses events.
+    responses: Option<ResponsesEvents>,
+    /// A Responses API stream passed through: its events are not chat chunks.
+    native: bool,
+    /// Passed through: the next event's sequence number, and `response.failed`'s message.
+    next_seq: u64,
+    failed: Option<String>,
     /// What the attempt was billed, once the stream has ended.
     billed: Usage,
 }
@@ -86,15 +94,18 @@ impl Relay {
         rewrite: Option<String>,
     ) -> Relay {
         let served = match head.first() {
-            Some(StreamEvent::Chunk { value, .. }) => Served::from_openai(value),
+            Some(StreamEvent::Chunk { value, .. }) => Served::from_event(value),
             _ => Served::default(),
         };
+        let native = up.endpoint == Endpoint::Responses;
         let stall = ctx.live.config.streams.stall;
         let rechunk = ctx
             .live
             .config
             .route(&ctx.route)
             .and_then(|r| r.rechunk)
+            // Re-chunking holds chat chunks' content; Responses events pass as they come.
+            .filter(|_| !native)
             .map(|r| (Rechunker::new(r.boundary, r.min_chars), r.max_hold));
         let mut watch = StreamWatch::new(ctx.started, up.started, stall);
         watch.observe_gaps(StreamWatch::gap_histogram(
@@ -107,6 +118,10 @@ impl Relay {
             .then(|| StreamWatch::new(ctx.started, up.started, stall));
         let anthropic =
             (ctx.edge == Edge::Anthropic).then(|| AnthropicEvents::new(&ctx.id, rewrite.clone()));
+        let responses = (ctx.edge == Edge::Responses && !native).then(|| {
+            let echo = crate::edge::responses::response::Echo::new(&request);
+            ResponsesEvents::new(&ctx.id, rewrite.clone(), echo)
+        });
         Relay {
             end,
             ctx: Some(ctx),
@@ -127,6 +142,10 @@ impl Relay {
             out: VecDeque::new(),
             drain: false,
             anthropic,
+            responses,
+            native,
+            next_seq: 0,
+            failed: None,
             billed: Usage::default(),
         }
     }
@@ -182,13 +201,23 @@ impl Relay {
                     self.release_held();
                     // The client sees `[DONE]` only once the call is recorded as durably as
                     // configured.
-                    if let Some(d) = self.end(None) {
+                    let failed = self.failed.take().map(|m| {
+                        let who = &self.up.provider;
+                        AttemptError::new(
+                            ErrorClass::BadResponse,
+                            format!("provider `{who}` ended the stream with response.failed: {m}"),
+                        )
+                    });
+                    if let Some(d) = self.end(failed) {
                         let _ = d.await;
                     }
                     self.drain = true;
-                    match self.anthropic.as_mut() {
-                        Some(a) => self.out.extend(a.finish(self.billed)),
-                        None => self.out.push_back(Bytes::from_static(SSE_DONE)),
+                    match (self.anthropic.as_mut(), self.responses.as_mut()) {
+                        (Some(a), _) => self.out.extend(a.finish(self.billed)),
+                        (_, Some(r)) => self.out.extend(r.finish(self.billed)),
+                        // A Responses stream ends with its terminal event, already relayed.
+                        _ if self.native => {}
+                        _ => self.out.push_back(Bytes::from_static(SSE_DONE)),
                     }
                 }
                 Next::Event(Ok(StreamEvent::Chunk { raw, value })) => {
@@ -217,7 +246,11 @@ impl Relay {
                     let api = GatewayError::Upstream(e.clone()).to_api();
                     let event = match (&self.anthropic, &self.ctx) {
                         (Some(_), Some(ctx)) => crate::edge::anthropic::error_event(&api, &ctx.id),
-                        _ => api.to_sse(),
+                        _ if self.native => responses::error_event(&api, self.next_seq),
+                        _ => match &self.responses {
+                            Some(r) => responses::error_event(&api, r.next_sequence()),
+                            None => api.to_sse(),
+                        },
                     };
                     if let Some(d) = self.end(Some(e)) {
                         let _ = d.await;
@@ -241,6 +274,9 @@ impl Relay {
     fn watch_upstream(&mut self, value: &Value) -> usize {
         let mut chars = 0;
         self.chunks += 1;
+        if self.native {
+            return self.watch_responses(value);
+        }
         let usage = UsageReport::from_openai(value.get("usage"));
         if usage != UsageReport::Missing {
             self.usage = usage;
@@ -264,8 +300,48 @@ impl Relay {
         chars
     }
 
+    /// [`Relay::watch_upstream`] for a Responses API stream passed through.
+    fn watch_responses(&mut self, value: &Value) -> usize {
+        let w = responses::watch(value);
+        if w.usage != UsageReport::Missing {
+            self.usage = w.usage;
+        }
+        if let Some(m) = w.model
+            && self.served.model.as_deref() != Some(m)
+        {
+            self.served.model = Some(m.to_string());
+        }
+        if let Some(n) = value.get("sequence_number").and_then(Value::as_u64) {
+            self.next_seq = n.saturating_add(1);
+        }
+        if w.failed.is_some() {
+            self.failed = w.failed;
+        }
+        let chars = w.content.map_or(0, |t| {
+            self.tally.push(t);
+            t.chars().count()
+        });
+        if let Some(w) = self.upstream_shape.as_mut() {
+            w.sent(chars, Instant::now());
+        }
+        chars
+    }
+
     /// Queues one chunk (with `chars` of content) for the client, as the client asked for it.
     fn emit(&mut self, raw: Option<Bytes>, mut value: Value, chars: usize) {
+        if self.native || self.responses.is_some() {
+            let events = match self.responses.as_mut() {
+                Some(r) => r.chunk(&value),
+                None => vec![responses::pass_through(raw, value, self.rewrite.as_deref())],
+            };
+            if !events.is_empty() {
+                if let Some(w) = self.watch.as_mut() {
+                    w.sent(chars, Instant::now());
+                }
+                self.out.extend(events);
+            }
+            return;
+        }
         if let Some(a) = self.anthropic.as_mut() {
             let events = a.chunk(&value);
             // A chunk that only reports usage gives the client nothing.

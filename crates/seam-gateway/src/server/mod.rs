@@ -39,6 +39,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/models/{*id}", get(api::model))
         .route("/v1/messages", post(api::messages))
         .route("/v1/messages/count_tokens", post(api::count_tokens))
+        .route("/v1/responses", post(api::responses))
+        .route(
+            "/v1/responses/{id}",
+            get(api::stored_response).delete(api::stored_response),
+        )
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
@@ -388,6 +393,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
             (&http::Method::POST, "/v1/messages") => {
                 Some((Endpoint::ChatCompletions, Edge::Anthropic))
             }
+            (&http::Method::POST, "/v1/responses") => Some((Endpoint::Responses, Edge::Responses)),
             _ => None,
         };
         match endpoint {
@@ -401,7 +407,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Gateway {
                             .catch_unwind()
                             .await
                             .unwrap_or_else(|p| match edge {
-                                Edge::OpenAi => panic_response(p),
+                                Edge::OpenAi | Edge::Responses => panic_response(p),
                                 Edge::Anthropic => crate::edge::anthropic::panic_response(),
                             });
                     if let Some(origin) = allow_origin {

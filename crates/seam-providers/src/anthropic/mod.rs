@@ -71,10 +71,10 @@ impl Anthropic {
     async fn send_unscrubbed(&self, req: UpstreamRequest<'_>) -> Result<Reply, AttemptError> {
         let missing = match req.endpoint {
             Endpoint::ChatCompletions => None,
-            Endpoint::Embeddings => Some("embeddings endpoint".to_string()),
             Endpoint::Completions => Some(
                 "legacy completions endpoint (/v1/completions); send the prompt as a message to /v1/chat/completions".to_string(),
             ),
+            other => Some(format!("{} endpoint", other.as_str())),
         };
         if let Some(missing) = missing {
             return Err(AttemptError {
