@@ -31,7 +31,7 @@ INVOICE = '[content]\nmode = "json"\njson = { id = "inv_1", total = 12.5 }\n'
 ALWAYS_429 = '[[errors]]\nkind = "status"\nstatus = 429\nevery = 1\n'
 ALWAYS_400 = '[[errors]]\nkind = "status"\nstatus = 400\nevery = 1\nmessage = "bad things in the request"\n'
 
-# The scenario each case runs under.
+# The scenario each case runs under (a Responses API case under its chat twin's).
 SCENARIOS = {
     "tools": TOOL,
     "structured": INVOICE,
@@ -39,12 +39,18 @@ SCENARIOS = {
     "errors_bad_request": ALWAYS_400,
 }
 CASES = ["chat", "stream", "tools", "structured", "embeddings", "errors", "errors_upstream", "errors_bad_request"]
+# The Responses API, as `CASE@ROUTE`: on `chat` Seam passes it through to the sim, on `claude`
+# it translates it to chat completions for the sim's Anthropic format and back.
+RESPONSES = [
+    f"{case}@{route}"
+    for case in ["responses", "responses_stream", "responses_tools", "responses_structured", "responses_errors",
+                 "responses_errors_upstream", "responses_errors_bad_request"]
+    for route in ["chat", "claude"]
+]
 NODE = {
-    "openai-node": CASES + ["completions", "models"],
-    "ai-sdk": CASES,
+    "openai-node": CASES + ["completions", "models"] + RESPONSES,
+    "ai-sdk": CASES + RESPONSES,
 }
-# RESPONSES: the Responses API cases (openai-node `responses.create`, the AI SDK's default
-# provider, the Python SDK's `client.responses`) go here, with their scenarios above.
 
 
 def missing(what: str):
@@ -56,6 +62,7 @@ def missing(what: str):
 @pytest.fixture
 def scenario(stack):
     def set_for(case: str):
+        case = case.split("@")[0].removeprefix("responses_")
         stack.set_scenario(SCENARIOS.get(case, DEFAULT))
 
     yield set_for
@@ -80,6 +87,14 @@ def test_node(stack, scenario, script, case):
         timeout=60,
     )
     assert out.returncode == 0 and f"{script} {case}: ok" in out.stdout, f"{script} {case}:\n{out.stdout}\n{out.stderr}"
+    # The calls the script saw Seam's call id for (`seam-call ID`) are recorded as what they were.
+    route = case.split("@")[1] if "@" in case else "chat"
+    for line in out.stdout.splitlines():
+        if line.startswith("seam-call "):
+            call = stack.call(line.split()[1])["call"]
+            assert call["route"] == route
+            assert call["endpoint"] == ("responses" if case.startswith("responses") else "chat")
+            assert call["output_tokens"] > 0
 
 
 def need(module: str):
