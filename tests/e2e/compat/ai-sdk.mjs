@@ -1,6 +1,6 @@
 // The Vercel AI SDK (`ai` + `@ai-sdk/openai`) against Seam: `node ai-sdk.mjs CASE`, as
-// openai-node.mjs. Chat models are `openai.chat(...)`: the provider's default model
-// (`openai(...)`) speaks the Responses API, whose cases are h-resp's (below).
+// openai-node.mjs. Chat models are `openai.chat(...)`; the provider's default model
+// (`openai(...)`) speaks the Responses API (the `responses` cases below).
 import assert from "node:assert/strict";
 import { createOpenAI } from "@ai-sdk/openai";
 import { APICallError, embed, embedMany, generateObject, generateText, streamText, tool } from "ai";
@@ -79,13 +79,75 @@ const cases = {
     await rejectsWithStatus(generateText({ ...opts, model: provider().chat("chat"), prompt: "hi" }), 400);
   },
 
-  // Responses API (the default `provider()("model")`): h-resp adds its cases here.
+  // The Responses API: the provider's default model, `provider()(ROUTE)` (`CASE@ROUTE`;
+  // `chat` passes it through to the sim, `claude` translates it to chat for the sim's
+  // Anthropic format).
+  async responses(route) {
+    const r = await generateText({ ...opts, model: provider()(route), prompt: "hello from the ai sdk responses" });
+    assert.equal(r.text, "hello from the ai sdk responses");
+    assert.equal(r.usage.outputTokens, 6);
+    assert.equal(r.finishReason, "stop");
+    seamCall(r.response.headers);
+  },
+
+  async responses_stream(route) {
+    const r = streamText({ ...opts, model: provider()(route), prompt: "one two three" });
+    let text = "";
+    for await (const part of r.textStream) text += part;
+    assert.equal(text, "one two three");
+    assert.equal((await r.usage).outputTokens, 3);
+    assert.equal(await r.finishReason, "stop");
+    seamCall((await r.response).headers);
+  },
+
+  async responses_tools(route) {
+    const tools = {
+      lookup_invoice: tool({ description: "Find an invoice", inputSchema: z.object({ id: z.string() }) }),
+    };
+    const r = await generateText({ ...opts, model: provider()(route), prompt: "find inv_1", tools });
+    assert.equal(r.toolCalls.length, 1);
+    assert.equal(r.toolCalls[0].toolName, "lookup_invoice");
+    assert.deepEqual(r.toolCalls[0].input, { id: "inv_1" });
+    const s = streamText({ ...opts, model: provider()(route), prompt: "find inv_1", tools });
+    const calls = await s.toolCalls;
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].toolName, "lookup_invoice");
+    assert.deepEqual(calls[0].input, { id: "inv_1" });
+  },
+
+  async responses_structured(route) {
+    const r = await generateObject({
+      ...opts,
+      model: provider()(route),
+      prompt: "an invoice",
+      schema: z.object({ id: z.string(), total: z.number() }),
+    });
+    assert.deepEqual(r.object, { id: "inv_1", total: 12.5 });
+  },
+
+  async responses_errors(route) {
+    await rejectsWithStatus(generateText({ ...opts, model: provider("sk-seam-not-a-key")(route), prompt: "hi" }), 401);
+    await rejectsWithStatus(generateText({ ...opts, model: provider()("no-such-route"), prompt: "hi" }), 404);
+  },
+  async responses_errors_upstream(route) {
+    await rejectsWithStatus(generateText({ ...opts, model: provider()(route), prompt: "hi" }), 429);
+  },
+  async responses_errors_bad_request(route) {
+    await rejectsWithStatus(generateText({ ...opts, model: provider()(route), prompt: "hi" }), 400);
+  },
 };
 
-const name = process.argv[2];
+// Seam's call id, for test_compat.py to find the call's record.
+function seamCall(headers) {
+  const id = headers?.["x-seam-call-id"];
+  assert.ok(id, "no x-seam-call-id");
+  console.log(`seam-call ${id}`);
+}
+
+const [name, route = "chat"] = process.argv[2].split("@");
 if (!cases[name]) {
   console.error(`unknown case ${name}; cases: ${Object.keys(cases).join(", ")}`);
   process.exit(2);
 }
-await cases[name]();
-console.log(`ai-sdk ${name}: ok`);
+await cases[name](route);
+console.log(`ai-sdk ${process.argv[2]}: ok`);
