@@ -38,21 +38,26 @@ ALWAYS_400 = '[[errors]]\nkind = "status"\nstatus = 400\nevery = 1\nmessage = "b
 SCENARIOS = {
     "tools": TOOL,
     "structured": INVOICE,
+    "tool_loop": TOOL,
     "errors_upstream": ALWAYS_429,
     "errors_bad_request": ALWAYS_400,
 }
 CASES = ["chat", "stream", "tools", "structured", "embeddings", "errors", "errors_upstream", "errors_bad_request"]
+
+
 # The Responses API, as `CASE@ROUTE`: on `chat` Seam passes it through to the sim, on `claude`
 # it translates it to chat completions for the sim's Anthropic format and back.
-RESPONSES = [
-    f"{case}@{route}"
-    for case in ["responses", "responses_stream", "responses_tools", "responses_structured", "responses_errors",
-                 "responses_errors_upstream", "responses_errors_bad_request"]
-    for route in ["chat", "claude"]
-]
+def on_both_routes(*cases: str) -> list[str]:
+    return [f"{case}@{route}" for case in cases for route in ["chat", "claude"]]
+
+
+RESPONSES = on_both_routes(
+    "responses", "responses_stream", "responses_tools", "responses_structured", "responses_errors",
+    "responses_errors_upstream", "responses_errors_bad_request",
+)
 NODE = {
     "openai-node": CASES + ["completions", "models"] + RESPONSES,
-    "ai-sdk": CASES + RESPONSES,
+    "ai-sdk": CASES + RESPONSES + on_both_routes("responses_tool_loop", "responses_conversation"),
 }
 
 

@@ -3,7 +3,7 @@
 // (`openai(...)`) speaks the Responses API (the `responses` cases below).
 import assert from "node:assert/strict";
 import { createOpenAI } from "@ai-sdk/openai";
-import { APICallError, embed, embedMany, generateObject, generateText, streamText, tool } from "ai";
+import { APICallError, embed, embedMany, generateObject, generateText, stepCountIs, streamText, tool } from "ai";
 import { z } from "zod";
 
 const { SEAM_BASE_URL: baseURL, SEAM_KEY: apiKey } = process.env;
@@ -113,6 +113,39 @@ const cases = {
     assert.equal(calls.length, 1);
     assert.equal(calls[0].toolName, "lookup_invoice");
     assert.deepEqual(calls[0].input, { id: "inv_1" });
+  },
+
+  // A tool loop: the tool runs, its result goes back as a `function_call_output` item (the
+  // scenario answers every step with the call again).
+  async responses_tool_loop(route) {
+    const tools = {
+      lookup_invoice: tool({
+        description: "Find an invoice",
+        inputSchema: z.object({ id: z.string() }),
+        execute: async ({ id }) => ({ id, paid: true }),
+      }),
+    };
+    const r = await generateText({ ...opts, model: provider()(route), prompt: "find inv_1", tools, stopWhen: stepCountIs(2) });
+    assert.equal(r.steps.length, 2);
+    const sent = r.steps[1].request.body.input;
+    const output = sent.find((item) => item.type === "function_call_output");
+    assert.equal(output.call_id, r.steps[0].toolCalls[0].toolCallId);
+    assert.deepEqual(JSON.parse(output.output), { id: "inv_1", paid: true });
+    assert.deepEqual(r.steps[1].toolCalls[0].input, { id: "inv_1" });
+  },
+
+  // A conversation carried on with the SDK's own messages. `store: false` makes the SDK send
+  // the earlier answer itself rather than an `item_reference` to it, which a route that
+  // translates to chat refuses (docs/api.md).
+  async responses_conversation(route) {
+    const providerOptions = { openai: { store: false } };
+    const messages = [{ role: "user", content: "first turn here" }];
+    const first = await generateText({ ...opts, model: provider()(route), messages, providerOptions });
+    assert.equal(first.text, "first turn here");
+    messages.push(...first.response.messages, { role: "user", content: "and the second" });
+    const second = await generateText({ ...opts, model: provider()(route), messages, providerOptions });
+    assert.ok(second.request.body.input.some((item) => item.role === "assistant"));
+    assert.equal(second.text, "and the second");
   },
 
   async responses_structured(route) {
