@@ -7,12 +7,12 @@ front of the sim, with only the base URL and the key changed.
 - LangChain (`langchain-openai`) and LiteLLM's Python client, from requirements.txt.
 
 Each covers chat, streams, tools, structured output, embeddings and the error classes (the
-exception each library raises for 401, 404, 429 and 400), and the same through the Responses
-API (RESPONSES below; LangChain's `use_responses_api`, `litellm.responses`) on a route Seam
-passes it through on and one it translates it to chat completions on; the OpenAI Python
-SDK's `client.responses` is test_responses.py's. Without Node, the npm packages or the Python
-packages the suite skips what is missing, unless SEAM_REQUIRE_COMPAT=1 (scripts/test sets
-it): then it fails.
+exception each library raises for 401, 404, 429 and 400), and all but embeddings again
+through the Responses API (RESPONSES below; LangChain's `use_responses_api`,
+`litellm.responses`), on a route where Seam passes it through and on one where it translates
+it to chat completions; the OpenAI Python SDK's `client.responses` is tested in
+test_responses.py. Without Node, the npm packages or the Python packages the suite skips what
+is missing, unless SEAM_REQUIRE_COMPAT=1 (scripts/test sets it): then it fails.
 """
 
 import importlib
