@@ -125,13 +125,120 @@ const cases = {
     );
   },
 
-  // Responses API (`client.responses.create`): h-resp adds its cases here.
+  // The Responses API (`client.responses`), on ROUTE (`CASE@ROUTE`; `chat` passes it
+  // through to the sim, `claude` translates it to chat for the sim's Anthropic format).
+  async responses(route) {
+    const { data, response } = await client()
+      .responses.create({ model: route, instructions: "Be brief.", input: "hello from node responses" })
+      .withResponse();
+    assert.equal(data.object, "response");
+    assert.equal(data.status, "completed");
+    assert.equal(data.output_text, "hello from node responses");
+    assert.equal(data.usage.output_tokens, 4);
+    seamCall(response);
+  },
+
+  async responses_stream(route) {
+    const { data: stream, response } = await client()
+      .responses.create({ model: route, input: "one two three", stream: true })
+      .withResponse();
+    const events = [];
+    for await (const event of stream) events.push(event);
+    assert.equal(events[0].type, "response.created");
+    assert.equal(events.at(-1).type, "response.completed");
+    assert.deepEqual(events.map((e) => e.sequence_number), [...events.keys()]);
+    const deltas = events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta);
+    assert.equal(deltas.join(""), "one two three");
+    assert.equal(outputText(events.at(-1).response), "one two three");
+    assert.equal(events.at(-1).response.usage.output_tokens, 3);
+    seamCall(response);
+    // The SDK's stream helper assembles the final Response from the events.
+    const final = await client().responses.stream({ model: route, input: "four five" }).finalResponse();
+    assert.equal(outputText(final), "four five");
+  },
+
+  async responses_tools(route) {
+    const tools = [
+      {
+        type: "function",
+        name: "lookup_invoice",
+        strict: false,
+        parameters: { type: "object", properties: { id: { type: "string" } } },
+      },
+    ];
+    const r = await client().responses.create({ model: route, input: "find inv_1", tools });
+    const calls = r.output.filter((o) => o.type === "function_call");
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].name, "lookup_invoice");
+    assert.deepEqual(JSON.parse(calls[0].arguments), { id: "inv_1" });
+    // Streamed: the arguments arrive as deltas and in the final item.
+    const stream = await client().responses.create({ model: route, input: "find inv_1", tools, stream: true });
+    let args = "";
+    let done;
+    for await (const event of stream) {
+      if (event.type === "response.function_call_arguments.delta") args += event.delta;
+      if (event.type === "response.completed") done = event.response;
+    }
+    assert.deepEqual(JSON.parse(args), { id: "inv_1" });
+    assert.equal(done.output.at(-1).type, "function_call");
+    assert.deepEqual(JSON.parse(done.output.at(-1).arguments), { id: "inv_1" });
+  },
+
+  async responses_structured(route) {
+    const r = await client().responses.parse({
+      model: route,
+      input: "an invoice",
+      text: {
+        format: {
+          type: "json_schema",
+          name: "invoice",
+          strict: true,
+          schema: {
+            type: "object",
+            properties: { id: { type: "string" }, total: { type: "number" } },
+            required: ["id", "total"],
+            additionalProperties: false,
+          },
+        },
+      },
+    });
+    assert.deepEqual(r.output_parsed, { id: "inv_1", total: 12.5 });
+  },
+
+  async responses_errors(route) {
+    await assert.rejects(
+      client("sk-seam-not-a-key").responses.create({ model: route, input: "hi" }),
+      OpenAI.AuthenticationError,
+    );
+    await assert.rejects(client().responses.create({ model: "no-such-route", input: "hi" }), OpenAI.NotFoundError);
+  },
+  async responses_errors_upstream(route) {
+    await assert.rejects(client().responses.create({ model: route, input: "hi" }), OpenAI.RateLimitError);
+  },
+  async responses_errors_bad_request(route) {
+    await assert.rejects(client().responses.create({ model: route, input: "hi" }), OpenAI.BadRequestError);
+  },
 };
 
-const name = process.argv[2];
+// Seam's call id, for test_compat.py to find the call's record.
+function seamCall(response) {
+  const id = response.headers.get("x-seam-call-id");
+  assert.ok(id, "no x-seam-call-id");
+  console.log(`seam-call ${id}`);
+}
+
+// A streamed Response's text (the SDK adds `output_text` to created and parsed Responses only).
+function outputText(response) {
+  return response.output
+    .filter((o) => o.type === "message")
+    .flatMap((o) => o.content.filter((c) => c.type === "output_text").map((c) => c.text))
+    .join("");
+}
+
+const [name, route = "chat"] = process.argv[2].split("@");
 if (!cases[name]) {
   console.error(`unknown case ${name}; cases: ${Object.keys(cases).join(", ")}`);
   process.exit(2);
 }
-await cases[name]();
-console.log(`openai-node ${name}: ok`);
+await cases[name](route);
+console.log(`openai-node ${process.argv[2]}: ok`);
