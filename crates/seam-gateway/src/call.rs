@@ -32,6 +32,8 @@ pub struct CallCtx {
     pub attempts: Vec<AttemptRecord>,
     /// The retry budget refused a retry this call needed.
     pub budget_exhausted: bool,
+    /// A client's retry of the failed call cannot help (`x-should-retry: false`).
+    pub retry_futile: bool,
     /// The limits this call's trace is held to.
     pub trace_limits: seam_config::TraceLimits,
     /// The open attempt's reservation against tenant and trace limits.
@@ -57,6 +59,8 @@ pub struct Upstream {
     pub ttfb_ms: Option<f64>,
     /// How long a stream may go quiet.
     pub idle_timeout: std::time::Duration,
+    /// The headers of its answer a client reads, and the upstream's request id.
+    pub passed: seam_providers::Passed,
 }
 
 /// How an attempt ended, for its bill and its record.
@@ -127,6 +131,7 @@ impl CallCtx {
             // Most calls make one attempt.
             attempts: Vec::with_capacity(1),
             budget_exhausted: false,
+            retry_futile: false,
             trace_limits: seam_config::TraceLimits::default(),
             reservation: None,
             release_id: None,

@@ -15,7 +15,8 @@ use crate::observe::Metrics;
 use crate::resolve::{RouteState, TargetState};
 use futures_util::StreamExt;
 use seam_providers::{
-    AttemptError, ChunkStream, Complete, ErrorClass, Reply, Served, StreamEvent, UpstreamRequest,
+    AttemptError, ChunkStream, Complete, ErrorClass, Passed, Reply, Served, StreamEvent,
+    UpstreamRequest,
 };
 use seam_wire::RequestBody;
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub async fn dispatch(
     let deadline = tokio::time::Instant::now() + policy.deadline;
     let mut last: Option<AttemptError> = None;
     let mut tokens: Option<(u64, u64)> = None;
+    // The last failure's wait was longer than Seam waits: the client's waiting may help.
+    let mut not_waited = false;
     'targets: for target in &state.targets {
         for n in 1..=policy.max_attempts {
             if n == 1 {
@@ -79,7 +82,10 @@ pub async fn dispatch(
                 let Some(prev) = &last else { break 'targets };
                 let wait = match prev.retry_after {
                     // Waiting longer than the cap helps nobody: try the next target.
-                    Some(ra) if ra > policy.retry_after_cap => continue 'targets,
+                    Some(ra) if ra > policy.retry_after_cap => {
+                        not_waited = true;
+                        continue 'targets;
+                    }
                     Some(ra) => ra,
                     None => backoff(policy.backoff_base, policy.backoff_max, n - 1),
                 };
@@ -110,10 +116,12 @@ pub async fn dispatch(
                 Ok(r) => ctx.reservation = r,
                 Err(r) => return Err(GatewayError::Refused(r)),
             }
+            not_waited = false;
             match attempt(metrics, ctx, target, body).await {
                 Ok(d) => return Ok(d),
                 Err(e) => {
-                    let retryable = policy.retries(e.class.as_str());
+                    let code = e.upstream.as_ref().and_then(|u| u.code.as_deref());
+                    let retryable = policy.retries_failure(e.class.as_str(), e.status, code);
                     last = Some(e);
                     if !retryable {
                         break 'targets;
@@ -122,6 +130,16 @@ pub async fn dispatch(
             }
         }
     }
+    // Whether the client's retrying would help: not when Seam retried, its budget is
+    // spent, it gave up on a class it retries, or no retry can fix what the upstream said.
+    ctx.retry_futile = ctx.budget_exhausted
+        || ctx.attempts.len() > 1
+        || last.as_ref().is_some_and(|e| {
+            let code = e.upstream.as_ref().and_then(|u| u.code.as_deref());
+            (policy.retries(e.class.as_str()) && !not_waited)
+                || e.status == Some(401)
+                || code.is_some_and(|c| policy.never_retries(c))
+        });
     Err(GatewayError::Upstream(last.unwrap_or_else(|| {
         AttemptError::new(
             ErrorClass::Timeout,
@@ -155,9 +173,14 @@ async fn attempt(
         Ok(r) => r,
         Err(_) => Err(timed_out(name, timeout)),
     };
+    let mut passed = Passed::default();
     let answer = match result {
-        Ok(Reply::Complete(c)) => Ok(Answer::Complete(c)),
-        Ok(Reply::Stream(mut rest)) => {
+        Ok(Reply::Complete(c)) => {
+            passed = c.passed.clone();
+            Ok(Answer::Complete(c))
+        }
+        Ok(Reply::Stream(mut rest, p)) => {
+            passed = p;
             // Retrying is only possible while nothing has reached the client: hold the
             // stream until its first content.
             let mut head = Vec::new();
@@ -186,12 +209,18 @@ async fn attempt(
     let ttfb = ms(started);
     metrics.attempt_ttfb(&mut ctx.metrics, &ctx.route, name, ttfb / 1000.0);
     let ok = answer.is_ok();
+    if let Err(e) = &answer
+        && passed == Passed::default()
+    {
+        passed = e.passed.clone();
+    }
     let up = Upstream {
         provider: name.clone(),
         model,
         started,
         ttfb_ms: ok.then_some(ttfb),
         idle_timeout: timeout,
+        passed,
     };
     match answer {
         Ok(answer) => Ok((up, answer)),

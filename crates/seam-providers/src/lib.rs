@@ -10,6 +10,7 @@ mod error;
 mod http;
 pub mod openai;
 pub mod registry;
+mod relayed;
 mod scrub;
 pub mod sim;
 mod sse;
@@ -18,6 +19,7 @@ mod transport;
 pub use complete::Complete;
 pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
+pub use relayed::{Passed, ProviderError};
 pub use sse::{SseDecoder, SseError, SseEvent};
 
 use async_trait::async_trait;
@@ -85,7 +87,8 @@ pub type ChunkStream = BoxStream<'static, Result<StreamEvent, AttemptError>>;
 
 pub enum Reply {
     Complete(Complete),
-    Stream(ChunkStream),
+    /// A stream, with the headers of its response a client may read.
+    Stream(ChunkStream, Passed),
 }
 
 #[async_trait]

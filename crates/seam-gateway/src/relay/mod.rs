@@ -464,6 +464,7 @@ impl IntoResponse for Relay {
         // The attempts that failed before this one, plus this one.
         let attempts = self.ctx.as_ref().map_or(0, |c| c.attempts.len()) + 1;
         let served = self.served.model.clone();
+        let passed = self.up.passed.clone();
         let body = futures_util::stream::unfold(self, |mut relay| async move {
             let bytes = relay.next_bytes().await?;
             Some((Ok::<_, Infallible>(bytes), relay))
@@ -477,6 +478,8 @@ impl IntoResponse for Relay {
             Body::from_stream(body),
         )
             .into_response();
-        with_call_headers(resp, &call_id, attempts, served.as_deref())
+        let mut resp = with_call_headers(resp, &call_id, attempts, served.as_deref());
+        passed.apply(resp.headers_mut());
+        resp
     }
 }
