@@ -264,6 +264,7 @@ fn charge_failed(
     e: &AttemptError,
     body: &RequestBody,
 ) {
+    crate::throttle::upstream_failure(&up.provider, &ctx.id, e);
     let fallback = if likely_billed(e.class) {
         account::Fallback::Input
     } else {

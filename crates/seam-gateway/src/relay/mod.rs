@@ -214,6 +214,9 @@ impl Relay {
                 }
                 Next::Event(Err(e)) => {
                     self.release_held();
+                    if let Some(ctx) = &self.ctx {
+                        crate::throttle::upstream_failure(&self.up.provider, &ctx.id, &e);
+                    }
                     let api = GatewayError::Upstream(e.clone()).to_api();
                     let event = match (&self.anthropic, &self.ctx) {
                         (Some(_), Some(ctx)) => crate::edge::anthropic::error_event(&api, &ctx.id),
