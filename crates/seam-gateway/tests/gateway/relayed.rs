@@ -90,8 +90,6 @@ async fn a_429_seam_retried_says_do_not_retry_with_how_long_the_upstream_asked()
         "[[errors]]\nkind = \"status\"\nstatus = 429\nretry_after_ms = 1500\ncode = \"rate_limit_exceeded\"\nrate = 1.0\n",
     )
     .await;
-    let logs = Logs::default();
-    let _guard = logs.capture();
     let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
     assert_eq!(r.status(), 429);
     assert_eq!(header(&r, "x-seam-attempts"), Some("2"));
@@ -101,20 +99,6 @@ async fn a_429_seam_retried_says_do_not_retry_with_how_long_the_upstream_asked()
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
     assert_eq!(body["error"]["seam"]["attempts"], 2);
-    // Two failed attempts, one warning line (the second is within the interval).
-    let text = logs.text();
-    let lines: Vec<_> = text
-        .lines()
-        .filter(|l| l.contains("an upstream attempt failed"))
-        .collect();
-    assert_eq!(lines.len(), 1, "{text}");
-    assert!(
-        lines[0].contains("WARN")
-            && lines[0].contains("provider=\"up\"")
-            && lines[0].contains("class=\"status_429\"")
-            && lines[0].contains("status=429"),
-        "{text}"
-    );
 }
 
 #[tokio::test]
@@ -205,4 +189,43 @@ async fn anthropic_errors_reach_an_openai_client_as_openais() {
         );
         assert_eq!(body["error"]["message"], message);
     }
+}
+
+#[tokio::test]
+async fn failed_attempts_are_logged_at_warn_once_per_interval_per_provider_and_class() {
+    // A provider of this test's own (the throttle is the process's): nothing listens.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let extra = format!(
+        "[[providers]]\nname = \"logged\"\nkind = \"openai\"\nbase_url = \"http://{dead}/v1\"\n\n[[routes]]\nname = \"logged\"\ntargets = [{{ provider = \"logged\", model = \"m\" }}]\nretry = {{ max_attempts = 2, backoff_base_ms = 1, backoff_max_ms = 2 }}\n"
+    );
+    let h = Harness::start(Options {
+        extra: &extra,
+        ..Options::default()
+    })
+    .await;
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let r = h
+        .chat(json!({"model": "logged", "messages": hello()}))
+        .await;
+    assert_eq!(r.status(), 502);
+    assert_eq!(header(&r, "x-seam-attempts"), Some("2"));
+    assert_eq!(header(&r, "x-should-retry"), Some("false"));
+    let id = call_id(&r);
+    let text = logs.text();
+    let lines: Vec<_> = text
+        .lines()
+        .filter(|l| l.contains("an upstream attempt failed"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains("WARN")
+            && lines[0].contains("provider=\"logged\"")
+            && lines[0].contains("class=\"connect\"")
+            && lines[0].contains(&id),
+        "{text}"
+    );
 }
