@@ -218,6 +218,7 @@ impl CallCtx {
             cost_usd: bill.cost_usd,
             tokens_estimated: bill.estimated,
             unpriced: bill.unpriced,
+            upstream_request_id: up.passed.request_id().map(str::to_string),
         });
         bill
     }
@@ -228,6 +229,7 @@ impl CallCtx {
         let provider = last.map(|a| a.provider.clone());
         let served_model = last.and_then(|a| a.served_model.clone());
         let system_fingerprint = last.and_then(|a| a.system_fingerprint.clone());
+        let upstream_request_id = last.and_then(|a| a.upstream_request_id.clone());
         let sum = |f: fn(&AttemptRecord) -> i64| {
             self.attempts
                 .iter()
@@ -270,6 +272,7 @@ impl CallCtx {
             budget_exhausted: self.budget_exhausted,
             release_id: self.release_id,
             unpriced,
+            upstream_request_id,
         };
         (record, self.attempts)
     }

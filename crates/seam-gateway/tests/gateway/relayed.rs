@@ -36,8 +36,10 @@ async fn an_openai_error_keeps_its_code_param_status_and_request_id_with_seams_c
             "seam": {"class": "status_4xx", "provider": "up", "attempts": 1},
         })
     );
-    let (call, _) = h.record(&id).await;
+    let (call, attempts) = h.record(&id).await;
     assert_eq!(call.status, 400);
+    assert_eq!(call.upstream_request_id.as_deref(), Some("req_abc"));
+    assert_eq!(attempts[0].upstream_request_id.as_deref(), Some("req_abc"));
 }
 
 #[tokio::test]
@@ -50,7 +52,10 @@ async fn an_answer_passes_the_upstreams_request_id_and_seams_headers_stay() {
         "{:?}",
         r.headers()
     );
-    assert!(header(&r, "x-seam-call-id").is_some());
+    let sent = header(&r, "x-request-id").unwrap().to_string();
+    let (call, attempts) = h.record(&call_id(&r)).await;
+    assert_eq!(call.upstream_request_id.as_deref(), Some(sent.as_str()));
+    assert_eq!(attempts[0].upstream_request_id, call.upstream_request_id);
     let r = h
         .chat(json!({"model": "chat", "messages": hello(), "stream": true}))
         .await;
