@@ -47,9 +47,9 @@ impl LogThrottle {
 
 /// One throttle per provider and error class: a failing provider is seen in the log at once
 /// and then every interval, whatever else fails meanwhile.
-static UPSTREAM_LOGS: std::sync::LazyLock<
-    std::sync::Mutex<HashMap<(String, ErrorClass), Arc<LogThrottle>>>,
-> = std::sync::LazyLock::new(Default::default);
+type Throttles = HashMap<(String, ErrorClass), Arc<LogThrottle>>;
+static UPSTREAM_LOGS: std::sync::LazyLock<std::sync::Mutex<Throttles>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// Logs a failed attempt at warn (status, provider, class, call id; never its message, which
 /// may echo content), at most once per 10 s per provider and class.

@@ -26,7 +26,7 @@ pub struct AttemptError {
     pub usage: UsageReport,
     /// The provider's error as an OpenAI client should see it, when its status came with an
     /// error body (scrubbed like `message`).
-    pub upstream: Option<ProviderError>,
+    pub upstream: Option<Box<ProviderError>>,
     /// The headers of the failed response a client may read (`x-request-id`, ...).
     pub passed: Passed,
 }

@@ -77,10 +77,13 @@ pub(crate) async fn status_error(
         .and_then(Value::as_str)
         .map(str::to_string);
     let usage = UsageReport::from_openai(parsed.as_ref().and_then(|v| v.get("usage")));
-    let upstream = parsed.as_ref().and_then(|v| match shape {
-        ErrorShape::OpenAi => ProviderError::from_openai(status, v),
-        ErrorShape::Anthropic => ProviderError::from_anthropic(status, v),
-    });
+    let upstream = parsed
+        .as_ref()
+        .and_then(|v| match shape {
+            ErrorShape::OpenAi => ProviderError::from_openai(status, v),
+            ErrorShape::Anthropic => ProviderError::from_anthropic(status, v),
+        })
+        .map(Box::new);
     let mut body = text;
     if body.len() > ERROR_BODY_LIMIT {
         let mut cut = ERROR_BODY_LIMIT;

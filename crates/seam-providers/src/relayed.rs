@@ -92,8 +92,12 @@ fn context_length(message: &str) -> bool {
 }
 
 /// The headers of an upstream answer that a client may read, passed through as they came.
+/// Boxed, and none at all without them: it rides in every attempt's error.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Passed {
+pub struct Passed(Option<Box<PassedHeaders>>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct PassedHeaders {
     headers: Vec<(HeaderName, HeaderValue)>,
     request_id: Option<String>,
 }
@@ -114,20 +118,23 @@ impl Passed {
             .or_else(|| h.get("request-id"))
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect());
-        Passed {
+        if headers.is_empty() && request_id.is_none() {
+            return Passed(None);
+        }
+        Passed(Some(Box::new(PassedHeaders {
             headers,
             request_id,
-        }
+        })))
     }
 
     /// The upstream's id of the request, as its support asks for it.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.0.as_ref()?.request_id.as_deref()
     }
 
     /// Adds the headers to a response's (Seam's own are never among them).
     pub fn apply(&self, h: &mut HeaderMap) {
-        for (n, v) in &self.headers {
+        for (n, v) in self.0.iter().flat_map(|p| &p.headers) {
             h.append(n.clone(), v.clone());
         }
     }

@@ -115,7 +115,7 @@ impl Provider for InProcessSim {
                         body: Some(String::from_utf8_lossy(&body).into_owned()),
                         retry_after,
                         usage: UsageReport::from_openai(value.get("usage")),
-                        upstream: crate::ProviderError::from_openai(status, &value),
+                        upstream: crate::ProviderError::from_openai(status, &value).map(Box::new),
                         passed,
                     });
                 }
