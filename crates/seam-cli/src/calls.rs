@@ -230,6 +230,9 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
         "provider",
         call.provider.clone().unwrap_or_else(|| "-".into()),
     );
+    if let Some(id) = &call.upstream_request_id {
+        field("upstream request", id.clone());
+    }
     field(
         "served model",
         format!(
@@ -363,6 +366,7 @@ mod tests {
         call.served_model = Some(EVIL.into());
         call.error_class = Some(seam_vocab::ErrorClass::Status5xx.into());
         call.error_message = Some(EVIL.into());
+        call.upstream_request_id = Some(EVIL.into());
         let mut a = sample_attempt(&call, 1, false);
         a.served_model = Some(EVIL.into());
         a.error_body = Some(EVIL.into());

@@ -14,6 +14,14 @@ pub const RETRYABLE_CLASSES: &[&str] = &[
     "bad_response",
 ];
 
+/// Upstream error codes (OpenAI's, or Anthropic's errors mapped to them) that no retry can
+/// fix: not retried by default, whatever their class.
+pub const NEVER_RETRIED_CODES: &[&str] = &[
+    "insufficient_quota",
+    "invalid_api_key",
+    "context_length_exceeded",
+];
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRetry {
@@ -23,6 +31,7 @@ pub(crate) struct RawRetry {
     pub min_retries_per_second: Option<f64>,
     pub retry_after_cap_s: Option<f64>,
     pub retry_on: Option<Vec<String>>,
+    pub never_retry_codes: Option<Vec<String>>,
     pub backoff_base_ms: Option<u64>,
     pub backoff_max_ms: Option<u64>,
     pub attempt_timeout_ms: Option<u64>,
@@ -44,6 +53,9 @@ pub struct RetryPolicy {
     pub retry_after_cap: Duration,
     /// Error classes that are retried (see [`RETRYABLE_CLASSES`]).
     pub retry_on: Vec<String>,
+    /// Upstream error codes never retried, in a retried class or not (an invalid key
+    /// upstream, a 401, never is either).
+    pub never_retry_codes: Vec<String>,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     /// Time to the first byte of one attempt; `None` uses the provider's `timeout_ms`.
@@ -63,6 +75,7 @@ impl Default for RetryPolicy {
             retry_on: ["connect", "timeout", "reset", "status_429", "status_5xx"]
                 .map(String::from)
                 .to_vec(),
+            never_retry_codes: NEVER_RETRIED_CODES.iter().map(|c| c.to_string()).collect(),
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             attempt_timeout: None,
@@ -74,6 +87,17 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     pub fn retries(&self, class: &str) -> bool {
         self.retry_on.iter().any(|c| c == class)
+    }
+
+    /// Whether a failed attempt is retried: its class is, and what the upstream said is not
+    /// something waiting cannot fix (a code of `never_retry_codes`, a 401).
+    pub fn retries_failure(&self, class: &str, status: Option<u16>, code: Option<&str>) -> bool {
+        self.retries(class) && status != Some(401) && !code.is_some_and(|c| self.never_retries(c))
+    }
+
+    /// Whether an upstream error code is one no retry can fix.
+    pub fn never_retries(&self, code: &str) -> bool {
+        self.never_retry_codes.iter().any(|c| c == code)
     }
 }
 
@@ -147,6 +171,7 @@ pub(crate) fn retry_policy(
         min_retries_per_second: min_rps.max(0.0),
         retry_after_cap,
         retry_on: r.retry_on.unwrap_or(d.retry_on),
+        never_retry_codes: r.never_retry_codes.unwrap_or(d.never_retry_codes),
         backoff_base,
         backoff_max,
         attempt_timeout: r.attempt_timeout_ms.map(Duration::from_millis),
@@ -250,6 +275,23 @@ mod tests {
             (3, 0.2, 5.0)
         );
         assert!(r.retries("status_5xx") && !r.retries("status_4xx"));
+    }
+
+    #[test]
+    fn what_waiting_cannot_fix_is_not_retried_by_default() {
+        let c = parse("").unwrap();
+        let r = &c.routes[0].retry;
+        assert!(r.retries_failure("status_429", Some(429), Some("rate_limit_exceeded")));
+        assert!(r.retries_failure("status_429", Some(429), None));
+        assert!(!r.retries_failure("status_429", Some(429), Some("insufficient_quota")));
+        assert!(!r.retries_failure("status_5xx", Some(401), None));
+        assert!(!r.retries_failure("status_4xx", Some(400), Some("context_length_exceeded")));
+        let c = parse("retry = { never_retry_codes = [] }").unwrap();
+        assert!(c.routes[0].retry.retries_failure(
+            "status_429",
+            Some(429),
+            Some("insufficient_quota")
+        ));
     }
 
     #[test]

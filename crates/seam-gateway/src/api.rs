@@ -110,7 +110,7 @@ fn openai_model(name: &str) -> Value {
 
 fn error(anthropic: bool, e: &GatewayError) -> Response {
     if anthropic {
-        crate::edge::anthropic::respond(e, "")
+        crate::edge::anthropic::respond(e, "", &crate::errors::Told::default())
     } else {
         crate::errors::respond(e)
     }

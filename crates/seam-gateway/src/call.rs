@@ -32,6 +32,8 @@ pub struct CallCtx {
     pub attempts: Vec<AttemptRecord>,
     /// The retry budget refused a retry this call needed.
     pub budget_exhausted: bool,
+    /// A client's retry of the failed call cannot help (`x-should-retry: false`).
+    pub retry_futile: bool,
     /// The limits this call's trace is held to.
     pub trace_limits: seam_config::TraceLimits,
     /// The open attempt's reservation against tenant and trace limits.
@@ -63,6 +65,8 @@ pub struct Upstream {
     /// The endpoint the attempt called: a Responses API call's is chat completions when
     /// its target does not speak the Responses API.
     pub endpoint: Endpoint,
+    /// The headers of its answer a client reads, and the upstream's request id.
+    pub passed: seam_providers::Passed,
 }
 
 /// How an attempt ended, for its bill and its record.
@@ -133,6 +137,7 @@ impl CallCtx {
             // Most calls make one attempt.
             attempts: Vec::with_capacity(1),
             budget_exhausted: false,
+            retry_futile: false,
             trace_limits: seam_config::TraceLimits::default(),
             reservation: None,
             release_id: None,
@@ -220,6 +225,7 @@ impl CallCtx {
             cost_usd: bill.cost_usd,
             tokens_estimated: bill.estimated,
             unpriced: bill.unpriced,
+            upstream_request_id: up.passed.request_id().map(str::to_string),
         });
         bill
     }
@@ -230,6 +236,7 @@ impl CallCtx {
         let provider = last.map(|a| a.provider.clone());
         let served_model = last.and_then(|a| a.served_model.clone());
         let system_fingerprint = last.and_then(|a| a.system_fingerprint.clone());
+        let upstream_request_id = last.and_then(|a| a.upstream_request_id.clone());
         let sum = |f: fn(&AttemptRecord) -> i64| {
             self.attempts
                 .iter()
@@ -272,6 +279,7 @@ impl CallCtx {
             budget_exhausted: self.budget_exhausted,
             release_id: self.release_id,
             unpriced,
+            upstream_request_id,
         };
         (record, self.attempts)
     }

@@ -15,7 +15,7 @@ use crate::observe::Metrics;
 use crate::resolve::{RouteState, TargetState};
 use futures_util::StreamExt;
 use seam_providers::{
-    AttemptError, ChunkStream, Complete, Endpoint, ErrorClass, Reply, Served, StreamEvent,
+    AttemptError, ChunkStream, Complete, Endpoint, ErrorClass, Passed, Reply, Served, StreamEvent,
     UpstreamRequest,
 };
 use seam_wire::RequestBody;
@@ -78,6 +78,8 @@ pub async fn dispatch(
     // A Responses API call's chat translation, for targets without the Responses API.
     let translated = ctx.translated.take();
     let mut skipped = false;
+    // The last failure's wait was longer than Seam waits: the client's waiting may help.
+    let mut not_waited = false;
     'targets: for target in &state.targets {
         let (endpoint, body) = match (&translated, ctx.endpoint) {
             (Some(t), Endpoint::Responses) if !target.provider.responses() => match t {
@@ -96,7 +98,10 @@ pub async fn dispatch(
                 let Some(prev) = &last else { break 'targets };
                 let wait = match prev.retry_after {
                     // Waiting longer than the cap helps nobody: try the next target.
-                    Some(ra) if ra > policy.retry_after_cap => continue 'targets,
+                    Some(ra) if ra > policy.retry_after_cap => {
+                        not_waited = true;
+                        continue 'targets;
+                    }
                     Some(ra) => ra,
                     None => backoff(policy.backoff_base, policy.backoff_max, n - 1),
                 };
@@ -127,10 +132,12 @@ pub async fn dispatch(
                 Ok(r) => ctx.reservation = r,
                 Err(r) => return Err(GatewayError::Refused(r)),
             }
+            not_waited = false;
             match attempt(metrics, ctx, target, endpoint, body).await {
                 Ok(d) => return Ok(d),
                 Err(e) => {
-                    let retryable = policy.retries(e.class.as_str());
+                    let code = e.upstream.as_ref().and_then(|u| u.code.as_deref());
+                    let retryable = policy.retries_failure(e.class.as_str(), e.status, code);
                     last = Some(e);
                     if !retryable {
                         break 'targets;
@@ -143,6 +150,16 @@ pub async fn dispatch(
     if let (None, true, Some(Err(e))) = (&last, skipped, translated) {
         return Err(e);
     }
+    // Whether the client's retrying would help: not when Seam retried, its budget is
+    // spent, it gave up on a class it retries, or no retry can fix what the upstream said.
+    ctx.retry_futile = ctx.budget_exhausted
+        || ctx.attempts.len() > 1
+        || last.as_ref().is_some_and(|e| {
+            let code = e.upstream.as_ref().and_then(|u| u.code.as_deref());
+            (policy.retries(e.class.as_str()) && !not_waited)
+                || e.status == Some(401)
+                || code.is_some_and(|c| policy.never_retries(c))
+        });
     Err(GatewayError::Upstream(last.unwrap_or_else(|| {
         AttemptError::new(
             ErrorClass::Timeout,
@@ -177,9 +194,14 @@ async fn attempt(
         Ok(r) => r,
         Err(_) => Err(timed_out(name, timeout)),
     };
+    let mut passed = Passed::default();
     let answer = match result {
-        Ok(Reply::Complete(c)) => Ok(Answer::Complete(c)),
-        Ok(Reply::Stream(mut rest)) => {
+        Ok(Reply::Complete(c)) => {
+            passed = c.passed.clone();
+            Ok(Answer::Complete(c))
+        }
+        Ok(Reply::Stream(mut rest, p)) => {
+            passed = p;
             // Retrying is only possible while nothing has reached the client: hold the
             // stream until its first content.
             let mut head = Vec::new();
@@ -209,6 +231,11 @@ async fn attempt(
     let ttfb = ms(started);
     metrics.attempt_ttfb(&mut ctx.metrics, &ctx.route, name, ttfb / 1000.0);
     let ok = answer.is_ok();
+    if let Err(e) = &answer
+        && passed == Passed::default()
+    {
+        passed = e.passed.clone();
+    }
     let up = Upstream {
         provider: name.clone(),
         model,
@@ -216,6 +243,7 @@ async fn attempt(
         ttfb_ms: ok.then_some(ttfb),
         idle_timeout: timeout,
         endpoint,
+        passed,
     };
     match answer {
         Ok(answer) => Ok((up, answer)),
@@ -259,6 +287,7 @@ fn charge_failed(
     e: &AttemptError,
     body: &RequestBody,
 ) {
+    crate::throttle::upstream_failure(&up.provider, &ctx.id, e);
     let fallback = if likely_billed(e.class) {
         account::Fallback::Input
     } else {

@@ -222,6 +222,22 @@ impl GatewayError {
 }
 
 fn upstream(e: &AttemptError) -> ApiError {
+    // A provider's error body is relayed as it said it; Seam's view goes beside it.
+    if let Some(u) = e.upstream.as_ref().filter(|_| {
+        matches!(
+            e.class,
+            ErrorClass::Status429 | ErrorClass::Status4xx | ErrorClass::Status5xx
+        )
+    }) {
+        return ApiError {
+            status: u.status,
+            kind: u.kind.clone().into(),
+            code: u.code.clone(),
+            message: u.message.clone(),
+            param: u.param.clone(),
+            seam: Some(serde_json::json!({"class": e.class.as_str()})),
+        };
+    }
     let (status, kind) = match e.class {
         ErrorClass::Status429 => (429, "rate_limit_error"),
         ErrorClass::Status4xx => (e.status.unwrap_or(400), "invalid_request_error"),
@@ -231,9 +247,58 @@ fn upstream(e: &AttemptError) -> ApiError {
     ApiError::new(status, kind, e.message.clone()).code(format!("upstream_{}", e.class.as_str()))
 }
 
+/// What a failed call tells the client beside its error: the provider that failed last and
+/// how many attempts the call made (in a relayed error's `error.seam`), and whether Seam has
+/// done the retrying a client would do (`x-should-retry: false`).
+#[derive(Debug, Default)]
+pub struct Told {
+    pub provider: Option<String>,
+    pub attempts: usize,
+    /// Retrying cannot help: Seam already retried, its retry budget is spent, or the failure
+    /// is one no retry fixes.
+    pub futile: bool,
+}
+
+/// The longest wait a client's SDK honours (the OpenAI SDKs take `Retry-After` up to 60 s and
+/// back off on their own beyond it): a refusal for longer says not to retry.
+const CLIENT_WAIT_MAX: Duration = Duration::from_secs(60);
+
+const SHOULD_RETRY: http::HeaderName = http::HeaderName::from_static("x-should-retry");
+const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-after-ms");
+
+impl GatewayError {
+    /// Whether retrying cannot help whatever the call did: a cap of the trace, or a limit's
+    /// window that does not reset soon.
+    fn futile(&self) -> bool {
+        match self {
+            GatewayError::Refused(r) => {
+                r.status == 429 && r.retry_after.is_none_or(|w| w > CLIENT_WAIT_MAX)
+            }
+            _ => false,
+        }
+    }
+
+    /// The error body, with Seam's context in a relayed provider error.
+    pub fn to_api_told(&self, told: &Told) -> ApiError {
+        let mut api = self.to_api();
+        if let (Some(seam), Some(p)) = (api.seam.as_mut(), told.provider.as_deref()) {
+            seam["provider"] = p.into();
+            seam["attempts"] = told.attempts.into();
+        }
+        api
+    }
+}
+
 /// Builds the HTTP response for an error, with `Retry-After` when the upstream gave one.
 pub fn respond(err: &GatewayError) -> Response {
-    let api = err.to_api();
+    respond_told(err, &Told::default())
+}
+
+/// The HTTP response for a call's error: its body, how long to wait (`Retry-After` in whole
+/// seconds, `retry-after-ms` exact) when waiting helps, `x-should-retry: false` when
+/// retrying cannot, and the headers of the upstream's answer a client reads.
+pub fn respond_told(err: &GatewayError, told: &Told) -> Response {
+    let api = err.to_api_told(told);
     let mut resp = (
         StatusCode::from_u16(api.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, "application/json")],
@@ -241,20 +306,31 @@ pub fn respond(err: &GatewayError) -> Response {
     )
         .into_response();
     let retry_after = match err {
-        GatewayError::Upstream(e) => e.retry_after,
+        GatewayError::Upstream(e) => {
+            e.passed.apply(resp.headers_mut());
+            e.retry_after
+        }
         GatewayError::Refused(r) => r.retry_after,
         _ => None,
     };
-    if let Some(v) =
-        retry_after.and_then(|d| HeaderValue::from_str(&d.as_secs_f64().ceil().to_string()).ok())
-    {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    let h = resp.headers_mut();
+    if let Some(d) = retry_after {
+        if let Ok(v) = HeaderValue::from_str(&d.as_secs_f64().ceil().to_string()) {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+        h.insert(
+            RETRY_AFTER_MS,
+            HeaderValue::from(ms.min(u64::MAX as u128) as u64),
+        );
+    }
+    if told.futile || err.futile() {
+        h.insert(SHOULD_RETRY, HeaderValue::from_static("false"));
     }
     if matches!(err, GatewayError::BodyTimeout { .. }) {
         // The rest of the body may still be on its way: the connection cannot carry another
         // request.
-        resp.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
 }

@@ -19,8 +19,8 @@ use crate::App;
 use crate::admit::Subject;
 use crate::call::{CallCtx, CallEnd};
 use crate::dispatch::{Answer, dispatch};
-use crate::edge::{Edge, respond};
-use crate::errors::GatewayError;
+use crate::edge::{Edge, respond, respond_told};
+use crate::errors::{GatewayError, Told};
 use crate::finish::{set_release, with_call_headers};
 use crate::relay::Relay;
 use crate::resolve::resolve;
@@ -191,8 +191,13 @@ async fn render(
 
 /// A call that failed before or instead of an answer: its error response, once it is recorded.
 async fn failed(app: &App, ctx: CallCtx, e: GatewayError) -> Response {
+    let told = Told {
+        provider: ctx.attempts.last().map(|a| a.provider.clone()),
+        attempts: ctx.attempts.len(),
+        futile: ctx.retry_futile,
+    };
     let mut resp = with_call_headers(
-        respond(ctx.edge, &e, &ctx.id),
+        respond_told(ctx.edge, &e, &ctx.id, &told),
         &ctx.id,
         ctx.attempts.len(),
         None,
@@ -207,7 +212,7 @@ async fn failed(app: &App, ctx: CallCtx, e: GatewayError) -> Response {
         GatewayError::Refused(_) => Outcome::Refused,
         _ => Outcome::Rejected,
     };
-    let api = e.to_api();
+    let api = e.to_api_told(&told);
     let durable = app.end.finish(
         ctx,
         CallEnd {

@@ -1,8 +1,11 @@
 //! Warnings that an outage would repeat once per call (an unreachable Redis, a full records
 //! queue, a failing accept) are written at most once per interval: each such line says how
 //! many like it were left out since the last one, and the metric beside it (where there is
-//! one) counts them all.
+//! one) counts them all. Upstream failures are logged the same way, per provider and class.
 
+use seam_providers::{AttemptError, ErrorClass};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 pub struct LogThrottle {
@@ -39,6 +42,35 @@ impl LogThrottle {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             None
         }
+    }
+}
+
+/// One throttle per provider and error class: a failing provider is seen in the log at once
+/// and then every interval, whatever else fails meanwhile.
+type Throttles = HashMap<(String, ErrorClass), Arc<LogThrottle>>;
+static UPSTREAM_LOGS: std::sync::LazyLock<std::sync::Mutex<Throttles>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Logs a failed attempt at warn (status, provider, class, call id; never its message, which
+/// may echo content), at most once per 10 s per provider and class.
+pub fn upstream_failure(provider: &str, call_id: &str, e: &AttemptError) {
+    let throttle = {
+        let Ok(mut map) = UPSTREAM_LOGS.lock() else {
+            return;
+        };
+        map.entry((provider.to_string(), e.class))
+            .or_insert_with(|| Arc::new(LogThrottle::new(10_000)))
+            .clone()
+    };
+    if let Some(skipped) = throttle.due() {
+        tracing::warn!(
+            provider,
+            class = e.class.as_str(),
+            status = e.status,
+            call_id,
+            skipped,
+            "an upstream attempt failed (skipped: like failures of this provider and class left out since the last line)"
+        );
     }
 }
 

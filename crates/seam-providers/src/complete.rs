@@ -15,6 +15,8 @@ pub struct Complete {
     /// answer (the gateway estimates what to bill).
     pub usage: UsageReport,
     pub served: Served,
+    /// The headers of the response a client may read (`x-request-id`, ...).
+    pub passed: crate::Passed,
 }
 
 /// The few fields Seam reads from a response; the rest is scanned, not built.
@@ -54,6 +56,7 @@ impl Complete {
             body,
             usage,
             served,
+            passed: crate::Passed::default(),
         })
     }
 

@@ -1,6 +1,7 @@
 //! How an upstream attempt failed, classified once so that retry, accounting and the client's
 //! answer all read the same facts.
 
+use crate::relayed::{Passed, ProviderError};
 use seam_wire::UsageReport;
 use serde_json::Value;
 use std::time::Duration;
@@ -23,6 +24,11 @@ pub struct AttemptError {
     pub retry_after: Option<Duration>,
     /// Usage the provider reported for the failed attempt, if any.
     pub usage: UsageReport,
+    /// The provider's error as an OpenAI client should see it, when its status came with an
+    /// error body (scrubbed like `message`).
+    pub upstream: Option<Box<ProviderError>>,
+    /// The headers of the failed response a client may read (`x-request-id`, ...).
+    pub passed: Passed,
 }
 
 impl AttemptError {
@@ -34,6 +40,8 @@ impl AttemptError {
             body: None,
             retry_after: None,
             usage: UsageReport::Missing,
+            upstream: None,
+            passed: Passed::default(),
         }
     }
 

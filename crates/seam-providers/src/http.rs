@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the providers that talk over the network.
 
 use crate::error::ERROR_BODY_LIMIT;
+use crate::relayed::{Passed, ProviderError};
 use crate::scrub::redact;
 use crate::sse::{SseDecoder, SseError, SseEvent};
 use crate::transport::Response;
@@ -35,18 +36,31 @@ pub(crate) fn seconds(s: f64) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX))
 }
 
-/// Turns a non-2xx upstream response into an attempt error, keeping its body for the record.
-/// The key is taken out of the raw body (before it is cut to size, so no part of it is
-/// left at the cut) and out of the message decoded from it.
+/// How a provider writes its error bodies.
+#[derive(Clone, Copy)]
+pub(crate) enum ErrorShape {
+    OpenAi,
+    Anthropic,
+}
+
+/// Turns a non-2xx upstream response into an attempt error, keeping its body for the record
+/// and its error, in OpenAI's terms, for the client. The key is taken out of the raw body
+/// (before it is cut to size, so no part of it is left at the cut) and out of the message
+/// decoded from it.
 pub(crate) async fn status_error(
     resp: Response,
     provider: &str,
     key: Option<&Secret>,
+    shape: ErrorShape,
 ) -> AttemptError {
     let status = resp.status().as_u16();
+    let passed = Passed::from_headers(resp.headers());
     if resp.status().is_redirection() {
         let location = resp.headers().get(http::header::LOCATION);
-        return AttemptError::redirected(provider, status, location.and_then(|l| l.to_str().ok()));
+        let mut e =
+            AttemptError::redirected(provider, status, location.and_then(|l| l.to_str().ok()));
+        e.passed = passed;
+        return e;
     }
     let retry_after = retry_after(resp.headers());
     // More than the record keeps is never needed; a body cut short keeps nothing.
@@ -63,6 +77,13 @@ pub(crate) async fn status_error(
         .and_then(Value::as_str)
         .map(str::to_string);
     let usage = UsageReport::from_openai(parsed.as_ref().and_then(|v| v.get("usage")));
+    let upstream = parsed
+        .as_ref()
+        .and_then(|v| match shape {
+            ErrorShape::OpenAi => ProviderError::from_openai(status, v),
+            ErrorShape::Anthropic => ProviderError::from_anthropic(status, v),
+        })
+        .map(Box::new);
     let mut body = text;
     if body.len() > ERROR_BODY_LIMIT {
         let mut cut = ERROR_BODY_LIMIT;
@@ -84,6 +105,8 @@ pub(crate) async fn status_error(
         body: Some(body),
         retry_after,
         usage,
+        upstream,
+        passed,
     }
 }
 

@@ -10,6 +10,7 @@ mod error;
 mod http;
 pub mod openai;
 pub mod registry;
+mod relayed;
 pub mod responses;
 mod scrub;
 pub mod sim;
@@ -19,6 +20,7 @@ mod transport;
 pub use complete::Complete;
 pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
+pub use relayed::{Passed, ProviderError};
 pub use sse::{SseDecoder, SseError, SseEvent};
 
 use async_trait::async_trait;
@@ -97,7 +99,8 @@ pub type ChunkStream = BoxStream<'static, Result<StreamEvent, AttemptError>>;
 
 pub enum Reply {
     Complete(Complete),
-    Stream(ChunkStream),
+    /// A stream, with the headers of its response a client may read.
+    Stream(ChunkStream, Passed),
 }
 
 #[async_trait]

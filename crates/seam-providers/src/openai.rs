@@ -1,6 +1,6 @@
 //! Any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, llama.cpp server, Seam's sim.
 
-use crate::http::{body_bytes, sse_events, status_error};
+use crate::http::{ErrorShape, body_bytes, sse_events, status_error};
 use crate::transport::{Response, Target, Transport, uri};
 use crate::{
     AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
@@ -197,34 +197,46 @@ impl OpenAi {
             .post_json(url, headers, upstream_body(&req), &self.name)
             .await?;
         if !resp.status().is_success() {
-            return Err(status_error(resp, &self.name, self.key.as_ref()).await);
+            return Err(
+                status_error(resp, &self.name, self.key.as_ref(), ErrorShape::OpenAi).await,
+            );
         }
+        let passed = crate::Passed::from_headers(resp.headers());
         let responses = req.endpoint == Endpoint::Responses;
         if req.stream && responses {
-            return Ok(Reply::Stream(responses_stream(
-                resp,
-                self.name.clone(),
-                self.key.clone(),
-                self.max_event_bytes,
-            )));
+            return Ok(Reply::Stream(
+                responses_stream(
+                    resp,
+                    self.name.clone(),
+                    self.key.clone(),
+                    self.max_event_bytes,
+                ),
+                passed,
+            ));
         }
         if req.stream {
-            return Ok(Reply::Stream(stream(
-                resp,
-                self.name.clone(),
-                self.key.clone(),
-                self.max_event_bytes,
-            )));
+            return Ok(Reply::Stream(
+                stream(
+                    resp,
+                    self.name.clone(),
+                    self.key.clone(),
+                    self.max_event_bytes,
+                ),
+                passed,
+            ));
         }
         let body = body_bytes(resp, &self.name).await?;
-        if responses {
-            return Ok(Reply::Complete(crate::responses::complete(
-                body, &self.name,
-            )?));
-        }
-        Ok(Reply::Complete(Complete::from_openai_bytes(
-            body, &self.name,
-        )?))
+        let with_passed = |mut e: AttemptError| {
+            e.passed = passed.clone();
+            e
+        };
+        let mut complete = if responses {
+            crate::responses::complete(body, &self.name).map_err(with_passed)?
+        } else {
+            Complete::from_openai_bytes(body, &self.name).map_err(with_passed)?
+        };
+        complete.passed = passed;
+        Ok(Reply::Complete(complete))
     }
 }
 

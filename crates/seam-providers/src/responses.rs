@@ -44,6 +44,7 @@ pub fn complete(body: Bytes, provider: &str) -> Result<Complete, AttemptError> {
             fingerprint: None,
         },
         body,
+        passed: Default::default(),
     })
 }
 

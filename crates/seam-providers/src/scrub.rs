@@ -35,6 +35,11 @@ impl AttemptError {
         if key.is_some() {
             self.message = redact(&self.message, key);
             self.body = self.body.map(|b| redact(&b, key));
+            if let Some(u) = &mut self.upstream {
+                u.message = redact(&u.message, key);
+                u.param = u.param.as_deref().map(|p| redact(p, key));
+                u.code = u.code.as_deref().map(|c| redact(c, key));
+            }
         }
         self
     }

@@ -101,8 +101,19 @@ impl Provider for InProcessSim {
                     ));
                 }
                 let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let passed = crate::Passed::from_headers(
+                    &headers
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((
+                                http::HeaderName::from_bytes(k.as_bytes()).ok()?,
+                                http::HeaderValue::from_str(v).ok()?,
+                            ))
+                        })
+                        .collect(),
+                );
                 if (300..400).contains(&status) {
-                    let location = headers.iter().find(|(k, _)| *k == "location");
+                    let location = headers.iter().find(|(k, _)| k == "location");
                     return Err(AttemptError::redirected(
                         &name,
                         status,
@@ -113,7 +124,7 @@ impl Provider for InProcessSim {
                     let header = |n: &str| {
                         headers
                             .iter()
-                            .find(|(k, _)| *k == n)
+                            .find(|(k, _)| k == n)
                             .and_then(|(_, v)| v.parse::<f64>().ok())
                     };
                     let retry_after = header("retry-after-ms")
@@ -130,12 +141,17 @@ impl Provider for InProcessSim {
                         body: Some(String::from_utf8_lossy(&body).into_owned()),
                         retry_after,
                         usage: UsageReport::from_openai(value.get("usage")),
+                        upstream: crate::ProviderError::from_openai(status, &value).map(Box::new),
+                        passed,
                     });
                 }
-                if responses {
-                    return Ok(Reply::Complete(crate::responses::complete(body, &name)?));
-                }
-                Ok(Reply::Complete(Complete::from_openai_bytes(body, &name)?))
+                let mut complete = if responses {
+                    crate::responses::complete(body, &name)?
+                } else {
+                    Complete::from_openai_bytes(body, &name)?
+                };
+                complete.passed = passed;
+                Ok(Reply::Complete(complete))
             }
             Output::Sse {
                 mut events,
@@ -191,7 +207,7 @@ impl Provider for InProcessSim {
                     })
                     .filter_map(|()| futures_util::future::ready(None)),
                 );
-                Ok(Reply::Stream(s.boxed()))
+                Ok(Reply::Stream(s.boxed(), crate::Passed::default()))
             }
             Output::Hang(d) => {
                 tokio::time::sleep(d).await;

@@ -106,17 +106,24 @@ fn render(plan: Plan, stream: bool) -> Output {
         Plan::Fail {
             status,
             message,
+            error_type,
+            headers: extra,
             retry_after_secs,
             location,
             ..
         } => {
             let mut out = error(status, &message);
+            if let (Some(t), Output::Json { body, .. }) = (error_type, &mut out) {
+                let v = json!({"type": "error", "error": {"type": t, "message": message}});
+                *body = serde_json::to_vec(&v).unwrap_or_default().into();
+            }
             if let Output::Json { headers, .. } = &mut out {
+                headers.extend(extra);
                 if let Some(s) = retry_after_secs {
-                    headers.push(("retry-after", s.to_string()));
+                    headers.push(("retry-after".into(), s.to_string()));
                 }
                 if let Some(l) = location {
-                    headers.push(("location", l));
+                    headers.push(("location".into(), l));
                 }
             }
             out

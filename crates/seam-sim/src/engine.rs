@@ -78,6 +78,10 @@ pub enum Plan {
     Fail {
         status: u16,
         message: String,
+        code: Option<String>,
+        error_type: Option<String>,
+        param: Option<String>,
+        headers: Vec<(String, String)>,
         retry_after_secs: Option<u64>,
         retry_after_ms: Option<u64>,
         usage_input_tokens: Option<u64>,
@@ -245,6 +249,10 @@ impl Sim {
                         .message
                         .clone()
                         .unwrap_or_else(|| format!("simulated error (request {n})")),
+                    code: rule.code.clone(),
+                    error_type: rule.error_type.clone(),
+                    param: rule.param.clone(),
+                    headers: rule.headers.clone().into_iter().collect(),
                     retry_after_secs: rule.retry_after_secs,
                     retry_after_ms: rule.retry_after_ms,
                     usage_input_tokens: rule.usage_input_tokens,

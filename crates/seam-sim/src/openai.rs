@@ -85,6 +85,10 @@ pub(crate) fn render(plan: Plan, stream: bool, include_usage: bool) -> Output {
         Plan::Fail {
             status,
             message,
+            code,
+            error_type,
+            param,
+            headers: extra,
             retry_after_secs,
             retry_after_ms,
             usage_input_tokens,
@@ -95,22 +99,24 @@ pub(crate) fn render(plan: Plan, stream: bool, include_usage: bool) -> Output {
                 400..=499 => "invalid_request_error",
                 _ => "server_error",
             };
+            let kind = error_type.as_deref().unwrap_or(kind);
             let mut body =
-                json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
+                json!({"error": {"message": message, "type": kind, "param": param, "code": code}});
             if let Some(n) = usage_input_tokens {
                 body["usage"] =
                     json!({"prompt_tokens": n, "completion_tokens": 0, "total_tokens": n});
             }
             let mut out = Output::json(status, &body);
             if let Output::Json { headers, .. } = &mut out {
+                headers.extend(extra);
                 if let Some(s) = retry_after_secs {
-                    headers.push(("retry-after", s.to_string()));
+                    headers.push(("retry-after".into(), s.to_string()));
                 }
                 if let Some(ms) = retry_after_ms {
-                    headers.push(("retry-after-ms", ms.to_string()));
+                    headers.push(("retry-after-ms".into(), ms.to_string()));
                 }
                 if let Some(l) = location {
-                    headers.push(("location", l));
+                    headers.push(("location".into(), l));
                 }
             }
             out

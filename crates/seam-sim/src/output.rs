@@ -9,7 +9,7 @@ pub enum Output {
     /// One JSON body. `cut` sends only its first half, then drops the connection.
     Json {
         status: u16,
-        headers: Vec<(&'static str, String)>,
+        headers: Vec<(String, String)>,
         body: Bytes,
         cut: bool,
     },

@@ -137,6 +137,15 @@ pub struct ErrorRule {
     pub kind: ErrorKind,
     pub status: Option<u16>,
     pub message: Option<String>,
+    /// kind = "status": the error body's `code`, `type` (by default the status's) and
+    /// `param`, as a provider writes them.
+    pub code: Option<String>,
+    #[serde(rename = "type")]
+    pub error_type: Option<String>,
+    pub param: Option<String>,
+    /// kind = "status": more headers on the answer (`x-request-id`, `x-ratelimit-*`, ...).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     pub retry_after_secs: Option<u64>,
     pub retry_after_ms: Option<u64>,
     pub hold_ms: Option<u64>,

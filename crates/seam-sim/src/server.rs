@@ -128,8 +128,18 @@ async fn handle(
         kill.notify_one();
         std::future::pending::<()>().await;
     }
-    write(&sim, out).await
+    let mut resp = write(&sim, out).await;
+    // As OpenAI's does, every answer names its request (a scenario's own id wins).
+    if !resp.headers().contains_key("x-request-id") {
+        let n = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
+        if let Ok(v) = http::HeaderValue::from_str(&format!("req_sim_{n}")) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+    }
+    resp
 }
+
+static REQUEST_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// What a test may want to check of the last request's headers, secrets left out.
 fn header_summary(h: &http::HeaderMap) -> Value {
@@ -207,7 +217,7 @@ fn json_response(status: u16, v: &Value) -> Response<Body> {
     )
 }
 
-fn full(status: u16, headers: Vec<(&'static str, String)>, body: Bytes) -> Response<Body> {
+fn full(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response<Body> {
     let mut b = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(header::CONTENT_TYPE, "application/json");

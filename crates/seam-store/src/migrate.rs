@@ -58,6 +58,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "release_and_unpriced",
         include_str!("../migrations/0013_release_and_unpriced.sql"),
     ),
+    (
+        14,
+        "upstream_request_id",
+        include_str!("../migrations/0014_upstream_request_id.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -48,6 +48,10 @@ pub struct CallRecord {
     /// them (it is incomplete, not a true $0).
     #[serde(default)]
     pub unpriced: bool,
+    /// The id the upstream gave the request (`x-request-id`) of its answering, else last
+    /// failed, attempt.
+    #[serde(default)]
+    pub upstream_request_id: Option<String>,
 }
 
 /// An attempt's id: `att_<the call id without its call_ prefix>_<seq>`. The `attempt_rows`
@@ -105,6 +109,9 @@ pub struct AttemptRecord {
     /// in `[prices]`: its `cost_usd` of 0 counts none of them.
     #[serde(default)]
     pub unpriced: bool,
+    /// The id the upstream gave this request (`x-request-id`, Anthropic's `request-id`).
+    #[serde(default)]
+    pub upstream_request_id: Option<String>,
 }
 
 /// A virtual API key as stored: only its hash, never the key.

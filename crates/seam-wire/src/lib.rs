@@ -9,15 +9,20 @@ pub use usage::{Usage, UsageReport};
 
 use bytes::Bytes;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: u16,
-    pub kind: &'static str,
+    /// `type`: Seam's own, or a provider's relayed as it said it.
+    pub kind: Cow<'static, str>,
     pub code: Option<String>,
     pub message: String,
     pub param: Option<String>,
+    /// Seam's context for a provider's error relayed as it was (`error.seam`), so that its
+    /// `code` stays the provider's.
+    pub seam: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -32,16 +37,19 @@ struct ErrorBody<'a> {
     kind: &'a str,
     param: Option<&'a str>,
     code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seam: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            kind,
+            kind: Cow::Borrowed(kind),
             code: None,
             message: message.into(),
             param: None,
+            seam: None,
         }
     }
 
@@ -63,9 +71,10 @@ impl ApiError {
         let env = ErrorEnvelope {
             error: ErrorBody {
                 message: &self.message,
-                kind: self.kind,
+                kind: &self.kind,
                 param: self.param.as_deref(),
                 code: self.code.as_deref(),
+                seam: self.seam.as_ref(),
             },
         };
         Bytes::from(serde_json::to_vec(&env).unwrap_or_default())

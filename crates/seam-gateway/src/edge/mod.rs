@@ -6,7 +6,7 @@
 pub mod anthropic;
 pub mod responses;
 
-use crate::errors::GatewayError;
+use crate::errors::{GatewayError, Told};
 use axum::response::Response;
 use seam_providers::Endpoint;
 
@@ -36,9 +36,14 @@ impl Edge {
 
 /// The error response for `err`, in the client's format (same status and `Retry-After`).
 pub fn respond(edge: Edge, err: &GatewayError, call_id: &str) -> Response {
+    respond_told(edge, err, call_id, &Told::default())
+}
+
+/// [`respond`] for a call that got as far as its attempts: what it tells beside the error.
+pub fn respond_told(edge: Edge, err: &GatewayError, call_id: &str, told: &Told) -> Response {
     match edge {
-        Edge::OpenAi | Edge::Responses => crate::errors::respond(err),
-        Edge::Anthropic => anthropic::respond(err, call_id),
+        Edge::OpenAi | Edge::Responses => crate::errors::respond_told(err, told),
+        Edge::Anthropic => anthropic::respond(err, call_id, told),
     }
 }
 

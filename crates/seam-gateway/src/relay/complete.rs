@@ -63,6 +63,7 @@ pub fn complete(
     // the bytes, then JSON over it).
     let mut resp = Response::new(Body::from(body));
     resp.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    up.passed.apply(resp.headers_mut());
     let resp = with_call_headers(resp, &ctx.id, ctx.attempts.len(), c.served.model.as_deref());
     let durable = end.finish(
         ctx,

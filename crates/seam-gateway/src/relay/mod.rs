@@ -243,6 +243,9 @@ impl Relay {
                 }
                 Next::Event(Err(e)) => {
                     self.release_held();
+                    if let Some(ctx) = &self.ctx {
+                        crate::throttle::upstream_failure(&self.up.provider, &ctx.id, &e);
+                    }
                     let api = GatewayError::Upstream(e.clone()).to_api();
                     let event = match (&self.anthropic, &self.ctx) {
                         (Some(_), Some(ctx)) => crate::edge::anthropic::error_event(&api, &ctx.id),
@@ -518,6 +521,7 @@ impl IntoResponse for Relay {
         // The attempts that failed before this one, plus this one.
         let attempts = self.ctx.as_ref().map_or(0, |c| c.attempts.len()) + 1;
         let served = self.served.model.clone();
+        let passed = self.up.passed.clone();
         let body = futures_util::stream::unfold(self, |mut relay| async move {
             let bytes = relay.next_bytes().await?;
             Some((Ok::<_, Infallible>(bytes), relay))
@@ -531,6 +535,8 @@ impl IntoResponse for Relay {
             Body::from_stream(body),
         )
             .into_response();
-        with_call_headers(resp, &call_id, attempts, served.as_deref())
+        let mut resp = with_call_headers(resp, &call_id, attempts, served.as_deref());
+        passed.apply(resp.headers_mut());
+        resp
     }
 }

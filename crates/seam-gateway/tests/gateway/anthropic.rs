@@ -97,8 +97,10 @@ async fn anthropic_errors_map_to_openai_errors() {
     let r = h
         .chat(json!({"model": "chat", "messages": [{"role": "user", "content": "x"}]}))
         .await;
-    assert_eq!(r.status(), 502);
+    // Anthropic's 529 `overloaded_error` is OpenAI's 503 `server_error` (502 before issue 22).
+    assert_eq!(r.status(), 503);
     let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "server_error", "{body}");
     assert!(
         body["error"]["message"]
             .as_str()

@@ -203,7 +203,8 @@ async fn upstream_429_is_429_with_retry_after_and_5xx_is_502_with_the_body_recor
     let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
     let id = call_id(&r);
     let (status, e) = error_of(r).await;
-    assert_eq!(status, 502);
+    // The provider's status is relayed (502 before issue 22).
+    assert_eq!(status, 503);
     let msg = e["message"].as_str().unwrap();
     assert!(msg.contains("overloaded"), "{msg}");
     assert!(
@@ -217,7 +218,7 @@ async fn upstream_429_is_429_with_retry_after_and_5xx_is_502_with_the_body_recor
             call.outcome.as_str(),
             call.error_class.map(|c| c.as_str())
         ),
-        (502, "error", Some("status_5xx"))
+        (503, "error", Some("status_5xx"))
     );
     let body = attempts[0].error_body.clone().unwrap();
     assert!(body.contains("overloaded"), "{body}");

@@ -19,6 +19,7 @@ mod prompt_limits;
 mod prompts;
 mod records;
 mod redis_limits;
+mod relayed;
 mod responses;
 mod retries;
 mod secrets;

@@ -188,9 +188,10 @@ async fn errors_take_anthropics_shape_with_seams_statuses() {
     )
     .await;
     let id = call_id(&r);
-    assert_anthropic_error(r, 502, "api_error").await;
+    // The provider's status is relayed (it was 502 before issue 22).
+    assert_anthropic_error(r, 500, "api_error").await;
     let (call, _) = h.record(&id).await;
-    assert_eq!((call.endpoint.as_str(), call.status), ("messages", 502));
+    assert_eq!((call.endpoint.as_str(), call.status), ("messages", 500));
 
     h.set_scenario(
         "[[errors]]\nkind = \"status\"\nstatus = 429\nretry_after_secs = 7\nfirst = 1\n",

@@ -78,7 +78,7 @@ async fn a_full_outage_is_capped_by_the_budget_where_a_fixed_count_policy_triple
     let mut exhausted = 0;
     for _ in 0..100 {
         let r = chat_ok(&h).await;
-        assert_eq!(r.status(), 502);
+        assert_eq!(r.status(), 503);
         if r.headers()
             .get("x-seam-retry-budget")
             .is_some_and(|v| v == "exhausted")
@@ -102,7 +102,7 @@ async fn a_full_outage_is_capped_by_the_budget_where_a_fixed_count_policy_triple
         .await;
     for _ in 0..100 {
         let r = h.chat(json!({"model": "naive", "messages": hello()})).await;
-        assert_eq!(r.status(), 502);
+        assert_eq!(r.status(), 503);
     }
     assert_eq!(h.sim_stats().await["requests"], 300);
     let m = h.metrics().await;

@@ -8,7 +8,7 @@ pub use request::to_messages_request;
 pub use response::{finish_reason, to_chat_completion};
 pub use stream::ChunkTranslator;
 
-use crate::http::{body_bytes, not_json, sse_events, status_error};
+use crate::http::{ErrorShape, body_bytes, not_json, sse_events, status_error};
 use crate::openai::bearer;
 use crate::transport::{Target, Transport, uri};
 use crate::{
@@ -106,18 +106,10 @@ impl Anthropic {
             )
             .await?;
         if !resp.status().is_success() {
-            let mut err = status_error(resp, &self.name, self.key.as_ref()).await;
+            let mut err =
+                status_error(resp, &self.name, self.key.as_ref(), ErrorShape::Anthropic).await;
             // Anthropic's error body is {"type":"error","error":{"type","message"}}.
-            if let Some(msg) = err
-                .body
-                .as_deref()
-                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-                .and_then(|v| {
-                    v.pointer("/error/message")
-                        .and_then(|m| m.as_str())
-                        .map(str::to_string)
-                })
-            {
+            if let Some(msg) = err.upstream.as_ref().map(|u| u.message.clone()) {
                 err.message = format!(
                     "provider `{}` answered {}: {msg}",
                     self.name,
@@ -126,6 +118,7 @@ impl Anthropic {
             }
             return Err(err);
         }
+        let passed = crate::Passed::from_headers(resp.headers());
         if req.stream {
             let mut t = ChunkTranslator::new(self.name.clone());
             let key = self.key.clone();
@@ -141,7 +134,7 @@ impl Anthropic {
                     })
                 })
                 .boxed();
-            return Ok(Reply::Stream(s));
+            return Ok(Reply::Stream(s, passed));
         }
         let raw = body_bytes(resp, &self.name).await?;
         let msg: serde_json::Value =
@@ -160,6 +153,7 @@ impl Anthropic {
             usage: UsageReport::from_openai(body.get("usage")),
             served: Served::from_openai(&body),
             body: serde_json::to_vec(&body).unwrap_or_default().into(),
+            passed,
         }))
     }
 }

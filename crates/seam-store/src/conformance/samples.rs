@@ -33,6 +33,7 @@ pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
         budget_exhausted: false,
         release_id: None,
         unpriced: false,
+        upstream_request_id: Some("req_sample".into()),
     }
 }
 
@@ -87,6 +88,7 @@ pub fn sample_attempt(call: &CallRecord, seq: i64, ok: bool) -> AttemptRecord {
         cost_usd: 0.00001,
         tokens_estimated: !ok,
         unpriced: false,
+        upstream_request_id: Some(format!("req_sample_{seq}")),
     }
 }
 
@@ -106,6 +108,7 @@ pub fn sole_attempt(call: &mut CallRecord, failed: bool) -> AttemptRecord {
     call.cost_usd = a.cost_usd;
     call.tokens_estimated = a.tokens_estimated;
     call.unpriced = a.unpriced;
+    call.upstream_request_id = a.upstream_request_id.clone();
     if failed {
         call.status = 502;
         call.outcome = Outcome::Error;

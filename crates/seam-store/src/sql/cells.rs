@@ -73,6 +73,7 @@ impl Row for CallRecord {
             flag(self.budget_exhausted),
             opt(&self.release_id),
             flag(self.unpriced),
+            opt(&self.upstream_request_id),
         ]
     }
 }
@@ -104,6 +105,7 @@ impl Row for AttemptRecord {
             real(self.cost_usd),
             flag(self.tokens_estimated),
             flag(self.unpriced),
+            opt(&self.upstream_request_id),
         ]
     }
 }
@@ -185,6 +187,7 @@ fn kept_in_call(c: &CallRecord, a: &AttemptRecord) -> bool {
         && a.cost_usd.to_bits() == c.cost_usd.to_bits()
         && a.tokens_estimated == c.tokens_estimated
         && a.unpriced == c.unpriced
+        && a.upstream_request_id == c.upstream_request_id
 }
 
 impl<T: Row> Row for &T {

@@ -59,6 +59,7 @@ impl FromRow<'_, AnyRow> for CallRecord {
             budget_exhausted: is_set(r, "budget_exhausted")?,
             release_id: r.try_get("release_id")?,
             unpriced: is_set(r, "unpriced")?,
+            upstream_request_id: r.try_get("upstream_request_id")?,
         })
     }
 }
@@ -88,6 +89,7 @@ impl FromRow<'_, AnyRow> for AttemptRecord {
             cost_usd: r.try_get("cost_usd")?,
             tokens_estimated: is_set(r, "tokens_estimated")?,
             unpriced: is_set(r, "unpriced")?,
+            upstream_request_id: r.try_get("upstream_request_id")?,
         })
     }
 }

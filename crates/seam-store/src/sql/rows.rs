@@ -53,7 +53,7 @@ pub(super) fn flag(b: bool) -> i64 {
 /// The calls table's record columns, as a literal so that the inline list can extend it.
 macro_rules! call_columns {
     () => {
-        "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted, release_id, unpriced"
+        "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted, release_id, unpriced, upstream_request_id"
     };
 }
 pub(super) const CALL_COLUMNS: &str = call_columns!();
@@ -62,7 +62,7 @@ pub(super) const CALL_INLINE_COLUMNS: &str = concat!(
     call_columns!(),
     ", attempt_model, attempt_created_ms, attempt_status, attempt_outcome, attempt_error_class, attempt_error_body, attempt_latency_ms, attempt_ttfb_ms"
 );
-pub(super) const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, unpriced";
+pub(super) const ATTEMPT_COLUMNS: &str = "id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, system_fingerprint, status, outcome, error_class, error_body, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, unpriced, upstream_request_id";
 pub(super) const EVENT_COLUMNS: &str = "id, created_ms, kind, route, provider, message, details";
 pub(super) const KEY_COLUMNS: &str =
     "id, tenant, name, prefix, hash, created_ms, revoked_ms, limits";

@@ -11,7 +11,7 @@ pub mod request;
 pub mod response;
 pub mod stream;
 
-use crate::errors::GatewayError;
+use crate::errors::{GatewayError, Told};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -54,9 +54,9 @@ pub fn error_event(api: &ApiError, call_id: &str) -> Bytes {
     stream::frame("error", &error_json(api, call_id))
 }
 
-/// The error response: Seam's status and `Retry-After`, Anthropic's body.
-pub fn respond(err: &GatewayError, call_id: &str) -> Response {
-    let mut resp = crate::errors::respond(err);
+/// The error response: Seam's status and headers (`Retry-After`, ...), Anthropic's body.
+pub fn respond(err: &GatewayError, call_id: &str, told: &Told) -> Response {
+    let mut resp = crate::errors::respond_told(err, told);
     *resp.body_mut() = Body::from(error_json(&err.to_api(), call_id));
     resp.headers_mut().remove(header::CONTENT_LENGTH);
     decorate(&mut resp, call_id);

@@ -93,7 +93,7 @@ pub fn pass_through(raw: Option<Bytes>, mut event: Value, rewrite: Option<&str>)
 pub fn error_event(api: &seam_wire::ApiError, sequence_number: u64) -> Bytes {
     let v = json!({
         "type": "error",
-        "code": api.code.as_deref().unwrap_or(api.kind),
+        "code": api.code.as_deref().unwrap_or(&api.kind),
         "message": api.message,
         "param": api.param,
         "sequence_number": sequence_number,
