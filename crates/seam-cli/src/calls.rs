@@ -2,8 +2,8 @@
 
 use crate::cli::StoreArgs;
 use crate::format::{clean, parse_since, table, timestamp};
-use seam_store::{AttemptRecord, CallQuery, CallRecord, Records};
-use serde_json::json;
+use seam_control::calls::CallView;
+use seam_store::{CallQuery, CallRecord, Records, StreamRecord};
 
 /// What `seam calls` narrows the list to, besides time and tenant; the store applies each.
 #[derive(Debug, Default, clap::Args)]
@@ -179,25 +179,23 @@ pub fn calls_table(calls: &[CallRecord]) -> String {
 
 pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
     let (store, who) = crate::actor::open_as(store).await?;
-    let Some((call, attempts)) = store.get_call(id).await? else {
+    let Some(view) = seam_control::calls::read(&store, id).await? else {
         anyhow::bail!("no call `{id}` in the store (see `seam calls`)");
     };
-    who.require_read(&call.tenant, &format!("reading call {id}"))?;
+    who.require_read(&view.call.tenant, &format!("reading call {id}"))?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"call": call, "attempts": attempts}))?
-        );
+        println!("{}", serde_json::to_string_pretty(&view.to_json())?);
         return Ok(());
     }
-    print!("{}", show_text(&call, &attempts));
+    print!("{}", show_text(&view));
     Ok(())
 }
 
-/// `seam calls show` as text: one line per field, then the attempts; every value that came
-/// from a client or an upstream is cleaned for the terminal.
-pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
+/// `seam calls show` as text: one line per field, then the attempts, then a stream's
+/// telemetry; every value that came from a client or an upstream is cleaned for the terminal.
+pub fn show_text(view: &CallView) -> String {
     use std::fmt::Write;
+    let (call, attempts) = (&view.call, &view.attempts);
     let mut out = String::new();
     let mut field = |k: &str, v: String| {
         let _ = writeln!(out, "{k:<20}{}", clean(&v));
@@ -314,6 +312,7 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
                     if a.tokens_estimated { "*" } else { "" }
                 ),
                 cost_cell(a.cost_usd, a.unpriced),
+                a.upstream_request_id.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -328,6 +327,7 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
             "MS",
             "TOKENS IN/OUT",
             "COST $",
+            "UPSTREAM REQUEST",
         ],
         &rows,
     ));
@@ -346,13 +346,79 @@ pub fn show_text(call: &CallRecord, attempts: &[AttemptRecord]) -> String {
             clean(a.error_body.as_deref().unwrap_or_default())
         );
     }
+    if let Some(stream) = &view.stream {
+        out.push_str(&stream_text(stream));
+    }
+    // Captured content goes here once calls are captured (see `seam_control::calls::Content`).
+    if let Some(content) = &view.content {
+        match *content {}
+    }
+    out
+}
+
+/// What the client saw of a streamed call, one line per figure.
+fn stream_text(s: &StreamRecord) -> String {
+    use std::fmt::Write;
+    let ms = |v: Option<f64>| {
+        v.map(|t| format!("{t:.1} ms"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let mut out = String::from("\nstream:\n");
+    let mut field = |k: &str, v: String| {
+        let _ = writeln!(out, "{k:<20}{}", clean(&v));
+    };
+    field("first chunk", ms(s.ttfc_ms));
+    field("first text", ms(s.ttft_ms));
+    field(
+        "chunks",
+        format!(
+            "{} ({} with content, {} chars)",
+            s.chunks, s.content_chunks, s.chars
+        ),
+    );
+    field(
+        "chars per chunk",
+        format!(
+            "{:.1} (p50), {:.2} tokens per chunk",
+            s.chars_p50, s.tokens_per_chunk
+        ),
+    );
+    field(
+        "gaps",
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            s.gap_p50_ms, s.gap_p95_ms, s.gap_max_ms
+        ),
+    );
+    field("stalls", s.stalls.to_string());
+    field(
+        "tokens/s",
+        format!(
+            "{} ({} output tokens)",
+            s.tokens_per_sec
+                .map(|t| format!("{t:.1}"))
+                .unwrap_or_else(|| "-".into()),
+            s.output_tokens
+        ),
+    );
+    field("client closed", yes(s.client_closed));
+    field("rechunked", yes(s.rechunked));
+    field(
+        "SLO",
+        s.slo
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "- (none on the route)".into()),
+    );
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use seam_store::conformance::{sample_attempt, sample_call};
+    use seam_store::AttemptRecord;
+    use seam_store::conformance::{sample_attempt, sample_call, sample_stream};
 
     /// What a tenant and an upstream can put in a record: a line break that would forge a
     /// line, and escape sequences that recolour the terminal or clear it.
@@ -370,6 +436,7 @@ mod tests {
         let mut a = sample_attempt(&call, 1, false);
         a.served_model = Some(EVIL.into());
         a.error_body = Some(EVIL.into());
+        a.upstream_request_id = Some(EVIL.into());
         (call, vec![a])
     }
 
@@ -386,7 +453,66 @@ mod tests {
     fn calls_and_calls_show_escape_what_clients_and_upstreams_wrote() {
         let (call, attempts) = evil_call();
         assert_clean(&calls_table(std::slice::from_ref(&call)));
-        assert_clean(&show_text(&call, &attempts));
+        let stream = Some(sample_stream(&call));
+        assert_clean(&show_text(&view(call, attempts, stream)));
+    }
+
+    fn view(
+        call: CallRecord,
+        attempts: Vec<AttemptRecord>,
+        stream: Option<StreamRecord>,
+    ) -> CallView {
+        CallView {
+            call,
+            attempts,
+            stream,
+            content: None,
+        }
+    }
+
+    #[test]
+    fn calls_show_prints_the_attempts_request_ids_and_a_streams_telemetry() {
+        let call = sample_call("call_1", 1, "acme");
+        let mut a = sample_attempt(&call, 1, true);
+        a.upstream_request_id = Some("req_abc123".into());
+        let plain = show_text(&view(call.clone(), vec![a.clone()], None));
+        assert!(plain.contains("UPSTREAM REQUEST"), "{plain}");
+        assert!(plain.lines().any(|l| l.ends_with("req_abc123")), "{plain}");
+        assert!(!plain.contains("\nstream:"), "not a stream: {plain}");
+
+        let mut s = sample_stream(&call);
+        s.ttfc_ms = Some(12.5);
+        s.ttft_ms = None;
+        s.chunks = 12;
+        s.content_chunks = 10;
+        s.chars = 80;
+        s.chars_p50 = 8.0;
+        s.tokens_per_chunk = 2.0;
+        s.gap_p50_ms = 40.0;
+        s.gap_p95_ms = 55.5;
+        s.gap_max_ms = 1200.0;
+        s.stalls = 1;
+        s.output_tokens = 20;
+        s.tokens_per_sec = Some(50.0);
+        s.client_closed = true;
+        s.rechunked = false;
+        s.slo = Some(seam_vocab::SloVerdict::breached("stall 1200 ms > 1000 ms"));
+        let out = show_text(&view(call, vec![a], Some(s)));
+        let stream = &out[out.find("\nstream:\n").expect("a stream section")..];
+        for line in [
+            "first chunk         12.5 ms",
+            "first text          -",
+            "chunks              12 (10 with content, 80 chars)",
+            "chars per chunk     8.0 (p50), 2.00 tokens per chunk",
+            "gaps                p50 40.0 ms, p95 55.5 ms, max 1200.0 ms",
+            "stalls              1",
+            "tokens/s            50.0 (20 output tokens)",
+            "client closed       yes",
+            "rechunked           no",
+            "SLO                 breached: stall 1200 ms > 1000 ms",
+        ] {
+            assert!(stream.lines().any(|l| l == line), "{line:?} in {stream}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! that both enforce the same rules: a release is immutable and content-addressed; only an
 //! owner who is not its author approves it, owners being those of the release on production
 //! (`owners.rs`); only an approved release is deployed, and a protected channel only by an
-//! owner or an admin; keys, sessions and records by role (`roles.rs`); every action is
-//! appended to the audit chain under its actor (and most to the change timeline).
+//! owner or an admin; keys, sessions and records by role (`roles.rs`; one call read back in
+//! full, `calls.rs`); every action is appended to the audit chain under its actor (and most
+//! to the change timeline).
 
 use change::Change;
 use seam_prompts::{Prompt, Severity};
@@ -48,6 +49,7 @@ pub async fn user_by_token(
     Ok(store.user_by_token_hash(&token_hash(token)).await?)
 }
 
+pub mod calls;
 mod change;
 pub mod keys;
 pub mod owners;

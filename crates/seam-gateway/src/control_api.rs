@@ -23,6 +23,7 @@ pub fn routes() -> axum::Router<Arc<App>> {
         .route("/api/releases/{id}/approve", post(approve))
         .route("/api/deploys", post(deploy))
         .route("/api/rollbacks", post(rollback))
+        .route("/api/calls/{id}", get(call))
         .route("/api/audit", get(audit))
         .route("/api/audit/verify", get(verify))
         .route("/api/sessions", get(sessions))
@@ -252,6 +253,15 @@ async fn rollback(
             Json(json!({"target": target, "from": from, "release": to, "mode": mode.as_str()}))
                 .into_response()
         }
+        Err(e) => control_error(e),
+    }
+}
+
+/// One call in full, as `seam calls show --json` gives it; a call of a tenant the caller has
+/// no role in is not found.
+async fn call(State(app): State<Arc<App>>, Actor(who): Actor, Path(id): Path<String>) -> Response {
+    match seam_control::calls::show(app.store.as_ref(), &who, &id).await {
+        Ok(view) => Json(view.to_json()).into_response(),
         Err(e) => control_error(e),
     }
 }

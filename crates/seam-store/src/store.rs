@@ -39,6 +39,8 @@ pub trait Records: Send + Sync {
     /// `list_calls`, of `tenants` only.
     async fn list_calls_in(&self, q: &CallQuery, tenants: &Tenants) -> Result<Vec<CallRecord>>;
     async fn get_call(&self, id: &str) -> Result<Option<(CallRecord, Vec<AttemptRecord>)>>;
+    /// A streamed call's telemetry; `None` for a call that did not stream (or an unknown id).
+    async fn get_stream(&self, call_id: &str) -> Result<Option<StreamRecord>>;
 
     /// Named traces (a client's `traceparent` or `x-seam-trace`; a call that names none is a
     /// trace of its own and is left out) with a call since `q.since_ms`, of `tenants` only,

@@ -234,7 +234,7 @@ pub(crate) enum ReportCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CallsCommand {
-    /// One call with all its attempts.
+    /// One call with all its attempts and, for a stream, what its client saw.
     Show {
         id: String,
         /// Output as JSON (one document; the same facts as the text).

@@ -1,6 +1,6 @@
 //! The control API under /api/: the CLI's rules over HTTP, every action signed by a token.
 
-use crate::harness::{Harness, Options};
+use crate::harness::{Harness, Options, call_id, hello};
 use seam_store::{Audit, RoleRecord, UserRecord, Users};
 use serde_json::{Value, json};
 
@@ -471,4 +471,57 @@ async fn requests_the_extractors_refuse_get_the_documented_json_error() {
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(!message.is_empty(), "{what}: {body}");
     }
+}
+
+#[tokio::test]
+async fn one_call_in_full_to_the_readers_of_its_tenant() {
+    let h = Harness::start(Options::default()).await;
+    let r = h
+        .chat(json!({"model": "chat", "messages": hello(), "stream": true}))
+        .await;
+    let id = call_id(&r);
+    r.text().await.unwrap();
+    let (recorded, _) = h.record(&id).await;
+    let tenant = recorded.tenant.as_str();
+    let root = user_with(&h, "root", true, &[]).await;
+    let vera = user_with(&h, "vera", false, &[("viewer", tenant)]).await;
+    let otto = user_with(&h, "otto", false, &[("operator", "another")]).await;
+    let nora = user(&h, "nora").await;
+    let get = reqwest::Method::GET;
+    let path = format!("/api/calls/{id}");
+
+    let (s, _) = call(&h, get.clone(), &path, None, None).await;
+    assert_eq!(s, 401);
+    // The same document as `seam calls show --json`: one builder makes both.
+    let shown = seam_control::calls::read(h.store.as_ref(), &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .to_json();
+    for who in [&root, &vera] {
+        let (s, v) = call(&h, get.clone(), &path, Some(who), None).await;
+        assert_eq!((s, &v), (200, &shown));
+    }
+    assert_eq!(shown["call"]["id"], id.as_str());
+    assert_eq!(shown["attempts"][0]["call_id"], id.as_str());
+    assert!(
+        shown["attempts"][0]["upstream_request_id"].is_string(),
+        "{shown}"
+    );
+    assert_eq!(shown["stream"]["call_id"], id.as_str());
+    assert!(shown["stream"]["chunks"].as_i64().unwrap() > 0, "{shown}");
+    let (s, v) = call(&h, get.clone(), &path, Some(&otto), None).await;
+    assert_eq!(s, 404, "another tenant's call is not found: {v}");
+    assert_eq!(v["error"]["message"], format!("no call `{id}`"));
+    let (s, _) = call(&h, get.clone(), "/api/calls/call_nope", Some(&root), None).await;
+    assert_eq!(s, 404);
+    let (s, v) = call(&h, get.clone(), &path, Some(&nora), None).await;
+    assert_eq!(s, 403, "no role reads no records: {v}");
+
+    let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
+    let plain = call_id(&r);
+    h.record(&plain).await;
+    let (s, v) = call(&h, get, &format!("/api/calls/{plain}"), Some(&vera), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["stream"], Value::Null, "not a stream");
 }

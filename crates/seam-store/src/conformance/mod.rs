@@ -464,6 +464,12 @@ async fn streams_round_trip(store: &dyn Store) {
         .insert_records(&[], &[], std::slice::from_ref(&s))
         .await
         .expect("insert");
+    assert_eq!(
+        store.get_stream("call_stream_1").await.expect("get"),
+        Some(s.clone()),
+        "one call's stream, read back by its call id"
+    );
+    assert_eq!(store.get_stream("call_rt").await.expect("get"), None);
     assert_eq!(store.list_streams(31_000_000).await.expect("list"), vec![s]);
     assert!(
         store

@@ -140,6 +140,10 @@ impl Records for SqlStore {
         Ok(Some((call, all(&rows)?)))
     }
 
+    async fn get_stream(&self, call_id: &str) -> Result<Option<StreamRecord>> {
+        self.db_get_stream(call_id).await
+    }
+
     async fn list_traces_in(&self, q: &TraceQuery, tenants: &Tenants) -> Result<Vec<TraceSummary>> {
         let mut c = Conditions::default();
         c.push("created_ms", ">=", Arg::Int(q.since_ms));

@@ -1,7 +1,7 @@
 //! Per-stream telemetry rows (written with their call, see `cells.rs`), read back.
 
 use super::SqlStore;
-use super::from_row::all;
+use super::from_row::{all, one};
 use crate::{Result, StreamRecord, Tenants};
 use sqlx::AssertSqlSafe;
 
@@ -29,5 +29,15 @@ impl SqlStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(all(&rows)?)
+    }
+
+    pub(super) async fn db_get_stream(&self, call_id: &str) -> Result<Option<StreamRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM streams WHERE call_id = $1"
+        )))
+        .bind(call_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(one(row.as_ref())?)
     }
 }
