@@ -77,6 +77,12 @@ name = "chat-retry"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 retry = {{ max_attempts = 3, backoff_base_ms = 1, backoff_max_ms = 5 }}
 
+# As chat-retry, for test_errors.py: test_retries.py counts every call of chat-retry.
+[[routes]]
+name = "retry-signals"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 3, backoff_base_ms = 1, backoff_max_ms = 5 }}
+
 [[routes]]
 name = "smooth"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]

@@ -65,7 +65,7 @@ def test_an_always_429_upstream_sees_seams_attempts_not_times_the_sdks_retries(s
     stack.set_scenario(error_rule(429, code="rate_limit_exceeded") + "retry_after_ms = 20\n")
     before = sim_requests(stack)
     c = OpenAI(base_url=stack.base_url, api_key=stack.key, timeout=20)  # max_retries: the default, 2
-    e = failure(c, "chat-retry")
+    e = failure(c, "retry-signals")
     assert isinstance(e, openai.RateLimitError)
     assert sim_requests(stack) - before == 3, "the route's 3 attempts, no more"
     h = e.response.headers
@@ -76,7 +76,7 @@ def test_an_always_429_upstream_sees_seams_attempts_not_times_the_sdks_retries(s
 def test_insufficient_quota_is_tried_once(stack):
     stack.set_scenario(error_rule(429, code="insufficient_quota", type="insufficient_quota", message="You exceeded your current quota"))
     before = sim_requests(stack)
-    e = failure(OpenAI(base_url=stack.base_url, api_key=stack.key, timeout=20), "chat-retry")
+    e = failure(OpenAI(base_url=stack.base_url, api_key=stack.key, timeout=20), "retry-signals")
     assert isinstance(e, openai.RateLimitError) and e.code == "insufficient_quota"
     assert sim_requests(stack) - before == 1
 
