@@ -11,6 +11,8 @@ pub(crate) struct Pack {
     pub kind: Kind,
     pub re: Regex,
     pub check: Check,
+    /// Redact the first capture group that took part, not the whole match.
+    pub inner: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -52,6 +54,7 @@ pub(crate) fn keys() -> Pack {
             r#"|(?i:aws_?secret_?access_?key|secret_?access_?key)["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9/+]{40})"#,
         )),
         check: Check::Standalone,
+        inner: true,
     }
 }
 
@@ -60,6 +63,7 @@ pub(crate) fn email() -> Pack {
         kind: Kind::Email,
         re: re(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}"),
         check: Check::Email,
+        inner: false,
     }
 }
 
@@ -68,6 +72,7 @@ pub(crate) fn card() -> Pack {
         kind: Kind::Card,
         re: re(r"[0-9](?:[ \-]?[0-9]){12,18}"),
         check: Check::Card,
+        inner: false,
     }
 }
 
@@ -76,6 +81,7 @@ pub(crate) fn iban() -> Pack {
         kind: Kind::Iban,
         re: re(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}"),
         check: Check::Iban,
+        inner: false,
     }
 }
 
@@ -86,11 +92,13 @@ pub(crate) fn ip() -> [Pack; 2] {
             kind: Kind::Ip,
             re: re(&format!(r"{octet}(?:\.{octet}){{3}}")),
             check: Check::Ipv4,
+            inner: false,
         },
         Pack {
             kind: Kind::Ip,
             re: re(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}"),
             check: Check::Ipv6,
+            inner: false,
         },
     ]
 }
@@ -100,6 +108,7 @@ pub(crate) fn phone() -> Pack {
         kind: Kind::Phone,
         re: re(r"(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{1,4}\)|[0-9]{1,4})(?:[ .\-]?[0-9]{2,4}){1,5}"),
         check: Check::Phone,
+        inner: false,
     }
 }
 
@@ -108,6 +117,7 @@ pub(crate) fn custom(pattern: &str) -> Result<Pack, regex::Error> {
         kind: Kind::Custom,
         re: Regex::new(pattern)?,
         check: Check::Any,
+        inner: false,
     })
 }
 

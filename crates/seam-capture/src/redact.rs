@@ -162,7 +162,8 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by its marker, and what was replaced. Redacting
-    /// the result again changes nothing.
+    /// the result again changes nothing (short of secrets glued together more than
+    /// four deep, whose last stays for the next pass).
     pub fn redact<'t>(&self, text: &'t str) -> (Cow<'t, str>, Redactions) {
         let mut counts = Redactions::default();
         let mut out = Cow::Borrowed(text);
@@ -193,7 +194,7 @@ impl Redactor {
             .collect();
         let before = spans.len();
         for pack in &self.packs {
-            let grouped = pack.re.captures_len() > 1;
+            let grouped = pack.inner;
             let mut consider = |s: usize, e: usize, inner: Option<(usize, usize)>| {
                 if s == e {
                     return;
@@ -210,21 +211,17 @@ impl Redactor {
                     spans.insert(s, (e, Some(pack.kind)));
                 }
             };
-            if grouped {
-                for c in pack.re.captures_iter(text) {
-                    let Some(m) = c.get(0) else { continue };
-                    let inner = c
-                        .iter()
-                        .skip(1)
-                        .flatten()
-                        .next()
-                        .map(|g| (g.start(), g.end()));
-                    consider(m.start(), m.end(), inner);
-                }
-            } else {
-                for m in pack.re.find_iter(text) {
-                    consider(m.start(), m.end(), None);
-                }
+            // Captures only where the fast search matched: the same match, found again.
+            for m in pack.re.find_iter(text) {
+                let inner = if grouped {
+                    pack.re
+                        .captures_at(text, m.start())
+                        .and_then(|c| c.iter().skip(1).flatten().next())
+                        .map(|g| (g.start(), g.end()))
+                } else {
+                    None
+                };
+                consider(m.start(), m.end(), inner);
             }
         }
         if spans.len() == before {

@@ -157,6 +157,20 @@ impl Config {
         let route = self.route(route).and_then(|r| r.capture.as_ref());
         self.capture.policy(tenant, route)
     }
+
+    /// Whether any tenant or route may capture content (`mode = "full"` somewhere): when
+    /// not, capture costs a call nothing.
+    pub fn capture_enabled(&self) -> bool {
+        let full =
+            |o: &crate::capture::CaptureOverride| o.mode == Some(crate::capture::CaptureMode::Full);
+        self.capture.default.mode == crate::capture::CaptureMode::Full
+            || self.capture.tenants.values().any(full)
+            || self
+                .routes
+                .iter()
+                .filter_map(|r| r.capture.as_ref())
+                .any(full)
+    }
 }
 
 /// A call whose `model` starts with this names a prompt (`prompt:NAME[@CHANNEL]`), not a route.

@@ -171,6 +171,12 @@ fn custom_patterns_and_counts_per_kind() {
         r#"{"key":1,"email":2,"custom":1}"#
     );
     assert!(Redactor::new(&[Redact::Custom("(".into())]).is_err());
+    let grouped = Redactor::new(&[Redact::Custom(r"id=([0-9]+)".into())]).unwrap();
+    assert_eq!(
+        red(&grouped, "see id=42."),
+        "see [custom].",
+        "a custom match is redacted whole"
+    );
     let text = "nothing to see";
     assert!(matches!(r.redact(text).0, std::borrow::Cow::Borrowed(_)));
 }

@@ -35,6 +35,7 @@ fn without_capture_keys_everything_is_off_as_before() {
     assert_eq!(c.capture_policy("anyone", "r").mode, CaptureMode::Off);
     assert_eq!(c.capture.retention_days, None);
     assert_eq!(c.records.retention_days, None);
+    assert!(!c.capture_enabled());
 }
 
 #[test]
