@@ -229,3 +229,24 @@ proptest! {
         prop_assert_eq!(red(&r, &once), once.into_owned());
     }
 }
+
+/// Inputs shaped to make a backtracking matcher blow up stay linear: 1 MiB of each takes
+/// well under a second here (debug build); quadratic would take minutes. The bound is loose
+/// for a shared machine.
+#[test]
+fn adversarial_text_is_redacted_in_linear_time() {
+    let r = all();
+    let started = std::time::Instant::now();
+    for unit in [
+        "1", "a@", "1.", "a:", "12 ", "a@b.io ", "sk-", "AKIA", "DE89 ", "+1 ",
+    ] {
+        let text = unit.repeat((1 << 20) / unit.len());
+        let (out, _) = r.redact(&text);
+        assert!(out.len() <= text.len() * 2);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
