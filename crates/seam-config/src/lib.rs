@@ -5,6 +5,7 @@
 //! problem at once with the key it concerns.
 
 mod audit;
+mod capture;
 mod cors;
 mod limits;
 mod raw;
@@ -17,6 +18,10 @@ mod telemetry;
 mod validate;
 
 pub use audit::Audit;
+pub use capture::{
+    CUSTOM_PREFIX, Capture, CaptureMode, CaptureOverride, CapturePolicy, DEFAULT_MAX_BYTES, Redact,
+    RedactPack,
+};
 pub use cors::Cors;
 pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,

@@ -22,6 +22,7 @@ pub(crate) struct RawConfig {
     pub sessions: Option<crate::sessions::RawSessions>,
     pub streams: Option<crate::streams::RawStreams>,
     pub records: Option<crate::records::RawRecords>,
+    pub capture: Option<crate::capture::RawCapture>,
     pub audit: Option<crate::audit::RawAudit>,
     pub telemetry: Option<crate::telemetry::RawTelemetry>,
 }
@@ -122,6 +123,7 @@ pub(crate) struct RawRoute {
     pub trace_limits: Option<crate::limits::TraceLimits>,
     pub stream_slo: Option<crate::streams::StreamSlo>,
     pub rechunk: Option<crate::streams::RawRechunk>,
+    pub capture: Option<crate::capture::RawCapturePolicy>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@ pub(crate) struct RawRecords {
     pub spool_dir: Option<String>,
     pub spool_max_mb: Option<u64>,
     pub durability: Option<String>,
+    pub retention_days: Option<u64>,
 }
 
 /// `[records]`.
@@ -22,6 +23,8 @@ pub struct Records {
     /// The most the spool holds; records beyond it are dropped and counted.
     pub spool_max_bytes: u64,
     pub durability: Durability,
+    /// Calls' records older than this are deleted; `None`: kept.
+    pub retention_days: Option<u64>,
 }
 
 /// When a call's record is safe from a crash of the gateway.
@@ -81,6 +84,11 @@ pub(crate) fn records(
         spool_dir,
         spool_max_bytes: spool_max_mb.max(1).saturating_mul(1 << 20),
         durability,
+        retention_days: crate::capture::retention(
+            raw.retention_days,
+            "records.retention_days",
+            problems,
+        ),
     }
 }
 
@@ -90,6 +98,7 @@ impl Default for Records {
             spool_dir: None,
             spool_max_bytes: 1 << 30,
             durability: Durability::Batched,
+            retention_days: None,
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct Config {
     pub sessions: crate::sessions::Sessions,
     pub streams: crate::streams::Streams,
     pub records: crate::records::Records,
+    /// `[capture]`: content capture's retention, defaults and tenants.
+    pub capture: crate::capture::Capture,
     pub telemetry: crate::telemetry::Telemetry,
     /// Where `seam serve` anchors the audit chain's head.
     pub audit: crate::audit::Audit,
@@ -118,6 +120,8 @@ pub struct Route {
     pub trace_limits: Option<crate::limits::TraceLimits>,
     pub stream_slo: Option<crate::streams::StreamSlo>,
     pub rechunk: Option<crate::streams::Rechunk>,
+    /// The route's `capture` keys, over `[capture]`'s (a tenant's win over them).
+    pub capture: Option<crate::capture::CaptureOverride>,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +149,27 @@ impl Config {
 
     pub fn price(&self, model: &str) -> Option<Price> {
         self.prices.get(model).copied()
+    }
+
+    /// The capture policy of a call of `tenant` on `route` (a route not configured, such as
+    /// a prompt's, has only `[capture]`'s and the tenant's).
+    pub fn capture_policy(&self, tenant: &str, route: &str) -> crate::capture::CapturePolicy {
+        let route = self.route(route).and_then(|r| r.capture.as_ref());
+        self.capture.policy(tenant, route)
+    }
+
+    /// Whether any tenant or route may capture content (`mode = "full"` somewhere): when
+    /// not, capture costs a call nothing.
+    pub fn capture_enabled(&self) -> bool {
+        let full =
+            |o: &crate::capture::CaptureOverride| o.mode == Some(crate::capture::CaptureMode::Full);
+        self.capture.default.mode == crate::capture::CaptureMode::Full
+            || self.capture.tenants.values().any(full)
+            || self
+                .routes
+                .iter()
+                .filter_map(|r| r.capture.as_ref())
+                .any(full)
     }
 }
 
@@ -335,6 +360,7 @@ pub(crate) fn validate(
     let sessions = crate::sessions::sessions(raw.sessions, &mut problems);
     let streams = crate::streams::streams(raw.streams, &mut problems);
     let records = crate::records::records(raw.records, base_dir, &store.url, &mut problems);
+    let capture = crate::capture::capture(raw.capture, &mut problems);
     let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();
@@ -386,6 +412,7 @@ pub(crate) fn validate(
             sessions,
             streams,
             records,
+            capture,
             telemetry,
             audit,
         })
@@ -563,6 +590,9 @@ fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec
         trace_limits: r.trace_limits,
         stream_slo: crate::streams::slo(r.stream_slo, key, problems),
         rechunk: crate::streams::rechunk(r.rechunk, key, problems),
+        capture: r
+            .capture
+            .map(|c| crate::capture::level(c, &format!("{key}.capture"), problems)),
     }
 }
 

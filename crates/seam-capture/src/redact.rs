@@ -1,0 +1,245 @@
+//! The redactor: provider-key shapes always, the policy's packs and patterns on top, each
+//! span replaced by a typed marker and counted.
+
+use crate::packs::{self, Pack};
+use regex::Regex;
+use seam_config::{CapturePolicy, Redact, RedactPack};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// What a redacted span was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Key,
+    Email,
+    Phone,
+    Card,
+    Iban,
+    Ip,
+    Custom,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Key,
+        Kind::Email,
+        Kind::Phone,
+        Kind::Card,
+        Kind::Iban,
+        Kind::Ip,
+        Kind::Custom,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Key => "key",
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::Card => "card",
+            Kind::Iban => "iban",
+            Kind::Ip => "ip",
+            Kind::Custom => "custom",
+        }
+    }
+
+    /// The text a redacted span becomes.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Kind::Key => "[key]",
+            Kind::Email => "[email]",
+            Kind::Phone => "[phone]",
+            Kind::Card => "[card]",
+            Kind::Iban => "[iban]",
+            Kind::Ip => "[ip]",
+            Kind::Custom => "[custom]",
+        }
+    }
+}
+
+/// Spans redacted, per kind; serialized as `{"email": 2}` with kinds never seen left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Redactions([u32; 7]);
+
+impl Redactions {
+    pub fn get(&self, kind: Kind) -> u32 {
+        self.0[kind as usize]
+    }
+
+    pub fn total(&self) -> u32 {
+        self.0.iter().fold(0u32, |a, n| a.saturating_add(*n))
+    }
+
+    pub fn add(&mut self, other: Redactions) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a = a.saturating_add(b);
+        }
+    }
+
+    fn bump(&mut self, kind: Kind) {
+        let n = &mut self.0[kind as usize];
+        *n = n.saturating_add(1);
+    }
+
+    /// `(kind, count)` for each kind redacted at least once.
+    pub fn iter(&self) -> impl Iterator<Item = (Kind, u32)> + '_ {
+        Kind::ALL
+            .into_iter()
+            .map(|k| (k, self.get(k)))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+impl Serialize for Redactions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|(k, n)| (k.as_str(), n)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Redactions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<Kind, u32>::deserialize(d)?;
+        let mut r = Redactions::default();
+        for (k, n) in map {
+            r.0[k as usize] = n;
+        }
+        Ok(r)
+    }
+}
+
+/// Built once per policy (patterns compile here), then used for every call under it.
+pub struct Redactor {
+    /// In priority order: where two packs' matches overlap, the earlier pack's wins.
+    packs: Vec<Pack>,
+    markers: Regex,
+}
+
+/// A match next to a span redacted in the same pass can change (its neighbour becomes a
+/// marker), so passes repeat until nothing changes; each is linear, and more than two is
+/// rare (glued-together secrets).
+const MAX_PASSES: usize = 4;
+
+impl Redactor {
+    /// Provider-key shapes plus `redact`'s packs and patterns. A pattern that does not
+    /// compile is an error naming it (the config reports it with its key before this).
+    pub fn new(redact: &[Redact]) -> Result<Redactor, String> {
+        let has = |p: RedactPack| redact.contains(&Redact::Pack(p));
+        let mut packs = vec![packs::keys()];
+        for r in redact {
+            if let Redact::Custom(pattern) = r {
+                packs.push(
+                    packs::custom(pattern)
+                        .map_err(|e| format!("redact pattern `{pattern}`: {e}"))?,
+                );
+            }
+        }
+        if has(RedactPack::Email) {
+            packs.push(packs::email());
+        }
+        if has(RedactPack::Iban) {
+            packs.push(packs::iban());
+        }
+        if has(RedactPack::Card) {
+            packs.push(packs::card());
+        }
+        if has(RedactPack::Ip) {
+            packs.extend(packs::ip());
+        }
+        if has(RedactPack::Phone) {
+            packs.push(packs::phone());
+        }
+        let markers = Kind::ALL.map(|k| regex::escape(k.marker())).join("|");
+        Ok(Redactor {
+            packs,
+            markers: Regex::new(&markers).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// The redactor of a validated policy.
+    pub fn for_policy(policy: &CapturePolicy) -> Result<Redactor, String> {
+        Redactor::new(&policy.redact)
+    }
+
+    /// `text` with every secret replaced by its marker, and what was replaced. Redacting
+    /// the result again changes nothing (short of secrets glued together more than
+    /// four deep, whose last stays for the next pass).
+    pub fn redact<'t>(&self, text: &'t str) -> (Cow<'t, str>, Redactions) {
+        let mut counts = Redactions::default();
+        let mut out = Cow::Borrowed(text);
+        for _ in 0..MAX_PASSES {
+            match self.pass(&out, &mut counts) {
+                Some(next) => out = Cow::Owned(next),
+                None => break,
+            }
+        }
+        (out, counts)
+    }
+
+    /// Redacts `text` in place, adding to `counts`.
+    pub fn redact_string(&self, text: &mut String, counts: &mut Redactions) {
+        if let (Cow::Owned(s), n) = self.redact(text) {
+            *text = s;
+            counts.add(n);
+        }
+    }
+
+    /// One pass: `None` when nothing matched.
+    fn pass(&self, text: &str, counts: &mut Redactions) -> Option<String> {
+        // start -> (end, kind); markers already in the text are kept as they are.
+        let mut spans: BTreeMap<usize, (usize, Option<Kind>)> = self
+            .markers
+            .find_iter(text)
+            .map(|m| (m.start(), (m.end(), None)))
+            .collect();
+        let before = spans.len();
+        for pack in &self.packs {
+            let grouped = pack.inner;
+            let mut consider = |s: usize, e: usize, inner: Option<(usize, usize)>| {
+                if s == e {
+                    return;
+                }
+                let Some(span) = packs::accept(pack.check, text, s, e) else {
+                    return;
+                };
+                let (s, e) = inner.unwrap_or(span);
+                let overlaps = spans
+                    .range(..e)
+                    .next_back()
+                    .is_some_and(|(_, (end, _))| *end > s);
+                if !overlaps {
+                    spans.insert(s, (e, Some(pack.kind)));
+                }
+            };
+            // Captures only where the fast search matched: the same match, found again.
+            for m in pack.re.find_iter(text) {
+                let inner = if grouped {
+                    pack.re
+                        .captures_at(text, m.start())
+                        .and_then(|c| c.iter().skip(1).flatten().next())
+                        .map(|g| (g.start(), g.end()))
+                } else {
+                    None
+                };
+                consider(m.start(), m.end(), inner);
+            }
+        }
+        if spans.len() == before {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (s, (e, kind)) in spans {
+            let Some(kind) = kind else { continue };
+            out.push_str(&text[at..s]);
+            out.push_str(kind.marker());
+            counts.bump(kind);
+            at = e;
+        }
+        out.push_str(&text[at..]);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,252 @@
+//! Each pack on what it must redact and on near misses it must leave alone.
+
+use super::{Kind, Redactor};
+use proptest::prelude::*;
+use seam_config::{Redact, RedactPack};
+
+fn all() -> Redactor {
+    let mut r: Vec<Redact> = RedactPack::ALL.into_iter().map(Redact::Pack).collect();
+    r.push(Redact::Custom("TICKET-[0-9]{6}".into()));
+    Redactor::new(&r).unwrap()
+}
+
+fn only(p: RedactPack) -> Redactor {
+    Redactor::new(&[Redact::Pack(p)]).unwrap()
+}
+
+fn red(r: &Redactor, text: &str) -> String {
+    r.redact(text).0.into_owned()
+}
+
+#[test]
+fn provider_keys_are_always_redacted() {
+    let r = Redactor::new(&[]).unwrap();
+    for (text, want) in [
+        (
+            "key sk-proj-abcdefghijklmnopqrstuvwx1234 here",
+            "key [key] here",
+        ),
+        ("sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz_-0123", "[key]"),
+        (
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def",
+            "Authorization: Bearer [key]",
+        ),
+        ("id AKIAIOSFODNN7EXAMPLE,", "id [key],"),
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_access_key = [key]",
+        ),
+    ] {
+        let (out, n) = r.redact(text);
+        assert_eq!(out, want, "{text}");
+        assert_eq!(n.get(Kind::Key), 1, "{text}");
+    }
+    for near in [
+        "sk-short",
+        "task-abcdefghijklmnopqrstuvwxyz0123",
+        "the bearer of bad news",
+        "AKIA1234",
+        "AKIAIOSFODNN7EXAMPLEX",
+        "email me at bob@example.com",
+        "4111 1111 1111 1111",
+    ] {
+        assert_eq!(red(&r, near), near, "not by default: {near}");
+    }
+}
+
+#[test]
+fn email() {
+    let r = only(RedactPack::Email);
+    assert_eq!(
+        red(&r, "write to Jane.Doe+x@mail.example.co.uk, or a@b.io."),
+        "write to [email], or [email]."
+    );
+    for near in [
+        "user@localhost",
+        "@handle",
+        "a@b.c",
+        "not an email: x@",
+        "foo@@bar.com",
+    ] {
+        assert_eq!(red(&r, near), near, "{near}");
+    }
+}
+
+#[test]
+fn card_only_when_luhn_valid() {
+    let r = only(RedactPack::Card);
+    let (out, n) = r.redact("pay 4111 1111 1111 1111 or 4111-1111-1111-1111 or 378282246310005");
+    assert_eq!(out, "pay [card] or [card] or [card]");
+    assert_eq!(n.get(Kind::Card), 3);
+    assert_eq!(red(&r, "card 4111 1111 1111 1111 2026"), "card [card] 2026");
+    for near in [
+        "4111111111111112", // 16 digits failing Luhn
+        "4111 1111 1111 1112",
+        "order 41111111111111110", // 23 digits: part of a longer number
+        "x4111111111111111",
+        "1234",
+    ] {
+        assert_eq!(red(&r, near), near, "{near}");
+    }
+}
+
+#[test]
+fn iban_only_when_mod_97_valid() {
+    let r = only(RedactPack::Iban);
+    assert_eq!(
+        red(&r, "to DE89 3704 0044 0532 0130 00 please"),
+        "to [iban] please"
+    );
+    assert_eq!(red(&r, "GB82WEST12345698765432"), "[iban]");
+    assert_eq!(red(&r, "GB82 WEST 1234 5698 7654 32 OK"), "[iban] OK");
+    for near in [
+        "DE89 3704 0044 0532 0130 01",
+        "GB82WEST12345698765433",
+        "XX12",
+    ] {
+        assert_eq!(red(&r, near), near, "{near}");
+    }
+}
+
+#[test]
+fn ip_v4_and_v6() {
+    let r = only(RedactPack::Ip);
+    assert_eq!(
+        red(&r, "from 192.168.1.20, 2001:db8::8a2e:370:7334 and ::1."),
+        "from [ip], [ip] and [ip]."
+    );
+    assert_eq!(red(&r, "host 10.0.0.1."), "host [ip].");
+    for near in [
+        "version 1.2.3.4.5",
+        "999.1.1.1",
+        "at 12:30:45",
+        "Vec::new()",
+        "oid 1.3.6.1.4.1",
+        "1.10.0.0.1",
+    ] {
+        assert_eq!(red(&r, near), near, "{near}");
+    }
+}
+
+#[test]
+fn phone() {
+    let r = only(RedactPack::Phone);
+    for (text, want) in [
+        ("call +1 415 555 0100 now", "call [phone] now"),
+        ("call (415) 555-0100", "call [phone]"),
+        ("+44 20 7946 0958", "[phone]"),
+        ("415.555.0100", "[phone]"),
+    ] {
+        assert_eq!(red(&r, text), want, "{text}");
+    }
+    for near in [
+        "on 2026-12-05",
+        "order 4155550100",
+        "ip 192.168.100.200",
+        "v1.2.3",
+        "12 345",
+        "4111 1111 1111 1111",
+    ] {
+        assert_eq!(red(&r, near), near, "{near}");
+    }
+}
+
+#[test]
+fn custom_patterns_and_counts_per_kind() {
+    let r = all();
+    let (out, n) = r.redact(
+        "TICKET-123456 from a@b.io (sk-abcdefghijklmnopqrstuvwxyz) and c@d.io, TICKET-12345",
+    );
+    assert_eq!(
+        out,
+        "[custom] from [email] ([key]) and [email], TICKET-12345"
+    );
+    assert_eq!(
+        (n.get(Kind::Custom), n.get(Kind::Email), n.get(Kind::Key)),
+        (1, 2, 1)
+    );
+    assert_eq!(n.total(), 4);
+    assert_eq!(
+        serde_json::to_string(&n).unwrap(),
+        r#"{"key":1,"email":2,"custom":1}"#
+    );
+    assert!(Redactor::new(&[Redact::Custom("(".into())]).is_err());
+    let grouped = Redactor::new(&[Redact::Custom(r"id=([0-9]+)".into())]).unwrap();
+    assert_eq!(
+        red(&grouped, "see id=42."),
+        "see [custom].",
+        "a custom match is redacted whole"
+    );
+    let text = "nothing to see";
+    assert!(matches!(r.redact(text).0, std::borrow::Cow::Borrowed(_)));
+}
+
+#[test]
+fn markers_in_the_text_are_left_as_they_are() {
+    let r = Redactor::new(&[
+        Redact::Custom(r"\[?custom\]?".into()),
+        Redact::Pack(RedactPack::Email),
+    ])
+    .unwrap();
+    let (out, n) = r.redact("[custom] [email] custom");
+    assert_eq!(out, "[custom] [email] [custom]");
+    assert_eq!(n.total(), 1);
+}
+
+/// Text made of pieces that look like secrets, near misses and glue.
+fn pieces() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a@b.io".to_string()),
+        Just("4111 1111 1111 1111".to_string()),
+        Just("4111111111111112".to_string()),
+        Just("DE89 3704 0044 0532 0130 00".to_string()),
+        Just("192.168.1.20".to_string()),
+        Just("2001:db8::1".to_string()),
+        Just("+1 415 555 0100".to_string()),
+        Just("sk-abcdefghijklmnopqrstuvwxyz".to_string()),
+        Just("Bearer abcdefghijklmnopqrstu".to_string()),
+        Just("AKIAIOSFODNN7EXAMPLE".to_string()),
+        Just("TICKET-123456".to_string()),
+        Just("[email]".to_string()),
+        "[ .,:@+\\-\\[\\]0-9A-Za-z]{0,6}",
+        "\\PC{0,8}",
+    ];
+    proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #[test]
+    fn redacting_twice_is_redacting_once(text in pieces()) {
+        let r = all();
+        let once = red(&r, &text);
+        prop_assert_eq!(red(&r, &once), once);
+    }
+
+    #[test]
+    fn any_text_is_redacted_without_panic(text in "\\PC{0,300}") {
+        let r = all();
+        let (once, _) = r.redact(&text);
+        prop_assert_eq!(red(&r, &once), once.into_owned());
+    }
+}
+
+/// Inputs shaped to make a backtracking matcher blow up stay linear: 1 MiB of each takes
+/// well under a second here (debug build); quadratic would take minutes. The bound is loose
+/// for a shared machine.
+#[test]
+fn adversarial_text_is_redacted_in_linear_time() {
+    let r = all();
+    let started = std::time::Instant::now();
+    for unit in [
+        "1", "a@", "1.", "a:", "12 ", "a@b.io ", "sk-", "AKIA", "DE89 ", "+1 ",
+    ] {
+        let text = unit.repeat((1 << 20) / unit.len());
+        let (out, _) = r.redact(&text);
+        assert!(out.len() <= text.len() * 2);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
