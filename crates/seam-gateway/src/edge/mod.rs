@@ -53,3 +53,13 @@ pub fn decorate(edge: Edge, resp: &mut Response, call_id: &str) {
         anthropic::decorate(resp, call_id);
     }
 }
+
+/// A translated request as the chat body the rest of the call runs on.
+fn translated_body(
+    chat: &serde_json::Map<String, serde_json::Value>,
+) -> Result<seam_wire::RequestBody, GatewayError> {
+    let bytes = serde_json::to_vec(chat)
+        .map_err(|e| GatewayError::Internal(format!("translating the request: {e}")))?;
+    seam_wire::RequestBody::parse(bytes.into())
+        .map_err(|_| GatewayError::Internal("the translated request does not parse".into()))
+}

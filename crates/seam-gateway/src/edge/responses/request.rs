@@ -36,11 +36,7 @@ const STATEFUL: [&str; 4] = [
 
 /// The client's body as the chat body a target without the Responses API takes.
 pub fn to_chat_body(body: &RequestBody) -> Result<RequestBody, GatewayError> {
-    let chat = to_chat_request(&body.to_map())?;
-    let bytes = serde_json::to_vec(&chat)
-        .map_err(|e| GatewayError::Internal(format!("translating the request: {e}")))?;
-    RequestBody::parse(bytes.into())
-        .map_err(|_| GatewayError::Internal("the translated request does not parse".into()))
+    crate::edge::translated_body(&to_chat_request(&body.to_map())?)
 }
 
 pub fn to_chat_request(req: &Map<String, Value>) -> Result<Map<String, Value>, GatewayError> {
