@@ -1,6 +1,6 @@
 //! What of an upstream's answer is relayed to the client as the provider said it: the error
 //! body's `type`, `code`, `param` and message (in OpenAI's terms, Anthropic's mapped), and
-//! the headers clients read (`x-request-id`, `x-ratelimit-*`, `openai-processing-ms`).
+//! the headers clients read (`x-request-id`, `x-ratelimit-*`, `anthropic-ratelimit-*`, `openai-processing-ms`).
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -103,14 +103,19 @@ struct PassedHeaders {
 }
 
 const PASSED: [&str; 2] = ["x-request-id", "openai-processing-ms"];
+/// Rate-limit headers: OpenAI's, and Anthropic's (which its SDK reads).
+const PASSED_PREFIXES: [&str; 2] = ["x-ratelimit-", "anthropic-ratelimit-"];
 
 impl Passed {
-    /// `x-request-id`, `openai-processing-ms` and `x-ratelimit-*` of `h`; the request id
-    /// (Anthropic's `request-id` too) is kept for the record.
+    /// `x-request-id`, `openai-processing-ms`, `x-ratelimit-*` and `anthropic-ratelimit-*` of
+    /// `h`; the request id (Anthropic's `request-id` too) is kept for the record.
     pub fn from_headers(h: &HeaderMap) -> Passed {
         let headers: Vec<_> = h
             .iter()
-            .filter(|(n, _)| PASSED.contains(&n.as_str()) || n.as_str().starts_with("x-ratelimit-"))
+            .filter(|(n, _)| {
+                PASSED.contains(&n.as_str())
+                    || PASSED_PREFIXES.iter().any(|p| n.as_str().starts_with(p))
+            })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         let request_id = h
@@ -259,5 +264,17 @@ mod tests {
         let mut out = HeaderMap::new();
         p.apply(&mut out);
         assert!(out.is_empty());
+        a.insert(
+            "anthropic-ratelimit-requests-remaining",
+            HeaderValue::from_static("49"),
+        );
+        let mut out = HeaderMap::new();
+        Passed::from_headers(&a).apply(&mut out);
+        assert_eq!(out["anthropic-ratelimit-requests-remaining"], "49");
+        assert_eq!(
+            out.len(),
+            1,
+            "request-id is kept for the record, not passed"
+        );
     }
 }
