@@ -41,12 +41,22 @@ pub fn error_type(status: u16) -> &'static str {
 pub fn error_json(api: &ApiError, call_id: &str) -> Bytes {
     let mut v = json!({
         "type": "error",
-        "error": {"type": error_type(api.status), "message": api.message},
+        "error": {"type": error_type_of(api), "message": api.message},
     });
     if !call_id.is_empty() {
         v["request_id"] = json!(call_id);
     }
     Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
+}
+
+/// Anthropic's `error.type` for an error: by its status, but a spent quota (an upstream's
+/// `insufficient_quota`, which is how Anthropic's own `billing_error` reaches OpenAI's terms)
+/// is a `billing_error` again, whatever its status.
+fn error_type_of(api: &ApiError) -> &'static str {
+    match api.code.as_deref() {
+        Some("insufficient_quota") => "billing_error",
+        _ => error_type(api.status),
+    }
 }
 
 /// The same error as the `error` event that ends a failing stream.
@@ -140,6 +150,10 @@ mod tests {
         ] {
             assert_eq!(error_type(status), kind, "{status}");
         }
+        let quota =
+            ApiError::new(429, "insufficient_quota", "over quota").code("insufficient_quota");
+        let v: serde_json::Value = serde_json::from_slice(&error_json(&quota, "")).unwrap();
+        assert_eq!(v["error"]["type"], "billing_error");
         let e = error_event(&api, "call_1");
         let text = std::str::from_utf8(&e).unwrap();
         assert!(text.starts_with("event: error\ndata: {"), "{text}");
