@@ -117,8 +117,8 @@ pub struct Redactor {
 
 /// A match next to a span redacted in the same pass can change (its neighbour becomes a
 /// marker), so passes repeat until nothing changes; each is linear, and more than two is
-/// rare (glued-together secrets).
-const MAX_PASSES: usize = 4;
+/// rare (secrets glued together, each pass freeing the next).
+const MAX_PASSES: usize = 16;
 
 impl Redactor {
     /// Provider-key shapes plus `redact`'s packs and patterns. A pattern that does not
@@ -163,7 +163,7 @@ impl Redactor {
 
     /// `text` with every secret replaced by its marker, and what was replaced. Redacting
     /// the result again changes nothing (short of secrets glued together more than
-    /// four deep, whose last stays for the next pass).
+    /// sixteen deep, whose last stays for the next pass).
     pub fn redact<'t>(&self, text: &'t str) -> (Cow<'t, str>, Redactions) {
         let mut counts = Redactions::default();
         let mut out = Cow::Borrowed(text);
