@@ -116,22 +116,18 @@ pub async fn dispatch(
                 metrics.retry(&ctx.route, &target.provider_name);
                 tokio::time::sleep(wait).await;
             }
-            let live = ctx.live.clone();
-            let trace = ctx.trace_key().to_string();
+            // Borrowed from the context, not copied: most calls have no limits at all.
             let who = Subject {
-                config: &live.config,
+                config: &ctx.live.config,
                 caller: &ctx.caller,
-                trace: &trace,
+                trace: ctx.trace_key(),
                 trace_limits: &ctx.trace_limits,
             };
             let model = ctx.pinned_model.as_deref().unwrap_or(&target.model);
-            match limiter
+            let reserved = limiter
                 .reserve_attempt(&who, body, model, &mut tokens)
-                .await
-            {
-                Ok(r) => ctx.reservation = r,
-                Err(r) => return Err(GatewayError::Refused(r)),
-            }
+                .await;
+            ctx.reservation = reserved.map_err(GatewayError::Refused)?;
             not_waited = false;
             match attempt(metrics, ctx, target, endpoint, body).await {
                 Ok(d) => return Ok(d),

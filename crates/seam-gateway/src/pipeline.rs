@@ -109,14 +109,14 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
         &ctx.caller.tenant,
         route.trace_limits,
     );
-    let trace = ctx.trace_key().to_string();
     let who = Subject {
         config: &ctx.live.config,
         caller: &ctx.caller,
-        trace: &trace,
+        trace: ctx.trace_key(),
         trace_limits: &ctx.trace_limits,
     };
-    if let Err(e) = app.limiter.admit(&who, &body).await {
+    let admitted = app.limiter.admit(&who, &body).await;
+    if let Err(e) = admitted {
         return Err((ctx, e));
     }
     let include_usage = crate::request::include_usage(&body);
