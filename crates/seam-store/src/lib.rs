@@ -18,9 +18,9 @@ mod store;
 
 pub use clock::now_ms;
 pub use records::{
-    ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, DeployRecord, EventRecord, KeyRecord,
-    Pinned, ReleaseRecord, RoleRecord, ServedRecord, SessionCount, SessionKey, SessionQuery,
-    SessionRecord, SessionTtl, StreamRecord, UserRecord, attempt_id,
+    ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, ContentRecord, DeployRecord,
+    EventRecord, KeyRecord, Pinned, ReleaseRecord, RoleRecord, ServedRecord, SessionCount,
+    SessionKey, SessionQuery, SessionRecord, SessionTtl, StreamRecord, UserRecord, attempt_id,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
@@ -150,14 +150,17 @@ pub enum ExportKind {
     Attempts,
     Streams,
     Events,
+    /// Captured content, its body as stored (compressed, in hex): the reader decodes it.
+    Contents,
 }
 
 impl ExportKind {
-    pub const ALL: [ExportKind; 4] = [
+    pub const ALL: [ExportKind; 5] = [
         ExportKind::Calls,
         ExportKind::Attempts,
         ExportKind::Streams,
         ExportKind::Events,
+        ExportKind::Contents,
     ];
 
     /// The `type` of its JSON lines.
@@ -167,6 +170,7 @@ impl ExportKind {
             ExportKind::Attempts => "attempt",
             ExportKind::Streams => "stream",
             ExportKind::Events => "event",
+            ExportKind::Contents => "content",
         }
     }
 }

@@ -63,6 +63,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "upstream_request_id",
         include_str!("../migrations/0014_upstream_request_id.sql"),
     ),
+    (
+        15,
+        "contents",
+        include_str!("../migrations/0015_contents.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

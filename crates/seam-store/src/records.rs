@@ -392,6 +392,43 @@ pub struct StreamRecord {
     pub slo: Option<SloVerdict>,
 }
 
+/// A captured call's content as stored: an opaque, already redacted and compressed body (see
+/// seam-capture's `Content`) and what can be said of it without opening it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContentRecord {
+    pub call_id: String,
+    pub created_ms: i64,
+    /// The body's encoding: [`ContentRecord::FORMAT`] for zstd-compressed JSON.
+    pub format: i64,
+    /// The uncompressed body's size.
+    pub bytes: i64,
+    /// Capture cut the content at its policy's `max_bytes`.
+    pub truncated: bool,
+    /// Spans redaction replaced, over all kinds.
+    pub redactions: i64,
+    /// Hex in the spool's JSON lines (a JSON array of numbers would be ~3.5 times the size).
+    #[serde(with = "hex_body")]
+    pub body: Vec<u8>,
+}
+
+impl ContentRecord {
+    /// zstd-compressed JSON, the only format so far.
+    pub const FORMAT: i64 = 1;
+}
+
+mod hex_body {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(body))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        hex::decode(text.as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
-//! Where the gateway's call records go: a batch of calls, attempts and streams written in one
-//! transaction. SQLite files and PostgreSQL get writers of their own (`sql/sqlite_sink.rs`,
-//! `sql/pg_sink.rs`); an in-memory store takes batches through [`Records::insert_records`].
+//! Where the gateway's call records go: a batch of calls, attempts, streams and captured
+//! contents written in one transaction. SQLite files and PostgreSQL get writers of their own (`sql/sqlite_sink.rs`,
+//! `sql/pg_sink.rs`); an in-memory store takes batches through [`Records::insert_batch`].
 
-use crate::{AttemptRecord, CallRecord, Records, Result, StreamRecord};
+use crate::{AttemptRecord, CallRecord, ContentRecord, Records, Result, StreamRecord};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -12,11 +12,14 @@ pub struct RecordBatch {
     pub calls: Vec<CallRecord>,
     pub attempts: Vec<AttemptRecord>,
     pub streams: Vec<StreamRecord>,
+    /// Captured content of some of the calls (absent from spool lines older than capture).
+    #[serde(default)]
+    pub contents: Vec<ContentRecord>,
 }
 
 impl RecordBatch {
     pub fn rows(&self) -> u64 {
-        (self.calls.len() + self.attempts.len() + self.streams.len()) as u64
+        (self.calls.len() + self.attempts.len() + self.streams.len() + self.contents.len()) as u64
     }
 }
 
@@ -41,9 +44,7 @@ pub struct StoreSink(pub Arc<dyn Records>);
 #[async_trait]
 impl RecordSink for StoreSink {
     async fn write(&self, batch: Arc<RecordBatch>, _: Priority) -> Result<()> {
-        self.0
-            .insert_records(&batch.calls, &batch.attempts, &batch.streams)
-            .await
+        self.0.insert_batch(&batch).await
     }
 }
 

@@ -315,11 +315,30 @@ mod tests {
             .map(|i| sample_call(&format!("call_{i}"), i as i64, "t"))
             .collect();
         let attempts = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
+        // Content travels through the spool too, its body as hex text.
+        let contents = calls_content(&calls);
         RecordBatch {
             calls,
             attempts,
             streams: Vec::new(),
+            contents,
         }
+    }
+
+    fn calls_content(calls: &[crate::CallRecord]) -> Vec<crate::ContentRecord> {
+        calls
+            .iter()
+            .take(1)
+            .map(|c| crate::ContentRecord {
+                call_id: c.id.clone(),
+                created_ms: c.created_ms,
+                format: crate::ContentRecord::FORMAT,
+                bytes: 3,
+                truncated: false,
+                redactions: 0,
+                body: vec![0, 0x7f, 0xff],
+            })
+            .collect()
     }
 
     fn drain(spool: &mut Spool) -> Vec<String> {
@@ -376,6 +395,11 @@ mod tests {
         spool.append(&batch(0..2)).unwrap();
         let b = spool.peek().unwrap().unwrap();
         assert_eq!(b.calls[0].id, "call_0");
+        assert_eq!(
+            b.contents[0].body,
+            [0, 0x7f, 0xff],
+            "content bytes survive the spool"
+        );
         spool.append(&batch(2..4)).unwrap();
         spool.pop().unwrap();
         assert_eq!(drain(&mut spool), ["call_2", "call_3"]);

@@ -1,12 +1,13 @@
 //! The storage traits, one per domain, and [`Store`], their composition. Callers take the
 //! narrowest one they use; `Arc<dyn Store>` upcasts to any of them.
 
+use crate::sink::RecordBatch;
 use crate::{
     ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
-    DeployRecord, EventRecord, ExportCursor, ExportKind, KeyRecord, Pinned, ReleaseRecord, Result,
-    RoleRecord, ServedRecord, SessionCount, SessionKey, SessionQuery, SessionRecord, SessionTtl,
-    Spend, SpendQuery, StreamRecord, Tenants, TraceQuery, TraceSummary, UsageBy, UsageRow,
-    UserRecord, audit,
+    ContentRecord, DeployRecord, EventRecord, ExportCursor, ExportKind, KeyRecord, Pinned,
+    ReleaseRecord, Result, RoleRecord, ServedRecord, SessionCount, SessionKey, SessionQuery,
+    SessionRecord, SessionTtl, Spend, SpendQuery, StreamRecord, Tenants, TraceQuery, TraceSummary,
+    UsageBy, UsageRow, UserRecord, audit,
 };
 use async_trait::async_trait;
 
@@ -17,16 +18,29 @@ pub trait Store: Records + Reports + Keys + Users + Audit + Releases + Sessions 
     async fn migrate(&self) -> Result<i64>;
 }
 
-/// The gateway's call records (calls, attempts, streams) and their reads.
+/// The gateway's call records (calls, attempts, streams, captured contents) and their reads.
 #[async_trait]
 pub trait Records: Send + Sync {
-    /// Writes calls and attempts together, in one transaction.
+    /// Writes a batch's records together, in one transaction; a record already stored is
+    /// skipped.
+    async fn insert_batch(&self, batch: &RecordBatch) -> Result<()>;
+    /// [`Records::insert_batch`] of records without content (tests and tools).
     async fn insert_records(
         &self,
         calls: &[CallRecord],
         attempts: &[AttemptRecord],
         streams: &[StreamRecord],
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.insert_batch(&RecordBatch {
+            calls: calls.to_vec(),
+            attempts: attempts.to_vec(),
+            streams: streams.to_vec(),
+            contents: Vec::new(),
+        })
+        .await
+    }
+    /// A call's captured content; `None` when it was not captured (or is past retention).
+    async fn get_content(&self, call_id: &str) -> Result<Option<ContentRecord>>;
     async fn list_streams(&self, since_ms: i64) -> Result<Vec<StreamRecord>> {
         self.list_streams_in(since_ms, &Tenants::All).await
     }

@@ -2,7 +2,7 @@
 //! the store unchanged, at either priority, and a batch written twice is stored once.
 
 use super::{sample_attempt, sample_call, sample_stream, sole_attempt};
-use crate::{CallRecord, Priority, RecordBatch, RecordSink, Store};
+use crate::{CallRecord, ContentRecord, Priority, RecordBatch, RecordSink, Store};
 use std::sync::Arc;
 
 /// Run after [`super::run_all`], once per sink with a distinct `base_ms` (at least 50,000,000,
@@ -47,10 +47,19 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             }
         }
         let streams = vec![sample_stream(&calls[0])];
+        // Content of 18 calls (more than one multi-row INSERT): binary bodies, a NUL byte and
+        // every byte value among them, one of a megabyte.
+        let contents: Vec<ContentRecord> = calls
+            .iter()
+            .step_by(2)
+            .enumerate()
+            .map(|(i, c)| sample_content(c, i))
+            .collect();
         let batch = RecordBatch {
             calls: calls.clone(),
             attempts: attempts.clone(),
             streams: streams.clone(),
+            contents: contents.clone(),
         };
         sink.write(Arc::new(batch), priority)
             .await
@@ -70,6 +79,16 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             .await
             .expect("streams");
         assert!(listed.contains(&streams[0]), "{priority:?}: {listed:?}");
+        for content in &contents {
+            let back = store
+                .get_content(&content.call_id)
+                .await
+                .expect("get content")
+                .expect("content written");
+            assert_eq!(&back, content, "{priority:?}");
+        }
+        let none = store.get_content(&calls[1].id).await.expect("get content");
+        assert_eq!(none, None, "a call captured without content has none");
         // Reports count every attempt, wherever the sink kept it.
         let (_, groups) = store
             .reliability(base_ms + n * 100)
@@ -106,10 +125,13 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
         let mut attempts: Vec<_> = calls.iter().map(|c| sample_attempt(c, 1, true)).collect();
         attempts.push(sole_attempt(&mut changed, true));
         calls.insert(at, changed.clone());
+        let mut content = sample_content(&changed, 3);
+        content.truncated = !content.truncated;
         let batch = Arc::new(RecordBatch {
             calls: calls.clone(),
             attempts: attempts.clone(),
             streams: Vec::new(),
+            contents: vec![content],
         });
         for _ in 0..2 {
             sink.write(batch.clone(), Priority::Background)
@@ -131,5 +153,31 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             "a stored call is not overwritten"
         );
         assert_eq!(back.len(), 2, "its two attempts, not a third");
+        let kept = store
+            .get_content(&stored.id)
+            .await
+            .expect("get content")
+            .expect("kept");
+        assert_eq!(
+            kept,
+            sample_content(&stored, 0),
+            "stored content is not overwritten"
+        );
+    }
+}
+
+/// Content for `call`, its body depending on `i`: every byte value, a NUL among them; the
+/// fourth a megabyte.
+fn sample_content(call: &CallRecord, i: usize) -> ContentRecord {
+    let len = if i == 3 { 1 << 20 } else { 256 + i };
+    let body: Vec<u8> = (0..len).map(|b| (b * 7 + i) as u8).collect();
+    ContentRecord {
+        call_id: call.id.clone(),
+        created_ms: call.created_ms,
+        format: ContentRecord::FORMAT,
+        bytes: len as i64 * 3,
+        truncated: i % 2 == 1,
+        redactions: i as i64,
+        body,
     }
 }

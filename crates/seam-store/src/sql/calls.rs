@@ -8,8 +8,8 @@ use super::from_row::all;
 use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS, insert_rows};
 use super::scope;
 use crate::{
-    AttemptRecord, CallQuery, CallRecord, ExportCursor, ExportKind, Records, Result, StreamRecord,
-    Tenants, TraceQuery, TraceSummary,
+    AttemptRecord, CallQuery, CallRecord, ContentRecord, ExportCursor, ExportKind, RecordBatch,
+    Records, Result, StreamRecord, Tenants, TraceQuery, TraceSummary,
 };
 use async_trait::async_trait;
 use sqlx::any::AnyArguments;
@@ -76,18 +76,18 @@ fn limit(l: i64) -> i64 {
 
 #[async_trait]
 impl Records for SqlStore {
-    async fn insert_records(
-        &self,
-        calls: &[CallRecord],
-        attempts: &[AttemptRecord],
-        streams: &[StreamRecord],
-    ) -> Result<()> {
+    async fn insert_batch(&self, b: &RecordBatch) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        insert_rows(&mut tx, calls, self.sqlite).await?;
-        insert_rows(&mut tx, attempts, self.sqlite).await?;
-        insert_rows(&mut tx, streams, self.sqlite).await?;
+        insert_rows(&mut tx, &b.calls, self.sqlite).await?;
+        insert_rows(&mut tx, &b.attempts, self.sqlite).await?;
+        insert_rows(&mut tx, &b.streams, self.sqlite).await?;
+        insert_rows(&mut tx, &b.contents, self.sqlite).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn get_content(&self, call_id: &str) -> Result<Option<ContentRecord>> {
+        self.db_get_content(call_id).await
     }
 
     async fn list_streams_in(&self, since_ms: i64, tenants: &Tenants) -> Result<Vec<StreamRecord>> {

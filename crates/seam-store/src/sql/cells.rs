@@ -4,13 +4,14 @@
 
 use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS, CALL_INLINE_COLUMNS};
 use super::streams::COLUMNS as STREAM_COLUMNS;
-use crate::{AttemptRecord, CallRecord, StreamRecord};
+use crate::{AttemptRecord, CallRecord, ContentRecord, StreamRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Cell<'a> {
     Text(Option<&'a str>),
     Int(Option<i64>),
     Real(Option<f64>),
+    Blob(Option<&'a [u8]>),
 }
 
 /// A record written to one table.
@@ -106,6 +107,22 @@ impl Row for AttemptRecord {
             flag(self.tokens_estimated),
             flag(self.unpriced),
             opt(&self.upstream_request_id),
+        ]
+    }
+}
+
+impl Row for ContentRecord {
+    const TABLE: &'static str = "contents";
+    const COLUMNS: &'static str = super::contents::COLUMNS;
+    fn cells(&self) -> Vec<Cell<'_>> {
+        vec![
+            text(&self.call_id),
+            int(self.created_ms),
+            int(self.format),
+            int(self.bytes),
+            flag(self.truncated),
+            int(self.redactions),
+            Cell::Blob(Some(&self.body)),
         ]
     }
 }

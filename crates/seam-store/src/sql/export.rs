@@ -5,7 +5,8 @@ use super::SqlStore;
 use super::from_row::all;
 use super::rows::{ATTEMPT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS};
 use crate::{
-    AttemptRecord, CallRecord, EventRecord, ExportCursor, ExportKind, Result, StreamRecord,
+    AttemptRecord, CallRecord, ContentRecord, EventRecord, ExportCursor, ExportKind, Result,
+    StreamRecord,
 };
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -70,6 +71,9 @@ impl SqlStore {
             ExportKind::Attempts => return self.attempts_page(after, limit).await,
             ExportKind::Streams => ("streams", "call_id", super::streams::COLUMNS, |r| {
                 json(StreamRecord::from_row(r))
+            }),
+            ExportKind::Contents => ("contents", "call_id", super::contents::COLUMNS, |r| {
+                json(ContentRecord::from_row(r))
             }),
             ExportKind::Events => ("events", "id", EVENT_COLUMNS, |r| {
                 json(EventRecord::from_row(r)).map(|mut v| {

@@ -4,9 +4,10 @@
 
 use crate::audit::Head;
 use crate::{
-    ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallRecord, DeployRecord,
-    EventRecord, ExportCursor, KeyRecord, ReleaseRecord, RoleRecord, ServedRecord, SessionCount,
-    SessionRecord, SpendRow, StreamRecord, TraceSpend, TraceSummary, UsageRow, UserRecord,
+    ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallRecord, ContentRecord,
+    DeployRecord, EventRecord, ExportCursor, KeyRecord, ReleaseRecord, RoleRecord, ServedRecord,
+    SessionCount, SessionRecord, SpendRow, StreamRecord, TraceSpend, TraceSummary, UsageRow,
+    UserRecord,
 };
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -118,6 +119,20 @@ impl FromRow<'_, AnyRow> for StreamRecord {
             client_closed: is_set(r, "client_closed")?,
             rechunked: is_set(r, "rechunked")?,
             slo: opt_word(r, "slo")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for ContentRecord {
+    fn from_row(r: &AnyRow) -> Mapped<Self> {
+        Ok(ContentRecord {
+            call_id: r.try_get("call_id")?,
+            created_ms: r.try_get("created_ms")?,
+            format: r.try_get("format")?,
+            bytes: r.try_get("bytes")?,
+            truncated: is_set(r, "truncated")?,
+            redactions: r.try_get("redactions")?,
+            body: r.try_get("body")?,
         })
     }
 }

@@ -6,6 +6,7 @@
 mod audit;
 mod calls;
 mod cells;
+mod contents;
 mod events;
 mod export;
 mod from_row;

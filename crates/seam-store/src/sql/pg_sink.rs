@@ -33,6 +33,7 @@ impl RecordSink for PgSink {
         insert_rows(&mut tx, &calls).await?;
         insert_rows(&mut tx, &attempts).await?;
         insert_rows(&mut tx, &batch.streams).await?;
+        insert_rows(&mut tx, &batch.contents).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -43,6 +44,7 @@ enum Column<'a> {
     Text(Vec<Option<&'a str>>),
     Int(Vec<Option<i64>>),
     Real(Vec<Option<f64>>),
+    Bytes(Vec<Option<&'a [u8]>>),
 }
 
 async fn insert_rows<T: Row>(tx: &mut Transaction<'_, Postgres>, rows: &[T]) -> Result<()> {
@@ -56,6 +58,7 @@ async fn insert_rows<T: Row>(tx: &mut Transaction<'_, Postgres>, rows: &[T]) -> 
                     Cell::Text(_) => Column::Text(Vec::with_capacity(rows.len())),
                     Cell::Int(_) => Column::Int(Vec::with_capacity(rows.len())),
                     Cell::Real(_) => Column::Real(Vec::with_capacity(rows.len())),
+                    Cell::Blob(_) => Column::Bytes(Vec::with_capacity(rows.len())),
                 })
                 .collect();
         }
@@ -64,6 +67,7 @@ async fn insert_rows<T: Row>(tx: &mut Transaction<'_, Postgres>, rows: &[T]) -> 
                 (Column::Text(v), Cell::Text(x)) => v.push(x),
                 (Column::Int(v), Cell::Int(x)) => v.push(x),
                 (Column::Real(v), Cell::Real(x)) => v.push(x),
+                (Column::Bytes(v), Cell::Blob(x)) => v.push(x),
                 _ => {
                     return Err(StoreError::Invalid(format!(
                         "a {} row changed a column's type",
@@ -84,6 +88,7 @@ async fn insert_rows<T: Row>(tx: &mut Transaction<'_, Postgres>, rows: &[T]) -> 
                 Column::Text(_) => "text",
                 Column::Int(_) => "int8",
                 Column::Real(_) => "float8",
+                Column::Bytes(_) => "bytea",
             };
             format!("${}::{ty}[]", i + 1)
         })
@@ -102,6 +107,7 @@ async fn insert_rows<T: Row>(tx: &mut Transaction<'_, Postgres>, rows: &[T]) -> 
             Column::Text(v) => q.bind(v),
             Column::Int(v) => q.bind(v),
             Column::Real(v) => q.bind(v),
+            Column::Bytes(v) => q.bind(v),
         };
     }
     q.execute(&mut **tx).await?;

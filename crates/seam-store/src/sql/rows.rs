@@ -37,6 +37,7 @@ pub(super) async fn insert_rows<T: Row>(
                     Cell::Text(v) => q.bind(v),
                     Cell::Int(v) => q.bind(v),
                     Cell::Real(v) => q.bind(v),
+                    Cell::Blob(v) => q.bind(v),
                 };
             }
         }

@@ -63,7 +63,7 @@ impl Insert {
             }
             // Parameters count from 1; `params` came from a c_int.
             let i = bound as c_int;
-            // SAFETY: `stmt` is live and reset; text is bound SQLITE_STATIC from a `&'c str`
+            // SAFETY: `stmt` is live and reset; text and blobs are bound SQLITE_STATIC from a `&'c` slice
             // that outlives this call, and the bindings are cleared before it returns.
             rc = unsafe {
                 match cell {
@@ -78,8 +78,18 @@ impl Insert {
                         Err(_) => ffi::SQLITE_TOOBIG,
                     },
                     Cell::Int(Some(v)) => ffi::sqlite3_bind_int64(stmt, i, v),
+                    Cell::Blob(Some(b)) => match c_int::try_from(b.len()) {
+                        Ok(n) => ffi::sqlite3_bind_blob(
+                            stmt,
+                            i,
+                            b.as_ptr().cast(),
+                            n,
+                            ffi::SQLITE_STATIC(),
+                        ),
+                        Err(_) => ffi::SQLITE_TOOBIG,
+                    },
                     Cell::Real(Some(v)) => ffi::sqlite3_bind_double(stmt, i, v),
-                    Cell::Text(None) | Cell::Int(None) | Cell::Real(None) => {
+                    Cell::Text(None) | Cell::Int(None) | Cell::Real(None) | Cell::Blob(None) => {
                         ffi::sqlite3_bind_null(stmt, i)
                     }
                 }

@@ -135,6 +135,7 @@ fn write(writer: &Mutex<Writer>, b: &RecordBatch) -> Result<()> {
     insert_rows(&tx, inserts, &calls)?;
     insert_rows(&tx, inserts, &attempts)?;
     insert_rows(&tx, inserts, &b.streams)?;
+    insert_rows(&tx, inserts, &b.contents)?;
     tx.commit()?;
     Ok(())
 }
