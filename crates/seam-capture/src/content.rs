@@ -118,6 +118,11 @@ pub enum ContentError {
 /// The first byte of stored content: JSON compressed with zstd.
 const FORMAT_ZSTD_JSON: u8 = 1;
 const ZSTD_LEVEL: i32 = 3;
+
+thread_local! {
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
 /// Far above any `max_bytes` with its JSON overhead; a corrupt or hostile blob stops here.
 pub const MAX_STORED_JSON: usize = 64 << 20;
 
@@ -172,10 +177,26 @@ impl Content {
 
     /// The stored form: a format byte, then the JSON compressed with zstd.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ContentError> {
+        Ok(self.encode()?.0)
+    }
+
+    /// [`Content::to_bytes`], and the size of the JSON before compression.
+    pub fn encode(&self) -> Result<(Vec<u8>, usize), ContentError> {
         let json = serde_json::to_vec(self)?;
-        let mut out = vec![FORMAT_ZSTD_JSON];
-        out.extend(zstd::bulk::compress(&json, ZSTD_LEVEL)?);
-        Ok(out)
+        // One compression context per thread, reused: making one allocates and clears about
+        // a megabyte at this level, more than compressing a typical call's content costs.
+        let compressed = COMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            let c = match c.as_mut() {
+                Some(c) => c,
+                None => c.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+            };
+            c.compress(&json)
+        })?;
+        let mut out = Vec::with_capacity(compressed.len() + 1);
+        out.push(FORMAT_ZSTD_JSON);
+        out.extend(compressed);
+        Ok((out, json.len()))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Content, ContentError> {

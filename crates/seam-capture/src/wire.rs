@@ -122,6 +122,12 @@ impl StreamAnswer {
         }
     }
 
+    /// Text from a stream that is not chat chunks (a Responses API stream's output text).
+    pub fn push_text(&mut self, text: &str) {
+        let to = self.answer.text.get_or_insert_with(String::new);
+        append(to, text, &mut self.room, &mut self.cut);
+    }
+
     /// The answer, and whether text was cut at `max_bytes`. `client_closed`: the client left
     /// before the stream's end, so this is the part it was sent.
     pub fn finish(mut self, client_closed: bool) -> (Answer, bool) {

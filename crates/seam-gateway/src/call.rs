@@ -50,6 +50,8 @@ pub struct CallCtx {
     /// A Responses API call's chat translation, for the targets that do not speak the
     /// Responses API (made once the route is known to have one).
     pub translated: Option<crate::edge::responses::Translated>,
+    /// The call may keep its content (`capture.rs`): decided once its route is known.
+    pub capture: Option<Box<crate::capture::Pending>>,
 }
 
 /// The attempt that reached an upstream: made by dispatch, read by relay, account and record.
@@ -88,6 +90,8 @@ pub struct CallEnd {
     pub ttfb_ms: Option<f64>,
     /// A stream's telemetry, recorded with the call.
     pub stream: Option<seam_store::StreamRecord>,
+    /// What came back, for a call that may keep its content.
+    pub answer: Option<crate::capture::Answered>,
 }
 
 impl CallCtx {
@@ -146,6 +150,7 @@ impl CallCtx {
             metrics: None,
             parent,
             translated: None,
+            capture: None,
         };
         (ctx, bad)
     }

@@ -39,6 +39,10 @@ impl Finisher {
         let parent = ctx.parent;
         let live = ctx.live.clone();
         let stream = end.stream.take();
+        let content = ctx
+            .capture
+            .take()
+            .and_then(|p| p.end(end.outcome, end.answer.take()));
         let (call, attempts) = ctx.into_record(end);
         self.fan_out.call(
             &self.metrics,
@@ -91,6 +95,7 @@ impl Finisher {
             call,
             attempts,
             stream,
+            content,
         }))
     }
 }

@@ -10,6 +10,7 @@ mod api;
 pub mod authenticate;
 pub mod budget;
 mod call;
+pub mod capture;
 mod control_api;
 pub mod dispatch;
 pub mod divergence;
@@ -62,6 +63,8 @@ pub struct Live {
     pub config: Arc<Config>,
     pub routes: resolve::RouteTable,
     pub registry: Registry,
+    /// Which calls keep their content, resolved per (tenant, route).
+    pub capture: capture::Policies,
 }
 
 /// The gateway's parts, wired once at start and shared by all requests; the sequencer
@@ -166,10 +169,12 @@ pub async fn start(
         otlp,
         cutting: std::sync::atomic::AtomicBool::new(false),
     });
+    let capture = capture::Policies::build(&config).map_err(|e| anyhow::anyhow!("capture: {e}"))?;
     let live = Live {
         config: Arc::new(config),
         routes,
         registry,
+        capture,
     };
     let app = Arc::new(App {
         reloader: Arc::new(reload::Reloader::new(

@@ -54,6 +54,10 @@ pub struct Metrics {
     pub record_spool_bytes: Gauge,
     pub record_write_failures: Counter,
     pub records_not_durable: Counter,
+    /// Captured contents handed to the store with their calls.
+    pub contents_captured: Counter,
+    /// Captured contents not kept, by reason (the writer was behind; encoding failed).
+    pub contents_dropped: Family<Reason, Counter>,
     pub first_attempts: Family<CallLabels, Counter>,
     pub retries: Family<RouteProvider, Counter>,
     pub budget_refusals: Family<RouteProvider, Counter>,
@@ -114,6 +118,8 @@ impl Metrics {
             record_spool_bytes: Gauge::default(),
             record_write_failures: Counter::default(),
             records_not_durable: Counter::default(),
+            contents_captured: Counter::default(),
+            contents_dropped: Family::default(),
             first_attempts: Family::default(),
             retries: Family::default(),
             budget_refusals: Family::default(),
@@ -216,6 +222,16 @@ impl Metrics {
             "records_not_durable",
             "Calls answered without their records on disk although durability = acknowledged (the spool was full or failing, or the journal was a whole queue behind): they went to the queue",
             m.records_not_durable.clone(),
+        );
+        registry.register(
+            "contents_captured",
+            "Captured contents (what a call asked and answered, redacted) handed to the store with their calls",
+            m.contents_captured.clone(),
+        );
+        registry.register(
+            "contents_dropped",
+            "Captured contents not kept, by reason (writer_behind: the record writer had a quarter of its queue waiting, and kept the calls without their content; encode_failed)",
+            m.contents_dropped.clone(),
         );
         registry.register(
             "record_write_failures",

@@ -91,6 +91,11 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
         Ok(b) => b,
         Err(e) => return Err((ctx, e)),
     };
+    // Captured content keeps the client's own turns, not a release rendered in front of them.
+    let client = ctx.live.capture.enabled().then(|| crate::capture::Request {
+        bytes: body.raw().clone(),
+        responses: ctx.edge == Edge::Responses,
+    });
     let (body, route_name) = match render(app, &mut ctx, body, true).await {
         Ok(x) => x,
         Err(e) => return Err((ctx, e)),
@@ -101,6 +106,15 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
     };
     let route = &state.route;
     ctx.route = route.name.clone();
+    if let Some(request) = client {
+        ctx.capture =
+            ctx.live
+                .capture
+                .decide(&ctx.caller.tenant, &ctx.route, ctx.trace_key(), request);
+        if let Some(p) = ctx.capture.as_mut() {
+            p.release.clone_from(&ctx.release_id);
+        }
+    }
     if ctx.edge == Edge::Responses && state.targets.iter().any(|t| !t.provider.responses()) {
         ctx.translated = Some(crate::edge::responses::translate(&body));
     }
@@ -222,6 +236,7 @@ async fn failed(app: &App, ctx: CallCtx, e: GatewayError) -> Response {
             error_message: Some(api.message),
             ttfb_ms: None,
             stream: None,
+            answer: None,
         },
     );
     if let Some(d) = durable {

@@ -180,10 +180,13 @@ fn prepare(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let capture =
+        crate::capture::Policies::build(&config).map_err(|e| vec![format!("capture: {e}")])?;
     let live = Live {
         config: Arc::new(config),
         routes,
         registry,
+        capture,
     };
     Ok((live, hex::encode(Sha256::digest(text.as_bytes())), prompts))
 }

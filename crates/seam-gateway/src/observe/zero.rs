@@ -20,9 +20,12 @@ pub const RECORD_DROP_REASONS: [&str; 6] = [
     "spool_unreadable",
 ];
 
+/// `seam_contents_dropped_total{reason}`: see `record/writer.rs`.
+pub const CONTENT_DROP_REASONS: [&str; 2] = ["writer_behind", "encode_failed"];
+
 /// `seam_events_total{reason}`: the kinds of event the gateway writes (the control plane's
 /// deploys and approvals are written by `seam-control`, not counted here).
-pub const EVENT_KINDS: [EventKind; 9] = [
+pub const EVENT_KINDS: [EventKind; 10] = [
     EventKind::ServedModelChanged,              // drift.rs
     EventKind::FingerprintChanged,              // drift.rs
     EventKind::ProviderDegradedHiddenByRetries, // divergence.rs
@@ -33,6 +36,8 @@ pub const EVENT_KINDS: [EventKind; 9] = [
     // The record writer's outage summary (record/writer.rs).
     EventKind::RecordsDropped,
     EventKind::StoreOutage,
+    // Captured content the record writer could not keep up with (record/writer.rs).
+    EventKind::ContentDropped,
 ];
 /// `seam_limit_backend_errors_total{reason}`: the `on_backend_down` decisions.
 const BACKEND_DOWN_DECISIONS: [&str; 2] = ["open", "closed"];
@@ -71,6 +76,9 @@ impl Metrics {
     pub(super) fn zero_fixed(&self) {
         for r in RECORD_DROP_REASONS {
             let _ = self.records_dropped.get_or_create(&reason(r));
+        }
+        for r in CONTENT_DROP_REASONS {
+            let _ = self.contents_dropped.get_or_create(&reason(r));
         }
         for k in EVENT_KINDS {
             let _ = self.events.get_or_create(&reason(k.as_str()));

@@ -6,7 +6,7 @@
 use super::Entry;
 use crate::observe::{Metrics, Reason};
 use seam_store::spool::{Appended, Spool};
-use seam_store::{AttemptRecord, CallRecord, StreamRecord};
+use seam_store::{AttemptRecord, CallRecord, ContentRecord, StreamRecord};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,6 +20,8 @@ struct BatchRef<'a> {
     calls: Vec<&'a CallRecord>,
     attempts: Vec<&'a AttemptRecord>,
     streams: Vec<&'a StreamRecord>,
+    /// Built here, on the blocking thread: the entries hold what to build them from.
+    contents: Vec<ContentRecord>,
 }
 
 /// Appends what calls hand in, as many at a time as are waiting; when the spool fails or is
@@ -58,13 +60,21 @@ pub(super) async fn run(
                     .iter()
                     .filter_map(|(e, _)| e.stream.as_ref())
                     .collect(),
+                contents: group
+                    .iter()
+                    .filter_map(|(e, _)| {
+                        let c = e.content.as_ref()?;
+                        c.build(&e.call.id, e.call.created_ms)
+                    })
+                    .collect(),
             };
+            let contents = batch.contents.len() as u64;
             let rows = (batch.calls.len() + batch.attempts.len() + batch.streams.len()) as u64;
             let result = s.lock().unwrap_or_else(|e| e.into_inner()).append(&batch);
-            (group, rows, result)
+            (group, rows, contents, result)
         })
         .await;
-        let Ok((group, rows, result)) = done else {
+        let Ok((group, rows, contents, result)) = done else {
             tracing::error!("the records journal failed; its calls' records are lost");
             metrics
                 .records_dropped
@@ -77,6 +87,7 @@ pub(super) async fn run(
         match result {
             Ok(Appended::Spooled) => {
                 metrics.records_spooled.inc_by(rows);
+                metrics.contents_captured.inc_by(contents);
                 for (_, ack) in group {
                     let _ = ack.send(());
                 }

@@ -25,6 +25,8 @@ pub struct Entry {
     pub call: CallRecord,
     pub attempts: Vec<AttemptRecord>,
     pub stream: Option<seam_store::StreamRecord>,
+    /// Content to keep, built when the writer takes the entry (see `capture.rs`).
+    pub content: Option<crate::capture::Captured>,
 }
 
 impl Entry {
@@ -117,6 +119,8 @@ impl Recorder {
             spooled: false,
             journaled: false,
             first_round: Some(first_tx),
+            contents_dropped: 0,
+            contents_reported: None,
         };
         let mut journal = None;
         let mut journal_tx = None;

@@ -10,6 +10,7 @@ struct FlakySink {
     writes: AtomicUsize,
     priorities: Mutex<Vec<(Priority, usize)>>,
     stored: Mutex<Vec<String>>,
+    contents: AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -23,6 +24,8 @@ impl RecordSink for FlakySink {
             .lock()
             .unwrap()
             .push((priority, batch.calls.len()));
+        self.contents
+            .fetch_add(batch.contents.len(), Ordering::Relaxed);
         let mut stored = self.stored.lock().unwrap();
         for c in &batch.calls {
             if !stored.contains(&c.id) {
@@ -51,6 +54,7 @@ fn entry(id: &str) -> Box<Entry> {
         call,
         attempts,
         stream: None,
+        content: None,
     })
 }
 
@@ -346,4 +350,61 @@ async fn batches_go_at_background_priority_until_records_pile_up() {
         ]
     );
     assert_eq!(metrics.records_written.get(), 2 * 57);
+}
+
+/// A call of a route that keeps all content.
+fn captured_entry(id: &str) -> Box<Entry> {
+    let text = "[[providers]]\nname = \"local\"\nkind = \"sim\"\n[[routes]]\nname = \"chat\"\ntargets = [{ provider = \"local\", model = \"m\" }]\ncapture = { mode = \"full\" }\n";
+    let config = seam_config::parse(text, std::path::Path::new("t.toml"), &|_| None).unwrap();
+    let policies = crate::capture::Policies::build(&config).unwrap();
+    let request = crate::capture::Request {
+        bytes: bytes::Bytes::from_static(
+            br#"{"model":"chat","messages":[{"role":"user","content":"hi"}]}"#,
+        ),
+        responses: false,
+    };
+    let pending = policies.decide("t", "chat", id, request).expect("kept");
+    let mut e = entry(id);
+    e.content = pending.end(seam_vocab::Outcome::Ok, None);
+    assert!(e.content.is_some());
+    e
+}
+
+/// A writer with a quarter of its queue waiting keeps every call and drops their content,
+/// counted and put on the timeline; once it has caught up, content is kept again.
+#[tokio::test]
+async fn a_writer_behind_drops_content_never_calls() {
+    let metrics = Metrics::new();
+    let sink = Arc::new(FlakySink::default());
+    let events = events_store().await;
+    let (rec, writer) = spawn(sink.clone(), None, 0, events.clone(), 64, metrics.clone());
+    let all = ids("c", 40);
+    for id in &all {
+        rec.record(captured_entry(id));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    rec.record(captured_entry("later"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    writer.finish().await;
+    let mut expected = all.clone();
+    expected.push("later".into());
+    assert_eq!(sink.stored(), expected, "every call is kept");
+    let behind = metrics
+        .contents_dropped
+        .get_or_create(&Reason {
+            reason: "writer_behind".into(),
+        })
+        .get();
+    let kept = sink.contents.load(Ordering::Relaxed) as u64;
+    // Batches of 16 taken while 40, then 24 waited (16 is a quarter of 64): the last 8 and
+    // the later call kept theirs.
+    assert_eq!((behind, kept), (32, 9));
+    assert_eq!(metrics.contents_captured.get(), 9);
+    let event = timeline(&events)
+        .await
+        .into_iter()
+        .find(|e| e.kind.as_str() == "content_dropped")
+        .expect("a content_dropped event");
+    let details: serde_json::Value = serde_json::from_str(&event.details).unwrap();
+    assert_eq!(details["contents"], 32);
 }

@@ -41,7 +41,14 @@ pub(super) struct Writer {
     pub journaled: bool,
     /// Told once the first round (the replay of what a previous run spooled) is over.
     pub first_round: Option<oneshot::Sender<()>>,
+    /// Captured contents dropped since the last `content_dropped` event, and when that was.
+    pub contents_dropped: u64,
+    pub contents_reported: Option<Instant>,
 }
+
+/// At most one `content_dropped` event per this long: a writer that stays behind would
+/// otherwise put one on the timeline per batch.
+const CONTENT_DROP_REPORT: Duration = Duration::from_secs(60);
 
 pub(super) struct Outage {
     since_ms: i64,
@@ -66,12 +73,15 @@ impl Writer {
                 _ = &mut stop => break,
             }
             self.step(false).await;
+            self.report_content_drops();
             if let Some(done) = self.first_round.take() {
                 let _ = done.send(());
             }
         }
         self.rx.close();
         self.finish().await;
+        self.contents_reported = None;
+        self.report_content_drops();
     }
 
     /// One round: keep the queue from filling while the store is down, retry what failed when
@@ -130,24 +140,80 @@ impl Writer {
         self.spill_if_needed(true).await;
     }
 
-    /// Takes up to `size` queued calls as one batch.
+    /// Takes up to `size` queued calls as one batch, with their captured content built
+    /// (parsed, redacted, compressed) unless the writer is behind: then the calls go without
+    /// it, as content may be lost and calls may not.
     fn take(&mut self, size: usize) -> Option<Arc<RecordBatch>> {
         let mut records = RecordBatch::default();
         let mut calls = 0;
+        let behind = self.rx.len() >= self.flow.urgent_depth;
+        let mut dropped = 0;
         while calls < size {
             let Ok(e) = self.rx.try_recv() else { break };
             let Entry {
                 call,
                 attempts,
                 stream,
+                content,
             } = *e;
+            if let Some(c) = content {
+                if behind {
+                    dropped += 1;
+                } else {
+                    match c.build(&call.id, call.created_ms) {
+                        Some(r) => records.contents.push(r),
+                        None => self.drop_content("encode_failed", 1),
+                    }
+                }
+            }
             records.calls.push(call);
             records.attempts.extend(attempts);
             records.streams.extend(stream);
             calls += 1;
         }
         self.metrics.record_queue.dec_by(calls as i64);
+        self.metrics
+            .contents_captured
+            .inc_by(records.contents.len() as u64);
+        if dropped > 0 {
+            self.drop_content("writer_behind", dropped);
+        }
         (calls > 0).then(|| Arc::new(records))
+    }
+
+    fn drop_content(&mut self, reason: &str, n: u64) {
+        self.metrics
+            .contents_dropped
+            .get_or_create(&Reason {
+                reason: reason.into(),
+            })
+            .inc_by(n);
+        self.contents_dropped += n;
+    }
+
+    /// Puts dropped content on the timeline, at most once per [`CONTENT_DROP_REPORT`].
+    fn report_content_drops(&mut self) {
+        let now = Instant::now();
+        if self.contents_dropped == 0
+            || self
+                .contents_reported
+                .is_some_and(|at| now < at + CONTENT_DROP_REPORT)
+        {
+            return;
+        }
+        let n = std::mem::take(&mut self.contents_dropped);
+        self.contents_reported = Some(now);
+        tracing::warn!(
+            contents = n,
+            "captured content was not kept: the record writer was behind; see seam_contents_dropped_total"
+        );
+        self.events.emit(EventRecord::new(
+            seam_vocab::EventKind::ContentDropped,
+            format!(
+                "{n} captured contents were not kept: the record writer was behind (their calls were recorded)"
+            ),
+            serde_json::json!({ "contents": n }),
+        ));
     }
 
     /// Writes one batch to the store; on failure, starts or extends the outage. While the write

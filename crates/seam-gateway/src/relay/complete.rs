@@ -40,6 +40,13 @@ pub fn complete(
     );
     // A Responses API call answered by a target that speaks it has its answer as it came.
     let native = up.endpoint == seam_providers::Endpoint::Responses;
+    let answer = ctx
+        .capture
+        .is_some()
+        .then(|| crate::capture::Answered::Complete {
+            body: c.body.clone(),
+            native,
+        });
     let body = match (rewrite, ctx.edge) {
         (None, Edge::OpenAi) => c.body,
         (None, Edge::Responses) if native => c.body,
@@ -74,6 +81,7 @@ pub fn complete(
             error_message: None,
             ttfb_ms: up.ttfb_ms,
             stream: None,
+            answer,
         },
     );
     (resp, durable)

@@ -67,6 +67,8 @@ pub struct Relay {
     failed: Option<String>,
     /// What the attempt was billed, once the stream has ended.
     billed: Usage,
+    /// The answer assembled for a call that may keep its content.
+    captured: Option<seam_capture::StreamAnswer>,
 }
 
 /// How long the rest of an upstream body may take to arrive after its `[DONE]`. The body's
@@ -122,7 +124,9 @@ impl Relay {
             let echo = crate::edge::responses::response::Echo::new(&request);
             ResponsesEvents::new(&ctx.id, rewrite.clone(), echo)
         });
+        let captured = ctx.capture.as_ref().map(|p| p.stream_answer());
         Relay {
+            captured,
             end,
             ctx: Some(ctx),
             up,
@@ -292,6 +296,9 @@ impl Relay {
         if let Some(f) = value.get("system_fingerprint").and_then(Value::as_str) {
             self.served.fingerprint = Some(f.to_string());
         }
+        if let Some(a) = self.captured.as_mut() {
+            a.push(value);
+        }
         let tally = &mut self.tally;
         for_each_content(value, |t| {
             tally.push(t);
@@ -321,6 +328,9 @@ impl Relay {
             self.failed = w.failed;
         }
         let chars = w.content.map_or(0, |t| {
+            if let Some(a) = self.captured.as_mut() {
+                a.push_text(t);
+            }
             self.tally.push(t);
             t.chars().count()
         });
@@ -423,6 +433,10 @@ impl Relay {
             ),
         };
         let stream = self.stream_record(&ctx, bill.usage.output_tokens, outcome, error.is_none());
+        let answer = self.captured.take().map(|a| {
+            let (answer, cut) = a.finish(outcome == Outcome::ClientClosed);
+            crate::capture::Answered::Stream { answer, cut }
+        });
         self.end.finish(
             ctx,
             CallEnd {
@@ -432,6 +446,7 @@ impl Relay {
                 error_message: message,
                 ttfb_ms: self.up.ttfb_ms,
                 stream,
+                answer,
             },
         )
     }

@@ -3,6 +3,7 @@
 
 mod anthropic;
 mod audit;
+mod capture;
 mod cluster;
 mod control_api;
 mod drift;
