@@ -120,7 +120,9 @@ impl Writer {
             } else {
                 (Priority::Background, self.flow.background_batch_size)
             };
-            let Some(batch) = self.take(size) else { break };
+            let Some(batch) = self.take(size).await else {
+                break;
+            };
             if !self.write(batch.clone(), priority).await {
                 self.held = Some(batch);
                 return;
@@ -142,12 +144,14 @@ impl Writer {
 
     /// Takes up to `size` queued calls as one batch, with their captured content built
     /// (parsed, redacted, compressed) unless the writer is behind: then the calls go without
-    /// it, as content may be lost and calls may not.
-    fn take(&mut self, size: usize) -> Option<Arc<RecordBatch>> {
+    /// it, as content may be lost and calls may not. Content is built on a blocking thread:
+    /// a large one takes milliseconds that the event loop's calls must not wait for.
+    async fn take(&mut self, size: usize) -> Option<Arc<RecordBatch>> {
         let mut records = RecordBatch::default();
         let mut calls = 0;
         let behind = self.rx.len() >= self.flow.urgent_depth;
         let mut dropped = 0;
+        let mut captured = Vec::new();
         while calls < size {
             let Ok(e) = self.rx.try_recv() else { break };
             let Entry {
@@ -160,10 +164,7 @@ impl Writer {
                 if behind {
                     dropped += 1;
                 } else {
-                    match c.build(&call.id, call.created_ms) {
-                        Some(r) => records.contents.push(r),
-                        None => self.drop_content("encode_failed", 1),
-                    }
+                    captured.push((c, call.id.clone(), call.created_ms));
                 }
             }
             records.calls.push(call);
@@ -172,12 +173,27 @@ impl Writer {
             calls += 1;
         }
         self.metrics.record_queue.dec_by(calls as i64);
-        self.metrics
-            .contents_captured
-            .inc_by(records.contents.len() as u64);
         if dropped > 0 {
             self.drop_content("writer_behind", dropped);
         }
+        if !captured.is_empty() {
+            let wanted = captured.len();
+            let built = tokio::task::spawn_blocking(move || {
+                captured
+                    .iter()
+                    .filter_map(|(c, id, at)| c.build(id, *at))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+            if built.len() < wanted {
+                self.drop_content("encode_failed", (wanted - built.len()) as u64);
+            }
+            records.contents = built;
+        }
+        self.metrics
+            .contents_captured
+            .inc_by(records.contents.len() as u64);
         (calls > 0).then(|| Arc::new(records))
     }
 
@@ -275,7 +291,7 @@ impl Writer {
         let queued = self.rx.len();
         let mut taken = 0;
         while taken < queued {
-            let Some(batch) = self.take(self.flow.batch_size) else {
+            let Some(batch) = self.take(self.flow.batch_size).await else {
                 break;
             };
             taken += batch.calls.len();
