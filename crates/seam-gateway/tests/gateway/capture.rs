@@ -179,3 +179,58 @@ async fn failures_are_kept_outside_the_sample_and_a_trace_is_sampled_whole() {
     }
     assert!((1..12).contains(&kept_traces), "{kept_traces} of 12 kept");
 }
+
+/// Every client format is kept in the one chat shape: an Anthropic client's Messages call,
+/// a Responses API call passed through to a provider that speaks it (its answer's output
+/// text), and one translated to chat for a provider that does not.
+#[tokio::test]
+async fn anthropic_and_responses_clients_are_kept_in_the_chat_shape() {
+    for (responses, native) in [(false, false), (true, true), (true, false)] {
+        let h = Harness::start(Options {
+            route_extra: r#"capture = { mode = "full" }"#,
+            provider_extra: if native { "" } else { "responses = false" },
+            ..Options::default()
+        })
+        .await;
+        let r = if responses {
+            h.post(
+                "/v1/responses",
+                &json!({"model": "chat", "instructions": "be brief", "input": "hello there"}),
+            )
+            .await
+        } else {
+            h.client
+                .post(format!("{}/v1/messages", h.gw))
+                .header("x-api-key", &h.key)
+                .header("anthropic-version", "2023-06-01")
+                .json(
+                    &json!({"model": "chat", "max_tokens": 50, "system": "be brief",
+                    "messages": [{"role": "user", "content": "hello there"}]}),
+                )
+                .send()
+                .await
+                .unwrap()
+        };
+        assert_eq!(r.status(), 200, "responses {responses} native {native}");
+        let id = r
+            .headers()
+            .get("x-seam-call-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap()
+            .to_string();
+        let c = content(&h, &id).await.expect("captured");
+        let roles: Vec<&str> = c.messages.iter().map(|m| m.role.as_str()).collect();
+        assert_eq!(
+            roles,
+            ["system", "user"],
+            "responses {responses} native {native}"
+        );
+        assert_eq!(text_of(&c, 1), "hello there");
+        let answer = c.answer.expect("answer");
+        assert_eq!(
+            answer.text.as_deref(),
+            Some("hello there"),
+            "responses {responses} native {native}"
+        );
+    }
+}
