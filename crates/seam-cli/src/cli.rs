@@ -398,8 +398,8 @@ impl Cli {
                 json,
                 store,
             } => match command {
-                Some(TracesCommand::Show { id, json }) => {
-                    crate::traces::show(&store, &id, json).await
+                Some(TracesCommand::Show { id, content, json }) => {
+                    crate::traces::show(&store, &id, content, json).await
                 }
                 None => crate::traces::list(&store, &since, tenant, limit, json).await,
             },

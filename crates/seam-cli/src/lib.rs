@@ -7,6 +7,7 @@ mod calls;
 mod changes;
 mod cli;
 mod config_check;
+mod content;
 mod demo;
 mod format;
 mod keys;
