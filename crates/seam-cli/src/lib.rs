@@ -8,6 +8,7 @@ mod changes;
 mod cli;
 mod config_check;
 mod content;
+mod dataset;
 mod demo;
 mod format;
 mod keys;

@@ -298,3 +298,11 @@ pub enum SessionsCommand {
         json: bool,
     },
 }
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DatasetCommand {
+    /// Append a case per captured call to a JSON-lines dataset (docs/datasets.md): the call's
+    /// messages and tools as input, its answer as `expected` (review pending). With both
+    /// --from-call and --trace, the named calls and the trace's are added (each once).
+    Add(crate::dataset::AddArgs),
+}
