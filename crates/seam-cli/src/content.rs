@@ -189,3 +189,46 @@ fn lines(out: &mut String, text: &str, indent: &str) {
         let _ = writeln!(out, "{indent}{}", clean(line));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A client's text that would forge a line and recolour the terminal.
+    const EVIL: &str = "hi\r\n2026-01-01 00:00:00  INFO forged\u{1b}[31m\u{1b}[2J";
+
+    #[test]
+    fn what_clients_and_models_wrote_is_escaped_line_by_line() {
+        let mut c = seam_capture::Content::from_request(&json!({
+            "messages": [{"role": EVIL, "name": EVIL, "content": EVIL}],
+            "tools": [{"type": "function", "function": {"name": EVIL, "description": EVIL}}],
+        }));
+        c.answer = Some(seam_capture::Answer::from_response(&json!({"choices": [{
+            "finish_reason": EVIL,
+            "message": {"content": EVIL, "refusal": EVIL, "tool_calls": [
+                {"id": EVIL, "function": {"name": EVIL, "arguments": EVIL}}]}}]})));
+        let out = section(Some(&Content {
+            captured_ms: 0,
+            bytes: 1,
+            truncated: false,
+            body: Ok(c),
+        }));
+        assert!(!out.contains('\u{1b}'), "{out:?}");
+        assert!(!out.contains('\r'), "{out:?}");
+        // A text's own line break starts an indented line, never one of its choosing.
+        assert!(!out.lines().any(|l| l.starts_with("2026")), "{out}");
+        assert!(
+            out.lines()
+                .any(|l| l == "    2026-01-01 00:00:00  INFO forged\\u{1b}[31m\\u{1b}[2J"),
+            "{out}"
+        );
+        let unreadable = section(Some(&Content {
+            captured_ms: 0,
+            bytes: 1,
+            truncated: false,
+            body: Err(EVIL.into()),
+        }));
+        assert_eq!(unreadable.lines().count(), 2, "{unreadable}");
+    }
+}
