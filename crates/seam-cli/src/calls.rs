@@ -191,8 +191,8 @@ pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()>
     Ok(())
 }
 
-/// `seam calls show` as text: one line per field, then the attempts, then a stream's
-/// telemetry; every value that came from a client or an upstream is cleaned for the terminal.
+/// `seam calls show` as text: one line per field, then the attempts, a stream's telemetry
+/// and the captured content; every value that came from a client or an upstream is cleaned for the terminal.
 pub fn show_text(view: &CallView) -> String {
     use std::fmt::Write;
     let (call, attempts) = (&view.call, &view.attempts);
@@ -349,10 +349,7 @@ pub fn show_text(view: &CallView) -> String {
     if let Some(stream) = &view.stream {
         out.push_str(&stream_text(stream));
     }
-    // Captured content goes here once calls are captured (see `seam_control::calls::Content`).
-    if let Some(content) = &view.content {
-        match *content {}
-    }
+    out.push_str(&crate::content::section(view.content.as_ref()));
     out
 }
 

@@ -222,6 +222,13 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Eval datasets made of recorded calls: `seam dataset add FILE --from-call ID`.
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// The change timeline: events such as a provider degrading behind retries.
     Changes {
         /// How far back: 30s, 15m, 1h, 7d.
@@ -398,10 +405,13 @@ impl Cli {
                 json,
                 store,
             } => match command {
-                Some(TracesCommand::Show { id, json }) => {
-                    crate::traces::show(&store, &id, json).await
+                Some(TracesCommand::Show { id, content, json }) => {
+                    crate::traces::show(&store, &id, content, json).await
                 }
                 None => crate::traces::list(&store, &since, tenant, limit, json).await,
+            },
+            Command::Dataset { command, store } => match command {
+                DatasetCommand::Add(args) => crate::dataset::add(&store, args).await,
             },
             Command::Changes { since, json, store } => {
                 crate::changes::changes(&store, &since, json).await

@@ -7,6 +7,8 @@ mod calls;
 mod changes;
 mod cli;
 mod config_check;
+mod content;
+mod dataset;
 mod demo;
 mod format;
 mod keys;

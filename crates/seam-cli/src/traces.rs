@@ -1,10 +1,12 @@
 //! `seam traces`: the recent named traces, one line per trace and tenant; and `seam traces
 //! show ID`, a trace's calls and their attempts as a tree (the calls of the tenants the
-//! reader's roles cover: a trace id is the client's, and may span tenants).
+//! reader's roles cover: a trace id is the client's, and may span tenants), with `--content`
+//! each call's captured content after it.
 
 use crate::calls::{UNPRICED_NOTE, cost_cell};
 use crate::cli::StoreArgs;
 use crate::format::{clean, parse_since, table, timestamp};
+use seam_control::calls::Content;
 use seam_store::{AttemptRecord, CallRecord, Records, TraceQuery, TraceSummary};
 
 pub async fn list(
@@ -83,7 +85,7 @@ pub fn traces_table(traces: &[TraceSummary]) -> String {
     out
 }
 
-pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()> {
+pub async fn show(store: &StoreArgs, id: &str, content: bool, json: bool) -> anyhow::Result<()> {
     let (store, who) = crate::actor::open_as(store).await?;
     let (all, attempts) = store.trace(id).await?;
     let calls: Vec<CallRecord> = all
@@ -102,13 +104,28 @@ pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()>
         .into_iter()
         .filter(|a| calls.iter().any(|c| c.id == a.call_id))
         .collect();
+    // Only for the calls the reader may see (filtered above), one read each.
+    let mut contents: Vec<Option<Content>> = Vec::new();
+    if content {
+        for c in &calls {
+            contents.push(seam_control::calls::content(&store, &c.id).await?);
+        }
+    }
     if json {
         let tree: Vec<serde_json::Value> = calls
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let atts: Vec<&AttemptRecord> =
                     attempts.iter().filter(|a| a.call_id == c.id).collect();
-                serde_json::json!({"call": c, "attempts": atts})
+                let mut v = serde_json::json!({"call": c, "attempts": atts});
+                if content {
+                    v["content"] = contents[i]
+                        .as_ref()
+                        .map(Content::to_json)
+                        .unwrap_or_default();
+                }
+                v
             })
             .collect();
         println!(
@@ -118,6 +135,13 @@ pub async fn show(store: &StoreArgs, id: &str, json: bool) -> anyhow::Result<()>
         return Ok(());
     }
     print!("{}", render(id, &calls, &attempts));
+    for (c, captured) in calls.iter().zip(&contents) {
+        print!(
+            "\n── {}{}",
+            clean(&c.id),
+            crate::content::section(captured.as_ref())
+        );
+    }
     Ok(())
 }
 

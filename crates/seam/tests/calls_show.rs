@@ -63,7 +63,8 @@ async fn calls_show_gives_the_attempts_and_a_streams_telemetry() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys, ["call", "attempts", "stream"]);
+    assert_eq!(keys, ["call", "attempts", "stream", "content"]);
+    assert_eq!(shown["content"], Value::Null, "not captured");
 
     let shown: Value =
         serde_json::from_str(&seam(&url, &["calls", "show", "call_plain", "--json"])).unwrap();

@@ -190,6 +190,9 @@ pub(crate) enum TracesCommand {
     /// A trace's calls and their attempts as a tree, with tokens, cost and outcome.
     Show {
         id: String,
+        /// Each call's captured content too (what was asked and answered), when captured.
+        #[arg(long)]
+        content: bool,
         /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
@@ -234,7 +237,8 @@ pub(crate) enum ReportCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CallsCommand {
-    /// One call with all its attempts and, for a stream, what its client saw.
+    /// One call with all its attempts, for a stream what its client saw, and its captured
+    /// content (what was asked and answered) when it was captured.
     Show {
         id: String,
         /// Output as JSON (one document; the same facts as the text).
@@ -262,13 +266,13 @@ pub(crate) enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
-    /// Calls, attempts, streams and events as JSON lines (`{"type": "call", ...}`), oldest
-    /// first, to standard output.
+    /// Calls, attempts, streams, events and captured contents as JSON lines (`{"type":
+    /// "call", ...}`), oldest first, to standard output; a content's body decoded.
     Export {
         /// How far back: 30s, 15m, 1h, 7d.
         #[arg(long, default_value = "24h")]
         since: String,
-        /// Which: calls, attempts, streams, events (comma-separated; default all).
+        /// Which: calls, attempts, streams, events, contents (comma-separated; default all).
         #[arg(long)]
         only: Option<String>,
     },
@@ -293,4 +297,12 @@ pub enum SessionsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DatasetCommand {
+    /// Append a case per captured call to a JSON-lines dataset (docs/datasets.md): the call's
+    /// messages and tools as input, its answer as `expected` (review pending). With both
+    /// --from-call and --trace, the named calls and the trace's are added (each once).
+    Add(crate::dataset::AddArgs),
 }
