@@ -97,6 +97,18 @@ targets = [{{ provider = "claude", model = "claude-sim-1" }}]
 name = "embed"
 targets = [{{ provider = "sim", model = "sim-embed-1" }}]
 
+# Content capture (test_capture.py): every call of tenant e2e-capture, with every pack; on
+# route `sampled`, half the traces of any tenant and every failure.
+[capture.tenants.e2e-capture]
+mode = "full"
+redact = ["email", "phone", "card", "iban", "ip", "regex:TICKET-[0-9]{{6}}"]
+
+[[routes]]
+name = "sampled"
+targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 1 }}
+capture = {{ mode = "full", sample = 0.5, keep_failures = true }}
+
 [prices."sim-large-2026-01"]
 input = 1.0
 output = 4.0
