@@ -115,8 +115,13 @@ pub enum ContentError {
     Json(#[from] serde_json::Error),
 }
 
-/// The first byte of stored content: JSON compressed with zstd.
+/// The first byte of stored content: JSON compressed with zstd, or (below
+/// [`COMPRESS_FROM`]) JSON as it is.
 const FORMAT_ZSTD_JSON: u8 = 1;
+const FORMAT_JSON: u8 = 2;
+/// Smaller JSON is stored uncompressed: zstd's fixed cost per frame (a few microseconds)
+/// was a third of building a short chat's content, to save a few hundred bytes.
+pub const COMPRESS_FROM: usize = 2048;
 const ZSTD_LEVEL: i32 = 3;
 
 thread_local! {
@@ -182,7 +187,14 @@ impl Content {
 
     /// [`Content::to_bytes`], and the size of the JSON before compression.
     pub fn encode(&self) -> Result<(Vec<u8>, usize), ContentError> {
-        let json = serde_json::to_vec(self)?;
+        let mut json = Vec::with_capacity(512);
+        json.push(FORMAT_JSON);
+        serde_json::to_writer(&mut json, self)?;
+        let size = json.len() - 1;
+        if size < COMPRESS_FROM {
+            return Ok((json, size));
+        }
+        let json = &json[1..];
         // One compression context per thread, reused: making one allocates and clears about
         // a megabyte at this level, more than compressing a typical call's content costs.
         let compressed = COMPRESSOR.with(|c| {
@@ -191,16 +203,22 @@ impl Content {
                 Some(c) => c,
                 None => c.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
             };
-            c.compress(&json)
+            c.compress(json)
         })?;
         let mut out = Vec::with_capacity(compressed.len() + 1);
         out.push(FORMAT_ZSTD_JSON);
         out.extend(compressed);
-        Ok((out, json.len()))
+        Ok((out, size))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Content, ContentError> {
         let (&format, rest) = bytes.split_first().ok_or(ContentError::Empty)?;
+        if format == FORMAT_JSON {
+            if rest.len() > MAX_STORED_JSON {
+                return Err(ContentError::TooLarge(MAX_STORED_JSON));
+            }
+            return Ok(serde_json::from_slice(rest)?);
+        }
         if format != FORMAT_ZSTD_JSON {
             return Err(ContentError::Format(format));
         }

@@ -1,7 +1,7 @@
 -- Captured content (issue 23): what a call was asked and answered, for the routes and tenants
 -- whose capture policy keeps it. One row per captured call, keyed by the call's id and written
--- in the same batch as the call. The body is opaque to the store: zstd-compressed JSON in the
--- format `format` names (seam-capture's `Content`), already redacted and truncated.
+-- in the same batch as the call. The body is opaque to the store: JSON (zstd-compressed when
+-- large) in the format `format` names (seam-capture's `Content`), already redacted and truncated.
 -- `BYTEA` is PostgreSQL's binary type; SQLite stores the blob as it is given.
 CREATE TABLE IF NOT EXISTS contents (
     call_id    TEXT PRIMARY KEY,

@@ -398,7 +398,8 @@ pub struct StreamRecord {
 pub struct ContentRecord {
     pub call_id: String,
     pub created_ms: i64,
-    /// The body's encoding: [`ContentRecord::FORMAT`] for zstd-compressed JSON.
+    /// The body's encoding: [`ContentRecord::FORMAT`], seam-capture's `Content` bytes (JSON,
+    /// zstd-compressed when large; the body's first byte says which).
     pub format: i64,
     /// The uncompressed body's size.
     pub bytes: i64,
@@ -412,7 +413,7 @@ pub struct ContentRecord {
 }
 
 impl ContentRecord {
-    /// zstd-compressed JSON, the only format so far.
+    /// seam-capture's `Content::encode`, the only format so far.
     pub const FORMAT: i64 = 1;
 }
 

@@ -178,15 +178,20 @@ fn stored_content_round_trips_compressed_and_bad_bytes_are_errors() {
     });
     c.seal(&redactor(), 1 << 16);
     let bytes = c.to_bytes().unwrap();
+    assert_eq!(bytes[0], 2, "a short content is stored as JSON");
     assert_eq!(Content::from_bytes(&bytes).unwrap(), c);
     let long = Content {
         unparsed: Some("the same words again ".repeat(2000)),
         ..Default::default()
     };
+    let (stored, size) = long.encode().unwrap();
+    assert_eq!(stored[0], 1, "a long one compressed");
     assert!(
-        long.to_bytes().unwrap().len() < 42_000 / 20,
+        size > 42_000 && stored.len() < 42_000 / 20,
         "zstd compresses"
     );
+    assert_eq!(Content::from_bytes(&stored).unwrap(), long);
+    assert!(Content::from_bytes(&[2, b'{']).is_err());
     assert!(Content::from_bytes(&[]).is_err());
     assert!(Content::from_bytes(&[9, 1, 2]).is_err());
     assert!(Content::from_bytes(&[1, 1, 2, 3]).is_err());
