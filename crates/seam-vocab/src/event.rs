@@ -24,6 +24,8 @@ vocabulary! {
         RecordsDropped => "records_dropped",
         /// A store outage ended with every record kept.
         StoreOutage => "store_outage",
+        /// A retention round deleted expired records or content.
+        RetentionDeleted => "retention_deleted",
         ReleaseCreate => "release_create",
         ReleaseApprove => "release_approve",
         ReleaseDeploy => "release_deploy",
@@ -54,6 +56,7 @@ mod tests {
             (EventKind::ReleaseModelMismatch, "release_model_mismatch"),
             (EventKind::RecordsDropped, "records_dropped"),
             (EventKind::StoreOutage, "store_outage"),
+            (EventKind::RetentionDeleted, "retention_deleted"),
             (EventKind::ReleaseCreate, "release_create"),
             (EventKind::ReleaseApprove, "release_approve"),
             (EventKind::ReleaseDeploy, "release_deploy"),

@@ -22,7 +22,7 @@ pub const RECORD_DROP_REASONS: [&str; 6] = [
 
 /// `seam_events_total{reason}`: the kinds of event the gateway writes (the control plane's
 /// deploys and approvals are written by `seam-control`, not counted here).
-pub const EVENT_KINDS: [EventKind; 9] = [
+pub const EVENT_KINDS: [EventKind; 10] = [
     EventKind::ServedModelChanged,              // drift.rs
     EventKind::FingerprintChanged,              // drift.rs
     EventKind::ProviderDegradedHiddenByRetries, // divergence.rs
@@ -33,6 +33,7 @@ pub const EVENT_KINDS: [EventKind; 9] = [
     // The record writer's outage summary (record/writer.rs).
     EventKind::RecordsDropped,
     EventKind::StoreOutage,
+    EventKind::RetentionDeleted, // retention.rs
 ];
 /// `seam_limit_backend_errors_total{reason}`: the `on_backend_down` decisions.
 const BACKEND_DOWN_DECISIONS: [&str; 2] = ["open", "closed"];
