@@ -261,8 +261,29 @@ async fn live_rows(conn: &mut AnyConnection, partition: &str) -> Result<u64, sql
     Ok(n.max(0) as u64)
 }
 
+/// Tables named as `table`'s month partitions that are not attached to it: detached by a
+/// round that stopped before it dropped them.
+async fn detached(conn: &mut AnyConnection, table: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c \
+         WHERE c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($1::text)) \
+         AND c.relkind = 'r' AND c.relname LIKE $1 || '\\_p%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(conn)
+    .await
+}
+
 /// Detaches and drops the month partitions of `tables` that end at or before `before_ms`
 /// (all their rows are older), a month at a time, oldest first.
+///
+/// The detach is what takes the parent table's lock (DETACH ... CONCURRENTLY is not possible
+/// with a default partition): a month of every table is detached in one short transaction.
+/// Dropping a detached table takes only its own lock, so its files are removed (which a
+/// filesystem that discards freed blocks at once does at a few hundred milliseconds a
+/// gigabyte) while the record writer and readers carry on. A table detached by a round that
+/// stopped before dropping it is dropped by the next one.
 pub(crate) async fn drop_expired(
     pool: &AnyPool,
     tables: &[&Table],
@@ -270,6 +291,7 @@ pub(crate) async fn drop_expired(
 ) -> Result<(Vec<String>, Deleted), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut expired: BTreeSet<(Month, &'static str, String)> = BTreeSet::new();
+    let mut left: Vec<(&'static str, String)> = Vec::new();
     for t in tables {
         if !is_partitioned(&mut conn, t.name).await? {
             continue;
@@ -281,28 +303,36 @@ pub(crate) async fn drop_expired(
                 expired.insert((m, t.name, p));
             }
         }
+        for p in detached(&mut conn, t.name).await? {
+            if t.month_of(&p).is_some_and(|m| m.end_ms() <= before_ms) {
+                left.push((t.name, p));
+            }
+        }
     }
-    let mut dropped = Vec::new();
     let mut rows = Deleted::default();
     let months: BTreeSet<Month> = expired.iter().map(|e| e.0).collect();
     for month in months {
         // One month of every table at once: a month's calls never outlive its attempts.
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         lock(&mut tx).await?;
-        let mut counted = Deleted::default();
-        let mut names = Vec::new();
         for (_, table, p) in expired.iter().filter(|e| e.0 == month) {
-            counted.add_to(table, live_rows(&mut tx, p).await?);
-            // DETACH ... CONCURRENTLY is not possible with a default partition; a plain
-            // detach holds the parent's lock only for a moment (the lock timeout bounds the
-            // wait for it).
             exec(&mut tx, format!("ALTER TABLE {table} DETACH PARTITION {p}")).await?;
-            exec(&mut tx, format!("DROP TABLE {p}")).await?;
-            names.push(p.clone());
+            left.push((table, p.clone()));
         }
         tx.commit().await?;
-        rows.add(counted);
-        dropped.extend(names);
+    }
+    let mut dropped = Vec::new();
+    for (table, p) in left {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        exec(
+            &mut tx,
+            format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"),
+        )
+        .await?;
+        rows.add_to(table, live_rows(&mut tx, &p).await?);
+        exec(&mut tx, format!("DROP TABLE {p}")).await?;
+        tx.commit().await?;
+        dropped.push(p);
     }
     Ok((dropped, rows))
 }
@@ -374,13 +404,13 @@ async fn secondary_indexes(
     Ok(out)
 }
 
-/// Copies `t`'s rows into `staged` in key order, [`MOVE_BATCH`] at a time.
+/// Copies `t`'s rows into `staged` in key order, [`MOVE_BATCH`] at a time; how many.
 async fn move_rows(
     conn: &mut AnyConnection,
     t: &Table,
     staged: &str,
     progress: Progress<'_>,
-) -> Result<(), sqlx::Error> {
+) -> Result<i64, sqlx::Error> {
     let table = t.name;
     let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
         .fetch_one(&mut *conn)
@@ -434,10 +464,7 @@ async fn move_rows(
         }
         last = Some(row);
     }
-    if moved == 0 {
-        progress(&format!("migration 16: {table}: no rows to move"));
-    }
-    Ok(())
+    Ok(moved)
 }
 
 /// Migration 16 on PostgreSQL, in the migration's transaction: each record table becomes a
@@ -467,6 +494,7 @@ pub(crate) async fn convert(
             .fetch_one(&mut *conn)
             .await?;
     let mut indexes = Vec::new();
+    let mut moved = Vec::new();
     for t in TABLES {
         let (table, staged) = (t.name, format!("{}_partitioned", t.name));
         indexes.push(secondary_indexes(conn, table, progress).await?);
@@ -493,10 +521,10 @@ pub(crate) async fn convert(
             ),
         )
         .await?;
-        move_rows(conn, t, &staged, progress).await?;
+        moved.push(move_rows(conn, t, &staged, progress).await?);
     }
     exec(conn, "DROP VIEW IF EXISTS attempt_rows".into()).await?;
-    for (t, defs) in TABLES.iter().zip(indexes) {
+    for ((t, defs), rows) in TABLES.iter().zip(indexes).zip(&moved) {
         let table = t.name;
         let started = std::time::Instant::now();
         exec(conn, format!("DROP TABLE {table}")).await?;
@@ -517,13 +545,19 @@ pub(crate) async fn convert(
         for def in defs {
             exec(conn, def).await?;
         }
-        progress(&format!(
-            "migration 16: {table}: keys and indexes made ({:.0} s)",
-            started.elapsed().as_secs_f64()
-        ));
+        if *rows > 0 {
+            progress(&format!(
+                "migration 16: {table}: keys and indexes made ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            ));
+        }
     }
     if let Some(view) = view {
         exec(conn, format!("CREATE VIEW attempt_rows AS {view}")).await?;
+    }
+    // A new store (nothing moved) converts in an instant: nothing to say.
+    if moved.iter().all(|n| *n == 0) {
+        return Ok(());
     }
     let names: Vec<String> = months.iter().filter_map(|m| m.suffix()).collect();
     progress(&format!(
