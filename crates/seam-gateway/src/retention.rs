@@ -10,7 +10,9 @@
 //! advisory locks: it works the same on SQLite, which several processes can share too, and
 //! it holds across rounds without a connection held open for it. The holder renews it each
 //! round and between batches, and keeps it (other gateways' rounds are skipped); a holder
-//! that stops gives it up, one that crashes loses it when it expires ([`LEASE_TTL`]).
+//! that stops gives it up, one that crashes loses it when it expires ([`LEASE_TTL`]). Expiry
+//! is judged by the clock of the gateway that takes the lease: gateways' clocks need to agree
+//! to well within the lease's 15 minutes, as NTP keeps them.
 //!
 //! Deletes go in bounded transactions ([`BATCH`] calls, or contents, each), with a pause
 //! between them, so that on SQLite the record writer and readers never wait long for the
@@ -97,7 +99,7 @@ struct Done {
     lost: bool,
 }
 
-/// A name no other process has: the host's pid and a fresh UUID.
+/// A name no other process has: this process's id and a fresh UUID.
 pub fn holder_name() -> String {
     format!(
         "gw_{}_{}",
