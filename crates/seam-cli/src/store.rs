@@ -2,7 +2,7 @@
 
 use crate::cli::StoreArgs;
 use crate::format::parse_since;
-use seam_store::{ContentRecord, ExportCursor, ExportKind, Records, Store};
+use seam_store::{ContentRecord, ExportCursor, ExportKind, Records};
 use std::io::Write;
 
 pub async fn migrate(store_args: &StoreArgs, json: bool) -> anyhow::Result<()> {
@@ -19,7 +19,9 @@ pub async fn migrate(store_args: &StoreArgs, json: bool) -> anyhow::Result<()> {
             seam_store::SCHEMA_VERSION
         );
     }
-    let after = store.migrate().await?;
+    // A long migration (16 on a large PostgreSQL store) says how far it is, on standard error
+    // so that `--json` output stays one object.
+    let after = store.migrate_with(&|line| eprintln!("{line}")).await?;
     if json {
         println!(
             "{}",

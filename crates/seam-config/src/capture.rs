@@ -278,13 +278,40 @@ pub(crate) fn capture(raw: Option<RawCapture>, problems: &mut Vec<String>) -> Ca
     }
 }
 
-/// A retention in days: at least 1 when set.
+/// The longest retention taken: a century, so that a cutoff in milliseconds stays far inside
+/// i64 and a typo (`retention_days = 3650000`) is caught rather than meaning "forever".
+pub const MAX_RETENTION_DAYS: u64 = 36_500;
+
+/// A retention in days: from 1 to [`MAX_RETENTION_DAYS`] when set.
 pub(crate) fn retention(v: Option<u64>, key: &str, problems: &mut Vec<String>) -> Option<u64> {
-    if v == Some(0) {
-        problems.push(format!("{key}: at least 1 (leave it out to keep forever)"));
-        return None;
+    match v {
+        Some(0) => {
+            problems.push(format!("{key}: at least 1 (leave it out to keep forever)"));
+            None
+        }
+        Some(d) if d > MAX_RETENTION_DAYS => {
+            problems.push(format!(
+                "{key}: at most {MAX_RETENTION_DAYS} (100 years; leave it out to keep forever), not {d}"
+            ));
+            None
+        }
+        v => v,
     }
-    v
+}
+
+/// Content cannot outlive its call: retention deletes a call's content with its record.
+pub(crate) fn check_retentions(
+    records: Option<u64>,
+    capture: Option<u64>,
+    problems: &mut Vec<String>,
+) {
+    if let (Some(r), Some(c)) = (records, capture)
+        && c > r
+    {
+        problems.push(format!(
+            "capture.retention_days: {c} is longer than records.retention_days ({r}); content is deleted with its call's record, so keep it at most {r} days"
+        ));
+    }
 }
 
 #[cfg(test)]

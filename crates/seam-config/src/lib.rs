@@ -19,8 +19,8 @@ mod validate;
 
 pub use audit::Audit;
 pub use capture::{
-    CUSTOM_PREFIX, Capture, CaptureMode, CaptureOverride, CapturePolicy, DEFAULT_MAX_BYTES, Redact,
-    RedactPack,
+    CUSTOM_PREFIX, Capture, CaptureMode, CaptureOverride, CapturePolicy, DEFAULT_MAX_BYTES,
+    MAX_RETENTION_DAYS, Redact, RedactPack,
 };
 pub use cors::Cors;
 pub use limits::{

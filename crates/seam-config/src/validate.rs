@@ -361,6 +361,11 @@ pub(crate) fn validate(
     let streams = crate::streams::streams(raw.streams, &mut problems);
     let records = crate::records::records(raw.records, base_dir, &store.url, &mut problems);
     let capture = crate::capture::capture(raw.capture, &mut problems);
+    crate::capture::check_retentions(
+        records.retention_days,
+        capture.retention_days,
+        &mut problems,
+    );
     let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();

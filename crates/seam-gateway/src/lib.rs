@@ -32,6 +32,7 @@ pub mod reload;
 pub mod render;
 mod request;
 pub mod resolve;
+pub mod retention;
 mod server;
 pub mod session;
 pub mod shape;
@@ -195,10 +196,21 @@ pub async fn start(
         store,
         limiter,
         releases,
-        alerts: pinned::ModelAlerts::new(events),
+        alerts: pinned::ModelAlerts::new(events.clone()),
         end,
         tasks,
     });
+    let reloader = app.reloader.clone();
+    retention::Retention {
+        store: app.store.clone(),
+        settings: Arc::new(move || retention::Settings::of(&reloader.live().config)),
+        clock: Arc::new(session::SystemClock),
+        events,
+        metrics: app.metrics.clone(),
+        holder: retention::holder_name(),
+        batch: retention::BATCH,
+    }
+    .spawn(&app.tasks);
     Ok(server::start(app, listener, writer).await?)
 }
 

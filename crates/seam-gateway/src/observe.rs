@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 
 pub mod connections;
 mod labels;
+pub mod retention;
 pub mod streams;
 mod zero;
 
@@ -77,6 +78,7 @@ pub struct Metrics {
     pub reloads: Family<Reason, Counter>,
     pub streams: streams::StreamMetrics,
     pub connections: connections::ConnectionMetrics,
+    pub retention: retention::RetentionMetrics,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<FastMap<String, FastMap<String, Arc<Hot>>>>,
@@ -135,6 +137,7 @@ impl Metrics {
             reloads: Family::default(),
             streams: streams::StreamMetrics::new(&mut registry),
             connections: connections::ConnectionMetrics::new(&mut registry),
+            retention: retention::RetentionMetrics::new(&mut registry),
             registry: Registry::default(),
             hot: RwLock::default(),
         };

@@ -160,10 +160,7 @@ fn prepare(
         tracing::warn!("[telemetry] changed in the config file; it applies at the next start");
         config.telemetry = old.config.telemetry.clone();
     }
-    if config.records != old.config.records {
-        tracing::warn!("[records] changed in the config file; it applies at the next start");
-        config.records = old.config.records.clone();
-    }
+    config.records = records_on_reload(&old.config.records, &config.records);
     if config.audit != old.config.audit {
         tracing::warn!("[audit] changed in the config file; it applies at the next start");
         config.audit = old.config.audit.clone();
@@ -376,4 +373,43 @@ pub fn watch(app: Arc<Reloader>, tasks: &crate::tasks::Tasks, path: std::path::P
             let _ = reload(&app, "sighup", "signal").await;
         }
     });
+}
+
+/// `[records]` as a reload applies it: as it started, but for `retention_days`, which the
+/// retention task reads at each round.
+fn records_on_reload(
+    old: &seam_config::Records,
+    new: &seam_config::Records,
+) -> seam_config::Records {
+    let mut records = old.clone();
+    records.retention_days = new.retention_days;
+    if *new != records {
+        tracing::warn!("[records] changed in the config file; it applies at the next start");
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_applies_records_retention_and_keeps_the_rest_of_records() {
+        let old = seam_config::Records::default();
+        let new = seam_config::Records {
+            spool_max_bytes: 1 << 20,
+            durability: seam_config::Durability::Acknowledged,
+            retention_days: Some(30),
+            ..old.clone()
+        };
+        let applied = records_on_reload(&old, &new);
+        assert_eq!(applied.retention_days, Some(30));
+        assert_eq!(
+            (applied.spool_max_bytes, applied.durability),
+            (old.spool_max_bytes, old.durability),
+            "the spool and durability are the writer's, set up at start"
+        );
+        let back = records_on_reload(&applied, &old);
+        assert_eq!(back.retention_days, None, "unset again: kept forever");
+    }
 }

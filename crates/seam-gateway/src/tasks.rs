@@ -33,6 +33,12 @@ impl Stop {
     pub async fn wait(&mut self) {
         let _ = self.0.wait_for(|s| *s).await;
     }
+
+    /// Whether the gateway is stopping (or its owner is gone), without waiting: for a loop
+    /// between two steps of a long piece of work.
+    pub fn stopping(&self) -> bool {
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
 }
 
 /// What a shutdown ended, by task name.

@@ -1,5 +1,5 @@
 //! Seam's storage: one trait per domain ([`Records`], [`Reports`], [`Keys`], [`Users`],
-//! [`Audit`], [`Releases`], [`Sessions`], [`Events`]) composed as [`Store`], the record types,
+//! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`]) composed as [`Store`], the record types,
 //! versioned migrations, and the SQL backend. `conformance` (feature `conformance`, for tests)
 //! holds the behaviour every backend must show.
 
@@ -10,6 +10,7 @@ pub mod conformance;
 mod migrate;
 mod records;
 pub mod reliability;
+mod retention;
 mod sink;
 mod spend;
 pub mod spool;
@@ -17,16 +18,20 @@ mod sql;
 mod store;
 
 pub use clock::now_ms;
+pub use migrate::Progress;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, ContentRecord, DeployRecord,
     EventRecord, KeyRecord, Pinned, ReleaseRecord, RoleRecord, ServedRecord, SessionCount,
     SessionKey, SessionQuery, SessionRecord, SessionTtl, StreamRecord, UserRecord, attempt_id,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
+pub use retention::{Deleted, Dropped, Expiry};
 pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
 pub use spend::{Spend, SpendQuery, SpendRow, TraceSpend};
 pub use sql::{SqlStore, sqlite_file};
-pub use store::{Audit, Events, Keys, Records, Releases, Reports, Sessions, Store, Users};
+pub use store::{
+    Audit, Events, Keys, Records, Releases, Reports, Retention, Sessions, Store, Users,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -3,75 +3,114 @@
 use crate::now_ms;
 use sqlx::AnyPool;
 
-/// (version, name, SQL). Append only: a released migration never changes.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/0001_init.sql")),
-    (
+/// One schema change: SQL per backend (most are the same text on both), and on PostgreSQL
+/// optionally work that SQL alone cannot say well (moving rows across in batches, with
+/// progress), run after the SQL in the same transaction.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+    pub postgres_then: Option<PgStep>,
+}
+
+/// Work a PostgreSQL migration does in Rust.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PgStep {
+    /// Migration 16: the record tables become partitioned by month (`sql/partitions.rs`).
+    PartitionRecords,
+}
+
+/// A migration whose SQL is the same on both backends.
+const fn both(version: i64, name: &'static str, sql: &'static str) -> Migration {
+    Migration {
+        version,
+        name,
+        sqlite: sql,
+        postgres: sql,
+        postgres_then: None,
+    }
+}
+
+/// What a long migration says while it runs (`seam migrate` prints it on standard error).
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// In order. Append only: a released migration never changes.
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    both(1, "init", include_str!("../migrations/0001_init.sql")),
+    both(
         2,
         "retries_and_events",
         include_str!("../migrations/0002_retries_and_events.sql"),
     ),
-    (
+    both(
         3,
         "key_limits",
         include_str!("../migrations/0003_key_limits.sql"),
     ),
-    (
+    both(
         4,
         "served_models",
         include_str!("../migrations/0004_served_models.sql"),
     ),
-    (
+    both(
         5,
         "users_and_audit",
         include_str!("../migrations/0005_users_and_audit.sql"),
     ),
-    (
+    both(
         6,
         "releases",
         include_str!("../migrations/0006_releases.sql"),
     ),
-    (
+    both(
         7,
         "sessions",
         include_str!("../migrations/0007_sessions.sql"),
     ),
-    (8, "streams", include_str!("../migrations/0008_streams.sql")),
-    (
+    both(8, "streams", include_str!("../migrations/0008_streams.sql")),
+    both(
         9,
         "record_indexes",
         include_str!("../migrations/0009_record_indexes.sql"),
     ),
-    (
+    both(
         10,
         "inline_attempts",
         include_str!("../migrations/0010_inline_attempts.sql"),
     ),
-    (11, "roles", include_str!("../migrations/0011_roles.sql")),
-    (
+    both(11, "roles", include_str!("../migrations/0011_roles.sql")),
+    both(
         12,
         "audit_keyed",
         include_str!("../migrations/0012_audit_keyed.sql"),
     ),
-    (
+    both(
         13,
         "release_and_unpriced",
         include_str!("../migrations/0013_release_and_unpriced.sql"),
     ),
-    (
+    both(
         14,
         "upstream_request_id",
         include_str!("../migrations/0014_upstream_request_id.sql"),
     ),
-    (
+    both(
         15,
         "contents",
         include_str!("../migrations/0015_contents.sql"),
     ),
+    Migration {
+        version: 16,
+        name: "retention",
+        sqlite: include_str!("../migrations/0016_retention.sql"),
+        postgres: include_str!("../migrations/0016_retention.sql"),
+        postgres_then: Some(PgStep::PartitionRecords),
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 /// The schema version a database is at (0 when it has none).
 pub(crate) async fn applied(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx::Error> {
@@ -90,12 +129,21 @@ pub(crate) async fn applied(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx:
         .await
 }
 
-pub(crate) async fn run(pool: &AnyPool, postgres: bool) -> Result<i64, sqlx::Error> {
-    run_to(pool, postgres, LATEST).await
+pub(crate) async fn run(
+    pool: &AnyPool,
+    postgres: bool,
+    progress: Progress<'_>,
+) -> Result<i64, sqlx::Error> {
+    run_to(pool, postgres, LATEST, progress).await
 }
 
 /// Applies the migrations after the database's version, up to `last`.
-async fn run_to(pool: &AnyPool, postgres: bool, last: i64) -> Result<i64, sqlx::Error> {
+pub(crate) async fn run_to(
+    pool: &AnyPool,
+    postgres: bool,
+    last: i64,
+    progress: Progress<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
     )
@@ -106,7 +154,10 @@ async fn run_to(pool: &AnyPool, postgres: bool, last: i64) -> Result<i64, sqlx::
             .fetch_one(pool)
             .await?;
     let mut current = applied;
-    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied && m.0 <= last) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > applied && m.version <= last)
+    {
         let mut tx = crate::sql::begin_write(pool, !postgres).await?;
         if postgres {
             // Two `seam migrate` at once: the second waits, then finds the work done.
@@ -115,25 +166,34 @@ async fn run_to(pool: &AnyPool, postgres: bool, last: i64) -> Result<i64, sqlx::
                 .await?;
             let done: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations WHERE version = $1")
-                    .bind(*version)
+                    .bind(m.version)
                     .fetch_one(&mut *tx)
                     .await?;
             if done > 0 {
-                current = *version;
+                current = m.version;
                 continue;
             }
         }
-        sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+        sqlx::raw_sql(if postgres { m.postgres } else { m.sqlite })
+            .execute(&mut *tx)
+            .await?;
+        if let (true, Some(step)) = (postgres, m.postgres_then) {
+            match step {
+                PgStep::PartitionRecords => {
+                    crate::sql::partitions::convert(&mut tx, crate::now_ms(), progress).await?
+                }
+            }
+        }
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",
         )
-        .bind(*version)
-        .bind(*name)
+        .bind(m.version)
+        .bind(m.name)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        current = *version;
+        current = m.version;
     }
     Ok(current)
 }
@@ -154,7 +214,7 @@ mod tests {
     #[tokio::test]
     async fn record_indexes_keep_the_attempts_written_before() {
         let pool = memory_pool().await;
-        assert_eq!(run_to(&pool, false, 8).await.expect("to 8"), 8);
+        assert_eq!(run_to(&pool, false, 8, &|_| ()).await.expect("to 8"), 8);
         sqlx::raw_sql(
             "INSERT INTO attempts (id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, \
              status, outcome, latency_ms, input_tokens, output_tokens, cost_usd, tokens_estimated) \
@@ -164,7 +224,7 @@ mod tests {
         .execute(&pool)
         .await
         .expect("attempts at version 8");
-        assert_eq!(run(&pool, false).await.expect("to latest"), LATEST);
+        assert_eq!(run(&pool, false, &|_| ()).await.expect("to latest"), LATEST);
         let rows: Vec<(String, i64, String, f64)> = sqlx::query_as(
             "SELECT id, seq, outcome, cost_usd FROM attempts WHERE call_id = 'call_a' ORDER BY seq",
         )
@@ -200,7 +260,7 @@ mod tests {
     #[tokio::test]
     async fn roles_keep_admins_admins_and_give_others_no_tenant() {
         let pool = memory_pool().await;
-        assert_eq!(run_to(&pool, false, 10).await.expect("to 10"), 10);
+        assert_eq!(run_to(&pool, false, 10, &|_| ()).await.expect("to 10"), 10);
         sqlx::raw_sql(
             "INSERT INTO users (id, name, token_hash, admin, created_ms) VALUES \
              ('usr_a', 'ana', 'h1', 1, 1), ('usr_b', 'ben', 'h2', 0, 2)",
@@ -208,7 +268,7 @@ mod tests {
         .execute(&pool)
         .await
         .expect("users at version 10");
-        assert_eq!(run(&pool, false).await.expect("to latest"), LATEST);
+        assert_eq!(run(&pool, false, &|_| ()).await.expect("to latest"), LATEST);
         let users: Vec<(String, i64)> =
             sqlx::query_as("SELECT name, admin FROM users ORDER BY name")
                 .fetch_all(&pool)
@@ -228,7 +288,7 @@ mod tests {
     #[tokio::test]
     async fn calls_from_before_release_and_unpriced_read_as_priced_and_of_no_release() {
         let pool = memory_pool().await;
-        assert_eq!(run_to(&pool, false, 12).await.expect("to 12"), 12);
+        assert_eq!(run_to(&pool, false, 12, &|_| ()).await.expect("to 12"), 12);
         // A call with its only attempt kept in its row, and one with an attempts row.
         sqlx::raw_sql(
             "INSERT INTO calls (id, created_ms, tenant, endpoint, route, stream, requested_model, status, \
@@ -243,7 +303,7 @@ mod tests {
         .execute(&pool)
         .await
         .expect("records at version 12");
-        assert_eq!(run(&pool, false).await.expect("to latest"), LATEST);
+        assert_eq!(run(&pool, false, &|_| ()).await.expect("to latest"), LATEST);
         let calls: Vec<(String, Option<String>, i64)> =
             sqlx::query_as("SELECT id, release_id, unpriced FROM calls ORDER BY id")
                 .fetch_all(&pool)

@@ -1,6 +1,7 @@
 //! The storage traits, one per domain, and [`Store`], their composition. Callers take the
 //! narrowest one they use; `Arc<dyn Store>` upcasts to any of them.
 
+use crate::retention::{Deleted, Dropped, Expiry};
 use crate::sink::RecordBatch;
 use crate::{
     ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallQuery, CallRecord,
@@ -13,7 +14,9 @@ use async_trait::async_trait;
 
 /// Every domain, and the schema they live in.
 #[async_trait]
-pub trait Store: Records + Reports + Keys + Users + Audit + Releases + Sessions + Events {
+pub trait Store:
+    Records + Reports + Keys + Users + Audit + Releases + Sessions + Events + Retention
+{
     /// Applies pending migrations; returns the schema version now in force.
     async fn migrate(&self) -> Result<i64>;
 }
@@ -210,4 +213,27 @@ pub trait Events: Send + Sync {
     /// Remembers a (served model, fingerprint); false when it was known already (the pair
     /// is left as it was).
     async fn insert_served(&self, s: &ServedRecord) -> Result<bool>;
+}
+
+/// Retention: the lease that lets one gateway at a time delete expired records, the deletes
+/// themselves (bounded, so that no writer or reader waits long), and on PostgreSQL the monthly
+/// partitions the records live in (`sql/partitions.rs`).
+#[async_trait]
+pub trait Retention: Send + Sync {
+    /// Takes the lease `name` for `holder` until `now_ms + ttl_ms`, or renews it if `holder`
+    /// has it; false while another holder's lease has not expired.
+    async fn take_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<bool>;
+    /// Gives the lease up (a holder that stops), so that another can take it at once.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+    /// PostgreSQL: makes the partitions of the month of `now_ms` and of the two after it, if
+    /// missing; the names of those made. SQLite: nothing.
+    async fn prepare_partitions(&self, now_ms: i64) -> Result<Vec<String>>;
+    /// PostgreSQL: detaches and drops the month partitions whose rows are all older than
+    /// `before_ms` (every record table's for [`Expiry::Records`], the contents table's for
+    /// [`Expiry::Contents`]). SQLite: nothing.
+    async fn drop_expired_partitions(&self, what: Expiry, before_ms: i64) -> Result<Dropped>;
+    /// Deletes at most `limit` of the oldest calls created before `before_ms`, with their
+    /// attempts, streams and contents ([`Expiry::Records`]), or of the oldest contents
+    /// ([`Expiry::Contents`]), in one transaction; fewer than `limit` means none are left.
+    async fn delete_expired(&self, what: Expiry, before_ms: i64, limit: i64) -> Result<Deleted>;
 }

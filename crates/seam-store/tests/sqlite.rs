@@ -20,3 +20,12 @@ async fn sqlite_passes_the_conformance_suite() {
         .expect("pragma");
     assert_eq!(mode, "wal");
 }
+
+#[tokio::test]
+async fn sqlite_retention_takes_one_lease_holder_and_deletes_in_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("seam.db").display());
+    let store = seam_store::open(&url).await.expect("open");
+    seam_store::conformance::leases_one_holder_at_a_time(&store).await;
+    seam_store::conformance::expired_records_go_in_batches(&store).await;
+}

@@ -26,6 +26,8 @@ vocabulary! {
         StoreOutage => "store_outage",
         /// The record writer fell behind and kept calls without their captured content.
         ContentDropped => "content_dropped",
+        /// A retention round deleted expired records or content.
+        RetentionDeleted => "retention_deleted",
         ReleaseCreate => "release_create",
         ReleaseApprove => "release_approve",
         ReleaseDeploy => "release_deploy",
@@ -57,6 +59,7 @@ mod tests {
             (EventKind::RecordsDropped, "records_dropped"),
             (EventKind::StoreOutage, "store_outage"),
             (EventKind::ContentDropped, "content_dropped"),
+            (EventKind::RetentionDeleted, "retention_deleted"),
             (EventKind::ReleaseCreate, "release_create"),
             (EventKind::ReleaseApprove, "release_approve"),
             (EventKind::ReleaseDeploy, "release_deploy"),

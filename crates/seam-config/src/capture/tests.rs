@@ -145,3 +145,26 @@ max_bytes = 10
     .to_string();
     assert!(e.contains("unknown field `mod`"), "{e}");
 }
+
+#[test]
+fn retentions_are_bounded_and_content_does_not_outlive_its_call() {
+    let e = config("[records]\nretention_days = 36501\n").unwrap_err();
+    assert!(
+        e.contains("records.retention_days: at most 36500 (100 years; leave it out to keep forever), not 36501"),
+        "{e}"
+    );
+    let e = config("[records]\nretention_days = 30\n[capture]\nretention_days = 31\n").unwrap_err();
+    assert!(
+        e.contains("capture.retention_days: 31 is longer than records.retention_days (30)"),
+        "{e}"
+    );
+    let c = config("[records]\nretention_days = 36500\n[capture]\nretention_days = 36500\n")
+        .expect("equal retentions, at the bound");
+    assert_eq!(c.records.retention_days, Some(36_500));
+    // Content kept without a bound on the records is fine: both are then kept.
+    let c = config("[capture]\nretention_days = 7\n").expect("content only");
+    assert_eq!(
+        (c.records.retention_days, c.capture.retention_days),
+        (None, Some(7))
+    );
+}

@@ -25,7 +25,7 @@ pub const CONTENT_DROP_REASONS: [&str; 2] = ["writer_behind", "encode_failed"];
 
 /// `seam_events_total{reason}`: the kinds of event the gateway writes (the control plane's
 /// deploys and approvals are written by `seam-control`, not counted here).
-pub const EVENT_KINDS: [EventKind; 10] = [
+pub const EVENT_KINDS: [EventKind; 11] = [
     EventKind::ServedModelChanged,              // drift.rs
     EventKind::FingerprintChanged,              // drift.rs
     EventKind::ProviderDegradedHiddenByRetries, // divergence.rs
@@ -38,6 +38,7 @@ pub const EVENT_KINDS: [EventKind; 10] = [
     EventKind::StoreOutage,
     // Captured content the record writer could not keep up with (record/writer.rs).
     EventKind::ContentDropped,
+    EventKind::RetentionDeleted, // retention.rs
 ];
 /// `seam_limit_backend_errors_total{reason}`: the `on_backend_down` decisions.
 const BACKEND_DOWN_DECISIONS: [&str; 2] = ["open", "closed"];

@@ -3,6 +3,7 @@
 
 mod audit;
 mod calls;
+mod retention;
 mod roles;
 mod samples;
 mod sessions;
@@ -11,11 +12,22 @@ mod spend;
 mod vocab;
 
 pub use audit::audit_chain;
+pub use retention::{expired_records_go_in_batches, leases_one_holder_at_a_time};
 pub use samples::{sample_attempt, sample_call, sample_stream, sole_attempt};
 pub use sink::sink_round_trip;
 pub use vocab::unknown_words_are_errors;
 
 use crate::{AttemptRecord, CallQuery, CallRecord, KeyRecord, Store};
+
+/// Brings a store's schema to `version` exactly (no further): for tests of a migration on a
+/// store with records written at the version before it.
+pub async fn migrate_to(
+    store: &crate::SqlStore,
+    version: i64,
+    progress: crate::Progress<'_>,
+) -> crate::Result<i64> {
+    Ok(crate::migrate::run_to(store.pool(), !store.is_sqlite(), version, progress).await?)
+}
 
 pub async fn run_all(store: &dyn Store) {
     migrate_is_idempotent(store).await;

@@ -11,9 +11,12 @@ mod events;
 mod export;
 mod from_row;
 mod keys;
+mod months;
+pub(crate) mod partitions;
 mod pg_sink;
 mod releases;
 mod reports;
+mod retention;
 mod rows;
 mod scope;
 mod sessions;
@@ -138,9 +141,22 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// [`Store::migrate`], saying what a long migration is doing through `progress`.
+    pub async fn migrate_with(&self, progress: migrate::Progress<'_>) -> Result<i64> {
+        let version = migrate::run(&self.pool, !self.sqlite, progress).await?;
+        // Each `seam migrate` also makes the coming months' partitions (PostgreSQL), so that
+        // a store whose gateways were stopped for months finds them there at start.
+        for name in crate::Retention::prepare_partitions(self, crate::now_ms()).await? {
+            progress(&format!("made the partition {name}"));
+        }
+        Ok(version)
+    }
+}
+
 #[async_trait]
 impl Store for SqlStore {
     async fn migrate(&self) -> Result<i64> {
-        Ok(migrate::run(&self.pool, !self.sqlite).await?)
+        self.migrate_with(&|_| ()).await
     }
 }

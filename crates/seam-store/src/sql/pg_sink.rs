@@ -96,10 +96,12 @@ async fn insert_rows<T: Row>(tx: &mut Transaction<'_, Postgres>, rows: &[T]) -> 
     // The statement text depends only on the table: prepared once, then reused. A record
     // already stored is skipped, so a batch written twice (a retry, the spool) is stored once.
     let sql = format!(
-        "INSERT INTO {} ({}) SELECT * FROM UNNEST({}) ON CONFLICT DO NOTHING",
+        "INSERT INTO {} ({}) SELECT * FROM UNNEST({}) AS u ({}){} ON CONFLICT DO NOTHING",
         T::TABLE,
         T::COLUMNS,
-        arrays.join(", ")
+        arrays.join(", "),
+        T::COLUMNS,
+        super::rows::stored_elsewhere(T::TABLE, "u").unwrap_or_default()
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for column in columns {

@@ -82,7 +82,11 @@ pub(super) fn insert_sql(
     sqlite: bool,
 ) -> String {
     let width = columns.split(',').count();
-    let mut sql = format!("{verb} INTO {table} ({columns}) VALUES ");
+    let guard = (!sqlite).then(|| stored_elsewhere(table, "v")).flatten();
+    let mut sql = match guard {
+        Some(_) => format!("{verb} INTO {table} ({columns}) SELECT * FROM (VALUES "),
+        None => format!("{verb} INTO {table} ({columns}) VALUES "),
+    };
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
@@ -101,6 +105,22 @@ pub(super) fn insert_sql(
         }
         sql.push(')');
     }
+    if let Some(guard) = guard {
+        sql.push_str(&format!(") AS v ({columns}){guard}"));
+    }
     sql.push_str(" ON CONFLICT DO NOTHING");
     sql
+}
+
+/// On PostgreSQL an attempt's key includes its time (attempts are partitioned by it, see
+/// `partitions.rs`), so an attempt stored before under another time would not conflict; the
+/// condition this returns (rows aliased `alias`) skips it by its call and number, its key on
+/// SQLite. Calls, streams and contents carry their call's time, the same every time a record
+/// is written, so their keys find them. `None` for those.
+pub(super) fn stored_elsewhere(table: &str, alias: &str) -> Option<String> {
+    (table == "attempts").then(|| {
+        format!(
+            " WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.call_id = {alias}.call_id AND a.seq = {alias}.seq)"
+        )
+    })
 }
