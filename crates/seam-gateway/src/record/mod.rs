@@ -119,7 +119,6 @@ impl Recorder {
             spooled: false,
             journaled: false,
             first_round: Some(first_tx),
-            prefetch: None,
             contents_dropped: 0,
             contents_reported: None,
         };

@@ -41,9 +41,6 @@ pub(super) struct Writer {
     pub journaled: bool,
     /// Told once the first round (the replay of what a previous run spooled) is over.
     pub first_round: Option<oneshot::Sender<()>>,
-    /// The next batch, taken from the queue while the one before it was written, its
-    /// content being built meanwhile: older than anything still queued.
-    pub prefetch: Option<Taken>,
     /// Captured contents dropped since the last `content_dropped` event, and when that was.
     pub contents_dropped: u64,
     pub contents_reported: Option<Instant>,
@@ -52,16 +49,6 @@ pub(super) struct Writer {
 /// At most one `content_dropped` event per this long: a writer that stays behind would
 /// otherwise put one on the timeline per batch.
 const CONTENT_DROP_REPORT: Duration = Duration::from_secs(60);
-
-/// Calls taken from the queue, their content still being built.
-pub(super) struct Taken {
-    records: RecordBatch,
-    build: Option<(
-        tokio::task::JoinHandle<Vec<seam_store::ContentRecord>>,
-        usize,
-    )>,
-    priority: Priority,
-}
 
 pub(super) struct Outage {
     since_ms: i64,
@@ -128,25 +115,14 @@ impl Writer {
             return;
         }
         loop {
-            let urgent = now || self.rx.len() >= self.flow.urgent_depth;
-            let (priority, size) = if urgent {
+            let (priority, size) = if now || self.rx.len() >= self.flow.urgent_depth {
                 (Priority::Normal, self.flow.batch_size)
             } else {
                 (Priority::Background, self.flow.background_batch_size)
             };
-            let Some(taken) = self
-                .prefetch
-                .take()
-                .or_else(|| self.take_raw(size, priority))
-            else {
+            let Some(batch) = self.take(size).await else {
                 break;
             };
-            // A batch taken ahead keeps the priority of its size.
-            let priority = taken.priority;
-            let batch = self.built(taken).await;
-            // The next batch's content is built while this one is written: one after the
-            // other, a writer with content to build fell behind a saturated gateway.
-            self.prefetch = self.take_raw(size, priority);
             if !self.write(batch.clone(), priority).await {
                 self.held = Some(batch);
                 return;
@@ -171,13 +147,6 @@ impl Writer {
     /// it, as content may be lost and calls may not. Content is built on a blocking thread:
     /// a large one takes milliseconds that the event loop's calls must not wait for.
     async fn take(&mut self, size: usize) -> Option<Arc<RecordBatch>> {
-        let taken = self.take_raw(size, Priority::Normal)?;
-        Some(self.built(taken).await)
-    }
-
-    /// [`Writer::take`]'s first half: the calls taken from the queue, their content's build
-    /// started on a blocking thread.
-    fn take_raw(&mut self, size: usize, priority: Priority) -> Option<Taken> {
         let mut records = RecordBatch::default();
         let mut calls = 0;
         let behind = self.rx.len() >= self.flow.urgent_depth;
@@ -207,30 +176,16 @@ impl Writer {
         if dropped > 0 {
             self.drop_content("writer_behind", dropped);
         }
-        let build = (!captured.is_empty()).then(|| {
+        if !captured.is_empty() {
             let wanted = captured.len();
-            let handle = tokio::task::spawn_blocking(move || {
+            let built = tokio::task::spawn_blocking(move || {
                 captured
                     .iter()
                     .filter_map(|(c, id, at)| c.build(id, *at))
                     .collect::<Vec<_>>()
-            });
-            (handle, wanted)
-        });
-        (calls > 0).then_some(Taken {
-            records,
-            build,
-            priority,
-        })
-    }
-
-    /// [`Writer::take`]'s second half: the batch with its content, once built.
-    async fn built(&mut self, taken: Taken) -> Arc<RecordBatch> {
-        let Taken {
-            mut records, build, ..
-        } = taken;
-        if let Some((handle, wanted)) = build {
-            let built = handle.await.unwrap_or_default();
+            })
+            .await
+            .unwrap_or_default();
             if built.len() < wanted {
                 self.drop_content("encode_failed", (wanted - built.len()) as u64);
             }
@@ -239,7 +194,7 @@ impl Writer {
         self.metrics
             .contents_captured
             .inc_by(records.contents.len() as u64);
-        Arc::new(records)
+        (calls > 0).then(|| Arc::new(records))
     }
 
     fn drop_content(&mut self, reason: &str, n: u64) {
@@ -329,13 +284,10 @@ impl Writer {
     /// `all`); without a spool, or with a full one, they are dropped and counted.
     async fn spill_if_needed(&mut self, all: bool) {
         let threshold = if all { 1 } else { self.flow.spill_depth };
-        if self.rx.len() < threshold && !(all && (self.held.is_some() || self.prefetch.is_some())) {
+        if self.rx.len() < threshold && !(all && self.held.is_some()) {
             return;
         }
         let mut batches: Vec<Arc<RecordBatch>> = self.held.take().into_iter().collect();
-        if let Some(taken) = self.prefetch.take() {
-            batches.push(self.built(taken).await);
-        }
         let queued = self.rx.len();
         let mut taken = 0;
         while taken < queued {
