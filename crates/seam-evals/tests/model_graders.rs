@@ -317,6 +317,37 @@ async fn a_judge_that_fails_or_answers_badly_is_an_error_never_a_pass() {
             reason,
         );
     }
+    // The default template shows the answer's tool calls.
+    let fake = Fake::answering(&[Ok(r#"{"score": 1, "reason": "called it"}"#)]);
+    let c = case(json!({"assert": [{"type": "judge", "value": "Looks the weather up."}]}));
+    let out = Output {
+        tool_calls: vec![seam_evals::ToolCall {
+            id: None,
+            name: "get_weather".into(),
+            arguments: r#"{"city":"Paris"}"#.into(),
+        }],
+        ..Output::default()
+    };
+    let g = Grader {
+        backend: &fake,
+        judge_route: Some("judge"),
+        embedding_route: None,
+    };
+    is(
+        &g.grade(&c.assertions[0], &c, &out).await,
+        Outcome::Pass,
+        "called it",
+    );
+    let prompt = &fake.last_request().messages[0].content;
+    assert!(
+        prompt.contains("- get_weather({\"city\":\"Paris\"})"),
+        "{prompt}"
+    );
+    assert!(
+        refused(json!({"type": "judge", "value": "x", "route": " "}))
+            .contains("assert[0].route: must name a route")
+    );
+
     let template_error = json!({"type": "judge", "value": "x", "template": "{{ variables.nope }}"});
     is(
         &grade(&Fake::default(), template_error, "42").await,

@@ -28,7 +28,8 @@ A reference answer:
 {% endif %}
 The answer to grade:
 {{ output }}{% if tool_calls %}
-Tool calls in the answer: {{ tool_calls | tojson }}{% endif %}
+Tool calls in the answer:{% for c in tool_calls %}
+- {{ c.function.name }}({{ c.function.arguments }}){% endfor %}{% endif %}
 
 Reply with a JSON object only, no other text:
 {"score": <a number from 0 to 1: 1 when the answer fully meets the rubric, 0 when it does not at all>, "reason": "<one or two sentences>"}"#;
@@ -75,7 +76,7 @@ impl Judge {
             template_sha256: template::sha256(template.0),
             template: template.0.to_string(),
             threshold,
-            route: o.str("route")?.map(str::to_string),
+            route: super::route_key(o)?,
         })
     }
 

@@ -162,6 +162,14 @@ pub(crate) struct Subject<'a> {
     pub output: &'a Output,
 }
 
+/// An assertion's `route`: a route's name, not empty.
+pub(crate) fn route_key(o: &Obj<'_>) -> Result<Option<String>, FieldError> {
+    match o.str("route")? {
+        Some(r) if r.trim().is_empty() => Err(o.err("route", "must name a route")),
+        r => Ok(r.map(str::to_string)),
+    }
+}
+
 /// Keys every promptfoo-style assertion may have.
 pub(crate) const COMMON: &[&str] = &["type", "weight", "metric"];
 

@@ -102,7 +102,10 @@ fn messages(o: &Obj<'_>) -> Result<Vec<Message>, FieldError> {
 /// The route: `route`, else `model`.
 fn route(o: &Obj<'_>) -> Result<String, FieldError> {
     let model = o.req_str("model")?;
-    Ok(o.str("route")?.unwrap_or(model).to_string())
+    if model.trim().is_empty() {
+        return Err(o.err("model", "must not be empty"));
+    }
+    Ok(super::route_key(o)?.unwrap_or_else(|| model.to_string()))
 }
 
 fn fingerprint(o: &Obj<'_>, instruction: &str) -> String {

@@ -207,7 +207,7 @@ impl TextSimilarity {
             reference: template_key(o, "reference")?,
             metric,
             pass_threshold,
-            route: o.str("route")?.map(str::to_string),
+            route: super::route_key(o)?,
         })
     }
 

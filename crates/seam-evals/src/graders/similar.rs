@@ -53,7 +53,7 @@ impl Similar {
         let threshold = o
             .num_in("threshold", -1.0, 1.0)?
             .unwrap_or(DEFAULT_THRESHOLD);
-        let route = o.str("route")?.map(str::to_string);
+        let route = super::route_key(o)?;
         Ok(Similar {
             values,
             threshold,
