@@ -222,7 +222,8 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Eval datasets made of recorded calls: `seam dataset add FILE --from-call ID`.
+    /// Eval datasets: `seam dataset add FILE --from-call ID` makes cases of recorded calls;
+    /// `list`, `show` and `diff` read the datasets in `[evals] dir`.
     Dataset {
         #[command(subcommand)]
         command: DatasetCommand,
@@ -412,6 +413,18 @@ impl Cli {
             },
             Command::Dataset { command, store } => match command {
                 DatasetCommand::Add(args) => crate::dataset::add(&store, args).await,
+                DatasetCommand::List { dir, json } => {
+                    crate::dataset::list(dir, &store.config, json)
+                }
+                DatasetCommand::Show { name, dir, json } => {
+                    crate::dataset::show(&name, dir, &store.config, json)
+                }
+                DatasetCommand::Diff {
+                    from,
+                    to,
+                    dir,
+                    json,
+                } => crate::dataset::diff(&from, &to, dir, &store.config, json),
             },
             Command::Changes { since, json, store } => {
                 crate::changes::changes(&store, &since, json).await

@@ -2,9 +2,13 @@
 //! of an eval dataset (docs/datasets.md), appended to a JSON-lines file. Every check (the
 //! reader's role, each call's content) is made before the file is opened, and the file is
 //! refused rather than appended to when it already holds a case of the same id or a line
-//! that is not a case: a refused command leaves the file as it was.
+//! that is not a case: a refused command leaves the file as it was. `list`, `show` and `diff`
+//! read datasets (`read.rs`).
 
 mod case;
+mod read;
+
+pub use read::{diff, list, show};
 
 use crate::cli::StoreArgs;
 use crate::format::clean;

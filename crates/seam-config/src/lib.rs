@@ -7,6 +7,7 @@
 mod audit;
 mod capture;
 mod cors;
+mod evals;
 mod limits;
 mod raw;
 mod records;
@@ -23,6 +24,7 @@ pub use capture::{
     MAX_RETENTION_DAYS, Redact, RedactPack,
 };
 pub use cors::Cors;
+pub use evals::{DEFAULT_EVALS_DIR, Evals};
 pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
     Window as LimitWindow, parse_limit,

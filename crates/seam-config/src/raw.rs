@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub capture: Option<crate::capture::RawCapture>,
     pub audit: Option<crate::audit::RawAudit>,
     pub telemetry: Option<crate::telemetry::RawTelemetry>,
+    pub evals: Option<crate::evals::RawEvals>,
 }
 
 #[derive(Debug, Default, Deserialize)]

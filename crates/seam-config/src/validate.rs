@@ -55,6 +55,8 @@ pub struct Config {
     pub telemetry: crate::telemetry::Telemetry,
     /// Where `seam serve` anchors the audit chain's head.
     pub audit: crate::audit::Audit,
+    /// `[evals]`: the datasets directory and the graders' default routes.
+    pub evals: crate::evals::Evals,
 }
 
 #[derive(Debug, Clone)]
@@ -368,6 +370,7 @@ pub(crate) fn validate(
     );
     let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
+    let evals = crate::evals::evals(raw.evals, base_dir, &route_names, &mut problems);
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
     let live_channel = raw_prompts.live_channel;
@@ -420,6 +423,7 @@ pub(crate) fn validate(
             capture,
             telemetry,
             audit,
+            evals,
         })
     } else {
         Err(problems)

@@ -162,6 +162,19 @@ async fn a_captured_call_becomes_a_case_in_chat_format() {
         "{text}"
     );
     assert_eq!(cases(&path).len(), 3);
+
+    // What `dataset add` writes is a dataset the eval commands read.
+    let shown = store.json(&["dataset", "show", path.to_str().unwrap(), "--json"]);
+    let ids: Vec<&str> = shown["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["call:call_a", "call:call_prompt", "call:call_b"]);
+    assert_eq!(shown["cases"][1]["release"], "rel_42");
+    assert_eq!(shown["cases"][1]["variables"], json!(["customer", "plan"]));
+    assert_eq!(shown["version"].as_str().unwrap().len(), 64);
 }
 
 #[tokio::test]

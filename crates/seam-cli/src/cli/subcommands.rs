@@ -305,4 +305,40 @@ pub(crate) enum DatasetCommand {
     /// messages and tools as input, its answer as `expected` (review pending). With both
     /// --from-call and --trace, the named calls and the trace's are added (each once).
     Add(crate::dataset::AddArgs),
+    /// The datasets in `[evals] dir`: cases and version of each; exits non-zero when one is
+    /// invalid (its problems on stderr, with file, line and key).
+    List {
+        /// The datasets directory; by default the config's `[evals] dir`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A dataset's version and cases (assertions, tags, group, required); refused with every
+    /// problem when it is invalid.
+    Show {
+        /// A file name in `[evals] dir` (with or without .jsonl), or a path.
+        name: String,
+        /// The datasets directory; by default the config's `[evals] dir`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cases added, removed and changed (with the keys that changed) from one dataset file
+    /// to another: two versions of a dataset.
+    Diff {
+        /// The earlier version: a name in `[evals] dir` or a path.
+        from: String,
+        /// The later version: a name in `[evals] dir` or a path.
+        to: String,
+        /// The datasets directory; by default the config's `[evals] dir`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
+    },
 }

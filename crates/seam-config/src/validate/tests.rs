@@ -220,6 +220,38 @@ fn prompt_render_fuel_has_a_default_and_must_be_positive() {
 }
 
 #[test]
+fn evals_name_a_directory_beside_the_config_and_routes_it_has() {
+    let c = parse(GOOD, Path::new("/srv/app/seam.toml"), &env).expect("valid");
+    assert_eq!(c.evals.dir, Path::new("/srv/app/evals"));
+    assert_eq!(c.evals.judge_route, None);
+    let with = |evals: &str| format!("{GOOD}\n[evals]\n{evals}\n");
+    let c = parse(
+        &with("dir = \"tests/evals\"\njudge_route = \"chat\"\nembedding_route = \"chat\""),
+        Path::new("/srv/app/seam.toml"),
+        &env,
+    )
+    .expect("valid");
+    assert_eq!(c.evals.dir, Path::new("/srv/app/tests/evals"));
+    assert_eq!(c.evals.judge_route.as_deref(), Some("chat"));
+    assert_eq!(c.evals.embedding_route.as_deref(), Some("chat"));
+
+    let e = parse(
+        &with("dir = \"\"\njudge_route = \"judge\""),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect_err("bad evals");
+    let msg = e.to_string();
+    assert!(msg.contains("evals.dir: name a directory"), "{msg}");
+    assert!(
+        msg.contains("evals.judge_route: route `judge` is not in the config"),
+        "{msg}"
+    );
+    let e = parse(&with("datasets = \"x\""), Path::new("s.toml"), &env).expect_err("unknown");
+    assert!(e.to_string().contains("unknown field `datasets`"), "{e}");
+}
+
+#[test]
 fn a_relative_sqlite_store_follows_the_config_file() {
     let with = |url: &str| {
         let text = GOOD.replace("url = \"sqlite://seam.db\"", &format!("url = \"{url}\""));
