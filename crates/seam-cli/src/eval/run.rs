@@ -229,18 +229,18 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(clean(&e).into_owned()))?;
     let ds = Dataset::load(&path)
         .map_err(|e| anyhow::anyhow!("invalid dataset: {}", clean(&e.to_string())))?;
-    if let Some((p, _)) = &prior {
-        if p.dataset != ds.name || p.dataset_version != ds.version {
-            anyhow::bail!(
-                "run {} was made on dataset `{}` version {}; {} is `{}` version {} now: start a new run",
-                p.id,
-                clean(&p.dataset),
-                super::short(&p.dataset_version),
-                path.display(),
-                clean(&ds.name),
-                super::short(&ds.version)
-            );
-        }
+    if let Some((p, _)) = &prior
+        && (p.dataset != ds.name || p.dataset_version != ds.version)
+    {
+        anyhow::bail!(
+            "run {} was made on dataset `{}` version {}; {} is `{}` version {} now: start a new run",
+            p.id,
+            clean(&p.dataset),
+            super::short(&p.dataset_version),
+            path.display(),
+            clean(&ds.name),
+            super::short(&ds.version)
+        );
     }
     let known = |r: &str| config.route(r).is_some();
     let routes: Vec<String> = config.routes.iter().map(|r| r.name.clone()).collect();
