@@ -577,3 +577,68 @@ fn check_text(text: &str) {
         rest = &rest[end + 1..];
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
+    let w = World::start().await;
+    w.dataset("billing", &words()[..8]);
+    // The 4th call and those after it hang: the run is stopped while one is in flight.
+    w.scenario(&format!(
+        "{ECHO}[[errors]]\nkind = \"timeout\"\nhold_ms = 600000\nrequests = [4, 5, 6, 7, 8]\n"
+    ))
+    .await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
+    cmd.args([
+        "eval", "run", "billing", "--route", "chat", "--gateway", &w.gw, "--key", &w.key,
+        "--concurrency", "1", "--config", w.config.to_str().unwrap(), "--store", &w.url,
+    ])
+    .env_remove("SEAM_TOKEN")
+    .env_remove("SEAM_STORE")
+    .current_dir(w.dir.path())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let store = seam_store::open(&w.url).await.unwrap();
+    // Bounded wait for the state, not for time: three results stored.
+    let mut run = None;
+    for _ in 0..1_000 {
+        if let Some(r) = seam_store::Evals::list_eval_runs(&store).await.unwrap().first() {
+            let (r, results) = seam_store::Evals::get_eval_run(&store, &r.id)
+                .await
+                .unwrap()
+                .unwrap();
+            if results.len() == 3 {
+                run = Some(r);
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let run = run.expect("three results stored");
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted: 3 of 8 results stored"), "{err}");
+    assert!(err.contains(&format!("--resume {}", run.id)), "{err}");
+    let (stopped, results) = seam_store::Evals::get_eval_run(&store, &run.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stopped.status, seam_vocab::EvalStatus::Interrupted);
+    assert_eq!(results.len(), 3);
+    assert!(stopped.finished_ms.is_some());
+
+    w.scenario(ECHO).await;
+    let resumed = w
+        .ok_json(&["eval", "run", "--resume", &run.id, "--gateway", &w.gw, "--key", &w.key, "--json"])
+        .await;
+    assert_eq!(resumed["status"], "complete");
+    assert_eq!((resumed["results"].as_u64(), resumed["pass"].as_u64()), (Some(8), Some(8)));
+}
