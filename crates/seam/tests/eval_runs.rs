@@ -589,8 +589,21 @@ async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
     .await;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
     cmd.args([
-        "eval", "run", "billing", "--route", "chat", "--gateway", &w.gw, "--key", &w.key,
-        "--concurrency", "1", "--config", w.config.to_str().unwrap(), "--store", &w.url,
+        "eval",
+        "run",
+        "billing",
+        "--route",
+        "chat",
+        "--gateway",
+        &w.gw,
+        "--key",
+        &w.key,
+        "--concurrency",
+        "1",
+        "--config",
+        w.config.to_str().unwrap(),
+        "--store",
+        &w.url,
     ])
     .env_remove("SEAM_TOKEN")
     .env_remove("SEAM_STORE")
@@ -602,7 +615,11 @@ async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
     // Bounded wait for the state, not for time: three results stored.
     let mut run = None;
     for _ in 0..1_000 {
-        if let Some(r) = seam_store::Evals::list_eval_runs(&store).await.unwrap().first() {
+        if let Some(r) = seam_store::Evals::list_eval_runs(&store)
+            .await
+            .unwrap()
+            .first()
+        {
             let (r, results) = seam_store::Evals::get_eval_run(&store, &r.id)
                 .await
                 .unwrap()
@@ -637,8 +654,174 @@ async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
 
     w.scenario(ECHO).await;
     let resumed = w
-        .ok_json(&["eval", "run", "--resume", &run.id, "--gateway", &w.gw, "--key", &w.key, "--json"])
+        .ok_json(&[
+            "eval",
+            "run",
+            "--resume",
+            &run.id,
+            "--gateway",
+            &w.gw,
+            "--key",
+            &w.key,
+            "--json",
+        ])
         .await;
     assert_eq!(resumed["status"], "complete");
-    assert_eq!((resumed["results"].as_u64(), resumed["pass"].as_u64()), (Some(8), Some(8)));
+    assert_eq!(
+        (resumed["results"].as_u64(), resumed["pass"].as_u64()),
+        (Some(8), Some(8))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_run_sends_each_case_s_variables_to_the_channel() {
+    let w = World::start().await;
+    let path = w.dir.path().join("echo.toml");
+    std::fs::write(
+        &path,
+        "name = \"echo\"\nowners = [\"ana\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\nvariables = { word = \"string\" }\n\n[[messages]]\nrole = \"user\"\ncontent = \"it is {{ word }}\"\n",
+    )
+    .unwrap();
+    let prompt = seam_prompts::load_file(&path).unwrap();
+    let store = seam_store::open(&w.url).await.unwrap();
+    let release = seam_store::ReleaseRecord {
+        id: "rel_echo0001".into(),
+        prompt: "echo".into(),
+        content: serde_json::to_string(&prompt).unwrap(),
+        author: "ana".into(),
+        created_ms: 1,
+    };
+    seam_store::Releases::insert_release(&store, &release)
+        .await
+        .unwrap();
+    seam_store::Releases::insert_deploy(
+        &store,
+        &seam_store::DeployRecord {
+            id: "dep_1".into(),
+            prompt: "echo".into(),
+            channel: "production".into(),
+            release_id: release.id.clone(),
+            actor: "ana".into(),
+            kind: seam_vocab::DeployKind::Deploy,
+            mode: seam_vocab::DeployMode::Drain,
+            created_ms: 2,
+        },
+    )
+    .await
+    .unwrap();
+    // The gateway picks the deploy up within a second: wait for it, bounded.
+    let probe = serde_json::json!({"model": "prompt:echo@production",
+        "messages": [{"role": "user", "content": "x"}], "seam_variables": {"word": "x"}});
+    let mut ready = false;
+    for _ in 0..100 {
+        let r = w
+            .client
+            .post(format!("{}/v1/chat/completions", w.gw))
+            .bearer_auth(&w.key)
+            .json(&probe)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the deploy was picked up");
+    let cases: Vec<String> = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|word| {
+            // After the release's user turn: the sim echoes the last user message, the
+            // rendered one.
+            serde_json::json!({"id": word, "variables": {"word": word},
+                "input": {"messages": [{"role": "assistant", "content": "noted"}]},
+                "assert": [{"type": "contains", "value": format!("it is {word}")}]})
+            .to_string()
+        })
+        .collect();
+    w.dataset("words", &cases);
+    // A prompt call needs a message of its own (the gateway refuses an empty list).
+    w.dataset(
+        "bare",
+        &[serde_json::json!({"id": "v", "variables": {"word": "x"}}).to_string()],
+    );
+    let out = w
+        .seam(&[
+            "eval",
+            "run",
+            "bare",
+            "--prompt",
+            "echo@production",
+            "--gateway",
+            &w.gw,
+            "--key",
+            &w.key,
+        ])
+        .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bare.jsonl:1: case `v` has no `input.messages`"),
+        "{err}"
+    );
+    // A --route run cannot send a case that has only variables.
+    let out = w
+        .seam(&[
+            "eval",
+            "run",
+            "bare",
+            "--route",
+            "chat",
+            "--gateway",
+            &w.gw,
+            "--key",
+            &w.key,
+        ])
+        .await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bare.jsonl:1: case `v` has `variables`")
+    );
+
+    let run = w
+        .ok_json(&[
+            "eval",
+            "run",
+            "words",
+            "--prompt",
+            "echo@production",
+            "--gateway",
+            &w.gw,
+            "--key",
+            &w.key,
+            "--json",
+        ])
+        .await;
+    assert_eq!(
+        (run["target_kind"].as_str(), run["target"].as_str()),
+        (Some("prompt"), Some("echo@production"))
+    );
+    assert_eq!(
+        (run["results"].as_u64(), run["pass"].as_u64()),
+        (Some(3), Some(3)),
+        "{run}"
+    );
+    // Each result names the call, which the gateway recorded against the release.
+    let shown = w
+        .ok_json(&["eval", "show", run["id"].as_str().unwrap(), "--json"])
+        .await;
+    for case in shown["cases"].as_array().unwrap() {
+        let id = case["call_id"].as_str().expect("a call id");
+        let mut call = None;
+        for _ in 0..200 {
+            call = seam_store::Records::get_call(&store, id).await.unwrap();
+            if call.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let (call, _) = call.expect("recorded");
+        assert_eq!(call.release_id.as_deref(), Some("rel_echo0001"));
+    }
 }

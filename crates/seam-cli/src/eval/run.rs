@@ -92,7 +92,13 @@ fn body(case: &Case, kind: &str, target: &str, file: &str) -> anyhow::Result<Val
             if let Some(v) = &case.variables {
                 body.insert("seam_variables".into(), v.clone());
             }
-            body.entry("messages").or_insert_with(|| json!([]));
+            if case.input.as_ref().is_none_or(|i| i.messages.is_empty()) {
+                anyhow::bail!(
+                    "{file}:{}: case `{}` has no `input.messages`: the gateway takes a prompt call only with at least one message of the call's own (after the release's)",
+                    case.line,
+                    clean(&case.id)
+                );
+            }
         }
         _ => {
             if case.input.is_none() {
