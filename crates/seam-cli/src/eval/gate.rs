@@ -175,3 +175,53 @@ pub async fn gate(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(case: &str, repeat: i64, verdict: EvalVerdict, reasons: &str) -> EvalResultRecord {
+        EvalResultRecord {
+            run_id: "evr_1".into(),
+            case_id: case.into(),
+            repeat_index: repeat,
+            created_ms: 1,
+            verdict,
+            score: Some(1.0),
+            reasons: reasons.into(),
+            call_id: None,
+            latency_ms: None,
+            cost_usd: None,
+        }
+    }
+
+    #[test]
+    fn pairs_read_group_and_required_from_the_stored_reasons() {
+        let tagged = r#"{"reason": "ok", "grades": [], "group": "g1", "required": true}"#;
+        let baseline = vec![
+            result("a", 0, EvalVerdict::Pass, tagged),
+            result("a", 1, EvalVerdict::Pass, tagged),
+            result("b", 0, EvalVerdict::Pass, "not json"),
+        ];
+        let candidate = vec![
+            result("a", 0, EvalVerdict::Fail, tagged),
+            result("a", 1, EvalVerdict::Error, tagged),
+        ];
+        let cases = paired(&baseline, &candidate);
+        assert_eq!(cases.len(), 2);
+        let a = &cases[0];
+        assert_eq!(
+            (a.id.as_str(), a.group.as_deref(), a.required),
+            ("a", Some("g1"), true)
+        );
+        let verdicts: Vec<Verdict> = a.candidate.iter().map(|r| r.verdict).collect();
+        assert_eq!(verdicts, [Verdict::Fail, Verdict::Error]);
+        // A case the candidate has no result for has no runs there: the gate counts it
+        // missing.
+        let b = &cases[1];
+        assert_eq!(
+            (b.baseline.len(), b.candidate.len(), b.required),
+            (1, 0, false)
+        );
+    }
+}

@@ -306,3 +306,73 @@ pub(super) fn junit(run: &EvalRunRecord, results: &[EvalResultRecord]) -> String
         n = by_case.len()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seam_vocab::EvalStatus;
+
+    #[test]
+    fn junit_escapes_what_cases_and_reasons_say() {
+        let run = EvalRunRecord {
+            id: "evr_1".into(),
+            created_ms: 1,
+            finished_ms: None,
+            dataset: "a&b".into(),
+            dataset_version: "v".into(),
+            target_kind: "route".into(),
+            target: "chat".into(),
+            served_models: vec![],
+            repeats: 1,
+            cases: 2,
+            status: EvalStatus::Complete,
+            actor: "ana".into(),
+        };
+        let reasons = json!({"reason": "wanted \"<x>\"\u{1}", "grades": []}).to_string();
+        let results = vec![
+            EvalResultRecord {
+                run_id: "evr_1".into(),
+                case_id: "c<1>".into(),
+                repeat_index: 0,
+                created_ms: 1,
+                verdict: EvalVerdict::Fail,
+                score: Some(0.0),
+                reasons,
+                call_id: None,
+                latency_ms: Some(1500),
+                cost_usd: None,
+            },
+            EvalResultRecord {
+                case_id: "c2".into(),
+                verdict: EvalVerdict::Error,
+                reasons: "{}".into(),
+                ..EvalResultRecord {
+                    run_id: "evr_1".into(),
+                    case_id: String::new(),
+                    repeat_index: 0,
+                    created_ms: 1,
+                    verdict: EvalVerdict::Pass,
+                    score: None,
+                    reasons: String::new(),
+                    call_id: None,
+                    latency_ms: None,
+                    cost_usd: None,
+                }
+            },
+        ];
+        let xml = junit(&run, &results);
+        assert!(
+            xml.contains("tests=\"2\" failures=\"1\" errors=\"1\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("classname=\"a&amp;b\" name=\"c&lt;1&gt;\" time=\"1.500\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("message=\"repeat 0: wanted &quot;&lt;x&gt;&quot;\u{fffd}\""),
+            "{xml}"
+        );
+        assert!(xml.contains("<error message="), "{xml}");
+    }
+}
