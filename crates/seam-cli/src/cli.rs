@@ -230,6 +230,14 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Eval runs: `run` sends a dataset's cases through a gateway and grades the answers;
+    /// `runs` and `show` read stored runs; `gate` compares a candidate run with a baseline.
+    Eval {
+        #[command(subcommand)]
+        command: crate::eval::EvalCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// The change timeline: events such as a provider degrading behind retries.
     Changes {
         /// How far back: 30s, 15m, 1h, 7d.
@@ -425,6 +433,20 @@ impl Cli {
                     dir,
                     json,
                 } => crate::dataset::diff(&from, &to, dir, &store.config, json),
+            },
+            Command::Eval { command, store } => match command {
+                crate::eval::EvalCommand::Run(args) => crate::eval::run(&store, args).await,
+                crate::eval::EvalCommand::Runs { json } => crate::eval::list(&store, json).await,
+                crate::eval::EvalCommand::Show { run, json, junit } => {
+                    crate::eval::show(&store, &run, json, junit.as_deref()).await
+                }
+                crate::eval::EvalCommand::Gate {
+                    candidate,
+                    baseline,
+                    alpha,
+                    margin,
+                    json,
+                } => crate::eval::gate(&store, &candidate, &baseline, alpha, margin, json).await,
             },
             Command::Changes { since, json, store } => {
                 crate::changes::changes(&store, &since, json).await

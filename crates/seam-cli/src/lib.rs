@@ -10,6 +10,7 @@ mod config_check;
 mod content;
 mod dataset;
 mod demo;
+mod eval;
 mod format;
 mod keys;
 mod prompts;

@@ -1,5 +1,5 @@
 //! Seam's storage: one trait per domain ([`Records`], [`Reports`], [`Keys`], [`Users`],
-//! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`]) composed as [`Store`], the record types,
+//! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`], [`Evals`]) composed as [`Store`], the record types,
 //! versioned migrations, and the SQL backend. `conformance` (feature `conformance`, for tests)
 //! holds the behaviour every backend must show.
 
@@ -7,6 +7,7 @@ pub mod audit;
 mod clock;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod evals;
 mod migrate;
 mod records;
 pub mod reliability;
@@ -18,6 +19,7 @@ mod sql;
 mod store;
 
 pub use clock::now_ms;
+pub use evals::{EvalResultRecord, EvalRunRecord, Evals};
 pub use migrate::Progress;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, ContentRecord, DeployRecord,

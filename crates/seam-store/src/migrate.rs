@@ -107,6 +107,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/0016_retention.sql"),
         postgres_then: Some(PgStep::PartitionRecords),
     },
+    both(17, "evals", include_str!("../migrations/0017_evals.sql")),
 ];
 
 /// The newest schema this build knows.

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 /// Every domain, and the schema they live in.
 #[async_trait]
 pub trait Store:
-    Records + Reports + Keys + Users + Audit + Releases + Sessions + Events + Retention
+    Records + Reports + Keys + Users + Audit + Releases + Sessions + Events + Retention + crate::Evals
 {
     /// Applies pending migrations; returns the schema version now in force.
     async fn migrate(&self) -> Result<i64>;

@@ -35,6 +35,12 @@ vocabulary! {
         ConfigChange => "config_change",
         ConfigReload => "config_reload",
         SessionMigrate => "session_migrate",
+        /// `seam eval gate` passed a candidate run against its baseline.
+        EvalGatePassed => "eval_gate_passed",
+        /// `seam eval gate` failed a candidate run.
+        EvalGateFailed => "eval_gate_failed",
+        /// `seam eval gate` could not tell: the runs are too small to see the margin.
+        EvalGateInconclusive => "eval_gate_inconclusive",
     }
 }
 
@@ -67,6 +73,9 @@ mod tests {
             (EventKind::ConfigChange, "config_change"),
             (EventKind::ConfigReload, "config_reload"),
             (EventKind::SessionMigrate, "session_migrate"),
+            (EventKind::EvalGatePassed, "eval_gate_passed"),
+            (EventKind::EvalGateFailed, "eval_gate_failed"),
+            (EventKind::EvalGateInconclusive, "eval_gate_inconclusive"),
         ];
         assert_eq!(EventKind::ALL.len(), pinned.len());
         for (v, s) in pinned {

@@ -6,11 +6,13 @@
 
 mod call;
 mod deploy;
+mod eval;
 mod event;
 mod slo;
 
 pub use call::{CallErrorClass, ErrorClass, GatewayClass, Outcome, RefusalCode};
 pub use deploy::{DeployKind, DeployMode};
+pub use eval::{EvalStatus, EvalVerdict};
 pub use event::EventKind;
 pub use slo::{Breach, SloOutcome, SloVerdict};
 

@@ -7,6 +7,7 @@ mod audit;
 mod calls;
 mod cells;
 mod contents;
+mod evals;
 mod events;
 mod export;
 mod from_row;

@@ -1,0 +1,227 @@
+//! `seam eval gate CANDIDATE --baseline BASELINE`: both runs' results paired case by case and
+//! given to [`seam_evals::gate`]; the decision is printed, stored on the audit chain and the
+//! change timeline, and is the exit code (0 pass, 1 fail, 3 inconclusive).
+
+use super::{Reasons, short};
+use crate::cli::StoreArgs;
+use crate::format::clean;
+use seam_evals::{Decision, GateConfig, PairedCase, Run, Verdict};
+use seam_store::{EvalResultRecord, EvalRunRecord, Evals, EventRecord, Events};
+use seam_vocab::{EvalVerdict, EventKind};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+fn side_run(r: &EvalResultRecord) -> Run {
+    Run {
+        verdict: match r.verdict {
+            EvalVerdict::Pass => Verdict::Pass,
+            EvalVerdict::Fail => Verdict::Fail,
+            EvalVerdict::Error => Verdict::Error,
+        },
+        score: r.score,
+    }
+}
+
+/// Each case either run has a result for, with both sides' runs in repeat order; a side with
+/// no result for a case has no runs (the gate counts it missing).
+pub(crate) fn paired(
+    baseline: &[EvalResultRecord],
+    candidate: &[EvalResultRecord],
+) -> Vec<PairedCase> {
+    let mut cases: BTreeMap<&str, PairedCase> = BTreeMap::new();
+    for (r, is_candidate) in baseline
+        .iter()
+        .map(|r| (r, false))
+        .chain(candidate.iter().map(|r| (r, true)))
+    {
+        let why: Option<Reasons> = serde_json::from_str(&r.reasons).ok();
+        let c = cases
+            .entry(r.case_id.as_str())
+            .or_insert_with(|| PairedCase {
+                id: r.case_id.clone(),
+                group: None,
+                required: false,
+                baseline: Vec::new(),
+                candidate: Vec::new(),
+            });
+        if let Some(why) = why {
+            c.group = c.group.take().or(why.group);
+            c.required |= why.required;
+        }
+        if is_candidate {
+            c.candidate.push(side_run(r));
+        } else {
+            c.baseline.push(side_run(r));
+        }
+    }
+    // Results come ordered by case then repeat, so each side is in repeat order already.
+    cases.into_values().collect()
+}
+
+async fn load(
+    store: &impl Evals,
+    id: &str,
+    role: &str,
+) -> anyhow::Result<(EvalRunRecord, Vec<EvalResultRecord>)> {
+    store.get_eval_run(id).await?.ok_or_else(|| {
+        anyhow::anyhow!("no eval run `{}` ({role}; see `seam eval runs`)", clean(id))
+    })
+}
+
+pub async fn gate(
+    store_args: &StoreArgs,
+    candidate: &str,
+    baseline: &str,
+    alpha: Option<f64>,
+    margin: Option<f64>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let mut config = GateConfig::default();
+    if let Some(a) = alpha {
+        config.alpha = a;
+    }
+    if let Some(m) = margin {
+        config.margin = m;
+    }
+    config.validate()?;
+    let (store, who) = crate::actor::open_to_act(store_args).await?;
+    let (cand, cand_results) = load(&store, candidate, "the candidate").await?;
+    let (base, base_results) = load(&store, baseline, "the baseline").await?;
+    if cand.dataset_version != base.dataset_version {
+        anyhow::bail!(
+            "the runs are on different datasets: candidate {} on `{}` version {}, baseline {} on `{}` version {}; a gate compares runs of one dataset version",
+            cand.id,
+            clean(&cand.dataset),
+            short(&cand.dataset_version),
+            base.id,
+            clean(&base.dataset),
+            short(&base.dataset_version)
+        );
+    }
+    let cases = paired(&base_results, &cand_results);
+    let report = seam_evals::gate(&cases, &config)?;
+    let decision = report.decision;
+    let details = json!({
+        "candidate": cand.id,
+        "baseline": base.id,
+        "dataset": cand.dataset,
+        "dataset_version": cand.dataset_version,
+        "decision": decision.as_str(),
+        "alpha": config.alpha,
+        "margin": config.margin,
+        "seed": config.seed,
+        "baseline_pass_rate": report.baseline,
+        "candidate_pass_rate": report.candidate,
+        "pass_to_fail": report.flipped.pass_to_fail,
+        "fail_to_pass": report.flipped.fail_to_pass,
+        "required_failures": report.required_failures,
+        "mde": report.mde,
+    });
+    seam_control::audit(
+        &store,
+        &who.name,
+        "eval.gate",
+        &cand.id,
+        None,
+        details.clone(),
+    )
+    .await?;
+    let kind = match decision {
+        Decision::Pass => EventKind::EvalGatePassed,
+        Decision::Fail => EventKind::EvalGateFailed,
+        Decision::Inconclusive => EventKind::EvalGateInconclusive,
+    };
+    let mut event_details = details;
+    event_details["actor"] = json!(who.name);
+    store
+        .insert_event(&EventRecord::new(
+            kind,
+            format!(
+                "{}: eval gate {} for run {} against {} on dataset {}",
+                who.name,
+                decision.as_str(),
+                cand.id,
+                base.id,
+                cand.dataset
+            ),
+            event_details,
+        ))
+        .await?;
+    if as_json {
+        let doc = json!({
+            "candidate": cand.id,
+            "baseline": base.id,
+            "dataset": cand.dataset,
+            "dataset_version": cand.dataset_version,
+            "exit_code": decision.exit_code(),
+            "report": report,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!(
+            "candidate {} against baseline {} on dataset {} (version {})",
+            cand.id,
+            base.id,
+            clean(&cand.dataset),
+            short(&cand.dataset_version)
+        );
+        print!("{}", seam_evals::render(&report));
+    }
+    let code = decision.exit_code();
+    if code != 0 {
+        let _ = std::io::stdout().flush();
+        std::process::exit(code);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(case: &str, repeat: i64, verdict: EvalVerdict, reasons: &str) -> EvalResultRecord {
+        EvalResultRecord {
+            run_id: "evr_1".into(),
+            case_id: case.into(),
+            repeat_index: repeat,
+            created_ms: 1,
+            verdict,
+            score: Some(1.0),
+            reasons: reasons.into(),
+            call_id: None,
+            latency_ms: None,
+            cost_usd: None,
+        }
+    }
+
+    #[test]
+    fn pairs_read_group_and_required_from_the_stored_reasons() {
+        let tagged = r#"{"reason": "ok", "grades": [], "group": "g1", "required": true}"#;
+        let baseline = vec![
+            result("a", 0, EvalVerdict::Pass, tagged),
+            result("a", 1, EvalVerdict::Pass, tagged),
+            result("b", 0, EvalVerdict::Pass, "not json"),
+        ];
+        let candidate = vec![
+            result("a", 0, EvalVerdict::Fail, tagged),
+            result("a", 1, EvalVerdict::Error, tagged),
+        ];
+        let cases = paired(&baseline, &candidate);
+        assert_eq!(cases.len(), 2);
+        let a = &cases[0];
+        assert_eq!(
+            (a.id.as_str(), a.group.as_deref(), a.required),
+            ("a", Some("g1"), true)
+        );
+        let verdicts: Vec<Verdict> = a.candidate.iter().map(|r| r.verdict).collect();
+        assert_eq!(verdicts, [Verdict::Fail, Verdict::Error]);
+        // A case the candidate has no result for has no runs there: the gate counts it
+        // missing.
+        let b = &cases[1];
+        assert_eq!(
+            (b.baseline.len(), b.candidate.len(), b.required),
+            (1, 0, false)
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Eval runs and results: round trip, idempotent results, status changes.
+
+use crate::{EvalResultRecord, EvalRunRecord, Store};
+use seam_vocab::{EvalStatus, EvalVerdict};
+
+fn result(run: &str, case: &str, repeat: i64, verdict: EvalVerdict) -> EvalResultRecord {
+    EvalResultRecord {
+        run_id: run.into(),
+        case_id: case.into(),
+        repeat_index: repeat,
+        created_ms: 10 + repeat,
+        verdict,
+        score: (verdict != EvalVerdict::Error).then_some(0.5),
+        reasons: r#"[{"type":"contains","outcome":"pass"}]"#.into(),
+        call_id: (verdict != EvalVerdict::Error).then(|| format!("call_{case}_{repeat}")),
+        latency_ms: Some(12),
+        cost_usd: None,
+    }
+}
+
+pub async fn eval_runs_round_trip(store: &dyn Store) {
+    let run = EvalRunRecord {
+        id: "evr_1".into(),
+        created_ms: 1_000,
+        finished_ms: None,
+        dataset: "billing".into(),
+        dataset_version: "ab".repeat(32),
+        target_kind: "route".into(),
+        target: "chat".into(),
+        served_models: vec![],
+        repeats: 2,
+        cases: 2,
+        status: EvalStatus::Running,
+        actor: "ana".into(),
+    };
+    store.insert_eval_run(&run).await.expect("insert run");
+    assert!(
+        store.insert_eval_run(&run).await.is_err(),
+        "a run id is stored once"
+    );
+    let later = EvalRunRecord {
+        id: "evr_2".into(),
+        created_ms: 2_000,
+        ..run.clone()
+    };
+    store.insert_eval_run(&later).await.expect("insert later");
+
+    let first = vec![
+        result("evr_1", "b", 0, EvalVerdict::Pass),
+        result("evr_1", "a", 1, EvalVerdict::Fail),
+        result("evr_1", "a", 0, EvalVerdict::Error),
+    ];
+    assert_eq!(store.insert_eval_results(&first).await.expect("insert"), 3);
+    // A resumed run writes a result again: the first one stays.
+    let again = vec![
+        EvalResultRecord {
+            verdict: EvalVerdict::Pass,
+            ..result("evr_1", "a", 0, EvalVerdict::Error)
+        },
+        result("evr_1", "b", 1, EvalVerdict::Pass),
+    ];
+    assert_eq!(store.insert_eval_results(&again).await.expect("again"), 1);
+    assert_eq!(store.insert_eval_results(&[]).await.expect("none"), 0);
+
+    let served = vec!["gpt-4o-2024-08-06".to_string()];
+    assert!(
+        store
+            .set_eval_run_status("evr_1", EvalStatus::Complete, Some(5_000), &served)
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !store
+            .set_eval_run_status("evr_missing", EvalStatus::Complete, None, &[])
+            .await
+            .expect("unknown")
+    );
+
+    let (back, results) = store
+        .get_eval_run("evr_1")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        back,
+        EvalRunRecord {
+            finished_ms: Some(5_000),
+            served_models: served,
+            status: EvalStatus::Complete,
+            ..run
+        }
+    );
+    let keys: Vec<(&str, i64, EvalVerdict)> = results
+        .iter()
+        .map(|r| (r.case_id.as_str(), r.repeat_index, r.verdict))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("a", 0, EvalVerdict::Error),
+            ("a", 1, EvalVerdict::Fail),
+            ("b", 0, EvalVerdict::Pass),
+            ("b", 1, EvalVerdict::Pass),
+        ]
+    );
+    assert_eq!(results[2], result("evr_1", "b", 0, EvalVerdict::Pass));
+    assert_eq!(results[0].call_id, None);
+    assert_eq!(results[0].score, None);
+
+    let ids: Vec<String> = store
+        .list_eval_runs()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec!["evr_2", "evr_1"], "newest first");
+    assert!(store.get_eval_run("evr_none").await.expect("get").is_none());
+}

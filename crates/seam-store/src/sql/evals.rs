@@ -1,0 +1,177 @@
+//! Eval runs and their results.
+
+use super::SqlStore;
+use super::from_row::{all, one};
+use crate::{EvalResultRecord, EvalRunRecord, Evals, Result};
+use async_trait::async_trait;
+use seam_vocab::EvalStatus;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+const RUN_COLUMNS: &str = "id, created_ms, finished_ms, dataset, dataset_version, target_kind, target, served_models, repeats, cases, status, actor";
+const RESULT_COLUMNS: &str = "run_id, case_id, repeat_index, created_ms, verdict, score, reasons, call_id, latency_ms, cost_usd";
+
+fn served_json(models: &[String]) -> String {
+    serde_json::Value::from(models.to_vec()).to_string()
+}
+
+fn word<T: std::str::FromStr<Err = seam_vocab::Unknown>>(
+    r: &AnyRow,
+    col: &str,
+) -> std::result::Result<T, sqlx::Error> {
+    let s: String = r.try_get(col)?;
+    s.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        index: col.to_string(),
+        source: Box::new(e),
+    })
+}
+
+impl FromRow<'_, AnyRow> for EvalRunRecord {
+    fn from_row(r: &AnyRow) -> std::result::Result<Self, sqlx::Error> {
+        let served: String = r.try_get("served_models")?;
+        let served_models =
+            serde_json::from_str(&served).map_err(|e| sqlx::Error::ColumnDecode {
+                index: "served_models".into(),
+                source: Box::new(e),
+            })?;
+        Ok(EvalRunRecord {
+            id: r.try_get("id")?,
+            created_ms: r.try_get("created_ms")?,
+            finished_ms: r.try_get("finished_ms")?,
+            dataset: r.try_get("dataset")?,
+            dataset_version: r.try_get("dataset_version")?,
+            target_kind: r.try_get("target_kind")?,
+            target: r.try_get("target")?,
+            served_models,
+            repeats: r.try_get("repeats")?,
+            cases: r.try_get("cases")?,
+            status: word(r, "status")?,
+            actor: r.try_get("actor")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for EvalResultRecord {
+    fn from_row(r: &AnyRow) -> std::result::Result<Self, sqlx::Error> {
+        Ok(EvalResultRecord {
+            run_id: r.try_get("run_id")?,
+            case_id: r.try_get("case_id")?,
+            repeat_index: r.try_get("repeat_index")?,
+            created_ms: r.try_get("created_ms")?,
+            verdict: word(r, "verdict")?,
+            score: r.try_get("score")?,
+            reasons: r.try_get("reasons")?,
+            call_id: r.try_get("call_id")?,
+            latency_ms: r.try_get("latency_ms")?,
+            cost_usd: r.try_get("cost_usd")?,
+        })
+    }
+}
+
+#[async_trait]
+impl Evals for SqlStore {
+    async fn insert_eval_run(&self, run: &EvalRunRecord) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO eval_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(run.id.as_str())
+            .bind(run.created_ms)
+            .bind(run.finished_ms)
+            .bind(run.dataset.as_str())
+            .bind(run.dataset_version.as_str())
+            .bind(run.target_kind.as_str())
+            .bind(run.target.as_str())
+            .bind(served_json(&run.served_models))
+            .bind(run.repeats)
+            .bind(run.cases)
+            .bind(run.status.as_str())
+            .bind(run.actor.as_str())
+            .persistent(self.sqlite)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_eval_run_status(
+        &self,
+        id: &str,
+        status: EvalStatus,
+        finished_ms: Option<i64>,
+        served_models: &[String],
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE eval_runs SET status = $1, finished_ms = $2, served_models = $3 WHERE id = $4",
+        )
+        .persistent(self.sqlite)
+        .bind(status.as_str())
+        .bind(finished_ms)
+        .bind(served_json(served_models))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_eval_results(&self, results: &[EvalResultRecord]) -> Result<u64> {
+        if results.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = super::begin_write(&self.pool, self.sqlite).await?;
+        let sql = format!(
+            "INSERT INTO eval_results ({RESULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+        );
+        let mut new = 0;
+        // Not prepared on PostgreSQL: a statement prepared with a NULL score or cost took
+        // that NULL's type, and a later number in the same place would not bind.
+        for r in results {
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(r.run_id.as_str())
+                .bind(r.case_id.as_str())
+                .bind(r.repeat_index)
+                .bind(r.created_ms)
+                .bind(r.verdict.as_str())
+                .bind(r.score)
+                .bind(r.reasons.as_str())
+                .bind(r.call_id.as_deref())
+                .bind(r.latency_ms)
+                .bind(r.cost_usd)
+                .persistent(self.sqlite)
+                .execute(&mut *tx)
+                .await?;
+            new += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    async fn list_eval_runs(&self) -> Result<Vec<EvalRunRecord>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM eval_runs ORDER BY created_ms DESC, id DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(all(&rows)?)
+    }
+
+    async fn get_eval_run(
+        &self,
+        id: &str,
+    ) -> Result<Option<(EvalRunRecord, Vec<EvalResultRecord>)>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM eval_runs WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(run) = one::<EvalRunRecord>(row.as_ref())? else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = $1 ORDER BY case_id, repeat_index"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Some((run, all(&rows)?)))
+    }
+}
