@@ -96,7 +96,7 @@ def test_embeddings(stack):
 
 def test_models_list(stack):
     ids = [m.id for m in client(stack).models.list()]
-    assert ids == ["chat", "chat-retry", "retry-signals", "smooth", "claude", "embed"]
+    assert ids == ["chat", "chat-retry", "retry-signals", "smooth", "claude", "embed", "sampled"]
 
 
 def test_models_retrieve(stack):
