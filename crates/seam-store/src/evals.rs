@@ -61,8 +61,9 @@ pub trait Evals: Send + Sync {
         finished_ms: Option<i64>,
         served_models: &[String],
     ) -> Result<bool>;
-    /// Stores results; one already stored for its (run, case, repeat) is kept as it was.
-    /// Returns how many were new.
+    /// Stores results; one already stored for its (run, case, repeat) is kept as it was,
+    /// unless it was an `error` (a resumed run's second try replaces it). Returns how many
+    /// were new or replaced.
     async fn insert_eval_results(&self, results: &[EvalResultRecord]) -> Result<u64>;
     /// Every run, newest first.
     async fn list_eval_runs(&self) -> Result<Vec<EvalRunRecord>>;

@@ -825,3 +825,53 @@ async fn a_prompt_run_sends_each_case_s_variables_to_the_channel() {
         assert_eq!(call.release_id.as_deref(), Some("rel_echo0001"));
     }
 }
+
+/// A provider that fails mid-run leaves `error` results; resuming sends those again and
+/// replaces them, so a run recovers from an outage without starting over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_sends_errored_cases_again() {
+    let w = World::start().await;
+    w.dataset("billing", &words());
+    w.scenario("[model]\nserved = \"sim-large-2026-01\"\n[[errors]]\nkind = \"status\"\nstatus = 503\nfirst = 7\n")
+        .await;
+    let out = w
+        .seam(&[
+            "eval",
+            "run",
+            "billing",
+            "--route",
+            "chat",
+            "--gateway",
+            &w.gw,
+            "--key",
+            &w.key,
+            "--concurrency",
+            "1",
+            "--json",
+        ])
+        .await;
+    let first: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let id = first["id"].as_str().unwrap().to_string();
+    assert_eq!(first["error"].as_u64(), Some(7), "{first}");
+    w.scenario(ECHO).await;
+    let resumed = w
+        .ok_json(&[
+            "eval",
+            "run",
+            "--resume",
+            &id,
+            "--gateway",
+            &w.gw,
+            "--key",
+            &w.key,
+            "--json",
+        ])
+        .await;
+    assert_eq!(resumed["results"], 20);
+    assert_eq!(
+        (resumed["pass"].as_u64(), resumed["error"].as_u64()),
+        (Some(20), Some(0)),
+        "{resumed}"
+    );
+}

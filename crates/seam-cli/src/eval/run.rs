@@ -44,7 +44,7 @@ pub struct RunArgs {
     /// The gateway key the calls are made with.
     #[arg(long, env = "SEAM_KEY", hide_env_values = true)]
     pub key: Option<String>,
-    /// Finish a stored run: only its missing (case, repeat) pairs are sent.
+    /// Finish a stored run: only its missing and errored (case, repeat) pairs are sent.
     #[arg(long, value_name = "RUN")]
     pub resume: Option<String>,
     /// The datasets directory; by default the config's `[evals] dir`.
@@ -282,8 +282,11 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
 
     let (run, mut done, mut served) = match prior {
         Some((p, results)) => {
+            // An errored result (a provider that failed mid-run, a judge that did not answer)
+            // is sent again and replaced: resuming is how a run recovers from an outage.
             let done: HashSet<(String, i64)> = results
                 .iter()
+                .filter(|r| r.verdict != EvalVerdict::Error)
                 .map(|r| (r.case_id.clone(), r.repeat_index))
                 .collect();
             let served: BTreeSet<String> = p.served_models.iter().cloned().collect();

@@ -51,15 +51,29 @@ pub async fn eval_runs_round_trip(store: &dyn Store) {
         result("evr_1", "a", 0, EvalVerdict::Error),
     ];
     assert_eq!(store.insert_eval_results(&first).await.expect("insert"), 3);
-    // A resumed run writes a result again: the first one stays.
+    // A resumed run writes results again: a pass or fail stored stays, an error is replaced
+    // by the new try.
     let again = vec![
-        EvalResultRecord {
-            verdict: EvalVerdict::Pass,
-            ..result("evr_1", "a", 0, EvalVerdict::Error)
-        },
+        result("evr_1", "b", 0, EvalVerdict::Fail),
         result("evr_1", "b", 1, EvalVerdict::Pass),
     ];
     assert_eq!(store.insert_eval_results(&again).await.expect("again"), 1);
+    let retried = vec![result("evr_1", "a", 0, EvalVerdict::Error)];
+    assert_eq!(
+        store
+            .insert_eval_results(&retried)
+            .await
+            .expect("error again"),
+        1
+    );
+    let recovered = vec![result("evr_1", "a", 0, EvalVerdict::Pass)];
+    assert_eq!(
+        store
+            .insert_eval_results(&recovered)
+            .await
+            .expect("recovered"),
+        1
+    );
     assert_eq!(store.insert_eval_results(&[]).await.expect("none"), 0);
 
     let served = vec!["gpt-4o-2024-08-06".to_string()];
@@ -97,15 +111,15 @@ pub async fn eval_runs_round_trip(store: &dyn Store) {
     assert_eq!(
         keys,
         vec![
-            ("a", 0, EvalVerdict::Error),
+            ("a", 0, EvalVerdict::Pass),
             ("a", 1, EvalVerdict::Fail),
             ("b", 0, EvalVerdict::Pass),
             ("b", 1, EvalVerdict::Pass),
         ]
     );
     assert_eq!(results[2], result("evr_1", "b", 0, EvalVerdict::Pass));
-    assert_eq!(results[0].call_id, None);
-    assert_eq!(results[0].score, None);
+    assert_eq!(results[0], result("evr_1", "a", 0, EvalVerdict::Pass));
+    assert_eq!(results[1].call_id.as_deref(), Some("call_a_1"));
 
     let ids: Vec<String> = store
         .list_eval_runs()

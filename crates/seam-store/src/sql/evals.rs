@@ -119,7 +119,11 @@ impl Evals for SqlStore {
         }
         let mut tx = super::begin_write(&self.pool, self.sqlite).await?;
         let sql = format!(
-            "INSERT INTO eval_results ({RESULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+            "INSERT INTO eval_results ({RESULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (run_id, case_id, repeat_index) DO UPDATE SET created_ms = excluded.created_ms, \
+             verdict = excluded.verdict, score = excluded.score, reasons = excluded.reasons, \
+             call_id = excluded.call_id, latency_ms = excluded.latency_ms, cost_usd = excluded.cost_usd \
+             WHERE eval_results.verdict = 'error'"
         );
         let mut new = 0;
         // Not prepared on PostgreSQL: a statement prepared with a NULL score or cost took
