@@ -13,6 +13,52 @@ pub(crate) struct Pack {
     pub check: Check,
     /// Redact the first capture group that took part, not the whole match.
     pub inner: bool,
+    /// A byte every match contains: a text without it is not searched.
+    pub needs: Needs,
+}
+
+/// What a text must contain for a pack to be worth searching for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Needs {
+    Nothing,
+    Digit,
+    At,
+    Colon,
+}
+
+impl Needs {
+    /// Whether a text whose bytes `seen` says contain digits, `@` and `:` can match.
+    pub(crate) fn met(self, seen: Seen) -> bool {
+        match self {
+            Needs::Nothing => true,
+            Needs::Digit => seen.digit,
+            Needs::At => seen.at,
+            Needs::Colon => seen.colon,
+        }
+    }
+}
+
+/// Which of the bytes packs need a text contains: one pass over it.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Seen {
+    digit: bool,
+    at: bool,
+    colon: bool,
+}
+
+impl Seen {
+    pub(crate) fn of(text: &str) -> Seen {
+        let mut s = Seen::default();
+        for b in text.bytes() {
+            match b {
+                b'0'..=b'9' => s.digit = true,
+                b'@' => s.at = true,
+                b':' => s.colon = true,
+                _ => {}
+            }
+        }
+        s
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -55,6 +101,7 @@ pub(crate) fn keys() -> Pack {
         )),
         check: Check::Standalone,
         inner: true,
+        needs: Needs::Nothing,
     }
 }
 
@@ -64,6 +111,7 @@ pub(crate) fn email() -> Pack {
         re: re(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}"),
         check: Check::Email,
         inner: false,
+        needs: Needs::At,
     }
 }
 
@@ -73,6 +121,7 @@ pub(crate) fn card() -> Pack {
         re: re(r"[0-9](?:[ \-]?[0-9]){12,18}"),
         check: Check::Card,
         inner: false,
+        needs: Needs::Digit,
     }
 }
 
@@ -82,6 +131,7 @@ pub(crate) fn iban() -> Pack {
         re: re(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}"),
         check: Check::Iban,
         inner: false,
+        needs: Needs::Digit,
     }
 }
 
@@ -93,12 +143,14 @@ pub(crate) fn ip() -> [Pack; 2] {
             re: re(&format!(r"{octet}(?:\.{octet}){{3}}")),
             check: Check::Ipv4,
             inner: false,
+            needs: Needs::Digit,
         },
         Pack {
             kind: Kind::Ip,
             re: re(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}"),
             check: Check::Ipv6,
             inner: false,
+            needs: Needs::Colon,
         },
     ]
 }
@@ -109,6 +161,7 @@ pub(crate) fn phone() -> Pack {
         re: re(r"(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{1,4}\)|[0-9]{1,4})(?:[ .\-]?[0-9]{2,4}){1,5}"),
         check: Check::Phone,
         inner: false,
+        needs: Needs::Digit,
     }
 }
 
@@ -118,6 +171,7 @@ pub(crate) fn custom(pattern: &str) -> Result<Pack, regex::Error> {
         re: Regex::new(pattern)?,
         check: Check::Any,
         inner: false,
+        needs: Needs::Nothing,
     })
 }
 
