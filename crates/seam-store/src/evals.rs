@@ -62,6 +62,9 @@ pub struct EvalGateRecord {
     pub dataset_version: String,
     /// `pass`, `fail` or `inconclusive`.
     pub decision: String,
+    /// The significance level and margin the decision was made with.
+    pub alpha: f64,
+    pub margin: f64,
     pub actor: String,
 }
 

@@ -127,6 +127,8 @@ pub async fn eval_runs_round_trip(store: &dyn Store) {
         dataset: "billing".into(),
         dataset_version: "ab".repeat(32),
         decision: decision.into(),
+        alpha: 0.05,
+        margin: 0.02,
         actor: "ana".into(),
     };
     let (older, newer) = (

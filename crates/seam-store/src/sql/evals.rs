@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 const RUN_COLUMNS: &str = "id, created_ms, finished_ms, dataset, dataset_version, target_kind, target, served_models, repeats, cases, status, actor";
-const GATE_COLUMNS: &str = "id, created_ms, candidate_run, baseline_run, candidate_release, baseline_release, dataset, dataset_version, decision, actor";
+const GATE_COLUMNS: &str = "id, created_ms, candidate_run, baseline_run, candidate_release, baseline_release, dataset, dataset_version, decision, alpha, margin, actor";
 const RESULT_COLUMNS: &str = "run_id, case_id, repeat_index, created_ms, verdict, score, reasons, call_id, latency_ms, cost_usd";
 
 fn served_json(models: &[String]) -> String {
@@ -81,6 +81,8 @@ impl FromRow<'_, AnyRow> for EvalGateRecord {
             dataset: r.try_get("dataset")?,
             dataset_version: r.try_get("dataset_version")?,
             decision: r.try_get("decision")?,
+            alpha: r.try_get("alpha")?,
+            margin: r.try_get("margin")?,
             actor: r.try_get("actor")?,
         })
     }
@@ -195,7 +197,7 @@ impl Evals for SqlStore {
 
     async fn insert_eval_gate(&self, g: &EvalGateRecord) -> Result<()> {
         let sql = format!(
-            "INSERT INTO eval_gates ({GATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO eval_gates ({GATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         // Not prepared on PostgreSQL: a NULL release would fix its place's type.
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -208,6 +210,8 @@ impl Evals for SqlStore {
             .bind(g.dataset.as_str())
             .bind(g.dataset_version.as_str())
             .bind(g.decision.as_str())
+            .bind(g.alpha)
+            .bind(g.margin)
             .bind(g.actor.as_str())
             .persistent(self.sqlite)
             .execute(&self.pool)
