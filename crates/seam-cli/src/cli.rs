@@ -124,6 +124,10 @@ enum Command {
         /// session moves at its next call (each move is an event).
         #[arg(long, default_value = "drain")]
         mode: String,
+        /// Admins only: deploy a gated release without a passing eval gate, saying why (the
+        /// reason goes on the audit chain and the timeline; docs/evals.md "Gated deploys").
+        #[arg(long, value_name = "REASON")]
+        override_gate: Option<String>,
         /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,
@@ -329,9 +333,12 @@ impl Cli {
                 target,
                 release,
                 mode,
+                override_gate,
                 json,
                 store,
-            } => crate::releases::deploy(&store, &target, &release, &mode, json).await,
+            } => {
+                crate::releases::deploy(&store, &target, &release, &mode, override_gate, json).await
+            }
             Command::Rollback {
                 target,
                 mode,

@@ -112,21 +112,37 @@ fn protected_channels(store_args: &StoreArgs) -> anyhow::Result<Vec<String>> {
     Ok(seam_config::load_lenient(&store_args.config)?.protected_channels)
 }
 
+/// `[evals] dir` of the config file, when there is one: where a gated deploy's dataset is.
+fn evals_dir(store_args: &StoreArgs) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if !store_args.config.exists() {
+        return Ok(None);
+    }
+    Ok(Some(
+        seam_config::load_lenient(&store_args.config)?.evals.dir,
+    ))
+}
+
 pub async fn deploy(
     store_args: &StoreArgs,
     target: &str,
     id: &str,
     mode: &str,
+    override_gate: Option<String>,
     json_out: bool,
 ) -> anyhow::Result<()> {
     let mode = seam_control::parse_deploy_mode(mode)?;
     let protected = protected_channels(store_args)?;
+    let gate = seam_control::gates::GateCheck {
+        evals_dir: evals_dir(store_args)?,
+        override_reason: override_gate.clone(),
+    };
     let (store, who) = crate::actor::open_to_act(store_args).await?;
-    let approvers = seam_control::deploy(&store, &who, target, id, mode, &protected).await?;
+    let approvers =
+        seam_control::deploy_with(&store, &who, target, id, mode, &protected, &gate).await?;
     if json_out {
         println!(
             "{}",
-            serde_json::json!({"target": target, "release": id, "approved_by": approvers, "mode": mode.as_str(), "by": who.name})
+            serde_json::json!({"target": target, "release": id, "approved_by": approvers, "mode": mode.as_str(), "by": who.name, "gate_overridden": override_gate})
         );
     } else {
         println!(

@@ -20,6 +20,8 @@ pub(crate) const RELEASE_ROLLBACK: Change = change("release.rollback", EventKind
 pub(crate) const CONFIG_CHANGE: Change = change("config.change", EventKind::ConfigChange);
 pub(crate) const CONFIG_RELOAD: Change = change("config.reload", EventKind::ConfigReload);
 pub(crate) const SESSION_MIGRATE: Change = change("session.migrate", EventKind::SessionMigrate);
+pub(crate) const GATE_OVERRIDDEN: Change =
+    change("eval_gate.overridden", EventKind::EvalGateOverridden);
 
 #[cfg(test)]
 mod tests {
@@ -35,6 +37,7 @@ mod tests {
             CONFIG_CHANGE,
             CONFIG_RELOAD,
             SESSION_MIGRATE,
+            GATE_OVERRIDDEN,
         ] {
             assert_eq!(c.kind.as_str(), c.action.replace('.', "_"));
         }

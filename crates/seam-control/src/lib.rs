@@ -9,8 +9,8 @@
 use change::Change;
 use seam_prompts::{Prompt, Severity};
 use seam_store::{
-    ApprovalRecord, Audit, DeployRecord, EventRecord, Events, ReleaseRecord, Releases, Sessions,
-    StoreError, UserRecord, Users,
+    ApprovalRecord, Audit, DeployRecord, Evals, EventRecord, Events, ReleaseRecord, Releases,
+    Sessions, StoreError, UserRecord, Users,
 };
 use seam_vocab::DeployKind;
 pub use seam_vocab::DeployMode;
@@ -51,6 +51,7 @@ pub async fn user_by_token(
 
 pub mod calls;
 mod change;
+pub mod gates;
 pub mod keys;
 pub mod owners;
 pub mod roles;
@@ -326,14 +327,39 @@ async fn put(
 
 /// Points NAME@CHANNEL at a release approved by someone trusted now (see [`approve`]);
 /// a channel in `protected` only as an owner of the prompt or an admin. Returns the approvals
-/// that counted.
+/// that counted. A gated release (see [`gates`]) is refused here: with no `[evals] dir` its
+/// dataset's version cannot be read; use [`deploy_with`].
 pub async fn deploy(
-    store: &(impl Releases + Sessions + Users + Audit + Events + ?Sized),
+    store: &(impl Releases + Sessions + Users + Audit + Events + Evals + ?Sized),
     actor: &Actor,
     target: &str,
     id: &str,
     mode: DeployMode,
     protected: &[String],
+) -> Result<Vec<String>> {
+    deploy_with(
+        store,
+        actor,
+        target,
+        id,
+        mode,
+        protected,
+        &gates::GateCheck::default(),
+    )
+    .await
+}
+
+/// [`deploy`], and a release with a `gate` for the channel only with a passing gate decision
+/// against the release the channel serves now, or an admin's override (see [`gates`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn deploy_with(
+    store: &(impl Releases + Sessions + Users + Audit + Events + Evals + ?Sized),
+    actor: &Actor,
+    target: &str,
+    id: &str,
+    mode: DeployMode,
+    protected: &[String],
+    gate: &gates::GateCheck,
 ) -> Result<Vec<String>> {
     let (name, channel) = split_target(target)?;
     let release = store
@@ -368,6 +394,14 @@ pub async fn deploy(
             &format!("deploying to {target} (a protected channel)"),
         )?;
     }
+    let serving = store
+        .list_deploys(name)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|d| d.channel == channel)
+        .map(|d| d.release_id);
+    gates::check(store, actor, target, &release, serving.as_deref(), gate).await?;
     put(
         store,
         &actor.name,

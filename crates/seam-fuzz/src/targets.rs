@@ -266,6 +266,7 @@ pub fn render(data: &[u8]) {
         }],
         tools: Vec::new(),
         response_format: None,
+        gate: None,
         file: Default::default(),
     };
     render_bounded(&prompt, &vars, data.len());

@@ -222,8 +222,31 @@ async fn deploy(
         Ok(m) => m,
         Err(e) => return control_error(e),
     };
-    let protected = app.live().config.protected_channels.clone();
-    match seam_control::deploy(app.store.as_ref(), &who, target, id, mode, &protected).await {
+    let (protected, evals_dir) = {
+        let live = app.live();
+        (
+            live.config.protected_channels.clone(),
+            live.config.evals.dir.clone(),
+        )
+    };
+    // `override_gate`: an admin's reason to deploy a gated release without a passing gate.
+    let override_reason = match body.get("override_gate") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(r)) => Some(r.clone()),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`override_gate` is a string: the reason to deploy without a passing gate",
+            );
+        }
+    };
+    let gate = seam_control::gates::GateCheck {
+        evals_dir: Some(evals_dir),
+        override_reason,
+    };
+    match seam_control::deploy_with(app.store.as_ref(), &who, target, id, mode, &protected, &gate)
+        .await
+    {
         Ok(approvers) => Json(
             json!({"target": target, "release": id, "approved_by": approvers, "mode": mode.as_str()}),
         )

@@ -10,8 +10,8 @@ mod tags;
 
 pub use lint::{Finding, Severity, is_alias, lint};
 pub use prompt::{
-    MAX_NAME_LEN, Message, ModelChange, Prompt, Tool, check_name, file_of, load_dir, load_file,
-    parse,
+    Gate, MAX_NAME_LEN, Message, ModelChange, Prompt, Tool, check_name, file_of, load_dir,
+    load_file, parse,
 };
 pub use render::{RenderError, render};
 pub use tags::{MAX_TAG_LEN, check_tags};

@@ -33,6 +33,64 @@ pub struct Tool {
     pub parameters: Option<toml::Value>,
 }
 
+/// `gate = { dataset = "billing.jsonl", channel = "production", alpha = 0.05, margin = 0.02 }`:
+/// a deploy to `channel` needs a passing gate on `dataset` against the release served there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// A dataset's file name in `[evals] dir` (with or without `.jsonl`).
+    pub dataset: String,
+    pub channel: String,
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    #[serde(default = "default_margin")]
+    pub margin: f64,
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+fn default_margin() -> f64 {
+    0.02
+}
+
+impl Gate {
+    /// The first key that is out of range, and why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let name = self.dataset.trim();
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err((
+                "gate.dataset",
+                format!(
+                    "`{}`: name a dataset file in [evals] dir (not empty, no path)",
+                    self.dataset.escape_debug()
+                ),
+            ));
+        }
+        check_name(&self.channel).map_err(|e| ("gate.channel", e))?;
+        if !(self.alpha > 0.0 && self.alpha < 0.5) {
+            return Err((
+                "gate.alpha",
+                format!(
+                    "{} is out of range: use a number above 0 and below 0.5",
+                    self.alpha
+                ),
+            ));
+        }
+        if !(self.margin >= 0.0 && self.margin < 1.0) {
+            return Err((
+                "gate.margin",
+                format!(
+                    "{} is out of range: use a number from 0 up to (not including) 1",
+                    self.margin
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prompt {
@@ -57,6 +115,10 @@ pub struct Prompt {
     pub tools: Vec<Tool>,
     #[serde(default)]
     pub response_format: Option<toml::Value>,
+    /// Deploys to `gate.channel` need a passing eval gate (docs/evals.md "Gated deploys").
+    /// Left out of the content when absent, so releases made before it keep their ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Gate>,
     /// The file it came from (not part of the prompt's content).
     #[serde(skip)]
     pub file: PathBuf,
@@ -79,6 +141,9 @@ pub fn parse(text: &str, origin: &Path) -> Result<Prompt, FileError> {
     let mut p: Prompt =
         toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
     check_name(&p.name).map_err(|e| error(format!("name: {e}")))?;
+    if let Some(g) = &p.gate {
+        g.check().map_err(|(key, e)| error(format!("{key}: {e}")))?;
+    }
     p.file = origin.to_path_buf();
     Ok(p)
 }

@@ -286,3 +286,76 @@ fn a_tag_too_long_is_refused_before_minijinja_can_overflow_the_stack() {
     let out = render(&p, vars.as_object().unwrap(), 100_000).unwrap();
     assert_eq!(out[0]["content"], "ANA");
 }
+
+#[test]
+fn a_gate_is_parsed_strictly_and_checked_naming_file_and_key() {
+    let gated = SUPPORT_BOT.replace(
+        "on_model_change = \"alert\"",
+        "on_model_change = \"alert\"\ngate = { dataset = \"billing.jsonl\", channel = \"production\", alpha = 0.01 }",
+    );
+    let with = |gate: &str| {
+        SUPPORT_BOT.replace(
+            "on_model_change = \"alert\"",
+            &format!("on_model_change = \"alert\"\ngate = {gate}"),
+        )
+    };
+    let d = dir_with(&[
+        ("support-bot.toml", &gated),
+        (
+            "alpha.toml",
+            &with(r#"{ dataset = "b", channel = "production", alpha = 0.5 }"#),
+        ),
+        (
+            "margin.toml",
+            &with(r#"{ dataset = "b", channel = "production", margin = 1.0 }"#),
+        ),
+        (
+            "empty.toml",
+            &with(r#"{ dataset = " ", channel = "production" }"#),
+        ),
+        (
+            "typo.toml",
+            &with(r#"{ dataset = "b", channel = "production", alfa = 0.1 }"#),
+        ),
+    ]);
+    let (prompts, errors) = load_dir(d.path()).unwrap();
+    let gate = prompts[0].gate.as_ref().unwrap();
+    assert_eq!(
+        (
+            gate.dataset.as_str(),
+            gate.channel.as_str(),
+            gate.alpha,
+            gate.margin
+        ),
+        ("billing.jsonl", "production", 0.01, 0.02)
+    );
+    let found: Vec<(String, String)> = errors
+        .iter()
+        .map(|e| {
+            let file = e.file.rsplit('/').next().unwrap().to_string();
+            (file, e.message.clone())
+        })
+        .collect();
+    assert_eq!(found.len(), 4, "{found:?}");
+    for (file, key) in [
+        ("alpha.toml", "gate.alpha"),
+        ("empty.toml", "gate.dataset"),
+        ("margin.toml", "gate.margin"),
+        ("typo.toml", "alfa"),
+    ] {
+        assert!(
+            found.iter().any(|(f, m)| f == file && m.contains(key)),
+            "{file} should name {key}: {found:?}"
+        );
+    }
+    // The gate is part of the release content; a prompt without one keeps its content.
+    let content = serde_json::to_value(&prompts[0]).unwrap();
+    assert_eq!(content["gate"]["dataset"], "billing.jsonl");
+    let (plain, _) = load_dir(dir_with(&[("support-bot.toml", SUPPORT_BOT)]).path()).unwrap();
+    assert!(
+        serde_json::to_value(&plain[0])
+            .unwrap()
+            .get("gate")
+            .is_none()
+    );
+}

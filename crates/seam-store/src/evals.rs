@@ -48,6 +48,26 @@ pub struct EvalResultRecord {
     pub cost_usd: Option<f64>,
 }
 
+/// One `seam eval gate` decision, kept so that a gated deploy can find it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalGateRecord {
+    pub id: String,
+    pub created_ms: i64,
+    pub candidate_run: String,
+    pub baseline_run: String,
+    /// The release the candidate run's calls were served from (None: none, or several).
+    pub candidate_release: Option<String>,
+    pub baseline_release: Option<String>,
+    pub dataset: String,
+    pub dataset_version: String,
+    /// `pass`, `fail` or `inconclusive`.
+    pub decision: String,
+    /// The significance level and margin the decision was made with.
+    pub alpha: f64,
+    pub margin: f64,
+    pub actor: String,
+}
+
 /// Eval runs and their results.
 #[async_trait]
 pub trait Evals: Send + Sync {
@@ -72,4 +92,12 @@ pub trait Evals: Send + Sync {
         &self,
         id: &str,
     ) -> Result<Option<(EvalRunRecord, Vec<EvalResultRecord>)>>;
+    /// Stores a gate decision.
+    async fn insert_eval_gate(&self, gate: &EvalGateRecord) -> Result<()>;
+    /// The decisions with this candidate and baseline release, newest first.
+    async fn eval_gates_between(
+        &self,
+        candidate_release: &str,
+        baseline_release: &str,
+    ) -> Result<Vec<EvalGateRecord>>;
 }

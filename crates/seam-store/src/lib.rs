@@ -19,7 +19,7 @@ mod sql;
 mod store;
 
 pub use clock::now_ms;
-pub use evals::{EvalResultRecord, EvalRunRecord, Evals};
+pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals};
 pub use migrate::Progress;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, ContentRecord, DeployRecord,

@@ -108,6 +108,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres_then: Some(PgStep::PartitionRecords),
     },
     both(17, "evals", include_str!("../migrations/0017_evals.sql")),
+    both(
+        18,
+        "eval_gates",
+        include_str!("../migrations/0018_eval_gates.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

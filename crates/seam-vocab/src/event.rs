@@ -41,6 +41,8 @@ vocabulary! {
         EvalGateFailed => "eval_gate_failed",
         /// `seam eval gate` could not tell: the runs are too small to see the margin.
         EvalGateInconclusive => "eval_gate_inconclusive",
+        /// An admin deployed a gated release without the passing gate it needed, with a reason.
+        EvalGateOverridden => "eval_gate_overridden",
     }
 }
 
@@ -76,6 +78,7 @@ mod tests {
             (EventKind::EvalGatePassed, "eval_gate_passed"),
             (EventKind::EvalGateFailed, "eval_gate_failed"),
             (EventKind::EvalGateInconclusive, "eval_gate_inconclusive"),
+            (EventKind::EvalGateOverridden, "eval_gate_overridden"),
         ];
         assert_eq!(EventKind::ALL.len(), pinned.len());
         for (v, s) in pinned {

@@ -9,7 +9,9 @@ use crate::calls::calls_table;
 use anyhow::Context;
 use seam_gateway::authenticate::mint_key;
 use seam_sim::{Scenario, Sim};
-use seam_store::{Audit, CallQuery, Events, Keys, Records, Releases, Reports, Sessions, Users};
+use seam_store::{
+    Audit, CallQuery, Evals, Events, Keys, Records, Releases, Reports, Sessions, Users,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -520,7 +522,7 @@ const DEMO_PROMPT: &str = include_str!("../../../../examples/prompts/support-bot
 /// (A prompt's first release is approved and put on production by an admin; after that its
 /// owners, ana and ben, ship it.)
 async fn ship(
-    store: &(impl Users + Audit + Releases + Sessions + Events + ?Sized),
+    store: &(impl Users + Audit + Releases + Sessions + Events + Evals + ?Sized),
     dir: &Path,
     text: &str,
     approver: &seam_control::Actor,
@@ -550,7 +552,7 @@ async fn ship(
 /// model under it; the timeline shows a change no person made.
 async fn frozen_prompt(
     script: &Script<'_>,
-    store: &(impl Users + Audit + Releases + Sessions + Events + ?Sized),
+    store: &(impl Users + Audit + Releases + Sessions + Events + Evals + ?Sized),
     dir: &Path,
 ) -> anyhow::Result<()> {
     println!(

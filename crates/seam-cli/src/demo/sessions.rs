@@ -3,7 +3,7 @@
 //! conversations get the new one; the old release drains, visibly.
 
 use super::{DEMO_PROMPT, Script};
-use seam_store::{Audit, Events, Releases, SessionQuery, Sessions, Users};
+use seam_store::{Audit, Evals, Events, Releases, SessionQuery, Sessions, Users};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -61,7 +61,7 @@ impl Script<'_> {
 
 pub(super) async fn hot_reload(
     script: &Script<'_>,
-    store: &(impl Users + Audit + Releases + Sessions + Events + ?Sized),
+    store: &(impl Users + Audit + Releases + Sessions + Events + Evals + ?Sized),
     dir: &Path,
 ) -> anyhow::Result<()> {
     println!(

@@ -6,7 +6,9 @@ use super::{Reasons, short};
 use crate::cli::StoreArgs;
 use crate::format::clean;
 use seam_evals::{Decision, GateConfig, PairedCase, Run, Verdict};
-use seam_store::{EvalResultRecord, EvalRunRecord, Evals, EventRecord, Events};
+use seam_store::{
+    EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, EventRecord, Events, Records,
+};
 use seam_vocab::{EvalVerdict, EventKind};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -59,6 +61,32 @@ pub(crate) fn paired(
     cases.into_values().collect()
 }
 
+/// The prompt release a run's calls were served from, as the gateway recorded them (the
+/// release behind its `x-seam-release` header): None when a call names none (a route run, or
+/// a call that failed before one was chosen) or when the calls name more than one (the
+/// channel moved mid-run), so that such a run gates no deploy.
+async fn run_release(
+    store: &impl Records,
+    results: &[EvalResultRecord],
+) -> anyhow::Result<Option<String>> {
+    let mut found: Option<String> = None;
+    for r in results {
+        let Some(call) = &r.call_id else {
+            return Ok(None);
+        };
+        let Some((call, _)) = store.get_call(call).await? else {
+            return Ok(None);
+        };
+        match (&found, call.release_id) {
+            (_, None) => return Ok(None),
+            (None, Some(rel)) => found = Some(rel),
+            (Some(f), Some(rel)) if *f != rel => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
 async fn load(
     store: &impl Evals,
     id: &str,
@@ -102,9 +130,29 @@ pub async fn gate(
     let cases = paired(&base_results, &cand_results);
     let report = seam_evals::gate(&cases, &config)?;
     let decision = report.decision;
+    let cand_release = run_release(&store, &cand_results).await?;
+    let base_release = run_release(&store, &base_results).await?;
+    store
+        .insert_eval_gate(&EvalGateRecord {
+            id: format!("evg_{:016x}", rand::random::<u64>()),
+            created_ms: seam_store::now_ms(),
+            candidate_run: cand.id.clone(),
+            baseline_run: base.id.clone(),
+            candidate_release: cand_release.clone(),
+            baseline_release: base_release.clone(),
+            dataset: cand.dataset.clone(),
+            dataset_version: cand.dataset_version.clone(),
+            decision: decision.as_str().to_string(),
+            alpha: config.alpha,
+            margin: config.margin,
+            actor: who.name.clone(),
+        })
+        .await?;
     let details = json!({
         "candidate": cand.id,
         "baseline": base.id,
+        "candidate_release": cand_release,
+        "baseline_release": base_release,
         "dataset": cand.dataset,
         "dataset_version": cand.dataset_version,
         "decision": decision.as_str(),
@@ -152,6 +200,8 @@ pub async fn gate(
         let doc = json!({
             "candidate": cand.id,
             "baseline": base.id,
+            "candidate_release": cand_release,
+            "baseline_release": base_release,
             "dataset": cand.dataset,
             "dataset_version": cand.dataset_version,
             "exit_code": decision.exit_code(),

@@ -278,3 +278,44 @@ async fn a_release_that_changes_the_model_or_tools_says_so() {
     );
     assert!(by_id(&v1)["changes"].is_null(), "the first release");
 }
+
+#[tokio::test]
+async fn a_gated_release_needs_its_gate_over_the_api_or_an_admin_s_override() {
+    let h = Harness::start(Options::default()).await;
+    let root = user_with(&h, "root", true, &[]).await;
+    let ana = user(&h, "ana").await;
+    let ben = user(&h, "ben").await;
+    v1_on_production(&h, &root, &ana).await;
+    let gated = PROMPT
+        .replace(
+            "variables = ",
+            "gate = { dataset = \"billing\", channel = \"production\" }\nvariables = ",
+        )
+        .replace("You help", "You kindly help");
+    let v2 = release(&h, &ana, &gated).await;
+    assert_eq!(approve(&h, &ben, &v2).await.0, 200);
+    let (s, v) = deploy(&h, &ben, "support-bot@production", &v2).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(message(&v).contains("is gated on dataset `billing`"), "{v}");
+    let body = |reason: &str| json!({"target": "support-bot@production", "release": v2, "override_gate": reason});
+    let (s, v) = call(&h, POST, "/api/deploys", Some(&ben), Some(body("ship it"))).await;
+    assert_eq!(s, 403, "an owner who is not an admin: {v}");
+    assert!(message(&v).contains("needs role admin"), "{v}");
+    let (s, v) = call(
+        &h,
+        POST,
+        "/api/deploys",
+        Some(&root),
+        Some(body("INC-7 hotfix")),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(on_production(&h, &ana).await, [v2]);
+    let audit = h.store.list_audit().await.unwrap();
+    let o = audit
+        .iter()
+        .find(|a| a.action == "eval_gate.overridden")
+        .expect("the override is audited");
+    assert_eq!(o.actor, "root");
+    assert!(o.after.as_deref().unwrap().contains("INC-7 hotfix"));
+}

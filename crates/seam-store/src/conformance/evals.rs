@@ -1,6 +1,6 @@
 //! Eval runs and results: round trip, idempotent results, status changes.
 
-use crate::{EvalResultRecord, EvalRunRecord, Store};
+use crate::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Store};
 use seam_vocab::{EvalStatus, EvalVerdict};
 
 fn result(run: &str, case: &str, repeat: i64, verdict: EvalVerdict) -> EvalResultRecord {
@@ -130,4 +130,42 @@ pub async fn eval_runs_round_trip(store: &dyn Store) {
         .collect();
     assert_eq!(ids, vec!["evr_2", "evr_1"], "newest first");
     assert!(store.get_eval_run("evr_none").await.expect("get").is_none());
+
+    let gate = |id: &str, at: i64, cand: Option<&str>, decision: &str| EvalGateRecord {
+        id: id.into(),
+        created_ms: at,
+        candidate_run: "evr_2".into(),
+        baseline_run: "evr_1".into(),
+        candidate_release: cand.map(str::to_string),
+        baseline_release: Some("rel_b".into()),
+        dataset: "billing".into(),
+        dataset_version: "ab".repeat(32),
+        decision: decision.into(),
+        alpha: 0.05,
+        margin: 0.02,
+        actor: "ana".into(),
+    };
+    let (older, newer) = (
+        gate("evg_1", 5, Some("rel_c"), "fail"),
+        gate("evg_2", 6, Some("rel_c"), "pass"),
+    );
+    for g in [&older, &newer, &gate("evg_3", 7, None, "pass")] {
+        store.insert_eval_gate(g).await.expect("insert gate");
+    }
+    let found = store
+        .eval_gates_between("rel_c", "rel_b")
+        .await
+        .expect("gates");
+    assert_eq!(
+        found,
+        vec![newer, older],
+        "newest first, only these releases"
+    );
+    assert!(
+        store
+            .eval_gates_between("rel_b", "rel_c")
+            .await
+            .expect("gates")
+            .is_empty()
+    );
 }

@@ -2,13 +2,14 @@
 
 use super::SqlStore;
 use super::from_row::{all, one};
-use crate::{EvalResultRecord, EvalRunRecord, Evals, Result};
+use crate::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, Result};
 use async_trait::async_trait;
 use seam_vocab::EvalStatus;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 const RUN_COLUMNS: &str = "id, created_ms, finished_ms, dataset, dataset_version, target_kind, target, served_models, repeats, cases, status, actor";
+const GATE_COLUMNS: &str = "id, created_ms, candidate_run, baseline_run, candidate_release, baseline_release, dataset, dataset_version, decision, alpha, margin, actor";
 const RESULT_COLUMNS: &str = "run_id, case_id, repeat_index, created_ms, verdict, score, reasons, call_id, latency_ms, cost_usd";
 
 fn served_json(models: &[String]) -> String {
@@ -64,6 +65,25 @@ impl FromRow<'_, AnyRow> for EvalResultRecord {
             call_id: r.try_get("call_id")?,
             latency_ms: r.try_get("latency_ms")?,
             cost_usd: r.try_get("cost_usd")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for EvalGateRecord {
+    fn from_row(r: &AnyRow) -> std::result::Result<Self, sqlx::Error> {
+        Ok(EvalGateRecord {
+            id: r.try_get("id")?,
+            created_ms: r.try_get("created_ms")?,
+            candidate_run: r.try_get("candidate_run")?,
+            baseline_run: r.try_get("baseline_run")?,
+            candidate_release: r.try_get("candidate_release")?,
+            baseline_release: r.try_get("baseline_release")?,
+            dataset: r.try_get("dataset")?,
+            dataset_version: r.try_get("dataset_version")?,
+            decision: r.try_get("decision")?,
+            alpha: r.try_get("alpha")?,
+            margin: r.try_get("margin")?,
+            actor: r.try_get("actor")?,
         })
     }
 }
@@ -177,5 +197,45 @@ impl Evals for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(Some((run, all(&rows)?)))
+    }
+
+    async fn insert_eval_gate(&self, g: &EvalGateRecord) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO eval_gates ({GATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        // Not prepared on PostgreSQL: a NULL release would fix its place's type.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(g.id.as_str())
+            .bind(g.created_ms)
+            .bind(g.candidate_run.as_str())
+            .bind(g.baseline_run.as_str())
+            .bind(g.candidate_release.as_deref())
+            .bind(g.baseline_release.as_deref())
+            .bind(g.dataset.as_str())
+            .bind(g.dataset_version.as_str())
+            .bind(g.decision.as_str())
+            .bind(g.alpha)
+            .bind(g.margin)
+            .bind(g.actor.as_str())
+            .persistent(self.sqlite)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn eval_gates_between(
+        &self,
+        candidate_release: &str,
+        baseline_release: &str,
+    ) -> Result<Vec<EvalGateRecord>> {
+        let sql = format!(
+            "SELECT {GATE_COLUMNS} FROM eval_gates WHERE candidate_release = $1 AND baseline_release = $2 ORDER BY created_ms DESC, id DESC"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(candidate_release)
+            .bind(baseline_release)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(all(&rows)?)
     }
 }
