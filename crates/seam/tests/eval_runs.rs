@@ -2,144 +2,17 @@
 //! sim, which echoes the last user message: a dataset's cases pass or fail by what they say,
 //! and a scenario change (a fixed answer) breaks the cases that expected their own words.
 
-use seam_store::{Audit, Events, Keys};
+mod evals_world;
+
+use evals_world::{ECHO, World};
+use seam_store::{Audit, Events};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Arc;
 
-struct World {
-    dir: tempfile::TempDir,
-    url: String,
-    config: PathBuf,
-    gw: String,
-    sim: String,
-    key: String,
-    client: reqwest::Client,
-    _running: seam_gateway::Running,
-}
-
-const ECHO: &str = "[model]\nserved = \"sim-large-2026-01\"\n";
 /// Every answer says alpha: the cases that expect beta fail.
 const ALPHA: &str = "[model]\nserved = \"sim-large-2026-01\"\n[content]\nmode = \"fixed\"\ntext = \"it is alpha\"\n";
 
 impl World {
-    async fn start() -> World {
-        let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim_addr = sim_listener.local_addr().unwrap();
-        let scenario = seam_sim::Scenario::from_toml(ECHO).unwrap();
-        tokio::spawn(seam_sim::server::serve(
-            sim_listener,
-            seam_sim::Sim::new(scenario),
-            std::future::pending::<()>(),
-        ));
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("seam.db").display());
-        let text = format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-
-[store]
-url = "{url}"
-flush_interval_ms = 5
-
-[records]
-spool_dir = "{spool}"
-
-[evals]
-dir = "evals"
-
-[[providers]]
-name = "up"
-kind = "openai"
-base_url = "http://{sim_addr}/v1"
-
-[[routes]]
-name = "chat"
-targets = [{{ provider = "up", model = "sim-large-2026-01" }}]
-retry = {{ max_attempts = 1 }}
-
-[prices."sim-large-2026-01"]
-input = 1.0
-output = 4.0
-"#,
-            spool = dir.path().join("spool").display()
-        );
-        let config = dir.path().join("seam.toml");
-        std::fs::write(&config, &text).unwrap();
-        std::fs::create_dir_all(dir.path().join("evals")).unwrap();
-        let parsed = seam_config::parse(&text, &config, &|_| None).expect("config");
-        let store = Arc::new(seam_store::open(&url).await.unwrap());
-        let key = seam_gateway::authenticate::mint_key("acme", None, 1);
-        store.insert_key(&key.record).await.unwrap();
-        let registry = seam_providers::Registry::from_config(&parsed.providers).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = seam_gateway::start(parsed, store, registry, listener)
-            .await
-            .unwrap();
-        World {
-            gw: format!("http://{}", running.addr),
-            sim: format!("http://{sim_addr}"),
-            key: key.plain,
-            client: seam_gateway::outbound::http_client(std::time::Duration::from_secs(2)).unwrap(),
-            _running: running,
-            dir,
-            url,
-            config,
-        }
-    }
-
-    fn dataset(&self, name: &str, lines: &[String]) {
-        std::fs::write(
-            self.dir.path().join("evals").join(format!("{name}.jsonl")),
-            lines.join("\n") + "\n",
-        )
-        .unwrap();
-    }
-
-    async fn scenario(&self, toml: &str) {
-        let r = self
-            .client
-            .put(format!("{}/_sim/scenario", self.sim))
-            .body(toml.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
-    }
-
-    /// `seam ARGS` with the config and store, off the runtime's threads (the gateway the
-    /// command calls runs on them).
-    async fn seam(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
-        cmd.args(args)
-            .args([
-                "--config",
-                self.config.to_str().unwrap(),
-                "--store",
-                &self.url,
-            ])
-            .env_remove("SEAM_TOKEN")
-            .env_remove("SEAM_STORE")
-            .env_remove("SEAM_KEY")
-            .current_dir(self.dir.path());
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap()
-    }
-
-    async fn ok_json(&self, args: &[&str]) -> Value {
-        let out = self.seam(args).await;
-        assert!(
-            out.status.success(),
-            "seam {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-    }
-
     async fn run(&self, dataset: &str, more: &[&str]) -> Value {
         let mut args = vec![
             "eval",

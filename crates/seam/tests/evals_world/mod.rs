@@ -1,0 +1,142 @@
+//! The world the `seam eval` tests run in: the sim (echoing the last user message) on
+//! loopback, a gateway in front of it on a SQLite store, `[evals] dir`, and the binary run
+//! against them. Shared by eval_runs.rs and eval_gated_deploy.rs.
+
+#![allow(dead_code)]
+
+use seam_store::Keys;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+pub const ECHO: &str = "[model]\nserved = \"sim-large-2026-01\"\n";
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub config: PathBuf,
+    pub gw: String,
+    pub sim: String,
+    pub key: String,
+    pub client: reqwest::Client,
+    _running: seam_gateway::Running,
+}
+
+impl World {
+    pub async fn start() -> World {
+        let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim_addr = sim_listener.local_addr().unwrap();
+        let scenario = seam_sim::Scenario::from_toml(ECHO).unwrap();
+        tokio::spawn(seam_sim::server::serve(
+            sim_listener,
+            seam_sim::Sim::new(scenario),
+            std::future::pending::<()>(),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("seam.db").display());
+        let text = format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+
+[store]
+url = "{url}"
+flush_interval_ms = 5
+
+[records]
+spool_dir = "{spool}"
+
+[evals]
+dir = "evals"
+
+[[providers]]
+name = "up"
+kind = "openai"
+base_url = "http://{sim_addr}/v1"
+
+[[routes]]
+name = "chat"
+targets = [{{ provider = "up", model = "sim-large-2026-01" }}]
+retry = {{ max_attempts = 1 }}
+
+[prices."sim-large-2026-01"]
+input = 1.0
+output = 4.0
+"#,
+            spool = dir.path().join("spool").display()
+        );
+        let config = dir.path().join("seam.toml");
+        std::fs::write(&config, &text).unwrap();
+        std::fs::create_dir_all(dir.path().join("evals")).unwrap();
+        let parsed = seam_config::parse(&text, &config, &|_| None).expect("config");
+        let store = Arc::new(seam_store::open(&url).await.unwrap());
+        let key = seam_gateway::authenticate::mint_key("acme", None, 1);
+        store.insert_key(&key.record).await.unwrap();
+        let registry = seam_providers::Registry::from_config(&parsed.providers).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = seam_gateway::start(parsed, store, registry, listener)
+            .await
+            .unwrap();
+        World {
+            gw: format!("http://{}", running.addr),
+            sim: format!("http://{sim_addr}"),
+            key: key.plain,
+            client: seam_gateway::outbound::http_client(std::time::Duration::from_secs(2)).unwrap(),
+            _running: running,
+            dir,
+            url,
+            config,
+        }
+    }
+
+    pub fn dataset(&self, name: &str, lines: &[String]) {
+        std::fs::write(
+            self.dir.path().join("evals").join(format!("{name}.jsonl")),
+            lines.join("\n") + "\n",
+        )
+        .unwrap();
+    }
+
+    pub async fn scenario(&self, toml: &str) {
+        let r = self
+            .client
+            .put(format!("{}/_sim/scenario", self.sim))
+            .body(toml.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// `seam ARGS` with the config and store, off the runtime's threads (the gateway the
+    /// command calls runs on them).
+    pub async fn seam(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
+        cmd.args(args)
+            .args([
+                "--config",
+                self.config.to_str().unwrap(),
+                "--store",
+                &self.url,
+            ])
+            .env_remove("SEAM_TOKEN")
+            .env_remove("SEAM_STORE")
+            .env_remove("SEAM_KEY")
+            .current_dir(self.dir.path());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    pub async fn ok_json(&self, args: &[&str]) -> Value {
+        let out = self.seam(args).await;
+        assert!(
+            out.status.success(),
+            "seam {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+}
