@@ -135,17 +135,7 @@ async fn readable_trace(
     trace: &str,
 ) -> anyhow::Result<Vec<CallRecord>> {
     who.read_scope("adding a trace's calls to a dataset")?;
-    let (all, _) = store.trace(trace).await?;
-    let calls: Vec<CallRecord> = all
-        .into_iter()
-        .filter(|c| who.can_read(&c.tenant))
-        .collect();
-    if calls.is_empty() {
-        anyhow::bail!(
-            "no calls you can read are recorded for trace `{}`; nothing added",
-            clean(trace)
-        );
-    }
+    let (calls, _) = crate::traces::readable(store, who, trace, "; nothing added").await?;
     Ok(calls)
 }
 

@@ -85,25 +85,37 @@ pub fn traces_table(traces: &[TraceSummary]) -> String {
     out
 }
 
-pub async fn show(store: &StoreArgs, id: &str, content: bool, json: bool) -> anyhow::Result<()> {
-    let (store, who) = crate::actor::open_as(store).await?;
+/// A trace's calls the reader may see, oldest first, and their attempts. Refused with the
+/// same answer whether the trace does not exist or is another tenant's (`then` ends it): a
+/// trace id is the client's choice, and whose it is is not the reader's to learn.
+pub(crate) async fn readable(
+    store: &(impl Records + ?Sized),
+    who: &seam_control::Actor,
+    id: &str,
+    then: &str,
+) -> anyhow::Result<(Vec<CallRecord>, Vec<AttemptRecord>)> {
     let (all, attempts) = store.trace(id).await?;
     let calls: Vec<CallRecord> = all
         .into_iter()
         .filter(|c| who.can_read(&c.tenant))
         .collect();
-    // The same answer whether the trace does not exist or is another tenant's: a trace id is
-    // the client's choice, and whose it is is not the reader's to learn.
     if calls.is_empty() {
         anyhow::bail!(
-            "no calls you can read are recorded for trace `{}` (see `seam report usage --by trace`)",
+            "no calls you can read are recorded for trace `{}`{then}",
             clean(id)
         );
     }
-    let attempts: Vec<AttemptRecord> = attempts
+    let attempts = attempts
         .into_iter()
         .filter(|a| calls.iter().any(|c| c.id == a.call_id))
         .collect();
+    Ok((calls, attempts))
+}
+
+pub async fn show(store: &StoreArgs, id: &str, content: bool, json: bool) -> anyhow::Result<()> {
+    let (store, who) = crate::actor::open_as(store).await?;
+    let (calls, attempts) =
+        readable(&store, &who, id, " (see `seam report usage --by trace`)").await?;
     // Only for the calls the reader may see (filtered above), one read each.
     let mut contents: Vec<Option<Content>> = Vec::new();
     if content {

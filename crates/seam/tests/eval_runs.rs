@@ -13,6 +13,22 @@ use std::process::{Command, Output};
 const ALPHA: &str = "[model]\nserved = \"sim-large-2026-01\"\n[content]\nmode = \"fixed\"\ntext = \"it is alpha\"\n";
 
 impl World {
+    /// `seam eval run --resume ID`, which must succeed.
+    async fn resume(&self, id: &str) -> Value {
+        self.ok_json(&[
+            "eval",
+            "run",
+            "--resume",
+            id,
+            "--gateway",
+            &self.gw,
+            "--key",
+            &self.key,
+            "--json",
+        ])
+        .await
+    }
+
     async fn run(&self, dataset: &str, more: &[&str]) -> Value {
         let mut args = vec![
             "eval",
@@ -232,19 +248,7 @@ async fn resume_sends_only_the_missing_results() {
     assert_eq!(kept.len(), 31);
     // The sim now breaks every answer: only the resumed calls see it.
     w.scenario(ALPHA).await;
-    let resumed = w
-        .ok_json(&[
-            "eval",
-            "run",
-            "--resume",
-            &id,
-            "--gateway",
-            &w.gw,
-            "--key",
-            &w.key,
-            "--json",
-        ])
-        .await;
+    let resumed = w.resume(&id).await;
     assert_eq!(resumed["id"], id.as_str());
     assert_eq!(resumed["status"], "complete");
     assert_eq!(resumed["results"], 40);
@@ -267,19 +271,7 @@ async fn resume_sends_only_the_missing_results() {
         );
     }
     // Resuming a complete run sends nothing.
-    let again = w
-        .ok_json(&[
-            "eval",
-            "run",
-            "--resume",
-            &id,
-            "--gateway",
-            &w.gw,
-            "--key",
-            &w.key,
-            "--json",
-        ])
-        .await;
+    let again = w.resume(&id).await;
     assert_eq!(again["results"], 40);
 }
 
@@ -526,19 +518,7 @@ async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
     assert!(stopped.finished_ms.is_some());
 
     w.scenario(ECHO).await;
-    let resumed = w
-        .ok_json(&[
-            "eval",
-            "run",
-            "--resume",
-            &run.id,
-            "--gateway",
-            &w.gw,
-            "--key",
-            &w.key,
-            "--json",
-        ])
-        .await;
+    let resumed = w.resume(&run.id).await;
     assert_eq!(resumed["status"], "complete");
     assert_eq!(
         (resumed["results"].as_u64(), resumed["pass"].as_u64()),
@@ -728,19 +708,7 @@ async fn resume_sends_errored_cases_again() {
     let id = first["id"].as_str().unwrap().to_string();
     assert_eq!(first["error"].as_u64(), Some(7), "{first}");
     w.scenario(ECHO).await;
-    let resumed = w
-        .ok_json(&[
-            "eval",
-            "run",
-            "--resume",
-            &id,
-            "--gateway",
-            &w.gw,
-            "--key",
-            &w.key,
-            "--json",
-        ])
-        .await;
+    let resumed = w.resume(&id).await;
     assert_eq!(resumed["results"], 20);
     assert_eq!(
         (resumed["pass"].as_u64(), resumed["error"].as_u64()),
