@@ -97,6 +97,8 @@ async fn load(
     })
 }
 
+/// `seam eval gate`: [`decide`], then the process exits with the decision's code (0 pass,
+/// 1 fail, 3 inconclusive).
 pub async fn gate(
     store_args: &StoreArgs,
     candidate: &str,
@@ -105,6 +107,25 @@ pub async fn gate(
     margin: Option<f64>,
     as_json: bool,
 ) -> anyhow::Result<()> {
+    let decision = decide(store_args, candidate, baseline, alpha, margin, as_json).await?;
+    let code = decision.exit_code();
+    if code != 0 {
+        let _ = std::io::stdout().flush();
+        std::process::exit(code);
+    }
+    Ok(())
+}
+
+/// Compares the two runs, stores the decision, puts it on the audit chain and the timeline,
+/// and prints the report.
+pub async fn decide(
+    store_args: &StoreArgs,
+    candidate: &str,
+    baseline: &str,
+    alpha: Option<f64>,
+    margin: Option<f64>,
+    as_json: bool,
+) -> anyhow::Result<Decision> {
     let mut config = GateConfig::default();
     if let Some(a) = alpha {
         config.alpha = a;
@@ -218,12 +239,7 @@ pub async fn gate(
         );
         print!("{}", seam_evals::render(&report));
     }
-    let code = decision.exit_code();
-    if code != 0 {
-        let _ = std::io::stdout().flush();
-        std::process::exit(code);
-    }
-    Ok(())
+    Ok(decision)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ mod gate;
 mod run;
 mod show;
 
-pub use gate::gate;
+pub use gate::{decide, gate};
 pub use run::{RunArgs, run};
 pub use show::{list, show};
 

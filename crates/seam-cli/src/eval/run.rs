@@ -369,15 +369,18 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
+    let (saver, saved) = save(store.clone());
     loop {
         tokio::select! {
             next = results.next() => {
                 let Some((result, model)) = next else { break };
-                store.insert_eval_results(std::slice::from_ref(&result)).await?;
                 done.insert((result.case_id.clone(), result.repeat_index));
                 served.extend(model);
                 progress.add(&result);
                 progress.show(false);
+                if saver.send(result).await.is_err() {
+                    break;
+                }
             }
             _ = &mut ctrl_c => {
                 interrupted = true;
@@ -386,6 +389,9 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         }
     }
     drop(results);
+    drop(saver);
+    // Every graded result is stored before the run's status is: a partial run is consistent.
+    saved.await.context("the results' writer stopped")??;
     progress.show(true);
     if progress.tty {
         eprintln!();
@@ -414,6 +420,27 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Results are stored by a task of their own, in batches of what has arrived, so that a
+/// write never holds up the calls in flight.
+fn save(
+    store: seam_store::SqlStore,
+) -> (
+    tokio::sync::mpsc::Sender<EvalResultRecord>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    const BATCH: usize = 256;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<EvalResultRecord>(BATCH * 4);
+    let task = tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(BATCH);
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
+            store.insert_eval_results(&batch).await?;
+            batch.clear();
+        }
+        Ok(())
+    });
+    (tx, task)
 }
 
 async fn grade(
