@@ -6,6 +6,7 @@ mod audit;
 mod capture;
 mod cluster;
 mod control_api;
+mod control_api_calls;
 mod drift;
 mod errors;
 mod harness;
