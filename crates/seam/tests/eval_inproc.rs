@@ -227,7 +227,17 @@ async fn dataset_diff_names_what_changed_since_the_newest_run() {
         .await;
     let run_id = run["id"].as_str().unwrap();
 
-    let same = w.ok_json(&["dataset", "diff", "words", "--json"]).await;
+    let other = w
+        .seam(&["dataset", "diff", "words", "--run", "evr_nope"])
+        .await;
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("no eval run `evr_nope`"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    let same = w
+        .ok_json(&["dataset", "diff", "words", "--run", run_id, "--json"])
+        .await;
     assert_eq!(same["run"]["id"], run_id);
     assert_eq!(same["unchanged"], 4);
 

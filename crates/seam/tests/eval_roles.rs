@@ -145,6 +145,24 @@ async fn eval_runs_and_gates_need_the_role_their_target_asks_for() {
         &w.eval_run(&olga, &prompt).await,
         "running evals against prompt `echo@production` needs an owner of `echo` (owners: ana) or role admin; `olga` is neither",
     );
+    // Resuming a run needs what running it does.
+    refused(
+        &w.seam_as(
+            Some(&vic),
+            &[
+                "eval",
+                "run",
+                "--resume",
+                &olga_route,
+                "--gateway",
+                &w.gw,
+                "--key",
+                &w.key,
+            ],
+        )
+        .await,
+        "running evals against route `chat` needs role operator of a tenant",
+    );
     let ana_prompt = ran(&w.eval_run(&ana, &prompt).await);
     let root_prompt = ran(&w.eval_run(&root, &prompt).await);
 
