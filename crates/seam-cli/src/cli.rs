@@ -436,10 +436,18 @@ impl Cli {
                 }
                 DatasetCommand::Diff {
                     from,
-                    to,
+                    to: Some(to),
                     dir,
                     json,
+                    ..
                 } => crate::dataset::diff(&from, &to, dir, &store.config, json),
+                DatasetCommand::Diff {
+                    from,
+                    to: None,
+                    run,
+                    dir,
+                    json,
+                } => crate::dataset::diff_since(&from, run.as_deref(), dir, &store, json).await,
             },
             Command::Eval { command, store } => match command {
                 crate::eval::EvalCommand::Run(args) => crate::eval::run(&store, args).await,

@@ -3,12 +3,15 @@
 //! reader's role, each call's content) is made before the file is opened, and the file is
 //! refused rather than appended to when it already holds a case of the same id or a line
 //! that is not a case: a refused command leaves the file as it was. `list`, `show` and `diff`
-//! read datasets (`read.rs`).
+//! read datasets (`read.rs`); `diff DATASET` alone compares one with its newest eval run
+//! (`since.rs`).
 
 mod case;
 mod read;
+mod since;
 
 pub use read::{diff, list, show};
+pub use since::diff_since;
 
 use crate::cli::StoreArgs;
 use crate::format::clean;

@@ -149,6 +149,18 @@ impl Actor {
         ))
     }
 
+    /// Operator of some tenant, or admin: runs evals against a route (`evals.rs`).
+    pub fn require_some_operator(&self, what: &str) -> Result<()> {
+        if self.admin || self.roles.iter().any(|(r, _)| *r == Role::Operator) {
+            return Ok(());
+        }
+        Err(ControlError::Forbidden(format!(
+            "{what} needs role operator of a tenant, or admin; `{}` has {}",
+            self.name,
+            self.describe()
+        )))
+    }
+
     pub fn require_admin(&self, what: &str) -> Result<()> {
         if self.admin {
             return Ok(());
@@ -241,6 +253,18 @@ mod tests {
             "{e}"
         );
         assert_eq!(Actor::admin("admin").read_scope("x").unwrap(), Tenants::All);
+        assert!(olga.require_some_operator("running evals").is_ok());
+        let vic = Actor {
+            name: "vic".into(),
+            admin: false,
+            roles: vec![(Role::Viewer, "a".into())],
+        };
+        assert_eq!(
+            vic.require_some_operator("running evals against route `chat`")
+                .unwrap_err()
+                .to_string(),
+            "running evals against route `chat` needs role operator of a tenant, or admin; `vic` has viewer of a"
+        );
         assert!(
             Actor::user("eve")
                 .require_admin("reloading")

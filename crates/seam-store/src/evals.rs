@@ -46,6 +46,9 @@ pub struct EvalResultRecord {
     pub call_id: Option<String>,
     pub latency_ms: Option<i64>,
     pub cost_usd: Option<f64>,
+    /// The SHA-256 of the graded case's canonical JSON (None for results stored before
+    /// migration 19): what `seam dataset diff` compares a dataset's current cases with.
+    pub case_hash: Option<String>,
 }
 
 /// One `seam eval gate` decision, kept so that a gated deploy can find it.

@@ -113,6 +113,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "eval_gates",
         include_str!("../migrations/0018_eval_gates.sql"),
     ),
+    both(
+        19,
+        "eval_case_hash",
+        include_str!("../migrations/0019_eval_case_hash.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -299,8 +299,9 @@ async fn bad_runs_are_refused_before_any_call() {
     };
     let gw = w.gw.clone();
     refused(
+        // Without --gateway, an in-process gateway, which needs a key as the config's does.
         &w.seam(&["eval", "run", "billing", "--route", "chat"]).await,
-        "pass --gateway URL",
+        "pass --key KEY or set SEAM_KEY",
     );
     refused(
         &w.seam(&[

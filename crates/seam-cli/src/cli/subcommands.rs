@@ -328,12 +328,18 @@ pub(crate) enum DatasetCommand {
         json: bool,
     },
     /// Cases added, removed and changed (with the keys that changed) from one dataset file
-    /// to another: two versions of a dataset.
+    /// to another: two versions of a dataset. With one dataset only, its current cases
+    /// against those its newest eval run graded (`--run` picks another run): ids added and
+    /// removed, and cases changed as far as the run's results keep each case's hash.
     Diff {
-        /// The earlier version: a name in `[evals] dir` or a path.
+        /// The earlier version: a name in `[evals] dir` or a path. Alone: the dataset to
+        /// compare with its newest eval run.
         from: String,
         /// The later version: a name in `[evals] dir` or a path.
-        to: String,
+        to: Option<String>,
+        /// Compare the dataset with this eval run rather than its newest (reads the store).
+        #[arg(long, value_name = "RUN", conflicts_with = "to")]
+        run: Option<String>,
         /// The datasets directory; by default the config's `[evals] dir`.
         #[arg(long)]
         dir: Option<PathBuf>,

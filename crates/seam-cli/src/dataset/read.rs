@@ -1,6 +1,6 @@
 //! `seam dataset list|show|diff`: datasets read from files (docs/evals.md "Datasets"), named by
 //! their file name in `[evals] dir` (`--dir` overrides) or by a path. Reading only: nothing
-//! here opens the store.
+//! here opens the store (`since.rs`, a dataset against its newest eval run, does).
 
 use crate::format::{clean, table};
 use seam_evals::dataset::{self, Dataset, DatasetDiff};
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// The datasets directory: `--dir`, else the config's `[evals] dir` when the config file
 /// exists, else none (names must then be paths or files here).
-fn evals_dir(dir: Option<PathBuf>, config: &Path) -> anyhow::Result<Option<PathBuf>> {
+pub(super) fn evals_dir(dir: Option<PathBuf>, config: &Path) -> anyhow::Result<Option<PathBuf>> {
     if dir.is_some() {
         return Ok(dir);
     }
@@ -20,7 +20,7 @@ fn evals_dir(dir: Option<PathBuf>, config: &Path) -> anyhow::Result<Option<PathB
     Ok(Some(seam_config::load_lenient(config)?.evals.dir))
 }
 
-fn load(name: &str, dir: Option<&Path>) -> anyhow::Result<Dataset> {
+pub(super) fn load(name: &str, dir: Option<&Path>) -> anyhow::Result<Dataset> {
     let path = dataset::resolve(name, dir).map_err(|e| anyhow::anyhow!(clean(&e).into_owned()))?;
     Dataset::load(&path).map_err(|e| invalid(&e))
 }
@@ -33,7 +33,7 @@ fn error_json(e: &DatasetError) -> Value {
     json!({"file": e.file, "line": e.line, "key": e.key, "message": e.message})
 }
 
-fn short(version: &str) -> &str {
+pub(super) fn short(version: &str) -> &str {
     version.get(..12).unwrap_or(version)
 }
 

@@ -137,6 +137,23 @@ pub async fn decide(
     let (store, who) = crate::actor::open_to_act(store_args).await?;
     let (cand, cand_results) = load(&store, candidate, "the candidate").await?;
     let (base, base_results) = load(&store, baseline, "the baseline").await?;
+    // A decision feeds the deploys of the prompt either run called: the actor must be one
+    // who may run each.
+    for r in [&cand, &base] {
+        seam_control::evals::require_eval(
+            &store,
+            &who,
+            &r.target_kind,
+            &r.target,
+            &format!(
+                "gating with eval run {} ({} `{}`)",
+                r.id,
+                r.target_kind,
+                clean(&r.target)
+            ),
+        )
+        .await?;
+    }
     if cand.dataset_version != base.dataset_version {
         anyhow::bail!(
             "the runs are on different datasets: candidate {} on `{}` version {}, baseline {} on `{}` version {}; a gate compares runs of one dataset version",
@@ -258,6 +275,7 @@ mod tests {
             call_id: None,
             latency_ms: None,
             cost_usd: None,
+            case_hash: None,
         }
     }
 

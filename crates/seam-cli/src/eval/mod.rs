@@ -4,6 +4,7 @@
 
 mod client;
 mod gate;
+mod inproc;
 mod run;
 mod show;
 
@@ -14,8 +15,11 @@ pub use show::{list, show};
 /// `seam eval`'s subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum EvalCommand {
-    /// Send a dataset's cases through a gateway to a route or a prompt's channel, grade each
-    /// answer, and store the run; progress on standard error, a summary at the end.
+    /// Send a dataset's cases through a gateway (`--gateway URL`, else one started in this
+    /// process on the same config and store) to a route or a prompt's channel, grade each
+    /// answer, and store the run; progress on standard error, a summary at the end. Needs an
+    /// owner of the prompt (or admin) for a prompt run, an operator of a tenant (or admin)
+    /// for a route run.
     Run(RunArgs),
     /// The stored runs, newest first.
     Runs {
@@ -36,7 +40,9 @@ pub(crate) enum EvalCommand {
         junit: Option<std::path::PathBuf>,
     },
     /// Compare a candidate run with a baseline run case by case; exits 0 pass, 1 fail,
-    /// 3 inconclusive. The decision is stored on the audit chain and the timeline.
+    /// 3 inconclusive. The decision is stored on the audit chain and the timeline. Needs, for
+    /// each run, what running it needs (an owner of its prompt, an operator for a route run,
+    /// or admin).
     Gate {
         /// The candidate run's id.
         candidate: String,

@@ -4,6 +4,7 @@
 
 use super::Reasons;
 use super::client::{Answer, Gateway};
+use super::inproc::Through;
 use crate::cli::StoreArgs;
 use crate::format::clean;
 use anyhow::Context;
@@ -38,10 +39,13 @@ pub struct RunArgs {
     /// Calls in flight at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// The gateway's base URL (e.g. http://127.0.0.1:8080).
+    /// The gateway's base URL (e.g. http://127.0.0.1:8080). Without it, a gateway is started
+    /// in this process on the same config and store (on 127.0.0.1, quiet unless an error) and
+    /// shut down, its records written, before the command ends.
     #[arg(long, value_name = "URL")]
     pub gateway: Option<String>,
-    /// The gateway key the calls are made with.
+    /// The gateway key the calls are made with; needed unless the gateway takes calls without
+    /// one (`[server] keyless_tenant`).
     #[arg(long, env = "SEAM_KEY", hide_env_values = true)]
     pub key: Option<String>,
     /// Finish a stored run: only its missing and errored (case, repeat) pairs are sent.
@@ -182,11 +186,6 @@ impl Progress {
 }
 
 pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
-    let Some(base) = args.gateway.clone() else {
-        anyhow::bail!(
-            "pass --gateway URL: the gateway the run's calls go through (e.g. http://127.0.0.1:8080). A run on an in-process gateway is not built yet"
-        );
-    };
     let asked = target(&args)?;
     if args.repeat == 0 || args.concurrency == 0 {
         anyhow::bail!("--repeat and --concurrency must be at least 1");
@@ -225,6 +224,14 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
             anyhow::bail!("name what to run against: --route NAME or --prompt NAME@CHANNEL")
         }
     };
+    seam_control::evals::require_eval(
+        &store,
+        &who,
+        &kind,
+        &name,
+        &format!("running evals against {kind} `{}`", clean(&name)),
+    )
+    .await?;
     let dataset_name = match (&args.dataset, &prior) {
         (Some(d), _) => d.clone(),
         (None, Some((p, _))) => p.dataset.clone(),
@@ -280,6 +287,54 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         .map(|c| body(c, &kind, &name, &file))
         .collect::<anyhow::Result<_>>()?;
 
+    let through = Through::open(args.gateway.as_deref(), args.key.as_deref(), store_args).await?;
+    // Whatever happens to the run, an in-process gateway is shut down and its records written.
+    let outcome = run_through(
+        &through,
+        &store,
+        &config,
+        &args,
+        &ds,
+        &bodies,
+        prior,
+        (kind, name),
+        &who.name,
+    )
+    .await;
+    let resume_hint = through.resume_hint();
+    through.close().await;
+    let (run, status) = outcome?;
+    let (run, all) = store
+        .get_eval_run(&run.id)
+        .await?
+        .context("the run just stored is gone")?;
+    super::show::summary(&run, &all, args.json)?;
+    if status == EvalStatus::Interrupted {
+        anyhow::bail!(
+            "interrupted: {} of {} results stored; finish with `seam eval run --resume {}{}`",
+            all.len(),
+            run.cases * run.repeats,
+            run.id,
+            resume_hint
+        );
+    }
+    Ok(())
+}
+
+/// The run's calls through `through`, each result stored as it comes; the run's status set
+/// when they end (all done, or Ctrl-C).
+#[allow(clippy::too_many_arguments)]
+async fn run_through(
+    through: &Through,
+    store: &seam_store::SqlStore,
+    config: &seam_config::Config,
+    args: &RunArgs,
+    ds: &Dataset,
+    bodies: &[Value],
+    prior: Option<(EvalRunRecord, Vec<EvalResultRecord>)>,
+    (kind, name): (String, String),
+    actor: &str,
+) -> anyhow::Result<(EvalRunRecord, EvalStatus)> {
     let (run, mut done, mut served) = match prior {
         Some((p, results)) => {
             // An errored result (a provider that failed mid-run, a judge that did not answer)
@@ -308,7 +363,7 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
                 repeats: i64::from(args.repeat),
                 cases: ds.cases.len() as i64,
                 status: EvalStatus::Running,
-                actor: who.name.clone(),
+                actor: actor.to_string(),
             };
             store.insert_eval_run(&run).await?;
             (run, HashSet::new(), BTreeSet::new())
@@ -331,10 +386,10 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         },
         kind,
         clean(&name),
-        clean(&base)
+        through.describe()
     );
 
-    let gw = Gateway::new(&base, args.key.clone())?;
+    let gw = Gateway::new(through.base(), args.key.clone())?;
     let grader = Grader {
         backend: &gw,
         judge_route: config.evals.judge_route.as_deref(),
@@ -355,7 +410,7 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
     let mut results = futures_util::stream::iter(work)
         .map(|(i, repeat)| {
             let (case, body, gw, grader, config, run_id) =
-                (&ds.cases[i], &bodies[i], &gw, grader, &config, &run_id);
+                (&ds.cases[i], &bodies[i], &gw, grader, config, &run_id);
             async move {
                 let answer = gw.chat(body).await;
                 let served = answer.served_model.clone();
@@ -406,20 +461,7 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
     store
         .set_eval_run_status(&run.id, status, Some(now_ms()), &served)
         .await?;
-    let (run, all) = store
-        .get_eval_run(&run.id)
-        .await?
-        .context("the run just stored is gone")?;
-    super::show::summary(&run, &all, args.json)?;
-    if status == EvalStatus::Interrupted {
-        anyhow::bail!(
-            "interrupted: {} of {} results stored; finish with `seam eval run --resume {} --gateway URL`",
-            all.len(),
-            run.cases * run.repeats,
-            run.id
-        );
-    }
-    Ok(())
+    Ok((run, status))
 }
 
 /// Results are stored by a task of their own, in batches of what has arrived, so that a
@@ -496,5 +538,6 @@ async fn grade(
         call_id: answer.call_id,
         latency_ms: Some(answer.latency_ms.round() as i64),
         cost_usd: cost,
+        case_hash: Some(dataset::case_hash(&case.content)),
     }
 }

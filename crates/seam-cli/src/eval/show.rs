@@ -341,6 +341,7 @@ mod tests {
                 call_id: None,
                 latency_ms: Some(1500),
                 cost_usd: None,
+                case_hash: None,
             },
             EvalResultRecord {
                 case_id: "c2".into(),
@@ -357,6 +358,7 @@ mod tests {
                     call_id: None,
                     latency_ms: None,
                     cost_usd: None,
+                    case_hash: None,
                 }
             },
         ];

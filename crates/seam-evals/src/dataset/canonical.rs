@@ -55,6 +55,12 @@ fn string(s: &str, out: &mut String) {
     out.push_str(&Value::String(s.to_string()).to_string());
 }
 
+/// The SHA-256 (hex) of one case's canonical JSON: what an eval result keeps of the case it
+/// graded, so that a later version of the dataset can say which cases changed since the run.
+pub fn case_hash(content: &Value) -> String {
+    hex::encode(Sha256::digest(canonical_json(content).as_bytes()))
+}
+
 /// The version of a dataset whose cases are `cases` as `(id, content)`: the SHA-256 (hex) of
 /// the canonical content.
 pub(crate) fn version<'a>(cases: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {

@@ -7,7 +7,7 @@ pub(crate) mod case;
 mod diff;
 mod strict;
 
-pub use canonical::canonical_json;
+pub use canonical::{canonical_json, case_hash};
 pub use case::{Case, Input};
 pub use diff::{Change, DatasetDiff, diff};
 

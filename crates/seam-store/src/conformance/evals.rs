@@ -15,6 +15,7 @@ fn result(run: &str, case: &str, repeat: i64, verdict: EvalVerdict) -> EvalResul
         call_id: (verdict != EvalVerdict::Error).then(|| format!("call_{case}_{repeat}")),
         latency_ms: Some(12),
         cost_usd: None,
+        case_hash: (verdict != EvalVerdict::Error).then(|| format!("{case}-sha256")),
     }
 }
 

@@ -10,7 +10,7 @@ use sqlx::{FromRow, Row};
 
 const RUN_COLUMNS: &str = "id, created_ms, finished_ms, dataset, dataset_version, target_kind, target, served_models, repeats, cases, status, actor";
 const GATE_COLUMNS: &str = "id, created_ms, candidate_run, baseline_run, candidate_release, baseline_release, dataset, dataset_version, decision, alpha, margin, actor";
-const RESULT_COLUMNS: &str = "run_id, case_id, repeat_index, created_ms, verdict, score, reasons, call_id, latency_ms, cost_usd";
+const RESULT_COLUMNS: &str = "run_id, case_id, repeat_index, created_ms, verdict, score, reasons, call_id, latency_ms, cost_usd, case_hash";
 
 fn served_json(models: &[String]) -> String {
     serde_json::Value::from(models.to_vec()).to_string()
@@ -65,6 +65,7 @@ impl FromRow<'_, AnyRow> for EvalResultRecord {
             call_id: r.try_get("call_id")?,
             latency_ms: r.try_get("latency_ms")?,
             cost_usd: r.try_get("cost_usd")?,
+            case_hash: r.try_get("case_hash")?,
         })
     }
 }
@@ -139,10 +140,11 @@ impl Evals for SqlStore {
         }
         let mut tx = super::begin_write(&self.pool, self.sqlite).await?;
         let sql = format!(
-            "INSERT INTO eval_results ({RESULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            "INSERT INTO eval_results ({RESULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (run_id, case_id, repeat_index) DO UPDATE SET created_ms = excluded.created_ms, \
              verdict = excluded.verdict, score = excluded.score, reasons = excluded.reasons, \
-             call_id = excluded.call_id, latency_ms = excluded.latency_ms, cost_usd = excluded.cost_usd \
+             call_id = excluded.call_id, latency_ms = excluded.latency_ms, cost_usd = excluded.cost_usd, \
+             case_hash = excluded.case_hash \
              WHERE eval_results.verdict = 'error'"
         );
         let mut new = 0;
@@ -160,6 +162,7 @@ impl Evals for SqlStore {
                 .bind(r.call_id.as_deref())
                 .bind(r.latency_ms)
                 .bind(r.cost_usd)
+                .bind(r.case_hash.as_deref())
                 .persistent(self.sqlite)
                 .execute(&mut *tx)
                 .await?;

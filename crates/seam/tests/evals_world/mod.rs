@@ -112,7 +112,15 @@ output = 4.0
     /// `seam ARGS` with the config and store, off the runtime's threads (the gateway the
     /// command calls runs on them).
     pub async fn seam(&self, args: &[&str]) -> Output {
+        self.seam_as(None, args).await
+    }
+
+    /// [`World::seam`] as the user `token` belongs to (None: no SEAM_TOKEN).
+    pub async fn seam_as(&self, token: Option<&str>, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
+        if let Some(t) = token {
+            cmd.env("SEAM_TOKEN", t);
+        }
         cmd.args(args)
             .args([
                 "--config",
@@ -120,10 +128,13 @@ output = 4.0
                 "--store",
                 &self.url,
             ])
-            .env_remove("SEAM_TOKEN")
             .env_remove("SEAM_STORE")
             .env_remove("SEAM_KEY")
+            .env_remove("SEAM_LOG")
             .current_dir(self.dir.path());
+        if token.is_none() {
+            cmd.env_remove("SEAM_TOKEN");
+        }
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
             .await
             .unwrap()
