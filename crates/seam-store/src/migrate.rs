@@ -113,6 +113,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "eval_gates",
         include_str!("../migrations/0018_eval_gates.sql"),
     ),
+    Migration {
+        version: 19,
+        name: "purpose",
+        sqlite: include_str!("../migrations/0019_purpose.sql"),
+        postgres: include_str!("../migrations/0019_purpose.postgres.sql"),
+        postgres_then: None,
+    },
 ];
 
 /// The newest schema this build knows.

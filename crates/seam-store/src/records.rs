@@ -2,7 +2,7 @@
 //! upstream try.
 
 use seam_vocab::{
-    CallErrorClass, DeployKind, DeployMode, ErrorClass, EventKind, Outcome, SloVerdict,
+    CallErrorClass, DeployKind, DeployMode, ErrorClass, EventKind, Outcome, Purpose, SloVerdict,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,10 @@ pub struct CallRecord {
     /// failed, attempt.
     #[serde(default)]
     pub upstream_request_id: Option<String>,
+    /// What the call was for (`x-seam-purpose`): live traffic, stored as NULL and left out of
+    /// JSON, or `eval`.
+    #[serde(default, skip_serializing_if = "Purpose::is_live")]
+    pub purpose: Purpose,
 }
 
 /// An attempt's id: `att_<the call id without its call_ prefix>_<seq>`. The `attempt_rows`
