@@ -37,7 +37,7 @@ pub use sessions::{SessionTtl, Sessions};
 pub use streams::{Boundary, Rechunk, StreamSlo, Streams};
 pub use telemetry::{Otlp, Telemetry};
 pub use validate::{
-    Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, Route, ServerConfig, StoreConfig,
+    Config, ConfigError, PROMPT_MODEL_PREFIX, RELEASE_MODEL_PREFIX, Price, Provider, Route, ServerConfig, StoreConfig,
     Target,
 };
 
