@@ -14,8 +14,9 @@ pub use show::{list, show};
 /// `seam eval`'s subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum EvalCommand {
-    /// Send a dataset's cases through a gateway to a route or a prompt's channel, grade each
-    /// answer, and store the run; progress on standard error, a summary at the end.
+    /// Send a dataset's cases through a gateway to a route, a prompt's channel or a stored
+    /// release, grade each answer, and store the run; progress on standard error, a summary
+    /// at the end.
     Run(RunArgs),
     /// The stored runs, newest first.
     Runs {
