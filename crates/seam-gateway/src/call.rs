@@ -402,6 +402,9 @@ mod tests {
         h.insert("x-seam-purpose", "eval".parse().unwrap());
         assert_eq!(purpose(&h).ok(), Some(Purpose::Eval));
         h.insert("x-seam-purpose", "live".parse().unwrap());
-        assert!(purpose(&h).is_err(), "only `eval` is a value the header takes");
+        assert!(
+            purpose(&h).is_err(),
+            "only `eval` is a value the header takes"
+        );
     }
 }

@@ -145,10 +145,7 @@ async fn a_release_run_by_id_gates_its_deploy() {
     let cand_id = cand["id"].as_str().unwrap();
     let shown = w.seam(&["eval", "show", cand_id]).await;
     let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(
-        text.contains(&format!("release `{candidate}`")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("release `{candidate}`")), "{text}");
 
     let (base, _) = run_release(&w, &store, &baseline).await;
     let base_id = base["id"].as_str().unwrap();
@@ -164,7 +161,12 @@ async fn a_release_run_by_id_gates_its_deploy() {
             "--json",
         ])
         .await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let decision: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (

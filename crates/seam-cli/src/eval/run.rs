@@ -62,7 +62,10 @@ fn target(args: &RunArgs) -> anyhow::Result<Option<(&'static str, String)>> {
         (Some(r), None, None) => Some(("route", r.clone())),
         (None, None, Some(id)) => {
             if id.trim().is_empty() || id.contains(char::is_whitespace) {
-                anyhow::bail!("--release `{}`: name a release id (see `seam release list NAME`)", clean(id));
+                anyhow::bail!(
+                    "--release `{}`: name a release id (see `seam release list NAME`)",
+                    clean(id)
+                );
             }
             Some(("release", id.clone()))
         }

@@ -219,17 +219,11 @@ mod eval_tests {
                 .into_iter()
                 .map(|(_, l, v)| (l.metric, v))
                 .collect();
-            got.sort_by(|a, b| a.0.cmp(&b.0));
+            got.sort_by_key(|a| a.0);
             got
         };
-        assert_eq!(
-            seeded(&cfg),
-            [(Metric::Requests, 3.0), (Metric::Cost, 0.5)]
-        );
+        assert_eq!(seeded(&cfg), [(Metric::Requests, 3.0), (Metric::Cost, 0.5)]);
         cfg.count_evals_in_cost = true;
-        assert_eq!(
-            seeded(&cfg),
-            [(Metric::Requests, 3.0), (Metric::Cost, 1.5)]
-        );
+        assert_eq!(seeded(&cfg), [(Metric::Requests, 3.0), (Metric::Cost, 1.5)]);
     }
 }

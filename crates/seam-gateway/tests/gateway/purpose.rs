@@ -51,14 +51,21 @@ async fn the_purpose_is_recorded_and_a_value_other_than_eval_is_refused() {
         assert_eq!(body["error"]["code"], "invalid_header");
         assert_eq!(body["error"]["param"], "x-seam-purpose");
         let msg = body["error"]["message"].as_str().unwrap();
-        assert!(msg.contains("x-seam-purpose") && msg.contains("`eval`"), "{msg}");
+        assert!(
+            msg.contains("x-seam-purpose") && msg.contains("`eval`"),
+            "{msg}"
+        );
         // Recorded like any refused call, as live traffic (it did not say what it was).
         let (call, attempts) = h.record(&id).await;
         assert_eq!((call.status, call.outcome.as_str()), (400, "rejected"));
         assert_eq!(call.purpose, Purpose::Live);
         assert!(attempts.is_empty());
     }
-    assert_eq!(h.sim_stats().await["requests"], 2, "nothing refused was sent");
+    assert_eq!(
+        h.sim_stats().await["requests"],
+        2,
+        "nothing refused was sent"
+    );
 }
 
 // Each call bills 3 + 3 tokens ($15e-6) and reserves ~7 + 10 ($47e-6) first: four live calls
@@ -88,7 +95,10 @@ async fn eval_calls_are_neither_charged_nor_refused_by_cost_limits() {
         live += 1;
         assert!(live < 10, "the cost limit never refused");
     }
-    assert_eq!(live, 4, "live calls spend the whole budget, as without eval calls");
+    assert_eq!(
+        live, 4,
+        "live calls spend the whole budget, as without eval calls"
+    );
     // The budget is spent, and eval calls still go through.
     let r = eval_call(&h, &chat()).await;
     assert_eq!(r.status(), 200);
@@ -112,7 +122,10 @@ async fn with_count_in_budgets_eval_calls_are_charged_like_any_other() {
             let body: Value = r.json().await.unwrap();
             assert_eq!(body["error"]["code"], "tenant_cost_limit");
             let (call, _) = h.record(&id).await;
-            assert_eq!((call.outcome.as_str(), call.purpose), ("refused", Purpose::Eval));
+            assert_eq!(
+                (call.outcome.as_str(), call.purpose),
+                ("refused", Purpose::Eval)
+            );
             break;
         }
         ok += 1;
@@ -137,7 +150,11 @@ async fn request_limits_hold_eval_calls() {
     assert_eq!(r.status(), 429);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "tenant_request_limit");
-    assert_eq!(h.chat(chat()).await.status(), 429, "they count for live traffic too");
+    assert_eq!(
+        h.chat(chat()).await.status(),
+        429,
+        "they count for live traffic too"
+    );
 }
 
 const PROMPT: &str = r#"
@@ -276,5 +293,9 @@ async fn live_traffic_cannot_call_a_release_by_id_and_an_unknown_id_is_not_found
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(h.sim_stats().await["requests"], 0, "nothing reached the sim");
+    assert_eq!(
+        h.sim_stats().await["requests"],
+        0,
+        "nothing reached the sim"
+    );
 }

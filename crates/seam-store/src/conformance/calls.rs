@@ -242,9 +242,17 @@ pub(super) async fn usage_reports_eval_traffic_apart(store: &dyn Store) {
         .insert_records(&[live.clone(), eval.clone(), eval2], &[], &[])
         .await
         .expect("insert");
-    let (got, _) = store.get_call("call_pur_2").await.expect("get").expect("stored");
+    let (got, _) = store
+        .get_call("call_pur_2")
+        .await
+        .expect("get")
+        .expect("stored");
     assert_eq!(got, eval);
-    let (got, _) = store.get_call("call_pur_1").await.expect("get").expect("stored");
+    let (got, _) = store
+        .get_call("call_pur_1")
+        .await
+        .expect("get")
+        .expect("stored");
     assert_eq!(got.purpose, Purpose::Live);
     let rows = store
         .usage_in(UsageBy::Tenant, t, &Tenants::Only(vec!["pur".into()]))
