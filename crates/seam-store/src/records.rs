@@ -466,6 +466,13 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<CallRecord>(&json).unwrap(), call);
+        // The spool's lines of live traffic stay as they were; eval traffic says so.
+        assert!(!json.contains("purpose"), "{json}");
+        let mut eval = call.clone();
+        eval.purpose = Purpose::Eval;
+        let json = serde_json::to_string(&eval).unwrap();
+        assert!(json.ends_with(r#","purpose":"eval"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<CallRecord>(&json).unwrap(), eval);
         let attempt = sample_attempt(&call, 1, false);
         let json = serde_json::to_string(&attempt).unwrap();
         assert!(
