@@ -212,6 +212,7 @@ pub fn show_text(view: &CallView) -> String {
         "session",
         call.session_id.clone().unwrap_or_else(|| "-".into()),
     );
+    field("purpose", call.purpose.to_string());
     field(
         "endpoint",
         format!(

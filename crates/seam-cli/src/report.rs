@@ -173,6 +173,39 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
         println!("no calls recorded since {} UTC", timestamp(since_ms));
         return Ok(());
     }
+    let key = by.column().trim_end_matches("_id").to_uppercase();
+    // Eval traffic (`x-seam-purpose: eval`) is its own section, after live traffic's.
+    let (live, eval): (Vec<&seam_store::UsageRow>, Vec<&seam_store::UsageRow>) =
+        rows.iter().partition(|r| r.purpose.is_live());
+    if eval.is_empty() {
+        println!("{}", usage_table(&key, &live));
+    } else {
+        if live.is_empty() {
+            println!("live traffic: no calls");
+        } else {
+            println!("live traffic:\n{}", usage_table(&key, &live));
+        }
+        println!(
+            "\neval traffic (x-seam-purpose: eval):\n{}",
+            usage_table(&key, &eval)
+        );
+    }
+    println!(
+        "\ncalls as clients made them; attempts, tokens and cost as providers billed them (* = some estimated)"
+    );
+    let unpriced: i64 = rows.iter().map(|r| r.unpriced_calls).sum();
+    if unpriced > 0 {
+        println!(
+            "{}; {unpriced} call{} unpriced",
+            crate::calls::UNPRICED_NOTE,
+            if unpriced == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
+/// One section of `seam report usage`: a row per group.
+fn usage_table(key: &str, rows: &[&seam_store::UsageRow]) -> String {
     let table_rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -204,34 +237,18 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
             ]
         })
         .collect();
-    let key = by.column().trim_end_matches("_id").to_uppercase();
-    println!(
-        "{}",
-        table(
-            &[
-                &key,
-                "CALLS",
-                "REFUSED",
-                "FAILED",
-                "ATTEMPTS",
-                "ATTEMPTS/CALL",
-                "INPUT TOKENS",
-                "OUTPUT TOKENS",
-                "COST $"
-            ],
-            &table_rows
-        )
-    );
-    println!(
-        "\ncalls as clients made them; attempts, tokens and cost as providers billed them (* = some estimated)"
-    );
-    let unpriced: i64 = rows.iter().map(|r| r.unpriced_calls).sum();
-    if unpriced > 0 {
-        println!(
-            "{}; {unpriced} call{} unpriced",
-            crate::calls::UNPRICED_NOTE,
-            if unpriced == 1 { "" } else { "s" }
-        );
-    }
-    Ok(())
+    table(
+        &[
+            key,
+            "CALLS",
+            "REFUSED",
+            "FAILED",
+            "ATTEMPTS",
+            "ATTEMPTS/CALL",
+            "INPUT TOKENS",
+            "OUTPUT TOKENS",
+            "COST $",
+        ],
+        &table_rows,
+    )
 }

@@ -1,5 +1,6 @@
-//! `[evals]`: where the eval datasets are (docs/evals.md "Datasets"), and the routes that the
-//! graders needing a model (`similar`, `judge` and the OpenAI model graders) call by default.
+//! `[evals]`: where the eval datasets are (docs/evals.md "Datasets"), the routes that the
+//! graders needing a model (`similar`, `judge` and the OpenAI model graders) call by default,
+//! and whether eval traffic counts against cost limits (docs/evals.md "Eval traffic").
 
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -11,6 +12,7 @@ pub(crate) struct RawEvals {
     pub dir: Option<String>,
     pub judge_route: Option<String>,
     pub embedding_route: Option<String>,
+    pub count_in_budgets: Option<bool>,
 }
 
 /// The default datasets directory, relative to the config file.
@@ -25,6 +27,10 @@ pub struct Evals {
     pub judge_route: Option<String>,
     /// The route `similar` embeds through when an assertion names none.
     pub embedding_route: Option<String>,
+    /// Eval traffic (`x-seam-purpose: eval`) counts against, and is refused by, tenant and
+    /// key limits on `cost` too (default false: it is outside them). Request-rate, attempt and
+    /// token limits hold eval traffic either way. Read per call: a reload changes it.
+    pub count_in_budgets: bool,
 }
 
 impl Evals {
@@ -33,6 +39,7 @@ impl Evals {
             dir: base_dir.join(DEFAULT_EVALS_DIR),
             judge_route: None,
             embedding_route: None,
+            count_in_budgets: false,
         }
     }
 }
@@ -72,5 +79,6 @@ pub(crate) fn evals(
         dir,
         judge_route,
         embedding_route,
+        count_in_budgets: raw.count_in_budgets.unwrap_or(false),
     }
 }

@@ -37,8 +37,8 @@ pub use sessions::{SessionTtl, Sessions};
 pub use streams::{Boundary, Rechunk, StreamSlo, Streams};
 pub use telemetry::{Otlp, Telemetry};
 pub use validate::{
-    Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, Route, ServerConfig, StoreConfig,
-    Target,
+    Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, RELEASE_MODEL_PREFIX, Route,
+    ServerConfig, StoreConfig, Target,
 };
 
 use std::path::Path;

@@ -182,6 +182,9 @@ pub struct Limits {
     /// Tenants' own trace defaults (`trace_max_*` in their table), over `trace_default`.
     pub tenant_traces: BTreeMap<String, TraceLimits>,
     pub trace_default: TraceLimits,
+    /// Eval traffic (`x-seam-purpose: eval`) counts against, and is refused by, the tenants'
+    /// and keys' `cost` limits: `[evals] count_in_budgets` (default false: outside them).
+    pub count_evals_in_cost: bool,
 }
 
 impl Default for Limits {
@@ -197,6 +200,7 @@ impl Default for Limits {
             tenants: BTreeMap::new(),
             tenant_traces: BTreeMap::new(),
             trace_default: TraceLimits::default(),
+            count_evals_in_cost: false,
         }
     }
 }
@@ -330,6 +334,8 @@ pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limi
         tenants,
         tenant_traces,
         trace_default: r.trace_default.unwrap_or_default(),
+        // `[evals] count_in_budgets`, set once `[evals]` is read.
+        count_evals_in_cost: false,
     }
 }
 

@@ -177,6 +177,9 @@ impl Config {
 
 /// A call whose `model` starts with this names a prompt (`prompt:NAME[@CHANNEL]`), not a route.
 pub const PROMPT_MODEL_PREFIX: &str = "prompt:";
+/// A call whose `model` starts with this names a stored release by id (`release:ID`): eval
+/// traffic only.
+pub const RELEASE_MODEL_PREFIX: &str = "release:";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
 /// Clients send a request's head at once; a connection still sending one after 10 s is
@@ -371,6 +374,9 @@ pub(crate) fn validate(
     let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let evals = crate::evals::evals(raw.evals, base_dir, &route_names, &mut problems);
+    // The limiter reads its settings from `limits` alone.
+    let mut limits = limits;
+    limits.count_evals_in_cost = evals.count_in_budgets;
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
     let live_channel = raw_prompts.live_channel;

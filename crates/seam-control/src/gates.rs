@@ -133,13 +133,14 @@ pub(crate) async fn check(
         return Err(ControlError::Forbidden(format!(
             "{target} is gated on dataset `{}` (alpha {}, margin {}) and {} cannot go on it: {why}. \
              Run the dataset against both releases and gate them: \
-             `seam eval run {} --prompt {target}` (the baseline, {serving}), the same against a channel serving {} (the candidate), \
+             `seam eval run {} --release {serving}` (the baseline, served there now), `seam eval run {} --release {}` (the candidate), \
              then `seam eval gate CANDIDATE_RUN --baseline BASELINE_RUN --alpha {} --margin {}`; \
              or, as an admin, deploy with --override-gate REASON",
             gate.dataset,
             gate.alpha,
             gate.margin,
             release.id,
+            gate.dataset,
             gate.dataset,
             release.id,
             gate.alpha,

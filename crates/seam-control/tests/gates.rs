@@ -145,7 +145,13 @@ async fn refused_without_a_decision_and_the_refusal_says_what_to_run() {
     assert!(m.contains("there is no gate decision"), "{m}");
     assert!(m.contains(&w.candidate) && m.contains(&w.baseline), "{m}");
     assert!(
-        m.contains("seam eval run billing.jsonl --prompt bot@production"),
+        m.contains(&format!(
+            "seam eval run billing.jsonl --release {}",
+            w.baseline
+        )) && m.contains(&format!(
+            "seam eval run billing.jsonl --release {}",
+            w.candidate
+        )),
         "{m}"
     );
     assert!(

@@ -21,6 +21,9 @@ pub struct Caller {
     pub key_id: Option<String>,
     /// The key's own limits, on top of its tenant's.
     pub key_limits: Arc<[seam_config::TenantLimit]>,
+    /// What this call is for (the pipeline sets it from the call's `x-seam-purpose` once the
+    /// key is known): eval traffic is outside cost limits unless `[evals] count_in_budgets`.
+    pub purpose: seam_vocab::Purpose,
 }
 
 /// A key's stored limits; a malformed entry is skipped and logged, never fatal.
@@ -183,6 +186,7 @@ impl KeyCache {
                         tenant: k.tenant.clone(),
                         key_id: Some(k.id.clone()),
                         key_limits: key_limits(k),
+                        purpose: seam_vocab::Purpose::Live,
                     },
                 ))
             })
@@ -251,6 +255,7 @@ impl KeyCache {
             tenant: k.tenant.clone(),
             key_id: Some(k.id.clone()),
             key_limits: key_limits(&k),
+            purpose: seam_vocab::Purpose::Live,
         };
         if let Ok(mut g) = self.by_hash.write() {
             let mut map = KeysByDigest::clone(&g);
@@ -321,6 +326,7 @@ pub async fn authenticate(
                 tenant: t.to_string(),
                 key_id: None,
                 key_limits: Arc::from(Vec::new()),
+                purpose: seam_vocab::Purpose::Live,
             }),
             None => Err(GatewayError::MissingKey),
         },

@@ -6,7 +6,7 @@ use crate::errors::GatewayError;
 use crate::untrusted::{MAX_ERROR_MESSAGE_LEN, MAX_MODEL_LEN, cap, cap_owned};
 use seam_providers::{AttemptError, Endpoint, Served};
 use seam_store::{AttemptRecord, CallRecord, attempt_id};
-use seam_vocab::{CallErrorClass, Outcome};
+use seam_vocab::{CallErrorClass, Outcome, Purpose};
 use seam_wire::{RequestBody, UsageReport};
 use std::time::Instant;
 
@@ -23,6 +23,8 @@ pub struct CallCtx {
     /// Whether the client named the trace (else the call is its own trace).
     pub trace_named: bool,
     pub session_id: Option<String>,
+    /// What the call is for (`x-seam-purpose`): live traffic unless it says `eval`.
+    pub purpose: Purpose,
     pub endpoint: Endpoint,
     /// The wire format the client speaks; the call itself runs on OpenAI shapes.
     pub edge: crate::edge::Edge,
@@ -113,6 +115,10 @@ impl CallCtx {
             (Ok(t), Ok(s)) => (t, s, None),
             (Err(e), _) | (_, Err(e)) => (None, None, Some(e)),
         };
+        let (purpose, bad) = match (purpose(headers), bad) {
+            (Ok(p), bad) => (p, bad),
+            (Err(e), bad) => (Purpose::Live, bad.or(Some(e))),
+        };
         // A call that names no trace is a trace of its own.
         let trace_named = named.is_some();
         let parent = match live.config.telemetry.otlp {
@@ -129,10 +135,12 @@ impl CallCtx {
                 tenant: String::new(),
                 key_id: None,
                 key_limits: std::sync::Arc::from(Vec::new()),
+                purpose,
             },
             trace_id: Some(trace_id),
             trace_named,
             session_id,
+            purpose,
             endpoint,
             edge: crate::edge::Edge::OpenAi,
             route: String::new(),
@@ -285,6 +293,7 @@ impl CallCtx {
             release_id: self.release_id,
             unpriced,
             upstream_request_id,
+            purpose: self.purpose,
         };
         (record, self.attempts)
     }
@@ -323,6 +332,21 @@ fn trace_id(h: &http::HeaderMap) -> Result<Option<String>, GatewayError> {
         .map(str::to_ascii_lowercase);
     let named = header_id(h, SEAM_TRACE)?;
     Ok(from_parent.or(named))
+}
+
+/// The call's purpose: no `x-seam-purpose` header is live traffic, `eval` an eval run's call;
+/// any other value is refused (a call must not count as what it is not).
+fn purpose(h: &http::HeaderMap) -> Result<Purpose, GatewayError> {
+    let Some(v) = h.get(Purpose::HEADER) else {
+        return Ok(Purpose::Live);
+    };
+    v.to_str()
+        .ok()
+        .and_then(Purpose::from_header)
+        .ok_or_else(|| GatewayError::InvalidHeader {
+            header: Purpose::HEADER,
+            reason: "the accepted value is `eval` (a call of an eval run); send no x-seam-purpose header for live traffic".into(),
+        })
 }
 
 /// An id a client names in a header: printable ASCII, at most [`MAX_ID_LEN`] bytes once
@@ -369,5 +393,18 @@ mod tests {
         assert_eq!(id(&h).as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         h.insert("traceparent", "garbage".parse().unwrap());
         assert_eq!(id(&h).as_deref(), Some("mine"));
+    }
+
+    #[test]
+    fn a_purpose_is_live_unless_the_header_says_eval() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(purpose(&h).ok(), Some(Purpose::Live));
+        h.insert("x-seam-purpose", "eval".parse().unwrap());
+        assert_eq!(purpose(&h).ok(), Some(Purpose::Eval));
+        h.insert("x-seam-purpose", "live".parse().unwrap());
+        assert!(
+            purpose(&h).is_err(),
+            "only `eval` is a value the header takes"
+        );
     }
 }

@@ -71,6 +71,12 @@ pub enum GatewayError {
         name: String,
         channel: String,
     },
+    /// `release:ID` with no release of that id stored.
+    UnknownRelease {
+        id: String,
+    },
+    /// `release:ID` on live traffic: a release is called by id only by eval traffic.
+    ReleaseNeedsEval,
     Upstream(AttemptError),
     /// The provider served another model than the release pins, and the release refuses that.
     ServedModelMismatch {
@@ -101,10 +107,11 @@ impl GatewayError {
             | GatewayError::NotAnObject
             | GatewayError::MissingField(_)
             | GatewayError::InvalidField { .. }
-            | GatewayError::InvalidHeader { .. } => GatewayClass::InvalidRequest,
-            GatewayError::UnknownRoute(_) | GatewayError::NoRelease { .. } => {
-                GatewayClass::UnknownRoute
-            }
+            | GatewayError::InvalidHeader { .. }
+            | GatewayError::ReleaseNeedsEval => GatewayClass::InvalidRequest,
+            GatewayError::UnknownRoute(_)
+            | GatewayError::NoRelease { .. }
+            | GatewayError::UnknownRelease { .. } => GatewayClass::UnknownRoute,
             GatewayError::RenderLimit { .. } => GatewayClass::RenderLimit,
             GatewayError::Upstream(e) => return e.class.into(),
             GatewayError::Refused(r) => return r.code.into(),
@@ -183,6 +190,18 @@ impl GatewayError {
                 format!("No release of prompt `{name}` is deployed on channel `{channel}` (see `seam release list {name}`)."),
             )
             .code("model_not_found")
+            .param("model"),
+            GatewayError::UnknownRelease { id } => ApiError::new(
+                404,
+                "invalid_request_error",
+                format!("No release `{id}` is stored on this gateway (see `seam release list NAME`)."),
+            )
+            .code("model_not_found")
+            .param("model"),
+            GatewayError::ReleaseNeedsEval => ApiError::invalid_request(
+                "Invalid value for 'model': a release is called by id (`release:ID`) only with `x-seam-purpose: eval` (an eval run's call). Live traffic calls a prompt's channel (`prompt:NAME@CHANNEL`), so that what it is served went through the channel's deploy rules and gates.",
+            )
+            .code("invalid_value")
             .param("model"),
             GatewayError::RenderLimit { prompt, fuel } => ApiError::invalid_request(format!(
                 "Rendering prompt `{prompt}` with these seam_variables needs more than this gateway's limit of {fuel} fuel ([prompts] render_fuel): its templates would do too much work or write too much for them. Send fewer or smaller variables."

@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use seam_config::ResponseModel;
 use seam_providers::Endpoint;
-use seam_vocab::Outcome;
+use seam_vocab::{Outcome, Purpose};
 use seam_wire::RequestBody;
 use std::sync::Arc;
 
@@ -40,7 +40,10 @@ pub async fn call(app: Arc<App>, req: Request, endpoint: Endpoint, edge: Edge) -
     let (mut ctx, bad_header) = CallCtx::new(app.live(), endpoint, &parts.headers);
     ctx.edge = edge;
     match authenticate(&app, &parts.headers, &ctx.live).await {
-        Ok(c) => ctx.caller = c,
+        Ok(c) => {
+            ctx.caller = c;
+            ctx.caller.purpose = ctx.purpose;
+        }
         Err(e) => {
             // Unauthenticated requests are counted, never recorded: they have no tenant.
             return with_call_headers(respond(edge, &e, &ctx.id), &ctx.id, 0, None);
@@ -173,27 +176,31 @@ async fn run(app: &Arc<App>, mut ctx: CallCtx, body: Body) -> Result<Response, F
 }
 
 /// For `model: "prompt:NAME[@CHANNEL]"`: the release deployed there (or, with `pin`, the
-/// one the call's session is pinned to) rendered in front of the call's turns. Returns the
-/// body to send and the route to send it on.
+/// one the call's session is pinned to) rendered in front of the call's turns; for an eval
+/// call's `model: "release:ID"`, that stored release (no session pin). Returns the body to
+/// send and the route to send it on.
 async fn render(
     app: &App,
     ctx: &mut CallCtx,
     body: RequestBody,
     pin: bool,
 ) -> Result<(RequestBody, String), GatewayError> {
-    let Some((name, channel)) = crate::render::target(&ctx.requested_model) else {
+    let d = if let Some(id) = crate::render::release_target(&ctx.requested_model) {
+        stored_release(app, ctx, id).await?
+    } else if let Some((name, channel)) = crate::render::target(&ctx.requested_model) {
+        let current = app
+            .releases
+            .get(name, channel)
+            .ok_or_else(|| GatewayError::NoRelease {
+                name: name.to_string(),
+                channel: channel.to_string(),
+            })?;
+        match ctx.session_id.clone() {
+            Some(session) if pin => app.pins.pin(ctx, &session, name, channel, &current).await?,
+            _ => current.deployed.clone(),
+        }
+    } else {
         return Ok((body, ctx.requested_model.clone()));
-    };
-    let current = app
-        .releases
-        .get(name, channel)
-        .ok_or_else(|| GatewayError::NoRelease {
-            name: name.to_string(),
-            channel: channel.to_string(),
-        })?;
-    let d = match ctx.session_id.clone() {
-        Some(session) if pin => app.pins.pin(ctx, &session, name, channel, &current).await?,
-        _ => current.deployed.clone(),
     };
     let rendered =
         crate::render::render(body, d.clone(), ctx.live.config.render_fuel, ctx.edge).await?;
@@ -201,6 +208,22 @@ async fn render(
     ctx.pinned_model = Some(d.prompt.model.clone());
     ctx.model_policy = Some(d.prompt.on_model_change);
     Ok((rendered, d.prompt.route.clone()))
+}
+
+/// `release:ID`: the stored release of that id, deployed or not, for eval traffic only.
+async fn stored_release(
+    app: &App,
+    ctx: &CallCtx,
+    id: &str,
+) -> Result<Arc<crate::render::Deployed>, GatewayError> {
+    if ctx.purpose != Purpose::Eval {
+        return Err(GatewayError::ReleaseNeedsEval);
+    }
+    app.releases
+        .load(app.store.as_ref(), id)
+        .await
+        .map_err(|e| GatewayError::Internal(format!("the release could not be read: {e}")))?
+        .ok_or_else(|| GatewayError::UnknownRelease { id: id.to_string() })
 }
 
 /// A call that failed before or instead of an answer: its error response, once it is recorded.
@@ -268,7 +291,7 @@ pub async fn count_tokens(app: Arc<App>, req: Request) -> Response {
 async fn estimate(app: &App, ctx: &mut CallCtx, body: Body) -> Result<u64, GatewayError> {
     // The messages are required; `stream` means nothing here.
     let body = crate::request::read(ctx, body).await?;
-    let prompt = crate::render::target(&ctx.requested_model).is_some();
+    let prompt = crate::render::renders(&ctx.requested_model);
     let (body, route) = render(app, ctx, body, false).await?;
     if !prompt {
         resolve(&ctx.live.routes, &route)?;

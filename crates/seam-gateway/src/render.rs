@@ -3,6 +3,11 @@
 //! with the call's `seam_variables` in front of the call's own turns, its tools and params,
 //! and its pinned model. Deployed releases are served from a snapshot refreshed from the store,
 //! so the hot path never waits on the database.
+//!
+//! An eval run's call (`x-seam-purpose: eval`) may name a stored release by id instead,
+//! `model: "release:ID"`, deployed or not: rendered the same way, loaded from the store once
+//! and kept (releases never change), never pinned to a session. Live traffic may not: it calls
+//! a channel, so what it is served went through the channel's deploy rules and gates.
 
 use crate::edge::Edge;
 use crate::errors::GatewayError;
@@ -15,6 +20,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 pub const PREFIX: &str = seam_config::PROMPT_MODEL_PREFIX;
+/// `release:ID`: a stored release by id, for eval traffic only.
+pub const RELEASE_PREFIX: &str = seam_config::RELEASE_MODEL_PREFIX;
 pub const DEFAULT_CHANNEL: &str = "production";
 
 /// A release as the gateway serves it.
@@ -48,6 +55,16 @@ pub fn target(model: &str) -> Option<(&str, &str)> {
         Some((name, channel)) => (name, channel),
         None => (rest, DEFAULT_CHANNEL),
     })
+}
+
+/// `release:ID` -> ID.
+pub fn release_target(model: &str) -> Option<&str> {
+    model.strip_prefix(RELEASE_PREFIX)
+}
+
+/// Whether `model` names a release to render: a prompt's channel or a release by id.
+pub fn renders(model: &str) -> bool {
+    target(model).is_some() || release_target(model).is_some()
 }
 
 impl ReleaseCache {

@@ -84,7 +84,7 @@ fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {
             if !body.has("prompt") {
                 return Err(GatewayError::MissingField("prompt"));
             }
-            if crate::render::target(&ctx.requested_model).is_some() {
+            if crate::render::renders(&ctx.requested_model) {
                 return Err(GatewayError::InvalidField {
                     field: "model",
                     reason: "a prompt release renders chat messages: call it through /v1/chat/completions".into(),

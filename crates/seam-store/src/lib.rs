@@ -79,6 +79,8 @@ pub struct UsageRow {
     pub tokens_estimated: bool,
     /// Calls with tokens that had no price: where above 0, `cost_usd` is incomplete.
     pub unpriced_calls: i64,
+    /// The group's traffic: live, or an eval run's (reported apart).
+    pub purpose: seam_vocab::Purpose,
 }
 
 /// Whose records a read returns: every tenant's, or only these tenants' (the reader's roles).

@@ -118,6 +118,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "eval_case_hash",
         include_str!("../migrations/0019_eval_case_hash.sql"),
     ),
+    Migration {
+        version: 20,
+        name: "purpose",
+        sqlite: include_str!("../migrations/0020_purpose.sql"),
+        postgres: include_str!("../migrations/0020_purpose.postgres.sql"),
+        postgres_then: None,
+    },
 ];
 
 /// The newest schema this build knows.

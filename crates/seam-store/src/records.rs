@@ -2,7 +2,7 @@
 //! upstream try.
 
 use seam_vocab::{
-    CallErrorClass, DeployKind, DeployMode, ErrorClass, EventKind, Outcome, SloVerdict,
+    CallErrorClass, DeployKind, DeployMode, ErrorClass, EventKind, Outcome, Purpose, SloVerdict,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,10 @@ pub struct CallRecord {
     /// failed, attempt.
     #[serde(default)]
     pub upstream_request_id: Option<String>,
+    /// What the call was for (`x-seam-purpose`): live traffic, stored as NULL and left out of
+    /// JSON, or `eval`.
+    #[serde(default, skip_serializing_if = "Purpose::is_live")]
+    pub purpose: Purpose,
 }
 
 /// An attempt's id: `att_<the call id without its call_ prefix>_<seq>`. The `attempt_rows`
@@ -462,6 +466,13 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<CallRecord>(&json).unwrap(), call);
+        // The spool's lines of live traffic stay as they were; eval traffic says so.
+        assert!(!json.contains("purpose"), "{json}");
+        let mut eval = call.clone();
+        eval.purpose = Purpose::Eval;
+        let json = serde_json::to_string(&eval).unwrap();
+        assert!(json.ends_with(r#","purpose":"eval"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<CallRecord>(&json).unwrap(), eval);
         let attempt = sample_attempt(&call, 1, false);
         let json = serde_json::to_string(&attempt).unwrap();
         assert!(

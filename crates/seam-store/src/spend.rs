@@ -32,6 +32,9 @@ pub struct SpendRow {
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cost_usd: f64,
+    /// The part of `cost_usd` spent by eval traffic (`x-seam-purpose: eval`), which cost
+    /// limits do not count unless `[evals] count_in_budgets` says so.
+    pub eval_cost_usd: f64,
 }
 
 /// A named trace of one tenant that is still open: all its calls before `until_ms`.

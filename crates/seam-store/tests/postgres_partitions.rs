@@ -279,12 +279,19 @@ async fn postgres_migration_16_partitions_a_store_with_records() {
         .await
         .expect("to 15");
     assert_eq!(at, 15);
+    // The record writer and the readers use today's columns: the one added since migration
+    // 16 (19's `purpose`) is added ahead, as a column 16 must carry across like any other.
+    sqlx::raw_sql("ALTER TABLE calls ADD COLUMN purpose TEXT")
+        .execute(store.pool())
+        .await
+        .expect("purpose ahead");
 
     // Records at version 15: June's and now's through the record writer (a call's sole
     // attempt kept in its row), and one from 1970.
     let sink = seam_store::record_sink(&s.url, Arc::new(store.clone())).expect("sink");
     let mut june = records("june", JUNE_15, 4);
     let mut solo = sample_call("call_solo", JUNE_15 + 100, "part");
+    solo.purpose = seam_vocab::Purpose::Eval;
     june.attempts.push(sole_attempt(&mut solo, false));
     june.calls.push(solo.clone());
     let june = Arc::new(june);

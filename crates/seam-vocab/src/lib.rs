@@ -1,5 +1,5 @@
 //! The fixed words Seam stores, matches and prints: call outcomes, error classes, refusal
-//! codes, deploy modes, stream SLO verdicts and event kinds. Each is an enum whose string is
+//! codes, deploy modes, stream SLO verdicts, event kinds and call purposes. Each is an enum whose string is
 //! the one stored in the database, written to the spool, counted in metrics and shown in
 //! JSON, so a typo is a compile error and a rename is caught by the tests that pin each
 //! string. Parsing a word that is not in a vocabulary is an [`Unknown`] naming it.
@@ -8,12 +8,14 @@ mod call;
 mod deploy;
 mod eval;
 mod event;
+mod purpose;
 mod slo;
 
 pub use call::{CallErrorClass, ErrorClass, GatewayClass, Outcome, RefusalCode};
 pub use deploy::{DeployKind, DeployMode};
 pub use eval::{EvalStatus, EvalVerdict};
 pub use event::EventKind;
+pub use purpose::Purpose;
 pub use slo::{Breach, SloOutcome, SloVerdict};
 
 use std::fmt;

@@ -148,7 +148,8 @@ async fn a_gated_deploy_needs_a_passing_gate_against_the_release_served_now() {
         "{err}"
     );
     assert!(
-        err.contains("seam eval run words --prompt echo@production"),
+        err.contains(&format!("seam eval run words --release {baseline}"))
+            && err.contains(&format!("seam eval run words --release {candidate}")),
         "{err}"
     );
 

@@ -337,7 +337,7 @@ async fn bad_runs_are_refused_before_any_call() {
             &gw,
         ])
         .await,
-        "--release is not supported yet",
+        "no release `rel_1` in the store",
     );
     let store = seam_store::open(&w.url).await.unwrap();
     assert!(

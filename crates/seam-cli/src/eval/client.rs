@@ -5,8 +5,9 @@ use seam_evals::{Backend, BackendError, JudgeRequest, Output, ToolCall};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-/// The header that marks a call as eval traffic. The gateway does not read it yet; it is
-/// sent so that reporting eval traffic apart needs no change here.
+/// The header that marks a call as eval traffic: the gateway records it as the call's
+/// `purpose`, reports it apart (`seam report usage`), keeps it outside cost limits unless
+/// `[evals] count_in_budgets`, and only with it serves `model: "release:ID"`.
 pub const PURPOSE_HEADER: &str = "x-seam-purpose";
 pub const PURPOSE: &str = "eval";
 

@@ -16,9 +16,9 @@ pub use show::{list, show};
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum EvalCommand {
     /// Send a dataset's cases through a gateway (`--gateway URL`, else one started in this
-    /// process on the same config and store) to a route or a prompt's channel, grade each
-    /// answer, and store the run; progress on standard error, a summary at the end. Needs an
-    /// owner of the prompt (or admin) for a prompt run, an operator of a tenant (or admin)
+    /// process on the same config and store) to a route, a prompt's channel or a stored
+    /// release, grade each answer, and store the run; progress on standard error, a summary at the end. Needs an
+    /// owner of the prompt (or admin) for a prompt or release run, an operator of a tenant (or admin)
     /// for a route run.
     Run(RunArgs),
     /// The stored runs, newest first.

@@ -10,7 +10,7 @@ use crate::format::clean;
 use anyhow::Context;
 use futures_util::StreamExt;
 use seam_evals::{Case, Dataset, Grader, Outcome, dataset};
-use seam_store::{EvalResultRecord, EvalRunRecord, Evals, now_ms};
+use seam_store::{EvalResultRecord, EvalRunRecord, Evals, Releases, now_ms};
 use seam_vocab::{EvalStatus, EvalVerdict};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashSet};
@@ -30,7 +30,8 @@ pub struct RunArgs {
     /// Call this prompt's channel (`model: "prompt:NAME@CHANNEL"`) with each case's variables.
     #[arg(long, value_name = "NAME@CHANNEL", conflicts_with = "release")]
     pub prompt: Option<String>,
-    /// A release by id (refused for now: the gateway cannot pin one call to a release).
+    /// Call this stored release by id (`model: "release:ID"`, deployed or not) with each
+    /// case's variables: how a candidate is run before it is deployed.
     #[arg(long, value_name = "ID")]
     pub release: Option<String>,
     /// How many times each case is sent.
@@ -61,14 +62,18 @@ pub struct RunArgs {
 
 /// What the run calls: `(kind, name)` as stored.
 fn target(args: &RunArgs) -> anyhow::Result<Option<(&'static str, String)>> {
-    if args.release.is_some() {
-        anyhow::bail!(
-            "--release is not supported yet: the gateway has no way to pin one call to a release. Deploy the release on a channel (`seam deploy NAME@CHANNEL ID`) and run with --prompt NAME@CHANNEL"
-        );
-    }
-    Ok(match (&args.route, &args.prompt) {
-        (Some(r), None) => Some(("route", r.clone())),
-        (None, Some(p)) => {
+    Ok(match (&args.route, &args.prompt, &args.release) {
+        (Some(r), None, None) => Some(("route", r.clone())),
+        (None, None, Some(id)) => {
+            if id.trim().is_empty() || id.contains(char::is_whitespace) {
+                anyhow::bail!(
+                    "--release `{}`: name a release id (see `seam release list NAME`)",
+                    clean(id)
+                );
+            }
+            Some(("release", id.clone()))
+        }
+        (None, Some(p), None) => {
             let ok = p
                 .split_once('@')
                 .is_some_and(|(n, c)| !n.is_empty() && !c.is_empty());
@@ -91,8 +96,8 @@ fn body(case: &Case, kind: &str, target: &str, file: &str) -> anyhow::Result<Val
         }
     }
     match kind {
-        "prompt" => {
-            body.insert("model".into(), json!(format!("prompt:{target}")));
+        "prompt" | "release" => {
+            body.insert("model".into(), json!(format!("{kind}:{target}")));
             if let Some(v) = &case.variables {
                 body.insert("seam_variables".into(), v.clone());
             }
@@ -107,7 +112,7 @@ fn body(case: &Case, kind: &str, target: &str, file: &str) -> anyhow::Result<Val
         _ => {
             if case.input.is_none() {
                 anyhow::bail!(
-                    "{file}:{}: case `{}` has `variables` and no `input.messages`: a --route run sends messages (use --prompt NAME@CHANNEL)",
+                    "{file}:{}: case `{}` has `variables` and no `input.messages`: a --route run sends messages (use --prompt NAME@CHANNEL or --release ID)",
                     case.line,
                     clean(&case.id)
                 );
@@ -221,7 +226,9 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         (Some((p, _)), _) => (p.target_kind.clone(), p.target.clone()),
         (None, Some((k, n))) => (k.to_string(), n),
         (None, None) => {
-            anyhow::bail!("name what to run against: --route NAME or --prompt NAME@CHANNEL")
+            anyhow::bail!(
+                "name what to run against: --route NAME, --prompt NAME@CHANNEL or --release ID"
+            )
         }
     };
     seam_control::evals::require_eval(
@@ -263,6 +270,12 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
             clean(&name),
             store_args.config.display(),
             routes.join(", ")
+        );
+    }
+    if kind == "release" && store.get_release(&name).await?.is_none() {
+        anyhow::bail!(
+            "no release `{}` in the store (see `seam release list NAME`)",
+            clean(&name)
         );
     }
     let grader_routes = ds

@@ -234,6 +234,19 @@ fn evals_name_a_directory_beside_the_config_and_routes_it_has() {
     assert_eq!(c.evals.dir, Path::new("/srv/app/tests/evals"));
     assert_eq!(c.evals.judge_route.as_deref(), Some("chat"));
     assert_eq!(c.evals.embedding_route.as_deref(), Some("chat"));
+    assert!(
+        !c.evals.count_in_budgets,
+        "eval traffic is outside cost limits by default"
+    );
+    let c = parse(&with("count_in_budgets = true"), Path::new("s.toml"), &env).expect("valid");
+    assert!(c.evals.count_in_budgets);
+    let e = parse(
+        &with("count_in_budgets = \"yes\""),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect_err("not a bool");
+    assert!(e.to_string().contains("count_in_budgets"), "{e}");
 
     let e = parse(
         &with("dir = \"\"\njudge_route = \"judge\""),
@@ -384,6 +397,17 @@ fn a_route_named_like_a_prompt_is_refused() {
     assert_eq!(e.problems.len(), 1, "{e}");
     assert!(
         e.problems[0].starts_with("routes[1] (prompt:x): a route name cannot start with `prompt:`"),
+        "{e}"
+    );
+    let e = parse(
+        &text.replace("prompt:x", "release:x"),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect_err("unreachable route");
+    assert!(
+        e.problems[0]
+            .starts_with("routes[1] (release:x): a route name cannot start with `release:`"),
         "{e}"
     );
 }

@@ -1,6 +1,8 @@
 //! Providers and routes: each raw entry checked and typed, its problems named by key.
 
-use super::{DEFAULT_ANTHROPIC_VERSION, PROMPT_MODEL_PREFIX, Provider, Route, Target};
+use super::{
+    DEFAULT_ANTHROPIC_VERSION, PROMPT_MODEL_PREFIX, Provider, RELEASE_MODEL_PREFIX, Route, Target,
+};
 use crate::raw::{ProviderKind, RawProvider, RawRoute};
 use crate::secret::Secret;
 use std::collections::HashSet;
@@ -93,6 +95,12 @@ pub(super) fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problem
     if r.name.starts_with(PROMPT_MODEL_PREFIX) {
         problems.push(format!(
             "{key}: a route name cannot start with `{PROMPT_MODEL_PREFIX}`: a call for `{}` is served the prompt's release, never this route; name the route without it",
+            r.name
+        ));
+    }
+    if r.name.starts_with(RELEASE_MODEL_PREFIX) {
+        problems.push(format!(
+            "{key}: a route name cannot start with `{RELEASE_MODEL_PREFIX}`: a call for `{}` is served that release, never this route; name the route without it",
             r.name
         ));
     }

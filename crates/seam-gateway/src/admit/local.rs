@@ -88,7 +88,7 @@ impl Local {
         self.metrics.limit_traces.set(st.traces.len() as i64);
         for s in scopes {
             let counters = st.scopes.entry(s.name.clone()).or_default();
-            for l in s.limits {
+            for l in s.limits.iter() {
                 let c = current(counters, l, now_ms);
                 let over = match l.metric {
                     // One more request must fit.
@@ -346,6 +346,7 @@ mod tests {
             tenant: tenant.into(),
             key_id: None,
             key_limits: Arc::from(Vec::new()),
+            purpose: seam_vocab::Purpose::Live,
         }
     }
 

@@ -153,7 +153,9 @@ pub(crate) struct Scope<'a> {
     name: String,
     /// For messages: "tenant `acme`" or "key `key_1` of tenant `acme`".
     who: String,
-    limits: &'a [TenantLimit],
+    /// Borrowed from the config or the key, unless some of them do not hold this call (an
+    /// eval call's cost limits, see [`Limiter::holds`]).
+    limits: std::borrow::Cow<'a, [TenantLimit]>,
     key: bool,
 }
 
@@ -323,11 +325,36 @@ impl Limiter {
         cfg.trace_limits(tenant, route)
     }
 
+    /// Whether limit `l` holds this call: every limit does, except that eval traffic
+    /// (`x-seam-purpose: eval`) is outside cost limits unless `[evals] count_in_budgets`.
+    /// Request, attempt and token limits hold it either way: they protect the providers'
+    /// quotas, which eval traffic uses like any other.
+    fn holds(cfg: &Limits, caller: &Caller, l: &TenantLimit) -> bool {
+        l.metric != Metric::Cost || caller.purpose.is_live() || cfg.count_evals_in_cost
+    }
+
+    /// `limits` less those that do not hold this call; borrowed when all do (live traffic).
+    fn held<'a>(
+        cfg: &Limits,
+        caller: &Caller,
+        limits: &'a [TenantLimit],
+    ) -> std::borrow::Cow<'a, [TenantLimit]> {
+        if limits.iter().all(|l| Self::holds(cfg, caller, l)) {
+            std::borrow::Cow::Borrowed(limits)
+        } else {
+            limits
+                .iter()
+                .filter(|l| Self::holds(cfg, caller, l))
+                .copied()
+                .collect()
+        }
+    }
+
     fn scopes<'a>(cfg: &'a Limits, caller: &'a Caller) -> Vec<Scope<'a>> {
         let mut out = vec![Scope {
             name: tenant_scope(&caller.tenant),
             who: format!("tenant `{}`", caller.tenant),
-            limits: cfg.for_tenant(&caller.tenant),
+            limits: Self::held(cfg, caller, cfg.for_tenant(&caller.tenant)),
             key: false,
         }];
         if let Some(id) = &caller.key_id
@@ -336,7 +363,7 @@ impl Limiter {
             out.push(Scope {
                 name: key_scope(id),
                 who: format!("key `{id}` of tenant `{}`", caller.tenant),
-                limits: &caller.key_limits,
+                limits: Self::held(cfg, caller, &caller.key_limits),
                 key: true,
             });
         }
@@ -350,7 +377,10 @@ impl Limiter {
             Some(_) => &caller.key_limits,
             None => &[],
         };
-        cfg.for_tenant(&caller.tenant).iter().chain(key)
+        cfg.for_tenant(&caller.tenant)
+            .iter()
+            .chain(key)
+            .filter(|l| Self::holds(cfg, caller, l))
     }
 
     /// Whether any limit counts tokens or cost (only then is an estimate worth making).

@@ -57,8 +57,11 @@ fn all_limits<'a>(cfg: &'a Limits, keys: &'a KeyLimits) -> impl Iterator<Item = 
         .chain(keys.values().flat_map(|l| l.iter()))
 }
 
-fn amount(metric: Metric, r: &SpendRow) -> f64 {
+/// What a row spent of `metric` as the limits count it: eval traffic's cost only when
+/// `[evals] count_in_budgets` (see `Limiter::holds`).
+fn amount(cfg: &Limits, metric: Metric, r: &SpendRow) -> f64 {
     match metric {
+        Metric::Cost if !cfg.count_evals_in_cost => (r.cost_usd - r.eval_cost_usd).max(0.0),
         Metric::Requests => r.requests as f64,
         Metric::Attempts => r.attempts as f64,
         Metric::InputTokens => r.input_tokens as f64,
@@ -97,7 +100,7 @@ fn build(cfg: &Limits, keys: &KeyLimits, spend: Spend, at_ms: i64) -> Seed {
             let Some(rows) = by_scope.get(&(scope.clone(), window_start(l.window, at_ms))) else {
                 continue;
             };
-            let spent: f64 = rows.iter().map(|r| amount(l.metric, r)).sum();
+            let spent: f64 = rows.iter().map(|r| amount(cfg, l.metric, r)).sum();
             if spent > 0.0 {
                 counters.push((scope.clone(), *l, spent));
             }
@@ -127,6 +130,7 @@ mod tests {
             input_tokens: 10,
             output_tokens: 20,
             cost_usd: cost,
+            eval_cost_usd: 0.0,
         }
     }
 
@@ -172,5 +176,54 @@ mod tests {
                 ("tenant:acme".into(), Metric::Cost, 3.0),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use super::*;
+    use seam_config::LimitWindow;
+
+    const T0: i64 = 1_795_000_000_000;
+
+    /// Eval traffic's cost is not re-counted against cost limits unless configured; its
+    /// requests and tokens are.
+    #[test]
+    fn eval_cost_is_seeded_only_when_it_counts() {
+        let lim = |metric| TenantLimit {
+            metric,
+            window: LimitWindow::Month,
+            max: 1e9,
+        };
+        let mut cfg = Limits {
+            tenant_default: vec![lim(Metric::Cost), lim(Metric::Requests)],
+            ..Limits::default()
+        };
+        let spend = || Spend {
+            windows: vec![SpendRow {
+                since_ms: window_start(LimitWindow::Month, T0),
+                tenant: "acme".into(),
+                key_id: None,
+                requests: 3,
+                attempts: 3,
+                input_tokens: 1,
+                output_tokens: 1,
+                cost_usd: 1.5,
+                eval_cost_usd: 1.0,
+            }],
+            traces: Vec::new(),
+        };
+        let seeded = |cfg: &Limits| {
+            let mut got: Vec<(Metric, f64)> = build(cfg, &KeyLimits::new(), spend(), T0)
+                .counters
+                .into_iter()
+                .map(|(_, l, v)| (l.metric, v))
+                .collect();
+            got.sort_by_key(|a| a.0);
+            got
+        };
+        assert_eq!(seeded(&cfg), [(Metric::Requests, 3.0), (Metric::Cost, 0.5)]);
+        cfg.count_evals_in_cost = true;
+        assert_eq!(seeded(&cfg), [(Metric::Requests, 3.0), (Metric::Cost, 1.5)]);
     }
 }

@@ -19,6 +19,7 @@ mod ownership;
 mod prices;
 mod prompt_limits;
 mod prompts;
+mod purpose;
 mod records;
 mod redis_limits;
 mod relayed;

@@ -225,3 +225,40 @@ pub(super) async fn usage_counts_unpriced_calls(store: &dyn Store) {
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].calls, rows[0].unpriced_calls), (2, 1));
 }
+
+/// Eval traffic is kept apart: its purpose reads back on the call, and the usage report
+/// groups it apart from live traffic of the same tenant, live rows first. Live calls store
+/// NULL (as every call recorded before purposes existed).
+pub(super) async fn usage_reports_eval_traffic_apart(store: &dyn Store) {
+    use seam_vocab::Purpose;
+    let t = B + 30_000;
+    let live = sample_call("call_pur_1", t, "pur");
+    let mut eval = sample_call("call_pur_2", t + 1, "pur");
+    eval.purpose = Purpose::Eval;
+    eval.cost_usd = 0.5;
+    let mut eval2 = sample_call("call_pur_3", t + 2, "pur");
+    eval2.purpose = Purpose::Eval;
+    store
+        .insert_records(&[live.clone(), eval.clone(), eval2], &[], &[])
+        .await
+        .expect("insert");
+    let (got, _) = store
+        .get_call("call_pur_2")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(got, eval);
+    let (got, _) = store
+        .get_call("call_pur_1")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(got.purpose, Purpose::Live);
+    let rows = store
+        .usage_in(UsageBy::Tenant, t, &Tenants::Only(vec!["pur".into()]))
+        .await
+        .expect("usage");
+    let got: Vec<(Purpose, i64)> = rows.iter().map(|r| (r.purpose, r.calls)).collect();
+    assert_eq!(got, [(Purpose::Live, 1), (Purpose::Eval, 2)]);
+    assert!((rows[1].cost_usd - (0.5 + live.cost_usd)).abs() < 1e-9);
+}

@@ -53,6 +53,7 @@ pub async fn run_all(store: &dyn Store) {
     calls::calls_filter_by_route_status_outcome_and_release(store).await;
     calls::traces_list_named_traces_per_tenant(store).await;
     calls::usage_counts_unpriced_calls(store).await;
+    calls::usage_reports_eval_traffic_apart(store).await;
     evals::eval_runs_round_trip(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;

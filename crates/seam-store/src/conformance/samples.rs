@@ -34,6 +34,7 @@ pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
         release_id: None,
         unpriced: false,
         upstream_request_id: Some("req_sample".into()),
+        purpose: seam_vocab::Purpose::Live,
     }
 }
 

@@ -29,6 +29,10 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             if i % 3 == 0 {
                 c.release_id = Some(format!("rel_{i:016}"));
             }
+            // Eval traffic among them, a sole attempt among those: its purpose reads back.
+            if i % 5 == 1 {
+                c.purpose = seam_vocab::Purpose::Eval;
+            }
             if i % 8 == 3 {
                 let mut a = sole_attempt(c, i == 11);
                 if i == 19 {

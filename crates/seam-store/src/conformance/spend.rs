@@ -68,6 +68,8 @@ pub(super) async fn spend_totals_windows_keys_and_open_traces(store: &dyn Store)
         Some("tr_sp"),
     );
     let other_attempt = sole_attempt(&mut other, false);
+    // Eval traffic: counted like any call, its cost also apart (cost limits skip it).
+    other.purpose = seam_vocab::Purpose::Eval;
     // A trace that started long ago and is still going, and one that went quiet.
     let mut long_first = call("call_sp_7", B - 5_000_000, "spend_a", None, Some("tr_long"));
     let long_first_attempt = sole_attempt(&mut long_first, false);
@@ -124,6 +126,7 @@ pub(super) async fn spend_totals_windows_keys_and_open_traces(store: &dyn Store)
         .collect();
     for r in &mut rows {
         r.cost_usd = (r.cost_usd * 1e9).round() / 1e9;
+        r.eval_cost_usd = (r.eval_cost_usd * 1e9).round() / 1e9;
     }
     let row = |since_ms, tenant: &str, key: Option<&str>, calls: &[&CallRecord]| SpendRow {
         since_ms,
@@ -134,6 +137,14 @@ pub(super) async fn spend_totals_windows_keys_and_open_traces(store: &dyn Store)
         input_tokens: calls.iter().map(|c| c.input_tokens).sum(),
         output_tokens: calls.iter().map(|c| c.output_tokens).sum(),
         cost_usd: (calls.iter().map(|c| c.cost_usd).sum::<f64>() * 1e9).round() / 1e9,
+        eval_cost_usd: (calls
+            .iter()
+            .filter(|c| c.purpose == seam_vocab::Purpose::Eval)
+            .map(|c| c.cost_usd)
+            .sum::<f64>()
+            * 1e9)
+            .round()
+            / 1e9,
     };
     let mut want = vec![
         row(B, "spend_a", None, &[&own, &long_last]),

@@ -75,6 +75,7 @@ impl Row for CallRecord {
             opt(&self.release_id),
             flag(self.unpriced),
             opt(&self.upstream_request_id),
+            Cell::Text(self.purpose.stored()),
         ]
     }
 }

@@ -61,8 +61,15 @@ impl FromRow<'_, AnyRow> for CallRecord {
             release_id: r.try_get("release_id")?,
             unpriced: is_set(r, "unpriced")?,
             upstream_request_id: r.try_get("upstream_request_id")?,
+            purpose: purpose(r, "purpose")?,
         })
     }
+}
+
+/// A `purpose` column: NULL is live traffic.
+fn purpose(r: &AnyRow, col: &str) -> Mapped<seam_vocab::Purpose> {
+    let s: Option<String> = r.try_get(col)?;
+    seam_vocab::Purpose::from_stored(s.as_deref()).map_err(|e| unknown_word(col, e))
 }
 
 impl FromRow<'_, AnyRow> for AttemptRecord {
@@ -307,6 +314,7 @@ impl FromRow<'_, AnyRow> for UsageRow {
             cost_usd: r.try_get("cost_usd")?,
             tokens_estimated: is_set(r, "estimated")?,
             unpriced_calls: r.try_get("unpriced")?,
+            purpose: purpose(r, "purpose")?,
         })
     }
 }
@@ -350,6 +358,7 @@ pub(super) fn spend_row(r: &AnyRow, since_ms: i64) -> Mapped<SpendRow> {
         input_tokens: r.try_get("input_tokens")?,
         output_tokens: r.try_get("output_tokens")?,
         cost_usd: r.try_get("cost_usd")?,
+        eval_cost_usd: r.try_get("eval_cost_usd")?,
     })
 }
 

@@ -1,4 +1,4 @@
-//! Aggregates over the call records: usage per tenant, route or trace; the spend the limits
+//! Aggregates over the call records: usage per tenant, route or trace, each purpose apart; the spend the limits
 //! re-seed from (see `crate::spend`: range scans on the calls' time index, and for open traces
 //! the partial trace index); and the reliability report's groups.
 
@@ -32,8 +32,9 @@ impl Reports for SqlStore {
              CAST(SUM(attempts) AS BIGINT) AS attempts, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
              CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
              CAST(MAX(tokens_estimated) AS BIGINT) AS estimated, \
-             CAST(SUM(unpriced) AS BIGINT) AS unpriced \
-             FROM calls WHERE created_ms >= $1{within} GROUP BY COALESCE({col}, '') ORDER BY cost_usd DESC, k"
+             CAST(SUM(unpriced) AS BIGINT) AS unpriced, purpose \
+             FROM calls WHERE created_ms >= $1{within} GROUP BY COALESCE({col}, ''), purpose \
+             ORDER BY CASE WHEN purpose IS NULL THEN 0 ELSE 1 END, purpose, cost_usd DESC, k"
         )))
         .bind(since_ms);
         let rows = scope::bind(query, tenants).fetch_all(&self.pool).await?;
@@ -50,7 +51,8 @@ impl Reports for SqlStore {
                 "SELECT tenant, key_id, COUNT(*) AS requests, \
                  CAST(SUM(attempts) AS BIGINT) AS attempts, \
                  CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
-                 CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd \
+                 CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
+                 SUM(CASE WHEN purpose IS NULL THEN 0.0 ELSE cost_usd END) AS eval_cost_usd \
                  FROM calls WHERE created_ms >= $1 AND created_ms < $2 AND attempts > 0 \
                  GROUP BY tenant, key_id ORDER BY tenant, key_id",
             )
