@@ -220,16 +220,17 @@ fn prompt(text: &str) -> anyhow::Result<seam_prompts::Prompt> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// `seam deploy support-bot@production ID` as ana, a prompt owner: the gate decides.
+/// ben approves (an owner who is not the author), then ana deploys with `seam deploy
+/// support-bot@production ID`: the gate decides.
 async fn deploy(
     store: &(impl Users + Audit + Releases + Sessions + Events + Evals + ?Sized),
     evals: &Path,
     release: &str,
 ) {
     let ana = seam_control::Actor::user("ana");
-    let admin = seam_control::Actor::admin("admin");
+    let ben = seam_control::Actor::user("ben");
     let result = async {
-        seam_control::approve(store, &admin, release).await?;
+        seam_control::approve(store, &ben, release).await?;
         seam_control::deploy_with(
             store,
             &ana,

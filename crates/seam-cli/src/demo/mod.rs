@@ -1,6 +1,7 @@
 //! `seam demo`: the main job on the embedded default. A sim and a gateway on a fresh SQLite
 //! file, a short scripted mix of traffic, then what Seam recorded of it.
 
+mod evals;
 mod install_hint;
 mod sessions;
 mod streams;
@@ -174,6 +175,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     frozen_prompt(&script, store.as_ref(), &dir).await?;
     sessions::hot_reload(&script, store.as_ref(), &dir).await?;
     streams::chunk_shape(&script, store.as_ref()).await?;
+    evals::gate(&script, store.as_ref(), &dir, &config_path).await?;
     if let Some(c) = calls
         .iter()
         .find(|c| c.outcome == seam_vocab::Outcome::Error && c.stream)
