@@ -34,7 +34,9 @@ pub async fn require_eval(
         }
         "release" => {
             let release = store.get_release(target).await?.ok_or_else(|| {
-                ControlError::NotFound(format!("no release {target} (see `seam release list`)"))
+                ControlError::NotFound(format!(
+                    "no release `{target}` in the store (see `seam release list`)"
+                ))
             })?;
             Trust::of(store, &release.prompt)
                 .await?

@@ -88,7 +88,12 @@ fn max_event_bytes(raw: Option<u64>, key: &str, problems: &mut Vec<String>) -> u
     }
 }
 
-pub(super) fn route(r: RawRoute, key: &str, providers: &HashSet<String>, problems: &mut Vec<String>) -> Route {
+pub(super) fn route(
+    r: RawRoute,
+    key: &str,
+    providers: &HashSet<String>,
+    problems: &mut Vec<String>,
+) -> Route {
     if r.name.trim().is_empty() {
         problems.push(format!("{key}: name must not be empty"));
     }
