@@ -4,74 +4,10 @@
 
 mod evals_world;
 
-use evals_world::{ECHO, World};
+use evals_world::{ALPHA, World, ids, words};
 use seam_store::{Audit, Events};
 use serde_json::Value;
-use std::process::{Command, Output};
-
-/// Every answer says alpha: the cases that expect beta fail.
-const ALPHA: &str = "[model]\nserved = \"sim-large-2026-01\"\n[content]\nmode = \"fixed\"\ntext = \"it is alpha\"\n";
-
-impl World {
-    /// `seam eval run --resume ID`, which must succeed.
-    async fn resume(&self, id: &str) -> Value {
-        self.ok_json(&[
-            "eval",
-            "run",
-            "--resume",
-            id,
-            "--gateway",
-            &self.gw,
-            "--key",
-            &self.key,
-            "--json",
-        ])
-        .await
-    }
-
-    async fn run(&self, dataset: &str, more: &[&str]) -> Value {
-        let mut args = vec![
-            "eval",
-            "run",
-            dataset,
-            "--route",
-            "chat",
-            "--gateway",
-            &self.gw,
-            "--key",
-            &self.key,
-            "--json",
-        ];
-        args.extend_from_slice(more);
-        self.ok_json(&args).await
-    }
-}
-
-/// 11 cases that say alpha and 9 that say beta, each asserting its own word (and its id).
-fn words() -> Vec<String> {
-    (0..20)
-        .map(|i| {
-            let word = if i < 11 { "alpha" } else { "beta" };
-            serde_json::json!({
-                "id": format!("{word}-{i:02}"),
-                "input": {"messages": [{"role": "user", "content": format!("it is {word}")}]},
-                "assert": [
-                    {"type": "icontains", "value": word},
-                    {"type": "not-contains", "value": "gamma"},
-                ],
-            })
-            .to_string()
-        })
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
-}
+use std::process::Output;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regression_fails_the_gate_naming_the_flipped_cases() {
@@ -218,61 +154,6 @@ async fn a_regression_fails_the_gate_naming_the_flipped_cases() {
         "{xml}"
     );
     assert!(xml.contains("beta-15"), "{xml}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_sends_only_the_missing_results() {
-    let w = World::start().await;
-    w.dataset("billing", &words());
-    let first = w.run("billing", &["--repeat", "2"]).await;
-    let id = first["id"].as_str().unwrap().to_string();
-    assert_eq!(first["results"], 40);
-
-    // A run whose process died after 30 results: 10 gone, still `running`.
-    let store = seam_store::open(&w.url).await.unwrap();
-    sqlx::query(
-        "DELETE FROM eval_results WHERE run_id = $1 AND case_id LIKE 'beta-%' AND repeat_index = 1",
-    )
-    .bind(&id)
-    .execute(store.pool())
-    .await
-    .unwrap();
-    let kept: Vec<(String, Option<String>)> = seam_store::Evals::get_eval_run(&store, &id)
-        .await
-        .unwrap()
-        .unwrap()
-        .1
-        .into_iter()
-        .map(|r| (format!("{}#{}", r.case_id, r.repeat_index), r.call_id))
-        .collect();
-    assert_eq!(kept.len(), 31);
-    // The sim now breaks every answer: only the resumed calls see it.
-    w.scenario(ALPHA).await;
-    let resumed = w.resume(&id).await;
-    assert_eq!(resumed["id"], id.as_str());
-    assert_eq!(resumed["status"], "complete");
-    assert_eq!(resumed["results"], 40);
-    // The 9 beta repeats sent again fail; what was stored stays as it was.
-    assert_eq!(
-        (resumed["pass"].as_u64(), resumed["fail"].as_u64()),
-        (Some(31), Some(9))
-    );
-    let after = seam_store::Evals::get_eval_run(&store, &id)
-        .await
-        .unwrap()
-        .unwrap()
-        .1;
-    for (key, call) in &kept {
-        assert!(
-            after
-                .iter()
-                .any(|r| &format!("{}#{}", r.case_id, r.repeat_index) == key && &r.call_id == call),
-            "{key} kept"
-        );
-    }
-    // Resuming a complete run sends nothing.
-    let again = w.resume(&id).await;
-    assert_eq!(again["results"], 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,89 +326,6 @@ fn check_text(text: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
-    let w = World::start().await;
-    w.dataset("billing", &words()[..8]);
-    // The 4th call and those after it hang: the run is stopped while one is in flight.
-    w.scenario(&format!(
-        "{ECHO}[[errors]]\nkind = \"timeout\"\nhold_ms = 600000\nrequests = [4, 5, 6, 7, 8]\n"
-    ))
-    .await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
-    cmd.args([
-        "eval",
-        "run",
-        "billing",
-        "--route",
-        "chat",
-        "--gateway",
-        &w.gw,
-        "--key",
-        &w.key,
-        "--concurrency",
-        "1",
-        "--config",
-        w.config.to_str().unwrap(),
-        "--store",
-        &w.url,
-    ])
-    .env_remove("SEAM_TOKEN")
-    .env_remove("SEAM_STORE")
-    .current_dir(w.dir.path())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let store = seam_store::open(&w.url).await.unwrap();
-    // Bounded wait for the state, not for time: three results stored.
-    let mut run = None;
-    for _ in 0..1_000 {
-        if let Some(r) = seam_store::Evals::list_eval_runs(&store)
-            .await
-            .unwrap()
-            .first()
-        {
-            let (r, results) = seam_store::Evals::get_eval_run(&store, &r.id)
-                .await
-                .unwrap()
-                .unwrap();
-            if results.len() == 3 {
-                run = Some(r);
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let run = run.expect("three results stored");
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("interrupted: 3 of 8 results stored"), "{err}");
-    assert!(err.contains(&format!("--resume {}", run.id)), "{err}");
-    let (stopped, results) = seam_store::Evals::get_eval_run(&store, &run.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stopped.status, seam_vocab::EvalStatus::Interrupted);
-    assert_eq!(results.len(), 3);
-    assert!(stopped.finished_ms.is_some());
-
-    w.scenario(ECHO).await;
-    let resumed = w.resume(&run.id).await;
-    assert_eq!(resumed["status"], "complete");
-    assert_eq!(
-        (resumed["results"].as_u64(), resumed["pass"].as_u64()),
-        (Some(8), Some(8))
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_run_sends_each_case_s_variables_to_the_channel() {
     let w = World::start().await;
     let path = w.dir.path().join("echo.toml");
@@ -678,42 +476,4 @@ async fn a_prompt_run_sends_each_case_s_variables_to_the_channel() {
         let (call, _) = call.expect("recorded");
         assert_eq!(call.release_id.as_deref(), Some("rel_echo0001"));
     }
-}
-
-/// A provider that fails mid-run leaves `error` results; resuming sends those again and
-/// replaces them, so a run recovers from an outage without starting over.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_sends_errored_cases_again() {
-    let w = World::start().await;
-    w.dataset("billing", &words());
-    w.scenario("[model]\nserved = \"sim-large-2026-01\"\n[[errors]]\nkind = \"status\"\nstatus = 503\nfirst = 7\n")
-        .await;
-    let out = w
-        .seam(&[
-            "eval",
-            "run",
-            "billing",
-            "--route",
-            "chat",
-            "--gateway",
-            &w.gw,
-            "--key",
-            &w.key,
-            "--concurrency",
-            "1",
-            "--json",
-        ])
-        .await;
-    let first: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let id = first["id"].as_str().unwrap().to_string();
-    assert_eq!(first["error"].as_u64(), Some(7), "{first}");
-    w.scenario(ECHO).await;
-    let resumed = w.resume(&id).await;
-    assert_eq!(resumed["results"], 20);
-    assert_eq!(
-        (resumed["pass"].as_u64(), resumed["error"].as_u64()),
-        (Some(20), Some(0)),
-        "{resumed}"
-    );
 }

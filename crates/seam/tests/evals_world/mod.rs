@@ -1,6 +1,6 @@
 //! The world the `seam eval` tests run in: the sim (echoing the last user message) on
 //! loopback, a gateway in front of it on a SQLite store, `[evals] dir`, and the binary run
-//! against them. Shared by eval_runs.rs and eval_gated_deploy.rs.
+//! against them. Shared by the eval_*.rs tests.
 
 #![allow(dead_code)]
 
@@ -150,4 +150,68 @@ output = 4.0
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
+}
+
+/// Every answer says alpha: the cases that expect beta fail.
+pub const ALPHA: &str = "[model]\nserved = \"sim-large-2026-01\"\n[content]\nmode = \"fixed\"\ntext = \"it is alpha\"\n";
+
+impl World {
+    /// `seam eval run --resume ID`, which must succeed.
+    pub async fn resume(&self, id: &str) -> Value {
+        self.ok_json(&[
+            "eval",
+            "run",
+            "--resume",
+            id,
+            "--gateway",
+            &self.gw,
+            "--key",
+            &self.key,
+            "--json",
+        ])
+        .await
+    }
+
+    pub async fn run(&self, dataset: &str, more: &[&str]) -> Value {
+        let mut args = vec![
+            "eval",
+            "run",
+            dataset,
+            "--route",
+            "chat",
+            "--gateway",
+            &self.gw,
+            "--key",
+            &self.key,
+            "--json",
+        ];
+        args.extend_from_slice(more);
+        self.ok_json(&args).await
+    }
+}
+
+/// 11 cases that say alpha and 9 that say beta, each asserting its own word (and its id).
+pub fn words() -> Vec<String> {
+    (0..20)
+        .map(|i| {
+            let word = if i < 11 { "alpha" } else { "beta" };
+            serde_json::json!({
+                "id": format!("{word}-{i:02}"),
+                "input": {"messages": [{"role": "user", "content": format!("it is {word}")}]},
+                "assert": [
+                    {"type": "icontains", "value": word},
+                    {"type": "not-contains", "value": "gamma"},
+                ],
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+pub fn ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
 }
