@@ -182,16 +182,21 @@ async fn ctrl_c_shuts_the_in_process_gateway_down_with_its_records_written() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let run = run.expect("three results stored");
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    // The call in flight hangs: the first Ctrl-C waits for it, the second stops now.
+    for _ in 0..2 {
+        let killed = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("waiting for those in flight"), "{err}");
     assert!(err.contains("interrupted: 3 of 6 results stored"), "{err}");
     // No --gateway to repeat: the resume runs in process too.
     assert!(

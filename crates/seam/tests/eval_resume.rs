@@ -66,11 +66,10 @@ async fn resume_sends_only_the_missing_results() {
 async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
     let w = World::start().await;
     w.dataset("billing", &words()[..8]);
-    // The 4th call and those after it hang: the run is stopped while one is in flight.
-    w.scenario(&format!(
-        "{ECHO}[[errors]]\nkind = \"timeout\"\nhold_ms = 600000\nrequests = [4, 5, 6, 7, 8]\n"
-    ))
-    .await;
+    // Each call takes 300 ms, one at a time: Ctrl-C comes while the 4th is in flight, which
+    // finishes and is stored; no call is sent after it.
+    w.scenario(&format!("{ECHO}[latency]\nfixed_ms = 300\n"))
+        .await;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
     cmd.args([
         "eval",
@@ -126,14 +125,44 @@ async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("interrupted: 3 of 8 results stored"), "{err}");
+    assert!(err.contains("waiting for those in flight"), "{err}");
+    assert!(err.contains("interrupted: 4 of 8 results stored"), "{err}");
     assert!(err.contains(&format!("--resume {}", run.id)), "{err}");
     let (stopped, results) = seam_store::Evals::get_eval_run(&store, &run.id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(stopped.status, seam_vocab::EvalStatus::Interrupted);
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 4);
+    // Each result's call is recorded (waited for: the gateway's writer flushes on its own
+    // clock), and no other call was sent.
+    for r in &results {
+        let id = r.call_id.as_deref().expect("a call id");
+        let mut found = false;
+        for _ in 0..500 {
+            if seam_store::Records::get_call(&store, id)
+                .await
+                .unwrap()
+                .is_some()
+            {
+                found = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(found, "call {id} recorded");
+    }
+    let calls = seam_store::Records::list_calls(
+        &store,
+        &seam_store::CallQuery {
+            since_ms: 0,
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(calls.len(), 4, "no call sent after Ctrl-C");
     assert!(stopped.finished_ms.is_some());
 
     w.scenario(ECHO).await;

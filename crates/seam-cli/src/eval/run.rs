@@ -420,7 +420,10 @@ async fn run_through(
         tty: std::io::stderr().is_terminal(),
     };
     let run_id = run.id.clone();
-    let mut results = futures_util::stream::iter(work)
+    // The first Ctrl-C stops new calls and lets those in flight finish and be stored (their
+    // calls recorded too); a second stops at once.
+    let stopping = std::cell::Cell::new(false);
+    let mut results = futures_util::stream::iter(work.into_iter().take_while(|_| !stopping.get()))
         .map(|(i, repeat)| {
             let (case, body, gw, grader, config, run_id) =
                 (&ds.cases[i], &bodies[i], &gw, grader, config, &run_id);
@@ -434,8 +437,8 @@ async fn run_through(
             }
         })
         .buffer_unordered(args.concurrency);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot listen for Ctrl-C")?;
     let mut interrupted = false;
     let (saver, saved) = save(store.clone());
     loop {
@@ -450,9 +453,18 @@ async fn run_through(
                     break;
                 }
             }
-            _ = &mut ctrl_c => {
+            _ = ctrl_c.recv() => {
+                if interrupted {
+                    break;
+                }
                 interrupted = true;
-                break;
+                stopping.set(true);
+                if progress.tty {
+                    eprintln!();
+                }
+                eprintln!(
+                    "interrupted: no new calls; waiting for those in flight (Ctrl-C again to stop now)"
+                );
             }
         }
     }
@@ -464,8 +476,9 @@ async fn run_through(
     if progress.tty {
         eprintln!();
     }
+    // Interrupted after the last call was sent, a run that has every result is complete.
     let complete = done.len() as i64 == run.cases * run.repeats;
-    let status = if interrupted || !complete {
+    let status = if !complete {
         EvalStatus::Interrupted
     } else {
         EvalStatus::Complete
