@@ -1,8 +1,9 @@
 """What an eval run costs over the calls it makes, and how long the gate takes.
 
 1. The same 1,000 calls, in interleaved rounds, sent two ways through one gateway at 32 in
-   flight: by wrk (a Lua script cycling through the dataset's bodies, each thread stopping
-   after its share), and by `seam eval run` (whole process: open the store, load the dataset,
+   flight: by wrk (a Lua script cycling through the dataset's bodies; wrk runs for a duration,
+   so its time for 1,000 calls is 1,000 over its steady rate, which leaves out the ramp-up and
+   the tail an eval run has), and by `seam eval run` (whole process: open the store, load the dataset,
    call, grade each answer with three deterministic graders, store each result). The ratio is
    eval wall time over wrk wall time. The sim answers after a fixed latency (`--latency-ms`,
    default 50: far quicker than any hosted model, so the eval runner's own work shows); a
@@ -18,6 +19,7 @@ to 127.0.0.1. Writes bench/results/<date>-evals.md.
 import argparse
 import datetime
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -76,25 +78,21 @@ def dataset(path: Path, n: int):
             f.write(json.dumps(case) + "\n")
 
 
-def lua(path: Path, key: str, share: int) -> Path:
-    """wrk: POST the dataset's bodies in turn; each thread stops after `share` responses."""
+def lua(path: Path, key: str) -> Path:
+    """wrk: POST the dataset's bodies in turn."""
     bodies = ",\n".join(
         "[[" + json.dumps({"model": "chat", "messages": [{"role": "user", "content": message(i)}]}) + "]]"
         for i in range(CALLS)
     )
     path.write_text(
         f"local bodies = {{\n{bodies}\n}}\n"
-        "local sent, done = 0, 0\n"
+        "local sent = 0\n"
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
         f'wrk.headers["Authorization"] = "Bearer {key}"\n'
         "request = function()\n"
         "  sent = sent + 1\n"
         "  return wrk.format(nil, nil, nil, bodies[(sent - 1) % #bodies + 1])\n"
-        "end\n"
-        "response = function(status, headers, body)\n"
-        "  done = done + 1\n"
-        f"  if done >= {share} then wrk.thread:stop() end\n"
         "end\n"
     )
     return path
@@ -107,15 +105,17 @@ def set_latency(ms: int):
         assert r.status == 200
 
 
-def straight(script: Path) -> float:
-    """Seconds per call for CALLS calls by wrk (its own clock: first request to last response)."""
+def straight(script: Path, secs: int) -> float:
+    """Seconds CALLS calls take at wrk's steady rate over `secs` s (wrk runs for a duration, not
+    a count: its rate, not a count's wall time, is what it can give)."""
     out = subprocess.run(
-        ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNS}", "-d120s", "-s", str(script),
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNS}", f"-d{secs}s", "-s", str(script),
          f"http://127.0.0.1:{SEAM_PORT}/v1/chat/completions"],
-        capture_output=True, text=True, check=True).stdout
-    m = __import__("re").search(r"(\d+) requests in ([\d.]+)(ms|s)", out)
-    n, t = int(m.group(1)), float(m.group(2)) / (1000.0 if m.group(3) == "ms" else 1.0)
-    return t / n * CALLS
+        capture_output=True, text=True)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
+    if out.returncode != 0 or not m:
+        sys.exit(f"wrk failed: {out.stdout[-1500:]} {out.stderr[-1500:]}")
+    return CALLS / float(m.group(1))
 
 
 def eval_run(cfg: Path, key: str, name: str, env) -> tuple[float, str]:
@@ -145,6 +145,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--latency-ms", type=int, default=50)
+    ap.add_argument("--secs", type=int, default=5, help="each wrk run's duration")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -157,7 +158,7 @@ def main():
     dataset(tmp / "evals" / "gate.jsonl", GATE_CASES)
     key = create_key(cfg, "bench")
     env = {**__import__("os").environ, "SEAM_KEY": key, "SEAM_LOG": "warn"}
-    script = lua(tmp / "calls.lua", key, CALLS)
+    script = lua(tmp / "calls.lua", key)
     rnd = Round(tmp, 0)
     rows = {}
     try:
@@ -167,12 +168,12 @@ def main():
         wait_port(SEAM_PORT)
         for latency in (args.latency_ms, 2):
             set_latency(latency)
-            straight(script)  # warm-up
+            straight(script, 2)  # warm-up
             runs = {"straight": [], "eval": []}
             for i in range(args.rounds):
                 order = ("straight", "eval") if i % 2 == 0 else ("eval", "straight")
                 for way in order:
-                    secs = straight(script) if way == "straight" else eval_run(cfg, key, "bench", env)[0]
+                    secs = straight(script, args.secs) if way == "straight" else eval_run(cfg, key, "bench", env)[0]
                     runs[way].append(secs)
                     drain(SEAM_PORT)
                 print(f"latency {latency} ms, round {i}: straight {runs['straight'][-1]:.3f} s, "
@@ -192,8 +193,8 @@ def main():
         " `seam eval run` on core 1. Release build.",
         "",
         f"{CALLS} calls at {CONNS} in flight through the gateway to route `chat`, {args.rounds} interleaved"
-        " rounds per latency: sent straight by wrk (its clock, scaled to exactly"
-        f" {CALLS} calls), and as `seam eval run` of a {CALLS}-case dataset, each case graded by three"
+        f" rounds per latency: sent straight by wrk ({CALLS} over its steady rate in a {args.secs} s run,"
+        " which leaves out the ramp-up and tail an eval run pays), and as `seam eval run` of a {CALLS}-case dataset, each case graded by three"
         " deterministic graders (`icontains`, `regex`, `length`), each result stored in SQLite (the whole"
         " process's wall time: start, store, dataset, calls, grading, storing).",
         "",

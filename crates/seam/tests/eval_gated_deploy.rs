@@ -26,24 +26,7 @@ async fn on_channel(
         PROMPT.replace("GATE", GATE).replace("VERSION", version),
     )
     .unwrap();
-    let prompt = seam_prompts::load_file(&path).unwrap();
-    let content = serde_json::to_string(&prompt).unwrap();
-    let release = seam_store::ReleaseRecord {
-        id: seam_store::ReleaseRecord::id_of(&content),
-        prompt: "echo".into(),
-        content,
-        author: "bo".into(),
-        created_ms: 1,
-    };
-    store.insert_release(&release).await.unwrap();
-    store
-        .insert_approval(&seam_store::ApprovalRecord {
-            release_id: release.id.clone(),
-            approver: "ana".into(),
-            created_ms: 2,
-        })
-        .await
-        .unwrap();
+    let release = evals_world::approved_release(store, &path).await;
     store
         .insert_deploy(&seam_store::DeployRecord {
             id: format!("dep_{channel}"),

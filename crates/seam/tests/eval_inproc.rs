@@ -146,42 +146,8 @@ async fn ctrl_c_shuts_the_in_process_gateway_down_with_its_records_written() {
     ))
     .await;
     slow_flush(&w);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
-    cmd.args([
-        "eval",
-        "run",
-        "words",
-        "--route",
-        "chat",
-        "--key",
-        &w.key,
-        "--concurrency",
-        "1",
-        "--config",
-        w.config.to_str().unwrap(),
-        "--store",
-        &w.url,
-    ])
-    .env_remove("SEAM_TOKEN")
-    .env_remove("SEAM_STORE")
-    .env_remove("SEAM_LOG")
-    .current_dir(w.dir.path())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let store = seam_store::open(&w.url).await.unwrap();
-    let mut run = None;
-    for _ in 0..1_000 {
-        if let Some(r) = store.list_eval_runs().await.unwrap().first() {
-            let (r, results) = store.get_eval_run(&r.id).await.unwrap().unwrap();
-            if results.len() == 3 {
-                run = Some(r);
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let run = run.expect("three results stored");
+    // Bounded wait for the state, not for time: three results stored.
+    let (child, store, run) = w.interruptible("words", &[], 3).await;
     // The call in flight hangs: the first Ctrl-C waits for it, the second stops now.
     for _ in 0..2 {
         let killed = Command::new("kill")

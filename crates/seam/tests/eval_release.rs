@@ -19,24 +19,7 @@ async fn release(
 ) -> String {
     let path = w.dir.path().join("echo.toml");
     std::fs::write(&path, PROMPT.replace("VERSION", version)).unwrap();
-    let prompt = seam_prompts::load_file(&path).unwrap();
-    let content = serde_json::to_string(&prompt).unwrap();
-    let release = seam_store::ReleaseRecord {
-        id: seam_store::ReleaseRecord::id_of(&content),
-        prompt: "echo".into(),
-        content,
-        author: "bo".into(),
-        created_ms: 1,
-    };
-    store.insert_release(&release).await.unwrap();
-    store
-        .insert_approval(&seam_store::ApprovalRecord {
-            release_id: release.id.clone(),
-            approver: "ana".into(),
-            created_ms: 2,
-        })
-        .await
-        .unwrap();
+    let release = evals_world::approved_release(store, &path).await;
     if let Some(channel) = channel {
         store
             .insert_deploy(&seam_store::DeployRecord {

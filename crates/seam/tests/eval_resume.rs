@@ -70,51 +70,8 @@ async fn ctrl_c_leaves_an_interrupted_run_that_resume_finishes() {
     // finishes and is stored; no call is sent after it.
     w.scenario(&format!("{ECHO}[latency]\nfixed_ms = 300\n"))
         .await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
-    cmd.args([
-        "eval",
-        "run",
-        "billing",
-        "--route",
-        "chat",
-        "--gateway",
-        &w.gw,
-        "--key",
-        &w.key,
-        "--concurrency",
-        "1",
-        "--config",
-        w.config.to_str().unwrap(),
-        "--store",
-        &w.url,
-    ])
-    .env_remove("SEAM_TOKEN")
-    .env_remove("SEAM_STORE")
-    .current_dir(w.dir.path())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let store = seam_store::open(&w.url).await.unwrap();
     // Bounded wait for the state, not for time: three results stored.
-    let mut run = None;
-    for _ in 0..1_000 {
-        if let Some(r) = seam_store::Evals::list_eval_runs(&store)
-            .await
-            .unwrap()
-            .first()
-        {
-            let (r, results) = seam_store::Evals::get_eval_run(&store, &r.id)
-                .await
-                .unwrap()
-                .unwrap();
-            if results.len() == 3 {
-                run = Some(r);
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let run = run.expect("three results stored");
+    let (child, store, run) = w.interruptible("billing", &["--gateway", &w.gw], 3).await;
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -215,3 +215,82 @@ pub fn ids(v: &Value) -> Vec<String> {
         .map(|s| s.as_str().unwrap().to_string())
         .collect()
 }
+
+/// The prompt file at `path` (prompt `echo`) stored as a release by bo and approved by ana.
+pub async fn approved_release(
+    store: &seam_store::SqlStore,
+    path: &std::path::Path,
+) -> seam_store::ReleaseRecord {
+    use seam_store::Releases;
+    let prompt = seam_prompts::load_file(path).unwrap();
+    let content = serde_json::to_string(&prompt).unwrap();
+    let release = seam_store::ReleaseRecord {
+        id: seam_store::ReleaseRecord::id_of(&content),
+        prompt: "echo".into(),
+        content,
+        author: "bo".into(),
+        created_ms: 1,
+    };
+    store.insert_release(&release).await.unwrap();
+    store
+        .insert_approval(&seam_store::ApprovalRecord {
+            release_id: release.id.clone(),
+            approver: "ana".into(),
+            created_ms: 2,
+        })
+        .await
+        .unwrap();
+    release
+}
+
+impl World {
+    /// `seam eval run DATASET --route chat --concurrency 1 EXTRA...` started in the background
+    /// (its output piped), returned once its run has `results` results stored, with the store.
+    pub async fn interruptible(
+        &self,
+        dataset: &str,
+        extra: &[&str],
+        results: usize,
+    ) -> (
+        std::process::Child,
+        seam_store::SqlStore,
+        seam_store::EvalRunRecord,
+    ) {
+        use seam_store::Evals;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
+        cmd.args([
+            "eval",
+            "run",
+            dataset,
+            "--route",
+            "chat",
+            "--key",
+            &self.key,
+            "--concurrency",
+            "1",
+            "--config",
+            self.config.to_str().unwrap(),
+            "--store",
+            &self.url,
+        ])
+        .args(extra)
+        .env_remove("SEAM_TOKEN")
+        .env_remove("SEAM_STORE")
+        .env_remove("SEAM_LOG")
+        .current_dir(self.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let store = seam_store::open(&self.url).await.unwrap();
+        for _ in 0..1_000 {
+            if let Some(r) = store.list_eval_runs().await.unwrap().first() {
+                let (r, stored) = store.get_eval_run(&r.id).await.unwrap().unwrap();
+                if stored.len() == results {
+                    return (child, store, r);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no run with {results} results stored");
+    }
+}
