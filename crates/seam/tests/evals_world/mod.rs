@@ -280,7 +280,7 @@ impl World {
         .current_dir(self.dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
+        let mut child = cmd.spawn().unwrap();
         let store = seam_store::open(&self.url).await.unwrap();
         for _ in 0..1_000 {
             if let Some(r) = store.list_eval_runs().await.unwrap().first() {
@@ -291,6 +291,8 @@ impl World {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("no run with {results} results stored");
     }
 }
