@@ -20,7 +20,7 @@ pub(crate) struct Pack {
     pub window: Option<Window>,
     /// The pattern written by hand: the end of its match starting at a position, if any
     /// (tests compare it with `re`, which the whole-text search still uses).
-    pub at: Option<fn(&[u8], usize) -> Option<usize>>,
+    pub at: Option<scan::MatchAt>,
 }
 
 /// What a text must contain for a pack to be worth searching for.

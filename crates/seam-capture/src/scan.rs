@@ -133,6 +133,9 @@ pub(crate) fn digits(w: &[u8]) -> usize {
     count(w, |b| b.is_ascii_digit())
 }
 
+/// A pattern written by hand: the end of its match starting at a position of a text, if any.
+pub(crate) type MatchAt = fn(&[u8], usize) -> Option<usize>;
+
 /// Digits from `at`, counted up to `max` (no more is ever needed: matching stays linear).
 fn digit_run(b: &[u8], at: usize, max: usize) -> usize {
     b.get(at..).map_or(0, |r| {
@@ -195,10 +198,11 @@ fn phone_groups(b: &[u8], mut p: usize) -> Option<usize> {
 fn phone_area(b: &[u8], p: usize) -> Option<usize> {
     if byte_is(b, p, |c| c == b'(') {
         let r = digit_run(b, p + 1, 5);
-        if (1..=4).contains(&r) && byte_is(b, p + 1 + r, |c| c == b')') {
-            if let Some(e) = phone_groups(b, p + 2 + r) {
-                return Some(e);
-            }
+        if (1..=4).contains(&r)
+            && byte_is(b, p + 1 + r, |c| c == b')')
+            && let Some(e) = phone_groups(b, p + 2 + r)
+        {
+            return Some(e);
         }
     }
     let r = digit_run(b, p, 4);
@@ -213,10 +217,10 @@ pub(crate) fn phone_at(b: &[u8], s: usize) -> Option<usize> {
         let r = digit_run(b, s + 1, 3);
         for k in (1..=r).rev() {
             let p = s + 1 + k;
-            if byte_is(b, p, phone_sep) {
-                if let Some(e) = phone_area(b, p + 1) {
-                    return Some(e);
-                }
+            if byte_is(b, p, phone_sep)
+                && let Some(e) = phone_area(b, p + 1)
+            {
+                return Some(e);
             }
             if let Some(e) = phone_area(b, p) {
                 return Some(e);

@@ -342,12 +342,10 @@ fn each_pack_alone_finds_what_the_whole_text_search_finds() {
     }
 }
 
-/// Every match of `re` in `text`, and what `find_iter` over a matcher written by hand finds.
-fn both(
-    re: &str,
-    at: fn(&[u8], usize) -> Option<usize>,
-    text: &str,
-) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+type Spans = Vec<(usize, usize)>;
+
+/// What `find_iter` over a matcher written by hand finds in `text`, and every match of `re`.
+fn both(re: &str, at: crate::scan::MatchAt, text: &str) -> (Spans, Spans) {
     let want = regex::Regex::new(re)
         .unwrap()
         .find_iter(text)

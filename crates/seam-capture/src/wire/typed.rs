@@ -143,7 +143,7 @@ pub(super) fn response(bytes: &[u8]) -> Option<Answer> {
         text,
         refusal,
         tool_calls: Vec::new(),
-        finish_reason: finish_reason,
+        finish_reason,
         client_closed: false,
     })
 }
