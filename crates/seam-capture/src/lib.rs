@@ -7,6 +7,7 @@ mod content;
 mod packs;
 mod redact;
 mod sample;
+mod scan;
 mod wire;
 
 pub use content::{

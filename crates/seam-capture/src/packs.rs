@@ -3,6 +3,7 @@
 //! match and its two neighbours only.
 
 use crate::redact::Kind;
+use crate::scan::{self, Anchor, Seen, Window, count, digits};
 use regex::Regex;
 
 /// One pack: a pattern, and which part of a match is redacted (capture group 1 when the
@@ -15,6 +16,11 @@ pub(crate) struct Pack {
     pub inner: bool,
     /// A byte every match contains: a text without it is not searched.
     pub needs: Needs,
+    /// Where matches can be, when the pattern is searched only there.
+    pub window: Option<Window>,
+    /// The pattern written by hand: the end of its match starting at a position, if any
+    /// (tests compare it with `re`, which the whole-text search still uses).
+    pub at: Option<scan::MatchAt>,
 }
 
 /// What a text must contain for a pack to be worth searching for.
@@ -24,40 +30,20 @@ pub(crate) enum Needs {
     Digit,
     At,
     Colon,
+    /// Something every provider-key match contains ([`Seen::of`]).
+    KeyShape,
 }
 
 impl Needs {
-    /// Whether a text whose bytes `seen` says contain digits, `@` and `:` can match.
-    pub(crate) fn met(self, seen: Seen) -> bool {
+    /// Whether a text whose bytes `seen` describes can match.
+    pub(crate) fn met(self, seen: &Seen) -> bool {
         match self {
             Needs::Nothing => true,
             Needs::Digit => seen.digit,
             Needs::At => seen.at,
             Needs::Colon => seen.colon,
+            Needs::KeyShape => seen.key,
         }
-    }
-}
-
-/// Which of the bytes packs need a text contains: one pass over it.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Seen {
-    digit: bool,
-    at: bool,
-    colon: bool,
-}
-
-impl Seen {
-    pub(crate) fn of(text: &str) -> Seen {
-        let mut s = Seen::default();
-        for b in text.bytes() {
-            match b {
-                b'0'..=b'9' => s.digit = true,
-                b'@' => s.at = true,
-                b':' => s.colon = true,
-                _ => {}
-            }
-        }
-        s
     }
 }
 
@@ -81,6 +67,23 @@ pub(crate) enum Check {
     Any,
 }
 
+/// The bytes `|b| predicate` accepts, as a table built at compile time.
+macro_rules! class {
+    (|$b:ident| $accept:expr) => {{
+        const TABLE: [bool; 256] = {
+            let mut t = [false; 256];
+            let mut i = 0;
+            while i < 256 {
+                let $b = i as u8;
+                t[i] = $accept;
+                i += 1;
+            }
+            t
+        };
+        &TABLE
+    }};
+}
+
 fn re(pattern: &str) -> Regex {
     // The built-in patterns are constants, covered by every test that builds a Redactor.
     Regex::new(pattern).unwrap_or_else(|e| panic!("built-in pattern {pattern}: {e}"))
@@ -101,7 +104,9 @@ pub(crate) fn keys() -> Pack {
         )),
         check: Check::Standalone,
         inner: true,
-        needs: Needs::Nothing,
+        needs: Needs::KeyShape,
+        at: None,
+        window: None,
     }
 }
 
@@ -112,6 +117,13 @@ pub(crate) fn email() -> Pack {
         check: Check::Email,
         inner: false,
         needs: Needs::At,
+        at: None,
+        window: Some(Window {
+            anchor: Anchor::At,
+            class: class!(|b| b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'@')),
+            worth: |_| true,
+        }),
     }
 }
 
@@ -122,6 +134,13 @@ pub(crate) fn card() -> Pack {
         check: Check::Card,
         inner: false,
         needs: Needs::Digit,
+        at: Some(scan::card_at),
+        // 13 to 19 digits.
+        window: Some(Window {
+            anchor: Anchor::Digit,
+            class: class!(|b| b.is_ascii_digit() || b == b' ' || b == b'-'),
+            worth: |w| digits(w) >= 13,
+        }),
     }
 }
 
@@ -132,6 +151,21 @@ pub(crate) fn iban() -> Pack {
         check: Check::Iban,
         inner: false,
         needs: Needs::Digit,
+        at: None,
+        // Two capitals then two digits, and 15 characters at least.
+        window: Some(Window {
+            anchor: Anchor::Digit,
+            class: class!(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b' '),
+            worth: |w| {
+                w.len() >= 15
+                    && w.windows(4).any(|q| {
+                        q[0].is_ascii_uppercase()
+                            && q[1].is_ascii_uppercase()
+                            && q[2].is_ascii_digit()
+                            && q[3].is_ascii_digit()
+                    })
+            },
+        }),
     }
 }
 
@@ -144,6 +178,13 @@ pub(crate) fn ip() -> [Pack; 2] {
             check: Check::Ipv4,
             inner: false,
             needs: Needs::Digit,
+            at: None,
+            // Three dots.
+            window: Some(Window {
+                anchor: Anchor::Digit,
+                class: class!(|b| b.is_ascii_digit() || b == b'.'),
+                worth: |w| count(w, |b| b == b'.') >= 3,
+            }),
         },
         Pack {
             kind: Kind::Ip,
@@ -151,6 +192,13 @@ pub(crate) fn ip() -> [Pack; 2] {
             check: Check::Ipv6,
             inner: false,
             needs: Needs::Colon,
+            at: None,
+            // Two colons.
+            window: Some(Window {
+                anchor: Anchor::Colon,
+                class: class!(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
+                worth: |w| count(w, |b| b == b':') >= 2,
+            }),
         },
     ]
 }
@@ -162,6 +210,15 @@ pub(crate) fn phone() -> Pack {
         check: Check::Phone,
         inner: false,
         needs: Needs::Digit,
+        at: Some(scan::phone_at),
+        // 10 to 15 digits.
+        window: Some(Window {
+            anchor: Anchor::Digit,
+            class: class!(
+                |b| b.is_ascii_digit() || matches!(b, b' ' | b'+' | b'.' | b'-' | b'(' | b')')
+            ),
+            worth: |w| digits(w) >= 10,
+        }),
     }
 }
 
@@ -172,6 +229,8 @@ pub(crate) fn custom(pattern: &str) -> Result<Pack, regex::Error> {
         check: Check::Any,
         inner: false,
         needs: Needs::Nothing,
+        at: None,
+        window: None,
     })
 }
 
@@ -257,22 +316,18 @@ fn longest_valid(
 }
 
 fn card_valid(m: &str) -> bool {
-    let digits: Vec<u32> = m.chars().filter_map(|c| c.to_digit(10)).collect();
-    (13..=19).contains(&digits.len()) && luhn(&digits)
-}
-
-pub(crate) fn luhn(digits: &[u32]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| match (i % 2 == 1, d * 2) {
+    // Luhn over the digits from the right, without collecting them.
+    let (mut n, mut sum) = (0u32, 0u32);
+    for b in m.bytes().rev().filter(u8::is_ascii_digit) {
+        let d = u32::from(b - b'0');
+        sum += match (n % 2 == 1, d * 2) {
             (true, x) if x > 9 => x - 9,
             (true, x) => x,
             (false, _) => d,
-        })
-        .sum();
-    sum.is_multiple_of(10)
+        };
+        n += 1;
+    }
+    (13..=19).contains(&n) && sum.is_multiple_of(10)
 }
 
 pub(crate) fn iban_valid(m: &str) -> bool {

@@ -1,8 +1,8 @@
 //! The redactor: provider-key shapes always, the policy's packs and patterns on top, each
 //! span replaced by a typed marker and counted.
 
-use crate::packs::{self, Pack};
-use regex::Regex;
+use crate::packs::{self, Needs, Pack};
+use crate::scan::Seen;
 use seam_config::{CapturePolicy, Redact, RedactPack};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -112,7 +112,12 @@ impl<'de> Deserialize<'de> for Redactions {
 pub struct Redactor {
     /// In priority order: where two packs' matches overlap, the earlier pack's wins.
     packs: Vec<Pack>,
-    markers: Regex,
+    /// Whether a pack with digits in all its matches is on (they share the digits' runs).
+    digit_packs: bool,
+    /// Search every pattern over the whole text, as before windows: the reference the
+    /// tests compare with.
+    #[cfg(test)]
+    whole_text: bool,
 }
 
 /// A match next to a span redacted in the same pass can change (its neighbour becomes a
@@ -149,10 +154,11 @@ impl Redactor {
         if has(RedactPack::Phone) {
             packs.push(packs::phone());
         }
-        let markers = Kind::ALL.map(|k| regex::escape(k.marker())).join("|");
         Ok(Redactor {
+            digit_packs: packs.iter().any(|p| p.needs == Needs::Digit),
             packs,
-            markers: Regex::new(&markers).map_err(|e| e.to_string())?,
+            #[cfg(test)]
+            whole_text: false,
         })
     }
 
@@ -187,19 +193,20 @@ impl Redactor {
     /// One pass: `None` when nothing matched.
     fn pass(&self, text: &str, counts: &mut Redactions) -> Option<String> {
         // A pack is searched only in a text with a byte all its matches have (a digit, `@`,
-        // `:`): one pass over the bytes spares most searches, and every search on the pass
+        // `:`), and only over the windows around them that could hold a match it keeps
+        // (`scan`): one pass over the bytes spares most searches, and every search on the pass
         // that checks a redaction is complete (secrets gone, their bytes with them). A
         // `RegexSet` over all packs did this at half the cost of redacting (it cannot stop at
         // a first match).
-        let seen = packs::Seen::of(text);
+        let seen = Seen::of(text, self.digit_packs);
         // start -> (end, kind); markers already in the text are kept as they are.
-        let mut spans: BTreeMap<usize, (usize, Option<Kind>)> = self
-            .markers
-            .find_iter(text)
-            .map(|m| (m.start(), (m.end(), None)))
-            .collect();
+        let mut spans: BTreeMap<usize, (usize, Option<Kind>)> =
+            markers(text).map(|(s, e)| (s, (e, None))).collect();
         let before = spans.len();
-        for pack in self.packs.iter().filter(|p| p.needs.met(seen)) {
+        for pack in &self.packs {
+            if !self.whole_text() && !pack.needs.met(&seen) {
+                continue;
+            }
             let grouped = pack.inner;
             let mut consider = |s: usize, e: usize, inner: Option<(usize, usize)>| {
                 if s == e {
@@ -217,17 +224,40 @@ impl Redactor {
                     spans.insert(s, (e, Some(pack.kind)));
                 }
             };
-            // Captures only where the fast search matched: the same match, found again.
-            for m in pack.re.find_iter(text) {
-                let inner = if grouped {
-                    pack.re
-                        .captures_at(text, m.start())
-                        .and_then(|c| c.iter().skip(1).flatten().next())
-                        .map(|g| (g.start(), g.end()))
-                } else {
-                    None
-                };
-                consider(m.start(), m.end(), inner);
+            match &pack.window {
+                Some(window) if !self.whole_text() => window.each(text, &seen, |a, b| {
+                    if let Some(at) = pack.at {
+                        // What `find_iter` does: the leftmost match, then on from its end.
+                        let mut p = a;
+                        while p < b {
+                            match at(text.as_bytes(), p) {
+                                Some(e) => {
+                                    consider(p, e, None);
+                                    p = e;
+                                }
+                                None => p += 1,
+                            }
+                        }
+                    } else {
+                        for m in pack.re.find_iter(&text[a..b]) {
+                            consider(a + m.start(), a + m.end(), None);
+                        }
+                    }
+                }),
+                _ => {
+                    // Captures only where the fast search matched: the same match, found again.
+                    for m in pack.re.find_iter(text) {
+                        let inner = if grouped {
+                            pack.re
+                                .captures_at(text, m.start())
+                                .and_then(|c| c.iter().skip(1).flatten().next())
+                                .map(|g| (g.start(), g.end()))
+                        } else {
+                            None
+                        };
+                        consider(m.start(), m.end(), inner);
+                    }
+                }
             }
         }
         if spans.len() == before {
@@ -245,6 +275,28 @@ impl Redactor {
         out.push_str(&text[at..]);
         Some(out)
     }
+
+    #[cfg(test)]
+    fn whole_text(&self) -> bool {
+        self.whole_text
+    }
+
+    #[cfg(not(test))]
+    fn whole_text(&self) -> bool {
+        false
+    }
+}
+
+/// Markers already in a text: each `[` starting one (none is a prefix of another, none holds
+/// a second `[`).
+fn markers(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    memchr::memchr_iter(b'[', text.as_bytes()).filter_map(|at| {
+        let rest = &text[at..];
+        Kind::ALL
+            .iter()
+            .find(|k| rest.starts_with(k.marker()))
+            .map(|k| (at, at + k.marker().len()))
+    })
 }
 
 #[cfg(test)]

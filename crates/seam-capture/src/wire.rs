@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 /// already refused more than 128 levels, so only a value built in code gets here.
 const MAX_DEPTH: usize = 128;
 
+mod typed;
+
 impl Content {
     /// The content of a chat request (`POST /v1/chat/completions`). A `prompt:` call's
     /// release id is the caller's to set (`release`).
@@ -26,6 +28,9 @@ impl Content {
     /// As [`Content::from_request`], from the body's bytes; a body that is not JSON (invalid
     /// UTF-8, nested beyond serde_json's limit) is kept as text, at most `max_bytes` of it.
     pub fn from_request_bytes(bytes: &[u8], max_bytes: usize) -> Content {
+        if let Some(content) = typed::request(bytes) {
+            return content;
+        }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => Content::from_request(&v),
             Err(_) => Content {
@@ -40,6 +45,12 @@ impl Content {
 }
 
 impl Answer {
+    /// As [`Answer::from_response`], from the body's bytes; `None` when they are not JSON.
+    pub fn from_response_bytes(bytes: &[u8]) -> Option<Answer> {
+        typed::response(bytes)
+            .or_else(|| Some(Answer::from_response(&serde_json::from_slice(bytes).ok()?)))
+    }
+
     /// The first choice of a chat completion.
     pub fn from_response(body: &Value) -> Answer {
         let choice = array(body, "choices").first();
@@ -273,3 +284,6 @@ fn json_text(v: &Value) -> Option<String> {
     }
     serde_json::to_string(v).ok()
 }
+
+#[cfg(test)]
+mod tests;

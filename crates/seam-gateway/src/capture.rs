@@ -196,14 +196,14 @@ impl Captured {
         content.release.clone_from(&p.release);
         content.answer = match &self.answer {
             None => None,
-            Some(Answered::Complete { body, native }) => {
-                serde_json::from_slice::<Value>(body).ok().map(|v| {
-                    if *native {
-                        responses_answer(&v)
-                    } else {
-                        Answer::from_response(&v)
-                    }
-                })
+            Some(Answered::Complete {
+                body,
+                native: false,
+            }) => Answer::from_response_bytes(body),
+            Some(Answered::Complete { body, native: true }) => {
+                serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .map(|v| responses_answer(&v))
             }
             Some(Answered::Stream { answer, cut }) => {
                 content.truncated |= cut;

@@ -250,3 +250,141 @@ fn adversarial_text_is_redacted_in_linear_time() {
         started.elapsed()
     );
 }
+
+/// The redactor searching every pattern over every whole text, as before windows.
+fn whole_text(r: Redactor) -> Redactor {
+    Redactor {
+        whole_text: true,
+        ..r
+    }
+}
+
+/// Pieces near every pack's edges, glued with the bytes their windows are made of.
+fn edges() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("ana.souza@example.com".to_string()),
+        Just("+1 415 555 0199".to_string()),
+        Just("(415) 555-0100".to_string()),
+        Just("4111-1111-1111-1111".to_string()),
+        Just("378282246310005".to_string()),
+        Just("GB82 WEST 1234 5698 7654 32".to_string()),
+        Just("GB82WEST12345698765432".to_string()),
+        Just("10.0.0.1".to_string()),
+        Just("1.2.3.4.5".to_string()),
+        Just("::1".to_string()),
+        Just("fe80::1%eth0".to_string()),
+        Just("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string()),
+        Just(
+            "\u{17f}ecret_acce\u{17f}\u{17f}_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'"
+                .to_string()
+        ),
+        Just("BEARER abcdefghijklmnop".to_string()),
+        Just("ASIAIOSFODNN7EXAMPLE".to_string()),
+        Just("[ip][card][phone]".to_string()),
+        "[0-9 .+\\-()]{0,24}",
+        "[0-9A-Z ]{0,24}",
+        "[0-9a-fA-F:.]{0,16}",
+        "[a-z0-9._%+\\-@]{0,16}",
+        "[ \t:='\"A-Za-z0-9/+]{0,48}",
+        "\\PC{0,8}",
+    ];
+    proptest::collection::vec(piece, 0..10).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #[test]
+    fn windows_find_what_searching_the_whole_text_finds(text in edges()) {
+        let fast = all();
+        let reference = whole_text(all());
+        prop_assert_eq!(fast.redact(&text), reference.redact(&text));
+    }
+
+    #[test]
+    fn windows_find_the_same_in_pieces_and_any_text(a in pieces(), b in "\\PC{0,200}") {
+        let fast = all();
+        let reference = whole_text(all());
+        prop_assert_eq!(fast.redact(&a), reference.redact(&a));
+        prop_assert_eq!(fast.redact(&b), reference.redact(&b));
+    }
+
+    #[test]
+    fn markers_are_found_as_a_pattern_of_them_finds_them(
+        text in proptest::collection::vec(
+            prop_oneof![Just("[ip]".to_string()), Just("[iban]".to_string()), "[\\[\\]a-z ]{0,6}"],
+            0..12,
+        ).prop_map(|v| v.concat())
+    ) {
+        let pattern = Kind::ALL.map(|k| regex::escape(k.marker())).join("|");
+        let re = regex::Regex::new(&pattern).unwrap();
+        let want: Vec<(usize, usize)> = re.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+        let got: Vec<(usize, usize)> = super::markers(&text).collect();
+        prop_assert_eq!(got, want);
+    }
+}
+
+/// Each pack alone, on the benchmark's text and near misses: windows change nothing.
+#[test]
+fn each_pack_alone_finds_what_the_whole_text_search_finds() {
+    let texts = [
+        "Customer ana.souza@example.com (phone +1 415 555 0199, card 4111 1111 1111 1111) asks",
+        "to DE89 3704 0044 0532 0130 00 please, or GB82WEST12345698765432.",
+        "from 192.168.1.20, 2001:db8::8a2e:370:7334 and ::1; version 1.2.3.4.5",
+        "call (415) 555-0100 or +44 20 7946 0958, order 41111111111111110",
+    ];
+    for p in RedactPack::ALL {
+        for t in texts {
+            assert_eq!(
+                only(p).redact(t),
+                whole_text(only(p)).redact(t),
+                "{p:?}: {t}"
+            );
+        }
+    }
+}
+
+type Spans = Vec<(usize, usize)>;
+
+/// What `find_iter` over a matcher written by hand finds in `text`, and every match of `re`.
+fn both(re: &str, at: crate::scan::MatchAt, text: &str) -> (Spans, Spans) {
+    let want = regex::Regex::new(re)
+        .unwrap()
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let mut got = Vec::new();
+    let mut p = 0;
+    while p < text.len() {
+        match at(text.as_bytes(), p) {
+            Some(e) => {
+                got.push((p, e));
+                p = e;
+            }
+            None => p += 1,
+        }
+    }
+    (got, want)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_card_matcher_matches_as_its_pattern(text in "[0-9 \\-]{0,40}") {
+        let (got, want) = both(crate::packs::card().re.as_str(), crate::scan::card_at, &text);
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_phone_matcher_matches_as_its_pattern(text in "[0-9 +.\\-()]{0,40}") {
+        let (got, want) = both(crate::packs::phone().re.as_str(), crate::scan::phone_at, &text);
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_phone_matcher_matches_as_its_pattern_on_digits(
+        text in proptest::collection::vec(prop_oneof!["[0-9]{1,5}", "[ +.\\-()]"], 0..14).prop_map(|v| v.concat())
+    ) {
+        let (got, want) = both(crate::packs::phone().re.as_str(), crate::scan::phone_at, &text);
+        prop_assert_eq!(got, want);
+    }
+}
