@@ -233,7 +233,7 @@ impl Metrics {
         );
         registry.register(
             "contents_dropped",
-            "Captured contents not kept, by reason (writer_behind: the record writer had a quarter of its queue waiting, and kept the calls without their content; encode_failed)",
+            "Captured contents not kept, by reason (writer_behind: the record writer had half its queue waiting, and kept the calls without their content; encode_failed)",
             m.contents_dropped.clone(),
         );
         registry.register(

@@ -109,6 +109,7 @@ impl Recorder {
                 background_batch_size: (cfg.batch_size / 8).max(1),
                 flush_interval: cfg.flush_interval,
                 urgent_depth: (cfg.queue_capacity / 4).max(1),
+                shed_content_depth: (cfg.queue_capacity / 2).max(1),
                 spill_depth: (cfg.queue_capacity / 2).max(1),
             },
             metrics: metrics.clone(),
@@ -211,6 +212,9 @@ struct Flow {
     flush_interval: Duration,
     /// Queued calls from which batches are written at normal priority.
     urgent_depth: usize,
+    /// Queued calls from which batches go without their captured content: above the urgent
+    /// depth, so that writing at normal priority gets its chance to catch up first.
+    shed_content_depth: usize,
     /// Queued calls from which, while the store is down, the queue is moved to the spool.
     spill_depth: usize,
 }

@@ -370,7 +370,7 @@ fn captured_entry(id: &str) -> Box<Entry> {
     e
 }
 
-/// A writer with a quarter of its queue waiting keeps every call and drops their content,
+/// A writer with half its queue waiting keeps every call and drops their content,
 /// counted and put on the timeline; once it has caught up, content is kept again.
 #[tokio::test]
 async fn a_writer_behind_drops_content_never_calls() {
@@ -396,15 +396,15 @@ async fn a_writer_behind_drops_content_never_calls() {
         })
         .get();
     let kept = sink.contents.load(Ordering::Relaxed) as u64;
-    // Batches of 16 taken while 40, then 24 waited (16 is a quarter of 64): the last 8 and
-    // the later call kept theirs.
-    assert_eq!((behind, kept), (32, 9));
-    assert_eq!(metrics.contents_captured.get(), 9);
+    // A batch of 16 taken while 40 waited (32 is half of 64) went without content; those
+    // taken while 24, then 8 waited, and the later call, kept theirs.
+    assert_eq!((behind, kept), (16, 25));
+    assert_eq!(metrics.contents_captured.get(), 25);
     let event = timeline(&events)
         .await
         .into_iter()
         .find(|e| e.kind.as_str() == "content_dropped")
         .expect("a content_dropped event");
     let details: serde_json::Value = serde_json::from_str(&event.details).unwrap();
-    assert_eq!(details["contents"], 32);
+    assert_eq!(details["contents"], 16);
 }

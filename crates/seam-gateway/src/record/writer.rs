@@ -149,7 +149,7 @@ impl Writer {
     async fn take(&mut self, size: usize) -> Option<Arc<RecordBatch>> {
         let mut records = RecordBatch::default();
         let mut calls = 0;
-        let behind = self.rx.len() >= self.flow.urgent_depth;
+        let behind = self.rx.len() >= self.flow.shed_content_depth;
         let mut dropped = 0;
         let mut captured = Vec::new();
         while calls < size {
