@@ -1,6 +1,6 @@
 //! Sign-in, sessions, sign-out and CSRF (docs/dashboard.md).
 //!
-//! A person signs in with their user token (`seam users add`), the same as `SEAM_TOKEN` for
+//! A person signs in with their user token (`seam users create`), the same as `SEAM_TOKEN` for
 //! the CLI; an API key is not a user's token and signs no one in. A sign-in makes a random
 //! session id, sent only as the `seam_ui` cookie (HttpOnly, SameSite=Strict, path `/ui`,
 //! `Secure` with `[ui] secure_cookie`); the store keeps its SHA-256, the user, a random form
@@ -156,9 +156,9 @@ pub(crate) async fn signin(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: 
         Ok(Some(u)) => u,
         Ok(None) => {
             let hint = if token.starts_with("sk-seam-") {
-                "That is an API key: an API key signs no one in. Give your user token (an admin makes one with `seam users add`)."
+                "That is an API key: an API key signs no one in. Give your user token (an admin makes one with `seam users create`)."
             } else {
-                "Unknown token. Give your user token (an admin makes one with `seam users add`)."
+                "Unknown token. Give your user token (an admin makes one with `seam users create`)."
             };
             return signin_page(&ui, StatusCode::UNAUTHORIZED, Some(hint));
         }
@@ -205,12 +205,12 @@ pub(crate) async fn signin(State(ui): State<Arc<Ui>>, headers: HeaderMap, body: 
     resp
 }
 
-/// Refuses a POST whose `csrf` field is not its session's form token.
-pub(crate) fn check_csrf(ui: &Ui, who: &Signed, body: &Bytes) -> Result<(), Response> {
+/// The refusal of a POST whose `csrf` field is not its session's form token, if it is not.
+pub(crate) fn csrf_refusal(ui: &Ui, who: &Signed, body: &Bytes) -> Option<Response> {
     let fields = form(body);
     match fields.get("csrf") {
-        Some(sent) if same(sent, &who.csrf) => Ok(()),
-        _ => Err(ui.message(
+        Some(sent) if same(sent, &who.csrf) => None,
+        _ => Some(ui.message(
             StatusCode::FORBIDDEN,
             "This form is out of date or was not sent from a Seam page: reload the page and try again.",
             Some(who),
@@ -228,7 +228,7 @@ pub(crate) async fn signout(
         Ok(w) => w,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&ui, &who, &body) {
+    if let Some(r) = csrf_refusal(&ui, &who, &body) {
         return r;
     }
     if let Err(e) = ui.store.delete_ui_session(&who.id_hash).await {

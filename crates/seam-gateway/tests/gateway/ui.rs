@@ -51,7 +51,12 @@ async fn the_gateway_serves_the_dashboard_to_a_signed_in_reader() {
     let page = |p: String| {
         let (client, session) = (h.client.clone(), session.clone());
         async move {
-            let r = client.get(p).header("cookie", session).send().await.unwrap();
+            let r = client
+                .get(p)
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
@@ -74,7 +79,12 @@ async fn ui_enabled_false_serves_no_dashboard() {
     })
     .await;
     for path in ["/ui/", "/ui/signin", "/ui/calls"] {
-        let r = h.client.get(format!("{}{path}", h.gw)).send().await.unwrap();
+        let r = h
+            .client
+            .get(format!("{}{path}", h.gw))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 404, "{path}");
     }
 }
