@@ -380,3 +380,79 @@ async fn a_viewer_sees_only_their_tenants_calls() {
     let home = w.get("/ui/", Some(&session)).await;
     assert!(home.body.contains("vic") && home.body.contains("viewer of acme"));
 }
+
+#[tokio::test]
+async fn a_session_is_found_by_its_ids_hash_until_it_expires_and_no_role_reads_nothing() {
+    let mut w = World::new().await;
+    let now = now_ms();
+    let hash = |id: &str| seam_control::token_hash(id);
+    w.store
+        .insert_user(&UserRecord {
+            id: "u_nora".into(),
+            name: "nora".into(),
+            token_hash: seam_control::token_hash("tok_nora_0123456789"),
+            admin: false,
+            created_ms: now,
+        })
+        .await
+        .expect("user");
+    for (id, user, expires_ms) in [
+        ("live_id", "u_ada", now + 60_000),
+        ("old_id", "u_ada", now - 1),
+        ("nora_id", "u_nora", now + 60_000),
+    ] {
+        w.store
+            .insert_ui_session(
+                &seam_store::UiSessionRecord {
+                    id_hash: hash(id),
+                    user_id: user.into(),
+                    csrf: "c".into(),
+                    created_ms: now - 120_000,
+                    expires_ms,
+                },
+                now - 120_000,
+            )
+            .await
+            .expect("session");
+    }
+    assert_eq!(
+        w.get("/ui/", Some("seam_ui=live_id")).await.status,
+        StatusCode::OK
+    );
+    let old = w.get("/ui/", Some("seam_ui=old_id")).await;
+    assert_eq!(old.status, StatusCode::SEE_OTHER);
+    assert_eq!(old.headers[header::LOCATION], "/ui/signin");
+    // The hash itself is not a session id.
+    let by_hash = w
+        .get("/ui/", Some(&format!("seam_ui={}", hash("live_id"))))
+        .await;
+    assert_eq!(by_hash.status, StatusCode::SEE_OTHER);
+    // A sign-in deletes the expired sessions.
+    w.sign_in(ADA).await;
+    assert!(
+        w.store
+            .ui_session(&hash("old_id"), now - 60_000)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        w.store
+            .ui_session(&hash("live_id"), now)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    // A user without a role reads no records.
+    for path in ["/ui/", "/ui/calls", "/ui/calls/call_acme1"] {
+        let a = w.get(path, Some("seam_ui=nora_id")).await;
+        assert!(
+            a.status == StatusCode::FORBIDDEN || a.status == StatusCode::NOT_FOUND,
+            "{path}: {}",
+            a.status
+        );
+        assert!(!a.body.contains("call_acme1</a>"), "{path}");
+    }
+    let a = w.get("/ui/calls", Some("seam_ui=nora_id")).await;
+    assert!(a.body.contains("`nora` has no role"), "{}", a.body);
+}
