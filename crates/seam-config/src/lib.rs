@@ -16,6 +16,7 @@ mod secret;
 mod sessions;
 mod streams;
 mod telemetry;
+mod ui;
 mod validate;
 
 pub use audit::Audit;
@@ -36,6 +37,7 @@ pub use secret::Secret;
 pub use sessions::{SessionTtl, Sessions};
 pub use streams::{Boundary, Rechunk, StreamSlo, Streams};
 pub use telemetry::{Otlp, Telemetry};
+pub use ui::Ui;
 pub use validate::{
     Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, RELEASE_MODEL_PREFIX, Route,
     ServerConfig, StoreConfig, Target,

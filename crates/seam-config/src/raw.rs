@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     pub audit: Option<crate::audit::RawAudit>,
     pub telemetry: Option<crate::telemetry::RawTelemetry>,
     pub evals: Option<crate::evals::RawEvals>,
+    pub ui: Option<crate::ui::RawUi>,
 }
 
 #[derive(Debug, Default, Deserialize)]

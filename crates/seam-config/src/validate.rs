@@ -57,6 +57,8 @@ pub struct Config {
     pub audit: crate::audit::Audit,
     /// `[evals]`: the datasets directory and the graders' default routes.
     pub evals: crate::evals::Evals,
+    /// `[ui]`: the dashboard.
+    pub ui: crate::ui::Ui,
 }
 
 #[derive(Debug, Clone)]
@@ -374,6 +376,7 @@ pub(crate) fn validate(
     let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let evals = crate::evals::evals(raw.evals, base_dir, &route_names, &mut problems);
+    let ui = crate::ui::ui(raw.ui, &mut problems);
     // The limiter reads its settings from `limits` alone.
     let mut limits = limits;
     limits.count_evals_in_cost = evals.count_in_budgets;
@@ -430,6 +433,7 @@ pub(crate) fn validate(
             telemetry,
             audit,
             evals,
+            ui,
         })
     } else {
         Err(problems)

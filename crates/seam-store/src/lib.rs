@@ -1,5 +1,5 @@
 //! Seam's storage: one trait per domain ([`Records`], [`Reports`], [`Keys`], [`Users`],
-//! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`], [`Evals`]) composed as [`Store`], the record types,
+//! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`], [`Evals`], [`UiSessions`]) composed as [`Store`], the record types,
 //! versioned migrations, and the SQL backend. `conformance` (feature `conformance`, for tests)
 //! holds the behaviour every backend must show.
 
@@ -24,7 +24,8 @@ pub use migrate::Progress;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, ContentRecord, DeployRecord,
     EventRecord, KeyRecord, Pinned, ReleaseRecord, RoleRecord, ServedRecord, SessionCount,
-    SessionKey, SessionQuery, SessionRecord, SessionTtl, StreamRecord, UserRecord, attempt_id,
+    SessionKey, SessionQuery, SessionRecord, SessionTtl, StreamRecord, UiSessionRecord, UserRecord,
+    attempt_id,
 };
 pub use reliability::{AttemptGroup, CallGroup, RouteReliability};
 pub use retention::{Deleted, Dropped, Expiry};
@@ -32,7 +33,7 @@ pub use sink::{Priority, RecordBatch, RecordSink, StoreSink, record_sink};
 pub use spend::{Spend, SpendQuery, SpendRow, TraceSpend};
 pub use sql::{SqlStore, sqlite_file};
 pub use store::{
-    Audit, Events, Keys, Records, Releases, Reports, Retention, Sessions, Store, Users,
+    Audit, Events, Keys, Records, Releases, Reports, Retention, Sessions, Store, UiSessions, Users,
 };
 
 #[derive(Debug, thiserror::Error)]

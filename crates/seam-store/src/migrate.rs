@@ -125,6 +125,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/0020_purpose.postgres.sql"),
         postgres_then: None,
     },
+    both(
+        21,
+        "ui_sessions",
+        include_str!("../migrations/0021_ui_sessions.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -529,3 +529,14 @@ mod tests {
         assert!(sql.contains(&default), "{sql}");
     }
 }
+
+/// A dashboard sign-in session (docs/dashboard.md): only the SHA-256 of the session id its
+/// cookie carries is stored; the user it acts as; the form (CSRF) token its POSTs carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiSessionRecord {
+    pub id_hash: String,
+    pub user_id: String,
+    pub csrf: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}

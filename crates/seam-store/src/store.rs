@@ -8,14 +8,24 @@ use crate::{
     ContentRecord, DeployRecord, EventRecord, ExportCursor, ExportKind, KeyRecord, Pinned,
     ReleaseRecord, Result, RoleRecord, ServedRecord, SessionCount, SessionKey, SessionQuery,
     SessionRecord, SessionTtl, Spend, SpendQuery, StreamRecord, Tenants, TraceQuery, TraceSummary,
-    UsageBy, UsageRow, UserRecord, audit,
+    UiSessionRecord, UsageBy, UsageRow, UserRecord, audit,
 };
 use async_trait::async_trait;
 
 /// Every domain, and the schema they live in.
 #[async_trait]
 pub trait Store:
-    Records + Reports + Keys + Users + Audit + Releases + Sessions + Events + Retention + crate::Evals
+    Records
+    + Reports
+    + Keys
+    + Users
+    + Audit
+    + Releases
+    + Sessions
+    + Events
+    + Retention
+    + crate::Evals
+    + UiSessions
 {
     /// Applies pending migrations; returns the schema version now in force.
     async fn migrate(&self) -> Result<i64>;
@@ -236,4 +246,15 @@ pub trait Retention: Send + Sync {
     /// attempts, streams and contents ([`Expiry::Records`]), or of the oldest contents
     /// ([`Expiry::Contents`]), in one transaction; fewer than `limit` means none are left.
     async fn delete_expired(&self, what: Expiry, before_ms: i64, limit: i64) -> Result<Deleted>;
+}
+
+/// The dashboard's sign-in sessions (docs/dashboard.md), found by the hash of their id.
+#[async_trait]
+pub trait UiSessions: Send + Sync {
+    /// Stores a new session, and deletes the sessions expired by `now_ms`.
+    async fn insert_ui_session(&self, s: &UiSessionRecord, now_ms: i64) -> Result<()>;
+    /// The session with this id hash, unless it expired by `now_ms`.
+    async fn ui_session(&self, id_hash: &str, now_ms: i64) -> Result<Option<UiSessionRecord>>;
+    /// Ends a session (sign-out); false when there was none.
+    async fn delete_ui_session(&self, id_hash: &str) -> Result<bool>;
 }

@@ -31,7 +31,19 @@ use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    // The dashboard (`seam-ui`), unless `[ui] enabled = false`; read at start.
+    let ui = {
+        let live = app.live();
+        let c = &live.config.ui;
+        c.enabled.then(|| {
+            seam_ui::router(Arc::new(seam_ui::Ui::new(
+                app.store.clone(),
+                c.session_hours,
+                c.secure_cookie,
+            )))
+        })
+    };
+    let router = Router::new()
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/v1/completions", post(api::completions))
         .route("/v1/embeddings", post(api::embeddings))
@@ -49,7 +61,12 @@ pub fn router(app: Arc<App>) -> Router {
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/metrics", get(metrics))
-        .merge(crate::control_api::routes())
+        .merge(crate::control_api::routes());
+    let router = match ui {
+        Some(ui) => router.merge(ui),
+        None => router,
+    };
+    router
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(app)

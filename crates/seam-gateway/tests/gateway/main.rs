@@ -32,5 +32,6 @@ mod shutdown;
 mod streams;
 mod surface;
 mod telemetry;
+mod ui;
 mod untrusted;
 mod usage;

@@ -24,6 +24,7 @@ mod sessions;
 mod sqlite_insert;
 mod sqlite_sink;
 mod streams;
+mod ui_sessions;
 mod users;
 
 pub use pg_sink::PgSink;

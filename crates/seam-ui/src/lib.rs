@@ -1,0 +1,187 @@
+//! Seam's dashboard (docs/dashboard.md): server-rendered HTML under `/ui/`, from MiniJinja
+//! templates embedded in the binary (autoescaped: nothing from a record is rendered as
+//! markup), one embedded stylesheet, no JavaScript. A person signs in with their user token
+//! (`session.rs`: a server-side session, a CSRF token on every form); each page reads the
+//! store through `seam-control`'s rules, so a viewer or operator sees only their tenants'
+//! records, as the CLI and `/api/` do (`pages.rs`).
+
+mod format;
+mod pages;
+mod session;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderValue, StatusCode, header};
+use minijinja::Environment;
+use seam_store::Store;
+use std::sync::Arc;
+
+/// What the dashboard's handlers share: the store and the `[ui]` settings read at start.
+pub struct Ui {
+    store: Arc<dyn Store>,
+    session_ms: i64,
+    secure_cookie: bool,
+    templates: Environment<'static>,
+}
+
+impl Ui {
+    /// `session_hours`: how long a sign-in lasts; `secure_cookie`: mark the session cookie
+    /// `Secure` (browsers reach Seam over HTTPS through a proxy).
+    pub fn new(store: Arc<dyn Store>, session_hours: u64, secure_cookie: bool) -> Ui {
+        Ui {
+            store,
+            session_ms: i64::try_from(session_hours)
+                .unwrap_or(720)
+                .saturating_mul(3_600_000),
+            secure_cookie,
+            templates: templates(),
+        }
+    }
+
+    /// Renders a page inside the layout; `who` is the signed-in person's line and form
+    /// token, `None` on the sign-in page.
+    fn page(
+        &self,
+        status: StatusCode,
+        title: &str,
+        template: &str,
+        ctx: serde_json::Value,
+        who: Option<&session::Signed>,
+    ) -> Response {
+        let body = self
+            .templates
+            .get_template(template)
+            .and_then(|t| t.render(minijinja::value::Serde(&ctx)));
+        let layout = body.and_then(|body| {
+            self.templates
+                .get_template("layout.html")?
+                .render(minijinja::context! {
+                    title => title,
+                    body => minijinja::Value::from_safe_string(body),
+                    user => who.map(|w| w.actor.name.clone()),
+                    roles => who.map(|w| w.actor.describe()),
+                    csrf => who.map(|w| w.csrf.clone()),
+                })
+        });
+        match layout {
+            Ok(html) => html_response(status, html),
+            Err(e) => {
+                tracing::error!(template, error = %e, "a dashboard template failed to render");
+                html_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<!doctype html><title>Seam</title><p>The page failed to render; the gateway's log says why.</p>".into(),
+                )
+            }
+        }
+    }
+
+    /// A page that only says what went wrong (a refusal, an unknown call, a bad filter).
+    fn message(&self, status: StatusCode, text: &str, who: Option<&session::Signed>) -> Response {
+        self.page(
+            status,
+            status.canonical_reason().unwrap_or("Error"),
+            "message.html",
+            serde_json::json!({"status": status.as_u16(), "text": text}),
+            who,
+        )
+    }
+}
+
+fn templates() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("layout.html", include_str!("../templates/layout.html")),
+        ("message.html", include_str!("../templates/message.html")),
+        ("signin.html", include_str!("../templates/signin.html")),
+        ("home.html", include_str!("../templates/home.html")),
+        ("timeline.html", include_str!("../templates/timeline.html")),
+        ("calls.html", include_str!("../templates/calls.html")),
+        ("call.html", include_str!("../templates/call.html")),
+    ] {
+        // The templates are part of the binary: one that does not parse fails every test.
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(name, error = %e, "a dashboard template does not parse");
+        }
+    }
+    env
+}
+
+/// Every dashboard answer: HTML, never cached, never framed, no script allowed to run.
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut resp = (status, html).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    secure_headers(h);
+    resp
+}
+
+fn secure_headers(h: &mut http::HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+}
+
+const CSS: &str = include_str!("../templates/seam.css");
+
+async fn stylesheet() -> Response {
+    let mut resp = CSS.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// The dashboard's routes, all under `/ui/`, for the gateway to merge into its router.
+pub fn router<S: Clone + Send + Sync + 'static>(ui: Arc<Ui>) -> Router<S> {
+    Router::new()
+        .route("/ui", get(|| async { redirect("/ui/") }))
+        .route("/ui/", get(pages::home))
+        .route("/ui/seam.css", get(stylesheet))
+        .route(
+            "/ui/signin",
+            get(session::signin_form).post(session::signin),
+        )
+        .route("/ui/signout", axum::routing::post(session::signout))
+        .route("/ui/timeline", get(pages::timeline))
+        .route("/ui/calls", get(pages::calls))
+        .route("/ui/calls/{id}", get(pages::call))
+        .route("/ui/{*rest}", get(not_found))
+        .with_state(ui)
+}
+
+/// Any other page under `/ui/`.
+async fn not_found(axum::extract::State(ui): axum::extract::State<Arc<Ui>>) -> Response {
+    ui.message(StatusCode::NOT_FOUND, "There is no such page.", None)
+}
+
+/// A 303 to `to` (after a form, and to the sign-in page).
+fn redirect(to: &str) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    secure_headers(resp.headers_mut());
+    resp
+}

@@ -1,0 +1,414 @@
+//! The pages: Home, Timeline, Calls and one call. Each reads the store through
+//! `seam-control`'s rules as the signed-in person (a viewer or operator sees only their
+//! tenants' records); filters come from the query string, so a view's URL can be shared.
+
+use crate::Ui;
+use crate::format::{pct, since_ms, status_range, timestamp};
+use crate::session::{Signed, signed};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use seam_control::ControlError;
+use seam_store::{CallQuery, CallRecord};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type Params = Query<HashMap<String, String>>;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A refusal or failure of `seam-control`, as a page.
+fn control_error(ui: &Ui, who: &Signed, e: ControlError) -> Response {
+    let status = match &e {
+        ControlError::NotFound(_) => StatusCode::NOT_FOUND,
+        ControlError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ControlError::Invalid(_) => StatusCode::BAD_REQUEST,
+        ControlError::Store(e) => {
+            tracing::error!(error = %e, "the dashboard could not read the store");
+            return ui.message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The store could not be read; the gateway's log says why.",
+                Some(who),
+            );
+        }
+    };
+    ui.message(status, &e.to_string(), Some(who))
+}
+
+/// A query-string value, blank treated as absent.
+fn param<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+    q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// An event of the timeline as the pages list it (`seam changes`' columns).
+fn event_row(e: &Value) -> Value {
+    let text = |k: &str| e[k].as_str().unwrap_or("-").to_string();
+    let mut what = text("message");
+    if let Some(d) = e.get("drain") {
+        let release = d["release"].as_str().unwrap_or("-");
+        match (d["ended"]["at_ms"].as_i64(), d["sessions"].as_i64()) {
+            (Some(at), _) => what.push_str(&format!(
+                " [drain over: back on {release} since {} UTC]",
+                timestamp(at)
+            )),
+            (None, Some(0) | None) => {
+                what.push_str(&format!(" [drained: no session left on {release}]"))
+            }
+            (None, Some(n)) => what.push_str(&format!(" [draining: {n} still on {release}]")),
+        }
+    }
+    json!({
+        "time": timestamp(e["created_ms"].as_i64().unwrap_or(0)),
+        "kind": text("kind"),
+        "route": text("route"),
+        "provider": text("provider"),
+        "what": what,
+    })
+}
+
+/// A value as one path segment of a link.
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn call_row(c: &CallRecord) -> Value {
+    json!({
+        "id": c.id,
+        "segment": segment(&c.id),
+        "time": timestamp(c.created_ms),
+        "tenant": c.tenant,
+        "route": if c.route.is_empty() { format!("({})", c.requested_model) } else { c.route.clone() },
+        "stream": c.stream,
+        "served_model": c.served_model.as_deref().unwrap_or("-"),
+        "status": c.status,
+        "outcome": match &c.error_class {
+            Some(e) => format!("{} ({e})", c.outcome),
+            None => c.outcome.to_string(),
+        },
+        "attempts": c.attempts,
+        "latency_ms": format!("{:.1}", c.latency_ms),
+        "tokens": format!("{}/{}{}", c.input_tokens, c.output_tokens, if c.tokens_estimated { "*" } else { "" }),
+        "cost": format!("{:.6}{}", c.cost_usd, if c.unpriced { " +unpriced" } else { "" }),
+        "trace": c.trace_id,
+    })
+}
+
+/// GET /ui/: per route over the last 24 h, first-attempt against final error rate and the
+/// retry tax (`seam report reliability`), and the latest changes.
+pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Response {
+    let who = match signed(&ui, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let scope = match who.actor.read_scope("reading the reliability report") {
+        Ok(s) => s,
+        Err(e) => return control_error(&ui, &who, e),
+    };
+    let now = seam_store::now_ms();
+    let (calls, attempts) = match ui.store.reliability_in(now - DAY_MS, &scope).await {
+        Ok(r) => r,
+        Err(e) => return control_error(&ui, &who, e.into()),
+    };
+    let routes: Vec<Value> = seam_store::reliability::report(&calls, &attempts)
+        .iter()
+        .map(|r| {
+            json!({
+                "route": r.route,
+                "query": serde_urlencoded::to_string([("route", &r.route)]).unwrap_or_default(),
+                "calls": r.calls_by_outcome.values().sum::<i64>(),
+                "first": pct(r.first_attempt_error_rate),
+                "final": pct(r.final_error_rate),
+                "amplification": format!("{:.2}", r.retry_amplification),
+                "retry_tax": pct(r.retry_tax),
+                "cost": format!("{:.6}", r.cost_usd),
+                "budget_refusals": r.budget_refusals,
+            })
+        })
+        .collect();
+    let changes = match seam_control::sessions::changes(
+        ui.store.as_ref(),
+        &who.actor,
+        now - 7 * DAY_MS,
+        10_000,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return control_error(&ui, &who, e),
+    };
+    let latest: Vec<Value> = changes.iter().rev().take(10).map(event_row).collect();
+    ui.page(
+        StatusCode::OK,
+        "Home",
+        "home.html",
+        json!({"routes": routes, "changes": latest}),
+        Some(&who),
+    )
+}
+
+/// GET /ui/timeline?since=24h&kind=&route=: `seam changes`, newest first.
+pub(crate) async fn timeline(
+    State(ui): State<Arc<Ui>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let who = match signed(&ui, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let since = param(&q, "since").unwrap_or("24h");
+    let window = match since_ms(since) {
+        Ok(w) => w,
+        Err(e) => return ui.message(StatusCode::BAD_REQUEST, &e, Some(&who)),
+    };
+    let since_at = seam_store::now_ms() - window;
+    let events = match seam_control::sessions::changes(
+        ui.store.as_ref(),
+        &who.actor,
+        since_at,
+        10_000,
+    )
+    .await
+    {
+        Ok(e) => e,
+        Err(e) => return control_error(&ui, &who, e),
+    };
+    let (kind, route) = (param(&q, "kind"), param(&q, "route"));
+    let rows: Vec<Value> = events
+        .iter()
+        .rev()
+        .filter(|e| kind.is_none_or(|k| e["kind"].as_str() == Some(k)))
+        .filter(|e| route.is_none_or(|r| e["route"].as_str() == Some(r)))
+        .map(event_row)
+        .collect();
+    ui.page(
+        StatusCode::OK,
+        "Timeline",
+        "timeline.html",
+        json!({
+            "events": rows,
+            "since": since,
+            "since_utc": timestamp(since_at),
+            "kind": kind.unwrap_or(""),
+            "route": route.unwrap_or(""),
+        }),
+        Some(&who),
+    )
+}
+
+/// GET /ui/calls?tenant=&route=&trace=&status=&outcome=&release=&since=24h&limit=100.
+pub(crate) async fn calls(
+    State(ui): State<Arc<Ui>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let who = match signed(&ui, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let since = param(&q, "since").unwrap_or("24h");
+    let filters = json!({
+        "tenant": param(&q, "tenant").unwrap_or(""),
+        "route": param(&q, "route").unwrap_or(""),
+        "trace": param(&q, "trace").unwrap_or(""),
+        "status": param(&q, "status").unwrap_or(""),
+        "outcome": param(&q, "outcome").unwrap_or(""),
+        "release": param(&q, "release").unwrap_or(""),
+        "since": since,
+    });
+    let bad = |text: String| ui.message(StatusCode::BAD_REQUEST, &text, Some(&who));
+    let window = match since_ms(since) {
+        Ok(w) => w,
+        Err(e) => return bad(e),
+    };
+    let status = match param(&q, "status").map(status_range).transpose() {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
+    let outcome = param(&q, "outcome");
+    if let Some(o) = outcome
+        && o.parse::<seam_vocab::Outcome>().is_err()
+    {
+        let all: Vec<&str> = seam_store::CALL_OUTCOMES
+            .iter()
+            .map(|o| o.as_str())
+            .collect();
+        return bad(format!("outcome `{o}`: use one of {}", all.join(", ")));
+    }
+    let limit = match param(&q, "limit").map(str::parse::<i64>) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return bad("limit: give 1 to 1000 calls".into()),
+    };
+    let tenant = param(&q, "tenant");
+    let scope = match who.actor.scope_for(tenant, "reading calls") {
+        Ok(s) => s,
+        Err(e) => return control_error(&ui, &who, e),
+    };
+    let since_at = seam_store::now_ms() - window;
+    let query = CallQuery {
+        since_ms: since_at,
+        tenant: tenant.map(str::to_string),
+        limit,
+        route: param(&q, "route").map(str::to_string),
+        status,
+        outcome: outcome.map(str::to_string),
+        release_id: param(&q, "release").map(str::to_string),
+    };
+    let found = match param(&q, "trace") {
+        // A trace's calls, with the other filters applied here.
+        Some(trace) => ui.store.trace(trace).await.map(|(calls, _)| {
+            let mut calls: Vec<CallRecord> = calls
+                .into_iter()
+                .filter(|c| who.actor.can_read(&c.tenant))
+                .filter(|c| c.created_ms >= query.since_ms)
+                .filter(|c| query.tenant.as_ref().is_none_or(|t| *t == c.tenant))
+                .filter(|c| query.route.as_ref().is_none_or(|r| *r == c.route))
+                .filter(|c| {
+                    query
+                        .status
+                        .is_none_or(|(a, b)| (a..=b).contains(&c.status))
+                })
+                .filter(|c| {
+                    query
+                        .outcome
+                        .as_ref()
+                        .is_none_or(|o| *o == c.outcome.as_str())
+                })
+                .filter(|c| {
+                    query
+                        .release_id
+                        .as_ref()
+                        .is_none_or(|r| c.release_id.as_ref() == Some(r))
+                })
+                .collect();
+            calls.reverse();
+            calls.truncate(usize::try_from(limit).unwrap_or(100));
+            calls
+        }),
+        None => ui.store.list_calls_in(&query, &scope).await,
+    };
+    let calls = match found {
+        Ok(c) => c,
+        Err(e) => return control_error(&ui, &who, e.into()),
+    };
+    let rows: Vec<Value> = calls.iter().map(call_row).collect();
+    ui.page(
+        StatusCode::OK,
+        "Calls",
+        "calls.html",
+        json!({
+            "calls": rows,
+            "f": filters,
+            "since_utc": timestamp(since_at),
+            "limit": limit,
+            "full": i64::try_from(calls.len()).unwrap_or(0) >= limit,
+        }),
+        Some(&who),
+    )
+}
+
+/// GET /ui/calls/{id}: one call with its attempts, its stream telemetry and its captured
+/// content; a call of a tenant the reader has no role in is not found.
+pub(crate) async fn call(
+    State(ui): State<Arc<Ui>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let who = match signed(&ui, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let view = match seam_control::calls::show(ui.store.as_ref(), &who.actor, &id).await {
+        Ok(v) => v,
+        Err(e) => return control_error(&ui, &who, e),
+    };
+    let c = &view.call;
+    let fields: Vec<(&str, String)> = vec![
+        ("Time (UTC)", timestamp(c.created_ms)),
+        ("Tenant", c.tenant.clone()),
+        ("Key", c.key_id.clone().unwrap_or_else(|| "-".into())),
+        ("Trace", c.trace_id.clone().unwrap_or_else(|| "-".into())),
+        (
+            "Session",
+            c.session_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("Endpoint", c.endpoint.clone()),
+        ("Route", c.route.clone()),
+        ("Requested model", c.requested_model.clone()),
+        ("Provider", c.provider.clone().unwrap_or_else(|| "-".into())),
+        (
+            "Served model",
+            c.served_model.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "Release",
+            c.release_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("Status", c.status.to_string()),
+        (
+            "Outcome",
+            call_row(c)["outcome"].as_str().unwrap_or("-").to_string(),
+        ),
+        (
+            "Error",
+            c.error_message.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("Latency ms", format!("{:.1}", c.latency_ms)),
+        (
+            "Tokens in/out",
+            call_row(c)["tokens"].as_str().unwrap_or("-").to_string(),
+        ),
+        (
+            "Cost $",
+            call_row(c)["cost"].as_str().unwrap_or("-").to_string(),
+        ),
+        ("Stream", if c.stream { "yes" } else { "no" }.to_string()),
+    ];
+    let attempts: Vec<Value> = view
+        .attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "seq": a.seq,
+                "provider": a.provider,
+                "model": a.model,
+                "served_model": a.served_model.as_deref().unwrap_or("-"),
+                "status": a.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                "outcome": a.outcome.to_string(),
+                "error": a.error_class.as_ref().map(|e| e.to_string()).unwrap_or_else(|| "-".into()),
+                "latency_ms": format!("{:.1}", a.latency_ms),
+                "tokens": format!("{}/{}", a.input_tokens, a.output_tokens),
+                "cost": format!("{:.6}", a.cost_usd),
+            })
+        })
+        .collect();
+    let json_text = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let stream = view
+        .stream
+        .as_ref()
+        .map(|s| json_text(&serde_json::to_value(s).unwrap_or(Value::Null)));
+    let content = view.content.as_ref().map(|c| json_text(&c.to_json()));
+    ui.page(
+        StatusCode::OK,
+        &format!("Call {}", c.id),
+        "call.html",
+        json!({
+            "id": c.id,
+            "fields": fields.iter().map(|(k, v)| json!({"k": k, "v": v})).collect::<Vec<_>>(),
+            "attempts": attempts,
+            "stream": stream,
+            "content": content,
+        }),
+        Some(&who),
+    )
+}

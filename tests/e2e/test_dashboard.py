@@ -1,0 +1,63 @@
+"""The dashboard (docs/dashboard.md) in a real browser: Debian's chromium, headless, driven by
+playwright-core from ui/dashboard.mjs (ui/package-lock.json; installed by scripts/test with
+`npm ci`, with chromium from apt). It signs in with a user's token (a wrong one refused), opens
+Home, the Timeline and the Calls search with filters, one call, and signs out; screenshots go
+to the test's temporary directory. Without node, the npm package or chromium it skips, unless
+SEAM_REQUIRE_BROWSER=1 (scripts/test sets it): then it fails.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+UI = Path(__file__).resolve().parent / "ui"
+CHROMIUM = os.environ.get("SEAM_CHROMIUM", "/usr/bin/chromium")
+
+
+def missing(what: str):
+    if os.environ.get("SEAM_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{what} (SEAM_REQUIRE_BROWSER=1; scripts/test installs it)")
+    pytest.skip(what)
+
+
+def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        missing("node is not installed (apt-get install -y nodejs npm)")
+    if not (UI / "node_modules" / "playwright-core").is_dir():
+        missing("playwright-core is not installed (cd tests/e2e/ui && npm ci)")
+    if not os.access(CHROMIUM, os.X_OK):
+        missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    body = json.dumps({"model": "chat", "messages": [{"role": "user", "content": "hello dashboard"}]})
+    req = urllib.request.Request(
+        f"{stack.base_url}/chat/completions",
+        data=body.encode(),
+        headers={"Authorization": f"Bearer {stack.key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+        call_id = r.headers["x-seam-call-id"]
+    # Listed only once written: wait for it by id.
+    stack.call(call_id)
+    out = subprocess.run(
+        [node, str(UI / "dashboard.mjs")],
+        env={
+            **os.environ,
+            "SEAM_UI_URL": stack.base_url.removesuffix("/v1"),
+            "SEAM_UI_TOKEN": stack.env["SEAM_TOKEN"],
+            "SEAM_UI_CALL": call_id,
+            "SEAM_UI_SHOTS": str(tmp_path),
+            "SEAM_CHROMIUM": CHROMIUM,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and "dashboard: ok" in out.stdout, f"{out.stdout}\n{out.stderr}"
+    for page in ["home", "timeline", "calls", "call"]:
+        assert (tmp_path / f"{page}.png").stat().st_size > 1000, page

@@ -1,0 +1,86 @@
+// The dashboard in a real browser: Debian's chromium, headless, driven by playwright-core
+// (nothing downloaded at run time). Signs in with SEAM_UI_TOKEN at SEAM_UI_URL, opens Home,
+// the Timeline, the Calls search and the call SEAM_UI_CALL, checks what each shows, and saves a
+// screenshot of each in SEAM_UI_SHOTS. Prints `dashboard: ok` when every step passed.
+// Run by tests/e2e/test_dashboard.py.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const base = process.env.SEAM_UI_URL;
+const token = process.env.SEAM_UI_TOKEN;
+const callId = process.env.SEAM_UI_CALL;
+const shots = process.env.SEAM_UI_SHOTS;
+if (!base || !token || !callId || !shots) {
+  console.error("set SEAM_UI_URL, SEAM_UI_TOKEN, SEAM_UI_CALL and SEAM_UI_SHOTS");
+  process.exit(2);
+}
+
+function check(ok, what) {
+  if (!ok) {
+    throw new Error(what);
+  }
+}
+
+const profile = mkdtempSync(join(tmpdir(), "seam-chromium-"));
+// A fresh profile directory (playwright passes it as --user-data-dir).
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.SEAM_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  const page = await browser.newPage();
+  // A page without a session goes to the sign-in form.
+  await page.goto(`${base}/ui/calls`);
+  check(new URL(page.url()).pathname === "/ui/signin", `not sent to sign in: ${page.url()}`);
+  // A wrong token is refused, with the form again.
+  await page.fill("#token", "not-a-token");
+  await page.click("button[type=submit]");
+  check((await page.textContent("main")).includes("Unknown token"), "a wrong token was not refused");
+  await page.fill("#token", token);
+  await page.click("button[type=submit]");
+  check(new URL(page.url()).pathname === "/ui/", `not signed in: ${page.url()}`);
+  const home = await page.textContent("main");
+  check(home.includes("Reliability, last 24 h") && home.includes("chat"), "Home lacks the reliability table");
+  await page.screenshot({ path: join(shots, "home.png"), fullPage: true });
+
+  await page.click("nav >> text=Timeline");
+  check(new URL(page.url()).pathname === "/ui/timeline", `not on the timeline: ${page.url()}`);
+  await page.fill("input[name=since]", "7d");
+  await page.click("form.filters button");
+  check(new URL(page.url()).searchParams.get("since") === "7d", "the filter is not in the URL");
+  await page.screenshot({ path: join(shots, "timeline.png"), fullPage: true });
+
+  await page.click("nav >> text=Calls");
+  await page.fill("input[name=route]", "chat");
+  await page.click("form.filters button");
+  check(new URL(page.url()).searchParams.get("route") === "chat", "the search is not in the URL");
+  check((await page.textContent("main")).includes(callId), `the call ${callId} is not listed`);
+  await page.screenshot({ path: join(shots, "calls.png"), fullPage: true });
+
+  await page.click(`a:text("${callId}")`);
+  check(new URL(page.url()).pathname === `/ui/calls/${callId}`, `not on the call: ${page.url()}`);
+  const call = await page.textContent("main");
+  check(call.includes("Attempts") && call.includes("sim-large-2026-01"), "the call page lacks its attempts");
+  await page.screenshot({ path: join(shots, "call.png"), fullPage: true });
+
+  // Sign-out ends the session: the pages send to the sign-in form again.
+  await page.click("form.signout button");
+  await page.goto(`${base}/ui/`);
+  check(new URL(page.url()).pathname === "/ui/signin", "still signed in after sign-out");
+  console.log("dashboard: ok");
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
