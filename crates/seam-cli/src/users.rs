@@ -80,7 +80,7 @@ pub async fn grant(
     Ok(())
 }
 
-fn hex_token() -> String {
+pub(crate) fn hex_token() -> String {
     let bytes: [u8; 24] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -3,6 +3,7 @@
 
 mod evals;
 mod install_hint;
+mod retries;
 mod sessions;
 mod streams;
 
@@ -10,9 +11,7 @@ use crate::calls::calls_table;
 use anyhow::Context;
 use seam_gateway::authenticate::mint_key;
 use seam_sim::{Scenario, Sim};
-use seam_store::{
-    Audit, CallQuery, Evals, Events, Keys, Records, Releases, Reports, Sessions, Users,
-};
+use seam_store::{Audit, CallQuery, Evals, Events, Keys, Records, Releases, Sessions, Users};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -170,18 +169,37 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
         tout,
         cost
     );
-    degradation(&script, store.as_ref()).await?;
-    agent_loop(&script, store.as_ref()).await?;
+    retries::degradation(&script, store.as_ref()).await?;
+    retries::agent_loop(&script, store.as_ref()).await?;
     frozen_prompt(&script, store.as_ref(), &dir).await?;
     sessions::hot_reload(&script, store.as_ref(), &dir).await?;
     streams::chunk_shape(&script, store.as_ref()).await?;
     evals::gate(&script, store.as_ref(), &dir, &config_path).await?;
+    // A user to read it all as: the dashboard signs in people, not keys. The store has a
+    // user from here on, so its CLI commands need the token too.
+    let token = format!(
+        "{}{}",
+        crate::users::TOKEN_PREFIX,
+        crate::users::hex_token()
+    );
+    seam_control::users::create(
+        store.as_ref(),
+        &seam_control::Actor::admin("bootstrap"),
+        "demo",
+        seam_gateway::authenticate::hash_key(&token),
+        true,
+        &[],
+    )
+    .await?;
+    println!(
+        "\nRead it all in the dashboard, http://{gw_addr}/ui/ while the demo serves, signed in as `demo` (an admin) with the token {token}; the CLI takes the same token as SEAM_TOKEN."
+    );
     if let Some(c) = calls
         .iter()
         .find(|c| c.outcome == seam_vocab::Outcome::Error && c.stream)
     {
         println!(
-            "See one call and its attempts: seam calls show {} --config {}",
+            "See one call and its attempts: SEAM_TOKEN={token} seam calls show {} --config {}",
             c.id,
             config_path.display()
         );
@@ -205,7 +223,7 @@ Seam keeps serving. Point the OpenAI SDK at it:
     client = OpenAI(base_url="http://{gw_addr}/v1", api_key="{key}")
     print(client.chat.completions.create(model="chat", messages=[{{"role": "user", "content": "hi"}}]))
 
-Then: seam calls --config {config}
+Then: SEAM_TOKEN={token} seam calls --config {config}
 Ctrl-C stops the demo."#,
         key = key.plain,
         config = config_path.display()
@@ -448,60 +466,6 @@ fn summarize(text: &str) -> String {
         return format!("{} embeddings", d.len());
     }
     String::new()
-}
-
-async fn degradation(
-    script: &Script<'_>,
-    store: &(impl Reports + Events + ?Sized),
-) -> anyhow::Result<()> {
-    println!("\nDegradation: the sim now fails 40% of first attempts with 503; Seam retries.");
-    let since = seam_store::now_ms();
-    let (ok, sent) = script.degrade(120).await?;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let (calls, attempts) = store.reliability(since).await?;
-    let report = seam_store::reliability::report(&calls, &attempts);
-    let Some(r) = report.iter().find(|r| r.route == "chat") else {
-        anyhow::bail!("no records of the degradation phase");
-    };
-    println!("  clients saw:  {ok} of {sent} calls succeed");
-    println!(
-        "  pre-retry:    first-attempt error rate {:.1}% (per call)",
-        r.first_attempt_error_rate * 100.0
-    );
-    println!(
-        "  post-retry:   final error rate {:.1}% (per call)",
-        r.final_error_rate * 100.0
-    );
-    println!(
-        "  the bill:     {} attempts for {} calls (amplification {:.2}); retry tax {:.1}% of ${:.6}",
-        r.attempts,
-        r.calls_dispatched,
-        r.retry_amplification,
-        r.retry_tax * 100.0,
-        r.cost_usd
-    );
-    for e in store.list_events(since, 10).await? {
-        println!("  event:        {} — {}", e.kind, e.message);
-    }
-    Ok(())
-}
-
-async fn agent_loop(script: &Script<'_>, store: &(impl Records + ?Sized)) -> anyhow::Result<()> {
-    let trace = format!("demo-agent-{}", seam_store::now_ms());
-    println!(
-        "\nAgent loop: one user request fans out into model calls (route `agent`, at most 8 calls per trace)."
-    );
-    let (made, refusal) = script.agent(&trace, 30).await?;
-    println!(
-        "  the agent made {made} calls; Seam stopped it with {}",
-        refusal.as_deref().unwrap_or("nothing (no limit hit)")
-    );
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let (calls, attempts) = store.trace(&trace).await?;
-    for line in crate::traces::render(&trace, &calls, &attempts).lines() {
-        println!("  {line}");
-    }
-    Ok(())
 }
 
 /// The base scenario after the provider rolled its alias to a new snapshot.
