@@ -22,24 +22,11 @@ pub struct Filters {
     pub release: Option<String>,
 }
 
-/// `429` -> 429..=429, `5xx` -> 500..=599.
+/// `--status`: `429` or a class such as `5xx`.
 fn status_range(s: &str) -> anyhow::Result<(i64, i64)> {
-    let bad = || {
+    seam_store::status_range(s).ok_or_else(|| {
         anyhow::anyhow!("--status `{s}`: give a status such as 429, or a class such as 4xx or 5xx")
-    };
-    let s = s.trim();
-    if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
-        let d: i64 = class.parse().map_err(|_| bad())?;
-        if !(1..=5).contains(&d) || class.len() != 1 {
-            return Err(bad());
-        }
-        return Ok((d * 100, d * 100 + 99));
-    }
-    let n: i64 = s.parse().map_err(|_| bad())?;
-    if !(100..=599).contains(&n) {
-        return Err(bad());
-    }
-    Ok((n, n))
+    })
 }
 
 /// The cost of a call or attempt as shown: marked where some tokens had no price, so that a

@@ -18,7 +18,7 @@ pub mod spool;
 mod sql;
 mod store;
 
-pub use clock::now_ms;
+pub use clock::{now_ms, status_range, timestamp};
 pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals};
 pub use migrate::Progress;
 pub use records::{

@@ -1,26 +1,6 @@
 //! Values as the pages show them, and the query string's filters read.
 
-/// `2026-01-01 00:00:00` (UTC) from milliseconds since the epoch.
-pub(crate) fn timestamp(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub(crate) use seam_store::timestamp;
 
 /// A window such as `30m`, `24h` or `7d`, in milliseconds (at most 366 days).
 pub(crate) fn since_ms(s: &str) -> Result<i64, String> {
@@ -39,22 +19,11 @@ pub(crate) fn since_ms(s: &str) -> Result<i64, String> {
     Ok(n * unit)
 }
 
-/// `429` -> 429..=429, `5xx` -> 500..=599.
+/// The `status` filter: `429` or a class such as `5xx`.
 pub(crate) fn status_range(s: &str) -> Result<(i64, i64), String> {
-    let bad = || format!("status `{s}`: give a status such as 429, or a class such as 4xx or 5xx");
-    let s = s.trim();
-    if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
-        let d: i64 = class.parse().map_err(|_| bad())?;
-        if !(1..=5).contains(&d) || class.len() != 1 {
-            return Err(bad());
-        }
-        return Ok((d * 100, d * 100 + 99));
-    }
-    let n: i64 = s.parse().map_err(|_| bad())?;
-    if !(100..=599).contains(&n) {
-        return Err(bad());
-    }
-    Ok((n, n))
+    seam_store::status_range(s).ok_or_else(|| {
+        format!("status `{s}`: give a status such as 429, or a class such as 4xx or 5xx")
+    })
 }
 
 /// A rate as a percentage with one decimal.
