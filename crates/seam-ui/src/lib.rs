@@ -157,16 +157,13 @@ async fn stylesheet() -> Response {
 pub fn router<S: Clone + Send + Sync + 'static>(ui: Arc<Ui>) -> Router<S> {
     Router::new()
         .route("/ui", get(|| async { redirect("/ui/") }))
-        .route("/ui/", get(pages::home))
         .route("/ui/seam.css", get(stylesheet))
         .route(
             "/ui/signin",
             get(session::signin_form).post(session::signin),
         )
         .route("/ui/signout", axum::routing::post(session::signout))
-        .route("/ui/timeline", get(pages::timeline))
-        .route("/ui/calls", get(pages::calls))
-        .route("/ui/calls/{id}", get(pages::call))
+        .merge(pages::routes())
         .route("/ui/{*rest}", get(not_found))
         .with_state(ui)
 }

@@ -1,0 +1,118 @@
+//! The pages, one module each, and what they share. Each reads the store through
+//! `seam-control`'s rules as the signed-in person (a viewer or operator sees only their
+//! tenants' records); filters come from the query string, so a view's URL can be shared.
+
+use crate::Ui;
+use crate::format::{pct, since_ms, status_range, timestamp};
+use crate::session::{Signed, signed};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use http::{HeaderMap, StatusCode};
+use seam_control::ControlError;
+use seam_store::{CallQuery, CallRecord};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+mod calls;
+mod home;
+mod timeline;
+
+/// Every page's route (the sign-in, sign-out and stylesheet routes are in `lib.rs`).
+pub(crate) fn routes() -> Router<Arc<Ui>> {
+    Router::new()
+        .route("/ui/", get(home::home))
+        .route("/ui/timeline", get(timeline::timeline))
+        .route("/ui/calls", get(calls::calls))
+        .route("/ui/calls/{id}", get(calls::call))
+}
+
+pub(crate) type Params = Query<HashMap<String, String>>;
+
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// A refusal or failure of `seam-control`, as a page.
+pub(crate) fn control_error(ui: &Ui, who: &Signed, e: ControlError) -> Response {
+    let status = match &e {
+        ControlError::NotFound(_) => StatusCode::NOT_FOUND,
+        ControlError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ControlError::Invalid(_) => StatusCode::BAD_REQUEST,
+        ControlError::Store(e) => {
+            tracing::error!(error = %e, "the dashboard could not read the store");
+            return ui.message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The store could not be read; the gateway's log says why.",
+                Some(who),
+            );
+        }
+    };
+    ui.message(status, &e.to_string(), Some(who))
+}
+
+/// A query-string value, blank treated as absent.
+pub(crate) fn param<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+    q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// An event of the timeline as the pages list it (`seam changes`' columns).
+pub(crate) fn event_row(e: &Value) -> Value {
+    let text = |k: &str| e[k].as_str().unwrap_or("-").to_string();
+    let mut what = text("message");
+    if let Some(d) = e.get("drain") {
+        let release = d["release"].as_str().unwrap_or("-");
+        match (d["ended"]["at_ms"].as_i64(), d["sessions"].as_i64()) {
+            (Some(at), _) => what.push_str(&format!(
+                " [drain over: back on {release} since {} UTC]",
+                timestamp(at)
+            )),
+            (None, Some(0) | None) => {
+                what.push_str(&format!(" [drained: no session left on {release}]"))
+            }
+            (None, Some(n)) => what.push_str(&format!(" [draining: {n} still on {release}]")),
+        }
+    }
+    json!({
+        "time": timestamp(e["created_ms"].as_i64().unwrap_or(0)),
+        "kind": text("kind"),
+        "route": text("route"),
+        "provider": text("provider"),
+        "what": what,
+    })
+}
+
+/// A value as one path segment of a link.
+pub(crate) fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub(crate) fn call_row(c: &CallRecord) -> Value {
+    json!({
+        "id": c.id,
+        "segment": segment(&c.id),
+        "time": timestamp(c.created_ms),
+        "tenant": c.tenant,
+        "route": if c.route.is_empty() { format!("({})", c.requested_model) } else { c.route.clone() },
+        "stream": c.stream,
+        "served_model": c.served_model.as_deref().unwrap_or("-"),
+        "status": c.status,
+        "outcome": match &c.error_class {
+            Some(e) => format!("{} ({e})", c.outcome),
+            None => c.outcome.to_string(),
+        },
+        "attempts": c.attempts,
+        "latency_ms": format!("{:.1}", c.latency_ms),
+        "tokens": format!("{}/{}{}", c.input_tokens, c.output_tokens, if c.tokens_estimated { "*" } else { "" }),
+        "cost": format!("{:.6}{}", c.cost_usd, if c.unpriced { " +unpriced" } else { "" }),
+        "trace": c.trace_id,
+    })
+}
