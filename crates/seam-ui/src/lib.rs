@@ -1,6 +1,7 @@
 //! Seam's dashboard (docs/dashboard.md): server-rendered HTML under `/ui/`, from MiniJinja
 //! templates embedded in the binary (autoescaped: nothing from a record is rendered as
-//! markup), one embedded stylesheet, no JavaScript. A person signs in with their user token
+//! markup), one embedded stylesheet and htmx (vendored) for the few things that refresh in place; every page
+//! reads without JavaScript. A person signs in with their user token
 //! (`session.rs`: a server-side session, a CSRF token on every form); each page reads the
 //! store through `seam-control`'s rules, so a viewer or operator sees only their tenants'
 //! records, as the CLI and `/api/` do (`pages.rs`).
@@ -62,6 +63,8 @@ impl Ui {
                     user => who.map(|w| w.actor.name.clone()),
                     roles => who.map(|w| w.actor.describe()),
                     csrf => who.map(|w| w.csrf.clone()),
+                    // A page that asks for it is fetched again every 5 s while open (htmx).
+                    refresh => ctx.get("refresh").and_then(|r| r.as_str()),
                 })
         });
         match layout {
@@ -124,7 +127,7 @@ fn secure_headers(h: &mut http::HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -139,16 +142,22 @@ fn secure_headers(h: &mut http::HeaderMap) {
 }
 
 const CSS: &str = include_str!("../templates/seam.css");
+/// htmx 2.0.10 (Zero-Clause BSD, assets/htmx-LICENSE), vendored so nothing is fetched from a CDN;
+/// the pages read without it.
+const HTMX: &str = include_str!("../assets/htmx-2.0.10.min.js");
 
-async fn stylesheet() -> Response {
-    let mut resp = CSS.into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    resp.headers_mut().insert(
+/// A static asset built into the binary; the browser may keep it for a day.
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
     );
     resp
 }
@@ -157,7 +166,14 @@ async fn stylesheet() -> Response {
 pub fn router<S: Clone + Send + Sync + 'static>(ui: Arc<Ui>) -> Router<S> {
     Router::new()
         .route("/ui", get(|| async { redirect("/ui/") }))
-        .route("/ui/seam.css", get(stylesheet))
+        .route(
+            "/ui/seam.css",
+            get(|| async { asset(CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/ui/htmx.js",
+            get(|| async { asset(HTMX, "text/javascript; charset=utf-8") }),
+        )
         .route(
             "/ui/signin",
             get(session::signin_form).post(session::signin),

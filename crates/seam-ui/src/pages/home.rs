@@ -50,7 +50,7 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
         StatusCode::OK,
         "Home",
         "home.html",
-        json!({"routes": routes, "changes": latest}),
+        json!({"routes": routes, "changes": latest, "refresh": "/ui/"}),
         Some(&who),
     )
 }
