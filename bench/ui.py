@@ -20,6 +20,7 @@ import argparse
 import datetime
 import http.client
 import json
+import os
 import re
 import shutil
 import statistics
@@ -102,9 +103,9 @@ SELECT printf('call_b%08d', i), {start} + (i * {span_ms}) / {n}, 't' || (i % 5),
   CASE WHEN i % 100 < 4 THEN NULL ELSE 5.0 END
 FROM seq;
 -- A retried call keeps both attempts in the attempts table: the first failed, the second as the call ended.
-INSERT INTO attempts (id, call_id, seq, created_ms, tenant, trace_id, provider, model, served_model, status,
+INSERT INTO attempts (id, call_id, seq, created_ms, tenant, trace_id, route, provider, model, served_model, status,
   outcome, error_class, latency_ms, input_tokens, output_tokens, cost_usd, tokens_estimated)
-SELECT id || '-' || s.seq, id, s.seq, created_ms, tenant, trace_id, 'sim', 'sim-large-2026-01',
+SELECT id || '-' || s.seq, id, s.seq, created_ms, tenant, trace_id, route, 'sim', 'sim-large-2026-01',
   'sim-large-2026-01', CASE WHEN s.seq = 1 THEN 502 ELSE status END,
   CASE WHEN s.seq = 1 THEN 'error' ELSE outcome END, CASE WHEN s.seq = 1 THEN 'server_error' ELSE error_class END,
   10.0, 0, 0, 0.0, 0
@@ -117,9 +118,10 @@ ANALYZE;
     return time.monotonic() - t0
 
 
-def seam_cli(cfg: Path, *args) -> dict:
+def seam_cli(cfg: Path, *args, token=None) -> dict:
+    env = {**os.environ, "SEAM_TOKEN": token} if token else None
     out = subprocess.run([str(SEAM), *args, "--json", "--config", str(cfg)], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, env=env).stdout
     return json.loads(out)
 
 
@@ -201,7 +203,7 @@ def main():
     cfg = tmp / "seam.toml"
     cfg.write_text(config(tmp))
     token = seam_cli(cfg, "users", "create", "bench")["token"]
-    key = seam_cli(cfg, "keys", "create", "--tenant", "t0")["key"]
+    key = seam_cli(cfg, "keys", "create", "--tenant", "t0", token=token)["key"]
     seeded = seed(tmp / "seam.db", args.calls, int(args.span_hours * 3_600_000))
     print(f"seeded {args.calls} calls in {seeded:.0f} s", file=sys.stderr)
     rnd = Round(tmp, args.secs)

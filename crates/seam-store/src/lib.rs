@@ -8,6 +8,7 @@ mod clock;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod evals;
+pub mod hours;
 mod migrate;
 mod records;
 pub mod reliability;
@@ -20,6 +21,7 @@ mod store;
 
 pub use clock::{now_ms, status_range, timestamp};
 pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals};
+pub use hours::{AttemptHour, CallHour, HOUR_MS, Hours, hour_floor};
 pub use migrate::Progress;
 pub use records::{
     ApprovalRecord, AttemptRecord, AuditRecord, CallRecord, ContentRecord, DeployRecord,

@@ -130,6 +130,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "ui_sessions",
         include_str!("../migrations/0021_ui_sessions.sql"),
     ),
+    Migration {
+        version: 22,
+        name: "hours",
+        sqlite: include_str!("../migrations/0022_hours.sql"),
+        postgres: include_str!("../migrations/0022_hours.postgres.sql"),
+        postgres_then: None,
+    },
 ];
 
 /// The newest schema this build knows.

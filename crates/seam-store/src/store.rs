@@ -116,6 +116,10 @@ pub trait Reports: Send + Sync {
         since_ms: i64,
         tenants: &Tenants,
     ) -> Result<(Vec<CallGroup>, Vec<AttemptGroup>)>;
+
+    /// The hourly rollups (`crate::hours`) from the hour `since_ms` falls in onward, of
+    /// `tenants`' calls only.
+    async fn hours_in(&self, since_ms: i64, tenants: &Tenants) -> Result<crate::Hours>;
 }
 
 /// Virtual API keys.

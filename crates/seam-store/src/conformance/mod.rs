@@ -4,6 +4,7 @@
 mod audit;
 mod calls;
 mod evals;
+mod hours;
 mod retention;
 mod roles;
 mod samples;
@@ -38,6 +39,7 @@ pub async fn run_all(store: &dyn Store) {
     batches_larger_than_one_statement(store).await;
     keys_store_hashes_and_revoke(store).await;
     reliability_aggregates(store).await;
+    hours::hours_sum_the_calls(store).await;
     spend::spend_totals_windows_keys_and_open_traces(store).await;
     traces_read_back(store).await;
     events_round_trip(store).await;

@@ -200,6 +200,19 @@ pub async fn expired_records_go_in_batches(store: &dyn Store) {
         assert!(store.get_stream(&c.id).await.expect("stream").is_some());
         assert!(store.get_content(&c.id).await.expect("content").is_some());
     }
+    // The hourly rollups go with them: the hours wholly before the cutoff (it is on an hour).
+    let only = crate::Tenants::Only(vec!["ret".into()]);
+    let hours = store.hours_in(0, &only).await.expect("hours");
+    assert_eq!(
+        hours
+            .calls
+            .iter()
+            .map(|h| (h.hour_ms, h.calls))
+            .collect::<Vec<_>>(),
+        [(cutoff, 3)],
+        "only the new calls' hour is left"
+    );
+    assert!(hours.attempts.iter().all(|h| h.hour_ms == cutoff));
     let trace = c_trace(store, &new[0]).await;
     assert_eq!(
         trace,

@@ -4,10 +4,10 @@
 
 use crate::audit::Head;
 use crate::{
-    ApprovalRecord, AttemptGroup, AttemptRecord, AuditRecord, CallGroup, CallRecord, ContentRecord,
-    DeployRecord, EventRecord, ExportCursor, KeyRecord, ReleaseRecord, RoleRecord, ServedRecord,
-    SessionCount, SessionRecord, SpendRow, StreamRecord, TraceSpend, TraceSummary, UsageRow,
-    UserRecord,
+    ApprovalRecord, AttemptGroup, AttemptHour, AttemptRecord, AuditRecord, CallGroup, CallHour,
+    CallRecord, ContentRecord, DeployRecord, EventRecord, ExportCursor, KeyRecord, ReleaseRecord,
+    RoleRecord, ServedRecord, SessionCount, SessionRecord, SpendRow, StreamRecord, TraceSpend,
+    TraceSummary, UsageRow, UserRecord,
 };
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -329,6 +329,44 @@ impl FromRow<'_, AnyRow> for CallGroup {
             attempts: r.try_get("attempts")?,
             cost_usd: r.try_get("cost_usd")?,
             budget_exhausted: r.try_get("budget_exhausted")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for CallHour {
+    fn from_row(r: &AnyRow) -> Mapped<Self> {
+        Ok(CallHour {
+            hour_ms: r.try_get("hour_ms")?,
+            tenant: r.try_get("tenant")?,
+            key_id: r.try_get("key_id")?,
+            route: r.try_get("route")?,
+            purpose: r.try_get("purpose")?,
+            outcome: r.try_get("outcome")?,
+            calls: r.try_get("calls")?,
+            dispatched: r.try_get("dispatched")?,
+            attempts: r.try_get("attempts")?,
+            budget_exhausted: r.try_get("budget_exhausted")?,
+            input_tokens: r.try_get("input_tokens")?,
+            output_tokens: r.try_get("output_tokens")?,
+            cost_usd: r.try_get("cost_usd")?,
+            estimated: r.try_get("estimated")?,
+            unpriced: r.try_get("unpriced")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for AttemptHour {
+    fn from_row(r: &AnyRow) -> Mapped<Self> {
+        Ok(AttemptHour {
+            hour_ms: r.try_get("hour_ms")?,
+            tenant: r.try_get("tenant")?,
+            route: r.try_get("route")?,
+            provider: r.try_get("provider")?,
+            outcome: r.try_get("outcome")?,
+            error_class: r.try_get("error_class")?,
+            attempts: r.try_get("attempts")?,
+            first_attempts: r.try_get("first_attempts")?,
+            cost_usd: r.try_get("cost_usd")?,
         })
     }
 }

@@ -5,8 +5,9 @@
 use super::SqlStore;
 use super::from_row::{all, spend_row};
 use super::scope;
+use crate::hour_floor;
 use crate::{
-    AttemptGroup, CallGroup, Reports, Result, Spend, SpendQuery, Tenants, UsageBy, UsageRow,
+    AttemptGroup, CallGroup, Hours, Reports, Result, Spend, SpendQuery, Tenants, UsageBy, UsageRow,
 };
 use async_trait::async_trait;
 use seam_vocab::Outcome;
@@ -118,5 +119,24 @@ impl Reports for SqlStore {
         .bind(since_ms);
         let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
         Ok((calls, attempts))
+    }
+
+    async fn hours_in(&self, since_ms: i64, tenants: &Tenants) -> Result<Hours> {
+        let since = hour_floor(since_ms);
+        let within = scope::filter("tenant", 2, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT hour_ms, tenant, key_id, route, purpose, outcome, calls, dispatched, attempts, \
+             budget_exhausted, input_tokens, output_tokens, cost_usd, estimated, unpriced \
+             FROM call_hours WHERE hour_ms >= $1{within} ORDER BY hour_ms"
+        )))
+        .bind(since);
+        let calls = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT hour_ms, tenant, route, provider, outcome, error_class, attempts, \
+             first_attempts, cost_usd FROM attempt_hours WHERE hour_ms >= $1{within} ORDER BY hour_ms"
+        )))
+        .bind(since);
+        let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        Ok(Hours { calls, attempts })
     }
 }

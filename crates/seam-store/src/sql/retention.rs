@@ -60,6 +60,9 @@ impl Retention for SqlStore {
             Expiry::Contents => &[&CONTENTS],
         };
         let (partitions, rows) = partitions::drop_expired(&self.pool, tables, before_ms).await?;
+        if what == Expiry::Records {
+            expire_hours(self, before_ms).await?;
+        }
         Ok(Dropped { partitions, rows })
     }
 
@@ -68,6 +71,9 @@ impl Retention for SqlStore {
             Expiry::Records => ("calls", "id"),
             Expiry::Contents => ("contents", "call_id"),
         };
+        if what == Expiry::Records {
+            expire_hours(self, before_ms).await?;
+        }
         let mut tx = self.begin_write().await?;
         // Oldest first, through the table's time index. The calls picked are deleted with
         // everything recorded of them (by call id: an attempt starts after its call, so its
@@ -118,4 +124,20 @@ impl Retention for SqlStore {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// The hourly rollups (migration 22) of hours wholly before `before_ms`: they go with the
+/// records they summed.
+async fn expire_hours(store: &SqlStore, before_ms: i64) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    for table in ["call_hours", "attempt_hours"] {
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE hour_ms <= $1"
+        )))
+        .bind(before_ms - crate::HOUR_MS)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -14,8 +14,11 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
         Err(e) => return control_error(&ui, &who, e),
     };
     let now = seam_store::now_ms();
-    let (calls, attempts) = match ui.store.reliability_in(now - DAY_MS, &scope).await {
-        Ok(r) => r,
+    // The last 24 hours on the hour (the current one included), from the hourly rollups: a
+    // few rows per hour, however many calls there were.
+    let since = seam_store::hour_floor(now) - 23 * seam_store::HOUR_MS;
+    let (calls, attempts) = match ui.store.hours_in(since, &scope).await {
+        Ok(h) => h.groups(|_| true),
         Err(e) => return control_error(&ui, &who, e.into()),
     };
     let routes: Vec<Value> = seam_store::reliability::report(&calls, &attempts)
@@ -50,7 +53,12 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
         StatusCode::OK,
         "Home",
         "home.html",
-        json!({"routes": routes, "changes": latest, "refresh": "/ui/"}),
+        json!({
+            "routes": routes,
+            "changes": latest,
+            "since_utc": timestamp(since),
+            "refresh": "/ui/",
+        }),
         Some(&who),
     )
 }

@@ -1,0 +1,121 @@
+//! The hourly rollups of the call records (migration 22): what the calls and attempts tables
+//! would sum per hour, kept by the database's triggers as rows are inserted, so that a report
+//! over whole hours reads a few rows per hour instead of every call. A window read from them
+//! starts on an hour (`hour_floor`): the dashboard says so where it shows one.
+
+use crate::reliability::{AttemptGroup, CallGroup};
+use std::collections::BTreeMap;
+
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The start of the UTC hour `ms` falls in.
+pub fn hour_floor(ms: i64) -> i64 {
+    ms - ms.rem_euclid(HOUR_MS)
+}
+
+/// One hour's calls of one tenant, key, route, purpose and outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallHour {
+    pub hour_ms: i64,
+    pub tenant: String,
+    /// Empty for calls without a key.
+    pub key_id: String,
+    pub route: String,
+    /// Empty for live traffic.
+    pub purpose: String,
+    pub outcome: String,
+    pub calls: i64,
+    pub dispatched: i64,
+    pub attempts: i64,
+    pub budget_exhausted: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    /// Calls whose tokens were estimated.
+    pub estimated: i64,
+    pub unpriced: i64,
+}
+
+/// One hour's attempts (counted in their call's hour) of one tenant, route, provider,
+/// outcome and error class (empty when none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptHour {
+    pub hour_ms: i64,
+    pub tenant: String,
+    pub route: String,
+    pub provider: String,
+    pub outcome: String,
+    pub error_class: String,
+    pub attempts: i64,
+    pub first_attempts: i64,
+    pub cost_usd: f64,
+}
+
+/// The rollup rows of a window, hour by hour.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hours {
+    pub calls: Vec<CallHour>,
+    pub attempts: Vec<AttemptHour>,
+}
+
+impl Hours {
+    /// The reliability report's groups over the hours `keep` accepts: the same groups
+    /// `Reports::reliability_in` makes from the calls of those hours.
+    pub fn groups(&self, keep: impl Fn(i64) -> bool) -> (Vec<CallGroup>, Vec<AttemptGroup>) {
+        let mut calls: BTreeMap<(&str, &str), CallGroup> = BTreeMap::new();
+        for h in self.calls.iter().filter(|h| keep(h.hour_ms)) {
+            let g = calls
+                .entry((&h.route, &h.outcome))
+                .or_insert_with(|| CallGroup {
+                    route: h.route.clone(),
+                    outcome: h.outcome.clone(),
+                    calls: 0,
+                    dispatched: 0,
+                    attempts: 0,
+                    cost_usd: 0.0,
+                    budget_exhausted: 0,
+                });
+            g.calls += h.calls;
+            g.dispatched += h.dispatched;
+            g.attempts += h.attempts;
+            g.cost_usd += h.cost_usd;
+            g.budget_exhausted += h.budget_exhausted;
+        }
+        let mut attempts: BTreeMap<(&str, &str, &str, &str), AttemptGroup> = BTreeMap::new();
+        for h in self.attempts.iter().filter(|h| keep(h.hour_ms)) {
+            let g = attempts
+                .entry((&h.route, &h.provider, &h.outcome, &h.error_class))
+                .or_insert_with(|| AttemptGroup {
+                    route: h.route.clone(),
+                    provider: h.provider.clone(),
+                    outcome: h.outcome.clone(),
+                    error_class: h.error_class.clone(),
+                    attempts: 0,
+                    first_attempts: 0,
+                    cost_usd: 0.0,
+                });
+            g.attempts += h.attempts;
+            g.first_attempts += h.first_attempts;
+            g.cost_usd += h.cost_usd;
+        }
+        (
+            calls.into_values().collect(),
+            attempts.into_values().collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_start_on_the_hour_before_and_after_1970() {
+        assert_eq!(
+            hour_floor(1_767_225_600_000 + 59 * 60_000),
+            1_767_225_600_000
+        );
+        assert_eq!(hour_floor(1_767_225_600_000), 1_767_225_600_000);
+        assert_eq!(hour_floor(-1), -HOUR_MS);
+    }
+}
