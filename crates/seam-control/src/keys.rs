@@ -5,6 +5,29 @@ use crate::{Result, audit, now_ms};
 use seam_store::{Audit, KeyRecord, Keys};
 use serde_json::{Value, json};
 
+/// A new key of `tenant` from 24 random bytes the caller draws (a CSPRNG's): the key itself,
+/// shown once, and its record, which keeps only the key's SHA-256 and its first characters.
+/// The gateway's `mint_key` and the dashboard both mint through here.
+pub fn mint(
+    tenant: &str,
+    name: Option<String>,
+    now_ms: i64,
+    secret: [u8; 24],
+) -> (String, KeyRecord) {
+    let plain = format!("{KEY_SCHEME}{}", hex::encode(secret));
+    let record = KeyRecord {
+        id: format!("key_{}", uuid::Uuid::now_v7().simple()),
+        tenant: tenant.to_string(),
+        name,
+        prefix: plain[..KEY_SCHEME.len() + 8].to_string(),
+        hash: crate::token_hash(&plain),
+        created_ms: now_ms,
+        revoked_ms: None,
+        limits: None,
+    };
+    (plain, record)
+}
+
 /// Stores a key minted by the caller (only its hash is in `key`), audited as `key.create`.
 pub async fn create(
     store: &(impl Keys + Audit + ?Sized),
@@ -30,7 +53,7 @@ pub async fn create(
 }
 
 /// Every key starts so; a prefix must say more than this to name one key.
-const KEY_SCHEME: &str = "sk-seam-";
+pub const KEY_SCHEME: &str = "sk-seam-";
 /// Characters of a key's own that a prefix must give.
 const MIN_OWN_CHARS: usize = 4;
 
