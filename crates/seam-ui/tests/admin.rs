@@ -355,6 +355,9 @@ async fn usage_shows_traffic_eval_apart_limits_and_top_traces_within_the_readers
         vec![seam_config::parse_limit("requests_per_day", 2.0).expect("limit")],
     );
     w.app = router_with_limits(w.store.clone(), limits);
+    let (plain, mut key) = seam_control::keys::mint("acme", None, seam_store::now_ms(), [7; 24]);
+    key.limits = Some(r#"{"requests_per_minute": 60}"#.into());
+    w.store.insert_key(&key).await.expect("key");
     let a = w.get("/ui/usage?since=1h&by=tenant", Some(&session)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let live = a.body.find("Live traffic").expect("live");
@@ -367,10 +370,10 @@ async fn usage_shows_traffic_eval_apart_limits_and_top_traces_within_the_readers
         a.body
     );
     // acme: both its calls reached a provider, 2 of 2 a day, at the limit; globex 1 of 10.
-    assert!(a.body.contains("<td>tenant acme</td><td>requests per day</td><td>2.0</td><td>2</td><td>100.0% (at the limit)</td>"), "{}", a.body);
+    assert!(a.body.contains("<td>tenant acme</td><td>requests per day</td><td>2</td><td>2</td><td>100.0% (at the limit)</td>"), "{}", a.body);
     assert!(
         a.body.contains(
-            "<td>tenant globex</td><td>requests per day</td><td>10.0</td><td>1</td><td>10.0%</td>"
+            "<td>tenant globex</td><td>requests per day</td><td>10</td><td>1</td><td>10.0%</td>"
         ),
         "{}",
         a.body
@@ -379,6 +382,12 @@ async fn usage_shows_traffic_eval_apart_limits_and_top_traces_within_the_readers
         a.body
             .contains(&format!("<a href=\"/ui/traces/{TRACE}\">{TRACE}</a>"))
     );
+    let key_row = format!(
+        "<td>key {} ({}…, tenant acme)</td><td>requests per minute</td><td>60</td><td>0</td><td>0.0%</td>",
+        key.id, key.prefix
+    );
+    assert!(a.body.contains(&key_row), "{}", a.body);
+    assert!(!a.body.contains(&plain));
     assert!(a.body.contains("Top traces by cost"));
     let by_route = w.get("/ui/usage?by=route", Some(&session)).await;
     assert!(
@@ -416,6 +425,29 @@ async fn a_trace_is_a_tree_of_the_calls_the_reader_may_see_linked_from_the_calls
     assert!(acme < globex, "in the order they started");
     assert!(a.body.contains("attempt 1") && a.body.contains("attempt 2"));
     assert!(a.body.contains("2 calls"), "{}", a.body);
+    // Two calls of another trace, the second started while the first ran: fan-out depth 1.
+    let now = seam_store::now_ms();
+    let mut first = seam_store::conformance::sample_call("call_fan1", now - 5_000, "acme");
+    first.trace_id = Some("t_fan".into());
+    first.latency_ms = 3_000.0;
+    let mut second = seam_store::conformance::sample_call("call_fan2", now - 4_000, "acme");
+    second.trace_id = Some("t_fan".into());
+    w.store
+        .insert_records(&[first, second], &[], &[])
+        .await
+        .expect("records");
+    let fan = w.get("/ui/traces/t_fan", Some(&session)).await;
+    assert!(
+        fan.body.contains("+0ms") && fan.body.contains("+1000ms"),
+        "{}",
+        fan.body
+    );
+    assert!(fan.body.contains("started alone") && fan.body.contains("started with 1 running"));
+    assert!(
+        fan.body.contains("at most 2 running at once"),
+        "{}",
+        fan.body
+    );
     let call = w.get("/ui/calls/call_acme1", Some(&session)).await;
     assert!(
         call.body.contains(&format!("href=\"{path}\"")),

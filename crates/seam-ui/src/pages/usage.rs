@@ -106,15 +106,15 @@ async fn budgets(
     }
     let row = |who: String, l: &TenantLimit, rows: &mut dyn Iterator<Item = &SpendRow>| {
         let start = window_start(l.window, now);
-        let used: f64 = rows
+        // Folded from 0.0: an empty f64 sum is -0.0.
+        let used = rows
             .filter(|r| r.since_ms == start)
-            .map(|r| amount(cfg, l.metric, r))
-            .sum();
+            .fold(0.0, |n, r| n + amount(cfg, l.metric, r));
         let share = if l.max > 0.0 { used / l.max } else { 1.0 };
         json!({
             "who": who,
             "limit": format!("{} per {}", l.metric.as_str(), l.window.as_str()),
-            "max": l.max,
+            "max": l.max.to_string(),
             "used": if l.metric == Metric::Cost { format!("{used:.6}") } else { format!("{used}") },
             "share": pct(share),
             "over": used >= l.max,
