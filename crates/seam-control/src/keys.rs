@@ -105,3 +105,23 @@ pub async fn list(store: &(impl Keys + ?Sized), actor: &crate::Actor) -> Result<
         .filter(|k| scope.allows(&k.tenant))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minted_key_is_stored_as_its_hash_and_named_by_its_prefix() {
+        let (plain, k) = mint("acme", Some("ci".into()), 5, [0xab; 24]);
+        assert_eq!(plain, format!("{KEY_SCHEME}{}", "ab".repeat(24)));
+        assert_eq!(k.hash, crate::token_hash(&plain));
+        assert_eq!(k.prefix, "sk-seam-abababab");
+        assert!(k.is_named_by(&k.prefix) && k.id.starts_with("key_"));
+        assert_eq!(
+            (k.tenant.as_str(), k.created_ms, k.revoked_ms),
+            ("acme", 5, None)
+        );
+        let token = crate::users::new_token([1; 24]);
+        assert_eq!(token, format!("seam-user-{}", "01".repeat(24)));
+    }
+}
