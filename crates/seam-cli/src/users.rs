@@ -7,7 +7,7 @@ use seam_control::Role;
 use seam_gateway::authenticate::hash_key;
 use serde_json::json;
 
-pub const TOKEN_PREFIX: &str = "seam-user-";
+pub const TOKEN_PREFIX: &str = seam_control::users::TOKEN_PREFIX;
 
 pub async fn create(
     store: &StoreArgs,
@@ -23,7 +23,7 @@ pub async fn create(
         None if tenants.is_empty() => Vec::new(),
         None => anyhow::bail!("--tenant goes with --role operator or --role viewer"),
     };
-    let token = format!("{TOKEN_PREFIX}{}", hex_token());
+    let token = seam_control::users::new_token(rand::random());
     let user = seam_control::users::create(
         &store,
         &who,

@@ -18,6 +18,7 @@ mod streams;
 mod telemetry;
 mod ui;
 mod validate;
+mod window;
 
 pub use audit::Audit;
 pub use capture::{
@@ -42,6 +43,7 @@ pub use validate::{
     Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, RELEASE_MODEL_PREFIX, Route,
     ServerConfig, StoreConfig, Target,
 };
+pub use window::{window_of, window_start};
 
 use std::path::Path;
 

@@ -5,6 +5,29 @@ use crate::{Result, audit, now_ms};
 use seam_store::{Audit, KeyRecord, Keys};
 use serde_json::{Value, json};
 
+/// A new key of `tenant` from 24 random bytes the caller draws (a CSPRNG's): the key itself,
+/// shown once, and its record, which keeps only the key's SHA-256 and its first characters.
+/// The gateway's `mint_key` and the dashboard both mint through here.
+pub fn mint(
+    tenant: &str,
+    name: Option<String>,
+    now_ms: i64,
+    secret: [u8; 24],
+) -> (String, KeyRecord) {
+    let plain = format!("{KEY_SCHEME}{}", hex::encode(secret));
+    let record = KeyRecord {
+        id: format!("key_{}", uuid::Uuid::now_v7().simple()),
+        tenant: tenant.to_string(),
+        name,
+        prefix: plain[..KEY_SCHEME.len() + 8].to_string(),
+        hash: crate::token_hash(&plain),
+        created_ms: now_ms,
+        revoked_ms: None,
+        limits: None,
+    };
+    (plain, record)
+}
+
 /// Stores a key minted by the caller (only its hash is in `key`), audited as `key.create`.
 pub async fn create(
     store: &(impl Keys + Audit + ?Sized),
@@ -30,7 +53,7 @@ pub async fn create(
 }
 
 /// Every key starts so; a prefix must say more than this to name one key.
-const KEY_SCHEME: &str = "sk-seam-";
+pub const KEY_SCHEME: &str = "sk-seam-";
 /// Characters of a key's own that a prefix must give.
 const MIN_OWN_CHARS: usize = 4;
 
@@ -81,4 +104,24 @@ pub async fn list(store: &(impl Keys + ?Sized), actor: &crate::Actor) -> Result<
         .into_iter()
         .filter(|k| scope.allows(&k.tenant))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minted_key_is_stored_as_its_hash_and_named_by_its_prefix() {
+        let (plain, k) = mint("acme", Some("ci".into()), 5, [0xab; 24]);
+        assert_eq!(plain, format!("{KEY_SCHEME}{}", "ab".repeat(24)));
+        assert_eq!(k.hash, crate::token_hash(&plain));
+        assert_eq!(k.prefix, "sk-seam-abababab");
+        assert!(k.is_named_by(&k.prefix) && k.id.starts_with("key_"));
+        assert_eq!(
+            (k.tenant.as_str(), k.created_ms, k.revoked_ms),
+            ("acme", 5, None)
+        );
+        let token = crate::users::new_token([1; 24]);
+        assert_eq!(token, format!("seam-user-{}", "01".repeat(24)));
+    }
 }

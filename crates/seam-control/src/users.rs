@@ -7,6 +7,15 @@ use crate::{ControlError, Result, audit, now_ms};
 use seam_store::{Audit, RoleRecord, UserRecord, Users};
 use serde_json::json;
 
+/// Every user token starts so (an API key starts `sk-seam-`).
+pub const TOKEN_PREFIX: &str = "seam-user-";
+
+/// A user token from 24 random bytes the caller draws (a CSPRNG's); the store keeps only
+/// its [`crate::token_hash`].
+pub fn new_token(secret: [u8; 24]) -> String {
+    format!("{TOKEN_PREFIX}{}", hex::encode(secret))
+}
+
 /// A role as asked for: `admin`, or `operator`/`viewer` of each of `tenants`.
 pub fn role_grants(role: Role, tenants: &[String]) -> Result<Vec<(Role, String)>> {
     let tenants: Vec<String> = tenants.iter().map(|t| t.trim().to_string()).collect();

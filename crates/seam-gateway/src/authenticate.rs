@@ -12,7 +12,7 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
-pub const KEY_PREFIX: &str = "sk-seam-";
+pub const KEY_PREFIX: &str = seam_control::keys::KEY_SCHEME;
 
 /// Who a request is from.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,17 +87,7 @@ pub fn same_secret(expected: &str, presented: &str) -> bool {
 }
 
 pub fn mint_key(tenant: &str, name: Option<String>, now_ms: i64) -> NewKey {
-    let plain = format!("{KEY_PREFIX}{}", hex::encode(rand_bytes()));
-    let record = KeyRecord {
-        id: format!("key_{}", uuid::Uuid::now_v7().simple()),
-        tenant: tenant.to_string(),
-        name,
-        prefix: plain[..KEY_PREFIX.len() + 8].to_string(),
-        hash: hash_key(&plain),
-        created_ms: now_ms,
-        revoked_ms: None,
-        limits: None,
-    };
+    let (plain, record) = seam_control::keys::mint(tenant, name, now_ms, rand_bytes());
     NewKey { plain, record }
 }
 

@@ -24,7 +24,12 @@ pub struct Ui {
     session_ms: i64,
     secure_cookie: bool,
     templates: Environment<'static>,
+    /// The limits in force (Usage and limits); `None`: none are known here.
+    limits: Option<LimitsNow>,
 }
+
+/// The limits in force now: the gateway's loaded config, so a reload counts at the next page.
+pub type LimitsNow = Arc<dyn Fn() -> seam_config::Limits + Send + Sync>;
 
 impl Ui {
     /// `session_hours`: how long a sign-in lasts; `secure_cookie`: mark the session cookie
@@ -37,7 +42,15 @@ impl Ui {
                 .saturating_mul(3_600_000),
             secure_cookie,
             templates: templates(),
+            limits: None,
         }
+    }
+
+    /// The limits the Usage page shows tenants and keys against (`seam serve` gives its
+    /// loaded config's).
+    pub fn with_limits(mut self, limits: LimitsNow) -> Ui {
+        self.limits = Some(limits);
+        self
     }
 
     /// Renders a page inside the layout; `who` is the signed-in person's line and form
@@ -101,6 +114,14 @@ fn templates() -> Environment<'static> {
         ("timeline.html", include_str!("../templates/timeline.html")),
         ("calls.html", include_str!("../templates/calls.html")),
         ("call.html", include_str!("../templates/call.html")),
+        ("trace.html", include_str!("../templates/trace.html")),
+        ("usage.html", include_str!("../templates/usage.html")),
+        ("keys.html", include_str!("../templates/keys.html")),
+        ("users.html", include_str!("../templates/users.html")),
+        ("secret.html", include_str!("../templates/secret.html")),
+        ("audit.html", include_str!("../templates/audit.html")),
+        ("evals.html", include_str!("../templates/evals.html")),
+        ("eval.html", include_str!("../templates/eval.html")),
     ] {
         // The templates are part of the binary: one that does not parse fails every test.
         if let Err(e) = env.add_template(name, source) {

@@ -62,7 +62,7 @@ fn set_cookie(ui: &Ui, name: &str, value: &str, max_age_secs: i64) -> Option<Hea
 }
 
 /// The form's fields (`application/x-www-form-urlencoded`).
-fn form(body: &Bytes) -> HashMap<String, String> {
+pub(crate) fn form(body: &Bytes) -> HashMap<String, String> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 

@@ -18,9 +18,8 @@ mod local;
 mod redis;
 mod reseed;
 mod traces;
-mod window;
 
-pub use window::{window_of, window_start};
+pub use seam_config::{window_of, window_start};
 
 use crate::authenticate::{Caller, KeyCache};
 pub use crate::errors::{Refusal, refusal_code};

@@ -36,11 +36,11 @@ pub fn router(app: Arc<App>) -> Router {
         let live = app.live();
         let c = &live.config.ui;
         c.enabled.then(|| {
-            seam_ui::router(Arc::new(seam_ui::Ui::new(
-                app.store.clone(),
-                c.session_hours,
-                c.secure_cookie,
-            )))
+            // The Usage page's limits: the config loaded now, so a reload counts.
+            let reloader = app.reloader.clone();
+            let ui = seam_ui::Ui::new(app.store.clone(), c.session_hours, c.secure_cookie)
+                .with_limits(Arc::new(move || reloader.live().config.limits.clone()));
+            seam_ui::router(Arc::new(ui))
         })
     };
     let router = Router::new()

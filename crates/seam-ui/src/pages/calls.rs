@@ -205,6 +205,7 @@ pub(crate) async fn call(
             "attempts": attempts,
             "stream": stream,
             "content": content,
+            "trace": c.trace_id.as_deref().map(segment),
         }),
         Some(&who),
     )

@@ -8,7 +8,7 @@ use crate::session::{Signed, signed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use seam_control::ControlError;
 use seam_store::{CallQuery, CallRecord};
@@ -16,9 +16,15 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod audit;
 mod calls;
+mod evals;
 mod home;
+mod keys;
 mod timeline;
+mod traces;
+mod usage;
+mod users;
 
 /// Every page's route (the sign-in, sign-out and stylesheet routes are in `lib.rs`).
 pub(crate) fn routes() -> Router<Arc<Ui>> {
@@ -27,6 +33,15 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/timeline", get(timeline::timeline))
         .route("/ui/calls", get(calls::calls))
         .route("/ui/calls/{id}", get(calls::call))
+        .route("/ui/traces/{id}", get(traces::trace))
+        .route("/ui/usage", get(usage::usage))
+        .route("/ui/keys", get(keys::keys).post(keys::create))
+        .route("/ui/keys/revoke", post(keys::revoke))
+        .route("/ui/users", get(users::users).post(users::create))
+        .route("/ui/users/grant", post(users::grant))
+        .route("/ui/audit", get(audit::audit))
+        .route("/ui/evals", get(evals::evals))
+        .route("/ui/evals/{run}", get(evals::eval))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;
@@ -114,5 +129,6 @@ pub(crate) fn call_row(c: &CallRecord) -> Value {
         "tokens": format!("{}/{}{}", c.input_tokens, c.output_tokens, if c.tokens_estimated { "*" } else { "" }),
         "cost": format!("{:.6}{}", c.cost_usd, if c.unpriced { " +unpriced" } else { "" }),
         "trace": c.trace_id,
+        "trace_segment": c.trace_id.as_deref().map(segment),
     })
 }

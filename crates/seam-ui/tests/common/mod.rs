@@ -173,3 +173,99 @@ pub fn hidden_csrf(html: &str) -> String {
     let rest = &html[at + "name=\"csrf\" value=\"".len()..];
     rest[..rest.find('"').expect("end of value")].to_string()
 }
+
+/// The dashboard on `store`, with `limits` as the limits in force (as `seam serve` gives its
+/// loaded config's).
+pub fn router_with_limits(store: Arc<dyn Store>, limits: seam_config::Limits) -> axum::Router {
+    let ui = seam_ui::Ui::new(store, 12, false).with_limits(Arc::new(move || limits.clone()));
+    seam_ui::router::<()>(Arc::new(ui))
+}
+
+/// Two eval runs of dataset `qa` (a baseline on release `rel_a`, a candidate on `rel_b` whose
+/// case id and reasons carry markup) and a gate decision of the candidate against the
+/// baseline, stored and on the audit chain as `seam eval gate` leaves it.
+pub async fn seed_evals(store: &Arc<dyn Store>) {
+    use seam_store::{EvalGateRecord, EvalResultRecord, EvalRunRecord};
+    use seam_vocab::{EvalStatus, EvalVerdict};
+    let now = now_ms();
+    for (id, target, verdicts) in [
+        ("evr_base", "rel_a", [EvalVerdict::Pass, EvalVerdict::Pass]),
+        ("evr_cand", "rel_b", [EvalVerdict::Pass, EvalVerdict::Fail]),
+    ] {
+        store
+            .insert_eval_run(&EvalRunRecord {
+                id: id.into(),
+                created_ms: now - 5_000,
+                finished_ms: Some(now - 1_000),
+                dataset: "qa".into(),
+                dataset_version: "0123456789abcdef0123".into(),
+                target_kind: "release".into(),
+                target: target.into(),
+                served_models: vec!["sim-large-2026-01".into()],
+                repeats: 1,
+                cases: 2,
+                status: EvalStatus::Complete,
+                actor: "ada".into(),
+            })
+            .await
+            .expect("run");
+        let results: Vec<EvalResultRecord> = verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| EvalResultRecord {
+                run_id: id.into(),
+                case_id: if i == 0 { "c1".into() } else { "c<script>2</script>".into() },
+                repeat_index: 0,
+                created_ms: now - 2_000,
+                verdict: *v,
+                score: Some(if *v == EvalVerdict::Pass { 1.0 } else { 0.0 }),
+                reasons: serde_json::json!({
+                    "reason": if *v == EvalVerdict::Pass { "ok".to_string() } else { "wanted <script>alert(2)</script>".to_string() },
+                    "grades": [{"assertion": "contains", "outcome": "fail", "score": 0.0, "reason": "no <b>match</b>", "weight": 1.0}],
+                })
+                .to_string(),
+                call_id: Some("call_acme1".into()),
+                latency_ms: Some(120),
+                cost_usd: Some(0.0001),
+                case_hash: None,
+            })
+            .collect();
+        store.insert_eval_results(&results).await.expect("results");
+    }
+    store
+        .insert_eval_gate(&EvalGateRecord {
+            id: "evg_1".into(),
+            created_ms: now,
+            candidate_run: "evr_cand".into(),
+            baseline_run: "evr_base".into(),
+            candidate_release: Some("rel_b".into()),
+            baseline_release: Some("rel_a".into()),
+            dataset: "qa".into(),
+            dataset_version: "0123456789abcdef0123".into(),
+            decision: "fail".into(),
+            alpha: 0.05,
+            margin: 0.02,
+            actor: "ada".into(),
+        })
+        .await
+        .expect("gate");
+    let rate = |s: u64, n: u64, lo: f64, hi: f64| serde_json::json!({"successes": s, "n": n, "rate": s as f64 / n as f64, "interval": {"low": lo, "high": hi}});
+    seam_control::audit(
+        store.as_ref(),
+        "ada",
+        "eval.gate",
+        "evr_cand",
+        None,
+        serde_json::json!({
+            "candidate": "evr_cand", "baseline": "evr_base",
+            "candidate_release": "rel_b", "baseline_release": "rel_a",
+            "dataset": "qa", "dataset_version": "0123456789abcdef0123",
+            "decision": "fail", "alpha": 0.05, "margin": 0.02, "seed": 1,
+            "baseline_pass_rate": rate(2, 2, 0.342, 1.0),
+            "candidate_pass_rate": rate(1, 2, 0.0945, 0.9055),
+            "pass_to_fail": 1, "fail_to_pass": 0, "required_failures": 0, "mde": 0.5,
+        }),
+    )
+    .await
+    .expect("audit");
+}

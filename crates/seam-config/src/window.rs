@@ -1,6 +1,6 @@
-//! UTC calendar windows.
+//! UTC calendar windows, as the limits count them (the gateway's counters, the dashboard's budgets).
 
-use seam_config::LimitWindow;
+use crate::limits::Window as LimitWindow;
 
 /// The calendar window `now_ms` falls in (UTC): its id, and when it ends.
 pub fn window_of(w: LimitWindow, now_ms: i64) -> (i64, i64) {
