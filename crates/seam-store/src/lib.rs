@@ -4,6 +4,7 @@
 //! holds the behaviour every backend must show.
 
 pub mod audit;
+pub mod buckets;
 mod clock;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -18,6 +19,7 @@ pub mod spool;
 mod sql;
 mod store;
 
+pub use buckets::{AttemptBucket, Buckets, CallBucket};
 pub use clock::{now_ms, status_range, timestamp};
 pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals};
 pub use migrate::Progress;

@@ -347,6 +347,32 @@ impl FromRow<'_, AnyRow> for AttemptGroup {
     }
 }
 
+impl FromRow<'_, AnyRow> for crate::CallBucket {
+    fn from_row(r: &AnyRow) -> Mapped<Self> {
+        Ok(crate::CallBucket {
+            start_ms: r.try_get("start_ms")?,
+            route: r.try_get("route")?,
+            provider: r.try_get("provider")?,
+            outcome: r.try_get("outcome")?,
+            error_class: r.try_get("error_class")?,
+            calls: r.try_get("calls")?,
+            dispatched: r.try_get("dispatched")?,
+            attempts: r.try_get("attempts")?,
+            cost_usd: r.try_get("cost_usd")?,
+            budget_exhausted: r.try_get("budget_exhausted")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for crate::AttemptBucket {
+    fn from_row(r: &AnyRow) -> Mapped<Self> {
+        Ok(crate::AttemptBucket {
+            start_ms: r.try_get("start_ms")?,
+            group: AttemptGroup::from_row(r)?,
+        })
+    }
+}
+
 /// A tenant and key's spend in the window that started at `since_ms` (not a column).
 pub(super) fn spend_row(r: &AnyRow, since_ms: i64) -> Mapped<SpendRow> {
     Ok(SpendRow {

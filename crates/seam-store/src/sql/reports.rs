@@ -6,7 +6,8 @@ use super::SqlStore;
 use super::from_row::{all, spend_row};
 use super::scope;
 use crate::{
-    AttemptGroup, CallGroup, Reports, Result, Spend, SpendQuery, Tenants, UsageBy, UsageRow,
+    AttemptGroup, Buckets, CallGroup, Reports, Result, Spend, SpendQuery, StoreError, Tenants,
+    UsageBy, UsageRow,
 };
 use async_trait::async_trait;
 use seam_vocab::Outcome;
@@ -118,5 +119,52 @@ impl Reports for SqlStore {
         .bind(since_ms);
         let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
         Ok((calls, attempts))
+    }
+
+    async fn reliability_buckets_in(
+        &self,
+        since_ms: i64,
+        bucket_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Buckets> {
+        if bucket_ms <= 0 {
+            return Err(StoreError::Invalid(format!(
+                "a bucket of {bucket_ms} ms: give a positive width"
+            )));
+        }
+        // As `reliability_in`, with the bucket (integer division on both backends) and the
+        // deciding provider and error class (a refusal's code) in the grouping.
+        let within = scope::filter("tenant", 3, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT (created_ms / $2) * $2 AS start_ms, route, COALESCE(provider, '') AS provider, \
+             outcome, COALESCE(error_class, '') AS error_class, COUNT(*) AS calls, \
+             CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS dispatched, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, SUM(cost_usd) AS cost_usd, \
+             CAST(SUM(budget_exhausted) AS BIGINT) AS budget_exhausted \
+             FROM calls WHERE created_ms >= $1{within} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )))
+        .bind(since_ms)
+        .bind(bucket_ms);
+        let calls = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        let c_within = scope::filter("c.tenant", 3, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT (created_ms / $2) * $2 AS start_ms, route, provider, outcome, \
+             COALESCE(error_class, '') AS error_class, COUNT(*) AS attempts, \
+             CAST(SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
+             SUM(cost_usd) AS cost_usd FROM ( \
+             SELECT c.created_ms, a.route, a.provider, a.outcome, a.error_class, a.seq, a.cost_usd \
+             FROM calls c JOIN attempts a ON a.call_id = c.id WHERE c.created_ms >= $1{c_within} \
+             UNION ALL SELECT created_ms, route, provider, attempt_outcome, attempt_error_class, 1, \
+             cost_usd FROM calls WHERE created_ms >= $1 AND attempt_model IS NOT NULL{within}) AS a \
+             GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )))
+        .bind(since_ms)
+        .bind(bucket_ms);
+        let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        Ok(Buckets {
+            bucket_ms,
+            calls,
+            attempts,
+        })
     }
 }
