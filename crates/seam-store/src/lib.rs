@@ -18,6 +18,7 @@ mod spend;
 pub mod spool;
 mod sql;
 mod store;
+pub mod streams;
 
 pub use buckets::{AttemptBucket, Buckets, CallBucket};
 pub use clock::{now_ms, status_range, timestamp};

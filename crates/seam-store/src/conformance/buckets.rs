@@ -91,7 +91,11 @@ pub async fn reliability_over_time(store: &dyn Store) {
         .await
         .expect("all");
     assert_eq!(all.calls.iter().map(|c| c.calls).sum::<i64>(), 5);
-    assert!(all.calls.iter().all(|c| c.start_ms == t0), "{:?}", all.calls);
+    assert!(
+        all.calls.iter().all(|c| c.start_ms == t0),
+        "{:?}",
+        all.calls
+    );
     let none = store
         .reliability_buckets_in(t0, 1_000, &Tenants::Only(Vec::new()))
         .await
