@@ -8,6 +8,7 @@
 mod format;
 mod pages;
 mod session;
+mod svg;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
@@ -46,7 +47,7 @@ impl Ui {
         status: StatusCode,
         title: &str,
         template: &str,
-        ctx: serde_json::Value,
+        ctx: impl serde::Serialize,
         who: Option<&session::Signed>,
     ) -> Response {
         let body = self
@@ -98,6 +99,11 @@ fn templates() -> Environment<'static> {
         ("timeline.html", include_str!("../templates/timeline.html")),
         ("calls.html", include_str!("../templates/calls.html")),
         ("call.html", include_str!("../templates/call.html")),
+        (
+            "reliability.html",
+            include_str!("../templates/reliability.html"),
+        ),
+        ("streams.html", include_str!("../templates/streams.html")),
     ] {
         // The templates are part of the binary: one that does not parse fails every test.
         if let Err(e) = env.add_template(name, source) {

@@ -17,7 +17,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 mod calls;
+mod charts;
 mod home;
+mod reliability;
+mod streams;
 mod timeline;
 
 /// Every page's route (the sign-in, sign-out and stylesheet routes are in `lib.rs`).
@@ -27,6 +30,8 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/timeline", get(timeline::timeline))
         .route("/ui/calls", get(calls::calls))
         .route("/ui/calls/{id}", get(calls::call))
+        .route("/ui/reliability", get(reliability::reliability))
+        .route("/ui/streams", get(streams::streams))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;
