@@ -54,18 +54,11 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
         Err(e) => return control_error(&ui, &who, e),
     };
     let routes = route_rows(&buckets, since, now);
-    let refusals: Vec<(String, f64)> = buckets
-        .refusals_by_code()
-        .into_iter()
-        .map(|(code, n)| (code, n as f64))
+    let refusals = buckets.refusals_by_code();
+    let bars: Vec<(String, f64)> = refusals
+        .iter()
+        .map(|(code, n)| (code.clone(), *n as f64))
         .collect();
-    let refusals_chart = (!refusals.is_empty()).then(|| {
-        svg::bar_chart(
-            &refusals,
-            svg::Unit::Number,
-            "refused calls by code, last 24 h",
-        )
-    });
     let latest: Vec<Value> = changes.iter().rev().take(10).map(event_row).collect();
     let data = json!({
         "changes": latest,
@@ -75,8 +68,9 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
         "audit": audit,
     });
     let mut svgs = Vec::new();
-    if let Some(c) = refusals_chart {
-        svgs.push(("refusals", c));
+    if !bars.is_empty() {
+        let chart = svg::bar_chart(&bars, svg::Unit::Number, "refused calls by code, last 24 h");
+        svgs.push(("refusals", chart));
     }
     let ctx = minijinja::context! { routes => routes, ..with_svg(&data, svgs) };
     ui.page(StatusCode::OK, "Home", "home.html", ctx, Some(&who))
