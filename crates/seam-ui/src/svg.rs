@@ -212,7 +212,7 @@ pub(crate) fn time_ticks(from: i64, to: i64) -> Vec<(i64, String)> {
 /// value axis from 0 (or the lowest value, if below) to a round number above the highest,
 /// time ticks and a legend. Series past the third are left out.
 pub(crate) fn line_chart(series: &[Series], from: i64, to: i64, unit: Unit) -> String {
-    let (w, h) = (640u32, 220u32);
+    let (w, h) = (560u32, 220u32);
     let (left, right, top, bottom) = (52.0, 12.0, 28.0, 26.0);
     let (wf, hf) = (f64::from(w), f64::from(h));
     let series = &series[..series.len().min(COLOURS.len())];
@@ -268,7 +268,7 @@ pub(crate) fn line_chart(series: &[Series], from: i64, to: i64, unit: Unit) -> S
     for (i, s) in series.iter().enumerate() {
         let pts: Vec<(f64, f64)> = s.points.iter().map(|&(t, v)| (x(t), y(v))).collect();
         draw(&mut out, &runs(&pts), COLOURS[i]);
-        let lx = left + 150.0 * i as f64;
+        let lx = left + 165.0 * i as f64;
         let _ = write!(
             out,
             "<rect x=\"{}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"/>\
@@ -285,7 +285,7 @@ pub(crate) fn line_chart(series: &[Series], from: i64, to: i64, unit: Unit) -> S
 
 /// A bar per (label, value), from 0 up, each labelled beneath and with its value above.
 pub(crate) fn bar_chart(bars: &[(String, f64)], unit: Unit, label: &str) -> String {
-    let (w, h) = (640u32, 180u32);
+    let (w, h) = (560u32, 180u32);
     let (left, right, top, bottom) = (12.0, 12.0, 16.0, 30.0);
     let (wf, hf) = (f64::from(w), f64::from(h));
     let hi = nice_ceiling(
@@ -296,6 +296,8 @@ pub(crate) fn bar_chart(bars: &[(String, f64)], unit: Unit, label: &str) -> Stri
     );
     let mut out = open("chart", w, h, label);
     let slot = (wf - left - right) / bars.len().max(1) as f64;
+    // A few bars stay narrow, so that their width does not read as a quantity.
+    let bar = (slot * 0.8).min(64.0);
     let base = hf - bottom;
     for (i, (name, v)) in bars.iter().enumerate() {
         let cx = left + slot * (i as f64 + 0.5);
@@ -304,9 +306,9 @@ pub(crate) fn bar_chart(bars: &[(String, f64)], unit: Unit, label: &str) -> Stri
             let _ = write!(
                 out,
                 "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>",
-                c(cx - slot * 0.4),
+                c(cx - bar / 2.0),
                 c(base - bh),
-                c(slot * 0.8),
+                c(bar),
                 c(bh),
                 COLOURS[0]
             );

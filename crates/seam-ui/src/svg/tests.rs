@@ -134,8 +134,8 @@ fn a_line_chart_has_axes_utc_ticks_a_legend_and_escaped_labels() {
     }
     assert!(s.contains(">50%</text>") && s.contains(">0%</text>"), "{s}");
     // The first series: 0.5 at the top of the plot (y 28) on the left (x 52), 0.25 half way
-    // down the 166 px plot on the right (x 628).
-    assert_eq!(polyline(&s), vec![(52.0, 28.0), (628.0, 111.0)]);
+    // down the 166 px plot on the right (x 548).
+    assert_eq!(polyline(&s), vec![(52.0, 28.0), (548.0, 111.0)]);
     // The second has a NaN: two dots, no line.
     assert_eq!(s.matches("<polyline").count(), 1);
     assert_eq!(s.matches("<circle").count(), 2);

@@ -228,6 +228,7 @@ pub async fn seed_charts(store: &dyn Store) {
         s.tokens_per_sec = Some(if i < 4 { 40.0 } else { 999.0 });
         s.gap_p50_ms = 20.0 + i as f64;
         s.gap_p95_ms = 80.0 + 10.0 * i as f64;
+        s.gap_max_ms = s.gap_p95_ms + 20.0;
         s.chars_p50 = 12.0;
         s.slo = Some(if i == 3 {
             SloVerdict::breached("gap_p95 95ms > 90ms")
