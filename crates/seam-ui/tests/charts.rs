@@ -57,7 +57,7 @@ async fn home_charts_each_route_and_lists_refusals_approvals_gates_and_the_audit
     );
     // The audit chain: ada's sign-in is on it, and the seeded release, written straight
     // into the store, has no audit record: the chain says so.
-    assert!(b.contains("Broken: 1 records checked."), "{b}");
+    assert!(b.contains("Broken: 1 record checked."), "{b}");
     assert!(
         b.contains(
             "<li>release rel_pending: no audit record created it: it was inserted outside Seam</li>"
@@ -226,7 +226,7 @@ async fn an_intact_chain_says_so_to_an_admin() {
     let mut w = World::new().await;
     let (session, _) = w.sign_in(ADA).await;
     let b = w.get("/ui/", Some(&session)).await.body;
-    assert!(b.contains("Intact: 1 records"), "{b}");
+    assert!(b.contains("Intact: 1 record;"), "{b}");
     assert!(b.contains("No call was refused by a limit in the last 24 hours."));
     assert!(b.contains("No release of the last 30 days waits for an approval."));
     assert!(b.contains("No gate decision of the last 7 days is failing."));
