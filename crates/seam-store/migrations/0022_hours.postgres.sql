@@ -4,15 +4,18 @@
 -- hour (UTC, `created_ms - created_ms % 3600000`) of the call, what the calls table would sum
 -- for that hour, kept by triggers on every row actually inserted (a duplicate skipped by
 -- ON CONFLICT DO NOTHING fires none), so a read over N hours reads N hours' rows, not every
--- call. Attempts count in their call's hour, as the reports count them. Rows go with the
+-- call (per tenant, key, route, deciding provider, purpose, outcome and error class or refusal
+-- code). Attempts count in their call's hour, as the reports count them. Rows go with the
 -- records' retention (`retention.rs`).
 CREATE TABLE IF NOT EXISTS call_hours (
     hour_ms          BIGINT NOT NULL,
     tenant           TEXT NOT NULL,
     key_id           TEXT NOT NULL,
     route            TEXT NOT NULL,
+    provider         TEXT NOT NULL,
     purpose          TEXT NOT NULL,
     outcome          TEXT NOT NULL,
+    error_class      TEXT NOT NULL,
     calls            BIGINT NOT NULL,
     dispatched       BIGINT NOT NULL,
     attempts         BIGINT NOT NULL,
@@ -22,7 +25,7 @@ CREATE TABLE IF NOT EXISTS call_hours (
     cost_usd         DOUBLE PRECISION NOT NULL,
     estimated        BIGINT NOT NULL,
     unpriced         BIGINT NOT NULL,
-    PRIMARY KEY (hour_ms, tenant, key_id, route, purpose, outcome)
+    PRIMARY KEY (hour_ms, tenant, key_id, route, provider, purpose, outcome, error_class)
 );
 CREATE TABLE IF NOT EXISTS attempt_hours (
     hour_ms        BIGINT NOT NULL,
@@ -39,11 +42,11 @@ CREATE TABLE IF NOT EXISTS attempt_hours (
 
 -- What the store holds already.
 INSERT INTO call_hours
-SELECT created_ms - created_ms % 3600000, tenant, COALESCE(key_id, ''), route, COALESCE(purpose, ''),
-    outcome, COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), SUM(attempts),
+SELECT created_ms - created_ms % 3600000, tenant, COALESCE(key_id, ''), route,
+    COALESCE(provider, ''), COALESCE(purpose, ''), outcome, COALESCE(error_class, ''), COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), SUM(attempts),
     SUM(budget_exhausted), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd),
     SUM(tokens_estimated), SUM(unpriced)
-FROM calls GROUP BY 1, 2, 3, 4, 5, 6;
+FROM calls GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 INSERT INTO attempt_hours
 SELECT hour_ms, tenant, route, provider, outcome, error_class, COUNT(*),
     SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END), SUM(cost_usd)
@@ -63,11 +66,12 @@ CREATE OR REPLACE FUNCTION seam_call_hours_add() RETURNS trigger LANGUAGE plpgsq
 BEGIN
     INSERT INTO call_hours
     SELECT created_ms - created_ms % 3600000, tenant, COALESCE(key_id, ''), route,
-        COALESCE(purpose, ''), outcome, COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END),
+        COALESCE(provider, ''), COALESCE(purpose, ''), outcome, COALESCE(error_class, ''), COUNT(*),
+        SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END),
         SUM(attempts), SUM(budget_exhausted), SUM(input_tokens), SUM(output_tokens),
         SUM(cost_usd), SUM(tokens_estimated), SUM(unpriced)
-    FROM new_calls GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (hour_ms, tenant, key_id, route, purpose, outcome) DO UPDATE SET
+    FROM new_calls GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+    ON CONFLICT (hour_ms, tenant, key_id, route, provider, purpose, outcome, error_class) DO UPDATE SET
         calls = call_hours.calls + excluded.calls,
         dispatched = call_hours.dispatched + excluded.dispatched,
         attempts = call_hours.attempts + excluded.attempts,

@@ -2,15 +2,18 @@
 -- hour (UTC, `created_ms - created_ms % 3600000`) of the call, what the calls table would sum
 -- for that hour, kept by triggers on every row actually inserted (a duplicate skipped by
 -- ON CONFLICT DO NOTHING fires none), so a read over N hours reads N hours' rows, not every
--- call. Attempts count in their call's hour, as the reports count them. Rows go with the
+-- call (per tenant, key, route, deciding provider, purpose, outcome and error class or refusal
+-- code). Attempts count in their call's hour, as the reports count them. Rows go with the
 -- records' retention (`retention.rs`).
 CREATE TABLE IF NOT EXISTS call_hours (
     hour_ms          BIGINT NOT NULL,
     tenant           TEXT NOT NULL,
     key_id           TEXT NOT NULL,
     route            TEXT NOT NULL,
+    provider         TEXT NOT NULL,
     purpose          TEXT NOT NULL,
     outcome          TEXT NOT NULL,
+    error_class      TEXT NOT NULL,
     calls            BIGINT NOT NULL,
     dispatched       BIGINT NOT NULL,
     attempts         BIGINT NOT NULL,
@@ -20,7 +23,7 @@ CREATE TABLE IF NOT EXISTS call_hours (
     cost_usd         DOUBLE PRECISION NOT NULL,
     estimated        BIGINT NOT NULL,
     unpriced         BIGINT NOT NULL,
-    PRIMARY KEY (hour_ms, tenant, key_id, route, purpose, outcome)
+    PRIMARY KEY (hour_ms, tenant, key_id, route, provider, purpose, outcome, error_class)
 );
 CREATE TABLE IF NOT EXISTS attempt_hours (
     hour_ms        BIGINT NOT NULL,
@@ -37,11 +40,11 @@ CREATE TABLE IF NOT EXISTS attempt_hours (
 
 -- What the store holds already.
 INSERT INTO call_hours
-SELECT created_ms - created_ms % 3600000, tenant, COALESCE(key_id, ''), route, COALESCE(purpose, ''),
-    outcome, COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), SUM(attempts),
+SELECT created_ms - created_ms % 3600000, tenant, COALESCE(key_id, ''), route,
+    COALESCE(provider, ''), COALESCE(purpose, ''), outcome, COALESCE(error_class, ''), COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), SUM(attempts),
     SUM(budget_exhausted), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd),
     SUM(tokens_estimated), SUM(unpriced)
-FROM calls GROUP BY 1, 2, 3, 4, 5, 6;
+FROM calls GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 INSERT INTO attempt_hours
 SELECT hour_ms, tenant, route, provider, outcome, error_class, COUNT(*),
     SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END), SUM(cost_usd)
@@ -58,10 +61,11 @@ FROM (
 -- From now on, one upsert per row inserted.
 CREATE TRIGGER IF NOT EXISTS call_hours_add AFTER INSERT ON calls BEGIN
     INSERT INTO call_hours VALUES (NEW.created_ms - NEW.created_ms % 3600000, NEW.tenant,
-        COALESCE(NEW.key_id, ''), NEW.route, COALESCE(NEW.purpose, ''), NEW.outcome, 1,
+        COALESCE(NEW.key_id, ''), NEW.route, COALESCE(NEW.provider, ''), COALESCE(NEW.purpose, ''),
+        NEW.outcome, COALESCE(NEW.error_class, ''), 1,
         CASE WHEN NEW.attempts > 0 THEN 1 ELSE 0 END, NEW.attempts, NEW.budget_exhausted,
         NEW.input_tokens, NEW.output_tokens, NEW.cost_usd, NEW.tokens_estimated, NEW.unpriced)
-    ON CONFLICT (hour_ms, tenant, key_id, route, purpose, outcome) DO UPDATE SET
+    ON CONFLICT (hour_ms, tenant, key_id, route, provider, purpose, outcome, error_class) DO UPDATE SET
         calls = calls + 1, dispatched = dispatched + excluded.dispatched,
         attempts = attempts + excluded.attempts,
         budget_exhausted = budget_exhausted + excluded.budget_exhausted,

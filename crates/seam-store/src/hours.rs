@@ -13,7 +13,8 @@ pub fn hour_floor(ms: i64) -> i64 {
     ms - ms.rem_euclid(HOUR_MS)
 }
 
-/// One hour's calls of one tenant, key, route, purpose and outcome.
+/// One hour's calls of one tenant, key, route, deciding provider, purpose, outcome and error
+/// class (a failure's class or a refusal's code).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallHour {
     pub hour_ms: i64,
@@ -21,9 +22,13 @@ pub struct CallHour {
     /// Empty for calls without a key.
     pub key_id: String,
     pub route: String,
+    /// Empty for a call that reached no provider.
+    pub provider: String,
     /// Empty for live traffic.
     pub purpose: String,
     pub outcome: String,
+    /// Empty for none.
+    pub error_class: String,
     pub calls: i64,
     pub dispatched: i64,
     pub attempts: i64,

@@ -4,6 +4,7 @@
 //! holds the behaviour every backend must show.
 
 pub mod audit;
+pub mod buckets;
 mod clock;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -18,7 +19,9 @@ mod spend;
 pub mod spool;
 mod sql;
 mod store;
+pub mod streams;
 
+pub use buckets::{AttemptBucket, Buckets, CallBucket};
 pub use clock::{now_ms, status_range, timestamp};
 pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals};
 pub use hours::{AttemptHour, CallHour, HOUR_MS, Hours, hour_floor};

@@ -120,6 +120,14 @@ pub trait Reports: Send + Sync {
     /// The hourly rollups (`crate::hours`) from the hour `since_ms` falls in onward, of
     /// `tenants`' calls only.
     async fn hours_in(&self, since_ms: i64, tenants: &Tenants) -> Result<crate::Hours>;
+    /// `reliability_in` over time: calls and attempts since a time grouped by bucket
+    /// (`created_ms / bucket_ms`, an attempt in its call's), route, provider and outcome.
+    async fn reliability_buckets_in(
+        &self,
+        since_ms: i64,
+        bucket_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<crate::Buckets>;
 }
 
 /// Virtual API keys.

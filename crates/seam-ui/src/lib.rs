@@ -9,6 +9,7 @@
 mod format;
 mod pages;
 mod session;
+mod svg;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
@@ -60,13 +61,14 @@ impl Ui {
         status: StatusCode,
         title: &str,
         template: &str,
-        ctx: serde_json::Value,
+        ctx: impl serde::Serialize,
         who: Option<&session::Signed>,
     ) -> Response {
+        let ctx = minijinja::Value::from(minijinja::value::Serde(&ctx));
         let body = self
             .templates
             .get_template(template)
-            .and_then(|t| t.render(minijinja::value::Serde(&ctx)));
+            .and_then(|t| t.render(&ctx));
         let layout = body.and_then(|body| {
             self.templates
                 .get_template("layout.html")?
@@ -77,7 +79,7 @@ impl Ui {
                     roles => who.map(|w| w.actor.describe()),
                     csrf => who.map(|w| w.csrf.clone()),
                     // A page that asks for it is fetched again every 5 s while open (htmx).
-                    refresh => ctx.get("refresh").and_then(|r| r.as_str()),
+                    refresh => ctx.get_attr("refresh").ok().filter(|r| r.is_true()),
                 })
         });
         match layout {
@@ -122,6 +124,11 @@ fn templates() -> Environment<'static> {
         ("audit.html", include_str!("../templates/audit.html")),
         ("evals.html", include_str!("../templates/evals.html")),
         ("eval.html", include_str!("../templates/eval.html")),
+        (
+            "reliability.html",
+            include_str!("../templates/reliability.html"),
+        ),
+        ("streams.html", include_str!("../templates/streams.html")),
     ] {
         // The templates are part of the binary: one that does not parse fails every test.
         if let Err(e) = env.add_template(name, source) {

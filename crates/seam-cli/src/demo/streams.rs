@@ -52,7 +52,7 @@ impl Script<'_> {
 }
 
 fn line(label: &str, rows: &[seam_store::StreamRecord]) {
-    let g = crate::streams::groups(rows);
+    let g = seam_store::streams::groups(rows);
     let Some(g) = g.first() else {
         return;
     };

@@ -130,6 +130,21 @@ pub async fn hours_sum_the_calls(store: &dyn Store) {
         "the retried call's and the failed sole attempt"
     );
 
+    // Buckets of whole hours are read from the rollups: the same report as from the calls.
+    let rolled = store
+        .reliability_buckets_in(h0 + 5, HOUR_MS, &only)
+        .await
+        .expect("hour buckets");
+    let (raw_calls, raw_attempts) = store.reliability_in(h0, &only).await.expect("raw");
+    assert_eq!(
+        rolled.total(),
+        crate::reliability::report(&raw_calls, &raw_attempts)
+    );
+    assert_eq!(
+        rolled.over_time().keys().copied().collect::<Vec<_>>(),
+        [h0, h0 + HOUR_MS]
+    );
+
     // A reader of one tenant sees only its rows.
     let one = store
         .hours_in(h0, &Tenants::Only(vec!["hrs2".into()]))

@@ -2,6 +2,7 @@
 //! fresh, migrated store.
 
 mod audit;
+mod buckets;
 mod calls;
 mod evals;
 mod hours;
@@ -59,6 +60,7 @@ pub async fn run_all(store: &dyn Store) {
     evals::eval_runs_round_trip(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;
+    buckets::reliability_over_time(store).await;
 }
 
 async fn releases_approvals_and_deploys(store: &dyn Store) {

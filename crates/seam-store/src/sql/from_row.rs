@@ -340,8 +340,10 @@ impl FromRow<'_, AnyRow> for CallHour {
             tenant: r.try_get("tenant")?,
             key_id: r.try_get("key_id")?,
             route: r.try_get("route")?,
+            provider: r.try_get("provider")?,
             purpose: r.try_get("purpose")?,
             outcome: r.try_get("outcome")?,
+            error_class: r.try_get("error_class")?,
             calls: r.try_get("calls")?,
             dispatched: r.try_get("dispatched")?,
             attempts: r.try_get("attempts")?,
@@ -381,6 +383,32 @@ impl FromRow<'_, AnyRow> for AttemptGroup {
             attempts: r.try_get("attempts")?,
             first_attempts: r.try_get("first_attempts")?,
             cost_usd: r.try_get("cost_usd")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for crate::CallBucket {
+    fn from_row(r: &AnyRow) -> Mapped<Self> {
+        Ok(crate::CallBucket {
+            start_ms: r.try_get("start_ms")?,
+            route: r.try_get("route")?,
+            provider: r.try_get("provider")?,
+            outcome: r.try_get("outcome")?,
+            error_class: r.try_get("error_class")?,
+            calls: r.try_get("calls")?,
+            dispatched: r.try_get("dispatched")?,
+            attempts: r.try_get("attempts")?,
+            cost_usd: r.try_get("cost_usd")?,
+            budget_exhausted: r.try_get("budget_exhausted")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for crate::AttemptBucket {
+    fn from_row(r: &AnyRow) -> Mapped<Self> {
+        Ok(crate::AttemptBucket {
+            start_ms: r.try_get("start_ms")?,
+            group: AttemptGroup::from_row(r)?,
         })
     }
 }

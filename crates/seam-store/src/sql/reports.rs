@@ -5,10 +5,11 @@
 use super::SqlStore;
 use super::from_row::{all, spend_row};
 use super::scope;
-use crate::hour_floor;
 use crate::{
-    AttemptGroup, CallGroup, Hours, Reports, Result, Spend, SpendQuery, Tenants, UsageBy, UsageRow,
+    AttemptGroup, Buckets, CallGroup, Hours, Reports, Result, Spend, SpendQuery, StoreError,
+    Tenants, UsageBy, UsageRow,
 };
+use crate::{HOUR_MS, hour_floor};
 use async_trait::async_trait;
 use seam_vocab::Outcome;
 use sqlx::AssertSqlSafe;
@@ -125,7 +126,8 @@ impl Reports for SqlStore {
         let since = hour_floor(since_ms);
         let within = scope::filter("tenant", 2, tenants);
         let query = sqlx::query(AssertSqlSafe(format!(
-            "SELECT hour_ms, tenant, key_id, route, purpose, outcome, calls, dispatched, attempts, \
+            "SELECT hour_ms, tenant, key_id, route, provider, purpose, outcome, error_class, calls, \
+             dispatched, attempts, \
              budget_exhausted, input_tokens, output_tokens, cost_usd, estimated, unpriced \
              FROM call_hours WHERE hour_ms >= $1{within} ORDER BY hour_ms"
         )))
@@ -138,5 +140,92 @@ impl Reports for SqlStore {
         .bind(since);
         let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
         Ok(Hours { calls, attempts })
+    }
+
+    async fn reliability_buckets_in(
+        &self,
+        since_ms: i64,
+        bucket_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Buckets> {
+        if bucket_ms <= 0 {
+            return Err(StoreError::Invalid(format!(
+                "a bucket of {bucket_ms} ms: give a positive width"
+            )));
+        }
+        if bucket_ms % HOUR_MS == 0 {
+            return self.hour_buckets(since_ms, bucket_ms, tenants).await;
+        }
+        // As `reliability_in`, with the bucket (integer division on both backends) and the
+        // deciding provider and error class (a refusal's code) in the grouping.
+        let within = scope::filter("tenant", 3, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT (created_ms / $2) * $2 AS start_ms, route, COALESCE(provider, '') AS provider, \
+             outcome, COALESCE(error_class, '') AS error_class, COUNT(*) AS calls, \
+             CAST(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS dispatched, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, SUM(cost_usd) AS cost_usd, \
+             CAST(SUM(budget_exhausted) AS BIGINT) AS budget_exhausted \
+             FROM calls WHERE created_ms >= $1{within} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )))
+        .bind(since_ms)
+        .bind(bucket_ms);
+        let calls = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        let c_within = scope::filter("c.tenant", 3, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT (created_ms / $2) * $2 AS start_ms, route, provider, outcome, \
+             COALESCE(error_class, '') AS error_class, COUNT(*) AS attempts, \
+             CAST(SUM(CASE WHEN seq = 1 THEN 1 ELSE 0 END) AS BIGINT) AS first_attempts, \
+             SUM(cost_usd) AS cost_usd FROM ( \
+             SELECT c.created_ms, a.route, a.provider, a.outcome, a.error_class, a.seq, a.cost_usd \
+             FROM calls c JOIN attempts a ON a.call_id = c.id WHERE c.created_ms >= $1{c_within} \
+             UNION ALL SELECT created_ms, route, provider, attempt_outcome, attempt_error_class, 1, \
+             cost_usd FROM calls WHERE created_ms >= $1 AND attempt_model IS NOT NULL{within}) AS a \
+             GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )))
+        .bind(since_ms)
+        .bind(bucket_ms);
+        let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        Ok(Buckets {
+            bucket_ms,
+            calls,
+            attempts,
+        })
+    }
+}
+
+impl SqlStore {
+    /// `reliability_buckets_in` for buckets of whole hours, from the hourly rollups: from the
+    /// start of the hour `since_ms` falls in.
+    async fn hour_buckets(
+        &self,
+        since_ms: i64,
+        bucket_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<Buckets> {
+        let within = scope::filter("tenant", 3, tenants);
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT (hour_ms / $2) * $2 AS start_ms, route, provider, outcome, error_class, \
+             CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(dispatched) AS BIGINT) AS dispatched, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, SUM(cost_usd) AS cost_usd, \
+             CAST(SUM(budget_exhausted) AS BIGINT) AS budget_exhausted \
+             FROM call_hours WHERE hour_ms >= $1{within} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )))
+        .bind(hour_floor(since_ms))
+        .bind(bucket_ms);
+        let calls = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT (hour_ms / $2) * $2 AS start_ms, route, provider, outcome, error_class, \
+             CAST(SUM(attempts) AS BIGINT) AS attempts, \
+             CAST(SUM(first_attempts) AS BIGINT) AS first_attempts, SUM(cost_usd) AS cost_usd \
+             FROM attempt_hours WHERE hour_ms >= $1{within} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )))
+        .bind(hour_floor(since_ms))
+        .bind(bucket_ms);
+        let attempts = all(&scope::bind(query, tenants).fetch_all(&self.pool).await?)?;
+        Ok(Buckets {
+            bucket_ms,
+            calls,
+            attempts,
+        })
     }
 }

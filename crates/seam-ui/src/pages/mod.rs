@@ -18,9 +18,12 @@ use std::sync::Arc;
 
 mod audit;
 mod calls;
+mod charts;
 mod evals;
 mod home;
 mod keys;
+mod reliability;
+mod streams;
 mod timeline;
 mod traces;
 mod usage;
@@ -42,6 +45,8 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/audit", get(audit::audit))
         .route("/ui/evals", get(evals::evals))
         .route("/ui/evals/{run}", get(evals::eval))
+        .route("/ui/reliability", get(reliability::reliability))
+        .route("/ui/streams", get(streams::streams))
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;

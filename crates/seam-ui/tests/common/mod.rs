@@ -269,3 +269,120 @@ pub async fn seed_evals(store: &Arc<dyn Store>) {
     .await
     .expect("audit");
 }
+
+/// For the charts (tests/charts.rs), in the last 3 hours: on acme's route `<i>x</i>` a call
+/// retried to success, one failed twice with its retry budget spent, and one refused
+/// (`tenant_cost_limit`); a refusal of globex (`key_request_limit`); four acme streams on
+/// `chat` (three met the SLO, one breached it) and one globex stream on `search`; a release
+/// of `support-bot` by ana waiting for an approval; a failed gate decision of `rel_new`
+/// against `rel_old`; and a stream shape change on `chat` whose message carries markup.
+pub async fn seed_charts(store: &dyn Store) {
+    use seam_vocab::{CallErrorClass, Outcome, RefusalCode, SloVerdict};
+    let now = now_ms();
+    let route = "<i>x</i>";
+    let mut retried = sample_call("call_ch_1", now - 2 * 3_600_000, "acme");
+    retried.route = route.into();
+    let mut failed = sample_call("call_ch_2", now - 50 * 60_000, "acme");
+    failed.route = route.into();
+    failed.outcome = Outcome::Error;
+    failed.status = 502;
+    failed.budget_exhausted = true;
+    let refusal = |id: &str, tenant: &str, route: &str, code: RefusalCode| {
+        let mut c = sample_call(id, now - 10 * 60_000, tenant);
+        c.route = route.into();
+        c.outcome = Outcome::Refused;
+        c.status = 429;
+        c.error_class = Some(CallErrorClass::Refused(code));
+        c.attempts = 0;
+        c.provider = None;
+        c.cost_usd = 0.0;
+        c
+    };
+    let mut calls = vec![
+        retried.clone(),
+        failed.clone(),
+        refusal("call_ch_3", "acme", route, RefusalCode::TenantCostLimit),
+        refusal(
+            "call_ch_4",
+            "globex",
+            "search",
+            RefusalCode::KeyRequestLimit,
+        ),
+    ];
+    let attempts = vec![
+        sample_attempt(&retried, 1, false),
+        sample_attempt(&retried, 2, true),
+        sample_attempt(&failed, 1, false),
+        sample_attempt(&failed, 2, false),
+    ];
+    let mut streams = Vec::new();
+    for i in 0..5 {
+        let tenant = if i < 4 { "acme" } else { "globex" };
+        let mut c = sample_call(&format!("call_st_{i}"), now - (60 - i) * 60_000, tenant);
+        c.route = if i < 4 { "chat" } else { "search" }.into();
+        let mut s = seam_store::conformance::sample_stream(&c);
+        s.tokens_per_sec = Some(if i < 4 { 40.0 } else { 999.0 });
+        s.gap_p50_ms = 20.0 + i as f64;
+        s.gap_p95_ms = 80.0 + 10.0 * i as f64;
+        s.gap_max_ms = s.gap_p95_ms + 20.0;
+        s.chars_p50 = 12.0;
+        s.slo = Some(if i == 3 {
+            SloVerdict::breached("gap_p95 95ms > 90ms")
+        } else {
+            SloVerdict::Met
+        });
+        calls.push(c);
+        streams.push(s);
+    }
+    store
+        .insert_records(&calls, &attempts, &streams)
+        .await
+        .expect("records");
+    store
+        .insert_release(&seam_store::ReleaseRecord {
+            id: "rel_pending".into(),
+            prompt: "support-bot".into(),
+            content: "{}".into(),
+            author: "ana".into(),
+            created_ms: now - 60_000,
+        })
+        .await
+        .expect("release");
+    let created = EventRecord::new(
+        EventKind::ReleaseCreate,
+        "ana: release.create rel_pending (support-bot)".into(),
+        serde_json::json!({"prompt": "support-bot", "subject": "rel_pending"}),
+    );
+    store.insert_event(&created).await.expect("event");
+    store
+        .insert_eval_gate(&seam_store::EvalGateRecord {
+            id: "gate_1".into(),
+            created_ms: now - 30_000,
+            candidate_run: "run_cand".into(),
+            baseline_run: "run_base".into(),
+            candidate_release: Some("rel_new".into()),
+            baseline_release: Some("rel_old".into()),
+            dataset: "faq".into(),
+            dataset_version: "v1".into(),
+            decision: "fail".into(),
+            alpha: 0.05,
+            margin: 0.0,
+            actor: "ada".into(),
+        })
+        .await
+        .expect("gate");
+    let gate = EventRecord::new(
+        EventKind::EvalGateFailed,
+        "ada: eval gate fail for run run_cand against run_base on dataset faq".into(),
+        serde_json::json!({"candidate_release": "rel_new", "baseline_release": "rel_old"}),
+    );
+    store.insert_event(&gate).await.expect("event");
+    let mut shape = EventRecord::new(
+        EventKind::StreamShapeChanged,
+        "local now sends <em>one-token</em> chunks".into(),
+        serde_json::json!({}),
+    );
+    shape.route = Some("chat".into());
+    shape.provider = Some("local".into());
+    store.insert_event(&shape).await.expect("event");
+}
