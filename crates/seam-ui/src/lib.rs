@@ -6,8 +6,11 @@
 //! records, as the CLI and `/api/` do (`pages.rs`).
 
 mod format;
+mod live;
 mod pages;
 mod session;
+
+pub use live::Gateway;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +26,7 @@ pub struct Ui {
     session_ms: i64,
     secure_cookie: bool,
     templates: Environment<'static>,
+    gateway: Option<Arc<dyn Gateway>>,
 }
 
 impl Ui {
@@ -36,6 +40,7 @@ impl Ui {
                 .saturating_mul(3_600_000),
             secure_cookie,
             templates: templates(),
+            gateway: None,
         }
     }
 
@@ -98,6 +103,16 @@ fn templates() -> Environment<'static> {
         ("timeline.html", include_str!("../templates/timeline.html")),
         ("calls.html", include_str!("../templates/calls.html")),
         ("call.html", include_str!("../templates/call.html")),
+        ("prompts.html", include_str!("../templates/prompts.html")),
+        ("prompt.html", include_str!("../templates/prompt.html")),
+        (
+            "prompt_diff.html",
+            include_str!("../templates/prompt_diff.html"),
+        ),
+        (
+            "prompt_refused.html",
+            include_str!("../templates/prompt_refused.html"),
+        ),
     ] {
         // The templates are part of the binary: one that does not parse fails every test.
         if let Err(e) = env.add_template(name, source) {

@@ -18,6 +18,9 @@ use std::sync::Arc;
 
 mod calls;
 mod home;
+mod prompt_diff;
+mod prompt_forms;
+mod prompts;
 mod timeline;
 
 /// Every page's route (the sign-in, sign-out and stylesheet routes are in `lib.rs`).
@@ -27,6 +30,21 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/timeline", get(timeline::timeline))
         .route("/ui/calls", get(calls::calls))
         .route("/ui/calls/{id}", get(calls::call))
+        .route("/ui/prompts", get(prompts::prompts))
+        .route("/ui/prompts/{name}", get(prompts::prompt))
+        .route("/ui/prompts/{name}/diff", get(prompt_diff::diff))
+        .route(
+            "/ui/prompts/{name}/approve",
+            axum::routing::post(prompt_forms::approve),
+        )
+        .route(
+            "/ui/prompts/{name}/deploy",
+            axum::routing::post(prompt_forms::deploy),
+        )
+        .route(
+            "/ui/prompts/{name}/rollback",
+            axum::routing::post(prompt_forms::rollback),
+        )
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;
