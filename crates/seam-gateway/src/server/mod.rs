@@ -5,6 +5,7 @@
 
 mod connections;
 mod cors;
+mod ui_gateway;
 
 use crate::App;
 use crate::api;
@@ -36,11 +37,10 @@ pub fn router(app: Arc<App>) -> Router {
         let live = app.live();
         let c = &live.config.ui;
         c.enabled.then(|| {
-            seam_ui::router(Arc::new(seam_ui::Ui::new(
-                app.store.clone(),
-                c.session_hours,
-                c.secure_cookie,
-            )))
+            seam_ui::router(Arc::new(
+                seam_ui::Ui::new(app.store.clone(), c.session_hours, c.secure_cookie)
+                    .with_gateway(Arc::new(ui_gateway::UiGateway(app.clone()))),
+            ))
         })
     };
     let router = Router::new()
