@@ -193,4 +193,24 @@ async fn a_deploy_through_the_dashboard_is_served_to_the_next_prompt_call() {
             .iter()
             .any(|(a, x)| a == "eve" && x.starts_with("release."))
     );
+
+    // Another process starts keying the chain (`seam audit key`) with a key this gateway
+    // does not have: the form is refused before it is done (409), as /api/ refuses it.
+    let key = seam_store::audit::AuditKey::new(&"k".repeat(40)).unwrap();
+    let after = json!({"key_id": key.id()}).to_string();
+    let keyed = (*h.store).clone().with_audit_key(Some(key));
+    let action = seam_store::audit::KEYED_ACTION;
+    seam_store::Audit::append_audit(&keyed, "root", action, "audit", None, Some(after), 1)
+        .await
+        .unwrap();
+    let (s, body) = form(
+        &h,
+        &ben,
+        "deploy",
+        &format!("release={}&channel=production", r2.id),
+    )
+    .await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("the audit chain is keyed"), "{body}");
+    assert_eq!(served(&h, &r1.id).await, r1.id);
 }
