@@ -7,9 +7,12 @@
 //! records, as the CLI and `/api/` do (`pages.rs`).
 
 mod format;
+mod live;
 mod pages;
 mod session;
 mod svg;
+
+pub use live::Gateway;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +30,7 @@ pub struct Ui {
     templates: Environment<'static>,
     /// The limits in force (Usage and limits); `None`: none are known here.
     limits: Option<LimitsNow>,
+    gateway: Option<Arc<dyn Gateway>>,
 }
 
 /// The limits in force now: the gateway's loaded config, so a reload counts at the next page.
@@ -44,6 +48,7 @@ impl Ui {
             secure_cookie,
             templates: templates(),
             limits: None,
+            gateway: None,
         }
     }
 
@@ -129,6 +134,16 @@ fn templates() -> Environment<'static> {
             include_str!("../templates/reliability.html"),
         ),
         ("streams.html", include_str!("../templates/streams.html")),
+        ("prompts.html", include_str!("../templates/prompts.html")),
+        ("prompt.html", include_str!("../templates/prompt.html")),
+        (
+            "prompt_diff.html",
+            include_str!("../templates/prompt_diff.html"),
+        ),
+        (
+            "prompt_refused.html",
+            include_str!("../templates/prompt_refused.html"),
+        ),
     ] {
         // The templates are part of the binary: one that does not parse fails every test.
         if let Err(e) = env.add_template(name, source) {

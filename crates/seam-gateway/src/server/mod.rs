@@ -5,6 +5,7 @@
 
 mod connections;
 mod cors;
+mod ui_gateway;
 
 use crate::App;
 use crate::api;
@@ -39,7 +40,8 @@ pub fn router(app: Arc<App>) -> Router {
             // The Usage page's limits: the config loaded now, so a reload counts.
             let reloader = app.reloader.clone();
             let ui = seam_ui::Ui::new(app.store.clone(), c.session_hours, c.secure_cookie)
-                .with_limits(Arc::new(move || reloader.live().config.limits.clone()));
+                .with_limits(Arc::new(move || reloader.live().config.limits.clone()))
+                .with_gateway(Arc::new(ui_gateway::UiGateway(app.clone())));
             seam_ui::router(Arc::new(ui))
         })
     };

@@ -33,5 +33,6 @@ mod streams;
 mod surface;
 mod telemetry;
 mod ui;
+mod ui_prompts;
 mod untrusted;
 mod usage;

@@ -22,6 +22,9 @@ mod charts;
 mod evals;
 mod home;
 mod keys;
+mod prompt_diff;
+mod prompt_forms;
+mod prompts;
 mod reliability;
 mod streams;
 mod timeline;
@@ -47,6 +50,21 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/evals/{run}", get(evals::eval))
         .route("/ui/reliability", get(reliability::reliability))
         .route("/ui/streams", get(streams::streams))
+        .route("/ui/prompts", get(prompts::prompts))
+        .route("/ui/prompts/{name}", get(prompts::prompt))
+        .route("/ui/prompts/{name}/diff", get(prompt_diff::diff))
+        .route(
+            "/ui/prompts/{name}/approve",
+            axum::routing::post(prompt_forms::approve),
+        )
+        .route(
+            "/ui/prompts/{name}/deploy",
+            axum::routing::post(prompt_forms::deploy),
+        )
+        .route(
+            "/ui/prompts/{name}/rollback",
+            axum::routing::post(prompt_forms::rollback),
+        )
 }
 
 pub(crate) type Params = Query<HashMap<String, String>>;

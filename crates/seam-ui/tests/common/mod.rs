@@ -386,3 +386,22 @@ pub async fn seed_charts(store: &dyn Store) {
     shape.provider = Some("local".into());
     store.insert_event(&shape).await.expect("event");
 }
+
+impl World {
+    /// [`World::sign_in`] for a user whose Home page may be refused (one with no role, such
+    /// as a prompt's owner): the session cookie and the form token read from `page`.
+    pub async fn sign_in_at(&mut self, token: &str, page: &str) -> (String, String) {
+        let form = self.get("/ui/signin", None).await;
+        let pre = set_cookie(&form, "seam_ui_signin").expect("a sign-in form cookie");
+        let csrf = hidden_csrf(&form.body);
+        let done = self
+            .post("/ui/signin", &pre, &format!("token={token}&csrf={csrf}"))
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let session = set_cookie(&done, "seam_ui").expect("a session cookie");
+        let at = self.get(page, Some(&session)).await;
+        assert_eq!(at.status, StatusCode::OK, "{}", at.body);
+        let csrf = hidden_csrf(&at.body);
+        (session, csrf)
+    }
+}
