@@ -18,8 +18,11 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
         Ok(w) => w,
         Err(r) => return r,
     };
-    let scope = match who.actor.read_scope("reading the reliability report") {
-        Ok(s) => s,
+    // Someone with no role in a tenant (a prompt's owner, often) still gets Home: without
+    // the records' parts, and told why.
+    let (scope, no_role) = match who.actor.read_scope("reading the reliability report") {
+        Ok(s) => (s, None),
+        Err(ControlError::Forbidden(why)) => (seam_store::Tenants::Only(Vec::new()), Some(why)),
         Err(e) => return control_error(&ui, &who, e),
     };
     let now = seam_store::now_ms();
@@ -65,6 +68,7 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
     let data = json!({
         "changes": latest,
         "since_utc": timestamp(since),
+        "no_role": no_role,
         "refresh": "/ui/",
         "refusals": refusals.iter().map(|(c, n)| json!({"code": c, "calls": n})).collect::<Vec<_>>(),
         "pending": pending,
