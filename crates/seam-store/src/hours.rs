@@ -124,3 +124,100 @@ mod tests {
         assert_eq!(hour_floor(-1), -HOUR_MS);
     }
 }
+
+impl Hours {
+    /// `Reports::usage_in` by tenant or route over these hours (`None` by trace: the rollups
+    /// keep no trace), in the same order: live traffic first, then by cost, then by key.
+    pub fn usage(&self, by: crate::UsageBy) -> Option<Vec<crate::UsageRow>> {
+        let key_of = |h: &CallHour| match by {
+            crate::UsageBy::Tenant => Some(h.tenant.clone()),
+            crate::UsageBy::Route => Some(h.route.clone()),
+            crate::UsageBy::Trace => None,
+        };
+        let mut groups: BTreeMap<(String, String), crate::UsageRow> = BTreeMap::new();
+        for h in &self.calls {
+            let key = key_of(h)?;
+            let purpose = if h.purpose.is_empty() {
+                seam_vocab::Purpose::Live
+            } else {
+                h.purpose.parse().ok()?
+            };
+            let g = groups
+                .entry((key.clone(), h.purpose.clone()))
+                .or_insert_with(|| crate::UsageRow {
+                    key,
+                    calls: 0,
+                    refused: 0,
+                    failed: 0,
+                    attempts: 0,
+                    input_tokens: 0,
+                    output_tokens: 0,
+                    cost_usd: 0.0,
+                    tokens_estimated: false,
+                    unpriced_calls: 0,
+                    purpose,
+                });
+            g.calls += h.calls;
+            if h.outcome == seam_vocab::Outcome::Refused.as_str() {
+                g.refused += h.calls;
+            }
+            if h.outcome == seam_vocab::Outcome::Error.as_str() {
+                g.failed += h.calls;
+            }
+            g.attempts += h.attempts;
+            g.input_tokens += h.input_tokens;
+            g.output_tokens += h.output_tokens;
+            g.cost_usd += h.cost_usd;
+            g.tokens_estimated |= h.estimated > 0;
+            g.unpriced_calls += h.unpriced;
+        }
+        let mut rows: Vec<crate::UsageRow> = groups.into_values().collect();
+        rows.sort_by(|a, b| {
+            (!a.purpose.is_live())
+                .cmp(&!b.purpose.is_live())
+                .then_with(|| a.purpose.as_str().cmp(b.purpose.as_str()))
+                .then_with(|| b.cost_usd.total_cmp(&a.cost_usd))
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        Some(rows)
+    }
+
+    /// `Reports::spend`'s windows (per tenant and key, dispatched calls only) for windows that
+    /// start on an hour: a call that reached no provider has no tokens and no cost, so the
+    /// rollups' sums are the limiter's.
+    pub fn spend(&self, window_starts: &[i64]) -> Vec<crate::SpendRow> {
+        let mut out = Vec::new();
+        for &since in window_starts {
+            let mut groups: BTreeMap<(&str, &str), crate::SpendRow> = BTreeMap::new();
+            for h in self
+                .calls
+                .iter()
+                .filter(|h| h.hour_ms >= since && h.dispatched > 0)
+            {
+                let g = groups
+                    .entry((&h.tenant, &h.key_id))
+                    .or_insert_with(|| crate::SpendRow {
+                        since_ms: since,
+                        tenant: h.tenant.clone(),
+                        key_id: (!h.key_id.is_empty()).then(|| h.key_id.clone()),
+                        requests: 0,
+                        attempts: 0,
+                        input_tokens: 0,
+                        output_tokens: 0,
+                        cost_usd: 0.0,
+                        eval_cost_usd: 0.0,
+                    });
+                g.requests += h.dispatched;
+                g.attempts += h.attempts;
+                g.input_tokens += h.input_tokens;
+                g.output_tokens += h.output_tokens;
+                g.cost_usd += h.cost_usd;
+                if !h.purpose.is_empty() {
+                    g.eval_cost_usd += h.cost_usd;
+                }
+            }
+            out.extend(groups.into_values());
+        }
+        out
+    }
+}

@@ -145,6 +145,46 @@ pub async fn hours_sum_the_calls(store: &dyn Store) {
         [h0, h0 + HOUR_MS]
     );
 
+    // Usage by tenant and by route, and the limits' spend, from the rollups: as from the calls.
+    for by in [crate::UsageBy::Tenant, crate::UsageBy::Route] {
+        let rolled = hours.usage(by).expect("by tenant and route");
+        let raw = store.usage_in(by, h0, &only).await.expect("usage");
+        assert_eq!(rolled.len(), raw.len(), "{by:?}");
+        for (a, b) in rolled.iter().zip(&raw) {
+            let mut a = a.clone();
+            assert!((a.cost_usd - b.cost_usd).abs() < 1e-12);
+            a.cost_usd = b.cost_usd;
+            assert_eq!(&a, b);
+        }
+    }
+    assert!(hours.usage(crate::UsageBy::Trace).is_none());
+    let starts = [h0, h0 + HOUR_MS];
+    let by_window = |r: &crate::SpendRow| (r.since_ms, r.tenant.clone(), r.key_id.clone());
+    let mut rolled = hours.spend(&starts);
+    rolled.sort_by_key(by_window);
+    let raw = store
+        .spend(&crate::SpendQuery {
+            window_starts: starts.to_vec(),
+            until_ms: h0 + 2 * HOUR_MS,
+            traces_since_ms: h0 + 2 * HOUR_MS,
+        })
+        .await
+        .expect("spend");
+    let mut raw: Vec<_> = raw
+        .windows
+        .into_iter()
+        .filter(|r| r.tenant.starts_with("hrs"))
+        .collect();
+    raw.sort_by_key(by_window);
+    assert_eq!(rolled.len(), raw.len());
+    for (a, b) in rolled.iter().zip(&raw) {
+        let mut a = a.clone();
+        assert!((a.cost_usd - b.cost_usd).abs() < 1e-12);
+        assert!((a.eval_cost_usd - b.eval_cost_usd).abs() < 1e-12);
+        (a.cost_usd, a.eval_cost_usd) = (b.cost_usd, b.eval_cost_usd);
+        assert_eq!(&a, b);
+    }
+
     // A reader of one tenant sees only its rows.
     let one = store
         .hours_in(h0, &Tenants::Only(vec!["hrs2".into()]))

@@ -89,14 +89,29 @@ async fn budgets(
     }
     starts.sort_unstable();
     starts.dedup();
-    let spend = ui
-        .store
-        .spend(&SpendQuery {
-            window_starts: starts,
-            until_ms: now.saturating_add(1),
-            traces_since_ms: now,
-        })
-        .await?;
+    // Windows that start on an hour (hour, day, month) from the hourly rollups; minute
+    // windows from the calls of that minute.
+    let (hourly, minutes): (Vec<i64>, Vec<i64>) = starts
+        .iter()
+        .partition(|s| **s == seam_store::hour_floor(**s));
+    let mut spend = seam_store::Spend {
+        windows: Vec::new(),
+        traces: Vec::new(),
+    };
+    if let Some(first) = hourly.first() {
+        spend.windows = ui.store.hours_in(*first, scope).await?.spend(&hourly);
+    }
+    if !minutes.is_empty() {
+        let recent = ui
+            .store
+            .spend(&SpendQuery {
+                window_starts: minutes,
+                until_ms: now.saturating_add(1),
+                traces_since_ms: now,
+            })
+            .await?;
+        spend.windows.extend(recent.windows);
+    }
     // The tenants to show: those configured, those with keys, those that spent.
     let mut tenants: BTreeSet<&str> = cfg.tenants.keys().map(String::as_str).collect();
     tenants.extend(keys.iter().map(|(k, _)| k.tenant.as_str()));
@@ -173,8 +188,21 @@ pub(crate) async fn usage(
         Err(e) => return control_error(&ui, &who, e),
     };
     let now = seam_store::now_ms();
-    let since_at = now - window;
-    let rows = match ui.store.usage_in(by, since_at, &scope).await {
+    // By tenant or route from the hourly rollups, from the start of the hour `since` falls
+    // in; by trace from the calls.
+    let since_at = match by {
+        UsageBy::Trace => now - window,
+        _ => seam_store::hour_floor(now - window),
+    };
+    let read = match by {
+        UsageBy::Trace => ui.store.usage_in(by, since_at, &scope).await,
+        _ => ui
+            .store
+            .hours_in(since_at, &scope)
+            .await
+            .map(|h| h.usage(by).unwrap_or_default()),
+    };
+    let rows = match read {
         Ok(r) => r,
         Err(e) => return control_error(&ui, &who, e.into()),
     };
