@@ -110,21 +110,6 @@ impl Hours {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hours_start_on_the_hour_before_and_after_1970() {
-        assert_eq!(
-            hour_floor(1_767_225_600_000 + 59 * 60_000),
-            1_767_225_600_000
-        );
-        assert_eq!(hour_floor(1_767_225_600_000), 1_767_225_600_000);
-        assert_eq!(hour_floor(-1), -HOUR_MS);
-    }
-}
-
 impl Hours {
     /// `Reports::usage_in` by tenant or route over these hours (`None` by trace: the rollups
     /// keep no trace), in the same order: live traffic first, then by cost, then by key.
@@ -219,5 +204,20 @@ impl Hours {
             out.extend(groups.into_values());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_start_on_the_hour_before_and_after_1970() {
+        assert_eq!(
+            hour_floor(1_767_225_600_000 + 59 * 60_000),
+            1_767_225_600_000
+        );
+        assert_eq!(hour_floor(1_767_225_600_000), 1_767_225_600_000);
+        assert_eq!(hour_floor(-1), -HOUR_MS);
     }
 }

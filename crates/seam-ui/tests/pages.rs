@@ -278,8 +278,11 @@ async fn a_session_is_found_by_its_ids_hash_until_it_expires_and_no_role_reads_n
             .expect("read")
             .is_some()
     );
-    // A user without a role reads no records.
-    for path in ["/ui/", "/ui/calls", "/ui/calls/call_acme1"] {
+    // A user without a role reads no records: Home opens without them (tests/home.rs).
+    let home = w.get("/ui/", Some("seam_ui=nora_id")).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(!home.body.contains("/ui/calls?route=chat"), "{}", home.body);
+    for path in ["/ui/calls", "/ui/calls/call_acme1"] {
         let a = w.get(path, Some("seam_ui=nora_id")).await;
         assert!(
             a.status == StatusCode::FORBIDDEN || a.status == StatusCode::NOT_FOUND,
