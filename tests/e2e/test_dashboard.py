@@ -1,8 +1,9 @@
 """The dashboard (docs/dashboard.md) in a real browser: Debian's chromium, headless, driven by
 playwright-core from ui/dashboard.mjs (ui/package-lock.json; installed by scripts/test with
 `npm ci`, with chromium from apt). It signs in with a user's token (a wrong one refused), opens
-Home, the Timeline and the Calls search with filters, one call, and signs out; screenshots go
-to the test's temporary directory. Without node, the npm package or chromium it skips, unless
+Home (and sees htmx fetch it again), the Timeline and the Calls search with filters, one call,
+every other page of the nav, with no error or policy refusal reported by the browser, and signs
+out; screenshots go to the test's temporary directory (or SEAM_UI_SHOTS_DIR). Without node, the npm package or chromium it skips, unless
 SEAM_REQUIRE_BROWSER=1 (scripts/test sets it): then it fails.
 """
 
@@ -51,7 +52,7 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
             "SEAM_UI_URL": stack.base_url.removesuffix("/v1"),
             "SEAM_UI_TOKEN": stack.env["SEAM_TOKEN"],
             "SEAM_UI_CALL": call_id,
-            "SEAM_UI_SHOTS": str(tmp_path),
+            "SEAM_UI_SHOTS": os.environ.get("SEAM_UI_SHOTS_DIR", str(tmp_path)),
             "SEAM_CHROMIUM": CHROMIUM,
         },
         capture_output=True,
@@ -59,5 +60,6 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
         timeout=120,
     )
     assert out.returncode == 0 and "dashboard: ok" in out.stdout, f"{out.stdout}\n{out.stderr}"
-    for page in ["home", "timeline", "calls", "call"]:
-        assert (tmp_path / f"{page}.png").stat().st_size > 1000, page
+    for page in ["home", "timeline", "calls", "call", "reliability", "streams", "usage", "prompts", "evals",
+                 "audit", "keys", "users"]:
+        assert (Path(os.environ.get("SEAM_UI_SHOTS_DIR", tmp_path)) / f"{page}.png").stat().st_size > 1000, page

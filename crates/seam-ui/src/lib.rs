@@ -31,6 +31,9 @@ pub struct Ui {
     /// The limits in force (Usage and limits); `None`: none are known here.
     limits: Option<LimitsNow>,
     gateway: Option<Arc<dyn Gateway>>,
+    /// Home's audit verdict and when it was reached: verifying reads and hashes the whole
+    /// chain, too much for a page fetched every 5 s; the Audit page always verifies afresh.
+    audit_verdict: std::sync::Mutex<Option<(i64, serde_json::Value)>>,
 }
 
 /// The limits in force now: the gateway's loaded config, so a reload counts at the next page.
@@ -49,6 +52,7 @@ impl Ui {
             templates: templates(),
             limits: None,
             gateway: None,
+            audit_verdict: std::sync::Mutex::new(None),
         }
     }
 
@@ -82,6 +86,7 @@ impl Ui {
                     body => minijinja::Value::from_safe_string(body),
                     user => who.map(|w| w.actor.name.clone()),
                     roles => who.map(|w| w.actor.describe()),
+                    admin => who.is_some_and(|w| w.actor.admin),
                     csrf => who.map(|w| w.csrf.clone()),
                     // A page that asks for it is fetched again every 5 s while open (htmx).
                     refresh => ctx.get_attr("refresh").ok().filter(|r| r.is_true()),

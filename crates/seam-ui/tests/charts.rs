@@ -57,7 +57,7 @@ async fn home_charts_each_route_and_lists_refusals_approvals_gates_and_the_audit
     );
     // The audit chain: ada's sign-in is on it, and the seeded release, written straight
     // into the store, has no audit record: the chain says so.
-    assert!(b.contains("Broken: 1 record checked."), "{b}");
+    assert!(b.contains("Broken: 1 record checked at "), "{b}");
     assert!(
         b.contains(
             "<li>release rel_pending: no audit record created it: it was inserted outside Seam</li>"

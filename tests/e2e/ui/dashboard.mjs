@@ -41,6 +41,13 @@ const browser = await chromium.launchPersistentContext(profile, {
 });
 try {
   const page = await browser.newPage();
+  // Anything the page's policy refuses (an inline script or style, a resource from elsewhere)
+  // and any script error shows here.
+  const errors = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
   // A page without a session goes to the sign-in form.
   await page.goto(`${base}/ui/calls`);
   check(new URL(page.url()).pathname === "/ui/signin", `not sent to sign in: ${page.url()}`);
@@ -54,6 +61,10 @@ try {
   const home = await page.textContent("main");
   check(home.includes("Reliability, last 24 h") && home.includes("chat"), "Home lacks the reliability table");
   await page.screenshot({ path: join(shots, "home.png"), fullPage: true });
+  // htmx (served by Seam) fetches Home again every 5 s while it is open.
+  check((await page.evaluate(() => typeof window.htmx)) === "object", "htmx did not load");
+  const again = await page.waitForRequest((r) => new URL(r.url()).pathname === "/ui/" && r.headers()["hx-request"] === "true", { timeout: 8000 });
+  check(again !== null, "Home was not refreshed");
 
   await page.click("nav >> text=Timeline");
   check(new URL(page.url()).pathname === "/ui/timeline", `not on the timeline: ${page.url()}`);
@@ -74,6 +85,24 @@ try {
   const call = await page.textContent("main");
   check(call.includes("Attempts") && call.includes("sim-large-2026-01"), "the call page lacks its attempts");
   await page.screenshot({ path: join(shots, "call.png"), fullPage: true });
+
+  // Every other page in the nav opens and renders its title.
+  for (const [link, title, shot] of [
+    ["Reliability", "Reliability", "reliability"],
+    ["Streams", "Streams", "streams"],
+    ["Usage", "Usage and limits", "usage"],
+    ["Prompts", "Prompts", "prompts"],
+    ["Evals", "Evals and gates", "evals"],
+    ["Audit", "Audit", "audit"],
+    ["Keys", "Keys", "keys"],
+    ["Users", "Users", "users"],
+  ]) {
+    await page.click(`nav >> text=${link}`);
+    const h1 = await page.textContent("main h1");
+    check(h1 === title, `${link}: the page says ${h1}`);
+    await page.screenshot({ path: join(shots, `${shot}.png`), fullPage: true });
+  }
+  check(errors.length === 0, `the browser reported: ${errors.join(" | ")}`);
 
   // Sign-out ends the session: the pages send to the sign-in form again.
   await page.click("form.signout button");

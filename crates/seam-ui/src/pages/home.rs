@@ -211,13 +211,31 @@ async fn audit_status(ui: &Ui, who: &Signed) -> Result<Value, ControlError> {
     if !who.actor.admin {
         return Ok(Value::Null);
     }
+    let now = seam_store::now_ms();
+    let cached = ui
+        .audit_verdict
+        .lock()
+        .ok()
+        .and_then(|c| c.clone())
+        .filter(|(at, _)| now - at < AUDIT_VERDICT_MS);
+    if let Some((_, verdict)) = cached {
+        return Ok(verdict);
+    }
     let v = ui.store.verify_audit().await?;
-    Ok(json!({
+    let verdict = json!({
+        "checked": timestamp(now),
         "intact": v.intact,
         "records": v.records,
         "head": v.head.get(..16).unwrap_or(&v.head),
         "keyed": v.keyed_from.is_some(),
         "problems": v.problems.iter().take(5).map(|p| format!("{}: {}", p.at, p.reason)).collect::<Vec<_>>(),
         "more": v.problems.len().saturating_sub(5),
-    }))
+    });
+    if let Ok(mut c) = ui.audit_verdict.lock() {
+        *c = Some((now, verdict.clone()));
+    }
+    Ok(verdict)
 }
+
+/// How long Home shows the audit chain's last verdict before verifying it again.
+const AUDIT_VERDICT_MS: i64 = 60_000;
