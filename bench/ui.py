@@ -38,7 +38,9 @@ PAGES = [
     "/ui/",
     "/ui/timeline?since=7d",
     "/ui/calls",
-    "/ui/calls?route=chat&status=5xx&since=24h",
+    "/ui/calls?route=r1&status=5xx&since=24h",
+    "/ui/calls?route=nowhere&since=24h",
+    "/ui/calls?route=r0&status=5xx&since=24h",
     "/ui/calls?tenant=t3&since=24h",
     "/ui/calls/{call}",
     "/ui/traces/{trace}",
@@ -46,6 +48,7 @@ PAGES = [
     "/ui/reliability?since=7d",
     "/ui/streams?since=24h",
     "/ui/usage?since=24h",
+    "/ui/usage?since=24h&by=trace",
     "/ui/prompts",
     "/ui/evals",
     "/ui/audit",
@@ -92,7 +95,7 @@ SELECT printf('call_b%08d', i), {start} + (i * {span_ms}) / {n}, 't' || (i % 5),
   '/v1/chat/completions', 'r' || (i % 4), i % 7 = 0, 'r' || (i % 4), 'sim', 'sim-large-2026-01',
   CASE WHEN i % 100 = 1 THEN 502 ELSE 200 END,
   CASE WHEN i % 100 = 1 THEN 'error' ELSE 'ok' END,
-  CASE WHEN i % 100 = 1 THEN 'server_error' ELSE NULL END,
+  CASE WHEN i % 100 = 1 THEN 'status_5xx' ELSE NULL END,
   CASE WHEN i % 100 < 4 THEN 2 ELSE 1 END, 20.0 + (i % 50), 5.0, 120 + (i % 40), 60 + (i % 90),
   0.0004, 0, 0, 0,
   CASE WHEN i % 100 < 4 THEN NULL ELSE 'sim-large-2026-01' END,
@@ -107,7 +110,7 @@ INSERT INTO attempts (id, call_id, seq, created_ms, tenant, trace_id, route, pro
   outcome, error_class, latency_ms, input_tokens, output_tokens, cost_usd, tokens_estimated)
 SELECT id || '-' || s.seq, id, s.seq, created_ms, tenant, trace_id, route, 'sim', 'sim-large-2026-01',
   'sim-large-2026-01', CASE WHEN s.seq = 1 THEN 502 ELSE status END,
-  CASE WHEN s.seq = 1 THEN 'error' ELSE outcome END, CASE WHEN s.seq = 1 THEN 'server_error' ELSE error_class END,
+  CASE WHEN s.seq = 1 THEN 'error' ELSE outcome END, CASE WHEN s.seq = 1 THEN 'status_5xx' ELSE error_class END,
   10.0, 0, 0, 0.0, 0
 FROM calls, (SELECT 1 AS seq UNION ALL SELECT 2) AS s WHERE attempts = 2;
 COMMIT;

@@ -121,6 +121,8 @@ pub struct CallQuery {
     pub outcome: Option<String>,
     /// The prompt release a call was served from.
     pub release_id: Option<String>,
+    /// Only calls made before this time.
+    pub until_ms: Option<i64>,
 }
 
 /// Every outcome a call is recorded with: answered (`ok`), failed upstream (`error`), refused by

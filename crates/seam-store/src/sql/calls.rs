@@ -97,6 +97,9 @@ impl Records for SqlStore {
     async fn list_calls_in(&self, q: &CallQuery, tenants: &Tenants) -> Result<Vec<CallRecord>> {
         let mut c = Conditions::default();
         c.push("created_ms", ">=", Arg::Int(q.since_ms));
+        if let Some(until) = q.until_ms {
+            c.push("created_ms", "<", Arg::Int(until));
+        }
         c.text("tenant", &q.tenant);
         c.text("route", &q.route);
         c.text("outcome", &q.outcome);

@@ -60,6 +60,7 @@ pub(crate) async fn calls(
         status,
         outcome: outcome.map(str::to_string),
         release_id: param(&q, "release").map(str::to_string),
+        until_ms: None,
     };
     let found = match param(&q, "trace") {
         // A trace's calls, with the other filters applied here.
@@ -92,7 +93,7 @@ pub(crate) async fn calls(
             calls.truncate(usize::try_from(limit).unwrap_or(100));
             calls
         }),
-        None => ui.store.list_calls_in(&query, &scope).await,
+        None => search::calls(&ui, &query, &scope).await,
     };
     let calls = match found {
         Ok(c) => c,

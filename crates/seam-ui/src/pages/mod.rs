@@ -26,6 +26,7 @@ mod prompt_diff;
 mod prompt_forms;
 mod prompts;
 mod reliability;
+mod search;
 mod streams;
 mod timeline;
 mod traces;
