@@ -36,6 +36,10 @@ async fn a_filtered_search_finds_the_newest_matches_across_hours() {
         );
         c.route = (*route).into();
         c.trace_id = Some(c.id.clone());
+        if i == 3 {
+            c.status = 502;
+            c.outcome = seam_vocab::Outcome::Error;
+        }
         calls.push(c);
     }
     w.store

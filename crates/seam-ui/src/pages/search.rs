@@ -1,11 +1,12 @@
 //! The calls search over a window of a million calls. Without a filter the calls' time index
-//! gives the newest at once; a filter by route, tenant or outcome would read every call of the
+//! gives the newest at once; a filter by route, tenant, outcome or an error status would read every call of the
 //! window that does not match. The hourly rollups say which hours hold a matching call, so only
 //! those hours are read, newest first, until the page is full: a route with no call in the
 //! window reads no call at all.
 
 use crate::Ui;
 use seam_store::{CallHour, CallQuery, CallRecord, HOUR_MS, Tenants};
+use seam_vocab::Outcome;
 use std::collections::BTreeSet;
 
 fn matches(h: &CallHour, q: &CallQuery) -> bool {
@@ -13,6 +14,9 @@ fn matches(h: &CallHour, q: &CallQuery) -> bool {
         && q.route.as_ref().is_none_or(|r| *r == h.route)
         && q.tenant.as_ref().is_none_or(|t| *t == h.tenant)
         && q.outcome.as_ref().is_none_or(|o| *o == h.outcome)
+        // A call answered 400 or above did not end `ok` (it failed, was refused or rejected,
+        // or its client left): an hour of `ok` calls only holds none of them.
+        && q.status.is_none_or(|(from, _)| from < 400 || h.outcome != Outcome::Ok.as_str())
 }
 
 /// `list_calls_in`, reading only the hours that hold a call the filters can match.
@@ -21,7 +25,7 @@ pub(crate) async fn calls(
     q: &CallQuery,
     scope: &Tenants,
 ) -> seam_store::Result<Vec<CallRecord>> {
-    if q.route.is_none() && q.tenant.is_none() && q.outcome.is_none() {
+    if q.route.is_none() && q.tenant.is_none() && q.outcome.is_none() && q.status.is_none() {
         return ui.store.list_calls_in(q, scope).await;
     }
     let hours = ui.store.hours_in(q.since_ms, scope).await?;
