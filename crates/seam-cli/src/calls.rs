@@ -72,6 +72,7 @@ pub async fn list(
         status,
         outcome: filters.outcome,
         release_id: filters.release,
+        until_ms: None,
     };
     let calls = store.list_calls_in(&q, &scope).await?;
     if json {
