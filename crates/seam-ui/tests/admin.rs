@@ -378,17 +378,28 @@ async fn usage_shows_traffic_eval_apart_limits_and_top_traces_within_the_readers
         "{}",
         a.body
     );
-    assert!(
-        a.body
-            .contains(&format!("<a href=\"/ui/traces/{TRACE}\">{TRACE}</a>"))
-    );
     let key_row = format!(
         "<td>key {} ({}…, tenant acme)</td><td>requests per minute</td><td>60</td><td>0</td><td>0.0%</td>",
         key.id, key.prefix
     );
     assert!(a.body.contains(&key_row), "{}", a.body);
     assert!(!a.body.contains(&plain));
-    assert!(a.body.contains("Top traces by cost"));
+    // The top traces are the trace view's, read from the calls.
+    assert!(!a.body.contains("Top traces by cost"));
+    let traces = w.get("/ui/usage?since=1h&by=trace", Some(&session)).await;
+    assert!(
+        traces.body.contains("Top traces by cost"),
+        "{}",
+        traces.body
+    );
+    assert!(
+        traces
+            .body
+            .contains(&format!("<a href=\"/ui/traces/{TRACE}\">{TRACE}</a>")),
+        "{}",
+        traces.body
+    );
+    assert!(!traces.body.contains("Live traffic"));
     let by_route = w.get("/ui/usage?by=route", Some(&session)).await;
     assert!(
         by_route.body.contains("<td>search</td>"),

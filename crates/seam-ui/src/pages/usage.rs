@@ -188,21 +188,22 @@ pub(crate) async fn usage(
         Err(e) => return control_error(&ui, &who, e),
     };
     let now = seam_store::now_ms();
-    // By tenant or route from the hourly rollups, from the start of the hour `since` falls
-    // in; by trace from the calls.
+    // By tenant or route: the usage tables, from the hourly rollups, from the start of the
+    // hour `since` falls in. By trace: the top named traces by fan-out and by cost, from the
+    // calls (the rollups keep no trace).
     let since_at = match by {
         UsageBy::Trace => now - window,
         _ => seam_store::hour_floor(now - window),
     };
-    let read = match by {
-        UsageBy::Trace => ui.store.usage_in(by, since_at, &scope).await,
+    let rows = match by {
+        UsageBy::Trace => Ok(Vec::new()),
         _ => ui
             .store
             .hours_in(since_at, &scope)
             .await
             .map(|h| h.usage(by).unwrap_or_default()),
     };
-    let rows = match read {
+    let rows = match rows {
         Ok(r) => r,
         Err(e) => return control_error(&ui, &who, e.into()),
     };
@@ -221,7 +222,11 @@ pub(crate) async fn usage(
         tenant: tenant.map(str::to_string),
         limit: 1000,
     };
-    let mut traces = match ui.store.list_traces_in(&tq, &scope).await {
+    let traces = match by {
+        UsageBy::Trace => ui.store.list_traces_in(&tq, &scope).await,
+        _ => Ok(Vec::new()),
+    };
+    let mut traces = match traces {
         Ok(t) => t,
         Err(e) => return control_error(&ui, &who, e.into()),
     };
@@ -236,6 +241,9 @@ pub(crate) async fn usage(
         json!({
             "f": {"since": since, "by": by_name, "tenant": tenant.unwrap_or("")},
             "key": by_name,
+            "by_trace": by == UsageBy::Trace,
+            "traces_read": traces.len(),
+            "traces_max": tq.limit,
             "since_utc": timestamp(since_at),
             "live": live.into_iter().map(usage_row).collect::<Vec<_>>(),
             "eval": eval.into_iter().map(usage_row).collect::<Vec<_>>(),
