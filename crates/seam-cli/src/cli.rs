@@ -319,9 +319,12 @@ impl Cli {
                 }
             },
             Command::Release { command, store } => match command {
-                ReleaseCommand::Create { name, dir, json } => {
-                    crate::releases::create(&store, &name, dir, json).await
-                }
+                ReleaseCommand::Create {
+                    name,
+                    dir,
+                    allow_contamination,
+                    json,
+                } => crate::releases::create(&store, &name, dir, allow_contamination, json).await,
                 ReleaseCommand::List { name, json } => {
                     crate::releases::list(&store, &name, json).await
                 }

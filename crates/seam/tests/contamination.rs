@@ -1,0 +1,167 @@
+//! The contamination guard through the binary: `seam release create` refuses a prompt that
+//! carries an eval case of the config's `[evals] dir` (exit non-zero, the case named), `seam
+//! prompt lint` reports the same, and `--allow-contamination REASON` lets an owner or admin
+//! make it, audited with the cases.
+
+use seam_store::Audit;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const ANSWER: &str = "Upload the exemption certificate under Billing, then Tax settings. Once it is approved, future invoices carry no sales tax, and taxes charged this year are refunded as credit.";
+
+struct World {
+    dir: tempfile::TempDir,
+    store: String,
+}
+
+impl World {
+    fn new(few_shot: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let store = format!("sqlite://{}", dir.path().join("seam.db").display());
+        let config = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[store]\nurl = \"{store}\"\n\n[evals]\ndir = \"evals\"\n\n[[providers]]\nname = \"up\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\n[[routes]]\nname = \"chat\"\ntargets = [{{ provider = \"up\", model = \"sim-large-2026-01\" }}]\n"
+        );
+        std::fs::write(dir.path().join("seam.toml"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("evals")).unwrap();
+        std::fs::create_dir_all(dir.path().join("prompts")).unwrap();
+        let case = serde_json::json!({"id": "tax-exempt", "input": {"messages": [{"role": "user", "content": "We are a charity: how do we stop paying sales tax?"}]}, "expected": ANSWER});
+        std::fs::write(
+            dir.path().join("evals/billing.jsonl"),
+            format!("{case}\n{{\"id\": \"hi\", \"variables\": {{\"q\": \"hi there\"}}}}\n"),
+        )
+        .unwrap();
+        let w = World { dir, store };
+        w.write_prompt(few_shot);
+        w
+    }
+
+    fn write_prompt(&self, few_shot: &str) {
+        let text = format!(
+            "name = \"billing-bot\"\nowners = [\"ana\"]\nroute = \"chat\"\nmodel = \"sim-large-2026-01\"\n\n[[messages]]\nrole = \"system\"\ncontent = \"You are a helpful assistant.\"\n\n[[messages]]\nrole = \"user\"\ncontent = \"Are charities taxed?\"\n\n[[messages]]\nrole = \"assistant\"\ncontent = \"{few_shot}\"\n"
+        );
+        std::fs::write(self.dir.path().join("prompts/billing-bot.toml"), text).unwrap();
+    }
+
+    fn path(&self, p: &str) -> String {
+        self.dir.path().join(p).display().to_string()
+    }
+
+    fn run(&self, token: Option<&str>, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_seam"));
+        cmd.args(args)
+            .args(["--config", &self.path("seam.toml")])
+            .current_dir(self.dir.path())
+            .env_remove("SEAM_TOKEN")
+            .env_remove("SEAM_STORE")
+            .env_remove("SEAM_CONFIG");
+        if let Some(t) = token {
+            cmd.env("SEAM_TOKEN", t);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn ok(&self, token: Option<&str>, args: &[&str]) -> String {
+        let out = self.run(token, args);
+        assert!(
+            out.status.success(),
+            "seam {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn release_create_refuses_an_eval_answer_and_an_owner_may_allow_it() {
+    let w = World::new(&ANSWER.replace(". ", ".  ").to_lowercase());
+    let root = w.ok(None, &["users", "create", "root"]).trim().to_string();
+    let ana = w
+        .ok(Some(&root), &["users", "create", "ana"])
+        .trim()
+        .to_string();
+    let create = ["release", "create", "billing-bot", "--dir", "prompts"];
+
+    let out = w.run(Some(&ana), &create);
+    assert!(!out.status.success());
+    let said = text(&out);
+    for part in [
+        "case `tax-exempt`",
+        "evals/billing.jsonl:1",
+        "its expected output",
+        "in messages[2] (assistant)",
+        "contained whole",
+        "longest shared span 28 tokens",
+        "\"upload the exemption certificate",
+        "--allow-contamination REASON",
+    ] {
+        assert!(said.contains(part), "{part} not in {said}");
+    }
+
+    let lint = w.run(None, &["prompt", "lint", "--dir", "prompts"]);
+    assert!(!lint.status.success());
+    let said = text(&lint);
+    assert!(said.contains("billing-bot.toml: messages[2] (assistant): error: contains an eval case: case `tax-exempt`"), "{said}");
+
+    // ana owns nothing yet (no release on production: admins stand in).
+    let mut allowed: Vec<&str> = create.to_vec();
+    allowed.extend(["--allow-contamination", "the tax team wrote this answer"]);
+    let out = w.run(Some(&ana), &allowed);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("needs an owner of `billing-bot`"),
+        "{}",
+        text(&out)
+    );
+
+    let out = w.run(Some(&root), &allowed);
+    assert!(out.status.success(), "{}", text(&out));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(text(&out).contains("made with --allow-contamination (audited)"));
+    let store = seam_store::open(&w.store).await.unwrap();
+    let audit = store.list_audit().await.unwrap();
+    let entry = audit
+        .iter()
+        .find(|a| a.action == "release.contamination_allowed")
+        .expect("audited");
+    assert_eq!(
+        (entry.actor.as_str(), entry.subject.as_str()),
+        ("root", id.as_str())
+    );
+    assert!(
+        entry
+            .after
+            .as_deref()
+            .unwrap()
+            .contains("\"case\":\"tax-exempt\"")
+    );
+
+    // Rewritten in the prompt's own words, the release is made, and lint is clean.
+    w.write_prompt("Yes: a registered charity uploads its certificate and stops paying sales tax.");
+    assert!(
+        w.run(None, &["prompt", "lint", "--dir", "prompts"])
+            .status
+            .success()
+    );
+    let json = w.ok(
+        Some(&ana),
+        &[
+            "release",
+            "create",
+            "billing-bot",
+            "--dir",
+            "prompts",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["contamination"], serde_json::json!([]));
+    assert!(Path::new(&w.path("evals/billing.jsonl")).exists());
+}
