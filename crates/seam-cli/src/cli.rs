@@ -465,6 +465,9 @@ impl Cli {
                     margin,
                     json,
                 } => crate::eval::gate(&store, &candidate, &baseline, alpha, margin, json).await,
+                crate::eval::EvalCommand::Contamination(args) => {
+                    crate::eval::contamination(&store, args).await
+                }
             },
             Command::Changes { since, json, store } => {
                 crate::changes::changes(&store, &since, json).await

@@ -165,3 +165,83 @@ async fn release_create_refuses_an_eval_answer_and_an_owner_may_allow_it() {
     assert_eq!(v["contamination"], serde_json::json!([]));
     assert!(Path::new(&w.path("evals/billing.jsonl")).exists());
 }
+
+#[tokio::test]
+async fn eval_contamination_audits_stored_releases_and_fine_tuning_files() {
+    let w = World::new(ANSWER);
+    let root = w.ok(None, &["users", "create", "root"]).trim().to_string();
+    let out = w.run(
+        Some(&root),
+        &[
+            "release",
+            "create",
+            "billing-bot",
+            "--dir",
+            "prompts",
+            "--allow-contamination",
+            "kept on purpose",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let dirty = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    w.write_prompt("Charities upload a certificate; we then stop charging sales tax.");
+    let clean = w
+        .ok(
+            Some(&root),
+            &["release", "create", "billing-bot", "--dir", "prompts"],
+        )
+        .trim()
+        .to_string();
+
+    let out = w.run(Some(&root), &["eval", "contamination", "--all"]);
+    assert!(!out.status.success(), "a finding exits non-zero");
+    let said = text(&out);
+    assert!(
+        said.contains(&format!("release {dirty} of `billing-bot`: 1 finding(s)")),
+        "{said}"
+    );
+    assert!(
+        said.contains("made with --allow-contamination by root: kept on purpose"),
+        "{said}"
+    );
+    assert!(said.contains("case `tax-exempt`"), "{said}");
+    assert!(
+        said.contains(&format!("release {clean} of `billing-bot`: clean")),
+        "{said}"
+    );
+    assert!(
+        said.contains("note: ")
+            && said
+                .contains("case `hi`, its input has 2 word(s), under min_words (3): not checked"),
+        "{said}"
+    );
+
+    let out = w.ok(
+        Some(&root),
+        &["eval", "contamination", "--release", &clean, "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["results"][0]["findings"], serde_json::json!([]));
+    assert_eq!(v["thresholds"]["ngram"], 13);
+
+    let mut data = format!(
+        "{}\n",
+        serde_json::json!({"messages": [{"role": "user", "content": "charity tax?"}, {"role": "assistant", "content": ANSWER}]})
+    );
+    data.push_str("{\"messages\": [{\"role\": \"user\", \"content\": \"hello\"}]}\n");
+    let mut bytes = data.into_bytes();
+    bytes.extend_from_slice(b"caf\xe9\n");
+    std::fs::write(w.path("train.jsonl"), bytes).unwrap();
+    let out = w.run(None, &["eval", "contamination", "--against", "train.jsonl"]);
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains("file train.jsonl: 1 finding(s)"), "{said}");
+    assert!(said.contains("in train.jsonl:1: contained whole"), "{said}");
+    assert!(
+        said.contains("train.jsonl:3: not UTF-8 text, skipped"),
+        "{said}"
+    );
+
+    let out = w.run(None, &["eval", "contamination"]);
+    assert!(text(&out).contains("name what to check"), "{}", text(&out));
+}

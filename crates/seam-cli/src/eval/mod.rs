@@ -1,13 +1,15 @@
-//! `seam eval run|runs|show|gate`: a dataset's cases sent through a gateway and graded, the
+//! `seam eval run|runs|show|gate|contamination`: a dataset's cases sent through a gateway and graded, the
 //! runs stored (`eval_runs`, `eval_results`), read back (text, JSON, JUnit XML), and two runs
 //! compared by the paired gate, whose decision goes on the audit chain and the timeline.
 
 mod client;
+mod contamination;
 mod gate;
 mod inproc;
 mod run;
 mod show;
 
+pub(crate) use contamination::{ContaminationArgs, contamination};
 pub use gate::{decide, gate};
 pub use run::{RunArgs, run};
 pub use show::{list, show};
@@ -60,6 +62,10 @@ pub(crate) enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check stored releases (--release ID, --all) or JSON-lines files (--against FILE, e.g.
+    /// fine-tuning data) for eval cases of `[evals] dir`, as `seam release create` does; exits
+    /// 1 when a case is found.
+    Contamination(ContaminationArgs),
 }
 
 /// What a result keeps besides its verdict and score: the case's grades and the case's group
