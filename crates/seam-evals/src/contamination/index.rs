@@ -2,11 +2,11 @@
 
 use super::Thresholds;
 use super::minhash;
-use super::ngrams::{ngram, ngram_set};
+use super::ngrams::{Map, ngram, ngram_set};
 use super::normalize::tokens;
 use crate::{Case, Dataset};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -56,11 +56,11 @@ pub struct Index {
     pub(crate) thresholds: Thresholds,
     pub(crate) datasets: Vec<Source>,
     pub(crate) entries: Vec<Entry>,
-    pub(crate) any: HashMap<u64, Vec<u32>>,
-    pub(crate) share: HashMap<u64, Vec<u32>>,
-    pub(crate) bands: HashMap<u64, Vec<u32>>,
+    pub(crate) any: Map<Vec<u32>>,
+    pub(crate) share: Map<Vec<u32>>,
+    pub(crate) bands: Map<Vec<u32>>,
     /// By length: the hash of the whole of each short entry.
-    pub(crate) short: BTreeMap<usize, HashMap<u64, Vec<u32>>>,
+    pub(crate) short: BTreeMap<usize, Map<Vec<u32>>>,
     notes: Vec<String>,
 }
 
@@ -71,9 +71,9 @@ impl Index {
             thresholds: thresholds.clone(),
             datasets: Vec::new(),
             entries: Vec::new(),
-            any: HashMap::new(),
-            share: HashMap::new(),
-            bands: HashMap::new(),
+            any: Map::default(),
+            share: Map::default(),
+            bands: Map::default(),
             short: BTreeMap::new(),
             notes: Vec::new(),
         };

@@ -1,9 +1,9 @@
 //! MinHash near-duplicates (Broder; Lee et al., arXiv 2107.06499) as datatrove sets them:
 //! word 5-gram shingles, 14 bands of 8 hashes, each candidate confirmed by exact Jaccard.
 
+use super::ngrams::Set;
 use super::ngrams::ngrams;
 use super::normalize::mix;
-use std::collections::HashSet;
 
 pub const SHINGLE: usize = 5;
 pub const BANDS: usize = 14;
@@ -19,14 +19,15 @@ pub fn shingles(tokens: &[u64]) -> Vec<u64> {
 }
 
 /// The MinHash signature of a non-empty shingle set: per hash function, the least value.
+/// The functions are `a * x + b` (mod 2^64, `a` odd) over shingles already mixed to 64 bits,
+/// as datatrove's `(a * x + b) mod p`: a multiply and an add each, which keeps the index of
+/// 10,000 cases within seconds even unoptimized.
 fn signature(shingles: &[u64]) -> [u64; HASHES] {
     let mut sig = [u64::MAX; HASHES];
     for &s in shingles {
-        for (k, m) in sig.iter_mut().enumerate() {
-            let h = mix(s ^ SEEDS[k]);
-            if h < *m {
-                *m = h;
-            }
+        for ((m, a), b) in sig.iter_mut().zip(&SEEDS).zip(SEEDS.iter().rev()) {
+            let h = s.wrapping_mul(*a | 1).wrapping_add(*b);
+            *m = (*m).min(h);
         }
     }
     sig
@@ -50,7 +51,7 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
         return 0.0;
     }
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let large: HashSet<u64> = large.iter().copied().collect();
+    let large: Set = large.iter().copied().collect();
     let shared = small.iter().filter(|s| large.contains(s)).count();
     shared as f64 / (a.len() + b.len() - shared) as f64
 }

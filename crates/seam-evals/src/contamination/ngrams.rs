@@ -1,7 +1,33 @@
 //! Word n-grams as 64-bit hashes of their words' hashes.
 
 use super::normalize::mix;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A hasher for keys that are already well-mixed 64-bit hashes: it keeps them as they are,
+/// where the default SipHash would hash them again (most of the index's build time).
+#[derive(Default)]
+pub struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub type Build = BuildHasherDefault<Prehashed>;
+/// A map keyed by a hash.
+pub type Map<V> = HashMap<u64, V, Build>;
+/// A set of hashes.
+pub type Set = HashSet<u64, Build>;
 
 /// The hash of each window of `n` tokens, in order (none when there are fewer than `n`).
 pub fn ngrams(tokens: &[u64], n: usize) -> Vec<u64> {
@@ -21,7 +47,7 @@ pub fn ngram(window: &[u64]) -> u64 {
 }
 
 /// The distinct n-grams.
-pub fn ngram_set(tokens: &[u64], n: usize) -> HashSet<u64> {
+pub fn ngram_set(tokens: &[u64], n: usize) -> Set {
     ngrams(tokens, n).into_iter().collect()
 }
 
@@ -31,7 +57,7 @@ pub fn longest_shared_span(a: &[u64], b: &[u64], seed: usize) -> Option<(usize, 
     if seed == 0 || a.len() < seed || b.len() < seed {
         return None;
     }
-    let mut at: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
+    let mut at: Map<Vec<usize>> = Map::default();
     for (j, h) in ngrams(b, seed).into_iter().enumerate() {
         at.entry(h).or_default().push(j);
     }
