@@ -463,8 +463,20 @@ impl Cli {
                     baseline,
                     alpha,
                     margin,
+                    accept_contaminated,
                     json,
-                } => crate::eval::gate(&store, &candidate, &baseline, alpha, margin, json).await,
+                } => {
+                    crate::eval::gate(
+                        &store,
+                        &candidate,
+                        &baseline,
+                        alpha,
+                        margin,
+                        accept_contaminated,
+                        json,
+                    )
+                    .await
+                }
                 crate::eval::EvalCommand::Contamination(args) => {
                     crate::eval::contamination(&store, args).await
                 }

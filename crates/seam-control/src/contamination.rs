@@ -143,7 +143,7 @@ pub fn refusal_text(prompt: &str, findings: &[Finding]) -> String {
         out.push_str(&f.describe());
     }
     out.push_str(&format!(
-        "\nTake them out of the prompt; or, as an owner of `{prompt}` or an admin, make the release with --allow-contamination REASON (audited with the cases)"
+        "\nTake them out of the prompt; or, as an owner of `{prompt}` or an admin, make the release with --allow-contamination REASON (audited with the cases; its eval runs on the dataset are then marked contaminated)"
     ));
     out
 }
@@ -200,4 +200,43 @@ pub async fn create_release(
     )
     .await?;
     Ok((release, new, report))
+}
+
+/// The cases of `dataset` that owners allowed in `release` (`--allow-contamination`), from
+/// the audit chain, with who allowed them and why (`NAME: REASON`); empty when none was.
+pub fn allowed_cases(
+    audit: &[seam_store::AuditRecord],
+    release: &str,
+    dataset: &str,
+) -> (std::collections::BTreeSet<String>, Vec<String>) {
+    let mut cases = std::collections::BTreeSet::new();
+    let mut by = Vec::new();
+    for e in audit
+        .iter()
+        .filter(|e| e.action == change::CONTAMINATION_ALLOWED.action && e.subject == release)
+    {
+        let Some(after) = e
+            .after
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        else {
+            continue;
+        };
+        let found: Vec<String> = after["cases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["dataset"].as_str() == Some(dataset))
+            .filter_map(|c| c["case"].as_str().map(str::to_string))
+            .collect();
+        if !found.is_empty() {
+            cases.extend(found);
+            by.push(format!(
+                "{}: {}",
+                e.actor,
+                after["reason"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    (cases, by)
 }

@@ -245,3 +245,144 @@ async fn eval_contamination_audits_stored_releases_and_fine_tuning_files() {
     let out = w.run(None, &["eval", "contamination"]);
     assert!(text(&out).contains("name what to check"), "{}", text(&out));
 }
+
+/// A finished run of `release` on dataset `billing`: `passes` of its cases pass.
+async fn stored_run(
+    store: &seam_store::SqlStore,
+    id: &str,
+    release: &str,
+    results: &[(&str, bool)],
+) {
+    use seam_store::{EvalResultRecord, EvalRunRecord, Evals};
+    use seam_vocab::{EvalStatus, EvalVerdict};
+    store
+        .insert_eval_run(&EvalRunRecord {
+            id: id.into(),
+            created_ms: 1,
+            finished_ms: Some(2),
+            dataset: "billing".into(),
+            dataset_version: "v1".into(),
+            target_kind: "release".into(),
+            target: release.into(),
+            served_models: vec!["sim-large-2026-01".into()],
+            repeats: 1,
+            cases: results.len() as i64,
+            status: EvalStatus::Complete,
+            actor: "root".into(),
+        })
+        .await
+        .unwrap();
+    let rows: Vec<EvalResultRecord> = results
+        .iter()
+        .map(|(case, pass)| EvalResultRecord {
+            run_id: id.into(),
+            case_id: case.to_string(),
+            repeat_index: 0,
+            created_ms: 2,
+            verdict: if *pass {
+                EvalVerdict::Pass
+            } else {
+                EvalVerdict::Fail
+            },
+            score: Some(if *pass { 1.0 } else { 0.0 }),
+            reasons: "{\"reason\": \"graded\"}".into(),
+            call_id: None,
+            latency_ms: None,
+            cost_usd: None,
+            case_hash: None,
+        })
+        .collect();
+    store.insert_eval_results(&rows).await.unwrap();
+}
+
+#[tokio::test]
+async fn runs_of_an_allowed_release_are_marked_and_the_gate_refuses_them_as_evidence() {
+    let w = World::new(ANSWER);
+    let root = w.ok(None, &["users", "create", "root"]).trim().to_string();
+    let dirty = w
+        .ok(
+            Some(&root),
+            &[
+                "release",
+                "create",
+                "billing-bot",
+                "--dir",
+                "prompts",
+                "--allow-contamination",
+                "demo",
+            ],
+        )
+        .trim()
+        .to_string();
+    w.write_prompt("Charities upload a certificate; we then stop charging sales tax.");
+    let clean = w
+        .ok(
+            Some(&root),
+            &["release", "create", "billing-bot", "--dir", "prompts"],
+        )
+        .trim()
+        .to_string();
+    let store = seam_store::open(&w.store).await.unwrap();
+    // The candidate passes the case it carries, and 6 of the 9 others: 70% in all, 66.7% clean.
+    let mut cand: Vec<(&str, bool)> = vec![("tax-exempt", true)];
+    let others = ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"];
+    cand.extend(others.iter().enumerate().map(|(i, c)| (*c, i < 6)));
+    stored_run(&store, "evr_dirty", &dirty, &cand).await;
+    let base: Vec<(&str, bool)> = std::iter::once(("tax-exempt", false))
+        .chain(others.iter().enumerate().map(|(i, c)| (*c, i < 7)))
+        .collect();
+    stored_run(&store, "evr_clean", &clean, &base).await;
+
+    let shown = w.ok(Some(&root), &["eval", "show", "evr_dirty"]);
+    assert!(shown.contains(&format!("CONTAMINATED: release {dirty} contains 1 case(s) of this dataset (tax-exempt; allowed by root: demo); pass rate 70.0% on all cases, 66.7% on the clean subset (9 results)")), "{shown}");
+    let shown = w.ok(Some(&root), &["eval", "show", "evr_clean"]);
+    assert!(!shown.contains("CONTAMINATED"), "{shown}");
+    let v: serde_json::Value =
+        serde_json::from_str(&w.ok(Some(&root), &["eval", "show", "evr_dirty", "--json"])).unwrap();
+    assert_eq!(
+        v["contaminated"]["cases"],
+        serde_json::json!(["tax-exempt"])
+    );
+    assert!((v["contaminated"]["clean_pass_rate"].as_f64().unwrap() - 6.0 / 9.0).abs() < 1e-9);
+    let runs = w.ok(Some(&root), &["eval", "runs"]);
+    assert!(
+        runs.contains("70.0% CONTAMINATED (clean subset 66.7%)"),
+        "{runs}"
+    );
+
+    let gate = ["eval", "gate", "evr_dirty", "--baseline", "evr_clean"];
+    let out = w.run(Some(&root), &gate);
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("a contaminated run is no evidence for a gate"),
+        "{said}"
+    );
+    assert!(said.contains("--accept-contaminated"), "{said}");
+    use seam_store::Evals;
+    assert!(
+        store
+            .eval_gates_between(&dirty, &clean)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no decision stored"
+    );
+
+    let mut accepted = gate.to_vec();
+    accepted.push("--accept-contaminated");
+    let said = text(&w.run(Some(&root), &accepted));
+    assert!(
+        said.contains("the candidate: CONTAMINATED: release"),
+        "{said}"
+    );
+    assert!(said.contains("CONTAMINATED, accepted: on the clean subset (9 cases) the candidate passes 66.7%, the baseline 77.8%"), "{said}");
+    use seam_store::Events;
+    let events = store.list_events(0, 100).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.message.contains("eval gate")
+                && e.message.contains("(CONTAMINATED: accepted)"))
+    );
+}

@@ -3,6 +3,7 @@
 //! compared by the paired gate, whose decision goes on the audit chain and the timeline.
 
 mod client;
+mod contaminated;
 mod contamination;
 mod gate;
 mod inproc;
@@ -58,6 +59,11 @@ pub(crate) enum EvalCommand {
         /// 0.02: 2 points).
         #[arg(long)]
         margin: Option<f64>,
+        /// Gate although a run's release contains cases of the dataset (made with
+        /// --allow-contamination): the decision is marked contaminated, and the clean subset's
+        /// decision is printed beside it.
+        #[arg(long)]
+        accept_contaminated: bool,
         /// Output the gate's report as JSON.
         #[arg(long)]
         json: bool,
