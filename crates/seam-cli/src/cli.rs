@@ -319,9 +319,12 @@ impl Cli {
                 }
             },
             Command::Release { command, store } => match command {
-                ReleaseCommand::Create { name, dir, json } => {
-                    crate::releases::create(&store, &name, dir, json).await
-                }
+                ReleaseCommand::Create {
+                    name,
+                    dir,
+                    allow_contamination,
+                    json,
+                } => crate::releases::create(&store, &name, dir, allow_contamination, json).await,
                 ReleaseCommand::List { name, json } => {
                     crate::releases::list(&store, &name, json).await
                 }
@@ -460,8 +463,23 @@ impl Cli {
                     baseline,
                     alpha,
                     margin,
+                    accept_contaminated,
                     json,
-                } => crate::eval::gate(&store, &candidate, &baseline, alpha, margin, json).await,
+                } => {
+                    crate::eval::gate(
+                        &store,
+                        &candidate,
+                        &baseline,
+                        alpha,
+                        margin,
+                        accept_contaminated,
+                        json,
+                    )
+                    .await
+                }
+                crate::eval::EvalCommand::Contamination(args) => {
+                    crate::eval::contamination(&store, args).await
+                }
             },
             Command::Changes { since, json, store } => {
                 crate::changes::changes(&store, &since, json).await

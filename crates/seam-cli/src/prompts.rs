@@ -72,6 +72,33 @@ pub(crate) fn lint_dir(
                 message: format!("route `{}` is not in the config", p.route),
             });
         }
+        // The same check as `seam release create`, against the config's `[evals] dir`.
+        let guard = seam_control::contamination::Guard::of(&cfg.evals, None);
+        for (i, p) in prompts.iter().enumerate() {
+            let file = p.file.display().to_string();
+            let report = seam_control::contamination::check_prompt(p, &guard)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for f in report.findings {
+                findings.push(Finding {
+                    file: file.clone(),
+                    key: f.place.clone(),
+                    severity: Severity::Error,
+                    message: format!(
+                        "contains an eval case: {} (`seam release create` refuses it)",
+                        f.describe()
+                    ),
+                });
+            }
+            // The same files for every prompt: said once.
+            for u in report.unread.into_iter().filter(|_| i == 0) {
+                findings.push(Finding {
+                    file: file.clone(),
+                    key: "contamination".into(),
+                    severity: Severity::Warning,
+                    message: u,
+                });
+            }
+        }
     }
     Ok(LintReport {
         dir,

@@ -20,19 +20,52 @@ pub async fn create(
     store_args: &StoreArgs,
     name: &str,
     dir: Option<PathBuf>,
+    allow_contamination: Option<String>,
     json_out: bool,
 ) -> anyhow::Result<()> {
+    use seam_control::contamination::{Guard, Refusal, create_release};
     let path = seam_prompts::file_of(&prompts_dir(dir, store_args), name)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let prompt = seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The datasets the release is checked against: the config's `[evals]`, when there is one.
+    let guard = if store_args.config.exists() {
+        Guard::of(
+            &seam_config::load_lenient(&store_args.config)?.evals,
+            allow_contamination.clone(),
+        )
+    } else {
+        Guard {
+            allow: allow_contamination.clone(),
+            ..Guard::default()
+        }
+    };
     let (store, who) = crate::actor::open_to_act(store_args).await?;
-    let (release, new) = seam_control::create_release(&store, &who.name, &prompt).await?;
+    let (release, new, report) = match create_release(&store, &who, &prompt, &guard).await {
+        Ok(made) => made,
+        Err(Refusal::Contaminated { message, .. }) => anyhow::bail!("{message}"),
+        Err(Refusal::Control(e)) => return Err(e.into()),
+    };
+    print_guard_notes(&report);
+    let allowed = (!report.findings.is_empty()).then_some(allow_contamination);
     if json_out {
         println!(
             "{}",
-            json!({"id": release.id, "prompt": release.prompt, "new": new, "model": prompt.model})
+            json!({"id": release.id, "prompt": release.prompt, "new": new, "model": prompt.model,
+                   "contamination": report.findings, "contamination_allowed": allowed.flatten()})
         );
         return Ok(());
+    }
+    if !report.findings.is_empty() {
+        eprintln!(
+            "{} contains eval cases, made with --allow-contamination (audited):\n  {}",
+            release.id,
+            report
+                .findings
+                .iter()
+                .map(|f| f.describe())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
     }
     println!("{}", release.id);
     if new {
@@ -47,6 +80,23 @@ pub async fn create(
         );
     }
     Ok(())
+}
+
+/// What the contamination guard skipped or checked only in part: the unread files, and a
+/// few of the notes (all of them are in `seam eval contamination`).
+fn print_guard_notes(report: &seam_control::contamination::Report) {
+    for u in &report.unread {
+        eprintln!("contamination guard: {u}");
+    }
+    for n in report.notes.iter().take(3) {
+        eprintln!("contamination guard: {n}");
+    }
+    if report.notes.len() > 3 {
+        eprintln!(
+            "contamination guard: and {} more such notes",
+            report.notes.len() - 3
+        );
+    }
 }
 
 /// Shows what the release changes (its model, tools and owners against the release on
@@ -259,7 +309,7 @@ mod tests {
                 root.path().join("seam.db").display()
             )),
         };
-        let err = create(&args, "../../../x", Some(prompts), false)
+        let err = create(&args, "../../../x", Some(prompts), None, false)
             .await
             .expect_err("a path is not a prompt name");
         assert!(
@@ -268,7 +318,7 @@ mod tests {
             "{err}"
         );
         // The same file, named from its own directory, is a release.
-        create(&args, "x", Some(root.path().to_path_buf()), true)
+        create(&args, "x", Some(root.path().to_path_buf()), None, true)
             .await
             .expect("a release of x");
     }

@@ -26,7 +26,7 @@ pub use capture::{
     MAX_RETENTION_DAYS, Redact, RedactPack,
 };
 pub use cors::Cors;
-pub use evals::{DEFAULT_EVALS_DIR, Evals};
+pub use evals::{Contamination, DEFAULT_EVALS_DIR, Evals};
 pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
     Window as LimitWindow, parse_limit,

@@ -22,6 +22,10 @@ pub(crate) const CONFIG_RELOAD: Change = change("config.reload", EventKind::Conf
 pub(crate) const SESSION_MIGRATE: Change = change("session.migrate", EventKind::SessionMigrate);
 pub(crate) const GATE_OVERRIDDEN: Change =
     change("eval_gate.overridden", EventKind::EvalGateOverridden);
+pub(crate) const CONTAMINATION_ALLOWED: Change = change(
+    "release.contamination_allowed",
+    EventKind::ReleaseContaminationAllowed,
+);
 
 #[cfg(test)]
 mod tests {
@@ -38,6 +42,7 @@ mod tests {
             CONFIG_RELOAD,
             SESSION_MIGRATE,
             GATE_OVERRIDDEN,
+            CONTAMINATION_ALLOWED,
         ] {
             assert_eq!(c.kind.as_str(), c.action.replace('.', "_"));
         }

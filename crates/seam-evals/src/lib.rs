@@ -13,6 +13,7 @@
 //! - [`gate`](gate()): a candidate run against a baseline, per case, to a [`GateReport`]
 //!   (decision, reasons, every number), [`render`] to text, [`Decision::exit_code`].
 
+pub mod contamination;
 pub mod dataset;
 pub mod graders;
 pub mod stats;

@@ -165,17 +165,43 @@ async fn create_release(
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    match seam_control::create_release(app.store.as_ref(), &who.name, &prompt).await {
-        Ok((r, new)) => (
+    let allow = match body.get("allow_contamination") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(reason)) => Some(reason.clone()),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "allow_contamination: a string, the reason the release may contain eval cases",
+            );
+        }
+    };
+    let guard = seam_control::contamination::Guard::of(&app.live().config.evals, allow.clone());
+    use seam_control::contamination::{Refusal, create_release};
+    match create_release(app.store.as_ref(), &who, &prompt, &guard).await {
+        Ok((r, new, report)) => (
             if new {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             },
-            Json(json!({"id": r.id, "prompt": r.prompt, "author": r.author, "new": new})),
+            Json(
+                json!({"id": r.id, "prompt": r.prompt, "author": r.author, "new": new,
+                        "contamination": report.findings,
+                        "contamination_allowed": (!report.findings.is_empty()).then_some(allow)}),
+            ),
         )
             .into_response(),
-        Err(e) => control_error(e),
+        // 409: the request is well formed; the release conflicts with the eval datasets.
+        Err(Refusal::Contaminated { message, findings }) => (
+            StatusCode::CONFLICT,
+            Json(
+                json!({"error": {"message": message, "type": "eval_contamination",
+                                  "param": "prompt", "code": "eval_contamination",
+                                  "findings": findings}}),
+            ),
+        )
+            .into_response(),
+        Err(Refusal::Control(e)) => control_error(e),
     }
 }
 

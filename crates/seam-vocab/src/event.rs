@@ -43,6 +43,9 @@ vocabulary! {
         EvalGateInconclusive => "eval_gate_inconclusive",
         /// An admin deployed a gated release without the passing gate it needed, with a reason.
         EvalGateOverridden => "eval_gate_overridden",
+        /// An owner made a release that contains eval cases, with a reason
+        /// (`--allow-contamination`); the event names the cases.
+        ReleaseContaminationAllowed => "release_contamination_allowed",
     }
 }
 
@@ -79,6 +82,10 @@ mod tests {
             (EventKind::EvalGateFailed, "eval_gate_failed"),
             (EventKind::EvalGateInconclusive, "eval_gate_inconclusive"),
             (EventKind::EvalGateOverridden, "eval_gate_overridden"),
+            (
+                EventKind::ReleaseContaminationAllowed,
+                "release_contamination_allowed",
+            ),
         ];
         assert_eq!(EventKind::ALL.len(), pinned.len());
         for (v, s) in pinned {

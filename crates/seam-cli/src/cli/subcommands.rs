@@ -40,13 +40,18 @@ pub(crate) enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReleaseCommand {
-    /// Make a release of prompt NAME from its file; it must lint clean.
+    /// Make a release of prompt NAME from its file; it must lint clean, and contain no eval
+    /// case of `[evals] dir` (the contamination guard, docs/evals.md).
     Create {
         /// The prompt's name (its file is NAME.toml in the prompts directory).
         name: String,
         /// The prompts directory; by default the config's `[prompts] dir`, else ./prompts.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Make the release although it contains eval cases of `[evals] dir` (as an owner of
+        /// the prompt or an admin): audited with the cases and the reason.
+        #[arg(long = "allow-contamination", value_name = "REASON")]
+        allow_contamination: Option<String>,
         /// Output as JSON (one document; the same facts as the text).
         #[arg(long)]
         json: bool,

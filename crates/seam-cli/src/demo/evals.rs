@@ -107,7 +107,7 @@ pub(super) async fn gate(
     );
     println!("  seam eval gate {candidate} --baseline {baseline}");
     let decision =
-        crate::eval::decide(&store_args, &candidate, &baseline, None, None, false).await?;
+        crate::eval::decide(&store_args, &candidate, &baseline, None, None, false, false).await?;
     anyhow::ensure!(
         decision == Decision::Fail,
         "the gate should have blocked the candidate, and said {}",
@@ -129,7 +129,7 @@ pub(super) async fn gate(
     let candidate = run(script, store, &store_args, Target::Release(&same.id)).await?;
     println!("  seam eval gate {candidate} --baseline {baseline}");
     let decision =
-        crate::eval::decide(&store_args, &candidate, &baseline, None, None, false).await?;
+        crate::eval::decide(&store_args, &candidate, &baseline, None, None, false, false).await?;
     anyhow::ensure!(
         decision == Decision::Pass,
         "the gate should have passed the unchanged release, and said {}",

@@ -2,16 +2,17 @@
 //! given to [`seam_evals::gate`]; the decision is printed, stored on the audit chain and the
 //! change timeline, and is the exit code (0 pass, 1 fail, 3 inconclusive).
 
+use super::contaminated::{Mark, mark_of, pct, run_release};
 use super::{Reasons, short};
 use crate::cli::StoreArgs;
 use crate::format::clean;
 use seam_evals::{Decision, GateConfig, PairedCase, Run, Verdict};
 use seam_store::{
-    EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, EventRecord, Events, Records,
+    Audit, EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, EventRecord, Events,
 };
 use seam_vocab::{EvalVerdict, EventKind};
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 fn side_run(r: &EvalResultRecord) -> Run {
@@ -61,32 +62,6 @@ pub(crate) fn paired(
     cases.into_values().collect()
 }
 
-/// The prompt release a run's calls were served from, as the gateway recorded them (the
-/// release behind its `x-seam-release` header): None when a call names none (a route run, or
-/// a call that failed before one was chosen) or when the calls name more than one (the
-/// channel moved mid-run), so that such a run gates no deploy.
-async fn run_release(
-    store: &impl Records,
-    results: &[EvalResultRecord],
-) -> anyhow::Result<Option<String>> {
-    let mut found: Option<String> = None;
-    for r in results {
-        let Some(call) = &r.call_id else {
-            return Ok(None);
-        };
-        let Some((call, _)) = store.get_call(call).await? else {
-            return Ok(None);
-        };
-        match (&found, call.release_id) {
-            (_, None) => return Ok(None),
-            (None, Some(rel)) => found = Some(rel),
-            (Some(f), Some(rel)) if *f != rel => return Ok(None),
-            _ => {}
-        }
-    }
-    Ok(found)
-}
-
 async fn load(
     store: &impl Evals,
     id: &str,
@@ -105,9 +80,19 @@ pub async fn gate(
     baseline: &str,
     alpha: Option<f64>,
     margin: Option<f64>,
+    accept_contaminated: bool,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let decision = decide(store_args, candidate, baseline, alpha, margin, as_json).await?;
+    let decision = decide(
+        store_args,
+        candidate,
+        baseline,
+        alpha,
+        margin,
+        accept_contaminated,
+        as_json,
+    )
+    .await?;
     let code = decision.exit_code();
     if code != 0 {
         let _ = std::io::stdout().flush();
@@ -124,6 +109,7 @@ pub async fn decide(
     baseline: &str,
     alpha: Option<f64>,
     margin: Option<f64>,
+    accept_contaminated: bool,
     as_json: bool,
 ) -> anyhow::Result<Decision> {
     let mut config = GateConfig::default();
@@ -165,9 +151,54 @@ pub async fn decide(
             short(&base.dataset_version)
         );
     }
+    // A run whose release contains cases of the dataset is no evidence unless accepted.
+    let audit = store.list_audit().await?;
+    let mut marks: Vec<(&str, &[EvalResultRecord], Mark)> = Vec::new();
+    for (role, run, results) in [
+        ("candidate", &cand, cand_results.as_slice()),
+        ("baseline", &base, base_results.as_slice()),
+    ] {
+        if let Some(m) = mark_of(&store, run, results, &audit).await? {
+            marks.push((role, results, m));
+        }
+    }
+    if !marks.is_empty() && !accept_contaminated {
+        let lines: Vec<String> = marks
+            .iter()
+            .map(|(role, results, m)| format!("the {role}: {}", m.line(results)))
+            .collect();
+        anyhow::bail!(
+            "a contaminated run is no evidence for a gate:\n  {}\nRun the dataset without those cases, or gate with --accept-contaminated (the decision is then marked contaminated)",
+            lines.join("\n  ")
+        );
+    }
+    let contaminated: BTreeSet<String> = marks
+        .iter()
+        .flat_map(|(_, _, m)| m.cases.iter().cloned())
+        .collect();
     let cases = paired(&base_results, &cand_results);
     let report = seam_evals::gate(&cases, &config)?;
     let decision = report.decision;
+    // Beside the full report, the one on the cases no release contains.
+    let clean_report = if contaminated.is_empty() {
+        None
+    } else {
+        let clean: Vec<_> = cases
+            .iter()
+            .filter(|c| !contaminated.contains(&c.id))
+            .cloned()
+            .collect();
+        seam_evals::gate(&clean, &config).ok()
+    };
+    let contamination = (!contaminated.is_empty()).then(|| {
+        json!({
+            "cases": contaminated,
+            "runs": marks.iter().map(|(role, results, m)| json!({"run": role, "mark": m.json(results)})).collect::<Vec<_>>(),
+            "clean_decision": clean_report.as_ref().map(|r| r.decision.as_str()),
+            "clean_baseline_pass_rate": clean_report.as_ref().map(|r| r.baseline),
+            "clean_candidate_pass_rate": clean_report.as_ref().map(|r| r.candidate),
+        })
+    });
     let cand_release = run_release(&store, &cand_results).await?;
     let base_release = run_release(&store, &base_results).await?;
     store
@@ -203,6 +234,7 @@ pub async fn decide(
         "fail_to_pass": report.flipped.fail_to_pass,
         "required_failures": report.required_failures,
         "mde": report.mde,
+        "contaminated": contamination,
     });
     seam_control::audit(
         &store,
@@ -224,12 +256,17 @@ pub async fn decide(
         .insert_event(&EventRecord::new(
             kind,
             format!(
-                "{}: eval gate {} for run {} against {} on dataset {}",
+                "{}: eval gate {} for run {} against {} on dataset {}{}",
                 who.name,
                 decision.as_str(),
                 cand.id,
                 base.id,
-                cand.dataset
+                cand.dataset,
+                if contaminated.is_empty() {
+                    ""
+                } else {
+                    " (CONTAMINATED: accepted)"
+                }
             ),
             event_details,
         ))
@@ -244,6 +281,8 @@ pub async fn decide(
             "dataset_version": cand.dataset_version,
             "exit_code": decision.exit_code(),
             "report": report,
+            "contaminated": contamination,
+            "clean_report": clean_report,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -255,6 +294,22 @@ pub async fn decide(
             short(&cand.dataset_version)
         );
         print!("{}", seam_evals::render(&report));
+        if !marks.is_empty() {
+            for (role, results, m) in &marks {
+                println!("the {role}: {}", m.line(results));
+            }
+            match &clean_report {
+                Some(r) => println!(
+                    "CONTAMINATED, accepted: on the clean subset ({} cases) the candidate passes {}, the baseline {}: decision {} (the full report above: {})",
+                    r.cases,
+                    pct(r.candidate.rate),
+                    pct(r.baseline.rate),
+                    r.decision.as_str(),
+                    decision.as_str()
+                ),
+                None => println!("CONTAMINATED, accepted: no clean subset to gate"),
+            }
+        }
     }
     Ok(decision)
 }

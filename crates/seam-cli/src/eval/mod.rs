@@ -1,13 +1,16 @@
-//! `seam eval run|runs|show|gate`: a dataset's cases sent through a gateway and graded, the
+//! `seam eval run|runs|show|gate|contamination`: a dataset's cases sent through a gateway and graded, the
 //! runs stored (`eval_runs`, `eval_results`), read back (text, JSON, JUnit XML), and two runs
 //! compared by the paired gate, whose decision goes on the audit chain and the timeline.
 
 mod client;
+mod contaminated;
+mod contamination;
 mod gate;
 mod inproc;
 mod run;
 mod show;
 
+pub(crate) use contamination::{ContaminationArgs, contamination};
 pub use gate::{decide, gate};
 pub use run::{RunArgs, run};
 pub use show::{list, show};
@@ -56,10 +59,19 @@ pub(crate) enum EvalCommand {
         /// 0.02: 2 points).
         #[arg(long)]
         margin: Option<f64>,
+        /// Gate although a run's release contains cases of the dataset (made with
+        /// --allow-contamination): the decision is marked contaminated, and the clean subset's
+        /// decision is printed beside it.
+        #[arg(long)]
+        accept_contaminated: bool,
         /// Output the gate's report as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Check stored releases (--release ID, --all) or JSON-lines files (--against FILE, e.g.
+    /// fine-tuning data) for eval cases of `[evals] dir`, as `seam release create` does; exits
+    /// 1 when a case is found.
+    Contamination(ContaminationArgs),
 }
 
 /// What a result keeps besides its verdict and score: the case's grades and the case's group

@@ -321,7 +321,8 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         .get_eval_run(&run.id)
         .await?
         .context("the run just stored is gone")?;
-    super::show::summary(&run, &all, args.json)?;
+    let mark = super::show::mark(&store, &run, &all).await?;
+    super::show::summary(&run, &all, mark.as_ref(), args.json)?;
     if status == EvalStatus::Interrupted {
         anyhow::bail!(
             "interrupted: {} of {} results stored; finish with `seam eval run --resume {}{}`",

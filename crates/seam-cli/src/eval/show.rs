@@ -1,10 +1,11 @@
 //! `seam eval runs` and `seam eval show RUN [--junit FILE]`, and the summary `run` ends with.
 
+use super::contaminated::{Mark, mark_of};
 use super::{Reasons, short};
 use crate::cli::StoreArgs;
 use crate::format::{clean, table};
 use anyhow::Context;
-use seam_store::{EvalResultRecord, EvalRunRecord, Evals};
+use seam_store::{Audit, EvalResultRecord, EvalRunRecord, Evals};
 use seam_vocab::EvalVerdict;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -40,9 +41,10 @@ fn rate(c: &Counts) -> Option<f64> {
     (n > 0).then(|| c.pass as f64 / n as f64)
 }
 
-fn run_json(run: &EvalRunRecord, results: &[EvalResultRecord]) -> Value {
+fn run_json(run: &EvalRunRecord, results: &[EvalResultRecord], mark: Option<&Mark>) -> Value {
     let c = counts(results);
     json!({
+        "contaminated": mark.map(|m| m.json(results)),
         "id": run.id,
         "created_ms": run.created_ms,
         "finished_ms": run.finished_ms,
@@ -78,10 +80,14 @@ fn reasons(r: &EvalResultRecord) -> Reasons {
 pub(super) fn summary(
     run: &EvalRunRecord,
     results: &[EvalResultRecord],
+    mark: Option<&Mark>,
     as_json: bool,
 ) -> anyhow::Result<()> {
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&run_json(run, results))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&run_json(run, results, mark))?
+        );
         return Ok(());
     }
     let c = counts(results);
@@ -108,12 +114,26 @@ pub(super) fn summary(
         rate(&c).map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0)),
         c.spend
     );
+    if let Some(m) = mark {
+        println!("{}", m.line(results));
+    }
     Ok(())
+}
+
+/// The run's contamination mark, read with the audit chain.
+pub(super) async fn mark(
+    store: &seam_store::SqlStore,
+    run: &EvalRunRecord,
+    results: &[EvalResultRecord],
+) -> anyhow::Result<Option<Mark>> {
+    let audit = store.list_audit().await?;
+    mark_of(store, run, results, &audit).await
 }
 
 pub async fn list(store_args: &StoreArgs, as_json: bool) -> anyhow::Result<()> {
     let (store, _who) = crate::actor::open_as(store_args).await?;
     let runs = store.list_eval_runs().await?;
+    let audit = store.list_audit().await?;
     let mut rows = Vec::new();
     let mut docs = Vec::new();
     for run in &runs {
@@ -121,11 +141,13 @@ pub async fn list(store_args: &StoreArgs, as_json: bool) -> anyhow::Result<()> {
             .get_eval_run(&run.id)
             .await?
             .context("a listed run is gone")?;
+        let mark = mark_of(&store, run, &results, &audit).await?;
         if as_json {
-            docs.push(run_json(run, &results));
+            docs.push(run_json(run, &results, mark.as_ref()));
             continue;
         }
         let c = counts(&results);
+        let pass = rate(&c).map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
         rows.push(vec![
             run.id.clone(),
             run.status.to_string(),
@@ -133,7 +155,15 @@ pub async fn list(store_args: &StoreArgs, as_json: bool) -> anyhow::Result<()> {
             short(&run.dataset_version).to_string(),
             format!("{} {}", run.target_kind, clean(&run.target)),
             format!("{}/{}", results.len(), run.cases * run.repeats),
-            rate(&c).map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0)),
+            match &mark {
+                None => pass,
+                Some(m) => format!(
+                    "{pass} CONTAMINATED (clean subset {})",
+                    super::contaminated::pct(super::contaminated::pass_rate(
+                        m.clean(&results).into_iter()
+                    ))
+                ),
+            },
         ]);
     }
     if as_json {
@@ -169,8 +199,9 @@ pub async fn show(
         std::fs::write(path, junit(&run, &results))
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    let mark = mark(&store, &run, &results).await?;
     if as_json {
-        let mut doc = run_json(&run, &results);
+        let mut doc = run_json(&run, &results, mark.as_ref());
         doc["cases"] = results
             .iter()
             .map(|r| {
@@ -193,7 +224,7 @@ pub async fn show(
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
-    summary(&run, &results, false)?;
+    summary(&run, &results, mark.as_ref(), false)?;
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {

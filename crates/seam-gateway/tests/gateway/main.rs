@@ -5,6 +5,7 @@ mod anthropic;
 mod audit;
 mod capture;
 mod cluster;
+mod contamination;
 mod control_api;
 mod control_api_calls;
 mod drift;
