@@ -184,10 +184,10 @@ def time_pages(browser, subs, repeat):
     return rows
 
 
-def poller(token, stop, counts):
+def poller(token, stop, counts, polled):
     b = Browser(token)
     while not stop.is_set():
-        for p in POLLED:
+        for p in polled:
             b.get(p)
             counts[0] += 1
         stop.wait(5.0)
@@ -201,6 +201,9 @@ def main():
     ap.add_argument("--poll-rounds", type=int, default=5)
     ap.add_argument("--secs", type=int, default=10)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--poll", default=",".join(POLLED), help="the pages the dashboard fetches every 5 s")
+    ap.add_argument("--pages", action=argparse.BooleanOptionalAction, default=True,
+                    help="time every page (--no-pages: only the polling rounds)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="seam-bench-ui-"))
     cfg = tmp / "seam.toml"
@@ -211,6 +214,7 @@ def main():
     print(f"seeded {args.calls} calls in {seeded:.0f} s", file=sys.stderr)
     rnd = Round(tmp, args.secs)
     polls = []
+    poll_pages = []
     try:
         rnd.start([str(SEAM), "sim", "--listen", f"127.0.0.1:{SIM_PORT}"], core=1, env=ONE_WORKER, log="sim")
         wait_port(SIM_PORT)
@@ -218,7 +222,8 @@ def main():
         wait_port(SEAM_PORT)
         browser = Browser(token)
         subs = {"call": "call_b00000001", "trace": "trace_b0000000"}
-        rows = time_pages(browser, subs, args.repeat)
+        rows = time_pages(browser, subs, args.repeat) if args.pages else []
+        poll_pages = [p for p in args.poll.split(",") if p]
         script = str(lua(tmp / "chat.lua", key))
         wrk(SEAM_PORT, 16, 2, script)
         drain(SEAM_PORT)
@@ -229,7 +234,7 @@ def main():
                 stop, counts = threading.Event(), [0]
                 t = None
                 if mode == "polled":
-                    t = threading.Thread(target=poller, args=(token, stop, counts))
+                    t = threading.Thread(target=poller, args=(token, stop, counts, poll_pages))
                     t.start()
                 got[mode] = wrk(SEAM_PORT, 16, args.secs, script)
                 stop.set()
@@ -267,7 +272,7 @@ def main():
         polled = statistics.median(p["polled"]["rps"] for p in polls)
         lines += [
             "",
-            f"A dashboard open, fetching {', '.join(f'`{p}`' for p in POLLED)} every 5 s, while wrk drives the"
+            f"A dashboard open, fetching {', '.join(f'`{p}`' for p in poll_pages)} every 5 s, while wrk drives the"
             f" data plane at 16 connections ({args.poll_rounds} interleaved rounds of {args.secs} s, the sim on"
             " core 1):",
             "",
