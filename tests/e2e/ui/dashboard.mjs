@@ -3,10 +3,8 @@
 // the Timeline, the Calls search and the call SEAM_UI_CALL, checks what each shows, and saves a
 // screenshot of each in SEAM_UI_SHOTS. Prints `dashboard: ok` when every step passed.
 // Run by tests/e2e/test_dashboard.py.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { check, launch } from "./browser.mjs";
 
 const base = process.env.SEAM_UI_URL;
 const token = process.env.SEAM_UI_TOKEN;
@@ -17,28 +15,8 @@ if (!base || !token || !callId || !shots) {
   process.exit(2);
 }
 
-function check(ok, what) {
-  if (!ok) {
-    throw new Error(what);
-  }
-}
 
-const profile = mkdtempSync(join(tmpdir(), "seam-chromium-"));
-// A fresh profile directory (playwright passes it as --user-data-dir).
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.SEAM_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { browser, close } = await launch();
 try {
   const page = await browser.newPage();
   // Anything the page's policy refuses (an inline script or style, a resource from elsewhere)
@@ -112,6 +90,5 @@ try {
   check(new URL(page.url()).pathname === "/ui/signin", "still signed in after sign-out");
   console.log("dashboard: ok");
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

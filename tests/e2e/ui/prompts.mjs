@@ -7,10 +7,8 @@
 // it. Screenshots of the prompt page, the refusal and the diff go to
 // SEAM_UI_SHOTS. Prints `prompts: ok` when every step passed. Run by
 // tests/e2e/test_dashboard_prompts.py.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { check, launch } from "./browser.mjs";
 
 const env = (k) => {
   const v = process.env[k];
@@ -32,27 +30,8 @@ const shots = env("SEAM_UI_SHOTS");
 const promptPath = `/ui/prompts/${name}`;
 const channelsTable = "xpath=//h2[text()='Channels']/following-sibling::table[1]";
 
-function check(ok, what) {
-  if (!ok) {
-    throw new Error(what);
-  }
-}
 
-const profile = mkdtempSync(join(tmpdir(), "seam-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.SEAM_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { browser, close } = await launch();
 
 async function signIn(page, token) {
   await page.goto(`${base}/ui/signin`);
@@ -130,6 +109,5 @@ try {
   await page.screenshot({ path: join(shots, "prompt-diff.png"), fullPage: true });
   console.log("prompts: ok");
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

@@ -1,10 +1,8 @@
 // The dashboard's screenshots for the docs (docs/screenshots/, shown in the README): signs in
 // with SEAM_UI_TOKEN at SEAM_UI_URL (a `seam demo` serving, see scripts/screenshots) and saves
 // the top of each main page, 1280x900, in SEAM_UI_SHOTS. Prints each file written.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launch } from "./browser.mjs";
 
 const base = process.env.SEAM_UI_URL;
 const token = process.env.SEAM_UI_TOKEN;
@@ -14,14 +12,7 @@ if (!base || !token || !shots) {
   process.exit(2);
 }
 
-const profile = mkdtempSync(join(tmpdir(), "seam-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.SEAM_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
+const { browser, close } = await launch({ viewport: { width: 1280, height: 900 } });
 try {
   const page = await browser.newPage();
   await page.goto(`${base}/ui/signin`);
@@ -54,6 +45,5 @@ try {
     console.log(file);
   }
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

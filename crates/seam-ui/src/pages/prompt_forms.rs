@@ -43,6 +43,22 @@ fn refused(ui: &Ui, who: &Signed, name: &str, e: ControlError) -> Response {
     )
 }
 
+/// A form POST to a prompt's page: the signed-in person, the prompt's name checked, and the
+/// fields once the form token and the audit key are.
+async fn opened(
+    ui: &Ui,
+    headers: &HeaderMap,
+    name: &str,
+    body: &Bytes,
+) -> Result<(Signed, Fields), Response> {
+    let who = signed(ui, headers).await?;
+    if let Err(r) = prompt_name(ui, &who, name) {
+        return Err(*r);
+    }
+    let f = checked(ui, &who, body).await?;
+    Ok((who, f))
+}
+
 fn field<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
     param(f, k)
 }
@@ -69,18 +85,11 @@ pub(crate) async fn approve(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let who = match signed(&ui, &headers).await {
-        Ok(w) => w,
+    let (who, f) = match opened(&ui, &headers, &name, &body).await {
+        Ok(o) => o,
         Err(r) => return r,
     };
-    let name = match prompt_name(&ui, &who, &name) {
-        Ok(n) => n,
-        Err(r) => return *r,
-    };
-    let f = match checked(&ui, &who, &body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let name = name.as_str();
     let Some(id) = field(&f, "release") else {
         return missing(&ui, &who, "release");
     };
@@ -98,18 +107,11 @@ pub(crate) async fn deploy(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let who = match signed(&ui, &headers).await {
-        Ok(w) => w,
+    let (who, f) = match opened(&ui, &headers, &name, &body).await {
+        Ok(o) => o,
         Err(r) => return r,
     };
-    let name = match prompt_name(&ui, &who, &name) {
-        Ok(n) => n,
-        Err(r) => return *r,
-    };
-    let f = match checked(&ui, &who, &body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let name = name.as_str();
     let (Some(id), Some(channel)) = (field(&f, "release"), field(&f, "channel")) else {
         return missing(&ui, &who, "release` or `channel");
     };
@@ -150,18 +152,11 @@ pub(crate) async fn rollback(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let who = match signed(&ui, &headers).await {
-        Ok(w) => w,
+    let (who, f) = match opened(&ui, &headers, &name, &body).await {
+        Ok(o) => o,
         Err(r) => return r,
     };
-    let name = match prompt_name(&ui, &who, &name) {
-        Ok(n) => n,
-        Err(r) => return *r,
-    };
-    let f = match checked(&ui, &who, &body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let name = name.as_str();
     let Some(channel) = field(&f, "channel") else {
         return missing(&ui, &who, "channel");
     };
