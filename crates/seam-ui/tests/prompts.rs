@@ -486,3 +486,37 @@ async fn a_gated_release_is_refused_as_the_api_refuses_it() {
         Some(r1.as_str())
     );
 }
+
+#[tokio::test]
+async fn a_release_made_with_eval_cases_in_it_says_so_with_the_cases() {
+    let (mut w, _, _, r2) = seeded().await;
+    // As `seam release create --allow-contamination` leaves it on the timeline.
+    let event = seam_store::EventRecord::new(
+        seam_vocab::EventKind::ReleaseContaminationAllowed,
+        format!("ben allowed eval cases in {r2}"),
+        serde_json::json!({
+            "release": r2,
+            "reason": "the <b>demo</b> needs them",
+            "datasets": ["qa"],
+            "cases": [{"dataset": "qa", "file": "qa.jsonl", "line": 3, "case": "c<i>7</i>",
+                       "part": "expected output", "place": "messages[2] (assistant)",
+                       "metric": "13-gram", "longest_span": 21}],
+        }),
+    );
+    w.store.insert_event(&event).await.expect("event");
+    let (session, _) = w.sign_in(ADA).await;
+    let page = w.get(PAGE, Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<strong>Contains eval cases</strong>, allowed: the &lt;b&gt;demo&lt;&#x2f;b&gt; needs them"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("qa&#x2f;c&lt;i&gt;7&lt;&#x2f;i&gt; (expected output in messages[2] (assistant), 13-gram)"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.body.matches("Contains eval cases").count(),
+        1,
+        "only r2"
+    );
+}

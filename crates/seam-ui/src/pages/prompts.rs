@@ -242,6 +242,13 @@ pub(crate) async fn prompt(
             })
         })
         .collect();
+    // Releases an owner made although they contain eval cases (`--allow-contamination`): the
+    // timeline's events since the oldest release, by release.
+    let oldest = records.iter().map(|r| r.created_ms).min().unwrap_or(now);
+    let allowed = match store.list_events(oldest, 100_000).await {
+        Ok(events) => contamination_allowed(&events),
+        Err(e) => return store_failed(&ui, &who, e),
+    };
     let mut releases = Vec::new();
     let listed = listing["releases"].as_array().cloned().unwrap_or_default();
     let by_id: HashMap<&str, &seam_store::ReleaseRecord> =
@@ -291,6 +298,7 @@ pub(crate) async fn prompt(
             "deployable": !counted.is_empty(),
             "gate": gate,
             "gate_status": gate_status,
+            "contamination": allowed.get(r.id.as_str()),
         }));
     }
     let deploy_rows: Vec<Value> = deploys
@@ -402,4 +410,42 @@ async fn gate_status(
             "its gate decisions could not be read".into()
         }
     })
+}
+
+/// Per release, what `--allow-contamination` let in: who allowed it and why (the event's
+/// message) and each case found (`dataset/case: part in place, metric`).
+fn contamination_allowed(events: &[seam_store::EventRecord]) -> HashMap<String, Value> {
+    let mut out = HashMap::new();
+    for e in events
+        .iter()
+        .filter(|e| e.kind == seam_vocab::EventKind::ReleaseContaminationAllowed)
+    {
+        let Ok(d) = serde_json::from_str::<Value>(&e.details) else {
+            continue;
+        };
+        let Some(release) = d["release"].as_str() else {
+            continue;
+        };
+        let cases: Vec<String> = d["cases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let text = |k: &str| c[k].as_str().unwrap_or("-").to_string();
+                format!(
+                    "{}/{} ({} in {}, {})",
+                    text("dataset"),
+                    text("case"),
+                    text("part"),
+                    text("place"),
+                    text("metric")
+                )
+            })
+            .collect();
+        out.insert(
+            release.to_string(),
+            json!({"what": e.message, "reason": d["reason"], "cases": cases}),
+        );
+    }
+    out
 }
