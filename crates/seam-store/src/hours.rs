@@ -207,6 +207,117 @@ impl Hours {
     }
 }
 
+/// The rollup rows a batch of newly stored records adds: each call in its hour, each attempt in
+/// its call's hour (its own when its call is not in the batch). What the SQLite writers upsert
+/// in the batch's transaction (PostgreSQL's triggers do the same from the rows inserted).
+pub fn deltas(calls: &[&crate::CallRecord], attempts: &[&crate::AttemptRecord]) -> Hours {
+    type CallKey = (i64, String, String, String, String, String, String, String);
+    let mut by_call: BTreeMap<CallKey, CallHour> = BTreeMap::new();
+    let mut call_hour: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for c in calls {
+        let hour_ms = hour_floor(c.created_ms);
+        call_hour.insert(&c.id, hour_ms);
+        let h = CallHour {
+            hour_ms,
+            tenant: c.tenant.clone(),
+            key_id: c.key_id.clone().unwrap_or_default(),
+            route: c.route.clone(),
+            provider: c.provider.clone().unwrap_or_default(),
+            purpose: c.purpose.stored().unwrap_or_default().to_string(),
+            outcome: c.outcome.as_str().to_string(),
+            error_class: c
+                .error_class
+                .map(|e| e.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            calls: 0,
+            dispatched: 0,
+            attempts: 0,
+            budget_exhausted: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            estimated: 0,
+            unpriced: 0,
+        };
+        let key = (
+            h.hour_ms,
+            h.tenant.clone(),
+            h.key_id.clone(),
+            h.route.clone(),
+            h.provider.clone(),
+            h.purpose.clone(),
+            h.outcome.clone(),
+            h.error_class.clone(),
+        );
+        let g = by_call.entry(key).or_insert(h);
+        g.calls += 1;
+        g.dispatched += i64::from(c.attempts > 0);
+        g.attempts += c.attempts;
+        g.budget_exhausted += i64::from(c.budget_exhausted);
+        g.input_tokens += c.input_tokens;
+        g.output_tokens += c.output_tokens;
+        g.cost_usd += c.cost_usd;
+        g.estimated += i64::from(c.tokens_estimated);
+        g.unpriced += i64::from(c.unpriced);
+    }
+    type AttemptKey = (i64, String, String, String, String, String);
+    let mut by_attempt: BTreeMap<AttemptKey, AttemptHour> = BTreeMap::new();
+    for a in attempts {
+        let hour_ms = call_hour
+            .get(a.call_id.as_str())
+            .copied()
+            .unwrap_or_else(|| hour_floor(a.created_ms));
+        let error_class = a.error_class.map(|e| e.as_str()).unwrap_or_default();
+        let key = (
+            hour_ms,
+            a.tenant.clone(),
+            a.route.clone(),
+            a.provider.clone(),
+            a.outcome.as_str().to_string(),
+            error_class.to_string(),
+        );
+        let g = by_attempt.entry(key).or_insert_with(|| AttemptHour {
+            hour_ms,
+            tenant: a.tenant.clone(),
+            route: a.route.clone(),
+            provider: a.provider.clone(),
+            outcome: a.outcome.as_str().to_string(),
+            error_class: error_class.to_string(),
+            attempts: 0,
+            first_attempts: 0,
+            cost_usd: 0.0,
+        });
+        g.attempts += 1;
+        g.first_attempts += i64::from(a.seq == 1);
+        g.cost_usd += a.cost_usd;
+    }
+    Hours {
+        calls: by_call.into_values().collect(),
+        attempts: by_attempt.into_values().collect(),
+    }
+}
+
+/// Adds a call-hour row to the rollups (SQLite's writers; numbered parameters in
+/// `CallHour`'s field order).
+pub(crate) const UPSERT_CALL_HOUR: &str = "INSERT INTO call_hours (hour_ms, tenant, key_id, \
+    route, provider, purpose, outcome, error_class, calls, dispatched, attempts, budget_exhausted, \
+    input_tokens, output_tokens, cost_usd, estimated, unpriced) VALUES ($1, $2, $3, $4, $5, $6, \
+    $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (hour_ms, tenant, key_id, \
+    route, provider, purpose, outcome, error_class) DO UPDATE SET calls = calls + excluded.calls, \
+    dispatched = dispatched + excluded.dispatched, attempts = attempts + excluded.attempts, \
+    budget_exhausted = budget_exhausted + excluded.budget_exhausted, \
+    input_tokens = input_tokens + excluded.input_tokens, \
+    output_tokens = output_tokens + excluded.output_tokens, cost_usd = cost_usd + excluded.cost_usd, \
+    estimated = estimated + excluded.estimated, unpriced = unpriced + excluded.unpriced";
+
+/// Adds an attempt-hour row (parameters in `AttemptHour`'s field order).
+pub(crate) const UPSERT_ATTEMPT_HOUR: &str = "INSERT INTO attempt_hours (hour_ms, tenant, route, \
+    provider, outcome, error_class, attempts, first_attempts, cost_usd) VALUES ($1, $2, $3, $4, \
+    $5, $6, $7, $8, $9) ON CONFLICT (hour_ms, tenant, route, provider, outcome, error_class) DO \
+    UPDATE SET attempts = attempts + excluded.attempts, \
+    first_attempts = first_attempts + excluded.first_attempts, cost_usd = cost_usd + excluded.cost_usd";
+
 #[cfg(test)]
 mod tests {
     use super::*;

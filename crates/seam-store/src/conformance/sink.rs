@@ -168,6 +168,44 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             "stored content is not overwritten"
         );
     }
+
+    // The hourly rollups hold what the calls hold, each call once, however often written.
+    let only = crate::Tenants::Only(vec!["sink".into()]);
+    let since = crate::hour_floor(base_ms);
+    let hours = store.hours_in(since, &only).await.expect("hours");
+    let (raw_calls, raw_attempts) = store.reliability_in(since, &only).await.expect("raw");
+    let (calls, attempts) = hours.groups(|_| true);
+    let totals = |c: &[crate::CallGroup]| -> (i64, i64, i64, i64) {
+        c.iter().fold((0, 0, 0, 0), |t, g| {
+            (
+                t.0 + g.calls,
+                t.1 + g.dispatched,
+                t.2 + g.attempts,
+                t.3 + g.budget_exhausted,
+            )
+        })
+    };
+    assert_eq!(totals(&calls), totals(&raw_calls), "calls in the rollups");
+    let attempts_of = |a: &[crate::AttemptGroup]| -> (i64, i64) {
+        a.iter()
+            .fold((0, 0), |t, g| (t.0 + g.attempts, t.1 + g.first_attempts))
+    };
+    assert_eq!(
+        attempts_of(&attempts),
+        attempts_of(&raw_attempts),
+        "attempts in the rollups"
+    );
+    let usage = hours.usage(crate::UsageBy::Tenant).expect("by tenant");
+    let raw = store
+        .usage_in(crate::UsageBy::Tenant, since, &only)
+        .await
+        .expect("usage");
+    let counts = |u: &[crate::UsageRow]| -> Vec<(String, i64, i64, i64)> {
+        u.iter()
+            .map(|r| (r.key.clone(), r.calls, r.input_tokens, r.output_tokens))
+            .collect()
+    };
+    assert_eq!(counts(&usage), counts(&raw));
 }
 
 /// Content for `call`, its body depending on `i`: every byte value, a NUL among them; the

@@ -78,10 +78,73 @@ fn limit(l: i64) -> i64 {
 impl Records for SqlStore {
     async fn insert_batch(&self, b: &RecordBatch) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        // On SQLite the writer adds the batch to the hourly rollups (PostgreSQL's triggers
+        // do): only the calls new to the store count.
+        let mut stored = std::collections::HashSet::new();
+        if self.sqlite {
+            for c in &b.calls {
+                let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM calls WHERE id = $1")
+                    .bind(c.id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_some() {
+                    stored.insert(c.id.as_str());
+                }
+            }
+        }
         insert_rows(&mut tx, &b.calls, self.sqlite).await?;
         insert_rows(&mut tx, &b.attempts, self.sqlite).await?;
         insert_rows(&mut tx, &b.streams, self.sqlite).await?;
         insert_rows(&mut tx, &b.contents, self.sqlite).await?;
+        if self.sqlite {
+            let calls: Vec<&CallRecord> = b
+                .calls
+                .iter()
+                .filter(|c| !stored.contains(c.id.as_str()))
+                .collect();
+            let attempts: Vec<&AttemptRecord> = b
+                .attempts
+                .iter()
+                .filter(|a| !stored.contains(a.call_id.as_str()))
+                .collect();
+            let h = crate::hours::deltas(&calls, &attempts);
+            for r in &h.calls {
+                sqlx::query(crate::hours::UPSERT_CALL_HOUR)
+                    .bind(r.hour_ms)
+                    .bind(r.tenant.as_str())
+                    .bind(r.key_id.as_str())
+                    .bind(r.route.as_str())
+                    .bind(r.provider.as_str())
+                    .bind(r.purpose.as_str())
+                    .bind(r.outcome.as_str())
+                    .bind(r.error_class.as_str())
+                    .bind(r.calls)
+                    .bind(r.dispatched)
+                    .bind(r.attempts)
+                    .bind(r.budget_exhausted)
+                    .bind(r.input_tokens)
+                    .bind(r.output_tokens)
+                    .bind(r.cost_usd)
+                    .bind(r.estimated)
+                    .bind(r.unpriced)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for r in &h.attempts {
+                sqlx::query(crate::hours::UPSERT_ATTEMPT_HOUR)
+                    .bind(r.hour_ms)
+                    .bind(r.tenant.as_str())
+                    .bind(r.route.as_str())
+                    .bind(r.provider.as_str())
+                    .bind(r.outcome.as_str())
+                    .bind(r.error_class.as_str())
+                    .bind(r.attempts)
+                    .bind(r.first_attempts)
+                    .bind(r.cost_usd)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }

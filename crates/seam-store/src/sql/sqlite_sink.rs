@@ -13,11 +13,11 @@ use super::cells::Row;
 use super::rows::insert_sql;
 use super::sqlite_insert::Insert;
 use crate::sink::{Priority, RecordBatch, RecordSink};
-use crate::{Result, StoreError};
+use crate::{AttemptRecord, CallRecord, Result, StoreError};
 use async_trait::async_trait;
 use rusqlite::{Connection, TransactionBehavior};
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -128,15 +128,91 @@ fn write(writer: &Mutex<Writer>, b: &RecordBatch) -> Result<()> {
     // A panic elsewhere while holding the lock leaves the connection usable: the open
     // transaction was rolled back when it was dropped.
     let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
-    let Writer { inserts, conn } = &mut *w;
+    if write_batch(&mut w, b, None)? {
+        return Ok(());
+    }
+    // Some of its calls were stored already (a batch written again after its acknowledgement
+    // was lost): written again, the hourly rollups counting only the calls new to the store.
+    let stored = stored_calls(&w.conn, &b.calls)?;
+    write_batch(&mut w, b, Some(&stored)).map(|_| ())
+}
+
+/// Writes the batch and adds it to the hourly rollups in one transaction. Without `stored`
+/// (the calls known to be in the store already), a batch with a call the store had is rolled
+/// back instead, and `false` returned.
+fn write_batch(w: &mut Writer, b: &RecordBatch, stored: Option<&HashSet<String>>) -> Result<bool> {
+    let Writer { inserts, conn } = w;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Most calls' only attempt goes in the call's row (see cells::inline_attempts).
     let (calls, attempts) = super::cells::inline_attempts(&b.calls, &b.attempts);
+    let before = tx.total_changes();
     insert_rows(&tx, inserts, &calls)?;
+    let inserted = tx.total_changes().saturating_sub(before);
+    if stored.is_none() && usize::try_from(inserted).ok() != Some(calls.len()) {
+        return Ok(false);
+    }
     insert_rows(&tx, inserts, &attempts)?;
     insert_rows(&tx, inserts, &b.streams)?;
     insert_rows(&tx, inserts, &b.contents)?;
+    let new = |id: &str| stored.is_none_or(|s| !s.contains(id));
+    let new_calls: Vec<&CallRecord> = b.calls.iter().filter(|c| new(&c.id)).collect();
+    let new_attempts: Vec<&AttemptRecord> = b.attempts.iter().filter(|a| new(&a.call_id)).collect();
+    add_hours(&tx, &crate::hours::deltas(&new_calls, &new_attempts))?;
     tx.commit()?;
+    Ok(true)
+}
+
+/// Which of `calls` the store holds already.
+fn stored_calls(conn: &Connection, calls: &[CallRecord]) -> rusqlite::Result<HashSet<String>> {
+    let mut q = conn.prepare_cached("SELECT 1 FROM calls WHERE id = ?1")?;
+    let mut out = HashSet::new();
+    for c in calls {
+        if q.exists([&c.id])? {
+            out.insert(c.id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Upserts the rollup rows of a batch: one statement per group (a few per batch), where a
+/// trigger would run one per row.
+fn add_hours(conn: &Connection, h: &crate::Hours) -> rusqlite::Result<()> {
+    let mut up = conn.prepare_cached(crate::hours::UPSERT_CALL_HOUR)?;
+    for r in &h.calls {
+        up.execute(rusqlite::params![
+            r.hour_ms,
+            r.tenant,
+            r.key_id,
+            r.route,
+            r.provider,
+            r.purpose,
+            r.outcome,
+            r.error_class,
+            r.calls,
+            r.dispatched,
+            r.attempts,
+            r.budget_exhausted,
+            r.input_tokens,
+            r.output_tokens,
+            r.cost_usd,
+            r.estimated,
+            r.unpriced
+        ])?;
+    }
+    let mut up = conn.prepare_cached(crate::hours::UPSERT_ATTEMPT_HOUR)?;
+    for r in &h.attempts {
+        up.execute(rusqlite::params![
+            r.hour_ms,
+            r.tenant,
+            r.route,
+            r.provider,
+            r.outcome,
+            r.error_class,
+            r.attempts,
+            r.first_attempts,
+            r.cost_usd
+        ])?;
+    }
     Ok(())
 }
 
