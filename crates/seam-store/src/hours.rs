@@ -211,25 +211,33 @@ impl Hours {
 /// its call's hour (its own when its call is not in the batch). What the SQLite writers upsert
 /// in the batch's transaction (PostgreSQL's triggers do the same from the rows inserted).
 pub fn deltas(calls: &[&crate::CallRecord], attempts: &[&crate::AttemptRecord]) -> Hours {
-    type CallKey = (i64, String, String, String, String, String, String, String);
+    // Keys borrow from the records: a batch of hundreds of calls makes a few groups, and a
+    // String per key part per call would cost more than the upserts.
+    type CallKey<'a> = (i64, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
     let mut by_call: BTreeMap<CallKey, CallHour> = BTreeMap::new();
     let mut call_hour: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
     for c in calls {
         let hour_ms = hour_floor(c.created_ms);
         call_hour.insert(&c.id, hour_ms);
-        let h = CallHour {
+        let key = (
             hour_ms,
-            tenant: c.tenant.clone(),
-            key_id: c.key_id.clone().unwrap_or_default(),
-            route: c.route.clone(),
-            provider: c.provider.clone().unwrap_or_default(),
-            purpose: c.purpose.stored().unwrap_or_default().to_string(),
-            outcome: c.outcome.as_str().to_string(),
-            error_class: c
-                .error_class
-                .map(|e| e.as_str())
-                .unwrap_or_default()
-                .to_string(),
+            c.tenant.as_str(),
+            c.key_id.as_deref().unwrap_or(""),
+            c.route.as_str(),
+            c.provider.as_deref().unwrap_or(""),
+            c.purpose.stored().unwrap_or(""),
+            c.outcome.as_str(),
+            c.error_class.map(|e| e.as_str()).unwrap_or(""),
+        );
+        let g = by_call.entry(key).or_insert_with(|| CallHour {
+            hour_ms,
+            tenant: key.1.to_string(),
+            key_id: key.2.to_string(),
+            route: key.3.to_string(),
+            provider: key.4.to_string(),
+            purpose: key.5.to_string(),
+            outcome: key.6.to_string(),
+            error_class: key.7.to_string(),
             calls: 0,
             dispatched: 0,
             attempts: 0,
@@ -239,18 +247,7 @@ pub fn deltas(calls: &[&crate::CallRecord], attempts: &[&crate::AttemptRecord]) 
             cost_usd: 0.0,
             estimated: 0,
             unpriced: 0,
-        };
-        let key = (
-            h.hour_ms,
-            h.tenant.clone(),
-            h.key_id.clone(),
-            h.route.clone(),
-            h.provider.clone(),
-            h.purpose.clone(),
-            h.outcome.clone(),
-            h.error_class.clone(),
-        );
-        let g = by_call.entry(key).or_insert(h);
+        });
         g.calls += 1;
         g.dispatched += i64::from(c.attempts > 0);
         g.attempts += c.attempts;
@@ -261,29 +258,28 @@ pub fn deltas(calls: &[&crate::CallRecord], attempts: &[&crate::AttemptRecord]) 
         g.estimated += i64::from(c.tokens_estimated);
         g.unpriced += i64::from(c.unpriced);
     }
-    type AttemptKey = (i64, String, String, String, String, String);
+    type AttemptKey<'a> = (i64, &'a str, &'a str, &'a str, &'a str, &'a str);
     let mut by_attempt: BTreeMap<AttemptKey, AttemptHour> = BTreeMap::new();
     for a in attempts {
         let hour_ms = call_hour
             .get(a.call_id.as_str())
             .copied()
             .unwrap_or_else(|| hour_floor(a.created_ms));
-        let error_class = a.error_class.map(|e| e.as_str()).unwrap_or_default();
         let key = (
             hour_ms,
-            a.tenant.clone(),
-            a.route.clone(),
-            a.provider.clone(),
-            a.outcome.as_str().to_string(),
-            error_class.to_string(),
+            a.tenant.as_str(),
+            a.route.as_str(),
+            a.provider.as_str(),
+            a.outcome.as_str(),
+            a.error_class.map(|e| e.as_str()).unwrap_or(""),
         );
         let g = by_attempt.entry(key).or_insert_with(|| AttemptHour {
             hour_ms,
-            tenant: a.tenant.clone(),
-            route: a.route.clone(),
-            provider: a.provider.clone(),
-            outcome: a.outcome.as_str().to_string(),
-            error_class: error_class.to_string(),
+            tenant: key.1.to_string(),
+            route: key.2.to_string(),
+            provider: key.3.to_string(),
+            outcome: key.4.to_string(),
+            error_class: key.5.to_string(),
             attempts: 0,
             first_attempts: 0,
             cost_usd: 0.0,
