@@ -50,8 +50,9 @@ pub struct LedgerInput {
     /// Candidate pass rate minus baseline pass rate, and its interval.
     pub pass_difference: Option<f64>,
     pub pass_interval: Option<Interval>,
-    /// Live calls served from the baseline release in the [`TRAFFIC_WINDOW_DAYS`] before.
-    pub calls_in_window: u64,
+    /// Live calls served from the baseline release in the [`TRAFFIC_WINDOW_DAYS`] before
+    /// (None: the baseline run names no one release, so its traffic is unknown).
+    pub calls_in_window: Option<u64>,
     pub horizon_days: f64,
     pub failure_cost_usd: Option<f64>,
 }
@@ -70,9 +71,10 @@ pub struct LedgerEntry {
     /// Candidate failure rate minus baseline failure rate (positive: the candidate fails more).
     pub failure_rate_change: Option<f64>,
     pub failure_rate_change_interval: Option<Interval>,
-    pub calls_in_window: u64,
+    /// None: the baseline run names no one release, so the traffic is unknown.
+    pub calls_in_window: Option<u64>,
     pub window_days: f64,
-    pub calls_per_day: f64,
+    pub calls_per_day: Option<f64>,
     pub horizon_days: f64,
     /// A `fail` decision: the regression was blocked (unless overridden at deploy).
     pub blocked: bool,
@@ -83,6 +85,9 @@ pub struct LedgerEntry {
     pub cost_avoided_usd: Option<Estimate>,
     /// ACTUAL, from the call records of both runs.
     pub eval_spend_usd: f64,
+    /// The same, per run: a report counts a run used by several decisions once.
+    #[serde(default)]
+    pub run_spend_usd: std::collections::BTreeMap<String, f64>,
     /// Who deployed the candidate anyway (`--override-gate`), found when a report is made.
     #[serde(default)]
     pub overridden_by: Option<String>,
@@ -94,7 +99,7 @@ pub struct LedgerEntry {
 pub struct Estimated {
     pub failure_rate_change: Option<f64>,
     pub failure_rate_change_interval: Option<Interval>,
-    pub calls_per_day: f64,
+    pub calls_per_day: Option<f64>,
     pub blocked: bool,
     pub failures_avoided: Option<Estimate>,
     pub cost_avoided_usd: Option<Estimate>,
@@ -118,9 +123,11 @@ pub fn estimate(input: &LedgerInput) -> Estimated {
         low: -i.high,
         high: -i.low,
     });
-    let calls_per_day = input.calls_in_window as f64 / TRAFFIC_WINDOW_DAYS;
+    let calls_per_day = input
+        .calls_in_window
+        .map(|n| n as f64 / TRAFFIC_WINDOW_DAYS);
     let blocked = input.decision == "fail";
-    let failures_avoided = match (blocked, change, interval) {
+    let failures_avoided = match (blocked && calls_per_day.is_some(), change, interval) {
         (true, Some(c), Some(i)) => Some(Estimate {
             estimate: c,
             low: i.low,
@@ -133,7 +140,7 @@ pub fn estimate(input: &LedgerInput) -> Estimated {
         }),
         _ => None,
     }
-    .map(|rate| rate.scaled(calls_per_day * input.horizon_days));
+    .map(|rate| rate.scaled(calls_per_day.unwrap_or(0.0) * input.horizon_days));
     let cost_avoided_usd = failures_avoided
         .zip(input.failure_cost_usd)
         .map(|(f, cost)| f.scaled(cost));
@@ -218,7 +225,7 @@ mod tests {
                 low: -0.2,
                 high: 0.01,
             }),
-            calls_in_window: 700,
+            calls_in_window: Some(700),
             horizon_days: 30.0,
             failure_cost_usd: Some(2.0),
         });
@@ -237,7 +244,7 @@ mod tests {
             decision: "pass".into(),
             pass_difference: Some(0.0),
             pass_interval: None,
-            calls_in_window: 70,
+            calls_in_window: Some(70),
             horizon_days: 30.0,
             failure_cost_usd: Some(2.0),
         });
