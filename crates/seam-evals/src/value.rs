@@ -118,10 +118,11 @@ pub fn check_horizon(days: f64) -> Result<f64, String> {
 
 /// The estimates of one decision.
 pub fn estimate(input: &LedgerInput) -> Estimated {
-    let change = input.pass_difference.map(|d| -d);
+    // `0.0 - x`, not `-x`: no difference prints as 0, not -0.
+    let change = input.pass_difference.map(|d| 0.0 - d);
     let interval = input.pass_interval.map(|i| Interval {
-        low: -i.high,
-        high: -i.low,
+        low: 0.0 - i.high,
+        high: 0.0 - i.low,
     });
     let calls_per_day = input
         .calls_in_window
