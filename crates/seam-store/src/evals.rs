@@ -123,6 +123,14 @@ pub trait Evals: Send + Sync {
     ) -> Result<Vec<EvalGateRecord>>;
     /// Stores a value ledger entry.
     async fn insert_value_entry(&self, entry: &ValueEntryRecord) -> Result<()>;
+    /// How many live calls (not eval traffic) were served from `release_id` from `since_ms`
+    /// (inclusive) to `until_ms` (exclusive): the traffic a ledger entry is estimated from.
+    async fn live_calls_of_release(
+        &self,
+        release_id: &str,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<u64>;
     /// The entries made from `since_ms` (inclusive) to `until_ms` (exclusive), oldest first.
     async fn value_entries(&self, since_ms: i64, until_ms: i64) -> Result<Vec<ValueEntryRecord>>;
 }

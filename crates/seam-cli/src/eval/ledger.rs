@@ -4,10 +4,7 @@
 
 use seam_evals::GateReport;
 use seam_evals::value::{LedgerEntry, LedgerInput, METHOD, TRAFFIC_WINDOW_DAYS, estimate};
-use seam_store::{
-    CallQuery, EvalResultRecord, EvalRunRecord, Evals, Records, Releases, ValueEntryRecord,
-};
-use seam_vocab::Purpose;
+use seam_store::{EvalResultRecord, EvalRunRecord, Evals, Records, Releases, ValueEntryRecord};
 use std::collections::BTreeSet;
 
 const DAY_MS: i64 = 86_400_000;
@@ -45,20 +42,6 @@ pub(crate) async fn spend(
     Ok((usd, found))
 }
 
-/// Live calls served from `release` in the window before `now_ms`.
-async fn traffic(store: &impl Records, release: &str, now_ms: i64) -> anyhow::Result<u64> {
-    let calls = store
-        .list_calls(&CallQuery {
-            since_ms: now_ms - (TRAFFIC_WINDOW_DAYS as i64) * DAY_MS,
-            until_ms: Some(now_ms),
-            release_id: Some(release.to_string()),
-            limit: i64::MAX,
-            ..CallQuery::default()
-        })
-        .await?;
-    Ok(calls.iter().filter(|c| c.purpose == Purpose::Live).count() as u64)
-}
-
 /// The prompt the decision is about and its declared failure cost, from the releases.
 async fn prompt_of(
     store: &impl Releases,
@@ -90,7 +73,11 @@ pub(crate) async fn record(
 ) -> anyhow::Result<LedgerEntry> {
     let now_ms = seam_store::now_ms();
     let calls_in_window = match d.baseline_release {
-        Some(r) => Some(traffic(store, r, now_ms).await?),
+        Some(r) => Some(
+            store
+                .live_calls_of_release(r, now_ms - (TRAFFIC_WINDOW_DAYS as i64) * DAY_MS, now_ms)
+                .await?,
+        ),
         None => None,
     };
     let (prompt, failure_cost_usd) = prompt_of(store, d).await?;

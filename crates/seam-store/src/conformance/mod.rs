@@ -60,6 +60,7 @@ pub async fn run_all(store: &dyn Store) {
     calls::usage_reports_eval_traffic_apart(store).await;
     evals::eval_runs_round_trip(store).await;
     value::value_ledger_round_trip(store).await;
+    value::live_calls_of_a_release_are_counted(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;
     buckets::reliability_over_time(store).await;

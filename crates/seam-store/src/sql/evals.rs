@@ -279,6 +279,24 @@ impl Evals for SqlStore {
         Ok(())
     }
 
+    async fn live_calls_of_release(
+        &self,
+        release_id: &str,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<u64> {
+        // Live calls are stored with a NULL purpose (migration 20).
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM calls WHERE release_id = $1 AND created_ms >= $2 AND created_ms < $3 AND purpose IS NULL",
+        )
+        .bind(release_id)
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn value_entries(&self, since_ms: i64, until_ms: i64) -> Result<Vec<ValueEntryRecord>> {
         let sql = format!(
             "SELECT {VALUE_COLUMNS} FROM value_ledger WHERE created_ms >= $1 AND created_ms < $2 ORDER BY created_ms, id"
