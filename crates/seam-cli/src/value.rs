@@ -105,6 +105,7 @@ const HEADERS: &[&str] = &[
     "decisions",
     "regressions_blocked",
     "overridden",
+    "repeated",
     "failures_avoided_estimate",
     "failures_avoided_low",
     "failures_avoided_high",
@@ -130,6 +131,7 @@ fn cells(r: &ValueRow, start: &str, end: &str, round: fn(f64) -> String) -> Vec<
         r.decisions.to_string(),
         r.regressions_blocked.to_string(),
         r.overridden.to_string(),
+        r.repeated.to_string(),
     ];
     out.extend(est(r.failures_avoided));
     out.extend(est(r.cost_avoided_usd));
@@ -181,6 +183,13 @@ pub async fn report(
             e.overridden_by = overridden.get(&(c.clone(), b.clone())).cloned();
         }
         entries.push(e);
+    }
+    // The same regression gated again: only the newest decision of a pair counts it.
+    let mut seen = BTreeSet::new();
+    for e in entries.iter_mut().rev() {
+        if let (true, Some(c), Some(b)) = (e.blocked, &e.release, &e.baseline_release) {
+            e.counted_in_newer = !seen.insert((c.clone(), b.clone()));
+        }
     }
     let (rows, total) = rows(&entries);
     // The period's last day is the one before `end` (exclusive).

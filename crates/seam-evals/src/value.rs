@@ -91,6 +91,10 @@ pub struct LedgerEntry {
     /// Who deployed the candidate anyway (`--override-gate`), found when a report is made.
     #[serde(default)]
     pub overridden_by: Option<String>,
+    /// A newer decision in the same report is of the same candidate and baseline release:
+    /// the regression is counted there, once (set when a report is made).
+    #[serde(default)]
+    pub counted_in_newer: bool,
     pub method: String,
 }
 
@@ -163,6 +167,8 @@ pub struct ValueRow {
     pub regressions_blocked: u64,
     /// Blocked, then deployed anyway: counted in neither estimate.
     pub overridden: u64,
+    /// Blocked again by a newer decision of the same releases: counted once, there.
+    pub repeated: u64,
     /// ESTIMATE: None when no blocked regression had a rate change.
     pub failures_avoided: Option<Estimate>,
     /// ESTIMATE over the blocked regressions whose prompt declares a failure cost.
@@ -186,6 +192,10 @@ pub fn sum_row(prompt: &str, entries: &[&LedgerEntry], spend: f64) -> ValueRow {
     for e in entries {
         row.decisions += 1;
         if !e.blocked {
+            continue;
+        }
+        if e.counted_in_newer {
+            row.repeated += 1;
             continue;
         }
         if e.overridden_by.is_some() {

@@ -346,6 +346,20 @@ async fn a_blocked_regression_is_estimated_from_the_records_and_reported() {
         .unwrap();
     assert_eq!(entry["overridden_by"], "root");
 
+    // The same regression gated again: counted once, in the newest decision.
+    let (code, _) = gate(
+        &store,
+        &["eval", "gate", "evr_bc", "--baseline", "evr_bb", "--json"],
+    );
+    assert_eq!(code, 1);
+    let report = store.json(&["report", "value", "--format", "json"]);
+    let billing = &report["prompts"][0];
+    assert_eq!(billing["decisions"], 2);
+    assert_eq!(
+        (billing["repeated"].clone(), billing["overridden"].clone()),
+        (1.into(), 1.into())
+    );
+
     let bad = store.run(None, &["report", "value", "--quarter", "2026Q5"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("2026Q4"));

@@ -121,6 +121,7 @@ pub(crate) async fn record(
         eval_spend_usd,
         run_spend_usd,
         overridden_by: None,
+        counted_in_newer: false,
         method: METHOD.to_string(),
     };
     store
