@@ -360,6 +360,25 @@ async fn a_blocked_regression_is_estimated_from_the_records_and_reported() {
         (1.into(), 1.into())
     );
 
+    // A horizon that is no number of days is refused before anything is stored.
+    let bad = store.run(
+        None,
+        &[
+            "eval",
+            "gate",
+            "evr_bc",
+            "--baseline",
+            "evr_bb",
+            "--horizon-days",
+            "0",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--horizon-days"));
+    let after = store.json(&["report", "value", "--format", "json"]);
+    // Four decisions before it: two of billing, two of faq.
+    assert_eq!(after["total"]["decisions"], 4);
+
     let bad = store.run(None, &["report", "value", "--quarter", "2026Q5"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("2026Q4"));
