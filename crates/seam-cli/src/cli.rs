@@ -317,6 +317,14 @@ impl Cli {
                 ReportCommand::Usage { by, since, json } => {
                     crate::report::usage(&store, &by, &since, json).await
                 }
+                ReportCommand::Value {
+                    since,
+                    quarter,
+                    format,
+                } => {
+                    crate::value::report(&store, since.as_deref(), quarter.as_deref(), &format)
+                        .await
+                }
             },
             Command::Release { command, store } => match command {
                 ReleaseCommand::Create {
@@ -464,18 +472,17 @@ impl Cli {
                     alpha,
                     margin,
                     accept_contaminated,
+                    horizon_days,
                     json,
                 } => {
-                    crate::eval::gate(
-                        &store,
-                        &candidate,
-                        &baseline,
+                    let options = crate::eval::GateOptions {
                         alpha,
                         margin,
                         accept_contaminated,
+                        horizon_days,
                         json,
-                    )
-                    .await
+                    };
+                    crate::eval::gate(&store, &candidate, &baseline, &options).await
                 }
                 crate::eval::EvalCommand::Contamination(args) => {
                     crate::eval::contamination(&store, args).await

@@ -24,6 +24,7 @@ mod store;
 mod streams;
 mod traces;
 mod users;
+mod value;
 
 pub use cli::{Cli, LogFormat};
 

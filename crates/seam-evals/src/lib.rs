@@ -17,6 +17,7 @@ pub mod contamination;
 pub mod dataset;
 pub mod graders;
 pub mod stats;
+pub mod value;
 
 mod fields;
 mod gate;

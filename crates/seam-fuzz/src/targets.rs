@@ -267,6 +267,7 @@ pub fn render(data: &[u8]) {
         tools: Vec::new(),
         response_format: None,
         gate: None,
+        failure_cost_usd: None,
         file: Default::default(),
     };
     render_bounded(&prompt, &vars, data.len());

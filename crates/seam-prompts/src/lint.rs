@@ -84,6 +84,14 @@ pub fn lint(p: &Prompt) -> Vec<Finding> {
             "a prompt needs at least one owner".into(),
         );
     }
+    if p.failure_cost_usd == Some(0.0) {
+        add(
+            "failure_cost_usd",
+            Severity::Warning,
+            "0 prices every avoided failure at nothing: leave the key out to report counts only"
+                .into(),
+        );
+    }
     if is_alias(&p.model) {
         add(
             "model",

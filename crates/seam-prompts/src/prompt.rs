@@ -119,6 +119,11 @@ pub struct Prompt {
     /// Left out of the content when absent, so releases made before it keep their ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<Gate>,
+    /// What one failed call of this prompt costs the business, in USD: the value ledger
+    /// prices the failures a blocked regression is estimated to avoid (docs/evals.md
+    /// "Value ledger"). Left out of the content when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_cost_usd: Option<f64>,
     /// The file it came from (not part of the prompt's content).
     #[serde(skip)]
     pub file: PathBuf,
@@ -143,6 +148,13 @@ pub fn parse(text: &str, origin: &Path) -> Result<Prompt, FileError> {
     check_name(&p.name).map_err(|e| error(format!("name: {e}")))?;
     if let Some(g) = &p.gate {
         g.check().map_err(|(key, e)| error(format!("{key}: {e}")))?;
+    }
+    if let Some(cost) = p.failure_cost_usd
+        && !(cost.is_finite() && cost >= 0.0)
+    {
+        return Err(error(format!(
+            "failure_cost_usd: {cost} is out of range: use a number of USD from 0 up"
+        )));
     }
     p.file = origin.to_path_buf();
     Ok(p)

@@ -71,6 +71,24 @@ pub struct EvalGateRecord {
     pub actor: String,
 }
 
+/// One entry of the value ledger: what a gate decision is estimated to have been worth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueEntryRecord {
+    pub id: String,
+    pub created_ms: i64,
+    /// The `eval_gates` decision it is about.
+    pub gate_id: String,
+    /// The prompt of the releases gated (empty when the runs named none).
+    pub prompt: String,
+    pub dataset: String,
+    pub dataset_version: String,
+    /// `pass`, `fail` or `inconclusive`.
+    pub decision: String,
+    /// The estimate, as JSON (`seam_evals::value::LedgerEntry`).
+    pub entry: String,
+    pub actor: String,
+}
+
 /// Eval runs and their results.
 #[async_trait]
 pub trait Evals: Send + Sync {
@@ -103,4 +121,16 @@ pub trait Evals: Send + Sync {
         candidate_release: &str,
         baseline_release: &str,
     ) -> Result<Vec<EvalGateRecord>>;
+    /// Stores a value ledger entry.
+    async fn insert_value_entry(&self, entry: &ValueEntryRecord) -> Result<()>;
+    /// How many live calls (not eval traffic) were served from `release_id` from `since_ms`
+    /// (inclusive) to `until_ms` (exclusive): the traffic a ledger entry is estimated from.
+    async fn live_calls_of_release(
+        &self,
+        release_id: &str,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<u64>;
+    /// The entries made from `since_ms` (inclusive) to `until_ms` (exclusive), oldest first.
+    async fn value_entries(&self, since_ms: i64, until_ms: i64) -> Result<Vec<ValueEntryRecord>>;
 }

@@ -23,7 +23,7 @@ pub mod streams;
 
 pub use buckets::{AttemptBucket, Buckets, CallBucket};
 pub use clock::{now_ms, status_range, timestamp};
-pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals};
+pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, ValueEntryRecord};
 pub use hours::{AttemptHour, CallHour, HOUR_MS, Hours, hour_floor};
 pub use migrate::Progress;
 pub use records::{

@@ -137,6 +137,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/0022_hours.postgres.sql"),
         postgres_then: None,
     },
+    both(
+        23,
+        "value_ledger",
+        include_str!("../migrations/0023_value_ledger.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

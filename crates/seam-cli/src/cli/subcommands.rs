@@ -238,6 +238,21 @@ pub(crate) enum ReportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What evals were worth: regressions the gate blocked, the failures and cost they are
+    /// estimated to have avoided (with intervals), the actual eval spend and the ratio, per
+    /// prompt and in total, from the value ledger (docs/evals.md "Value ledger").
+    Value {
+        /// How far back: 90d (the default), 24h.
+        #[arg(long, conflicts_with = "quarter")]
+        since: Option<String>,
+        /// A calendar quarter, UTC: 2026Q4.
+        #[arg(long)]
+        quarter: Option<String>,
+        /// md (a Markdown table and the method), csv (one header row, ISO dates, plain
+        /// numbers; the method on standard error) or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -106,8 +106,13 @@ pub(super) async fn gate(
         rate * 100.0
     );
     println!("  seam eval gate {candidate} --baseline {baseline}");
-    let decision =
-        crate::eval::decide(&store_args, &candidate, &baseline, None, None, false, false).await?;
+    let decision = crate::eval::decide(
+        &store_args,
+        &candidate,
+        &baseline,
+        &crate::eval::GateOptions::default(),
+    )
+    .await?;
     anyhow::ensure!(
         decision == Decision::Fail,
         "the gate should have blocked the candidate, and said {}",
@@ -128,8 +133,13 @@ pub(super) async fn gate(
     );
     let candidate = run(script, store, &store_args, Target::Release(&same.id)).await?;
     println!("  seam eval gate {candidate} --baseline {baseline}");
-    let decision =
-        crate::eval::decide(&store_args, &candidate, &baseline, None, None, false, false).await?;
+    let decision = crate::eval::decide(
+        &store_args,
+        &candidate,
+        &baseline,
+        &crate::eval::GateOptions::default(),
+    )
+    .await?;
     anyhow::ensure!(
         decision == Decision::Pass,
         "the gate should have passed the unchanged release, and said {}",

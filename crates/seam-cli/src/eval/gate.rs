@@ -6,6 +6,7 @@ use super::contaminated::{Mark, mark_of, pct, run_release};
 use super::{Reasons, short};
 use crate::cli::StoreArgs;
 use crate::format::clean;
+use seam_evals::value::{DEFAULT_HORIZON_DAYS, check_horizon};
 use seam_evals::{Decision, GateConfig, PairedCase, Run, Verdict};
 use seam_store::{
     Audit, EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, EventRecord, Events,
@@ -72,27 +73,26 @@ async fn load(
     })
 }
 
+/// How `seam eval gate` decides and prints.
+#[derive(Debug, Clone, Default)]
+pub struct GateOptions {
+    pub alpha: Option<f64>,
+    pub margin: Option<f64>,
+    pub accept_contaminated: bool,
+    /// The value ledger's horizon (default [`DEFAULT_HORIZON_DAYS`]).
+    pub horizon_days: Option<f64>,
+    pub json: bool,
+}
+
 /// `seam eval gate`: [`decide`], then the process exits with the decision's code (0 pass,
 /// 1 fail, 3 inconclusive).
 pub async fn gate(
     store_args: &StoreArgs,
     candidate: &str,
     baseline: &str,
-    alpha: Option<f64>,
-    margin: Option<f64>,
-    accept_contaminated: bool,
-    as_json: bool,
+    options: &GateOptions,
 ) -> anyhow::Result<()> {
-    let decision = decide(
-        store_args,
-        candidate,
-        baseline,
-        alpha,
-        margin,
-        accept_contaminated,
-        as_json,
-    )
-    .await?;
+    let decision = decide(store_args, candidate, baseline, options).await?;
     let code = decision.exit_code();
     if code != 0 {
         let _ = std::io::stdout().flush();
@@ -101,17 +101,23 @@ pub async fn gate(
     Ok(())
 }
 
-/// Compares the two runs, stores the decision, puts it on the audit chain and the timeline,
-/// and prints the report.
+/// Compares the two runs, stores the decision and its value ledger entry, puts it on the
+/// audit chain and the timeline, and prints the report.
 pub async fn decide(
     store_args: &StoreArgs,
     candidate: &str,
     baseline: &str,
-    alpha: Option<f64>,
-    margin: Option<f64>,
-    accept_contaminated: bool,
-    as_json: bool,
+    options: &GateOptions,
 ) -> anyhow::Result<Decision> {
+    let GateOptions {
+        alpha,
+        margin,
+        accept_contaminated,
+        horizon_days,
+        json: as_json,
+    } = *options;
+    let horizon_days = check_horizon(horizon_days.unwrap_or(DEFAULT_HORIZON_DAYS))
+        .map_err(|e| anyhow::anyhow!("--horizon-days: {e}"))?;
     let mut config = GateConfig::default();
     if let Some(a) = alpha {
         config.alpha = a;
@@ -201,9 +207,10 @@ pub async fn decide(
     });
     let cand_release = run_release(&store, &cand_results).await?;
     let base_release = run_release(&store, &base_results).await?;
+    let gate_id = format!("evg_{:016x}", rand::random::<u64>());
     store
         .insert_eval_gate(&EvalGateRecord {
-            id: format!("evg_{:016x}", rand::random::<u64>()),
+            id: gate_id.clone(),
             created_ms: seam_store::now_ms(),
             candidate_run: cand.id.clone(),
             baseline_run: base.id.clone(),
@@ -217,6 +224,22 @@ pub async fn decide(
             actor: who.name.clone(),
         })
         .await?;
+    let ledger = super::ledger::record(
+        &store,
+        &super::ledger::Decided {
+            gate_id: &gate_id,
+            candidate: &cand,
+            baseline: &base,
+            candidate_results: &cand_results,
+            baseline_results: &base_results,
+            candidate_release: cand_release.as_deref(),
+            baseline_release: base_release.as_deref(),
+            report: &report,
+            horizon_days,
+            actor: &who.name,
+        },
+    )
+    .await?;
     let details = json!({
         "candidate": cand.id,
         "baseline": base.id,
@@ -283,6 +306,7 @@ pub async fn decide(
             "report": report,
             "contaminated": contamination,
             "clean_report": clean_report,
+            "ledger": ledger,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -310,6 +334,7 @@ pub async fn decide(
                 None => println!("CONTAMINATED, accepted: no clean subset to gate"),
             }
         }
+        print!("{}", super::ledger::render(&ledger));
     }
     Ok(decision)
 }

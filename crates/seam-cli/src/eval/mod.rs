@@ -7,11 +7,12 @@ mod contaminated;
 mod contamination;
 mod gate;
 mod inproc;
+mod ledger;
 mod run;
 mod show;
 
 pub(crate) use contamination::{ContaminationArgs, contamination};
-pub use gate::{decide, gate};
+pub use gate::{GateOptions, decide, gate};
 pub use run::{RunArgs, run};
 pub use show::{list, show};
 
@@ -64,6 +65,10 @@ pub(crate) enum EvalCommand {
         /// decision is printed beside it.
         #[arg(long)]
         accept_contaminated: bool,
+        /// The value ledger's horizon: the days of traffic a blocked regression is estimated
+        /// to have spared (default 30).
+        #[arg(long, value_name = "DAYS")]
+        horizon_days: Option<f64>,
         /// Output the gate's report as JSON.
         #[arg(long)]
         json: bool,

@@ -12,6 +12,7 @@ mod samples;
 mod sessions;
 mod sink;
 mod spend;
+mod value;
 mod vocab;
 
 pub use audit::audit_chain;
@@ -58,6 +59,8 @@ pub async fn run_all(store: &dyn Store) {
     calls::usage_counts_unpriced_calls(store).await;
     calls::usage_reports_eval_traffic_apart(store).await;
     evals::eval_runs_round_trip(store).await;
+    value::value_ledger_round_trip(store).await;
+    value::live_calls_of_a_release_are_counted(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;
     buckets::reliability_over_time(store).await;

@@ -2,7 +2,7 @@
 
 use super::SqlStore;
 use super::from_row::{all, one};
-use crate::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, Result};
+use crate::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, Result, ValueEntryRecord};
 use async_trait::async_trait;
 use seam_vocab::EvalStatus;
 use sqlx::any::AnyRow;
@@ -10,6 +10,8 @@ use sqlx::{FromRow, Row};
 
 const RUN_COLUMNS: &str = "id, created_ms, finished_ms, dataset, dataset_version, target_kind, target, served_models, repeats, cases, status, actor";
 const GATE_COLUMNS: &str = "id, created_ms, candidate_run, baseline_run, candidate_release, baseline_release, dataset, dataset_version, decision, alpha, margin, actor";
+const VALUE_COLUMNS: &str =
+    "id, created_ms, gate_id, prompt, dataset, dataset_version, decision, entry, actor";
 const RESULT_COLUMNS: &str = "run_id, case_id, repeat_index, created_ms, verdict, score, reasons, call_id, latency_ms, cost_usd, case_hash";
 
 fn served_json(models: &[String]) -> String {
@@ -84,6 +86,22 @@ impl FromRow<'_, AnyRow> for EvalGateRecord {
             decision: r.try_get("decision")?,
             alpha: r.try_get("alpha")?,
             margin: r.try_get("margin")?,
+            actor: r.try_get("actor")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for ValueEntryRecord {
+    fn from_row(r: &AnyRow) -> std::result::Result<Self, sqlx::Error> {
+        Ok(ValueEntryRecord {
+            id: r.try_get("id")?,
+            created_ms: r.try_get("created_ms")?,
+            gate_id: r.try_get("gate_id")?,
+            prompt: r.try_get("prompt")?,
+            dataset: r.try_get("dataset")?,
+            dataset_version: r.try_get("dataset_version")?,
+            decision: r.try_get("decision")?,
+            entry: r.try_get("entry")?,
             actor: r.try_get("actor")?,
         })
     }
@@ -237,6 +255,55 @@ impl Evals for SqlStore {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(candidate_release)
             .bind(baseline_release)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(all(&rows)?)
+    }
+
+    async fn insert_value_entry(&self, e: &ValueEntryRecord) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO value_ledger ({VALUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(e.id.as_str())
+            .bind(e.created_ms)
+            .bind(e.gate_id.as_str())
+            .bind(e.prompt.as_str())
+            .bind(e.dataset.as_str())
+            .bind(e.dataset_version.as_str())
+            .bind(e.decision.as_str())
+            .bind(e.entry.as_str())
+            .bind(e.actor.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn live_calls_of_release(
+        &self,
+        release_id: &str,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<u64> {
+        // Live calls are stored with a NULL purpose (migration 20).
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM calls WHERE release_id = $1 AND created_ms >= $2 AND created_ms < $3 AND purpose IS NULL",
+        )
+        .bind(release_id)
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn value_entries(&self, since_ms: i64, until_ms: i64) -> Result<Vec<ValueEntryRecord>> {
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM value_ledger WHERE created_ms >= $1 AND created_ms < $2 ORDER BY created_ms, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(since_ms)
+            .bind(until_ms)
             .fetch_all(&self.pool)
             .await?;
         Ok(all(&rows)?)
