@@ -213,7 +213,16 @@ impl Hours {
 pub fn deltas(calls: &[&crate::CallRecord], attempts: &[&crate::AttemptRecord]) -> Hours {
     // Keys borrow from the records: a batch of hundreds of calls makes a few groups, and a
     // String per key part per call would cost more than the upserts.
-    type CallKey<'a> = (i64, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+    type CallKey<'a> = (
+        i64,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
     let mut by_call: BTreeMap<CallKey, CallHour> = BTreeMap::new();
     let mut call_hour: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
     for c in calls {
