@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 pub const HOUR_MS: i64 = 3_600_000;
 
-/// The start of the UTC hour `ms` falls in.
+/// The start of the UTC hour `ms` falls in (a stored time can be any i64: the first hour
+/// there is saturates at i64::MIN instead of overflowing).
 pub fn hour_floor(ms: i64) -> i64 {
-    ms - ms.rem_euclid(HOUR_MS)
+    ms.saturating_sub(ms.rem_euclid(HOUR_MS))
 }
 
 /// One hour's calls of one tenant, key, route, deciding provider, purpose, outcome and error
@@ -335,5 +336,7 @@ mod tests {
         );
         assert_eq!(hour_floor(1_767_225_600_000), 1_767_225_600_000);
         assert_eq!(hour_floor(-1), -HOUR_MS);
+        assert_eq!(hour_floor(i64::MIN), i64::MIN);
+        assert_eq!(hour_floor(i64::MAX), i64::MAX - i64::MAX % HOUR_MS);
     }
 }
