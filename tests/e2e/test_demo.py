@@ -21,13 +21,14 @@ def demo():
 
 def test_the_demo_plays_every_story_and_the_gate_decides(demo):
     text = demo.stdout
-    for story in ("Degradation:", "Agent loop:", "Frozen prompt:", "Hot reload:", "Evals:"):
+    for story in ("Degradation:", "Agent loop:", "Frozen prompt:", "Hot reload:", "Evals:", "Contamination:", "Value:"):
         assert story in text, f"{story} missing from the demo's output"
     evals = text.split("Evals:", 1)[1]
     # The threshold gate would ship the max_tokens cut ...
     m = re.search(r"a threshold gate \(pass rate >= 80%\) would ship it: ([\d.]+)%", evals)
     assert m and float(m.group(1)) == 87.8, evals
     # ... the paired gate fails it, naming the nine cases that flipped ...
+    evals = evals.split("Contamination:", 1)[0]
     first, second = evals.split("temperature 0.3", 1)
     assert "fail" in first
     flipped = sorted(set(re.findall(r"billing-\d{3}", first)))
@@ -52,3 +53,36 @@ def test_the_demo_leaves_a_user_to_sign_in_with(demo):
                         env={**env, "SEAM_TOKEN": token})
     assert ok.returncode == 0, ok.stderr
     assert len(json.loads(ok.stdout)) > 0
+
+
+def test_the_demo_refuses_pasted_eval_cases_and_marks_the_override(demo):
+    story = demo.stdout.split("Contamination:", 1)[1].split("Value:", 1)[0]
+    refused, rest = story.split("--allow-contamination", 1)
+    # The guard names the six pasted cases, their file and line, and where in the release.
+    named = re.findall(r"case `(refund-\d{2})` \(\S+/evals/refunds\.jsonl:(\d+)\), .* in messages\[(\d+)\]", refused)
+    assert [c for c, _, _ in named] == [f"refund-{i:02d}" for i in range(6)], refused
+    assert [int(line) for _, line, _ in named] == list(range(1, 7)), refused
+    # With the override, the run is marked: the full score beside the clean subset's.
+    m = re.search(r"CONTAMINATED: release rel_\w+ contains 6 case\(s\).*pass rate ([\d.]+)% on all cases, ([\d.]+)% on the clean subset \(17 results\)", rest)
+    assert m and (m.group(1), m.group(2)) == ("78.3", "70.6"), rest
+    # The gate refuses it as evidence, then, accepted, decides on the clean subset too.
+    assert "refused: a contaminated run is no evidence for a gate" in rest
+    assert "CONTAMINATED, accepted: on the clean subset (17 cases)" in rest
+
+
+def test_the_demo_ends_with_the_value_report_for_its_quarter(demo):
+    value = demo.stdout.split("Value:", 1)[1]
+    m = re.search(r"seam report value --quarter (\d{4})Q([1-4])", value)
+    assert m, value[:500]
+    rows = {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[1:-1]] for r in value.splitlines() if r.startswith("| support-bot") or r.startswith("| TOTAL")}
+    assert set(rows) == {"support-bot", "TOTAL"}, value[:2000]
+    header = [c.strip() for c in next(r for r in value.splitlines() if r.startswith("| prompt")).split("|")[1:-1]]
+    total = dict(zip(header, rows["TOTAL"]))
+    # Three gate decisions (billing: fail then pass; refunds: accepted contaminated), one
+    # regression blocked, priced at the prompt's $6 a failure, and eval spend from the records.
+    assert (total["decisions"], total["regressions_blocked"]) == ("3", "1"), total
+    failures = float(total["failures_avoided_estimate"])
+    # (Both are printed to 2 decimals: the failures' rounding, x 6, is up to 0.03.)
+    assert failures > 0 and abs(float(total["cost_avoided_usd_estimate"]) - failures * 6) <= 0.03 + 1e-9, total
+    assert float(total["eval_spend_usd_actual"]) > 0, total
+    assert "Method: ESTIMATES." in value

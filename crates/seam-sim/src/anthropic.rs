@@ -35,6 +35,7 @@ fn parse(req: &Value) -> Result<(ChatInput, bool), String> {
     if let Some(system) = req.get("system") {
         input.input_words += count_words(&blocks_text(system));
     }
+    let mut turns = Vec::with_capacity(messages.len());
     for m in messages {
         let role = m.get("role").and_then(Value::as_str).unwrap_or("");
         if role != "user" && role != "assistant" {
@@ -45,9 +46,11 @@ fn parse(req: &Value) -> Result<(ChatInput, bool), String> {
         let text = blocks_text(m.get("content").unwrap_or(&Value::Null));
         input.input_words += count_words(&text);
         if role == "user" && !text.is_empty() {
-            input.last_user = text;
+            input.last_user.clone_from(&text);
         }
+        turns.push((role == "user", text));
     }
+    input.recalled = crate::engine::recall(&turns);
     if let Some(tools) = req.get("tools").and_then(Value::as_array) {
         input.tools = tools
             .iter()

@@ -14,10 +14,33 @@ pub struct ChatInput {
     /// Word count of every message (system, user, assistant, tool) in the request.
     pub input_words: u64,
     pub last_user: String,
+    /// The assistant turn that followed an earlier user turn equal to the last one (see
+    /// [`recall`]); what `mode = "recall"` answers.
+    pub recalled: Option<String>,
     pub max_tokens: Option<u64>,
     pub tools: Vec<String>,
     /// Stop sequences: the reply ends before the first one it contains.
     pub stop: Vec<String>,
+}
+
+/// A request's user and assistant turns in order, `(is_user, text)`: the answer to the last user turn when an
+/// earlier user turn says the same (trimmed), taken from the assistant turn right after that
+/// one, before the next user turn.
+pub fn recall(turns: &[(bool, String)]) -> Option<String> {
+    let last = turns.iter().rposition(|(user, _)| *user)?;
+    let asked = turns[last].1.trim();
+    if asked.is_empty() {
+        return None;
+    }
+    let shot = turns[..last]
+        .iter()
+        .position(|(user, text)| *user && text.trim() == asked)?;
+    turns[shot + 1..last]
+        .iter()
+        .take_while(|(user, _)| !*user)
+        .map(|(_, text)| text)
+        .find(|text| !text.trim().is_empty())
+        .cloned()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,6 +368,9 @@ impl Sim {
                         .as_ref()
                         .map(|j| toml_to_json(j).to_string())
                         .unwrap_or_else(|| "{\"ok\":true}".into()),
+                    ContentMode::Recall if input.recalled.is_some() => {
+                        input.recalled.clone().unwrap_or_default()
+                    }
                     _ if input.last_user.trim().is_empty() => "Hello from the Seam sim.".into(),
                     _ => input.last_user.clone(),
                 };
@@ -463,6 +489,45 @@ pub fn toml_to_json(v: &toml::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recall_answers_a_repeated_question_from_its_example() {
+        let t = |u: bool, s: &str| (u, s.to_string());
+        let shots = vec![
+            t(true, "Can I return a gift card?"),
+            t(false, "Gift cards are final sale."),
+            t(true, "Where is my order?"),
+            t(false, "Tracking is in your email."),
+            t(true, "  Can I return a gift card? "),
+        ];
+        assert_eq!(
+            recall(&shots).as_deref(),
+            Some("Gift cards are final sale.")
+        );
+        // A question no example asked, and a question asked last with no example before it.
+        assert_eq!(recall(&[t(true, "a"), t(false, "b"), t(true, "c")]), None);
+        assert_eq!(recall(&[t(true, "a")]), None);
+        // An example without an answer recalls nothing.
+        assert_eq!(recall(&[t(true, "a"), t(true, "a")]), None);
+        let sim = Sim::new(Scenario::from_toml("[content]\nmode = \"recall\"").unwrap());
+        let plan = |recalled: Option<&str>| match sim
+            .plan(&ChatInput {
+                model: "m".into(),
+                last_user: "new question".into(),
+                recalled: recalled.map(str::to_string),
+                ..Default::default()
+            })
+            .plan
+        {
+            Plan::Reply(Reply {
+                body: Body::Text(t),
+                ..
+            }) => t.concat(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(plan(Some("copied answer")), "copied answer");
+        assert_eq!(plan(None), "new question");
+    }
 
     #[test]
     fn tokens_join_back_to_the_text() {

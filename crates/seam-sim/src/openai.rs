@@ -33,13 +33,20 @@ fn parse_chat(req: &Value) -> Result<(ChatInput, bool, bool), String> {
         model: model.to_string(),
         ..Default::default()
     };
+    let mut turns = Vec::with_capacity(messages.len());
     for m in messages {
         let text = content_text(m.get("content").unwrap_or(&Value::Null));
         input.input_words += count_words(&text);
-        if m.get("role").and_then(Value::as_str) == Some("user") {
-            input.last_user = text;
+        match m.get("role").and_then(Value::as_str) {
+            Some("user") => {
+                input.last_user.clone_from(&text);
+                turns.push((true, text));
+            }
+            Some("assistant") => turns.push((false, text)),
+            _ => {}
         }
     }
+    input.recalled = crate::engine::recall(&turns);
     input.max_tokens = req
         .get("max_completion_tokens")
         .or_else(|| req.get("max_tokens"))

@@ -75,6 +75,7 @@ fn parse(req: &Value) -> Result<ChatInput, String> {
             input.last_user = s.clone();
         }
         Some(Value::Array(items)) => {
+            let mut turns = Vec::with_capacity(items.len());
             for item in items {
                 let text = match item.get("type").and_then(Value::as_str) {
                     None | Some("message") => {
@@ -92,10 +93,16 @@ fn parse(req: &Value) -> Result<ChatInput, String> {
                     Some(_) => String::new(),
                 };
                 input.input_words += count_words(&text);
-                if item.get("role").and_then(Value::as_str) == Some("user") {
-                    input.last_user = text;
+                match item.get("role").and_then(Value::as_str) {
+                    Some("user") => {
+                        input.last_user.clone_from(&text);
+                        turns.push((true, text));
+                    }
+                    Some("assistant") => turns.push((false, text)),
+                    _ => {}
                 }
             }
+            input.recalled = crate::engine::recall(&turns);
         }
         _ => return Err("missing required parameter: 'input'".into()),
     }

@@ -239,6 +239,10 @@ pub enum ContentMode {
     Json,
     /// Call `tool` (or the first tool the request offers) instead of answering in text.
     ToolCall,
+    /// A model that copies its in-context examples: when the last user message repeats an
+    /// earlier user turn of the request, answer with the assistant turn that followed it;
+    /// otherwise echo. Plays an eval graded on cases pasted into its prompt as few-shots.
+    Recall,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

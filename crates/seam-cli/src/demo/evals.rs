@@ -82,7 +82,13 @@ pub(super) async fn gate(
     let baseline = run(script, store, &store_args, Target::Channel).await?;
 
     let current = DEMO_PROMPT.replace("lookup_invoice", "find_invoice");
-    let gated = current.replacen("# gate = {", "gate = {", 1);
+    // The gate, and what a wrong answer costs (a ticket a person then handles), which the
+    // value ledger prices the failures a blocked regression avoids with.
+    let gated = current.replacen("# gate = {", "gate = {", 1).replacen(
+        "on_model_change = \"alert\"",
+        "on_model_change = \"alert\"\nfailure_cost_usd = 6.0",
+        1,
+    );
     anyhow::ensure!(
         gated.contains(GATE),
         "the demo prompt no longer carries its gate line"
@@ -90,12 +96,12 @@ pub(super) async fn gate(
     let cut = seam_control::create_release(
         store,
         "ana",
-        &prompt(&gated.replace("max_tokens = 400", CUT_MAX_TOKENS))?,
+        &edit(dir, &gated.replace("max_tokens = 400", CUT_MAX_TOKENS))?,
     )
     .await?
     .0;
     println!(
-        "\n  candidate {}: max_tokens 16 (the prompt now requires a passing gate to deploy)",
+        "\n  candidate {}: max_tokens 16 (the prompt now requires a passing gate to deploy, and prices a wrong answer at $6)",
         cut.id
     );
     let candidate = run(script, store, &store_args, Target::Release(&cut.id)).await?;
@@ -123,7 +129,10 @@ pub(super) async fn gate(
     let same = seam_control::create_release(
         store,
         "ana",
-        &prompt(&gated.replace("temperature = 0.2", "temperature = 0.3"))?,
+        &edit(
+            dir,
+            &gated.replace("temperature = 0.2", "temperature = 0.3"),
+        )?,
     )
     .await?
     .0;
@@ -194,6 +203,8 @@ async fn run(
         json: false,
     };
     crate::eval::run(store_args, args).await?;
+    // The gate reads the runs' call records, which the gateway writes every 100 ms.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     store
         .list_eval_runs()
         .await?
@@ -225,9 +236,11 @@ async fn pass_rate(store: &(impl Evals + ?Sized), run: &str) -> anyhow::Result<f
     Ok(pass as f64 / results.len().max(1) as f64)
 }
 
-fn prompt(text: &str) -> anyhow::Result<seam_prompts::Prompt> {
-    seam_prompts::parse(text, Path::new("prompts/support-bot.toml"))
-        .map_err(|e| anyhow::anyhow!("{e}"))
+/// ana edits the prompt file to `text`, as `seam release create` then reads it.
+fn edit(dir: &Path, text: &str) -> anyhow::Result<seam_prompts::Prompt> {
+    let path = dir.join("prompts").join("support-bot.toml");
+    std::fs::write(&path, text)?;
+    seam_prompts::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// ben approves (an owner who is not the author), then ana deploys with `seam deploy

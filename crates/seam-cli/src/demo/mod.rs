@@ -1,6 +1,7 @@
 //! `seam demo`: the main job on the embedded default. A sim and a gateway on a fresh SQLite
 //! file, a short scripted mix of traffic, then what Seam recorded of it.
 
+mod contamination;
 mod evals;
 mod install_hint;
 mod retries;
@@ -175,6 +176,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     sessions::hot_reload(&script, store.as_ref(), &dir).await?;
     streams::chunk_shape(&script, store.as_ref()).await?;
     evals::gate(&script, store.as_ref(), &dir, &config_path).await?;
+    contamination::guard(&script, store.as_ref(), &dir, &config_path).await?;
     // A user to read it all as: the dashboard signs in people, not keys. The store has a
     // user from here on, so its CLI commands need the token too.
     let token = format!(

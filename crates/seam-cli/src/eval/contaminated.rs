@@ -62,7 +62,7 @@ pub(crate) fn pct(r: Option<f64>) -> String {
 }
 
 /// The release a run's calls were served from (one for all of them), else None.
-pub(crate) async fn run_release(
+async fn run_release(
     store: &impl Records,
     results: &[EvalResultRecord],
 ) -> anyhow::Result<Option<String>> {
@@ -84,6 +84,19 @@ pub(crate) async fn run_release(
     Ok(found)
 }
 
+/// The release a run graded: a `release` run's target, else the one its calls were served
+/// from (see [`run_release`]).
+pub(crate) async fn release_of(
+    store: &impl Records,
+    run: &EvalRunRecord,
+    results: &[EvalResultRecord],
+) -> anyhow::Result<Option<String>> {
+    if run.target_kind == "release" {
+        return Ok(Some(run.target.clone()));
+    }
+    run_release(store, results).await
+}
+
 /// Whether `run` is contaminated: its release (a `release` run's target, else the one its
 /// calls were served from) was made with `--allow-contamination` naming cases of its dataset.
 pub(crate) async fn mark_of(
@@ -99,12 +112,7 @@ pub(crate) async fn mark_of(
     {
         return Ok(None);
     }
-    let release = if run.target_kind == "release" {
-        Some(run.target.clone())
-    } else {
-        run_release(store, results).await?
-    };
-    let Some(release) = release else {
+    let Some(release) = release_of(store, run, results).await? else {
         return Ok(None);
     };
     let (cases, allowed_by) =

@@ -2,7 +2,7 @@
 //! given to [`seam_evals::gate`]; the decision is printed, stored on the audit chain and the
 //! change timeline, and is the exit code (0 pass, 1 fail, 3 inconclusive).
 
-use super::contaminated::{Mark, mark_of, pct, run_release};
+use super::contaminated::{Mark, mark_of, pct, release_of};
 use super::{Reasons, short};
 use crate::cli::StoreArgs;
 use crate::format::clean;
@@ -205,8 +205,8 @@ pub async fn decide(
             "clean_candidate_pass_rate": clean_report.as_ref().map(|r| r.candidate),
         })
     });
-    let cand_release = run_release(&store, &cand_results).await?;
-    let base_release = run_release(&store, &base_results).await?;
+    let cand_release = release_of(&store, &cand, &cand_results).await?;
+    let base_release = release_of(&store, &base, &base_results).await?;
     let gate_id = format!("evg_{:016x}", rand::random::<u64>());
     store
         .insert_eval_gate(&EvalGateRecord {
