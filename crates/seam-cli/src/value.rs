@@ -1,156 +1,10 @@
 //! `seam report value (--since 90d | --quarter 2026Q4) [--format md|csv|json]`: the value
-//! ledger summed per prompt and in total, for finance (docs/evals.md "Value ledger").
+//! ledger summed per prompt and in total, for finance (docs/evals.md "Value ledger"). The
+//! report itself is `seam_control::value`'s, shared with the dashboard's `/ui/value`.
 
 use crate::cli::StoreArgs;
 use crate::format::parse_since;
-use seam_evals::value::{Estimate, LedgerEntry, METHOD, ValueRow, sum_row};
-use seam_store::{Audit, AuditRecord, Evals};
-use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-
-const DAY_MS: i64 = 86_400_000;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DD` of the UTC day `ms` falls in.
-pub(crate) fn iso_date(ms: i64) -> String {
-    let z = ms.div_euclid(DAY_MS) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// `2026Q4` -> [start, end) in ms.
-pub(crate) fn quarter(q: &str) -> anyhow::Result<(i64, i64)> {
-    let bad = || anyhow::anyhow!("--quarter `{q}`: expected a year and a quarter, such as 2026Q4");
-    let (y, n) = q.trim().split_once(['Q', 'q']).ok_or_else(bad)?;
-    let y: i64 = y.parse().map_err(|_| bad())?;
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    if !(1970..=9999).contains(&y) || !(1..=4).contains(&n) {
-        return Err(bad());
-    }
-    let start = days_from_civil(y, 3 * n - 2, 1) * DAY_MS;
-    let end = if n == 4 {
-        days_from_civil(y + 1, 1, 1)
-    } else {
-        days_from_civil(y, 3 * n + 1, 1)
-    } * DAY_MS;
-    Ok((start, end))
-}
-
-/// Who deployed a blocked candidate anyway: `eval_gate.overridden` entries, by (candidate,
-/// baseline) release.
-fn overrides(audit: &[AuditRecord]) -> BTreeMap<(String, String), String> {
-    let field = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            .and_then(|v| {
-                v.get("release")
-                    .and_then(|r| r.as_str())
-                    .map(str::to_string)
-            })
-    };
-    audit
-        .iter()
-        .filter(|a| a.action == "eval_gate.overridden")
-        .filter_map(|a| Some(((field(&a.after)?, field(&a.before)?), a.actor.clone())))
-        .collect()
-}
-
-/// The actual spend of `entries`' runs, each run once.
-fn spend(entries: &[&LedgerEntry]) -> f64 {
-    let runs: BTreeMap<&str, f64> = entries
-        .iter()
-        .flat_map(|e| e.run_spend_usd.iter().map(|(r, u)| (r.as_str(), *u)))
-        .collect();
-    runs.values().sum()
-}
-
-/// The rows, one per prompt in name order, and the total.
-pub(crate) fn rows(entries: &[LedgerEntry]) -> (Vec<ValueRow>, ValueRow) {
-    let mut by_prompt: BTreeMap<&str, Vec<&LedgerEntry>> = BTreeMap::new();
-    for e in entries {
-        by_prompt
-            .entry(e.prompt.as_deref().unwrap_or("(none)"))
-            .or_default()
-            .push(e);
-    }
-    let rows = by_prompt
-        .iter()
-        .map(|(p, es)| sum_row(p, es, spend(es)))
-        .collect();
-    let all: Vec<&LedgerEntry> = entries.iter().collect();
-    (rows, sum_row("TOTAL", &all, spend(&all)))
-}
-
-const HEADERS: &[&str] = &[
-    "prompt",
-    "period_start",
-    "period_end",
-    "decisions",
-    "regressions_blocked",
-    "overridden",
-    "repeated",
-    "failures_avoided_estimate",
-    "failures_avoided_low",
-    "failures_avoided_high",
-    "cost_avoided_usd_estimate",
-    "cost_avoided_usd_low",
-    "cost_avoided_usd_high",
-    "blocked_without_failure_cost",
-    "eval_spend_usd_actual",
-    "cost_avoided_per_eval_usd_estimate",
-    "cost_avoided_per_eval_usd_low",
-    "cost_avoided_per_eval_usd_high",
-];
-
-fn cells(r: &ValueRow, start: &str, end: &str, round: fn(f64) -> String) -> Vec<String> {
-    let est = |e: Option<Estimate>| match e {
-        Some(e) => vec![round(e.estimate), round(e.low), round(e.high)],
-        None => vec![String::new(); 3],
-    };
-    let mut out = vec![
-        r.prompt.clone(),
-        start.to_string(),
-        end.to_string(),
-        r.decisions.to_string(),
-        r.regressions_blocked.to_string(),
-        r.overridden.to_string(),
-        r.repeated.to_string(),
-    ];
-    out.extend(est(r.failures_avoided));
-    out.extend(est(r.cost_avoided_usd));
-    out.push(r.without_cost.to_string());
-    out.push(round(r.eval_spend_usd));
-    out.extend(est(r.cost_avoided_per_usd));
-    out
-}
-
-/// A plain number a spreadsheet reads: no unit, no thousands separator, at most 6 decimals.
-fn plain(x: f64) -> String {
-    let s = format!("{x:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
-}
-
-fn two(x: f64) -> String {
-    format!("{x:.2}")
-}
+use seam_evals::value::METHOD;
 
 /// `seam report value`.
 pub async fn report(
@@ -165,111 +19,36 @@ pub async fn report(
     let now = seam_store::now_ms();
     let (start, end) = match (since, quarter_arg) {
         (Some(_), Some(_)) => anyhow::bail!("give --since or --quarter, not both"),
-        (_, Some(q)) => quarter(q)?,
+        (_, Some(q)) => seam_control::value::quarter(q).map_err(|e| anyhow::anyhow!("--{e}"))?,
         (s, None) => (
             now - parse_since(s.unwrap_or("90d"))?.as_millis() as i64,
             now,
         ),
     };
     let (store, _who) = crate::actor::open_as(store_args).await?;
-    let overridden = overrides(&store.list_audit().await?);
-    let mut entries = Vec::new();
-    for rec in store.value_entries(start, end).await? {
-        let mut e: LedgerEntry = serde_json::from_str(&rec.entry)
-            .map_err(|e| anyhow::anyhow!("value ledger entry {} is unreadable: {e}", rec.id))?;
-        if e.blocked
-            && let (Some(c), Some(b)) = (&e.release, &e.baseline_release)
-        {
-            e.overridden_by = overridden.get(&(c.clone(), b.clone())).cloned();
-        }
-        entries.push(e);
-    }
-    // The same regression gated again: only the newest decision of a pair counts it.
-    let mut seen = BTreeSet::new();
-    for e in entries.iter_mut().rev() {
-        if let (true, Some(c), Some(b)) = (e.blocked, &e.release, &e.baseline_release) {
-            e.counted_in_newer = !seen.insert((c.clone(), b.clone()));
-        }
-    }
-    let (rows, total) = rows(&entries);
-    // The period's last day is the one before `end` (exclusive).
-    let (from, to) = (iso_date(start), iso_date(end - 1));
+    let report = seam_control::value::report(&store, start, end).await?;
     match format {
-        "json" => {
-            let runs: BTreeSet<&str> = entries
-                .iter()
-                .flat_map(|e| e.run_spend_usd.keys().map(String::as_str))
-                .collect();
-            let doc = json!({
-                "period_start": from,
-                "period_end": to,
-                "since_ms": start,
-                "until_ms": end,
-                "prompts": rows,
-                "total": total,
-                "eval_runs": runs.len(),
-                "entries": entries,
-                "estimates": "failures_avoided, cost_avoided_usd and cost_avoided_per_usd are ESTIMATES; eval_spend_usd is actual",
-                "method": METHOD,
-            });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
-        }
+        "json" => println!("{}", serde_json::to_string_pretty(&report.json())?),
         "csv" => {
-            println!("{}", HEADERS.join(","));
-            for r in rows.iter().chain(std::iter::once(&total)) {
-                let line: Vec<String> = cells(r, &from, &to, plain)
-                    .into_iter()
-                    .map(|c| csv_cell(&c))
-                    .collect();
-                println!("{}", line.join(","));
-            }
+            print!("{}", report.csv());
             // Under the table would break the sheet: the method goes to standard error.
             eprintln!("{METHOD}");
         }
-        _ => {
-            println!("# Value of evals, {from} to {to} (ESTIMATES except eval spend)\n");
-            println!("| {} |", HEADERS.join(" | "));
-            println!("|{}", "---|".repeat(HEADERS.len()));
-            for r in rows.iter().chain(std::iter::once(&total)) {
-                println!("| {} |", cells(r, &from, &to, two).join(" | "));
-            }
-            println!("\nMethod: {METHOD}");
-        }
+        _ => print!("{}", report.markdown()),
     }
     Ok(())
 }
 
-/// A CSV field, quoted when it must be (RFC 4180).
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn quarters_and_dates() {
-        let (s, e) = quarter("2026Q4").unwrap();
-        assert_eq!(
-            (iso_date(s), iso_date(e - 1)),
-            ("2026-10-01".into(), "2026-12-31".into())
+    fn a_bad_quarter_names_the_option() {
+        let e = seam_control::value::quarter("2026Q5")
+            .map_err(|e| format!("--{e}"))
+            .expect_err("no fifth quarter");
+        assert!(
+            e.starts_with("--quarter `2026Q5`") && e.contains("2026Q4"),
+            "{e}"
         );
-        let (s, e) = quarter("2024q1").unwrap();
-        assert_eq!(
-            (iso_date(s), iso_date(e)),
-            ("2024-01-01".into(), "2024-04-01".into())
-        );
-        assert_eq!(iso_date(0), "1970-01-01");
-        for bad in ["2026", "2026Q5", "Q4", "2026Q0", "x2026Q1"] {
-            assert!(quarter(bad).is_err(), "{bad}");
-        }
-        assert_eq!(plain(1234.5), "1234.5");
-        assert_eq!(plain(-0.0000001), "0");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
     }
 }

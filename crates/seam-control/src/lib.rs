@@ -59,6 +59,7 @@ pub mod owners;
 pub mod roles;
 pub mod sessions;
 pub mod users;
+pub mod value;
 
 pub use roles::{Actor, Role, actor_by_token};
 

@@ -139,6 +139,7 @@ fn templates() -> Environment<'static> {
             include_str!("../templates/reliability.html"),
         ),
         ("streams.html", include_str!("../templates/streams.html")),
+        ("value.html", include_str!("../templates/value.html")),
         ("prompts.html", include_str!("../templates/prompts.html")),
         ("prompt.html", include_str!("../templates/prompt.html")),
         (

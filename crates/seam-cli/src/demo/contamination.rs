@@ -172,19 +172,11 @@ pub(super) async fn guard(
     )
     .await?;
 
-    let quarter = quarter_of(seam_store::now_ms());
+    let quarter = seam_control::value::quarter_of(seam_store::now_ms());
     println!(
         "\nValue: what the gates of this demo were worth, as finance reads it.\n  seam report value --quarter {quarter}\n"
     );
     crate::value::report(&store_args, None, Some(&quarter), "md").await
-}
-
-/// `2026Q4` for a time in that quarter (UTC).
-fn quarter_of(ms: i64) -> String {
-    let date = crate::value::iso_date(ms);
-    let year = date.get(..4).unwrap_or("1970");
-    let month: u32 = date.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-    format!("{year}Q{}", (month - 1) / 3 + 1)
 }
 
 /// One run of the refunds dataset: the release on production, or `release`.
@@ -238,13 +230,6 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quarters() {
-        // 2026-12-05 and 2026-01-01 (UTC).
-        assert_eq!(quarter_of(1_796_428_800_000), "2026Q4");
-        assert_eq!(quarter_of(1_767_225_600_000), "2026Q1");
-    }
 
     #[test]
     fn the_few_shots_go_before_the_tools_and_parse() {

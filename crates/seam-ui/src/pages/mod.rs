@@ -32,6 +32,7 @@ mod timeline;
 mod traces;
 mod usage;
 mod users;
+mod value;
 
 /// Every page's route (the sign-in, sign-out and stylesheet routes are in `lib.rs`).
 pub(crate) fn routes() -> Router<Arc<Ui>> {
@@ -49,6 +50,9 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/audit", get(audit::audit))
         .route("/ui/evals", get(evals::evals))
         .route("/ui/evals/{run}", get(evals::eval))
+        .route("/ui/value", get(value::value))
+        .route("/ui/value.csv", get(value::csv))
+        .route("/ui/value.json", get(value::json_report))
         .route("/ui/reliability", get(reliability::reliability))
         .route("/ui/streams", get(streams::streams))
         .route("/ui/prompts", get(prompts::prompts))
