@@ -51,6 +51,15 @@ fn parse(req: &Value) -> Result<(ChatInput, bool), String> {
         turns.push((role == "user", text));
     }
     input.recalled = crate::engine::recall(&turns);
+    let ends_with_result = messages.last().is_some_and(|m| {
+        m.get("content").and_then(Value::as_array).is_some_and(|b| {
+            b.iter()
+                .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+        })
+    });
+    if ends_with_result && let Some(m) = messages.last() {
+        input.tool_result = Some(blocks_text(m.get("content").unwrap_or(&Value::Null)));
+    }
     if let Some(tools) = req.get("tools").and_then(Value::as_array) {
         input.tools = tools
             .iter()

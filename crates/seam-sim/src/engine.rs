@@ -17,6 +17,9 @@ pub struct ChatInput {
     /// The assistant turn that followed an earlier user turn equal to the last one (see
     /// [`recall`]); what `mode = "recall"` answers.
     pub recalled: Option<String>,
+    /// The text of the tool result the request ends with (a model's next turn in a tool
+    /// loop): `mode = "tool_call"` then answers it in text instead of calling again.
+    pub tool_result: Option<String>,
     pub max_tokens: Option<u64>,
     pub tools: Vec<String>,
     /// Stop sequences: the reply ends before the first one it contains.
@@ -330,7 +333,7 @@ impl Sim {
         let served_model = served.unwrap_or_else(|| input.model.clone());
 
         let tool = match s.content.mode {
-            ContentMode::ToolCall => s
+            ContentMode::ToolCall if input.tool_result.is_none() => s
                 .content
                 .tool
                 .as_ref()
@@ -368,6 +371,9 @@ impl Sim {
                         .as_ref()
                         .map(|j| toml_to_json(j).to_string())
                         .unwrap_or_else(|| "{\"ok\":true}".into()),
+                    ContentMode::ToolCall if input.tool_result.is_some() => {
+                        input.tool_result.clone().unwrap_or_default()
+                    }
                     ContentMode::Recall if input.recalled.is_some() => {
                         input.recalled.clone().unwrap_or_default()
                     }
@@ -489,6 +495,39 @@ pub fn toml_to_json(v: &toml::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_call_mode_answers_a_tool_result_in_text() {
+        let sim = Sim::new(Scenario::from_toml("[content]\nmode = \"tool_call\"").unwrap());
+        let plan = |tool_result: Option<&str>| {
+            sim.plan(&ChatInput {
+                model: "m".into(),
+                last_user: "find invoice 42".into(),
+                tools: vec!["lookup_invoice".into()],
+                tool_result: tool_result.map(str::to_string),
+                ..Default::default()
+            })
+            .plan
+        };
+        match plan(None) {
+            Plan::Reply(Reply {
+                body: Body::Tool { name, .. },
+                ..
+            }) => assert_eq!(name, "lookup_invoice"),
+            other => panic!("{other:?}"),
+        }
+        match plan(Some("{\"total\": 10}")) {
+            Plan::Reply(Reply {
+                body: Body::Text(t),
+                finish,
+                ..
+            }) => {
+                assert_eq!(t.concat(), "{\"total\": 10}");
+                assert_eq!(finish, Finish::Stop);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn recall_answers_a_repeated_question_from_its_example() {

@@ -47,6 +47,11 @@ fn parse_chat(req: &Value) -> Result<(ChatInput, bool, bool), String> {
         }
     }
     input.recalled = crate::engine::recall(&turns);
+    if let Some(last) = messages.last()
+        && last.get("role").and_then(Value::as_str) == Some("tool")
+    {
+        input.tool_result = Some(content_text(last.get("content").unwrap_or(&Value::Null)));
+    }
     input.max_tokens = req
         .get("max_completion_tokens")
         .or_else(|| req.get("max_tokens"))

@@ -103,6 +103,13 @@ fn parse(req: &Value) -> Result<ChatInput, String> {
                 }
             }
             input.recalled = crate::engine::recall(&turns);
+            if let Some(last) = items.last()
+                && last.get("type").and_then(Value::as_str) == Some("function_call_output")
+            {
+                input.tool_result = last
+                    .get("output")
+                    .map(|o| o.as_str().map_or_else(|| content_text(o), str::to_string));
+            }
         }
         _ => return Err("missing required parameter: 'input'".into()),
     }
