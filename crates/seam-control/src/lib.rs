@@ -51,6 +51,7 @@ pub async fn user_by_token(
 
 pub mod calls;
 mod change;
+pub mod contaminated;
 pub mod contamination;
 pub mod evals;
 pub mod gates;

@@ -80,3 +80,51 @@ async fn one_run_shows_each_case_escaped_and_its_gate() {
     assert_eq!(none.status, StatusCode::NOT_FOUND);
     assert!(none.body.contains("There is no eval run `evr_nope`."));
 }
+
+#[tokio::test]
+async fn a_run_of_a_release_made_with_eval_cases_in_it_is_marked_contaminated() {
+    let mut w = World::new().await;
+    seed_evals(&w.store).await;
+    // An owner made rel_b with case c1 of dataset qa in it (`--allow-contamination`).
+    w.store
+        .append_audit(
+            "ana",
+            "release.contamination_allowed",
+            "rel_b",
+            None,
+            Some(
+                serde_json::json!({"release": "rel_b", "reason": "few-shots for <now>",
+                    "cases": [{"dataset": "qa", "case": "c1"}]})
+                .to_string(),
+            ),
+            seam_store::now_ms(),
+        )
+        .await
+        .expect("audit");
+    let (session, _) = w.sign_in(VIC).await;
+    let a = w.get("/ui/evals", Some(&session)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // evr_cand (rel_b) passes 1 of 2; without c1, its clean subset passes 0 of 1.
+    assert!(
+        a.body.contains(
+            "<td>50.0% <strong class=\"contaminated\" title=\"CONTAMINATED: release rel_b contains 1 case(s) of this dataset (c1; allowed by ana: few-shots for &lt;now&gt;); pass rate 50.0% on all cases, 0.0% on the clean subset (1 results)\">CONTAMINATED</strong> (clean subset 0.0%)</td>"
+        ),
+        "{}",
+        a.body
+    );
+    // evr_base (rel_a) is not.
+    assert_eq!(
+        a.body.matches("CONTAMINATED</strong>").count(),
+        1,
+        "{}",
+        a.body
+    );
+    let one = w.get("/ui/evals/evr_cand", Some(&session)).await;
+    assert!(
+        one.body.contains(
+            "<dt>Contaminated</dt><dd class=\"contaminated\">CONTAMINATED: release rel_b"
+        ),
+        "{}",
+        one.body
+    );
+}

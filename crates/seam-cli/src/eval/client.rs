@@ -18,6 +18,8 @@ const MAX_ERROR: usize = 300;
 
 pub struct Gateway {
     pub client: reqwest::Client,
+    /// What the calls are for (`x-seam-purpose`): `eval`, or `canary` for a canary's replay.
+    pub purpose: &'static str,
     /// The base URL, without a trailing slash.
     pub base: String,
     pub key: Option<String>,
@@ -28,6 +30,8 @@ pub struct Answer {
     pub output: Result<Output, String>,
     pub call_id: Option<String>,
     pub served_model: Option<String>,
+    /// The release a `prompt:` call was served from (`x-seam-release`).
+    pub release: Option<String>,
     pub latency_ms: f64,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -39,6 +43,7 @@ impl Gateway {
             .map_err(anyhow::Error::msg)?;
         Ok(Gateway {
             client,
+            purpose: PURPOSE,
             base: base.trim_end_matches('/').to_string(),
             key,
         })
@@ -48,7 +53,7 @@ impl Gateway {
         let mut req = self
             .client
             .post(format!("{}{path}", self.base))
-            .header(PURPOSE_HEADER, PURPOSE)
+            .header(PURPOSE_HEADER, self.purpose)
             .timeout(CALL_TIMEOUT)
             .json(body);
         if let Some(k) = &self.key {
@@ -67,6 +72,7 @@ impl Gateway {
             output: Err(String::new()),
             call_id: None,
             served_model: None,
+            release: None,
             latency_ms: 0.0,
             input_tokens: 0,
             output_tokens: 0,
@@ -87,6 +93,7 @@ impl Gateway {
         };
         answer.call_id = header("x-seam-call-id");
         answer.served_model = header("x-seam-served-model");
+        answer.release = header("x-seam-release");
         let status = resp.status();
         let text = resp.text().await;
         answer.latency_ms = started.elapsed().as_secs_f64() * 1000.0;

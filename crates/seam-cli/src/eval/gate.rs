@@ -2,10 +2,10 @@
 //! given to [`seam_evals::gate`]; the decision is printed, stored on the audit chain and the
 //! change timeline, and is the exit code (0 pass, 1 fail, 3 inconclusive).
 
-use super::contaminated::{Mark, mark_of, pct, release_of};
 use super::{Reasons, short};
 use crate::cli::StoreArgs;
 use crate::format::clean;
+use seam_control::contaminated::{Mark, mark_of, pct, release_of};
 use seam_evals::value::{DEFAULT_HORIZON_DAYS, check_horizon};
 use seam_evals::{Decision, GateConfig, PairedCase, Run, Verdict};
 use seam_store::{

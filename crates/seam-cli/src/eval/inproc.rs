@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where the run's calls go.
-pub(super) enum Through {
+pub(crate) enum Through {
     Remote(String),
     Local(Local),
 }
 
-pub(super) struct Local {
+pub(crate) struct Local {
     running: seam_gateway::Running,
     base: String,
     /// The records spool of its own: a spool is one process's, and `seam serve` may hold the

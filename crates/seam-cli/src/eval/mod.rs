@@ -2,11 +2,10 @@
 //! runs stored (`eval_runs`, `eval_results`), read back (text, JSON, JUnit XML), and two runs
 //! compared by the paired gate, whose decision goes on the audit chain and the timeline.
 
-mod client;
-mod contaminated;
+pub(crate) mod client;
 mod contamination;
 mod gate;
-mod inproc;
+pub(crate) mod inproc;
 mod ledger;
 mod run;
 mod show;

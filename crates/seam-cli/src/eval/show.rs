@@ -1,10 +1,10 @@
 //! `seam eval runs` and `seam eval show RUN [--junit FILE]`, and the summary `run` ends with.
 
-use super::contaminated::{Mark, mark_of};
 use super::{Reasons, short};
 use crate::cli::StoreArgs;
 use crate::format::{clean, table};
 use anyhow::Context;
+use seam_control::contaminated::{Mark, mark_of};
 use seam_store::{Audit, EvalResultRecord, EvalRunRecord, Evals};
 use seam_vocab::EvalVerdict;
 use serde_json::{Value, json};
@@ -159,7 +159,7 @@ pub async fn list(store_args: &StoreArgs, as_json: bool) -> anyhow::Result<()> {
                 None => pass,
                 Some(m) => format!(
                     "{pass} CONTAMINATED (clean subset {})",
-                    super::contaminated::pct(super::contaminated::pass_rate(
+                    seam_control::contaminated::pct(seam_control::contaminated::pass_rate(
                         m.clean(&results).into_iter()
                     ))
                 ),

@@ -4,11 +4,17 @@
 //! reads them, as the CLI lets any user.
 
 use super::*;
+use seam_control::contaminated::{self, Mark};
 use seam_store::{EvalResultRecord, EvalRunRecord};
 use seam_vocab::EvalVerdict;
 
 /// `seam eval runs`' numbers: results, pass, fail, error, pass rate, spend.
-fn run_row(run: &EvalRunRecord, results: &[EvalResultRecord], gates: &[Value]) -> Value {
+fn run_row(
+    run: &EvalRunRecord,
+    results: &[EvalResultRecord],
+    gates: &[Value],
+    mark: Option<&Mark>,
+) -> Value {
     let count = |v: EvalVerdict| results.iter().filter(|r| r.verdict == v).count();
     let (pass, fail, error) = (
         count(EvalVerdict::Pass),
@@ -45,7 +51,22 @@ fn run_row(run: &EvalRunRecord, results: &[EvalResultRecord], gates: &[Value]) -
         "interval": interval.unwrap_or_else(|| "-".into()),
         "spend": format!("{spend:.4}"),
         "actor": run.actor,
+        // As `seam eval runs` marks it: the release contains cases of the dataset.
+        "contaminated": mark.map(|m| json!({
+            "line": m.line(results),
+            "clean_rate": contaminated::pct(contaminated::pass_rate(m.clean(results).into_iter())),
+        })),
     })
+}
+
+/// A run's contamination mark, read with the audit chain (`audit`).
+async fn mark(
+    ui: &Ui,
+    run: &EvalRunRecord,
+    results: &[EvalResultRecord],
+    audit: &[seam_store::AuditRecord],
+) -> Result<Option<Mark>, ControlError> {
+    contaminated::mark_of(ui.store.as_ref(), run, results, audit).await
 }
 
 /// A stored pass rate (`seam_evals::stats::Proportion`) as `passed/n rate [low, high]`.
@@ -110,13 +131,21 @@ pub(crate) async fn evals(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Resp
         Ok(r) => r,
         Err(e) => return control_error(&ui, &who, e.into()),
     };
+    let audit = match ui.store.list_audit().await {
+        Ok(a) => a,
+        Err(e) => return control_error(&ui, &who, e.into()),
+    };
     let mut rows = Vec::new();
     for run in &runs {
         let results = match ui.store.get_eval_run(&run.id).await {
             Ok(found) => found.map(|(_, r)| r).unwrap_or_default(),
             Err(e) => return control_error(&ui, &who, e.into()),
         };
-        rows.push(run_row(run, &results, &decisions));
+        let m = match mark(&ui, run, &results, &audit).await {
+            Ok(m) => m,
+            Err(e) => return control_error(&ui, &who, e),
+        };
+        rows.push(run_row(run, &results, &decisions, m.as_ref()));
     }
     ui.page(
         StatusCode::OK,
@@ -193,7 +222,14 @@ pub(crate) async fn eval(
             })
         })
         .collect();
-    let summary = run_row(&run, &results, &decisions);
+    let m = match ui.store.list_audit().await {
+        Ok(audit) => match mark(&ui, &run, &results, &audit).await {
+            Ok(m) => m,
+            Err(e) => return control_error(&ui, &who, e),
+        },
+        Err(e) => return control_error(&ui, &who, e.into()),
+    };
+    let summary = run_row(&run, &results, &decisions, m.as_ref());
     ui.page(
         StatusCode::OK,
         &format!("Eval run {}", run.id),

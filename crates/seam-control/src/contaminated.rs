@@ -1,15 +1,17 @@
-//! Eval runs of a release made with `--allow-contamination` are contaminated on that dataset:
+//! Eval runs of a release made with `--allow-contamination` are contaminated on that dataset
+//! (shared by `seam eval` and the dashboard):
 //! their cases are in the prompt. Where a score is shown it is marked, with the score on the
 //! clean subset (the run's other cases) beside it, as lm-evaluation-harness reports
 //! "decontaminated" metrics; the gate refuses such a run unless `--accept-contaminated`.
 
-use seam_store::{Audit, EvalResultRecord, EvalRunRecord, Records};
+use crate::Result;
+use seam_store::{EvalResultRecord, EvalRunRecord, Records};
 use seam_vocab::EvalVerdict;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// Why a run is contaminated.
-pub(crate) struct Mark {
+pub struct Mark {
     pub release: String,
     /// The dataset's cases the release contains.
     pub cases: BTreeSet<String>,
@@ -48,7 +50,7 @@ impl Mark {
     }
 }
 
-pub(crate) fn pass_rate<'a>(results: impl Iterator<Item = &'a EvalResultRecord>) -> Option<f64> {
+pub fn pass_rate<'a>(results: impl Iterator<Item = &'a EvalResultRecord>) -> Option<f64> {
     let (mut pass, mut n) = (0usize, 0usize);
     for r in results {
         n += 1;
@@ -57,15 +59,15 @@ pub(crate) fn pass_rate<'a>(results: impl Iterator<Item = &'a EvalResultRecord>)
     (n > 0).then(|| pass as f64 / n as f64)
 }
 
-pub(crate) fn pct(r: Option<f64>) -> String {
+pub fn pct(r: Option<f64>) -> String {
     r.map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0))
 }
 
 /// The release a run's calls were served from (one for all of them), else None.
 async fn run_release(
-    store: &impl Records,
+    store: &(impl Records + ?Sized),
     results: &[EvalResultRecord],
-) -> anyhow::Result<Option<String>> {
+) -> Result<Option<String>> {
     let mut found: Option<String> = None;
     for r in results {
         let Some(call) = &r.call_id else {
@@ -86,11 +88,11 @@ async fn run_release(
 
 /// The release a run graded: a `release` run's target, else the one its calls were served
 /// from (see [`run_release`]).
-pub(crate) async fn release_of(
-    store: &impl Records,
+pub async fn release_of(
+    store: &(impl Records + ?Sized),
     run: &EvalRunRecord,
     results: &[EvalResultRecord],
-) -> anyhow::Result<Option<String>> {
+) -> Result<Option<String>> {
     if run.target_kind == "release" {
         return Ok(Some(run.target.clone()));
     }
@@ -99,12 +101,12 @@ pub(crate) async fn release_of(
 
 /// Whether `run` is contaminated: its release (a `release` run's target, else the one its
 /// calls were served from) was made with `--allow-contamination` naming cases of its dataset.
-pub(crate) async fn mark_of(
-    store: &(impl Records + Audit),
+pub async fn mark_of(
+    store: &(impl Records + ?Sized),
     run: &EvalRunRecord,
     results: &[EvalResultRecord],
     audit: &[seam_store::AuditRecord],
-) -> anyhow::Result<Option<Mark>> {
+) -> Result<Option<Mark>> {
     // Most stores have no override at all: then no call is read.
     if !audit
         .iter()
@@ -115,8 +117,7 @@ pub(crate) async fn mark_of(
     let Some(release) = release_of(store, run, results).await? else {
         return Ok(None);
     };
-    let (cases, allowed_by) =
-        seam_control::contamination::allowed_cases(audit, &release, &run.dataset);
+    let (cases, allowed_by) = crate::contamination::allowed_cases(audit, &release, &run.dataset);
     Ok((!cases.is_empty()).then_some(Mark {
         release,
         cases,
