@@ -10,9 +10,12 @@
 //! - [`stats`]: Wilson intervals, the exact McNemar test (and its grouped form), Newcombe's
 //!   interval of a paired difference, a seeded (group) bootstrap, pass^k, the minimum
 //!   detectable effect;
+//! - [`canary`]: a golden's default assertions, the diff of a replay against its recording,
+//!   and the verdict of its repeats;
 //! - [`gate`](gate()): a candidate run against a baseline, per case, to a [`GateReport`]
 //!   (decision, reasons, every number), [`render`] to text, [`Decision::exit_code`].
 
+pub mod canary;
 pub mod contamination;
 pub mod dataset;
 pub mod graders;

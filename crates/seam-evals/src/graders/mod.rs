@@ -10,7 +10,7 @@
 
 mod backend;
 mod bounds;
-mod json;
+pub(crate) mod json;
 mod judge;
 mod metrics;
 mod model;
@@ -18,7 +18,7 @@ mod number;
 mod openai;
 mod output;
 mod pattern;
-mod refusal;
+pub(crate) mod refusal;
 mod similar;
 mod template;
 mod text;
