@@ -174,10 +174,17 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
         return Ok(());
     }
     let key = by.column().trim_end_matches("_id").to_uppercase();
-    // Eval traffic (`x-seam-purpose: eval`) is its own section, after live traffic's.
-    let (live, eval): (Vec<&seam_store::UsageRow>, Vec<&seam_store::UsageRow>) =
-        rows.iter().partition(|r| r.purpose.is_live());
-    if eval.is_empty() {
+    // Eval and canary traffic (`x-seam-purpose: eval`, `canary`) are sections of their own,
+    // after live traffic's.
+    let of = |p: seam_vocab::Purpose| -> Vec<&seam_store::UsageRow> {
+        rows.iter().filter(|r| r.purpose == p).collect()
+    };
+    let (live, eval, canary) = (
+        of(seam_vocab::Purpose::Live),
+        of(seam_vocab::Purpose::Eval),
+        of(seam_vocab::Purpose::Canary),
+    );
+    if eval.is_empty() && canary.is_empty() {
         println!("{}", usage_table(&key, &live));
     } else {
         if live.is_empty() {
@@ -185,10 +192,17 @@ pub async fn usage(store: &StoreArgs, by: &str, since: &str, json: bool) -> anyh
         } else {
             println!("live traffic:\n{}", usage_table(&key, &live));
         }
-        println!(
-            "\neval traffic (x-seam-purpose: eval):\n{}",
-            usage_table(&key, &eval)
-        );
+        for (p, section) in [
+            (seam_vocab::Purpose::Eval, &eval),
+            (seam_vocab::Purpose::Canary, &canary),
+        ] {
+            if !section.is_empty() {
+                println!(
+                    "\n{p} traffic (x-seam-purpose: {p}):\n{}",
+                    usage_table(&key, section)
+                );
+            }
+        }
     }
     println!(
         "\ncalls as clients made them; attempts, tokens and cost as providers billed them (* = some estimated)"

@@ -5,6 +5,7 @@
 //! problem at once with the key it concerns.
 
 mod audit;
+mod canaries;
 mod capture;
 mod cors;
 mod evals;
@@ -21,6 +22,7 @@ mod validate;
 mod window;
 
 pub use audit::Audit;
+pub use canaries::{Canaries, DEFAULT_CANARIES_DIR, DEFAULT_CANARY_REPEAT};
 pub use capture::{
     CUSTOM_PREFIX, Capture, CaptureMode, CaptureOverride, CapturePolicy, DEFAULT_MAX_BYTES,
     MAX_RETENTION_DAYS, Redact, RedactPack,

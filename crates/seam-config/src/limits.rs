@@ -185,6 +185,9 @@ pub struct Limits {
     /// Eval traffic (`x-seam-purpose: eval`) counts against, and is refused by, the tenants'
     /// and keys' `cost` limits: `[evals] count_in_budgets` (default false: outside them).
     pub count_evals_in_cost: bool,
+    /// Canary traffic (`x-seam-purpose: canary`) likewise: `[canaries] count_in_budgets`
+    /// (default false).
+    pub count_canaries_in_cost: bool,
 }
 
 impl Default for Limits {
@@ -201,6 +204,7 @@ impl Default for Limits {
             tenant_traces: BTreeMap::new(),
             trace_default: TraceLimits::default(),
             count_evals_in_cost: false,
+            count_canaries_in_cost: false,
         }
     }
 }
@@ -334,8 +338,9 @@ pub(crate) fn limits(raw: Option<RawLimits>, problems: &mut Vec<String>) -> Limi
         tenants,
         tenant_traces,
         trace_default: r.trace_default.unwrap_or_default(),
-        // `[evals] count_in_budgets`, set once `[evals]` is read.
+        // `[evals] count_in_budgets` and `[canaries] count_in_budgets`, set once those are read.
         count_evals_in_cost: false,
+        count_canaries_in_cost: false,
     }
 }
 

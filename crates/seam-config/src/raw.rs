@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     pub audit: Option<crate::audit::RawAudit>,
     pub telemetry: Option<crate::telemetry::RawTelemetry>,
     pub evals: Option<crate::evals::RawEvals>,
+    pub canaries: Option<crate::canaries::RawCanaries>,
     pub ui: Option<crate::ui::RawUi>,
 }
 

@@ -57,6 +57,8 @@ pub struct Config {
     pub audit: crate::audit::Audit,
     /// `[evals]`: the datasets directory and the graders' default routes.
     pub evals: crate::evals::Evals,
+    /// `[canaries]`: the goldens directory, their schedule and triggers.
+    pub canaries: crate::canaries::Canaries,
     /// `[ui]`: the dashboard.
     pub ui: crate::ui::Ui,
 }
@@ -376,10 +378,12 @@ pub(crate) fn validate(
     let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let evals = crate::evals::evals(raw.evals, base_dir, &route_names, &mut problems);
+    let canaries = crate::canaries::canaries(raw.canaries, base_dir, &route_names, &mut problems);
     let ui = crate::ui::ui(raw.ui, &mut problems);
     // The limiter reads its settings from `limits` alone.
     let mut limits = limits;
     limits.count_evals_in_cost = evals.count_in_budgets;
+    limits.count_canaries_in_cost = canaries.count_in_budgets;
     let raw_prompts = raw.prompts.unwrap_or_default();
     let prompts_dir = base_dir.join(raw_prompts.dir.unwrap_or_else(|| "prompts".into()));
     let live_channel = raw_prompts.live_channel;
@@ -433,6 +437,7 @@ pub(crate) fn validate(
             telemetry,
             audit,
             evals,
+            canaries,
             ui,
         })
     } else {

@@ -334,8 +334,9 @@ fn trace_id(h: &http::HeaderMap) -> Result<Option<String>, GatewayError> {
     Ok(from_parent.or(named))
 }
 
-/// The call's purpose: no `x-seam-purpose` header is live traffic, `eval` an eval run's call;
-/// any other value is refused (a call must not count as what it is not).
+/// The call's purpose: no `x-seam-purpose` header is live traffic, `eval` an eval run's call,
+/// `canary` a canary replay's; any other value is refused (a call must not count as what it
+/// is not).
 fn purpose(h: &http::HeaderMap) -> Result<Purpose, GatewayError> {
     let Some(v) = h.get(Purpose::HEADER) else {
         return Ok(Purpose::Live);
@@ -345,7 +346,7 @@ fn purpose(h: &http::HeaderMap) -> Result<Purpose, GatewayError> {
         .and_then(Purpose::from_header)
         .ok_or_else(|| GatewayError::InvalidHeader {
             header: Purpose::HEADER,
-            reason: "the accepted value is `eval` (a call of an eval run); send no x-seam-purpose header for live traffic".into(),
+            reason: "the accepted values are `eval` (a call of an eval run) and `canary` (a canary replay's); send no x-seam-purpose header for live traffic".into(),
         })
 }
 
@@ -396,15 +397,17 @@ mod tests {
     }
 
     #[test]
-    fn a_purpose_is_live_unless_the_header_says_eval() {
+    fn a_purpose_is_live_unless_the_header_says_eval_or_canary() {
         let mut h = http::HeaderMap::new();
         assert_eq!(purpose(&h).ok(), Some(Purpose::Live));
         h.insert("x-seam-purpose", "eval".parse().unwrap());
         assert_eq!(purpose(&h).ok(), Some(Purpose::Eval));
+        h.insert("x-seam-purpose", "canary".parse().unwrap());
+        assert_eq!(purpose(&h).ok(), Some(Purpose::Canary));
         h.insert("x-seam-purpose", "live".parse().unwrap());
         assert!(
             purpose(&h).is_err(),
-            "only `eval` is a value the header takes"
+            "only `eval` and `canary` are values the header takes"
         );
     }
 }

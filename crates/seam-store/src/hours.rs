@@ -192,14 +192,17 @@ impl Hours {
                         output_tokens: 0,
                         cost_usd: 0.0,
                         eval_cost_usd: 0.0,
+                        canary_cost_usd: 0.0,
                     });
                 g.requests += h.dispatched;
                 g.attempts += h.attempts;
                 g.input_tokens += h.input_tokens;
                 g.output_tokens += h.output_tokens;
                 g.cost_usd += h.cost_usd;
-                if !h.purpose.is_empty() {
+                if h.purpose == seam_vocab::Purpose::Eval.as_str() {
                     g.eval_cost_usd += h.cost_usd;
+                } else if h.purpose == seam_vocab::Purpose::Canary.as_str() {
+                    g.canary_cost_usd += h.cost_usd;
                 }
             }
             out.extend(groups.into_values());

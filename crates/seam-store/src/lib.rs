@@ -1,10 +1,12 @@
 //! Seam's storage: one trait per domain ([`Records`], [`Reports`], [`Keys`], [`Users`],
-//! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`], [`Evals`], [`UiSessions`]) composed as [`Store`], the record types,
+//! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`], [`Evals`], [`UiSessions`],
+//! [`Canaries`]) composed as [`Store`], the record types,
 //! versioned migrations, and the SQL backend. `conformance` (feature `conformance`, for tests)
 //! holds the behaviour every backend must show.
 
 pub mod audit;
 pub mod buckets;
+mod canaries;
 mod clock;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -22,6 +24,7 @@ mod store;
 pub mod streams;
 
 pub use buckets::{AttemptBucket, Buckets, CallBucket};
+pub use canaries::{Canaries, CanaryRunRecord};
 pub use clock::{now_ms, status_range, timestamp};
 pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, ValueEntryRecord};
 pub use hours::{AttemptHour, CallHour, HOUR_MS, Hours, hour_floor};

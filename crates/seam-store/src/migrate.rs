@@ -142,6 +142,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "value_ledger",
         include_str!("../migrations/0023_value_ledger.sql"),
     ),
+    both(
+        24,
+        "canaries",
+        include_str!("../migrations/0024_canaries.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -35,6 +35,25 @@ pub struct SpendRow {
     /// The part of `cost_usd` spent by eval traffic (`x-seam-purpose: eval`), which cost
     /// limits do not count unless `[evals] count_in_budgets` says so.
     pub eval_cost_usd: f64,
+    /// The part spent by canary replays (`x-seam-purpose: canary`), which cost limits do not
+    /// count unless `[canaries] count_in_budgets` says so.
+    pub canary_cost_usd: f64,
+}
+
+impl SpendRow {
+    /// The cost the cost limits count: live traffic's, and eval or canary traffic's only when
+    /// configured to count (`Limits::count_evals_in_cost`, `count_canaries_in_cost`).
+    pub fn counted_cost(&self, evals: bool, canaries: bool) -> f64 {
+        let mut skipped = 0.0;
+        if !evals {
+            skipped += self.eval_cost_usd;
+        }
+        if !canaries {
+            skipped += self.canary_cost_usd;
+        }
+        // Never below 0: the parts are summed apart and may round past the total.
+        (self.cost_usd - skipped).max(0.0)
+    }
 }
 
 /// A named trace of one tenant that is still open: all its calls before `until_ms`.

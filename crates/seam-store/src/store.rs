@@ -26,6 +26,7 @@ pub trait Store:
     + Retention
     + crate::Evals
     + UiSessions
+    + crate::Canaries
 {
     /// Applies pending migrations; returns the schema version now in force.
     async fn migrate(&self) -> Result<i64>;

@@ -4,8 +4,9 @@ use crate::vocabulary;
 
 vocabulary! {
     /// What an entry of the change timeline is about. The gateway's detectors and record
-    /// writer write the first nine; the control plane writes the rest, each its audit action
-    /// with `_` for `.` (`release.deploy` is `release_deploy`).
+    /// writer write the first nine; the control plane writes the eval and release ones after
+    /// them, each its audit action with `_` for `.` (`release.deploy` is `release_deploy`);
+    /// the canary runner writes the canary ones, which are no audit action.
     pub enum EventKind as "event kind" {
         /// A provider answered a requested model with another served model.
         ServedModelChanged => "served_model_changed",
@@ -46,6 +47,11 @@ vocabulary! {
         /// An owner made a release that contains eval cases, with a reason
         /// (`--allow-contamination`); the event names the cases.
         ReleaseContaminationAllowed => "release_contamination_allowed",
+        /// A canary's replay failed (after its retry) where its previous run had not: the
+        /// event names the golden and what changed since it was recorded.
+        CanaryFailed => "canary_failed",
+        /// A failing canary passed again.
+        CanaryRecovered => "canary_recovered",
     }
 }
 
@@ -86,6 +92,8 @@ mod tests {
                 EventKind::ReleaseContaminationAllowed,
                 "release_contamination_allowed",
             ),
+            (EventKind::CanaryFailed, "canary_failed"),
+            (EventKind::CanaryRecovered, "canary_recovered"),
         ];
         assert_eq!(EventKind::ALL.len(), pinned.len());
         for (v, s) in pinned {

@@ -1,10 +1,12 @@
 //! The fixed words Seam stores, matches and prints: call outcomes, error classes, refusal
-//! codes, deploy modes, stream SLO verdicts, event kinds and call purposes. Each is an enum whose string is
-//! the one stored in the database, written to the spool, counted in metrics and shown in
-//! JSON, so a typo is a compile error and a rename is caught by the tests that pin each
-//! string. Parsing a word that is not in a vocabulary is an [`Unknown`] naming it.
+//! codes, deploy modes, stream SLO verdicts, event kinds, call purposes, canary verdicts and
+//! triggers. Each is an enum whose string is the one stored in the database, written to the
+//! spool, counted in metrics and shown in JSON, so a typo is a compile error and a rename is
+//! caught by the tests that pin each string. Parsing a word that is not in a vocabulary is an
+//! [`Unknown`] naming it.
 
 mod call;
+mod canary;
 mod deploy;
 mod eval;
 mod event;
@@ -12,6 +14,7 @@ mod purpose;
 mod slo;
 
 pub use call::{CallErrorClass, ErrorClass, GatewayClass, Outcome, RefusalCode};
+pub use canary::{CanaryTrigger, CanaryVerdict};
 pub use deploy::{DeployKind, DeployMode};
 pub use eval::{EvalStatus, EvalVerdict};
 pub use event::EventKind;

@@ -1,10 +1,11 @@
-//! What a call is for: live traffic, or an eval run's (the `x-seam-purpose` header).
+//! What a call is for: live traffic, an eval run's or a canary replay's (the `x-seam-purpose`
+//! header).
 
 use crate::vocabulary;
 
 vocabulary! {
     /// A call's purpose. Live traffic is stored as NULL (no header, and every call recorded
-    /// before purposes existed); only `eval` is stored as its word.
+    /// before purposes existed); the others are stored as their word.
     #[derive(Default)]
     pub enum Purpose as "call purpose" {
         /// A call of the application's users: the default.
@@ -12,6 +13,9 @@ vocabulary! {
         Live => "live",
         /// A call of an eval run (`x-seam-purpose: eval`).
         Eval => "eval",
+        /// A call of a canary replay (`x-seam-purpose: canary`): a golden conversation
+        /// replayed against what is deployed now.
+        Canary => "canary",
     }
 }
 
@@ -19,9 +23,14 @@ impl Purpose {
     /// The header a client names its call's purpose in.
     pub const HEADER: &'static str = "x-seam-purpose";
 
-    /// The purpose a header value names: only `eval` (no header is live traffic).
+    /// The purpose a header value names: `eval` or `canary`. `live` is no value of the
+    /// header: live traffic is a call that names no purpose.
     pub fn from_header(value: &str) -> Option<Purpose> {
-        (value.trim() == Purpose::Eval.as_str()).then_some(Purpose::Eval)
+        match value.trim() {
+            "eval" => Some(Purpose::Eval),
+            "canary" => Some(Purpose::Canary),
+            _ => None,
+        }
     }
 
     pub fn is_live(&self) -> bool {
@@ -49,7 +58,11 @@ mod tests {
 
     #[test]
     fn purposes_keep_their_strings() {
-        let pinned = [(Purpose::Live, "live"), (Purpose::Eval, "eval")];
+        let pinned = [
+            (Purpose::Live, "live"),
+            (Purpose::Eval, "eval"),
+            (Purpose::Canary, "canary"),
+        ];
         assert_eq!(Purpose::ALL.len(), pinned.len());
         for (v, s) in pinned {
             round_trips(v, s);
@@ -59,16 +72,20 @@ mod tests {
     }
 
     #[test]
-    fn only_eval_is_named_by_the_header_and_stored() {
+    fn eval_and_canary_are_named_by_the_header_and_stored() {
         assert_eq!(Purpose::from_header("eval"), Some(Purpose::Eval));
         assert_eq!(Purpose::from_header(" eval "), Some(Purpose::Eval));
-        for bad in ["", "live", "EVAL", "test"] {
+        assert_eq!(Purpose::from_header("canary"), Some(Purpose::Canary));
+        assert_eq!(Purpose::from_header(" canary\t"), Some(Purpose::Canary));
+        for bad in ["", "live", "EVAL", "Canary", "canaries", "test"] {
             assert_eq!(Purpose::from_header(bad), None, "{bad}");
         }
         assert_eq!(Purpose::Live.stored(), None);
         assert_eq!(Purpose::Eval.stored(), Some("eval"));
+        assert_eq!(Purpose::Canary.stored(), Some("canary"));
         assert_eq!(Purpose::from_stored(None), Ok(Purpose::Live));
         assert_eq!(Purpose::from_stored(Some("eval")), Ok(Purpose::Eval));
+        assert_eq!(Purpose::from_stored(Some("canary")), Ok(Purpose::Canary));
         assert!(Purpose::from_stored(Some("bogus")).is_err());
     }
 }

@@ -265,6 +265,48 @@ fn evals_name_a_directory_beside_the_config_and_routes_it_has() {
 }
 
 #[test]
+fn canaries_read_beside_the_config_and_reach_the_limiter() {
+    let c = parse(GOOD, Path::new("/srv/app/seam.toml"), &env).expect("valid");
+    assert_eq!(c.canaries.dir, Path::new("/srv/app/canaries"));
+    assert_eq!((c.canaries.repeat, c.canaries.every), (3, None));
+    assert!(
+        !c.limits.count_canaries_in_cost,
+        "outside cost limits by default"
+    );
+    let with = |canaries: &str| format!("{GOOD}\n[canaries]\n{canaries}\n");
+    let c = parse(
+        &with("dir = \"goldens\"\nevery = \"6h\"\nembedding_route = \"chat\"\ncount_in_budgets = true"),
+        Path::new("/srv/app/seam.toml"),
+        &env,
+    )
+    .expect("valid");
+    assert_eq!(c.canaries.dir, Path::new("/srv/app/goldens"));
+    assert_eq!(c.canaries.every, Some(Duration::from_secs(6 * 3600)));
+    assert_eq!(c.canaries.embedding_route.as_deref(), Some("chat"));
+    assert!(c.limits.count_canaries_in_cost);
+    assert!(
+        !c.limits.count_evals_in_cost,
+        "each kind of traffic has its own setting"
+    );
+    let e = parse(
+        &with("repeat = 50\nevery = \"5\"\nembedding_route = \"embed\"\non_deploy = true"),
+        Path::new("s.toml"),
+        &env,
+    )
+    .expect_err("bad canaries");
+    let msg = e.to_string();
+    for key in [
+        "canaries.repeat: 50 is out of range",
+        "canaries.every: `5` is not a duration",
+        "canaries.embedding_route: route `embed` is not in the config",
+    ] {
+        assert!(msg.contains(key), "{key}: {msg}");
+    }
+    let e = parse(&with("schedule = \"6h\""), Path::new("s.toml"), &env).expect_err("unknown");
+    assert!(e.to_string().contains("unknown field `schedule`"), "{e}");
+}
+
+#[test]
 fn a_relative_sqlite_store_follows_the_config_file() {
     let with = |url: &str| {
         let text = GOOD.replace("url = \"sqlite://seam.db\"", &format!("url = \"{url}\""));

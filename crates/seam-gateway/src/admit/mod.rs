@@ -27,7 +27,7 @@ use crate::observe::{Metrics, Reason};
 pub use calls::{Subject, completions};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
 use seam_store::Reports;
-use seam_vocab::RefusalCode;
+use seam_vocab::{Purpose, RefusalCode};
 use seam_wire::Usage;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -325,11 +325,17 @@ impl Limiter {
     }
 
     /// Whether limit `l` holds this call: every limit does, except that eval traffic
-    /// (`x-seam-purpose: eval`) is outside cost limits unless `[evals] count_in_budgets`.
-    /// Request, attempt and token limits hold it either way: they protect the providers'
-    /// quotas, which eval traffic uses like any other.
+    /// (`x-seam-purpose: eval`) is outside cost limits unless `[evals] count_in_budgets`, and
+    /// canary traffic (`canary`) unless `[canaries] count_in_budgets`. Request, attempt and
+    /// token limits hold both either way: they protect the providers' quotas, which eval and
+    /// canary traffic use like any other.
     fn holds(cfg: &Limits, caller: &Caller, l: &TenantLimit) -> bool {
-        l.metric != Metric::Cost || caller.purpose.is_live() || cfg.count_evals_in_cost
+        l.metric != Metric::Cost
+            || match caller.purpose {
+                Purpose::Live => true,
+                Purpose::Eval => cfg.count_evals_in_cost,
+                Purpose::Canary => cfg.count_canaries_in_cost,
+            }
     }
 
     /// `limits` less those that do not hold this call; borrowed when all do (live traffic).

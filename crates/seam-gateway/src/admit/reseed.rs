@@ -57,17 +57,16 @@ fn all_limits<'a>(cfg: &'a Limits, keys: &'a KeyLimits) -> impl Iterator<Item = 
         .chain(keys.values().flat_map(|l| l.iter()))
 }
 
-/// What a row spent of `metric` as the limits count it: eval traffic's cost only when
-/// `[evals] count_in_budgets` (see `Limiter::holds`).
+/// What a row spent of `metric` as the limits count it: eval and canary traffic's cost only
+/// when their `count_in_budgets` says so (see `Limiter::holds`).
 fn amount(cfg: &Limits, metric: Metric, r: &SpendRow) -> f64 {
     match metric {
-        Metric::Cost if !cfg.count_evals_in_cost => (r.cost_usd - r.eval_cost_usd).max(0.0),
+        Metric::Cost => r.counted_cost(cfg.count_evals_in_cost, cfg.count_canaries_in_cost),
         Metric::Requests => r.requests as f64,
         Metric::Attempts => r.attempts as f64,
         Metric::InputTokens => r.input_tokens as f64,
         Metric::OutputTokens => r.output_tokens as f64,
         Metric::Tokens => (r.input_tokens + r.output_tokens) as f64,
-        Metric::Cost => r.cost_usd,
     }
 }
 
@@ -131,6 +130,7 @@ mod tests {
             output_tokens: 20,
             cost_usd: cost,
             eval_cost_usd: 0.0,
+            canary_cost_usd: 0.0,
         }
     }
 
@@ -186,10 +186,10 @@ mod eval_tests {
 
     const T0: i64 = 1_795_000_000_000;
 
-    /// Eval traffic's cost is not re-counted against cost limits unless configured; its
-    /// requests and tokens are.
+    /// Eval and canary traffic's cost is not re-counted against cost limits unless each is
+    /// configured to count; their requests and tokens are.
     #[test]
-    fn eval_cost_is_seeded_only_when_it_counts() {
+    fn eval_and_canary_cost_is_seeded_only_when_it_counts() {
         let lim = |metric| TenantLimit {
             metric,
             window: LimitWindow::Month,
@@ -208,8 +208,9 @@ mod eval_tests {
                 attempts: 3,
                 input_tokens: 1,
                 output_tokens: 1,
-                cost_usd: 1.5,
+                cost_usd: 1.75,
                 eval_cost_usd: 1.0,
+                canary_cost_usd: 0.25,
             }],
             traces: Vec::new(),
         };
@@ -225,5 +226,15 @@ mod eval_tests {
         assert_eq!(seeded(&cfg), [(Metric::Requests, 3.0), (Metric::Cost, 0.5)]);
         cfg.count_evals_in_cost = true;
         assert_eq!(seeded(&cfg), [(Metric::Requests, 3.0), (Metric::Cost, 1.5)]);
+        cfg.count_canaries_in_cost = true;
+        assert_eq!(
+            seeded(&cfg),
+            [(Metric::Requests, 3.0), (Metric::Cost, 1.75)]
+        );
+        cfg.count_evals_in_cost = false;
+        assert_eq!(
+            seeded(&cfg),
+            [(Metric::Requests, 3.0), (Metric::Cost, 0.75)]
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Eval traffic (`x-seam-purpose: eval`): recorded as the call's purpose, outside cost limits
 //! unless `[evals] count_in_budgets`, and the only traffic that may call a stored release by
-//! id (`model: "release:ID"`).
+//! id (`model: "release:ID"`). Canary traffic (`x-seam-purpose: canary`) likewise, with
+//! `[canaries] count_in_budgets`.
 
 use crate::harness::{Harness, Options, call_id, hello};
 use seam_store::{ReleaseRecord, Releases, SessionQuery, Sessions};
@@ -8,10 +9,14 @@ use seam_vocab::Purpose;
 use serde_json::{Value, json};
 
 async fn eval_call(h: &Harness, body: &Value) -> reqwest::Response {
+    purpose_call(h, "eval", body).await
+}
+
+async fn purpose_call(h: &Harness, purpose: &str, body: &Value) -> reqwest::Response {
     h.client
         .post(format!("{}/v1/chat/completions", h.gw))
         .bearer_auth(&h.key)
-        .header("x-seam-purpose", "eval")
+        .header("x-seam-purpose", purpose)
         .json(body)
         .send()
         .await
@@ -23,7 +28,7 @@ fn chat() -> Value {
 }
 
 #[tokio::test]
-async fn the_purpose_is_recorded_and_a_value_other_than_eval_is_refused() {
+async fn the_purpose_is_recorded_and_a_value_other_than_eval_or_canary_is_refused() {
     let h = Harness::start(Options::default()).await;
     let live = h.chat(chat()).await;
     assert_eq!(live.status(), 200);
@@ -33,8 +38,12 @@ async fn the_purpose_is_recorded_and_a_value_other_than_eval_is_refused() {
     assert_eq!(call.purpose, Purpose::Live);
     let (call, _) = h.record(&call_id(&eval)).await;
     assert_eq!(call.purpose, Purpose::Eval);
+    let canary = purpose_call(&h, "canary", &chat()).await;
+    assert_eq!(canary.status(), 200);
+    let (call, _) = h.record(&call_id(&canary)).await;
+    assert_eq!(call.purpose, Purpose::Canary);
 
-    for bad in ["evaluation", "live", ""] {
+    for bad in ["evaluation", "live", "canaries", ""] {
         let r = h
             .client
             .post(format!("{}/v1/chat/completions", h.gw))
@@ -52,7 +61,7 @@ async fn the_purpose_is_recorded_and_a_value_other_than_eval_is_refused() {
         assert_eq!(body["error"]["param"], "x-seam-purpose");
         let msg = body["error"]["message"].as_str().unwrap();
         assert!(
-            msg.contains("x-seam-purpose") && msg.contains("`eval`"),
+            msg.contains("x-seam-purpose") && msg.contains("`eval`") && msg.contains("`canary`"),
             "{msg}"
         );
         // Recorded like any refused call, as live traffic (it did not say what it was).
@@ -63,7 +72,7 @@ async fn the_purpose_is_recorded_and_a_value_other_than_eval_is_refused() {
     }
     assert_eq!(
         h.sim_stats().await["requests"],
-        2,
+        3,
         "nothing refused was sent"
     );
 }
@@ -134,6 +143,63 @@ async fn with_count_in_budgets_eval_calls_are_charged_like_any_other() {
     assert_eq!(ok, 4);
     // They spent the tenant's budget: live traffic is refused too.
     assert_eq!(h.chat(chat()).await.status(), 429);
+}
+
+#[tokio::test]
+async fn canary_calls_are_outside_cost_limits_unless_canaries_count_in_budgets() {
+    let h = Harness::start(Options {
+        extra: COST_LIMIT,
+        ..Options::default()
+    })
+    .await;
+    // Ten canary replays ($150e-6) spend none of the tenant's $100e-6.
+    for i in 0..10 {
+        let r = purpose_call(&h, "canary", &chat()).await;
+        assert_eq!(r.status(), 200, "canary call {i}");
+        if i == 0 {
+            let (call, _) = h.record(&call_id(&r)).await;
+            assert_eq!(call.purpose, Purpose::Canary);
+            assert!(call.cost_usd > 0.0, "priced like any call");
+        }
+    }
+    let mut live = 0;
+    while h.chat(chat()).await.status() == 200 {
+        live += 1;
+        assert!(live < 10, "the cost limit never refused");
+    }
+    assert_eq!(live, 4, "live calls spend the whole budget");
+    assert_eq!(purpose_call(&h, "canary", &chat()).await.status(), 200);
+
+    // Counted when configured (eval traffic still not: each has its own setting).
+    let extra = format!("{COST_LIMIT}\n[canaries]\ncount_in_budgets = true\n");
+    let h = Harness::start(Options {
+        extra: &extra,
+        ..Options::default()
+    })
+    .await;
+    for i in 0..10 {
+        assert_eq!(eval_call(&h, &chat()).await.status(), 200, "eval call {i}");
+    }
+    let mut ok = 0;
+    loop {
+        let r = purpose_call(&h, "canary", &chat()).await;
+        if r.status() != 200 {
+            assert_eq!(r.status(), 429);
+            let id = call_id(&r);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "tenant_cost_limit");
+            let (call, _) = h.record(&id).await;
+            assert_eq!(
+                (call.outcome.as_str(), call.purpose),
+                ("refused", Purpose::Canary)
+            );
+            break;
+        }
+        ok += 1;
+        assert!(ok < 10, "the cost limit never refused");
+    }
+    assert_eq!(ok, 4);
+    assert_eq!(h.chat(chat()).await.status(), 429, "they spent the budget");
 }
 
 #[tokio::test]

@@ -226,9 +226,9 @@ pub(super) async fn usage_counts_unpriced_calls(store: &dyn Store) {
     assert_eq!((rows[0].calls, rows[0].unpriced_calls), (2, 1));
 }
 
-/// Eval traffic is kept apart: its purpose reads back on the call, and the usage report
-/// groups it apart from live traffic of the same tenant, live rows first. Live calls store
-/// NULL (as every call recorded before purposes existed).
+/// Eval and canary traffic are kept apart: a purpose reads back on the call, and the usage
+/// report groups each apart from live traffic of the same tenant, live rows first, then by
+/// purpose. Live calls store NULL (as every call recorded before purposes existed).
 pub(super) async fn usage_reports_eval_traffic_apart(store: &dyn Store) {
     use seam_vocab::Purpose;
     let t = B + 30_000;
@@ -238,8 +238,14 @@ pub(super) async fn usage_reports_eval_traffic_apart(store: &dyn Store) {
     eval.cost_usd = 0.5;
     let mut eval2 = sample_call("call_pur_3", t + 2, "pur");
     eval2.purpose = Purpose::Eval;
+    let mut canary = sample_call("call_pur_4", t + 3, "pur");
+    canary.purpose = Purpose::Canary;
     store
-        .insert_records(&[live.clone(), eval.clone(), eval2], &[], &[])
+        .insert_records(
+            &[live.clone(), eval.clone(), eval2, canary.clone()],
+            &[],
+            &[],
+        )
         .await
         .expect("insert");
     let (got, _) = store
@@ -254,11 +260,20 @@ pub(super) async fn usage_reports_eval_traffic_apart(store: &dyn Store) {
         .expect("get")
         .expect("stored");
     assert_eq!(got.purpose, Purpose::Live);
+    let (got, _) = store
+        .get_call("call_pur_4")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(got, canary);
     let rows = store
         .usage_in(UsageBy::Tenant, t, &Tenants::Only(vec!["pur".into()]))
         .await
         .expect("usage");
     let got: Vec<(Purpose, i64)> = rows.iter().map(|r| (r.purpose, r.calls)).collect();
-    assert_eq!(got, [(Purpose::Live, 1), (Purpose::Eval, 2)]);
-    assert!((rows[1].cost_usd - (0.5 + live.cost_usd)).abs() < 1e-9);
+    assert_eq!(
+        got,
+        [(Purpose::Live, 1), (Purpose::Canary, 1), (Purpose::Eval, 2)]
+    );
+    assert!((rows[2].cost_usd - (0.5 + live.cost_usd)).abs() < 1e-9);
 }

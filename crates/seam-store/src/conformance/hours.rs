@@ -15,7 +15,9 @@ pub async fn hours_sum_the_calls(store: &dyn Store) {
     let sole = sole_attempt(&mut failed, true);
     let mut eval = sample_call("call_hrs_3", h0 + 30, "hrs");
     eval.purpose = Purpose::Eval;
-    let other = sample_call("call_hrs_4", h0 + 40, "hrs2");
+    // Another tenant's call, a canary replay's: a purpose of its own in the rollups.
+    let mut other = sample_call("call_hrs_4", h0 + 40, "hrs2");
+    other.purpose = Purpose::Canary;
     let mut keyless = sample_call("call_hrs_5", h0 + HOUR_MS - 1, "hrs");
     keyless.key_id = None;
     keyless.budget_exhausted = true;
@@ -56,6 +58,18 @@ pub async fn hours_sum_the_calls(store: &dyn Store) {
     let eval_rows: Vec<_> = hours.calls.iter().filter(|h| h.purpose == "eval").collect();
     assert_eq!(eval_rows.len(), 1);
     assert_eq!(eval_rows[0].calls, 1);
+    let canary_rows: Vec<_> = hours
+        .calls
+        .iter()
+        .filter(|h| h.purpose == "canary")
+        .collect();
+    assert_eq!(
+        canary_rows
+            .iter()
+            .map(|h| h.tenant.as_str())
+            .collect::<Vec<_>>(),
+        ["hrs2"]
+    );
     assert!(
         hours
             .calls
@@ -181,7 +195,9 @@ pub async fn hours_sum_the_calls(store: &dyn Store) {
         let mut a = a.clone();
         assert!((a.cost_usd - b.cost_usd).abs() < 1e-12);
         assert!((a.eval_cost_usd - b.eval_cost_usd).abs() < 1e-12);
-        (a.cost_usd, a.eval_cost_usd) = (b.cost_usd, b.eval_cost_usd);
+        assert!((a.canary_cost_usd - b.canary_cost_usd).abs() < 1e-12);
+        (a.cost_usd, a.eval_cost_usd, a.canary_cost_usd) =
+            (b.cost_usd, b.eval_cost_usd, b.canary_cost_usd);
         assert_eq!(&a, b);
     }
 

@@ -4,6 +4,7 @@
 mod audit;
 mod buckets;
 mod calls;
+mod canaries;
 mod evals;
 mod hours;
 mod retention;
@@ -61,6 +62,8 @@ pub async fn run_all(store: &dyn Store) {
     evals::eval_runs_round_trip(store).await;
     value::value_ledger_round_trip(store).await;
     value::live_calls_of_a_release_are_counted(store).await;
+    canaries::canary_runs_round_trip(store).await;
+    canaries::canary_leases_take_one_holder(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;
     buckets::reliability_over_time(store).await;

@@ -75,6 +75,8 @@ pub(super) async fn spend_totals_windows_keys_and_open_traces(store: &dyn Store)
     let long_first_attempt = sole_attempt(&mut long_first, false);
     let mut long_last = call("call_sp_8", B + 3_500, "spend_a", None, Some("tr_long"));
     let long_last_attempt = sole_attempt(&mut long_last, false);
+    // Canary traffic: its cost apart from eval traffic's (each has its own setting).
+    long_last.purpose = seam_vocab::Purpose::Canary;
     let mut quiet = call(
         "call_sp_9",
         B - 9_000_000,
@@ -127,7 +129,18 @@ pub(super) async fn spend_totals_windows_keys_and_open_traces(store: &dyn Store)
     for r in &mut rows {
         r.cost_usd = (r.cost_usd * 1e9).round() / 1e9;
         r.eval_cost_usd = (r.eval_cost_usd * 1e9).round() / 1e9;
+        r.canary_cost_usd = (r.canary_cost_usd * 1e9).round() / 1e9;
     }
+    let part = |calls: &[&CallRecord], purpose| {
+        (calls
+            .iter()
+            .filter(|c| c.purpose == purpose)
+            .map(|c| c.cost_usd)
+            .sum::<f64>()
+            * 1e9)
+            .round()
+            / 1e9
+    };
     let row = |since_ms, tenant: &str, key: Option<&str>, calls: &[&CallRecord]| SpendRow {
         since_ms,
         tenant: tenant.into(),
@@ -137,14 +150,8 @@ pub(super) async fn spend_totals_windows_keys_and_open_traces(store: &dyn Store)
         input_tokens: calls.iter().map(|c| c.input_tokens).sum(),
         output_tokens: calls.iter().map(|c| c.output_tokens).sum(),
         cost_usd: (calls.iter().map(|c| c.cost_usd).sum::<f64>() * 1e9).round() / 1e9,
-        eval_cost_usd: (calls
-            .iter()
-            .filter(|c| c.purpose == seam_vocab::Purpose::Eval)
-            .map(|c| c.cost_usd)
-            .sum::<f64>()
-            * 1e9)
-            .round()
-            / 1e9,
+        eval_cost_usd: part(calls, seam_vocab::Purpose::Eval),
+        canary_cost_usd: part(calls, seam_vocab::Purpose::Canary),
     };
     let mut want = vec![
         row(B, "spend_a", None, &[&own, &long_last]),

@@ -425,6 +425,7 @@ pub(super) fn spend_row(r: &AnyRow, since_ms: i64) -> Mapped<SpendRow> {
         output_tokens: r.try_get("output_tokens")?,
         cost_usd: r.try_get("cost_usd")?,
         eval_cost_usd: r.try_get("eval_cost_usd")?,
+        canary_cost_usd: r.try_get("canary_cost_usd")?,
     })
 }
 
@@ -489,7 +490,7 @@ impl FromRow<'_, AnyRow> for ExportCursor {
 
 /// A vocabulary word (`seam_vocab`) from text column `col`; a word this version does not know
 /// is an error naming the column and the value, not a panic.
-fn word<T>(r: &AnyRow, col: &str) -> std::result::Result<T, sqlx::Error>
+pub(super) fn word<T>(r: &AnyRow, col: &str) -> std::result::Result<T, sqlx::Error>
 where
     T: FromStr<Err = seam_vocab::Unknown>,
 {

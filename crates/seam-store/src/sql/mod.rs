@@ -1,10 +1,11 @@
 //! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
 //! placeholders; SQLite runs in WAL mode. Each domain's trait is implemented next to its
 //! SQL: `calls.rs` (`Records`), `reports.rs`, `keys.rs`, `users.rs`, `audit.rs`,
-//! `releases.rs`, `sessions.rs`, `events.rs`; rows map to records in `from_row.rs`.
+//! `releases.rs`, `sessions.rs`, `events.rs`, `canaries.rs`; rows map to records in `from_row.rs`.
 
 mod audit;
 mod calls;
+mod canaries;
 mod cells;
 mod contents;
 mod evals;

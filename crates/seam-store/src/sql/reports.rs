@@ -54,7 +54,8 @@ impl Reports for SqlStore {
                  CAST(SUM(attempts) AS BIGINT) AS attempts, \
                  CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
                  CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost_usd) AS cost_usd, \
-                 SUM(CASE WHEN purpose IS NULL THEN 0.0 ELSE cost_usd END) AS eval_cost_usd \
+                 SUM(CASE WHEN purpose = 'eval' THEN cost_usd ELSE 0.0 END) AS eval_cost_usd, \
+                 SUM(CASE WHEN purpose = 'canary' THEN cost_usd ELSE 0.0 END) AS canary_cost_usd \
                  FROM calls WHERE created_ms >= $1 AND created_ms < $2 AND attempts > 0 \
                  GROUP BY tenant, key_id ORDER BY tenant, key_id",
             )

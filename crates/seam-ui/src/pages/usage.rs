@@ -8,6 +8,7 @@ use seam_config::{Limits, Metric, TenantLimit, window_of, window_start};
 use seam_store::{
     KeyRecord, SpendQuery, SpendRow, Tenants, TraceQuery, TraceSummary, UsageBy, UsageRow,
 };
+use seam_vocab::Purpose;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How many traces each top list shows.
@@ -39,12 +40,11 @@ fn trace_row(t: &TraceSummary) -> Value {
     })
 }
 
-/// What a spend row counts toward `metric`, as the limiter counts it: eval traffic's cost
-/// only when `[evals] count_in_budgets` (seam-gateway's `admit::reseed`).
+/// What a spend row counts toward `metric`, as the limiter counts it: eval and canary
+/// traffic's cost only when their `count_in_budgets` says so (seam-gateway's `admit::reseed`).
 fn amount(cfg: &Limits, metric: Metric, r: &SpendRow) -> f64 {
     match metric {
-        Metric::Cost if !cfg.count_evals_in_cost => (r.cost_usd - r.eval_cost_usd).max(0.0),
-        Metric::Cost => r.cost_usd,
+        Metric::Cost => r.counted_cost(cfg.count_evals_in_cost, cfg.count_canaries_in_cost),
         Metric::Requests => r.requests as f64,
         Metric::Attempts => r.attempts as f64,
         Metric::InputTokens => r.input_tokens as f64,
@@ -207,8 +207,12 @@ pub(crate) async fn usage(
         Ok(r) => r,
         Err(e) => return control_error(&ui, &who, e.into()),
     };
-    let (live, eval): (Vec<&UsageRow>, Vec<&UsageRow>) =
-        rows.iter().partition(|r| r.purpose.is_live());
+    let of = |p: Purpose| rows.iter().filter(move |r| r.purpose == p).map(usage_row);
+    let (live, eval, canary): (Vec<Value>, Vec<Value>, Vec<Value>) = (
+        of(Purpose::Live).collect(),
+        of(Purpose::Eval).collect(),
+        of(Purpose::Canary).collect(),
+    );
     let limits = ui.limits.as_ref().map(|f| f());
     let budget_rows = match &limits {
         Some(cfg) => match budgets(&ui, cfg, &scope, tenant, now).await {
@@ -245,10 +249,12 @@ pub(crate) async fn usage(
             "traces_read": traces.len(),
             "traces_max": tq.limit,
             "since_utc": timestamp(since_at),
-            "live": live.into_iter().map(usage_row).collect::<Vec<_>>(),
-            "eval": eval.into_iter().map(usage_row).collect::<Vec<_>>(),
+            "live": live,
+            "eval": eval,
+            "canary": canary,
             "limits_known": limits.is_some(),
             "count_evals": limits.as_ref().is_some_and(|l| l.count_evals_in_cost),
+            "count_canaries": limits.as_ref().is_some_and(|l| l.count_canaries_in_cost),
             "budgets": budget_rows,
             "by_fan_out": by_fan_out,
             "by_cost": by_cost,
