@@ -103,6 +103,10 @@ targets = [{{ provider = "sim", model = "sim-embed-1" }}]
 mode = "full"
 redact = ["email", "phone", "card", "iban", "ip", "regex:TICKET-[0-9]{{6}}"]
 
+# Canaries (test_canaries.py): every call of tenant e2e-canary is kept, to be recorded.
+[capture.tenants.e2e-canary]
+mode = "full"
+
 [[routes]]
 name = "sampled"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]

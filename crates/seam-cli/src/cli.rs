@@ -242,6 +242,23 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Canaries: `record` makes a golden of a captured call or trace; `run` replays goldens
+    /// against what is deployed now; `history` shows a golden's runs.
+    Canary {
+        #[command(subcommand)]
+        command: crate::canary::CanaryCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Every golden with its last verdict, when it last passed and against which release and
+    /// served model, and the age of its recording.
+    Canaries {
+        /// Output as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// The change timeline: events such as a provider degrading behind retries.
     Changes {
         /// How far back: 30s, 15m, 1h, 7d.
@@ -488,6 +505,8 @@ impl Cli {
                     crate::eval::contamination(&store, args).await
                 }
             },
+            Command::Canary { command, store } => crate::canary::dispatch(&store, command).await,
+            Command::Canaries { json, store } => crate::canary::list(&store, json).await,
             Command::Changes { since, json, store } => {
                 crate::changes::changes(&store, &since, json).await
             }

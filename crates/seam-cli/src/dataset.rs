@@ -6,7 +6,7 @@
 //! read datasets (`read.rs`); `diff DATASET` alone compares one with its newest eval run
 //! (`since.rs`).
 
-mod case;
+pub(crate) mod case;
 mod read;
 mod since;
 
@@ -132,7 +132,7 @@ fn push_once(calls: &mut Vec<CallRecord>, call: CallRecord) {
 
 /// The trace's calls the reader may see, oldest first; refused as `seam traces show` is,
 /// with the same answer whether the trace does not exist or is another tenant's.
-async fn readable_trace(
+pub(crate) async fn readable_trace(
     store: &(impl Records + ?Sized),
     who: &Actor,
     trace: &str,
@@ -144,6 +144,17 @@ async fn readable_trace(
 
 /// The case of one captured call, or why it makes none.
 fn case_of(call: &CallRecord, content: &Content, args: &AddArgs) -> anyhow::Result<Value> {
+    case_of_call(call, content, args.allow_truncated, &args.tags)
+}
+
+/// The case of one captured call (also a golden's turn, `seam canary record`), or why it
+/// makes none.
+pub(crate) fn case_of_call(
+    call: &CallRecord,
+    content: &Content,
+    allow_truncated: bool,
+    tags: &[String],
+) -> anyhow::Result<Value> {
     let id = clean(&call.id);
     let c = match &content.body {
         Ok(c) => c,
@@ -152,7 +163,7 @@ fn case_of(call: &CallRecord, content: &Content, args: &AddArgs) -> anyhow::Resu
             clean(e)
         ),
     };
-    if content.truncated && !args.allow_truncated {
+    if content.truncated && !allow_truncated {
         anyhow::bail!(
             "call `{id}`: its content was truncated when captured (the policy's max_bytes), so a case would not be the call as made; --allow-truncated adds it anyway, tagged `truncated`; nothing added"
         );
@@ -167,7 +178,7 @@ fn case_of(call: &CallRecord, content: &Content, args: &AddArgs) -> anyhow::Resu
         c,
         content.captured_ms,
         content.truncated,
-        &args.tags,
+        tags,
     ))
 }
 

@@ -4,6 +4,7 @@ mod actor;
 mod anchor;
 mod audit;
 mod calls;
+mod canary;
 mod changes;
 mod cli;
 mod config_check;

@@ -127,7 +127,7 @@ pub(super) async fn mark(
     results: &[EvalResultRecord],
 ) -> anyhow::Result<Option<Mark>> {
     let audit = store.list_audit().await?;
-    mark_of(store, run, results, &audit).await
+    Ok(mark_of(store, run, results, &audit).await?)
 }
 
 pub async fn list(store_args: &StoreArgs, as_json: bool) -> anyhow::Result<()> {

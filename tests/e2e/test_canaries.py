@@ -1,0 +1,137 @@
+"""Canaries end to end: the official `openai` SDK makes a tool conversation through the
+gateway with content captured; `seam canary record` makes a golden of its trace; `seam canary
+run` replays it through the gateway (canary traffic), turn by turn with the recorded tool
+result fed back; the provider moving its model and a renamed tool fail it with the diff and
+the changes since the recording; a sim failing one replay in three makes it flaky."""
+
+import json
+import subprocess
+import time
+import uuid
+
+import pytest
+from openai import OpenAI
+
+from conftest import SEAM
+
+TOOLS = [{"type": "function", "function": {"name": "lookup_invoice", "description": "Find an invoice",
+                                          "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}]
+SCENARIO = '[model]\nserved = "sim-large-2026-01"\nfingerprint = "fp_e2e"\n'
+TOOL_SCENARIO = SCENARIO + '[content]\nmode = "tool_call"\ntool = { name = "%s", arguments = { id = "inv_42" } }\n'
+RESULT = '{"id": "inv_42", "status": "paid", "total": 42.5}'
+
+
+@pytest.fixture(scope="module")
+def capture_key(stack):
+    return stack.seam("keys", "create", "--tenant", "e2e-canary", "--json")["key"]
+
+
+@pytest.fixture(scope="module")
+def recorded(stack, capture_key):
+    """A two-turn tool conversation of tenant e2e-canary, captured, recorded as golden `invoice`."""
+    # Tenant e2e-canary keeps content (conftest's config).
+    stack.set_scenario(TOOL_SCENARIO % "lookup_invoice")
+    trace = f"trace-canary-{uuid.uuid4().hex[:8]}"
+    client = OpenAI(base_url=stack.base_url, api_key=capture_key, max_retries=0, timeout=10,
+                    default_headers={"x-seam-trace": trace})
+    ask = [{"role": "user", "content": "Where is invoice inv_42?"}]
+    first = client.chat.completions.with_raw_response.create(model="chat", messages=ask, tools=TOOLS)
+    call = first.parse().choices[0].message.tool_calls[0]
+    assert call.function.name == "lookup_invoice"
+    followup = ask + [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call.id, "type": "function", "function": {"name": call.function.name, "arguments": call.function.arguments}}]},
+        {"role": "tool", "tool_call_id": call.id, "content": RESULT},
+    ]
+    second = client.chat.completions.with_raw_response.create(model="chat", messages=followup, tools=TOOLS)
+    assert "paid" in second.parse().choices[0].message.content
+    for raw in (first, second):
+        stack.call(raw.headers["x-seam-call-id"])  # written
+    golden = stack.seam("canary", "record", trace, "--name", "invoice", "--force", "--json")
+    stack.set_scenario(SCENARIO)
+    return golden
+
+
+def canary_run(stack, *args, key):
+    gateway = stack.base_url.removesuffix("/v1")
+    return subprocess.run([SEAM, "canary", "run", *args, "--gateway", gateway, "--key", key, "--config", str(stack.config)],
+                          env=stack.env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_recorded_tool_conversation_replays_and_passes(stack, capture_key, recorded):
+    turns = recorded["turns"]
+    assert [t["id"] for t in turns] == ["invoice#1", "invoice#2"]
+    kinds = [[a["type"] for a in t["assert"]] for t in turns]
+    assert "tool-call" in kinds[0] and "latency-ms" in kinds[0], kinds
+    assert turns[0]["metadata"]["canary"]["model"] == "chat"
+    stack.set_scenario(TOOL_SCENARIO % "lookup_invoice")
+    out = canary_run(stack, "invoice", "--json", key=capture_key)
+    assert out.returncode == 0, out.stderr
+    run = json.loads(out.stdout)["runs"][0]
+    assert run["verdict"] == "pass", json.dumps(run["detail"], indent=1)[:3000]
+    assert run["served_model"] == "sim-large-2026-01"
+    repeats = run["detail"]["repeats"]
+    assert len(repeats) == 3
+    # Turn 2 was sent the recorded tool result, for the tool call made now: its answer says so.
+    for r in repeats:
+        assert "paid" in r["turns"][1]["output"]["text"], r
+    listed = {g["golden"]: g for g in stack.seam("canaries", "--json")["goldens"]}
+    assert listed["invoice"]["last_verdict"] == "pass"
+    assert listed["invoice"]["last_pass"]["served_model"] == "sim-large-2026-01"
+    stack.set_scenario(SCENARIO)
+
+
+def test_a_renamed_tool_under_a_moved_model_fails_with_the_diff_and_the_changes(stack, capture_key, recorded):
+    moved = TOOL_SCENARIO.replace("sim-large-2026-01", "sim-large-2026-02") % "find_invoice"
+    stack.set_scenario(moved)
+    # Live traffic meets the moved model first: the timeline has the change before the replay.
+    OpenAI(base_url=stack.base_url, api_key=capture_key, max_retries=0, timeout=10).chat.completions.create(
+        model="chat", messages=[{"role": "user", "content": "hello"}])
+    time.sleep(0.5)
+    out = canary_run(stack, "invoice", "--strict", key=capture_key)
+    assert out.returncode == 1, out.stdout + out.stderr
+    text = out.stdout
+    assert "canary invoice: FAIL" in text, text
+    assert "replayed again after a failing round" in text, text
+    assert "served-model change" in text, text
+    assert "find_invoice" in text and "lookup_invoice" in text, text
+    history = stack.seam("canary", "history", "invoice", "--json")["runs"]
+    assert [r["verdict"] for r in history[:2]] == ["fail", "pass"]
+    detail = history[0]["detail"]
+    assert "lookup_invoice" in (detail["repeats"][0].get("stopped") or ""), detail["repeats"][0]
+    changes = stack.seam("changes", "--json")
+    kinds = json.dumps(changes)
+    assert "canary_failed" in kinds
+    # Put back as recorded: it passes again, and the timeline says so.
+    stack.set_scenario(TOOL_SCENARIO % "lookup_invoice")
+    out = canary_run(stack, "invoice", key=capture_key)
+    assert out.returncode == 0 and "canary invoice: PASS" in out.stdout, out.stdout + out.stderr
+    assert "canary_recovered" in json.dumps(stack.seam("changes", "--json"))
+    stack.set_scenario(SCENARIO)
+
+
+def test_one_failing_replay_in_three_is_flaky_not_failed(stack, capture_key, recorded):
+    client = OpenAI(base_url=stack.base_url, api_key=capture_key, max_retries=0, timeout=10)
+    raw = client.chat.completions.with_raw_response.create(model="chat", messages=[{"role": "user", "content": "ping the billing desk"}])
+    call_id = raw.headers["x-seam-call-id"]
+    stack.call(call_id)
+    stack.seam("canary", "record", call_id, "--name", "ping", "--force")
+    stack.set_scenario(SCENARIO + '[[errors]]\nkind = "status"\nstatus = 500\npattern = "..x"\n')
+    out = canary_run(stack, "ping", "--json", key=capture_key)
+    stack.set_scenario(SCENARIO)
+    assert out.returncode == 0, out.stderr
+    run = json.loads(out.stdout)["runs"][0]
+    assert run["verdict"] == "flaky", run
+    assert [r["outcome"] for r in run["detail"]["repeats"]] == ["pass", "pass", "error"]
+
+
+def test_a_call_without_captured_content_is_refused(stack):
+    client = OpenAI(base_url=stack.base_url, api_key=stack.key, max_retries=0, timeout=10)
+    raw = client.chat.completions.with_raw_response.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+    call_id = raw.headers["x-seam-call-id"]
+    stack.call(call_id)
+    out = subprocess.run([SEAM, "canary", "record", call_id, "--name", "nocontent", "--config", str(stack.config)],
+                         env=stack.env, capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0
+    assert "capture was off for route `chat`" in out.stderr, out.stderr
+    assert not (stack.tmp / "canaries" / "nocontent.jsonl").exists()
