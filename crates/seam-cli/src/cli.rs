@@ -338,9 +338,10 @@ impl Cli {
                     since,
                     quarter,
                     format,
+                    json,
                 } => {
-                    crate::value::report(&store, since.as_deref(), quarter.as_deref(), &format)
-                        .await
+                    let format = if json { "json" } else { format.as_str() };
+                    crate::value::report(&store, since.as_deref(), quarter.as_deref(), format).await
                 }
             },
             Command::Release { command, store } => match command {

@@ -252,6 +252,9 @@ pub(crate) enum ReportCommand {
         /// numbers; the method on standard error) or json.
         #[arg(long, default_value = "md")]
         format: String,
+        /// Output as JSON: the same as --format json.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
     },
 }
 
