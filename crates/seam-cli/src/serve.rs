@@ -33,7 +33,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let store = Arc::new(store);
+    let canaries = config.clone();
     let running = seam_gateway::start(config, store.clone(), registry, listener).await?;
+    // Goldens replayed on a schedule and after deploys and model changes, through this gateway.
+    crate::canary::schedule::spawn(store.clone(), canaries, format!("http://{}", running.addr));
     if let Some(anchors) = anchors {
         anchors.spawn(store);
     }

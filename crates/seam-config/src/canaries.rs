@@ -2,6 +2,7 @@
 //! and whether their traffic counts against cost limits (docs/canaries.md "Storage and
 //! configuration").
 
+use crate::Secret;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub(crate) struct RawCanaries {
     pub embedding_route: Option<String>,
     pub on_deploy: Option<bool>,
     pub on_model_change: Option<bool>,
+    pub key_env: Option<String>,
 }
 
 /// The default goldens directory, relative to the config file.
@@ -50,6 +52,9 @@ pub struct Canaries {
     pub on_deploy: bool,
     /// Replay a golden after a `served_model_changed` event on its route (default true).
     pub on_model_change: bool,
+    /// The Seam key `seam serve` replays goldens with (`key_env`, the environment variable
+    /// holding it); None: serve replays none (`seam canary run` takes --key).
+    pub key: Option<Secret>,
 }
 
 impl Canaries {
@@ -62,6 +67,7 @@ impl Canaries {
             embedding_route: None,
             on_deploy: true,
             on_model_change: true,
+            key: None,
         }
     }
 }
@@ -116,6 +122,7 @@ pub(crate) fn canaries(
     raw: Option<RawCanaries>,
     base_dir: &Path,
     routes: &HashSet<String>,
+    env: &dyn Fn(&str) -> Option<String>,
     problems: &mut Vec<String>,
 ) -> Canaries {
     let d = Canaries::default_at(base_dir);
@@ -162,6 +169,18 @@ pub(crate) fn canaries(
         embedding_route: raw.embedding_route,
         on_deploy: raw.on_deploy.unwrap_or(d.on_deploy),
         on_model_change: raw.on_model_change.unwrap_or(d.on_model_change),
+        key: raw.key_env.as_deref().and_then(|name| {
+            match env(name) {
+                // (A lenient load reads an unset variable as empty: no key, no problem.)
+                Some(v) => (!v.is_empty()).then(|| Secret::new(v)),
+                None => {
+                    problems.push(format!(
+                        "canaries.key_env: the environment variable `{name}` is not set (it holds the Seam key `seam serve` replays goldens with)"
+                    ));
+                    None
+                }
+            }
+        }),
     }
 }
 
@@ -173,7 +192,13 @@ mod tests {
         let raw: RawCanaries = toml::from_str(text).expect("parses");
         let routes = HashSet::from(["embed".to_string()]);
         let mut problems = Vec::new();
-        let c = canaries(Some(raw), Path::new("/c"), &routes, &mut problems);
+        let c = canaries(
+            Some(raw),
+            Path::new("/c"),
+            &routes,
+            &|_| None,
+            &mut problems,
+        );
         (c, problems)
     }
 
@@ -228,6 +253,7 @@ mod tests {
                 embedding_route: Some("embed".into()),
                 on_deploy: false,
                 on_model_change: false,
+                key: None,
             }
         );
         let (c, p) = read("dir = \" \"\nrepeat = 0\nevery = \"30s\"\nembedding_route = \"chat\"");
@@ -254,5 +280,37 @@ mod tests {
             let e = toml::from_str::<RawCanaries>(text).expect_err(text);
             assert!(e.to_string().contains(key), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn the_key_is_read_from_its_variable_and_a_missing_one_is_named() {
+        let routes = HashSet::new();
+        let raw = |t: &str| -> RawCanaries { toml::from_str(t).expect("parses") };
+        let mut problems = Vec::new();
+        let env = |n: &str| (n == "CANARY_KEY").then(|| "sk-seam-canary".to_string());
+        let c = canaries(
+            Some(raw("key_env = \"CANARY_KEY\"")),
+            Path::new("/c"),
+            &routes,
+            &env,
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(c.key.as_ref().map(Secret::expose), Some("sk-seam-canary"));
+        assert!(!format!("{c:?}").contains("sk-seam-canary"));
+        let c = canaries(
+            Some(raw("key_env = \"NOPE\"")),
+            Path::new("/c"),
+            &routes,
+            &env,
+            &mut problems,
+        );
+        assert!(c.key.is_none());
+        assert_eq!(
+            problems,
+            vec![
+                "canaries.key_env: the environment variable `NOPE` is not set (it holds the Seam key `seam serve` replays goldens with)"
+            ]
+        );
     }
 }

@@ -378,7 +378,8 @@ pub(crate) fn validate(
     let telemetry = crate::telemetry::telemetry(raw.telemetry, &mut problems);
     let audit = crate::audit::audit(raw.audit, base_dir, &mut problems);
     let evals = crate::evals::evals(raw.evals, base_dir, &route_names, &mut problems);
-    let canaries = crate::canaries::canaries(raw.canaries, base_dir, &route_names, &mut problems);
+    let canaries =
+        crate::canaries::canaries(raw.canaries, base_dir, &route_names, env, &mut problems);
     let ui = crate::ui::ui(raw.ui, &mut problems);
     // The limiter reads its settings from `limits` alone.
     let mut limits = limits;

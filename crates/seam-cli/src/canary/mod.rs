@@ -6,6 +6,7 @@ pub mod golden;
 mod record;
 mod replay;
 pub mod run;
+pub mod schedule;
 
 pub use record::RecordArgs;
 pub use run::RunArgs;

@@ -188,7 +188,7 @@ fn diffs(g: &Golden, replays: &[Replay]) -> Vec<(String, Diff)> {
 /// The timeline since the golden was recorded, as it concerns the golden: deploys and
 /// rollbacks of its prompt, served-model and fingerprint changes on its routes, config
 /// changes and reloads.
-pub async fn since(store: &impl Events, g: &Golden) -> anyhow::Result<Since> {
+pub async fn since(store: &(impl Events + ?Sized), g: &Golden) -> anyhow::Result<Since> {
     let Some(from) = g.recorded_ms() else {
         return Ok(Since {
             summary: "no recording: judged by its assertions alone".into(),
@@ -274,7 +274,7 @@ pub async fn since(store: &impl Events, g: &Golden) -> anyhow::Result<Since> {
 
 /// Stores the result and puts a change of verdict on the timeline.
 pub async fn store_run(
-    store: &(impl Canaries + Events),
+    store: &(impl Canaries + Events + ?Sized),
     g: &Golden,
     j: &Judged,
     since: &Since,
