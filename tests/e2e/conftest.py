@@ -44,6 +44,8 @@ class Stack:
         self.tmp = tmp
         self.sim_port = free_port()
         self.gw_port = free_port()
+        # test_canaries.py listens here for the canary events' webhook.
+        self.hook_port = free_port()
         self.sim_url = f"http://127.0.0.1:{self.sim_port}"
         self.base_url = f"http://127.0.0.1:{self.gw_port}/v1"
         self.config = tmp / "seam.toml"
@@ -113,12 +115,22 @@ targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 retry = {{ max_attempts = 1 }}
 capture = {{ mode = "full", sample = 0.5, keep_failures = true }}
 
+# Canary events to a receiver test_canaries.py starts (nothing listens otherwise: deliveries
+# fail quietly, counted, and nothing waits on them).
+[[notify.webhooks]]
+url = "http://127.0.0.1:{self.hook_port}/hook"
+secret_env = "E2E_WEBHOOK_SECRET"
+events = ["canary_failed", "canary_recovered"]
+timeout_ms = 1000
+max_attempts = 2
+
 [prices."sim-large-2026-01"]
 input = 1.0
 output = 4.0
 """
         )
-        self.env = {**os.environ, "E2E_ANTHROPIC_KEY": "sk-ant-e2e-secret", "SEAM_LOG": "warn"}
+        self.env = {**os.environ, "E2E_ANTHROPIC_KEY": "sk-ant-e2e-secret", "E2E_WEBHOOK_SECRET": "whsec-e2e-secret",
+                    "SEAM_LOG": "warn"}
         self.procs = []
 
     def start(self) -> None:

@@ -4,8 +4,12 @@ run` replays it through the gateway (canary traffic), turn by turn with the reco
 result fed back; the provider moving its model and a renamed tool fail it with the diff and
 the changes since the recording; a sim failing one replay in three makes it flaky."""
 
+import hashlib
+import hmac
+import http.server
 import json
 import subprocess
+import threading
 import time
 import uuid
 
@@ -81,7 +85,29 @@ def test_a_recorded_tool_conversation_replays_and_passes(stack, capture_key, rec
     stack.set_scenario(SCENARIO)
 
 
-def test_a_renamed_tool_under_a_moved_model_fails_with_the_diff_and_the_changes(stack, capture_key, recorded):
+@pytest.fixture
+def hooks(stack):
+    """A webhook receiver on the port conftest's [[notify.webhooks]] names: every request kept."""
+    got = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["content-length"]))
+            got.append((dict(self.headers), body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", stack.hook_port), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield got
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_renamed_tool_under_a_moved_model_fails_with_the_diff_and_the_changes(stack, capture_key, recorded, hooks):
     moved = TOOL_SCENARIO.replace("sim-large-2026-01", "sim-large-2026-02") % "find_invoice"
     stack.set_scenario(moved)
     # Live traffic meets the moved model first: the timeline has the change before the replay.
@@ -102,11 +128,20 @@ def test_a_renamed_tool_under_a_moved_model_fails_with_the_diff_and_the_changes(
     changes = stack.seam("changes", "--json")
     kinds = json.dumps(changes)
     assert "canary_failed" in kinds
+    # The webhook got it, signed with the secret over the exact body (the command waits for it).
+    assert len(hooks) == 1, hooks
+    headers, body = hooks[0]
+    want = "sha256=" + hmac.new(b"whsec-e2e-secret", body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["x-seam-signature"], want)
+    event = json.loads(body)
+    assert event["kind"] == "canary_failed" and headers["x-seam-event"] == "canary_failed"
+    assert event["details"]["golden"] == "invoice" and "whsec" not in body.decode()
     # Put back as recorded: it passes again, and the timeline says so.
     stack.set_scenario(TOOL_SCENARIO % "lookup_invoice")
     out = canary_run(stack, "invoice", key=capture_key)
     assert out.returncode == 0 and "canary invoice: PASS" in out.stdout, out.stdout + out.stderr
     assert "canary_recovered" in json.dumps(stack.seam("changes", "--json"))
+    assert [json.loads(b)["kind"] for _, b in hooks] == ["canary_failed", "canary_recovered"]
     stack.set_scenario(SCENARIO)
 
 

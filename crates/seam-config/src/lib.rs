@@ -10,6 +10,7 @@ mod capture;
 mod cors;
 mod evals;
 mod limits;
+mod notify;
 mod raw;
 mod records;
 mod retry;
@@ -33,6 +34,7 @@ pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
     Window as LimitWindow, parse_limit,
 };
+pub use notify::{DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_TIMEOUT_MS, Notify, Webhook};
 pub use raw::{ProviderKind, ResponseModel};
 pub use records::{Durability, Records};
 pub use retry::{Divergence, RETRYABLE_CLASSES, RetryPolicy};

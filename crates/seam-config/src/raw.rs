@@ -27,6 +27,7 @@ pub(crate) struct RawConfig {
     pub telemetry: Option<crate::telemetry::RawTelemetry>,
     pub evals: Option<crate::evals::RawEvals>,
     pub canaries: Option<crate::canaries::RawCanaries>,
+    pub notify: Option<crate::notify::RawNotify>,
     pub ui: Option<crate::ui::RawUi>,
 }
 

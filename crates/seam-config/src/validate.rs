@@ -59,6 +59,8 @@ pub struct Config {
     pub evals: crate::evals::Evals,
     /// `[canaries]`: the goldens directory, their schedule and triggers.
     pub canaries: crate::canaries::Canaries,
+    /// `[[notify.webhooks]]`: where timeline events are pushed.
+    pub notify: crate::notify::Notify,
     /// `[ui]`: the dashboard.
     pub ui: crate::ui::Ui,
 }
@@ -380,6 +382,7 @@ pub(crate) fn validate(
     let evals = crate::evals::evals(raw.evals, base_dir, &route_names, &mut problems);
     let canaries =
         crate::canaries::canaries(raw.canaries, base_dir, &route_names, env, &mut problems);
+    let notify = crate::notify::notify(raw.notify, env, &mut problems);
     let ui = crate::ui::ui(raw.ui, &mut problems);
     // The limiter reads its settings from `limits` alone.
     let mut limits = limits;
@@ -439,6 +442,7 @@ pub(crate) fn validate(
             audit,
             evals,
             canaries,
+            notify,
             ui,
         })
     } else {

@@ -13,9 +13,13 @@ use crate::eval::inproc::Through;
 use crate::format::{clean, timestamp};
 use seam_evals::canary::{Diff, Verdict, diff, verdict};
 use seam_evals::{Grader, Outcome};
+use seam_notify::Notifier;
 use seam_store::{Canaries, CanaryRunRecord, EventRecord, Events};
 use seam_vocab::{CanaryTrigger, CanaryVerdict, EventKind};
 use serde_json::{Value, json};
+
+/// How long the command waits for its webhook deliveries before it exits.
+const NOTIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -82,6 +86,7 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         config.canaries.dir.display()
     );
     let (store, _who) = crate::actor::open_to_act(store_args).await?;
+    let notifier = Notifier::new(&config.notify.webhooks).map_err(anyhow::Error::msg)?;
     let through = Through::open(args.gateway.as_deref(), args.key.as_deref(), store_args).await?;
     let mut gw = Gateway::new(through.base(), args.key.clone())?;
     gw.purpose = "canary";
@@ -109,7 +114,16 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         let started = seam_store::now_ms();
         let judged = judge(&replayer, &g, repeat).await;
         let since = since(&store, &g).await?;
-        let record = store_run(&store, &g, &judged, &since, started, CanaryTrigger::Manual).await?;
+        let record = store_run(
+            &store,
+            &notifier,
+            &g,
+            &judged,
+            &since,
+            started,
+            CanaryTrigger::Manual,
+        )
+        .await?;
         failed |= judged.verdict == Verdict::Fail;
         if args.json {
             docs.push(run_json(&record));
@@ -118,6 +132,12 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         }
     }
     through.close().await;
+    if !notifier.flush(NOTIFY_WAIT).await {
+        eprintln!(
+            "webhooks: deliveries still retrying after {}s were dropped; the events stay on the timeline",
+            NOTIFY_WAIT.as_secs()
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&json!({"runs": docs}))?);
     }
@@ -272,9 +292,11 @@ pub async fn since(store: &(impl Events + ?Sized), g: &Golden) -> anyhow::Result
     })
 }
 
-/// Stores the result and puts a change of verdict on the timeline.
+/// Stores the result and puts a change of verdict on the timeline (and to the webhooks that
+/// asked for its kind).
 pub async fn store_run(
     store: &(impl Canaries + Events + ?Sized),
+    notifier: &Notifier,
     g: &Golden,
     j: &Judged,
     since: &Since,
@@ -339,6 +361,8 @@ pub async fn store_run(
         );
         e.route = g.routes().first().map(|r| r.to_string());
         store.insert_event(&e).await?;
+        // The webhooks that asked for it (never in the way: delivered by tasks of their own).
+        notifier.notify(&e);
     }
     Ok(record)
 }

@@ -231,6 +231,13 @@ pub fn spawn(
             }
         };
         gateway.purpose = "canary";
+        let notifier = match seam_notify::Notifier::new(&config.notify.webhooks) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!("canaries: cannot make the webhooks' client: {e}");
+                return;
+            }
+        };
         let mut scheduler = Scheduler::new(store, config, holder);
         let mut ticks = tokio::time::interval(POLL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -256,14 +263,20 @@ pub fn spawn(
                 let Some(g) = goldens.iter().find(|g| g.name == d.golden) else {
                     continue;
                 };
-                replay(&scheduler, &gateway, g, d.trigger).await;
+                replay(&scheduler, &gateway, &notifier, g, d.trigger).await;
             }
         }
     }))
 }
 
 /// One scheduled replay of a golden, stored; failures are logged, never fatal.
-async fn replay(s: &Scheduler, gateway: &Gateway, g: &Golden, trigger: CanaryTrigger) {
+async fn replay(
+    s: &Scheduler,
+    gateway: &Gateway,
+    notifier: &seam_notify::Notifier,
+    g: &Golden,
+    trigger: CanaryTrigger,
+) {
     let replayer = Replayer {
         gateway,
         grader: Grader {
@@ -277,7 +290,16 @@ async fn replay(s: &Scheduler, gateway: &Gateway, g: &Golden, trigger: CanaryTri
     let judged = judge(&replayer, g, s.config.canaries.repeat).await;
     let result = async {
         let since = since(s.store.as_ref(), g).await?;
-        store_run(s.store.as_ref(), g, &judged, &since, started, trigger).await
+        store_run(
+            s.store.as_ref(),
+            notifier,
+            g,
+            &judged,
+            &since,
+            started,
+            trigger,
+        )
+        .await
     }
     .await;
     match result {

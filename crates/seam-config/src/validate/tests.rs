@@ -461,6 +461,29 @@ fn secrets_never_print() {
     assert!(!debug.contains("sk-local"), "{debug}");
 }
 
+#[test]
+fn a_webhook_secret_must_be_set_and_never_prints() {
+    let text = format!(
+        "{GOOD}\n[[notify.webhooks]]\nurl = \"https://hooks.example.com/seam\"\n\
+         secret_env = \"HOOK_SECRET\"\nevents = [\"canary_failed\", \"canary_recovered\"]\n"
+    );
+    let e = parse(&text, Path::new("s.toml"), &env).expect_err("unset secret");
+    assert_eq!(
+        e.problems,
+        [
+            "notify.webhooks[0].secret_env: the environment variable `HOOK_SECRET` is not set (or is empty)"
+        ]
+    );
+    let with_secret = |name: &str| match name {
+        "HOOK_SECRET" => Some("whsec-visible-nowhere".to_string()),
+        other => env(other),
+    };
+    let c = parse(&text, Path::new("s.toml"), &with_secret).expect("valid");
+    assert_eq!(c.notify.webhooks.len(), 1);
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("whsec-visible-nowhere"), "{debug}");
+}
+
 mod example {
     #[test]
     fn the_annotated_example_is_valid() {
@@ -470,5 +493,24 @@ mod example {
         assert_eq!(c.routes.len(), 2);
         // Its [audit] is commented out: nothing is anchored beside a copied example.
         assert!(!c.audit.anchors());
+    }
+
+    #[test]
+    fn the_example_webhook_is_valid_uncommented() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seam.toml");
+        let text = std::fs::read_to_string(&path).expect("the example");
+        let block: String = text
+            .lines()
+            .skip_while(|l| *l != "# [[notify.webhooks]]")
+            .take_while(|l| l.starts_with("# "))
+            .map(|l| format!("{}\n", &l[2..]))
+            .collect();
+        assert!(block.contains("max_attempts"), "{block}");
+        let env = |name: &str| (name == "SEAM_WEBHOOK_SECRET").then(|| "s".to_string());
+        let c = crate::parse(&format!("{text}\n{block}"), &path, &env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let w = &c.notify.webhooks[0];
+        assert_eq!((w.events.len(), w.max_attempts), (2, 4));
     }
 }
