@@ -134,6 +134,8 @@ fn templates() -> Environment<'static> {
         ("audit.html", include_str!("../templates/audit.html")),
         ("evals.html", include_str!("../templates/evals.html")),
         ("eval.html", include_str!("../templates/eval.html")),
+        ("canaries.html", include_str!("../templates/canaries.html")),
+        ("canary.html", include_str!("../templates/canary.html")),
         (
             "reliability.html",
             include_str!("../templates/reliability.html"),

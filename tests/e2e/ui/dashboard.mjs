@@ -73,6 +73,7 @@ try {
     ["Usage", "Usage and limits", "usage"],
     ["Prompts", "Prompts", "prompts"],
     ["Evals", "Evals and gates", "evals"],
+    ["Canaries", "Canaries", "canaries"],
     ["Value", "Value of evals", "value"],
     ["Audit", "Audit", "audit"],
     ["Keys", "Keys", "keys"],

@@ -1,5 +1,6 @@
 //! Home: the last 24 hours' reliability per route with its sparklines, refusals by code,
-//! pending approvals, failing gates, the audit chain's status (admins) and the latest changes.
+//! pending approvals, failing gates, failing canaries, the audit chain's status (admins) and
+//! the latest changes.
 
 use super::charts::{series, with_svg};
 use super::*;
@@ -12,7 +13,7 @@ pub(crate) const HOUR_MS: i64 = 3_600_000;
 
 /// GET /ui/: per route over the last 24 h, first-attempt against final error rate and the
 /// retry tax (`seam report reliability`) with hourly sparklines; refusals by code; pending
-/// approvals; failing gates; the audit chain's status; the latest changes.
+/// approvals; failing gates; failing canaries; the audit chain's status; the latest changes.
 pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Response {
     let who = match signed(&ui, &headers).await {
         Ok(w) => w,
@@ -51,10 +52,11 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
     let found = async {
         let pending = pending_approvals(&ui, &who, now).await?;
         let gates = failing_gates(&ui, &changes).await?;
+        let canaries = super::canaries::failing(&ui).await?;
         let audit = audit_status(&ui, &who).await?;
-        Ok::<_, ControlError>((pending, gates, audit))
+        Ok::<_, ControlError>((pending, gates, canaries, audit))
     };
-    let (pending, gates, audit) = match found.await {
+    let (pending, gates, canaries, audit) = match found.await {
         Ok(f) => f,
         Err(e) => return control_error(&ui, &who, e),
     };
@@ -73,6 +75,7 @@ pub(crate) async fn home(State(ui): State<Arc<Ui>>, headers: HeaderMap) -> Respo
         "refusals": refusals.iter().map(|(c, n)| json!({"code": c, "calls": n})).collect::<Vec<_>>(),
         "pending": pending,
         "gates": gates,
+        "canaries": canaries,
         "audit": audit,
     });
     let mut svgs = Vec::new();

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 mod audit;
 mod calls;
+mod canaries;
 mod charts;
 mod evals;
 mod home;
@@ -50,6 +51,8 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/audit", get(audit::audit))
         .route("/ui/evals", get(evals::evals))
         .route("/ui/evals/{run}", get(evals::eval))
+        .route("/ui/canaries", get(canaries::canaries))
+        .route("/ui/canaries/{name}", get(canaries::canary))
         .route("/ui/value", get(value::value))
         .route("/ui/value.csv", get(value::csv))
         .route("/ui/value.json", get(value::json_report))
