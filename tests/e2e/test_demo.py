@@ -21,7 +21,7 @@ def demo():
 
 def test_the_demo_plays_every_story_and_the_gate_decides(demo):
     text = demo.stdout
-    for story in ("Degradation:", "Agent loop:", "Frozen prompt:", "Hot reload:", "Evals:", "Contamination:", "Value:"):
+    for story in ("Degradation:", "Agent loop:", "Frozen prompt:", "Hot reload:", "Evals:", "Contamination:", "Value:", "Canary:"):
         assert story in text, f"{story} missing from the demo's output"
     evals = text.split("Evals:", 1)[1]
     # The threshold gate would ship the max_tokens cut ...
@@ -86,3 +86,15 @@ def test_the_demo_ends_with_the_value_report_for_its_quarter(demo):
     assert failures > 0 and abs(float(total["cost_avoided_usd_estimate"]) - failures * 6) <= 0.03 + 1e-9, total
     assert float(total["eval_spend_usd_actual"]) > 0, total
     assert "Method: ESTIMATES." in value
+
+
+def test_the_demo_canary_fails_after_the_changes_since_its_recording(demo):
+    text = demo.stdout
+    assert re.search(r"recorded golden `invoice-lookup` \(2 turn\(s\)\)", text), text[:3000]
+    canary = text.split("Canary:", 1)[1].split("Read it all", 1)[0]
+    assert "canary invoice-lookup: FAIL  (0/3 replays passed; replayed again after a failing round)" in canary, canary
+    # What changed in the answers, and what the timeline says changed since the recording.
+    assert "tool call removed: `lookup_invoice`" in canary and "tool call added: `find_invoice`" in canary, canary
+    m = re.search(r"against (rel_\w+), model sim-large-2026-01; since then: (\d+) deploys?, (\d+) served-model change", canary)
+    assert m and int(m.group(2)) >= 1 and int(m.group(3)) >= 1, canary
+    assert "model sim-large-2026-02" in canary

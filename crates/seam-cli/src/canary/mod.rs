@@ -46,6 +46,20 @@ pub(crate) async fn dispatch(store: &StoreArgs, command: CanaryCommand) -> anyho
     }
 }
 
+/// `seam canary record ID --name NAME --force`, as `seam demo` records its golden.
+pub(crate) async fn record_golden(store: &StoreArgs, id: &str, name: &str) -> anyhow::Result<()> {
+    record::record(
+        store,
+        RecordArgs {
+            id: id.to_string(),
+            name: name.to_string(),
+            force: true,
+            json: false,
+        },
+    )
+    .await
+}
+
 /// The config the canary commands read: `[canaries]` (its dir, repeat, routes) and the prices.
 pub(crate) fn config(store_args: &StoreArgs) -> anyhow::Result<seam_config::Config> {
     seam_config::load_lenient(&store_args.config).map_err(|e| anyhow::anyhow!("{e}"))

@@ -7,7 +7,7 @@
 
 use super::golden::{self, Golden};
 use super::replay::Replayer;
-use super::run::{judge, since, store_run};
+use super::run::{Judged, Since, judge, since, store_run};
 use crate::eval::client::Gateway;
 use seam_evals::Grader;
 use seam_store::{EventRecord, Store};
@@ -277,6 +277,27 @@ async fn replay(
     g: &Golden,
     trigger: CanaryTrigger,
 ) {
+    match replay_and_store(s, gateway, notifier, g, trigger).await {
+        Ok((_, _, r)) => tracing::info!(
+            golden = %g.name,
+            trigger = trigger.as_str(),
+            verdict = r.verdict.as_str(),
+            run = %r.id,
+            "canary replayed"
+        ),
+        Err(e) => tracing::error!(golden = %g.name, "canary: cannot store the run: {e}"),
+    }
+}
+
+/// Replays `g` as the schedule does and stores the run; what was judged, the changes since
+/// the recording and the stored run.
+pub async fn replay_and_store(
+    s: &Scheduler,
+    gateway: &Gateway,
+    notifier: &seam_notify::Notifier,
+    g: &Golden,
+    trigger: CanaryTrigger,
+) -> anyhow::Result<(Judged, Since, seam_store::CanaryRunRecord)> {
     let replayer = Replayer {
         gateway,
         grader: Grader {
@@ -288,30 +309,18 @@ async fn replay(
     };
     let started = seam_store::now_ms();
     let judged = judge(&replayer, g, s.config.canaries.repeat).await;
-    let result = async {
-        let since = since(s.store.as_ref(), g).await?;
-        store_run(
-            s.store.as_ref(),
-            notifier,
-            g,
-            &judged,
-            &since,
-            started,
-            trigger,
-        )
-        .await
-    }
-    .await;
-    match result {
-        Ok(r) => tracing::info!(
-            golden = %g.name,
-            trigger = trigger.as_str(),
-            verdict = r.verdict.as_str(),
-            run = %r.id,
-            "canary replayed"
-        ),
-        Err(e) => tracing::error!(golden = %g.name, "canary: cannot store the run: {e}"),
-    }
+    let since = since(s.store.as_ref(), g).await?;
+    let record = store_run(
+        s.store.as_ref(),
+        notifier,
+        g,
+        &judged,
+        &since,
+        started,
+        trigger,
+    )
+    .await?;
+    Ok((judged, since, record))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `seam demo`: the main job on the embedded default. A sim and a gateway on a fresh SQLite
 //! file, a short scripted mix of traffic, then what Seam recorded of it.
 
+mod canary;
 mod contamination;
 mod evals;
 mod install_hint;
@@ -46,6 +47,8 @@ base_url = "http://{sim}/v1"
 name = "chat"
 targets = [{{ provider = "sim", model = "sim-large-2026-01" }}]
 retry = {{ max_attempts = 3, backoff_base_ms = 5, backoff_max_ms = 20 }}
+# What was asked and answered, kept: the canary story records a conversation as a golden.
+capture = {{ mode = "full" }}
 
 [[routes]]
 name = "agent"
@@ -172,11 +175,12 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     );
     retries::degradation(&script, store.as_ref()).await?;
     retries::agent_loop(&script, store.as_ref()).await?;
-    frozen_prompt(&script, store.as_ref(), &dir).await?;
+    let recorded = frozen_prompt(&script, store.as_ref(), &dir).await?;
     sessions::hot_reload(&script, store.as_ref(), &dir).await?;
     streams::chunk_shape(&script, store.as_ref()).await?;
     evals::gate(&script, store.as_ref(), &dir, &config_path).await?;
     contamination::guard(&script, store.as_ref(), &dir, &config_path).await?;
+    canary::replay(&script, store.clone(), &config_path, recorded).await?;
     // A user to read it all as: the dashboard signs in people, not keys. The store has a
     // user from here on, so its CLI commands need the token too.
     let token = format!(
@@ -522,13 +526,14 @@ async fn frozen_prompt(
     script: &Script<'_>,
     store: &(impl Users + Audit + Releases + Sessions + Events + Evals + ?Sized),
     dir: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i64> {
     println!(
         "\nFrozen prompt: ana releases support-bot (pinned to sim-large-2026-01); an admin approves and deploys its first release."
     );
     let admin = seam_control::Actor::admin("admin");
     let release = ship(store, dir, DEMO_PROMPT, &admin, &admin).await?;
     let before = script.prompt_calls(3).await?;
+    let recorded = canary::record(script, &dir.join("seam.toml")).await?;
     println!(
         "  {before} calls to prompt:support-bot answered by release {}",
         release.id
@@ -560,5 +565,5 @@ async fn frozen_prompt(
             .unwrap_or_default();
         println!("    {:<24} {:<9} {}", e.kind, actor, e.message);
     }
-    Ok(())
+    Ok(recorded)
 }
