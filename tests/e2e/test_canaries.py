@@ -21,7 +21,7 @@ from conftest import SEAM
 TOOLS = [{"type": "function", "function": {"name": "lookup_invoice", "description": "Find an invoice",
                                           "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}]
 SCENARIO = '[model]\nserved = "sim-large-2026-01"\nfingerprint = "fp_e2e"\n'
-TOOL_SCENARIO = SCENARIO + '[content]\nmode = "tool_call"\ntool = { name = "%s", arguments = { id = "inv_42" } }\n'
+TOOL_SCENARIO = SCENARIO + '[content]\nmode = "tool_call"\nanswer_tool_results = true\ntool = { name = "%s", arguments = { id = "inv_42" } }\n'
 RESULT = '{"id": "inv_42", "status": "paid", "total": 42.5}'
 
 

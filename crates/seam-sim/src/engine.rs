@@ -333,19 +333,22 @@ impl Sim {
         let served_model = served.unwrap_or_else(|| input.model.clone());
 
         let tool = match s.content.mode {
-            ContentMode::ToolCall if input.tool_result.is_none() => s
-                .content
-                .tool
-                .as_ref()
-                .map(|t| {
-                    let args: serde_json::Map<String, Value> = t
-                        .arguments
-                        .iter()
-                        .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                        .collect();
-                    (t.name.clone(), Value::Object(args).to_string())
-                })
-                .or_else(|| input.tools.first().map(|n| (n.clone(), "{}".to_string()))),
+            ContentMode::ToolCall
+                if !(s.content.answer_tool_results && input.tool_result.is_some()) =>
+            {
+                s.content
+                    .tool
+                    .as_ref()
+                    .map(|t| {
+                        let args: serde_json::Map<String, Value> = t
+                            .arguments
+                            .iter()
+                            .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                            .collect();
+                        (t.name.clone(), Value::Object(args).to_string())
+                    })
+                    .or_else(|| input.tools.first().map(|n| (n.clone(), "{}".to_string())))
+            }
             _ => None,
         };
         let mut stop_sequence = None;
@@ -371,7 +374,9 @@ impl Sim {
                         .as_ref()
                         .map(|j| toml_to_json(j).to_string())
                         .unwrap_or_else(|| "{\"ok\":true}".into()),
-                    ContentMode::ToolCall if input.tool_result.is_some() => {
+                    ContentMode::ToolCall
+                        if s.content.answer_tool_results && input.tool_result.is_some() =>
+                    {
                         input.tool_result.clone().unwrap_or_default()
                     }
                     ContentMode::Recall if input.recalled.is_some() => {
@@ -498,7 +503,10 @@ mod tests {
 
     #[test]
     fn tool_call_mode_answers_a_tool_result_in_text() {
-        let sim = Sim::new(Scenario::from_toml("[content]\nmode = \"tool_call\"").unwrap());
+        let sim = Sim::new(
+            Scenario::from_toml("[content]\nmode = \"tool_call\"\nanswer_tool_results = true")
+                .unwrap(),
+        );
         let plan = |tool_result: Option<&str>| {
             sim.plan(&ChatInput {
                 model: "m".into(),
@@ -527,6 +535,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Without `answer_tool_results`, every step is answered with the call again.
+        let again = Sim::new(Scenario::from_toml("[content]\nmode = \"tool_call\"").unwrap());
+        let plan = again
+            .plan(&ChatInput {
+                model: "m".into(),
+                tools: vec!["lookup_invoice".into()],
+                tool_result: Some("{}".into()),
+                ..Default::default()
+            })
+            .plan;
+        assert!(
+            matches!(
+                &plan,
+                Plan::Reply(Reply {
+                    body: Body::Tool { .. },
+                    ..
+                })
+            ),
+            "{plan:?}"
+        );
     }
 
     #[test]

@@ -253,6 +253,10 @@ pub struct Content {
     pub text: Option<String>,
     pub json: Option<toml::Value>,
     pub tool: Option<ToolSpec>,
+    /// `mode = "tool_call"`: a request that ends with a tool result is answered in text, with
+    /// that result (a tool loop's next turn), instead of with the call again.
+    #[serde(default)]
+    pub answer_tool_results: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

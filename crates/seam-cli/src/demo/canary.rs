@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 const GOLDEN: &str = "invoice-lookup";
-const TOOL_CALLS: &str = "\n[content]\nmode = \"tool_call\"\n";
+const TOOL_CALLS: &str = "\n[content]\nmode = \"tool_call\"\nanswer_tool_results = true\n";
 
 /// A model that calls the tool it is offered, then answers with what the tool returned.
 fn tool_scenario(base: &str) -> String {
