@@ -170,3 +170,25 @@ def test_a_call_without_captured_content_is_refused(stack):
     assert out.returncode != 0
     assert "capture was off for route `chat`" in out.stderr, out.stderr
     assert not (stack.tmp / "canaries" / "nocontent.jsonl").exists()
+
+
+def test_a_golden_written_by_hand_for_a_route_that_is_gone_is_reported_not_crashed(stack, capture_key):
+    """A golden is a dataset file: one written by hand, naming a route the config no longer has."""
+    golden = {"id": "gone#1", "input": {"messages": [{"role": "user", "content": "hello"}]},
+              "assert": [{"type": "icontains", "value": "hello"}],
+              "metadata": {"canary": {"model": "retired-route"}}}
+    (stack.tmp / "canaries").mkdir(exist_ok=True)
+    (stack.tmp / "canaries" / "gone.jsonl").write_text(json.dumps(golden) + "\n")
+    out = canary_run(stack, "gone", "--json", key=capture_key)
+    assert out.returncode == 0, out.stderr
+    run = json.loads(out.stdout)["runs"][0]
+    assert run["verdict"] == "error", run
+    turn = run["detail"]["repeats"][0]["turns"][0]
+    assert "retired-route" in turn["reason"], turn
+    # A golden without metadata.canary.model is refused, naming the file, line and key.
+    bad = dict(golden, metadata={})
+    (stack.tmp / "canaries" / "nomodel.jsonl").write_text(json.dumps(bad) + "\n")
+    out = canary_run(stack, "nomodel", key=capture_key)
+    assert out.returncode != 0 and "nomodel.jsonl:1: metadata.canary.model is missing" in out.stderr, out.stderr
+    for name in ("gone", "nomodel"):
+        (stack.tmp / "canaries" / f"{name}.jsonl").unlink()
