@@ -217,34 +217,8 @@ pub fn chain(
     let recorded_answer = &next_recorded[n];
     let now = assistant_message(answer, n);
     // Recorded tool call id -> the id of the call made now of the same tool.
-    let recorded_calls: Vec<(String, String)> = recorded_answer["tool_calls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap_or_default().to_string(),
-                c["function"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        })
-        .collect();
-    let now_calls: Vec<(String, String)> = now["tool_calls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap_or_default().to_string(),
-                c["function"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        })
-        .collect();
+    let recorded_calls = calls_of(recorded_answer);
+    let now_calls = calls_of(&now);
     let mut used = vec![false; now_calls.len()];
     let mut out: Vec<Value> = prev_sent.to_vec();
     out.push(now);
@@ -278,6 +252,24 @@ pub fn chain(
         out.push(m);
     }
     Ok(out)
+}
+
+/// An assistant message's tool calls as (id, name).
+fn calls_of(message: &Value) -> Vec<(String, String)> {
+    message["tool_calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_string(),
+                c["function"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 //! subset does not move. Then `seam report value` for the quarter, over the gate decisions
 //! the demo made.
 
+use super::evals::{Target, run};
 use super::{BASE_SCENARIO, Script};
 use crate::cli::StoreArgs;
-use crate::eval::{GateOptions, RunArgs};
+use crate::eval::GateOptions;
 use seam_control::contamination::{Guard, Refusal, create_release};
 use seam_store::{Audit, Evals, Events, Releases, Sessions, Users};
 use serde_json::json;
@@ -151,8 +152,15 @@ pub(super) async fn guard(
         config: config.to_path_buf(),
         store: None,
     };
-    let baseline = run(script, store, &store_args, None).await?;
-    let candidate = run(script, store, &store_args, Some(&release.id)).await?;
+    let baseline = run(script, store, &store_args, "refunds", Target::Channel).await?;
+    let candidate = run(
+        script,
+        store,
+        &store_args,
+        "refunds",
+        Target::Release(&release.id),
+    )
+    .await?;
     script.set_scenario(BASE_SCENARIO).await?;
 
     println!("  seam eval gate {candidate} --baseline {baseline}");
@@ -177,54 +185,6 @@ pub(super) async fn guard(
         "\nValue: what the gates of this demo were worth, as finance reads it.\n  seam report value --quarter {quarter}\n"
     );
     crate::value::report(&store_args, None, Some(&quarter), "md").await
-}
-
-/// One run of the refunds dataset: the release on production, or `release`.
-async fn run(
-    script: &Script<'_>,
-    store: &(impl Evals + ?Sized),
-    store_args: &StoreArgs,
-    release: Option<&str>,
-) -> anyhow::Result<String> {
-    let before: Vec<String> = store
-        .list_eval_runs()
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let prompt = release
-        .is_none()
-        .then(|| "support-bot@production".to_string());
-    println!(
-        "  seam eval run refunds {}",
-        match release {
-            Some(r) => format!("--release {r}"),
-            None => "--prompt support-bot@production".into(),
-        }
-    );
-    let args = RunArgs {
-        dataset: Some("refunds".into()),
-        route: None,
-        prompt,
-        release: release.map(str::to_string),
-        repeat: 1,
-        concurrency: 8,
-        gateway: Some(script.base.trim_end_matches("/v1").to_string()),
-        key: Some(script.key.to_string()),
-        resume: None,
-        dir: None,
-        json: false,
-    };
-    crate::eval::run(store_args, args).await?;
-    // The gate reads the runs' call records, which the gateway writes every 100 ms.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    store
-        .list_eval_runs()
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .find(|id| !before.contains(id))
-        .ok_or_else(|| anyhow::anyhow!("the eval run was not stored"))
 }
 
 #[cfg(test)]

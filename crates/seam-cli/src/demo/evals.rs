@@ -79,7 +79,7 @@ pub(super) async fn gate(
 
     let served = production(store).await?;
     println!("  baseline: the release production serves now, {served}");
-    let baseline = run(script, store, &store_args, Target::Channel).await?;
+    let baseline = run(script, store, &store_args, "billing", Target::Channel).await?;
 
     let current = DEMO_PROMPT.replace("lookup_invoice", "find_invoice");
     // The gate, and what a wrong answer costs (a ticket a person then handles), which the
@@ -104,7 +104,14 @@ pub(super) async fn gate(
         "\n  candidate {}: max_tokens 16 (the prompt now requires a passing gate to deploy, and prices a wrong answer at $6)",
         cut.id
     );
-    let candidate = run(script, store, &store_args, Target::Release(&cut.id)).await?;
+    let candidate = run(
+        script,
+        store,
+        &store_args,
+        "billing",
+        Target::Release(&cut.id),
+    )
+    .await?;
     let rate = pass_rate(store, &candidate).await?;
     println!(
         "  a threshold gate (pass rate >= {:.0}%) would ship it: {:.1}%",
@@ -140,7 +147,14 @@ pub(super) async fn gate(
         "\n  candidate {}: temperature 0.3 instead of 0.2, no real change for these cases",
         same.id
     );
-    let candidate = run(script, store, &store_args, Target::Release(&same.id)).await?;
+    let candidate = run(
+        script,
+        store,
+        &store_args,
+        "billing",
+        Target::Release(&same.id),
+    )
+    .await?;
     println!("  seam eval gate {candidate} --baseline {baseline}");
     let decision = crate::eval::decide(
         &store_args,
@@ -158,17 +172,18 @@ pub(super) async fn gate(
     Ok(())
 }
 
-enum Target<'a> {
+pub(super) enum Target<'a> {
     /// The prompt's production channel.
     Channel,
     Release(&'a str),
 }
 
-/// One eval run through the demo's gateway; returns its id.
-async fn run(
+/// One eval run of `dataset` through the demo's gateway; returns its id.
+pub(super) async fn run(
     script: &Script<'_>,
     store: &(impl Evals + ?Sized),
     store_args: &StoreArgs,
+    dataset: &str,
     target: Target<'_>,
 ) -> anyhow::Result<String> {
     let before: Vec<String> = store
@@ -182,7 +197,7 @@ async fn run(
         Target::Release(id) => (None, Some(id.to_string())),
     };
     println!(
-        "  seam eval run billing {} --concurrency 16",
+        "  seam eval run {dataset} {} --concurrency 16",
         match (&prompt, &release) {
             (Some(p), _) => format!("--prompt {p}"),
             (_, Some(r)) => format!("--release {r}"),
@@ -190,7 +205,7 @@ async fn run(
         }
     );
     let args = RunArgs {
-        dataset: Some("billing".into()),
+        dataset: Some(dataset.into()),
         route: None,
         prompt,
         release,
