@@ -36,7 +36,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let canaries = config.clone();
     let running = seam_gateway::start(config, store.clone(), registry, listener).await?;
     // Goldens replayed on a schedule and after deploys and model changes, through this gateway.
-    crate::canary::schedule::spawn(store.clone(), canaries, format!("http://{}", running.addr));
+    crate::canary::schedule::spawn(
+        store.clone(),
+        canaries,
+        format!("http://{}", running.addr),
+        running.metrics(),
+    );
     if let Some(anchors) = anchors {
         anchors.spawn(store);
     }

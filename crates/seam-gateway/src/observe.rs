@@ -17,6 +17,7 @@ pub mod connections;
 mod labels;
 pub mod retention;
 pub mod streams;
+pub mod webhooks;
 mod zero;
 
 pub use labels::*;
@@ -79,6 +80,7 @@ pub struct Metrics {
     pub streams: streams::StreamMetrics,
     pub connections: connections::ConnectionMetrics,
     pub retention: retention::RetentionMetrics,
+    pub webhooks: webhooks::WebhookMetrics,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
     hot: RwLock<FastMap<String, FastMap<String, Arc<Hot>>>>,
@@ -138,6 +140,7 @@ impl Metrics {
             streams: streams::StreamMetrics::new(&mut registry),
             connections: connections::ConnectionMetrics::new(&mut registry),
             retention: retention::RetentionMetrics::new(&mut registry),
+            webhooks: webhooks::WebhookMetrics::new(&mut registry),
             registry: Registry::default(),
             hot: RwLock::default(),
         };

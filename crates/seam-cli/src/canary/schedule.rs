@@ -212,6 +212,7 @@ pub fn spawn(
     store: Arc<dyn Store>,
     config: seam_config::Config,
     base: String,
+    metrics: Arc<seam_gateway::observe::Metrics>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let Some(key) = config.canaries.key.as_ref().map(|k| k.expose().to_string()) else {
         if config.canaries.every.is_some() {
@@ -241,8 +242,18 @@ pub fn spawn(
         let mut scheduler = Scheduler::new(store, config, holder);
         let mut ticks = tokio::time::interval(POLL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut counted = seam_notify::Stats::default();
         loop {
             ticks.tick().await;
+            // The webhooks' deliveries since the last poll, on the gateway's /metrics.
+            let now = notifier.stats();
+            metrics.webhooks.add(
+                now.delivered.saturating_sub(counted.delivered),
+                now.failed.saturating_sub(counted.failed),
+                now.attempts.saturating_sub(counted.attempts),
+                now.in_flight,
+            );
+            counted = now;
             let goldens: Vec<Golden> = match golden::load_dir(&scheduler.config.canaries.dir) {
                 Ok(all) => all.into_iter().filter_map(Result::ok).collect(),
                 Err(e) => {

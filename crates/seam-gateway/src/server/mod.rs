@@ -156,6 +156,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The gateway's metrics, for what runs beside it in the process (the canary schedule).
+    pub fn metrics(&self) -> Arc<crate::observe::Metrics> {
+        self.app.metrics.clone()
+    }
+
     /// Reloads from `path` on a change to it or to its prompts directory, on SIGHUP, and on
     /// `POST /api/reload` (see [`crate::reload`]).
     pub fn watch_config(&self, path: std::path::PathBuf) {
