@@ -192,3 +192,13 @@ def test_a_golden_written_by_hand_for_a_route_that_is_gone_is_reported_not_crash
     assert out.returncode != 0 and "nomodel.jsonl:1: metadata.canary.model is missing" in out.stderr, out.stderr
     for name in ("gone", "nomodel"):
         (stack.tmp / "canaries" / f"{name}.jsonl").unlink()
+
+
+def test_replaying_a_route_golden_needs_an_operator(stack, capture_key, recorded):
+    token = stack.seam("users", "create", "canary-nobody", "--json")["token"]
+    gateway = stack.base_url.removesuffix("/v1")
+    out = subprocess.run([SEAM, "canary", "run", "invoice", "--gateway", gateway, "--key", capture_key,
+                          "--config", str(stack.config)],
+                         env={**stack.env, "SEAM_TOKEN": token}, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "replaying canary `invoice`" in out.stderr and "canary-nobody" in out.stderr, out.stderr

@@ -85,7 +85,23 @@ pub async fn run(store_args: &StoreArgs, args: RunArgs) -> anyhow::Result<()> {
         "no goldens in {} (`seam canary record CALL_ID --name NAME` makes one)",
         config.canaries.dir.display()
     );
-    let (store, _who) = crate::actor::open_to_act(store_args).await?;
+    let (store, who) = crate::actor::open_to_act(store_args).await?;
+    // As eval runs: a golden of a prompt is its owners' (or an admin's) to replay, one of a
+    // route an operator's; refused before any call.
+    for g in goldens.iter().flatten() {
+        let (kind, target) = match g.prompt() {
+            Some(p) => ("prompt", p),
+            None => ("route", g.turns[0].model.as_str()),
+        };
+        seam_control::evals::require_eval(
+            &store,
+            &who,
+            kind,
+            target,
+            &format!("replaying canary `{}`", g.name),
+        )
+        .await?;
+    }
     let notifier = Notifier::new(&config.notify.webhooks).map_err(anyhow::Error::msg)?;
     let through = Through::open(args.gateway.as_deref(), args.key.as_deref(), store_args).await?;
     let mut gw = Gateway::new(through.base(), args.key.clone())?;
