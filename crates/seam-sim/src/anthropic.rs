@@ -45,12 +45,12 @@ fn parse(req: &Value) -> Result<(ChatInput, bool), String> {
         }
         let text = blocks_text(m.get("content").unwrap_or(&Value::Null));
         input.input_words += count_words(&text);
-        if role == "user" && !text.is_empty() {
-            input.last_user.clone_from(&text);
+        // An empty user turn (tool results without text) is not what the sim echoes.
+        if role == "assistant" || !text.is_empty() {
+            turns.push((role == "user", text));
         }
-        turns.push((role == "user", text));
     }
-    input.recalled = crate::engine::recall(&turns);
+    input.take_turns(turns);
     let ends_with_result = messages.last().is_some_and(|m| {
         m.get("content").and_then(Value::as_array).is_some_and(|b| {
             b.iter()

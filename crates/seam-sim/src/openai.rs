@@ -38,15 +38,12 @@ fn parse_chat(req: &Value) -> Result<(ChatInput, bool, bool), String> {
         let text = content_text(m.get("content").unwrap_or(&Value::Null));
         input.input_words += count_words(&text);
         match m.get("role").and_then(Value::as_str) {
-            Some("user") => {
-                input.last_user.clone_from(&text);
-                turns.push((true, text));
-            }
+            Some("user") => turns.push((true, text)),
             Some("assistant") => turns.push((false, text)),
             _ => {}
         }
     }
-    input.recalled = crate::engine::recall(&turns);
+    input.take_turns(turns);
     if let Some(last) = messages.last()
         && last.get("role").and_then(Value::as_str) == Some("tool")
     {

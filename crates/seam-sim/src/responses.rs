@@ -94,15 +94,12 @@ fn parse(req: &Value) -> Result<ChatInput, String> {
                 };
                 input.input_words += count_words(&text);
                 match item.get("role").and_then(Value::as_str) {
-                    Some("user") => {
-                        input.last_user.clone_from(&text);
-                        turns.push((true, text));
-                    }
+                    Some("user") => turns.push((true, text)),
                     Some("assistant") => turns.push((false, text)),
                     _ => {}
                 }
             }
-            input.recalled = crate::engine::recall(&turns);
+            input.take_turns(turns);
             if let Some(last) = items.last()
                 && last.get("type").and_then(Value::as_str) == Some("function_call_output")
             {

@@ -157,12 +157,19 @@ impl Scheduler {
 
     /// The goldens due at `now` that this gateway won the lease of.
     pub async fn poll(&mut self, targets: &[Target], now: i64) -> seam_store::Result<Vec<Due>> {
-        let mut due = Vec::new();
+        let pending = self.pending(now).await?;
+        self.decide(targets, pending, now).await
+    }
+
+    /// What happened since the last poll: the schedule's tick (its period) when it turned,
+    /// and the timeline's new events. Reads no golden: most polls find nothing to do.
+    pub async fn pending(&mut self, now: i64) -> seam_store::Result<Pending> {
+        let mut tick = None;
         if let Some(every) = every_ms(&self.config) {
-            let tick = now / every;
-            if self.last_tick != Some(tick) {
-                self.last_tick = Some(tick);
-                due.extend(due_on_tick(targets, every));
+            let t = now / every;
+            if self.last_tick != Some(t) {
+                self.last_tick = Some(t);
+                tick = Some(every);
             }
         }
         let events = self.store.list_events(self.seen_ms, 1_000).await?;
@@ -182,8 +189,24 @@ impl Scheduler {
                 .filter(|e| e.created_ms == self.seen_ms)
                 .map(|e| e.id.clone()),
         );
+        Ok(Pending {
+            tick,
+            events: fresh,
+        })
+    }
+
+    /// The goldens `pending` makes due, those whose lease this gateway won.
+    pub async fn decide(
+        &self,
+        targets: &[Target],
+        pending: Pending,
+        now: i64,
+    ) -> seam_store::Result<Vec<Due>> {
+        let mut due = pending
+            .tick
+            .map_or_else(Vec::new, |every| due_on_tick(targets, every));
         let c = &self.config.canaries;
-        for d in due_on_events(targets, &fresh, c.on_deploy, c.on_model_change) {
+        for d in due_on_events(targets, &pending.events, c.on_deploy, c.on_model_change) {
             if !due.iter().any(|x: &Due| x.golden == d.golden) {
                 due.push(d);
             }
@@ -199,6 +222,28 @@ impl Scheduler {
             }
         }
         Ok(won)
+    }
+}
+
+/// What a poll found, before the goldens are read.
+pub struct Pending {
+    /// The schedule's period (ms) when its tick turned.
+    tick: Option<i64>,
+    events: Vec<EventRecord>,
+}
+
+impl Pending {
+    /// Nothing that could make a golden due.
+    pub fn is_quiet(&self) -> bool {
+        self.tick.is_none()
+            && !self.events.iter().any(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::ReleaseDeploy
+                        | EventKind::ReleaseRollback
+                        | EventKind::ServedModelChanged
+                )
+            })
     }
 }
 
@@ -254,6 +299,16 @@ pub fn spawn(
                 now.in_flight,
             );
             counted = now;
+            let now = scheduler.now_ms();
+            let pending = match scheduler.pending(now).await {
+                Ok(p) if p.is_quiet() => continue,
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!("canaries: cannot read the timeline: {e}");
+                    continue;
+                }
+            };
+            // The goldens are read only when something could make one due.
             let goldens: Vec<Golden> = match golden::load_dir(&scheduler.config.canaries.dir) {
                 Ok(all) => all.into_iter().filter_map(Result::ok).collect(),
                 Err(e) => {
@@ -262,11 +317,10 @@ pub fn spawn(
                 }
             };
             let targets: Vec<Target> = goldens.iter().map(Target::of).collect();
-            let now = scheduler.now_ms();
-            let due = match scheduler.poll(&targets, now).await {
+            let due = match scheduler.decide(&targets, pending, now).await {
                 Ok(d) => d,
                 Err(e) => {
-                    tracing::warn!("canaries: cannot read the timeline or take a lease: {e}");
+                    tracing::warn!("canaries: cannot take a lease: {e}");
                     continue;
                 }
             };

@@ -89,6 +89,8 @@ async fn one_replay_per_tick(store: Arc<dyn Store>, dir: &std::path::Path) {
     let mut a = Scheduler::starting_at(store.clone(), config.clone(), "gw-a".into(), T0 + 1);
     let mut b = Scheduler::starting_at(store.clone(), config, "gw-b".into(), T0 + 1);
     let targets = targets();
+    // Nothing happened yet: a poll reads no golden.
+    assert!(a.pending(T0 + 20_000).await.expect("pending").is_quiet());
     // Within the minute they started in: nothing.
     assert!(
         a.poll(&targets, T0 + 30_000)
