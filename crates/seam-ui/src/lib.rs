@@ -13,6 +13,7 @@ mod session;
 mod svg;
 
 pub use live::Gateway;
+pub use svg::band::{BandChart, band_chart};
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};

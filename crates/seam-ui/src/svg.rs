@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+pub(crate) mod band;
+
 /// How a chart's values read on its axis.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Unit {

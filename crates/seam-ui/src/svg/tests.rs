@@ -197,3 +197,22 @@ fn histograms_count_values_into_equal_bins() {
     assert!(!bars.contains("NaN"));
     well_formed(&bar_chart(&[], Unit::Rate, "nothing"));
 }
+
+#[test]
+fn a_forecast_chart_is_well_formed() {
+    let day = 86_400_000;
+    let chart = band::BandChart {
+        title: "tokens of \"a&b\" <x>".into(),
+        unit: "tokens".into(),
+        history: (0..20).map(|d| (d * day, 1e6 + d as f64)).collect(),
+        forecast: (20..30).map(|d| (d * day, 1.1e6)).collect(),
+        band80: (20..30).map(|d| (d * day, 1e6, 1.2e6)).collect(),
+        band95: (20..30).map(|d| (d * day, 0.9e6, 1.3e6)).collect(),
+        shaded: vec![(2 * day, 4 * day, "<holiday>".into())],
+        lines: vec![(1.5e6, "limit 1.5M".into())],
+        start: Some(20 * day),
+    };
+    let names = well_formed(&band::band_chart(&chart));
+    assert_eq!(names[0], "svg");
+    assert!(names.iter().any(|n| n == "polygon"));
+}
