@@ -1,0 +1,205 @@
+//! Accuracy bench for issue 28 on series from `seam_forecast::synth` (fixed seeds):
+//! `nice cargo run --release -p seam-forecast --example accuracy`. Prints a markdown table;
+//! bench/results/2026-12-05-forecast.md keeps the committed run.
+
+use std::time::Instant;
+
+use seam_forecast::synth::{self, Rng, Spec};
+use seam_forecast::{
+    DAY_MS, HOUR_MS, IntervalKind, Options, Period, Series, forecast, forecast_all,
+};
+
+/// 2026-01-05 00:00 UTC, a Monday: where the generic series start.
+const START_MS: i64 = 1_767_571_200_000;
+const HISTORY_DAYS: usize = 90;
+const HOLDOUT_DAYS: usize = 30;
+
+fn main() {
+    let threads = 2;
+    let specs = family(200, 7);
+    let mut ratios_bt = Vec::new();
+    let mut ratios_out = Vec::new();
+    let (mut cal, mut ext) = ([0usize; 3], [0usize; 3]); // in80, in95, points
+    let mut models = std::collections::BTreeMap::<&str, usize>::new();
+    for (i, (spec, calendar)) in specs.iter().enumerate() {
+        let s = synth::generate(1000 + i as u64, spec, START_MS);
+        let t = START_MS + HISTORY_DAYS as i64 * DAY_MS;
+        let opts = Options {
+            as_of_ms: Some(t),
+            ..Options::new(HOLDOUT_DAYS * 24, t)
+        };
+        let f = forecast(&s, calendar, &opts);
+        *models
+            .entry(f.model.map_or("none", |m| m.name()))
+            .or_default() += 1;
+        if let (Some(m), Some(r)) = (f.mase, f.mase_run_rate)
+            && r > 0.0
+        {
+            ratios_bt.push(m / r);
+        }
+        let truth = &s.values[HISTORY_DAYS * 24..];
+        let hist = &s.values[..HISTORY_DAYS * 24];
+        let rr = hist[hist.len() - 168..].iter().sum::<f64>() / 168.0;
+        let lead = 14 * 24;
+        let mae =
+            |p: &dyn Fn(usize) -> f64| (0..lead).map(|j| (truth[j] - p(j)).abs()).sum::<f64>();
+        let (m, r) = (mae(&|j| f.point[j]), mae(&|_| rr));
+        if r > 0.0 {
+            ratios_out.push(m / r);
+        }
+        for (d, band) in f.daily.iter().enumerate() {
+            let actual: f64 = truth[d * 24..(d + 1) * 24].iter().sum();
+            let c = if band.kind == IntervalKind::Extrapolated {
+                &mut ext
+            } else {
+                &mut cal
+            };
+            c[0] += usize::from(actual >= band.lo80 && actual <= band.hi80);
+            c[1] += usize::from(actual >= band.lo95 && actual <= band.hi95);
+            c[2] += 1;
+        }
+    }
+    let trough = holiday_trough();
+
+    // Wall time: 1,000 series of 90 days, 30-day horizon, on `threads` threads.
+    let big = family(1000, 11);
+    let series: Vec<Series> = big
+        .iter()
+        .enumerate()
+        .map(|(i, (spec, _))| synth::generate(5000 + i as u64, spec, START_MS))
+        .collect();
+    let inputs: Vec<(&Series, &[Period])> = series
+        .iter()
+        .zip(&big)
+        .map(|(s, (_, c))| (s, c.as_slice()))
+        .collect();
+    let t = START_MS + HISTORY_DAYS as i64 * DAY_MS;
+    let opts = Options::new(HOLDOUT_DAYS * 24, t);
+    let began = Instant::now();
+    let out = forecast_all(&inputs, &opts, threads);
+    let wall = began.elapsed().as_secs_f64();
+
+    println!("| measure | target | result |");
+    println!("|---|---|---|");
+    println!(
+        "| median MASE ratio chosen / run-rate, backtest ({} series) | ≤ 0.8 | {:.3} |",
+        ratios_bt.len(),
+        median(&mut ratios_bt)
+    );
+    println!(
+        "| median MAE ratio chosen / run-rate, next 14 days held out | ≤ 0.8 | {:.3} |",
+        median(&mut ratios_out)
+    );
+    let pct = |a: usize, n: usize| 100.0 * a as f64 / n.max(1) as f64;
+    println!(
+        "| 80% coverage, held-out daily totals, calibrated days 1-14 ({} points) | 75-85% | {:.1}% |",
+        cal[2],
+        pct(cal[0], cal[2])
+    );
+    println!(
+        "| 80% coverage, extrapolated days 15-30 ({} points) | 75-85% | {:.1}% |",
+        ext[2],
+        pct(ext[0], ext[2])
+    );
+    println!(
+        "| 95% coverage, calibrated days 1-14 | ~95% | {:.1}% |",
+        pct(cal[1], cal[2])
+    );
+    println!(
+        "| 95% coverage, extrapolated days 15-30 | ~95% | {:.1}% |",
+        pct(ext[1], ext[2])
+    );
+    for (seed, model_err, rr_err, warned) in &trough {
+        println!(
+            "| holiday trough (seed {seed}): 30-day sum after 2 Jan, error of forecast / run-rate | ≤ 10% / ≥ 25% | {:+.1}% / {:+.1}%{} |",
+            model_err * 100.0,
+            rr_err * 100.0,
+            if *warned { ", warned" } else { ", NO warning" }
+        );
+    }
+    println!(
+        "| wall time, 1,000 series × 90 days hourly, 30-day horizon, {threads} threads | < 30 s | {wall:.1} s ({} ok) |",
+        out.iter().filter(|f| f.model.is_some()).count()
+    );
+    println!("\nmodels chosen (200 series): {models:?}");
+}
+
+/// `n` specs spread over the generator's knobs; every 4th has a holiday with a past occurrence
+/// in the history and a future one in the holdout, every 5th a level shift.
+fn family(n: usize, seed: u64) -> Vec<(Spec, Vec<Period>)> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let mut spec = Spec {
+                days: HISTORY_DAYS + HOLDOUT_DAYS,
+                daily_amp: 0.2 + 0.6 * rng.uniform(),
+                weekly_amp: 0.1 + 0.4 * rng.uniform(),
+                trend_per_day: -0.002 + 0.008 * rng.uniform(),
+                noise: 0.05 + 0.3 * rng.uniform(),
+                base: 10.0 + 1000.0 * rng.uniform(),
+                ..Spec::default()
+            };
+            let mut calendar = Vec::new();
+            if i % 4 == 0 {
+                // A 4-day holiday on days 40-43 and again on days 96-99 (in the holdout).
+                for start in [40usize, 96] {
+                    spec.holidays.push((start, 4, 0.6));
+                    calendar.push(Period {
+                        name: "Spring break".into(),
+                        start_ms: START_MS + start as i64 * DAY_MS,
+                        end_ms: START_MS + (start as i64 + 4) * DAY_MS,
+                    });
+                }
+            }
+            if i % 5 == 0 {
+                let day = 45 + (rng.uniform() * 25.0) as usize;
+                spec.level_shift = Some((day, 0.6 + 0.9 * rng.uniform()));
+            }
+            (spec, calendar)
+        })
+        .collect()
+}
+
+/// Ten weeks of history ending 2026-01-03 00:00 UTC with a 40% trough over Christmas–New Year
+/// (22 Dec - 2 Jan): the 30-day sum from the forecast and from the run-rate against the truth.
+fn holiday_trough() -> Vec<(u64, f64, f64, bool)> {
+    let start = 1_761_350_400_000; // 2025-10-25
+    let t = 1_767_398_400_000; // 2026-01-03
+    let period = Period {
+        name: "Christmas–New Year".into(),
+        start_ms: 1_766_361_600_000, // 2025-12-22
+        end_ms: t,
+    };
+    let spec = Spec {
+        days: 100,
+        trend_per_day: 0.001,
+        noise: 0.15,
+        holidays: vec![(58, 12, 0.4)],
+        ..Spec::default()
+    };
+    [1u64, 2, 3, 4, 5]
+        .iter()
+        .map(|seed| {
+            let s = synth::generate(*seed, &spec, start);
+            let h = ((t - start) / HOUR_MS) as usize;
+            let truth: f64 = s.values[h..h + 720].iter().sum();
+            let opts = Options {
+                as_of_ms: Some(t),
+                ..Options::new(720, t)
+            };
+            let f = forecast(&s, std::slice::from_ref(&period), &opts);
+            let model: f64 = f.point.iter().sum();
+            let rr = s.values[h - 168..h].iter().sum::<f64>() / 168.0 * 720.0;
+            let warned = f.warnings.iter().any(|w| w.contains("Christmas–New Year"));
+            (*seed, model / truth - 1.0, rr / truth - 1.0, warned)
+        })
+        .collect()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
