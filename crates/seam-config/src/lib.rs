@@ -5,6 +5,7 @@
 //! problem at once with the key it concerns.
 
 mod audit;
+mod calendar;
 mod canaries;
 mod capture;
 mod cors;
@@ -23,6 +24,7 @@ mod validate;
 mod window;
 
 pub use audit::Audit;
+pub use calendar::{Calendar, Holiday};
 pub use canaries::{Canaries, DEFAULT_CANARIES_DIR, DEFAULT_CANARY_REPEAT};
 pub use capture::{
     CUSTOM_PREFIX, Capture, CaptureMode, CaptureOverride, CapturePolicy, DEFAULT_MAX_BYTES,
@@ -47,7 +49,7 @@ pub use validate::{
     Config, ConfigError, PROMPT_MODEL_PREFIX, Price, Provider, RELEASE_MODEL_PREFIX, Route,
     ServerConfig, StoreConfig, Target,
 };
-pub use window::{window_of, window_start};
+pub use window::{civil_day, parse_day, window_of, window_start};
 
 use std::path::Path;
 

@@ -44,17 +44,26 @@ pub enum Window {
     Minute,
     Hour,
     Day,
+    /// An ISO week: Monday 00:00 UTC to the next Monday.
+    Week,
     Month,
 }
 
 impl Window {
-    pub const ALL: [Window; 4] = [Window::Minute, Window::Hour, Window::Day, Window::Month];
+    pub const ALL: [Window; 5] = [
+        Window::Minute,
+        Window::Hour,
+        Window::Day,
+        Window::Week,
+        Window::Month,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Window::Minute => "minute",
             Window::Hour => "hour",
             Window::Day => "day",
+            Window::Week => "week",
             Window::Month => "month",
         }
     }
@@ -242,7 +251,7 @@ pub fn parse_limit(name: &str, max: f64) -> Result<TenantLimit, String> {
     match parsed {
         Some(_) if !(max.is_finite() && max >= 0.0) => Err("must be a number, 0 or more".into()),
         Some((metric, window)) => Ok(TenantLimit { metric, window, max }),
-        None => Err("unknown limit; use METRIC_per_WINDOW with METRIC one of requests, attempts, input_tokens, output_tokens, tokens, cost and WINDOW one of minute, hour, day, month".into()),
+        None => Err("unknown limit; use METRIC_per_WINDOW with METRIC one of requests, attempts, input_tokens, output_tokens, tokens, cost and WINDOW one of minute, hour, day, week, month".into()),
     }
 }
 
@@ -383,11 +392,22 @@ max_seconds = 600
             ..Default::default()
         };
         assert_eq!(c.limits.trace_limits("acme", Some(over)).max_calls, Some(2));
-        let bad = text.replace("tokens_per_day", "tokens_per_week");
+        let weekly = text.replace("tokens_per_day", "tokens_per_week");
+        let c = crate::parse(&weekly, Path::new("t.toml"), &|_| None).unwrap();
+        assert!(
+            c.limits
+                .tenant_default
+                .iter()
+                .any(|l| l.window == crate::LimitWindow::Week && l.max == 2_000_000.0)
+        );
+        let bad = text.replace("tokens_per_day", "tokens_per_fortnight");
         let e = crate::parse(&bad, Path::new("t.toml"), &|_| None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("limits.tenant_default.tokens_per_week"), "{e}");
+        assert!(
+            e.contains("limits.tenant_default.tokens_per_fortnight"),
+            "{e}"
+        );
         let redis = text.replace("\"local\"", "\"redis://127.0.0.1:6379\"");
         let c = crate::parse(&redis, Path::new("t.toml"), &|_| None).unwrap();
         assert_eq!(

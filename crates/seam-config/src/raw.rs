@@ -29,6 +29,7 @@ pub(crate) struct RawConfig {
     pub canaries: Option<crate::canaries::RawCanaries>,
     pub notify: Option<crate::notify::RawNotify>,
     pub ui: Option<crate::ui::RawUi>,
+    pub calendar: Option<crate::calendar::RawCalendar>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -63,6 +63,8 @@ pub struct Config {
     pub notify: crate::notify::Notify,
     /// `[ui]`: the dashboard.
     pub ui: crate::ui::Ui,
+    /// `[calendar]`: holidays and special periods, for the forecasts.
+    pub calendar: crate::calendar::Calendar,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +159,16 @@ impl Config {
 
     pub fn price(&self, model: &str) -> Option<Price> {
         self.prices.get(model).copied()
+    }
+
+    /// The tenants this config names: `[limits.tenants.*]`, `[capture.tenants.*]` and
+    /// `server.keyless_tenant` (tenants otherwise exist through their keys, in the store).
+    pub fn tenants(&self) -> std::collections::BTreeSet<String> {
+        named_tenants(
+            &self.limits,
+            &self.capture,
+            self.server.keyless_tenant.as_deref(),
+        )
     }
 
     /// The capture policy of a call of `tenant` on `route` (a route not configured, such as
@@ -384,6 +396,12 @@ pub(crate) fn validate(
         crate::canaries::canaries(raw.canaries, base_dir, &route_names, env, &mut problems);
     let notify = crate::notify::notify(raw.notify, env, &mut problems);
     let ui = crate::ui::ui(raw.ui, &mut problems);
+    let calendar = crate::calendar::calendar(
+        raw.calendar,
+        base_dir,
+        &named_tenants(&limits, &capture, server.keyless_tenant.as_deref()),
+        &mut problems,
+    );
     // The limiter reads its settings from `limits` alone.
     let mut limits = limits;
     limits.count_evals_in_cost = evals.count_in_budgets;
@@ -444,10 +462,25 @@ pub(crate) fn validate(
             canaries,
             notify,
             ui,
+            calendar,
         })
     } else {
         Err(problems)
     }
+}
+
+fn named_tenants(
+    limits: &crate::limits::Limits,
+    capture: &crate::capture::Capture,
+    keyless: Option<&str>,
+) -> std::collections::BTreeSet<String> {
+    limits
+        .tenants
+        .keys()
+        .chain(capture.tenants.keys())
+        .cloned()
+        .chain(keyless.map(str::to_string))
+        .collect()
 }
 
 /// A SQLite store's relative path follows the config file (as `[prompts] dir` does), not

@@ -311,10 +311,15 @@ fn refused(app: &Reloader, actor: &str, trigger: &str, file: &str, problems: &[S
         .emit(EventRecord::new(REFUSED_EVENT, message, details));
 }
 
-/// What the watch compares: the config file and every prompt file, by content.
+/// What the watch compares: the config file, its calendar files and every prompt file, by
+/// content.
 fn fingerprint(app: &Reloader, path: &Path) -> String {
     let mut h = Sha256::new();
     h.update(std::fs::read(path).unwrap_or_default());
+    for f in &app.live().config.calendar.files {
+        h.update(f.to_string_lossy().as_bytes());
+        h.update(std::fs::read(f).unwrap_or_default());
+    }
     let dir = app.live().config.prompts_dir.clone();
     if let Ok(entries) = std::fs::read_dir(&dir) {
         let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();

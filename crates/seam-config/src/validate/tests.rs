@@ -493,6 +493,13 @@ mod example {
         assert_eq!(c.routes.len(), 2);
         // Its [audit] is commented out: nothing is anchored beside a copied example.
         assert!(!c.audit.anchors());
+        // The shipped calendar: Christmas–New Year every year from 2023/24 to 2028/29.
+        let xmas = c
+            .calendar
+            .periods_for("any")
+            .filter(|p| p.0 == "Christmas–New Year")
+            .count();
+        assert_eq!(xmas, 6);
     }
 
     #[test]

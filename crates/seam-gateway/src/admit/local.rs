@@ -389,6 +389,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_weekly_limit_resets_on_monday_utc() {
+        let (l, c) = limiter(
+            vec![lim(Metric::Requests, LimitWindow::Week, 1.0)],
+            TraceLimits::default(),
+        );
+        let tl = TraceLimits::default();
+        let sunday_23h = 1_767_567_600_000; // 2026-01-04 23:00 UTC
+        let monday = sunday_23h + 3_600_000;
+        let ok = |r: Result<_, _>| r.is_ok();
+        assert!(ok(l
+            .admit_call(&c, &who("acme"), "t1", &tl, sunday_23h)
+            .await));
+        let r = l
+            .admit_call(&c, &who("acme"), "t2", &tl, sunday_23h + 1)
+            .await
+            .unwrap_err();
+        assert_eq!(r.retry_after, Some(Duration::from_millis(3_599_999)));
+        assert!(r.message.contains("week"), "{}", r.message);
+        assert!(ok(l.admit_call(&c, &who("acme"), "t3", &tl, monday).await));
+    }
+
+    #[tokio::test]
     async fn reservations_cap_concurrent_spend_and_settle_to_the_billed_usage() {
         let (l, c) = limiter(
             vec![lim(Metric::Tokens, LimitWindow::Day, 1000.0)],
