@@ -1,6 +1,6 @@
 //! Seam's storage: one trait per domain ([`Records`], [`Reports`], [`Keys`], [`Users`],
 //! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`], [`Evals`], [`UiSessions`],
-//! [`Canaries`]) composed as [`Store`], the record types,
+//! [`Canaries`], [`UsageHistory`]) composed as [`Store`], the record types,
 //! versioned migrations, and the SQL backend. `conformance` (feature `conformance`, for tests)
 //! holds the behaviour every backend must show.
 
@@ -22,6 +22,7 @@ pub mod spool;
 mod sql;
 mod store;
 pub mod streams;
+mod usage;
 
 pub use buckets::{AttemptBucket, Buckets, CallBucket};
 pub use canaries::{Canaries, CanaryRunRecord};
@@ -43,6 +44,7 @@ pub use sql::{SqlStore, sqlite_file};
 pub use store::{
     Audit, Events, Keys, Records, Releases, Reports, Retention, Sessions, Store, UiSessions, Users,
 };
+pub use usage::{ImportedHour, UsageHistory, UsageHour, UsageSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

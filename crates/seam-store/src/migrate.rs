@@ -147,6 +147,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "canaries",
         include_str!("../migrations/0024_canaries.sql"),
     ),
+    both(
+        25,
+        "imported_hours",
+        include_str!("../migrations/0025_imported_hours.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

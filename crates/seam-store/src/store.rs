@@ -27,6 +27,7 @@ pub trait Store:
     + crate::Evals
     + UiSessions
     + crate::Canaries
+    + crate::UsageHistory
 {
     /// Applies pending migrations; returns the schema version now in force.
     async fn migrate(&self) -> Result<i64>;

@@ -13,6 +13,7 @@ mod samples;
 mod sessions;
 mod sink;
 mod spend;
+mod usage;
 mod value;
 mod vocab;
 
@@ -64,6 +65,7 @@ pub async fn run_all(store: &dyn Store) {
     value::live_calls_of_a_release_are_counted(store).await;
     canaries::canary_runs_round_trip(store).await;
     canaries::canary_leases_take_one_holder(store).await;
+    usage::imports_replace_and_union_with_live_hours(store).await;
     // Last: it adds calls that time-window checks above would see.
     export_pages_through_everything(store).await;
     buckets::reliability_over_time(store).await;

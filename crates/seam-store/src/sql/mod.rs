@@ -1,7 +1,7 @@
 //! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
 //! placeholders; SQLite runs in WAL mode. Each domain's trait is implemented next to its
 //! SQL: `calls.rs` (`Records`), `reports.rs`, `keys.rs`, `users.rs`, `audit.rs`,
-//! `releases.rs`, `sessions.rs`, `events.rs`, `canaries.rs`; rows map to records in `from_row.rs`.
+//! `releases.rs`, `sessions.rs`, `events.rs`, `canaries.rs`, `usage.rs`; rows map to records in `from_row.rs`.
 
 mod audit;
 mod calls;
@@ -26,6 +26,7 @@ mod sqlite_insert;
 mod sqlite_sink;
 mod streams;
 mod ui_sessions;
+mod usage;
 mod users;
 
 pub use pg_sink::PgSink;
