@@ -3,6 +3,7 @@
 mod actor;
 mod anchor;
 mod audit;
+mod budget_watch;
 mod calls;
 mod canary;
 mod changes;
@@ -12,6 +13,7 @@ mod content;
 mod dataset;
 mod demo;
 mod eval;
+mod forecast;
 mod format;
 mod keys;
 mod prompts;

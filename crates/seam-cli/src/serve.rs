@@ -42,6 +42,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         format!("http://{}", running.addr),
         running.metrics(),
     );
+    // Cost and token limits projected to their windows' resets, every 15 minutes.
+    crate::budget_watch::spawn(store.clone(), running.config_now());
     if let Some(anchors) = anchors {
         anchors.spawn(store);
     }

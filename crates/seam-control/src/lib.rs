@@ -54,6 +54,7 @@ mod change;
 pub mod contaminated;
 pub mod contamination;
 pub mod evals;
+pub mod forecast;
 pub mod gates;
 pub mod keys;
 pub mod owners;

@@ -14,6 +14,7 @@ mod svg;
 
 pub use live::Gateway;
 pub use svg::band::{BandChart, band_chart};
+pub use svg::forecast::{charts as forecast_charts, forecast_svg};
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
@@ -31,6 +32,8 @@ pub struct Ui {
     templates: Environment<'static>,
     /// The limits in force (Usage and limits); `None`: none are known here.
     limits: Option<LimitsNow>,
+    /// The calendar in force (Forecasts); `None`: no calendar periods.
+    calendar: Option<CalendarNow>,
     gateway: Option<Arc<dyn Gateway>>,
     /// Home's audit verdict and when it was reached: verifying reads and hashes the whole
     /// chain, too much for a page fetched every 5 s; the Audit page always verifies afresh.
@@ -39,6 +42,9 @@ pub struct Ui {
 
 /// The limits in force now: the gateway's loaded config, so a reload counts at the next page.
 pub type LimitsNow = Arc<dyn Fn() -> seam_config::Limits + Send + Sync>;
+
+/// The `[calendar]` in force now, read like [`LimitsNow`].
+pub type CalendarNow = Arc<dyn Fn() -> seam_config::Calendar + Send + Sync>;
 
 impl Ui {
     /// `session_hours`: how long a sign-in lasts; `secure_cookie`: mark the session cookie
@@ -52,6 +58,7 @@ impl Ui {
             secure_cookie,
             templates: templates(),
             limits: None,
+            calendar: None,
             gateway: None,
             audit_verdict: std::sync::Mutex::new(None),
         }
@@ -61,6 +68,13 @@ impl Ui {
     /// loaded config's).
     pub fn with_limits(mut self, limits: LimitsNow) -> Ui {
         self.limits = Some(limits);
+        self
+    }
+
+    /// The calendar periods the Forecasts page masks and shades (`seam serve` gives its
+    /// loaded config's).
+    pub fn with_calendar(mut self, calendar: CalendarNow) -> Ui {
+        self.calendar = Some(calendar);
         self
     }
 
@@ -143,6 +157,10 @@ fn templates() -> Environment<'static> {
         ),
         ("streams.html", include_str!("../templates/streams.html")),
         ("value.html", include_str!("../templates/value.html")),
+        (
+            "forecasts.html",
+            include_str!("../templates/forecasts.html"),
+        ),
         ("prompts.html", include_str!("../templates/prompts.html")),
         ("prompt.html", include_str!("../templates/prompt.html")),
         (

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 pub(crate) mod band;
+pub(crate) mod forecast;
 
 /// How a chart's values read on its axis.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -52,6 +52,9 @@ vocabulary! {
         CanaryFailed => "canary_failed",
         /// A failing canary passed again.
         CanaryRecovered => "canary_recovered",
+        /// A budget's projection at its window's reset reaches its limit with at least 80%
+        /// confidence (`seam forecast`; once per limit and window).
+        BudgetExceedProjected => "budget_exceed_projected",
     }
 }
 
@@ -94,6 +97,7 @@ mod tests {
             ),
             (EventKind::CanaryFailed, "canary_failed"),
             (EventKind::CanaryRecovered, "canary_recovered"),
+            (EventKind::BudgetExceedProjected, "budget_exceed_projected"),
         ];
         assert_eq!(EventKind::ALL.len(), pinned.len());
         for (v, s) in pinned {

@@ -4,6 +4,7 @@
 mod canary;
 mod contamination;
 mod evals;
+mod forecast;
 mod install_hint;
 mod retries;
 mod sessions;
@@ -84,8 +85,9 @@ output = 0.0
 
 [divergence]
 min_calls = 20
-"#,
-        db = db.display()
+{calendar}"#,
+        db = db.display(),
+        calendar = forecast::CALENDAR,
     )
 }
 
@@ -181,6 +183,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     evals::gate(&script, store.as_ref(), &dir, &config_path).await?;
     contamination::guard(&script, store.as_ref(), &dir, &config_path).await?;
     canary::replay(&script, store.clone(), &config_path, recorded).await?;
+    forecast::holiday_trough(store.as_ref(), &config_path).await?;
     // A user to read it all as: the dashboard signs in people, not keys. The store has a
     // user from here on, so its CLI commands need the token too.
     let token = format!(

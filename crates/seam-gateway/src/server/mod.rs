@@ -39,8 +39,10 @@ pub fn router(app: Arc<App>) -> Router {
         c.enabled.then(|| {
             // The Usage page's limits: the config loaded now, so a reload counts.
             let reloader = app.reloader.clone();
+            let calendar = app.reloader.clone();
             let ui = seam_ui::Ui::new(app.store.clone(), c.session_hours, c.secure_cookie)
                 .with_limits(Arc::new(move || reloader.live().config.limits.clone()))
+                .with_calendar(Arc::new(move || calendar.live().config.calendar.clone()))
                 .with_gateway(Arc::new(ui_gateway::UiGateway(app.clone())));
             seam_ui::router(Arc::new(ui))
         })
@@ -159,6 +161,12 @@ impl Running {
     /// The gateway's metrics, for what runs beside it in the process (the canary schedule).
     pub fn metrics(&self) -> Arc<crate::observe::Metrics> {
         self.app.metrics.clone()
+    }
+
+    /// The config in force now (a reload replaces it), for what runs beside the gateway.
+    pub fn config_now(&self) -> Arc<dyn Fn() -> seam_config::Config + Send + Sync> {
+        let reloader = self.app.reloader.clone();
+        Arc::new(move || (*reloader.live().config).clone())
     }
 
     /// Reloads from `path` on a change to it or to its prompts directory, on SIGHUP, and on

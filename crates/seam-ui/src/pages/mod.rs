@@ -21,6 +21,7 @@ mod calls;
 mod canaries;
 mod charts;
 mod evals;
+mod forecasts;
 mod home;
 mod keys;
 mod prompt_diff;
@@ -53,6 +54,7 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/evals/{run}", get(evals::eval))
         .route("/ui/canaries", get(canaries::canaries))
         .route("/ui/canaries/{name}", get(canaries::canary))
+        .route("/ui/forecasts", get(forecasts::forecasts))
         .route("/ui/value", get(value::value))
         .route("/ui/value.csv", get(value::csv))
         .route("/ui/value.json", get(value::json_report))

@@ -1,0 +1,103 @@
+//! Budget projections inside `seam serve` (docs/forecasts.md "Budgets"): every
+//! [`EVERY`], one gateway of those sharing a store (the lease [`LEASE`]) projects every
+//! tenant's and key's cost and token limits to their windows' resets, as `seam forecast`
+//! does, and puts `budget_exceed_projected` on the timeline when a limit is at least 80%
+//! likely to be passed: once per limit and window, whichever gateway saw it first. The events
+//! go to the webhooks that ask for them.
+
+use seam_control::forecast::{self, By, Measure, Query, exceed_events};
+use seam_store::{EventRecord, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const EVERY: Duration = Duration::from_secs(15 * 60);
+const LEASE: &str = "budget-projections";
+/// History each limit's series is fitted on.
+const HISTORY_DAYS: i64 = 90;
+
+/// The events one round puts on the timeline: the projections of every limit at `now_ms`,
+/// less those already there for the same limit and window.
+pub async fn round(
+    store: &dyn Store,
+    config: &seam_config::Config,
+    now_ms: i64,
+) -> anyhow::Result<Vec<EventRecord>> {
+    let mut budgets = Vec::new();
+    for by in [By::Tenant, By::Key] {
+        let q = Query {
+            by,
+            name: None,
+            measure: Measure::Cost,
+            horizon_hours: 24,
+            as_of_ms: None,
+            history_days: HISTORY_DAYS,
+            now_ms,
+            budgets_only: true,
+        };
+        let all = seam_store::Tenants::All;
+        let loaded = forecast::load(store, &config.limits, &config.calendar, &q, &all).await?;
+        let report = tokio::task::spawn_blocking(move || forecast::compute(loaded)).await?;
+        budgets.extend(report.budgets);
+    }
+    let Some(since) = budgets.iter().map(|b| b.window_start_ms).min() else {
+        return Ok(Vec::new());
+    };
+    let earlier = store.list_events(since, 100_000).await?;
+    let events = exceed_events(&budgets, &earlier);
+    for e in &events {
+        store.insert_event(e).await?;
+    }
+    Ok(events)
+}
+
+/// Runs [`round`] every [`EVERY`] while this gateway holds the lease.
+pub fn spawn(
+    store: Arc<dyn Store>,
+    config_now: Arc<dyn Fn() -> seam_config::Config + Send + Sync>,
+) -> tokio::task::JoinHandle<()> {
+    let holder = format!("gw-{}", uuid::Uuid::now_v7().simple());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let config = config_now();
+            let has_limits = !config.limits.tenant_default.is_empty()
+                || !config.limits.tenants.is_empty()
+                || store
+                    .list_keys()
+                    .await
+                    .is_ok_and(|ks| ks.iter().any(|k| k.limits.is_some()));
+            if !has_limits {
+                continue;
+            }
+            let now = seam_store::now_ms();
+            let ttl = i64::try_from(EVERY.as_millis()).unwrap_or(i64::MAX / 4) * 2;
+            match store.take_lease(LEASE, &holder, now, ttl).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!("budget projections: cannot take the lease: {e}");
+                    continue;
+                }
+            }
+            let notifier = match seam_notify::Notifier::new(&config.notify.webhooks) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!("budget projections: cannot make the webhooks' client: {e}");
+                    continue;
+                }
+            };
+            match round(store.as_ref(), &config, now).await {
+                Ok(events) => {
+                    for e in &events {
+                        tracing::warn!(kind = "budget_exceed_projected", "{}", e.message);
+                        notifier.notify(e);
+                    }
+                    notifier.flush(Duration::from_secs(10)).await;
+                }
+                Err(e) => tracing::warn!("budget projections failed this round: {e}"),
+            }
+        }
+    })
+}
