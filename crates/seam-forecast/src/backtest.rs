@@ -4,8 +4,11 @@
 use crate::models::{self, min_train};
 use crate::{CandidateScore, Model};
 
-/// At most this many origins, one a day back from the latest.
+/// At most this many origins, `ORIGIN_STEP_HOURS` apart back from the latest.
 const MAX_ORIGINS: usize = 8;
+/// Origins two days apart see more different training windows than daily ones (their level
+/// errors are less alike), which keeps the intervals from being too narrow.
+const ORIGIN_STEP_HOURS: usize = 48;
 /// Lead of the backtest, days, at most.
 const MAX_LEAD_DAYS: usize = 14;
 /// Fewer origins than this and the most demanding candidates are dropped.
@@ -41,7 +44,7 @@ pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usiz
     let mut cands = models::candidates(n);
     let origins_for = |need: usize| -> Vec<usize> {
         let mut o: Vec<usize> = (0..MAX_ORIGINS)
-            .filter_map(|k| n.checked_sub(lead + 24 * k))
+            .filter_map(|k| n.checked_sub(lead + ORIGIN_STEP_HOURS * k))
             .filter(|o| *o >= need)
             .collect();
         o.reverse();

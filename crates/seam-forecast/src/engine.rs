@@ -198,8 +198,10 @@ fn mase_pair(bt: &Outcome, model: Model) -> (Option<f64>, Option<f64>) {
     (of(model), of(Model::RunRate))
 }
 
-/// One band per 24 h block from T; offsets (calibrated without multipliers) scale with the
-/// block's multiplied ÷ unmultiplied point, and with the share of the block in the horizon.
+/// One band per 24 h block from T; offsets (calibrated without multipliers) grow with the
+/// block's multiplied ÷ unmultiplied point but never shrink below a normal day's width (a
+/// multiplier learned from one or two occurrences is itself uncertain), and scale with the
+/// share of the block in the horizon.
 fn bands(
     t: i64,
     point: &[f64],
@@ -214,7 +216,7 @@ fn bands(
         .enumerate()
         .map(|(d, (p, b))| {
             let (p, b, hours) = (p.iter().sum::<f64>(), b.iter().sum::<f64>(), b.len());
-            let scale = if b > 0.0 { p / b } else { 1.0 } * hours as f64 / 24.0;
+            let scale = if b > 0.0 { (p / b).max(1.0) } else { 1.0 } * hours as f64 / 24.0;
             let mut q = offsets[d].map(|o| p + o * scale);
             intervals::tidy(&mut q, nonnegative);
             let q = Quantiles::from_array(q);

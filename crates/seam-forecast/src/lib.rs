@@ -296,8 +296,13 @@ impl SeriesForecast {
         }
         let point: f64 = self.point[..hours].iter().sum();
         let base: f64 = self.base_point[..hours].iter().sum();
-        // Offsets were calibrated without multipliers: scale them as the point was scaled.
-        let scale = if base > 0.0 { point / base } else { 1.0 };
+        // Offsets were calibrated without multipliers: they grow with a multiplier above 1 but
+        // keep their width under one below 1 (the multiplier is itself uncertain).
+        let scale = if base > 0.0 {
+            (point / base).max(1.0)
+        } else {
+            1.0
+        };
         let off = intervals::offset_at(&self.cum_offsets, hours);
         let mut q = off.to_array().map(|o| point + o * scale);
         intervals::tidy(&mut q, self.nonnegative);
