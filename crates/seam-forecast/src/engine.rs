@@ -81,7 +81,7 @@ impl SeriesForecast {
 
 fn forecast_history(h: History, calendar: &[Period], opts: &Options) -> SeriesForecast {
     let t = h.t_ms;
-    let horizon = opts.horizon_hours;
+    let horizon = opts.horizon_hours.min(crate::MAX_HORIZON_HOURS);
     let n = h.values.len();
     let mask = crate::clean::mask(calendar, h.start_ms, n);
     let filled = crate::clean::fill(&h.values, &mask);

@@ -26,6 +26,8 @@ pub use engine::{forecast, forecast_all};
 pub const HOUR_MS: i64 = 3_600_000;
 /// One day in ms.
 pub const DAY_MS: i64 = 86_400_000;
+/// The longest horizon forecast: 400 days.
+pub const MAX_HORIZON_HOURS: usize = 400 * 24;
 
 /// A dense hourly series, hour-aligned UTC: `values[i]` is the hour starting at
 /// `start_ms + i * HOUR_MS`. A missing hour is a real 0, not unknown.
@@ -48,7 +50,7 @@ pub struct Period {
 /// What to forecast and from when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// Hours to forecast from T.
+    /// Hours to forecast from T (at most [`MAX_HORIZON_HOURS`]; more is read as that).
     pub horizon_hours: usize,
     /// T: forecast from this time (floored to the hour) instead of the end of the history.
     pub as_of_ms: Option<i64>,
@@ -291,11 +293,17 @@ impl SeriesForecast {
     /// [`Self::cumulative`] over the first `hours` forecast hours.
     pub(crate) fn cumulative_hours(&self, hours: usize) -> Quantiles {
         let hours = hours.min(self.point.len());
+        let point: f64 = self.point[..hours].iter().sum();
+        let base: f64 = self.base_point[..hours].iter().sum();
+        self.cumulative_from(hours, point, base)
+    }
+
+    /// The quantiles after `hours` forecast hours whose point forecasts sum to `point`
+    /// (`base` before holiday multipliers).
+    pub(crate) fn cumulative_from(&self, hours: usize, point: f64, base: f64) -> Quantiles {
         if hours == 0 {
             return Quantiles::default();
         }
-        let point: f64 = self.point[..hours].iter().sum();
-        let base: f64 = self.base_point[..hours].iter().sum();
         // Offsets were calibrated without multipliers: they grow with a multiplier above 1 but
         // keep their width under one below 1 (the multiplier is itself uncertain).
         let scale = if base > 0.0 {

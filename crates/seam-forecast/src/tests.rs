@@ -447,3 +447,39 @@ fn uncalibrated_intervals_never_project_an_exceed() {
         p.p_exceed_label
     );
 }
+
+#[test]
+fn extreme_times_and_horizons_do_not_panic() {
+    let s = synth::generate(
+        12,
+        &Spec {
+            days: 20,
+            ..Spec::default()
+        },
+        START,
+    );
+    let far = Options {
+        as_of_ms: Some(i64::MAX),
+        ..Options::new(24, i64::MAX)
+    };
+    assert!(matches!(
+        forecast(&s, &[], &far).status,
+        Status::Stopped { .. }
+    ));
+    let before = Options {
+        as_of_ms: Some(i64::MIN),
+        ..Options::new(24, 0)
+    };
+    assert_eq!(forecast(&s, &[], &before).status, Status::NoHistory);
+    let early = Series {
+        start_ms: i64::MIN,
+        values: vec![1.0; 48],
+    };
+    assert!(matches!(
+        forecast(&early, &[], &opts(1, 0)).status,
+        Status::Stopped { .. }
+    ));
+    let huge = forecast(&s, &[], &Options::new(usize::MAX, at_day(20)));
+    assert_eq!(huge.point.len(), crate::MAX_HORIZON_HOURS);
+    no_nan(&huge);
+}
