@@ -5,7 +5,7 @@ use crate::models::{self, min_train};
 use crate::{CandidateScore, Model};
 
 /// At most this many origins, `ORIGIN_STEP_HOURS` apart back from the latest.
-const MAX_ORIGINS: usize = 8;
+const MAX_ORIGINS: usize = 12;
 /// Origins two days apart see more different training windows than daily ones (their level
 /// errors are less alike), which keeps the intervals from being too narrow.
 const ORIGIN_STEP_HOURS: usize = 48;

@@ -57,7 +57,7 @@ pub fn forecast_all(
 }
 
 impl SeriesForecast {
-    fn empty(status: Status, t: i64) -> SeriesForecast {
+    pub(crate) fn empty(status: Status, t: i64) -> SeriesForecast {
         SeriesForecast {
             status,
             model: None,
