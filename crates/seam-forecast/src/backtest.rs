@@ -1,6 +1,8 @@
 //! Rolling-origin backtest (§3 step 5-6, §4): origins, MASE, the model choice, and the chosen
 //! model's errors on daily totals for the intervals.
 
+use std::borrow::Cow;
+
 use crate::models::{self, min_train};
 use crate::{CandidateScore, Model};
 
@@ -31,8 +33,10 @@ pub(crate) struct Outcome {
     pub day_errors: Vec<Vec<f64>>,
 }
 
-/// Backtest every candidate on `filled` (holiday hours filled) and score against `raw` with
-/// holiday hours (`mask`) left out; `horizon_days` caps the lead.
+/// Backtest every candidate (each origin's training data filled from what was known then) and
+/// score against `raw` with
+/// holiday hours (`mask`) left out; interval errors are against `filled`. `horizon_days`
+/// caps the lead.
 pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usize) -> Outcome {
     let n = filled.len();
     let days = n / 24;
@@ -68,12 +72,24 @@ pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usiz
         .collect();
     let use_mase = !origins.is_empty() && scales.iter().all(|s| *s > 0.0);
 
+    // Each origin's training data is filled from what was known then: a gap's fill reads the
+    // weeks after it, which must not leak the held-out days into the training.
+    let trains: Vec<Cow<[f64]>> = origins
+        .iter()
+        .map(|o| {
+            if mask[..*o].contains(&true) {
+                Cow::Owned(crate::clean::fill(&raw[..*o], &mask[..*o]))
+            } else {
+                Cow::Borrowed(&raw[..*o])
+            }
+        })
+        .collect();
     let mut scores = Vec::new();
     let mut preds: Vec<(Model, Vec<Vec<f64>>)> = Vec::new();
     for m in cands {
         let mut per_origin = Vec::with_capacity(origins.len());
-        for o in &origins {
-            match models::predict(m, &filled[..*o], lead) {
+        for train in &trains {
+            match models::predict(m, train, lead) {
                 Some(p) => per_origin.push(p),
                 None => break,
             }
