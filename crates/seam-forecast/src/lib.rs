@@ -4,6 +4,22 @@
 //! [`SeriesForecast`] comes out (model chosen by a rolling-origin backtest, intervals calibrated
 //! from that backtest's own errors, holiday multipliers, warnings). No IO, no clock: the caller
 //! passes `now_ms`.
+//!
+//! ```
+//! use seam_forecast::{DAY_MS, Options, Period, Status, budget, forecast, synth};
+//!
+//! let start = 1_767_571_200_000; // 2026-01-05 00:00 UTC
+//! let series = synth::generate(1, &synth::Spec { days: 30, ..Default::default() }, start);
+//! let t = start + 30 * DAY_MS;
+//! let calendar: Vec<Period> = vec![]; // every occurrence overlapping history and horizon
+//! let f = forecast(&series, &calendar, &Options::new(14 * 24, t));
+//! assert_eq!(f.status, Status::Ok);
+//! // The sum over the next 7 days, and a 10-day budget window with 500 already spent.
+//! let week = f.cumulative(t + 7 * DAY_MS);
+//! assert!(week.q10 <= week.q50 && week.q50 <= week.q90);
+//! let p = budget::project(&f, 500.0, 1e9, t + 10 * DAY_MS);
+//! assert!(!p.exceed_projected && p.crossing_ms.q975.is_none());
+//! ```
 
 mod backtest;
 pub mod budget;

@@ -544,3 +544,60 @@ fn the_json_names_status_model_and_intervals() {
         serde_json::json!({"kind": "stopped", "last_active_ms": 5})
     );
 }
+
+#[test]
+fn odd_shapes_never_panic_or_produce_nan() {
+    let mut rng = synth::Rng::new(42);
+    for case in 0..24u64 {
+        let days = 1 + (rng.uniform() * 80.0) as usize;
+        let mut values: Vec<f64> = (0..days * 24)
+            .map(|i| match case % 6 {
+                0 => f64::from(u8::from(i % 24 == 9)), // one call a day
+                1 => {
+                    if rng.uniform() < 0.02 {
+                        1e6
+                    } else {
+                        0.0
+                    }
+                } // rare spikes
+                2 => rng.normal(),                     // refunds: negative values
+                3 => 1e12 * (1.0 + rng.uniform()),     // huge
+                4 => 1e-9 * rng.uniform(),             // tiny
+                _ => {
+                    if i / 24 % 10 < 5 {
+                        10.0
+                    } else {
+                        0.0
+                    }
+                } // on and off
+            })
+            .collect();
+        values[0] = 1.0;
+        let s = Series {
+            start_ms: START,
+            values,
+        };
+        let cal: Vec<Period> = (0..3)
+            .map(|k| {
+                let d = (rng.uniform() * 100.0) as i64 - 10;
+                Period {
+                    name: format!("p{k}"),
+                    start_ms: at_day(d),
+                    end_ms: at_day(d + 1 + k),
+                }
+            })
+            .collect();
+        let f = forecast(&s, &cal, &opts(30, days as i64));
+        no_nan(&f);
+        let q = f.cumulative(at_day(days as i64 + 20));
+        assert!(
+            q.to_array().iter().all(|v| v.is_finite()),
+            "case {case}: {q:?}"
+        );
+        let p = project(&f, 1.0, 2.0, at_day(days as i64 + 5));
+        assert!(
+            p.at_reset.to_array().iter().all(|v| v.is_finite()),
+            "case {case}"
+        );
+    }
+}
