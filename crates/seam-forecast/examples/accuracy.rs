@@ -125,9 +125,9 @@ fn main() {
         "| 95% coverage, extrapolated days 15-30 | ~95% | {:.1}% |",
         pct(ext[1], ext[2])
     );
-    for (seed, model_err, rr_err, warned) in &trough {
+    for (seed, model_err, rr_err, warned, band) in &trough {
         println!(
-            "| holiday trough (seed {seed}): 30-day sum after 2 Jan, error of forecast / run-rate | ≤ 10% / ≥ 25% | {:+.1}% / {:+.1}%{} |",
+            "| holiday trough (seed {seed}): 30-day sum after 2 Jan, error of forecast / run-rate | ≤ 10% / ≥ 25% | {:+.1}% / {:+.1}%, truth in the sum's {band}{} |",
             model_err * 100.0,
             rr_err * 100.0,
             if *warned { ", warned" } else { ", NO warning" }
@@ -186,7 +186,7 @@ fn family(n: usize, seed: u64) -> Vec<(Spec, Vec<Period>)> {
 
 /// Ten weeks of history ending 2026-01-03 00:00 UTC with a 40% trough over Christmas–New Year
 /// (22 Dec - 2 Jan): the 30-day sum from the forecast and from the run-rate against the truth.
-fn holiday_trough() -> Vec<(u64, f64, f64, bool)> {
+fn holiday_trough() -> Vec<(u64, f64, f64, bool, &'static str)> {
     let start = 1_761_350_400_000; // 2025-10-25
     let t = 1_767_398_400_000; // 2026-01-03
     let period = Period {
@@ -215,7 +215,15 @@ fn holiday_trough() -> Vec<(u64, f64, f64, bool)> {
             let model: f64 = f.point.iter().sum();
             let rr = s.values[h - 168..h].iter().sum::<f64>() / 168.0 * 720.0;
             let warned = f.warnings.iter().any(|w| w.contains("Christmas–New Year"));
-            (*seed, model / truth - 1.0, rr / truth - 1.0, warned)
+            let q = f.cumulative(t + 30 * DAY_MS);
+            let band = if q.q10 <= truth && truth <= q.q90 {
+                "80% band"
+            } else if q.q025 <= truth && truth <= q.q975 {
+                "95% band (not 80%)"
+            } else {
+                "neither band"
+            };
+            (*seed, model / truth - 1.0, rr / truth - 1.0, warned, band)
         })
         .collect()
 }

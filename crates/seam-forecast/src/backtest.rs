@@ -29,16 +29,15 @@ pub(crate) struct Outcome {
     /// Seasonal period of the MASE scale (168, or 24 under 14 days).
     pub scale_m: usize,
     /// The chosen model's signed errors (actual − forecast) of each lead day's total,
-    /// `[origin][lead day]`, against the holiday-filled actuals.
-    pub day_errors: Vec<Vec<f64>>,
+    /// `[origin][lead day]`; `None` for a day with calendar hours, whose actuals are not
+    /// what the unmultiplied model forecasts (and whose fill would flatter it).
+    pub day_errors: Vec<Vec<Option<f64>>>,
 }
 
 /// Backtest every candidate (each origin's training data filled from what was known then) and
-/// score against `raw` with
-/// holiday hours (`mask`) left out; interval errors are against `filled`. `horizon_days`
-/// caps the lead.
-pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usize) -> Outcome {
-    let n = filled.len();
+/// score against `raw` with holiday hours (`mask`) left out. `horizon_days` caps the lead.
+pub(crate) fn run(raw: &[f64], mask: &[bool], horizon_days: usize) -> Outcome {
+    let n = raw.len();
     let days = n / 24;
     let lead_days = MAX_LEAD_DAYS
         .min(days.saturating_sub(14))
@@ -133,7 +132,7 @@ pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usiz
             origins
                 .iter()
                 .zip(per_origin)
-                .map(|(o, p)| day_errors(&filled[*o..*o + lead], p))
+                .map(|(o, p)| day_errors(&raw[*o..*o + lead], &mask[*o..*o + lead], p))
                 .collect()
         })
         .unwrap_or_default();
@@ -169,11 +168,14 @@ fn mae(actual: &[f64], mask: &[bool], pred: &[f64]) -> f64 {
     if k == 0 { 0.0 } else { sum / k as f64 }
 }
 
-fn day_errors(actual: &[f64], pred: &[f64]) -> Vec<f64> {
+fn day_errors(actual: &[f64], mask: &[bool], pred: &[f64]) -> Vec<Option<f64>> {
     actual
         .chunks(24)
+        .zip(mask.chunks(24))
         .zip(pred.chunks(24))
-        .map(|(a, p)| a.iter().sum::<f64>() - p.iter().sum::<f64>())
+        .map(|((a, m), p)| {
+            (!m.contains(&true)).then(|| a.iter().sum::<f64>() - p.iter().sum::<f64>())
+        })
         .collect()
 }
 

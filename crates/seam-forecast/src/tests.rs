@@ -223,6 +223,17 @@ fn the_forecast_after_a_holiday_trough_does_not_take_it_as_the_baseline() {
     );
     let rr = s.values[h - 168..h].iter().sum::<f64>() / 168.0 * 720.0;
     assert!(rr / truth - 1.0 <= -0.25, "run-rate {rr} vs truth {truth}");
+    let q = f.cumulative(t + 30 * DAY_MS);
+    // The level after a trough is unobserved, so the sum's band is the one to check: the truth
+    // lies in it, the run-rate far below it.
+    assert!(
+        q.q025 <= truth && truth <= q.q975,
+        "truth {truth} outside the 95% band {q:?}"
+    );
+    assert!(
+        q.q025 > rr,
+        "the run-rate {rr} is not below the 95% band {q:?}"
+    );
     let w = f
         .warnings
         .iter()
