@@ -1,11 +1,16 @@
 //! Rolling-origin backtest (§3 step 5-6, §4): origins, MASE, the model choice, and the chosen
 //! model's errors on daily totals for the intervals.
 
+use std::borrow::Cow;
+
 use crate::models::{self, min_train};
 use crate::{CandidateScore, Model};
 
-/// At most this many origins, one a day back from the latest.
-const MAX_ORIGINS: usize = 8;
+/// At most this many origins, `ORIGIN_STEP_HOURS` apart back from the latest.
+const MAX_ORIGINS: usize = 12;
+/// Origins two days apart see more different training windows than daily ones (their level
+/// errors are less alike), which keeps the intervals from being too narrow.
+const ORIGIN_STEP_HOURS: usize = 48;
 /// Lead of the backtest, days, at most.
 const MAX_LEAD_DAYS: usize = 14;
 /// Fewer origins than this and the most demanding candidates are dropped.
@@ -24,14 +29,15 @@ pub(crate) struct Outcome {
     /// Seasonal period of the MASE scale (168, or 24 under 14 days).
     pub scale_m: usize,
     /// The chosen model's signed errors (actual − forecast) of each lead day's total,
-    /// `[origin][lead day]`, against the holiday-filled actuals.
-    pub day_errors: Vec<Vec<f64>>,
+    /// `[origin][lead day]`; `None` for a day with calendar hours, whose actuals are not
+    /// what the unmultiplied model forecasts (and whose fill would flatter it).
+    pub day_errors: Vec<Vec<Option<f64>>>,
 }
 
-/// Backtest every candidate on `filled` (holiday hours filled) and score against `raw` with
-/// holiday hours (`mask`) left out; `horizon_days` caps the lead.
-pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usize) -> Outcome {
-    let n = filled.len();
+/// Backtest every candidate (each origin's training data filled from what was known then) and
+/// score against `raw` with holiday hours (`mask`) left out. `horizon_days` caps the lead.
+pub(crate) fn run(raw: &[f64], mask: &[bool], horizon_days: usize) -> Outcome {
+    let n = raw.len();
     let days = n / 24;
     let lead_days = MAX_LEAD_DAYS
         .min(days.saturating_sub(14))
@@ -41,7 +47,7 @@ pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usiz
     let mut cands = models::candidates(n);
     let origins_for = |need: usize| -> Vec<usize> {
         let mut o: Vec<usize> = (0..MAX_ORIGINS)
-            .filter_map(|k| n.checked_sub(lead + 24 * k))
+            .filter_map(|k| n.checked_sub(lead + ORIGIN_STEP_HOURS * k))
             .filter(|o| *o >= need)
             .collect();
         o.reverse();
@@ -65,12 +71,24 @@ pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usiz
         .collect();
     let use_mase = !origins.is_empty() && scales.iter().all(|s| *s > 0.0);
 
+    // Each origin's training data is filled from what was known then: a gap's fill reads the
+    // weeks after it, which must not leak the held-out days into the training.
+    let trains: Vec<Cow<[f64]>> = origins
+        .iter()
+        .map(|o| {
+            if mask[..*o].contains(&true) {
+                Cow::Owned(crate::clean::fill(&raw[..*o], &mask[..*o]))
+            } else {
+                Cow::Borrowed(&raw[..*o])
+            }
+        })
+        .collect();
     let mut scores = Vec::new();
     let mut preds: Vec<(Model, Vec<Vec<f64>>)> = Vec::new();
     for m in cands {
         let mut per_origin = Vec::with_capacity(origins.len());
-        for o in &origins {
-            match models::predict(m, &filled[..*o], lead) {
+        for train in &trains {
+            match models::predict(m, train, lead) {
                 Some(p) => per_origin.push(p),
                 None => break,
             }
@@ -114,7 +132,7 @@ pub(crate) fn run(filled: &[f64], raw: &[f64], mask: &[bool], horizon_days: usiz
             origins
                 .iter()
                 .zip(per_origin)
-                .map(|(o, p)| day_errors(&filled[*o..*o + lead], p))
+                .map(|(o, p)| day_errors(&raw[*o..*o + lead], &mask[*o..*o + lead], p))
                 .collect()
         })
         .unwrap_or_default();
@@ -150,11 +168,14 @@ fn mae(actual: &[f64], mask: &[bool], pred: &[f64]) -> f64 {
     if k == 0 { 0.0 } else { sum / k as f64 }
 }
 
-fn day_errors(actual: &[f64], pred: &[f64]) -> Vec<f64> {
+fn day_errors(actual: &[f64], mask: &[bool], pred: &[f64]) -> Vec<Option<f64>> {
     actual
         .chunks(24)
+        .zip(mask.chunks(24))
         .zip(pred.chunks(24))
-        .map(|(a, p)| a.iter().sum::<f64>() - p.iter().sum::<f64>())
+        .map(|((a, m), p)| {
+            (!m.contains(&true)).then(|| a.iter().sum::<f64>() - p.iter().sum::<f64>())
+        })
         .collect()
 }
 

@@ -38,8 +38,11 @@ pub fn project(f: &SeriesForecast, spent: f64, limit: f64, reset_ms: i64) -> Pro
     if spent >= limit {
         crossing = [Some(t); 7];
     } else {
+        let (mut point, mut base) = (0.0, 0.0);
         for h in 1..=hours {
-            let q = f.cumulative_hours(h).to_array();
+            point += f.point[h - 1];
+            base += f.base_point[h - 1];
+            let q = f.cumulative_from(h, point, base).to_array();
             for (c, v) in crossing.iter_mut().zip(q) {
                 if c.is_none() && spent + v >= limit {
                     *c = Some(t + (h as i64 - 1) * HOUR_MS);

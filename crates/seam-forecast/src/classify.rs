@@ -17,45 +17,49 @@ const STOPPED_MIN_HOURS: usize = 7 * 24;
 /// in between are real zeros).
 pub(crate) fn t_of(series: &Series, opts: &Options) -> i64 {
     if let Some(as_of) = opts.as_of_ms {
-        return as_of.div_euclid(HOUR_MS) * HOUR_MS;
+        return floor_hour(as_of);
     }
-    let start = series.start_ms.div_euclid(HOUR_MS) * HOUR_MS;
+    let start = floor_hour(series.start_ms);
     let len = i64::try_from(series.values.len()).unwrap_or(i64::MAX / HOUR_MS);
     let end = start.saturating_add(len.saturating_mul(HOUR_MS));
-    end.max(opts.now_ms.div_euclid(HOUR_MS) * HOUR_MS)
+    end.max(floor_hour(opts.now_ms))
+}
+
+/// The start of the hour `ms` falls in (saturating at the ends of time).
+fn floor_hour(ms: i64) -> i64 {
+    ms.saturating_sub(ms.rem_euclid(HOUR_MS))
 }
 
 /// The history, or the status that says why there is nothing to forecast.
 pub(crate) fn classify(series: &Series, opts: &Options) -> Result<History, (Status, i64)> {
     let t = t_of(series, opts);
-    let start = series.start_ms.div_euclid(HOUR_MS) * HOUR_MS;
+    let start = floor_hour(series.start_ms);
     if t <= start || series.values.is_empty() {
         return Err((Status::NoHistory, t));
     }
-    let n = usize::try_from((t - start) / HOUR_MS).unwrap_or(0);
+    let n = usize::try_from(t.saturating_sub(start) / HOUR_MS).unwrap_or(usize::MAX);
     // Non-finite input is read as no usage in that hour: NaN must never reach a model.
-    let mut values: Vec<f64> = series
-        .values
-        .iter()
-        .take(n)
-        .map(|v| if v.is_finite() { *v } else { 0.0 })
-        .collect();
-    values.resize(n, 0.0);
-    let Some(first) = values.iter().position(|v| *v != 0.0) else {
+    let clean = |v: &f64| if v.is_finite() { *v } else { 0.0 };
+    let known = &series.values[..series.values.len().min(n)];
+    let Some(first) = known.iter().position(|v| clean(v) != 0.0) else {
         return Err((Status::NoUsage, t));
     };
-    let active: Vec<usize> = (first..n).filter(|i| values[*i] != 0.0).collect();
+    let active: Vec<usize> = (first..known.len())
+        .filter(|i| clean(&known[*i]) != 0.0)
+        .collect();
     let last = *active.last().unwrap_or(&first);
+    // Hours after the series' end up to T are zeros; counted, not allocated (T may be far).
     let silent = n - 1 - last;
     if silent >= stopped_after(&active) {
         let last_active_ms = start + i64::try_from(last).unwrap_or(0) * HOUR_MS;
         return Err((Status::Stopped { last_active_ms }, t));
     }
+    let mut values: Vec<f64> = known[first..].iter().map(clean).collect();
+    values.resize(n - first, 0.0);
     let hours = n - first;
     if hours < 24 {
         return Err((Status::Insufficient { hours }, t));
     }
-    values.drain(..first);
     Ok(History {
         t_ms: t,
         start_ms: start + i64::try_from(first).unwrap_or(0) * HOUR_MS,

@@ -57,7 +57,7 @@ pub fn forecast_all(
 }
 
 impl SeriesForecast {
-    fn empty(status: Status, t: i64) -> SeriesForecast {
+    pub(crate) fn empty(status: Status, t: i64) -> SeriesForecast {
         SeriesForecast {
             status,
             model: None,
@@ -81,7 +81,7 @@ impl SeriesForecast {
 
 fn forecast_history(h: History, calendar: &[Period], opts: &Options) -> SeriesForecast {
     let t = h.t_ms;
-    let horizon = opts.horizon_hours;
+    let horizon = opts.horizon_hours.min(crate::MAX_HORIZON_HOURS);
     let n = h.values.len();
     let mask = crate::clean::mask(calendar, h.start_ms, n);
     let filled = crate::clean::fill(&h.values, &mask);
@@ -117,7 +117,7 @@ fn forecast_history(h: History, calendar: &[Period], opts: &Options) -> SeriesFo
     let (raw, filled, mask) = (&h.values[from..], &filled[from..], &mask[from..]);
     let nonnegative = raw.iter().all(|v| *v >= 0.0);
     let horizon_days = horizon.div_ceil(24);
-    let bt = backtest::run(filled, raw, mask, horizon_days.max(1));
+    let bt = backtest::run(raw, mask, horizon_days.max(1));
 
     let (model, mut base_point) = [bt.chosen, Model::SeasonalNaive168, Model::RunRate]
         .into_iter()
@@ -130,13 +130,16 @@ fn forecast_history(h: History, calendar: &[Period], opts: &Options) -> SeriesFo
         .map(|(p, m)| p * m)
         .collect();
 
-    let errors: Vec<&Vec<f64>> = bt.day_errors.iter().collect();
-    let (daily_off, kinds, cum_offsets, kind) = match intervals::calibrate(&errors, bt.lead_days) {
+    let errors: Vec<&Vec<Option<f64>>> = bt.day_errors.iter().collect();
+    let (mut daily_off, kinds, mut cum_offsets, kind) = match intervals::calibrate(
+        &errors,
+        bt.lead_days,
+    ) {
         Some(c) => {
             if c.extreme95 {
                 warnings.push(format!(
                     "only {} backtest errors (95% needs {MIN_ERRORS_95}): the 95% band is the widest error seen",
-                    errors.len() * bt.lead_days
+                    errors.iter().map(|e| e.iter().flatten().count()).sum::<usize>()
                 ));
             }
             let (d, k, cum) = intervals::extend(&c, horizon_days);
@@ -153,6 +156,29 @@ fn forecast_history(h: History, calendar: &[Period], opts: &Options) -> SeriesFo
             (d, k, cum, IntervalKind::Uncalibrated)
         }
     };
+    // History ending in (or within a week after) calendar hours: the level at T was barely
+    // observed, the fill only held it.
+    let after = mask.iter().rev().take_while(|m| !**m).count();
+    let gap = mask[..mask.len() - after]
+        .iter()
+        .rev()
+        .take_while(|m| **m)
+        .count();
+    if gap > 0 && after < 168 {
+        let sd = shift::gap_level_sd(&filled[..filled.len() - after], gap);
+        let days: Vec<f64> = base_point.chunks(24).map(|c| c.iter().sum()).collect();
+        intervals::widen(&mut daily_off, &days, sd);
+        let sums: Vec<f64> = days
+            .iter()
+            .scan(0.0, |s, d| {
+                *s += d;
+                Some(*s)
+            })
+            .collect();
+        let mut cum: Vec<[f64; 7]> = cum_offsets.iter().map(Quantiles::to_array).collect();
+        intervals::widen(&mut cum, &sums, sd);
+        cum_offsets = cum.into_iter().map(Quantiles::from_array).collect();
+    }
     let daily = bands(t, &point, &base_point, &daily_off, &kinds, nonnegative);
     let coverage = intervals::coverage(&bt.day_errors, bt.lead_days);
     let (mase, mase_run_rate) = mase_pair(&bt, model);
@@ -198,8 +224,10 @@ fn mase_pair(bt: &Outcome, model: Model) -> (Option<f64>, Option<f64>) {
     (of(model), of(Model::RunRate))
 }
 
-/// One band per 24 h block from T; offsets (calibrated without multipliers) scale with the
-/// block's multiplied ÷ unmultiplied point, and with the share of the block in the horizon.
+/// One band per 24 h block from T; offsets (calibrated without multipliers) grow with the
+/// block's multiplied ÷ unmultiplied point but never shrink below a normal day's width (a
+/// multiplier learned from one or two occurrences is itself uncertain), and scale with the
+/// share of the block in the horizon.
 fn bands(
     t: i64,
     point: &[f64],
@@ -214,7 +242,7 @@ fn bands(
         .enumerate()
         .map(|(d, (p, b))| {
             let (p, b, hours) = (p.iter().sum::<f64>(), b.iter().sum::<f64>(), b.len());
-            let scale = if b > 0.0 { p / b } else { 1.0 } * hours as f64 / 24.0;
+            let scale = if b > 0.0 { (p / b).max(1.0) } else { 1.0 } * hours as f64 / 24.0;
             let mut q = offsets[d].map(|o| p + o * scale);
             intervals::tidy(&mut q, nonnegative);
             let q = Quantiles::from_array(q);

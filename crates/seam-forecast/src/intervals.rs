@@ -68,12 +68,19 @@ fn rms(v: impl Iterator<Item = f64>) -> f64 {
     if k == 0 { 0.0 } else { (s / k as f64).sqrt() }
 }
 
+/// One origin's errors per lead day; `None` where the day is not comparable (calendar hours).
+pub(crate) type Errors = Vec<Option<f64>>;
+
 /// Pool errors standardised by `scale[d]` and turn the pooled order statistics back into
 /// offsets per lead.
-fn pooled(errors: &[&Vec<f64>], scale: &[f64]) -> Option<(Vec<[f64; 7]>, bool)> {
+fn pooled(errors: &[&Errors], scale: &[f64]) -> Option<(Vec<[f64; 7]>, bool)> {
     let mut z: Vec<f64> = errors
         .iter()
-        .flat_map(|e| e.iter().enumerate().map(|(d, x)| standardise(*x, scale[d])))
+        .flat_map(|e| {
+            e.iter()
+                .enumerate()
+                .filter_map(|(d, x)| x.map(|x| standardise(x, scale[d])))
+        })
         .collect();
     if z.len() < MIN_ERRORS_80 {
         return None;
@@ -90,7 +97,7 @@ fn standardise(x: f64, s: f64) -> f64 {
 /// Daily-total and cumulative-sum offsets from `errors[origin][lead day]`. Daily errors share
 /// a scale per lead bucket (day 1, 2-3, 4-7, 8-14); cumulative sums get a scale per lead day,
 /// never shrinking with the lead. `None` under [`MIN_ERRORS_80`] errors.
-pub(crate) fn calibrate(errors: &[&Vec<f64>], lead_days: usize) -> Option<Calibration> {
+pub(crate) fn calibrate(errors: &[&Errors], lead_days: usize) -> Option<Calibration> {
     if errors.is_empty() || lead_days == 0 {
         return None;
     }
@@ -100,19 +107,19 @@ pub(crate) fn calibrate(errors: &[&Vec<f64>], lead_days: usize) -> Option<Calibr
                 .iter()
                 .flat_map(|e| e.iter().enumerate())
                 .filter(|(d, _)| bucket_of(*d) == b)
-                .map(|(_, x)| *x))
+                .filter_map(|(_, x)| *x))
         })
         .collect();
     let daily_scale: Vec<f64> = (0..lead_days).map(|d| bucket_scale[bucket_of(d)]).collect();
     let (daily, extreme95) = pooled(errors, &daily_scale)?;
-    let cum_errors: Vec<Vec<f64>> = errors.iter().map(|e| running_sum(e)).collect();
+    let cum_errors: Vec<Errors> = errors.iter().map(|e| running_sum(e)).collect();
     let mut cum_scale: Vec<f64> = (0..lead_days)
-        .map(|d| rms(cum_errors.iter().map(|c| c[d])))
+        .map(|d| rms(cum_errors.iter().filter_map(|c| c[d])))
         .collect();
     for d in 1..cum_scale.len() {
         cum_scale[d] = cum_scale[d].max(cum_scale[d - 1]);
     }
-    let refs: Vec<&Vec<f64>> = cum_errors.iter().collect();
+    let refs: Vec<&Errors> = cum_errors.iter().collect();
     let (cum, _) = pooled(&refs, &cum_scale)?;
     Some(Calibration {
         daily,
@@ -121,11 +128,19 @@ pub(crate) fn calibrate(errors: &[&Vec<f64>], lead_days: usize) -> Option<Calibr
     })
 }
 
-fn running_sum(e: &[f64]) -> Vec<f64> {
+/// The error of the sum to each lead day. Days without an error count at the mean of the
+/// days with one (the sum over d days ≈ d × their mean error), so a holiday in the held-out
+/// days neither drops the origin nor pretends the model was right on it.
+fn running_sum(e: &[Option<f64>]) -> Errors {
+    let (mut sum, mut seen) = (0.0, 0usize);
     e.iter()
-        .scan(0.0, |s, x| {
-            *s += x;
-            Some(*s)
+        .enumerate()
+        .map(|(d, x)| {
+            if let Some(x) = x {
+                sum += x;
+                seen += 1;
+            }
+            (seen > 0).then(|| sum * (d + 1) as f64 / seen as f64)
         })
         .collect()
 }
@@ -177,13 +192,13 @@ pub(crate) fn uncalibrated(daily_totals: &[f64], days: usize) -> (Vec<[f64; 7]>,
 
 /// Coverage measured by cross-fitting: each origin's daily totals checked against intervals
 /// calibrated on the other origins' errors. `None` with fewer than 2 origins or too few errors.
-pub(crate) fn coverage(errors: &[Vec<f64>], lead_days: usize) -> Option<Coverage> {
+pub(crate) fn coverage(errors: &[Errors], lead_days: usize) -> Option<Coverage> {
     if errors.len() < 2 {
         return None;
     }
     let (mut in80, mut in95, mut points) = (0usize, 0usize, 0usize);
     for k in 0..errors.len() {
-        let others: Vec<&Vec<f64>> = errors
+        let others: Vec<&Errors> = errors
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != k)
@@ -191,6 +206,7 @@ pub(crate) fn coverage(errors: &[Vec<f64>], lead_days: usize) -> Option<Coverage
             .collect();
         let c = calibrate(&others, lead_days)?;
         for (d, e) in errors[k].iter().enumerate() {
+            let Some(e) = e else { continue };
             let q = c.daily[d];
             in80 += usize::from(*e >= q[1] && *e <= q[5]);
             in95 += usize::from(*e >= q[0] && *e <= q[6]);
@@ -203,6 +219,21 @@ pub(crate) fn coverage(errors: &[Vec<f64>], lead_days: usize) -> Option<Coverage
         origins: errors.len(),
         points,
     })
+}
+
+/// Add a level uncertainty of relative sd `sd` to offsets around `points[d]` (each lead
+/// day's point, daily or cumulative): each bound moves away from the median by the
+/// quadrature sum of its offset and z·sd·point, at the normal z of its level.
+pub(crate) fn widen(offsets: &mut [[f64; 7]], points: &[f64], sd: f64) {
+    for (q, p) in offsets.iter_mut().zip(points) {
+        let mid = q[3];
+        for (x, z) in q.iter_mut().zip(NORMAL_Z) {
+            let d = *x - mid;
+            let extra = z * sd * p.abs();
+            let dir = if d != 0.0 { d.signum() } else { z.signum() };
+            *x = mid + dir * (d * d + extra * extra).sqrt();
+        }
+    }
 }
 
 /// Cumulative offsets after `hours` forecast hours: linear between the ends of lead days

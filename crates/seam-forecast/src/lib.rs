@@ -4,6 +4,22 @@
 //! [`SeriesForecast`] comes out (model chosen by a rolling-origin backtest, intervals calibrated
 //! from that backtest's own errors, holiday multipliers, warnings). No IO, no clock: the caller
 //! passes `now_ms`.
+//!
+//! ```
+//! use seam_forecast::{DAY_MS, Options, Period, Status, budget, forecast, synth};
+//!
+//! let start = 1_767_571_200_000; // 2026-01-05 00:00 UTC
+//! let series = synth::generate(1, &synth::Spec { days: 30, ..Default::default() }, start);
+//! let t = start + 30 * DAY_MS;
+//! let calendar: Vec<Period> = vec![]; // every occurrence overlapping history and horizon
+//! let f = forecast(&series, &calendar, &Options::new(14 * 24, t));
+//! assert_eq!(f.status, Status::Ok);
+//! // The sum over the next 7 days, and a 10-day budget window with 500 already spent.
+//! let week = f.cumulative(t + 7 * DAY_MS);
+//! assert!(week.q10 <= week.q50 && week.q50 <= week.q90);
+//! let p = budget::project(&f, 500.0, 1e9, t + 10 * DAY_MS);
+//! assert!(!p.exceed_projected && p.crossing_ms.q975.is_none());
+//! ```
 
 mod backtest;
 pub mod budget;
@@ -26,6 +42,8 @@ pub use engine::{forecast, forecast_all};
 pub const HOUR_MS: i64 = 3_600_000;
 /// One day in ms.
 pub const DAY_MS: i64 = 86_400_000;
+/// The longest horizon forecast: 400 days.
+pub const MAX_HORIZON_HOURS: usize = 400 * 24;
 
 /// A dense hourly series, hour-aligned UTC: `values[i]` is the hour starting at
 /// `start_ms + i * HOUR_MS`. A missing hour is a real 0, not unknown.
@@ -48,7 +66,7 @@ pub struct Period {
 /// What to forecast and from when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// Hours to forecast from T.
+    /// Hours to forecast from T (at most [`MAX_HORIZON_HOURS`]; more is read as that).
     pub horizon_hours: usize,
     /// T: forecast from this time (floored to the hour) instead of the end of the history.
     pub as_of_ms: Option<i64>,
@@ -291,13 +309,24 @@ impl SeriesForecast {
     /// [`Self::cumulative`] over the first `hours` forecast hours.
     pub(crate) fn cumulative_hours(&self, hours: usize) -> Quantiles {
         let hours = hours.min(self.point.len());
+        let point: f64 = self.point[..hours].iter().sum();
+        let base: f64 = self.base_point[..hours].iter().sum();
+        self.cumulative_from(hours, point, base)
+    }
+
+    /// The quantiles after `hours` forecast hours whose point forecasts sum to `point`
+    /// (`base` before holiday multipliers).
+    pub(crate) fn cumulative_from(&self, hours: usize, point: f64, base: f64) -> Quantiles {
         if hours == 0 {
             return Quantiles::default();
         }
-        let point: f64 = self.point[..hours].iter().sum();
-        let base: f64 = self.base_point[..hours].iter().sum();
-        // Offsets were calibrated without multipliers: scale them as the point was scaled.
-        let scale = if base > 0.0 { point / base } else { 1.0 };
+        // Offsets were calibrated without multipliers: they grow with a multiplier above 1 but
+        // keep their width under one below 1 (the multiplier is itself uncertain).
+        let scale = if base > 0.0 {
+            (point / base).max(1.0)
+        } else {
+            1.0
+        };
         let off = intervals::offset_at(&self.cum_offsets, hours);
         let mut q = off.to_array().map(|o| point + o * scale);
         intervals::tidy(&mut q, self.nonnegative);

@@ -34,6 +34,9 @@ pub(crate) fn candidates(n: usize) -> Vec<Model> {
 
 /// Hours the run-rate averages over.
 const RUN_RATE_HOURS: usize = 168;
+/// MSTL sees at most the last 6 weeks: enough for its seasons and a daily trend, and its cost
+/// grows with the length (1,000 series × 13 fits must stay under 30 s).
+const MSTL_MAX_TRAIN: usize = 6 * 168;
 
 /// `horizon` hourly forecasts after `train`; `None` when the model cannot fit this input.
 pub(crate) fn predict(m: Model, train: &[f64], horizon: usize) -> Option<Vec<f64>> {
@@ -44,7 +47,10 @@ pub(crate) fn predict(m: Model, train: &[f64], horizon: usize) -> Option<Vec<f64
         Model::RunRate => Some(vec![run_rate(train); horizon]),
         Model::SeasonalNaive24 => Some(seasonal_naive(train, 24, horizon)),
         Model::SeasonalNaive168 => Some(seasonal_naive(train, 168, horizon)),
-        Model::Mstl => mstl(train, horizon),
+        Model::Mstl => mstl(
+            &train[train.len().saturating_sub(MSTL_MAX_TRAIN)..],
+            horizon,
+        ),
     }
 }
 
@@ -75,7 +81,9 @@ fn mstl(train: &[f64], horizon: usize) -> Option<Vec<f64>> {
         return None;
     }
     let run = || -> Option<Vec<f64>> {
-        let model = MSTLModel::new(vec![24, 168], DailyEts);
+        let mut params = stlrs::MstlParams::new();
+        params.iterations(1);
+        let model = MSTLModel::new(vec![24, 168], DailyEts).mstl_params(params);
         let fitted = model.fit(train).ok()?;
         let f = fitted.predict(horizon, None).ok()?;
         f.point.iter().all(|v| v.is_finite()).then_some(f.point)

@@ -200,3 +200,30 @@ pub(crate) fn date(ms: i64) -> String {
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
 }
+
+/// How uncertain the level at T is after `gap_hours` of filled calendar hours at the end of
+/// the history, as a relative standard deviation: the week-to-week movement of the level (the
+/// root mean square of the log ratios of consecutive weekly totals before the gap, drift
+/// included), grown as a random walk over the gap's weeks. The backtest never saw such a gap,
+/// so its errors do not hold this uncertainty.
+pub(crate) fn gap_level_sd(filled: &[f64], gap_hours: usize) -> f64 {
+    const FALLBACK: f64 = 0.05;
+    let before = &filled[..filled.len().saturating_sub(gap_hours)];
+    let weeks: Vec<f64> = before
+        .rchunks_exact(168)
+        .map(|w| w.iter().sum::<f64>())
+        .collect();
+    let logs: Vec<f64> = weeks
+        .windows(2)
+        .filter(|w| w[0] > 0.0 && w[1] > 0.0)
+        .map(|w| (w[0] / w[1]).ln())
+        .collect();
+    let sd = if logs.len() < 3 {
+        FALLBACK
+    } else {
+        (logs.iter().map(|x| x * x).sum::<f64>() / logs.len() as f64)
+            .sqrt()
+            .max(0.01)
+    };
+    sd * (gap_hours as f64 / 168.0).sqrt()
+}

@@ -161,14 +161,15 @@ fn one_day_constant_and_nan_input_forecast_without_nan() {
 
 #[test]
 fn seasonal_series_beats_the_run_rate_and_intervals_cover() {
-    // Targets of the accuracy bench on a few series: MASE ratio ≤ 0.8, 80% near 75-85%.
+    // Targets of the accuracy bench on a few series: median MASE ratio ≤ 0.8, and 80% coverage
+    // in 75-85% widened by the sampling error of 140 days (± 3.4 points a standard deviation).
     let mut ratios = Vec::new();
     let (mut inside, mut points) = (0, 0);
-    for seed in 0..4u64 {
+    for seed in 0..10u64 {
         let spec = Spec {
             days: 74,
-            trend_per_day: 0.002,
-            noise: 0.1 + 0.05 * seed as f64,
+            trend_per_day: 0.002 * (seed % 3) as f64,
+            noise: 0.1 + 0.02 * seed as f64,
             ..Spec::default()
         };
         let s = synth::generate(seed, &spec, START);
@@ -184,7 +185,7 @@ fn seasonal_series_beats_the_run_rate_and_intervals_cover() {
         }
     }
     ratios.sort_by(f64::total_cmp);
-    assert!(ratios[1] <= 0.8, "MASE ratios {ratios:?}");
+    assert!(ratios[5] <= 0.8, "MASE ratios {ratios:?}");
     let cov = inside as f64 / points as f64;
     assert!(
         (0.6..=0.97).contains(&cov),
@@ -222,6 +223,17 @@ fn the_forecast_after_a_holiday_trough_does_not_take_it_as_the_baseline() {
     );
     let rr = s.values[h - 168..h].iter().sum::<f64>() / 168.0 * 720.0;
     assert!(rr / truth - 1.0 <= -0.25, "run-rate {rr} vs truth {truth}");
+    let q = f.cumulative(t + 30 * DAY_MS);
+    // The level after a trough is unobserved, so the sum's band is the one to check: the truth
+    // lies in it, the run-rate far below it.
+    assert!(
+        q.q025 <= truth && truth <= q.q975,
+        "truth {truth} outside the 95% band {q:?}"
+    );
+    assert!(
+        q.q025 > rr,
+        "the run-rate {rr} is not below the 95% band {q:?}"
+    );
     let w = f
         .warnings
         .iter()
@@ -446,4 +458,157 @@ fn uncalibrated_intervals_never_project_an_exceed() {
         "{}",
         p.p_exceed_label
     );
+}
+
+#[test]
+fn extreme_times_and_horizons_do_not_panic() {
+    let s = synth::generate(
+        12,
+        &Spec {
+            days: 20,
+            ..Spec::default()
+        },
+        START,
+    );
+    let far = Options {
+        as_of_ms: Some(i64::MAX),
+        ..Options::new(24, i64::MAX)
+    };
+    assert!(matches!(
+        forecast(&s, &[], &far).status,
+        Status::Stopped { .. }
+    ));
+    let before = Options {
+        as_of_ms: Some(i64::MIN),
+        ..Options::new(24, 0)
+    };
+    assert_eq!(forecast(&s, &[], &before).status, Status::NoHistory);
+    let early = Series {
+        start_ms: i64::MIN,
+        values: vec![1.0; 48],
+    };
+    assert!(matches!(
+        forecast(&early, &[], &opts(1, 0)).status,
+        Status::Stopped { .. }
+    ));
+    let huge = forecast(&s, &[], &Options::new(usize::MAX, at_day(20)));
+    assert_eq!(huge.point.len(), crate::MAX_HORIZON_HOURS);
+    no_nan(&huge);
+}
+
+#[test]
+fn holiday_hours_are_filled_from_the_seasonal_pattern() {
+    let spec = Spec {
+        days: 60,
+        holidays: vec![(30, 4, 0.5)],
+        noise: 0.05,
+        ..Spec::default()
+    };
+    let s = synth::generate(13, &spec, START);
+    let cal = [Period {
+        name: "Break".into(),
+        start_ms: at_day(30),
+        end_ms: at_day(34),
+    }];
+    let mask = crate::clean::mask(&cal, START, s.values.len());
+    assert_eq!(mask.iter().filter(|m| **m).count(), 4 * 24);
+    let filled = crate::clean::fill(&s.values, &mask);
+    let normal = Spec {
+        holidays: vec![],
+        ..spec.clone()
+    };
+    let (mut err, mut total) = (0.0, 0.0);
+    for (i, v) in filled.iter().enumerate().take(34 * 24).skip(30 * 24) {
+        err += (v - synth::expected(&normal, START, i)).abs();
+        total += synth::expected(&normal, START, i);
+    }
+    assert!(
+        err / total < 0.10,
+        "fill is {:.1}% off the pattern",
+        100.0 * err / total
+    );
+    assert_eq!(
+        filled[29 * 24],
+        s.values[29 * 24],
+        "hours outside the period are kept"
+    );
+}
+
+#[test]
+fn the_json_names_status_model_and_intervals() {
+    let s = synth::generate(14, &Spec::default(), START);
+    let f = forecast(&s, &[], &opts(14, 60));
+    let v = serde_json::to_value(&f).unwrap_or_default();
+    assert_eq!(v["status"]["kind"], "ok");
+    assert_eq!(v["model"], "mstl");
+    assert_eq!(v["intervals"], "calibrated");
+    assert_eq!(v["mase_scale"], "seasonal naive m=168");
+    assert!(v["coverage"]["p80"].as_f64().is_some_and(|c| c > 0.5));
+    assert_eq!(
+        v["backtest"]["candidates"].as_array().map(Vec::len),
+        Some(4)
+    );
+    let stopped = SeriesForecast::empty(Status::Stopped { last_active_ms: 5 }, 0);
+    let v = serde_json::to_value(&stopped).unwrap_or_default();
+    assert_eq!(
+        v["status"],
+        serde_json::json!({"kind": "stopped", "last_active_ms": 5})
+    );
+}
+
+#[test]
+fn odd_shapes_never_panic_or_produce_nan() {
+    let mut rng = synth::Rng::new(42);
+    for case in 0..24u64 {
+        let days = 1 + (rng.uniform() * 80.0) as usize;
+        let mut values: Vec<f64> = (0..days * 24)
+            .map(|i| match case % 6 {
+                0 => f64::from(u8::from(i % 24 == 9)), // one call a day
+                1 => {
+                    if rng.uniform() < 0.02 {
+                        1e6
+                    } else {
+                        0.0
+                    }
+                } // rare spikes
+                2 => rng.normal(),                     // refunds: negative values
+                3 => 1e12 * (1.0 + rng.uniform()),     // huge
+                4 => 1e-9 * rng.uniform(),             // tiny
+                _ => {
+                    if i / 24 % 10 < 5 {
+                        10.0
+                    } else {
+                        0.0
+                    }
+                } // on and off
+            })
+            .collect();
+        values[0] = 1.0;
+        let s = Series {
+            start_ms: START,
+            values,
+        };
+        let cal: Vec<Period> = (0..3)
+            .map(|k| {
+                let d = (rng.uniform() * 100.0) as i64 - 10;
+                Period {
+                    name: format!("p{k}"),
+                    start_ms: at_day(d),
+                    end_ms: at_day(d + 1 + k),
+                }
+            })
+            .collect();
+        let f = forecast(&s, &cal, &opts(30, days as i64));
+        no_nan(&f);
+        let q = f.cumulative(at_day(days as i64 + 20));
+        assert!(
+            q.to_array().iter().all(|v| v.is_finite()),
+            "case {case}: {q:?}"
+        );
+        let p = project(&f, 1.0, 2.0, at_day(days as i64 + 5));
+        assert!(
+            p.at_reset.to_array().iter().all(|v| v.is_finite()),
+            "case {case}"
+        );
+    }
 }
