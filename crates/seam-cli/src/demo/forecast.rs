@@ -38,8 +38,8 @@ fn spec() -> Spec {
         weekly_amp: 0.3,
         trend_per_day: 0.002,
         noise: 0.15,
-        // 22 December to 1 January (days 59 to 69), traffic × 0.6.
-        holidays: vec![(59, 11, 0.4)],
+        // 22 December to 1 January (days 59 to 69), traffic × 0.65.
+        holidays: vec![(59, 11, 0.35)],
         level_shift: None,
         base: 4.0,
     }
