@@ -24,6 +24,7 @@ mod sim;
 mod store;
 mod streams;
 mod traces;
+mod usage;
 mod users;
 mod value;
 
