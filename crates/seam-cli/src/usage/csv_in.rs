@@ -196,12 +196,7 @@ pub fn check(
             row.key_id.clone(),
         );
         match hours.get_mut(&key) {
-            Some(h) => {
-                h.input_tokens = h.input_tokens.saturating_add(row.input_tokens);
-                h.output_tokens = h.output_tokens.saturating_add(row.output_tokens);
-                h.cost_usd += row.cost_usd;
-                h.calls = h.calls.saturating_add(row.calls);
-            }
+            Some(h) => h.add(&row),
             None => {
                 hours.insert(key, row);
             }
