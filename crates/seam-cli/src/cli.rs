@@ -125,6 +125,13 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Hourly usage history: import it from before Seam, export it (docs/usage.md).
+    Usage {
+        #[command(subcommand)]
+        command: UsageCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// People who act on the control plane (each with a token; SEAM_TOKEN names you).
     Users {
         #[command(subcommand)]
@@ -397,6 +404,30 @@ impl Cli {
                 } => {
                     let format = if json { "json" } else { format.as_str() };
                     crate::value::report(&store, since.as_deref(), quarter.as_deref(), format).await
+                }
+            },
+            Command::Usage { command, store } => match command {
+                UsageCommand::Import {
+                    file,
+                    allow_unknown,
+                    json,
+                } => crate::usage::import(&store, &file, allow_unknown, json).await,
+                UsageCommand::Export {
+                    since,
+                    until,
+                    by,
+                    format,
+                    out,
+                } => {
+                    crate::usage::export(
+                        &store,
+                        &since,
+                        until.as_deref(),
+                        &by,
+                        &format,
+                        out.as_deref(),
+                    )
+                    .await
                 }
             },
             Command::Release { command, store } => match command {

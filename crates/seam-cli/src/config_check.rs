@@ -28,6 +28,12 @@ pub async fn check(path: &Path, skip_secrets: bool, json: bool) -> anyhow::Resul
     };
     let errors = prompts.as_ref().map_or(0, |p| p.errors());
     let store = seam_config::redact_url(&config.store.url);
+    let holidays: std::collections::BTreeSet<&str> = config
+        .calendar
+        .holidays
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
     if json {
         let prompts_json = prompts.as_ref().map(|p| {
             serde_json::json!({
@@ -49,6 +55,11 @@ pub async fn check(path: &Path, skip_secrets: bool, json: bool) -> anyhow::Resul
                 "providers": config.providers.iter().map(|p| &p.name).collect::<Vec<_>>(),
                 "routes": config.routes.iter().map(|r| &r.name).collect::<Vec<_>>(),
                 "prompts": prompts_json,
+                "calendar": {
+                    "periods": config.calendar.holidays.len(),
+                    "holidays": holidays,
+                    "files": config.calendar.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                },
             }))?
         );
     } else {
@@ -66,6 +77,13 @@ pub async fn check(path: &Path, skip_secrets: bool, json: bool) -> anyhow::Resul
             "  routes     {}",
             list(config.routes.iter().map(|r| r.name.as_str()))
         );
+        match config.calendar.holidays.len() {
+            0 => println!("  calendar   none"),
+            n => println!(
+                "  calendar   {n} periods of {}",
+                list(holidays.iter().copied())
+            ),
+        }
         match &prompts {
             Some(p) => println!(
                 "  prompts    {} files in {}: {} errors, {} warnings",

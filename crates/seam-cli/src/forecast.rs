@@ -36,11 +36,9 @@ fn hours_of(flag: &str, s: &str) -> anyhow::Result<usize> {
     Ok(usize::try_from(h)?)
 }
 
-/// A UTC date (`2026-01-02`) as the ms of its midnight.
+/// A date (`2026-01-02`, its UTC midnight) or a time (`2026-01-02T10:00:00Z`), in ms.
 pub fn parse_as_of(s: &str) -> anyhow::Result<i64> {
-    seam_config::parse_day(s)
-        .map(|d| d * DAY_MS)
-        .map_err(|e| anyhow::anyhow!("--as-of {e}"))
+    crate::usage::when::parse_time(s).map_err(|e| anyhow::anyhow!("--as-of {e}"))
 }
 
 /// `seam forecast`.

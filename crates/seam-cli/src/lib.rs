@@ -26,6 +26,7 @@ mod sim;
 mod store;
 mod streams;
 mod traces;
+mod usage;
 mod users;
 mod value;
 

@@ -89,7 +89,7 @@ pub(crate) fn calendar(
     let mut files = Vec::new();
     for (i, f) in raw.files.iter().enumerate() {
         let path = base_dir.join(f);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_file(&path) {
             Ok(t) => t,
             Err(e) => {
                 problems.push(format!(
@@ -123,6 +123,27 @@ pub(crate) fn calendar(
     overlaps(&holidays, problems);
     Calendar { holidays, files }
 }
+
+/// A calendar file's text: a regular file of at most [`MAX_FILE_BYTES`] (a config naming a
+/// device or a pipe must not hang the parse).
+fn read_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    if !file.metadata().map_err(|e| e.to_string())?.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {} MiB", MAX_FILE_BYTES >> 20));
+    }
+    Ok(text)
+}
+
+/// Decades of holidays for many regions fit in far less.
+const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// One entry, or None (its problems noted) when it does not validate.
 fn holiday(
@@ -308,6 +329,18 @@ mod tests {
         let file = dir.path().join("h.toml");
         assert!(
             e.contains(&format!("{}: holidays[1].end", file.display())),
+            "{e}"
+        );
+        assert!(e.contains("calendar.files[1]: cannot read"), "{e}");
+        let e = crate::parse(
+            "[calendar]\nfiles = [\"/dev/zero\", \".\"]\n",
+            &cfg,
+            &|_| None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("calendar.files[0]: cannot read /dev/zero: not a regular file"),
             "{e}"
         );
         assert!(e.contains("calendar.files[1]: cannot read"), "{e}");

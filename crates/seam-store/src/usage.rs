@@ -23,9 +23,12 @@ pub struct ImportedHour {
 }
 
 impl ImportedHour {
-    /// The row's key: re-importing it replaces the stored row.
-    pub fn key(&self) -> (i64, &str, &str, &str) {
-        (self.hour_ms, &self.tenant, &self.route, &self.key_id)
+    /// Adds another row's counts and cost (a row of the same key).
+    pub fn add(&mut self, o: &ImportedHour) {
+        self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.cost_usd += o.cost_usd;
+        self.calls = self.calls.saturating_add(o.calls);
     }
 }
 
@@ -94,12 +97,7 @@ pub(crate) fn merged(rows: &[ImportedHour]) -> Vec<ImportedHour> {
             r.key_id.as_str(),
         );
         match by_key.get_mut(&key) {
-            Some(m) => {
-                m.input_tokens = m.input_tokens.saturating_add(r.input_tokens);
-                m.output_tokens = m.output_tokens.saturating_add(r.output_tokens);
-                m.cost_usd += r.cost_usd;
-                m.calls = m.calls.saturating_add(r.calls);
-            }
+            Some(m) => m.add(r),
             None => {
                 by_key.insert(
                     key,

@@ -371,3 +371,40 @@ pub(crate) enum DatasetCommand {
         json: bool,
     },
 }
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsageCommand {
+    /// Load hourly usage history from before Seam from a CSV file (docs/usage.md): columns
+    /// timestamp, tenant, route, tokens (or input_tokens and output_tokens), cost, and
+    /// optionally key and calls. The whole file is checked first; a bad row imports nothing.
+    /// Importing a file again replaces the hours it holds.
+    Import {
+        /// The CSV file, with a header line.
+        file: std::path::PathBuf,
+        /// Import tenants that neither the config nor any key names.
+        #[arg(long)]
+        allow_unknown: bool,
+        /// Output as JSON (one document; the same facts as the text).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write hourly usage (the live calls' and the imported history) with the columns an
+    /// import reads.
+    Export {
+        /// From: a duration back from now (30d, 12h) or a time (2026-01-05, RFC 3339).
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// Until (exclusive): a time; default now.
+        #[arg(long)]
+        until: Option<String>,
+        /// key: a row per tenant, route and key; route: per tenant and route; tenant: per tenant.
+        #[arg(long, default_value = "key")]
+        by: String,
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}

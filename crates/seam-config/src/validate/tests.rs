@@ -493,13 +493,35 @@ mod example {
         assert_eq!(c.routes.len(), 2);
         // Its [audit] is commented out: nothing is anchored beside a copied example.
         assert!(!c.audit.anchors());
-        // The shipped calendar: Christmas–New Year every year from 2023/24 to 2028/29.
-        let xmas = c
-            .calendar
-            .periods_for("any")
-            .filter(|p| p.0 == "Christmas–New Year")
-            .count();
-        assert_eq!(xmas, 6);
+        // Its [calendar] is commented out: the example is often copied without examples/calendar.
+        assert_eq!(c.calendar.holidays.len(), 0);
+    }
+
+    #[test]
+    fn the_example_calendar_is_valid_uncommented() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seam.toml");
+        let text = std::fs::read_to_string(&path).expect("the example");
+        let block: String = text
+            .lines()
+            .skip_while(|l| *l != "# [calendar]")
+            .take_while(|l| l.starts_with("# "))
+            .map(|l| format!("{}\n", &l[2..]))
+            .collect();
+        assert!(block.contains("tenants = [\"acme\"]"), "{block}");
+        let c = crate::parse(&format!("{text}\n{block}"), &path, &|_| None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The shipped file: Christmas–New Year every year from 2023/24 to 2028/29, and the
+        // inline entry, acme's only.
+        let xmas = |t| {
+            c.calendar
+                .periods_for(t)
+                .filter(|p| p.0 == "Christmas–New Year")
+                .count()
+        };
+        assert_eq!((xmas("acme"), xmas("other")), (6, 6));
+        assert_eq!(c.calendar.periods_for("acme").count(), 20);
+        assert_eq!(c.calendar.periods_for("other").count(), 19);
     }
 
     #[test]

@@ -315,7 +315,7 @@ impl State {
 mod tests {
     use super::super::{Estimate, Limiter, Reservation};
     use crate::authenticate::Caller;
-    use seam_config::{LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
+    use seam_config::{LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
     use seam_wire::Usage;
     use std::sync::Arc;
     use std::time::Duration;
@@ -388,26 +388,44 @@ mod tests {
         );
     }
 
+    /// In process and in Redis (127.0.0.1:6379, or SEAM_TEST_REDIS; fails, never skips, when
+    /// Redis is not running). The dates themselves are window.rs's tests.
     #[tokio::test]
     async fn a_weekly_limit_resets_on_monday_utc() {
-        let (l, c) = limiter(
-            vec![lim(Metric::Requests, LimitWindow::Week, 1.0)],
-            TraceLimits::default(),
-        );
-        let tl = TraceLimits::default();
-        let sunday_23h = 1_767_567_600_000; // 2026-01-04 23:00 UTC
-        let monday = sunday_23h + 3_600_000;
-        let ok = |r: Result<_, _>| r.is_ok();
-        assert!(ok(l
-            .admit_call(&c, &who("acme"), "t1", &tl, sunday_23h)
-            .await));
-        let r = l
-            .admit_call(&c, &who("acme"), "t2", &tl, sunday_23h + 1)
-            .await
-            .unwrap_err();
-        assert_eq!(r.retry_after, Some(Duration::from_millis(3_599_999)));
-        assert!(r.message.contains("week"), "{}", r.message);
-        assert!(ok(l.admit_call(&c, &who("acme"), "t3", &tl, monday).await));
+        let redis =
+            std::env::var("SEAM_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        for backend in [LimitBackend::Local, LimitBackend::Redis(redis)] {
+            let cfg = Limits {
+                backend,
+                key_prefix: format!("seamtest:week:{}:{}", std::process::id(), T0),
+                tenant_default: vec![lim(Metric::Requests, LimitWindow::Week, 1.0)],
+                ..Limits::default()
+            };
+            let l = Arc::new(Limiter::new(&cfg, crate::observe::Metrics::new()).unwrap());
+            let tl = TraceLimits::default();
+            // The coming Sunday 23:00 and Monday 00:00 UTC: Redis expires a counter at its
+            // window's end (plus a day), so the times must be ahead of the clock.
+            let monday = seam_config::window_of(LimitWindow::Week, seam_store::now_ms()).1;
+            let sunday_23h = monday - 3_600_000;
+            let c = &cfg;
+            assert!(
+                l.admit_call(c, &who("acme"), "t1", &tl, sunday_23h)
+                    .await
+                    .is_ok()
+            );
+            let r = l
+                .admit_call(c, &who("acme"), "t2", &tl, sunday_23h + 1)
+                .await
+                .expect_err("the week's one request is used");
+            assert_eq!(r.code.as_str(), "tenant_request_limit", "{:?}", cfg.backend);
+            assert_eq!(r.retry_after, Some(Duration::from_millis(3_599_999)));
+            assert!(r.message.contains("per week"), "{}", r.message);
+            assert!(
+                l.admit_call(c, &who("acme"), "t3", &tl, monday)
+                    .await
+                    .is_ok()
+            );
+        }
     }
 
     #[tokio::test]
