@@ -53,7 +53,23 @@ pub async fn run(store_args: &StoreArgs, args: &Args<'_>) -> anyhow::Result<()> 
         anyhow::bail!("--history `{}`: at least 1d", args.history);
     }
     let as_of_ms = args.as_of.map(parse_as_of).transpose()?;
-    let cfg = seam_config::load_lenient(&store_args.config)?;
+    // Limits and the calendar come from the config; with `--store` and no config file there
+    // are none, which the output says.
+    let (limits, calendar) = if store_args.store.is_some() && !store_args.config.exists() {
+        if !args.json {
+            eprintln!(
+                "no config at {}: no limits to project and no calendar periods",
+                store_args.config.display()
+            );
+        }
+        (
+            seam_config::Limits::default(),
+            seam_config::Calendar::default(),
+        )
+    } else {
+        let cfg = seam_config::load_lenient(&store_args.config)?;
+        (cfg.limits, cfg.calendar)
+    };
     let (store, who) = crate::actor::open_as(store_args).await?;
     let scope = who.read_scope("reading forecasts")?;
     let q = Query {
@@ -66,7 +82,7 @@ pub async fn run(store_args: &StoreArgs, args: &Args<'_>) -> anyhow::Result<()> 
         now_ms: seam_store::now_ms(),
         budgets_only: false,
     };
-    let loaded = forecast::load(&store, &cfg.limits, &cfg.calendar, &q, &scope).await?;
+    let loaded = forecast::load(&store, &limits, &calendar, &q, &scope).await?;
     if !args.json {
         eprintln!("fitting and backtesting each series…");
     }
