@@ -418,13 +418,15 @@ impl Cli {
                     by,
                     format,
                     out,
+                    json,
                 } => {
+                    let format = if json { "json" } else { format.as_str() };
                     crate::usage::export(
                         &store,
                         &since,
                         until.as_deref(),
                         &by,
-                        &format,
+                        format,
                         out.as_deref(),
                     )
                     .await

@@ -391,8 +391,8 @@ pub(crate) enum UsageCommand {
     /// Write hourly usage (the live calls' and the imported history) with the columns an
     /// import reads.
     Export {
-        /// From: a duration back from now (30d, 12h) or a time (2026-01-05, RFC 3339).
-        #[arg(long, default_value = "30d")]
+        /// From: a duration back from now (30s, 15m, 1h, 30d) or a time (2026-01-05, RFC 3339).
+        #[arg(long, default_value = "24h")]
         since: String,
         /// Until (exclusive): a time; default now.
         #[arg(long)]
@@ -406,5 +406,8 @@ pub(crate) enum UsageCommand {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        /// Output as JSON (`--format json`).
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
     },
 }
