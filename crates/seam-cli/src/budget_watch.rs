@@ -101,3 +101,55 @@ pub fn spawn(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seam_store::{Events, ImportedHour, UsageHistory};
+    use seam_vocab::EventKind;
+
+    const HOUR: i64 = 3_600_000;
+    /// 2026-12-10 00:00 UTC.
+    const T: i64 = 1_796_860_800_000;
+
+    fn config(month_limit: f64) -> seam_config::Config {
+        let text = format!(
+            "[[providers]]\nname = \"sim\"\nkind = \"sim\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+             [[routes]]\nname = \"chat\"\ntargets = [{{ provider = \"sim\", model = \"m\" }}]\n\
+             [limits.tenants.acme]\ncost_per_month = {month_limit}\n"
+        );
+        seam_config::parse(&text, std::path::Path::new("seam.toml"), &|_| None).expect("config")
+    }
+
+    #[tokio::test]
+    async fn a_round_raises_one_event_per_limit_and_window() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("seam.db").display());
+        let store = seam_store::open(&url).await.expect("open");
+        // $1 an hour for 60 days: $216 spent by the 10th, about $744 by the month's end.
+        let rows: Vec<ImportedHour> = (0..60 * 24)
+            .map(|i| ImportedHour {
+                hour_ms: T - 60 * 24 * HOUR + i * HOUR,
+                tenant: "acme".into(),
+                route: "chat".into(),
+                key_id: String::new(),
+                input_tokens: 100,
+                output_tokens: 10,
+                cost_usd: 1.0 + 0.1 * ((i as f64) * 1.7).sin(),
+                calls: 1,
+            })
+            .collect();
+        store.import_hours(&rows).await.expect("import");
+
+        assert!(round(&store, &config(5_000.0), T).await.expect("round").is_empty());
+        let events = round(&store, &config(500.0), T).await.expect("round");
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].kind, EventKind::BudgetExceedProjected);
+        assert!(events[0].message.starts_with("tenant acme cost per month"));
+        let stored = store.list_events(0, 10).await.expect("events");
+        assert_eq!(stored.len(), 1, "put on the timeline");
+        // An hour later, the same window: nothing new.
+        let again = round(&store, &config(500.0), T + HOUR).await.expect("round");
+        assert!(again.is_empty(), "{again:?}");
+    }
+}
