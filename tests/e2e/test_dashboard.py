@@ -7,7 +7,9 @@ out; screenshots go to the test's temporary directory (or SEAM_UI_SHOTS_DIR). Wi
 SEAM_REQUIRE_BROWSER=1 (scripts/test sets it): then it fails.
 """
 
+import datetime
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -45,6 +47,16 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
         call_id = r.headers["x-seam-call-id"]
     # Listed only once written: wait for it by id.
     stack.call(call_id)
+    # Six weeks of history from before Seam for the Forecasts page: busier on weekdays.
+    history = tmp_path / "history.csv"
+    rows = ["timestamp,tenant,route,tokens,cost"]
+    for h in range(42 * 24):
+        day, hour = divmod(h, 24)
+        cost = (0.5 if day % 7 >= 5 else 1.0) * (2.0 if 8 <= hour < 20 else 1.0) * (1 + 0.1 * math.sin(h * 12.9898))
+        t = datetime.datetime(2025, 10, 20, tzinfo=datetime.timezone.utc) + datetime.timedelta(hours=h)
+        rows.append(f"{t:%Y-%m-%dT%H:%M:%SZ},e2e-forecast,chat,{int(cost * 1000)},{cost:.4f}")
+    history.write_text("\n".join(rows) + "\n")
+    stack.seam("usage", "import", str(history), "--allow-unknown")
     out = subprocess.run(
         [node, str(UI / "dashboard.mjs")],
         env={
@@ -54,6 +66,7 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
             "SEAM_UI_CALL": call_id,
             "SEAM_UI_SHOTS": os.environ.get("SEAM_UI_SHOTS_DIR", str(tmp_path)),
             "SEAM_CHROMIUM": CHROMIUM,
+            "SEAM_UI_FORECAST_AS_OF": "2025-12-01",
         },
         capture_output=True,
         text=True,
@@ -61,5 +74,5 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
     )
     assert out.returncode == 0 and "dashboard: ok" in out.stdout, f"{out.stdout}\n{out.stderr}"
     for page in ["home", "timeline", "calls", "call", "reliability", "streams", "usage", "prompts", "evals",
-                 "value", "audit", "keys", "users"]:
+                 "forecasts", "value", "audit", "keys", "users"]:
         assert (Path(os.environ.get("SEAM_UI_SHOTS_DIR", tmp_path)) / f"{page}.png").stat().st_size > 1000, page

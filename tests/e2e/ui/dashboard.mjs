@@ -74,6 +74,7 @@ try {
     ["Prompts", "Prompts", "prompts"],
     ["Evals", "Evals and gates", "evals"],
     ["Canaries", "Canaries", "canaries"],
+    ["Forecasts", "Forecasts", "forecasts"],
     ["Value", "Value of evals", "value"],
     ["Audit", "Audit", "audit"],
     ["Keys", "Keys", "keys"],
@@ -83,6 +84,17 @@ try {
     const h1 = await page.textContent("main h1");
     check(h1 === title, `${link}: the page says ${h1}`);
     await page.screenshot({ path: join(shots, `${shot}.png`), fullPage: true });
+  }
+  // Imported history (test_dashboard.py): its forecast, table, bands and calendar.
+  const asOf = process.env.SEAM_UI_FORECAST_AS_OF;
+  if (asOf) {
+    await page.goto(`${base}/ui/forecasts?as_of=${asOf}&horizon=14d`);
+    const main = await page.textContent("main");
+    check(main.includes("e2e-forecast"), "the forecast page lacks the imported tenant");
+    check(main.includes("ESTIMATE") && main.includes("Measured coverage"), "the forecast table lacks its labels");
+    const bands = await page.locator("main figure svg polygon").count();
+    check(bands >= 2, `the forecast chart draws ${bands} bands`);
+    await page.screenshot({ path: join(shots, "forecasts.png"), fullPage: true });
   }
   check(errors.length === 0, `the browser reported: ${errors.join(" | ")}`);
 
