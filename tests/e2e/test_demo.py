@@ -98,3 +98,16 @@ def test_the_demo_canary_fails_after_the_changes_since_its_recording(demo):
     m = re.search(r"against (rel_\w+), model sim-large-2026-01; since then: (\d+) deploys?, (\d+) served-model change", canary)
     assert m and int(m.group(2)) >= 1 and int(m.group(3)) >= 1, canary
     assert "model sim-large-2026-02" in canary
+
+
+def test_the_demo_forecast_does_not_take_the_christmas_trough_for_the_new_baseline(demo):
+    story = demo.stdout.split("Forecast:", 1)[1].split("Read it all", 1)[0]
+    truth = float(re.search(r"what happened .*\$(\d+)", story).group(1))
+    naive = re.search(r"naive run-rate .*\$(\d+) \(([-+]\d+)%\)", story)
+    # The story: the run-rate on 2 January under-forecasts the month by about a third.
+    assert -40 <= int(naive.group(2)) <= -28, story
+    seam = re.search(r"Seam's forecast \(\w+\), ESTIMATE +\$(\d+) \(([-+]\d+)%\); 80% interval \$(\d+) to \$(\d+) \((\w+) it\)", story)
+    assert seam, story
+    assert abs(int(seam.group(2))) <= 10, story
+    assert int(seam.group(3)) <= truth <= int(seam.group(4)) and seam.group(5) == "inside", story
+    assert "overlap Christmas–New Year: the forecast does not treat them as the new baseline" in story, story

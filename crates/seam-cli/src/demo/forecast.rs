@@ -46,7 +46,7 @@ fn spec() -> Spec {
 }
 
 pub(super) async fn holiday_trough(store: &dyn Store, config: &Path) -> anyhow::Result<()> {
-    println!("\nThe forecast that mistook a holiday trough for the new baseline");
+    println!("\nForecast: the holiday trough a naive forecast takes for the new baseline");
     let series = generate(2026, &spec(), START_MS);
     let history = &series.values[..HISTORY_DAYS * 24];
     let rows: Vec<ImportedHour> = history
