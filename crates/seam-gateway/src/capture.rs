@@ -2,9 +2,10 @@
 //! and route, sampled per trace, failures kept on request), and the content itself, built off
 //! the response path by the record writer.
 //!
-//! A call only holds references while it runs (the request's bytes, the answer's bytes or the
-//! stream's assembled answer); parsing, redaction and compression happen when the writer
-//! takes the call's records ([`Captured::build`]), so a captured call answers as fast as any.
+//! A call only keeps the request's and the answer's bytes while it runs (or the stream's
+//! assembled answer); parsing, redaction and compression happen when the writer takes the
+//! call's records ([`Captured::build`]), so a captured call answers as fast as any. The bytes
+//! are copied first ([`own`]): as they come they are slices of a connection's read buffer.
 //! With no `mode = "full"` anywhere, a call does one boolean check.
 
 use crate::FastMap;
@@ -123,11 +124,23 @@ impl Policies {
             Box::new(Pending {
                 policy: policy.clone(),
                 sampled,
-                request,
+                request: Request {
+                    bytes: own(&request.bytes),
+                    responses: request.responses,
+                },
                 release: None,
             })
         })
     }
+}
+
+/// An exact-size copy of `bytes`, for keeping until the writer builds the content. A body as
+/// hyper hands it over is a slice of its connection's read buffer (8 KiB or more): kept for
+/// the writer's ~100 ms, it pins that buffer, the connection allocates a new one for its next
+/// read, and the old one is freed later on another thread. That churn (fresh pages faulted in,
+/// cache misses) cost a captured call more than copying a few hundred bytes does.
+fn own(bytes: &Bytes) -> Bytes {
+    Bytes::copy_from_slice(bytes)
 }
 
 /// The client's request as it was before a release was rendered in front of it.
@@ -168,6 +181,16 @@ pub enum Answered {
     Complete { body: Bytes, native: bool },
     /// A stream's answer assembled from its chunks; `cut` at `max_bytes`.
     Stream { answer: Answer, cut: bool },
+}
+
+impl Answered {
+    /// A complete answer's body, copied off the connection's buffer (see [`own`]).
+    pub fn complete(body: &Bytes, native: bool) -> Answered {
+        Answered::Complete {
+            body: own(body),
+            native,
+        }
+    }
 }
 
 /// A call's content to be kept, not yet built.
@@ -261,4 +284,53 @@ fn responses_answer(v: &Value) -> Answer {
     }
     answer.finish_reason = v.get("status").and_then(Value::as_str).map(str::to_string);
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seam_capture::Part;
+
+    /// `body` at the start of an 8 KiB buffer, as hyper's read buffer holds it.
+    fn read_buffer(body: &[u8]) -> Bytes {
+        let mut buf = vec![b' '; 8192];
+        buf[..body.len()].copy_from_slice(body);
+        Bytes::from(buf)
+    }
+
+    /// A kept call holds copies of its request and answer: the connection buffers they were
+    /// read into are free for the connection's next read as soon as the call is done.
+    #[test]
+    fn a_kept_call_does_not_pin_the_buffers_it_was_read_into() {
+        let text = "[[providers]]\nname = \"local\"\nkind = \"sim\"\n[[routes]]\nname = \"chat\"\ntargets = [{ provider = \"local\", model = \"m\" }]\ncapture = { mode = \"full\" }\n";
+        let config = seam_config::parse(text, std::path::Path::new("t.toml"), &|_| None).unwrap();
+        let policies = Policies::build(&config).unwrap();
+        let asked = br#"{"model":"chat","messages":[{"role":"user","content":"hi"}]}"#;
+        let answered = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}]}"#;
+        let (client, upstream) = (read_buffer(asked), read_buffer(answered));
+        let request = Request {
+            bytes: client.slice(..asked.len()),
+            responses: false,
+        };
+        let pending = policies
+            .decide("t", "chat", "trace", request)
+            .expect("kept");
+        let answer = Answered::complete(&upstream.slice(..answered.len()), false);
+        let captured = pending.end(Outcome::Ok, Some(answer)).expect("kept");
+        assert!(
+            client.is_unique(),
+            "the client connection's buffer is pinned"
+        );
+        assert!(
+            upstream.is_unique(),
+            "the upstream connection's buffer is pinned"
+        );
+        let record = captured.build("call-1", 0).expect("built");
+        let content = Content::from_bytes(&record.body).unwrap();
+        assert_eq!(
+            content.messages[0].parts,
+            vec![Part::Text { text: "hi".into() }]
+        );
+        assert_eq!(content.answer.unwrap().text.as_deref(), Some("hello"));
+    }
 }

@@ -43,10 +43,7 @@ pub fn complete(
     let answer = ctx
         .capture
         .is_some()
-        .then(|| crate::capture::Answered::Complete {
-            body: c.body.clone(),
-            native,
-        });
+        .then(|| crate::capture::Answered::complete(&c.body, native));
     let body = match (rewrite, ctx.edge) {
         (None, Edge::OpenAi) => c.body,
         (None, Edge::Responses) if native => c.body,
