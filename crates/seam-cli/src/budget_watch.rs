@@ -141,7 +141,12 @@ mod tests {
             .collect();
         store.import_hours(&rows).await.expect("import");
 
-        assert!(round(&store, &config(5_000.0), T).await.expect("round").is_empty());
+        assert!(
+            round(&store, &config(5_000.0), T)
+                .await
+                .expect("round")
+                .is_empty()
+        );
         let events = round(&store, &config(500.0), T).await.expect("round");
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].kind, EventKind::BudgetExceedProjected);
@@ -149,7 +154,9 @@ mod tests {
         let stored = store.list_events(0, 10).await.expect("events");
         assert_eq!(stored.len(), 1, "put on the timeline");
         // An hour later, the same window: nothing new.
-        let again = round(&store, &config(500.0), T + HOUR).await.expect("round");
+        let again = round(&store, &config(500.0), T + HOUR)
+            .await
+            .expect("round");
         assert!(again.is_empty(), "{again:?}");
     }
 }

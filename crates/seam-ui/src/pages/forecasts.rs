@@ -43,7 +43,8 @@ fn series_row(r: &Report, s: &SeriesReport, m: Measure) -> Value {
     let mase = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
     json!({
         "name": s.name,
-        "status": if ok { "forecast".to_string() } else { forecast::status_text(&f.status) },
+        "ok": ok,
+        "status": forecast::status_text(&f.status),
         "model": f.model.map_or("-", |m| m.name()),
         "mase": mase(f.mase),
         "mase_run_rate": mase(f.mase_run_rate),
