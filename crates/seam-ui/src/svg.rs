@@ -211,6 +211,73 @@ pub(crate) fn time_ticks(from: i64, to: i64) -> Vec<(i64, String)> {
     out
 }
 
+/// Where a chart draws (pixels) and the value and time ranges it maps there.
+pub(crate) struct Frame {
+    pub w: f64,
+    pub h: f64,
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Frame {
+    pub fn x(&self, t: i64) -> f64 {
+        let span = (self.to - self.from).max(1) as f64;
+        self.left
+            + (t.clamp(self.from, self.to) - self.from) as f64 / span
+                * (self.w - self.left - self.right)
+    }
+
+    pub fn y(&self, v: f64) -> f64 {
+        self.h
+            - self.bottom
+            - (v - self.lo) / (self.hi - self.lo) * (self.h - self.top - self.bottom)
+    }
+
+    /// Five value ticks with grid lines, labelled by `label`; the time ticks; the time axis,
+    /// marked UTC.
+    pub fn axes(&self, out: &mut String, label: impl Fn(f64) -> String) {
+        let (l, r, base) = (c(self.left), c(self.w - self.right), self.h - self.bottom);
+        for i in 0..=4 {
+            let v = self.lo + (self.hi - self.lo) * f64::from(i) / 4.0;
+            let y = self.y(v);
+            let _ = write!(
+                out,
+                "<line x1=\"{l}\" y1=\"{yy}\" x2=\"{r}\" y2=\"{yy}\" stroke=\"#e6e9ef\"/>\
+                 <text x=\"{tx}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5d6778\">{}</text>",
+                esc(&label(v)),
+                yy = c(y),
+                tx = c(self.left - 4.0),
+                ty = c(y + 3.0),
+            );
+        }
+        for (t, text) in time_ticks(self.from, self.to) {
+            let _ = write!(
+                out,
+                "<line x1=\"{x}\" y1=\"{b}\" x2=\"{x}\" y2=\"{b2}\" stroke=\"#5d6778\"/>\
+                 <text x=\"{x}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5d6778\">{}</text>",
+                esc(&text),
+                x = c(self.x(t)),
+                b = c(base),
+                b2 = c(base + 4.0),
+                ty = c(base + 15.0),
+            );
+        }
+        let _ = write!(
+            out,
+            "<line x1=\"{l}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#5d6778\"/>\
+             <text x=\"{r}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5d6778\">UTC</text>",
+            b = c(base),
+            ty = c(self.h - 2.0),
+        );
+    }
+}
+
 /// A line chart of one to three series over the time from `from` to `to` (ms, UTC), with a
 /// value axis from 0 (or the lowest value, if below) to a round number above the highest,
 /// time ticks and a legend. Series past the third are left out.
@@ -227,47 +294,22 @@ pub(crate) fn line_chart(series: &[Series], from: i64, to: i64, unit: Unit) -> S
     };
     let lo = values().fold(0.0, f64::min);
     let hi = nice_ceiling(values().fold(0.0, f64::max) - lo) + lo;
-    let span = (to - from).max(1) as f64;
-    let x = |t: i64| left + (t - from) as f64 / span * (wf - left - right);
-    let y = |v: f64| hf - bottom - (v - lo) / (hi - lo) * (hf - top - bottom);
+    let frame = Frame {
+        w: wf,
+        h: hf,
+        left,
+        right,
+        top,
+        bottom,
+        lo,
+        hi,
+        from,
+        to,
+    };
     let names: Vec<&str> = series.iter().map(|s| s.label).collect();
     let mut out = open("chart", w, h, &names.join(", "));
-    // Value axis: five ticks with grid lines.
-    for i in 0..=4 {
-        let v = lo + (hi - lo) * f64::from(i) / 4.0;
-        let _ = write!(
-            out,
-            "<line x1=\"{l}\" y1=\"{y}\" x2=\"{r}\" y2=\"{y}\" stroke=\"#e6e9ef\"/>\
-             <text x=\"{tx}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5d6778\">{}</text>",
-            esc(&unit.label(v)),
-            l = c(left),
-            r = c(wf - right),
-            y = c(y(v)),
-            tx = c(left - 4.0),
-            ty = c(y(v) + 3.0),
-        );
-    }
-    for (t, label) in time_ticks(from, to) {
-        let _ = write!(
-            out,
-            "<line x1=\"{x}\" y1=\"{b}\" x2=\"{x}\" y2=\"{b2}\" stroke=\"#5d6778\"/>\
-             <text x=\"{x}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5d6778\">{}</text>",
-            esc(&label),
-            x = c(x(t)),
-            b = c(hf - bottom),
-            b2 = c(hf - bottom + 4.0),
-            ty = c(hf - bottom + 15.0),
-        );
-    }
-    let _ = write!(
-        out,
-        "<line x1=\"{l}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#5d6778\"/>\
-         <text x=\"{r}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5d6778\">UTC</text>",
-        l = c(left),
-        r = c(wf - right),
-        b = c(hf - bottom),
-        ty = c(hf - 2.0),
-    );
+    frame.axes(&mut out, |v| unit.label(v));
+    let (x, y) = (|t| frame.x(t), |v| frame.y(v));
     for (i, s) in series.iter().enumerate() {
         let pts: Vec<(f64, f64)> = s.points.iter().map(|&(t, v)| (x(t), y(v))).collect();
         draw(&mut out, &runs(&pts), COLOURS[i]);

@@ -7,7 +7,7 @@
 mod budgets;
 mod series;
 
-pub use budgets::{BudgetReport, exceed_events};
+pub use budgets::{BudgetReport, exceed_events, keys_with_limits};
 pub use series::{By, Measure};
 
 use crate::{ControlError, Result};

@@ -9,7 +9,7 @@ use seam_store::{
     KeyRecord, SpendQuery, SpendRow, Tenants, TraceQuery, TraceSummary, UsageBy, UsageRow,
 };
 use seam_vocab::Purpose;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// How many traces each top list shows.
 const TOP: usize = 10;
@@ -62,21 +62,11 @@ async fn budgets(
     now: i64,
 ) -> Result<Vec<Value>, ControlError> {
     let shown = |t: &str| scope.allows(t) && tenant.is_none_or(|x| x == t);
-    let keys: Vec<(KeyRecord, Vec<TenantLimit>)> = ui
-        .store
-        .list_keys()
-        .await?
-        .into_iter()
-        .filter(|k| k.revoked_ms.is_none() && shown(&k.tenant))
-        .filter_map(|k| {
-            let map: BTreeMap<String, f64> = serde_json::from_str(k.limits.as_deref()?).ok()?;
-            let limits: Vec<TenantLimit> = map
-                .iter()
-                .filter_map(|(n, m)| seam_config::parse_limit(n, *m).ok())
-                .collect();
-            (!limits.is_empty()).then_some((k, limits))
-        })
-        .collect();
+    let keys: Vec<(KeyRecord, Vec<TenantLimit>)> =
+        seam_control::forecast::keys_with_limits(ui.store.list_keys().await?)
+            .into_iter()
+            .filter(|(k, _)| shown(&k.tenant))
+            .collect();
     let mut starts: Vec<i64> = cfg
         .tenant_default
         .iter()

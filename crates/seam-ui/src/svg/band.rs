@@ -3,7 +3,7 @@
 //! marked. Drawn like the dashboard's other charts (presentation attributes, no `style=`);
 //! `seam forecast --plot` writes the same SVG to a file.
 
-use super::{c, esc, nice_ceiling, runs, time_ticks};
+use super::{Frame, c, esc, nice_ceiling, runs};
 use std::fmt::Write;
 
 /// What a [`band_chart`] draws; times in ms (UTC).
@@ -80,9 +80,19 @@ pub fn band_chart(chart: &BandChart) -> String {
         .filter(|v| v.is_finite());
     let lo = values.clone().fold(0.0, f64::min);
     let hi = nice_ceiling(values.fold(0.0, f64::max) - lo) + lo;
-    let span = (to - from) as f64;
-    let x = |t: i64| left + (t.clamp(from, to) - from) as f64 / span * (wf - left - right);
-    let y = |v: f64| hf - bottom - (v - lo) / (hi - lo) * (hf - top - bottom);
+    let frame = Frame {
+        w: wf,
+        h: hf,
+        left,
+        right,
+        top,
+        bottom,
+        lo,
+        hi,
+        from,
+        to,
+    };
+    let (x, y) = (|t| frame.x(t), |v| frame.y(v));
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"{w}\" height=\"{h}\" \
          viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\"><title>{}</title>",
@@ -108,41 +118,7 @@ pub fn band_chart(chart: &BandChart) -> String {
             esc(name)
         );
     }
-    for i in 0..=4 {
-        let v = lo + (hi - lo) * f64::from(i) / 4.0;
-        let _ = write!(
-            out,
-            "<line x1=\"{l}\" y1=\"{y}\" x2=\"{r}\" y2=\"{y}\" stroke=\"#e6e9ef\"/>\
-             <text x=\"{tx}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5d6778\">{}</text>",
-            esc(&axis_label(v, &chart.unit)),
-            l = c(left),
-            r = c(wf - right),
-            y = c(y(v)),
-            tx = c(left - 4.0),
-            ty = c(y(v) + 3.0),
-        );
-    }
-    for (t, label) in time_ticks(from, to) {
-        let _ = write!(
-            out,
-            "<line x1=\"{x}\" y1=\"{b}\" x2=\"{x}\" y2=\"{b2}\" stroke=\"#5d6778\"/>\
-             <text x=\"{x}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5d6778\">{}</text>",
-            esc(&label),
-            x = c(x(t)),
-            b = c(hf - bottom),
-            b2 = c(hf - bottom + 4.0),
-            ty = c(hf - bottom + 15.0),
-        );
-    }
-    let _ = write!(
-        out,
-        "<line x1=\"{l}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#5d6778\"/>\
-         <text x=\"{r}\" y=\"{ty}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5d6778\">UTC</text>",
-        l = c(left),
-        r = c(wf - right),
-        b = c(hf - bottom),
-        ty = c(hf - 2.0),
-    );
+    frame.axes(&mut out, |v| axis_label(v, &chart.unit));
     for (band, fill) in [(&chart.band95, BAND95), (&chart.band80, BAND80)] {
         band_polygon(&mut out, band, fill, &x, &y);
     }
