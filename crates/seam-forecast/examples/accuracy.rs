@@ -206,16 +206,7 @@ fn holiday_trough() -> Vec<(String, f64, f64, bool, &'static str)> {
             (format!("seed {seed}"), r.0, r.1, r.2, r.3)
         })
         .collect();
-    let demo = Spec {
-        days: 100,
-        daily_amp: 0.5,
-        weekly_amp: 0.3,
-        trend_per_day: 0.002,
-        noise: 0.15,
-        holidays: vec![(59, 11, 0.35)],
-        level_shift: None,
-        base: 4.0,
-    };
+    let demo = Spec::holiday_story(0.002);
     let start = 1_761_264_000_000; // 2025-10-24
     let r = trough_row(2026, &demo, start, (xmas, t), t - DAY_MS);
     rows.push(("seam demo, seed 2026".into(), r.0, r.1, r.2, r.3));

@@ -12,20 +12,6 @@ const AHEAD_DAYS: usize = 30;
 /// 2025-12-22 00:00 UTC, day 59.
 const XMAS: i64 = 1_766_361_600_000;
 
-/// The demo's spec with another trend: 22 December to 1 January (days 59-69) × 0.65.
-fn spec(trend_per_day: f64) -> Spec {
-    Spec {
-        days: HISTORY_DAYS + AHEAD_DAYS,
-        daily_amp: 0.5,
-        weekly_amp: 0.3,
-        trend_per_day,
-        noise: 0.15,
-        holidays: vec![(59, 11, 0.35)],
-        level_shift: None,
-        base: 4.0,
-    }
-}
-
 /// The demo's calendar within the history and horizon: 2025-12-22 to 2026-01-02 inclusive.
 fn calendar() -> [Period; 1] {
     [Period {
@@ -56,7 +42,7 @@ fn thirty_days(seed: u64, spec: &Spec) -> (f64, Quantiles) {
 
 #[test]
 fn the_demo_story_lands_within_its_80_percent_band_and_10_percent() {
-    let (truth, q) = thirty_days(2026, &spec(0.002));
+    let (truth, q) = thirty_days(2026, &Spec::holiday_story(0.002));
     assert!(
         (truth - 3312.0).abs() < 1.0,
         "the demo's truth moved: {truth}"
@@ -76,7 +62,7 @@ fn the_demo_story_lands_within_its_80_percent_band_and_10_percent() {
 fn other_seeds_and_trends_land_within_10_percent_and_their_95_percent_band() {
     for seed in [1, 2] {
         for trend in [0.0, 0.001, 0.003] {
-            let (truth, q) = thirty_days(seed, &spec(trend));
+            let (truth, q) = thirty_days(seed, &Spec::holiday_story(trend));
             let case = format!("seed {seed}, trend {trend}: truth {truth}, {q:?}");
             assert!((q.q50 / truth - 1.0).abs() <= 0.10, "{case}");
             assert!(q.q025 <= truth && truth <= q.q975, "{case}");
@@ -105,12 +91,12 @@ fn gap_growth(spec: &Spec) -> (f64, f64) {
 fn a_steady_trend_is_carried_across_the_gap_but_a_slowdown_before_it_is_not() {
     // Growing 0.3% a day (about 1.7% a week at this level, less damped): the fill keeps
     // growing. (Its first week is anchored on the trend's line, not the last week's noise.)
-    let (within, _) = gap_growth(&spec(0.003));
+    let (within, _) = gap_growth(&Spec::holiday_story(0.003));
     assert!(within > 0.01, "the trend stopped at the gap: {within:+.3}");
     // A flat series whose week before the holiday is 15% down (not in the calendar): a line
     // through the eight weeks slopes down clearly, but the fill holds that week's level and
     // does not extrapolate the drop.
-    let mut slow = spec(0.0);
+    let mut slow = Spec::holiday_story(0.0);
     slow.holidays.push((52, 7, 0.15));
     let (within, over) = gap_growth(&slow);
     assert!(
