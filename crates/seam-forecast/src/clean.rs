@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::drift::{self, Drift};
 use crate::{DAY_MS, HOUR_MS, Multiplier, Period};
 
 /// Weeks of history around a gap that the fill's seasonal profile is read from.
@@ -39,8 +40,10 @@ fn hour_range(p: &Period, start_ms: i64, n: usize) -> (usize, usize) {
 }
 
 /// The series with masked hours replaced by the seasonal profile of the weeks around each gap,
-/// scaled by a level ramping from the week before the gap to the week after (held when the
-/// gap runs to the end), as `forecast::na.interp` does with its seasonally adjusted series.
+/// scaled by a level ramping from the week before the gap to the week after, as
+/// `forecast::na.interp` does with its seasonally adjusted series. When the gap runs to the
+/// end the level before it is held, following the trend of the weeks before when that is
+/// clear (see [`crate::drift`]).
 pub(crate) fn fill(values: &[f64], mask: &[bool]) -> Vec<f64> {
     let mut out = values.to_vec();
     let n = values.len();
@@ -59,44 +62,116 @@ pub(crate) fn fill(values: &[f64], mask: &[bool]) -> Vec<f64> {
     out
 }
 
+/// What a gap's fill reads from the weeks around it: the seasonal profile and the unmasked
+/// hours before and after.
+struct Around {
+    profile: Vec<f64>,
+    period: usize,
+    pre: Vec<usize>,
+    post: Vec<usize>,
+}
+
+impl Around {
+    /// `None` when there is nothing to learn a pattern from.
+    fn of(values: &[f64], mask: &[bool], a: usize, b: usize) -> Option<Around> {
+        let n = values.len();
+        let span = PROFILE_WEEKS * 168;
+        let unmasked = |r: std::ops::Range<usize>| r.filter(|j| !mask[*j]).collect::<Vec<_>>();
+        let (pre, post) = (
+            unmasked(a.saturating_sub(span)..a),
+            unmasked(b..(b + span).min(n)),
+        );
+        let (reference, period) = if pre.len() >= 168 {
+            (pre.clone(), 168)
+        } else if pre.len() + post.len() >= 168 {
+            ([pre.clone(), post.clone()].concat(), 168)
+        } else if pre.len() + post.len() >= 24 {
+            ([pre.clone(), post.clone()].concat(), 24)
+        } else {
+            return None;
+        };
+        Some(Around {
+            profile: profile(values, &reference, period),
+            period,
+            pre,
+            post,
+        })
+    }
+
+    /// The level of `idx` relative to the profile; `None` under a day of hours.
+    fn level(&self, values: &[f64], idx: impl Iterator<Item = usize>) -> Option<f64> {
+        let (y, p, k) = idx.fold((0.0, 0.0, 0usize), |(y, p, k), j| {
+            (y + values[j], p + self.profile[j % self.period], k + 1)
+        });
+        (k >= 24 && p > 0.0).then(|| y / p)
+    }
+
+    /// The levels of the weeks just before and just after the gap.
+    fn near_levels(&self, values: &[f64]) -> (Option<f64>, Option<f64>) {
+        (
+            self.level(values, self.pre.iter().rev().take(LEVEL_DAYS * 24).copied()),
+            self.level(values, self.post.iter().take(LEVEL_DAYS * 24).copied()),
+        )
+    }
+
+    /// The level's trend over the weeks before the gap starting at `a`.
+    fn drift(&self, values: &[f64], mask: &[bool], a: usize) -> Option<Drift> {
+        let days: Vec<(f64, f64)> = drift::days_before(a, mask)
+            .into_iter()
+            .filter_map(|(x, r)| self.level(values, r).map(|l| (x, l)))
+            .collect();
+        Drift::measure(&days)
+    }
+}
+
 fn fill_gap(values: &[f64], mask: &[bool], a: usize, b: usize, out: &mut [f64]) {
-    let n = values.len();
-    let span = PROFILE_WEEKS * 168;
-    let before = a.saturating_sub(span)..a;
-    let after = b..(b + span).min(n);
-    let unmasked = |r: std::ops::Range<usize>| r.filter(|j| !mask[*j]).collect::<Vec<_>>();
-    let (pre, post) = (unmasked(before), unmasked(after));
-    let (reference, period) = if pre.len() >= 168 {
-        (pre.clone(), 168)
-    } else if pre.len() + post.len() >= 168 {
-        ([pre.clone(), post.clone()].concat(), 168)
-    } else if pre.len() + post.len() >= 24 {
-        ([pre.clone(), post.clone()].concat(), 24)
-    } else {
+    let Some(around) = Around::of(values, mask, a, b) else {
         return; // nothing to learn a pattern from: keep the actuals
     };
-    let profile = profile(values, &reference, period);
-    let level = |idx: &[usize]| -> Option<f64> {
-        let (y, p) = idx.iter().fold((0.0, 0.0), |(y, p), j| {
-            (y + values[*j], p + profile[*j % period])
-        });
-        (idx.len() >= 24 && p > 0.0).then(|| y / p)
-    };
-    let near_pre: Vec<usize> = pre.iter().rev().take(LEVEL_DAYS * 24).copied().collect();
-    let near_post: Vec<usize> = post.iter().take(LEVEL_DAYS * 24).copied().collect();
-    let r0 = level(&near_pre);
-    let r1 = level(&near_post);
-    let (r0, r1) = match (r0, r1) {
+    let near = around.near_levels(values);
+    let (r0, r1) = match near {
         (Some(x), Some(y)) => (x, y),
         (Some(x), None) => (x, x),
         (None, Some(y)) => (y, y),
         (None, None) => (1.0, 1.0),
     };
+    let (profile, period) = (&around.profile, around.period);
+    if near.1.is_none() {
+        // The level after the gap is never observed: follow the trend before it, if clear.
+        let drift = around.drift(values, mask, a);
+        for (k, j) in (a..b).enumerate() {
+            let x = (k as f64 + 0.5) / 24.0;
+            let level = drift.and_then(|d| d.level(x)).unwrap_or(r0);
+            out[j] = profile[j % period] * level;
+        }
+        return;
+    }
     let len = (b - a) as f64;
     for (k, j) in (a..b).enumerate() {
         let frac = (k as f64 + 0.5) / len;
         out[j] = profile[j % period] * (r0 + (r1 - r0) * frac);
     }
+}
+
+/// For a history whose last calendar gap is followed by under a day of unmasked hours (the
+/// level after it never observed): the relative standard deviation of the level at the end
+/// of the history due to the trend before the gap (carried or not), grown with the gap.
+pub(crate) fn end_level_sd(values: &[f64], mask: &[bool]) -> Option<f64> {
+    let n = values.len();
+    let b = n - mask.iter().rev().take_while(|m| !**m).count();
+    let a = b - mask[..b].iter().rev().take_while(|m| **m).count();
+    if a == b {
+        return None;
+    }
+    let around = Around::of(values, mask, a, b)?;
+    let (Some(r0), None) = around.near_levels(values) else {
+        return None;
+    };
+    let drift = around.drift(values, mask, a)?;
+    let x = (n - a) as f64 / 24.0;
+    let level = drift.level(x).unwrap_or(r0);
+    let sd = drift.level_sd(x) / level;
+    (level > 0.0 && sd.is_finite()).then_some(sd)
 }
 
 /// Median of the reference hours at each position of the period (hour of day or of week);

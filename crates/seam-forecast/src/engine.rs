@@ -165,7 +165,10 @@ fn forecast_history(h: History, calendar: &[Period], opts: &Options) -> SeriesFo
         .take_while(|m| **m)
         .count();
     if gap > 0 && after < 168 {
-        let sd = shift::gap_level_sd(&filled[..filled.len() - after], gap);
+        // The week-to-week movement of the level over the gap, and the error of the trend
+        // carried across it (or left out) when the level after it was never observed.
+        let walk = shift::gap_level_sd(&filled[..filled.len() - after], gap);
+        let sd = walk.hypot(crate::clean::end_level_sd(raw, mask).unwrap_or(0.0));
         let days: Vec<f64> = base_point.chunks(24).map(|c| c.iter().sum()).collect();
         intervals::widen(&mut daily_off, &days, sd);
         let sums: Vec<f64> = days

@@ -25,12 +25,15 @@ mod backtest;
 pub mod budget;
 mod classify;
 mod clean;
+mod drift;
 mod engine;
 mod intervals;
 mod models;
 mod shift;
 pub mod synth;
 
+#[cfg(test)]
+mod gap_tests;
 #[cfg(test)]
 mod tests;
 

@@ -40,6 +40,24 @@ impl Default for Spec {
     }
 }
 
+impl Spec {
+    /// `seam demo`'s holiday story (issue 28), with another trend if wanted: 100 days from
+    /// 2025-10-24 at base 4 (+0.2% a day in the demo), traffic × 0.65 on days 59-69 (22 December
+    /// to 1 January). The demo forecasts from the first 70 days.
+    pub fn holiday_story(trend_per_day: f64) -> Spec {
+        Spec {
+            days: 100,
+            daily_amp: 0.5,
+            weekly_amp: 0.3,
+            trend_per_day,
+            noise: 0.15,
+            holidays: vec![(59, 11, 0.35)],
+            level_shift: None,
+            base: 4.0,
+        }
+    }
+}
+
 /// SplitMix64: tiny, fast and good enough for test data.
 pub struct Rng(u64);
 
