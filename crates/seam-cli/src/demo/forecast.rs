@@ -31,23 +31,10 @@ start = "2026-12-22"
 end = "2027-01-02"
 "#;
 
-fn spec() -> Spec {
-    Spec {
-        days: HISTORY_DAYS + AHEAD_DAYS,
-        daily_amp: 0.5,
-        weekly_amp: 0.3,
-        trend_per_day: 0.002,
-        noise: 0.15,
-        // 22 December to 1 January (days 59 to 69), traffic × 0.65.
-        holidays: vec![(59, 11, 0.35)],
-        level_shift: None,
-        base: 4.0,
-    }
-}
-
 pub(super) async fn holiday_trough(store: &dyn Store, config: &Path) -> anyhow::Result<()> {
     println!("\nForecast: the holiday trough a naive forecast takes for the new baseline");
-    let series = generate(2026, &spec(), START_MS);
+    // The seeded generator's story (seam_forecast::synth), +0.2% a day, a third off at Christmas.
+    let series = generate(2026, &Spec::holiday_story(0.002), START_MS);
     let history = &series.values[..HISTORY_DAYS * 24];
     let rows: Vec<ImportedHour> = history
         .iter()
@@ -93,9 +80,11 @@ pub(super) async fn holiday_trough(store: &dyn Store, config: &Path) -> anyhow::
     let q = f.cumulative(as_of + AHEAD_DAYS as i64 * DAY_MS);
     let off = |v: f64| (v - truth) / truth * 100.0;
     println!("  on 2026-01-02, spend over the next {AHEAD_DAYS} days:");
-    println!("    what happened (the generator's next {AHEAD_DAYS} days)  ${truth:.0}");
+    let happened = format!("what happened (the generator's next {AHEAD_DAYS} days)");
+    println!("    {happened:<52} ${truth:.0}");
     println!(
-        "    naive run-rate (the last 7 days' rate, carried on)   ${run_rate:.0} ({:+.0}%)",
+        "    {:<52} ${run_rate:.0} ({:+.0}%)",
+        "naive run-rate (the last 7 days' rate, carried on)",
         off(run_rate)
     );
     let inside = |lo: f64, hi: f64| {
@@ -106,8 +95,11 @@ pub(super) async fn holiday_trough(store: &dyn Store, config: &Path) -> anyhow::
         }
     };
     println!(
-        "    Seam's forecast ({}), ESTIMATE                  ${:.0} ({:+.0}%); 80% interval ${:.0} to ${:.0} ({} it), 95% ${:.0} to ${:.0} ({} it)",
-        f.model.map_or("none", |m| m.name()),
+        "    {:<52} ${:.0} ({:+.0}%); 80% interval ${:.0} to ${:.0} ({} it), 95% ${:.0} to ${:.0} ({} it)",
+        format!(
+            "Seam's forecast ({}), ESTIMATE",
+            f.model.map_or("none", |m| m.name())
+        ),
         q.q50,
         off(q.q50),
         q.q10,
