@@ -81,45 +81,12 @@ fn http_status_line(t: &str) -> bool {
     is_error_code(first) && second.is_some_and(|w| w.chars().next().is_some_and(char::is_uppercase))
 }
 
-/// Arguments in a canonical form: parsed JSON printed with object keys sorted, so the same
-/// arguments in another order or spacing compare equal; text that is not JSON is kept as is.
+/// Arguments in a canonical form: parsed JSON as canonical JSON (keys sorted, no spacing), so
+/// the same arguments in another order or spacing compare equal; text that is not JSON is kept
+/// as it is, trimmed.
 pub fn canonical_args(args: &str) -> String {
     match serde_json::from_str::<Value>(args) {
-        Ok(v) => {
-            let mut out = String::with_capacity(args.len());
-            write_sorted(&v, &mut out);
-            out
-        }
+        Ok(v) => seam_wire::canonical_json(&v),
         Err(_) => args.trim().to_string(),
-    }
-}
-
-fn write_sorted(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_sorted(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_sorted(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
     }
 }
