@@ -168,7 +168,7 @@ fn session(group: &[&Turn], opts: &Options, now: i64, flags: &mut Flags, uncheck
             continue;
         };
         if let Some(prev) = last_by_hash.insert(h, t) {
-            let gap = t.at_ms - prev.at_ms;
+            let gap = t.at_ms.saturating_sub(prev.at_ms);
             if gap <= regen_ms {
                 flag(flags, &prev.call_id, Signal::Regenerate, || {
                     format!(
@@ -213,7 +213,7 @@ fn session(group: &[&Turn], opts: &Options, now: i64, flags: &mut Flags, uncheck
             || last.refusal == Some(true)
             || last.answer_empty == Some(true);
         if failed {
-            if now - last.at_ms >= i64::from(opts.abandon_idle_secs) * 1000 {
+            if now.saturating_sub(last.at_ms) >= i64::from(opts.abandon_idle_secs) * 1000 {
                 let why = if last.refusal == Some(true) {
                     "a refusal".to_string()
                 } else if last.answer_empty == Some(true) && last.outcome == "ok" {
@@ -242,7 +242,7 @@ fn compare(
     let (Some((pn, ps)), Some((cn, cs))) = (&p.text, &c.text) else {
         return;
     };
-    let gap = c.turn.at_ms - p.turn.at_ms;
+    let gap = c.turn.at_ms.saturating_sub(p.turn.at_ms);
     if pn == cn {
         if gap <= regen_ms {
             flag(flags, &p.turn.call_id, Signal::Regenerate, || {

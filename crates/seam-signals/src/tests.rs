@@ -309,3 +309,35 @@ fn stopwords_are_sorted() {
         "STOPWORDS must stay sorted for binary search"
     );
 }
+
+#[test]
+fn extreme_times_and_options_do_not_panic() {
+    let a = chat("a", "s", 0, "same words here");
+    let b = Turn {
+        at_ms: i64::MAX,
+        ..chat("b", "s", 0, "same words here too")
+    };
+    let c = Turn {
+        at_ms: i64::MIN,
+        ..chat("c", "s", 0, "same words here")
+    };
+    let opts = Options {
+        now_ms: Some(i64::MIN),
+        loop_repeats: 0,
+        rephrase_threshold: f64::NAN,
+        ..Options::default()
+    };
+    scan(&[a, b, c], &opts);
+}
+
+#[test]
+fn options_reject_unknown_keys() {
+    let ok: Options = serde_json::from_str(r#"{"rephrase_secs": 60}"#).expect("a known key");
+    assert_eq!((ok.rephrase_secs, ok.loop_repeats), (60, 3));
+    let err =
+        serde_json::from_str::<Options>(r#"{"rephrase_sec": 60}"#).expect_err("a misspelt key");
+    assert!(
+        err.to_string().contains("unknown field `rephrase_sec`"),
+        "{err}"
+    );
+}

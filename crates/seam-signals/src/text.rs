@@ -5,6 +5,10 @@
 /// MinHash signature length: the estimate's standard error at J = 0.5 is √(0.25/64) ≈ 0.06.
 pub const SIG_LEN: usize = 64;
 
+/// Words of a text that are compared: a pasted document's first 4,096 words say whether it
+/// was sent again, and keep a sketch's cost bounded (64 hashes a shingle).
+pub const MAX_WORDS: usize = 4096;
+
 /// Lowercase, drop apostrophes inside words ("don't" → "dont"), every other non-alphanumeric
 /// character becomes a space, whitespace collapsed. Letters and digits of any script are kept.
 pub fn normalize(text: &str) -> String {
@@ -38,7 +42,10 @@ pub struct Sketch {
 
 impl Sketch {
     pub fn new(normalized: &str) -> Sketch {
-        let all = normalized.split(' ').filter(|w| !w.is_empty());
+        let all = normalized
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .take(MAX_WORDS);
         let mut words: Vec<u64> = all
             .clone()
             .filter(|w| STOPWORDS.binary_search(w).is_err())
