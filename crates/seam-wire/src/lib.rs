@@ -2,9 +2,11 @@
 //! framing.
 
 mod body;
+mod canonical;
 mod usage;
 
 pub use body::{BodyError, RequestBody};
+pub use canonical::canonical_json;
 pub use usage::{Usage, UsageReport};
 
 use bytes::Bytes;

@@ -9,51 +9,9 @@
 //! changing a case (the order of lines, of keys, spacing, blank lines) leaves the version alone;
 //! any change to a case's content makes a new one.
 
+pub use seam_wire::canonical_json;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-/// `value` as canonical JSON.
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write(value, &mut out);
-    out
-}
-
-fn write(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                string(k, out);
-                out.push(':');
-                write(&map[k.as_str()], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write(v, out);
-            }
-            out.push(']');
-        }
-        Value::String(s) => string(s, out),
-        // Null, booleans and numbers: serde_json's own text (it cannot fail for these).
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-fn string(s: &str, out: &mut String) {
-    out.push_str(&Value::String(s.to_string()).to_string());
-}
 
 /// The SHA-256 (hex) of one case's canonical JSON: what an eval result keeps of the case it
 /// graded, so that a later version of the dataset can say which cases changed since the run.
