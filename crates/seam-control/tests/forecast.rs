@@ -4,7 +4,7 @@
 
 use seam_config::{Calendar, LimitWindow, Limits, Metric, TenantLimit};
 use seam_control::forecast::{self, BudgetReport, By, Measure, Query, exceed_events};
-use seam_store::{Events, ImportedHour, SqlStore, Tenants, UsageHistory};
+use seam_store::{Events, ImportedHour, KeyRecord, Keys, SqlStore, Tenants, UsageHistory};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 86_400_000;
@@ -229,4 +229,70 @@ async fn another_tenants_series_is_not_read() {
     .await
     .expect("load");
     assert!(forecast::compute(loaded).series.is_empty());
+}
+
+#[tokio::test]
+async fn a_keys_own_limit_is_projected_on_that_keys_usage() {
+    let (store, _dir) = store().await;
+    let t = day(2026, 12, 10) + 12 * HOUR;
+    let rows: Vec<ImportedHour> = (0..30 * 24)
+        .flat_map(|i| {
+            ["key_a", "key_b"].map(|k| ImportedHour {
+                hour_ms: t - 30 * DAY + i * HOUR,
+                tenant: "acme".into(),
+                route: "chat".into(),
+                key_id: k.into(),
+                input_tokens: if k == "key_a" { 1_000 } else { 10 },
+                output_tokens: 0,
+                cost_usd: 0.5,
+                calls: 1,
+            })
+        })
+        .collect();
+    store.import_hours(&rows).await.expect("import");
+    for (id, limits) in [
+        ("key_a", Some(r#"{"tokens_per_day": 20000}"#)),
+        ("key_b", None),
+    ] {
+        store
+            .insert_key(&KeyRecord {
+                id: id.into(),
+                tenant: "acme".into(),
+                name: None,
+                prefix: format!("sk-seam-{id}"),
+                hash: format!("hash-{id}"),
+                created_ms: 1,
+                revoked_ms: None,
+                limits: limits.map(str::to_string),
+            })
+            .await
+            .expect("key");
+    }
+    let mut q = query(t);
+    q.by = By::Key;
+    let loaded = forecast::load(
+        &store,
+        &Limits::default(),
+        &Calendar::default(),
+        &q,
+        &Tenants::All,
+    )
+    .await
+    .expect("load");
+    let r = forecast::compute(loaded);
+    assert_eq!(r.series.len(), 2, "one series per key");
+    assert_eq!(r.budgets.len(), 1, "only key_a has limits of its own");
+    let b = &r.budgets[0];
+    assert_eq!(
+        (b.subject.as_str(), b.metric, b.window),
+        ("key key_a", "tokens", "day")
+    );
+    // 12 hours of 1,000 tokens spent; 12 more to midnight: 24,000 against 20,000.
+    assert!((b.spent - 12_000.0).abs() < 1e-6, "{b:?}");
+    let p = b.projection.as_ref().expect("projected");
+    assert!((p.at_reset.q50 - 24_000.0).abs() < 500.0, "{p:?}");
+    // A constant series leaves its backtest no error to calibrate on: the projection says so
+    // and raises no event.
+    assert!(p.p_exceed_label.contains("uncalibrated"), "{p:?}");
+    assert!(!p.exceed_projected, "{p:?}");
 }
