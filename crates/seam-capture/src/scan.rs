@@ -96,8 +96,16 @@ pub(crate) enum Anchor {
 }
 
 impl Window {
-    /// Calls `f(start, end)` for each window of `text` worth searching, in order.
-    pub(crate) fn each(&self, text: &str, seen: &Seen, mut f: impl FnMut(usize, usize)) {
+    /// Calls `f(start, end)` for each window of `text` worth searching, in order; with
+    /// `near`, the markers a pass put in, only the windows that touch one of them (their
+    /// bytes or the byte either side, all a pack's check looks at beyond a match).
+    pub(crate) fn each(
+        &self,
+        text: &str,
+        seen: &Seen,
+        near: Option<&[(usize, usize)]>,
+        mut f: impl FnMut(usize, usize),
+    ) {
         let b = text.as_bytes();
         let mut end = 0;
         let mut visit = |at: usize| {
@@ -117,6 +125,20 @@ impl Window {
                 f(s, e);
             }
         };
+        if let Some(near) = near {
+            // A window ends just before a marker or starts just after it (a marker's `[` and
+            // `]` are in no pack's bytes). Visiting a window without the anchor is harmless:
+            // every match contains the anchor.
+            for &(ms, me) in near {
+                if ms > 0 && self.class[usize::from(b[ms - 1])] {
+                    visit(ms - 1);
+                }
+                if me < b.len() && self.class[usize::from(b[me])] {
+                    visit(me);
+                }
+            }
+            return;
+        }
         match self.anchor {
             Anchor::Digit => seen.digit_runs.iter().for_each(|&at| visit(at)),
             Anchor::At => memchr_iter(b'@', b).for_each(visit),

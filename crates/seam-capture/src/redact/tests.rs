@@ -388,3 +388,25 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// A secret glued to one another pack redacts is found by the next pass, which searches only
+/// next to the markers the last one put in: before, after, and between two of them.
+#[test]
+fn a_later_pass_finds_what_a_marker_freed_on_either_side() {
+    let r = all();
+    for (text, want) in [
+        ("TICKET-123456a@b.io", "[custom][email]"),
+        ("x a@b.ioTICKET-123456 y", "x [email][custom] y"),
+        (
+            "TICKET-1234564111 1111 1111 1111 and TICKET-123456",
+            "[custom][card] and [custom]",
+        ),
+        (
+            "TICKET-123456192.168.1.20TICKET-654321",
+            "[custom][ip][custom]",
+        ),
+    ] {
+        assert_eq!(red(&r, text), want, "{text}");
+        assert_eq!(r.redact(text), whole_text(all()).redact(text), "{text}");
+    }
+}
