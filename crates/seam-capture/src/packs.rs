@@ -27,7 +27,12 @@ pub(crate) struct Pack {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Needs {
     Nothing,
-    Digit,
+    /// At least this many digits in the text (a card has 13, a phone number 10).
+    Digits(usize),
+    /// Two capitals then two digits.
+    IbanStart,
+    /// A digit, a dot, a digit.
+    DottedDigit,
     At,
     Colon,
     /// Something every provider-key match contains ([`Seen::of`]).
@@ -39,7 +44,9 @@ impl Needs {
     pub(crate) fn met(self, seen: &Seen) -> bool {
         match self {
             Needs::Nothing => true,
-            Needs::Digit => seen.digit,
+            Needs::Digits(n) => seen.digits >= n,
+            Needs::IbanStart => seen.iban_start,
+            Needs::DottedDigit => seen.dotted_digit,
             Needs::At => seen.at,
             Needs::Colon => seen.colon,
             Needs::KeyShape => seen.key,
@@ -133,7 +140,7 @@ pub(crate) fn card() -> Pack {
         re: re(r"[0-9](?:[ \-]?[0-9]){12,18}"),
         check: Check::Card,
         inner: false,
-        needs: Needs::Digit,
+        needs: Needs::Digits(13),
         at: Some(scan::card_at),
         // 13 to 19 digits.
         window: Some(Window {
@@ -150,7 +157,7 @@ pub(crate) fn iban() -> Pack {
         re: re(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}"),
         check: Check::Iban,
         inner: false,
-        needs: Needs::Digit,
+        needs: Needs::IbanStart,
         at: None,
         // Two capitals then two digits, and 15 characters at least.
         window: Some(Window {
@@ -177,7 +184,7 @@ pub(crate) fn ip() -> [Pack; 2] {
             re: re(&format!(r"{octet}(?:\.{octet}){{3}}")),
             check: Check::Ipv4,
             inner: false,
-            needs: Needs::Digit,
+            needs: Needs::DottedDigit,
             at: None,
             // Three dots.
             window: Some(Window {
@@ -209,7 +216,7 @@ pub(crate) fn phone() -> Pack {
         re: re(r"(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{1,4}\)|[0-9]{1,4})(?:[ .\-]?[0-9]{2,4}){1,5}"),
         check: Check::Phone,
         inner: false,
-        needs: Needs::Digit,
+        needs: Needs::Digits(10),
         at: Some(scan::phone_at),
         // 10 to 15 digits.
         window: Some(Window {

@@ -1,8 +1,8 @@
 //! The redactor: provider-key shapes always, the policy's packs and patterns on top, each
 //! span replaced by a typed marker and counted.
 
-use crate::packs::{self, Needs, Pack};
-use crate::scan::Seen;
+use crate::packs::{self, Pack};
+use crate::scan::{Anchor, Seen};
 use seam_config::{CapturePolicy, Redact, RedactPack};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -155,7 +155,9 @@ impl Redactor {
             packs.push(packs::phone());
         }
         Ok(Redactor {
-            digit_packs: packs.iter().any(|p| p.needs == Needs::Digit),
+            digit_packs: packs
+                .iter()
+                .any(|p| p.window.as_ref().is_some_and(|w| w.anchor == Anchor::Digit)),
             packs,
             #[cfg(test)]
             whole_text: false,
@@ -208,9 +210,9 @@ impl Redactor {
         // did this at half the cost of redacting (it cannot stop at a first match).
         //
         // A later pass, which checks that redacting changed nothing more, does not scan again:
-        // this text is the last one with some spans turned into markers, which adds no byte a
-        // pack needs (`[`, `]` and lower-case letters make no key shape, digit, `@` or `:`), so
-        // the last pass's flags still say which packs can match. And a window that touches
+        // this text is the last one with some spans turned into markers, which adds nothing a
+        // pack needs (`[`, `]` and lower-case letters make no key shape, digit, capital, dot,
+        // `@` or `:`), so the last pass's flags still say which packs can match. And a window that touches
         // no new marker is the same bytes, between the same neighbours, as a window the last
         // pass searched and found nothing to keep in (what it kept became a marker): only the
         // windows next to the new markers are searched again.

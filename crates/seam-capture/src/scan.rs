@@ -12,7 +12,12 @@ use memchr::memchr_iter;
 /// Which of the bytes packs need a text contains, and where its runs of digits start.
 #[derive(Default)]
 pub(crate) struct Seen {
-    pub digit: bool,
+    /// ASCII digits in the text.
+    pub digits: usize,
+    /// Two capitals then two digits somewhere: how every IBAN starts.
+    pub iban_start: bool,
+    /// A digit, a dot and a digit somewhere: inside every IPv4 address.
+    pub dotted_digit: bool,
     pub at: bool,
     pub colon: bool,
     /// A provider-key shape can be there (see [`Seen::of`]).
@@ -37,14 +42,27 @@ impl Seen {
         for (i, &c) in b.iter().enumerate() {
             let digit = c.is_ascii_digit();
             if digit {
-                if !in_digits && digit_runs {
-                    s.digit_runs.push(i);
+                if !in_digits {
+                    if digit_runs {
+                        s.digit_runs.push(i);
+                    }
+                    s.iban_start = s.iban_start
+                        || (i >= 2
+                            && b[i - 2].is_ascii_uppercase()
+                            && b[i - 1].is_ascii_uppercase()
+                            && b.get(i + 1).is_some_and(u8::is_ascii_digit));
                 }
-                s.digit = true;
+                s.digits += 1;
             }
             in_digits = digit;
             match c {
                 b'@' => s.at = true,
+                b'.' => {
+                    s.dotted_digit = s.dotted_digit
+                        || (i > 0
+                            && b[i - 1].is_ascii_digit()
+                            && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+                }
                 b':' | b'=' => {
                     s.colon |= c == b':';
                     s.key = s.key || secret_after(b, i + 1);
@@ -88,7 +106,7 @@ pub(crate) struct Window {
 }
 
 /// A byte every match contains: windows are grown from it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Anchor {
     Digit,
     At,

@@ -410,3 +410,19 @@ fn a_later_pass_finds_what_a_marker_freed_on_either_side() {
         assert_eq!(r.redact(text), whole_text(all()).redact(text), "{text}");
     }
 }
+
+/// A text holding only a pack's smallest secret is still searched: the text-wide checks that
+/// skip a pack (13 digits for a card, 10 for a phone, two capitals and two digits for an
+/// IBAN, a digit, a dot and a digit for an IPv4 address) never skip one it has.
+#[test]
+fn a_text_holding_only_the_smallest_secret_is_still_searched() {
+    for (pack, text, want) in [
+        (RedactPack::Card, "4222222222222", "[card]"),
+        (RedactPack::Phone, "415.555.0100", "[phone]"),
+        (RedactPack::Phone, "(415)5550100", "[phone]"),
+        (RedactPack::Iban, "GB82WEST12345698765432", "[iban]"),
+        (RedactPack::Ip, "1.2.3.4", "[ip]"),
+    ] {
+        assert_eq!(red(&only(pack), text), want, "{pack:?}: {text}");
+    }
+}
