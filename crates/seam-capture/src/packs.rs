@@ -21,6 +21,8 @@ pub(crate) struct Pack {
     /// The pattern written by hand: the end of its match starting at a position, if any
     /// (tests compare it with `re`, which the whole-text search still uses).
     pub at: Option<scan::MatchAt>,
+    /// The pattern written by hand as a search (tests compare it with `re`).
+    pub find: Option<scan::Find>,
 }
 
 /// What a text must contain for a pack to be worth searching for.
@@ -113,6 +115,7 @@ pub(crate) fn keys() -> Pack {
         inner: true,
         needs: Needs::KeyShape,
         at: None,
+        find: None,
         window: None,
     }
 }
@@ -125,6 +128,7 @@ pub(crate) fn email() -> Pack {
         inner: false,
         needs: Needs::At,
         at: None,
+        find: Some(scan::email_find),
         window: Some(Window {
             anchor: Anchor::At,
             class: class!(|b| b.is_ascii_alphanumeric()
@@ -142,6 +146,7 @@ pub(crate) fn card() -> Pack {
         inner: false,
         needs: Needs::Digits(13),
         at: Some(scan::card_at),
+        find: None,
         // 13 to 19 digits.
         window: Some(Window {
             anchor: Anchor::Digit,
@@ -159,6 +164,7 @@ pub(crate) fn iban() -> Pack {
         inner: false,
         needs: Needs::IbanStart,
         at: None,
+        find: None,
         // Two capitals then two digits, and 15 characters at least.
         window: Some(Window {
             anchor: Anchor::Digit,
@@ -186,6 +192,7 @@ pub(crate) fn ip() -> [Pack; 2] {
             inner: false,
             needs: Needs::DottedDigit,
             at: None,
+            find: None,
             // Three dots.
             window: Some(Window {
                 anchor: Anchor::Digit,
@@ -200,6 +207,7 @@ pub(crate) fn ip() -> [Pack; 2] {
             inner: false,
             needs: Needs::Colon,
             at: None,
+            find: None,
             // Two colons.
             window: Some(Window {
                 anchor: Anchor::Colon,
@@ -218,6 +226,7 @@ pub(crate) fn phone() -> Pack {
         inner: false,
         needs: Needs::Digits(10),
         at: Some(scan::phone_at),
+        find: None,
         // 10 to 15 digits.
         window: Some(Window {
             anchor: Anchor::Digit,
@@ -237,6 +246,7 @@ pub(crate) fn custom(pattern: &str) -> Result<Pack, regex::Error> {
         inner: false,
         needs: Needs::Nothing,
         at: None,
+        find: None,
         window: None,
     })
 }

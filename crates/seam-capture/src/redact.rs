@@ -254,7 +254,15 @@ impl Redactor {
             };
             match &pack.window {
                 Some(window) if !self.whole_text() => window.each(text, seen, near, |a, b| {
-                    if let Some(at) = pack.at {
+                    if let Some(find) = pack.find {
+                        // The window's end is the haystack's, as for the pattern below.
+                        let w = &text.as_bytes()[..b];
+                        let mut p = a;
+                        while let Some((s, e)) = find(w, p) {
+                            consider(s, e, None);
+                            p = e;
+                        }
+                    } else if let Some(at) = pack.at {
                         // What `find_iter` does: the leftmost match, then on from its end.
                         let mut p = a;
                         while p < b {

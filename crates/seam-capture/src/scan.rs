@@ -269,3 +269,62 @@ pub(crate) fn phone_at(b: &[u8], s: usize) -> Option<usize> {
     }
     phone_area(b, s)
 }
+
+/// A pattern written by hand that finds its leftmost match from a position itself: the match's
+/// start and end, which are never equal.
+pub(crate) type Find = fn(&[u8], usize) -> Option<(usize, usize)>;
+
+fn email_local(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn email_label(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-'
+}
+
+/// The leftmost match of the email pattern in `b` from `from`, as the regex crate finds it:
+/// `[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}`. Every match
+/// starts where the run of local-part bytes before an `@` starts (its domain decides, so any
+/// later start before the same `@` fails as well), and each byte is looked at a bounded
+/// number of times: linear.
+pub(crate) fn email_find(b: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut floor = from;
+    for at in memchr_iter(b'@', b.get(from..)?).map(|i| from + i) {
+        let mut s = at;
+        while s > floor && email_local(b[s - 1]) {
+            s -= 1;
+        }
+        if s < at
+            && let Some(e) = email_domain(b, at + 1)
+        {
+            return Some((s, e));
+        }
+        floor = at + 1;
+    }
+    None
+}
+
+/// The end of the domain from `d`: labels (whole runs, as a greedy label cannot end before a
+/// dot) joined by single dots; the match closes in the last label after the first that starts
+/// with two letters, after at most 24 of them (what the greedy repetition tries first).
+fn email_domain(b: &[u8], d: usize) -> Option<usize> {
+    let run = |i: usize| i + b[i..].iter().take_while(|c| email_label(**c)).count();
+    let mut p = run(d);
+    if p == d {
+        return None;
+    }
+    let mut end = None;
+    while p + 1 < b.len() && b[p] == b'.' && email_label(b[p + 1]) {
+        let label = p + 1;
+        let letters = b[label..]
+            .iter()
+            .take(24)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if letters >= 2 {
+            end = Some(label + letters);
+        }
+        p = run(label);
+    }
+    end
+}

@@ -426,3 +426,61 @@ fn a_text_holding_only_the_smallest_secret_is_still_searched() {
         assert_eq!(red(&only(pack), text), want, "{pack:?}: {text}");
     }
 }
+
+/// Every match of `re` in `text`, and what a search written by hand finds, from where each
+/// match ends.
+fn both_found(re: &str, find: crate::scan::Find, text: &str) -> (Spans, Spans) {
+    let want = regex::Regex::new(re)
+        .unwrap()
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let mut got = Vec::new();
+    let mut p = 0;
+    while let Some((s, e)) = find(text.as_bytes(), p) {
+        assert!(s >= p && e > s, "{text:?}: {s}..{e} from {p}");
+        got.push((s, e));
+        p = e;
+    }
+    (got, want)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn the_email_matcher_matches_as_its_pattern(
+        text in proptest::collection::vec(
+            prop_oneof!["[a-zA-Z]{1,30}", "[0-9]{1,3}", "[@.\\-_%+ ]", "\\PC", Just("@".to_string()), Just(".".to_string())],
+            0..24,
+        ).prop_map(|v| v.concat())
+    ) {
+        let (got, want) = both_found(crate::packs::email().re.as_str(), crate::scan::email_find, &text);
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn the_email_matcher_matches_as_its_pattern_at_its_edges() {
+    let long = format!("a@b.{}x", "c".repeat(30));
+    for text in [
+        "a@b.io",
+        "x@1.2@ab.cd",
+        "x@foo.bar@baz.com",
+        "a@b.c",
+        "a@b.com2x.de9",
+        "a@b.co.2x",
+        "@b.io",
+        "a@@b.io",
+        "a.b@c-d.e-f.gh-ij",
+        "ä@b.io, é.x@y.zz",
+        long.as_str(),
+    ] {
+        let (got, want) = both_found(
+            crate::packs::email().re.as_str(),
+            crate::scan::email_find,
+            text,
+        );
+        assert_eq!(got, want, "{text}");
+    }
+}
