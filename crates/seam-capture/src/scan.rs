@@ -38,23 +38,28 @@ impl Seen {
             digit_runs: Vec::with_capacity(if digit_runs { 16 } else { 0 }),
             ..Seen::default()
         };
-        let mut in_digits = false;
-        for (i, &c) in b.iter().enumerate() {
-            let digit = c.is_ascii_digit();
-            if digit {
-                if !in_digits {
-                    if digit_runs {
-                        s.digit_runs.push(i);
-                    }
-                    s.iban_start = s.iban_start
-                        || (i >= 2
-                            && b[i - 2].is_ascii_uppercase()
-                            && b[i - 1].is_ascii_uppercase()
-                            && b.get(i + 1).is_some_and(u8::is_ascii_digit));
+        let mut i = 0;
+        // Most bytes of a text (letters, spaces) say nothing: skipped by a table.
+        while let Some(k) = b
+            .get(i..)
+            .and_then(|r| r.iter().position(|c| TELLS[usize::from(*c)]))
+        {
+            i += k;
+            let c = b[i];
+            if c.is_ascii_digit() {
+                let run = i;
+                i += b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if digit_runs {
+                    s.digit_runs.push(run);
                 }
-                s.digits += 1;
+                s.digits += i - run;
+                s.iban_start = s.iban_start
+                    || (run >= 2
+                        && i - run >= 2
+                        && b[run - 2].is_ascii_uppercase()
+                        && b[run - 1].is_ascii_uppercase());
+                continue;
             }
-            in_digits = digit;
             match c {
                 b'@' => s.at = true,
                 b'.' => {
@@ -76,10 +81,24 @@ impl Seen {
                 }
                 _ => {}
             }
+            i += 1;
         }
         s
     }
 }
+
+/// The bytes [`Seen::of`] looks at: digits and the bytes its `match` names.
+const TELLS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_digit()
+            || matches!(c, b'@' | b'.' | b':' | b'=' | b'-' | b'A' | b'b' | b'B');
+        i += 1;
+    }
+    t
+};
 
 /// Spaces or tabs, an optional quote, then 40 of `[A-Za-z0-9/+]`, from `at`.
 fn secret_after(b: &[u8], at: usize) -> bool {
