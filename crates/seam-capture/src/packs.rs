@@ -275,8 +275,8 @@ pub(crate) fn accept(check: Check, text: &str, s: usize, e: usize) -> Option<(us
                 && !before(text, s).is_some_and(|c| "._%+-".contains(c))
                 && !after(text, e).is_some_and(|c| c == '@' || c == '-')
         }
-        Check::Card => return longest_valid(text, s, e, &[' ', '-'], card_valid),
-        Check::Iban => return longest_valid(text, s, e, &[' '], iban_valid),
+        Check::Card => return longest_valid(text, s, e, b" -", card_valid),
+        Check::Iban => return longest_valid(text, s, e, b" ", iban_valid),
         Check::Ipv4 => {
             // A dot then a digit on either side: part of a longer dotted number.
             let mut left = text[..s].chars().rev();
@@ -319,11 +319,18 @@ fn longest_valid(
     text: &str,
     s: usize,
     e: usize,
-    seps: &[char],
+    seps: &[u8],
     valid: fn(&str) -> bool,
 ) -> Option<(usize, usize)> {
     let m = &text[s..e];
-    let ends = std::iter::once(m.len()).chain(m.rmatch_indices(seps).map(|(i, _)| i));
+    // The separators are ASCII: each is a char boundary.
+    let ends = std::iter::once(m.len()).chain(
+        m.bytes()
+            .enumerate()
+            .rev()
+            .filter(|(_, b)| seps.contains(b))
+            .map(|(i, _)| i),
+    );
     for end in ends {
         if standalone(text, s, s + end) && valid(&m[..end]) {
             return Some((s, s + end));

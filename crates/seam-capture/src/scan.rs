@@ -33,11 +33,7 @@ impl Seen {
     /// quote and 40 key characters (an AWS secret next to its name).
     pub(crate) fn of(text: &str, digit_runs: bool) -> Seen {
         let b = text.as_bytes();
-        let mut s = Seen {
-            // Room for a few numbers without growing.
-            digit_runs: Vec::with_capacity(if digit_runs { 16 } else { 0 }),
-            ..Seen::default()
-        };
+        let mut s = Seen { ..Seen::default() };
         let mut i = 0;
         // Most bytes of a text (letters, spaces) say nothing: skipped by a table.
         while let Some(k) = b
@@ -50,6 +46,10 @@ impl Seen {
                 let run = i;
                 i += b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
                 if digit_runs {
+                    if s.digit_runs.capacity() == 0 {
+                        // Room for a few numbers without growing; none for a text without.
+                        s.digit_runs.reserve(16);
+                    }
                     s.digit_runs.push(run);
                 }
                 s.digits += i - run;
