@@ -227,10 +227,10 @@ impl Redactor {
         let near = prior
             .filter(|_| !self.whole_text())
             .map(|p| p.placed.as_slice());
-        // start -> (end, kind); markers already in the text are kept as they are.
-        let mut spans: BTreeMap<usize, (usize, Option<Kind>)> =
-            markers(text).map(|(s, e)| (s, (e, None))).collect();
-        let before = spans.len();
+        // start -> (end, kind), made at the first match a check accepts, with the markers
+        // already in the text, kept as they are: a text (or a later pass) with nothing to
+        // redact is not searched for markers.
+        let mut spans: Option<BTreeMap<usize, (usize, Option<Kind>)>> = None;
         for pack in &self.packs {
             if !self.whole_text() && !pack.needs.met(seen) {
                 continue;
@@ -244,6 +244,8 @@ impl Redactor {
                     return;
                 };
                 let (s, e) = inner.unwrap_or(span);
+                let spans = spans
+                    .get_or_insert_with(|| markers(text).map(|(s, e)| (s, (e, None))).collect());
                 let overlaps = spans
                     .range(..e)
                     .next_back()
@@ -296,11 +298,13 @@ impl Redactor {
                 }
             }
         }
-        if spans.len() == before {
+        let spans = spans?;
+        let found = spans.values().filter(|(_, kind)| kind.is_some()).count();
+        if found == 0 {
             return None;
         }
         let mut out = String::with_capacity(text.len());
-        let mut placed = Vec::with_capacity(spans.len() - before);
+        let mut placed = Vec::with_capacity(found);
         let mut at = 0;
         for (s, (e, kind)) in spans {
             let Some(kind) = kind else { continue };
