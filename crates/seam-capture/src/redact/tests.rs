@@ -344,13 +344,17 @@ fn each_pack_alone_finds_what_the_whole_text_search_finds() {
 
 type Spans = Vec<(usize, usize)>;
 
-/// What `find_iter` over a matcher written by hand finds in `text`, and every match of `re`.
-fn both(re: &str, at: crate::scan::MatchAt, text: &str) -> (Spans, Spans) {
-    let want = regex::Regex::new(re)
+fn matches_of(re: &str, text: &str) -> Spans {
+    regex::Regex::new(re)
         .unwrap()
         .find_iter(text)
         .map(|m| (m.start(), m.end()))
-        .collect();
+        .collect()
+}
+
+/// What `find_iter` over a matcher written by hand finds in `text`, and every match of `re`.
+fn both(re: &str, at: crate::scan::MatchAt, text: &str) -> (Spans, Spans) {
+    let want = matches_of(re, text);
     let mut got = Vec::new();
     let mut p = 0;
     while p < text.len() {
@@ -430,11 +434,7 @@ fn a_text_holding_only_the_smallest_secret_is_still_searched() {
 /// Every match of `re` in `text`, and what a search written by hand finds, from where each
 /// match ends.
 fn both_found(re: &str, find: crate::scan::Find, text: &str) -> (Spans, Spans) {
-    let want = regex::Regex::new(re)
-        .unwrap()
-        .find_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect();
+    let want = matches_of(re, text);
     let mut got = Vec::new();
     let mut p = 0;
     while let Some((s, e)) = find(text.as_bytes(), p) {
