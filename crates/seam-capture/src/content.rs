@@ -137,13 +137,11 @@ impl Content {
     /// messages the newest first.
     pub fn seal(&mut self, redactor: &Redactor, max_bytes: usize) {
         let mut counts = self.redactions;
-        for field in self.texts_mut() {
-            redactor.redact_string(field, &mut counts);
-        }
+        self.each_text(|field| redactor.redact_string(field, &mut counts));
         self.redactions = counts;
         let mut budget = max_bytes;
         let mut cut = false;
-        for field in self.texts_mut() {
+        self.each_text(|field| {
             if field.len() <= budget {
                 budget -= field.len();
             } else {
@@ -151,33 +149,31 @@ impl Content {
                 budget = 0;
                 cut = true;
             }
-        }
+        });
         self.truncated |= cut;
     }
 
-    /// Every text, in the order they are kept when space runs out.
-    fn texts_mut(&mut self) -> Vec<&mut String> {
-        let mut out: Vec<&mut String> = Vec::new();
+    /// Calls `f` on every text, in the order they are kept when space runs out.
+    fn each_text(&mut self, mut f: impl FnMut(&mut String)) {
         if let Some(a) = &mut self.answer {
-            out.extend(a.text.as_mut());
-            out.extend(a.refusal.as_mut());
-            out.extend(a.tool_calls.iter_mut().map(|c| &mut c.arguments));
+            a.text.iter_mut().for_each(&mut f);
+            a.refusal.iter_mut().for_each(&mut f);
+            a.tool_calls.iter_mut().for_each(|c| f(&mut c.arguments));
         }
         for m in self.messages.iter_mut().rev() {
             for p in &mut m.parts {
                 if let Part::Text { text } = p {
-                    out.push(text);
+                    f(text);
                 }
             }
-            out.extend(m.tool_calls.iter_mut().map(|c| &mut c.arguments));
+            m.tool_calls.iter_mut().for_each(|c| f(&mut c.arguments));
         }
-        out.extend(self.variables.as_mut());
+        self.variables.iter_mut().for_each(&mut f);
         for t in &mut self.tools {
-            out.extend(t.description.as_mut());
-            out.extend(t.parameters.as_mut());
+            t.description.iter_mut().for_each(&mut f);
+            t.parameters.iter_mut().for_each(&mut f);
         }
-        out.extend(self.unparsed.as_mut());
-        out
+        self.unparsed.iter_mut().for_each(&mut f);
     }
 
     /// The stored form: a format byte, then the JSON compressed with zstd.

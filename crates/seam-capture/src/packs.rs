@@ -21,13 +21,20 @@ pub(crate) struct Pack {
     /// The pattern written by hand: the end of its match starting at a position, if any
     /// (tests compare it with `re`, which the whole-text search still uses).
     pub at: Option<scan::MatchAt>,
+    /// The pattern written by hand as a search (tests compare it with `re`).
+    pub find: Option<scan::Find>,
 }
 
 /// What a text must contain for a pack to be worth searching for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Needs {
     Nothing,
-    Digit,
+    /// At least this many digits in the text (a card has 13, a phone number 10).
+    Digits(usize),
+    /// Two capitals then two digits.
+    IbanStart,
+    /// A digit, a dot, a digit.
+    DottedDigit,
     At,
     Colon,
     /// Something every provider-key match contains ([`Seen::of`]).
@@ -39,7 +46,9 @@ impl Needs {
     pub(crate) fn met(self, seen: &Seen) -> bool {
         match self {
             Needs::Nothing => true,
-            Needs::Digit => seen.digit,
+            Needs::Digits(n) => seen.digits >= n,
+            Needs::IbanStart => seen.iban_start,
+            Needs::DottedDigit => seen.dotted_digit,
             Needs::At => seen.at,
             Needs::Colon => seen.colon,
             Needs::KeyShape => seen.key,
@@ -106,6 +115,7 @@ pub(crate) fn keys() -> Pack {
         inner: true,
         needs: Needs::KeyShape,
         at: None,
+        find: None,
         window: None,
     }
 }
@@ -118,6 +128,7 @@ pub(crate) fn email() -> Pack {
         inner: false,
         needs: Needs::At,
         at: None,
+        find: Some(scan::email_find),
         window: Some(Window {
             anchor: Anchor::At,
             class: class!(|b| b.is_ascii_alphanumeric()
@@ -133,8 +144,9 @@ pub(crate) fn card() -> Pack {
         re: re(r"[0-9](?:[ \-]?[0-9]){12,18}"),
         check: Check::Card,
         inner: false,
-        needs: Needs::Digit,
+        needs: Needs::Digits(13),
         at: Some(scan::card_at),
+        find: None,
         // 13 to 19 digits.
         window: Some(Window {
             anchor: Anchor::Digit,
@@ -150,8 +162,9 @@ pub(crate) fn iban() -> Pack {
         re: re(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}"),
         check: Check::Iban,
         inner: false,
-        needs: Needs::Digit,
+        needs: Needs::IbanStart,
         at: None,
+        find: None,
         // Two capitals then two digits, and 15 characters at least.
         window: Some(Window {
             anchor: Anchor::Digit,
@@ -177,8 +190,9 @@ pub(crate) fn ip() -> [Pack; 2] {
             re: re(&format!(r"{octet}(?:\.{octet}){{3}}")),
             check: Check::Ipv4,
             inner: false,
-            needs: Needs::Digit,
+            needs: Needs::DottedDigit,
             at: None,
+            find: None,
             // Three dots.
             window: Some(Window {
                 anchor: Anchor::Digit,
@@ -193,6 +207,7 @@ pub(crate) fn ip() -> [Pack; 2] {
             inner: false,
             needs: Needs::Colon,
             at: None,
+            find: None,
             // Two colons.
             window: Some(Window {
                 anchor: Anchor::Colon,
@@ -209,8 +224,9 @@ pub(crate) fn phone() -> Pack {
         re: re(r"(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{1,4}\)|[0-9]{1,4})(?:[ .\-]?[0-9]{2,4}){1,5}"),
         check: Check::Phone,
         inner: false,
-        needs: Needs::Digit,
+        needs: Needs::Digits(10),
         at: Some(scan::phone_at),
+        find: None,
         // 10 to 15 digits.
         window: Some(Window {
             anchor: Anchor::Digit,
@@ -230,6 +246,7 @@ pub(crate) fn custom(pattern: &str) -> Result<Pack, regex::Error> {
         inner: false,
         needs: Needs::Nothing,
         at: None,
+        find: None,
         window: None,
     })
 }
@@ -258,8 +275,8 @@ pub(crate) fn accept(check: Check, text: &str, s: usize, e: usize) -> Option<(us
                 && !before(text, s).is_some_and(|c| "._%+-".contains(c))
                 && !after(text, e).is_some_and(|c| c == '@' || c == '-')
         }
-        Check::Card => return longest_valid(text, s, e, &[' ', '-'], card_valid),
-        Check::Iban => return longest_valid(text, s, e, &[' '], iban_valid),
+        Check::Card => return longest_valid(text, s, e, b" -", card_valid),
+        Check::Iban => return longest_valid(text, s, e, b" ", iban_valid),
         Check::Ipv4 => {
             // A dot then a digit on either side: part of a longer dotted number.
             let mut left = text[..s].chars().rev();
@@ -302,11 +319,18 @@ fn longest_valid(
     text: &str,
     s: usize,
     e: usize,
-    seps: &[char],
+    seps: &[u8],
     valid: fn(&str) -> bool,
 ) -> Option<(usize, usize)> {
     let m = &text[s..e];
-    let ends = std::iter::once(m.len()).chain(m.rmatch_indices(seps).map(|(i, _)| i));
+    // The separators are ASCII: each is a char boundary.
+    let ends = std::iter::once(m.len()).chain(
+        m.bytes()
+            .enumerate()
+            .rev()
+            .filter(|(_, b)| seps.contains(b))
+            .map(|(i, _)| i),
+    );
     for end in ends {
         if standalone(text, s, s + end) && valid(&m[..end]) {
             return Some((s, s + end));

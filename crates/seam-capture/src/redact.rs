@@ -1,8 +1,8 @@
 //! The redactor: provider-key shapes always, the policy's packs and patterns on top, each
 //! span replaced by a typed marker and counted.
 
-use crate::packs::{self, Needs, Pack};
-use crate::scan::Seen;
+use crate::packs::{self, Pack};
+use crate::scan::{Anchor, Seen};
 use seam_config::{CapturePolicy, Redact, RedactPack};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -155,7 +155,9 @@ impl Redactor {
             packs.push(packs::phone());
         }
         Ok(Redactor {
-            digit_packs: packs.iter().any(|p| p.needs == Needs::Digit),
+            digit_packs: packs
+                .iter()
+                .any(|p| p.window.as_ref().is_some_and(|w| w.anchor == Anchor::Digit)),
             packs,
             #[cfg(test)]
             whole_text: false,
@@ -173,9 +175,13 @@ impl Redactor {
     pub fn redact<'t>(&self, text: &'t str) -> (Cow<'t, str>, Redactions) {
         let mut counts = Redactions::default();
         let mut out = Cow::Borrowed(text);
+        let mut prior = None;
         for _ in 0..MAX_PASSES {
-            match self.pass(&out, &mut counts) {
-                Some(next) => out = Cow::Owned(next),
+            match self.pass(&out, prior.as_ref(), &mut counts) {
+                Some((next, p)) => {
+                    out = Cow::Owned(next);
+                    prior = Some(p);
+                }
                 None => break,
             }
         }
@@ -190,21 +196,43 @@ impl Redactor {
         }
     }
 
-    /// One pass: `None` when nothing matched.
-    fn pass(&self, text: &str, counts: &mut Redactions) -> Option<String> {
+    /// One pass: `None` when nothing matched, else the text redacted and what a next pass
+    /// over it needs to know.
+    fn pass(
+        &self,
+        text: &str,
+        prior: Option<&Prior>,
+        counts: &mut Redactions,
+    ) -> Option<(String, Prior)> {
         // A pack is searched only in a text with a byte all its matches have (a digit, `@`,
         // `:`), and only over the windows around them that could hold a match it keeps
-        // (`scan`): one pass over the bytes spares most searches, and every search on the pass
-        // that checks a redaction is complete (secrets gone, their bytes with them). A
-        // `RegexSet` over all packs did this at half the cost of redacting (it cannot stop at
-        // a first match).
-        let seen = Seen::of(text, self.digit_packs);
-        // start -> (end, kind); markers already in the text are kept as they are.
-        let mut spans: BTreeMap<usize, (usize, Option<Kind>)> =
-            markers(text).map(|(s, e)| (s, (e, None))).collect();
-        let before = spans.len();
+        // (`scan`): one pass over the bytes spares most searches. A `RegexSet` over all packs
+        // did this at half the cost of redacting (it cannot stop at a first match).
+        //
+        // A later pass, which checks that redacting changed nothing more, does not scan again:
+        // this text is the last one with some spans turned into markers, which adds nothing a
+        // pack needs (`[`, `]` and lower-case letters make no key shape, digit, capital, dot,
+        // `@` or `:`), so the last pass's flags still say which packs can match. And a window that touches
+        // no new marker is the same bytes, between the same neighbours, as a window the last
+        // pass searched and found nothing to keep in (what it kept became a marker): only the
+        // windows next to the new markers are searched again.
+        let fresh;
+        let seen = match prior {
+            Some(p) if !self.whole_text() => &p.seen,
+            _ => {
+                fresh = Seen::of(text, self.digit_packs && prior.is_none());
+                &fresh
+            }
+        };
+        let near = prior
+            .filter(|_| !self.whole_text())
+            .map(|p| p.placed.as_slice());
+        // start -> (end, kind), made at the first match a check accepts, with the markers
+        // already in the text, kept as they are: a text (or a later pass) with nothing to
+        // redact is not searched for markers.
+        let mut spans: Option<BTreeMap<usize, (usize, Option<Kind>)>> = None;
         for pack in &self.packs {
-            if !self.whole_text() && !pack.needs.met(&seen) {
+            if !self.whole_text() && !pack.needs.met(seen) {
                 continue;
             }
             let grouped = pack.inner;
@@ -216,6 +244,8 @@ impl Redactor {
                     return;
                 };
                 let (s, e) = inner.unwrap_or(span);
+                let spans = spans
+                    .get_or_insert_with(|| markers(text).map(|(s, e)| (s, (e, None))).collect());
                 let overlaps = spans
                     .range(..e)
                     .next_back()
@@ -225,8 +255,16 @@ impl Redactor {
                 }
             };
             match &pack.window {
-                Some(window) if !self.whole_text() => window.each(text, &seen, |a, b| {
-                    if let Some(at) = pack.at {
+                Some(window) if !self.whole_text() => window.each(text, seen, near, |a, b| {
+                    if let Some(find) = pack.find {
+                        // The window's end is the haystack's, as for the pattern below.
+                        let w = &text.as_bytes()[..b];
+                        let mut p = a;
+                        while let Some((s, e)) = find(w, p) {
+                            consider(s, e, None);
+                            p = e;
+                        }
+                    } else if let Some(at) = pack.at {
                         // What `find_iter` does: the leftmost match, then on from its end.
                         let mut p = a;
                         while p < b {
@@ -260,20 +298,28 @@ impl Redactor {
                 }
             }
         }
-        if spans.len() == before {
+        let spans = spans?;
+        let found = spans.values().filter(|(_, kind)| kind.is_some()).count();
+        if found == 0 {
             return None;
         }
         let mut out = String::with_capacity(text.len());
+        let mut placed = Vec::with_capacity(found);
         let mut at = 0;
         for (s, (e, kind)) in spans {
             let Some(kind) = kind else { continue };
             out.push_str(&text[at..s]);
+            placed.push((out.len(), out.len() + kind.marker().len()));
             out.push_str(kind.marker());
             counts.bump(kind);
             at = e;
         }
         out.push_str(&text[at..]);
-        Some(out)
+        let seen = Seen {
+            digit_runs: Vec::new(),
+            ..*seen
+        };
+        Some((out, Prior { seen, placed }))
     }
 
     #[cfg(test)]
@@ -285,6 +331,15 @@ impl Redactor {
     fn whole_text(&self) -> bool {
         false
     }
+}
+
+/// What a pass that changed a text leaves for the next.
+struct Prior {
+    /// The flags of the text before: the redacted text has no byte a pack needs that it
+    /// lacked.
+    seen: Seen,
+    /// The markers this pass put in, in order, as spans of the redacted text.
+    placed: Vec<(usize, usize)>,
 }
 
 /// Markers already in a text: each `[` starting one (none is a prefix of another, none holds

@@ -12,7 +12,12 @@ use memchr::memchr_iter;
 /// Which of the bytes packs need a text contains, and where its runs of digits start.
 #[derive(Default)]
 pub(crate) struct Seen {
-    pub digit: bool,
+    /// ASCII digits in the text.
+    pub digits: usize,
+    /// Two capitals then two digits somewhere: how every IBAN starts.
+    pub iban_start: bool,
+    /// A digit, a dot and a digit somewhere: inside every IPv4 address.
+    pub dotted_digit: bool,
     pub at: bool,
     pub colon: bool,
     /// A provider-key shape can be there (see [`Seen::of`]).
@@ -28,23 +33,41 @@ impl Seen {
     /// quote and 40 key characters (an AWS secret next to its name).
     pub(crate) fn of(text: &str, digit_runs: bool) -> Seen {
         let b = text.as_bytes();
-        let mut s = Seen {
-            // Room for a few numbers without growing.
-            digit_runs: Vec::with_capacity(if digit_runs { 16 } else { 0 }),
-            ..Seen::default()
-        };
-        let mut in_digits = false;
-        for (i, &c) in b.iter().enumerate() {
-            let digit = c.is_ascii_digit();
-            if digit {
-                if !in_digits && digit_runs {
-                    s.digit_runs.push(i);
+        let mut s = Seen { ..Seen::default() };
+        let mut i = 0;
+        // Most bytes of a text (letters, spaces) say nothing: skipped by a table.
+        while let Some(k) = b
+            .get(i..)
+            .and_then(|r| r.iter().position(|c| TELLS[usize::from(*c)]))
+        {
+            i += k;
+            let c = b[i];
+            if c.is_ascii_digit() {
+                let run = i;
+                i += b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if digit_runs {
+                    if s.digit_runs.capacity() == 0 {
+                        // Room for a few numbers without growing; none for a text without.
+                        s.digit_runs.reserve(16);
+                    }
+                    s.digit_runs.push(run);
                 }
-                s.digit = true;
+                s.digits += i - run;
+                s.iban_start = s.iban_start
+                    || (run >= 2
+                        && i - run >= 2
+                        && b[run - 2].is_ascii_uppercase()
+                        && b[run - 1].is_ascii_uppercase());
+                continue;
             }
-            in_digits = digit;
             match c {
                 b'@' => s.at = true,
+                b'.' => {
+                    s.dotted_digit = s.dotted_digit
+                        || (i > 0
+                            && b[i - 1].is_ascii_digit()
+                            && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+                }
                 b':' | b'=' => {
                     s.colon |= c == b':';
                     s.key = s.key || secret_after(b, i + 1);
@@ -58,10 +81,24 @@ impl Seen {
                 }
                 _ => {}
             }
+            i += 1;
         }
         s
     }
 }
+
+/// The bytes [`Seen::of`] looks at: digits and the bytes its `match` names.
+const TELLS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_digit()
+            || matches!(c, b'@' | b'.' | b':' | b'=' | b'-' | b'A' | b'b' | b'B');
+        i += 1;
+    }
+    t
+};
 
 /// Spaces or tabs, an optional quote, then 40 of `[A-Za-z0-9/+]`, from `at`.
 fn secret_after(b: &[u8], at: usize) -> bool {
@@ -88,7 +125,7 @@ pub(crate) struct Window {
 }
 
 /// A byte every match contains: windows are grown from it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Anchor {
     Digit,
     At,
@@ -96,8 +133,16 @@ pub(crate) enum Anchor {
 }
 
 impl Window {
-    /// Calls `f(start, end)` for each window of `text` worth searching, in order.
-    pub(crate) fn each(&self, text: &str, seen: &Seen, mut f: impl FnMut(usize, usize)) {
+    /// Calls `f(start, end)` for each window of `text` worth searching, in order; with
+    /// `near`, the markers a pass put in, only the windows that touch one of them (their
+    /// bytes or the byte either side, all a pack's check looks at beyond a match).
+    pub(crate) fn each(
+        &self,
+        text: &str,
+        seen: &Seen,
+        near: Option<&[(usize, usize)]>,
+        mut f: impl FnMut(usize, usize),
+    ) {
         let b = text.as_bytes();
         let mut end = 0;
         let mut visit = |at: usize| {
@@ -117,6 +162,20 @@ impl Window {
                 f(s, e);
             }
         };
+        if let Some(near) = near {
+            // A window ends just before a marker or starts just after it (a marker's `[` and
+            // `]` are in no pack's bytes). Visiting a window without the anchor is harmless:
+            // every match contains the anchor.
+            for &(ms, me) in near {
+                if ms > 0 && self.class[usize::from(b[ms - 1])] {
+                    visit(ms - 1);
+                }
+                if me < b.len() && self.class[usize::from(b[me])] {
+                    visit(me);
+                }
+            }
+            return;
+        }
         match self.anchor {
             Anchor::Digit => seen.digit_runs.iter().for_each(|&at| visit(at)),
             Anchor::At => memchr_iter(b'@', b).for_each(visit),
@@ -228,4 +287,63 @@ pub(crate) fn phone_at(b: &[u8], s: usize) -> Option<usize> {
         }
     }
     phone_area(b, s)
+}
+
+/// A pattern written by hand that finds its leftmost match from a position itself: the match's
+/// start and end, which are never equal.
+pub(crate) type Find = fn(&[u8], usize) -> Option<(usize, usize)>;
+
+fn email_local(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn email_label(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-'
+}
+
+/// The leftmost match of the email pattern in `b` from `from`, as the regex crate finds it:
+/// `[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}`. Every match
+/// starts where the run of local-part bytes before an `@` starts (its domain decides, so any
+/// later start before the same `@` fails as well), and each byte is looked at a bounded
+/// number of times: linear.
+pub(crate) fn email_find(b: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut floor = from;
+    for at in memchr_iter(b'@', b.get(from..)?).map(|i| from + i) {
+        let mut s = at;
+        while s > floor && email_local(b[s - 1]) {
+            s -= 1;
+        }
+        if s < at
+            && let Some(e) = email_domain(b, at + 1)
+        {
+            return Some((s, e));
+        }
+        floor = at + 1;
+    }
+    None
+}
+
+/// The end of the domain from `d`: labels (whole runs, as a greedy label cannot end before a
+/// dot) joined by single dots; the match closes in the last label after the first that starts
+/// with two letters, after at most 24 of them (what the greedy repetition tries first).
+fn email_domain(b: &[u8], d: usize) -> Option<usize> {
+    let run = |i: usize| i + b[i..].iter().take_while(|c| email_label(**c)).count();
+    let mut p = run(d);
+    if p == d {
+        return None;
+    }
+    let mut end = None;
+    while p + 1 < b.len() && b[p] == b'.' && email_label(b[p + 1]) {
+        let label = p + 1;
+        let letters = b[label..]
+            .iter()
+            .take(24)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if letters >= 2 {
+            end = Some(label + letters);
+        }
+        p = run(label);
+    }
+    end
 }

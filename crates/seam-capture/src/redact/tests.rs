@@ -344,13 +344,17 @@ fn each_pack_alone_finds_what_the_whole_text_search_finds() {
 
 type Spans = Vec<(usize, usize)>;
 
-/// What `find_iter` over a matcher written by hand finds in `text`, and every match of `re`.
-fn both(re: &str, at: crate::scan::MatchAt, text: &str) -> (Spans, Spans) {
-    let want = regex::Regex::new(re)
+fn matches_of(re: &str, text: &str) -> Spans {
+    regex::Regex::new(re)
         .unwrap()
         .find_iter(text)
         .map(|m| (m.start(), m.end()))
-        .collect();
+        .collect()
+}
+
+/// What `find_iter` over a matcher written by hand finds in `text`, and every match of `re`.
+fn both(re: &str, at: crate::scan::MatchAt, text: &str) -> (Spans, Spans) {
+    let want = matches_of(re, text);
     let mut got = Vec::new();
     let mut p = 0;
     while p < text.len() {
@@ -386,5 +390,97 @@ proptest! {
     ) {
         let (got, want) = both(crate::packs::phone().re.as_str(), crate::scan::phone_at, &text);
         prop_assert_eq!(got, want);
+    }
+}
+
+/// A secret glued to one another pack redacts is found by the next pass, which searches only
+/// next to the markers the last one put in: before, after, and between two of them.
+#[test]
+fn a_later_pass_finds_what_a_marker_freed_on_either_side() {
+    let r = all();
+    for (text, want) in [
+        ("TICKET-123456a@b.io", "[custom][email]"),
+        ("x a@b.ioTICKET-123456 y", "x [email][custom] y"),
+        (
+            "TICKET-1234564111 1111 1111 1111 and TICKET-123456",
+            "[custom][card] and [custom]",
+        ),
+        (
+            "TICKET-123456192.168.1.20TICKET-654321",
+            "[custom][ip][custom]",
+        ),
+    ] {
+        assert_eq!(red(&r, text), want, "{text}");
+        assert_eq!(r.redact(text), whole_text(all()).redact(text), "{text}");
+    }
+}
+
+/// A text holding only a pack's smallest secret is still searched: the text-wide checks that
+/// skip a pack (13 digits for a card, 10 for a phone, two capitals and two digits for an
+/// IBAN, a digit, a dot and a digit for an IPv4 address) never skip one it has.
+#[test]
+fn a_text_holding_only_the_smallest_secret_is_still_searched() {
+    for (pack, text, want) in [
+        (RedactPack::Card, "4222222222222", "[card]"),
+        (RedactPack::Phone, "415.555.0100", "[phone]"),
+        (RedactPack::Phone, "(415)5550100", "[phone]"),
+        (RedactPack::Iban, "GB82WEST12345698765432", "[iban]"),
+        (RedactPack::Ip, "1.2.3.4", "[ip]"),
+    ] {
+        assert_eq!(red(&only(pack), text), want, "{pack:?}: {text}");
+    }
+}
+
+/// Every match of `re` in `text`, and what a search written by hand finds, from where each
+/// match ends.
+fn both_found(re: &str, find: crate::scan::Find, text: &str) -> (Spans, Spans) {
+    let want = matches_of(re, text);
+    let mut got = Vec::new();
+    let mut p = 0;
+    while let Some((s, e)) = find(text.as_bytes(), p) {
+        assert!(s >= p && e > s, "{text:?}: {s}..{e} from {p}");
+        got.push((s, e));
+        p = e;
+    }
+    (got, want)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn the_email_matcher_matches_as_its_pattern(
+        text in proptest::collection::vec(
+            prop_oneof!["[a-zA-Z]{1,30}", "[0-9]{1,3}", "[@.\\-_%+ ]", "\\PC", Just("@".to_string()), Just(".".to_string())],
+            0..24,
+        ).prop_map(|v| v.concat())
+    ) {
+        let (got, want) = both_found(crate::packs::email().re.as_str(), crate::scan::email_find, &text);
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn the_email_matcher_matches_as_its_pattern_at_its_edges() {
+    let long = format!("a@b.{}x", "c".repeat(30));
+    for text in [
+        "a@b.io",
+        "x@1.2@ab.cd",
+        "x@foo.bar@baz.com",
+        "a@b.c",
+        "a@b.com2x.de9",
+        "a@b.co.2x",
+        "@b.io",
+        "a@@b.io",
+        "a.b@c-d.e-f.gh-ij",
+        "ä@b.io, é.x@y.zz",
+        long.as_str(),
+    ] {
+        let (got, want) = both_found(
+            crate::packs::email().re.as_str(),
+            crate::scan::email_find,
+            text,
+        );
+        assert_eq!(got, want, "{text}");
     }
 }
