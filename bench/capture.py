@@ -5,7 +5,7 @@ Gateway pinned to core 0 with one worker, the sim and wrk on core 1 (as bench.py
 request carries an email address, a phone number and a card number, so redaction has work.
 Reports each route's median throughput at 16 connections with the rounds' spread, the ratio
 within each round, and what the capture counters say (contents kept and dropped).
-Writes bench/results/<date>-capture.md. Talks only to 127.0.0.1.
+Writes bench/results/<date>-capture.md (appended to when the day's file exists). Talks only to 127.0.0.1.
 """
 
 import argparse
@@ -134,7 +134,13 @@ def main():
     ]
     report = "\n".join(lines)
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{datetime.date.today()}-capture.md"
-    out.write_text(report)
+    # A day's file keeps every run of that day: a new run is appended, never written over.
+    if out.exists() and out.read_text().strip():
+        with out.open("a") as f:
+            f.write("\n## Run at " + datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M UTC") + "\n\n")
+            f.write(report.split("\n", 2)[2])
+    else:
+        out.write_text(report)
     print(report)
     print(f"written to {out}", file=sys.stderr)
     shutil.rmtree(tmp, ignore_errors=True)
