@@ -22,23 +22,22 @@ pub async fn round(
     config: &seam_config::Config,
     now_ms: i64,
 ) -> anyhow::Result<Vec<EventRecord>> {
-    let mut budgets = Vec::new();
-    for by in [By::Tenant, By::Key] {
-        let q = Query {
-            by,
-            name: None,
-            measure: Measure::Cost,
-            horizon_hours: 24,
-            as_of_ms: None,
-            history_days: HISTORY_DAYS,
-            now_ms,
-            budgets_only: true,
-        };
-        let all = seam_store::Tenants::All;
-        let loaded = forecast::load(store, &config.limits, &config.calendar, &q, &all).await?;
-        let report = tokio::task::spawn_blocking(move || forecast::compute(loaded)).await?;
-        budgets.extend(report.budgets);
-    }
+    // Every tenant's and key's limits, from one read of the usage hours.
+    let q = Query {
+        by: By::Tenant,
+        name: None,
+        measure: Measure::Cost,
+        horizon_hours: 24,
+        as_of_ms: None,
+        history_days: HISTORY_DAYS,
+        now_ms,
+        budgets_only: true,
+    };
+    let all = seam_store::Tenants::All;
+    let loaded = forecast::load(store, &config.limits, &config.calendar, &q, &all).await?;
+    let budgets = tokio::task::spawn_blocking(move || forecast::compute(loaded))
+        .await?
+        .budgets;
     let Some(since) = budgets.iter().map(|b| b.window_start_ms).min() else {
         return Ok(Vec::new());
     };
@@ -57,7 +56,9 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     let holder = format!("gw-{}", uuid::Uuid::now_v7().simple());
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
+        // The first round a period after start: a gateway starting (or restarting) serves
+        // before it fits anything.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -81,6 +82,7 @@ pub fn spawn(
                     continue;
                 }
             }
+            // Made per round, from the config in force: a reload may change the webhooks.
             let notifier = match seam_notify::Notifier::new(&config.notify.webhooks) {
                 Ok(n) => n,
                 Err(e) => {

@@ -96,32 +96,8 @@ enum Command {
     /// Usage and spend forecasts per tenant, route or key, with calibrated intervals, and
     /// every cost or token limit projected to its window's reset (docs/forecasts.md).
     Forecast {
-        /// tenant, route or key.
-        #[arg(long, default_value = "tenant")]
-        by: String,
-        /// One series only: a tenant, a route or a key id.
-        #[arg(long)]
-        name: Option<String>,
-        /// cost (USD), tokens (input plus output) or calls.
-        #[arg(long, default_value = "cost")]
-        metric: String,
-        /// How far ahead: 7d, 30d, 90d.
-        #[arg(long, default_value = "30d")]
-        horizon: String,
-        /// How much history each series is fitted on.
-        #[arg(long, default_value = "90d")]
-        history: String,
-        /// Forecast from this UTC date or time, on the history before it (imported history,
-        /// backtests): 2026-01-02.
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-        /// Output as JSON (one document; the same facts as the text, with a `budgets` section).
-        #[arg(long)]
-        json: bool,
-        /// Also write the charts (history, forecast, both intervals, calendar periods, limits)
-        /// to this SVG file.
-        #[arg(long, value_name = "FILE.svg")]
-        plot: Option<PathBuf>,
+        #[command(flatten)]
+        args: crate::forecast::Args,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -363,29 +339,7 @@ impl Cli {
                 }
                 None => crate::calls::list(&store, &since, tenant, limit, filters, json).await,
             },
-            Command::Forecast {
-                by,
-                name,
-                metric,
-                horizon,
-                history,
-                as_of,
-                json,
-                plot,
-                store,
-            } => {
-                let args = crate::forecast::Args {
-                    by: &by,
-                    name: name.as_deref(),
-                    metric: &metric,
-                    horizon: &horizon,
-                    history: &history,
-                    as_of: as_of.as_deref(),
-                    json,
-                    plot: plot.as_deref(),
-                };
-                crate::forecast::run(&store, &args).await
-            }
+            Command::Forecast { args, store } => crate::forecast::run(&store, &args).await,
             Command::Report { command, store } => match command {
                 ReportCommand::Streams { since, json } => {
                     crate::streams::report(&store, &since, json).await

@@ -8,20 +8,39 @@ use seam_control::forecast::{self, BudgetReport, By, Measure, Query, Report, Ser
 use seam_forecast::{Quantiles, Status};
 use seam_store::timestamp;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::PathBuf;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// `seam forecast`'s options, as given.
-pub struct Args<'a> {
-    pub by: &'a str,
-    pub name: Option<&'a str>,
-    pub metric: &'a str,
-    pub horizon: &'a str,
-    pub history: &'a str,
-    pub as_of: Option<&'a str>,
+/// `seam forecast`'s options.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// tenant, route or key.
+    #[arg(long, default_value = "tenant")]
+    pub by: String,
+    /// One series only: a tenant, a route or a key id.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// cost (USD), tokens (input plus output) or calls.
+    #[arg(long, default_value = "cost")]
+    pub metric: String,
+    /// How far ahead: 7d, 30d, 90d.
+    #[arg(long, default_value = "30d")]
+    pub horizon: String,
+    /// How much history each series is fitted on.
+    #[arg(long, default_value = "90d")]
+    pub history: String,
+    /// Forecast from this UTC date or time, on the history before it (imported history,
+    /// backtests): 2026-01-02.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Output as JSON (one document; the same facts as the text, with a `budgets` section).
+    #[arg(long)]
     pub json: bool,
-    pub plot: Option<&'a Path>,
+    /// Also write the charts (history, forecast, both intervals, calendar periods, limits)
+    /// to this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 fn hours_of(flag: &str, s: &str) -> anyhow::Result<usize> {
@@ -42,17 +61,17 @@ pub fn parse_as_of(s: &str) -> anyhow::Result<i64> {
 }
 
 /// `seam forecast`.
-pub async fn run(store_args: &StoreArgs, args: &Args<'_>) -> anyhow::Result<()> {
-    let by = By::parse(args.by)
+pub async fn run(store_args: &StoreArgs, args: &Args) -> anyhow::Result<()> {
+    let by = By::parse(&args.by)
         .ok_or_else(|| anyhow::anyhow!("--by `{}`: use tenant, route or key", args.by))?;
-    let measure = Measure::parse(args.metric)
+    let measure = Measure::parse(&args.metric)
         .ok_or_else(|| anyhow::anyhow!("--metric `{}`: use cost, tokens or calls", args.metric))?;
-    let horizon_hours = hours_of("horizon", args.horizon)?;
-    let history_days = i64::try_from(hours_of("history", args.history)? / 24)?;
+    let horizon_hours = hours_of("horizon", &args.horizon)?;
+    let history_days = i64::try_from(hours_of("history", &args.history)? / 24)?;
     if history_days < 1 {
         anyhow::bail!("--history `{}`: at least 1d", args.history);
     }
-    let as_of_ms = args.as_of.map(parse_as_of).transpose()?;
+    let as_of_ms = args.as_of.as_deref().map(parse_as_of).transpose()?;
     // Limits and the calendar come from the config; with `--store` and no config file there
     // are none, which the output says.
     let (limits, calendar) = if store_args.store.is_some() && !store_args.config.exists() {
@@ -74,7 +93,7 @@ pub async fn run(store_args: &StoreArgs, args: &Args<'_>) -> anyhow::Result<()> 
     let scope = who.read_scope("reading forecasts")?;
     let q = Query {
         by,
-        name: args.name.map(str::to_string),
+        name: args.name.clone(),
         measure,
         horizon_hours,
         as_of_ms,
@@ -87,7 +106,7 @@ pub async fn run(store_args: &StoreArgs, args: &Args<'_>) -> anyhow::Result<()> 
         eprintln!("fitting and backtesting each series…");
     }
     let report = tokio::task::spawn_blocking(move || forecast::compute(loaded)).await?;
-    if let Some(path) = args.plot {
+    if let Some(path) = &args.plot {
         let svg = seam_ui::forecast_svg(&report, measure);
         let tmp = path.with_extension("svg.tmp");
         std::fs::write(&tmp, svg)
@@ -105,21 +124,15 @@ pub async fn run(store_args: &StoreArgs, args: &Args<'_>) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn amount(m: Measure, v: f64) -> String {
-    match m {
-        Measure::Cost => format!("${v:.2}"),
-        _ => format!("{:.0} {}", v, m.unit()),
-    }
-}
-
-fn interval(m: Measure, q: &Quantiles) -> String {
+/// A median with its 80% and 95% intervals, each value written by `amount`.
+fn interval(amount: impl Fn(f64) -> String, q: &Quantiles) -> String {
     format!(
         "{} [80%: {} to {}; 95%: {} to {}]",
-        amount(m, q.q50),
-        amount(m, q.q10),
-        amount(m, q.q90),
-        amount(m, q.q025),
-        amount(m, q.q975)
+        amount(q.q50),
+        amount(q.q10),
+        amount(q.q90),
+        amount(q.q025),
+        amount(q.q975)
     )
 }
 
@@ -172,7 +185,7 @@ fn series_text(out: &mut String, s: &SeriesReport, m: Measure, t: i64, horizon_h
         let _ = writeln!(
             out,
             "  next {days:>3} days: {} (estimated)",
-            interval(m, &q)
+            interval(|v| m.amount(v), &q)
         );
     }
     for line in forecast::multipliers_text(&f.multipliers) {
@@ -184,19 +197,14 @@ fn series_text(out: &mut String, s: &SeriesReport, m: Measure, t: i64, horizon_h
 }
 
 fn budget_text(out: &mut String, b: &BudgetReport) {
-    let unit = if b.metric == "cost" {
-        Measure::Cost
-    } else {
-        Measure::Tokens
-    };
     let _ = write!(
         out,
         "  {} {} per {}: limit {}, spent {} since {}",
         b.subject,
         b.metric,
         b.window,
-        amount(unit, b.limit),
-        amount(unit, b.spent),
+        b.amount(b.limit),
+        b.amount(b.spent),
         timestamp(b.window_start_ms)
     );
     match (&b.projection, &b.note) {
@@ -205,7 +213,7 @@ fn budget_text(out: &mut String, b: &BudgetReport) {
                 out,
                 "\n    at the reset ({}): {} (estimated)",
                 timestamp(b.reset_ms),
-                interval(unit, &p.at_reset)
+                interval(|v| b.amount(v), &p.at_reset)
             );
             let when = |c: Option<i64>| c.map_or("not before the reset".to_string(), timestamp);
             let _ = writeln!(

@@ -83,15 +83,15 @@ fn main() {
         .enumerate()
         .map(|(i, (spec, _))| synth::generate(5000 + i as u64, spec, START_MS))
         .collect();
-    let inputs: Vec<(&Series, &[Period])> = series
-        .iter()
-        .zip(&big)
-        .map(|(s, (_, c))| (s, c.as_slice()))
-        .collect();
     let t = START_MS + HISTORY_DAYS as i64 * DAY_MS;
     let opts = Options::new(HOLDOUT_DAYS * 24, t);
+    let inputs: Vec<(&Series, &[Period], &Options)> = series
+        .iter()
+        .zip(&big)
+        .map(|(s, (_, c))| (s, c.as_slice(), &opts))
+        .collect();
     let (began, cpu0) = (Instant::now(), cpu_seconds());
-    let out = forecast_all(&inputs, &opts, threads);
+    let out = forecast_all(&inputs, threads);
     let wall = began.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
 

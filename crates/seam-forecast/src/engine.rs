@@ -22,10 +22,10 @@ pub fn forecast(series: &Series, calendar: &[Period], opts: &Options) -> SeriesF
     }
 }
 
-/// Forecast many series on `threads` threads (at least 1), results in input order.
+/// Forecast many series, each with its own calendar and options, on `threads` threads (at
+/// least 1), results in input order.
 pub fn forecast_all(
-    inputs: &[(&Series, &[Period])],
-    opts: &Options,
+    inputs: &[(&Series, &[Period], &Options)],
     threads: usize,
 ) -> Vec<SeriesForecast> {
     let threads = threads.clamp(1, inputs.len().max(1));
@@ -36,7 +36,7 @@ pub fn forecast_all(
                 s.spawn(move || {
                     (k..inputs.len())
                         .step_by(threads)
-                        .map(|i| (i, forecast(inputs[i].0, inputs[i].1, opts)))
+                        .map(|i| (i, forecast(inputs[i].0, inputs[i].1, inputs[i].2)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -50,7 +50,7 @@ pub fn forecast_all(
     });
     out.into_iter()
         .zip(inputs)
-        .map(|(f, (s, _))| {
+        .map(|(f, (s, _, opts))| {
             f.unwrap_or_else(|| SeriesForecast::empty(Status::NoHistory, classify::t_of(s, opts)))
         })
         .collect()

@@ -42,6 +42,23 @@ pub struct BudgetReport {
 }
 
 impl BudgetReport {
+    /// A value in the limit's metric as text: `$12.34`, `20000 tokens`, `60 requests`.
+    pub fn amount(&self, v: f64) -> String {
+        match self.unit() {
+            "USD" => format!("${v:.2}"),
+            unit => format!("{v:.0} {unit}"),
+        }
+    }
+
+    /// The limit's unit, as a chart's axis reads it: `USD`, else the metric's name.
+    pub fn unit(&self) -> &'static str {
+        if self.metric == "cost" {
+            "USD"
+        } else {
+            self.metric
+        }
+    }
+
     /// The name that makes one event per limit and window.
     pub fn window_key(&self) -> String {
         format!(
@@ -145,27 +162,22 @@ pub(crate) fn jobs(
         });
     };
     let shown = |t: &str| scope.allows(t) && q.name.as_deref().is_none_or(|n| n == t);
-    match q.by {
-        By::Tenant => {
-            let mut tenants: BTreeSet<&str> = limits.tenants.keys().map(String::as_str).collect();
-            tenants.extend(hours.iter().map(|h| h.tenant.as_str()));
-            for tenant in tenants.into_iter().filter(|t| shown(t)) {
-                for l in limits.for_tenant(tenant) {
-                    add(By::Tenant, tenant, tenant, None, l);
-                }
+    if q.by == By::Tenant || q.budgets_only {
+        let mut tenants: BTreeSet<&str> = limits.tenants.keys().map(String::as_str).collect();
+        tenants.extend(hours.iter().map(|h| h.tenant.as_str()));
+        for tenant in tenants.into_iter().filter(|t| shown(t)) {
+            for l in limits.for_tenant(tenant) {
+                add(By::Tenant, tenant, tenant, None, l);
             }
         }
-        By::Key => {
-            for (k, ls) in &keys {
-                let name_ok = q.name.as_deref().is_none_or(|n| n == k.id);
-                if scope.allows(&k.tenant) && name_ok {
-                    for l in ls {
-                        add(By::Key, &k.id, &k.tenant, Some(&k.id), l);
-                    }
-                }
+    }
+    // `keys` is empty unless the query shows keys' limits (by key, or budgets only: `load`).
+    for (k, ls) in &keys {
+        if scope.allows(&k.tenant) && q.name.as_deref().is_none_or(|n| n == k.id) {
+            for l in ls {
+                add(By::Key, &k.id, &k.tenant, Some(&k.id), l);
             }
         }
-        By::Route => {}
     }
     out
 }

@@ -32,7 +32,8 @@ pub struct Query {
     /// How much history each series is fitted on.
     pub history_days: i64,
     pub now_ms: i64,
-    /// Only the budgets (`seam serve`'s projections): no series of the view is forecast.
+    /// Only the budgets, every tenant's and every key's (`seam serve`'s projections): no
+    /// series of the view is forecast.
     pub budgets_only: bool,
 }
 
@@ -129,9 +130,10 @@ pub async fn load(
             (g, p)
         })
         .collect();
-    let keys = match q.by {
-        By::Key => budgets::keys_with_limits(store.list_keys().await?),
-        By::Tenant | By::Route => Vec::new(),
+    let keys = if q.by == By::Key || q.budgets_only {
+        budgets::keys_with_limits(store.list_keys().await?)
+    } else {
+        Vec::new()
     };
     let budgets = budgets::jobs(limits, keys, &hours, q, scope, from)
         .into_iter()
@@ -166,7 +168,10 @@ pub fn compute(loaded: Loaded) -> Report {
             work.push((s, p, options(q, j.horizon_hours)));
         }
     }
-    let mut forecasts = run_all(&work).into_iter();
+    let inputs: Vec<(&Series, &[Period], &Options)> =
+        work.iter().map(|(s, p, o)| (*s, *p, o)).collect();
+    // Two threads: this machine's cores; fitting is CPU-bound.
+    let mut forecasts = seam_forecast::forecast_all(&inputs, 2).into_iter();
     let mut series = Vec::new();
     for (g, periods) in loaded.series {
         let Some(forecast) = forecasts.next() else {
@@ -312,28 +317,4 @@ fn periods(calendar: &Calendar, tenant: Option<&str>, from: i64, to: i64) -> Vec
             end_ms: h.end_ms,
         })
         .collect()
-}
-
-/// Every forecast, on two threads (this machine's cores; fitting is CPU-bound), in order.
-fn run_all(work: &[(&Series, &[Period], Options)]) -> Vec<SeriesForecast> {
-    let half = work.len().div_ceil(2).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = work
-            .chunks(half)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(series, periods, o)| seam_forecast::forecast(series, periods, o))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        // A forecaster that panicked is a bug: carry it to the caller rather than misalign
-        // the series with their forecasts.
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }

@@ -85,6 +85,14 @@ impl Measure {
         }
     }
 
+    /// A value of this measure as text: `$12.34`, `1200 tokens`, `35 calls`.
+    pub fn amount(self, v: f64) -> String {
+        match self {
+            Measure::Cost => format!("${v:.2}"),
+            _ => format!("{v:.0} {}", self.unit()),
+        }
+    }
+
     /// The unit a chart's axis reads in.
     pub fn unit(self) -> &'static str {
         match self {

@@ -13,20 +13,13 @@ use seam_forecast::Quantiles;
 const MAX_CHARTS: usize = 24;
 const DAY_MS: i64 = 86_400_000;
 
-fn amount(m: Measure, v: f64) -> String {
-    match m {
-        Measure::Cost => format!("${v:.2}"),
-        _ => format!("{v:.0}"),
-    }
-}
-
 /// A median with its 80% interval: `$12.00 [$10.00, $14.00]`.
 fn with_interval(m: Measure, q: &Quantiles) -> String {
     format!(
         "{} [{}, {}]",
-        amount(m, q.q50),
-        amount(m, q.q10),
-        amount(m, q.q90)
+        m.amount(q.q50),
+        m.amount(q.q10),
+        m.amount(q.q90)
     )
 }
 
@@ -59,21 +52,16 @@ fn series_row(r: &Report, s: &SeriesReport, m: Measure) -> Value {
 }
 
 fn budget_row(b: &BudgetReport) -> Value {
-    let m = if b.metric == "cost" {
-        Measure::Cost
-    } else {
-        Measure::Tokens
-    };
     let p = b.projection.as_ref();
     json!({
         "subject": b.subject,
-        "limit": format!("{} per {}: {}", b.metric, b.window, amount(m, b.limit)),
-        "spent": amount(m, b.spent),
+        "limit": format!("{} per {}: {}", b.metric, b.window, b.amount(b.limit)),
+        "spent": b.amount(b.spent),
         "reset": timestamp(b.reset_ms),
         "projected": p.map(|p| format!(
             "{} [80%: {} to {}; 95%: {} to {}]",
-            amount(m, p.at_reset.q50), amount(m, p.at_reset.q10), amount(m, p.at_reset.q90),
-            amount(m, p.at_reset.q025), amount(m, p.at_reset.q975))),
+            b.amount(p.at_reset.q50), b.amount(p.at_reset.q10), b.amount(p.at_reset.q90),
+            b.amount(p.at_reset.q025), b.amount(p.at_reset.q975))),
         "crossing": p.map(|p| p.crossing_ms.q50.map_or("not before the reset".into(), timestamp)),
         "chance": p.map(|p| p.p_exceed_label.clone()),
         "exceed": p.is_some_and(|p| p.exceed_projected),

@@ -16,13 +16,6 @@ fn budget_of(r: &Report, s: &SeriesReport, b: &BudgetReport, m: Measure) -> bool
     subject && b.metric == m.as_str()
 }
 
-fn money(m: Measure, v: f64) -> String {
-    match m {
-        Measure::Cost => format!("${v:.2}"),
-        _ => format!("{v:.0}"),
-    }
-}
-
 /// One series' chart.
 pub fn series_chart(r: &Report, s: &SeriesReport, m: Measure) -> BandChart {
     let f = &s.forecast;
@@ -50,7 +43,7 @@ pub fn series_chart(r: &Report, s: &SeriesReport, m: Measure) -> BandChart {
             .budgets
             .iter()
             .filter(|b| b.window == "day" && budget_of(r, s, b, m))
-            .map(|b| (b.limit, format!("daily limit {}", money(m, b.limit))))
+            .map(|b| (b.limit, format!("daily limit {}", b.amount(b.limit))))
             .collect(),
         start: Some(r.start_ms),
     }
@@ -59,11 +52,6 @@ pub fn series_chart(r: &Report, s: &SeriesReport, m: Measure) -> BandChart {
 /// A budget's chart: spent by the start, its projection to the reset, the limit.
 pub fn budget_chart(b: &BudgetReport) -> Option<BandChart> {
     b.projection.as_ref()?;
-    let m = if b.metric == "cost" {
-        Measure::Cost
-    } else {
-        Measure::Tokens
-    };
     let mut forecast = vec![(
         b.spent_path.last().map_or(b.window_start_ms, |p| p.0),
         b.spent,
@@ -74,13 +62,13 @@ pub fn budget_chart(b: &BudgetReport) -> Option<BandChart> {
             "{} {} per {}: spent and projected to the reset (estimated)",
             b.subject, b.metric, b.window
         ),
-        unit: m.unit().to_string(),
+        unit: b.unit().to_string(),
         history: b.spent_path.clone(),
         forecast,
         band80: b.path.iter().map(|(t, q)| (*t, q.q10, q.q90)).collect(),
         band95: b.path.iter().map(|(t, q)| (*t, q.q025, q.q975)).collect(),
         shaded: Vec::new(),
-        lines: vec![(b.limit, format!("limit {}", money(m, b.limit)))],
+        lines: vec![(b.limit, format!("limit {}", b.amount(b.limit)))],
         start: None,
     })
 }
