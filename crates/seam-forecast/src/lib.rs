@@ -33,6 +33,8 @@ mod shift;
 pub mod synth;
 
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod gap_tests;
 #[cfg(test)]
 mod tests;
