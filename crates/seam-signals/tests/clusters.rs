@@ -6,9 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use seam_signals::synth::{MODES, ModeCorpus, Spec, generate_modes};
-use seam_signals::{
-    ClusterOptions, Clustering, DEFAULT_COVER_THRESHOLD, Options, cluster, match_cases, scan,
-};
+use seam_signals::{ClusterOptions, Clustering, DEFAULT_COVER_THRESHOLD, cluster, match_cases};
 
 /// The flagged calls' user turns, in call order, with the mode of each (None: background).
 struct Flagged {
@@ -19,26 +17,12 @@ struct Flagged {
 
 fn flagged() -> Flagged {
     let mc: ModeCorpus = generate_modes(29, &Spec::default(), 60);
-    let out = scan(
-        &mc.corpus.turns,
-        &Options {
-            now_ms: Some(mc.corpus.now_ms),
-            ..Options::default()
-        },
-    );
-    let ids: BTreeSet<&str> = out.flags.iter().map(|f| f.call_id.as_str()).collect();
-    let mut f = Flagged {
-        texts: Vec::new(),
-        mode: Vec::new(),
-        cases: mc.cases.clone(),
-    };
-    for t in &mc.corpus.turns {
-        if let (true, Some(text)) = (ids.contains(t.call_id.as_str()), &t.user_text) {
-            f.texts.push(text.clone());
-            f.mode.push(mc.mode_of.get(&t.call_id).copied());
-        }
+    let (texts, mode) = mc.flagged();
+    Flagged {
+        texts,
+        mode,
+        cases: mc.cases,
     }
-    f
 }
 
 /// Per mode: (best cluster index, hits, mode's flagged turns, cluster size).
@@ -78,7 +62,7 @@ fn planted_modes_cluster_pure_and_whole() {
         background
     );
     println!("threshold  clusters  small  min-purity  min-recall");
-    for t in [0.2, 0.3, 0.4, 0.5, 0.6, 0.7] {
+    for t in [0.2, 0.25, 0.3, 0.325, 0.35, 0.375, 0.4, 0.5, 0.6] {
         let opts = ClusterOptions {
             threshold: t,
             ..ClusterOptions::default()
@@ -94,7 +78,7 @@ fn planted_modes_cluster_pure_and_whole() {
             .map(|&(_, h, n, _)| h as f64 / n.max(1) as f64)
             .fold(1.0, f64::min);
         println!(
-            "{t:.2}       {:>5}  {:>5}  {purity:.3}       {recall:.3}   {}",
+            "{t:.3}      {:>5}  {:>5}  {purity:.3}       {recall:.3}   {}",
             c.clusters.len(),
             c.small,
             best.iter()

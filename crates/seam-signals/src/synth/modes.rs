@@ -4,12 +4,12 @@
 //! that covers some modes and not others, with cases near the uncovered ones ("how do i cancel
 //! my subscription" beside the uncovered "cancel mid-cycle, prorated refund").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::bank::PREFIXES;
 use super::{Corpus, Rng, Spec, generate};
-use crate::Turn;
 use crate::text::mix;
+use crate::{Options, Turn, scan};
 
 pub struct Mode {
     pub name: &'static str,
@@ -148,6 +148,28 @@ pub struct ModeCorpus {
     pub mode_of: BTreeMap<String, usize>,
     /// Eval case inputs: the covered modes' cases and the background cases.
     pub cases: Vec<String>,
+}
+
+impl ModeCorpus {
+    /// The flagged calls' user turns (a scan at `now_ms` with default options), in call
+    /// order, each with its mode (`None`: the ordinary corpus): what clustering is given.
+    pub fn flagged(&self) -> (Vec<String>, Vec<Option<usize>>) {
+        let opts = Options {
+            now_ms: Some(self.corpus.now_ms),
+            ..Options::default()
+        };
+        let flags = scan(&self.corpus.turns, &opts).flags;
+        let ids: BTreeSet<&str> = flags.iter().map(|f| f.call_id.as_str()).collect();
+        self.corpus
+            .turns
+            .iter()
+            .filter(|t| ids.contains(t.call_id.as_str()))
+            .filter_map(|t| {
+                let text = t.user_text.clone()?;
+                Some((text, self.mode_of.get(&t.call_id).copied()))
+            })
+            .unzip()
+    }
 }
 
 /// The ordinary corpus (`spec`) plus `sessions_per_mode` sessions of each mode: a question,
