@@ -14,7 +14,7 @@ use crate::cluster::{Clustering, distinct};
 use crate::features::{Features, Vector, centroid, dot};
 
 /// Centroid cosine at or above which a cluster counts as covered by its nearest case.
-/// Calibrated on the synth failure modes (docs/design/failures.md §3.6): covered modes scored
+/// Calibrated on the synth failure modes (docs/design/failures.md §4): covered modes scored
 /// 0.66-0.81 against their nearest case, uncovered ones 0.02-0.27 (the highest: "cancel mid
 /// cycle, prorated refund" against "how do i cancel my subscription"); 0.45 is midway.
 pub const DEFAULT_COVER_THRESHOLD: f64 = 0.45;

@@ -1,9 +1,9 @@
 //! TF-IDF vectors of texts, for clustering flagged turns and matching clusters to eval cases.
 //! Terms are the content words of `text.rs` (the same normalization as the rephrase signal),
 //! crudely stemmed; tf is sublinear (1 + ln count), vectors are L2-normalised, so a dot
-//! product is the cosine. No word pairs: on the planted modes they halved a short question's
-//! similarity to its other wordings (a pair is shared only when the words are adjacent), and
-//! recall fell from 0.93 to 0.2 at equal purity (docs/design/failures.md §3.5).
+//! product is the cosine. No word pairs: a pair is shared only where the two words are
+//! adjacent, so pairs lower a short question's similarity to its other wordings (on the planted
+//! modes, min recall at 0.3 was 0.29 with pairs, 0.87 without; docs/design/failures.md §4).
 
 use std::collections::HashMap;
 
