@@ -172,3 +172,39 @@ fn stem(w: &str) -> &str {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_of_a_word_meet_and_short_or_foreign_words_pass() {
+        for (words, want) in [
+            // As `content_words` gives them: "fails" is already "fail".
+            (&["fail", "failed", "failing"][..], "fail"),
+            (&["cancel", "cancelled", "cancelling"][..], "cancel"),
+            (&["charge", "charged", "charging"][..], "charg"),
+        ] {
+            for w in words {
+                assert_eq!(stem(w), want, "{w}");
+            }
+        }
+        assert_eq!(stem("address"), "address");
+        assert_eq!(stem("red"), "red");
+        assert_eq!(stem("счётed"), "счётed");
+    }
+
+    #[test]
+    fn a_term_is_shown_as_its_commonest_form() {
+        let f = Features::fit(["webhooks failed", "webhook failed", "failing webhook"].into_iter());
+        let mut shown = f.terms.clone();
+        shown.sort();
+        assert_eq!(shown, ["failed", "webhook"]);
+        let v = f.vector(0);
+        assert!((dot(&v, &v) - 1.0).abs() < 1e-9, "unit length");
+        assert!(
+            (dot(&v, &f.vector(2)) - 1.0).abs() < 1e-9,
+            "same terms, same vector"
+        );
+    }
+}
