@@ -110,8 +110,21 @@ pub(crate) fn distinct(texts: &[&str]) -> (Distinct, usize) {
 }
 
 pub fn cluster(texts: &[&str], opts: &ClusterOptions) -> Clustering {
+    cluster_in(texts, &[], opts)
+}
+
+/// [`cluster`], with the IDF fitted on `texts` and `background` (the traffic's other user
+/// turns): a word every flagged turn of one failure mode shares is rare in the traffic as a
+/// whole, which is what makes it the mode's word. Fitted on the flagged turns alone, a mode
+/// that is most of them would make its own words look common and split into its wordings.
+pub fn cluster_in(texts: &[&str], background: &[&str], opts: &ClusterOptions) -> Clustering {
     let (d, empty) = distinct(texts);
-    let features = Features::fit(d.texts.iter().map(String::as_str));
+    let features = Features::fit(
+        d.texts
+            .iter()
+            .map(String::as_str)
+            .chain(background.iter().copied()),
+    );
     let vectors: Vec<Vector> = (0..d.texts.len()).map(|i| features.vector(i)).collect();
     let groups = link(&d, &vectors, TIGHT);
     let groups = merge(groups, &d, &vectors, opts.threshold);

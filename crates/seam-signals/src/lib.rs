@@ -40,7 +40,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use cluster::{Cluster, ClusterOptions, Clustering, DEFAULT_THRESHOLD, cluster};
+pub use cluster::{Cluster, ClusterOptions, Clustering, DEFAULT_THRESHOLD, cluster, cluster_in};
 pub use coverage::{CaseMatch, DEFAULT_COVER_THRESHOLD, match_cases};
 pub use text::{Sketch, normalize};
 pub use tool_error::{canonical_args, tool_error};
