@@ -118,7 +118,7 @@ fn failures_text(r: &Report, since: &str) -> String {
     if r.rows.is_empty() {
         let _ = writeln!(out, "\nno signal fired in either period");
     } else {
-        let rows: Vec<Vec<String>> = r
+        let mut rows: Vec<Vec<String>> = r
             .rows
             .iter()
             .map(|row| {
@@ -148,22 +148,23 @@ fn failures_text(r: &Report, since: &str) -> String {
                 ]
             })
             .collect();
-        let _ = write!(
-            out,
-            "\n{}",
-            table(
-                &[
-                    "GROUP",
-                    "SIGNAL",
-                    "FLAGGED/CALLS",
-                    "RATE [95%]",
-                    "BEFORE",
-                    "RATE BEFORE",
-                    "CHANGE P"
-                ],
-                &rows
-            )
-        );
+        let mut headers = vec![
+            "GROUP",
+            "SIGNAL",
+            "FLAGGED/CALLS",
+            "RATE [95%]",
+            "BEFORE",
+            "RATE BEFORE",
+            "CHANGE P",
+        ];
+        // By signal, the group is the signal.
+        if r.by == By::Signal {
+            headers.remove(0);
+            rows.iter_mut().for_each(|r| {
+                r.remove(0);
+            });
+        }
+        let _ = write!(out, "\n{}", table(&headers, &rows));
     }
     let _ = writeln!(out, "\nmethod: {}", r.method);
     out
