@@ -39,10 +39,12 @@ def test_feedback_on_a_call_is_stored_and_counted_as_a_signal(stack, capturing):
     session = f"s-{uuid.uuid4()}"
     first = ask(capturing, "How do I pay an invoice in euros from a dollar account?", session)
     # The user rephrases within seconds: the first answer was not accepted.
-    ask(capturing, "how can I pay my invoice in euros when my account is in dollars", session)
-    posted = feedback(capturing, call_id=first, score=-1, comment="wrong again, mail ana.souza@example.com")
-    assert posted.status_code == 200, posted.text
-    body = posted.json()
+    second = ask(capturing, "how can I pay my invoice in euros when my account is in dollars", session)
+    stack.call(second)  # recorded before the scan reads it
+    # As the README shows it: the SDK's generic post, the answer as a dict.
+    body = capturing.post(
+        "/feedback", body={"call_id": first, "score": -1, "comment": "wrong again, mail ana.souza@example.com"}, cast_to=dict
+    )
     assert body["object"] == "feedback" and body["id"].startswith("fb_")
     assert body["call_id"] == first and body["score"] == -1.0
     assert body["comment_kept"] is True, "tenant e2e-capture keeps content, so its comments"

@@ -183,7 +183,7 @@ fn call(
         tenant: tenant.into(),
         key_id: None,
         trace_id: None,
-        session_id: Some(session.into()),
+        session_id: (!session.is_empty()).then(|| session.into()),
         endpoint: "chat.completions".into(),
         route: route.into(),
         stream: false,
@@ -209,4 +209,68 @@ fn call(
         purpose: Purpose::Live,
         request_hash: Some(format!("{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15))),
     }
+}
+
+/// `turns` (`seam_signals::synth`'s corpus) as records of `tenant` on `route`: a call each,
+/// and its content where the turn has text (the request's user turn and tool results, the
+/// answer's tool calls, refusal, finish reason, emptiness). For the benchmark and tests.
+pub fn batch_of(turns: &[seam_signals::Turn], tenant: &str, route: &str) -> RecordBatch {
+    let mut batch = RecordBatch::default();
+    for (n, t) in turns.iter().enumerate() {
+        let id = format!("call_{}", t.call_id);
+        let mut call = call(&id, t.at_ms, tenant, route, "", n as u64, false);
+        call.session_id = t.session.clone();
+        call.trace_id = t.trace.clone();
+        call.request_hash = t.request_hash.clone();
+        call.outcome = match t.outcome.as_str() {
+            "error" => Outcome::Error,
+            "refused" => Outcome::Refused,
+            "rejected" => Outcome::Rejected,
+            _ if t.client_closed => Outcome::ClientClosed,
+            _ => Outcome::Ok,
+        };
+        if let Some(text) = &t.user_text {
+            let mut c = Content {
+                messages: vec![Message {
+                    role: "user".into(),
+                    parts: vec![Part::Text { text: text.clone() }],
+                    ..Message::default()
+                }],
+                ..Content::default()
+            };
+            c.messages.extend(t.tool_results.iter().map(|r| Message {
+                role: "tool".into(),
+                parts: vec![Part::Text { text: r.clone() }],
+                ..Message::default()
+            }));
+            let empty = t.answer_empty == Some(true);
+            c.answer = Some(Answer {
+                text: (!empty && t.tool_calls.is_empty()).then(|| "An answer.".to_string()),
+                refusal: (t.refusal == Some(true)).then(|| "I can't help with that.".into()),
+                tool_calls: t
+                    .tool_calls
+                    .iter()
+                    .map(|(name, args)| seam_capture::ToolCall {
+                        id: None,
+                        name: name.clone(),
+                        arguments: args.clone(),
+                    })
+                    .collect(),
+                finish_reason: t.finish_reason.clone(),
+                client_closed: t.client_closed,
+            });
+            let (body, bytes) = c.encode().unwrap_or_default();
+            batch.contents.push(ContentRecord {
+                call_id: id.clone(),
+                created_ms: t.at_ms,
+                format: ContentRecord::FORMAT,
+                bytes: bytes as i64,
+                truncated: false,
+                redactions: 0,
+                body,
+            });
+        }
+        batch.calls.push(call);
+    }
+    batch
 }
