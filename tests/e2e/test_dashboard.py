@@ -80,5 +80,5 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
     )
     assert out.returncode == 0 and "dashboard: ok" in out.stdout, f"{out.stdout}\n{out.stderr}"
     for page in ["home", "timeline", "calls", "call", "reliability", "streams", "usage", "prompts", "evals",
-                 "forecasts", "value", "audit", "keys", "users"]:
+                 "forecasts", "coverage", "value", "audit", "keys", "users"]:
         assert (Path(os.environ.get("SEAM_UI_SHOTS_DIR", tmp_path)) / f"{page}.png").stat().st_size > 1000, page

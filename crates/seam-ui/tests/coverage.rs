@@ -133,7 +133,10 @@ async fn clusters_come_uncovered_first_with_markup_as_text_and_a_chart() {
     );
     assert!(!page.body.contains("<script>alert(1)"));
     assert!(page.body.contains("<svg"), "the signals chart");
-    assert!(page.body.contains("rephrase"));
+    assert!(
+        page.body.contains("<td>rephrase "),
+        "the chart's numbers by day"
+    );
     assert!(
         page.body.contains("href=\"/ui/calls/call_"),
         "examples link"

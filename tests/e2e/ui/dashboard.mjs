@@ -70,6 +70,7 @@ try {
     ["Prompts", "Prompts", "prompts"],
     ["Evals", "Evals and gates", "evals"],
     ["Canaries", "Canaries", "canaries"],
+    ["Coverage", "Coverage", "coverage"],
     ["Forecasts", "Forecasts", "forecasts"],
     ["Value", "Value of evals", "value"],
     ["Audit", "Audit", "audit"],

@@ -157,7 +157,7 @@ fn bucket(since: i64, until: i64) -> (i64, &'static str) {
 
 /// Flagged calls per signal in each bucket of `[since, until)`, a chart per three signals
 /// (the line chart draws three), the signals with the most flags first.
-fn signal_charts(flags: &[FlagRecord], since: i64, until: i64) -> (String, Vec<Value>) {
+fn signal_charts(flags: &[FlagRecord], since: i64, until: i64) -> (String, Vec<Value>, Vec<Value>) {
     let (bucket, _) = bucket(since, until);
     let start = since.div_euclid(bucket) * bucket;
     let n = usize::try_from((until - start + bucket - 1) / bucket).unwrap_or(0);
@@ -197,7 +197,21 @@ fn signal_charts(flags: &[FlagRecord], since: i64, until: i64) -> (String, Vec<V
         .iter()
         .map(|(s, _, t)| json!({"signal": s, "flagged": *t as u64}))
         .collect();
-    (charts, totals)
+    // The charts' numbers, bucket by bucket (those with a flag), newest first.
+    let rows = (0..n)
+        .rev()
+        .filter_map(|i| {
+            let here: Vec<String> = ordered
+                .iter()
+                .filter(|(_, v, _)| v[i] > 0.0)
+                .map(|(s, v, _)| format!("{s} {}", v[i] as u64))
+                .collect();
+            (!here.is_empty()).then(|| {
+                json!({"time": timestamp(start + i as i64 * bucket), "flagged": here.join(", ")})
+            })
+        })
+        .collect();
+    (charts, totals, rows)
 }
 
 /// GET /ui/coverage?since=7d&dataset=NAME.
@@ -232,7 +246,7 @@ pub(crate) async fn coverage(
         .iter()
         .map(|f| (f.call_id.as_str(), f.tenant.as_str()))
         .collect();
-    let (charts, totals) = signal_charts(&flags, r.since_ms, r.until_ms);
+    let (charts, totals, buckets) = signal_charts(&flags, r.since_ms, r.until_ms);
     let c = &r.scanned.coverage;
     let data = json!({
         "f": {"since": since, "dataset": dataset.unwrap_or("")},
@@ -241,6 +255,7 @@ pub(crate) async fn coverage(
         "until": timestamp(r.until_ms),
         "bucket": bucket(r.since_ms, r.until_ms).1,
         "totals": totals,
+        "buckets": buckets,
         "datasets": if r.datasets.is_empty() { "none".to_string() } else { r.datasets.join(", ") },
         "cases": r.cases,
         "flagged": r.flagged_calls,
