@@ -102,10 +102,33 @@ pub(crate) async fn load(
         }
     };
     let opts = failures::coverage_options(&ui.failures());
-    let report = failures::coverage(ui.store.as_ref(), &scope, since_ms, until_ms, &sets, &opts)
-        .await
-        .map_err(|e| control_error(ui, who, e))?;
-    Ok(Loaded { report, scope })
+    // Clustering a week of turns is CPU work: on a blocking thread, not on the threads that
+    // serve calls (the store's futures are driven from there through the runtime's handle).
+    let (store, tenants, rt) = (
+        ui.store.clone(),
+        scope.clone(),
+        tokio::runtime::Handle::current(),
+    );
+    let report = tokio::task::spawn_blocking(move || {
+        rt.block_on(failures::coverage(
+            store.as_ref(),
+            &tenants,
+            since_ms,
+            until_ms,
+            &sets,
+            &opts,
+        ))
+    })
+    .await;
+    match report {
+        Ok(Ok(report)) => Ok(Loaded { report, scope }),
+        Ok(Err(e)) => Err(control_error(ui, who, e)),
+        Err(_) => Err(ui.message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the coverage report failed; the gateway's log says why",
+            Some(who),
+        )),
+    }
 }
 
 /// Whether `actor` may export `c`'s calls as cases: operator of every tenant among them.
