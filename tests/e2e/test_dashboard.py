@@ -28,7 +28,8 @@ def missing(what: str):
     pytest.skip(what)
 
 
-def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
+def browser_node() -> str:
+    """node, once node, playwright-core and chromium are all there (else skip, or fail)."""
     node = shutil.which("node")
     if node is None:
         missing("node is not installed (apt-get install -y nodejs npm)")
@@ -36,6 +37,11 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
         missing("playwright-core is not installed (cd tests/e2e/ui && npm ci)")
     if not os.access(CHROMIUM, os.X_OK):
         missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    return node
+
+
+def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
+    node = browser_node()
     body = json.dumps({"model": "chat", "messages": [{"role": "user", "content": "hello dashboard"}]})
     req = urllib.request.Request(
         f"{stack.base_url}/chat/completions",
@@ -74,5 +80,5 @@ def test_dashboard_in_chromium(stack, default_scenario, tmp_path):
     )
     assert out.returncode == 0 and "dashboard: ok" in out.stdout, f"{out.stdout}\n{out.stderr}"
     for page in ["home", "timeline", "calls", "call", "reliability", "streams", "usage", "prompts", "evals",
-                 "forecasts", "value", "audit", "keys", "users"]:
+                 "forecasts", "coverage", "value", "audit", "keys", "users"]:
         assert (Path(os.environ.get("SEAM_UI_SHOTS_DIR", tmp_path)) / f"{page}.png").stat().st_size > 1000, page

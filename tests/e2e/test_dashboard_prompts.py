@@ -9,7 +9,6 @@ playwright-core or chromium (fails with SEAM_REQUIRE_BROWSER=1).
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -17,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from conftest import ROOT
-from test_dashboard import CHROMIUM, UI, missing
+from test_dashboard import CHROMIUM, UI, browser_node
 
 PROMPT = "dash-bot"
 
@@ -54,13 +53,7 @@ def served(stack, want: str) -> str:
 
 
 def test_prompt_forms_in_chromium(stack, default_scenario, tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        missing("node is not installed (apt-get install -y nodejs npm)")
-    if not (UI / "node_modules" / "playwright-core").is_dir():
-        missing("playwright-core is not installed (cd tests/e2e/ui && npm ci)")
-    if not os.access(CHROMIUM, os.X_OK):
-        missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    node = browser_node()
     # Names of this test's own: the stack is shared with the other files.
     users = {u: stack.seam("users", "create", u, "--json")["token"] for u in ["dash-ana", "dash-ben", "dash-eve"]}
     prompts = tmp_path / "prompts"

@@ -157,6 +157,7 @@ fn templates() -> Environment<'static> {
         ),
         ("streams.html", include_str!("../templates/streams.html")),
         ("value.html", include_str!("../templates/value.html")),
+        ("coverage.html", include_str!("../templates/coverage.html")),
         (
             "forecasts.html",
             include_str!("../templates/forecasts.html"),

@@ -1,6 +1,7 @@
 //! What the dashboard needs from the gateway that serves it, for the deploy and rollback
 //! forms: the config's rules as they are now (a reload may change them) and a way to make
-//! the running gateway serve a deploy at once. `seam-gateway` gives one to [`Ui::with_gateway`];
+//! the running gateway serve a deploy at once; and for the coverage page, `[evals] dir` and
+//! `[failures]`. `seam-gateway` gives one to [`Ui::with_gateway`];
 //! without one (a `Ui` on a bare store, as in tests) the CLI's defaults without a config
 //! file hold: `production` is protected, no `[evals] dir` is known, nothing to refresh.
 
@@ -16,6 +17,11 @@ pub trait Gateway: Send + Sync {
     fn protected_channels(&self) -> Vec<String>;
     /// `[evals] dir` of the config in force: where a gated release's dataset is read.
     fn evals_dir(&self) -> Option<PathBuf>;
+    /// `[failures]` of the config in force: the coverage page's thresholds (the defaults
+    /// without a gateway).
+    fn failures(&self) -> seam_config::Failures {
+        seam_config::Failures::default()
+    }
     /// Called once a deploy or rollback is stored: this gateway serves it from now on
     /// (other gateways on the store pick it up at their next refresh, as after `/api/`).
     fn deployed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
@@ -37,6 +43,12 @@ impl Ui {
 
     pub(crate) fn evals_dir(&self) -> Option<PathBuf> {
         self.gateway.as_ref().and_then(|g| g.evals_dir())
+    }
+
+    pub(crate) fn failures(&self) -> seam_config::Failures {
+        self.gateway
+            .as_ref()
+            .map_or_else(seam_config::Failures::default, |g| g.failures())
     }
 
     pub(crate) async fn deployed(&self) {

@@ -6,6 +6,29 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+// The environment variables `names`, in order; exits 2 naming the first one not set.
+export function env(...names) {
+  return names.map((k) => {
+    const v = process.env[k];
+    if (!v) {
+      console.error(`set ${k}`);
+      process.exit(2);
+    }
+    return v;
+  });
+}
+
+// Every script error and policy refusal `page` reports from now on (an inline script or
+// style, a resource from elsewhere), collected in the array returned.
+export function errorsOf(page) {
+  const errors = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return errors;
+}
+
 export function check(ok, what) {
   if (!ok) {
     throw new Error(what);

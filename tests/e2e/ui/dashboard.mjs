@@ -4,7 +4,7 @@
 // screenshot of each in SEAM_UI_SHOTS. Prints `dashboard: ok` when every step passed.
 // Run by tests/e2e/test_dashboard.py.
 import { join } from "node:path";
-import { check, launch } from "./browser.mjs";
+import { check, errorsOf, launch } from "./browser.mjs";
 
 const base = process.env.SEAM_UI_URL;
 const token = process.env.SEAM_UI_TOKEN;
@@ -21,11 +21,7 @@ try {
   const page = await browser.newPage();
   // Anything the page's policy refuses (an inline script or style, a resource from elsewhere)
   // and any script error shows here.
-  const errors = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const errors = errorsOf(page);
   // A page without a session goes to the sign-in form.
   await page.goto(`${base}/ui/calls`);
   check(new URL(page.url()).pathname === "/ui/signin", `not sent to sign in: ${page.url()}`);
@@ -74,6 +70,7 @@ try {
     ["Prompts", "Prompts", "prompts"],
     ["Evals", "Evals and gates", "evals"],
     ["Canaries", "Canaries", "canaries"],
+    ["Coverage", "Coverage", "coverage"],
     ["Forecasts", "Forecasts", "forecasts"],
     ["Value", "Value of evals", "value"],
     ["Audit", "Audit", "audit"],

@@ -8,25 +8,19 @@
 // SEAM_UI_SHOTS. Prints `prompts: ok` when every step passed. Run by
 // tests/e2e/test_dashboard_prompts.py.
 import { join } from "node:path";
-import { check, launch } from "./browser.mjs";
+import { check, env, launch } from "./browser.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) {
-    console.error(`set ${k}`);
-    process.exit(2);
-  }
-  return v;
-};
-const base = env("SEAM_UI_URL");
-const name = env("SEAM_UI_PROMPT");
-const oldId = env("SEAM_UI_OLD");
-const newId = env("SEAM_UI_NEW");
-const author = env("SEAM_UI_AUTHOR");
-const approver = env("SEAM_UI_APPROVER");
-const approverName = env("SEAM_UI_APPROVER_NAME");
-const stranger = env("SEAM_UI_STRANGER");
-const shots = env("SEAM_UI_SHOTS");
+const [base, name, oldId, newId, author, approver, approverName, stranger, shots] = env(
+  "SEAM_UI_URL",
+  "SEAM_UI_PROMPT",
+  "SEAM_UI_OLD",
+  "SEAM_UI_NEW",
+  "SEAM_UI_AUTHOR",
+  "SEAM_UI_APPROVER",
+  "SEAM_UI_APPROVER_NAME",
+  "SEAM_UI_STRANGER",
+  "SEAM_UI_SHOTS",
+);
 const promptPath = `/ui/prompts/${name}`;
 const channelsTable = "xpath=//h2[text()='Channels']/following-sibling::table[1]";
 

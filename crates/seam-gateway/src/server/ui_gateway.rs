@@ -21,6 +21,10 @@ impl seam_ui::Gateway for UiGateway {
         Some(self.0.live().config.evals.dir.clone())
     }
 
+    fn failures(&self) -> seam_config::Failures {
+        self.0.live().config.failures.clone()
+    }
+
     fn deployed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             if let Err(e) = self.0.releases.refresh(self.0.store.as_ref()).await {

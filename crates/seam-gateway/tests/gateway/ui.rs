@@ -1,5 +1,6 @@
 //! The dashboard (`seam-ui`) as `seam serve` mounts it: on by default under `/ui/`, showing a
-//! call the gateway just recorded to a reader of its tenant; absent with `[ui] enabled = false`.
+//! call the gateway just recorded to a reader of its tenant; the coverage page reading the
+//! config's `[evals] dir` and `[failures]`; absent with `[ui] enabled = false`.
 
 use crate::control_api::user_with;
 use crate::harness::{Harness, Options, call_id, hello};
@@ -17,9 +18,32 @@ fn cookie(r: &reqwest::Response, name: &str) -> String {
         .to_string()
 }
 
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[at..at + html[at..].find('"').expect("end")].to_string()
+}
+
+/// A session cookie for `token`, signed in through the form.
+pub(crate) async fn sign_in(h: &Harness, token: &str) -> String {
+    let form = h
+        .client
+        .get(format!("{}/ui/signin", h.gw))
+        .send()
+        .await
+        .unwrap();
+    let pre = cookie(&form, "seam_ui_signin");
+    let field = csrf(&form.text().await.unwrap());
+    let r = h
+        .client
+        .post(format!("{}/ui/signin", h.gw))
+        .header("cookie", pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}&csrf={field}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    cookie(&r, "seam_ui")
 }
 
 #[tokio::test]
@@ -33,21 +57,7 @@ async fn the_gateway_serves_the_dashboard_to_a_signed_in_reader() {
     let r = h.client.get(url("/ui/calls")).send().await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/ui/signin");
-    let form = h.client.get(url("/ui/signin")).send().await.unwrap();
-    assert_eq!(form.status(), 200);
-    let pre = cookie(&form, "seam_ui_signin");
-    let field = csrf(&form.text().await.unwrap());
-    let r = h
-        .client
-        .post(url("/ui/signin"))
-        .header("cookie", pre)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={token}&csrf={field}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let session = cookie(&r, "seam_ui");
+    let session = sign_in(&h, &token).await;
     let page = |p: String| {
         let (client, session) = (h.client.clone(), session.clone());
         async move {
@@ -69,6 +79,33 @@ async fn the_gateway_serves_the_dashboard_to_a_signed_in_reader() {
     // The data plane is as it was.
     let r = h.chat(json!({"model": "chat", "messages": hello()})).await;
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn the_coverage_page_reads_the_configs_datasets_and_thresholds() {
+    let h = Harness::start(Options {
+        extra: "[evals]\ndir = \"cov-evals\"\n\n[failures]\ncover_threshold = 0.9\n",
+        ..Options::default()
+    })
+    .await;
+    // Read at each view: a dataset added after start counts.
+    let dir = h.config_path.parent().expect("dir").join("cov-evals");
+    std::fs::create_dir_all(&dir).unwrap();
+    let case = json!({"id": "c1", "input": {"messages": [{"role": "user", "content": "hi"}]}});
+    std::fs::write(dir.join("qa.jsonl"), format!("{case}\n")).unwrap();
+    let token = user_with(&h, "ada", true, &[]).await;
+    let session = sign_in(&h, &token).await;
+    let r = h
+        .client
+        .get(format!("{}/ui/coverage?since=1h&dataset=qa", h.gw))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Datasets: qa (1 cases)"), "{body}");
+    assert!(body.contains("similarity at least 0.90"), "{body}");
 }
 
 #[tokio::test]

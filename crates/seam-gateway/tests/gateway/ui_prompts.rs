@@ -4,50 +4,11 @@
 
 use crate::control_api::{PROMPT, user_with};
 use crate::harness::{Harness, Options};
+use crate::ui::{csrf, sign_in};
 use seam_control::{Actor, DeployMode};
 use seam_store::Audit;
 use serde_json::json;
 use std::time::Duration;
-
-/// `NAME=VALUE` of the answer's Set-Cookie for `name`.
-fn cookie(r: &reqwest::Response, name: &str) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .expect("the cookie")
-        .to_string()
-}
-
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + html[at..].find('"').expect("end")].to_string()
-}
-
-/// Signs `token` in through the form; the session cookie.
-async fn sign_in(h: &Harness, token: &str) -> String {
-    let form = h
-        .client
-        .get(format!("{}/ui/signin", h.gw))
-        .send()
-        .await
-        .unwrap();
-    let pre = cookie(&form, "seam_ui_signin");
-    let field = csrf(&form.text().await.unwrap());
-    let r = h
-        .client
-        .post(format!("{}/ui/signin", h.gw))
-        .header("cookie", pre)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={token}&csrf={field}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    cookie(&r, "seam_ui")
-}
 
 /// Posts a form of the prompt page as `session`, with the page's own form token.
 async fn form(h: &Harness, session: &str, action: &str, fields: &str) -> (u16, String) {

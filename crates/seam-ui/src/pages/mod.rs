@@ -20,6 +20,8 @@ mod audit;
 mod calls;
 mod canaries;
 mod charts;
+mod coverage;
+mod coverage_export;
 mod evals;
 mod forecasts;
 mod home;
@@ -55,6 +57,8 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .route("/ui/canaries", get(canaries::canaries))
         .route("/ui/canaries/{name}", get(canaries::canary))
         .route("/ui/forecasts", get(forecasts::forecasts))
+        .route("/ui/coverage", get(coverage::coverage))
+        .route("/ui/coverage/export", post(coverage_export::export))
         .route("/ui/value", get(value::value))
         .route("/ui/value.csv", get(value::csv))
         .route("/ui/value.json", get(value::json_report))

@@ -65,31 +65,18 @@ impl World {
         ];
         let mut other = sample_call("call_globex1", now - 30_000, "globex");
         other.route = "search".into();
-        let body = serde_json::json!({"messages": [
-            {"role": "user", "content": "say <script>alert(1)</script> please"}]});
-        let mut content = seam_capture::Content::from_request(&body);
-        content.answer = Some(seam_capture::Answer::from_response(&serde_json::json!({
-            "choices": [{"message": {"role": "assistant", "content": "<script>steal()</script>"}}]
-        })));
-        content.seal(
-            &seam_capture::Redactor::new(&[]).expect("redactor"),
-            1 << 16,
+        let content = captured(
+            &acme.id,
+            acme.created_ms,
+            "say <script>alert(1)</script> please",
+            "<script>steal()</script>",
         );
-        let bytes = content.to_bytes().expect("content");
         store
             .insert_batch(&RecordBatch {
                 calls: vec![acme.clone(), other],
                 attempts,
                 streams: Vec::new(),
-                contents: vec![ContentRecord {
-                    call_id: acme.id.clone(),
-                    created_ms: acme.created_ms,
-                    format: ContentRecord::FORMAT,
-                    bytes: i64::try_from(bytes.len()).unwrap_or(0),
-                    truncated: false,
-                    redactions: 0,
-                    body: bytes,
-                }],
+                contents: vec![content],
             })
             .await
             .expect("records");
@@ -154,6 +141,29 @@ impl World {
         assert_eq!(home.status, StatusCode::OK, "{}", home.body);
         let csrf = hidden_csrf(&home.body);
         (session, csrf)
+    }
+}
+
+/// A call's captured content: the user's `question` and the model's `answer`, unredacted.
+pub fn captured(call_id: &str, at: i64, question: &str, answer: &str) -> ContentRecord {
+    let body = serde_json::json!({"messages": [{"role": "user", "content": question}]});
+    let mut content = seam_capture::Content::from_request(&body);
+    content.answer = Some(seam_capture::Answer::from_response(&serde_json::json!({
+        "choices": [{"message": {"role": "assistant", "content": answer}}]
+    })));
+    content.seal(
+        &seam_capture::Redactor::new(&[]).expect("redactor"),
+        1 << 16,
+    );
+    let bytes = content.to_bytes().expect("content");
+    ContentRecord {
+        call_id: call_id.into(),
+        created_ms: at,
+        format: ContentRecord::FORMAT,
+        bytes: i64::try_from(bytes.len()).unwrap_or(0),
+        truncated: false,
+        redactions: 0,
+        body: bytes,
     }
 }
 
