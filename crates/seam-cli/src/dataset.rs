@@ -7,6 +7,7 @@
 //! (`since.rs`).
 
 pub(crate) mod case;
+pub(crate) mod lint;
 mod read;
 mod since;
 

@@ -141,7 +141,8 @@ impl Report {
         );
         let cost = match t.cost {
             Some(c) => format!("${c:.2}"),
-            None => "unknown (no training price for this model)".to_string(),
+            None => "unknown (no training price: pass --training-price DOLLARS per million tokens)"
+                .to_string(),
         };
         let _ = writeln!(
             o,
