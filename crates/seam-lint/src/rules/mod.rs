@@ -207,3 +207,39 @@ pub fn builtin(id: &str) -> usize {
         .position(|(b, ..)| *b == id)
         .unwrap_or(usize::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_id_names_a_builtin_once() {
+        let ids = [
+            crate::example::INVALID_JSON,
+            crate::example::MISSING_MESSAGES,
+            crate::example::UNKNOWN_KEY,
+            crate::example::UNKNOWN_ROLE,
+            crate::example::MISSING_CONTENT,
+            crate::example::NO_ASSISTANT,
+            crate::example::UNANSWERED_CALL,
+            OVER_CONTEXT,
+            CONTAMINATION,
+            behaviour::APOLOGY,
+            behaviour::COMMITMENT,
+            behaviour::ESCALATION,
+            behaviour::AS_AN_AI,
+            shorthand::GLOSSARY,
+            shorthand::TICKET_CODE,
+            shorthand::ACRONYM,
+            pii::PII,
+            echo::ECHO,
+            dups::NEAR_DUPLICATE,
+            dups::REPEATED_ANSWER,
+        ];
+        assert_eq!(ids.len(), BUILTIN.len());
+        for id in ids {
+            assert_eq!(BUILTIN.iter().filter(|b| b.0 == id).count(), 1, "{id}");
+            assert!(builtin(id) < BUILTIN.len());
+        }
+    }
+}

@@ -51,12 +51,27 @@ impl Pii {
     fn first(&self, text: &str) -> Option<String> {
         let (redacted, counts) = self.redactor.redact(text);
         if counts.total() > 0 {
-            let (kind, span) = spans(text, &redacted).into_iter().next()?;
-            return Some(format!("{}: {}", kind.as_str(), mask(span)));
+            let found = spans(text, &redacted)
+                .into_iter()
+                .find(|(kind, span)| !(*kind == Kind::Phone && inside_number(text, span)));
+            if let Some((kind, span)) = found {
+                return Some(format!("{}: {}", kind.as_str(), mask(span)));
+            }
         }
         let a = self.address.as_ref()?.find(text)?;
         Some(format!("address: {}", mask(a.as_str())))
     }
+}
+
+/// Whether `span` (a slice of `text`) continues a number before it ("4111 1111 1111 1112"
+/// is an order number that fails Luhn, not a phone number in its last twelve digits).
+fn inside_number(text: &str, span: &str) -> bool {
+    let start = (span.as_ptr() as usize)
+        .saturating_sub(text.as_ptr() as usize)
+        .min(text.len());
+    let before = &text.as_bytes()[..start];
+    matches!(before, [.., d, b' ' | b'-' | b'.'] if d.is_ascii_digit())
+        || before.last().is_some_and(u8::is_ascii_digit)
 }
 
 /// `span` with all but its first and last two characters hidden.

@@ -77,7 +77,8 @@ impl Shorthand {
                     || after.starts_with('-')
                     || after.starts_with(" (")
                     || before.ends_with('(')
-                    || (w.len() <= 3 && shouted(text));
+                    || (w.len() <= 3 && shouted(text))
+                    || self.glossary.as_ref().is_some_and(|g| g.is_match(w));
                 !known && !said(w)
             });
             if let Some(a) = unexplained {
