@@ -173,3 +173,48 @@ when = "no-tool-call"
         assert!(err.contains(want), "{text}: {err}");
     }
 }
+
+#[test]
+fn an_answer_in_many_examples_is_reported_once_with_its_lines_and_never_fixed() {
+    let same = "Thanks for reaching out to Acme, is there anything else I can help with?";
+    let mut input = String::new();
+    for q in ["Hours?", "Maps?", "Stoves?", "Tents?", "Boots?"] {
+        input += &serde_json::json!({"messages": [
+            {"role": "user", "content": format!("Do you sell {q} in every store in the north of England")},
+            {"role": "assistant", "content": same},
+        ]})
+        .to_string();
+        input.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.jsonl");
+    let fixer = Fixer::new(FixMode::DropExample, &out).unwrap();
+    let linter = Linter::new(Options::default()).unwrap();
+    let o = lint_reader(
+        input.as_bytes(),
+        Format::OpenAi,
+        linter,
+        Some(fixer),
+        &mut |_| {},
+    )
+    .unwrap();
+    let r = o
+        .report
+        .rules
+        .iter()
+        .find(|x| x.rule.id == "repeated-answer")
+        .unwrap();
+    assert_eq!(r.hits, 5);
+    assert_eq!(r.examples.len(), 1);
+    assert!(
+        r.examples[0]
+            .span
+            .starts_with("in 5 examples (lines 1, 2, 3, 4, 5…): Thanks"),
+        "{}",
+        r.examples[0].span
+    );
+    // Found only at the end, the repeat is never a reason to drop a line.
+    let review = std::fs::read_to_string(dir.path().join("c.review.jsonl")).unwrap();
+    assert!(!review.contains("repeated-answer"), "{review}");
+    assert!(o.fixed.unwrap().kept >= 1);
+}

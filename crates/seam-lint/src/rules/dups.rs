@@ -32,10 +32,11 @@ pub struct Dups {
     pub min_repeat: u32,
 }
 
+/// Kept for every distinct answer: no heap allocation until it is seen twice.
 struct Answer {
     count: u32,
-    lines: Vec<u32>,
-    text: Option<String>,
+    lines: [u32; LINES_KEPT],
+    text: Option<Box<str>>,
 }
 
 /// An answer found in many examples.
@@ -115,15 +116,15 @@ impl Dups {
             norm.hash(&mut h);
             let a = self.answers.entry(h.finish()).or_insert(Answer {
                 count: 0,
-                lines: Vec::new(),
+                lines: [0; LINES_KEPT],
                 text: None,
             });
-            a.count += 1;
-            if a.lines.len() < LINES_KEPT {
-                a.lines.push(ex.line as u32);
+            if let Some(slot) = a.lines.get_mut(a.count as usize) {
+                *slot = ex.line as u32;
             }
+            a.count += 1;
             if a.count == 2 {
-                a.text = Some(clip(&m.text));
+                a.text = Some(clip(&m.text).into());
             }
         }
     }
@@ -136,8 +137,8 @@ impl Dups {
             .filter(|a| a.count >= self.min_repeat.max(2))
             .map(|a| Repeated {
                 count: a.count,
-                lines: a.lines.clone(),
-                text: a.text.clone().unwrap_or_default(),
+                lines: a.lines[..(a.count as usize).min(LINES_KEPT)].to_vec(),
+                text: a.text.as_deref().unwrap_or_default().to_string(),
             })
             .collect();
         out.sort_by(|a, b| b.count.cmp(&a.count).then(a.lines.cmp(&b.lines)));
