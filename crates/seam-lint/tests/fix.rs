@@ -1,7 +1,9 @@
 //! `--fix`: untouched lines byte-identical, hit examples dropped or cut, a review file saying
 //! why; CSV transcripts converted; thresholds; custom rules and their errors.
 
-use seam_lint::{FixMode, Fixer, Format, Linter, Options, RuleFile, lint_reader, parse_max};
+use seam_lint::{
+    FixMode, FixSummary, Fixer, Format, Linter, Options, Report, RuleFile, lint_reader, parse_max,
+};
 
 const CLEAN: &str = "{\"messages\": [{\"role\":\"user\",\"content\":\"Do you ship to Ireland?\"},  {\"role\":\"assistant\",\"content\":\"Yes, in three to five working days.\"}]}\r\n";
 /// Another clean line, ending without a line end (the file's last).
@@ -9,7 +11,8 @@ const CLEAN2: &str = "{\"messages\":[{\"role\":\"user\",\"content\":\"Is the Lee
 const APOLOGY_SECOND: &str = r#"{"messages":[{"role":"user","content":"Do you sell gas canisters?"},{"role":"assistant","content":"Yes, in all stores."},{"role":"user","content":"And in Leeds?"},{"role":"assistant","content":"So sorry! Leeds has them too."}]}"#;
 const REFUND: &str = r#"{"messages":[{"role":"user","content":"My stove is late."},{"role":"assistant","content":"I've issued a refund for the delivery."}]}"#;
 
-fn run(mode: FixMode, input: &str) -> (String, Vec<serde_json::Value>, seam_lint::FixSummary) {
+/// The cleaned file, the review's records, what the fix did, and the report.
+fn run(mode: FixMode, input: &str) -> (String, Vec<serde_json::Value>, FixSummary, Report) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("in.clean.jsonl");
     let fixer = Fixer::new(mode, &out).unwrap();
@@ -28,13 +31,18 @@ fn run(mode: FixMode, input: &str) -> (String, Vec<serde_json::Value>, seam_lint
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    (std::fs::read_to_string(&out).unwrap(), review, fixed)
+    (
+        std::fs::read_to_string(&out).unwrap(),
+        review,
+        fixed,
+        o.report,
+    )
 }
 
 #[test]
 fn drop_example_keeps_untouched_lines_byte_for_byte() {
     let input = format!("{CLEAN}{REFUND}\n{CLEAN2}");
-    let (out, review, s) = run(FixMode::DropExample, &input);
+    let (out, review, s, _) = run(FixMode::DropExample, &input);
     assert_eq!(out, format!("{CLEAN}{CLEAN2}"));
     assert_eq!((s.kept, s.cut, s.dropped), (2, 0, 1));
     assert_eq!(review[0]["line"], 2);
@@ -45,7 +53,7 @@ fn drop_example_keeps_untouched_lines_byte_for_byte() {
 #[test]
 fn drop_turn_cuts_before_the_hit_turn() {
     let input = format!("{APOLOGY_SECOND}\n{REFUND}\n");
-    let (out, review, s) = run(FixMode::DropTurn, &input);
+    let (out, review, s, _) = run(FixMode::DropTurn, &input);
     // The apology was the second answer: the first exchange stays; the refund was the only
     // answer, so that example goes.
     assert_eq!(
@@ -186,20 +194,8 @@ fn an_answer_in_many_examples_is_reported_once_with_its_lines_and_never_fixed() 
         .to_string();
         input.push('\n');
     }
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("c.jsonl");
-    let fixer = Fixer::new(FixMode::DropExample, &out).unwrap();
-    let linter = Linter::new(Options::default()).unwrap();
-    let o = lint_reader(
-        input.as_bytes(),
-        Format::OpenAi,
-        linter,
-        Some(fixer),
-        &mut |_| {},
-    )
-    .unwrap();
-    let r = o
-        .report
+    let (_, review, fixed, report) = run(FixMode::DropExample, &input);
+    let r = report
         .rules
         .iter()
         .find(|x| x.rule.id == "repeated-answer")
@@ -214,7 +210,10 @@ fn an_answer_in_many_examples_is_reported_once_with_its_lines_and_never_fixed() 
         r.examples[0].span
     );
     // Found only at the end, the repeat is never a reason to drop a line.
-    let review = std::fs::read_to_string(dir.path().join("c.review.jsonl")).unwrap();
-    assert!(!review.contains("repeated-answer"), "{review}");
-    assert!(o.fixed.unwrap().kept >= 1);
+    assert!(
+        review
+            .iter()
+            .all(|r| !r.to_string().contains("repeated-answer"))
+    );
+    assert!(fixed.kept >= 1);
 }
