@@ -91,6 +91,9 @@ impl Linter {
         let mut off = vec![false; rules.len()];
         for (id, level) in &file.severity {
             let i = rules::builtin(id);
+            if i >= rules.len() {
+                return Err(format!("[severity]: `{id}` is not a built-in rule"));
+            }
             match level {
                 Level::Off => off[i] = true,
                 Level::Error => rules[i].severity = Severity::Error,
