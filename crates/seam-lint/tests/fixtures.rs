@@ -117,7 +117,7 @@ fn the_report_counts_what_the_fixtures_hold() {
     )
     .unwrap();
     let r = &out.report;
-    assert_eq!(r.examples, 59);
+    assert_eq!(r.examples, 89);
     assert!(
         r.rules
             .iter()

@@ -44,10 +44,10 @@ impl Behaviour {
                 r"|horrible|worst|disappoint\w*|unacceptable|ridiculous|complain\w*|waiting|waited|late|delay\w*",
                 r"|never (?:arrived|came|got|received)|haven'?t (?:received|got|heard)|missing|damaged|charged twice",
                 r"|double[- ]charged|charged (?:me |us )?(?:twice|double)|twice|overcharg\w*|fail\w*|crash\w*|bugs?|stuck|lost|mistake|confus\w*|again",
-                r"|nothing|no one|nobody|rude|scam|worse)\b|[!?]{2}",
+                r"|nothing|no one|nobody|rude|scam|worse|keeps?|yet|(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time)\b|[!?]{2}",
             )),
             money: re(&format!(
-                r"(?i){I} (?:issue[sd]?|process(?:ed)?|refund(?:ed)?|credit(?:ed)?|appl(?:y|ied)|waived?|add(?:ed)?|give|gave|grant(?:ed)?|sen[dt]|offer(?:ed)?|reverse[sd]?|reimburse[sd]?|comp(?:ed)?|put through)\b[^.!?\n]{{0,80}}?\b(?:refund|credit|discount|waiver?|fee|voucher|coupon|reimbursement|compensation|\d+ ?% off|money back|free (?:month|shipping|upgrade))|{I} (?:refunded|credited|reimbursed|waived|comped)\b|{I} (?:can )?guarantee\b|\byou(?:'ll| will) (?:receive|get|see|be (?:refunded|credited|reimbursed))\b[^.!?\n]{{0,40}}?\b(?:refund|credit|discount|voucher|coupon|money back)"
+                r"(?i){I} (?:issue[sd]?|process(?:ed)?|refund(?:ed)?|credit(?:ed)?|appl(?:y|ied)|waived?|add(?:ed)?|give|gave|grant(?:ed)?|sen[dt]|offer(?:ed)?|reverse[sd]?|reimburse[sd]?|comp(?:ed)?|put through)\b[^.!?\n]{{0,80}}?\b(?:refund|credit|discount|waiver?|fee|voucher|coupon|reimbursement|compensation|\d+ ?% off|money back|free (?:month|shipping|upgrade))|{I} (?:refund(?:ed)?|credit(?:ed)?|reimbursed?|waived?|comped)\b|{I} (?:can )?guarantee\b|\byou(?:'ll| will) (?:receive|get|see|be (?:refunded|credited|reimbursed))\b[^.!?\n]{{0,40}}?\b(?:refund|credit|discount|voucher|coupon|money back)"
             )),
             deadline: re(&format!(
                 r"(?i)(?:{I}|\b(?:it|this|your \w+|the \w+)(?:'ll| will))\b[^.!?\n]{{0,60}}?\b(?:by (?:tomorrow|tonight|(?:next )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(?:the )?end of (?:the )?(?:day|week)|eod|\d{{1,2}}(?::\d\d)? ?(?:am|pm))|within (?:the next )?(?:\d+|an?|one|two|three|a few) (?:hours?|days?|business days?|minutes?|weeks?))"
@@ -56,7 +56,7 @@ impl Behaviour {
                 r"(?i)refund|credit|discount|waive|voucher|coupon|compensat|reimburs|billing|adjust|promo|payment",
             ),
             escalation: re(&format!(
-                r"(?i){I} (?:escalat(?:ed|e|ing)|transferr?(?:ed|ing)?|forward(?:ed|ing)?|creat(?:ed|e|ing)|open(?:ed|ing)?|rais(?:ed|e|ing)|logg?(?:ed)?|fil(?:ed|e)|submit(?:ted)?|pass(?:ed|ing)?|rout(?:ed|e)|assign(?:ed)?|connect(?:ed|ing)?|flagg?(?:ed)?)\b[^.!?\n]{{0,60}}?\b(?:tickets?|case|escalation|team|queue|department|specialist|supervisor|manager|agent|tier \d)\b|\byour (?:ticket|case) (?:number|id|#|reference) is\b"
+                r"(?i){I} (?:escalat(?:ed|e|ing)|transferr?(?:ed|ing)?|forward(?:ed|ing)?|creat(?:ed|e|ing)|open(?:ed|ing)?|rais(?:ed|e|ing)|logg?(?:ed)?|fil(?:ed|e)|submit(?:ted)?|pass(?:ed|ing)?|rout(?:ed|e)|assign(?:ed)?|connect(?:ed|ing)?|flagg?(?:ed)?|not(?:ed|e)|add(?:ed)?)\b[^.!?\n]{{0,60}}?\b(?:tickets?|case|escalation|team|queue|department|specialist|supervisor|manager|agent|tier \d)\b|\byour (?:ticket|case) (?:number|id|#|reference) is\b"
             )),
             escalation_tool: re(
                 r"(?i)escalat|ticket|transfer|hand_?off|case|route|queue|support|agent|zendesk|jira",
@@ -83,7 +83,11 @@ impl Behaviour {
                 continue;
             }
             let text = m.text.as_str();
-            if let Some(a) = self.apology.find(text) {
+            if let Some(a) = self
+                .apology
+                .find_iter(text)
+                .find(|a| !declined(&text[..a.start()]))
+            {
                 let complained = ex
                     .user_before(i)
                     .is_some_and(|u| self.complaint.is_match(&u.text));
@@ -134,6 +138,22 @@ impl Behaviour {
         }
         named.into_iter().find(|q| !allowed.contains(&queue_key(q)))
     }
+}
+
+/// Whether the text before an apology word declines one: "no need to apologise", "don't be
+/// sorry" are not apologies.
+fn declined(before: &str) -> bool {
+    let tail = before.trim_end().to_ascii_lowercase();
+    [
+        "no need to",
+        "nothing to",
+        "don't need to",
+        "do not need to",
+        "don't be",
+        "never",
+    ]
+    .iter()
+    .any(|p| tail.ends_with(p))
 }
 
 /// "Billing Team", "billing_team", "billing-team" are one queue.

@@ -43,7 +43,8 @@ impl Shorthand {
         Ok(Shorthand {
             glossary,
             ticket: re(r"\b[A-Z]{2,6}-\d{2,8}\b")?,
-            acronym: re(r"\b[A-Z]{2,6}\b")?,
+            // Capitals, a digit allowed ("3PL", "B2B"); two capitals at least (checked below).
+            acronym: re(r"\b(?:[0-9][A-Z]{2,5}|[A-Z][A-Z0-9]{1,5})\b")?,
         })
     }
 
@@ -73,7 +74,8 @@ impl Shorthand {
                 let w = a.as_str();
                 let after = &text[a.end()..];
                 let before = &text[..a.start()];
-                let known = COMMON.contains(&w)
+                let known = w.bytes().filter(u8::is_ascii_uppercase).count() < 2
+                    || COMMON.contains(&w)
                     || after.starts_with('-')
                     || after.starts_with(" (")
                     || before.ends_with('(')
