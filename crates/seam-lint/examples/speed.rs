@@ -4,6 +4,7 @@
 //! story: 9% reflexive apologies, 3% unbacked refunds, escalations to a queue that does not
 //! exist; everything else is support chatter from a seeded generator (no two alike).
 
+use seam_lint::synth::Rng;
 use seam_lint::{Format, Linter, Options, lint_reader};
 use std::io::{BufWriter, Write};
 use std::time::Instant;
@@ -92,37 +93,21 @@ const WORDS: &[&str] = &[
     "how",
 ];
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // SplitMix64: seeded, so every run lints the same file.
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn words(&mut self, n: usize) -> String {
-        let mut s = String::new();
-        for i in 0..n {
-            if i > 0 {
-                s.push(' ');
-            }
-            s.push_str(WORDS[(self.next() % WORDS.len() as u64) as usize]);
-        }
-        s
-    }
+/// `n` words from the pool.
+fn words(rng: &mut Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| rng.pick(WORDS))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn example(rng: &mut Rng, i: usize) -> String {
     let system = "You are the support assistant of Acme Outdoor Gear. Answer in a friendly, brief way; look orders up with the lookup tool before you promise anything, and escalate only to the billing or warranty queues.";
     let mut messages = vec![serde_json::json!({"role": "system", "content": system})];
     for turn in 0..4 {
-        let (q, a) = (20 + rng.next() % 15, 35 + rng.next() % 25);
-        let question = format!("{}?", rng.words(q as usize));
-        let mut answer = format!("{}.", rng.words(a as usize));
+        let (q, a) = (20 + rng.next_u64() % 15, 35 + rng.next_u64() % 25);
+        let question = format!("{}?", words(rng, q as usize));
+        let mut answer = format!("{}.", words(rng, a as usize));
         if turn == 3 {
             match i % 100 {
                 0..=8 => answer = format!("I'm so sorry! {answer}"),

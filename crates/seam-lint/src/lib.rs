@@ -27,6 +27,7 @@ mod linter;
 pub mod read;
 mod report;
 pub mod rules;
+pub mod synth;
 pub mod tokens;
 
 pub use fix::{FixMode, FixSummary, Fixer};

@@ -6,6 +6,7 @@ mod contamination;
 mod evals;
 mod forecast;
 mod install_hint;
+mod lint;
 mod retries;
 mod sessions;
 mod streams;
@@ -184,6 +185,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     contamination::guard(&script, store.as_ref(), &dir, &config_path).await?;
     canary::replay(&script, store.clone(), &config_path, recorded).await?;
     forecast::holiday_trough(store.as_ref(), &config_path).await?;
+    lint::fine_tuning_data(&dir)?;
     // A user to read it all as: the dashboard signs in people, not keys. The store has a
     // user from here on, so its CLI commands need the token too.
     let token = format!(
