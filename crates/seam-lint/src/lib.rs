@@ -76,7 +76,7 @@ pub fn lint_reader(
                 if let Some(f) = fix.as_mut() {
                     f.line(&line, &hits, linter.rules())?;
                 }
-                if line.number.is_multiple_of(4096) {
+                if line.number.is_multiple_of(256) {
                     progress(lines.bytes);
                 }
             }
@@ -94,7 +94,7 @@ pub fn lint_reader(
             let rows = csv::read(input, &mut |ex, problems| {
                 linter.lint_parsed(ex.line, Some(&ex), problems);
                 n += 1;
-                if n.is_multiple_of(4096) {
+                if n.is_multiple_of(256) {
                     progress(n);
                 }
                 Ok(())
