@@ -67,11 +67,13 @@ pub fn lint_reader(
             let mut lines = read::Lines::new(input);
             let mut line = read::Line::default();
             let mut any = false;
+            let mut content = false;
             while lines
                 .next_into(&mut line)
                 .map_err(|e| format!("line {}: cannot read: {e}", line.number + 1))?
             {
                 any = true;
+                content |= !line.is_blank();
                 let hits = linter.lint_line(&line);
                 if let Some(f) = fix.as_mut() {
                     f.line(&line, &hits, linter.rules())?;
@@ -82,6 +84,9 @@ pub fn lint_reader(
             }
             if !any {
                 return Err("the file is empty: no examples".into());
+            }
+            if !content {
+                return Err("the file has only blank lines: no examples".into());
             }
         }
         Format::Csv => {

@@ -59,6 +59,14 @@ fn an_empty_file_is_refused_and_fix_writes_nothing() {
 }
 
 #[test]
+fn a_file_of_blank_lines_is_refused() {
+    assert_eq!(
+        lint(b"\n\r\n  \n").unwrap_err(),
+        "the file has only blank lines: no examples"
+    );
+}
+
+#[test]
 fn blank_lines_are_counted_not_linted() {
     let r = lint(format!("{GOOD}\n\n{GOOD}\n\n").as_bytes()).unwrap();
     assert_eq!((r.examples, r.blank_lines), (2, 2));
