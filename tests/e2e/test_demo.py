@@ -101,7 +101,7 @@ def test_the_demo_canary_fails_after_the_changes_since_its_recording(demo):
 
 
 def test_the_demo_forecast_does_not_take_the_christmas_trough_for_the_new_baseline(demo):
-    story = demo.stdout.split("Forecast:", 1)[1].split("Read it all", 1)[0]
+    story = demo.stdout.split("Forecast:", 1)[1].split("Coverage:", 1)[0]
     truth = float(re.search(r"what happened .*\$(\d+)", story).group(1))
     naive = re.search(r"naive run-rate .*\$(\d+) \(([-+]\d+)%\)", story)
     # The story: the run-rate on 2 January under-forecasts the month by about a third.
@@ -111,3 +111,19 @@ def test_the_demo_forecast_does_not_take_the_christmas_trough_for_the_new_baseli
     assert abs(int(seam.group(2))) <= 10, story
     assert int(seam.group(3)) <= truth <= int(seam.group(4)) and seam.group(5) == "inside", story
     assert "overlap Christmas–New Year: the forecast does not treat them as the new baseline" in story, story
+
+
+def test_the_demo_coverage_puts_the_uncovered_failure_mode_first_and_exports_cases(demo):
+    story = demo.stdout.split("Coverage:", 1)[1].split("Read it all", 1)[0]
+    clusters = re.findall(r"^    (UNCOVERED|covered  ) (\S+) +(\d+) calls", story, re.M)
+    assert clusters, story
+    # The story: invoices in a foreign currency, rephrased and abandoned, no case.
+    kind, first, size = clusters[0]
+    assert kind == "UNCOVERED" and "invoice" in first and "currency" in first, story
+    assert all(k.strip() == "covered" for k, _, _ in clusters[1:]), story
+    assert int(size) > sum(int(n) for _, _, n in clusters[1:]), story
+    written = re.search(r"(\d+) candidate cases from \S+ written to (\S+) ", story)
+    assert written and written.group(1) == "5", story
+    lines = [json.loads(l) for l in open(written.group(2)).read().splitlines()]
+    assert len(lines) == 5 and all("needs-review" in c["tags"] and c["expected"] is None for c in lines)
+    assert all("currenc" in c["input"]["messages"][-1]["content"] for c in lines), lines

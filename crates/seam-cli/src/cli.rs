@@ -101,6 +101,23 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Silent-failure signals (rephrase, regenerate, abandon, refusal, truncated, tool error,
+    /// loop, feedback) per route, release or signal against the previous period.
+    Failures {
+        #[command(flatten)]
+        args: crate::failures::FailuresArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The flagged calls clustered and held against the eval datasets, uncovered first.
+    Coverage {
+        #[command(subcommand)]
+        command: Option<crate::failures::CoverageCommand>,
+        #[command(flatten)]
+        args: crate::failures::CoverageArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Hourly usage history: import it from before Seam, export it (docs/usage.md).
     Usage {
         #[command(subcommand)]
@@ -340,6 +357,12 @@ impl Cli {
                 None => crate::calls::list(&store, &since, tenant, limit, filters, json).await,
             },
             Command::Forecast { args, store } => crate::forecast::run(&store, &args).await,
+            Command::Failures { args, store } => crate::failures::failures(&store, &args).await,
+            Command::Coverage {
+                command,
+                args,
+                store,
+            } => crate::failures::coverage(&store, &args, command.as_ref()).await,
             Command::Report { command, store } => match command {
                 ReportCommand::Streams { since, json } => {
                     crate::streams::report(&store, &since, json).await

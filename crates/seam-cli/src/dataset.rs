@@ -6,7 +6,6 @@
 //! read datasets (`read.rs`); `diff DATASET` alone compares one with its newest eval run
 //! (`since.rs`).
 
-pub(crate) mod case;
 pub(crate) mod lint;
 mod read;
 mod since;
@@ -174,7 +173,7 @@ pub(crate) fn case_of_call(
             "call `{id}`: its request was not JSON (kept as text), so it has no messages to make a case of; nothing added"
         );
     }
-    Ok(case::build(
+    Ok(seam_control::case_of_call::build(
         call,
         c,
         content.captured_ms,

@@ -10,6 +10,7 @@ mod canaries;
 mod capture;
 mod cors;
 mod evals;
+mod failures;
 mod limits;
 mod notify;
 mod raw;
@@ -32,6 +33,7 @@ pub use capture::{
 };
 pub use cors::Cors;
 pub use evals::{Contamination, DEFAULT_EVALS_DIR, Evals};
+pub use failures::Failures;
 pub use limits::{
     FailMode, LimitBackend, Limits, Metric, OnBackendDown, TenantLimit, TraceLimits,
     Window as LimitWindow, parse_limit,

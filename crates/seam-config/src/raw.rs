@@ -30,6 +30,7 @@ pub(crate) struct RawConfig {
     pub notify: Option<crate::notify::RawNotify>,
     pub ui: Option<crate::ui::RawUi>,
     pub calendar: Option<crate::calendar::RawCalendar>,
+    pub failures: Option<crate::failures::RawFailures>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -65,6 +65,8 @@ pub struct Config {
     pub ui: crate::ui::Ui,
     /// `[calendar]`: holidays and special periods, for the forecasts.
     pub calendar: crate::calendar::Calendar,
+    /// `[failures]`: the silent-failure signals and clusters.
+    pub failures: crate::failures::Failures,
 }
 
 #[derive(Debug, Clone)]
@@ -396,6 +398,7 @@ pub(crate) fn validate(
         crate::canaries::canaries(raw.canaries, base_dir, &route_names, env, &mut problems);
     let notify = crate::notify::notify(raw.notify, env, &mut problems);
     let ui = crate::ui::ui(raw.ui, &mut problems);
+    let failures = crate::failures::failures(raw.failures, &mut problems);
     let calendar = crate::calendar::calendar(
         raw.calendar,
         base_dir,
@@ -463,6 +466,7 @@ pub(crate) fn validate(
             notify,
             ui,
             calendar,
+            failures,
         })
     } else {
         Err(problems)

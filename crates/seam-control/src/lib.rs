@@ -50,10 +50,12 @@ pub async fn user_by_token(
 }
 
 pub mod calls;
+pub mod case_of_call;
 mod change;
 pub mod contaminated;
 pub mod contamination;
 pub mod evals;
+pub mod failures;
 pub mod forecast;
 pub mod gates;
 pub mod keys;

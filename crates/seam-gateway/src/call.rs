@@ -54,6 +54,9 @@ pub struct CallCtx {
     pub translated: Option<crate::edge::responses::Translated>,
     /// The call may keep its content (`capture.rs`): decided once its route is known.
     pub capture: Option<Box<crate::capture::Pending>>,
+    /// The xxh3-64 of the request body as sent, for chat, messages and responses calls
+    /// (`request::read`): the same request sent again hashes the same (issue 29).
+    pub request_hash: Option<String>,
 }
 
 /// The attempt that reached an upstream: made by dispatch, read by relay, account and record.
@@ -159,6 +162,7 @@ impl CallCtx {
             parent,
             translated: None,
             capture: None,
+            request_hash: None,
         };
         (ctx, bad)
     }
@@ -294,6 +298,7 @@ impl CallCtx {
             unpriced,
             upstream_request_id,
             purpose: self.purpose,
+            request_hash: self.request_hash,
         };
         (record, self.attempts)
     }

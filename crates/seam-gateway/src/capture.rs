@@ -109,6 +109,19 @@ impl Policies {
         r.routes.get(route).unwrap_or(&r.other).as_ref()
     }
 
+    /// The redactor of `tenant`'s policy when it keeps content on any of its routes (its
+    /// default first): a feedback comment is kept, redacted, only then.
+    pub fn tenant_redactor(&self, tenant: &str) -> Option<Arc<Redactor>> {
+        let r = self.tenants.get(tenant).unwrap_or(&self.anyone);
+        let mut routes: Vec<(&String, &Option<Arc<Policy>>)> = r.routes.iter().collect();
+        routes.sort_by(|a, b| a.0.cmp(b.0));
+        r.other
+            .iter()
+            .chain(routes.into_iter().filter_map(|(_, p)| p.as_ref()))
+            .next()
+            .map(|p| p.redactor.clone())
+    }
+
     /// Whether a call of `tenant` on `route` in trace `trace` may keep content: `Some` when its
     /// policy keeps it, sampled or kept for failures (decided once it has ended).
     pub fn decide(

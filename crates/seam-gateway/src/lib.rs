@@ -19,6 +19,7 @@ pub mod edge;
 pub mod errors;
 pub mod events;
 pub mod fanout;
+mod feedback;
 pub mod finish;
 pub mod observe;
 pub mod otlp;

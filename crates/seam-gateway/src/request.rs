@@ -26,6 +26,7 @@ pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayE
             GatewayError::BodyUnreadable
         }
     })?;
+    ctx.request_hash = request_hash(ctx.endpoint, &bytes);
     let body = RequestBody::parse(bytes).map_err(|e| match e {
         BodyError::Malformed(e) => {
             GatewayError::MalformedJson(format!("{e} (line {}, column {})", e.line(), e.column()))
@@ -38,6 +39,20 @@ pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayE
     };
     check(&body, ctx)?;
     Ok(body)
+}
+
+/// The xxh3-64 of a chat, messages (which runs as chat) or responses body as the client sent
+/// it, in 16 lowercase hex characters: one allocation, of those 16 bytes. Other endpoints
+/// (embeddings, legacy completions) have none: the failure signals read conversations only.
+fn request_hash(endpoint: Endpoint, body: &[u8]) -> Option<String> {
+    use std::fmt::Write;
+    if !matches!(endpoint, Endpoint::ChatCompletions | Endpoint::Responses) {
+        return None;
+    }
+    let mut hex = String::with_capacity(16);
+    // Writing to a String cannot fail.
+    let _ = write!(hex, "{:016x}", xxhash_rust::xxh3::xxh3_64(body));
+    Some(hex)
 }
 
 fn check(body: &RequestBody, ctx: &mut CallCtx) -> Result<(), GatewayError> {

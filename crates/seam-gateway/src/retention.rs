@@ -232,11 +232,9 @@ impl Retention {
             let d = self.store.delete_expired(what, before, self.batch).await?;
             self.metrics.retention.counted(&d);
             done.deleted.add(d);
-            let picked = match what {
-                Expiry::Records => d.calls,
-                Expiry::Contents => d.contents,
-            };
-            if picked < self.batch as u64 {
+            // Below the batch size, nothing of `what` is left (calls, flags and feedback for
+            // records).
+            if d.picked(what) < self.batch as u64 {
                 return Ok(true);
             }
             if stop.stopping() {

@@ -25,7 +25,12 @@
 //! assert_eq!((out.flags[0].call_id.as_str(), out.flags[0].signal), ("c1", Signal::Rephrase));
 //! ```
 
+mod agglomerate;
+mod cluster;
+mod coverage;
 mod detect;
+mod features;
+mod pairs;
 pub mod synth;
 mod text;
 mod tool_error;
@@ -35,6 +40,8 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+pub use cluster::{Cluster, ClusterOptions, Clustering, DEFAULT_THRESHOLD, cluster, cluster_in};
+pub use coverage::{CaseMatch, DEFAULT_COVER_THRESHOLD, match_cases};
 pub use text::{Sketch, normalize};
 pub use tool_error::{canonical_args, tool_error};
 

@@ -43,19 +43,10 @@ pub struct Sketch {
 
 impl Sketch {
     pub fn new(normalized: &str) -> Sketch {
-        let all = normalized
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .take(MAX_WORDS);
-        let mut words: Vec<u64> = all
-            .clone()
-            .filter(|w| STOPWORDS.binary_search(w).is_err())
-            .map(|w| fnv(singular(w).as_bytes()))
+        let words: Vec<u64> = content_words(normalized)
+            .iter()
+            .map(|w| fnv(w.as_bytes()))
             .collect();
-        if words.is_empty() {
-            // "why not?": only function words, which are then the content.
-            words = all.map(|w| fnv(w.as_bytes())).collect();
-        }
         let mut shingles: Vec<u64> = words.iter().map(|&w| mix(w)).collect();
         shingles.extend(
             words
@@ -78,6 +69,11 @@ impl Sketch {
 
     pub fn is_empty(&self) -> bool {
         self.shingles.is_empty()
+    }
+
+    /// The MinHash signature: LSH bands of it give clustering its candidate pairs.
+    pub(crate) fn signature(&self) -> &[u64; SIG_LEN] {
+        &self.sig
     }
 
     /// The MinHash estimate of the Jaccard similarity: the share of equal signature slots.
@@ -114,6 +110,25 @@ impl Sketch {
         }
         inter as f64 / (a.len() + b.len() - inter) as f64
     }
+}
+
+/// The words a text is compared on: the first [`MAX_WORDS`] of a normalized text, English
+/// function words left out, a plural `s` dropped. A text of function words only ("why not?")
+/// keeps them all: they are then its content.
+pub(crate) fn content_words(normalized: &str) -> Vec<&str> {
+    let all = normalized
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .take(MAX_WORDS);
+    let words: Vec<&str> = all
+        .clone()
+        .filter(|w| STOPWORDS.binary_search(w).is_err())
+        .map(singular)
+        .collect();
+    if words.is_empty() {
+        return all.collect();
+    }
+    words
 }
 
 #[cfg(test)]

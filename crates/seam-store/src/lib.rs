@@ -1,6 +1,6 @@
 //! Seam's storage: one trait per domain ([`Records`], [`Reports`], [`Keys`], [`Users`],
 //! [`Audit`], [`Releases`], [`Sessions`], [`Events`], [`Retention`], [`Evals`], [`UiSessions`],
-//! [`Canaries`], [`UsageHistory`]) composed as [`Store`], the record types,
+//! [`Canaries`], [`UsageHistory`], [`Failures`]) composed as [`Store`], the record types,
 //! versioned migrations, and the SQL backend. `conformance` (feature `conformance`, for tests)
 //! holds the behaviour every backend must show.
 
@@ -11,6 +11,7 @@ mod clock;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod evals;
+mod failures;
 pub mod hours;
 mod migrate;
 mod records;
@@ -28,6 +29,10 @@ pub use buckets::{AttemptBucket, Buckets, CallBucket};
 pub use canaries::{Canaries, CanaryRunRecord};
 pub use clock::{now_ms, status_range, timestamp};
 pub use evals::{EvalGateRecord, EvalResultRecord, EvalRunRecord, Evals, ValueEntryRecord};
+pub use failures::{
+    CallWithContent, FailureBy, FailureCount, FailureCounts, Failures, FeedbackRecord, FlagQuery,
+    FlagRecord,
+};
 pub use hours::{AttemptHour, CallHour, HOUR_MS, Hours, hour_floor};
 pub use migrate::Progress;
 pub use records::{

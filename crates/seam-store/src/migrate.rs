@@ -152,6 +152,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "imported_hours",
         include_str!("../migrations/0025_imported_hours.sql"),
     ),
+    Migration {
+        version: 26,
+        name: "request_hash",
+        sqlite: include_str!("../migrations/0026_request_hash.sql"),
+        postgres: include_str!("../migrations/0026_request_hash.postgres.sql"),
+        postgres_then: None,
+    },
+    both(
+        27,
+        "failures",
+        include_str!("../migrations/0027_failures.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -56,6 +56,11 @@ pub struct CallRecord {
     /// JSON, or `eval`.
     #[serde(default, skip_serializing_if = "Purpose::is_live")]
     pub purpose: Purpose,
+    /// The xxh3-64 of the request body as the client sent it, in 16 lowercase hex characters:
+    /// the same request sent again has the same hash. None for embeddings, and for calls
+    /// recorded before migration 26.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_hash: Option<String>,
 }
 
 /// An attempt's id: `att_<the call id without its call_ prefix>_<seq>`. The `attempt_rows`

@@ -16,30 +16,47 @@ pub enum Expiry {
 }
 
 /// Rows deleted, per table. `attempts` counts rows of the attempts table: a call's only
-/// attempt, kept in its call's row (migration 10), goes with the call.
+/// attempt, kept in its call's row (migration 10), goes with the call. `flags` and `feedback`
+/// (migration 27) expire with the records, by their own time.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Deleted {
     pub calls: u64,
     pub attempts: u64,
     pub streams: u64,
     pub contents: u64,
+    pub flags: u64,
+    pub feedback: u64,
 }
 
 impl Deleted {
     /// The tables, in the order [`Deleted::by_table`] gives them.
-    pub const TABLES: [&'static str; 4] = ["calls", "attempts", "streams", "contents"];
+    pub const TABLES: [&'static str; 6] = [
+        "calls", "attempts", "streams", "contents", "flags", "feedback",
+    ];
 
-    pub fn by_table(&self) -> [(&'static str, u64); 4] {
+    pub fn by_table(&self) -> [(&'static str, u64); 6] {
         [
             ("calls", self.calls),
             ("attempts", self.attempts),
             ("streams", self.streams),
             ("contents", self.contents),
+            ("flags", self.flags),
+            ("feedback", self.feedback),
         ]
     }
 
     pub fn total(&self) -> u64 {
-        self.calls + self.attempts + self.streams + self.contents
+        self.by_table().iter().map(|(_, n)| n).sum()
+    }
+
+    /// The most rows of one kind a pass of `what` picked by age: below its limit, nothing of
+    /// `what` is left to delete. (A flag counts per call and signal, so flags can exceed the
+    /// limit by a little; the next pass then finds fewer.)
+    pub fn picked(&self, what: Expiry) -> u64 {
+        match what {
+            Expiry::Records => self.calls.max(self.flags).max(self.feedback),
+            Expiry::Contents => self.contents,
+        }
     }
 
     pub fn add(&mut self, other: Deleted) {
@@ -47,6 +64,8 @@ impl Deleted {
         self.attempts += other.attempts;
         self.streams += other.streams;
         self.contents += other.contents;
+        self.flags += other.flags;
+        self.feedback += other.feedback;
     }
 
     /// Adds `n` to the count of `table` (one of [`Deleted::TABLES`]; another name is ignored).
@@ -56,6 +75,8 @@ impl Deleted {
             "attempts" => self.attempts += n,
             "streams" => self.streams += n,
             "contents" => self.contents += n,
+            "flags" => self.flags += n,
+            "feedback" => self.feedback += n,
             _ => {}
         }
     }

@@ -28,6 +28,7 @@ pub trait Store:
     + UiSessions
     + crate::Canaries
     + crate::UsageHistory
+    + crate::Failures
 {
     /// Applies pending migrations; returns the schema version now in force.
     async fn migrate(&self) -> Result<i64>;

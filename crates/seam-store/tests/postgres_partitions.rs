@@ -107,6 +107,7 @@ async fn postgres_retention_takes_one_lease_holder_and_deletes_in_batches() {
     let store = seam_store::open(&s.url).await.expect("open");
     seam_store::conformance::leases_one_holder_at_a_time(&store).await;
     seam_store::conformance::expired_records_go_in_batches(&store).await;
+    seam_store::conformance::failures_expire_with_records(&store).await;
     s.drop(store).await;
 }
 
@@ -196,7 +197,8 @@ async fn postgres_drops_an_expired_month_whole_and_keeps_the_rest() {
             calls: 5,
             attempts: 10,
             streams: 5,
-            contents: 5
+            contents: 5,
+            ..Deleted::default()
         }
     );
     assert!(!exists(&store, "calls_p202506").await);
@@ -228,7 +230,8 @@ async fn postgres_drops_an_expired_month_whole_and_keeps_the_rest() {
             calls: 1,
             attempts: 2,
             streams: 1,
-            contents: 1
+            contents: 1,
+            ..Deleted::default()
         }
     );
     assert_eq!(
@@ -279,12 +282,15 @@ async fn postgres_migration_16_partitions_a_store_with_records() {
         .await
         .expect("to 15");
     assert_eq!(at, 15);
-    // The record writer and the readers use today's columns: the one added since migration
-    // 16 (19's `purpose`) is added ahead, as a column 16 must carry across like any other.
-    sqlx::raw_sql("ALTER TABLE calls ADD COLUMN purpose TEXT")
-        .execute(store.pool())
-        .await
-        .expect("purpose ahead");
+    // The record writer and the readers use today's columns: those added since migration
+    // 16 (20's `purpose`, 26's `request_hash`) are added ahead, as columns 16 must carry
+    // across like any other.
+    sqlx::raw_sql(
+        "ALTER TABLE calls ADD COLUMN purpose TEXT; ALTER TABLE calls ADD COLUMN request_hash TEXT",
+    )
+    .execute(store.pool())
+    .await
+    .expect("purpose ahead");
 
     // Records at version 15: June's and now's through the record writer (a call's sole
     // attempt kept in its row), and one from 1970.
@@ -292,6 +298,7 @@ async fn postgres_migration_16_partitions_a_store_with_records() {
     let mut june = records("june", JUNE_15, 4);
     let mut solo = sample_call("call_solo", JUNE_15 + 100, "part");
     solo.purpose = seam_vocab::Purpose::Eval;
+    solo.request_hash = Some("00ff00ff00ff00ff".into());
     june.attempts.push(sole_attempt(&mut solo, false));
     june.calls.push(solo.clone());
     let june = Arc::new(june);

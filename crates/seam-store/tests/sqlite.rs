@@ -28,4 +28,5 @@ async fn sqlite_retention_takes_one_lease_holder_and_deletes_in_batches() {
     let store = seam_store::open(&url).await.expect("open");
     seam_store::conformance::leases_one_holder_at_a_time(&store).await;
     seam_store::conformance::expired_records_go_in_batches(&store).await;
+    seam_store::conformance::failures_expire_with_records(&store).await;
 }

@@ -3,6 +3,7 @@
 
 mod canary;
 mod contamination;
+mod coverage;
 mod evals;
 mod forecast;
 mod install_hint;
@@ -185,6 +186,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     contamination::guard(&script, store.as_ref(), &dir, &config_path).await?;
     canary::replay(&script, store.clone(), &config_path, recorded).await?;
     forecast::holiday_trough(store.as_ref(), &config_path).await?;
+    coverage::uncovered(store.as_ref(), &dir, &config_path).await?;
     lint::fine_tuning_data(&dir)?;
     // A user to read it all as: the dashboard signs in people, not keys. The store has a
     // user from here on, so its CLI commands need the token too.

@@ -24,6 +24,7 @@ mod purpose;
 mod records;
 mod redis_limits;
 mod relayed;
+mod request_hash;
 mod responses;
 mod retries;
 mod secrets;

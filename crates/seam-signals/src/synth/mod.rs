@@ -5,12 +5,14 @@
 //! with other arguments, `{"error": null}`). Deterministic: its own SplitMix64, no global state.
 
 mod bank;
+mod modes;
 
 use std::collections::BTreeSet;
 
 use crate::text::{mix, normalize};
 use crate::{Signal, Turn};
 use bank::{INTENTS, Intent, PREFIXES, SUFFIXES, SWAPS};
+pub use modes::{MODES, Mode, ModeCorpus, generate_modes};
 
 /// What to generate; shares are probabilities per session or per turn.
 #[derive(Debug, Clone, PartialEq)]

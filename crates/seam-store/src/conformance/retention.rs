@@ -59,7 +59,8 @@ pub async fn leases_one_holder_at_a_time(store: &dyn Store) {
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
 }
 
-fn content(call: &CallRecord) -> ContentRecord {
+/// Captured content for `call` (a body of three bytes).
+pub(super) fn content(call: &CallRecord) -> ContentRecord {
     ContentRecord {
         call_id: call.id.clone(),
         created_ms: call.created_ms,
@@ -81,11 +82,7 @@ async fn drain(store: &dyn Store, what: Expiry, before_ms: i64, limit: i64) -> V
             .await
             .expect("delete expired");
         batches.push(d);
-        let picked = match what {
-            Expiry::Records => d.calls,
-            Expiry::Contents => d.contents,
-        };
-        if picked < limit as u64 {
+        if d.picked(what) < limit as u64 {
             return batches;
         }
         assert!(batches.len() < 100, "deleting never ends: {batches:?}");
@@ -186,6 +183,7 @@ pub async fn expired_records_go_in_batches(store: &dyn Store) {
             attempts: attempts_of(old),
             streams: 7,
             contents: 2,
+            ..Deleted::default()
         }
     );
     for c in old {

@@ -35,6 +35,7 @@ pub fn sample_call(id: &str, created_ms: i64, tenant: &str) -> CallRecord {
         unpriced: false,
         upstream_request_id: Some("req_sample".into()),
         purpose: seam_vocab::Purpose::Live,
+        request_hash: None,
     }
 }
 

@@ -70,7 +70,8 @@ impl Conditions {
     }
 }
 
-fn limit(l: i64) -> i64 {
+/// A list's limit: 1000 when not above 0.
+pub(super) fn limit(l: i64) -> i64 {
     if l <= 0 { 1000 } else { l }
 }
 

@@ -76,6 +76,7 @@ impl Row for CallRecord {
             flag(self.unpriced),
             opt(&self.upstream_request_id),
             Cell::Text(self.purpose.stored()),
+            opt(&self.request_hash),
         ]
     }
 }

@@ -62,6 +62,7 @@ impl FromRow<'_, AnyRow> for CallRecord {
             unpriced: is_set(r, "unpriced")?,
             upstream_request_id: r.try_get("upstream_request_id")?,
             purpose: purpose(r, "purpose")?,
+            request_hash: r.try_get("request_hash")?,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The SQL backend. One code path over sqlx's `Any` driver, portable SQL with `$n`
 //! placeholders; SQLite runs in WAL mode. Each domain's trait is implemented next to its
 //! SQL: `calls.rs` (`Records`), `reports.rs`, `keys.rs`, `users.rs`, `audit.rs`,
-//! `releases.rs`, `sessions.rs`, `events.rs`, `canaries.rs`, `usage.rs`; rows map to records in `from_row.rs`.
+//! `releases.rs`, `sessions.rs`, `events.rs`, `canaries.rs`, `usage.rs`, `failures.rs`; rows map to records in `from_row.rs`.
 
 mod audit;
 mod calls;
@@ -11,6 +11,7 @@ mod contents;
 mod evals;
 mod events;
 mod export;
+mod failures;
 mod from_row;
 mod keys;
 mod months;

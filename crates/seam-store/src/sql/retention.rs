@@ -86,7 +86,14 @@ impl Retention for SqlStore {
         .fetch_all(&mut *tx)
         .await?;
         let mut deleted = Deleted::default();
+        match what {
+            Expiry::Records => {
+                expire_failures(&mut tx, before_ms, limit.max(1), &mut deleted).await?
+            }
+            Expiry::Contents => clear_comments(&mut tx, before_ms).await?,
+        }
         if ids.is_empty() {
+            tx.commit().await?;
             return Ok(deleted);
         }
         let by_call = |t: &str| {
@@ -124,6 +131,49 @@ impl Retention for SqlStore {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// The oldest `limit` flags and feedback (migration 27) created before `before_ms`: they
+/// expire with the records, by their own time (a flag's is its call's). A flag is picked with
+/// its call's other flags, so that a call's signals go together.
+async fn expire_failures(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    before_ms: i64,
+    limit: i64,
+    deleted: &mut Deleted,
+) -> Result<()> {
+    deleted.flags = sqlx::query(
+        "DELETE FROM flags WHERE created_ms < $1 AND call_id IN (SELECT call_id FROM flags \
+         WHERE created_ms < $1 ORDER BY created_ms LIMIT $2)",
+    )
+    .bind(before_ms)
+    .bind(limit)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    deleted.feedback = sqlx::query(
+        "DELETE FROM feedback WHERE id IN (SELECT id FROM feedback WHERE created_ms < $1 \
+         ORDER BY created_ms LIMIT $2)",
+    )
+    .bind(before_ms)
+    .bind(limit)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(())
+}
+
+/// Feedback's comments are user content: they go when captured content of their age does;
+/// the score stays. Feedback is sent by hand, few rows a day, so one statement clears them.
+async fn clear_comments(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    before_ms: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE feedback SET comment = NULL WHERE created_ms < $1 AND comment IS NOT NULL")
+        .bind(before_ms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// The hourly rollups (migration 22) of hours wholly before `before_ms`: they go with the

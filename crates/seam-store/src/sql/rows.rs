@@ -54,7 +54,7 @@ pub(super) fn flag(b: bool) -> i64 {
 /// The calls table's record columns, as a literal so that the inline list can extend it.
 macro_rules! call_columns {
     () => {
-        "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted, release_id, unpriced, upstream_request_id, purpose"
+        "id, created_ms, tenant, key_id, trace_id, session_id, endpoint, route, stream, requested_model, provider, served_model, system_fingerprint, status, outcome, error_class, error_message, attempts, latency_ms, ttfb_ms, input_tokens, output_tokens, cost_usd, tokens_estimated, budget_exhausted, release_id, unpriced, upstream_request_id, purpose, request_hash"
     };
 }
 pub(super) const CALL_COLUMNS: &str = call_columns!();

@@ -1,0 +1,180 @@
+//! One pass of the signals over a window of recorded calls: read the calls with their
+//! captured content, compute every signal (`seam-signals`), and store the flags, replacing
+//! those of an earlier pass over the same calls. Negative feedback posted in the window is
+//! a flag too. Run by `seam serve` in the background and by `seam failures`/`seam coverage`
+//! before they report; never on the request path.
+
+use super::turns::turn;
+use crate::Result;
+use crate::calls::Content;
+use seam_signals::{Coverage, Turn};
+use seam_store::{CallRecord, Failures, FeedbackRecord, FlagRecord, Records, Tenants};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Calls read per store query.
+const PAGE: i64 = 2_000;
+/// Flags written per store transaction.
+const WRITE_BATCH: usize = 1_000;
+
+/// What a pass did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scanned {
+    pub since_ms: i64,
+    pub until_ms: i64,
+    pub calls: usize,
+    /// Flags stored (new or replaced), feedback included.
+    pub flags: u64,
+    /// Flags per signal, feedback included.
+    pub by_signal: BTreeMap<String, usize>,
+    /// Turns with and without captured text, and the signals that could not be computed.
+    pub coverage: Coverage,
+    /// Captured contents that did not decode: their calls were read as metadata only.
+    pub undecodable: usize,
+}
+
+/// The calls of one window, as the signals and the clusters read them.
+pub struct Window {
+    pub turns: Vec<Turn>,
+    /// Each turn's call, in the same order.
+    pub calls: Vec<CallRecord>,
+}
+
+impl Window {
+    /// Reads every live call of `tenants` created in `[since_ms, until_ms)` with its content.
+    pub async fn read(
+        store: &(impl Failures + ?Sized),
+        since_ms: i64,
+        until_ms: i64,
+        tenants: &Tenants,
+    ) -> Result<(Window, usize)> {
+        let mut w = Window {
+            turns: Vec::new(),
+            calls: Vec::new(),
+        };
+        let mut undecodable = 0;
+        let mut after = None;
+        loop {
+            let page = store.signal_calls(since_ms, until_ms, after, PAGE).await?;
+            let full = page.len() as i64 == PAGE;
+            let cursor = page.last().map(|r| (r.call.created_ms, r.call.id.clone()));
+            for row in page.into_iter().filter(|r| tenants.allows(&r.call.tenant)) {
+                let content = row.content.as_ref().map(Content::from_record);
+                let body = content.as_ref().and_then(|c| c.body.as_ref().ok());
+                undecodable += usize::from(content.is_some() && body.is_none());
+                w.turns.push(turn(&row.call, body));
+                w.calls.push(row.call);
+            }
+            match (full, cursor) {
+                (true, Some(c)) => after = Some(c),
+                _ => break,
+            }
+        }
+        Ok((w, undecodable))
+    }
+}
+
+/// Scans `tenants`' calls of `[since_ms, until_ms)` and stores their flags; `until_ms` stands
+/// for now (a session idle since its last failed call is abandoned only once
+/// `abandon_idle_secs` have passed).
+pub async fn scan(
+    store: &(impl Failures + Records + ?Sized),
+    since_ms: i64,
+    until_ms: i64,
+    tenants: &Tenants,
+    opts: &seam_signals::Options,
+) -> Result<Scanned> {
+    Ok(scan_window(store, since_ms, until_ms, tenants, opts)
+        .await?
+        .0)
+}
+
+/// As [`scan`], and the window it read.
+pub async fn scan_window(
+    store: &(impl Failures + Records + ?Sized),
+    since_ms: i64,
+    until_ms: i64,
+    tenants: &Tenants,
+    opts: &seam_signals::Options,
+) -> Result<(Scanned, Window)> {
+    let (window, undecodable) = Window::read(store, since_ms, until_ms, tenants).await?;
+    let opts = seam_signals::Options {
+        now_ms: Some(until_ms),
+        ..opts.clone()
+    };
+    let found = seam_signals::scan(&window.turns, &opts);
+    let by_id: HashMap<&str, &CallRecord> =
+        window.calls.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut flags: Vec<FlagRecord> = found
+        .flags
+        .iter()
+        .filter_map(|f| {
+            let call = by_id.get(f.call_id.as_str())?;
+            Some(flag_of(call, f.signal.as_str(), f.evidence.clone()))
+        })
+        .collect();
+    let feedback = store.list_feedback_in(since_ms, until_ms, tenants).await?;
+    for fb in feedback.iter().filter(|f| f.score < 0.0) {
+        if let Some(call) = feedback_call(store, fb, &window.calls).await? {
+            flags.push(flag_of(&call, "feedback", feedback_evidence(fb)));
+        }
+    }
+    let mut out = Scanned {
+        since_ms,
+        until_ms,
+        calls: window.calls.len(),
+        coverage: found.coverage,
+        undecodable,
+        ..Scanned::default()
+    };
+    for f in &flags {
+        *out.by_signal.entry(f.signal.clone()).or_default() += 1;
+    }
+    for chunk in flags.chunks(WRITE_BATCH) {
+        out.flags += store.upsert_flags(chunk).await?;
+    }
+    Ok((out, window))
+}
+
+fn flag_of(call: &CallRecord, signal: &str, evidence: String) -> FlagRecord {
+    FlagRecord {
+        call_id: call.id.clone(),
+        signal: signal.to_string(),
+        evidence,
+        created_ms: call.created_ms,
+        tenant: call.tenant.clone(),
+        route: call.route.clone(),
+        release_id: call.release_id.clone(),
+        session_id: call.session_id.clone(),
+        trace_id: call.trace_id.clone(),
+    }
+}
+
+/// The call a piece of feedback is about: its call, or its trace's latest call (the answer
+/// the user was looking at when they judged the conversation). The same tenant's only.
+async fn feedback_call(
+    store: &(impl Records + ?Sized),
+    fb: &FeedbackRecord,
+    window: &[CallRecord],
+) -> Result<Option<CallRecord>> {
+    let mine = |c: &&CallRecord| c.tenant == fb.tenant;
+    if let Some(id) = &fb.call_id {
+        if let Some(c) = window.iter().filter(mine).find(|c| &c.id == id) {
+            return Ok(Some(c.clone()));
+        }
+        let found = store.get_call(id).await?.map(|(c, _)| c);
+        return Ok(found.filter(|c| c.tenant == fb.tenant));
+    }
+    let Some(trace) = &fb.trace_id else {
+        return Ok(None);
+    };
+    let (calls, _) = store.trace(trace).await?;
+    Ok(calls
+        .into_iter()
+        .filter(|c| c.tenant == fb.tenant)
+        .max_by_key(|c| (c.created_ms, c.id.clone())))
+}
+
+fn feedback_evidence(fb: &FeedbackRecord) -> String {
+    format!("feedback {} scored {:+.2}", fb.id, fb.score)
+}
