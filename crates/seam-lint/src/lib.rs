@@ -23,6 +23,7 @@
 pub mod csv;
 pub mod example;
 pub mod fix;
+pub mod judge;
 mod linter;
 pub mod read;
 mod report;
@@ -50,6 +51,8 @@ pub enum Format {
 pub struct Outcome {
     pub report: Report,
     pub fixed: Option<FixSummary>,
+    /// The examples the judge rule picked, to judge (`judge::run`, then `Report::add_judged`).
+    pub judge: Vec<judge::Pending>,
 }
 
 /// Lints `input`, calling `progress` with the bytes read now and then. With `fix` (JSONL
@@ -110,8 +113,10 @@ pub fn lint_reader(
         }
     }
     let fixed = fix.map(Fixer::finish).transpose()?;
+    let judge = linter.take_pending();
     Ok(Outcome {
         report: linter.finish(),
         fixed,
+        judge,
     })
 }

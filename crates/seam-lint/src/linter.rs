@@ -31,6 +31,8 @@ pub struct Options {
     pub training_price: Option<f64>,
     /// Epochs of the job; by default as OpenAI picks them (`tokens::default_epochs`).
     pub epochs: Option<u64>,
+    /// The judge rule: the examples it picks are kept for [`crate::judge::run`].
+    pub judge: Option<crate::judge::Spec>,
 }
 
 #[derive(Default)]
@@ -54,6 +56,8 @@ pub struct Linter {
     context: Option<u64>,
     training_price: Option<f64>,
     epochs: Option<u64>,
+    judge: Option<crate::judge::Spec>,
+    pending: Vec<crate::judge::Pending>,
     stats: Stats,
 }
 
@@ -78,6 +82,7 @@ impl Linter {
             contamination,
             training_price,
             epochs,
+            judge,
         } = options;
         let mut rules: Vec<Rule> = BUILTIN
             .iter()
@@ -113,6 +118,9 @@ impl Linter {
         if contamination.is_none() {
             off[rules::builtin(rules::CONTAMINATION)] = true;
         }
+        if judge.is_none() {
+            off[rules::builtin(crate::judge::JUDGE)] = true;
+        }
         let tallies = rules.iter().map(|_| Tally::default()).collect();
         Ok(Linter {
             off,
@@ -128,6 +136,8 @@ impl Linter {
             model,
             training_price,
             epochs,
+            judge,
+            pending: Vec::new(),
             stats: Stats::default(),
             rules,
         })
@@ -210,6 +220,9 @@ impl Linter {
                 found.push((rules::builtin(rules::CONTAMINATION), 0, f.describe()));
             }
         }
+        if let Some(p) = self.judge.as_ref().and_then(|j| j.pick(ex)) {
+            self.pending.push(p);
+        }
         for (rule, turn, span) in found {
             let turn = (self.rules[rule].scope == Scope::Turn).then_some(turn);
             self.record(rule, line, turn, &span, &mut hits);
@@ -259,6 +272,12 @@ impl Linter {
             t.examples.push(hit.clone());
         }
         out.push(hit);
+    }
+
+    /// The examples the judge rule picked, for [`crate::judge::run`] (then
+    /// [`Report::add_judged`]).
+    pub fn take_pending(&mut self) -> Vec<crate::judge::Pending> {
+        std::mem::take(&mut self.pending)
     }
 
     /// The report, once every line is linted.

@@ -58,6 +58,8 @@ pub struct Report {
     pub rules: Vec<RuleReport>,
     pub summary: Vec<SeveritySummary>,
     pub thresholds: Vec<Threshold>,
+    /// What the judge rule did, when it ran.
+    pub judge: Option<crate::judge::Judged>,
 }
 
 impl Report {
@@ -92,6 +94,40 @@ impl Report {
             rules,
             summary,
             thresholds: Vec::new(),
+            judge: None,
+        }
+    }
+
+    /// The judge's verdicts as the `judge` rule's hits, its share over the examples judged.
+    /// Call before [`Report::apply_thresholds`].
+    pub fn add_judged(&mut self, judged: crate::judge::Judged) {
+        if let Some(r) = self
+            .rules
+            .iter_mut()
+            .find(|r| r.rule.id == crate::judge::JUDGE)
+        {
+            r.hits = judged.failed.len() as u64;
+            r.share = r.hits as f64 / judged.judged.max(1) as f64;
+            r.examples = judged
+                .failed
+                .iter()
+                .take(crate::linter::EXAMPLES_KEPT)
+                .map(|(line, reason)| Hit {
+                    rule: crate::rules::builtin(crate::judge::JUDGE),
+                    line: *line,
+                    turn: None,
+                    span: crate::rules::clip(reason),
+                })
+                .collect();
+        }
+        self.judge = Some(judged);
+        for s in &mut self.summary {
+            let of = self
+                .rules
+                .iter()
+                .filter(|r| r.rule.severity == s.severity && r.hits > 0);
+            s.rules = of.clone().count();
+            s.hits = of.map(|r| r.hits).sum();
         }
     }
 
@@ -149,14 +185,38 @@ impl Report {
             "training: {} epochs, ~{} tokens trained on, cost {cost}",
             t.epochs, t.trained
         );
+        if let Some(j) = &self.judge {
+            let spend = match j.spend {
+                Some(d) => format!("~${d:.4}"),
+                None => "unknown (no [prices] for the route's model)".to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "judge: {} examples judged ({} from the cache, {} calls, {} errors), ~{} input + {} output tokens, spend {spend}",
+                j.judged,
+                j.cached,
+                j.calls,
+                j.errors.len(),
+                j.input_tokens,
+                j.output_tokens
+            );
+            for e in &j.errors {
+                let _ = writeln!(o, "  judge error: {e}");
+            }
+        }
         for r in self.rules.iter().filter(|r| r.hits > 0) {
             let _ = writeln!(
                 o,
-                "\n{} [{}] {} hits, {:.2}% of assistant turns: {}",
+                "\n{} [{}] {} hits, {:.2}% of {}: {}",
                 r.rule.id,
                 r.rule.severity.as_str(),
                 r.hits,
                 r.share * 100.0,
+                if r.rule.id == crate::judge::JUDGE {
+                    "examples judged"
+                } else {
+                    "assistant turns"
+                },
                 r.rule.message
             );
             for h in &r.examples {

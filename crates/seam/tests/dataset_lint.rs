@@ -149,3 +149,89 @@ fn convert_writes_chat_jsonl_from_csv() {
     let written = std::fs::read_to_string(Path::new(&p.dir.path().join("t.jsonl"))).unwrap();
     assert_eq!(written, line("Hours?", "9 to 5."));
 }
+
+/// An OpenAI-compatible endpoint that answers every chat call with the same judge verdict,
+/// and counts the calls.
+fn fake_judge(verdict: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = serde_json::json!({"id": "x", "object": "chat.completion", "model": "judge",
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": verdict}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+            .to_string();
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (base, calls)
+}
+
+#[test]
+fn the_judge_grades_a_sample_and_a_rerun_costs_nothing() {
+    let p = Project::new();
+    let data = p.file(
+        "j.jsonl",
+        &format!(
+            "{}{}",
+            line("Where is the Leeds store?", "On Briggate, open 9 to 6."),
+            line("Do you sell maps?", "Yes, in every store."),
+        ),
+    );
+    let rubric = p.file("rubric.txt", "The assistant offers to help further.");
+    let (base, calls) = fake_judge(r#"{"score": 0.2, "reason": "no offer to help further"}"#);
+    let args = [
+        "dataset",
+        "lint",
+        data.to_str().unwrap(),
+        "--judge-rubric",
+        rubric.to_str().unwrap(),
+        "--judge-route",
+        "judge",
+        "--judge-sample",
+        "1",
+        "--gateway",
+        &base,
+        "--key",
+        "sk-test",
+        "--max",
+        "judge=0.5",
+    ];
+    let (code, out, err) = text(&p.run(&args));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("judge: 2 examples judged (0 from the cache, 2 calls, 0 errors)"),
+        "{out}"
+    );
+    assert!(out.contains("  line 1: no offer to help further"), "{out}");
+    assert!(out.contains("--max judge=0.5: 1.0000 EXCEEDED"), "{out}");
+    assert!(p.dir.path().join("j.judge-cache.jsonl").exists());
+    let (_, out, _) = text(&p.run(&args));
+    assert!(
+        out.contains("judge: 2 examples judged (2 from the cache, 0 calls, 0 errors)"),
+        "{out}"
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

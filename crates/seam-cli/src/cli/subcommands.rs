@@ -331,7 +331,7 @@ pub(crate) enum DatasetCommand {
     /// Lint fine-tuning data (docs/lint.md): format, token counts and cost, behaviour rule
     /// packs, personal data, duplicates, eval contamination, custom rules. Exit 1 when a
     /// --max threshold is exceeded, 2 for bad input; --fix writes a cleaned copy.
-    Lint(crate::dataset::lint::LintArgs),
+    Lint(Box<crate::dataset::lint::LintArgs>),
     /// Convert CSV transcripts (conversation_id, role, text, timestamp) to chat-format JSONL.
     Convert(crate::dataset::lint::ConvertArgs),
     /// The datasets in `[evals] dir`: cases and version of each; exits non-zero when one is

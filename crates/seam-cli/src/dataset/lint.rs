@@ -3,6 +3,8 @@
 //! 1 when a `--max` threshold is exceeded, 2 for bad input or usage (nothing is written then).
 
 use crate::cli::StoreArgs;
+
+mod judge;
 use clap::{Args, ValueEnum};
 use seam_lint::{FixMode, Fixer, Format, Linter, Options, RuleFile, parse_max};
 use std::io::BufReader;
@@ -56,6 +58,25 @@ pub(crate) struct LintArgs {
     /// Dollars per million training tokens, for the cost estimate (none is guessed).
     #[arg(long, value_name = "DOLLARS")]
     pub training_price: Option<f64>,
+    /// The judge rule: a sample of the examples graded against this rubric (a text file) by
+    /// a model through a Seam route; verdicts cached by content hash.
+    #[arg(long, value_name = "FILE", requires = "gateway")]
+    pub judge_rubric: Option<PathBuf>,
+    /// The route the judge is called through; by default the config's `[evals] judge_route`.
+    #[arg(long, value_name = "ROUTE")]
+    pub judge_route: Option<String>,
+    /// The share of examples the judge grades, from 0 to 1.
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
+    pub judge_sample: f64,
+    /// The judge's verdicts; by default NAME.judge-cache.jsonl beside the input.
+    #[arg(long, value_name = "FILE")]
+    pub judge_cache: Option<PathBuf>,
+    /// The gateway the judge is called through (e.g. http://127.0.0.1:8080).
+    #[arg(long, value_name = "URL")]
+    pub gateway: Option<String>,
+    /// The gateway key the judge's calls are made with.
+    #[arg(long, env = "SEAM_KEY", hide_env_values = true)]
+    pub key: Option<String>,
     /// Output as JSON (one document; the same facts as the text).
     #[arg(long)]
     pub json: bool,
@@ -79,7 +100,7 @@ fn bad(message: String) -> ! {
     std::process::exit(2)
 }
 
-pub(crate) fn lint(store: &StoreArgs, a: LintArgs) -> anyhow::Result<()> {
+pub(crate) async fn lint(store: &StoreArgs, a: LintArgs) -> anyhow::Result<()> {
     let thresholds: Vec<(String, f64)> = a
         .max
         .iter()
@@ -98,7 +119,15 @@ pub(crate) fn lint(store: &StoreArgs, a: LintArgs) -> anyhow::Result<()> {
         }
         None => Format::OpenAi,
     };
-    let options = options(store, &a).unwrap_or_else(|e| bad(e));
+    let config = if store.config.exists() {
+        let c = seam_config::load_lenient(&store.config)
+            .unwrap_or_else(|e| bad(format!("{}: {e}", store.config.display())));
+        Some(c)
+    } else {
+        None
+    };
+    let options = options(config.as_ref(), &a).unwrap_or_else(|e| bad(e));
+    let judge = options.judge.clone();
     let linter = Linter::new(options).unwrap_or_else(|e| bad(e));
     let file = std::fs::File::open(&a.file)
         .unwrap_or_else(|e| bad(format!("cannot read {}: {e}", a.file.display())));
@@ -127,6 +156,10 @@ pub(crate) fn lint(store: &StoreArgs, a: LintArgs) -> anyhow::Result<()> {
     )
     .unwrap_or_else(|e| bad(format!("{}: {e}", a.file.display())));
     let mut report = outcome.report;
+    if let Some(spec) = &judge {
+        let judged = judge::judge(spec, &outcome.judge, &a, config.as_ref()).await;
+        report.add_judged(judged.unwrap_or_else(|e| bad(e)));
+    }
     report
         .apply_thresholds(&thresholds)
         .unwrap_or_else(|e| bad(e));
@@ -152,7 +185,7 @@ pub(crate) fn lint(store: &StoreArgs, a: LintArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn options(store: &StoreArgs, a: &LintArgs) -> Result<Options, String> {
+fn options(config: Option<&seam_config::Config>, a: &LintArgs) -> Result<Options, String> {
     let glossary = match &a.glossary {
         Some(p) => std::fs::read_to_string(p)
             .map_err(|e| format!("--glossary {}: cannot read: {e}", p.display()))?
@@ -177,21 +210,17 @@ fn options(store: &StoreArgs, a: &LintArgs) -> Result<Options, String> {
         model: a.model.clone(),
         glossary,
         rules,
-        contamination: contamination(store)?,
+        contamination: config.map(contamination).transpose()?.flatten(),
         training_price: a.training_price,
         epochs: a.epochs,
+        judge: judge::spec(a, config)?,
     })
 }
 
-/// The eval cases of the config's `[evals] dir`, when there is a config and the directory.
+/// The eval cases of the config's `[evals] dir`, when the directory exists.
 fn contamination(
-    store: &StoreArgs,
+    config: &seam_config::Config,
 ) -> Result<Option<Arc<seam_evals::contamination::Index>>, String> {
-    if !store.config.exists() {
-        return Ok(None);
-    }
-    let config = seam_config::load_lenient(&store.config)
-        .map_err(|e| format!("{}: {e}", store.config.display()))?;
     let guard = seam_control::contamination::Guard::of(&config.evals, None);
     let Some(dir) = guard.evals_dir else {
         return Ok(None);

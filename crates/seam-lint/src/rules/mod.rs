@@ -195,6 +195,12 @@ pub const BUILTIN: &[(&str, Severity, Scope, &str)] = &[
         Scope::Example,
         "an eval case (from `[evals] dir`) is in the example",
     ),
+    (
+        crate::judge::JUDGE,
+        Severity::Warning,
+        Scope::Dataset,
+        "the judge scored the example under 0.5 against the rubric (share: of the examples judged)",
+    ),
 ];
 
 pub const OVER_CONTEXT: &str = "format.over-context";
@@ -235,6 +241,7 @@ mod tests {
             echo::ECHO,
             dups::NEAR_DUPLICATE,
             dups::REPEATED_ANSWER,
+            crate::judge::JUDGE,
         ];
         assert_eq!(ids.len(), BUILTIN.len());
         for id in ids {
