@@ -159,7 +159,8 @@ pub struct Judged {
     /// Verdicts read from the cache: no call made.
     pub cached: u64,
     pub calls: u64,
-    /// Calls that failed or answered no verdict (a sentence each, at most ten kept).
+    /// Calls that failed or answered no verdict: how many, and the first ten (a sentence each).
+    pub errored: u64,
     pub errors: Vec<String>,
     /// Lines under the threshold, with the judge's reason.
     pub failed: Vec<(usize, String)>,
@@ -197,6 +198,7 @@ pub async fn run(
                 let answer = match backend.judge(&request).await {
                     Ok(a) => a,
                     Err(e) => {
+                        out.errored += 1;
                         if out.errors.len() < 10 {
                             out.errors.push(format!("line {}: {e}", p.line));
                         }
@@ -215,6 +217,7 @@ pub async fn run(
                         v
                     }
                     Err(e) => {
+                        out.errored += 1;
                         if out.errors.len() < 10 {
                             out.errors.push(format!("line {}: {e}", p.line));
                         }
@@ -292,6 +295,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((first.judged, first.calls, first.cached), (3, 3, 0));
+        assert_eq!(first.errored, 1);
         assert_eq!(first.failed, vec![(2, "apologises".to_string())]);
         assert_eq!(
             first.errors,

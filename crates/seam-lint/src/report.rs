@@ -107,7 +107,8 @@ impl Report {
             .find(|r| r.rule.id == crate::judge::JUDGE)
         {
             r.hits = judged.failed.len() as u64;
-            r.share = r.hits as f64 / judged.judged.max(1) as f64;
+            // Over the verdicts: an example the judge gave none for is neither a pass nor a hit.
+            r.share = r.hits as f64 / judged.judged.saturating_sub(judged.errored).max(1) as f64;
             r.examples = judged
                 .failed
                 .iter()
@@ -193,12 +194,7 @@ impl Report {
             let _ = writeln!(
                 o,
                 "judge: {} examples judged ({} from the cache, {} calls, {} errors), ~{} input + {} output tokens, spend {spend}",
-                j.judged,
-                j.cached,
-                j.calls,
-                j.errors.len(),
-                j.input_tokens,
-                j.output_tokens
+                j.judged, j.cached, j.calls, j.errored, j.input_tokens, j.output_tokens
             );
             for e in &j.errors {
                 let _ = writeln!(o, "  judge error: {e}");

@@ -199,7 +199,7 @@ pub const BUILTIN: &[(&str, Severity, Scope, &str)] = &[
         crate::judge::JUDGE,
         Severity::Warning,
         Scope::Dataset,
-        "the judge scored the example under 0.5 against the rubric (share: of the examples judged)",
+        "the judge scored the example under 0.5 against the rubric (share: of the examples given a verdict)",
     ),
 ];
 
