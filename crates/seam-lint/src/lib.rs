@@ -110,6 +110,7 @@ pub fn lint_reader(
             if rows == 0 {
                 return Err("the file has no rows: no examples".into());
             }
+            linter.rows_read(rows);
         }
     }
     let fixed = fix.map(Fixer::finish).transpose()?;

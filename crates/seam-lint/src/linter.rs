@@ -274,6 +274,11 @@ impl Linter {
         out.push(hit);
     }
 
+    /// For CSV transcripts, which are not linted line by line: the rows read, as the lines.
+    pub fn rows_read(&mut self, rows: u64) {
+        self.stats.lines = rows;
+    }
+
     /// The examples the judge rule picked, for [`crate::judge::run`] (then
     /// [`Report::add_judged`]).
     pub fn take_pending(&mut self) -> Vec<crate::judge::Pending> {

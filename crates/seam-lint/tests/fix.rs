@@ -89,6 +89,7 @@ fn csv_transcripts_are_linted_and_converted() {
     let by = |id: &str| r.rules.iter().find(|x| x.rule.id == id).unwrap();
     assert_eq!(by("reflexive-apology").examples[0].line, 2);
     assert_eq!(by("format.no-assistant").examples[0].line, 4);
+    assert_eq!((r.examples, r.lines), (2, 3));
     let out = dir.path().join("t.jsonl");
     let done = seam_lint::csv::convert(&csv, &out).unwrap();
     assert_eq!((done.rows, done.examples, done.skipped.len()), (3, 1, 1));
