@@ -522,6 +522,8 @@ impl Cli {
             },
             Command::Dataset { command, store } => match command {
                 DatasetCommand::Add(args) => crate::dataset::add(&store, args).await,
+                DatasetCommand::Lint(args) => crate::dataset::lint::lint(&store, *args).await,
+                DatasetCommand::Convert(args) => crate::dataset::lint::convert(args),
                 DatasetCommand::List { dir, json } => {
                     crate::dataset::list(dir, &store.config, json)
                 }

@@ -6,6 +6,7 @@
 //! read datasets (`read.rs`); `diff DATASET` alone compares one with its newest eval run
 //! (`since.rs`).
 
+pub(crate) mod lint;
 mod read;
 mod since;
 

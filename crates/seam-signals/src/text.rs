@@ -37,7 +37,8 @@ pub fn normalize(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Sketch {
     shingles: Vec<u64>,
-    sig: [u64; SIG_LEN],
+    /// The MinHash signature (public for banded near-duplicate search, as seam-lint does).
+    pub sig: [u64; SIG_LEN],
 }
 
 impl Sketch {

@@ -328,6 +328,12 @@ pub(crate) enum DatasetCommand {
     /// messages and tools as input, its answer as `expected` (review pending). With both
     /// --from-call and --trace, the named calls and the trace's are added (each once).
     Add(crate::dataset::AddArgs),
+    /// Lint fine-tuning data (docs/lint.md): format, token counts and cost, behaviour rule
+    /// packs, personal data, duplicates, eval contamination, custom rules. Exit 1 when a
+    /// --max threshold is exceeded, 2 for bad input; --fix writes a cleaned copy.
+    Lint(Box<crate::dataset::lint::LintArgs>),
+    /// Convert CSV transcripts (conversation_id, role, text, timestamp) to chat-format JSONL.
+    Convert(crate::dataset::lint::ConvertArgs),
     /// The datasets in `[evals] dir`: cases and version of each; exits non-zero when one is
     /// invalid (its problems on stderr, with file, line and key).
     List {

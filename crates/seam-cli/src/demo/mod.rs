@@ -7,6 +7,7 @@ mod coverage;
 mod evals;
 mod forecast;
 mod install_hint;
+mod lint;
 mod retries;
 mod sessions;
 mod streams;
@@ -186,6 +187,7 @@ pub async fn run(exit: bool, port: u16) -> anyhow::Result<()> {
     canary::replay(&script, store.clone(), &config_path, recorded).await?;
     forecast::holiday_trough(store.as_ref(), &config_path).await?;
     coverage::uncovered(store.as_ref(), &dir, &config_path).await?;
+    lint::fine_tuning_data(&dir)?;
     // A user to read it all as: the dashboard signs in people, not keys. The store has a
     // user from here on, so its CLI commands need the token too.
     let token = format!(
