@@ -144,4 +144,5 @@ pub(crate) struct RawTarget {
 pub(crate) struct RawPrice {
     pub input: f64,
     pub output: f64,
+    pub training: Option<f64>,
 }

@@ -146,6 +146,9 @@ pub struct Target {
 pub struct Price {
     pub input: f64,
     pub output: f64,
+    /// Dollars per million training tokens, when fine-tuning this model has a price
+    /// (`seam dataset lint`'s cost estimate).
+    pub training: Option<f64>,
 }
 
 impl Price {
@@ -371,11 +374,17 @@ pub(crate) fn validate(
                 "prices.\"{model}\": input and output must be non-negative numbers"
             ));
         }
+        if p.training.is_some_and(|t| !(t >= 0.0 && t.is_finite())) {
+            problems.push(format!(
+                "prices.\"{model}\".training: must be a non-negative number (dollars per million training tokens)"
+            ));
+        }
         prices.insert(
             model,
             Price {
                 input: p.input,
                 output: p.output,
+                training: p.training,
             },
         );
     }

@@ -178,7 +178,7 @@ impl Report {
         );
         let cost = match t.cost {
             Some(c) => format!("${c:.2}"),
-            None => "unknown (no training price: pass --training-price DOLLARS per million tokens)"
+            None => "unknown (no training price: set `training` in the model's [prices], or pass --training-price DOLLARS per million tokens)"
                 .to_string(),
         };
         let _ = writeln!(

@@ -235,3 +235,32 @@ fn the_judge_grades_a_sample_and_a_rerun_costs_nothing() {
     );
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+#[test]
+fn the_cost_uses_the_models_training_price_from_the_config() {
+    let p = Project::new();
+    let mut cfg = std::fs::read_to_string(p.dir.path().join("seam.toml")).unwrap();
+    cfg.push_str(
+        "\n[prices.\"gpt-4o-mini-2024-07-18\"]\ninput = 0.15\noutput = 0.6\ntraining = 3.0\n",
+    );
+    std::fs::write(p.dir.path().join("seam.toml"), cfg).unwrap();
+    let data = p.file(
+        "t.jsonl",
+        &line("Where is the Leeds store?", "On Briggate, open 9 to 6."),
+    );
+    let data = data.to_str().unwrap();
+    let (code, out, err) =
+        text(&p.run(&["dataset", "lint", data, "--model", "gpt-4o-mini-2024-07-18"]));
+    assert_eq!(code, 0, "{err}");
+    let trained: f64 = out
+        .split("~")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("tokens trained on: {out}"));
+    let want = format!("cost ${:.2}", trained * 3.0 / 1e6);
+    assert!(out.contains(&want), "{want} in {out}");
+    // Another model has no training price: unknown, never guessed.
+    let (_, out, _) = text(&p.run(&["dataset", "lint", data, "--model", "gpt-4.1-2025-04-14"]));
+    assert!(out.contains("cost unknown (no training price"), "{out}");
+}

@@ -55,7 +55,8 @@ pub(crate) struct LintArgs {
     /// Epochs of the job; by default as OpenAI picks them for the file's size.
     #[arg(long)]
     pub epochs: Option<u64>,
-    /// Dollars per million training tokens, for the cost estimate (none is guessed).
+    /// Dollars per million training tokens, for the cost estimate; default: `training` in the
+    /// config's `[prices."MODEL"]` for `--model` (none is guessed).
     #[arg(long, value_name = "DOLLARS")]
     pub training_price: Option<f64>,
     /// The judge rule: a sample of the examples graded against this rubric (a text file) by
@@ -211,7 +212,11 @@ fn options(config: Option<&seam_config::Config>, a: &LintArgs) -> Result<Options
         glossary,
         rules,
         contamination: config.map(contamination).transpose()?.flatten(),
-        training_price: a.training_price,
+        // The flag, else the model's `[prices] training` in the config; never a guess.
+        training_price: a.training_price.or_else(|| {
+            let model = a.model.as_ref()?;
+            config?.prices.get(model)?.training
+        }),
         epochs: a.epochs,
         judge: judge::spec(a, config)?,
     })
