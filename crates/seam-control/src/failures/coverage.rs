@@ -77,8 +77,10 @@ pub struct CoverageReport {
     pub method: &'static str,
 }
 
-pub const METHOD: &str = "clusters: TF-IDF of the flagged calls' last user turns, MinHash-LSH \
-candidate pairs, cosine; coverage: nearest eval case input by the same features";
+pub const METHOD: &str = "clusters: TF-IDF of the flagged calls' last user turns (the window's \
+other user turns weigh the words), near duplicates joined by MinHash-LSH, then centroid linkage \
+at cosine >= the cluster threshold; coverage: the nearest eval case input to a cluster's \
+centroid by the same features";
 
 /// Scans `[since_ms, until_ms)` (storing its flags), clusters the flagged calls' user turns
 /// and matches each cluster against `datasets`' cases.
