@@ -57,6 +57,26 @@ pub async fn stored_response(
     crate::edge::responses::stored(&live, method, &id).await
 }
 
+/// `POST /v1/feedback` and `/api/feedback` (`crate::feedback`), with the tenant's key.
+pub async fn feedback(
+    State(app): State<Arc<App>>,
+    headers: http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let live = app.live();
+    let caller = match crate::pipeline::authenticate(&app, &headers, &live).await {
+        Ok(c) => c,
+        Err(e) => return crate::errors::respond(&e),
+    };
+    let parts = crate::feedback::Parts {
+        store: app.store.as_ref(),
+        limiter: &app.limiter,
+        live: &live,
+        caller: &caller,
+    };
+    crate::feedback::post(parts, &body).await
+}
+
 pub async fn count_tokens(State(app): State<Arc<App>>, req: Request) -> Response {
     crate::pipeline::count_tokens(app, req).await
 }

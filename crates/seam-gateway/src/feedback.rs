@@ -5,13 +5,13 @@
 //! says that another tenant's id exists. The comment is user content: kept only when the
 //! tenant's capture policy keeps content, redacted by it.
 
-use crate::App;
+use crate::Live;
+use crate::admit::Limiter;
+use crate::authenticate::Caller;
 use crate::errors::GatewayError;
-use axum::body::Bytes;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, header};
-use seam_store::FeedbackRecord;
+use http::{StatusCode, header};
+use seam_store::{Failures, FeedbackRecord};
 use seam_wire::ApiError;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -36,8 +36,18 @@ struct Post {
     comment: Option<String>,
 }
 
-pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&app, &headers, &body).await {
+/// What a feedback post needs of the gateway: its store, its limiter, the config in force
+/// and the caller its key named (`api::feedback` authenticates).
+pub struct Parts<'a> {
+    pub store: &'a dyn Failures,
+    pub limiter: &'a Arc<Limiter>,
+    pub live: &'a Live,
+    pub caller: &'a Caller,
+}
+
+/// The answer to one post: 200 with the stored feedback, or the error.
+pub async fn post(parts: Parts<'_>, body: &[u8]) -> Response {
+    match handle(&parts, body).await {
         Ok(r) => r,
         Err(Failure::Gateway(e)) => crate::errors::respond(&e),
         Err(Failure::Api(e)) => api(&e),
@@ -55,9 +65,8 @@ impl From<GatewayError> for Failure {
     }
 }
 
-async fn handle(app: &Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result<Response, Failure> {
-    let live = app.live();
-    let caller = crate::pipeline::authenticate(app, headers, &live).await?;
+async fn handle(parts: &Parts<'_>, body: &[u8]) -> Result<Response, Failure> {
+    let (live, caller) = (parts.live, parts.caller);
     if body.len() > MAX_BODY {
         return Err(GatewayError::BodyTooLarge { limit: MAX_BODY }.into());
     }
@@ -87,14 +96,15 @@ async fn handle(app: &Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result<Resp
     // A feedback post is a request like any other against the tenant's and key's windows;
     // it belongs to no trace of the tenant's, so one trace of its own per tenant, uncapped.
     let trace_limits = seam_config::TraceLimits::default();
-    if app
+    if parts
         .limiter
-        .applies(&live.config.limits, &caller, &trace_limits)
+        .applies(&live.config.limits, caller, &trace_limits)
     {
-        app.limiter
+        parts
+            .limiter
             .admit_call(
                 &live.config.limits,
-                &caller,
+                caller,
                 FEEDBACK_TRACE,
                 &trace_limits,
                 seam_store::now_ms(),
@@ -116,13 +126,13 @@ async fn handle(app: &Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         score,
         comment,
     };
-    let mut stored = insert(app, &record).await?;
+    let mut stored = insert(parts.store, &record).await?;
     for wait in RECORD_WAITS_MS {
         if stored {
             break;
         }
         tokio::time::sleep(Duration::from_millis(wait)).await;
-        stored = insert(app, &record).await?;
+        stored = insert(parts.store, &record).await?;
     }
     if !stored {
         let (what, value) = match (&call_id, &trace_id) {
@@ -159,8 +169,8 @@ async fn handle(app: &Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result<Resp
     Ok((StatusCode::OK, axum::Json(body)).into_response())
 }
 
-async fn insert(app: &App, record: &FeedbackRecord) -> Result<bool, Failure> {
-    app.store.insert_feedback(record).await.map_err(|e| {
+async fn insert(store: &dyn Failures, record: &FeedbackRecord) -> Result<bool, Failure> {
+    store.insert_feedback(record).await.map_err(|e| {
         tracing::warn!(error = %e, "storing feedback failed");
         Failure::Gateway(GatewayError::Internal(
             "the feedback could not be stored".into(),

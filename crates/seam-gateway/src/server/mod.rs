@@ -56,8 +56,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/messages", post(api::messages))
         .route("/v1/messages/count_tokens", post(api::count_tokens))
         .route("/v1/responses", post(api::responses))
-        .route("/v1/feedback", post(crate::feedback::post))
-        .route("/api/feedback", post(crate::feedback::post))
+        .route("/v1/feedback", post(api::feedback))
+        .route("/api/feedback", post(api::feedback))
         .route(
             "/v1/responses/{id}",
             get(api::stored_response).delete(api::stored_response),
