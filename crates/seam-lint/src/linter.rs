@@ -327,7 +327,8 @@ impl Linter {
             .epochs
             .unwrap_or_else(|| tokens::default_epochs(s.examples));
         let trained = s.billed.saturating_mul(epochs);
-        Report::new(
+        let capped = self.dups.capped();
+        let mut report = Report::new(
             s.lines,
             s.blank,
             s.examples,
@@ -344,6 +345,8 @@ impl Linter {
                     .map(|p| trained as f64 * p / 1_000_000.0),
             },
             rules,
-        )
+        );
+        report.notes.extend(capped);
+        report
     }
 }

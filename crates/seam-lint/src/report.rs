@@ -60,6 +60,8 @@ pub struct Report {
     pub thresholds: Vec<Threshold>,
     /// What the judge rule did, when it ran.
     pub judge: Option<crate::judge::Judged>,
+    /// What the report could not do in full (said, never silent).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -95,6 +97,7 @@ impl Report {
             summary,
             thresholds: Vec::new(),
             judge: None,
+            notes: Vec::new(),
         }
     }
 
@@ -160,6 +163,9 @@ impl Report {
     /// The report as text.
     pub fn text(&self) -> String {
         let mut o = String::new();
+        for n in &self.notes {
+            let _ = writeln!(o, "note: {n}");
+        }
         let _ = writeln!(
             o,
             "{} examples on {} lines ({} blank), {} assistant turns",

@@ -1,6 +1,9 @@
 //! Near-duplicate examples (MinHash over the user and assistant text, banded so that each
 //! example is compared with a few candidates only) and the same answer repeated across many
-//! examples. Memory grows with the examples: ~0.5 KB each (a signature and its bands).
+//! examples. Memory grows with the examples, ~0.5 KB each (a signature and its bands), up to
+//! [`MAX_INDEXED`] of them (~250 MB) and [`MAX_ANSWERS`] distinct answers: past those a file
+//! of any size still streams in bounded memory, later examples compared with those indexed
+//! only, and the report says so.
 
 use crate::example::{Example, Role};
 use crate::rules::clip;
@@ -19,6 +22,10 @@ const BANDS: usize = 16;
 const MIN_ANSWER_WORDS: usize = 4;
 /// Lines kept per repeated answer for the report.
 const LINES_KEPT: usize = 5;
+/// Examples whose signatures are kept for later ones to be compared with.
+pub const MAX_INDEXED: usize = 500_000;
+/// Distinct answers counted (~50 bytes each).
+pub const MAX_ANSWERS: usize = 2_000_000;
 
 pub struct Dups {
     /// Each example's signature, slots cut to 32 bits (half the memory, collisions ~2^-32).
@@ -30,6 +37,11 @@ pub struct Dups {
     answers: HashMap<u64, Answer>,
     /// In how many examples an answer must be to be reported.
     pub min_repeat: u32,
+    max_indexed: usize,
+    max_answers: usize,
+    /// Examples past `max_indexed`, and answers past `max_answers`.
+    unindexed: u64,
+    answers_dropped: u64,
 }
 
 /// Kept for every distinct answer: no heap allocation until it is seen twice.
@@ -50,13 +62,21 @@ pub struct Repeated {
 
 impl Dups {
     pub fn new(min_repeat: u32) -> Dups {
+        Dups::with_caps(min_repeat, MAX_INDEXED, MAX_ANSWERS)
+    }
+
+    fn with_caps(min_repeat: u32, max_indexed: usize, max_answers: usize) -> Dups {
         Dups {
+            max_indexed,
+            max_answers,
             sigs: Vec::new(),
             slots: 0,
             lines: Vec::new(),
             bands: HashMap::new(),
             answers: HashMap::new(),
             min_repeat,
+            unindexed: 0,
+            answers_dropped: 0,
         }
     }
 
@@ -84,13 +104,18 @@ impl Dups {
                         best = Some((other, s));
                     }
                 }
-                None => {
+                None if self.indexing() => {
                     self.bands.insert(key, me);
                 }
+                None => {}
             }
         }
-        self.sigs.extend_from_slice(&sig);
-        self.lines.push(ex.line as u32);
+        if self.indexing() {
+            self.sigs.extend_from_slice(&sig);
+            self.lines.push(ex.line as u32);
+        } else {
+            self.unindexed += 1;
+        }
         if let Some((other, s)) = best {
             let line = self.lines[other as usize];
             emit(
@@ -99,6 +124,28 @@ impl Dups {
                 &format!("a near duplicate of line {line} (similarity {s:.2})"),
             );
         }
+    }
+
+    fn indexing(&self) -> bool {
+        self.lines.len() < self.max_indexed
+    }
+
+    /// What the caps left out, as a sentence for the report.
+    pub fn capped(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.unindexed > 0 {
+            parts.push(format!(
+                "near duplicates: the {} examples after the first {} were compared with those, not with each other",
+                self.unindexed, self.max_indexed
+            ));
+        }
+        if self.answers_dropped > 0 {
+            parts.push(format!(
+                "repeated answers: {} answers after {} distinct ones were not counted",
+                self.answers_dropped, self.max_answers
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 
     fn similarity(&self, other: u32, sig: &[u32]) -> f64 {
@@ -116,7 +163,12 @@ impl Dups {
             }
             let mut h = DefaultHasher::new();
             norm.hash(&mut h);
-            let a = self.answers.entry(h.finish()).or_insert(Answer {
+            let key = h.finish();
+            if self.answers.len() >= self.max_answers && !self.answers.contains_key(&key) {
+                self.answers_dropped += 1;
+                continue;
+            }
+            let a = self.answers.entry(key).or_insert(Answer {
                 count: 0,
                 lines: [0; LINES_KEPT],
                 text: None,
@@ -145,5 +197,50 @@ impl Dups {
             .collect();
         out.sort_by(|a, b| b.count.cmp(&a.count).then(a.lines.cmp(&b.lines)));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(line: usize, user: &str, answer: &str) -> Example {
+        let text = serde_json::json!({"messages": [
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ]})
+        .to_string();
+        crate::example::parse(line, text.as_bytes(), true)
+            .0
+            .expect("an example")
+    }
+
+    #[test]
+    fn past_the_caps_examples_are_compared_not_kept_and_the_report_says_so() {
+        let mut d = Dups::with_caps(2, 2, 1);
+        let mut hits = Vec::new();
+        let q = "where is the leeds store and when does it open on sundays";
+        let answers = [
+            "it is on briggate and opens at ten",
+            "we open at nine on briggate street",
+        ];
+        for (i, a) in answers.iter().chain(answers.iter()).enumerate() {
+            d.check(&example(i + 1, q, a), &mut |r, _, m| {
+                hits.push((r, m.to_string()))
+            });
+        }
+        assert!(
+            hits.iter().all(|(r, _)| *r == NEAR_DUPLICATE) && hits.len() >= 2,
+            "{hits:?}"
+        );
+        let said = d.capped().expect("capped");
+        assert!(said.contains("the 2 examples after the first 2"), "{said}");
+        assert!(said.contains("after 1 distinct ones"), "{said}");
+        assert_eq!(
+            d.repeated().len(),
+            1,
+            "the one answer counted still repeats"
+        );
+        assert!(Dups::new(2).capped().is_none());
     }
 }
