@@ -76,6 +76,13 @@ pub(super) struct Return {
     pub reserved: f64,
 }
 
+/// A lease taken out to be given back.
+pub(super) struct Expired {
+    limit: String,
+    lease: Lease,
+    pub back: Return,
+}
+
 /// This gateway's leases, by limit (`scope:metric:window`, whatever the window's id).
 #[derive(Default)]
 pub(super) struct Leases {
@@ -211,20 +218,42 @@ impl Leases {
         }
     }
 
-    /// Gives back the leases granted [`LEASE_MS`] or more ago, or of a window that ended;
-    /// all of them when `all` (shutdown).
-    pub(super) fn expire(&self, now_ms: i64, all: bool) -> Vec<Return> {
+    /// Takes out the leases granted [`LEASE_MS`] or more ago, or of a window that ended; all
+    /// of them when `all` (shutdown). Their returns must reach Redis, or they are restored.
+    pub(super) fn expire(&self, now_ms: i64, all: bool) -> Vec<Expired> {
         let Ok(mut slots) = self.slots.lock() else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for slot in slots.values_mut() {
+        for (limit, slot) in slots.iter_mut() {
             let due = slot
                 .lease
                 .as_ref()
                 .is_some_and(|l| all || now_ms - l.granted_ms >= LEASE_MS || now_ms >= l.ends_ms);
             if due && let Some(l) = slot.lease.take() {
-                out.push(give_back(l, now_ms, slot));
+                let back = give_back(l.clone(), now_ms, slot);
+                out.push(Expired {
+                    limit: limit.clone(),
+                    lease: l,
+                    back,
+                });
+            }
+        }
+        out
+    }
+
+    /// Puts back leases whose return could not reach Redis (their unspent part is still
+    /// this gateway's), unless a newer lease took their place; returns those put back.
+    pub(super) fn restore(&self, expired: Vec<Expired>) -> Vec<Return> {
+        let Ok(mut slots) = self.slots.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in expired {
+            let slot = slots.entry(e.limit).or_default();
+            if slot.lease.is_none() {
+                slot.lease = Some(e.lease);
+                out.push(e.back);
             }
         }
         out
@@ -290,7 +319,11 @@ mod tests {
             panic!()
         };
         // Expired: given back with the reservation in flight, which then settles in Redis.
-        let back = l.expire(LEASE_MS, false);
+        let back: Vec<Return> = l
+            .expire(LEASE_MS, false)
+            .into_iter()
+            .map(|e| e.back)
+            .collect();
         assert_eq!(
             back,
             vec![Return {

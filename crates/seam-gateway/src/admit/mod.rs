@@ -186,7 +186,7 @@ fn scope_refusal(
         status: 429,
         code: refusal_code(l.metric, scope.key),
         message: format!(
-            "Seam limit reached: {who} may use {} {} per {}; it has used {} (and {} is reserved by calls in flight). The window resets in {}s.",
+            "Seam limit reached: {who} may use {} {} per {}; it has used {} (and {} is reserved by calls in flight or held by gateways). The window resets in {}s.",
             fmt_amount(l.metric, l.max),
             l.metric.as_str().replace('_', " "),
             l.window.as_str(),

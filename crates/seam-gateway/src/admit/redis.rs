@@ -75,7 +75,7 @@ local function decide()
     if kind == 'req' or kind == 'att' then over = used + leased + 1 > max
     elseif kind == 'spent' then over = used + reserved + leased >= max
     else over = used + reserved + leased + add > max end
-    if over then return {'tenant', tostring(i), tostring(used), tostring(reserved)} end
+    if over then return {'tenant', tostring(i), tostring(used), tostring(reserved + leased)} end
   end
   local t = KEYS[n + 1]
   local max_calls, max_attempts = tonumber(ARGV[tb]), tonumber(ARGV[tb + 1])

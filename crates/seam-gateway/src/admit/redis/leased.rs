@@ -200,6 +200,9 @@ impl RedisLimits {
     /// Settles to the bill: locally when the reservation came from a lease still held, else
     /// queued for the next flush (the call has its answer already).
     pub(in crate::admit) fn settle(&self, ticket: Ticket, billed: Estimate) {
+        // Reservations made in Redis itself (a nearly spent budget, a trace cap) hold the
+        // budget until settled there: flushed now, not at the next tick.
+        let mut exact = ticket.held.trace;
         for (i, (scope, metric, window, id)) in ticket.windows.iter().enumerate() {
             let est = amount(*metric, &ticket.est);
             let bill = amount(*metric, &billed);
@@ -213,6 +216,7 @@ impl RedisLimits {
             }
             let key = self.counter_key(scope, *metric, *window, *id);
             self.queue(&key, &[("reserved", -est), ("used", bill)]);
+            exact = true;
         }
         if ticket.held.trace {
             let key = self.trace_key(&ticket.tenant, &ticket.trace);
@@ -225,6 +229,9 @@ impl RedisLimits {
                     ("cost", billed.cost),
                 ],
             );
+        }
+        if exact {
+            self.inner.kick.notify_one();
         }
     }
 }

@@ -199,12 +199,28 @@ impl RedisLimits {
     /// Redis is unreachable, leases are kept: their unspent part is still this gateway's. An
     /// empty Redis is not claimed here (calls claim it, and re-seed).
     pub(super) async fn flush(&self, all: bool) -> Result<(), String> {
-        if all || !self.inner.down.load(Ordering::Relaxed) {
-            for r in self.inner.leases.expire(seam_store::now_ms(), all) {
-                self.queue_return(r);
+        let expired = if all || !self.inner.down.load(Ordering::Relaxed) {
+            self.inner.leases.expire(seam_store::now_ms(), all)
+        } else {
+            Vec::new()
+        };
+        for e in &expired {
+            self.queue_return(e.back.clone());
+        }
+        let done = self.sync(&[], false).await.map(|_| ());
+        if done.is_err() && !all {
+            // Redis went down with these returns: keep spending the leases, and take their
+            // returns off the queue again.
+            for r in self.inner.leases.restore(expired) {
+                self.queue_return(Return {
+                    key: r.key,
+                    leased: -r.leased,
+                    used: -r.used,
+                    reserved: -r.reserved,
+                });
             }
         }
-        self.sync(&[], false).await.map(|_| ())
+        done
     }
 
     /// The background flush, started on first use; it ends with the limiter.
