@@ -294,3 +294,29 @@ async fn redis_down_mid_lease_spends_the_lease_then_follows_on_backend_down() {
     assert_eq!(r.code.as_str(), "limits_unavailable");
     assert_eq!(r.status, 503);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn far_from_the_limit_calls_rarely_reach_redis() {
+    let c = cfg(
+        "steady",
+        redis_url(),
+        vec![lim(Metric::Requests, 1e9), lim(Metric::Tokens, 1e12)],
+        TraceLimits::default(),
+    );
+    let gws = [gateway(&c), gateway(&c)];
+    let admitted = AtomicU64::new(0);
+    let calls = 4000;
+    for i in 0..calls {
+        let g = &gws[i % 2];
+        assert!(call(g, &c, &format!("s{i}"), now(), &admitted).await);
+    }
+    let trips: u64 = gws.iter().map(|g| g.redis_round_trips()).sum();
+    println!(
+        "{calls} calls far from the limit: {trips} Redis round trips ({:.4} a call)",
+        trips as f64 / calls as f64
+    );
+    assert!(
+        trips * 20 < calls as u64,
+        "{trips} round trips for {calls} calls"
+    );
+}
