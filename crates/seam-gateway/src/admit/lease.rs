@@ -19,6 +19,9 @@ pub(super) const LEASE_MS: i64 = 1_000;
 const LEASE_SECS: f64 = 1.0;
 /// The first lease of a counter, in calls' worth.
 const FIRST_LEASE_CALLS: f64 = 8.0;
+/// How much larger than the last lease the next may be: a burst (a lease spent in a
+/// millisecond) grows leases step by step rather than to a quarter of the budget at once.
+const GROWTH: f64 = 4.0;
 /// After Redis refused a lease (the budget is nearly spent), calls are checked exactly for
 /// this long before a lease is asked for again.
 const EXACT_HOLD_MS: i64 = 1_000;
@@ -64,6 +67,8 @@ struct Slot {
     exact_until_ms: i64,
     /// Units a second, measured over the last lease given back.
     rate: f64,
+    /// The last lease's size: the next is at most [`GROWTH`] times it.
+    last_grant: f64,
 }
 
 /// What Redis must be told when a lease is given back: the counter, and the deltas of its
@@ -93,6 +98,7 @@ pub(super) struct Leases {
 fn give_back(l: Lease, now_ms: i64, slot: &mut Slot) -> Return {
     let secs = ((now_ms - l.granted_ms) as f64 / 1000.0).max(0.1);
     slot.rate = (l.used + l.reserved) / secs;
+    slot.last_grant = l.granted;
     Return {
         key: l.key,
         leased: -l.granted,
@@ -145,16 +151,19 @@ impl Leases {
             .is_some_and(|l| l.window == window && l.used + l.reserved < l.granted)
     }
 
-    /// How much to ask Redis for: about [`LEASE_SECS`] of the recent rate, at least a few
-    /// calls' worth of `need`. Redis caps it to a fraction of what remains.
+    /// How much to ask Redis for: about [`LEASE_SECS`] of the recent rate, at most [`GROWTH`]
+    /// times the last lease, at least a few calls' worth of `need`. Redis caps it to a
+    /// fraction of what remains.
     pub(super) fn want(&self, limit: &str, need: f64) -> f64 {
-        let rate = self
+        let (rate, last) = self
             .slots
             .lock()
             .ok()
-            .and_then(|s| s.get(limit).map(|s| s.rate))
-            .unwrap_or(0.0);
-        (rate * LEASE_SECS).max(need * FIRST_LEASE_CALLS)
+            .and_then(|s| s.get(limit).map(|s| (s.rate, s.last_grant)))
+            .unwrap_or((0.0, 0.0));
+        (rate * LEASE_SECS)
+            .min(last * GROWTH)
+            .max(need * FIRST_LEASE_CALLS)
     }
 
     /// Installs what Redis granted (0: none, check exactly for a while). A lease already

@@ -92,6 +92,8 @@ impl RedisLimits {
         let leases = &self.inner.leases;
         let mut got: Vec<Option<u64>> = vec![None; counters.len()];
         let mut renew: Vec<usize> = Vec::new();
+        // A lease given back is still `leased` in Redis until its return lands.
+        let mut returned = false;
         for (i, c) in counters.iter().enumerate() {
             let name = c.lease_name();
             let id = window_of(c.limit.window, now_ms).0;
@@ -105,6 +107,7 @@ impl RedisLimits {
             let (take, back) = leases.take(&name, id, c.need(), how, now_ms);
             if let Some(b) = back {
                 self.queue_return(b);
+                returned = true;
             }
             match take {
                 Take::Leased(g) => got[i] = Some(g),
@@ -113,6 +116,16 @@ impl RedisLimits {
             }
         }
         let mut claim = None;
+        if renew.is_empty() && returned && got.iter().any(Option::is_none) {
+            // The exact check below must not count this gateway's own returned lease.
+            match self.sync(&[], true).await {
+                Ok((_, claimed)) => claim = claimed,
+                Err(e) => {
+                    self.untake(counters, &got);
+                    return Err(e);
+                }
+            }
+        }
         if !renew.is_empty() {
             let asks: Vec<Ask> = renew
                 .iter()
