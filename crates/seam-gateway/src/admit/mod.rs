@@ -14,6 +14,9 @@
 //! ([`reseed`]), in the background.
 
 mod calls;
+mod lease;
+#[cfg(test)]
+mod lease_tests;
 mod local;
 mod redis;
 mod reseed;
@@ -80,6 +83,17 @@ pub(crate) struct Ticket {
     /// each was reserved in.
     windows: Vec<(String, Metric, LimitWindow, i64)>,
     est: Estimate,
+    held: Held,
+}
+
+/// Where a reservation in Redis is held, to settle it there.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Held {
+    /// Per window of [`Ticket::windows`]: the lease it was taken from (settled locally while
+    /// this gateway holds it), or none (reserved in Redis itself).
+    leases: Vec<Option<u64>>,
+    /// Whether the trace's reservation is in Redis (only when the call was checked there).
+    trace: bool,
 }
 
 enum Backend {
@@ -172,7 +186,7 @@ fn scope_refusal(
         status: 429,
         code: refusal_code(l.metric, scope.key),
         message: format!(
-            "Seam limit reached: {who} may use {} {} per {}; it has used {} (and {} is reserved by calls in flight). The window resets in {}s.",
+            "Seam limit reached: {who} may use {} {} per {}; it has used {} (and {} is reserved by calls in flight or held by gateways). The window resets in {}s.",
             fmt_amount(l.metric, l.max),
             l.metric.as_str().replace('_', " "),
             l.window.as_str(),
@@ -463,11 +477,12 @@ impl Limiter {
                     })
             })
             .collect();
-        let ticket = Ticket {
+        let mut ticket = Ticket {
             tenant: caller.tenant.clone(),
             trace: trace.to_string(),
             windows,
             est,
+            held: Held::default(),
         };
         let trace = TraceRef {
             tenant: &caller.tenant,
@@ -477,7 +492,8 @@ impl Limiter {
         let decision = match &self.backend {
             Backend::Local(l) => l.reserve(&scopes, &ticket, &trace, tl, now_ms),
             Backend::Redis(r) => match r.reserve(&scopes, &ticket, &trace, tl, now_ms).await {
-                Ok((decision, claim)) => {
+                Ok(((decision, claim), held)) => {
+                    ticket.held = held;
                     if let Some(c) = claim {
                         self.reseed_in_background(cfg, c);
                     }
@@ -553,6 +569,25 @@ impl Limiter {
             })
         } else {
             Ok(())
+        }
+    }
+
+    /// Scripts run in Redis so far (each one round trip); 0 in process.
+    pub fn redis_round_trips(&self) -> u64 {
+        match &self.backend {
+            Backend::Local(_) => 0,
+            Backend::Redis(r) => r.round_trips(),
+        }
+    }
+
+    /// Gives this gateway's unspent leases back to Redis and settles what is queued: call at
+    /// shutdown, after the last call. Without it the leases' unspent part stays counted as
+    /// spent until their windows end.
+    pub async fn give_back_leases(&self) {
+        if let Backend::Redis(r) = &self.backend
+            && let Err(e) = r.give_back().await
+        {
+            tracing::warn!(error = %e, "could not give the limit leases back to Redis; their unspent part counts as spent until their windows end");
         }
     }
 

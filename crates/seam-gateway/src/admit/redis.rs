@@ -1,17 +1,23 @@
 //! The Redis counters: every gateway pointing at the same Redis enforces one limit. Each
-//! decision is one Lua script, so checking and counting are atomic across instances.
+//! decision is one Lua script, so checking and counting are atomic across instances; but the
+//! typical call makes none: it spends a lease ([`super::lease`]) of the counter, granted by
+//! a script that keeps `used + reserved + leased` within the limit. Trace caps, and counters
+//! whose budget is nearly spent (Redis grants no lease), are checked per call.
 
+mod leased;
+mod sync;
+
+use super::lease::Leases;
 use super::reseed::Seed;
-use super::{
-    Estimate, Refusal, Scope, Ticket, TraceRef, amount, scope_refusal, trace_refusal, window_of,
-};
+use super::{Estimate, Refusal, Scope, TraceRef, scope_refusal, trace_refusal, window_of};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use seam_config::{LimitWindow, Metric, TenantLimit, TraceLimits};
 use seam_vocab::RefusalCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// How long one Redis operation (or a connection attempt) may take before the limits count
 /// as unreachable.
@@ -48,7 +54,8 @@ return claim(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 "#;
 
 /// Checks every counter and the trace, then counts, all or nothing; and claims the re-seed of
-/// an empty Redis (the reply's first element).
+/// an empty Redis (the reply's first element). What gateways hold in leases (`leased`) is as
+/// good as spent here.
 /// KEYS: the tenant counters, then the trace hash, the marker and emptied_at.
 /// ARGV: phase, now_ms, n, then per counter (kind, max, add, expire_at_ms), then the trace's
 /// max_calls, max_attempts, max_tokens, max_cost, max_seconds (-1: none), est_tokens,
@@ -63,11 +70,12 @@ local function decide()
     local kind, max, add = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
     local used = tonumber(redis.call('HGET', KEYS[i], 'used') or '0')
     local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
+    local leased = tonumber(redis.call('HGET', KEYS[i], 'leased') or '0')
     local over
-    if kind == 'req' or kind == 'att' then over = used + 1 > max
-    elseif kind == 'spent' then over = used + reserved >= max
-    else over = used + reserved + add > max end
-    if over then return {'tenant', tostring(i), tostring(used), tostring(reserved)} end
+    if kind == 'req' or kind == 'att' then over = used + leased + 1 > max
+    elseif kind == 'spent' then over = used + reserved + leased >= max
+    else over = used + reserved + leased + add > max end
+    if over then return {'tenant', tostring(i), tostring(used), tostring(reserved + leased)} end
   end
   local t = KEYS[n + 1]
   local max_calls, max_attempts = tonumber(ARGV[tb]), tonumber(ARGV[tb + 1])
@@ -109,32 +117,6 @@ end
 local r = decide()
 table.insert(r, 1, claimed)
 return r
-"#;
-
-/// Releases a reservation and counts what was billed.
-/// KEYS: the amount counters, then the trace. ARGV: n, per counter (est, billed), then the
-/// trace's est_tokens, billed_tokens, est_cost, billed_cost.
-const SETTLE: &str = r#"
-local n = tonumber(ARGV[1])
-local function release(key, field, est)
-  local r = tonumber(redis.call('HINCRBYFLOAT', key, field, -est))
-  if r < 0 then redis.call('HSET', key, field, 0) end
-end
-for i = 1, n do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    release(KEYS[i], 'reserved', tonumber(ARGV[2 + (i - 1) * 2]))
-    redis.call('HINCRBYFLOAT', KEYS[i], 'used', ARGV[3 + (i - 1) * 2])
-  end
-end
-local t = KEYS[n + 1]
-local b = 2 + n * 2
-if redis.call('EXISTS', t) == 1 then
-  release(t, 'tokens_reserved', tonumber(ARGV[b]))
-  redis.call('HINCRBYFLOAT', t, 'tokens', ARGV[b + 1])
-  release(t, 'cost_reserved', tonumber(ARGV[b + 2]))
-  redis.call('HINCRBYFLOAT', t, 'cost', ARGV[b + 3])
-end
-return 0
 "#;
 
 /// Adds what the records say was spent, if this gateway still holds the claim; the last
@@ -192,6 +174,7 @@ impl Claim {
 }
 
 /// One limit of one scope, as the admit script checks it.
+#[derive(Clone, Copy)]
 struct Counter<'a> {
     scope: &'a Scope<'a>,
     limit: &'a TenantLimit,
@@ -217,9 +200,18 @@ struct Inner {
     last_failure_ms: AtomicI64,
     settle_log: crate::throttle::LogThrottle,
     admit: Script,
-    settle: Script,
+    sync: Script,
     claim: Script,
     seed: Script,
+    leases: Leases,
+    /// Deltas waiting for the next flush ([`sync`]).
+    pending: Mutex<sync::Pending>,
+    flusher: OnceLock<()>,
+    kick: Arc<Notify>,
+    /// The last flush or lease call failed: leases are kept past their time.
+    down: AtomicBool,
+    /// Scripts run (round trips), for `Limiter::redis_round_trips`.
+    round_trips: AtomicU64,
 }
 
 /// A script with the claim function in front.
@@ -254,9 +246,15 @@ impl RedisLimits {
                 last_failure_ms: AtomicI64::new(i64::MIN / 2),
                 settle_log: crate::throttle::LogThrottle::new(1000),
                 admit: Script::new(&with_claim(ADMIT)),
-                settle: Script::new(SETTLE),
+                sync: Script::new(&sync::sync_script()),
                 claim: Script::new(&with_claim(CLAIM)),
                 seed: Script::new(&SEED.replace("CLAIM_TTL", &CLAIM_TTL_MS.to_string())),
+                leases: Leases::default(),
+                pending: Mutex::new(sync::Pending::default()),
+                flusher: OnceLock::new(),
+                kick: Arc::new(Notify::new()),
+                down: AtomicBool::new(false),
+                round_trips: AtomicU64::new(0),
             }),
         })
     }
@@ -297,6 +295,29 @@ impl RedisLimits {
         }
     }
 
+    /// Runs a script: one round trip, counted, within [`REDIS_TIMEOUT`].
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        inv: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, String> {
+        let mut conn = self.conn().await?;
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        tokio::time::timeout(REDIS_TIMEOUT, inv.invoke_async(&mut conn))
+            .await
+            .map_err(|_| "Redis did not answer in time".to_string())?
+            .map_err(|e| format!("Redis: {e}"))
+    }
+
+    /// Scripts run so far.
+    pub(super) fn round_trips(&self) -> u64 {
+        self.inner.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Gives every lease back and flushes what is queued (at shutdown).
+    pub(super) async fn give_back(&self) -> Result<(), String> {
+        self.flush(true).await
+    }
+
     fn counter_key(&self, scope: &str, metric: Metric, window: LimitWindow, id: i64) -> String {
         format!(
             "{}:lim:{scope}:{}:{}:{id}",
@@ -327,11 +348,7 @@ impl RedisLimits {
             inv.key(k);
         }
         inv.arg(now_ms).arg(&self.inner.owner);
-        let mut conn = self.conn().await?;
-        let reply: String = tokio::time::timeout(REDIS_TIMEOUT, inv.invoke_async(&mut conn))
-            .await
-            .map_err(|_| "Redis did not answer in time".to_string())?
-            .map_err(|e| format!("Redis: {e}"))?;
+        let reply: String = self.invoke(&inv).await?;
         Ok(Claim::parse(&reply))
     }
 
@@ -353,6 +370,7 @@ impl RedisLimits {
             .max(1);
         let mut conn = self.conn().await?;
         for b in 0..batches {
+            self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
             let cs = counters.iter().skip(b * SEED_BATCH).take(SEED_BATCH);
             let ts = seed.traces.iter().skip(b * SEED_BATCH).take(SEED_BATCH);
             let mut inv = self.inner.seed.prepare_invoke();
@@ -429,11 +447,7 @@ impl RedisLimits {
             .arg(est.cost)
             .arg(TRACE_TTL_MS)
             .arg(&self.inner.owner);
-        let mut conn = self.conn().await?;
-        let reply: Vec<String> = tokio::time::timeout(REDIS_TIMEOUT, inv.invoke_async(&mut conn))
-            .await
-            .map_err(|_| "Redis did not answer in time".to_string())?
-            .map_err(|e| format!("Redis: {e}"))?;
+        let reply: Vec<String> = self.invoke(&inv).await?;
         // The claim first, then the decision.
         let claim = reply.first().and_then(|c| Claim::parse(c));
         let num = |i: usize| {
@@ -461,97 +475,5 @@ impl RedisLimits {
             _ => return Err(format!("unexpected reply from Redis: {reply:?}")),
         };
         Ok((decision, claim))
-    }
-
-    pub(super) async fn admit_call(
-        &self,
-        scopes: &[Scope<'_>],
-        trace: &TraceRef<'_>,
-        tl: &TraceLimits,
-        now_ms: i64,
-    ) -> Result<Decision, String> {
-        let counters: Vec<Counter<'_>> = scopes
-            .iter()
-            .flat_map(|s| {
-                s.limits.iter().map(move |l| Counter {
-                    scope: s,
-                    limit: l,
-                    kind: if l.metric == Metric::Requests {
-                        "req"
-                    } else {
-                        "spent"
-                    },
-                    add: 0.0,
-                })
-            })
-            .collect();
-        self.run("call", &counters, trace, tl, &Estimate::default(), now_ms)
-            .await
-    }
-
-    pub(super) async fn reserve(
-        &self,
-        scopes: &[Scope<'_>],
-        ticket: &Ticket,
-        trace: &TraceRef<'_>,
-        tl: &TraceLimits,
-        now_ms: i64,
-    ) -> Result<Decision, String> {
-        let counters: Vec<Counter<'_>> = scopes
-            .iter()
-            .flat_map(|s| {
-                s.limits
-                    .iter()
-                    .filter(|l| l.metric != Metric::Requests)
-                    .map(move |l| Counter {
-                        scope: s,
-                        limit: l,
-                        kind: if l.metric == Metric::Attempts {
-                            "att"
-                        } else {
-                            "amt"
-                        },
-                        add: amount(l.metric, &ticket.est),
-                    })
-            })
-            .collect();
-        self.run("attempt", &counters, trace, tl, &ticket.est, now_ms)
-            .await
-    }
-
-    /// Settles in the background: the call has its answer already.
-    pub(super) fn settle(&self, ticket: Ticket, billed: Estimate) {
-        let me = self.clone();
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        rt.spawn(async move {
-            let mut inv = me.inner.settle.prepare_invoke();
-            for (scope, metric, window, id) in &ticket.windows {
-                inv.key(me.counter_key(scope, *metric, *window, *id));
-            }
-            inv.key(me.trace_key(&ticket.tenant, &ticket.trace));
-            inv.arg(ticket.windows.len());
-            for (_, metric, _, _) in &ticket.windows {
-                inv.arg(amount(*metric, &ticket.est)).arg(amount(*metric, &billed));
-            }
-            inv.arg(ticket.est.tokens())
-                .arg(billed.tokens())
-                .arg(ticket.est.cost)
-                .arg(billed.cost);
-            let done = match me.conn().await {
-                Ok(mut conn) => tokio::time::timeout(REDIS_TIMEOUT, inv.invoke_async::<i64>(&mut conn))
-                    .await
-                    .map_err(|_| "timed out".to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string())),
-                Err(e) => Err(e),
-            };
-            // Once per call while Redis is down: at most one line a second.
-            if let Err(e) = done
-                && let Some(skipped) = me.inner.settle_log.due()
-            {
-                tracing::warn!(error = %e, skipped, "could not settle reservations in Redis; they expire with their windows");
-            }
-        });
     }
 }

@@ -185,12 +185,13 @@ impl Running {
         crate::reload::reload(&self.app.reloader, actor, "call").await
     }
 
-    /// Stops accepting, lets in-flight calls finish (up to the grace period), flushes
-    /// records, then stops the background tasks (see [`crate::tasks`]) and returns when all of
-    /// that is done, saying which tasks it stopped.
+    /// Stops accepting, lets in-flight calls finish (up to the grace period), gives the
+    /// limit leases back to Redis, flushes records, then stops the background tasks (see
+    /// [`crate::tasks`]) and returns when all of that is done, saying which tasks it stopped.
     pub async fn shutdown(self) -> crate::Stopped {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.app.limiter.give_back_leases().await;
         self.app.tasks.shutdown(TASKS_WAIT).await
     }
 

@@ -190,7 +190,7 @@ async fn a_redis_outage_is_logged_once_a_second_not_once_per_call() {
     let elapsed = started.elapsed().as_secs() + 1;
     let text = logs.text();
     let count = |what: &str| text.lines().filter(|l| l.contains(what)).count() as u64;
-    let settle = count("could not settle reservations in Redis");
+    let settle = count("could not settle limits in Redis");
     let down = count("the limits backend is unreachable");
     // At most one line of each a second (the calls took `elapsed` seconds at most), and
     // never one per call.
