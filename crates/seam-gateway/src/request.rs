@@ -26,6 +26,7 @@ pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayE
             GatewayError::BodyUnreadable
         }
     })?;
+    let bytes = own_buffer(bytes);
     ctx.request_hash = request_hash(ctx.endpoint, &bytes);
     let body = RequestBody::parse(bytes).map_err(|e| match e {
         BodyError::Malformed(e) => {
@@ -40,6 +41,22 @@ pub async fn read(ctx: &mut CallCtx, body: Body) -> Result<RequestBody, GatewayE
     check(&body, ctx)?;
     Ok(body)
 }
+
+/// A body smaller than hyper's read buffer usually came in one read and is a slice of that
+/// buffer (8 KiB and more): kept for the whole call (a stream's relay holds the request), it
+/// would keep the buffer too, and hyper would allocate another for its next read. A copy of
+/// the body costs less than the buffer it frees (bench/results/2026-12-06-streams.md). A
+/// larger body usually came in several reads and was gathered into a buffer of its own.
+fn own_buffer(bytes: bytes::Bytes) -> bytes::Bytes {
+    if bytes.len() <= OWN_COPY_MAX {
+        bytes::Bytes::copy_from_slice(&bytes)
+    } else {
+        bytes
+    }
+}
+
+/// The largest body [`own_buffer`] copies (a loopback socket read brings at most about this).
+const OWN_COPY_MAX: usize = 64 * 1024;
 
 /// The xxh3-64 of a chat, messages (which runs as chat) or responses body as the client sent
 /// it, in 16 lowercase hex characters: one allocation, of those 16 bytes. Other endpoints
@@ -134,4 +151,29 @@ pub fn include_usage(body: &RequestBody) -> bool {
         .and_then(Result::ok)
         .and_then(|o| o.get("include_usage").and_then(Value::as_bool))
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod buffer_tests {
+    use super::*;
+
+    fn inside(b: &bytes::Bytes, buffer: &bytes::Bytes) -> bool {
+        let start = buffer.as_ptr() as usize;
+        (start..start + buffer.len()).contains(&(b.as_ptr() as usize))
+    }
+
+    /// A small body read with its head is a slice of hyper's read buffer: the call keeps a
+    /// copy instead, the same bytes; a large one is kept as it came.
+    #[test]
+    fn a_small_body_is_copied_out_of_the_read_buffer() {
+        let buffer = bytes::Bytes::from(vec![b' '; 200_000]);
+        let small = own_buffer(buffer.slice(300..800));
+        assert_eq!(small.len(), 500);
+        assert!(
+            !inside(&small, &buffer),
+            "the body still points into the buffer"
+        );
+        let large = own_buffer(buffer.slice(0..OWN_COPY_MAX + 1));
+        assert!(inside(&large, &buffer), "a large body is not copied");
+    }
 }

@@ -106,6 +106,20 @@ const PASSED: [&str; 2] = ["x-request-id", "openai-processing-ms"];
 /// Rate-limit headers: OpenAI's, and Anthropic's (which its SDK reads).
 const PASSED_PREFIXES: [&str; 2] = ["x-ratelimit-", "anthropic-ratelimit-"];
 
+/// A copy of `v` in its own allocation. hyper's header values are slices of the connection's
+/// read buffer (8 KiB and more): a clone kept for a whole stream would keep that buffer too,
+/// and make hyper allocate another for its next read (bench/results/2026-12-06-streams.md).
+fn owned(v: &HeaderValue) -> HeaderValue {
+    match HeaderValue::from_bytes(v.as_bytes()) {
+        Ok(mut copy) => {
+            copy.set_sensitive(v.is_sensitive());
+            copy
+        }
+        // It was a valid value; were it not, the shared one is still right.
+        Err(_) => v.clone(),
+    }
+}
+
 impl Passed {
     /// `x-request-id`, `openai-processing-ms`, `x-ratelimit-*` and `anthropic-ratelimit-*` of
     /// `h`; the request id (Anthropic's `request-id` too) is kept for the record.
@@ -116,7 +130,7 @@ impl Passed {
                 PASSED.contains(&n.as_str())
                     || PASSED_PREFIXES.iter().any(|p| n.as_str().starts_with(p))
             })
-            .map(|(n, v)| (n.clone(), v.clone()))
+            .map(|(n, v)| (n.clone(), owned(v)))
             .collect();
         let request_id = h
             .get("x-request-id")
@@ -275,6 +289,26 @@ mod tests {
             out.len(),
             1,
             "request-id is kept for the record, not passed"
+        );
+    }
+
+    /// A passed header is the upstream's value in an allocation of its own, not a slice of
+    /// the buffer hyper read the response into: a stream keeps it to its end.
+    #[test]
+    fn a_passed_value_does_not_keep_the_read_buffer() {
+        let buffer = bytes::Bytes::from(vec![b'7'; 8192]);
+        let mut h = HeaderMap::new();
+        let shared = HeaderValue::from_maybe_shared(buffer.slice(100..102)).unwrap();
+        h.insert("x-ratelimit-remaining-tokens", shared);
+        let mut out = HeaderMap::new();
+        Passed::from_headers(&h).apply(&mut out);
+        let v = &out["x-ratelimit-remaining-tokens"];
+        assert_eq!(v, "77");
+        let at = v.as_bytes().as_ptr() as usize;
+        let range = buffer.as_ptr() as usize..buffer.as_ptr() as usize + buffer.len();
+        assert!(
+            !range.contains(&at),
+            "the value still points into the read buffer"
         );
     }
 }

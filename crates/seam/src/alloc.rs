@@ -68,6 +68,21 @@ unsafe impl GlobalAlloc for Mimalloc {
     }
 }
 
+/// Turns transparent huge pages off for the process. mimalloc asks for them (madvise) on the
+/// arena it reserves, and the kernel then backs each 2 MiB of it that is touched at all with a
+/// whole huge page: an open stream's few small buffers, spread over the arena, cost ~20 KiB
+/// more each, and the idle gateway ~18 MiB more (5,000 slow streams: 65.7 -> 46.1 KiB per
+/// stream, bench/results/2026-12-06-streams.md). Called first thing in `main`; what mimalloc
+/// had faulted in before keeps its pages.
+pub fn small_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes integers only and sets a flag of this process; an
+    // error (a kernel without it) leaves things as they were, which is fine.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

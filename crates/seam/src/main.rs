@@ -8,5 +8,6 @@ mod alloc;
 static ALLOC: alloc::Mimalloc = alloc::Mimalloc;
 
 fn main() -> std::process::ExitCode {
+    alloc::small_pages();
     seam_cli::main()
 }
