@@ -59,6 +59,10 @@ def test_every_option_has_help_and_every_reporting_command_has_json():
                 # Finance reads a quarter or 90 days, not a day: said in the help, and exclusive
                 # with --quarter, so not a clap default.
                 assert "90d (the default)" in desc, desc
+            elif name == "--since" and path[0] in ("failures", "coverage"):
+                # Silent failures compare a week with the week before (issue 29's `--since 7d`):
+                # a day of sessions is too few to cluster.
+                assert "[default: 7d]" in desc, (path, desc)
             elif name == "--since":
                 since_defaults.add(re.search(r"\[default: (\w+)\]", desc).group(1))
         if path not in NO_JSON:
