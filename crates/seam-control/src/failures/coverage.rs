@@ -6,7 +6,7 @@ use super::scan::{Scanned, Window, scan_window};
 use crate::Result;
 use seam_evals::dataset::{Case, Dataset};
 use seam_signals::{ClusterOptions, cluster_in, match_cases};
-use seam_store::{Failures, FlagQuery, Records, Tenants};
+use seam_store::{Failures, Records, Tenants};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -92,16 +92,10 @@ pub async fn coverage(
     datasets: &[Dataset],
     opts: &CoverageOptions,
 ) -> Result<CoverageReport> {
-    let (scanned, window) = scan_window(store, since_ms, until_ms, tenants, &opts.signals).await?;
-    let q = FlagQuery {
-        since_ms,
-        until_ms,
-        signal: None,
-        route: None,
-        limit: i64::MAX,
-    };
+    let (scanned, window, flags) =
+        scan_window(store, since_ms, until_ms, tenants, &opts.signals).await?;
     let mut signals: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for f in store.list_flags_in(&q, tenants).await? {
+    for f in flags {
         signals.entry(f.call_id).or_default().insert(f.signal);
     }
     // The flagged calls of this window with text, in the window's order (deterministic).

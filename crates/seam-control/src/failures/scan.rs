@@ -89,14 +89,15 @@ pub async fn scan(
         .0)
 }
 
-/// As [`scan`], and the window it read.
+/// As [`scan`], and the window it read with the flags it stored (those the caller reads next,
+/// without reading them back).
 pub async fn scan_window(
     store: &(impl Failures + Records + ?Sized),
     since_ms: i64,
     until_ms: i64,
     tenants: &Tenants,
     opts: &seam_signals::Options,
-) -> Result<(Scanned, Window)> {
+) -> Result<(Scanned, Window, Vec<FlagRecord>)> {
     let (window, undecodable) = Window::read(store, since_ms, until_ms, tenants).await?;
     let opts = seam_signals::Options {
         now_ms: Some(until_ms),
@@ -115,7 +116,7 @@ pub async fn scan_window(
         .collect();
     let feedback = store.list_feedback_in(since_ms, until_ms, tenants).await?;
     for fb in feedback.iter().filter(|f| f.score < 0.0) {
-        if let Some(call) = feedback_call(store, fb, &window.calls).await? {
+        if let Some(call) = feedback_call(store, fb, &by_id).await? {
             flags.push(flag_of(&call, "feedback", feedback_evidence(fb)));
         }
     }
@@ -133,7 +134,7 @@ pub async fn scan_window(
     for chunk in flags.chunks(WRITE_BATCH) {
         out.flags += store.upsert_flags(chunk).await?;
     }
-    Ok((out, window))
+    Ok((out, window, flags))
 }
 
 fn flag_of(call: &CallRecord, signal: &str, evidence: String) -> FlagRecord {
@@ -155,12 +156,11 @@ fn flag_of(call: &CallRecord, signal: &str, evidence: String) -> FlagRecord {
 async fn feedback_call(
     store: &(impl Records + ?Sized),
     fb: &FeedbackRecord,
-    window: &[CallRecord],
+    window: &HashMap<&str, &CallRecord>,
 ) -> Result<Option<CallRecord>> {
-    let mine = |c: &&CallRecord| c.tenant == fb.tenant;
     if let Some(id) = &fb.call_id {
-        if let Some(c) = window.iter().filter(mine).find(|c| &c.id == id) {
-            return Ok(Some(c.clone()));
+        if let Some(c) = window.get(id.as_str()).filter(|c| c.tenant == fb.tenant) {
+            return Ok(Some((*c).clone()));
         }
         let found = store.get_call(id).await?.map(|(c, _)| c);
         return Ok(found.filter(|c| c.tenant == fb.tenant));

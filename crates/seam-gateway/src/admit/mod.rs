@@ -19,6 +19,7 @@ mod lease;
 mod lease_tests;
 mod local;
 mod redis;
+mod refusals;
 mod reseed;
 mod traces;
 
@@ -28,6 +29,7 @@ use crate::authenticate::{Caller, KeyCache};
 pub use crate::errors::{Refusal, refusal_code};
 use crate::observe::{Metrics, Reason};
 pub use calls::{Subject, completions};
+use refusals::{amount, scope_refusal, trace_refusal};
 use seam_config::{FailMode, LimitBackend, LimitWindow, Limits, Metric, TenantLimit, TraceLimits};
 use seam_store::Reports;
 use seam_vocab::{Purpose, RefusalCode};
@@ -142,24 +144,6 @@ impl Drop for Reservation {
     }
 }
 
-/// How much of a metric an estimate (or a bill) is.
-fn amount(metric: Metric, e: &Estimate) -> f64 {
-    match metric {
-        Metric::Requests | Metric::Attempts => 0.0,
-        Metric::InputTokens => e.input_tokens as f64,
-        Metric::OutputTokens => e.output_tokens as f64,
-        Metric::Tokens => e.tokens() as f64,
-        Metric::Cost => e.cost,
-    }
-}
-
-fn fmt_amount(metric: Metric, v: f64) -> String {
-    match metric {
-        Metric::Cost => format!("${v:.4}"),
-        _ => format!("{}", v.round() as i64),
-    }
-}
-
 /// Whose limits: a tenant's, or one key's (on top of its tenant's).
 pub(crate) struct Scope<'a> {
     /// The counters' name: `tenant:NAME` or `key:ID`.
@@ -170,43 +154,6 @@ pub(crate) struct Scope<'a> {
     /// eval call's cost limits, see [`Limiter::holds`]).
     limits: std::borrow::Cow<'a, [TenantLimit]>,
     key: bool,
-}
-
-fn scope_refusal(
-    scope: &Scope<'_>,
-    l: &TenantLimit,
-    used: f64,
-    reserved: f64,
-    now_ms: i64,
-) -> Refusal {
-    let (_, end) = window_of(l.window, now_ms);
-    let wait = Duration::from_millis((end - now_ms).max(0) as u64);
-    let who = &scope.who;
-    Refusal {
-        status: 429,
-        code: refusal_code(l.metric, scope.key),
-        message: format!(
-            "Seam limit reached: {who} may use {} {} per {}; it has used {} (and {} is reserved by calls in flight or held by gateways). The window resets in {}s.",
-            fmt_amount(l.metric, l.max),
-            l.metric.as_str().replace('_', " "),
-            l.window.as_str(),
-            fmt_amount(l.metric, used),
-            fmt_amount(l.metric, reserved),
-            wait.as_secs().max(1)
-        ),
-        retry_after: Some(wait),
-    }
-}
-
-fn trace_refusal(code: RefusalCode, trace: &str, usage: String) -> Refusal {
-    Refusal {
-        status: 429,
-        code,
-        message: format!(
-            "Seam limit reached: trace `{trace}` has used {usage} allowed per trace ({code}). A trace is one user request and every call it fans out into."
-        ),
-        retry_after: None,
-    }
 }
 
 impl Limiter {
