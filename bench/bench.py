@@ -95,6 +95,11 @@ def wrk(port, conns, secs, script):
         ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency", "-s", script, f"http://127.0.0.1:{port}/v1/chat/completions"],
         capture_output=True, text=True, check=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out):
+    """Requests/s, p50 and p99 (ms), request and non-2xx counts from wrk's --latency output."""
     def ms(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         if not m:
@@ -268,9 +273,17 @@ def start_targets(rnd, tmp: Path, config: Path):
     seam = rnd.start([str(SEAM), "serve", "--config", str(config)], core=0, env=ONE_WORKER, log="seam")
     wait_port(NGINX_PORT)
     wait_port(SEAM_PORT)
-    # nginx's worker is a child of the master.
-    ngx_worker = int(subprocess.run(["pgrep", "-P", str(ngx.pid)], capture_output=True, text=True).stdout.split()[0])
-    return seam, ngx_worker
+    return seam, worker_of(ngx.pid)
+
+
+def worker_of(master):
+    """nginx's worker, a child of its master (the master only waits)."""
+    for _ in range(100):
+        kids = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+        if kids:
+            return int(kids[0])
+        time.sleep(0.05)
+    raise RuntimeError(f"nginx {master} started no worker")
 
 
 def nginx_conf(tmp: Path) -> Path:
@@ -324,6 +337,10 @@ def main():
 
     script = lua(tmp / "post.lua", key)
     limited_script = lua(tmp / "post-limited.lua", limited_key)
+    # The headline first, on a machine not yet warmed by the sim rounds (bench/bound.py).
+    import bound
+    bound_res = bound.run(args.secs, args.rounds, args.latency_secs)
+    print(bound.render(bound_res, args.secs, args.rounds), file=sys.stderr)
     rnd = Round(tmp, args.secs)
     results = {}
     try:
@@ -421,6 +438,8 @@ def main():
     written = re.search(r"^seam_records_written_total ([\d.e+]+)", metrics, re.M)
     report = render(results, args.secs, dropped, float(written.group(1)) if written else 0.0, bool(json.loads(calls or "[]")), by_reason,
                     latency_secs=args.latency_secs)
+    title, rest = report.split("\n", 1)
+    report = f"{title}\n\n{bound.render(bound_res, args.secs, args.rounds)}\n## Sim round (retries, outages, streams with shape)\n{rest}"
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{datetime.date.today()}.md"
     out.write_text(report)
     print(report)
