@@ -194,6 +194,15 @@ fn scanned_text(out: &mut String, s: &Scanned) {
             s.undecodable
         );
     }
+    if let Some(at) = s.stopped_at_ms {
+        let _ = writeln!(
+            out,
+            "  stopped at {} calls (the call of {}): later calls of the period were not \
+             scanned; narrow --since or raise [failures] report_max_calls",
+            s.calls,
+            seam_store::timestamp(at)
+        );
+    }
 }
 
 fn datasets(dir: &Path, names: &[String]) -> anyhow::Result<Vec<Dataset>> {

@@ -16,6 +16,8 @@ pub(crate) struct RawFailures {
     pub cluster_threshold: Option<f64>,
     pub cover_threshold: Option<f64>,
     pub min_cluster_size: Option<usize>,
+    pub pass_max_calls: Option<usize>,
+    pub report_max_calls: Option<usize>,
 }
 
 /// `[failures]`, validated. Thresholds left unset are `seam-signals`' defaults.
@@ -34,6 +36,12 @@ pub struct Failures {
     pub cover_threshold: Option<f64>,
     /// Clusters smaller than this are reported only in aggregate (default 5).
     pub min_cluster_size: usize,
+    /// Calls one background pass of `seam serve` reads at most (default 20,000): on a busy
+    /// gateway a pass covers part of its window and the next pass goes on from there.
+    pub pass_max_calls: usize,
+    /// Calls `seam failures`, `seam coverage` and the Coverage page read per period at most
+    /// (default 500,000, about 1 GB of memory); the report says when it stopped short.
+    pub report_max_calls: usize,
 }
 
 impl Default for Failures {
@@ -90,6 +98,18 @@ pub(crate) fn failures(raw: Option<RawFailures>, problems: &mut Vec<String>) -> 
         1.0,
         10_000.0,
     );
+    range(
+        "pass_max_calls",
+        raw.pass_max_calls.map(|v| v as f64),
+        100.0,
+        10_000_000.0,
+    );
+    range(
+        "report_max_calls",
+        raw.report_max_calls.map(|v| v as f64),
+        100.0,
+        100_000_000.0,
+    );
     Failures {
         enabled: raw.enabled.unwrap_or(true),
         interval_secs: raw.interval_secs.unwrap_or(60),
@@ -101,6 +121,8 @@ pub(crate) fn failures(raw: Option<RawFailures>, problems: &mut Vec<String>) -> 
         cluster_threshold: raw.cluster_threshold,
         cover_threshold: raw.cover_threshold,
         min_cluster_size: raw.min_cluster_size.unwrap_or(5),
+        pass_max_calls: raw.pass_max_calls.unwrap_or(20_000),
+        report_max_calls: raw.report_max_calls.unwrap_or(500_000),
     }
 }
 
@@ -111,15 +133,18 @@ mod tests {
         let mut problems = Vec::new();
         let f = super::failures(None, &mut problems);
         assert!(f.enabled && f.interval_secs == 60 && f.min_cluster_size == 5);
+        assert_eq!((f.pass_max_calls, f.report_max_calls), (20_000, 500_000));
         assert_eq!(f.rephrase_secs, None);
         let raw: super::RawFailures =
-            toml::from_str("rephrase_threshold = 1.5\ninterval_secs = 5").expect("toml");
+            toml::from_str("rephrase_threshold = 1.5\ninterval_secs = 5\npass_max_calls = 10")
+                .expect("toml");
         super::failures(Some(raw), &mut problems);
         assert_eq!(
             problems,
             [
                 "failures.interval_secs: 5: give 10 to 3600",
-                "failures.rephrase_threshold: 1.5: give 0.01 to 1"
+                "failures.rephrase_threshold: 1.5: give 0.01 to 1",
+                "failures.pass_max_calls: 10: give 100 to 10000000"
             ]
         );
         let e = toml::from_str::<super::RawFailures>("rephrase = 1").expect_err("unknown key");

@@ -144,3 +144,58 @@ async fn scanning_twice_stores_each_flag_once_and_reports_compare_periods() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_pass_reads_at_most_max_calls_and_says_where_it_stopped() {
+    let (store, _dir, _) = seeded().await;
+    let all = failures::scan(
+        &store,
+        NOW - WEEK,
+        NOW,
+        &Tenants::All,
+        &seam_signals::Options::default(),
+    )
+    .await
+    .expect("scan");
+    assert!(all.calls > 300, "the week holds {} calls", all.calls);
+    assert_eq!(
+        all.stopped_at_ms, None,
+        "an unbounded pass reads the window"
+    );
+    let bounded = seam_signals::Options {
+        max_calls: Some(250),
+        ..seam_signals::Options::default()
+    };
+    let first = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &bounded)
+        .await
+        .expect("bounded scan");
+    assert_eq!(first.calls, 250);
+    let at = first.stopped_at_ms.expect("stopped short, and says where");
+    assert!((NOW - WEEK..NOW).contains(&at));
+    // The next pass goes on from there (as serve's does) and reaches the end of the window.
+    let mut since = at;
+    let mut read = first.calls;
+    for _ in 0..100 {
+        let next = failures::scan(&store, since, NOW, &Tenants::All, &bounded)
+            .await
+            .expect("next pass");
+        read += next.calls;
+        match next.stopped_at_ms {
+            Some(t) => {
+                assert!(t >= since, "passes move forward");
+                since = t;
+            }
+            None => break,
+        }
+    }
+    assert!(read >= all.calls, "read {read} of {} calls", all.calls);
+    // A window of exactly max_calls calls is read whole, and not reported as cut short.
+    let exact = seam_signals::Options {
+        max_calls: Some(all.calls),
+        ..seam_signals::Options::default()
+    };
+    let whole = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &exact)
+        .await
+        .expect("exact scan");
+    assert_eq!((whole.calls, whole.stopped_at_ms), (all.calls, None));
+}

@@ -131,6 +131,10 @@ pub struct Options {
     pub loop_repeats: usize,
     /// Now, in ms since the epoch; `None`: the latest turn's time.
     pub now_ms: Option<i64>,
+    /// Calls a pass over the store reads at most, the oldest first (`None`: all of the
+    /// window). Read by the pass that loads the calls (seam-control), not by the signals:
+    /// it bounds a pass's memory and time on a busy gateway.
+    pub max_calls: Option<usize>,
 }
 
 impl Default for Options {
@@ -142,6 +146,7 @@ impl Default for Options {
             abandon_idle_secs: 600,
             loop_repeats: 3,
             now_ms: None,
+            max_calls: None,
         }
     }
 }

@@ -25,6 +25,7 @@ pub fn signal_options(cfg: &seam_config::Failures) -> seam_signals::Options {
         abandon_idle_secs: cfg.abandon_idle_secs.unwrap_or(d.abandon_idle_secs),
         loop_repeats: cfg.loop_repeats.unwrap_or(d.loop_repeats),
         now_ms: None,
+        max_calls: Some(cfg.report_max_calls),
     }
 }
 

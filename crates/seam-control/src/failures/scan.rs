@@ -31,6 +31,10 @@ pub struct Scanned {
     pub coverage: Coverage,
     /// Captured contents that did not decode: their calls were read as metadata only.
     pub undecodable: usize,
+    /// The window held more calls than a pass reads (`max_calls`): the pass stopped at the
+    /// call created at this time, and later calls of the window were not scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at_ms: Option<i64>,
 }
 
 /// The calls of one window, as the signals and the clusters read them.
@@ -41,36 +45,50 @@ pub struct Window {
 }
 
 impl Window {
-    /// Reads every live call of `tenants` created in `[since_ms, until_ms)` with its content.
+    /// Reads the live calls of `tenants` created in `[since_ms, until_ms)` with their content,
+    /// the oldest first and at most `max_calls` of them; returns too how many contents did not
+    /// decode and, when it stopped short, the time of the last call read.
     pub async fn read(
         store: &(impl Failures + ?Sized),
         since_ms: i64,
         until_ms: i64,
         tenants: &Tenants,
-    ) -> Result<(Window, usize)> {
+        max_calls: Option<usize>,
+    ) -> Result<(Window, usize, Option<i64>)> {
         let mut w = Window {
             turns: Vec::new(),
             calls: Vec::new(),
         };
         let mut undecodable = 0;
         let mut after = None;
+        let max = max_calls.unwrap_or(usize::MAX);
         loop {
             let page = store.signal_calls(since_ms, until_ms, after, PAGE).await?;
             let full = page.len() as i64 == PAGE;
             let cursor = page.last().map(|r| (r.call.created_ms, r.call.id.clone()));
-            for row in page.into_iter().filter(|r| tenants.allows(&r.call.tenant)) {
+            let room = max.saturating_sub(w.calls.len());
+            let allowed: Vec<_> = page
+                .into_iter()
+                .filter(|r| tenants.allows(&r.call.tenant))
+                .collect();
+            let more = allowed.len() > room;
+            for row in allowed.into_iter().take(room) {
                 let content = row.content.as_ref().map(Content::from_record);
                 let body = content.as_ref().and_then(|c| c.body.as_ref().ok());
                 undecodable += usize::from(content.is_some() && body.is_none());
                 w.turns.push(turn(&row.call, body));
                 w.calls.push(row.call);
             }
+            if more {
+                let last = w.calls.last().map(|c| c.created_ms);
+                return Ok((w, undecodable, last));
+            }
             match (full, cursor) {
                 (true, Some(c)) => after = Some(c),
                 _ => break,
             }
         }
-        Ok((w, undecodable))
+        Ok((w, undecodable, None))
     }
 }
 
@@ -98,7 +116,8 @@ pub async fn scan_window(
     tenants: &Tenants,
     opts: &seam_signals::Options,
 ) -> Result<(Scanned, Window, Vec<FlagRecord>)> {
-    let (window, undecodable) = Window::read(store, since_ms, until_ms, tenants).await?;
+    let (window, undecodable, stopped_at_ms) =
+        Window::read(store, since_ms, until_ms, tenants, opts.max_calls).await?;
     let opts = seam_signals::Options {
         now_ms: Some(until_ms),
         ..opts.clone()
@@ -126,6 +145,7 @@ pub async fn scan_window(
         calls: window.calls.len(),
         coverage: found.coverage,
         undecodable,
+        stopped_at_ms,
         ..Scanned::default()
     };
     for f in &flags {
