@@ -2,9 +2,13 @@
 //! interval_secs`, one gateway of those sharing a store (the lease [`LEASE`]) scans the calls
 //! of the last few minutes and stores their flags, so the dashboard and `seam failures`
 //! find them without scanning. Off the request path: the pass reads the store like any
-//! reader, and a failed pass is logged and tried again next time.
+//! reader, and a failed pass is logged and tried again next time. With `[failures]
+//! embedding_route`, the pass embeds through this gateway (`base`) with `[failures] key_env`'s
+//! key, as eval traffic; a route that fails makes the pass lexical, logged as a warning.
 
-use seam_control::failures;
+use crate::eval::client::Gateway;
+use seam_control::failures::{self, Embedder};
+use seam_evals::{Backend, NoBackend};
 use seam_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +19,7 @@ const LEASE: &str = "failure-signals";
 pub fn spawn(
     store: Arc<dyn Store>,
     config_now: Arc<dyn Fn() -> seam_config::Config + Send + Sync>,
+    base: String,
 ) -> tokio::task::JoinHandle<()> {
     let holder = format!("gw-{}", uuid::Uuid::now_v7().simple());
     tokio::spawn(async move {
@@ -39,10 +44,48 @@ pub fn spawn(
             let opts = failures::signal_options(&config.failures);
             let since = now - failures::lookback_ms(&opts, config.failures.interval_secs);
             let all = seam_store::Tenants::All;
-            match failures::scan(store.as_ref(), since, now, &all, &opts).await {
-                Ok(s) => tracing::debug!(calls = s.calls, flags = s.flags, "failure signals pass"),
+            let (backend, why_not) = backend(&config, &base);
+            let mut embedder = Embedder::new(backend.as_ref(), &config.failures);
+            if let (Some(e), Some(why)) = (embedder.as_mut(), why_not) {
+                e.fail(why);
+            }
+            match failures::scan(store.as_ref(), since, now, &all, &opts, embedder.as_mut()).await {
+                Ok(s) if embedder.as_ref().is_some_and(|e| e.failed().is_some()) => {
+                    // The reason names the route and its answer, never a text.
+                    tracing::warn!(
+                        calls = s.calls,
+                        flags = s.flags,
+                        "failure signals pass: similarity {}",
+                        s.similarity
+                    );
+                }
+                Ok(s) => {
+                    tracing::debug!(calls = s.calls, flags = s.flags, similarity = %s.similarity, "failure signals pass")
+                }
                 Err(e) => tracing::warn!("failure signals: the pass failed: {e}"),
             }
         }
     })
+}
+
+/// The embedding calls' client: this gateway with `[failures] key_env`'s key (none needed with
+/// `[server] keyless_tenant`); without a route, or without a key, none (and why).
+fn backend(config: &seam_config::Config, base: &str) -> (Box<dyn Backend>, Option<String>) {
+    let Some(route) = &config.failures.embedding_route else {
+        return (Box::new(NoBackend), None);
+    };
+    let key = config.failures.key.as_ref().map(|k| k.expose().to_string());
+    if key.is_none() && config.server.keyless_tenant.is_none() {
+        let why = format!(
+            "embedding route `{route}` not used: set [failures] key_env to the variable holding a Seam key to embed with"
+        );
+        return (Box::new(NoBackend), Some(why));
+    }
+    match Gateway::new(base, key) {
+        Ok(g) => (Box::new(g), None),
+        Err(e) => (
+            Box::new(NoBackend),
+            Some(format!("embedding route `{route}` not used: {e}")),
+        ),
+    }
 }

@@ -4,6 +4,7 @@
 //! a flag too. Run by `seam serve` in the background and by `seam failures`/`seam coverage`
 //! before they report; never on the request path.
 
+use super::embed::Embedder;
 use super::turns::turn;
 use crate::Result;
 use crate::calls::Content;
@@ -31,6 +32,9 @@ pub struct Scanned {
     pub coverage: Coverage,
     /// Captured contents that did not decode: their calls were read as metadata only.
     pub undecodable: usize,
+    /// How the rephrase signal compared texts: "lexical", "embeddings via route `…` (…)", or
+    /// "lexical (embedding route `…` failed: …)".
+    pub similarity: String,
 }
 
 /// The calls of one window, as the signals and the clusters read them.
@@ -83,8 +87,9 @@ pub async fn scan(
     until_ms: i64,
     tenants: &Tenants,
     opts: &seam_signals::Options,
+    embed: Option<&mut Embedder<'_>>,
 ) -> Result<Scanned> {
-    Ok(scan_window(store, since_ms, until_ms, tenants, opts)
+    Ok(scan_window(store, since_ms, until_ms, tenants, opts, embed)
         .await?
         .0)
 }
@@ -97,13 +102,35 @@ pub async fn scan_window(
     until_ms: i64,
     tenants: &Tenants,
     opts: &seam_signals::Options,
+    embed: Option<&mut Embedder<'_>>,
 ) -> Result<(Scanned, Window, Vec<FlagRecord>)> {
     let (window, undecodable) = Window::read(store, since_ms, until_ms, tenants).await?;
     let opts = seam_signals::Options {
         now_ms: Some(until_ms),
         ..opts.clone()
     };
-    let found = seam_signals::scan(&window.turns, &opts);
+    let (found, similarity) = match embed {
+        None => (
+            seam_signals::scan(&window.turns, &opts),
+            "lexical".to_string(),
+        ),
+        Some(e) => {
+            let compared = seam_signals::rephrase_texts(&window.turns, &opts);
+            let texts = compared
+                .iter()
+                .filter_map(|&i| window.turns[i].user_text.as_deref());
+            let found = if e.embed(texts).await {
+                let dense = seam_signals::Dense {
+                    vectors: &*e,
+                    rephrase_threshold: e.rephrase_threshold,
+                };
+                seam_signals::scan_dense(&window.turns, &opts, &dense)
+            } else {
+                seam_signals::scan(&window.turns, &opts)
+            };
+            (found, e.similarity())
+        }
+    };
     let by_id: HashMap<&str, &CallRecord> =
         window.calls.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut flags: Vec<FlagRecord> = found
@@ -126,6 +153,7 @@ pub async fn scan_window(
         calls: window.calls.len(),
         coverage: found.coverage,
         undecodable,
+        similarity,
         ..Scanned::default()
     };
     for f in &flags {
