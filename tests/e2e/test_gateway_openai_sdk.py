@@ -91,7 +91,14 @@ def test_anthropic_route_streams_through_the_openai_sdk(stack):
 
 def test_embeddings(stack):
     r = client(stack).embeddings.create(model="embed", input=["alpha", "beta"])
-    assert len(r.data) == 2 and len(r.data[0].embedding) == 8
+    assert len(r.data) == 2 and len(r.data[0].embedding) == 256
+    assert abs(sum(x * x for x in r.data[0].embedding) - 1.0) < 1e-4, "unit vectors"
+    assert len(client(stack).embeddings.create(model="embed", input="alpha", dimensions=8).data[0].embedding) == 8
+    # The sim's vectors keep similarity (hashed words and trigrams): a typo is near, another topic far.
+    texts = ["cancel my subscription", "cancell my subscripton", "export invoices as csv"]
+    a, b, c = (d.embedding for d in client(stack).embeddings.create(model="embed", input=texts).data)
+    dot = lambda x, y: sum(p * q for p, q in zip(x, y))
+    assert dot(a, b) > 0.5 > 0.2 > dot(a, c), (dot(a, b), dot(a, c))
 
 
 def test_models_list(stack):

@@ -17,7 +17,7 @@ def test_openai_sdk_against_the_sim(stack):
         )
     )
     assert chunks[-1].usage.total_tokens == 2
-    assert len(c.embeddings.create(model="e", input="x").data[0].embedding) == 8
+    assert len(c.embeddings.create(model="e", input="x").data[0].embedding) == 256
 
 
 def test_anthropic_sdk_against_the_sim(stack):

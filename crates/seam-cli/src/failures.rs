@@ -4,9 +4,12 @@
 //! `seam_control::failures`', shared with the dashboard.
 
 use crate::cli::StoreArgs;
+use crate::eval::client::Gateway;
+use crate::eval::inproc::Through;
 use crate::format::{clean, parse_since, table};
-use seam_control::failures::{self, By, CoverageReport, Report, Scanned};
+use seam_control::failures::{self, By, CoverageReport, Embedder, Report, Scanned};
 use seam_evals::dataset::Dataset;
+use seam_evals::{Backend, NoBackend};
 use seam_store::timestamp;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,6 +26,22 @@ pub struct FailuresArgs {
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub embed: EmbedArgs,
+}
+
+/// Where `[failures] embedding_route`'s calls go, as for `seam eval run`.
+#[derive(Debug, clap::Args)]
+pub struct EmbedArgs {
+    /// The gateway the embedding calls go through (e.g. http://127.0.0.1:8080); without it, a
+    /// gateway started in this process on the same config and store. Only with
+    /// `[failures] embedding_route`.
+    #[arg(long, value_name = "URL", global = true)]
+    pub gateway: Option<String>,
+    /// The gateway key the embedding calls are made with; needed unless the gateway takes
+    /// calls without one (`[server] keyless_tenant`).
+    #[arg(long, env = "SEAM_KEY", hide_env_values = true, global = true)]
+    pub key: Option<String>,
 }
 
 /// `seam coverage`'s options.
@@ -38,6 +57,8 @@ pub struct CoverageArgs {
     /// Output as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    #[command(flatten)]
+    pub embed: EmbedArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -89,7 +110,14 @@ pub async fn failures(store_args: &StoreArgs, args: &FailuresArgs) -> anyhow::Re
         eprintln!("scanning this period's and the previous period's calls for signals…");
     }
     let opts = failures::signal_options(&cfg);
-    let report = failures::failures(&store, &scope, since, until, by, &opts).await?;
+    let through = open_embedding(&cfg, &args.embed, store_args).await;
+    let backend = through.backend();
+    let mut embedder = through.embedder(backend.as_ref(), &cfg);
+    let report =
+        failures::failures(&store, &scope, since, until, by, &opts, embedder.as_mut()).await;
+    drop(embedder);
+    through.close().await;
+    let report = report?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -170,6 +198,71 @@ fn failures_text(r: &Report, since: &str) -> String {
     out
 }
 
+/// The gateway `[failures] embedding_route`'s calls go through, or why there is none.
+struct Embedding {
+    through: Option<Through>,
+    key: Option<String>,
+    why_not: Option<String>,
+}
+
+/// `--gateway`, else an in-process gateway, when an embedding route is configured. A gateway
+/// that cannot be had is no error: the command is lexical and says why.
+async fn open_embedding(
+    cfg: &seam_config::Failures,
+    args: &EmbedArgs,
+    store_args: &StoreArgs,
+) -> Embedding {
+    let mut e = Embedding {
+        through: None,
+        key: args.key.clone(),
+        why_not: None,
+    };
+    if cfg.embedding_route.is_none() {
+        return e;
+    }
+    match Through::open(args.gateway.as_deref(), args.key.as_deref(), store_args).await {
+        Ok(t) => e.through = Some(t),
+        Err(err) => e.why_not = Some(err.to_string()),
+    }
+    e
+}
+
+impl Embedding {
+    fn backend(&self) -> Box<dyn Backend> {
+        let gateway = self
+            .through
+            .as_ref()
+            .map(|t| Gateway::new(t.base(), self.key.clone()));
+        match gateway {
+            Some(Ok(g)) => Box::new(g),
+            _ => Box::new(NoBackend),
+        }
+    }
+
+    fn embedder<'a>(
+        &self,
+        backend: &'a dyn Backend,
+        cfg: &seam_config::Failures,
+    ) -> Option<Embedder<'a>> {
+        let mut e = Embedder::new(backend, cfg)?;
+        if let Some(why) = &self.why_not {
+            e.fail(format!(
+                "embedding route `{}` not reachable: {why}",
+                e.route
+            ));
+        } else if self.through.is_none() {
+            e.fail(format!("embedding route `{}`: no gateway to call", e.route));
+        }
+        Some(e)
+    }
+
+    async fn close(self) {
+        if let Some(t) = self.through {
+            t.close().await;
+        }
+    }
+}
+
 /// What the pass read, and what it could not compute.
 fn scanned_text(out: &mut String, s: &Scanned) {
     let c = &s.coverage;
@@ -178,6 +271,7 @@ fn scanned_text(out: &mut String, s: &Scanned) {
         "scanned {} calls: {} with captured text, {} metadata only",
         s.calls, c.text_turns, c.metadata_only_turns
     );
+    let _ = writeln!(out, "similarity (rephrase): {}", clean(&s.similarity));
     for u in &c.unchecked {
         let _ = writeln!(
             out,
@@ -236,7 +330,22 @@ async fn coverage_report(
         eprintln!("scanning calls, clustering the flagged ones, matching eval cases…");
     }
     let opts = failures::coverage_options(&cfg);
-    let report = failures::coverage(&store, &scope, since, until, &sets, &opts).await?;
+    let through = open_embedding(&cfg, &args.embed, store_args).await;
+    let backend = through.backend();
+    let mut embedder = through.embedder(backend.as_ref(), &cfg);
+    let report = failures::coverage(
+        &store,
+        &scope,
+        since,
+        until,
+        &sets,
+        &opts,
+        embedder.as_mut(),
+    )
+    .await;
+    drop(embedder);
+    through.close().await;
+    let report = report?;
     Ok((report, store, who))
 }
 
@@ -369,7 +478,12 @@ fn coverage_text(r: &CoverageReport) -> String {
     }
     let _ = writeln!(
         out,
-        "\nmethod: {}; covered at similarity >= {:.2}",
+        "\nsimilarity (clusters and coverage): {}",
+        clean(&r.similarity)
+    );
+    let _ = writeln!(
+        out,
+        "method: {}; covered at similarity >= {:.2}",
         r.method, r.cover_threshold
     );
     out

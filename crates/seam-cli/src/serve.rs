@@ -45,7 +45,11 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     // Cost and token limits projected to their windows' resets, every 15 minutes.
     crate::budget_watch::spawn(store.clone(), running.config_now());
     // Silent-failure signals over recent calls, every [failures] interval_secs.
-    crate::signal_watch::spawn(store.clone(), running.config_now());
+    crate::signal_watch::spawn(
+        store.clone(),
+        running.config_now(),
+        format!("http://{}", running.addr),
+    );
     if let Some(anchors) = anchors {
         anchors.spawn(store);
     }

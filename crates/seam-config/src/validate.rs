@@ -407,7 +407,7 @@ pub(crate) fn validate(
         crate::canaries::canaries(raw.canaries, base_dir, &route_names, env, &mut problems);
     let notify = crate::notify::notify(raw.notify, env, &mut problems);
     let ui = crate::ui::ui(raw.ui, &mut problems);
-    let failures = crate::failures::failures(raw.failures, &mut problems);
+    let failures = crate::failures::failures(raw.failures, &route_names, env, &mut problems);
     let calendar = crate::calendar::calendar(
         raw.calendar,
         base_dir,

@@ -2,12 +2,16 @@
 //! question answered badly), scanned for signals, its flags stored once however often it is
 //! scanned, clustered and held against an eval dataset that covers every other kind; candidate
 //! cases exported from the uncovered cluster load as a dataset. A viewer of another tenant sees
-//! none of it.
+//! none of it. With an embedding route (a fake backend), the same report embeds, says so, and
+//! falls back to the lexical method, saying why, when the route fails.
 
 use seam_control::Actor;
-use seam_control::failures::{self, By, synth};
+use seam_control::failures::{self, By, Embedder, synth};
 use seam_evals::dataset::Dataset;
+use seam_evals::{Backend, BackendError, JudgeRequest};
 use seam_store::{Failures, FlagQuery, Records, SqlStore, Tenants};
+use std::collections::HashSet;
+use std::sync::Mutex;
 
 const NOW: i64 = 1_796_860_800_000; // 2026-12-10 00:00 UTC
 const WEEK: i64 = 7 * 86_400_000;
@@ -32,9 +36,17 @@ fn only(t: &str) -> Tenants {
 async fn the_uncovered_failure_mode_comes_first_and_exports_as_cases() {
     let (store, dir, dataset) = seeded().await;
     let opts = failures::coverage_options(&seam_config::Failures::default());
-    let report = failures::coverage(&store, &Tenants::All, NOW - WEEK, NOW, &[dataset], &opts)
-        .await
-        .expect("coverage");
+    let report = failures::coverage(
+        &store,
+        &Tenants::All,
+        NOW - WEEK,
+        NOW,
+        &[dataset],
+        &opts,
+        None,
+    )
+    .await
+    .expect("coverage");
     for c in &report.clusters {
         println!(
             "{:<9} {:<40} size {:>3} share {:.3} similarity {:.2} signals {:?}",
@@ -97,10 +109,10 @@ async fn the_uncovered_failure_mode_comes_first_and_exports_as_cases() {
 async fn scanning_twice_stores_each_flag_once_and_reports_compare_periods() {
     let (store, _dir, _) = seeded().await;
     let opts = seam_signals::Options::default();
-    let a = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &opts)
+    let a = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &opts, None)
         .await
         .expect("scan");
-    let b = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &opts)
+    let b = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &opts, None)
         .await
         .expect("scan again");
     assert_eq!(a.by_signal, b.by_signal);
@@ -119,9 +131,17 @@ async fn scanning_twice_stores_each_flag_once_and_reports_compare_periods() {
         a.by_signal
     );
 
-    let r = failures::failures(&store, &Tenants::All, NOW - WEEK, NOW, By::Signal, &opts)
-        .await
-        .expect("report");
+    let r = failures::failures(
+        &store,
+        &Tenants::All,
+        NOW - WEEK,
+        NOW,
+        By::Signal,
+        &opts,
+        None,
+    )
+    .await
+    .expect("report");
     let rephrase = r
         .rows
         .iter()
@@ -132,9 +152,17 @@ async fn scanning_twice_stores_each_flag_once_and_reports_compare_periods() {
     assert!(rephrase.now.interval.low < rephrase.now.rate.unwrap_or(0.0));
 
     // Another tenant's viewer: nothing scanned, nothing counted.
-    let other = failures::failures(&store, &only("acme"), NOW - WEEK, NOW, By::Route, &opts)
-        .await
-        .expect("report");
+    let other = failures::failures(
+        &store,
+        &only("acme"),
+        NOW - WEEK,
+        NOW,
+        By::Route,
+        &opts,
+        None,
+    )
+    .await
+    .expect("report");
     assert!(other.rows.is_empty() && other.scanned.calls == 0);
     assert!(
         store
@@ -154,6 +182,7 @@ async fn a_pass_reads_at_most_max_calls_and_says_where_it_stopped() {
         NOW,
         &Tenants::All,
         &seam_signals::Options::default(),
+        None,
     )
     .await
     .expect("scan");
@@ -166,7 +195,7 @@ async fn a_pass_reads_at_most_max_calls_and_says_where_it_stopped() {
         max_calls: Some(250),
         ..seam_signals::Options::default()
     };
-    let first = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &bounded)
+    let first = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &bounded, None)
         .await
         .expect("bounded scan");
     assert_eq!(first.calls, 250);
@@ -176,7 +205,7 @@ async fn a_pass_reads_at_most_max_calls_and_says_where_it_stopped() {
     let mut since = at;
     let mut read = first.calls;
     for _ in 0..100 {
-        let next = failures::scan(&store, since, NOW, &Tenants::All, &bounded)
+        let next = failures::scan(&store, since, NOW, &Tenants::All, &bounded, None)
             .await
             .expect("next pass");
         read += next.calls;
@@ -194,8 +223,194 @@ async fn a_pass_reads_at_most_max_calls_and_says_where_it_stopped() {
         max_calls: Some(all.calls),
         ..seam_signals::Options::default()
     };
-    let whole = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &exact)
+    let whole = failures::scan(&store, NOW - WEEK, NOW, &Tenants::All, &exact, None)
         .await
         .expect("exact scan");
     assert_eq!((whole.calls, whole.stopped_at_ms), (all.calls, None));
+}
+
+// Embeddings through `[failures] embedding_route`, with a fake backend (hashed words: texts
+// sharing words are close): each distinct text embedded once, in batches of at most 256, the
+// method named in the report, and the lexical method, said why, when the route fails or a
+// bound leaves texts out.
+
+const DIMS: usize = 64;
+
+/// `seam coverage` over the seeded week with `[failures]` `cfg`, embedding with `embed`.
+async fn cover(
+    store: &SqlStore,
+    dataset: &Dataset,
+    cfg: &seam_config::Failures,
+    embed: Option<&mut Embedder<'_>>,
+) -> failures::CoverageReport {
+    let opts = failures::coverage_options(cfg);
+    failures::coverage(
+        store,
+        &Tenants::All,
+        NOW - WEEK,
+        NOW,
+        std::slice::from_ref(dataset),
+        &opts,
+        embed,
+    )
+    .await
+    .expect("coverage")
+}
+
+/// Embeds by hashing words into signed slots; `down` answers every call with an error.
+#[derive(Default)]
+struct Fake {
+    down: bool,
+    /// Every call's batch.
+    calls: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl Backend for Fake {
+    async fn embed(&self, route: &str, texts: &[String]) -> Result<Vec<Vec<f32>>, BackendError> {
+        assert_eq!(route, "embed");
+        self.calls.lock().expect("lock").push(texts.to_vec());
+        if self.down {
+            return Err(BackendError(
+                "embedding route `embed` answered 503 Service Unavailable: upstream down".into(),
+            ));
+        }
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0f32; DIMS];
+                for w in seam_signals::normalize(t).split(' ') {
+                    let h = w.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    });
+                    let h = seam_signals_mix(h);
+                    v[(h % DIMS as u64) as usize] += if h >> 63 == 1 { -1.0 } else { 1.0 };
+                }
+                v[0] += 0.01; // never all zero
+                v
+            })
+            .collect())
+    }
+
+    async fn judge(&self, _: &JudgeRequest) -> Result<String, BackendError> {
+        Err(BackendError("no judge".into()))
+    }
+}
+
+fn seam_signals_mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn config() -> seam_config::Failures {
+    seam_config::Failures {
+        embedding_route: Some("embed".into()),
+        embed_rephrase_threshold: 0.6,
+        embed_cluster_threshold: 0.6,
+        embed_cover_threshold: 0.6,
+        ..seam_config::Failures::default()
+    }
+}
+
+#[tokio::test]
+async fn coverage_embeds_each_text_once_in_batches_and_names_the_method() {
+    let (store, _dir, dataset) = seeded().await;
+    let cfg = config();
+    let fake = Fake::default();
+    let mut e = Embedder::new(&fake, &cfg).expect("a route is configured");
+    let report = cover(&store, &dataset, &cfg, Some(&mut e)).await;
+    println!("{}\n{}", report.scanned.similarity, report.similarity);
+    assert!(
+        report
+            .scanned
+            .similarity
+            .starts_with("embeddings via route `embed` ("),
+        "{}",
+        report.scanned.similarity
+    );
+    assert!(
+        report
+            .similarity
+            .starts_with("embeddings via route `embed`"),
+        "{}",
+        report.similarity
+    );
+    assert_eq!(report.method, failures::coverage::METHOD_EMBEDDINGS);
+    assert_eq!(report.cover_threshold, 0.6);
+    assert!(!report.clusters.is_empty());
+    let calls = fake.calls.lock().expect("lock");
+    assert!(calls.len() > 1, "more texts than one batch");
+    assert!(calls.iter().all(|b| !b.is_empty() && b.len() <= 256));
+    let sent: Vec<&String> = calls.iter().flatten().collect();
+    let distinct: HashSet<&String> = sent.iter().copied().collect();
+    assert_eq!(
+        sent.len(),
+        distinct.len(),
+        "a text embedded twice in one pass"
+    );
+    // The eval cases were embedded too (coverage by nearest case).
+    let case = seam_control::failures::coverage::case_text(&dataset.cases[0]).expect("text");
+    assert!(distinct.contains(&case));
+}
+
+#[tokio::test]
+async fn a_failing_route_falls_back_to_lexical_and_says_why() {
+    let (store, _dir, dataset) = seeded().await;
+    let cfg = config();
+    let lexical = cover(&store, &dataset, &cfg, None).await;
+    assert_eq!(
+        (
+            lexical.similarity.as_str(),
+            lexical.scanned.similarity.as_str()
+        ),
+        ("lexical", "lexical")
+    );
+    let fake = Fake {
+        down: true,
+        ..Fake::default()
+    };
+    let mut e = Embedder::new(&fake, &cfg).expect("a route");
+    let report = cover(&store, &dataset, &cfg, Some(&mut e)).await;
+    let why = "lexical (embedding route `embed` answered 503 Service Unavailable: upstream down)";
+    assert_eq!(report.scanned.similarity, why);
+    assert_eq!(report.similarity, why);
+    assert_eq!(report.method, failures::coverage::METHOD);
+    let ids = |r: &failures::CoverageReport| -> Vec<String> {
+        r.clusters.iter().map(|c| c.id.clone()).collect()
+    };
+    assert_eq!(ids(&report), ids(&lexical), "the lexical clusters");
+    assert_eq!(
+        fake.calls.lock().expect("lock").len(),
+        1,
+        "no call after a failure"
+    );
+}
+
+#[tokio::test]
+async fn a_bound_on_texts_is_said_and_keeps_the_clusters_lexical() {
+    let (store, _dir, dataset) = seeded().await;
+    let cfg = config();
+    let fake = Fake::default();
+    let mut e = Embedder::new(&fake, &cfg)
+        .expect("a route")
+        .with_max_texts(50);
+    let report = cover(&store, &dataset, &cfg, Some(&mut e)).await;
+    assert!(
+        report
+            .scanned
+            .similarity
+            .contains("more compared lexically: at most 50 a pass"),
+        "{}",
+        report.scanned.similarity
+    );
+    assert!(
+        report
+            .similarity
+            .starts_with("lexical (not every flagged text was embedded"),
+        "{}",
+        report.similarity
+    );
+    let sent: usize = fake.calls.lock().expect("lock").iter().map(Vec::len).sum();
+    assert_eq!(sent, 50);
 }

@@ -119,13 +119,7 @@ pub fn cluster(texts: &[&str], opts: &ClusterOptions) -> Clustering {
 /// that is most of them would make its own words look common and split into its wordings.
 pub fn cluster_in(texts: &[&str], background: &[&str], opts: &ClusterOptions) -> Clustering {
     let (d, empty) = distinct(texts);
-    let features = Features::fit(
-        d.texts
-            .iter()
-            .map(String::as_str)
-            .chain(background.iter().copied()),
-    );
-    let vectors: Vec<Vector> = (0..d.texts.len()).map(|i| features.vector(i)).collect();
+    let (features, vectors) = tf_idf(&d, background);
     let groups = link(&d, &vectors, TIGHT);
     let groups = merge(groups, &d, &vectors, opts.threshold);
 
@@ -133,25 +127,48 @@ pub fn cluster_in(texts: &[&str], background: &[&str], opts: &ClusterOptions) ->
         empty,
         ..Clustering::default()
     };
-    let mut kept: Vec<Vec<usize>> = Vec::new();
-    for g in groups {
-        let size: usize = g.iter().map(|&k| d.members[k].len()).sum();
-        if size >= opts.min_cluster_size.max(1) {
-            kept.push(g);
-        } else {
-            out.small += 1;
-            out.small_docs += size;
-        }
-    }
-    let size = |g: &Vec<usize>| -> usize { g.iter().map(|&k| d.members[k].len()).sum() };
-    // Largest first; equal sizes in the order of their first text.
-    kept.sort_by_key(|g| (std::cmp::Reverse(size(g)), d.members[g[0]][0]));
+    let kept = keep(groups, &d, opts, &mut out);
     let mut seen: HashSet<String> = HashSet::new();
     for g in kept {
-        let c = describe(&g, &d, &vectors, &features, opts, &mut seen);
+        let c = describe(&g, &d, &vectors, &features, opts, &mut seen, None);
         out.clusters.push(c);
     }
     out
+}
+
+/// TF-IDF of the distinct texts, the IDF fitted with `background` too (see `cluster_in`).
+pub(crate) fn tf_idf(d: &Distinct, background: &[&str]) -> (Features, Vec<Vector>) {
+    let features = Features::fit(
+        d.texts
+            .iter()
+            .map(String::as_str)
+            .chain(background.iter().copied()),
+    );
+    let vectors = (0..d.texts.len()).map(|i| features.vector(i)).collect();
+    (features, vectors)
+}
+
+/// The groups of at least `min_cluster_size` turns, largest first (equal sizes in the order
+/// of their first text); the others are counted in `out.small` and `out.small_docs`.
+pub(crate) fn keep(
+    groups: Vec<Vec<usize>>,
+    d: &Distinct,
+    opts: &ClusterOptions,
+    out: &mut Clustering,
+) -> Vec<Vec<usize>> {
+    let size = |g: &Vec<usize>| -> usize { g.iter().map(|&k| d.members[k].len()).sum() };
+    let mut kept: Vec<Vec<usize>> = Vec::new();
+    for g in groups {
+        let n = size(&g);
+        if n >= opts.min_cluster_size.max(1) {
+            kept.push(g);
+        } else {
+            out.small += 1;
+            out.small_docs += n;
+        }
+    }
+    kept.sort_by_key(|g| (std::cmp::Reverse(size(g)), d.members[g[0]][0]));
+    kept
 }
 
 /// Single-link groups of distinct texts (indices into `d`), each sorted, in first-seen order.
@@ -219,14 +236,17 @@ fn merge(
 /// word changed. High enough not to chain (purity 1.0 on the planted modes at 0.5-0.7).
 const TIGHT: f64 = 0.6;
 
-/// A kept group as a [`Cluster`]: members, the centroid's top terms, examples, an id.
-fn describe(
+/// A kept group as a [`Cluster`]: members, the centroid's top terms, examples, an id. The
+/// examples are the distinct texts nearest the TF-IDF centroid, or those `nearness` scores
+/// highest (the embeddings' centroid, when the group was made by them).
+pub(crate) fn describe(
     group: &[usize],
     d: &Distinct,
     vectors: &[Vector],
     features: &Features,
     opts: &ClusterOptions,
     seen: &mut HashSet<String>,
+    nearness: Option<&dyn Fn(usize) -> f64>,
 ) -> Cluster {
     // Weighted by how often each distinct text was sent: the centroid of the turns.
     let c = centroid(
@@ -246,7 +266,10 @@ fn describe(
         .collect();
     let mut nearest: Vec<(f64, usize)> = group
         .iter()
-        .map(|&k| (dot(&vectors[k], &c), d.members[k][0]))
+        .map(|&k| {
+            let near = nearness.map_or_else(|| dot(&vectors[k], &c), |f| f(k));
+            (near, d.members[k][0])
+        })
         .collect();
     nearest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut members: Vec<usize> = group

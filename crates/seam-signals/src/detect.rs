@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::dense::Dense;
 use crate::text::{SIG_LEN, Sketch, normalize};
 use crate::tool_error::{canonical_args, tool_error};
 use crate::{Coverage, Flag, Options, Scan, Signal, Turn, Unchecked};
@@ -18,7 +19,7 @@ const _: () = assert!(
 /// Flags keyed by (call, signal): one each, the first evidence kept.
 type Flags = BTreeMap<(String, Signal), String>;
 
-pub fn scan(turns: &[Turn], opts: &Options) -> Scan {
+pub fn scan(turns: &[Turn], opts: &Options, dense: Option<&Dense>) -> Scan {
     let mut flags = Flags::new();
     let mut coverage = Coverage {
         turns: turns.len(),
@@ -54,7 +55,7 @@ pub fn scan(turns: &[Turn], opts: &Options) -> Scan {
     let mut unchecked = Counts::default();
     for group in sessions.values_mut() {
         group.sort_by(|a, b| (a.at_ms, &a.call_id).cmp(&(b.at_ms, &b.call_id)));
-        session(group, opts, now, &mut flags, &mut unchecked);
+        session(group, opts, dense, now, &mut flags, &mut unchecked);
     }
     for group in traces.values_mut() {
         group.sort_by(|a, b| (a.at_ms, &a.call_id).cmp(&(b.at_ms, &b.call_id)));
@@ -154,7 +155,14 @@ struct UserTurn<'a> {
     text: Option<(String, Sketch)>,
 }
 
-fn session(group: &[&Turn], opts: &Options, now: i64, flags: &mut Flags, unchecked: &mut Counts) {
+fn session(
+    group: &[&Turn],
+    opts: &Options,
+    dense: Option<&Dense>,
+    now: i64,
+    flags: &mut Flags,
+    unchecked: &mut Counts,
+) {
     let regen_ms = i64::from(opts.regenerate_secs) * 1000;
     let rephrase_ms = i64::from(opts.rephrase_secs) * 1000;
 
@@ -201,6 +209,7 @@ fn session(group: &[&Turn], opts: &Options, now: i64, flags: &mut Flags, uncheck
                 regen_ms,
                 rephrase_ms,
                 opts.rephrase_threshold,
+                dense,
                 flags,
             );
         }
@@ -237,6 +246,7 @@ fn compare(
     regen_ms: i64,
     rephrase_ms: i64,
     threshold: f64,
+    dense: Option<&Dense>,
     flags: &mut Flags,
 ) {
     let (Some((pn, ps)), Some((cn, cs))) = (&p.text, &c.text) else {
@@ -255,7 +265,26 @@ fn compare(
         }
         return;
     }
-    if gap > rephrase_ms || ps.estimate(cs) < threshold - PREFILTER_MARGIN {
+    if gap > rephrase_ms {
+        return;
+    }
+    if let Some(dense) = dense
+        && let (Some(pt), Some(ct)) = (&p.turn.user_text, &c.turn.user_text)
+        && let (Some(pv), Some(cv)) = (dense.vectors.vector(pt), dense.vectors.vector(ct))
+        && let Some(cos) = crate::dense::cosine(pv, cv)
+    {
+        if cos >= dense.rephrase_threshold {
+            flag(flags, &p.turn.call_id, Signal::Rephrase, || {
+                format!(
+                    "next user turn {} s later is similar, embeddings' cosine {cos:.2} (call {})",
+                    gap / 1000,
+                    c.turn.call_id
+                )
+            });
+        }
+        return;
+    }
+    if ps.estimate(cs) < threshold - PREFILTER_MARGIN {
         return;
     }
     let j = ps.jaccard(cs);
@@ -296,4 +325,47 @@ fn loops(group: &[&Turn], repeats: usize, flags: &mut Flags) {
             format!("tool {name} called {n} times with the same arguments in one trace")
         });
     }
+}
+
+/// The turns `compare` would judge for a rephrase: both of each pair of consecutive user turns
+/// of a session, within `rephrase_secs`, with different normalized texts.
+pub fn rephrase_texts(turns: &[Turn], opts: &Options) -> Vec<usize> {
+    let rephrase_ms = i64::from(opts.rephrase_secs) * 1000;
+    let mut sessions: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, t) in turns.iter().enumerate() {
+        if t.tool_results.is_empty()
+            && let Some(s) = t.session.as_deref().or(t.trace.as_deref())
+        {
+            sessions.entry(s).or_default().push(i);
+        }
+    }
+    let mut out: Vec<usize> = Vec::new();
+    for group in sessions.values_mut() {
+        group.sort_by(|&a, &b| {
+            (turns[a].at_ms, &turns[a].call_id).cmp(&(turns[b].at_ms, &turns[b].call_id))
+        });
+        let norm: Vec<Option<String>> = group
+            .iter()
+            .map(|&i| {
+                turns[i]
+                    .user_text
+                    .as_deref()
+                    .map(normalize)
+                    .filter(|n| !n.is_empty())
+            })
+            .collect();
+        for w in 1..group.len() {
+            let (a, b) = (group[w - 1], group[w]);
+            let gap = turns[b].at_ms.saturating_sub(turns[a].at_ms);
+            if let (Some(x), Some(y)) = (&norm[w - 1], &norm[w])
+                && x != y
+                && gap <= rephrase_ms
+            {
+                out.extend([a, b]);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -28,6 +28,7 @@
 mod agglomerate;
 mod cluster;
 mod coverage;
+mod dense;
 mod detect;
 mod features;
 mod pairs;
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cluster::{Cluster, ClusterOptions, Clustering, DEFAULT_THRESHOLD, cluster, cluster_in};
 pub use coverage::{CaseMatch, DEFAULT_COVER_THRESHOLD, match_cases};
+pub use dense::{Dense, Vectors, cluster_dense, cosine, match_cases_dense};
 pub use text::{Sketch, normalize};
 pub use tool_error::{canonical_args, tool_error};
 
@@ -180,7 +182,20 @@ pub struct Scan {
 
 /// Every signal over `turns` (any order).
 pub fn scan(turns: &[Turn], opts: &Options) -> Scan {
-    detect::scan(turns, opts)
+    detect::scan(turns, opts, None)
+}
+
+/// [`scan`], with the rephrase signal judged by embeddings where both turns of a pair have
+/// one (cosine ≥ `dense.rephrase_threshold`), lexically where not.
+pub fn scan_dense(turns: &[Turn], opts: &Options, dense: &Dense) -> Scan {
+    detect::scan(turns, opts, Some(dense))
+}
+
+/// The indices of the turns whose user text the rephrase signal compares with a neighbour
+/// (consecutive user turns of a session within `rephrase_secs`, not the same text): those
+/// worth embedding, in input order.
+pub fn rephrase_texts(turns: &[Turn], opts: &Options) -> Vec<usize> {
+    detect::rephrase_texts(turns, opts)
 }
 
 /// The flags alone.

@@ -266,6 +266,9 @@ fn stream_reply(r: &Reply, include_usage: bool) -> Output {
     }
 }
 
+/// Dimensions without `dimensions`: enough that hashed words and trigrams rarely collide.
+const DEFAULT_DIMS: u64 = 256;
+
 pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
     let Some(model) = req.get("model").and_then(Value::as_str) else {
         return (
@@ -299,7 +302,7 @@ pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
     let dims = req
         .get("dimensions")
         .and_then(Value::as_u64)
-        .unwrap_or(8)
+        .unwrap_or(DEFAULT_DIMS)
         .clamp(1, 4096) as usize;
     // OpenAI's Node SDK asks for base64 unless told otherwise, and decodes what it gets.
     let base64 = match req.get("encoding_format") {
@@ -352,26 +355,55 @@ pub fn embeddings(sim: &Sim, req: &Value) -> (std::time::Duration, Output) {
     (delay, Output::json(200, &body))
 }
 
-/// A deterministic unit vector derived from the text (FNV-1a seeded per dimension).
+/// A deterministic unit vector in which similar texts are close: the text's words and their
+/// character trigrams, hashed (FNV-1a, then SplitMix64's finalizer) into `dims` signed slots,
+/// L2-normalised. Texts sharing words or spellings have a high cosine ("cancel my
+/// subscripton" and "cancell my subscription"), unrelated ones about 0, so tests of what
+/// embeds (the `similar` grader, `[failures] embedding_route`) get meaningful numbers. Not a
+/// model of meaning: a synonym shares no trigram. An empty text is the first axis.
 fn vector(text: &str, dims: usize) -> Vec<f32> {
-    let mut v: Vec<f32> = (0..dims)
-        .map(|d| {
-            let mut h: u64 = 0xcbf29ce484222325 ^ (d as u64).wrapping_mul(0x9e3779b97f4a7c15);
-            for b in text.bytes() {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x100000001b3);
+    let mut v = vec![0f32; dims];
+    let lower = text.to_lowercase();
+    for word in lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        add_feature(&mut v, b'w', word.as_bytes(), 1.0);
+        let padded: Vec<char> = std::iter::once(' ')
+            .chain(word.chars())
+            .chain(std::iter::once(' '))
+            .collect();
+        let mut buf = [0u8; 12];
+        for t in padded.windows(3) {
+            let mut n = 0;
+            for c in t {
+                n += c.encode_utf8(&mut buf[n..]).len();
             }
-            ((h >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect();
-    let norm = v
-        .iter()
-        .map(|x| x * x)
-        .sum::<f32>()
-        .sqrt()
-        .max(f32::EPSILON);
-    v.iter_mut().for_each(|x| *x /= norm);
+            add_feature(&mut v, b't', &buf[..n], 0.5);
+        }
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    } else if let Some(first) = v.first_mut() {
+        *first = 1.0;
+    }
     v
+}
+
+fn add_feature(v: &mut [f32], tag: u8, feature: &[u8], weight: f32) {
+    let mut h: u64 = 0xcbf29ce484222325 ^ u64::from(tag);
+    for b in feature {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58476d1ce4e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d049bb133111eb);
+    h ^= h >> 31;
+    let slot = (h % v.len() as u64) as usize;
+    v[slot] += if h >> 63 == 1 { -weight } else { weight };
 }
 
 /// The vector as OpenAI's `encoding_format: "base64"` sends it: little-endian f32s, base64.
@@ -450,5 +482,26 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(b64["data"][0]["embedding"], json!(to_base64(&v)));
         assert_eq!(body(json!("hex")).0, 400);
+    }
+
+    #[test]
+    fn similar_texts_have_close_embeddings() {
+        let cos = |a: &str, b: &str| -> f32 {
+            let (x, y) = (vector(a, 256), vector(b, 256));
+            x.iter().zip(&y).map(|(p, q)| p * q).sum()
+        };
+        assert!((cos("same text", "same text") - 1.0).abs() < 1e-5);
+        let typo = cos(
+            "how do I cancel my subscripton",
+            "how can i cancell my subscription",
+        );
+        let unrelated = cos(
+            "how do I cancel my subscription",
+            "export the quarterly invoices as csv",
+        );
+        assert!(typo > 0.6, "{typo}");
+        assert!(unrelated.abs() < 0.3, "{unrelated}");
+        let e = vector("", 8);
+        assert_eq!(e[0], 1.0);
     }
 }

@@ -142,6 +142,10 @@ async fn clusters_come_uncovered_first_with_markup_as_text_and_a_chart() {
         "examples link"
     );
     assert!(page.body.contains("Datasets: support ("));
+    assert!(
+        page.body.contains("Texts compared by: lexical."),
+        "the page names its method"
+    );
     assert!(page.body.contains("Export candidate cases"), "an admin may");
     assert!(
         page.body.contains("globex-route"),

@@ -39,6 +39,7 @@ pub(super) async fn uncovered(store: &dyn Store, dir: &Path, config: &Path) -> a
         now + 1,
         std::slice::from_ref(&dataset),
         &opts,
+        None,
     )
     .await?;
     let by_signal: Vec<String> = report

@@ -2,14 +2,18 @@
 //! cluster held against the eval datasets' case inputs, the clusters no case is close to
 //! ("uncovered failure modes") first.
 
+use super::embed::{Embedder, MAX_CLUSTER_TEXTS};
 use super::scan::{Scanned, Window, scan_window};
 use crate::Result;
 use seam_evals::dataset::{Case, Dataset};
-use seam_signals::{ClusterOptions, cluster_in, match_cases};
+use seam_signals::{
+    CaseMatch, ClusterOptions, Clustering, cluster_dense, cluster_in, match_cases,
+    match_cases_dense,
+};
 use seam_store::{Failures, Records, Tenants};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// An example's text is cut to this many characters in a report (the call has the rest).
 const EXAMPLE_CHARS: usize = 160;
@@ -75,12 +79,20 @@ pub struct CoverageReport {
     pub cover_threshold: f64,
     pub scanned: Scanned,
     pub method: &'static str,
+    /// What the clusters and the coverage compared texts with: "lexical", "embeddings via
+    /// route `…`", or "lexical (…)" saying why the route's embeddings were not used.
+    pub similarity: String,
 }
 
 pub const METHOD: &str = "clusters: TF-IDF of the flagged calls' last user turns (the window's \
 other user turns weigh the words), near duplicates joined by MinHash-LSH, then centroid linkage \
 at cosine >= the cluster threshold; coverage: the nearest eval case input to a cluster's \
 centroid by the same features";
+
+pub const METHOD_EMBEDDINGS: &str = "clusters: the flagged calls' last user turns embedded through \
+the route, merged by centroid linkage while the centroids' cosine is >= the embedding cluster \
+threshold (top terms from TF-IDF); coverage: the eval case input whose embedding is nearest \
+(cosine) to a cluster's mean embedding";
 
 /// Scans `[since_ms, until_ms)` (storing its flags), clusters the flagged calls' user turns
 /// and matches each cluster against `datasets`' cases.
@@ -91,9 +103,17 @@ pub async fn coverage(
     until_ms: i64,
     datasets: &[Dataset],
     opts: &CoverageOptions,
+    mut embed: Option<&mut Embedder<'_>>,
 ) -> Result<CoverageReport> {
-    let (scanned, window, flags) =
-        scan_window(store, since_ms, until_ms, tenants, &opts.signals).await?;
+    let (scanned, window, flags) = scan_window(
+        store,
+        since_ms,
+        until_ms,
+        tenants,
+        &opts.signals,
+        embed.as_deref_mut(),
+    )
+    .await?;
     let mut signals: HashMap<String, BTreeSet<String>> = HashMap::new();
     for f in flags {
         signals.entry(f.call_id).or_default().insert(f.signal);
@@ -117,7 +137,7 @@ pub async fn coverage(
         .map(|&i| window.turns[i].user_text.as_deref().unwrap_or_default())
         .collect();
     // The other user turns of the window weigh the words (see `cluster_in`).
-    let flagged_set: std::collections::HashSet<usize> = with_text.iter().copied().collect();
+    let flagged_set: HashSet<usize> = with_text.iter().copied().collect();
     let background: Vec<&str> = window
         .turns
         .iter()
@@ -126,7 +146,6 @@ pub async fn coverage(
         .filter_map(|(_, t)| t.user_text.as_deref())
         .filter(|t| !t.trim().is_empty())
         .collect();
-    let clustering = cluster_in(&texts, &background, &opts.cluster);
     let cases: Vec<(&str, &Case)> = datasets
         .iter()
         .flat_map(|d| d.cases.iter().map(move |c| (d.name.as_str(), c)))
@@ -136,7 +155,24 @@ pub async fn coverage(
         .map(|(_, c)| case_text(c).unwrap_or_default())
         .collect();
     let case_refs: Vec<&str> = case_texts.iter().map(String::as_str).collect();
-    let matches = match_cases(&texts, &clustering, &case_refs, opts.cover_threshold);
+    let by_embeddings = match embed {
+        Some(e) => dense(e, &texts, &background, &case_refs, opts).await,
+        None => Err("lexical".to_string()),
+    };
+    let (clustering, matches, similarity, cover_threshold, method) = match by_embeddings {
+        Ok((c, m, similarity, cover)) => (c, m, similarity, cover, METHOD_EMBEDDINGS),
+        Err(similarity) => {
+            let clustering = cluster_in(&texts, &background, &opts.cluster);
+            let matches = match_cases(&texts, &clustering, &case_refs, opts.cover_threshold);
+            (
+                clustering,
+                matches,
+                similarity,
+                opts.cover_threshold,
+                METHOD,
+            )
+        }
+    };
     let total = with_text.len().max(1) as f64;
     let mut clusters: Vec<ClusterView> = clustering
         .clusters
@@ -177,10 +213,59 @@ pub async fn coverage(
         small_clusters: clustering.small,
         small_cluster_calls: clustering.small_docs,
         covered_share: covered as f64 / total,
-        cover_threshold: opts.cover_threshold,
+        cover_threshold,
         scanned,
-        method: METHOD,
+        method,
+        similarity,
     })
+}
+
+/// The clusters and their nearest cases by embeddings: `Err` is the report's `similarity`
+/// when they could not be used (the route failed, too many texts, vectors that do not
+/// compare), and the caller clusters lexically.
+async fn dense(
+    e: &mut Embedder<'_>,
+    texts: &[&str],
+    background: &[&str],
+    cases: &[&str],
+    opts: &CoverageOptions,
+) -> std::result::Result<(Clustering, Vec<CaseMatch>, String, f64), String> {
+    let distinct: HashSet<String> = texts.iter().map(|t| seam_signals::normalize(t)).collect();
+    if distinct.len() > MAX_CLUSTER_TEXTS {
+        return Err(format!(
+            "lexical ({} distinct flagged texts: embeddings cluster at most {MAX_CLUSTER_TEXTS})",
+            distinct.len()
+        ));
+    }
+    if !e.embed(texts.iter().chain(cases).copied()).await {
+        return Err(e.similarity());
+    }
+    if !e.has_all(texts.iter().copied()) {
+        return Err(format!(
+            "lexical (not every flagged text was embedded through route `{}`: {})",
+            e.route,
+            e.similarity()
+        ));
+    }
+    let cluster = ClusterOptions {
+        threshold: e.cluster_threshold,
+        ..opts.cluster.clone()
+    };
+    let vectors: &dyn seam_signals::Vectors = &*e;
+    let unusable = || {
+        format!(
+            "lexical (route `{}` gave embeddings of different sizes, or zero ones)",
+            e.route
+        )
+    };
+    let clustering = cluster_dense(texts, background, vectors, &cluster).ok_or_else(unusable)?;
+    let matches = match_cases_dense(texts, &clustering, cases, vectors, e.cover_threshold)
+        .ok_or_else(unusable)?;
+    let similarity = format!(
+        "embeddings via route `{}` (clusters at cosine >= {:.2})",
+        e.route, e.cluster_threshold
+    );
+    Ok((clustering, matches, similarity, e.cover_threshold))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -5,6 +5,7 @@
 //! and the clustering are `seam-signals`'; this module reads the store and writes the flags.
 
 pub mod coverage;
+pub mod embed;
 pub mod export;
 pub mod report;
 pub mod scan;
@@ -12,6 +13,7 @@ pub mod synth;
 pub mod turns;
 
 pub use coverage::{CoverageOptions, CoverageReport, coverage};
+pub use embed::Embedder;
 pub use report::{By, Report, failures};
 pub use scan::{Scanned, scan};
 

@@ -2,6 +2,7 @@
 //! and in the period of the same length before it. Each rate has its Wilson 95% interval;
 //! a change between the periods has the two-sided p-value of a two-proportion z-test.
 
+use super::embed::Embedder;
 use super::scan::{Scanned, scan};
 use crate::Result;
 use seam_evals::stats::{Confidence, Interval, normal_upper_tail, wilson};
@@ -62,6 +63,8 @@ pub struct Report {
     pub scanned: Scanned,
     pub previous_scanned: Scanned,
     pub method: &'static str,
+    /// How the rephrase signal compared texts (both passes; the later one's words).
+    pub similarity: String,
 }
 
 /// Scans both periods (so the report never waits for `seam serve`'s background pass), then
@@ -73,10 +76,19 @@ pub async fn failures(
     until_ms: i64,
     by: By,
     opts: &seam_signals::Options,
+    mut embed: Option<&mut Embedder<'_>>,
 ) -> Result<Report> {
     let previous_since_ms = since_ms - (until_ms - since_ms);
-    let previous_scanned = scan(store, previous_since_ms, since_ms, tenants, opts).await?;
-    let scanned = scan(store, since_ms, until_ms, tenants, opts).await?;
+    let previous_scanned = scan(
+        store,
+        previous_since_ms,
+        since_ms,
+        tenants,
+        opts,
+        embed.as_deref_mut(),
+    )
+    .await?;
+    let scanned = scan(store, since_ms, until_ms, tenants, opts, embed).await?;
     let now = store
         .failure_counts_in(since_ms, until_ms, by.store(), tenants)
         .await?;
@@ -89,6 +101,7 @@ pub async fn failures(
         until_ms,
         previous_since_ms,
         rows: rows(by, &now, &before),
+        similarity: scanned.similarity.clone(),
         scanned,
         previous_scanned,
         method: METHOD,

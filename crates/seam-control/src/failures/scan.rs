@@ -4,6 +4,7 @@
 //! a flag too. Run by `seam serve` in the background and by `seam failures`/`seam coverage`
 //! before they report; never on the request path.
 
+use super::embed::Embedder;
 use super::turns::turn;
 use crate::Result;
 use crate::calls::Content;
@@ -35,6 +36,9 @@ pub struct Scanned {
     /// call created at this time, and later calls of the window were not scanned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_at_ms: Option<i64>,
+    /// How the rephrase signal compared texts: "lexical", "embeddings via route `…` (…)", or
+    /// "lexical (embedding route `…` failed: …)".
+    pub similarity: String,
 }
 
 /// The calls of one window, as the signals and the clusters read them.
@@ -101,8 +105,9 @@ pub async fn scan(
     until_ms: i64,
     tenants: &Tenants,
     opts: &seam_signals::Options,
+    embed: Option<&mut Embedder<'_>>,
 ) -> Result<Scanned> {
-    Ok(scan_window(store, since_ms, until_ms, tenants, opts)
+    Ok(scan_window(store, since_ms, until_ms, tenants, opts, embed)
         .await?
         .0)
 }
@@ -115,6 +120,7 @@ pub async fn scan_window(
     until_ms: i64,
     tenants: &Tenants,
     opts: &seam_signals::Options,
+    embed: Option<&mut Embedder<'_>>,
 ) -> Result<(Scanned, Window, Vec<FlagRecord>)> {
     let (window, undecodable, stopped_at_ms) =
         Window::read(store, since_ms, until_ms, tenants, opts.max_calls).await?;
@@ -122,7 +128,28 @@ pub async fn scan_window(
         now_ms: Some(until_ms),
         ..opts.clone()
     };
-    let found = seam_signals::scan(&window.turns, &opts);
+    let (found, similarity) = match embed {
+        None => (
+            seam_signals::scan(&window.turns, &opts),
+            "lexical".to_string(),
+        ),
+        Some(e) => {
+            let compared = seam_signals::rephrase_texts(&window.turns, &opts);
+            let texts = compared
+                .iter()
+                .filter_map(|&i| window.turns[i].user_text.as_deref());
+            let found = if e.embed(texts).await {
+                let dense = seam_signals::Dense {
+                    vectors: &*e,
+                    rephrase_threshold: e.rephrase_threshold,
+                };
+                seam_signals::scan_dense(&window.turns, &opts, &dense)
+            } else {
+                seam_signals::scan(&window.turns, &opts)
+            };
+            (found, e.similarity())
+        }
+    };
     let by_id: HashMap<&str, &CallRecord> =
         window.calls.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut flags: Vec<FlagRecord> = found
@@ -146,6 +173,7 @@ pub async fn scan_window(
         coverage: found.coverage,
         undecodable,
         stopped_at_ms,
+        similarity,
         ..Scanned::default()
     };
     for f in &flags {

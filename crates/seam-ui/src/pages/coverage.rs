@@ -101,7 +101,8 @@ pub(crate) async fn load(
             ));
         }
     };
-    let opts = failures::coverage_options(&ui.failures());
+    let cfg = ui.failures();
+    let opts = failures::coverage_options(&cfg);
     // Clustering a week of turns is CPU work: on a blocking thread, not on the threads that
     // serve calls (the store's futures are driven from there through the runtime's handle).
     let (store, tenants, rt) = (
@@ -117,11 +118,20 @@ pub(crate) async fn load(
             until_ms,
             &sets,
             &opts,
+            None,
         ))
     })
     .await;
     match report {
-        Ok(Ok(report)) => Ok(Loaded { report, scope }),
+        Ok(Ok(mut report)) => {
+            // Embedding a week of turns on a page load would spend the route's money on every
+            // visit: the page clusters lexically, and says so when a route is configured.
+            report.similarity = failures::embed::lexical(
+                &cfg,
+                Some("the dashboard clusters lexically; `seam coverage` embeds"),
+            );
+            Ok(Loaded { report, scope })
+        }
         Ok(Err(e)) => Err(control_error(ui, who, e)),
         Err(_) => Err(ui.message(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -289,6 +299,7 @@ pub(crate) async fn coverage(
         "small_clusters": r.small_clusters,
         "small_calls": r.small_cluster_calls,
         "method": r.method,
+        "compared_by": r.similarity,
         "scanned": {
             "calls": r.scanned.calls,
             "text": c.text_turns,
