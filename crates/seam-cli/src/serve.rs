@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     crate::init_logging("info");
+    // Listening for SIGTERM from the start (see `shutdown_signal`).
+    let stop = crate::shutdown_signal();
     let config = seam_config::load(config_path, &seam_config::process_env)?;
     let audit_key = crate::audit::key_from_env()?;
     crate::cli::sqlite_dir_exists(&config.store.url)?;
@@ -59,7 +61,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     }
     tracing::info!(addr = %running.addr, "seam is serving; OpenAI base_url is http://{}/v1", running.addr);
     tracing::info!(config = %config_path.display(), "reloads on a change to the config or its prompts directory, on SIGHUP, and on `seam reload`");
-    running.run_until(crate::shutdown_signal()).await;
+    running.run_until(stop).await;
     tracing::info!("stopped; records flushed");
     Ok(())
 }
