@@ -89,7 +89,11 @@ impl Chunk {
     pub fn view(&self) -> ChunkView<'_> {
         let read = match (self.value.get(), &self.raw) {
             (Some(v), _) => ChunkView::deserialize(v),
-            (None, Some(raw)) => ChunkView::parse(raw),
+            // One UTF-8 check of the whole chunk: parsing bytes would check every string.
+            (None, Some(raw)) => match std::str::from_utf8(raw) {
+                Ok(text) => ChunkView::parse(text),
+                Err(_) => Ok(ChunkView::default()),
+            },
             (None, None) => Ok(ChunkView::default()),
         };
         read.unwrap_or_default()
@@ -185,8 +189,8 @@ pub struct ErrorView<'a> {
 impl<'a> ChunkView<'a> {
     /// Reads a chunk's bytes. Fails only when they are not one JSON document (as parsing them
     /// into a `Value` would).
-    pub fn parse(raw: &'a [u8]) -> Result<ChunkView<'a>, serde_json::Error> {
-        serde_json::from_slice::<Obj<ChunkView<'a>>>(raw).map(|o| o.0)
+    pub fn parse(raw: &'a str) -> Result<ChunkView<'a>, serde_json::Error> {
+        serde_json::from_str::<Obj<ChunkView<'a>>>(raw).map(|o| o.0)
     }
 
     /// Reads a document already built (never fails).

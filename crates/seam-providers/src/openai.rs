@@ -265,7 +265,7 @@ fn stream_event(
     if data.trim() == "[DONE]" {
         return Ok(StreamEvent::Done);
     }
-    let error = match crate::ChunkView::parse(data.as_bytes()) {
+    let error = match crate::ChunkView::parse(&data) {
         Ok(view) => view
             .error
             .map(|e| e.message.as_str().unwrap_or("error").to_string()),

@@ -3,7 +3,7 @@ use seam_wire::Usage;
 use serde_json::json;
 
 fn view(text: &str) -> ChunkView<'_> {
-    ChunkView::parse(text.as_bytes()).unwrap()
+    ChunkView::parse(text).unwrap()
 }
 
 fn contents(v: &ChunkView<'_>) -> Vec<String> {
@@ -121,7 +121,7 @@ fn what_a_value_refuses_the_view_refuses() {
         r#"{"a":"\x"}"#,
         deep.as_str(),
     ] {
-        assert!(ChunkView::parse(bad.as_bytes()).is_err(), "{bad}");
+        assert!(ChunkView::parse(bad).is_err(), "{bad}");
         assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
     }
 }
