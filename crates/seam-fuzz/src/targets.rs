@@ -161,7 +161,8 @@ pub fn anthropic_stream(data: &[u8]) {
             return;
         };
         for e in events {
-            if let StreamEvent::Chunk { value, .. } = e {
+            if let StreamEvent::Chunk(c) = e {
+                let value = c.value();
                 assert_eq!(value["object"], "chat.completion.chunk");
                 assert!(value["choices"].is_array());
             }

@@ -5,6 +5,7 @@
 
 use crate::observe::Metrics;
 use seam_config::Config;
+use seam_wire::At;
 use seam_wire::{RequestBody, Usage, UsageReport};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
@@ -189,7 +190,7 @@ fn output_text(body: &Value) -> Option<String> {
         choices
             .iter()
             .filter_map(|c| {
-                c.pointer("/message/content")
+                c.at(&["message", "content"])
                     .or_else(|| c.get("text"))
                     .and_then(Value::as_str)
             })

@@ -16,7 +16,7 @@ use crate::resolve::{RouteState, TargetState};
 use futures_util::StreamExt;
 use seam_providers::{
     AttemptError, ChunkStream, Complete, Endpoint, ErrorClass, Passed, Reply, Served, StreamEvent,
-    UpstreamRequest,
+    Text, UpstreamRequest,
 };
 use seam_wire::RequestBody;
 use std::sync::Arc;
@@ -38,27 +38,23 @@ const MAX_HEAD_EVENTS: usize = 16;
 /// Whether an event gives the client something of the answer: content, a tool call, a
 /// finish reason, usage, or the end of the stream.
 fn carries_content(e: &StreamEvent, endpoint: Endpoint) -> bool {
-    let StreamEvent::Chunk { value, .. } = e else {
+    let StreamEvent::Chunk(chunk) = e else {
         return true;
     };
     if endpoint == Endpoint::Responses {
-        return crate::edge::responses::stream::carries_content(value);
+        return crate::edge::responses::stream::carries_content(chunk.value());
     }
-    if value.get("usage").is_some_and(|u| !u.is_null()) {
-        return true;
-    }
-    value
-        .get("choices")
-        .and_then(|c| c.as_array())
-        .into_iter()
-        .flatten()
-        .any(|c| {
-            c.pointer("/delta/content")
-                .or_else(|| c.get("text"))
-                .and_then(|t| t.as_str())
-                .is_some_and(|t| !t.is_empty())
-                || c.pointer("/delta/tool_calls").is_some()
-                || c.get("finish_reason").is_some_and(|f| !f.is_null())
+    let view = chunk.view();
+    view.has_usage()
+        || view.choices.iter().any(|c| {
+            // A delta's `content`, when there, is read instead of a legacy `text`.
+            let text = match &c.delta.content {
+                Text::Absent => &c.text,
+                content => content,
+            };
+            text.as_str().is_some_and(|t| !t.is_empty())
+                || c.delta.tool_calls.is_some()
+                || c.finish_reason.is_set()
         })
 }
 

@@ -10,7 +10,7 @@ use crate::errors::GatewayError;
 use crate::events::Events;
 use crate::observe::Metrics;
 use crate::untrusted::Escaped;
-use seam_providers::{Served, StreamEvent};
+use seam_providers::StreamEvent;
 use seam_store::EventRecord;
 use seam_vocab::EventKind;
 use seam_wire::{RequestBody, UsageReport};
@@ -78,7 +78,7 @@ impl ModelAlerts {
             Answer::Stream { head, .. } => (
                 head.iter()
                     .find_map(|e| match e {
-                        StreamEvent::Chunk { value, .. } => Some(Served::from_event(value)),
+                        StreamEvent::Chunk(c) => Some(c.served()),
                         _ => None,
                     })
                     .unwrap_or_default(),

@@ -8,6 +8,7 @@
 //! chunk carries the entries of every chunk whose text it holds, in order.
 
 use seam_config::Boundary;
+use seam_wire::At;
 use serde_json::Value;
 use std::collections::VecDeque;
 
@@ -66,41 +67,6 @@ fn logprob_entries(choice: &Value) -> Result<Option<&Vec<Value>>, ()> {
 
 fn empty(v: &Value) -> bool {
     v.is_null() || v.as_array().is_some_and(Vec::is_empty)
-}
-
-/// Calls `f` with each piece of content in a chunk: text (a chat delta's or a legacy
-/// completion's) and tool-call arguments, all choices.
-pub fn for_each_content<'a>(v: &'a Value, mut f: impl FnMut(&'a str)) {
-    for c in v
-        .get("choices")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(t) = c.pointer("/delta/content").and_then(Value::as_str) {
-            f(t);
-        }
-        if let Some(t) = c.get("text").and_then(Value::as_str) {
-            f(t);
-        }
-        for call in c
-            .pointer("/delta/tool_calls")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
-                f(a);
-            }
-        }
-    }
-}
-
-/// Characters of content in a chunk (see [`for_each_content`]).
-pub fn content_chars(v: &Value) -> usize {
-    let mut n = 0;
-    for_each_content(v, |t| n += t.chars().count());
-    n
 }
 
 impl Rechunker {
@@ -180,7 +146,7 @@ impl Rechunker {
         };
         self.held.push_str(text);
         let entries = v
-            .pointer("/choices/0")
+            .at(&["choices", "0"])
             .and_then(|c| logprob_entries(c).ok().flatten())
             .cloned();
         self.pieces.push_back((self.held.len(), entries));

@@ -2,6 +2,7 @@
 //! answer all read the same facts.
 
 use crate::relayed::{Passed, ProviderError};
+use seam_wire::At;
 use seam_wire::UsageReport;
 use serde_json::Value;
 use std::time::Duration;
@@ -54,7 +55,7 @@ impl AttemptError {
         raw: &[u8],
     ) -> AttemptError {
         let message = body
-            .pointer("/error/message")
+            .at(&["error", "message"])
             .and_then(Value::as_str)
             .unwrap_or("no message");
         let mut e = AttemptError::new(

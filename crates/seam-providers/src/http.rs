@@ -9,6 +9,7 @@ use crate::{AttemptError, ErrorClass};
 use futures_util::{Stream, StreamExt};
 use http_body_util::{BodyExt, Limited};
 use seam_config::Secret;
+use seam_wire::At;
 use seam_wire::UsageReport;
 use serde_json::Value;
 use std::time::Duration;
@@ -73,7 +74,7 @@ pub(crate) async fn status_error(
     let parsed: Option<Value> = serde_json::from_str(&text).ok();
     let upstream_message = parsed
         .as_ref()
-        .and_then(|v| v.pointer("/error/message"))
+        .and_then(|v| v.at(&["error", "message"]))
         .and_then(Value::as_str)
         .map(str::to_string);
     let usage = UsageReport::from_openai(parsed.as_ref().and_then(|v| v.get("usage")));

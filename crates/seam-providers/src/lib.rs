@@ -5,6 +5,7 @@
 //! [`registry`]; the rest of Seam only sees `dyn Provider`.
 
 pub mod anthropic;
+mod chunk;
 mod complete;
 mod error;
 mod http;
@@ -17,6 +18,7 @@ pub mod sim;
 mod sse;
 mod transport;
 
+pub use chunk::{ChoiceView, Chunk, ChunkView, DeltaView, ErrorView, Text, ToolCallView};
 pub use complete::Complete;
 pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
@@ -24,7 +26,6 @@ pub use relayed::{Passed, ProviderError};
 pub use sse::{SseDecoder, SseError, SseEvent};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use seam_wire::RequestBody;
 use serde_json::Value;
@@ -89,8 +90,8 @@ impl Served {
 /// One event of an OpenAI-shaped stream.
 #[derive(Debug, Clone)]
 pub enum StreamEvent {
-    /// A `chat.completion.chunk`; `raw` is its JSON as received, when OpenAI-native.
-    Chunk { raw: Option<Bytes>, value: Value },
+    /// A `chat.completion.chunk` (see [`Chunk`]).
+    Chunk(Chunk),
     /// `data: [DONE]`.
     Done,
 }

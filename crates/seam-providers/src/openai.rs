@@ -3,7 +3,8 @@
 use crate::http::{ErrorShape, body_bytes, sse_events, status_error};
 use crate::transport::{Response, Target, Transport, uri};
 use crate::{
-    AttemptError, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent, UpstreamRequest,
+    AttemptError, Chunk, Complete, Endpoint, ErrorClass, Provider, Reply, StreamEvent,
+    UpstreamRequest,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -249,33 +250,41 @@ fn stream(
     sse_events(resp, name.clone(), max_event_bytes)
         .map(move |ev| {
             let ev = ev.map_err(|e| e.scrubbed(key.as_ref()))?;
-            if ev.data.trim() == "[DONE]" {
-                return Ok(StreamEvent::Done);
-            }
-            let value: Value = serde_json::from_str(&ev.data).map_err(|e| {
-                AttemptError::new(
-                    ErrorClass::BadResponse,
-                    format!("provider `{name}` sent a stream event that is not JSON: {e}"),
-                )
-            })?;
-            if let Some(err) = value.get("error") {
-                let message = err
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("error");
-                let mut e = AttemptError::new(
-                    ErrorClass::StreamCut,
-                    format!("provider `{name}` failed mid-stream: {message}"),
-                );
-                e.body = Some(ev.data);
-                return Err(e.scrubbed(key.as_ref()));
-            }
-            Ok(StreamEvent::Chunk {
-                raw: Some(Bytes::from(ev.data)),
-                value,
-            })
+            stream_event(ev.data, &name, key.as_ref())
         })
         .boxed()
+}
+
+/// One event of a chat stream. The chunk keeps its bytes; it is read, not built: the view
+/// checks the whole event is JSON and finds an `error` in it.
+fn stream_event(
+    data: String,
+    name: &str,
+    key: Option<&Secret>,
+) -> Result<StreamEvent, AttemptError> {
+    if data.trim() == "[DONE]" {
+        return Ok(StreamEvent::Done);
+    }
+    let error = match crate::ChunkView::parse(&data) {
+        Ok(view) => view
+            .error
+            .map(|e| e.message.as_str().unwrap_or("error").to_string()),
+        Err(e) => {
+            return Err(AttemptError::new(
+                ErrorClass::BadResponse,
+                format!("provider `{name}` sent a stream event that is not JSON: {e}"),
+            ));
+        }
+    };
+    if let Some(message) = error {
+        let mut e = AttemptError::new(
+            ErrorClass::StreamCut,
+            format!("provider `{name}` failed mid-stream: {message}"),
+        );
+        e.body = Some(data);
+        return Err(e.scrubbed(key));
+    }
+    Ok(StreamEvent::Chunk(Chunk::from_raw(Bytes::from(data))))
 }
 
 /// A Responses stream: typed events, ended by a terminal one (see [`crate::responses`]).
@@ -332,6 +341,41 @@ mod tests {
         };
         let out: Value = serde_json::from_slice(&upstream_body(&req)).unwrap();
         assert_eq!(out, json!({"model": "target-1", "messages": []}));
+    }
+
+    #[test]
+    fn a_stream_event_is_a_chunk_as_received_the_end_or_a_failure() {
+        let raw = r#"{"choices":[{"delta":{"content":"hi"}}]}"#;
+        let Ok(StreamEvent::Chunk(c)) = stream_event(raw.into(), "up", None) else {
+            panic!("not a chunk");
+        };
+        assert_eq!(c.raw().map(|b| b.as_ref()), Some(raw.as_bytes()));
+        assert!(matches!(
+            stream_event(" [DONE] ".into(), "up", None),
+            Ok(StreamEvent::Done)
+        ));
+        let e = stream_event("<html>".into(), "up", None).unwrap_err();
+        assert_eq!(e.class, ErrorClass::BadResponse);
+        assert!(
+            e.message
+                .starts_with("provider `up` sent a stream event that is not JSON: expected value"),
+            "{}",
+            e.message
+        );
+        let key = Secret::new("sk-live-123".into());
+        let body = r#"{"error":{"message":"bad key sk-live-123","type":"auth"}}"#;
+        let e = stream_event(body.into(), "up", Some(&key)).unwrap_err();
+        assert_eq!(e.class, ErrorClass::StreamCut);
+        assert!(
+            e.message
+                .starts_with("provider `up` failed mid-stream: bad key")
+                && !e.message.contains("sk-live-123"),
+            "{}",
+            e.message
+        );
+        assert!(!e.body.unwrap().contains("sk-live-123"));
+        let e = stream_event(r#"{"error":null}"#.into(), "up", None).unwrap_err();
+        assert_eq!(e.message, "provider `up` failed mid-stream: error");
     }
 
     #[test]

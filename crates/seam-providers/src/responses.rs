@@ -3,6 +3,7 @@
 
 use crate::{AttemptError, Complete, ErrorClass, Served, StreamEvent};
 use bytes::Bytes;
+use seam_wire::At;
 use seam_wire::UsageReport;
 use serde_json::Value;
 
@@ -62,7 +63,7 @@ pub fn stream_events(data: &str, provider: &str) -> Result<Vec<StreamEvent>, Att
     if kind == "error" || (kind.is_empty() && value.get("error").is_some()) {
         let message = value
             .get("message")
-            .or_else(|| value.pointer("/error/message"))
+            .or_else(|| value.at(&["error", "message"]))
             .and_then(Value::as_str)
             .unwrap_or("error");
         let mut e = AttemptError::new(
@@ -73,10 +74,10 @@ pub fn stream_events(data: &str, provider: &str) -> Result<Vec<StreamEvent>, Att
         return Err(e);
     }
     let terminal = is_terminal(kind);
-    let mut out = vec![StreamEvent::Chunk {
-        raw: Some(Bytes::copy_from_slice(data.as_bytes())),
+    let mut out = vec![StreamEvent::Chunk(crate::Chunk::new(
+        Some(Bytes::copy_from_slice(data.as_bytes())),
         value,
-    }];
+    ))];
     if terminal {
         out.push(StreamEvent::Done);
     }
@@ -102,7 +103,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             ev.as_slice(),
-            [StreamEvent::Chunk { .. }, StreamEvent::Done]
+            [StreamEvent::Chunk(_), StreamEvent::Done]
         ));
         let e = stream_events(
             r#"{"type":"error","code":"server_error","message":"boom","sequence_number":3}"#,

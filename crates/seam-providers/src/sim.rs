@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use seam_sim::{Output, Scenario, Sim};
+use seam_wire::At;
 use seam_wire::UsageReport;
 use serde_json::Value;
 
@@ -131,7 +132,7 @@ impl Provider for InProcessSim {
                         .and_then(|ms| crate::http::seconds(ms / 1000.0))
                         .or_else(|| header("retry-after").and_then(crate::http::seconds));
                     let msg = value
-                        .pointer("/error/message")
+                        .at(&["error", "message"])
                         .and_then(Value::as_str)
                         .unwrap_or("error");
                     return Err(AttemptError {
@@ -248,8 +249,8 @@ fn parse_chat_event(text: &str) -> Result<StreamEvent, AttemptError> {
             format!("sim event is not JSON: {e}"),
         )
     })?;
-    Ok(StreamEvent::Chunk {
-        raw: Some(Bytes::copy_from_slice(data.as_bytes())),
+    Ok(StreamEvent::Chunk(crate::Chunk::new(
+        Some(Bytes::copy_from_slice(data.as_bytes())),
         value,
-    })
+    )))
 }

@@ -88,6 +88,37 @@ impl ApiError {
     }
 }
 
+/// `v.pointer("/a/0/b")` for a path of literal segments (no `~` escapes): the same lookup
+/// (an array's segment is a decimal index without leading zeros), without the string
+/// `pointer` allocates for every segment.
+pub fn at<'v>(v: &'v serde_json::Value, path: &[&str]) -> Option<&'v serde_json::Value> {
+    use serde_json::Value;
+    path.iter().try_fold(v, |v, seg| match v {
+        Value::Object(o) => o.get(*seg),
+        Value::Array(a) => index(seg).and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+/// [`at`] as a method, for chains: `v.at(&["delta", "content"])`.
+pub trait At {
+    fn at(&self, path: &[&str]) -> Option<&serde_json::Value>;
+}
+
+impl At for serde_json::Value {
+    fn at(&self, path: &[&str]) -> Option<&serde_json::Value> {
+        at(self, path)
+    }
+}
+
+/// An array index as a JSON pointer spells it: `0`, or digits not starting with `0`.
+fn index(seg: &str) -> Option<usize> {
+    if seg.starts_with('+') || (seg.starts_with('0') && seg.len() > 1) {
+        return None;
+    }
+    seg.parse().ok()
+}
+
 /// Frames one JSON payload as an SSE `data:` event.
 pub fn sse_data(json: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(json.len() + 8);
@@ -115,5 +146,25 @@ mod tests {
         assert_eq!(v["error"]["code"], "model_not_found");
         assert_eq!(v["error"]["param"], "model");
         assert_eq!(v["error"]["message"], "no route `x`");
+    }
+
+    #[test]
+    fn at_finds_what_pointer_finds() {
+        let v = serde_json::json!({"a": [{"b": 1}, {"b": [2, 3]}], "01": "x", "": {"": 4}});
+        for (path, segs) in [
+            ("/a/0/b", &["a", "0", "b"][..]),
+            ("/a/1/b/1", &["a", "1", "b", "1"]),
+            ("/a/01/b", &["a", "01", "b"]),
+            ("/a/+1/b", &["a", "+1", "b"]),
+            ("/a/2", &["a", "2"]),
+            ("/01", &["01"]),
+            ("//", &["", ""]),
+            ("/a/0/b/c", &["a", "0", "b", "c"]),
+            ("", &[]),
+        ] {
+            assert_eq!(at(&v, segs), v.pointer(path), "{path}");
+            assert_eq!(v.at(segs), v.pointer(path), "{path}");
+        }
+        assert_eq!(at(&v, &["a", "1", "b", "1"]), Some(&serde_json::json!(3)));
     }
 }

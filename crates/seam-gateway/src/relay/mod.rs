@@ -14,14 +14,16 @@ use crate::edge::anthropic::stream::Events as AnthropicEvents;
 use crate::edge::responses::stream::{self as responses, Events as ResponsesEvents};
 use crate::errors::GatewayError;
 use crate::finish::{Finisher, with_call_headers};
-use crate::rechunk::{Rechunker, content_chars, for_each_content};
+use crate::rechunk::Rechunker;
 use crate::telemetry::{StreamWatch, TokenTally};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{StatusCode, header};
-use seam_providers::{AttemptError, ChunkStream, Endpoint, ErrorClass, Served, StreamEvent};
+use seam_providers::{
+    AttemptError, Chunk, ChunkStream, ChunkView, Endpoint, ErrorClass, Served, StreamEvent,
+};
 use seam_vocab::{CallErrorClass, Outcome};
 use seam_wire::{RequestBody, SSE_DONE, Usage, UsageReport, sse_data};
 use serde_json::Value;
@@ -77,6 +79,25 @@ pub struct Relay {
 /// provider). An upstream that goes on sending after `[DONE]` is cut after this.
 const DRAIN_AFTER_DONE: Duration = Duration::from_millis(200);
 
+/// What [`Relay::emit`] reads of a chat chunk besides its content.
+#[derive(Clone, Copy, Default)]
+struct Shape {
+    /// It has a `usage` field (`null` included), which a client that did not ask for usage
+    /// does not get.
+    usage_field: bool,
+    /// It reports usage and has no choices: a client that did not ask gets nothing of it.
+    usage_only: bool,
+}
+
+impl Shape {
+    fn of(view: &ChunkView<'_>) -> Shape {
+        Shape {
+            usage_field: view.usage_field,
+            usage_only: view.has_usage() && view.choices.is_empty(),
+        }
+    }
+}
+
 enum Next {
     Event(Result<StreamEvent, AttemptError>),
     /// Re-chunking held text for its longest allowed time.
@@ -96,7 +117,7 @@ impl Relay {
         rewrite: Option<String>,
     ) -> Relay {
         let served = match head.first() {
-            Some(StreamEvent::Chunk { value, .. }) => Served::from_event(value),
+            Some(StreamEvent::Chunk(c)) => c.served(),
             _ => Served::default(),
         };
         let native = up.endpoint == Endpoint::Responses;
@@ -224,12 +245,12 @@ impl Relay {
                         _ => self.out.push_back(Bytes::from_static(SSE_DONE)),
                     }
                 }
-                Next::Event(Ok(StreamEvent::Chunk { raw, value })) => {
-                    let chars = self.watch_upstream(&value);
+                Next::Event(Ok(StreamEvent::Chunk(chunk))) => {
+                    let (chars, shape) = self.watch_upstream(&chunk);
                     match self.rechunk.as_mut() {
-                        None => self.emit(raw, value, chars),
+                        None => self.emit(chunk, chars, shape),
                         Some((r, hold)) => {
-                            let ready = r.push(value);
+                            let ready = r.push(chunk.into_value());
                             self.hold_until = match (r.holding(), self.hold_until) {
                                 (false, _) => None,
                                 (true, None) => Some(tokio::time::Instant::now() + *hold),
@@ -239,8 +260,7 @@ impl Relay {
                                 (true, kept) => kept,
                             };
                             for v in ready {
-                                let chars = content_chars(&v);
-                                self.emit(None, v, chars);
+                                self.emit_value(v);
                             }
                         }
                     }
@@ -271,43 +291,44 @@ impl Relay {
     fn release_held(&mut self) {
         self.hold_until = None;
         if let Some(v) = self.rechunk.as_mut().and_then(|(r, _)| r.flush()) {
-            let chars = content_chars(&v);
-            self.emit(None, v, chars);
+            self.emit_value(v);
         }
     }
 
     /// Reads what a chunk from upstream says: usage, served model, content; returns its
-    /// characters of content (text and tool-call arguments).
-    fn watch_upstream(&mut self, value: &Value) -> usize {
+    /// characters of content (text and tool-call arguments) and what [`Relay::emit`] needs.
+    /// A chat chunk is read through its view: no document is built unless the answer is
+    /// captured.
+    fn watch_upstream(&mut self, chunk: &Chunk) -> (usize, Shape) {
         let mut chars = 0;
         self.chunks += 1;
         if self.native {
-            return self.watch_responses(value);
+            return (self.watch_responses(chunk.value()), Shape::default());
         }
-        let usage = UsageReport::from_openai(value.get("usage"));
-        if usage != UsageReport::Missing {
-            self.usage = usage;
+        let view = chunk.view();
+        if view.usage != UsageReport::Missing {
+            self.usage = view.usage;
         }
-        if let Some(m) = value.get("model").and_then(Value::as_str)
+        if let Some(m) = view.model.as_str()
             && self.served.model.as_deref() != Some(m)
         {
             self.served.model = Some(m.to_string());
         }
-        if let Some(f) = value.get("system_fingerprint").and_then(Value::as_str) {
+        if let Some(f) = view.system_fingerprint.as_str() {
             self.served.fingerprint = Some(f.to_string());
         }
         if let Some(a) = self.captured.as_mut() {
-            a.push(value);
+            a.push(chunk.value());
         }
         let tally = &mut self.tally;
-        for_each_content(value, |t| {
+        view.for_each_content(|t| {
             tally.push(t);
             chars += t.chars().count();
         });
         if let Some(w) = self.upstream_shape.as_mut() {
             w.sent(chars, Instant::now());
         }
-        chars
+        (chars, Shape::of(&view))
     }
 
     /// [`Relay::watch_upstream`] for a Responses API stream passed through.
@@ -340,12 +361,22 @@ impl Relay {
         chars
     }
 
+    /// A chunk re-chunking made.
+    fn emit_value(&mut self, v: Value) {
+        let view = ChunkView::of(&v);
+        let (chars, shape) = (view.content_chars(), Shape::of(&view));
+        self.emit(Chunk::from_value(v), chars, shape);
+    }
+
     /// Queues one chunk (with `chars` of content) for the client, as the client asked for it.
-    fn emit(&mut self, raw: Option<Bytes>, mut value: Value, chars: usize) {
+    fn emit(&mut self, chunk: Chunk, chars: usize, shape: Shape) {
         if self.native || self.responses.is_some() {
             let events = match self.responses.as_mut() {
-                Some(r) => r.chunk(&value),
-                None => vec![responses::pass_through(raw, value, self.rewrite.as_deref())],
+                Some(r) => r.chunk(chunk.value()),
+                None => {
+                    let (raw, value) = chunk.into_parts();
+                    vec![responses::pass_through(raw, value, self.rewrite.as_deref())]
+                }
             };
             if !events.is_empty() {
                 if let Some(w) = self.watch.as_mut() {
@@ -356,7 +387,7 @@ impl Relay {
             return;
         }
         if let Some(a) = self.anthropic.as_mut() {
-            let events = a.chunk(&value);
+            let events = a.chunk(chunk.value());
             // A chunk that only reports usage gives the client nothing.
             if !events.is_empty() {
                 if let Some(w) = self.watch.as_mut() {
@@ -366,22 +397,17 @@ impl Relay {
             }
             return;
         }
-        let has_usage = value.get("usage").is_some_and(|u| !u.is_null());
-        let usage_only = has_usage
-            && value
-                .get("choices")
-                .and_then(Value::as_array)
-                .is_none_or(|c| c.is_empty());
-        if usage_only && !self.include_usage {
+        if shape.usage_only && !self.include_usage {
             return;
         }
-        let strip_usage = !self.include_usage && value.get("usage").is_some();
+        let strip_usage = !self.include_usage && shape.usage_field;
         let bytes = if self.rewrite.is_none() && !strip_usage {
-            match raw {
-                Some(r) => sse_data(&r),
-                None => sse_data(&serde_json::to_vec(&value).unwrap_or_default()),
+            match chunk.raw() {
+                Some(r) => sse_data(r),
+                None => sse_data(&serde_json::to_vec(chunk.value()).unwrap_or_default()),
             }
         } else {
+            let mut value = chunk.into_value();
             if let Some(o) = value.as_object_mut() {
                 if strip_usage {
                     o.remove("usage");

@@ -1,5 +1,6 @@
 //! OpenAI chat request -> Anthropic Messages request.
 
+use seam_wire::At;
 use serde_json::{Map, Value, json};
 
 /// Anthropic requires `max_tokens`; this is what Seam asks for when the client gave none.
@@ -31,7 +32,7 @@ pub fn to_messages_request(
                     .flatten()
                 {
                     let args = call
-                        .pointer("/function/arguments")
+                        .at(&["function", "arguments"])
                         .and_then(Value::as_str)
                         .unwrap_or("{}");
                     let input: Value = serde_json::from_str(args).map_err(|_| {
@@ -40,7 +41,7 @@ pub fn to_messages_request(
                     blocks.push(json!({
                         "type": "tool_use",
                         "id": call.get("id").cloned().unwrap_or(Value::Null),
-                        "name": call.pointer("/function/name").cloned().unwrap_or(Value::Null),
+                        "name": call.at(&["function", "name"]).cloned().unwrap_or(Value::Null),
                         "input": input,
                     }));
                 }
@@ -179,7 +180,7 @@ fn user_blocks(c: &Value) -> Result<Vec<Value>, String> {
             ),
             Some("image_url") => {
                 let url = p
-                    .pointer("/image_url/url")
+                    .at(&["image_url", "url"])
                     .and_then(Value::as_str)
                     .ok_or("image_url part without a url")?;
                 let source = match url

@@ -3,7 +3,8 @@
 use super::response::{
     Count, finish_reason, input_tokens, matched_stop, now, openai_usage, output_tokens,
 };
-use crate::{AttemptError, ErrorClass, StreamEvent};
+use crate::{AttemptError, Chunk, ErrorClass, StreamEvent};
+use seam_wire::At;
 use serde_json::{Value, json};
 
 /// Holds what later chunks need from earlier events: the message id and model, which
@@ -33,17 +34,14 @@ impl ChunkTranslator {
     }
 
     fn chunk(&self, delta: Value, finish: Option<&str>) -> StreamEvent {
-        StreamEvent::Chunk {
-            raw: None,
-            value: json!({
+        StreamEvent::Chunk(Chunk::from_value(json!({
                 "id": self.id,
                 "object": "chat.completion.chunk",
                 "created": self.created,
                 "model": self.model,
                 "system_fingerprint": null,
                 "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-            }),
-        }
+        })))
     }
 
     /// Translates one SSE event; most give one chunk, some none, `message_stop` two.
@@ -116,14 +114,14 @@ impl ChunkTranslator {
                         self.input_tokens = i;
                     }
                 }
-                match v.pointer("/delta/stop_reason").and_then(Value::as_str) {
+                match v.at(&["delta", "stop_reason"]).and_then(Value::as_str) {
                     Some(stop) => {
                         let mut chunk = self.chunk(json!({}), Some(finish_reason(stop)));
-                        if let (Some(s), StreamEvent::Chunk { value, .. }) = (
-                            matched_stop(stop, v.pointer("/delta/stop_sequence")),
+                        if let (Some(s), StreamEvent::Chunk(c)) = (
+                            matched_stop(stop, v.at(&["delta", "stop_sequence"])),
                             &mut chunk,
                         ) {
-                            value["choices"][0]["stop_reason"] = s;
+                            c.value_mut()["choices"][0]["stop_reason"] = s;
                         }
                         vec![chunk]
                     }
@@ -135,21 +133,18 @@ impl ChunkTranslator {
                 let usage = openai_usage(&self.input_tokens, &self.output_tokens);
                 let mut out = Vec::with_capacity(2);
                 if let Some(usage) = usage {
-                    out.push(StreamEvent::Chunk {
-                        raw: None,
-                        value: json!({
-                            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                            "model": self.model, "system_fingerprint": null, "choices": [],
-                            "usage": usage,
-                        }),
-                    });
+                    out.push(StreamEvent::Chunk(Chunk::from_value(json!({
+                        "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                        "model": self.model, "system_fingerprint": null, "choices": [],
+                        "usage": usage,
+                    }))));
                 }
                 out.push(StreamEvent::Done);
                 out
             }
             "error" => {
                 let msg = v
-                    .pointer("/error/message")
+                    .at(&["error", "message"])
                     .and_then(Value::as_str)
                     .unwrap_or("error");
                 let mut e = AttemptError::new(
@@ -172,7 +167,7 @@ mod tests {
         events
             .into_iter()
             .map(|e| match e {
-                StreamEvent::Chunk { value, .. } => value,
+                StreamEvent::Chunk(c) => c.into_value(),
                 StreamEvent::Done => json!("DONE"),
             })
             .collect()

@@ -1,5 +1,6 @@
 //! OpenAI chat completion -> Anthropic Message.
 
+use seam_wire::At;
 use seam_wire::Usage;
 use serde_json::{Value, json};
 
@@ -43,7 +44,7 @@ pub fn usage_json(u: Usage) -> Value {
 /// The Message for a complete answer: its first choice (Anthropic has no `n`), with the
 /// usage Seam billed. `id` stands in when the upstream gave none.
 pub fn to_message(completion: &Value, usage: Usage, id: &str) -> Value {
-    let choice = completion.pointer("/choices/0").unwrap_or(&Value::Null);
+    let choice = completion.at(&["choices", "0"]).unwrap_or(&Value::Null);
     let message = choice.get("message").unwrap_or(&Value::Null);
     let mut content = Vec::new();
     let text = match message.get("content") {

@@ -4,6 +4,7 @@
 //! billed; a `length` finish is `incomplete` (`max_output_tokens`). Translated responses are
 //! not stored anywhere (`store: false`).
 
+use seam_wire::At;
 use seam_wire::{RequestBody, Usage};
 use serde_json::{Map, Value, json};
 
@@ -111,7 +112,7 @@ pub fn function_call_item(id: &str, call_id: &str, name: &str, arguments: &str) 
 /// A chat completion as a Response object, `model` as the client is to see it.
 pub fn from_chat(completion: &Value, usage: Usage, call_id: &str, echo: &Echo) -> Value {
     let id = response_id(call_id);
-    let choice = completion.pointer("/choices/0").unwrap_or(&Value::Null);
+    let choice = completion.at(&["choices", "0"]).unwrap_or(&Value::Null);
     let message = choice.get("message").unwrap_or(&Value::Null);
     let mut output = Vec::new();
     let text = message.get("content").and_then(Value::as_str).unwrap_or("");
@@ -127,11 +128,11 @@ pub fn from_chat(completion: &Value, usage: Usage, call_id: &str, echo: &Echo) -
     for (k, c) in calls.iter().enumerate() {
         let call_id = c.get("id").and_then(Value::as_str).unwrap_or_default();
         let name = c
-            .pointer("/function/name")
+            .at(&["function", "name"])
             .and_then(Value::as_str)
             .unwrap_or_default();
         let arguments = c
-            .pointer("/function/arguments")
+            .at(&["function", "arguments"])
             .and_then(Value::as_str)
             .unwrap_or_default();
         output.push(function_call_item(

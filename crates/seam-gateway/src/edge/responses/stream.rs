@@ -14,6 +14,7 @@
 use super::response::{Echo, function_call_item, message_item, now, response_id, status};
 use crate::edge::anthropic::stream::frame;
 use bytes::Bytes;
+use seam_wire::At;
 use seam_wire::{Usage, UsageReport};
 use serde_json::{Value, json};
 
@@ -47,7 +48,7 @@ pub fn watch(event: &Value) -> Watched<'_> {
             w.usage = UsageReport::from_responses(response.and_then(|r| r.get("usage")));
             if kind == "response.failed" {
                 let message = response
-                    .and_then(|r| r.pointer("/error/message"))
+                    .and_then(|r| r.at(&["error", "message"]))
                     .and_then(Value::as_str)
                     .unwrap_or("no message");
                 w.failed = Some(message.to_string());
@@ -75,7 +76,7 @@ pub fn pass_through(raw: Option<Bytes>, mut event: Value, rewrite: Option<&str>)
         .and_then(Value::as_str)
         .unwrap_or("message")
         .to_string();
-    let carries_model = event.pointer("/response/model").is_some();
+    let carries_model = event.at(&["response", "model"]).is_some();
     match (raw, rewrite) {
         (Some(raw), None) => frame(&kind, &raw),
         (Some(raw), Some(_)) if !carries_model => frame(&kind, &raw),
@@ -186,7 +187,7 @@ impl Events {
         {
             self.model = Some(m.to_string());
         }
-        let Some(choice) = chunk.pointer("/choices/0") else {
+        let Some(choice) = chunk.at(&["choices", "0"]) else {
             return out;
         };
         if !self.started {
@@ -195,18 +196,18 @@ impl Events {
             self.push(&mut out, "response.created", json!({"response": r}));
             self.push(&mut out, "response.in_progress", json!({"response": r}));
         }
-        if let Some(r) = choice.pointer("/delta/refusal").and_then(Value::as_str) {
+        if let Some(r) = choice.at(&["delta", "refusal"]).and_then(Value::as_str) {
             self.refusal.push_str(r);
         }
         if let Some(text) = choice
-            .pointer("/delta/content")
+            .at(&["delta", "content"])
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
         {
             self.text(&mut out, text);
         }
         for call in choice
-            .pointer("/delta/tool_calls")
+            .at(&["delta", "tool_calls"])
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -266,7 +267,7 @@ impl Events {
                 let id = self.item_id("fc", output_index);
                 let call_id = call.get("id").and_then(Value::as_str).unwrap_or_default();
                 let name = call
-                    .pointer("/function/name")
+                    .at(&["function", "name"])
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 let mut item = function_call_item(&id, call_id, name, "");
@@ -294,7 +295,7 @@ impl Events {
             }
         };
         if let Some(a) = call
-            .pointer("/function/arguments")
+            .at(&["function", "arguments"])
             .and_then(Value::as_str)
             .filter(|a| !a.is_empty())
         {
