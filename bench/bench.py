@@ -286,20 +286,26 @@ def worker_of(master):
     raise RuntimeError(f"nginx {master} started no worker")
 
 
-def nginx_conf(tmp: Path) -> Path:
-    conf = tmp / "nginx.conf"
-    conf.write_text(f"""
+def nginx_head(tmp: Path, name: str) -> str:
+    """The start of a one-worker nginx config whose files all live in `tmp`, named `name`-*,
+    up to inside its `http` block."""
+    return f"""
 worker_processes 1;
 daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
+pid {tmp}/{name}.pid;
+error_log {tmp}/{name}-error.log warn;
 worker_rlimit_nofile 40000;
 events {{ worker_connections 16384; }}
 http {{
   access_log off;
-  client_body_temp_path {tmp}/nginx-body;
-  proxy_temp_path {tmp}/nginx-proxy;
-  upstream sim {{ server 127.0.0.1:{SIM_PORT}; keepalive 128; }}
+  client_body_temp_path {tmp}/{name}-body;
+  proxy_temp_path {tmp}/{name}-proxy;
+"""
+
+
+def nginx_conf(tmp: Path) -> Path:
+    conf = tmp / "nginx.conf"
+    conf.write_text(nginx_head(tmp, "nginx") + f"""  upstream sim {{ server 127.0.0.1:{SIM_PORT}; keepalive 128; }}
   server {{
     listen 127.0.0.1:{NGINX_PORT};
     tcp_nodelay on;

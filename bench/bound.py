@@ -52,20 +52,10 @@ def nginx_quote(s):
 
 
 def upstream_conf(tmp: Path) -> Path:
-    """The fixed-answer upstream (/json/v1/... and /sse/v1/...) and, in the same file but a
-    second nginx, nothing else: each nginx gets its own config so each can be pinned."""
+    """The fixed-answer upstream (/json/v1/... and /sse/v1/...); the proxy has a config of its
+    own, so that each nginx can be pinned to its core."""
     conf = tmp / "upstream.conf"
-    conf.write_text(f"""
-worker_processes 1;
-daemon off;
-pid {tmp}/upstream.pid;
-error_log {tmp}/upstream-error.log warn;
-worker_rlimit_nofile 40000;
-events {{ worker_connections 16384; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/upstream-body;
-  keepalive_requests 1000000;
+    conf.write_text(b.nginx_head(tmp, "upstream") + f"""  keepalive_requests 1000000;
   server {{
     listen 127.0.0.1:{UPSTREAM_PORT};
     tcp_nodelay on;
@@ -79,18 +69,7 @@ http {{
 
 def proxy_conf(tmp: Path) -> Path:
     conf = tmp / "proxy.conf"
-    conf.write_text(f"""
-worker_processes 1;
-daemon off;
-pid {tmp}/proxy.pid;
-error_log {tmp}/proxy-error.log warn;
-worker_rlimit_nofile 40000;
-events {{ worker_connections 16384; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/proxy-body;
-  proxy_temp_path {tmp}/proxy-temp;
-  keepalive_requests 1000000;
+    conf.write_text(b.nginx_head(tmp, "proxy") + f"""  keepalive_requests 1000000;
   upstream fixed {{ server 127.0.0.1:{UPSTREAM_PORT}; keepalive 128; keepalive_requests 1000000; }}
   server {{
     listen 127.0.0.1:{PROXY_PORT};
@@ -170,13 +149,12 @@ def run(secs=10, rounds=5, latency_secs=5):
     key = b.create_key(conf, "bench")
     rnd = b.Round(tmp, secs)
     try:
-        up = rnd.start(["nginx", "-c", str(upstream_conf(tmp))], core=1, log="upstream")
+        rnd.start(["nginx", "-c", str(upstream_conf(tmp))], core=1, log="upstream")
         px = rnd.start(["nginx", "-c", str(proxy_conf(tmp))], core=0, log="proxy")
         seam = rnd.start([str(b.SEAM), "serve", "--config", str(conf)], core=0, env=b.ONE_WORKER, log="seam-bound")
         for port in (UPSTREAM_PORT, PROXY_PORT, SEAM_PORT):
             b.wait_port(port)
         px_worker = b.worker_of(px.pid)
-        del up
         targets = {
             "direct": (UPSTREAM_PORT, None, {"json": "/json/v1/chat/completions", "sse": "/sse/v1/chat/completions"}),
             "nginx": (PROXY_PORT, px_worker, {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}),

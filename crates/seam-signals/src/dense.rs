@@ -31,21 +31,7 @@ pub struct Dense<'a> {
     pub rephrase_threshold: f64,
 }
 
-/// Cosine of two vectors; `None` when their sizes differ or one is zero.
-pub fn cosine(a: &[f32], b: &[f32]) -> Option<f64> {
-    if a.len() != b.len() {
-        return None;
-    }
-    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
-    for (x, y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(*x), f64::from(*y));
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    let c = dot / (na.sqrt() * nb.sqrt());
-    c.is_finite().then(|| c.clamp(-1.0, 1.0))
-}
+pub use seam_wire::cosine;
 
 /// A neighbour kept this far under the threshold may still reach it once its cluster's
 /// centroid moves; farther ones are dropped (each kept one costs a product per merge).

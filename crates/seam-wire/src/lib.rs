@@ -3,10 +3,12 @@
 
 mod body;
 mod canonical;
+mod embedding;
 mod usage;
 
 pub use body::{BodyError, RequestBody};
 pub use canonical::canonical_json;
+pub use embedding::cosine;
 pub use usage::{Usage, UsageReport};
 
 use bytes::Bytes;

@@ -118,17 +118,5 @@ pub(crate) fn cosine(a: &[f32], b: &[f32]) -> Result<f64, String> {
             b.len()
         ));
     }
-    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
-    for (x, y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(*x), f64::from(*y));
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    let c = dot / (na.sqrt() * nb.sqrt());
-    if c.is_finite() {
-        Ok(c.clamp(-1.0, 1.0))
-    } else {
-        Err("an embedding is zero or not finite: no cosine".into())
-    }
+    seam_wire::cosine(a, b).ok_or_else(|| "an embedding is zero or not finite: no cosine".into())
 }
