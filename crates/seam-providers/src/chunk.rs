@@ -3,7 +3,9 @@
 //! An OpenAI-native chunk keeps its bytes as received; its `serde_json::Value` (an IndexMap
 //! per object, SipHash per key) is built only when something must change or translate it.
 //! The relay's plain path reads a chunk through [`ChunkView`], which borrows its strings from
-//! the bytes and builds nothing else.
+//! the bytes and builds nothing else. A chunk keeps the view it was first read with (the
+//! producer's, which checks it is JSON): the relay, dispatch and the served model read one
+//! chunk up to four times, and each reading was a parse (~4.5k instructions).
 //!
 //! The view reads every JSON shape without failing, exactly as the `Value` lookups it replaces
 //! did: a field of another type than expected reads as absent (for containers) or
@@ -27,6 +29,9 @@ pub struct Chunk {
     raw: Option<Bytes>,
     /// Built on first use from `raw`, or given by a producer that builds chunks itself.
     value: OnceLock<Value>,
+    /// What Seam reads of it, read once; cleared when the document changes. Boxed: a chunk
+    /// moves through channels and streams, and the view is most of its size.
+    view: OnceLock<Box<ChunkView<'static>>>,
 }
 
 impl Chunk {
@@ -40,6 +45,7 @@ impl Chunk {
         Chunk {
             raw,
             value: OnceLock::from(value),
+            view: OnceLock::new(),
         }
     }
 
@@ -49,6 +55,16 @@ impl Chunk {
         Chunk {
             raw: Some(raw),
             value: OnceLock::new(),
+            view: OnceLock::new(),
+        }
+    }
+
+    /// A chunk as received, with the view it was checked with.
+    pub fn from_raw_read(raw: Bytes, view: ChunkView<'static>) -> Chunk {
+        Chunk {
+            raw: Some(raw),
+            value: OnceLock::new(),
+            view: OnceLock::from(Box::new(view)),
         }
     }
 
@@ -69,6 +85,7 @@ impl Chunk {
             let _ = self.value.set(parse(self.raw.as_deref()));
         }
         self.raw = None;
+        self.view = OnceLock::new();
         self.value.get_mut().expect("the value was set just above")
     }
 
@@ -85,18 +102,20 @@ impl Chunk {
         (self.raw, value)
     }
 
-    /// What Seam reads of the chunk, from its bytes while no document was built.
-    pub fn view(&self) -> ChunkView<'_> {
-        let read = match (self.value.get(), &self.raw) {
-            (Some(v), _) => ChunkView::deserialize(v),
-            // One UTF-8 check of the whole chunk: parsing bytes would check every string.
-            (None, Some(raw)) => match std::str::from_utf8(raw) {
-                Ok(text) => ChunkView::parse(text),
-                Err(_) => Ok(ChunkView::default()),
-            },
-            (None, None) => Ok(ChunkView::default()),
-        };
-        read.unwrap_or_default()
+    /// What Seam reads of the chunk, from its bytes while no document was built; read once.
+    pub fn view(&self) -> &ChunkView<'static> {
+        self.view.get_or_init(|| {
+            let read = match (self.value.get(), &self.raw) {
+                (Some(v), _) => ChunkView::deserialize(v),
+                // One UTF-8 check of the whole chunk: parsing bytes would check every string.
+                (None, Some(raw)) => match std::str::from_utf8(raw) {
+                    Ok(text) => ChunkView::parse(text),
+                    Err(_) => Ok(ChunkView::default()),
+                },
+                (None, None) => Ok(ChunkView::default()),
+            };
+            Box::new(read.unwrap_or_default().into_owned())
+        })
     }
 
     /// The model and fingerprint the chunk says served it; for a Responses event, those of
@@ -130,6 +149,15 @@ pub enum Text<'a> {
 }
 
 impl Text<'_> {
+    pub fn into_owned(self) -> Text<'static> {
+        match self {
+            Text::Absent => Text::Absent,
+            Text::Null => Text::Null,
+            Text::Str(s) => Text::Str(Cow::Owned(s.into_owned())),
+            Text::Other => Text::Other,
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Text::Str(s) => Some(s),
@@ -144,7 +172,7 @@ impl Text<'_> {
 }
 
 /// What Seam reads of a chat chunk.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChunkView<'a> {
     pub model: Text<'a>,
     pub system_fingerprint: Text<'a>,
@@ -160,7 +188,7 @@ pub struct ChunkView<'a> {
     pub response: bool,
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChoiceView<'a> {
     /// A legacy completion's text.
     pub text: Text<'a>,
@@ -168,20 +196,20 @@ pub struct ChoiceView<'a> {
     pub delta: DeltaView<'a>,
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeltaView<'a> {
     pub content: Text<'a>,
     /// `tool_calls` when the field is there (empty when it is not an array).
     pub tool_calls: Option<Vec<ToolCallView<'a>>>,
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ToolCallView<'a> {
     /// `function.arguments`.
     pub arguments: Text<'a>,
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ErrorView<'a> {
     pub message: Text<'a>,
 }
@@ -191,6 +219,39 @@ impl<'a> ChunkView<'a> {
     /// into a `Value` would).
     pub fn parse(raw: &'a str) -> Result<ChunkView<'a>, serde_json::Error> {
         serde_json::from_str::<Obj<ChunkView<'a>>>(raw).map(|o| o.0)
+    }
+
+    /// The view with its strings copied, to keep beside the bytes it was read from.
+    pub fn into_owned(self) -> ChunkView<'static> {
+        ChunkView {
+            model: self.model.into_owned(),
+            system_fingerprint: self.system_fingerprint.into_owned(),
+            usage_field: self.usage_field,
+            usage: self.usage,
+            choices: self
+                .choices
+                .into_iter()
+                .map(|c| ChoiceView {
+                    text: c.text.into_owned(),
+                    finish_reason: c.finish_reason.into_owned(),
+                    delta: DeltaView {
+                        content: c.delta.content.into_owned(),
+                        tool_calls: c.delta.tool_calls.map(|calls| {
+                            calls
+                                .into_iter()
+                                .map(|t| ToolCallView {
+                                    arguments: t.arguments.into_owned(),
+                                })
+                                .collect()
+                        }),
+                    },
+                })
+                .collect(),
+            error: self.error.map(|e| ErrorView {
+                message: e.message.into_owned(),
+            }),
+            response: self.response,
+        }
     }
 
     /// Reads a document already built (never fails).

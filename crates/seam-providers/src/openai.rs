@@ -265,10 +265,14 @@ fn stream_event(
     if data.trim() == "[DONE]" {
         return Ok(StreamEvent::Done);
     }
-    let error = match crate::ChunkView::parse(&data) {
-        Ok(view) => view
-            .error
-            .map(|e| e.message.as_str().unwrap_or("error").to_string()),
+    let (view, error) = match crate::ChunkView::parse(&data) {
+        Ok(view) => {
+            let error = view
+                .error
+                .as_ref()
+                .map(|e| e.message.as_str().unwrap_or("error").to_string());
+            (view.into_owned(), error)
+        }
         Err(e) => {
             return Err(AttemptError::new(
                 ErrorClass::BadResponse,
@@ -284,7 +288,11 @@ fn stream_event(
         e.body = Some(data);
         return Err(e.scrubbed(key));
     }
-    Ok(StreamEvent::Chunk(Chunk::from_raw(Bytes::from(data))))
+    // The relay and dispatch read the chunk through this view again.
+    Ok(StreamEvent::Chunk(Chunk::from_raw_read(
+        Bytes::from(data),
+        view,
+    )))
 }
 
 /// A Responses stream: typed events, ended by a terminal one (see [`crate::responses`]).

@@ -124,17 +124,23 @@ impl Passed {
     /// `x-request-id`, `openai-processing-ms`, `x-ratelimit-*` and `anthropic-ratelimit-*` of
     /// `h`; the request id (Anthropic's `request-id` too) is kept for the record.
     pub fn from_headers(h: &HeaderMap) -> Passed {
-        let headers: Vec<_> = h
-            .iter()
-            .filter(|(n, _)| {
-                PASSED.contains(&n.as_str())
-                    || PASSED_PREFIXES.iter().any(|p| n.as_str().starts_with(p))
-            })
-            .map(|(n, v)| (n.clone(), owned(v)))
-            .collect();
-        let request_id = h
-            .get("x-request-id")
-            .or_else(|| h.get("request-id"))
+        // One pass over the few headers an answer has, rather than lookups by name (each
+        // parses the name and hashes it).
+        let mut headers = Vec::new();
+        let (mut x_request_id, mut request_id) = (None, None);
+        for (n, v) in h {
+            let name = n.as_str();
+            match name {
+                "x-request-id" => x_request_id = x_request_id.or(Some(v)),
+                "request-id" => request_id = request_id.or(Some(v)),
+                _ => {}
+            }
+            if PASSED.contains(&name) || PASSED_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                headers.push((n.clone(), owned(v)));
+            }
+        }
+        let request_id = x_request_id
+            .or(request_id)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect());
         if headers.is_empty() && request_id.is_none() {

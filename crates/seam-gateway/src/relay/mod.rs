@@ -328,7 +328,7 @@ impl Relay {
         if let Some(w) = self.upstream_shape.as_mut() {
             w.sent(chars, Instant::now());
         }
-        (chars, Shape::of(&view))
+        (chars, Shape::of(view))
     }
 
     /// [`Relay::watch_upstream`] for a Responses API stream passed through.

@@ -24,7 +24,7 @@ fn a_content_chunk_is_read_without_building_it() {
     assert_eq!(v.choices[0].finish_reason, Text::Null);
     assert!(!v.usage_field && !v.has_usage() && v.error.is_none());
     let chunk = Chunk::from_raw(Bytes::from(raw));
-    assert_eq!(chunk.view(), v);
+    assert_eq!(*chunk.view(), v);
     assert!(chunk.value.get().is_none(), "the view built the document");
     assert_eq!(chunk.served().model.as_deref(), Some("m-1"));
 }
@@ -132,7 +132,7 @@ fn a_view_of_a_built_document_reads_the_same() {
     let doc: Value = serde_json::from_str(raw).unwrap();
     assert_eq!(ChunkView::of(&doc), view(raw));
     let chunk = Chunk::from_value(doc.clone());
-    assert_eq!(chunk.view(), view(raw));
+    assert_eq!(*chunk.view(), view(raw));
     assert_eq!(chunk.raw(), None);
     assert_eq!(chunk.into_value(), doc);
 }
@@ -141,6 +141,8 @@ fn a_view_of_a_built_document_reads_the_same() {
 fn a_raw_chunk_builds_its_document_on_demand_and_forgets_its_bytes_when_changed() {
     let raw = r#"{"model":"m","choices":[]}"#;
     let mut chunk = Chunk::from_raw(Bytes::from(raw));
+    // Read (and kept) before the change: the change must not leave the old reading behind.
+    assert_eq!(chunk.served().model.as_deref(), Some("m"));
     assert_eq!(chunk.value(), &json!({"model": "m", "choices": []}));
     chunk.value_mut()["model"] = json!("other");
     assert_eq!(chunk.raw(), None);
@@ -151,6 +153,18 @@ fn a_raw_chunk_builds_its_document_on_demand_and_forgets_its_bytes_when_changed(
         Some(r#"{"model":"m","choices":[]}"#.as_bytes())
     );
     assert_eq!(value["model"], "m");
+}
+
+#[test]
+fn a_chunk_keeps_the_view_it_was_checked_with() {
+    let raw = r#"{"model":"m","choices":[{"delta":{"content":"hi"}}],"usage":{"prompt_tokens":2,"completion_tokens":1}}"#;
+    let owned = view(raw).into_owned();
+    assert_eq!(owned, view(raw));
+    let chunk = Chunk::from_raw_read(Bytes::from(raw), owned);
+    assert_eq!(*chunk.view(), view(raw));
+    assert_eq!(chunk.view().content_chars(), 2);
+    assert_eq!(chunk.served().model.as_deref(), Some("m"));
+    assert_eq!(chunk.raw().map(|b| b.as_ref()), Some(raw.as_bytes()));
 }
 
 #[test]
