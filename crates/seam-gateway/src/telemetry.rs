@@ -6,7 +6,7 @@
 //! uniform reservoir over the whole stream (the maximum
 //! gap and the stall count stay exact).
 
-use crate::observe::streams::{GenAiLabels, SloLabels, StreamLabels, StreamMetrics};
+use crate::observe::streams::{SloLabels, StreamLabels, StreamMetrics};
 use prometheus_client::metrics::histogram::Histogram;
 use seam_config::StreamSlo;
 use seam_store::StreamRecord;
@@ -153,40 +153,32 @@ impl StreamWatch {
         client_closed: bool,
         slo: Option<&SloVerdict>,
     ) {
-        let labels = GenAiLabels {
-            gen_ai_operation_name: "chat".into(),
-            gen_ai_provider_name: provider.to_string(),
-            seam_route: route.to_string(),
-        };
+        let h = metrics.histograms(route, provider);
         if let Some(t) = self.first_chunk {
             let s = t.saturating_duration_since(self.call_started).as_secs_f64();
-            metrics.ttfc.get_or_create(&labels).observe(s);
+            h.ttfc.observe(s);
         }
         if let Some(t) = self.first_content {
             let s = t
                 .saturating_duration_since(self.attempt_started)
                 .as_secs_f64();
-            metrics.ttft.get_or_create(&labels).observe(s);
+            h.ttft.observe(s);
         }
         if output_tokens > 1 && span > 0.0 {
-            metrics
-                .per_token
-                .get_or_create(&labels)
-                .observe(span / (output_tokens - 1) as f64);
+            h.per_token.observe(span / (output_tokens - 1) as f64);
         }
-        let sl = StreamLabels {
+        let sl = || StreamLabels {
             route: route.to_string(),
             provider: provider.to_string(),
         };
         if self.stalls > 0 {
-            metrics.stalls.get_or_create(&sl).inc_by(self.stalls);
+            metrics.stalls.get_or_create(&sl()).inc_by(self.stalls);
         }
         if client_closed {
-            metrics.client_disconnects.get_or_create(&sl).inc();
+            metrics.client_disconnects.get_or_create(&sl()).inc();
         }
-        let h = metrics.chars_per_chunk.get_or_create(&sl);
         for c in &self.chars {
-            h.observe(f64::from(*c));
+            h.chars_per_chunk.observe(f64::from(*c));
         }
         if let Some(o) = slo {
             metrics
@@ -297,14 +289,7 @@ impl StreamWatch {
 
     /// The histogram for per-chunk gaps of `route` and `provider`.
     pub fn gap_histogram(metrics: &StreamMetrics, route: &str, provider: &str) -> Histogram {
-        metrics
-            .per_chunk
-            .get_or_create(&GenAiLabels {
-                gen_ai_operation_name: "chat".into(),
-                gen_ai_provider_name: provider.to_string(),
-                seam_route: route.to_string(),
-            })
-            .clone()
+        metrics.histograms(route, provider).per_chunk.clone()
     }
 }
 

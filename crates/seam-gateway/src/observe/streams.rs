@@ -6,6 +6,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+use std::sync::{Arc, RwLock};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct GenAiLabels {
@@ -48,6 +49,18 @@ pub struct StreamMetrics {
     pub stalls: Family<StreamLabels, Counter>,
     pub client_disconnects: Family<StreamLabels, Counter>,
     pub slo: Family<SloLabels, Counter>,
+    /// [`StreamHistograms`] by route, then provider: looked up by label values, a family
+    /// allocates the labels' strings and hashes them on every stream.
+    resolved: RwLock<crate::FastMap<String, crate::FastMap<String, Arc<StreamHistograms>>>>,
+}
+
+/// The histograms every stream of one route and provider observes.
+pub struct StreamHistograms {
+    pub ttfc: Histogram,
+    pub per_chunk: Histogram,
+    pub ttft: Histogram,
+    pub per_token: Histogram,
+    pub chars_per_chunk: Histogram,
 }
 
 impl StreamMetrics {
@@ -62,6 +75,7 @@ impl StreamMetrics {
             stalls: Family::default(),
             client_disconnects: Family::default(),
             slo: Family::default(),
+            resolved: RwLock::default(),
         };
         let mut gen_ai = Registry::default();
         gen_ai.register_with_unit(
@@ -109,5 +123,39 @@ impl StreamMetrics {
             m.slo.clone(),
         );
         StreamMetrics { gen_ai, ..m }
+    }
+
+    /// The histograms of `route` and `provider`, resolved on their first stream.
+    pub fn histograms(&self, route: &str, provider: &str) -> Arc<StreamHistograms> {
+        if let Some(h) = self
+            .resolved
+            .read()
+            .ok()
+            .and_then(|m| m.get(route).and_then(|p| p.get(provider)).cloned())
+        {
+            return h;
+        }
+        let gen_ai = GenAiLabels {
+            gen_ai_operation_name: "chat".into(),
+            gen_ai_provider_name: provider.to_string(),
+            seam_route: route.to_string(),
+        };
+        let labels = StreamLabels {
+            route: route.to_string(),
+            provider: provider.to_string(),
+        };
+        let h = Arc::new(StreamHistograms {
+            ttfc: self.ttfc.get_or_create(&gen_ai).clone(),
+            per_chunk: self.per_chunk.get_or_create(&gen_ai).clone(),
+            ttft: self.ttft.get_or_create(&gen_ai).clone(),
+            per_token: self.per_token.get_or_create(&gen_ai).clone(),
+            chars_per_chunk: self.chars_per_chunk.get_or_create(&labels).clone(),
+        });
+        if let Ok(mut m) = self.resolved.write() {
+            m.entry(route.to_string())
+                .or_default()
+                .insert(provider.to_string(), h.clone());
+        }
+        h
     }
 }
