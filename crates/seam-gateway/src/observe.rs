@@ -1,7 +1,6 @@
 //! Phase 9 of [`crate::pipeline`], observe (through [`crate::finish`]): Prometheus metrics. Every metric's help text says whether it counts
 //! calls (post-retry, what the client saw) or attempts (pre-retry, what the provider billed).
 
-use crate::FastMap;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -11,10 +10,11 @@ use prometheus_client::registry::Registry;
 use seam_vocab::Outcome;
 use seam_wire::Usage;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub mod connections;
 mod labels;
+pub(crate) mod resolved;
 pub mod retention;
 pub mod streams;
 pub mod webhooks;
@@ -83,7 +83,7 @@ pub struct Metrics {
     pub webhooks: webhooks::WebhookMetrics,
     /// Handles for the common case (success) per route and provider, so that counting a
     /// call needs no label allocation: route -> provider -> handles.
-    hot: RwLock<FastMap<String, FastMap<String, Arc<Hot>>>>,
+    hot: resolved::PerRouteProvider<Hot>,
 }
 
 /// Pre-resolved series of one route and provider.
@@ -142,7 +142,7 @@ impl Metrics {
             retention: retention::RetentionMetrics::new(&mut registry),
             webhooks: webhooks::WebhookMetrics::new(&mut registry),
             registry: Registry::default(),
-            hot: RwLock::default(),
+            hot: resolved::PerRouteProvider::default(),
         };
         registry.register(
             "calls",
@@ -328,14 +328,11 @@ impl Metrics {
     }
 
     fn lookup(&self, route: &str, provider: &str) -> Arc<Hot> {
-        if let Some(h) = self
-            .hot
-            .read()
-            .ok()
-            .and_then(|m| m.get(route).and_then(|p| p.get(provider)).cloned())
-        {
-            return h;
-        }
+        self.hot
+            .get(route, provider, || self.resolve(route, provider))
+    }
+
+    fn resolve(&self, route: &str, provider: &str) -> Hot {
         let rp = RouteProvider {
             route: route.to_string(),
             provider: provider.to_string(),
@@ -350,7 +347,7 @@ impl Metrics {
                 })
                 .clone()
         };
-        let h = Arc::new(Hot {
+        Hot {
             route: route.to_string(),
             provider: provider.to_string(),
             calls_ok: self
@@ -390,13 +387,7 @@ impl Metrics {
             failed_cost: self.failed_cost.get_or_create(&rp).clone(),
             call_duration: self.call_duration.get_or_create(&rp).clone(),
             attempt_ttfb: self.attempt_ttfb.get_or_create(&rp).clone(),
-        });
-        if let Ok(mut m) = self.hot.write() {
-            m.entry(route.to_string())
-                .or_default()
-                .insert(provider.to_string(), h.clone());
         }
-        h
     }
 
     /// One call finished (per call, post-retry).

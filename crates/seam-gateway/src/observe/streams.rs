@@ -1,12 +1,13 @@
 //! The stream metrics: what clients saw of streams (`telemetry.rs` measures them), and the
 //! OpenTelemetry GenAI histograms.
 
+use super::resolved::PerRouteProvider;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct GenAiLabels {
@@ -49,9 +50,7 @@ pub struct StreamMetrics {
     pub stalls: Family<StreamLabels, Counter>,
     pub client_disconnects: Family<StreamLabels, Counter>,
     pub slo: Family<SloLabels, Counter>,
-    /// [`StreamHistograms`] by route, then provider: looked up by label values, a family
-    /// allocates the labels' strings and hashes them on every stream.
-    resolved: RwLock<crate::FastMap<String, crate::FastMap<String, Arc<StreamHistograms>>>>,
+    resolved: PerRouteProvider<StreamHistograms>,
 }
 
 /// The histograms every stream of one route and provider observes.
@@ -75,7 +74,7 @@ impl StreamMetrics {
             stalls: Family::default(),
             client_disconnects: Family::default(),
             slo: Family::default(),
-            resolved: RwLock::default(),
+            resolved: PerRouteProvider::default(),
         };
         let mut gen_ai = Registry::default();
         gen_ai.register_with_unit(
@@ -127,35 +126,23 @@ impl StreamMetrics {
 
     /// The histograms of `route` and `provider`, resolved on their first stream.
     pub fn histograms(&self, route: &str, provider: &str) -> Arc<StreamHistograms> {
-        if let Some(h) = self
-            .resolved
-            .read()
-            .ok()
-            .and_then(|m| m.get(route).and_then(|p| p.get(provider)).cloned())
-        {
-            return h;
-        }
-        let gen_ai = GenAiLabels {
-            gen_ai_operation_name: "chat".into(),
-            gen_ai_provider_name: provider.to_string(),
-            seam_route: route.to_string(),
-        };
-        let labels = StreamLabels {
-            route: route.to_string(),
-            provider: provider.to_string(),
-        };
-        let h = Arc::new(StreamHistograms {
-            ttfc: self.ttfc.get_or_create(&gen_ai).clone(),
-            per_chunk: self.per_chunk.get_or_create(&gen_ai).clone(),
-            ttft: self.ttft.get_or_create(&gen_ai).clone(),
-            per_token: self.per_token.get_or_create(&gen_ai).clone(),
-            chars_per_chunk: self.chars_per_chunk.get_or_create(&labels).clone(),
-        });
-        if let Ok(mut m) = self.resolved.write() {
-            m.entry(route.to_string())
-                .or_default()
-                .insert(provider.to_string(), h.clone());
-        }
-        h
+        self.resolved.get(route, provider, || {
+            let gen_ai = GenAiLabels {
+                gen_ai_operation_name: "chat".into(),
+                gen_ai_provider_name: provider.to_string(),
+                seam_route: route.to_string(),
+            };
+            let labels = StreamLabels {
+                route: route.to_string(),
+                provider: provider.to_string(),
+            };
+            StreamHistograms {
+                ttfc: self.ttfc.get_or_create(&gen_ai).clone(),
+                per_chunk: self.per_chunk.get_or_create(&gen_ai).clone(),
+                ttft: self.ttft.get_or_create(&gen_ai).clone(),
+                per_token: self.per_token.get_or_create(&gen_ai).clone(),
+                chars_per_chunk: self.chars_per_chunk.get_or_create(&labels).clone(),
+            }
+        })
     }
 }
