@@ -112,8 +112,8 @@ pub(crate) fn init_logging(default: &str) {
     };
 }
 
-/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
-/// future is first polled: `serve` calls it before it starts listening, so a SIGTERM that
+/// Resolves on Ctrl-C or SIGTERM. On Unix the handlers are installed when this is called, not
+/// when the future is first polled (elsewhere Ctrl-C is watched from the first poll): `serve` calls it before it starts listening, so a SIGTERM that
 /// arrives while the gateway is starting (a supervisor stopping it at once) stops it cleanly,
 /// records flushed, instead of killing it with the signal's default action.
 pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {

@@ -21,9 +21,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{StatusCode, header};
-use seam_providers::{
-    AttemptError, Chunk, ChunkStream, ChunkView, Endpoint, ErrorClass, Served, StreamEvent,
-};
+use seam_providers::{AttemptError, Chunk, ChunkStream, Endpoint, ErrorClass, Served, StreamEvent};
 use seam_vocab::{CallErrorClass, Outcome};
 use seam_wire::{RequestBody, SSE_DONE, Usage, UsageReport, sse_data};
 use serde_json::Value;
@@ -78,25 +76,6 @@ pub struct Relay {
 /// stream opened a new upstream connection (a TCP connect here, a TLS handshake to a real
 /// provider). An upstream that goes on sending after `[DONE]` is cut after this.
 const DRAIN_AFTER_DONE: Duration = Duration::from_millis(200);
-
-/// What [`Relay::emit`] reads of a chat chunk besides its content.
-#[derive(Clone, Copy, Default)]
-struct Shape {
-    /// It has a `usage` field (`null` included), which a client that did not ask for usage
-    /// does not get.
-    usage_field: bool,
-    /// It reports usage and has no choices: a client that did not ask gets nothing of it.
-    usage_only: bool,
-}
-
-impl Shape {
-    fn of(view: &ChunkView<'_>) -> Shape {
-        Shape {
-            usage_field: view.usage_field,
-            usage_only: view.has_usage() && view.choices.is_empty(),
-        }
-    }
-}
 
 enum Next {
     Event(Result<StreamEvent, AttemptError>),
@@ -246,9 +225,9 @@ impl Relay {
                     }
                 }
                 Next::Event(Ok(StreamEvent::Chunk(chunk))) => {
-                    let (chars, shape) = self.watch_upstream(&chunk);
+                    let chars = self.watch_upstream(&chunk);
                     match self.rechunk.as_mut() {
-                        None => self.emit(chunk, chars, shape),
+                        None => self.emit(chunk, chars),
                         Some((r, hold)) => {
                             let ready = r.push(chunk.into_value());
                             self.hold_until = match (r.holding(), self.hold_until) {
@@ -296,14 +275,14 @@ impl Relay {
     }
 
     /// Reads what a chunk from upstream says: usage, served model, content; returns its
-    /// characters of content (text and tool-call arguments) and what [`Relay::emit`] needs.
+    /// characters of content (text and tool-call arguments).
     /// A chat chunk is read through its view: no document is built unless the answer is
     /// captured.
-    fn watch_upstream(&mut self, chunk: &Chunk) -> (usize, Shape) {
+    fn watch_upstream(&mut self, chunk: &Chunk) -> usize {
         let mut chars = 0;
         self.chunks += 1;
         if self.native {
-            return (self.watch_responses(chunk.value()), Shape::default());
+            return self.watch_responses(chunk.value());
         }
         let view = chunk.view();
         if view.usage != UsageReport::Missing {
@@ -328,7 +307,7 @@ impl Relay {
         if let Some(w) = self.upstream_shape.as_mut() {
             w.sent(chars, Instant::now());
         }
-        (chars, Shape::of(view))
+        chars
     }
 
     /// [`Relay::watch_upstream`] for a Responses API stream passed through.
@@ -363,13 +342,13 @@ impl Relay {
 
     /// A chunk re-chunking made.
     fn emit_value(&mut self, v: Value) {
-        let view = ChunkView::of(&v);
-        let (chars, shape) = (view.content_chars(), Shape::of(&view));
-        self.emit(Chunk::from_value(v), chars, shape);
+        let chunk = Chunk::from_value(v);
+        let chars = chunk.view().content_chars();
+        self.emit(chunk, chars);
     }
 
     /// Queues one chunk (with `chars` of content) for the client, as the client asked for it.
-    fn emit(&mut self, chunk: Chunk, chars: usize, shape: Shape) {
+    fn emit(&mut self, chunk: Chunk, chars: usize) {
         if self.native || self.responses.is_some() {
             let events = match self.responses.as_mut() {
                 Some(r) => r.chunk(chunk.value()),
@@ -397,10 +376,14 @@ impl Relay {
             }
             return;
         }
-        if shape.usage_only && !self.include_usage {
+        // Read through the chunk's view, kept since the producer checked it.
+        let view = chunk.view();
+        // A chunk that only reports usage gives a client that did not ask for it nothing; a
+        // `usage` field (`null` included) is taken out of the others.
+        if !self.include_usage && view.has_usage() && view.choices.is_empty() {
             return;
         }
-        let strip_usage = !self.include_usage && shape.usage_field;
+        let strip_usage = !self.include_usage && view.usage_field;
         let bytes = if self.rewrite.is_none() && !strip_usage {
             match chunk.raw() {
                 Some(r) => sse_data(r),
