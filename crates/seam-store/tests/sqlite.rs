@@ -30,3 +30,42 @@ async fn sqlite_retention_takes_one_lease_holder_and_deletes_in_batches() {
     seam_store::conformance::expired_records_go_in_batches(&store).await;
     seam_store::conformance::failures_expire_with_records(&store).await;
 }
+
+/// The record writer copies its WAL back into the database every ~100 pages, so that no
+/// single commit spends long doing it (see `sqlite_sink::WAL_AUTOCHECKPOINT`): after some
+/// 2,000 pages of batches the WAL file has never grown past a few hundred pages. At SQLite's
+/// default (1,000 pages) it would hold over 4 MB.
+#[tokio::test]
+async fn the_record_writer_keeps_its_wal_small() {
+    use seam_store::conformance::{sample_call, sole_attempt};
+    use seam_store::{Priority, RecordBatch};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("seam.db");
+    let url = format!("sqlite://{}", db.display());
+    let store = std::sync::Arc::new(seam_store::open(&url).await.expect("open"));
+    let sink = seam_store::record_sink(&url, store.clone()).expect("sink");
+    for batch in 0..100 {
+        let mut calls: Vec<_> = (0..256)
+            .map(|i| sample_call(&format!("call_wal_{batch}_{i}"), 1_000 * batch + i, "wal"))
+            .collect();
+        let attempts = calls.iter_mut().map(|c| sole_attempt(c, false)).collect();
+        let b = RecordBatch {
+            calls,
+            attempts,
+            streams: Vec::new(),
+            contents: Vec::new(),
+        };
+        sink.write(std::sync::Arc::new(b), Priority::Normal)
+            .await
+            .expect("write");
+    }
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(store.pool())
+        .await
+        .expect("page_count");
+    assert!(pages > 1_800, "the batches took only {pages} pages");
+    let wal = std::fs::metadata(dir.path().join("seam.db-wal"))
+        .expect("wal")
+        .len();
+    assert!(wal < 2_000_000, "the WAL grew to {wal} bytes");
+}

@@ -15,6 +15,7 @@ mod failures;
 mod from_row;
 mod keys;
 mod months;
+mod pace;
 pub(crate) mod partitions;
 mod pg_sink;
 mod releases;

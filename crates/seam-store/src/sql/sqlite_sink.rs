@@ -10,6 +10,7 @@
 //! up ([`Priority::Normal`]), so that a saturated gateway still writes everything.
 
 use super::cells::Row;
+use super::pace::Pace;
 use super::rows::insert_sql;
 use super::sqlite_insert::Insert;
 use crate::sink::{Priority, RecordBatch, RecordSink};
@@ -22,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// WAL pages after which a commit copies them back into the database (SQLite's default: 1,000).
+const WAL_AUTOCHECKPOINT: i64 = 100;
 
 type Job = (Arc<RecordBatch>, oneshot::Sender<Result<()>>);
 
@@ -62,6 +66,11 @@ impl SqliteSink {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The checkpoint that copies the WAL back into the database runs inside a commit, in one
+        // go, copying every page the WAL holds: at SQLite's default of 1,000 pages it kept the
+        // gateway's core for ~2 ms (perf sched, bench/results/2026-12-06-tail.md). A tenth of
+        // that keeps each copy around 0.2 ms, for an fsync more every tenth as many pages.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
         let writer = Arc::new(Mutex::new(Writer {
             inserts: HashMap::new(),
             conn,
@@ -74,7 +83,7 @@ impl SqliteSink {
                 lower_priority();
                 // Ends when the sink (the only sender) is dropped.
                 while let Ok((batch, done)) = jobs.recv() {
-                    let _ = done.send(write(&shared, &batch));
+                    let _ = done.send(write(&shared, &batch, &mut Pace::Free));
                 }
             })
             .map_err(|e| StoreError::Invalid(format!("cannot start the record writer: {e}")))?;
@@ -97,7 +106,7 @@ impl RecordSink for SqliteSink {
             }
             Priority::Normal => {
                 let writer = self.writer.clone();
-                tokio::task::spawn_blocking(move || write(&writer, &batch))
+                tokio::task::spawn_blocking(move || write(&writer, &batch, &mut Pace::shared()))
                     .await
                     .map_err(|e| StoreError::Invalid(format!("the record writer failed: {e}")))?
             }
@@ -124,40 +133,46 @@ fn lower_priority() {
     }
 }
 
-fn write(writer: &Mutex<Writer>, b: &RecordBatch) -> Result<()> {
+fn write(writer: &Mutex<Writer>, b: &RecordBatch, pace: &mut Pace) -> Result<()> {
     // A panic elsewhere while holding the lock leaves the connection usable: the open
     // transaction was rolled back when it was dropped.
     let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
-    if write_batch(&mut w, b, None)? {
+    if write_batch(&mut w, b, None, pace)? {
         return Ok(());
     }
     // Some of its calls were stored already (a batch written again after its acknowledgement
     // was lost): written again, the hourly rollups counting only the calls new to the store.
     let stored = stored_calls(&w.conn, &b.calls)?;
-    write_batch(&mut w, b, Some(&stored)).map(|_| ())
+    write_batch(&mut w, b, Some(&stored), pace).map(|_| ())
 }
 
 /// Writes the batch and adds it to the hourly rollups in one transaction. Without `stored`
 /// (the calls known to be in the store already), a batch with a call the store had is rolled
 /// back instead, and `false` returned.
-fn write_batch(w: &mut Writer, b: &RecordBatch, stored: Option<&HashSet<String>>) -> Result<bool> {
+fn write_batch(
+    w: &mut Writer,
+    b: &RecordBatch,
+    stored: Option<&HashSet<String>>,
+    pace: &mut Pace,
+) -> Result<bool> {
     let Writer { inserts, conn } = w;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Most calls' only attempt goes in the call's row (see cells::inline_attempts).
     let (calls, attempts) = super::cells::inline_attempts(&b.calls, &b.attempts);
     let before = tx.total_changes();
-    insert_rows(&tx, inserts, &calls)?;
+    insert_rows(&tx, inserts, &calls, pace)?;
     let inserted = tx.total_changes().saturating_sub(before);
     if stored.is_none() && usize::try_from(inserted).ok() != Some(calls.len()) {
         return Ok(false);
     }
-    insert_rows(&tx, inserts, &attempts)?;
-    insert_rows(&tx, inserts, &b.streams)?;
-    insert_rows(&tx, inserts, &b.contents)?;
+    insert_rows(&tx, inserts, &attempts, pace)?;
+    insert_rows(&tx, inserts, &b.streams, pace)?;
+    insert_rows(&tx, inserts, &b.contents, pace)?;
     let new = |id: &str| stored.is_none_or(|s| !s.contains(id));
     let new_calls: Vec<&CallRecord> = b.calls.iter().filter(|c| new(&c.id)).collect();
     let new_attempts: Vec<&AttemptRecord> = b.attempts.iter().filter(|a| new(&a.call_id)).collect();
     add_hours(&tx, &crate::hours::deltas(&new_calls, &new_attempts))?;
+    pace.step();
     tx.commit()?;
     Ok(true)
 }
@@ -225,12 +240,14 @@ fn insert_rows<T: Row>(
     conn: &Connection,
     inserts: &mut HashMap<(&'static str, usize), Insert>,
     rows: &[T],
+    pace: &mut Pace,
 ) -> rusqlite::Result<()> {
     let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
     if chunks.len() > 0 {
         let insert = prepared::<T>(conn, inserts, ROWS_PER_INSERT)?;
         for chunk in &mut chunks {
             insert.run(conn, chunk.iter().flat_map(|row| row.cells()))?;
+            pace.step();
         }
     }
     let rest = chunks.remainder();
