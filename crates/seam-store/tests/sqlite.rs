@@ -31,7 +31,7 @@ async fn sqlite_retention_takes_one_lease_holder_and_deletes_in_batches() {
     seam_store::conformance::failures_expire_with_records(&store).await;
 }
 
-/// The record writer copies its WAL back into the database every ~100 pages, so that no
+/// The record writer copies its WAL back into the database every ~300 pages, so that no
 /// single commit spends long doing it (see `sqlite_sink::WAL_AUTOCHECKPOINT`): after some
 /// 2,000 pages of batches the WAL file has never grown past a few hundred pages. At SQLite's
 /// default (1,000 pages) it would hold over 4 MB.

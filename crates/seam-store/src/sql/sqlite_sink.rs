@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// WAL pages after which a commit copies them back into the database (SQLite's default: 1,000).
-const WAL_AUTOCHECKPOINT: i64 = 100;
+const WAL_AUTOCHECKPOINT: i64 = 300;
 
 type Job = (Arc<RecordBatch>, oneshot::Sender<Result<()>>);
 
@@ -68,8 +68,9 @@ impl SqliteSink {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // The checkpoint that copies the WAL back into the database runs inside a commit, in one
         // go, copying every page the WAL holds: at SQLite's default of 1,000 pages it kept the
-        // gateway's core for ~2 ms (perf sched, bench/results/2026-12-06-tail.md). A tenth of
-        // that keeps each copy around 0.2 ms, for an fsync more every tenth as many pages.
+        // gateway's core for ~2 ms (perf sched, bench/results/2026-12-06-tail.md). At 300 each
+        // copy takes about a third of that; 100 measured no better and cost more CPU (two
+        // fsyncs a checkpoint, and the pages every commit touches copied more often).
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
         let writer = Arc::new(Mutex::new(Writer {
             inserts: HashMap::new(),
