@@ -5,11 +5,10 @@
 
 use crate::observe::Metrics;
 use seam_config::Config;
+use seam_tokens::{Counter, Encoding};
 use seam_wire::At;
 use seam_wire::{RequestBody, Usage, UsageReport};
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
-use tiktoken_rs::CoreBPE;
 
 /// Reported usage above this many times what the call could use is not believed.
 const PLAUSIBLE_FACTOR: u64 = 10;
@@ -154,21 +153,21 @@ pub fn plausible_tokens(request: &RequestBody) -> u64 {
 /// Tokens OpenAI's chat format adds per message, on top of its content.
 const PER_MESSAGE_OVERHEAD: u64 = 4;
 
-fn bpe() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
+/// tiktoken's `o200k_base` counts (seam-tokens: the same counts from a compact table).
+fn counter() -> Option<&'static Counter> {
+    seam_tokens::counter(Encoding::O200kBase)
 }
 
-/// Loads the tokenizer ahead of the first estimate (it takes a moment).
+/// Builds the tokenizer's index ahead of the first estimate, off the request path.
 pub fn warm_up() {
     std::thread::spawn(|| {
-        let _ = bpe();
+        let _ = counter();
     });
 }
 
 pub fn count_tokens(text: &str) -> u64 {
-    match bpe() {
-        Some(b) => b.encode_ordinary(text).len() as u64,
+    match counter() {
+        Some(c) => c.count(text) as u64,
         // Without the tokenizer, ~4 characters a token is the usual rule of thumb.
         None => text.chars().count().div_ceil(4) as u64,
     }

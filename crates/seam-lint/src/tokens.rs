@@ -3,8 +3,7 @@
 //! and billed tokens of a fine-tuning job.
 
 use crate::example::Example;
-use std::sync::OnceLock;
-use tiktoken_rs::CoreBPE;
+use seam_tokens::Encoding;
 
 /// Tokens the chat format adds per message, and once per example (the cookbook's numbers).
 const PER_MESSAGE: u64 = 3;
@@ -37,37 +36,34 @@ pub fn context_of(model: &str) -> Option<u64> {
 
 /// Which encoding a model's tokens are counted in: `cl100k_base` for GPT-3.5 and GPT-4,
 /// `o200k_base` otherwise (the GPT-4o family and later).
-fn bpe(model: Option<&str>) -> Option<&'static CoreBPE> {
-    static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+fn encoding(model: Option<&str>) -> Encoding {
     let old = model.is_some_and(|m| {
         m.starts_with("gpt-3.5")
             || (m.starts_with("gpt-4") && !m.starts_with("gpt-4o") && !m.starts_with("gpt-4.1"))
     });
-    let (cell, load): (_, Load) = if old {
-        (&CL100K, tiktoken_rs::cl100k_base)
+    if old {
+        Encoding::Cl100kBase
     } else {
-        (&O200K, tiktoken_rs::o200k_base)
-    };
-    cell.get_or_init(|| load().ok()).as_ref()
+        Encoding::O200kBase
+    }
 }
-
-type Load = fn() -> anyhow::Result<CoreBPE>;
 
 /// A counter for one target model.
 #[derive(Clone, Copy)]
 pub struct Counter {
-    bpe: Option<&'static CoreBPE>,
+    counter: Option<&'static seam_tokens::Counter>,
 }
 
 impl Counter {
     pub fn new(model: Option<&str>) -> Counter {
-        Counter { bpe: bpe(model) }
+        Counter {
+            counter: seam_tokens::counter(encoding(model)),
+        }
     }
 
     pub fn text(&self, text: &str) -> u64 {
-        match self.bpe {
-            Some(b) => b.encode_ordinary(text).len() as u64,
+        match self.counter {
+            Some(c) => c.count(text) as u64,
             // Without the tokenizer: ~4 characters a token, the usual rule of thumb.
             None => text.chars().count().div_ceil(4) as u64,
         }
