@@ -5,7 +5,7 @@
 
 use crate::observe::Metrics;
 use seam_config::Config;
-use seam_tokens::{Counter, Encoding};
+use seam_tokens::Encoding;
 use seam_wire::At;
 use seam_wire::{RequestBody, Usage, UsageReport};
 use serde_json::{Map, Value};
@@ -153,24 +153,16 @@ pub fn plausible_tokens(request: &RequestBody) -> u64 {
 /// Tokens OpenAI's chat format adds per message, on top of its content.
 const PER_MESSAGE_OVERHEAD: u64 = 4;
 
-/// tiktoken's `o200k_base` counts (seam-tokens: the same counts from a compact table).
-fn counter() -> Option<&'static Counter> {
-    seam_tokens::counter(Encoding::O200kBase)
-}
-
 /// Builds the tokenizer's index ahead of the first estimate, off the request path.
 pub fn warm_up() {
     std::thread::spawn(|| {
-        let _ = counter();
+        let _ = seam_tokens::counter(Encoding::O200kBase);
     });
 }
 
+/// tiktoken's `o200k_base` count (seam-tokens: the same counts from a compact table).
 pub fn count_tokens(text: &str) -> u64 {
-    match counter() {
-        Some(c) => c.count(text) as u64,
-        // Without the tokenizer, ~4 characters a token is the usual rule of thumb.
-        None => text.chars().count().div_ceil(4) as u64,
-    }
+    seam_tokens::count_or_estimate(Encoding::O200kBase, text)
 }
 
 /// Estimated output tokens of a complete answer: its messages' text.

@@ -51,22 +51,18 @@ fn encoding(model: Option<&str>) -> Encoding {
 /// A counter for one target model.
 #[derive(Clone, Copy)]
 pub struct Counter {
-    counter: Option<&'static seam_tokens::Counter>,
+    encoding: Encoding,
 }
 
 impl Counter {
     pub fn new(model: Option<&str>) -> Counter {
         Counter {
-            counter: seam_tokens::counter(encoding(model)),
+            encoding: encoding(model),
         }
     }
 
     pub fn text(&self, text: &str) -> u64 {
-        match self.counter {
-            Some(c) => c.count(text) as u64,
-            // Without the tokenizer: ~4 characters a token, the usual rule of thumb.
-            None => text.chars().count().div_ceil(4) as u64,
-        }
+        seam_tokens::count_or_estimate(self.encoding, text)
     }
 
     /// An example's tokens: its messages' text and tool calls, plus the format's overhead.

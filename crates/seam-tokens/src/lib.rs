@@ -108,6 +108,15 @@ impl Counter {
     }
 }
 
+/// `text`'s tokens in `encoding`; should the counter not load (the tests rule it out), the
+/// usual rule of thumb of ~4 characters a token.
+pub fn count_or_estimate(encoding: Encoding, text: &str) -> u64 {
+    match counter(encoding) {
+        Some(c) => c.count(text) as u64,
+        None => text.chars().count().div_ceil(4) as u64,
+    }
+}
+
 /// The process's counter for `encoding`, built on first use.
 pub fn counter(encoding: Encoding) -> Option<&'static Counter> {
     static O200K: OnceLock<Option<Counter>> = OnceLock::new();

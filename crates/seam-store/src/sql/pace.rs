@@ -10,11 +10,11 @@
 use std::time::{Duration, Instant};
 
 /// Work between two pauses: a few multi-row INSERTs.
-pub(super) const WORK: Duration = Duration::from_micros(200);
+const WORK: Duration = Duration::from_micros(200);
 /// One pause: twice the work before it, so a saturated event loop keeps two thirds of the
 /// core while records are behind. The writer then still writes ~3x what one core of gateway
 /// calls produce (~4 µs of writing a call against ~28 µs of serving it).
-pub(super) const PAUSE: Duration = Duration::from_micros(400);
+const PAUSE: Duration = Duration::from_micros(400);
 
 pub(super) enum Pace {
     /// The idle-priority writer: any thread that wakes preempts it.
