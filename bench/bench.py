@@ -155,9 +155,47 @@ def outage(route, key, calls=400, workers=8):
 
 def stream_timing(port, key, n, model="chat"):
     """Time to first content chunk, and the mean gap between chunks, over n streams of 40
-    chunks that the sim sends 2 ms apart."""
-    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+    chunks that the sim sends 2 ms apart, read at the socket: a chunk is stamped when its
+    bytes arrive, before any HTTP parsing. (A client library parses the response head when it
+    arrives; a gateway that sends its head with the first content chunk, as Seam does to keep
+    retry-before-first-byte, has that parsing land after the chunk rather than before it:
+    stream_timing_client measures what such a client sees.)"""
+    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]}).encode()
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    text = re.compile(rb'"content":"[^"]')
     ttfc, gaps = [], []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(n):
+            t0 = time.perf_counter()
+            sock.sendall(head + body)
+            stamps, buf, seen = [], b"", 0
+            # The body is chunked: it ends with the last chunk after `[DONE]`.
+            while not (b"[DONE]" in buf and buf.endswith(b"\r\n0\r\n\r\n")):
+                piece = sock.recv(65536)
+                if not piece:
+                    raise RuntimeError(f"127.0.0.1:{port} closed the connection mid-stream")
+                now = time.perf_counter()
+                buf += piece
+                # Events end with a blank line; one may straddle two reads.
+                end = buf.rfind(b"\n\n")
+                if end > seen:
+                    stamps.extend(now for _ in text.finditer(buf, seen, end))
+                    seen = end
+            if not buf.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"127.0.0.1:{port} answered a stream with {buf[:40]!r}")
+            if stamps:
+                ttfc.append((stamps[0] - t0) * 1000)
+                gaps.extend((b - a) * 1000 for a, b in zip(stamps, stamps[1:]))
+    return statistics.median(ttfc), statistics.mean(gaps)
+
+
+def stream_timing_client(port, key, n, model="chat"):
+    """Time to first content chunk as a Python client sees it (http.client, which parses the
+    response head before the body's first read)."""
+    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+    ttfc = []
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.connect()
     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -165,24 +203,18 @@ def stream_timing(port, key, n, model="chat"):
         t0 = time.perf_counter()
         conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
         r = conn.getresponse()
-        stamps = []
-        buf = b""
+        first, buf = None, b""
         while True:
             piece = r.read1(65536)
             if not piece:
                 break
-            now = time.perf_counter()
             buf += piece
-            while b"\n\n" in buf:
-                ev, buf = buf.split(b"\n\n", 1)
-                # A chunk with text in it (the role chunk's empty content does not count).
-                if re.search(rb'"content":"[^"]', ev):
-                    stamps.append(now)
-        if stamps:
-            ttfc.append((stamps[0] - t0) * 1000)
-            gaps.extend((b - a) * 1000 for a, b in zip(stamps, stamps[1:]))
+            if first is None and re.search(rb'"content":"[^"]', buf):
+                first = time.perf_counter()
+        if first is not None:
+            ttfc.append((first - t0) * 1000)
     conn.close()
-    return statistics.median(ttfc), statistics.mean(gaps)
+    return statistics.median(ttfc)
 
 
 class Round:
@@ -361,12 +393,17 @@ def main():
         # gets more, shorter rounds than throughput does (paired within each round).
         runs = {name: [] for name in targets}
         lat = {name: [] for name in targets}
+        ttfc = {name: [] for name in targets}
         for i in range(max(args.rounds, args.latency_rounds)):
             for name, (port, pid) in targets.items():
                 if i < args.latency_rounds:
                     s0 = steal()
                     w = wrk(port, 1, args.latency_secs, str(script))
                     lat[name].append({"c1": w, "steal_c1": share(s0, steal())})
+                    # Streams with a realistic chunk rhythm, so gaps measure what the path adds.
+                    set_scenario(STREAM_SCENARIO)
+                    ttfc[name].append((stream_timing(port, key, 20), stream_timing_client(port, key, 20)))
+                    set_scenario("")
                 if i >= args.rounds:
                     continue
                 m = {}
@@ -393,10 +430,10 @@ def main():
                 if w["p99"] < 10.0 and w["non2xx"] == 0:
                     held = max(held, w["rps"])
             r["held_p99_10ms"] = held
-            # Streams with a realistic chunk rhythm, so gaps measure what the path adds.
-            set_scenario(STREAM_SCENARIO)
-            r["stream"] = stream_timing(port, key, 30)
-            set_scenario("")
+            r["stream"] = (statistics.median(t[0][0] for t in ttfc[name]), statistics.mean(t[0][1] for t in ttfc[name]))
+            r["stream_client"] = statistics.median(t[1] for t in ttfc[name])
+            r["rounds_ttfc"] = [t[0][0] for t in ttfc[name]]
+            r["rounds_ttfc_client"] = [t[1] for t in ttfc[name]]
             results[name] = r
             print(f"{name}: {json.dumps(r)}", file=sys.stderr)
         set_scenario(STREAM_SCENARIO)
@@ -531,6 +568,13 @@ def median_ci(values, draws=4000):
     return meds[int(0.025 * draws)], meds[int(0.975 * draws) - 1]
 
 
+def within_rounds(nginx_ms, seam_ms):
+    """Seam minus nginx within each round: the median, in µs, with its bootstrap interval."""
+    diffs = [(b - a) * 1000 for a, b in zip(nginx_ms, seam_ms)]
+    lo, hi = median_ci(diffs)
+    return f"{statistics.median(diffs):+.0f} µs (95%: {lo:+.0f} to {hi:+.0f})"
+
+
 def render(res, secs, dropped, written, recorded, by_reason=None, latency_secs=None):
     d, n, s = res["direct"], res["nginx"], res["seam"]
     rc = res["seam_rechunk_stream"]
@@ -569,7 +613,8 @@ def render(res, secs, dropped, written, recorded, by_reason=None, latency_secs=N
         f"| highest throughput with p99 < 10 ms (req/s) | {d['held_p99_10ms']:.0f} | {n['held_p99_10ms']:.0f} | {s['held_p99_10ms']:.0f} | {100 * s['held_p99_10ms'] / max(1, n['held_p99_10ms']):.0f}% |",
         f"| gateway CPU per request at 16 connections (µs) | - | {n['cpu_us_per_req']:.0f} | {s['cpu_us_per_req']:.0f} | {s['cpu_us_per_req'] / n['cpu_us_per_req']:.1f}x |",
         f"| gateway RSS after the runs (MiB) | - | {n['rss_mib']:.1f} | {s['rss_mib']:.1f} | |",
-        f"| stream: time to first chunk with text, median (ms) | {d['stream'][0]:.3f} | {n['stream'][0]:.3f} (+{n['stream'][0]-d['stream'][0]:.3f}) | {s['stream'][0]:.3f} (+{s['stream'][0]-d['stream'][0]:.3f}) | |",
+        f"| stream: time to first chunk with text, at the socket, median (ms) | {d['stream'][0]:.3f} | {n['stream'][0]:.3f} (+{n['stream'][0]-d['stream'][0]:.3f}) | {s['stream'][0]:.3f} (+{s['stream'][0]-d['stream'][0]:.3f}) | {within_rounds(n['rounds_ttfc'], s['rounds_ttfc'])} |",
+        f"| stream: time to first chunk with text, as Python's http.client sees it (parses the head first), median (ms) | {d['stream_client']:.3f} | {n['stream_client']:.3f} (+{n['stream_client']-d['stream_client']:.3f}) | {s['stream_client']:.3f} (+{s['stream_client']-d['stream_client']:.3f}) | {within_rounds(n['rounds_ttfc_client'], s['rounds_ttfc_client'])} |",
         f"| stream: mean gap between chunks, sent 2 ms apart (ms) | {d['stream'][1]:.3f} | {n['stream'][1]:.3f} (+{n['stream'][1]-d['stream'][1]:.3f}) | {s['stream'][1]:.3f} (+{s['stream'][1]-d['stream'][1]:.3f}) | |",
         f"| stream, re-chunked to words: time to first chunk / mean gap (ms) | | | {rc[0]:.3f} (+{rc[0]-d['stream'][0]:.3f}) / {rc[1]:.3f} (+{rc[1]-d['stream'][1]:.3f}) | |",
         "",
