@@ -33,6 +33,10 @@ pub async fn sink_round_trip(store: &dyn Store, sink: Arc<dyn RecordSink>, base_
             if i % 5 == 1 {
                 c.purpose = seam_vocab::Purpose::Eval;
             }
+            // Text with the characters a bulk format gives a meaning to reads back as it was.
+            if i == 7 {
+                c.error_message = Some("tab\there\nnew\rline \\N \\. \\x00 «ü» ' \"".into());
+            }
             if i % 8 == 3 {
                 let mut a = sole_attempt(c, i == 11);
                 if i == 19 {

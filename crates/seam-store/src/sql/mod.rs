@@ -17,6 +17,7 @@ mod keys;
 mod months;
 mod pace;
 pub(crate) mod partitions;
+mod pg_copy;
 mod pg_sink;
 mod releases;
 mod reports;

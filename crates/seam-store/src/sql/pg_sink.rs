@@ -1,16 +1,19 @@
 //! The PostgreSQL record writer: sqlx's native driver, so that a NULL binds with its column's
 //! type and statements stay prepared and cached (through the `Any` driver they cannot be, see
-//! `rows::insert_rows`), and one `INSERT ... SELECT * FROM UNNEST(arrays)` per table per batch,
-//! whatever the batch's size.
+//! `rows::insert_rows`).
 //!
-//! A batch is first written with plain INSERTs. A record can only be stored already when its
-//! batch is written again (a retry after a lost answer, a replay of the spool): then the
-//! unique key refuses it, the transaction is rolled back, and the batch is written again with
-//! every row checked first. `ON CONFLICT DO NOTHING` on every batch cost about a fifth of
-//! the server's work per row (a speculative insertion: a unique probe before each row and a
-//! second WAL record after it), for a case that is rare.
+//! A batch is first written with one `COPY` per table (`pg_copy.rs`), attempts aside. A record
+//! can only be stored already when its batch is written again (a retry after a lost answer, a
+//! replay of the spool): then the table's key refuses it, the transaction is rolled back, and
+//! the batch is written again with one `INSERT ... SELECT * FROM UNNEST(arrays) ON CONFLICT DO
+//! NOTHING` per table, which checks every row first. Checking on every batch cost about a fifth
+//! of the server's work per row (a speculative insertion: a unique probe before each row and a
+//! second WAL record after it), for a case that is rare. Attempts rows (a call's only attempt
+//! is kept in its row) always go through the INSERT: one stored under another time has a key
+//! of its own, and is skipped by its call and number.
 
 use super::cells::{Cell, Row};
+use super::pg_copy;
 use crate::sink::{Priority, RecordBatch, RecordSink};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
@@ -49,7 +52,7 @@ impl RecordSink for PgSink {
     }
 }
 
-/// What an INSERT does with a record that is stored already.
+/// What writing a batch does with a record that is stored already.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stored {
     /// The unique key refuses it, failing the statement (the fast way, for new records).
@@ -89,6 +92,16 @@ async fn insert_rows<T: Row>(
     rows: &[T],
     stored: Stored,
 ) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let guard = super::rows::stored_elsewhere(T::TABLE, "u");
+    if stored == Stored::Refused && guard.is_none() {
+        let mut copy = (**tx).copy_in_raw(&pg_copy::statement::<T>()).await?;
+        copy.send(pg_copy::encode(rows)).await?;
+        copy.finish().await?;
+        return Ok(());
+    }
     let mut columns: Vec<Column<'_>> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let cells = row.cells();
@@ -135,15 +148,13 @@ async fn insert_rows<T: Row>(
         })
         .collect();
     // The statement text depends only on the table and `stored`: prepared once, then reused.
-    // An attempt stored under another time has a key of its own: it is skipped either way
-    // (attempts rows are few: a call's only attempt is kept in the call's row).
     let sql = format!(
         "INSERT INTO {} ({}) SELECT * FROM UNNEST({}) AS u ({}){}{}",
         T::TABLE,
         T::COLUMNS,
         arrays.join(", "),
         T::COLUMNS,
-        super::rows::stored_elsewhere(T::TABLE, "u").unwrap_or_default(),
+        guard.unwrap_or_default(),
         match stored {
             Stored::Refused => "",
             Stored::Skipped => " ON CONFLICT DO NOTHING",
