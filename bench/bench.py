@@ -153,6 +153,11 @@ def outage(route, key, calls=400, workers=8):
             "non_502": sum(1 for x in statuses if x != 502)}
 
 
+def stream_body(model):
+    """A streamed chat request that the sim answers with 40 chunks."""
+    return json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+
+
 def stream_timing(port, key, n, model="chat"):
     """Time to first content chunk, and the mean gap between chunks, over n streams of 40
     chunks that the sim sends 2 ms apart, read at the socket: a chunk is stamped when its
@@ -160,7 +165,7 @@ def stream_timing(port, key, n, model="chat"):
     arrives; a gateway that sends its head with the first content chunk, as Seam does to keep
     retry-before-first-byte, has that parsing land after the chunk rather than before it:
     stream_timing_client measures what such a client sees.)"""
-    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]}).encode()
+    body = stream_body(model).encode()
     head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
             f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     text = re.compile(rb'"content":"[^"]')
@@ -194,7 +199,7 @@ def stream_timing(port, key, n, model="chat"):
 def stream_timing_client(port, key, n, model="chat"):
     """Time to first content chunk as a Python client sees it (http.client, which parses the
     response head before the body's first read)."""
-    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+    body = stream_body(model)
     ttfc = []
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.connect()
@@ -510,12 +515,8 @@ def records(port):
 
 def postgres_round(rnd, tmp):
     """The same load on a gateway recording to PostgreSQL (not pinned; on this machine)."""
-    import urllib.parse
     schema = f"seam_bench_{os.getpid()}"
-    subprocess.run(["psql", PG_BASE, "-v", "ON_ERROR_STOP=1", "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"],
-                   check=True, capture_output=True)
-    sep = "&" if "?" in PG_BASE else "?"
-    url = f"{PG_BASE}{sep}options=" + urllib.parse.quote(f"-c search_path={schema}")
+    url = pg_schema(schema)
     config = tmp / "seam-pg.toml"
     config.write_text(seam_config(tmp, SEAM_PG_PORT, "local", store=url))
     subprocess.run([str(SEAM), "migrate", "--config", str(config)], check=True, capture_output=True)
@@ -532,8 +533,21 @@ def postgres_round(rnd, tmp):
     r["written"], r["dropped"] = records(SEAM_PG_PORT)
     p.terminate()
     p.wait(timeout=30)
-    subprocess.run(["psql", PG_BASE, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], capture_output=True)
+    drop_pg_schema(schema)
     return r
+
+
+def pg_schema(schema):
+    """A fresh schema in PG_BASE's database, and the store URL that keeps records in it."""
+    import urllib.parse
+    subprocess.run(["psql", PG_BASE, "-v", "ON_ERROR_STOP=1", "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"],
+                   check=True, capture_output=True)
+    sep = "&" if "?" in PG_BASE else "?"
+    return f"{PG_BASE}{sep}options=" + urllib.parse.quote(f"-c search_path={schema}")
+
+
+def drop_pg_schema(schema):
+    subprocess.run(["psql", PG_BASE, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], capture_output=True)
 
 
 def urllib_get(url):

@@ -22,11 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
 import bench
-from bench import PG_BASE, SIM_PORT, TICK, ONE_WORKER, Round, cpu_ticks, create_key, lua, records, seam_config, wait_port, wrk
+from bench import SIM_PORT, TICK, ONE_WORKER, Round, cpu_ticks, create_key, drop_pg_schema, lua, pg_schema, records, seam_config, wait_port, wrk
 
 
 def postgres_ticks():
@@ -59,11 +58,8 @@ def main():
             name, binary = v.split("=", 1)
             bench.SEAM = Path(binary)
             schema = f"seam_pg_ab_{os.getpid()}_{i}"
-            subprocess.run(["psql", PG_BASE, "-v", "ON_ERROR_STOP=1", "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"],
-                           check=True, capture_output=True)
+            url = pg_schema(schema)
             schemas.append(schema)
-            sep = "&" if "?" in PG_BASE else "?"
-            url = f"{PG_BASE}{sep}options=" + urllib.parse.quote(f"-c search_path={schema}")
             for j, (backend, store) in enumerate((("sqlite", ""), ("postgres", url))):
                 port = 18200 + 2 * i + j
                 d = tmp / f"{name}-{backend}"
@@ -100,7 +96,7 @@ def main():
     finally:
         rnd.stop()
         for schema in schemas:
-            subprocess.run(["psql", PG_BASE, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], capture_output=True)
+            drop_pg_schema(schema)
     return 0
 
 

@@ -27,29 +27,26 @@ pub(super) fn encode<T: Row>(rows: &[T]) -> Vec<u8> {
 }
 
 fn cell_into(out: &mut Vec<u8>, cell: Cell<'_>) {
-    // Writing to a Vec cannot fail.
-    let _ = match cell {
+    match cell {
         Cell::Text(None) | Cell::Int(None) | Cell::Real(None) | Cell::Blob(None) => {
-            out.extend_from_slice(b"\\N");
-            Ok(())
+            out.extend_from_slice(b"\\N")
         }
-        Cell::Text(Some(s)) => {
-            escape_into(out, s.as_bytes());
-            Ok(())
+        Cell::Text(Some(s)) => escape_into(out, s.as_bytes()),
+        // Writing to a Vec cannot fail.
+        Cell::Int(Some(i)) => {
+            let _ = write!(out, "{i}");
         }
-        Cell::Int(Some(i)) => write!(out, "{i}"),
         // Rust writes the shortest decimal that reads back as the same f64, never with an
         // exponent; `NaN`, `inf` and `-inf` are what float8's input takes for those.
-        Cell::Real(Some(f)) => write!(out, "{f}"),
-        Cell::Blob(Some(b)) => {
-            // bytea's hex input, its backslash escaped for COPY.
-            out.extend_from_slice(b"\\\\x");
-            for byte in b {
-                let _ = write!(out, "{byte:02x}");
-            }
-            Ok(())
+        Cell::Real(Some(f)) => {
+            let _ = write!(out, "{f}");
         }
-    };
+        // bytea's hex input, its backslash escaped for COPY.
+        Cell::Blob(Some(b)) => {
+            out.extend_from_slice(b"\\\\x");
+            out.extend_from_slice(hex::encode(b).as_bytes());
+        }
+    }
 }
 
 /// COPY's text format gives backslash, tab, newline and carriage return a meaning: each is

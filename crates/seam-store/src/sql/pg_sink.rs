@@ -55,9 +55,10 @@ impl RecordSink for PgSink {
 /// What writing a batch does with a record that is stored already.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stored {
-    /// The unique key refuses it, failing the statement (the fast way, for new records).
+    /// COPY's key refuses it, failing the batch (the fast way, for new records; attempts take
+    /// the INSERT either way).
     Refused,
-    /// It is skipped, and the rest of the batch written.
+    /// Every table takes the INSERT, which skips it and writes the rest of the batch.
     Skipped,
 }
 
@@ -147,18 +148,15 @@ async fn insert_rows<T: Row>(
             format!("${}::{ty}[]", i + 1)
         })
         .collect();
-    // The statement text depends only on the table and `stored`: prepared once, then reused.
+    // The statement text depends only on the table: prepared once, then reused. A record
+    // already stored is skipped, so a batch written twice (a retry, the spool) is stored once.
     let sql = format!(
-        "INSERT INTO {} ({}) SELECT * FROM UNNEST({}) AS u ({}){}{}",
+        "INSERT INTO {} ({}) SELECT * FROM UNNEST({}) AS u ({}){} ON CONFLICT DO NOTHING",
         T::TABLE,
         T::COLUMNS,
         arrays.join(", "),
         T::COLUMNS,
         guard.unwrap_or_default(),
-        match stored {
-            Stored::Refused => "",
-            Stored::Skipped => " ON CONFLICT DO NOTHING",
-        }
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for column in columns {
