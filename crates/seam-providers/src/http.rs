@@ -181,7 +181,10 @@ where
         done: false,
         provider,
     };
-    futures_util::stream::unfold(state, |mut s| async move {
+    // Boxed: `unfold` moves its state into each item's future and back out; a pointer is
+    // cheaper to move than the body and the decoder (callgrind: ~1.5k instructions of
+    // memcpy per event before).
+    futures_util::stream::unfold(Box::new(state), |mut s| async move {
         loop {
             if let Some(ev) = s.ready.next() {
                 return Some((Ok(ev), s));
