@@ -153,11 +153,6 @@ def outage(route, key, calls=400, workers=8):
             "non_502": sum(1 for x in statuses if x != 502)}
 
 
-def stream_body(model):
-    """A streamed chat request that the sim answers with 40 chunks."""
-    return json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
-
-
 def stream_timing(port, key, n, model="chat"):
     """Time to first content chunk, and the mean gap between chunks, over n streams of 40
     chunks that the sim sends 2 ms apart, read at the socket: a chunk is stamped when its
@@ -165,7 +160,7 @@ def stream_timing(port, key, n, model="chat"):
     arrives; a gateway that sends its head with the first content chunk, as Seam does to keep
     retry-before-first-byte, has that parsing land after the chunk rather than before it:
     stream_timing_client measures what such a client sees.)"""
-    body = stream_body(model).encode()
+    body = many_streams.stream_body(model).encode()
     head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
             f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     text = re.compile(rb'"content":"[^"]')
@@ -199,7 +194,7 @@ def stream_timing(port, key, n, model="chat"):
 def stream_timing_client(port, key, n, model="chat"):
     """Time to first content chunk as a Python client sees it (http.client, which parses the
     response head before the body's first read)."""
-    body = stream_body(model)
+    body = many_streams.stream_body(model)
     ttfc = []
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.connect()

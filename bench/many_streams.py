@@ -16,6 +16,11 @@ def sim_open(sim_port):
         return json.loads(r.read())["streams_open"]
 
 
+def stream_body(model):
+    """A streamed chat request of 40 words (the sim answers it with the scenario's stream)."""
+    return json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+
+
 async def one(port, request):
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -34,9 +39,7 @@ async def one(port, request):
 
 
 async def hold(port, key, n, sim_port, rss_kib):
-    body = json.dumps(
-        {"model": "chat", "stream": True, "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]}
-    ).encode()
+    body = stream_body("chat").encode()
     head = (
         "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
