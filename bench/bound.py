@@ -5,7 +5,11 @@ role chunk, two content chunks, a finish chunk with usage and [DONE]) at ~12 µs
 request, pinned with wrk to core 1. The gateway under test (an nginx proxy, or Seam recording
 every call to SQLite) runs alone on core 0 with one worker, so it is the bottleneck and the
 ratio reads the gateway, not the upstream (../shared/BENCH.md). Rounds are interleaved (direct,
-nginx, Seam in turn) and each figure is the median over rounds.
+nginx, the hyper floor, Seam in turn) and each figure is the median over rounds.
+
+The hyper floor (bench/floor) is a bare proxy on Seam's own stack (tokio, the vendored hyper,
+mimalloc) that does none of Seam's work: what it costs above nginx is the stack's, what Seam
+costs above it is Seam's.
 
 `bench/run bound [--secs N] [--rounds N]` runs this round alone; bench.py runs it first and
 puts it at the top of its results as the headline.
@@ -22,7 +26,8 @@ from pathlib import Path
 
 import bench as b
 
-UPSTREAM_PORT, PROXY_PORT, SEAM_PORT = 18050, 18060, 18070
+UPSTREAM_PORT, PROXY_PORT, SEAM_PORT, FLOOR_PORT = 18050, 18060, 18070, 18080
+FLOOR = b.ROOT / "target" / "release" / "bench-floor"
 MODEL = "fixed-2026-01"
 
 COMPLETION = json.dumps({
@@ -151,13 +156,15 @@ def run(secs=10, rounds=5, latency_secs=5):
     try:
         rnd.start(["nginx", "-c", str(upstream_conf(tmp))], core=1, log="upstream")
         px = rnd.start(["nginx", "-c", str(proxy_conf(tmp))], core=0, log="proxy")
+        floor = rnd.start([str(FLOOR), f"127.0.0.1:{FLOOR_PORT}", f"127.0.0.1:{UPSTREAM_PORT}"], core=0, log="floor")
         seam = rnd.start([str(b.SEAM), "serve", "--config", str(conf)], core=0, env=b.ONE_WORKER, log="seam-bound")
-        for port in (UPSTREAM_PORT, PROXY_PORT, SEAM_PORT):
+        for port in (UPSTREAM_PORT, PROXY_PORT, FLOOR_PORT, SEAM_PORT):
             b.wait_port(port)
         px_worker = b.worker_of(px.pid)
         targets = {
             "direct": (UPSTREAM_PORT, None, {"json": "/json/v1/chat/completions", "sse": "/sse/v1/chat/completions"}),
             "nginx": (PROXY_PORT, px_worker, {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}),
+            "floor": (FLOOR_PORT, floor.pid, {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}),
             "seam": (SEAM_PORT, seam.pid, {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}),
         }
         luas = {kind: script(tmp / f"{kind}.lua", key, kind) for kind in ("json", "sse")}
@@ -213,26 +220,31 @@ def summarise(ms):
 def render(res, secs, rounds):
     rows = []
     for kind, label in (("json", "JSON"), ("sse", "short SSE")):
-        d, n, s = (res[f"{t}/{kind}"] for t in ("direct", "nginx", "seam"))
+        d, n, f, s = (res[f"{t}/{kind}"] for t in ("direct", "nginx", "floor", "seam"))
         per_round = ", ".join(f"{100 * y / x:.0f}%" for x, y in zip(n["rounds_rps"], s["rounds_rps"]))
+        cpu = lambda r: f"{r['cpu_us']:.1f} ({r['user_us']:.1f} + {r['sys_us']:.1f})"
+        lat = lambda r, c: f"{r['p50_' + c]:.3f} / {r['p99_' + c]:.3f}"
         rows += [
-            f"| {label}: throughput, 16 connections (req/s) | {d['rps']:.0f} | {n['rps']:.0f} | {s['rps']:.0f} | **{100 * s['rps'] / n['rps']:.0f}%** (per round {per_round}) |",
-            f"| {label}: gateway CPU per call, user + system (µs) | - | {n['cpu_us']:.1f} ({n['user_us']:.1f} + {n['sys_us']:.1f}) | {s['cpu_us']:.1f} ({s['user_us']:.1f} + {s['sys_us']:.1f}) | {s['cpu_us'] / n['cpu_us']:.2f}x |",
-            f"| {label}: p50 / p99 at 16 connections (ms) | {d['p50_c16']:.3f} / {d['p99_c16']:.3f} | {n['p50_c16']:.3f} / {n['p99_c16']:.3f} | {s['p50_c16']:.3f} / {s['p99_c16']:.3f} | p99 {s['p99_c16'] / n['p99_c16']:.1f}x |",
-            f"| {label}: p50 / p99 at 1 in flight (ms) | {d['p50_c1']:.3f} / {d['p99_c1']:.3f} | {n['p50_c1']:.3f} / {n['p99_c1']:.3f} | {s['p50_c1']:.3f} / {s['p99_c1']:.3f} | added p50 {1000 * (s['p50_c1'] - n['p50_c1']):+.0f} µs vs nginx |",
+            f"| {label}: throughput, 16 connections (req/s) | {d['rps']:.0f} | {n['rps']:.0f} | {f['rps']:.0f} | {s['rps']:.0f} | **{100 * s['rps'] / n['rps']:.0f}%** (per round {per_round}) |",
+            f"| {label}: gateway CPU per call, user + system (µs) | - | {cpu(n)} | {cpu(f)} | {cpu(s)} | {s['cpu_us'] / n['cpu_us']:.2f}x (floor {f['cpu_us'] / n['cpu_us']:.2f}x; Seam's own work {s['cpu_us'] - f['cpu_us']:+.1f} µs) |",
+            f"| {label}: p50 / p99 at 16 connections (ms) | {lat(d, 'c16')} | {lat(n, 'c16')} | {lat(f, 'c16')} | {lat(s, 'c16')} | p99 {s['p99_c16'] / n['p99_c16']:.1f}x |",
+            f"| {label}: p50 / p99 at 1 in flight (ms) | {lat(d, 'c1')} | {lat(n, 'c1')} | {lat(f, 'c1')} | {lat(s, 'c1')} | added p50 {1000 * (s['p50_c1'] - n['p50_c1']):+.0f} µs vs nginx |",
         ]
     steal = max(res[k]["steal"] for k in res if "/" in k)
+    failed = {k: res[k]["non2xx"] for k in res if "/" in k and res[k]["non2xx"]}
     rec = res["records"]
     lines = [
         "## Gateway-bound round (the headline)",
         "",
         f"Upstream: nginx answering a fixed chat.completion or a fixed short SSE stream (6 events), pinned with wrk to core 1; "
         f"each gateway alone on core 0 with one worker; Seam records every call to SQLite (records written {rec['written']:.0f}, dropped {rec['dropped']:.0f}). "
+        "The hyper floor (bench/floor) is a bare proxy on Seam's stack (tokio, the vendored hyper, mimalloc) doing none of Seam's work. "
         f"{rounds} interleaved rounds of {secs} s at 16 connections and 5 s at 1 in flight; medians over rounds. "
-        f"Steal during the runs (median per run, highest): {steal:.1%}.",
+        f"Steal during the runs (median per run, highest): {steal:.1%}. "
+        + (f"**Answers other than 2xx: {failed}.**" if failed else "Every answer was a 2xx."),
         "",
-        "| measure | direct to upstream | nginx proxy | Seam | Seam vs nginx |",
-        "|---|---|---|---|---|",
+        "| measure | direct to upstream | nginx proxy | hyper floor | Seam | Seam vs nginx |",
+        "|---|---|---|---|---|---|",
         *rows,
         "",
     ]
