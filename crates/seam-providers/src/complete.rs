@@ -37,7 +37,7 @@ impl Complete {
     /// status. A body that is not JSON, or that is an error (`{"error": {...}}`, as a stream
     /// can also end), is a failed attempt.
     pub fn from_openai_bytes(body: Bytes, provider: &str) -> Result<Complete, AttemptError> {
-        let peek: Peek<'_> = serde_json::from_slice(&body).map_err(|e| {
+        let peek: Peek<'_> = seam_wire::json::from_slice(&body).map_err(|e| {
             AttemptError::new(
                 ErrorClass::BadResponse,
                 format!("provider `{provider}` sent a body that is not JSON: {e}"),

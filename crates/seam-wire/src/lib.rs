@@ -4,6 +4,7 @@
 mod body;
 mod canonical;
 mod embedding;
+pub mod json;
 mod usage;
 
 pub use body::{BodyError, RequestBody};

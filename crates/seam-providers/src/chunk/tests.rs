@@ -175,3 +175,75 @@ fn a_responses_event_is_served_by_the_response_it_carries() {
     assert_eq!(served.model.as_deref(), Some("gpt-x"));
     assert_eq!(served.fingerprint.as_deref(), Some("f"));
 }
+
+/// The view as serde_json alone reads it: the reference for the fast path.
+fn by_serde_json(text: &str) -> Result<ChunkView<'_>, String> {
+    serde_json::from_str::<Obj<ChunkView<'_>>>(text)
+        .map(|o| o.0)
+        .map_err(|e| e.to_string())
+}
+
+/// Chunks of every shape the view reads, and values of the wrong shape where it reads them.
+fn chunk_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let text = prop::sample::select(vec![
+        r#""hi""#,
+        r#""""#,
+        r#""a\nb \"q\" \u00e9""#,
+        "null",
+        "1",
+        "-2.5e3",
+        "true",
+        "[]",
+        r#"{"x":1}"#,
+        r#""\ud83d\ude00""#,
+    ]);
+    let usage = prop::sample::select(vec![
+        "null",
+        r#"{"prompt_tokens":14,"completion_tokens":11}"#,
+        r#"{"prompt_tokens":14}"#,
+        r#"{"prompt_tokens":-1,"completion_tokens":2}"#,
+        r#"{"prompt_tokens":1.5}"#,
+        r#""x""#,
+        r#"{"prompt_tokens":3,"completion_tokens":4,"details":{"cached":[1,2]}}"#,
+        "[1]",
+    ]);
+    (text.clone(), text.clone(), text, usage, 0..8u8).prop_map(|(content, model, args, usage, fields)| {
+        let mut parts = vec![format!(r#""model":{model}"#), r#""id":"c","created":1767225600"#.to_string()];
+        let delta = if fields & 1 == 1 {
+            format!(r#"{{"content":{content},"tool_calls":[{{"index":0,"function":{{"arguments":{args}}}}}]}}"#)
+        } else {
+            format!(r#"{{"role":"assistant","content":{content}}}"#)
+        };
+        parts.push(format!(r#""choices":[{{"index":0,"delta":{delta},"text":{content},"finish_reason":{model}}}]"#));
+        if fields & 2 == 2 {
+            parts.push(format!(r#""usage":{usage}"#));
+        }
+        if fields & 4 == 4 {
+            parts.push(format!(r#""error":{{"message":{content}}},"response":{usage}"#));
+        }
+        format!("{{{}}}", parts.join(","))
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_fast_path_reads_every_chunk_as_serde_json_does(
+        text in chunk_text(),
+        at in proptest::prelude::any::<proptest::sample::Index>(),
+        byte in proptest::sample::select(b"{}[],:\" \\0-e.n\x01x".to_vec()),
+        change in proptest::prelude::any::<bool>(),
+    ) {
+        let mut text = text.into_bytes();
+        if change {
+            let i = at.index(text.len());
+            text[i] = byte;
+        }
+        if let Ok(text) = String::from_utf8(text) {
+            let fast = ChunkView::parse(&text).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(fast, by_serde_json(&text), "{}", text);
+        }
+    }
+}
