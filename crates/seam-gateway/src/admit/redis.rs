@@ -206,6 +206,10 @@ struct Inner {
     leases: Leases,
     /// Deltas waiting for the next flush ([`sync`]).
     pending: Mutex<sync::Pending>,
+    /// Held (shared) by every sync from taking its batch until Redis answered: giving the
+    /// leases back takes it exclusively first, so that no batch is still on its way when
+    /// that returns.
+    in_flight: tokio::sync::RwLock<()>,
     flusher: OnceLock<()>,
     kick: Arc<Notify>,
     /// The last flush or lease call failed: leases are kept past their time.
@@ -251,6 +255,7 @@ impl RedisLimits {
                 seed: Script::new(&SEED.replace("CLAIM_TTL", &CLAIM_TTL_MS.to_string())),
                 leases: Leases::default(),
                 pending: Mutex::new(sync::Pending::default()),
+                in_flight: tokio::sync::RwLock::new(()),
                 flusher: OnceLock::new(),
                 kick: Arc::new(Notify::new()),
                 down: AtomicBool::new(false),

@@ -138,6 +138,7 @@ impl RedisLimits {
         asks: &[Ask],
         claim: bool,
     ) -> Result<(Vec<f64>, Option<Claim>), String> {
+        let _in_flight = self.inner.in_flight.read().await;
         let batch = match self.inner.pending.lock() {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => Pending::default(),
@@ -206,6 +207,11 @@ impl RedisLimits {
         };
         for e in &expired {
             self.queue_return(e.back.clone());
+        }
+        if all {
+            // A batch another sync took (the background flush, a renewal) lands first: what
+            // it carries is given back too by the time this returns.
+            drop(self.inner.in_flight.write().await);
         }
         let done = self.sync(&[], false).await.map(|_| ());
         if done.is_err() && !all {
