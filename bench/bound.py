@@ -149,6 +149,9 @@ def wrk_at(port, path, conns, secs, lua):
 
 
 def run(secs=10, rounds=5, latency_secs=5):
+    for binary, package in ((b.SEAM, "seam"), (FLOOR, "bench-floor")):
+        if not binary.exists():
+            sys.exit(f"{binary} is missing: run `cargo build --release -p {package}` (bench/run does)")
     tmp = Path(tempfile.mkdtemp(prefix="seam-bound-"))
     conf = seam_conf(tmp)
     key = b.create_key(conf, "bench")
