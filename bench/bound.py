@@ -164,11 +164,13 @@ def run(secs=10, rounds=5, latency_secs=5):
         for port in (UPSTREAM_PORT, PROXY_PORT, FLOOR_PORT, SEAM_PORT):
             b.wait_port(port)
         px_worker = b.worker_of(px.pid)
+        # Gateways take one path; the header the scripts send picks the answer's kind.
+        gateway = {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}
         targets = {
             "direct": (UPSTREAM_PORT, None, {"json": "/json/v1/chat/completions", "sse": "/sse/v1/chat/completions"}),
-            "nginx": (PROXY_PORT, px_worker, {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}),
-            "floor": (FLOOR_PORT, floor.pid, {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}),
-            "seam": (SEAM_PORT, seam.pid, {"json": "/v1/chat/completions", "sse": "/v1/chat/completions"}),
+            "nginx": (PROXY_PORT, px_worker, gateway),
+            "floor": (FLOOR_PORT, floor.pid, gateway),
+            "seam": (SEAM_PORT, seam.pid, gateway),
         }
         luas = {kind: script(tmp / f"{kind}.lua", key, kind) for kind in ("json", "sse")}
         for name, (port, _, paths) in targets.items():  # warm-up

@@ -53,7 +53,7 @@ const MAX_DEPTH: u32 = 100;
 
 /// The reader's own signal to give up; never shown to anyone (the text is parsed again).
 #[derive(Debug)]
-pub struct GiveUp;
+struct GiveUp;
 
 impl std::fmt::Display for GiveUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -148,9 +148,8 @@ impl<'a> Reader<'a> {
                     escaped = true;
                     i += 2;
                 }
-                Some(&b) if b < 0x20 => return Err(GiveUp),
-                Some(_) => i += 1,
-                None => return Err(GiveUp),
+                // A control character, or the end of the text.
+                _ => return Err(GiveUp),
             }
         }
         self.pos = i + 1;
@@ -183,7 +182,7 @@ impl<'a> Reader<'a> {
         }
         let n: serde_json::Number =
             serde_json::from_str(&self.raw[start..end]).map_err(|_| GiveUp)?;
-        if let Some(u) = n.as_u64().filter(|_| n.is_u64()) {
+        if let Some(u) = n.as_u64() {
             visitor.visit_u64(u)
         } else if let Some(i) = n.as_i64() {
             visitor.visit_i64(i)
@@ -192,41 +191,23 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn enter(&mut self) -> R<()> {
+    /// An array's or an object's items, visited by `visit`, then its `end` byte; at its
+    /// opening bracket.
+    fn nested<T>(&mut self, end: u8, visit: impl FnOnce(Items<'_, 'a>) -> R<T>) -> R<T> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(GiveUp);
         }
         self.pos += 1;
-        Ok(())
-    }
-
-    fn close(&mut self, end: u8) -> R<()> {
+        let v = visit(Items {
+            r: self,
+            first: true,
+        })?;
         if self.peek()? != end {
             return Err(GiveUp);
         }
         self.pos += 1;
         self.depth -= 1;
-        Ok(())
-    }
-
-    fn visit_seq<V: Visitor<'a>>(&mut self, visitor: V) -> R<V::Value> {
-        self.enter()?;
-        let v = visitor.visit_seq(Items {
-            r: self,
-            first: true,
-        })?;
-        self.close(b']')?;
-        Ok(v)
-    }
-
-    fn visit_map<V: Visitor<'a>>(&mut self, visitor: V) -> R<V::Value> {
-        self.enter()?;
-        let v = visitor.visit_map(Items {
-            r: self,
-            first: true,
-        })?;
-        self.close(b'}')?;
         Ok(v)
     }
 }
@@ -270,8 +251,8 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
             }
             b'-' | b'0'..=b'9' => self.visit_number(visitor),
             b'"' => self.visit_string(visitor),
-            b'[' => self.visit_seq(visitor),
-            b'{' => self.visit_map(visitor),
+            b'[' => self.nested(b']', |items| visitor.visit_seq(items)),
+            b'{' => self.nested(b'}', |items| visitor.visit_map(items)),
             _ => Err(GiveUp),
         }
     }
@@ -320,7 +301,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
         match self.peek()? {
-            b'[' => self.visit_seq(visitor),
+            b'[' => self.nested(b']', |items| visitor.visit_seq(items)),
             _ => Err(GiveUp),
         }
     }
@@ -340,7 +321,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
         match self.peek()? {
-            b'{' => self.visit_map(visitor),
+            b'{' => self.nested(b'}', |items| visitor.visit_map(items)),
             _ => Err(GiveUp),
         }
     }
@@ -352,8 +333,8 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         visitor: V,
     ) -> R<V::Value> {
         match self.peek()? {
-            b'{' => self.visit_map(visitor),
-            b'[' => self.visit_seq(visitor),
+            b'{' => self.nested(b'}', |items| visitor.visit_map(items)),
+            b'[' => self.nested(b']', |items| visitor.visit_seq(items)),
             _ => Err(GiveUp),
         }
     }
