@@ -159,6 +159,8 @@ impl Provider for InProcessSim {
                 interval,
                 cut_after,
                 huge_line,
+                // In process, events are handed over one by one whatever the wire would do.
+                together: _,
             } => {
                 // In process there is no wire to send a line on: its stream goes silent
                 // after the events before the line, as a line that never ends would keep it.

@@ -265,6 +265,7 @@ fn stream_reply(r: &Reply) -> Output {
     Output::Sse {
         events,
         interval: r.interval,
+        together: r.together,
         cut_after: r.cut_after_chunks,
         huge_line: r.huge_line,
     }

@@ -90,6 +90,8 @@ pub struct Reply {
     pub usage: UsageOut,
     pub tokens_per_chunk: usize,
     pub interval: Duration,
+    /// Streams: every event in one write.
+    pub together: bool,
     /// Cut the connection after this many chunks (streams) or half way (non-streaming).
     pub cut_after_chunks: Option<usize>,
     /// Streams: a line that never ends after some events.
@@ -428,6 +430,7 @@ impl Sim {
             },
             tokens_per_chunk: s.stream.tokens_per_chunk.max(1),
             interval: Duration::from_millis(s.stream.interval_ms),
+            together: s.stream.together,
             cut_after_chunks: None,
             huge_line: None,
         }

@@ -261,6 +261,7 @@ fn stream_reply(r: &Reply, include_usage: bool) -> Output {
     Output::Sse {
         events,
         interval: r.interval,
+        together: r.together,
         cut_after: r.cut_after_chunks,
         huge_line: r.huge_line,
     }

@@ -15,10 +15,11 @@ pub enum Output {
     },
     /// A stream of SSE events sent `interval` apart; `cut_after` drops the connection
     /// after that many events; `huge_line` replaces the events after its `after` with a
-    /// line that never ends.
+    /// line that never ends. `together` writes the events (those before a cut) as one frame.
     Sse {
         events: Vec<Bytes>,
         interval: Duration,
+        together: bool,
         cut_after: Option<usize>,
         huge_line: Option<HugeLine>,
     },

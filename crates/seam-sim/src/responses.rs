@@ -291,6 +291,7 @@ fn events(r: &Reply, req: &Value, done: Value, n: u64) -> Output {
     Output::Sse {
         events: out,
         interval: r.interval,
+        together: r.together,
         cut_after: r.cut_after_chunks,
         huge_line: r.huge_line,
     }

@@ -212,6 +212,10 @@ pub struct StreamShape {
     pub tokens_per_chunk: usize,
     #[serde(default)]
     pub interval_ms: u64,
+    /// Every event in one write (one chunk of the chunked body), as a buffering proxy in
+    /// front of a provider sends them.
+    #[serde(default)]
+    pub together: bool,
 }
 
 fn one() -> usize {
@@ -223,6 +227,7 @@ impl Default for StreamShape {
         StreamShape {
             tokens_per_chunk: 1,
             interval_ms: 0,
+            together: false,
         }
     }
 }

@@ -272,11 +272,20 @@ async fn write(sim: &Sim, out: Output) -> Response<Body> {
             ..
         } => sse_response(huge_line(events, h, StreamGuard::new(sim.clone()))),
         Output::Sse {
-            events,
+            mut events,
             interval,
-            cut_after,
+            mut cut_after,
+            together,
             huge_line: None,
         } => {
+            if together {
+                let n = cut_after.unwrap_or(events.len()).min(events.len());
+                let rest = events.split_off(n);
+                events = std::iter::once(Bytes::from(events.concat()))
+                    .chain(rest)
+                    .collect();
+                cut_after = cut_after.map(|_| 1);
+            }
             let total = events.len();
             let limit = cut_after.unwrap_or(usize::MAX);
             let guard = StreamGuard::new(sim.clone());

@@ -18,8 +18,8 @@ use crate::rechunk::Rechunker;
 use crate::telemetry::{StreamWatch, TokenTally};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use futures_util::StreamExt;
+use bytes::{Bytes, BytesMut};
+use futures_util::{FutureExt, StreamExt};
 use http::{StatusCode, header};
 use seam_providers::{AttemptError, Chunk, ChunkStream, Endpoint, ErrorClass, Served, StreamEvent};
 use seam_vocab::{CallErrorClass, Outcome};
@@ -52,8 +52,10 @@ pub struct Relay {
     upstream_shape: Option<StreamWatch>,
     rechunk: Option<(Rechunker, Duration)>,
     hold_until: Option<tokio::time::Instant>,
-    /// Bytes ready for the client.
+    /// Bytes ready for the client, sent as one frame.
     out: VecDeque<Bytes>,
+    /// An event read while gathering a frame that waits for the next one.
+    pending: Option<Next>,
     /// The upstream said `[DONE]`: read its body to the end before closing the client's.
     drain: bool,
     /// For an Anthropic-format client: the chunks as Anthropic's events.
@@ -77,10 +79,17 @@ pub struct Relay {
 /// provider). An upstream that goes on sending after `[DONE]` is cut after this.
 const DRAIN_AFTER_DONE: Duration = Duration::from_millis(200);
 
+/// At most this many events already received join one frame, so that a long burst still
+/// reaches the client in pieces.
+const FRAME_EVENTS: usize = 64;
+
 enum Next {
     Event(Result<StreamEvent, AttemptError>),
     /// Re-chunking held text for its longest allowed time.
     HoldExpired,
+    /// `[DONE]` came and the call's records are on their way: the end follows once they are
+    /// as durable as configured.
+    Recorded(crate::record::Durable),
 }
 
 impl Relay {
@@ -144,6 +153,7 @@ impl Relay {
             rechunk,
             hold_until: None,
             out: VecDeque::new(),
+            pending: None,
             drain: false,
             anthropic,
             responses,
@@ -158,14 +168,7 @@ impl Relay {
         let idle = tokio::time::Instant::now() + self.up.idle_timeout;
         let deadline = self.hold_until.map_or(idle, |h| h.min(idle));
         match tokio::time::timeout_at(deadline, self.rest.next()).await {
-            Ok(Some(r)) => Next::Event(r),
-            Ok(None) => Next::Event(Err(AttemptError::new(
-                ErrorClass::StreamCut,
-                format!(
-                    "provider `{}` ended the stream without [DONE]",
-                    self.up.provider
-                ),
-            ))),
+            Ok(item) => self.upstream_item(item),
             Err(_) if self.hold_until.is_some_and(|h| h <= idle) => Next::HoldExpired,
             Err(_) => Next::Event(Err(AttemptError::new(
                 ErrorClass::Timeout,
@@ -178,72 +181,57 @@ impl Relay {
         }
     }
 
-    /// The next bytes for the client, or `None` once the stream is over.
+    /// What the upstream's stream gave: an event, or its end, which before `[DONE]` is a cut.
+    fn upstream_item(&self, item: Option<Result<StreamEvent, AttemptError>>) -> Next {
+        match item {
+            Some(r) => Next::Event(r),
+            None => Next::Event(Err(AttemptError::new(
+                ErrorClass::StreamCut,
+                format!(
+                    "provider `{}` ended the stream without [DONE]",
+                    self.up.provider
+                ),
+            ))),
+        }
+    }
+
+    /// The next frame for the client, or `None` once the stream is over: what the next event
+    /// gives, with what the events already received after it give. A burst read from upstream
+    /// at once goes out as one frame (one chunk of hyper's chunked encoding, and one trip
+    /// through the body's stream) instead of a frame per event.
     async fn next_bytes(&mut self) -> Option<Bytes> {
-        loop {
-            if let Some(b) = self.out.pop_front() {
-                return Some(b);
-            }
-            if self.ctx.is_none() {
-                // The client already has `[DONE]`: hyper flushes it while this waits.
-                if std::mem::take(&mut self.drain) {
-                    let rest = &mut self.rest;
-                    let _ = tokio::time::timeout(DRAIN_AFTER_DONE, async {
-                        while rest.next().await.is_some() {}
-                    })
-                    .await;
+        while self.out.is_empty() {
+            let next = match self.pending.take() {
+                Some(n) => n,
+                None if self.ctx.is_none() => {
+                    // The client already has `[DONE]`: hyper flushes it while this waits.
+                    if std::mem::take(&mut self.drain) {
+                        let rest = &mut self.rest;
+                        let _ = tokio::time::timeout(DRAIN_AFTER_DONE, async {
+                            while rest.next().await.is_some() {}
+                        })
+                        .await;
+                    }
+                    return None;
                 }
-                return None;
-            }
-            let next = match self.head.pop_front() {
-                Some(e) => Next::Event(Ok(e)),
-                None => self.wait_upstream().await,
+                None => match self.head.pop_front() {
+                    Some(e) => Next::Event(Ok(e)),
+                    None => self.wait_upstream().await,
+                },
             };
             match next {
                 Next::HoldExpired => self.release_held(),
                 Next::Event(Ok(StreamEvent::Done)) => {
-                    self.release_held();
-                    // The client sees `[DONE]` only once the call is recorded as durably as
-                    // configured.
-                    let failed = self.failed.take().map(|m| {
-                        let who = &self.up.provider;
-                        AttemptError::new(
-                            ErrorClass::BadResponse,
-                            format!("provider `{who}` ended the stream with response.failed: {m}"),
-                        )
-                    });
-                    if let Some(d) = self.end(failed) {
+                    if let Some(d) = self.done() {
                         let _ = d.await;
                     }
-                    self.drain = true;
-                    match (self.anthropic.as_mut(), self.responses.as_mut()) {
-                        (Some(a), _) => self.out.extend(a.finish(self.billed)),
-                        (_, Some(r)) => self.out.extend(r.finish(self.billed)),
-                        // A Responses stream ends with its terminal event, already relayed.
-                        _ if self.native => {}
-                        _ => self.out.push_back(Bytes::from_static(SSE_DONE)),
-                    }
+                    self.push_done();
                 }
-                Next::Event(Ok(StreamEvent::Chunk(chunk))) => {
-                    let chars = self.watch_upstream(&chunk);
-                    match self.rechunk.as_mut() {
-                        None => self.emit(chunk, chars),
-                        Some((r, hold)) => {
-                            let ready = r.push(chunk.into_value());
-                            self.hold_until = match (r.holding(), self.hold_until) {
-                                (false, _) => None,
-                                (true, None) => Some(tokio::time::Instant::now() + *hold),
-                                (true, Some(h)) if !ready.is_empty() => {
-                                    Some(h.max(tokio::time::Instant::now() + *hold))
-                                }
-                                (true, kept) => kept,
-                            };
-                            for v in ready {
-                                self.emit_value(v);
-                            }
-                        }
-                    }
+                Next::Recorded(d) => {
+                    let _ = d.await;
+                    self.push_done();
                 }
+                Next::Event(Ok(StreamEvent::Chunk(chunk))) => self.on_chunk(chunk),
                 Next::Event(Err(e)) => {
                     self.release_held();
                     if let Some(ctx) = &self.ctx {
@@ -262,6 +250,98 @@ impl Relay {
                         let _ = d.await;
                     }
                     self.out.push_back(event);
+                }
+            }
+        }
+        // Events already received join the frame. What must wait for the records (`[DONE]`
+        // when the call is to be acknowledged durably, an error) waits in the next frame: it
+        // must not hold back content.
+        for _ in 0..FRAME_EVENTS {
+            if self.ctx.is_none() {
+                break;
+            }
+            let ready = match self.head.pop_front() {
+                Some(e) => Next::Event(Ok(e)),
+                None => match self.rest.next().now_or_never() {
+                    Some(item) => self.upstream_item(item),
+                    None => break,
+                },
+            };
+            match ready {
+                Next::Event(Ok(StreamEvent::Chunk(chunk))) => self.on_chunk(chunk),
+                Next::Event(Ok(StreamEvent::Done)) => match self.done() {
+                    None => self.push_done(),
+                    Some(d) => {
+                        self.pending = Some(Next::Recorded(d));
+                        break;
+                    }
+                },
+                other => {
+                    self.pending = Some(other);
+                    break;
+                }
+            }
+        }
+        Some(self.take_frame())
+    }
+
+    /// The upstream said `[DONE]`: records the call. The client may see its end once the
+    /// returned receiver (if any) resolves, when the call is recorded as durably as configured.
+    fn done(&mut self) -> Option<crate::record::Durable> {
+        self.release_held();
+        let failed = self.failed.take().map(|m| {
+            let who = &self.up.provider;
+            AttemptError::new(
+                ErrorClass::BadResponse,
+                format!("provider `{who}` ended the stream with response.failed: {m}"),
+            )
+        });
+        self.end(failed)
+    }
+
+    /// Queues the stream's end for the client, in its format.
+    fn push_done(&mut self) {
+        self.drain = true;
+        match (self.anthropic.as_mut(), self.responses.as_mut()) {
+            (Some(a), _) => self.out.extend(a.finish(self.billed)),
+            (_, Some(r)) => self.out.extend(r.finish(self.billed)),
+            // A Responses stream ends with its terminal event, already relayed.
+            _ if self.native => {}
+            _ => self.out.push_back(Bytes::from_static(SSE_DONE)),
+        }
+    }
+
+    /// What is queued for the client, as one frame.
+    fn take_frame(&mut self) -> Bytes {
+        if self.out.len() == 1
+            && let Some(b) = self.out.pop_front()
+        {
+            return b;
+        }
+        let mut frame = BytesMut::with_capacity(self.out.iter().map(Bytes::len).sum());
+        for b in self.out.drain(..) {
+            frame.extend_from_slice(&b);
+        }
+        frame.freeze()
+    }
+
+    /// A chunk from upstream: watched, then queued for the client (or held by re-chunking).
+    fn on_chunk(&mut self, chunk: Chunk) {
+        let chars = self.watch_upstream(&chunk);
+        match self.rechunk.as_mut() {
+            None => self.emit(chunk, chars),
+            Some((r, hold)) => {
+                let ready = r.push(chunk.into_value());
+                self.hold_until = match (r.holding(), self.hold_until) {
+                    (false, _) => None,
+                    (true, None) => Some(tokio::time::Instant::now() + *hold),
+                    (true, Some(h)) if !ready.is_empty() => {
+                        Some(h.max(tokio::time::Instant::now() + *hold))
+                    }
+                    (true, kept) => kept,
+                };
+                for v in ready {
+                    self.emit_value(v);
                 }
             }
         }
@@ -386,7 +466,12 @@ impl Relay {
         let strip_usage = !self.include_usage && view.usage_field;
         let bytes = if self.rewrite.is_none() && !strip_usage {
             match chunk.raw() {
-                Some(r) => sse_data(r),
+                // Pieces: the frame that gathers them is the one copy.
+                Some(r) => {
+                    self.out.push_back(Bytes::from_static(b"data: "));
+                    self.out.push_back(r.clone());
+                    Bytes::from_static(b"\n\n")
+                }
                 None => sse_data(&serde_json::to_vec(chunk.value()).unwrap_or_default()),
             }
         } else {

@@ -119,3 +119,56 @@ async fn sequential_streams_reuse_one_upstream_connection() {
         );
     }
 }
+
+/// Streams `words` from a sim that sends a word a chunk, `stream` giving how (sim scenario
+/// `[stream]`); returns the client's events and how many frames (chunks of HTTP/1.1's
+/// chunked encoding) carried them.
+async fn framed(stream: &str, words: &str) -> (Vec<String>, usize) {
+    let h = Harness::start(Options {
+        scenario: &format!("[stream]\ntokens_per_chunk = 1\n{stream}\n"),
+        ..Options::default()
+    })
+    .await;
+    let mut r = h
+        .chat(json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": words}]}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let (mut body, mut frames) = (Vec::new(), 0);
+    while let Some(b) = r.chunk().await.unwrap() {
+        frames += 1;
+        body.extend_from_slice(&b);
+    }
+    let events = sse_data(std::str::from_utf8(&body).unwrap());
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let text: String = events
+        .iter()
+        .filter(|e| *e != "[DONE]")
+        .filter_map(|e| {
+            serde_json::from_str::<Value>(e).unwrap()["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(text, words, "every event, in order");
+    (events, frames)
+}
+
+/// Events read from upstream together (one write of the provider's) leave together, in one
+/// frame, and an event that came alone is never held back for the next.
+#[tokio::test]
+async fn a_burst_leaves_in_few_frames_and_a_slow_stream_in_one_a_chunk() {
+    let words: Vec<String> = (0..60).map(|i| format!("w{i}")).collect();
+    let (events, frames) = framed("together = true", &words.join(" ")).await;
+    assert!(
+        frames * 4 <= events.len(),
+        "a burst of {} events came in {frames} frames",
+        events.len()
+    );
+    let (events, frames) = framed("interval_ms = 30", "one two three four five").await;
+    // The content chunks, each its own frame; role, finish and [DONE] may share.
+    assert!(
+        frames + 3 >= events.len(),
+        "{} events 30 ms apart came in {frames} frames",
+        events.len()
+    );
+}
