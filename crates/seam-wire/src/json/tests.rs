@@ -230,3 +230,67 @@ fn a_borrowed_peek_reads_as_serde_json_reads_it() {
         serde_json::from_slice::<Value>(b"\xff").map_err(|e| e.to_string())
     );
 }
+
+/// Reads one field and ignores the rest, as the answer's peek does.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Sparse {
+    #[serde(default)]
+    a: Option<u64>,
+}
+
+/// The fast path's reading of a document with ignored values (`IgnoredAny`) never accepts what
+/// serde_json refuses, and gives the fields it reads as serde_json reads them.
+fn skips_as_serde_json(text: &str) {
+    let reference = serde_json::from_str::<Sparse>(text);
+    if let Some(v) = read::<Sparse>(text) {
+        match &reference {
+            Ok(r) => assert_eq!(&v, r, "{text:?}"),
+            Err(e) => panic!("the fast path accepted {text:?}, which serde_json refuses: {e}"),
+        }
+    }
+    assert_eq!(
+        from_str::<Sparse>(text).map_err(|e| e.to_string()),
+        reference.map_err(|e| e.to_string()),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn ignored_values_are_read_as_serde_json_reads_them() {
+    for ignored in [
+        r#"{"id":"chatcmpl-1","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"logprobs":null}],"created":1767225600}"#,
+        r#""line one\nline \"two\" \u00e9""#,
+        "[-1, -0, 0, 1.5, -2.25e-3, 1E2, 18446744073709551616, true, false, null]",
+        r#"{"k\"ey":[{}, [], ""]}"#,
+    ] {
+        let text = format!(r#"{{"a":7,"x":{ignored}}}"#);
+        assert_eq!(read::<Sparse>(&text), Some(Sparse { a: Some(7) }), "{text}");
+        skips_as_serde_json(&text);
+    }
+    // Out of a number's range: accepted when ignored, by serde_json.
+    skips_as_serde_json(r#"{"a":7,"x":1e400}"#);
+    for bad in [
+        "01",
+        "1.",
+        "-",
+        "\"\\x\"",
+        "{\"\\x\":1}",
+        "[1,]",
+        "{\"a\" 1}",
+        "tru",
+        "\"\u{1}\"",
+    ] {
+        let text = format!(r#"{{"a":7,"x":{bad}}}"#);
+        assert_eq!(read::<Sparse>(&text), None, "{text}");
+        skips_as_serde_json(&text);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn ignored_glued_pieces_agree(parts in prop::collection::vec(piece(), 0..24)) {
+        skips_as_serde_json(&format!(r#"{{"x":{},"a":3}}"#, parts.concat()));
+    }
+}
