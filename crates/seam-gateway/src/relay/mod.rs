@@ -79,9 +79,11 @@ pub struct Relay {
 /// provider). An upstream that goes on sending after `[DONE]` is cut after this.
 const DRAIN_AFTER_DONE: Duration = Duration::from_millis(200);
 
-/// At most this many events already received join one frame, so that a long burst still
-/// reaches the client in pieces.
+/// At most this many events already received join one frame, and none once it holds this
+/// many bytes: a long burst still reaches the client in pieces, and a stream of large events
+/// holds one frame of them, not 64 (each may be up to the provider's `max_event_bytes`).
 const FRAME_EVENTS: usize = 64;
+const FRAME_BYTES: usize = 64 * 1024;
 
 enum Next {
     Event(Result<StreamEvent, AttemptError>),
@@ -256,10 +258,12 @@ impl Relay {
         // Events already received join the frame. What must wait for the records (`[DONE]`
         // when the call is to be acknowledged durably, an error) waits in the next frame: it
         // must not hold back content.
+        let mut queued: usize = self.out.iter().map(Bytes::len).sum();
         for _ in 0..FRAME_EVENTS {
-            if self.ctx.is_none() {
+            if self.ctx.is_none() || queued >= FRAME_BYTES {
                 break;
             }
+            let before = self.out.len();
             let ready = match self.head.pop_front() {
                 Some(e) => Next::Event(Ok(e)),
                 None => match self.rest.next().now_or_never() {
@@ -281,6 +285,7 @@ impl Relay {
                     break;
                 }
             }
+            queued += self.out.range(before..).map(Bytes::len).sum::<usize>();
         }
         Some(self.take_frame())
     }

@@ -121,8 +121,9 @@ async fn sequential_streams_reuse_one_upstream_connection() {
 }
 
 /// Streams `words` from a sim that sends a word a chunk, `stream` giving how (sim scenario
-/// `[stream]`); returns the client's events and how many frames (chunks of HTTP/1.1's
-/// chunked encoding) carried them.
+/// `[stream]`); returns the client's events and how many pieces the client read them in (a
+/// piece is at most one chunk of HTTP/1.1's chunked encoding, a frame of the gateway's: a read
+/// may split a frame, never join two).
 async fn framed(stream: &str, words: &str) -> (Vec<String>, usize) {
     let h = Harness::start(Options {
         scenario: &format!("[stream]\ntokens_per_chunk = 1\n{stream}\n"),
