@@ -220,7 +220,7 @@ where
                 },
             };
             let mut out = Vec::new();
-            if let Err(e) = s.decoder.push(&data, &mut out) {
+            if let Err(e) = s.decoder.push_bytes(&data, &mut out) {
                 s.done = true;
                 let message = match e {
                     SseError::EventTooLarge { limit } => format!(

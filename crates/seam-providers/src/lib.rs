@@ -23,7 +23,7 @@ pub use complete::Complete;
 pub use error::{AttemptError, ErrorClass};
 pub use registry::Registry;
 pub use relayed::{Passed, ProviderError};
-pub use sse::{SseDecoder, SseError, SseEvent};
+pub use sse::{SseData, SseDecoder, SseError, SseEvent};
 
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;

@@ -258,7 +258,7 @@ fn stream(
 /// One event of a chat stream. The chunk keeps its bytes; it is read, not built: the view
 /// checks the whole event is JSON and finds an `error` in it.
 fn stream_event(
-    data: String,
+    data: crate::SseData,
     name: &str,
     key: Option<&Secret>,
 ) -> Result<StreamEvent, AttemptError> {
@@ -285,12 +285,12 @@ fn stream_event(
             ErrorClass::StreamCut,
             format!("provider `{name}` failed mid-stream: {message}"),
         );
-        e.body = Some(data);
+        e.body = Some(data.to_string());
         return Err(e.scrubbed(key));
     }
     // The relay and dispatch read the chunk through this view again.
     Ok(StreamEvent::Chunk(Chunk::from_raw_read(
-        Bytes::from(data),
+        data.into_bytes(),
         view,
     )))
 }

@@ -6,7 +6,10 @@
 //! to its length, not to its length squared, and it stops at `max_event_bytes`. The decoder
 //! is synchronous and knows nothing of HTTP; [`crate::http`] drives it from a response body.
 
+use bytes::Bytes;
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Deref;
 
 /// The UTF-8 byte order mark; one at the very start of a stream is ignored.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -15,11 +18,54 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
     /// The `event:` field, or `message` when there was none.
-    pub event: String,
+    pub event: Cow<'static, str>,
     /// The `data:` lines, joined with `\n`.
-    pub data: String,
+    pub data: SseData,
     /// The last event id the stream set (it carries over to later events), or empty.
     pub id: String,
+}
+
+/// An event's data: text held in [`Bytes`]. An event of one `data:` line that came whole in
+/// one read (most events) is a slice of the bytes read, not a copy, and a chunk built from it
+/// keeps that slice.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SseData(Bytes);
+
+impl SseData {
+    pub fn as_str(&self) -> &str {
+        // SAFETY: a `SseData` is only made from a `String`, a `&str` or bytes `from_utf8` accepted
+        // (`SseDecoder::line_end`), and its bytes are never changed.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl Deref for SseData {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for SseData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<String> for SseData {
+    fn from(s: String) -> SseData {
+        SseData(Bytes::from(s))
+    }
+}
+
+impl From<&str> for SseData {
+    fn from(s: &str) -> SseData {
+        SseData(Bytes::copy_from_slice(s.as_bytes()))
+    }
 }
 
 /// Why the decoder stopped.
@@ -60,6 +106,9 @@ pub struct SseDecoder {
     /// The last chunk ended with CR: a LF at the start of the next one ends nothing more.
     after_cr: bool,
     data: String,
+    /// The event's only `data:` line so far, when it came whole in one read and is UTF-8: a
+    /// slice of that read (`data` is then empty).
+    single: Option<Bytes>,
     event_type: String,
     last_id: String,
     failed: Option<SseError>,
@@ -76,6 +125,7 @@ impl SseDecoder {
             bom_seen: Some(0),
             after_cr: false,
             data: String::new(),
+            single: None,
             event_type: String::new(),
             last_id: String::new(),
             failed: None,
@@ -86,24 +136,31 @@ impl SseDecoder {
     /// Decodes the next bytes of the stream, appending the events they complete to `out`.
     /// On an error, the events completed before it are in `out`.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        self.push_bytes(&Bytes::copy_from_slice(chunk), out)
+    }
+
+    /// [`SseDecoder::push`] for bytes already in [`Bytes`]: an event's data line that lies
+    /// whole in them is kept as a slice of them.
+    pub fn push_bytes(&mut self, chunk: &Bytes, out: &mut Vec<SseEvent>) -> Result<(), SseError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let r = self.push_inner(chunk, out);
+        let r = self.push_inner(chunk.clone(), out);
         if let Err(e) = &r {
             self.failed = Some(e.clone());
             // What was held for the event is of no more use.
             self.line = Vec::new();
             self.data = String::new();
+            self.single = None;
         }
         r
     }
 
-    fn push_inner(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    fn push_inner(&mut self, mut chunk: Bytes, out: &mut Vec<SseEvent>) -> Result<(), SseError> {
         if let Some(seen) = self.bom_seen {
             let n = (BOM.len() - seen).min(chunk.len());
             if chunk[..n] == BOM[seen..seen + n] {
-                chunk = &chunk[n..];
+                let _ = chunk.split_to(n);
                 if seen + n < BOM.len() {
                     // All of this chunk may still be a BOM's start.
                     self.bom_seen = Some(seen + n);
@@ -113,10 +170,10 @@ impl SseDecoder {
             } else {
                 // Not a BOM: what looked like its start is the stream's first bytes.
                 self.bom_seen = None;
-                self.scan(&BOM[..seen], out)?;
+                self.scan(&Bytes::from_static(&BOM[..seen]), out)?;
             }
         }
-        self.scan(chunk, out)
+        self.scan(&chunk, out)
     }
 
     /// Ends the stream. As the standard says, an event without the blank line that ends it
@@ -135,7 +192,7 @@ impl SseDecoder {
         self.scanned
     }
 
-    fn scan(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    fn scan(&mut self, chunk: &Bytes, out: &mut Vec<SseEvent>) -> Result<(), SseError> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -155,11 +212,11 @@ impl SseDecoder {
             self.count(end - pos + 1)?;
             let ending = if crlf { 2 } else { 1 };
             if self.line.is_empty() {
-                self.line_end(&chunk[pos..end], out);
+                self.line_end(&chunk[pos..end], Some(chunk), out);
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(&chunk[pos..end]);
-                self.line_end(&line, out);
+                self.line_end(&line, None, out);
                 // Keep the allocation for the next long line.
                 line.clear();
                 self.line = line;
@@ -187,8 +244,9 @@ impl SseDecoder {
         Ok(())
     }
 
-    /// One whole line, without its line end.
-    fn line_end(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+    /// One whole line, without its line end; `read` is the read it lies in, when it lies
+    /// whole in one.
+    fn line_end(&mut self, line: &[u8], read: Option<&Bytes>, out: &mut Vec<SseEvent>) {
         self.scanned += line.len() as u64;
         if line.is_empty() {
             self.event_bytes = 0;
@@ -207,11 +265,22 @@ impl SseDecoder {
         };
         match name {
             b"data" => {
-                // With its newline in one allocation: most events are one data line.
-                self.data.reserve(value.len() + 1);
                 // `from_utf8` first: `from_utf8_lossy` walks valid text chunk by chunk,
                 // several times slower (~1.1k instructions a chunk of a stream).
-                match std::str::from_utf8(value) {
+                let text = std::str::from_utf8(value);
+                if let (Ok(_), Some(read), None, true) =
+                    (&text, read, &self.single, self.data.is_empty())
+                {
+                    // Most events: one data line, whole in one read.
+                    self.single = Some(read.slice_ref(value));
+                    return;
+                }
+                if let Some(first) = self.single.take() {
+                    let first = SseData(first);
+                    self.data.push_str(first.as_str());
+                    self.data.push('\n');
+                }
+                match text {
                     Ok(text) => self.data.push_str(text),
                     Err(_) => self.data.push_str(&String::from_utf8_lossy(value)),
                 }
@@ -229,18 +298,22 @@ impl SseDecoder {
 
     fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
         let event_type = std::mem::take(&mut self.event_type);
-        if self.data.is_empty() {
-            return;
-        }
-        let mut data = std::mem::take(&mut self.data);
-        if data.ends_with('\n') {
-            data.pop();
-        }
+        let data = match self.single.take() {
+            Some(line) => SseData(line),
+            None if self.data.is_empty() => return,
+            None => {
+                let mut data = std::mem::take(&mut self.data);
+                if data.ends_with('\n') {
+                    data.pop();
+                }
+                SseData::from(data)
+            }
+        };
         out.push(SseEvent {
             event: if event_type.is_empty() {
-                "message".to_string()
+                Cow::Borrowed("message")
             } else {
-                event_type
+                Cow::Owned(event_type)
             },
             data,
             id: self.last_id.clone(),

@@ -24,7 +24,7 @@ fn events(input: &str) -> Vec<SseEvent> {
 
 fn ev(event: &str, data: &str, id: &str) -> SseEvent {
     SseEvent {
-        event: event.into(),
+        event: event.to_string().into(),
         data: data.into(),
         id: id.into(),
     }
