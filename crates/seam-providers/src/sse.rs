@@ -108,7 +108,7 @@ pub struct SseDecoder {
     data: String,
     /// The event's only `data:` line so far, when it came whole in one read and is UTF-8: a
     /// slice of that read (`data` is then empty).
-    single: Option<Bytes>,
+    single: Option<SseData>,
     event_type: String,
     last_id: String,
     failed: Option<SseError>,
@@ -272,12 +272,11 @@ impl SseDecoder {
                     (&text, read, &self.single, self.data.is_empty())
                 {
                     // Most events: one data line, whole in one read.
-                    self.single = Some(read.slice_ref(value));
+                    self.single = Some(SseData(read.slice_ref(value)));
                     return;
                 }
                 if let Some(first) = self.single.take() {
-                    let first = SseData(first);
-                    self.data.push_str(first.as_str());
+                    self.data.push_str(&first);
                     self.data.push('\n');
                 }
                 match text {
@@ -299,7 +298,7 @@ impl SseDecoder {
     fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
         let event_type = std::mem::take(&mut self.event_type);
         let data = match self.single.take() {
-            Some(line) => SseData(line),
+            Some(line) => line,
             None if self.data.is_empty() => return,
             None => {
                 let mut data = std::mem::take(&mut self.data);
