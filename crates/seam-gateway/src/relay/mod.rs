@@ -66,6 +66,10 @@ pub struct Relay {
     /// Passed through: the next event's sequence number, and `response.failed`'s message.
     next_seq: u64,
     failed: Option<String>,
+    /// Passed through: the terminal event (`response.completed`...), which tells the client
+    /// the stream is over and so leaves with its end, once the call is recorded as durably as
+    /// configured.
+    closing: Option<Bytes>,
     /// What the attempt was billed, once the stream has ended.
     billed: Usage,
     /// The answer assembled for a call that may keep its content.
@@ -161,6 +165,7 @@ impl Relay {
             native,
             next_seq: 0,
             failed: None,
+            closing: None,
             billed: Usage::default(),
         }
     }
@@ -309,8 +314,8 @@ impl Relay {
         match (self.anthropic.as_mut(), self.responses.as_mut()) {
             (Some(a), _) => self.out.extend(a.finish(self.billed)),
             (_, Some(r)) => self.out.extend(r.finish(self.billed)),
-            // A Responses stream ends with its terminal event, already relayed.
-            _ if self.native => {}
+            // A Responses stream ends with its terminal event.
+            _ if self.native => self.out.extend(self.closing.take()),
             _ => self.out.push_back(Bytes::from_static(SSE_DONE)),
         }
     }
@@ -437,8 +442,18 @@ impl Relay {
             let events = match self.responses.as_mut() {
                 Some(r) => r.chunk(chunk.value()),
                 None => {
+                    let kind = chunk.value().get("type").and_then(Value::as_str);
+                    let terminal = kind.is_some_and(seam_providers::responses::is_terminal);
                     let (raw, value) = chunk.into_parts();
-                    vec![responses::pass_through(raw, value, self.rewrite.as_deref())]
+                    let event = responses::pass_through(raw, value, self.rewrite.as_deref());
+                    if terminal {
+                        if let Some(w) = self.watch.as_mut() {
+                            w.sent(chars, Instant::now());
+                        }
+                        self.closing = Some(event);
+                        return;
+                    }
+                    vec![event]
                 }
             };
             if !events.is_empty() {
