@@ -9,7 +9,9 @@ nginx, the hyper floor, Seam in turn) and each figure is the median over rounds.
 
 The hyper floor (bench/floor) is a bare proxy on Seam's own stack (tokio, the vendored hyper,
 mimalloc) that does none of Seam's work: what it costs above nginx is the stack's, what Seam
-costs above it is Seam's.
+costs above it is Seam's. Each gateway's CPU is also split between its event loop's thread and
+its other threads: for Seam, the other threads are the record writer's (its idle-priority
+thread and tokio's blocking pool for urgent batches), so the table shows what recording costs.
 
 `bench/run bound [--secs N] [--rounds N]` runs this round alone; bench.py runs it first and
 puts it at the top of its results as the headline.
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 
 import bench as b
+import capture_cpu
 
 UPSTREAM_PORT, PROXY_PORT, SEAM_PORT, FLOOR_PORT = 18050, 18060, 18070, 18080
 FLOOR = b.ROOT / "target" / "release" / "bench-floor"
@@ -183,11 +186,15 @@ def run(secs=10, rounds=5, latency_secs=5):
                     m = {"c1": wrk_at(port, paths[kind], 1, latency_secs, lua)}
                     s0 = b.steal()
                     busy0 = b.machine_busy()
-                    c0 = user_sys(pid)
+                    c0, l0 = user_sys(pid), loop_cpu(pid)
                     m["c16"] = wrk_at(port, paths[kind], 16, secs, lua)
                     per_call = lambda t: t / b.TICK * 1e6 / max(1, m["c16"]["requests"])
                     u, k = (a - z for a, z in zip(user_sys(pid), c0))
                     m["cpu_us"], m["user_us"], m["sys_us"] = per_call(u + k), per_call(u), per_call(k)
+                    # What the event loop's thread took; the rest is the other threads' (for
+                    # Seam, the record writer's: its own thread and tokio's blocking pool).
+                    m["loop_us"] = per_call(loop_cpu(pid) - l0)
+                    m["other_us"] = m["cpu_us"] - m["loop_us"]
                     m["steal"] = b.share(s0, b.steal())
                     m["busy"] = b.share(busy0, b.machine_busy())
                     runs[(name, kind)].append(m)
@@ -209,12 +216,23 @@ def user_sys(pid):
     return int(fields[11]), int(fields[12])
 
 
+def loop_cpu(pid):
+    """The process's main thread's user + system CPU so far, in clock ticks: with one worker,
+    the thread that runs the event loop (tokio's current-thread scheduler, nginx's worker,
+    the floor's only thread)."""
+    if not pid:
+        return 0
+    _, user, system, _ = capture_cpu.threads(pid)[str(pid)]
+    return user + system
+
+
 def summarise(ms):
     med = lambda f: statistics.median(f(m) for m in ms)
     rps = [m["c16"]["rps"] for m in ms]
     return {
         "rps": statistics.median(rps), "rounds_rps": [round(x) for x in rps],
         "cpu_us": med(lambda m: m["cpu_us"]), "user_us": med(lambda m: m["user_us"]), "sys_us": med(lambda m: m["sys_us"]),
+        "loop_us": med(lambda m: m["loop_us"]), "other_us": med(lambda m: m["other_us"]),
         "p50_c16": med(lambda m: m["c16"]["p50"]), "p99_c16": med(lambda m: m["c16"]["p99"]),
         "p50_c1": med(lambda m: m["c1"]["p50"]), "p99_c1": med(lambda m: m["c1"]["p99"]),
         "non2xx": sum(m["c16"]["non2xx"] + m["c1"]["non2xx"] for m in ms),
@@ -232,6 +250,7 @@ def render(res, secs, rounds):
         rows += [
             f"| {label}: throughput, 16 connections (req/s) | {d['rps']:.0f} | {n['rps']:.0f} | {f['rps']:.0f} | {s['rps']:.0f} | **{100 * s['rps'] / n['rps']:.0f}%** (per round {per_round}) |",
             f"| {label}: gateway CPU per call, user + system (µs) | - | {cpu(n)} | {cpu(f)} | {cpu(s)} | {s['cpu_us'] / n['cpu_us']:.2f}x (floor {f['cpu_us'] / n['cpu_us']:.2f}x; Seam's own work {s['cpu_us'] - f['cpu_us']:+.1f} µs) |",
+            f"| {label}: of which the event loop's thread / other threads (µs) | - | {n['loop_us']:.1f} / {n['other_us']:.1f} | {f['loop_us']:.1f} / {f['other_us']:.1f} | {s['loop_us']:.1f} / {s['other_us']:.1f} | Seam's other threads write its records |",
             f"| {label}: p50 / p99 at 16 connections (ms) | {lat(d, 'c16')} | {lat(n, 'c16')} | {lat(f, 'c16')} | {lat(s, 'c16')} | p99 {s['p99_c16'] / n['p99_c16']:.1f}x |",
             f"| {label}: p50 / p99 at 1 in flight (ms) | {lat(d, 'c1')} | {lat(n, 'c1')} | {lat(f, 'c1')} | {lat(s, 'c1')} | added p50 {1000 * (s['p50_c1'] - n['p50_c1']):+.0f} µs vs nginx |",
         ]
@@ -245,7 +264,10 @@ def render(res, secs, rounds):
         f"each gateway alone on core 0 with one worker; Seam records every call to SQLite (records written {rec['written']:.0f}, dropped {rec['dropped']:.0f}). "
         "The hyper floor (bench/floor) is a bare proxy on Seam's stack (tokio, the vendored hyper, mimalloc) doing none of Seam's work. "
         f"{rounds} interleaved rounds of {secs} s at 16 connections and 5 s at 1 in flight; medians over rounds. "
-        f"Steal during the runs (median per run, highest): {steal:.1%}. "
+        f"Steal during the runs (median per run, highest): {steal:.1%}"
+        + (" (**the host took more than 5% of the cores back: CPU per call and throughput here are "
+           "not comparable with a quiet run's; repeat the round**)" if steal > 0.05 else "")
+        + ". "
         + (f"**Answers other than 2xx: {failed}.**" if failed else "Every answer was a 2xx."),
         "",
         "| measure | direct to upstream | nginx proxy | hyper floor | Seam | Seam vs nginx |",
