@@ -211,9 +211,8 @@ def user_sys(pid):
     """The process's user and system CPU so far, in clock ticks (0, 0 for no process)."""
     if not pid:
         return 0, 0
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]), int(fields[12])
+    user, system, _ = capture_cpu.process(pid)
+    return user, system
 
 
 def loop_cpu(pid):

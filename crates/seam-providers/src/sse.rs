@@ -268,8 +268,10 @@ impl SseDecoder {
                 // `from_utf8` first: `from_utf8_lossy` walks valid text chunk by chunk,
                 // several times slower (~1.1k instructions a chunk of a stream).
                 let text = std::str::from_utf8(value);
-                if let (Ok(_), Some(read), None, true) =
-                    (&text, read, &self.single, self.data.is_empty())
+                if text.is_ok()
+                    && self.single.is_none()
+                    && self.data.is_empty()
+                    && let Some(read) = read
                 {
                     // Most events: one data line, whole in one read.
                     self.single = Some(SseData(read.slice_ref(value)));

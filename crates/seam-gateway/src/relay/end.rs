@@ -9,7 +9,8 @@ use seam_vocab::{CallErrorClass, Outcome};
 
 impl Relay {
     /// Records the attempt and the call. `error` is why the stream ended early, if it did.
-    /// Records the call; see [`finish`] for what the result means.
+    /// The client may see the stream's end once the returned receiver (if any) resolves (see
+    /// [`crate::finish::Finisher::finish`]).
     pub(super) fn end(&mut self, error: Option<AttemptError>) -> Option<crate::record::Durable> {
         let mut ctx = self.ctx.take()?;
         let tally = &self.tally;

@@ -228,23 +228,16 @@ mod tests {
     fn a_run_short_of_values_after_the_last_ones_are_gone_writes_nothing() {
         let conn = table();
         let mut insert = Insert::prepare(&conn, "INSERT INTO t VALUES (?, ?, ?)").unwrap();
+        fn row(text: &str, n: i64) -> [Cell<'_>; 3] {
+            [Cell::Text(Some(text)), Cell::Int(Some(n)), Cell::Real(None)]
+        }
         let text = String::from("first");
-        let row = [
-            Cell::Text(Some(&text)),
-            Cell::Int(Some(1)),
-            Cell::Real(None),
-        ];
-        insert.run(&conn, row.into_iter()).unwrap();
+        insert.run(&conn, row(&text, 1).into_iter()).unwrap();
         drop(text);
         // The statement still points at "first": it must not run on it.
         assert!(insert.run(&conn, [Cell::Int(Some(2))].into_iter()).is_err());
         let again = String::from("second");
-        let row = [
-            Cell::Text(Some(&again)),
-            Cell::Int(Some(3)),
-            Cell::Real(None),
-        ];
-        insert.run(&conn, row.into_iter()).unwrap();
+        insert.run(&conn, row(&again, 3).into_iter()).unwrap();
         assert_eq!(
             rows(&conn),
             vec![
